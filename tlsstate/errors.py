@@ -1,0 +1,123 @@
+"""Typed errors: every protocol failure carries the TLS alert that reports it.
+
+Hierarchy (RFC 5246 §7.2 names the alerts)::
+
+    TLSError
+     +- ConfigurationError      bad local input (unknown suite, odd hex): never sent on the wire
+     +- ProtocolError(alert)    a protocol violation; ``alert`` is what goes to the peer
+     |   +- DecodeError, IllegalParameter, UnexpectedMessage, RecordOverflow, HandshakeFailure,
+     |   |  ProtocolVersionError, InternalError, InsufficientSecurity, DecryptError
+     |   +- BadRecordMAC        every record integrity failure (MAC, padding, AEAD tag) is this one
+     +- AlertReceived           the peer sent a fatal alert (or close_notify)
+     +- ConnectionClosed        the transport ended (with or without close_notify)
+
+``LocalProtocolError``/``RemoteProtocolError`` are not separate classes: ``ProtocolError.sent_by_peer``
+tells whether the fault was ours or theirs.
+"""
+
+from __future__ import annotations
+
+from tlsstate.constants import AlertDescription
+
+
+class TLSError(Exception):
+    """Base of every tlsstate error."""
+
+
+class ConfigurationError(TLSError, ValueError):
+    """Invalid local configuration or user input (never sent as an alert)."""
+
+
+class ProtocolError(TLSError):
+    """A TLS protocol violation; ``alert`` is the alert description to send to the peer."""
+
+    default_alert: AlertDescription = AlertDescription.INTERNAL_ERROR
+
+    def __init__(self, message: str, alert: AlertDescription | None = None) -> None:
+        self.alert: AlertDescription = alert if alert is not None else self.default_alert
+        self.message = message
+        super().__init__(f"{self.alert.label}: {message}")
+
+
+class DecodeError(ProtocolError):
+    """Malformed bytes: wrong lengths, trailing data, truncated structures."""
+
+    default_alert = AlertDescription.DECODE_ERROR
+
+
+class IllegalParameter(ProtocolError):
+    """A well-formed field holds a value that is not allowed here."""
+
+    default_alert = AlertDescription.ILLEGAL_PARAMETER
+
+
+class UnexpectedMessage(ProtocolError):
+    """A message or record arrived where the protocol does not allow it."""
+
+    default_alert = AlertDescription.UNEXPECTED_MESSAGE
+
+
+class RecordOverflow(ProtocolError):
+    """A record longer than RFC 5246 §6.2 allows."""
+
+    default_alert = AlertDescription.RECORD_OVERFLOW
+
+
+class HandshakeFailure(ProtocolError):
+    """No acceptable set of security parameters."""
+
+    default_alert = AlertDescription.HANDSHAKE_FAILURE
+
+
+class ProtocolVersionError(ProtocolError):
+    """The peer's protocol version is not supported."""
+
+    default_alert = AlertDescription.PROTOCOL_VERSION
+
+
+class InsufficientSecurity(ProtocolError):
+    """The peer offers only parameters weaker than we accept."""
+
+    default_alert = AlertDescription.INSUFFICIENT_SECURITY
+
+
+class DecryptError(ProtocolError):
+    """A handshake cryptographic check failed (signature, Finished verify_data)."""
+
+    default_alert = AlertDescription.DECRYPT_ERROR
+
+
+class InternalError(ProtocolError):
+    """A local failure unrelated to the peer (e.g. sequence number exhausted)."""
+
+    default_alert = AlertDescription.INTERNAL_ERROR
+
+
+class BadRecordMAC(ProtocolError):
+    """A protected record failed its integrity check.
+
+    The message never says whether padding, MAC or AEAD tag failed (RFC 5246 §7.2.2, Lucky 13).
+    """
+
+    default_alert = AlertDescription.BAD_RECORD_MAC
+
+    def __init__(self, message: str = "record failed integrity check") -> None:
+        super().__init__(message)
+
+
+class AlertReceived(TLSError):
+    """The peer sent an alert that ends the connection."""
+
+    def __init__(self, description: AlertDescription | int, level: int = 2) -> None:
+        self.description = description
+        self.level = level
+        name = description.label if isinstance(description, AlertDescription) else f"alert {description}"
+        super().__init__(f"peer sent {'fatal' if level == 2 else 'warning'} alert {name}")
+
+
+class ConnectionClosed(TLSError):
+    """The transport closed; ``clean`` is True only after a close_notify (truncation otherwise)."""
+
+    def __init__(self, clean: bool) -> None:
+        self.clean = clean
+        super().__init__("connection closed" + ("" if clean else " without close_notify (possible truncation)"))
