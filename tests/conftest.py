@@ -5,9 +5,13 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+import sys
 from pathlib import Path
 
 import pytest
+
+# Let test modules import these helpers as `conftest`, `.conftest` or `tests.conftest`.
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 ROOT = Path(__file__).resolve().parents[1]
 # The read-only vectors folder lies beside the repository (../shared/vectors); override with TLSSTATE_VECTORS.

@@ -200,8 +200,14 @@ def _suite(
     """One row; PRF hash and version range follow from the RFC that defines the suite."""
     if kx is KeyExchange.TLS13:
         lo, hi = TLS13, TLS13
-    elif cipher.family is CipherFamily.AEAD or mac in (MacAlgorithm.SHA256, MacAlgorithm.SHA384):
-        lo, hi = TLS12, TLS12  # RFC 5246/5288/5289/6655/7905 suites are TLS 1.2 only
+    elif cipher.family is CipherFamily.AEAD:
+        lo, hi = TLS12, TLS12  # RFC 5288/5289/6655/7905 AEAD suites are TLS 1.2 only
+    elif mac in (MacAlgorithm.SHA256, MacAlgorithm.SHA384) and not kx.uses_psk:
+        lo, hi = TLS12, TLS12  # RFC 5246/5289 SHA-2 HMAC suites are TLS 1.2 only
+    elif mac in (MacAlgorithm.SHA256, MacAlgorithm.SHA384):
+        # RFC 5487 §3.2 / RFC 5489 §3: PSK suites with SHA-2 HMACs also run in TLS 1.0/1.1,
+        # with that version's PRF.
+        lo, hi = TLS10, TLS12
     elif kx in (KeyExchange.RSA, KeyExchange.DHE_RSA):
         lo, hi = SSL3, TLS12
     else:
