@@ -19,6 +19,10 @@ from tlsstate.suites import CipherFamily, KeyExchange, MacAlgorithm
 
 from .conftest import require_binary
 
+OPENSSL_ROW = re.compile(
+    r"\s*0x([0-9A-F]{2}),0x([0-9A-F]{2}) - (\S+)\s+(\S+)\s+Kx=(\S+)\s+Au=(\S+)\s+Enc=(\S+)\s+Mac=(\S+)"
+)
+
 
 def _openssl_table() -> list[dict[str, str]]:
     exe = require_binary("openssl")
@@ -28,7 +32,7 @@ def _openssl_table() -> list[dict[str, str]]:
     ).stdout
     rows = []
     for line in out.splitlines():
-        m = re.match(r"\s*0x([0-9A-F]{2}),0x([0-9A-F]{2}) - (\S+)\s+(\S+)\s+Kx=(\S+)\s+Au=(\S+)\s+Enc=(\S+)\s+Mac=(\S+)", line)
+        m = OPENSSL_ROW.match(line)
         if m:
             rows.append({
                 "id": m.group(1) + m.group(2), "name": m.group(3), "version": m.group(4),
