@@ -1,0 +1,585 @@
+"""Record protection: one class per cipher family (RFC 5246 §6.2.3, RFC 6101 §5.2.3, RFC 7366, RFC 5288,
+RFC 6655, RFC 7905, RFC 8446 §5.2).
+
+A :class:`RecordProtection` turns one TLSPlaintext fragment into one TLSCiphertext fragment and back.
+It is given the 64-bit sequence number by its owner (:class:`tlsstate.record.HalfConnection`); it never
+owns it. Some protections are stateful (RC4 keystream, the SSL 3.0 / TLS 1.0 chained CBC IV), so use one
+instance per direction.
+
+``open`` raises :class:`~tlsstate.errors.BadRecordMAC` and only that for every integrity failure: MAC,
+padding, AEAD tag, bad lengths. The message never says which check failed.
+
+Lucky 13 (AlFardan & Paterson 2013) countermeasure in :class:`CbcMacThenEncrypt`: whatever the padding
+byte says, ``open`` does the same work:
+
+* the padding is checked by comparing the last ``min(256, len)`` decrypted bytes with a reference built
+  from the same number of bytes (one constant-time :func:`hmac.compare_digest` of a fixed length); an
+  impossible padding length is replaced by 0 so that a MAC is still computed;
+* the MAC is computed over the data the padding implies, then a persistent dummy hash absorbs exactly
+  as many extra whole blocks as the difference between the number of compression-function calls for
+  the longest possible data (padding length 0) and for the real data. So every record of a given
+  length costs the same number of compression-function calls;
+* padding and MAC results are combined without early exit; one BadRecordMAC reports any failure.
+
+Performance notes: AEAD objects, HMAC keys (a keyed template copied per record) and cipher contexts are
+created once. CBC contexts are persistent: TLS 1.1+ explicit IVs are produced with RFC 4346 §6.2.3.2
+option (2)(b) (a random block R is prepended and encrypted with the CBC residue; its ciphertext is the
+explicit IV) and opened by decrypting IV || ciphertext with a chained context and dropping the first
+block. ``seal_record`` writes header + fragment into one buffer (``encrypt_into``) for the AEADs.
+"""
+
+from __future__ import annotations
+
+import hmac as _consttime
+import os
+import struct
+from collections.abc import Callable
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.decrepit.ciphers.algorithms import ARC4, TripleDES
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives import hmac as pyca_hmac
+from cryptography.hazmat.primitives.ciphers import Cipher, CipherContext, algorithms, modes
+from cryptography.hazmat.primitives.ciphers.aead import AESCCM, AESGCM, ChaCha20Poly1305
+
+from tlsstate.constants import ProtocolVersion
+from tlsstate.errors import BadRecordMAC, ConfigurationError
+from tlsstate.suites import CipherFamily, CipherSuite, MacAlgorithm, NonceStyle
+
+Buffer = bytes | bytearray | memoryview
+
+# seq_num(8) + type(1) + version(2) + length(2): the TLS MAC / AEAD additional data (RFC 5246 §6.2.3.1, §6.2.3.3)
+_TLS_MAC_HEADER = struct.Struct(">QBHH")
+# seq_num(8) + type(1) + length(2): SSL 3.0 has no version in its MAC input (RFC 6101 §5.2.3.1)
+_SSL3_MAC_HEADER = struct.Struct(">QBH")
+# type(1) + version(2) + length(2): the record header (RFC 5246 §6.2.1); also the TLS 1.3 AAD (RFC 8446 §5.2)
+_RECORD_HEADER = struct.Struct(">BHH")
+_SEQ = struct.Struct(">Q")
+
+_HASHES: dict[str, Callable[[], hashes.HashAlgorithm]] = {
+    "md5": hashes.MD5,
+    "sha1": hashes.SHA1,
+    "sha256": hashes.SHA256,
+    "sha384": hashes.SHA384,
+}
+_ZEROS = bytes(128 * 300)  # dummy input for the Lucky 13 countermeasure (more than any record needs)
+_TLS_PADS = tuple(bytes([p]) * (p + 1) for p in range(256))  # TLS padding of length p (p+1 bytes)
+_SSL3_PADS = tuple(bytes(p) + bytes([p]) for p in range(256))  # SSL 3.0 padding: p zeros + length byte
+
+
+def _bad() -> BadRecordMAC:
+    return BadRecordMAC()
+
+
+class RecordProtection:
+    """Base class: the identity transform of the initial (null) state (RFC 5246 §6.1).
+
+    Subclasses implement one protection family. ``seal``/``open`` take the sequence number, the outer
+    content type and the record version, and map fragment to fragment.
+    """
+
+    name: str = "NULL"
+    #: False only for the null state (no keys): lets HalfConnection / demo tell protected from clear.
+    protects: bool = False
+
+    def seal(self, seq: int, content_type: int, version: int, plaintext: Buffer) -> bytes:
+        """Protect one fragment; returns the TLSCiphertext.fragment (RFC 5246 §6.2.3)."""
+        return bytes(plaintext)
+
+    def open(self, seq: int, content_type: int, version: int, fragment: Buffer) -> bytes:
+        """Verify and unprotect one fragment; raises BadRecordMAC on any integrity failure."""
+        return bytes(fragment)
+
+    def seal_record(self, seq: int, content_type: int, version: int, plaintext: Buffer) -> bytes:
+        """A whole record: 5-byte header + ``seal(...)`` (RFC 5246 §6.2.1). Subclasses may avoid copies."""
+        fragment = self.seal(seq, content_type, version, plaintext)
+        return _RECORD_HEADER.pack(content_type, version, len(fragment)) + fragment
+
+    def __repr__(self) -> str:  # never shows key material
+        return f"<{type(self).__name__} {self.name}>"
+
+
+class NullProtection(RecordProtection):
+    """TLS_NULL_WITH_NULL_NULL: no cipher, no MAC (the state before the first ChangeCipherSpec)."""
+
+    name = "NULL"
+
+
+# --------------------------------------------------------------------------------------------- MACs
+
+
+class _RecordMac:
+    """A record MAC over (seq, type, [version,] length, data) with what Lucky 13 needs to know."""
+
+    length: int
+    block_size: int  # hash block size (64 or 128)
+    _prefix_length: int  # bytes hashed in the inner hash before the header (key block / key + pad_1)
+    _header_length: int
+    _length_field: int  # Merkle-Damgard length field (8 or 16)
+
+    def compute(self, seq: int, content_type: int, version: int, data: Buffer) -> bytes:
+        raise NotImplementedError
+
+    def compression_calls(self, data_length: int) -> int:
+        """Inner-hash compression-function calls for data of this length (RFC 6234 §4 padding)."""
+        total = self._prefix_length + self._header_length + data_length + 1 + self._length_field
+        return (total + self.block_size - 1) // self.block_size
+
+
+class TlsHmac(_RecordMac):
+    """HMAC(MAC_write_key, seq_num + type + version + length + content) (RFC 5246 §6.2.3.1)."""
+
+    def __init__(self, hash_name: str, key: bytes) -> None:
+        algorithm = _HASHES[hash_name]()
+        self.length = algorithm.digest_size
+        self.block_size = algorithm.block_size or 64
+        self._prefix_length = self.block_size
+        self._header_length = 13
+        self._length_field = 16 if self.block_size == 128 else 8
+        self._template = pyca_hmac.HMAC(key, algorithm)
+
+    def compute(self, seq: int, content_type: int, version: int, data: Buffer) -> bytes:
+        """The MAC of one record."""
+        mac = self._template.copy()
+        mac.update(_TLS_MAC_HEADER.pack(seq, content_type, version, len(data)))
+        mac.update(data)
+        return mac.finalize()
+
+    def compute_over(self, header: bytes, *parts: Buffer) -> bytes:
+        """HMAC over an explicit header and parts (RFC 7366 §3)."""
+        mac = self._template.copy()
+        mac.update(header)
+        for part in parts:
+            mac.update(part)
+        return mac.finalize()
+
+
+class Ssl3Mac(_RecordMac):
+    """hash(MAC_write_secret + pad_2 + hash(MAC_write_secret + pad_1 + seq_num + type + length + content))
+    with pad_1 = 0x36, pad_2 = 0x5c repeated 48 times for MD5, 40 for SHA-1 (RFC 6101 §5.2.3.1)."""
+
+    def __init__(self, hash_name: str, key: bytes) -> None:
+        algorithm = _HASHES[hash_name]()
+        pad_length = {"md5": 48, "sha1": 40}.get(hash_name)
+        if pad_length is None:
+            raise ConfigurationError(f"SSL 3.0 has no MAC with {hash_name}")
+        self.length = algorithm.digest_size
+        self.block_size = algorithm.block_size or 64
+        self._prefix_length = len(key) + pad_length
+        self._header_length = 11
+        self._length_field = 8
+        self._inner = hashes.Hash(algorithm)
+        self._inner.update(key + b"\x36" * pad_length)
+        self._outer = hashes.Hash(algorithm)
+        self._outer.update(key + b"\x5c" * pad_length)
+
+    def compute(self, seq: int, content_type: int, version: int, data: Buffer) -> bytes:
+        """The MAC of one record (``version`` is not part of the SSL 3.0 MAC)."""
+        inner = self._inner.copy()
+        inner.update(_SSL3_MAC_HEADER.pack(seq, content_type, len(data)))
+        inner.update(data)
+        outer = self._outer.copy()
+        outer.update(inner.finalize())
+        return outer.finalize()
+
+
+def make_record_mac(mac: MacAlgorithm, version: int, key: bytes) -> _RecordMac:
+    """SSL 3.0 MAC for version 0x0300, HMAC otherwise (RFC 6101 §5.2.3.1 / RFC 5246 §6.2.3.1)."""
+    if len(key) != mac.length:
+        raise ConfigurationError(f"MAC key must be {mac.length} bytes for {mac.hash_name}, got {len(key)}")
+    if version == ProtocolVersion.SSL3:
+        return Ssl3Mac(mac.hash_name, key)
+    return TlsHmac(mac.hash_name, key)
+
+
+# ----------------------------------------------------------------------------- null / stream + MAC
+
+
+class StreamProtection(RecordProtection):
+    """GenericStreamCipher: encrypt(content + MAC) with RC4, or content + MAC with the null cipher
+    (RFC 5246 §6.2.3.1, RFC 6101 §5.2.3.1). The RC4 keystream runs on across records (stateful)."""
+
+    protects = True
+
+    def __init__(self, name: str, record_mac: _RecordMac, cipher_key: bytes | None) -> None:
+        self.name = name
+        self._mac = record_mac
+        self._mac_length = record_mac.length
+        self._encryptor: CipherContext | None = None
+        self._decryptor: CipherContext | None = None
+        if cipher_key is not None:
+            cipher = Cipher(ARC4(cipher_key), mode=None)
+            self._encryptor = cipher.encryptor()
+            self._decryptor = cipher.decryptor()
+
+    def seal(self, seq: int, content_type: int, version: int, plaintext: Buffer) -> bytes:
+        """content + MAC, then the stream cipher."""
+        data = bytes(plaintext) + self._mac.compute(seq, content_type, version, plaintext)
+        return data if self._encryptor is None else self._encryptor.update(data)
+
+    def open(self, seq: int, content_type: int, version: int, fragment: Buffer) -> bytes:
+        """Decrypt, split off the MAC and compare it in constant time."""
+        data = bytes(fragment) if self._decryptor is None else self._decryptor.update(fragment)
+        if len(data) < self._mac_length:
+            raise _bad()
+        content = data[: len(data) - self._mac_length]
+        expected = self._mac.compute(seq, content_type, version, content)
+        if not _consttime.compare_digest(expected, data[len(content) :]):
+            raise _bad()
+        return content
+
+
+# ------------------------------------------------------------------------------------------- CBC
+
+
+def tls_cbc_padding_length(data: Buffer) -> int:
+    """Length of valid TLS CBC padding at the end of ``data`` including the length byte, or 0 if invalid.
+
+    RFC 5246 §6.2.3.2: every padding byte holds the padding length. Checks ``min(256, len(data))`` bytes
+    with one fixed-length constant-time comparison, whatever the padding length says.
+    """
+    n = len(data)
+    if n == 0:
+        return 0
+    pad = data[n - 1]
+    window = 256 if n >= 256 else n
+    tail = bytes(data[n - window :])
+    ok = pad + 1 <= window
+    use = pad if ok else 0
+    reference = tail[: window - use - 1] + _TLS_PADS[use]
+    ok = _consttime.compare_digest(tail, reference) and ok
+    return (pad + 1) if ok else 0
+
+
+class _CbcBase(RecordProtection):
+    protects = True
+
+    def __init__(self, name: str, algorithm: str, key: bytes, iv: bytes, version: int, record_mac: _RecordMac) -> None:
+        self.name = name
+        if algorithm == "3DES":
+            block_cipher: algorithms.AES | TripleDES = TripleDES(key)
+        elif algorithm == "AES":
+            block_cipher = algorithms.AES(key)
+        else:
+            raise ConfigurationError(f"not a CBC cipher: {algorithm}")
+        self._block = block_cipher.block_size // 8
+        self._version = version
+        self._explicit_iv = version >= ProtocolVersion.TLS1_1
+        self._ssl3 = version == ProtocolVersion.SSL3
+        if self._explicit_iv:
+            iv = os.urandom(self._block)  # the chaining start is irrelevant with explicit IVs
+        elif len(iv) != self._block:
+            raise ConfigurationError(f"{name} needs a {self._block}-byte IV in {ProtocolVersion(version).label}")
+        cipher = Cipher(block_cipher, modes.CBC(iv))
+        self._encryptor = cipher.encryptor()
+        self._decryptor = cipher.decryptor()
+        self._ecb = Cipher(block_cipher, modes.ECB())  # used only by tests to aim the explicit IV
+        self._residue = iv  # last ciphertext block written (the next record's chaining value)
+        self._mac = record_mac
+        self._mac_length = record_mac.length
+        # smallest valid fragment: [IV] + whole blocks holding at least MAC + padding-length byte
+        mac_blocks = (self._mac_length + 1 + self._block - 1) // self._block
+        self._min_fragment = (mac_blocks + (1 if self._explicit_iv else 0)) * self._block
+        #: source of the random block R of RFC 4346 §6.2.3.2 (2)(b); tests replace it to fix the IV.
+        self.random_block: Callable[[int], bytes] = os.urandom
+
+    def _padding(self, length: int) -> bytes:
+        """Minimal padding for ``length`` bytes of content + MAC: in TLS every byte holds the padding
+        length (RFC 5246 §6.2.3.2); SSL 3.0 leaves the padding bytes free (RFC 6101 §5.2.3.2) and, like
+        OpenSSL and BoringSSL, we send zeros followed by the length byte."""
+        pad = self._block - 1 - length % self._block
+        return _SSL3_PADS[pad] if self._ssl3 else _TLS_PADS[pad]
+
+    def _encrypt(self, data: bytes) -> bytes:
+        """CBC-encrypt; with explicit IVs a random block is prepended and its ciphertext is the IV."""
+        if self._explicit_iv:
+            data = self.random_block(self._block) + data
+        out = self._encryptor.update(data)
+        self._residue = out[-self._block :]
+        return out
+
+    def _decrypt(self, fragment: Buffer) -> bytes:
+        """CBC-decrypt a whole fragment; with explicit IVs the first (IV) block is dropped."""
+        out = self._decryptor.update(fragment)
+        return out[self._block :] if self._explicit_iv else out
+
+    def iv_for_next_record(self, explicit_iv: bytes) -> None:
+        """Test hook: make the next sealed record carry ``explicit_iv`` (TLS 1.1+ only).
+
+        Chooses R = D(explicit_iv) XOR residue so that E(R XOR residue) = explicit_iv; the production
+        code path is then unchanged.
+        """
+        decryptor = self._ecb.decryptor()
+        r_block = bytes(a ^ b for a, b in zip(decryptor.update(explicit_iv), self._residue, strict=True))
+
+        def fixed_block(length: int) -> bytes:
+            return r_block
+
+        self.random_block = fixed_block
+
+
+class CbcMacThenEncrypt(_CbcBase):
+    """GenericBlockCipher, MAC-then-encrypt (RFC 5246 §6.2.3.2, RFC 4346 §6.2.3.2, RFC 2246 §6.2.3.2,
+    RFC 6101 §5.2.3.2), with the Lucky 13 countermeasure described in the module docstring."""
+
+    def seal(self, seq: int, content_type: int, version: int, plaintext: Buffer) -> bytes:
+        """E(IV?, content + MAC + padding) with minimal padding."""
+        mac = self._mac.compute(seq, content_type, version, plaintext)
+        length = len(plaintext) + self._mac_length
+        return self._encrypt(b"".join((plaintext, mac, self._padding(length))))
+
+    def open(self, seq: int, content_type: int, version: int, fragment: Buffer) -> bytes:
+        """Decrypt, check padding and MAC together; one BadRecordMAC for any failure."""
+        block = self._block
+        n = len(fragment)
+        if n % block or n < self._min_fragment:
+            raise _bad()
+        data = self._decrypt(fragment)
+        size = len(data)
+        room = size - self._mac_length  # content + padding
+        pad = data[size - 1]
+        if self._ssl3:
+            # RFC 6101 §5.2.3.2: only the last byte is the padding length; it must be < block size
+            pad_ok = pad < block and pad + 1 <= room
+            pad = pad if pad_ok else 0
+        else:
+            window = 256 if size >= 256 else size
+            pad_ok = pad + 1 <= room
+            pad = pad if pad_ok else 0
+            tail = data[size - window :]
+            reference = tail[: window - pad - 1] + _TLS_PADS[pad]
+            pad_ok = _consttime.compare_digest(tail, reference) and pad_ok
+        content_length = room - pad - 1
+        content = data[:content_length]
+        expected = self._mac.compute(seq, content_type, version, content)
+        # Lucky 13: as many compression-function calls as for the longest possible content (padding 0)
+        extra = self._mac.compression_calls(room - 1) - self._mac.compression_calls(content_length)
+        self._dummy_hash().update(memoryview(_ZEROS)[: extra * self._mac.block_size])
+        mac_ok = _consttime.compare_digest(expected, data[content_length : content_length + self._mac_length])
+        if not (mac_ok & pad_ok):
+            raise _bad()
+        return content
+
+    _dummy: hashes.Hash | None = None
+
+    def _dummy_hash(self) -> hashes.Hash:
+        if self._dummy is None:
+            self._dummy = hashes.Hash(hashes.SHA384() if self._mac.block_size == 128 else hashes.SHA256())
+        return self._dummy
+
+
+class CbcEncryptThenMac(_CbcBase):
+    """Encrypt-then-MAC (RFC 7366 §3): MAC(MAC_write_key, seq_num + type + version + length + IV +
+    ENC(content + padding)), with length = len(IV + ciphertext); the MAC is checked before decrypting."""
+
+    def seal(self, seq: int, content_type: int, version: int, plaintext: Buffer) -> bytes:
+        """IV + E(content + padding) + MAC."""
+        ciphertext = self._encrypt(b"".join((plaintext, self._padding(len(plaintext)))))
+        assert isinstance(self._mac, TlsHmac)
+        mac = self._mac.compute_over(_TLS_MAC_HEADER.pack(seq, content_type, version, len(ciphertext)), ciphertext)
+        return ciphertext + mac
+
+    def open(self, seq: int, content_type: int, version: int, fragment: Buffer) -> bytes:
+        """Check the MAC over IV + ciphertext, then decrypt and check the padding."""
+        block = self._block
+        n = len(fragment) - self._mac_length
+        if n < (2 * block if self._explicit_iv else block) or n % block:
+            raise _bad()
+        view = memoryview(fragment)
+        assert isinstance(self._mac, TlsHmac)
+        expected = self._mac.compute_over(_TLS_MAC_HEADER.pack(seq, content_type, version, n), view[:n])
+        if not _consttime.compare_digest(expected, view[n:]):
+            raise _bad()
+        data = self._decrypt(view[:n])
+        padding = tls_cbc_padding_length(data)
+        if padding == 0:
+            raise _bad()
+        return data[: len(data) - padding]
+
+
+# ------------------------------------------------------------------------------------------ AEAD
+
+
+def _aead_object(algorithm: str, key: bytes, tag_length: int) -> AESGCM | AESCCM | ChaCha20Poly1305:
+    if algorithm == "AES-GCM":
+        return AESGCM(key)
+    if algorithm == "AES-CCM":
+        return AESCCM(key, tag_length=tag_length)
+    if algorithm == "CHACHA20-POLY1305":
+        return ChaCha20Poly1305(key)
+    raise ConfigurationError(f"not an AEAD: {algorithm}")
+
+
+class AeadExplicitNonce(RecordProtection):
+    """TLS 1.2 AES-GCM / AES-CCM (RFC 5288 §3, RFC 6655 §3): nonce = salt(4, the write IV) +
+    nonce_explicit(8, sent before the ciphertext; we use the sequence number), AAD = seq_num + type +
+    version + plaintext length (RFC 5246 §6.2.3.3)."""
+
+    protects = True
+
+    def __init__(self, name: str, algorithm: str, key: bytes, salt: bytes, tag_length: int) -> None:
+        if len(salt) != 4:
+            raise ConfigurationError(f"{name} needs a 4-byte implicit nonce (salt), got {len(salt)}")
+        self.name = name
+        self._aead = _aead_object(algorithm, key, tag_length)
+        self._salt = salt
+        self._tag = tag_length
+        self._overhead = 8 + tag_length
+
+    def seal(self, seq: int, content_type: int, version: int, plaintext: Buffer) -> bytes:
+        """nonce_explicit + AEAD-Encrypt(key, salt + nonce_explicit, plaintext, AAD)."""
+        return self.seal_record(seq, content_type, version, plaintext)[5:]
+
+    def seal_record(self, seq: int, content_type: int, version: int, plaintext: Buffer) -> bytes:
+        """Header + fragment written into one buffer."""
+        size = len(plaintext)
+        out = bytearray(13 + size + self._tag)
+        explicit = _SEQ.pack(seq)
+        _RECORD_HEADER.pack_into(out, 0, content_type, version, size + self._overhead)
+        out[5:13] = explicit
+        self._aead.encrypt_into(
+            self._salt + explicit, plaintext, _TLS_MAC_HEADER.pack(seq, content_type, version, size), memoryview(out)[13:]
+        )
+        return bytes(out)
+
+    def open(self, seq: int, content_type: int, version: int, fragment: Buffer) -> bytes:
+        """Take nonce_explicit from the fragment, AEAD-Decrypt; any failure is BadRecordMAC."""
+        size = len(fragment) - self._overhead
+        if size < 0:
+            raise _bad()
+        view = memoryview(fragment)
+        try:
+            return self._aead.decrypt(
+                self._salt + bytes(view[:8]), view[8:], _TLS_MAC_HEADER.pack(seq, content_type, version, size)
+            )
+        except InvalidTag:
+            raise _bad() from None
+
+
+class AeadXorNonce(RecordProtection):
+    """TLS 1.2 ChaCha20-Poly1305 (RFC 7905 §2): nonce = 12-byte IV XOR left-padded seq_num, no explicit
+    nonce; AAD = seq_num + type + version + plaintext length."""
+
+    protects = True
+
+    def __init__(self, name: str, algorithm: str, key: bytes, iv: bytes, tag_length: int) -> None:
+        if len(iv) != 12:
+            raise ConfigurationError(f"{name} needs a 12-byte IV, got {len(iv)}")
+        self.name = name
+        self._aead = _aead_object(algorithm, key, tag_length)
+        self._iv = int.from_bytes(iv, "big")
+        self._tag = tag_length
+
+    def _nonce(self, seq: int) -> bytes:
+        return (self._iv ^ seq).to_bytes(12, "big")
+
+    def seal(self, seq: int, content_type: int, version: int, plaintext: Buffer) -> bytes:
+        """AEAD-Encrypt(key, IV XOR seq, plaintext, AAD)."""
+        return self._aead.encrypt(
+            self._nonce(seq), plaintext, _TLS_MAC_HEADER.pack(seq, content_type, version, len(plaintext))
+        )
+
+    def seal_record(self, seq: int, content_type: int, version: int, plaintext: Buffer) -> bytes:
+        """Header + fragment written into one buffer."""
+        size = len(plaintext)
+        out = bytearray(5 + size + self._tag)
+        _RECORD_HEADER.pack_into(out, 0, content_type, version, size + self._tag)
+        self._aead.encrypt_into(
+            self._nonce(seq), plaintext, _TLS_MAC_HEADER.pack(seq, content_type, version, size), memoryview(out)[5:]
+        )
+        return bytes(out)
+
+    def open(self, seq: int, content_type: int, version: int, fragment: Buffer) -> bytes:
+        """AEAD-Decrypt; any failure is BadRecordMAC."""
+        size = len(fragment) - self._tag
+        if size < 0:
+            raise _bad()
+        try:
+            return self._aead.decrypt(self._nonce(seq), fragment, _TLS_MAC_HEADER.pack(seq, content_type, version, size))
+        except InvalidTag:
+            raise _bad() from None
+
+
+class Tls13Aead(AeadXorNonce):
+    """TLS 1.3 record protection (RFC 8446 §5.2, §5.3): nonce = IV XOR padded seq_num, AAD = the record
+    header (opaque_type, legacy_record_version, length of the ciphertext). The inner content type and
+    padding are added and stripped by :class:`tlsstate.record.HalfConnection`."""
+
+    def seal(self, seq: int, content_type: int, version: int, plaintext: Buffer) -> bytes:
+        """AEAD-Encrypt(key, IV XOR seq, TLSInnerPlaintext, header)."""
+        header = _RECORD_HEADER.pack(content_type, version, len(plaintext) + self._tag)
+        return self._aead.encrypt(self._nonce(seq), plaintext, header)
+
+    def seal_record(self, seq: int, content_type: int, version: int, plaintext: Buffer) -> bytes:
+        """Header + encrypted record in one buffer."""
+        size = len(plaintext)
+        out = bytearray(5 + size + self._tag)
+        _RECORD_HEADER.pack_into(out, 0, content_type, version, size + self._tag)
+        view = memoryview(out)
+        self._aead.encrypt_into(self._nonce(seq), plaintext, bytes(view[:5]), view[5:])
+        return bytes(out)
+
+    def open(self, seq: int, content_type: int, version: int, fragment: Buffer) -> bytes:
+        """AEAD-Decrypt with the record header as AAD; any failure is BadRecordMAC."""
+        if len(fragment) < self._tag:
+            raise _bad()
+        header = _RECORD_HEADER.pack(content_type, version, len(fragment))
+        try:
+            return self._aead.decrypt(self._nonce(seq), fragment, header)
+        except InvalidTag:
+            raise _bad() from None
+
+
+# --------------------------------------------------------------------------------------- factories
+
+
+def _check_length(what: str, value: bytes, expected: int) -> None:
+    if len(value) != expected:
+        raise ConfigurationError(f"{what} must be {expected} bytes, got {len(value)}")
+
+
+def make_protection(
+    suite: CipherSuite,
+    version: ProtocolVersion | int,
+    mac_key: bytes,
+    key: bytes,
+    iv: bytes,
+    *,
+    encrypt_then_mac: bool = False,
+) -> RecordProtection:
+    """The protection for one direction of an SSL 3.0 – TLS 1.2 connection (RFC 5246 §6.2.3).
+
+    ``mac_key``, ``key``, ``iv`` are that direction's write values from the key block (RFC 5246 §6.3).
+    ``encrypt_then_mac`` applies to CBC suites only (RFC 7366 §3: ignored for stream/AEAD).
+    """
+    version = int(version)
+    if not ProtocolVersion.SSL3 <= version <= ProtocolVersion.TLS1_2:
+        raise ConfigurationError(f"make_protection is for SSL 3.0 - TLS 1.2, not 0x{version:04x}")
+    if suite.is_tls13:
+        raise ConfigurationError(f"{suite.name} is a TLS 1.3 suite: use make_tls13_protection")
+    spec = suite.cipher
+    _check_length(f"{suite.name} write key", key, spec.key_length)
+    family = spec.family
+    if family is CipherFamily.AEAD:
+        if spec.nonce_style is NonceStyle.EXPLICIT_PREFIX:
+            return AeadExplicitNonce(spec.name, spec.algorithm, key, iv, spec.tag_length)
+        return AeadXorNonce(spec.name, spec.algorithm, key, iv, spec.tag_length)
+    record_mac = make_record_mac(suite.mac, version, mac_key)
+    mac_name = suite.mac.hash_name.upper().replace("SHA", "SHA-").replace("SHA-1", "SHA1")
+    if family is CipherFamily.NULL:
+        return StreamProtection(f"NULL-{mac_name}", record_mac, None)
+    if family is CipherFamily.STREAM:
+        return StreamProtection(f"{spec.name}-{mac_name}", record_mac, key)
+    if encrypt_then_mac and version != ProtocolVersion.SSL3:
+        return CbcEncryptThenMac(f"{spec.name}-{mac_name}-EtM", spec.algorithm, key, iv, version, record_mac)
+    return CbcMacThenEncrypt(f"{spec.name}-{mac_name}", spec.algorithm, key, iv, version, record_mac)
+
+
+def make_tls13_protection(suite: CipherSuite, key: bytes, iv: bytes) -> RecordProtection:
+    """TLS 1.3 protection from a traffic key and IV (RFC 8446 §5.2, §7.3)."""
+    spec = suite.cipher
+    if spec.family is not CipherFamily.AEAD:
+        raise ConfigurationError(f"{suite.name} is not an AEAD suite")
+    _check_length(f"{suite.name} traffic key", key, spec.key_length)
+    return Tls13Aead(spec.name, spec.algorithm, key, iv, spec.tag_length)
+
