@@ -1,0 +1,438 @@
+"""Typed build/parse helpers for the hello extensions tlsstate uses.
+
+Each ``build_*`` returns an :class:`~tlsstate.messages.Extension`; each ``parse_*`` takes the
+extension's ``data`` and is strict: DecodeError on bad lengths or trailing bytes, IllegalParameter
+on well-formed but forbidden values. Sources: RFC 6066 (server_name §3, max_fragment_length §4),
+RFC 7301 (ALPN), RFC 8422 §5.1 (supported_groups, ec_point_formats), RFC 5246 §7.4.1.4.1
+(signature_algorithms), RFC 7627 (extended_master_secret), RFC 7366 (encrypt_then_mac), RFC 5746
+(renegotiation_info), RFC 5077 (SessionTicket), RFC 8449 (record_size_limit), RFC 8446 §4.2
+(supported_versions, key_share, psk_key_exchange_modes).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from tlsstate.codec import Reader, Writer
+from tlsstate.constants import ExtensionType
+from tlsstate.errors import DecodeError, IllegalParameter
+from tlsstate.messages import Extension
+
+# ---------------------------------------------------------------------------------------------
+# Generic helpers
+# ---------------------------------------------------------------------------------------------
+
+
+def find_extension(extensions: Iterable[Extension] | None, ext_type: int) -> Extension | None:
+    """The extension of type ``ext_type`` in a hello's list, or None (also when the list is None)."""
+    for ext in extensions or ():
+        if ext.type == ext_type:
+            return ext
+    return None
+
+
+def check_no_duplicates(extensions: Iterable[Extension] | None, what: str = "hello") -> None:
+    """IllegalParameter if one extension type occurs twice (RFC 5246 §7.4.1.4)."""
+    seen: set[int] = set()
+    for ext in extensions or ():
+        if ext.type in seen:
+            raise IllegalParameter(f"{what}: extension {extension_name(ext.type)} appears more than once")
+        seen.add(ext.type)
+
+
+def extension_name(ext_type: int) -> str:
+    """IANA name of an extension type, e.g. ``server_name``, or ``unknown(0x1234)``."""
+    try:
+        return ExtensionType(ext_type).name.lower()
+    except ValueError:
+        return f"unknown(0x{ext_type:04x})"
+
+
+def _reader(data: bytes, what: str) -> Reader:
+    return Reader(data, f"{what} extension")
+
+
+def build_empty(ext_type: int) -> Extension:
+    """An extension with empty data (extended_master_secret, encrypt_then_mac, server_name in a
+    ServerHello, an empty SessionTicket)."""
+    return Extension(int(ext_type), b"")
+
+
+def parse_empty(data: bytes, what: str) -> None:
+    """DecodeError unless ``data`` is empty (RFC 7627 §5.1, RFC 7366 §2: "extension_data" is empty)."""
+    if data:
+        raise DecodeError(f"{what} extension must be empty, got {len(data)} byte(s)")
+
+
+# ---------------------------------------------------------------------------------------------
+# server_name (RFC 6066 §3)
+# ---------------------------------------------------------------------------------------------
+
+SERVER_NAME_HOST_NAME = 0
+
+
+def build_server_name(host_name: str) -> Extension:
+    """``ServerNameList`` with one host_name entry (RFC 6066 §3). ASCII (A-label) names only."""
+    name = host_name.rstrip(".").encode("ascii")
+    if not name:
+        raise ValueError("server name must not be empty")
+    w = Writer()
+    with w.length_prefixed(2) as names:
+        names.u8(SERVER_NAME_HOST_NAME)
+        names.vec16(name)
+    return Extension(ExtensionType.SERVER_NAME, w.getvalue())
+
+
+def parse_server_name(data: bytes) -> str | None:
+    """The host_name from a ClientHello server_name extension; None for the empty ServerHello form.
+
+    RFC 6066 §3: ``ServerName server_name_list<1..2^16-1>``; at most one name per type
+    (IllegalParameter); unknown name types are skipped; a host_name must be ASCII (DecodeError).
+    """
+    if not data:
+        return None
+    r = _reader(data, "server_name")
+    names = r.sub(2, "server_name list", min_len=1)
+    r.expect_end()
+    host: str | None = None
+    seen: set[int] = set()
+    while not names.at_end():
+        name_type = names.u8()
+        value = names.vec16(1)
+        if name_type in seen:
+            raise IllegalParameter(f"server_name lists name type {name_type} more than once")
+        seen.add(name_type)
+        if name_type == SERVER_NAME_HOST_NAME:
+            try:
+                host = value.decode("ascii")
+            except UnicodeDecodeError:
+                raise DecodeError("server_name host_name is not ASCII") from None
+    return host
+
+
+# ---------------------------------------------------------------------------------------------
+# ALPN (RFC 7301 §3.1)
+# ---------------------------------------------------------------------------------------------
+
+
+def _protocol_bytes(protocol: str | bytes) -> bytes:
+    raw = protocol.encode("ascii") if isinstance(protocol, str) else bytes(protocol)
+    if not 1 <= len(raw) <= 255:
+        raise ValueError(f"ALPN protocol name must be 1..255 bytes, got {len(raw)}")
+    return raw
+
+
+def build_alpn(protocols: Sequence[str | bytes]) -> Extension:
+    """``ProtocolNameList protocol_name_list<2..2^16-1>`` (RFC 7301 §3.1); a server passes one name."""
+    if not protocols:
+        raise ValueError("ALPN needs at least one protocol")
+    w = Writer()
+    with w.length_prefixed(2) as names:
+        for protocol in protocols:
+            names.vec8(_protocol_bytes(protocol))
+    return Extension(ExtensionType.APPLICATION_LAYER_PROTOCOL_NEGOTIATION, w.getvalue())
+
+
+def parse_alpn(data: bytes) -> list[bytes]:
+    """The protocol names (RFC 7301 §3.1): list of ``opaque ProtocolName<1..2^8-1>``, list >= 2 bytes."""
+    r = _reader(data, "ALPN")
+    names = r.sub(2, "ALPN protocol_name_list", min_len=2)
+    r.expect_end()
+    out: list[bytes] = []
+    while not names.at_end():
+        out.append(names.vec8(1))
+    return out
+
+
+def parse_alpn_selected(data: bytes) -> bytes:
+    """A ServerHello's ALPN: exactly one protocol name (RFC 7301 §3.1), DecodeError otherwise."""
+    names = parse_alpn(data)
+    if len(names) != 1:
+        raise DecodeError(f"server ALPN extension must name exactly one protocol, got {len(names)}")
+    return names[0]
+
+
+# ---------------------------------------------------------------------------------------------
+# supported_groups, ec_point_formats (RFC 8422 §5.1), signature_algorithms (RFC 5246 §7.4.1.4.1)
+# ---------------------------------------------------------------------------------------------
+
+
+def _build_u16_list(ext_type: int, values: Sequence[int], what: str) -> Extension:
+    if not values:
+        raise ValueError(f"{what} must not be empty")
+    w = Writer()
+    w.u16_list(2, [int(v) for v in values])
+    return Extension(int(ext_type), w.getvalue())
+
+
+def _parse_u16_list(data: bytes, what: str) -> list[int]:
+    r = _reader(data, what)
+    values = r.u16_list(2, what, min_len=2)
+    r.expect_end()
+    return values
+
+
+def build_supported_groups(groups: Sequence[int]) -> Extension:
+    """``NamedGroup named_group_list<2..2^16-1>`` (RFC 8422 §5.1.1, RFC 8446 §4.2.7)."""
+    return _build_u16_list(ExtensionType.SUPPORTED_GROUPS, groups, "supported_groups")
+
+
+def parse_supported_groups(data: bytes) -> list[int]:
+    """Group code points in preference order (RFC 8422 §5.1.1)."""
+    return _parse_u16_list(data, "supported_groups")
+
+
+EC_POINT_FORMAT_UNCOMPRESSED = 0
+
+
+def build_ec_point_formats(formats: Sequence[int] = (EC_POINT_FORMAT_UNCOMPRESSED,)) -> Extension:
+    """``ECPointFormat ec_point_format_list<1..2^8-1>`` (RFC 8422 §5.1.2)."""
+    if not formats:
+        raise ValueError("ec_point_formats must not be empty")
+    w = Writer()
+    w.vec8(bytes(formats))
+    return Extension(ExtensionType.EC_POINT_FORMATS, w.getvalue())
+
+
+def parse_ec_point_formats(data: bytes) -> list[int]:
+    """The point formats (RFC 8422 §5.1.2). Without ``uncompressed`` (0) -> IllegalParameter (§5.1.2)."""
+    r = _reader(data, "ec_point_formats")
+    formats = r.vec8(1)
+    r.expect_end()
+    if EC_POINT_FORMAT_UNCOMPRESSED not in formats:
+        raise IllegalParameter("ec_point_formats does not include the uncompressed format")
+    return list(formats)
+
+
+def build_signature_algorithms(schemes: Sequence[int]) -> Extension:
+    """``supported_signature_algorithms<2..2^16-2>`` (RFC 5246 §7.4.1.4.1, RFC 8446 §4.2.3)."""
+    return _build_u16_list(ExtensionType.SIGNATURE_ALGORITHMS, schemes, "signature_algorithms")
+
+
+def parse_signature_algorithms(data: bytes) -> list[int]:
+    """Signature scheme code points in preference order (RFC 5246 §7.4.1.4.1)."""
+    return _parse_u16_list(data, "signature_algorithms")
+
+
+# ---------------------------------------------------------------------------------------------
+# extended_master_secret (RFC 7627 §5.1), encrypt_then_mac (RFC 7366 §2)
+# ---------------------------------------------------------------------------------------------
+
+
+def build_extended_master_secret() -> Extension:
+    """The empty extended_master_secret extension (RFC 7627 §5.1)."""
+    return build_empty(ExtensionType.EXTENDED_MASTER_SECRET)
+
+
+def parse_extended_master_secret(data: bytes) -> None:
+    """DecodeError unless empty (RFC 7627 §5.1)."""
+    parse_empty(data, "extended_master_secret")
+
+
+def build_encrypt_then_mac() -> Extension:
+    """The empty encrypt_then_mac extension (RFC 7366 §2)."""
+    return build_empty(ExtensionType.ENCRYPT_THEN_MAC)
+
+
+def parse_encrypt_then_mac(data: bytes) -> None:
+    """DecodeError unless empty (RFC 7366 §2)."""
+    parse_empty(data, "encrypt_then_mac")
+
+
+# ---------------------------------------------------------------------------------------------
+# renegotiation_info (RFC 5746 §3.2), SessionTicket (RFC 5077 §3.2)
+# ---------------------------------------------------------------------------------------------
+
+
+def build_renegotiation_info(renegotiated_connection: bytes = b"") -> Extension:
+    """``opaque renegotiated_connection<0..255>`` (RFC 5746 §3.2): empty on the first handshake,
+    client_verify_data (client) or client_verify_data + server_verify_data (server) afterwards."""
+    w = Writer()
+    w.vec8(renegotiated_connection)
+    return Extension(ExtensionType.RENEGOTIATION_INFO, w.getvalue())
+
+
+def parse_renegotiation_info(data: bytes) -> bytes:
+    """The renegotiated_connection bytes (RFC 5746 §3.2)."""
+    r = _reader(data, "renegotiation_info")
+    value = r.vec8()
+    r.expect_end()
+    return value
+
+
+def build_session_ticket(ticket: bytes = b"") -> Extension:
+    """SessionTicket extension (RFC 5077 §3.2): the ticket itself (empty to ask for a new one)."""
+    return Extension(ExtensionType.SESSION_TICKET, bytes(ticket))
+
+
+def parse_session_ticket(data: bytes) -> bytes:
+    """The opaque ticket (RFC 5077 §3.2; the whole extension_data is the ticket)."""
+    return bytes(data)
+
+
+# ---------------------------------------------------------------------------------------------
+# record_size_limit (RFC 8449 §4), max_fragment_length (RFC 6066 §4)
+# ---------------------------------------------------------------------------------------------
+
+MIN_RECORD_SIZE_LIMIT = 64
+
+
+def build_record_size_limit(limit: int) -> Extension:
+    """``uint16 RecordSizeLimit`` (RFC 8449 §4), at least 64."""
+    if not MIN_RECORD_SIZE_LIMIT <= limit <= 0xFFFF:
+        raise ValueError(f"record_size_limit must be 64..65535, got {limit}")
+    return Extension(ExtensionType.RECORD_SIZE_LIMIT, limit.to_bytes(2, "big"))
+
+
+def parse_record_size_limit(data: bytes) -> int:
+    """The limit; a value below 64 -> IllegalParameter (RFC 8449 §4)."""
+    r = _reader(data, "record_size_limit")
+    limit = r.u16()
+    r.expect_end()
+    if limit < MIN_RECORD_SIZE_LIMIT:
+        raise IllegalParameter(f"record_size_limit {limit} is below 64")
+    return limit
+
+
+#: RFC 6066 §4 MaxFragmentLength codes -> plaintext fragment limits.
+MAX_FRAGMENT_LENGTHS = {1: 2**9, 2: 2**10, 3: 2**11, 4: 2**12}
+
+
+def build_max_fragment_length(code: int) -> Extension:
+    """``enum{2^9(1), 2^10(2), 2^11(3), 2^12(4)} MaxFragmentLength`` (RFC 6066 §4)."""
+    if code not in MAX_FRAGMENT_LENGTHS:
+        raise ValueError(f"max_fragment_length code must be 1..4, got {code}")
+    return Extension(ExtensionType.MAX_FRAGMENT_LENGTH, bytes([code]))
+
+
+def parse_max_fragment_length(data: bytes) -> int:
+    """The code 1..4; any other value -> IllegalParameter (RFC 6066 §4). Map with MAX_FRAGMENT_LENGTHS."""
+    r = _reader(data, "max_fragment_length")
+    code = r.u8()
+    r.expect_end()
+    if code not in MAX_FRAGMENT_LENGTHS:
+        raise IllegalParameter(f"max_fragment_length value {code} is not 1..4")
+    return code
+
+
+# ---------------------------------------------------------------------------------------------
+# supported_versions, key_share, psk_key_exchange_modes (RFC 8446 §4.2.1, §4.2.8, §4.2.9)
+# ---------------------------------------------------------------------------------------------
+
+
+def build_supported_versions_client(versions: Sequence[int]) -> Extension:
+    """ClientHello form: ``ProtocolVersion versions<2..254>`` (RFC 8446 §4.2.1)."""
+    if not 1 <= len(versions) <= 127:
+        raise ValueError("supported_versions needs 1..127 versions")
+    w = Writer()
+    w.vec8(b"".join(int(v).to_bytes(2, "big") for v in versions))
+    return Extension(ExtensionType.SUPPORTED_VERSIONS, w.getvalue())
+
+
+def parse_supported_versions_client(data: bytes) -> list[int]:
+    """The offered versions (RFC 8446 §4.2.1)."""
+    r = _reader(data, "supported_versions")
+    raw = r.vec8(2, 254)
+    r.expect_end()
+    if len(raw) % 2:
+        raise DecodeError(f"supported_versions: odd length {len(raw)}")
+    return [int.from_bytes(raw[i : i + 2], "big") for i in range(0, len(raw), 2)]
+
+
+def build_supported_versions_server(version: int) -> Extension:
+    """ServerHello form: one ``ProtocolVersion selected_version`` (RFC 8446 §4.2.1)."""
+    return Extension(ExtensionType.SUPPORTED_VERSIONS, int(version).to_bytes(2, "big"))
+
+
+def parse_supported_versions_server(data: bytes) -> int:
+    """The selected version (RFC 8446 §4.2.1)."""
+    r = _reader(data, "supported_versions")
+    version = r.u16()
+    r.expect_end()
+    return version
+
+
+@dataclass(frozen=True, slots=True)
+class KeyShareEntry:
+    """``KeyShareEntry`` (RFC 8446 §4.2.8): a group and its public value."""
+
+    group: int
+    key_exchange: bytes
+
+
+def _read_key_share_entry(r: Reader) -> KeyShareEntry:
+    group = r.u16()
+    key = r.vec16(1)
+    return KeyShareEntry(group, key)
+
+
+def build_key_share_client(entries: Sequence[KeyShareEntry]) -> Extension:
+    """``KeyShareClientHello { KeyShareEntry client_shares<0..2^16-1>; }`` (RFC 8446 §4.2.8)."""
+    w = Writer()
+    with w.length_prefixed(2) as shares:
+        for entry in entries:
+            shares.u16(entry.group)
+            shares.vec16(entry.key_exchange)
+    return Extension(ExtensionType.KEY_SHARE, w.getvalue())
+
+
+def parse_key_share_client(data: bytes) -> list[KeyShareEntry]:
+    """Client shares; one group twice -> IllegalParameter (RFC 8446 §4.2.8)."""
+    r = _reader(data, "key_share")
+    shares = r.sub(2, "key_share client_shares")
+    r.expect_end()
+    out: list[KeyShareEntry] = []
+    groups: set[int] = set()
+    while not shares.at_end():
+        entry = _read_key_share_entry(shares)
+        if entry.group in groups:
+            raise IllegalParameter(f"key_share offers group 0x{entry.group:04x} twice")
+        groups.add(entry.group)
+        out.append(entry)
+    return out
+
+
+def build_key_share_server(entry: KeyShareEntry) -> Extension:
+    """``KeyShareServerHello { KeyShareEntry server_share; }`` (RFC 8446 §4.2.8)."""
+    w = Writer()
+    w.u16(entry.group)
+    w.vec16(entry.key_exchange)
+    return Extension(ExtensionType.KEY_SHARE, w.getvalue())
+
+
+def parse_key_share_server(data: bytes) -> KeyShareEntry:
+    """The server's share (RFC 8446 §4.2.8)."""
+    r = _reader(data, "key_share")
+    entry = _read_key_share_entry(r)
+    r.expect_end()
+    return entry
+
+
+def parse_key_share_hello_retry(data: bytes) -> int:
+    """``KeyShareHelloRetryRequest { NamedGroup selected_group; }`` (RFC 8446 §4.2.8)."""
+    r = _reader(data, "key_share")
+    group = r.u16()
+    r.expect_end()
+    return group
+
+
+PSK_KE = 0
+PSK_DHE_KE = 1
+
+
+def build_psk_key_exchange_modes(modes: Sequence[int]) -> Extension:
+    """``PskKeyExchangeMode ke_modes<1..255>`` (RFC 8446 §4.2.9)."""
+    if not modes:
+        raise ValueError("psk_key_exchange_modes must not be empty")
+    w = Writer()
+    w.vec8(bytes(modes))
+    return Extension(ExtensionType.PSK_KEY_EXCHANGE_MODES, w.getvalue())
+
+
+def parse_psk_key_exchange_modes(data: bytes) -> list[int]:
+    """The modes (RFC 8446 §4.2.9)."""
+    r = _reader(data, "psk_key_exchange_modes")
+    modes = r.vec8(1)
+    r.expect_end()
+    return list(modes)
