@@ -1,0 +1,274 @@
+"""The record layer: records, the deframer and one direction's connection state.
+
+* :class:`Record` — one TLSPlaintext / TLSCiphertext (RFC 5246 §6.2.1, RFC 8446 §5.1).
+* :class:`Deframer` — bytes in any chunking → whole records, with strict header checks.
+* :class:`HalfConnection` — one direction: the current and pending protection and the 64-bit sequence
+  number (RFC 5246 §6.1: "sequence numbers ... MUST NOT wrap"); ChangeCipherSpec makes the pending
+  state current and resets the sequence number (RFC 5246 §7.1); TLS 1.3 mode adds and strips the inner
+  content type and padding (RFC 8446 §5.2, §5.4).
+* :func:`fragment_data` — split data into records of at most N bytes (RFC 5246 §6.2.1, RFC 6066 §4,
+  RFC 8449 §4).
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from tlsstate.constants import (
+    MAX_CIPHERTEXT_LENGTH,
+    MAX_PLAINTEXT_LENGTH,
+    MAX_SEQUENCE_NUMBER,
+    MAX_TLS13_CIPHERTEXT_LENGTH,
+    RECORD_HEADER_LENGTH,
+    ContentType,
+)
+from tlsstate.errors import (
+    BadRecordMAC,
+    ConfigurationError,
+    DecodeError,
+    InternalError,
+    ProtocolError,
+    RecordOverflow,
+    UnexpectedMessage,
+)
+from tlsstate.protection import NullProtection, RecordProtection
+
+_HEADER = struct.Struct(">BHH")
+_FIRST_TYPE = ContentType.CHANGE_CIPHER_SPEC  # 20
+_LAST_TYPE = ContentType.HEARTBEAT  # 24
+_LOWEST_VERSION = 0x0300
+_HIGHEST_VERSION = 0x0304
+TLS13_RECORD_VERSION = 0x0303  # legacy_record_version of protected TLS 1.3 records (RFC 8446 §5.1)
+
+
+@dataclass(slots=True)
+class Record:
+    """One record: content type, record version and fragment (RFC 5246 §6.2.1)."""
+
+    content_type: int
+    version: int
+    fragment: bytes
+
+    def to_bytes(self) -> bytes:
+        """Header + fragment as on the wire."""
+        return _HEADER.pack(self.content_type, self.version, len(self.fragment)) + bytes(self.fragment)
+
+    def __repr__(self) -> str:
+        return f"Record(type={self.content_type}, version=0x{self.version:04x}, length={len(self.fragment)})"
+
+
+class Deframer:
+    """Cuts a byte stream into records (RFC 5246 §6.2.1); any chunking of the input gives the same records.
+
+    Header checks, in order: content type 20..24 (else ``unexpected_message``, RFC 5246 §6 / RFC 8446
+    §5), version major 3 in 0x0300..0x0304 (else ``decode_error``), length ≤ ``max_fragment_length``
+    (else ``record_overflow``; default 2^14 + 2048, RFC 5246 §6.2.3; use 2^14 + 256 for TLS 1.3
+    ciphertext, RFC 8446 §5.2). A header error is reported as soon as the 5 header bytes are there and
+    is sticky: every later call raises the same error.
+    """
+
+    def __init__(self, max_fragment_length: int = MAX_CIPHERTEXT_LENGTH) -> None:
+        self.max_fragment_length = max_fragment_length
+        self._data: bytes | bytearray = b""
+        self._pos = 0
+        self._error: ProtocolError | None = None
+
+    @property
+    def buffered(self) -> int:
+        """Bytes received but not yet returned as records."""
+        return len(self._data) - self._pos
+
+    def feed(self, data: bytes | bytearray | memoryview) -> None:
+        """Add received bytes (no copy when the previous input was fully consumed and ``data`` is bytes)."""
+        if not data:
+            return
+        if self._pos >= len(self._data):
+            self._data = data if isinstance(data, bytes) else bytes(data)
+            self._pos = 0
+            return
+        if isinstance(self._data, bytearray):
+            del self._data[: self._pos]
+        else:
+            self._data = bytearray(memoryview(self._data)[self._pos :])
+        self._pos = 0
+        self._data += data
+
+    def next_record(self) -> Record | None:
+        """The next whole record, or None if more bytes are needed."""
+        if self._error is not None:
+            raise self._error
+        data, pos = self._data, self._pos
+        if len(data) - pos < RECORD_HEADER_LENGTH:
+            return None
+        content_type, version, length = _HEADER.unpack_from(data, pos)
+        if not _FIRST_TYPE <= content_type <= _LAST_TYPE:
+            self._error = UnexpectedMessage(f"unknown record content type {content_type}")
+        elif not _LOWEST_VERSION <= version <= _HIGHEST_VERSION:
+            self._error = DecodeError(f"bad record version 0x{version:04x}")
+        elif length > self.max_fragment_length:
+            self._error = RecordOverflow(f"record length {length} exceeds {self.max_fragment_length}")
+        if self._error is not None:
+            raise self._error
+        end = pos + RECORD_HEADER_LENGTH + length
+        if len(data) < end:
+            return None
+        if isinstance(data, bytes):
+            fragment = data[pos + RECORD_HEADER_LENGTH : end]
+        else:
+            fragment = bytes(memoryview(data)[pos + RECORD_HEADER_LENGTH : end])
+        self._pos = end
+        return Record(content_type, version, fragment)
+
+    def __iter__(self) -> Iterator[Record]:
+        """All whole records buffered now."""
+        while (record := self.next_record()) is not None:
+            yield record
+
+
+class HalfConnection:
+    """One direction of a connection: protection in use, pending protection and sequence number.
+
+    ``writer`` is whose write keys protect this direction ("client" or "server"). ``seal`` produces a
+    whole record; ``open`` takes a record and returns ``(content_type, plaintext)``. Sequence numbers
+    are 64-bit and never wrap: using the state after 2^64 records raises InternalError (RFC 5246
+    §6.1). After an integrity failure the state is dead: every later call raises the same BadRecordMAC.
+    A decrypted plaintext longer than ``max_plaintext_length`` (default 2^14; lower it for
+    max_fragment_length / record_size_limit) is ``record_overflow`` (RFC 5246 §6.2.1, RFC 8446 §5.4).
+    """
+
+    def __init__(self, writer: str, *, max_plaintext_length: int = MAX_PLAINTEXT_LENGTH) -> None:
+        if writer not in ("client", "server"):
+            raise ConfigurationError(f"writer must be 'client' or 'server', not {writer!r}")
+        self.writer = writer
+        self.seq = 0
+        self.epoch = 0
+        self.protection: RecordProtection = NullProtection()
+        self.pending: RecordProtection | None = None
+        self.tls13 = False
+        self.max_plaintext_length = max_plaintext_length
+        self._label: str | None = None
+        self._failure: BadRecordMAC | None = None
+
+    # ------------------------------------------------------------------ state changes
+
+    def set_pending(self, protection: RecordProtection) -> None:
+        """Install the protection that the next ChangeCipherSpec activates (RFC 5246 §6.1)."""
+        self.pending = protection
+
+    def activate_pending(self) -> None:
+        """ChangeCipherSpec: pending → current, sequence number 0, epoch + 1 (RFC 5246 §7.1)."""
+        if self.pending is None:
+            raise UnexpectedMessage("ChangeCipherSpec before the new cipher spec was negotiated")
+        self.protection = self.pending
+        self.pending = None
+        self.seq = 0
+        self.epoch += 1
+        self._label = None
+
+    def activate_tls13(self, protection: RecordProtection, *, label: str | None = None) -> None:
+        """Switch to new TLS 1.3 traffic keys (handshake, application, KeyUpdate): seq = 0 (RFC 8446 §5.3)."""
+        self.protection = protection
+        self.pending = None
+        self.seq = 0
+        self.epoch += 1
+        self.tls13 = True
+        self._label = label
+
+    @property
+    def key_label(self) -> str:
+        """Which key protects this direction, e.g. ``client write key (epoch 1)``."""
+        if self._label is not None:
+            return f"{self._label} (epoch {self.epoch})"
+        if not self.protection.protects:
+            return f"{self.writer} write: none (epoch {self.epoch}, plaintext)"
+        return f"{self.writer} write key (epoch {self.epoch})"
+
+    def _next_seq(self) -> int:
+        seq = self.seq
+        if seq > MAX_SEQUENCE_NUMBER:
+            raise InternalError("sequence number exhausted: the connection must be renegotiated or closed")
+        self.seq = seq + 1
+        return seq
+
+    # ------------------------------------------------------------------ records
+
+    def seal(self, content_type: int, version: int, plaintext: bytes, *, padding: int = 0) -> bytes:
+        """Protect one fragment and return the whole record (header included).
+
+        In TLS 1.3 mode the record is TLSInnerPlaintext = content + type + ``padding`` zero bytes under
+        outer type application_data, version 0x0303 (RFC 8446 §5.2, §5.4).
+        """
+        if self._failure is not None:
+            raise self._failure
+        if len(plaintext) > self.max_plaintext_length:
+            raise ConfigurationError(
+                f"fragment of {len(plaintext)} bytes exceeds {self.max_plaintext_length}: use fragment_data()"
+            )
+        seq = self._next_seq()
+        if self.tls13 and self.protection.protects:
+            inner = b"".join((plaintext, bytes((content_type,)), bytes(padding)))
+            return self.protection.seal_record(seq, ContentType.APPLICATION_DATA, TLS13_RECORD_VERSION, inner)
+        return self.protection.seal_record(seq, content_type, version, plaintext)
+
+    def open(self, record: Record) -> tuple[int, bytes]:
+        """Verify and unprotect one record; returns ``(content_type, plaintext)``."""
+        if self._failure is not None:
+            raise self._failure
+        protection = self.protection
+        if self.tls13 and protection.protects:
+            return self._open_tls13(record, protection)
+        seq = self._next_seq()
+        try:
+            plaintext = protection.open(seq, record.content_type, record.version, record.fragment)
+        except BadRecordMAC as failure:
+            self._failure = failure
+            raise
+        if len(plaintext) > self.max_plaintext_length:
+            raise RecordOverflow(f"decrypted fragment of {len(plaintext)} bytes exceeds {self.max_plaintext_length}")
+        return record.content_type, plaintext
+
+    def _open_tls13(self, record: Record, protection: RecordProtection) -> tuple[int, bytes]:
+        """RFC 8446 §5.2: decrypt, strip zero padding, the last non-zero byte is the real type."""
+        if record.content_type == ContentType.CHANGE_CIPHER_SPEC:
+            # §5: an unprotected change_cipher_spec may arrive during the handshake; the caller decides.
+            return record.content_type, bytes(record.fragment)
+        if record.content_type != ContentType.APPLICATION_DATA:
+            raise UnexpectedMessage(f"unprotected record of type {record.content_type} after keys were set")
+        if len(record.fragment) > MAX_TLS13_CIPHERTEXT_LENGTH:
+            raise RecordOverflow(f"TLS 1.3 ciphertext of {len(record.fragment)} bytes exceeds 2^14 + 256")
+        seq = self._next_seq()
+        try:
+            inner = protection.open(seq, record.content_type, record.version, record.fragment)
+        except BadRecordMAC as failure:
+            self._failure = failure
+            raise
+        end = len(inner)
+        if end and inner[end - 1]:
+            content_type = inner[end - 1]
+            end -= 1
+        else:
+            stripped = inner.rstrip(b"\x00")
+            if not stripped:
+                raise UnexpectedMessage("TLS 1.3 record with no non-zero content type")
+            end = len(stripped) - 1
+            content_type = stripped[end]
+        if end > self.max_plaintext_length:
+            raise RecordOverflow(f"decrypted fragment of {end} bytes exceeds {self.max_plaintext_length}")
+        return content_type, inner[:end]
+
+    def __repr__(self) -> str:
+        return f"<HalfConnection {self.key_label} seq={self.seq} {self.protection!r}>"
+
+
+def fragment_data(data: bytes | bytearray | memoryview, max_length: int = MAX_PLAINTEXT_LENGTH) -> Iterator[bytes]:
+    """Split ``data`` into fragments of at most ``max_length`` bytes (RFC 5246 §6.2.1); none for empty data.
+
+    ``max_length`` comes from max_fragment_length (RFC 6066 §4) or record_size_limit (RFC 8449 §4).
+    """
+    if not 1 <= max_length <= MAX_PLAINTEXT_LENGTH:
+        raise ConfigurationError(f"fragment length must be 1..{MAX_PLAINTEXT_LENGTH}, not {max_length}")
+    view = memoryview(data)
+    for start in range(0, len(view), max_length):
+        yield bytes(view[start : start + max_length])
