@@ -1,0 +1,262 @@
+"""Deframer, HalfConnection and fragment_data behaviour (RFC 5246 §6, RFC 8446 §5)."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tlsstate import suites
+from tlsstate.constants import AlertDescription
+from tlsstate.errors import (
+    BadRecordMAC,
+    ConfigurationError,
+    DecodeError,
+    InternalError,
+    RecordOverflow,
+    UnexpectedMessage,
+)
+from tlsstate.protection import NullProtection, make_protection, make_tls13_protection
+from tlsstate.record import Deframer, HalfConnection, Record, fragment_data
+
+records = st.lists(
+    st.tuples(st.integers(20, 24), st.integers(0x0300, 0x0304), st.binary(max_size=700)), min_size=0, max_size=6
+)
+
+
+def _wire(items: list[tuple[int, int, bytes]]) -> bytes:
+    return b"".join(Record(t, v, f).to_bytes() for t, v, f in items)
+
+
+@settings(max_examples=60, deadline=None)
+@given(items=records, cuts=st.lists(st.integers(0, 5000), max_size=12))
+def test_any_chunking_gives_the_same_records(items: list[tuple[int, int, bytes]], cuts: list[int]) -> None:
+    wire = _wire(items)
+    points = sorted({c % (len(wire) + 1) for c in cuts})
+    chunks = [wire[a:b] for a, b in zip([0, *points], [*points, len(wire)], strict=True)]
+    deframer = Deframer()
+    got = []
+    for chunk in chunks:
+        deframer.feed(chunk)
+        got.extend((r.content_type, r.version, r.fragment) for r in deframer)
+    assert got == items
+    assert deframer.buffered == 0
+    assert deframer.next_record() is None
+
+
+def test_byte_by_byte() -> None:
+    wire = _wire([(22, 0x0303, b"a" * 300), (23, 0x0303, b"")])
+    deframer = Deframer()
+    got = []
+    for i in range(len(wire)):
+        deframer.feed(bytearray(wire[i : i + 1]))
+        got.extend(deframer)
+    assert [(r.content_type, r.fragment) for r in got] == [(22, b"a" * 300), (23, b"")]
+
+
+@pytest.mark.parametrize(
+    ("header", "error", "alert"),
+    [
+        (bytes.fromhex("1903030000"), UnexpectedMessage, AlertDescription.UNEXPECTED_MESSAGE),  # type 25
+        (bytes.fromhex("1303030000"), UnexpectedMessage, AlertDescription.UNEXPECTED_MESSAGE),  # type 19
+        (bytes.fromhex("ff03030000"), UnexpectedMessage, AlertDescription.UNEXPECTED_MESSAGE),
+        (bytes.fromhex("1702030000"), DecodeError, AlertDescription.DECODE_ERROR),  # major 2
+        (bytes.fromhex("1703050000"), DecodeError, AlertDescription.DECODE_ERROR),  # 0x0305
+        (bytes.fromhex("16feff0000"), DecodeError, AlertDescription.DECODE_ERROR),  # DTLS
+        (bytes.fromhex("1703034801"), RecordOverflow, AlertDescription.RECORD_OVERFLOW),  # 2^14 + 2049
+        (bytes.fromhex("170303ffff"), RecordOverflow, AlertDescription.RECORD_OVERFLOW),
+    ],
+)
+def test_bad_headers(header: bytes, error: type[Exception], alert: AlertDescription) -> None:
+    deframer = Deframer()
+    deframer.feed(header[:4])
+    assert deframer.next_record() is None  # the header is not complete yet
+    deframer.feed(header[4:])
+    with pytest.raises(error) as info:
+        deframer.next_record()
+    assert info.value.alert == alert  # type: ignore[attr-defined]
+    with pytest.raises(error):  # sticky
+        deframer.next_record()
+
+
+def test_length_limits() -> None:
+    deframer = Deframer()
+    deframer.feed(Record(23, 0x0303, bytes(2**14 + 2048)).to_bytes())
+    record = deframer.next_record()
+    assert record is not None and len(record.fragment) == 2**14 + 2048
+    tls13 = Deframer(max_fragment_length=2**14 + 256)
+    tls13.feed(bytes.fromhex("1703034101"))
+    with pytest.raises(RecordOverflow):
+        tls13.next_record()
+    small = Deframer(max_fragment_length=512)
+    small.feed(Record(23, 0x0303, bytes(513)).to_bytes())
+    with pytest.raises(RecordOverflow):
+        small.next_record()
+
+
+def _gcm_pair() -> tuple[HalfConnection, HalfConnection]:
+    suite = suites.by_id(0xC02F)
+    assert suite is not None
+    key, iv = os.urandom(16), os.urandom(4)
+    writer, reader = HalfConnection("client"), HalfConnection("client")
+    for state in (writer, reader):
+        state.set_pending(make_protection(suite, 0x0303, b"", key, iv))
+    return writer, reader
+
+
+def test_change_cipher_spec_switches_state() -> None:
+    writer, reader = _gcm_pair()
+    assert isinstance(writer.protection, NullProtection)
+    assert "none" in writer.key_label
+    clear = writer.seal(22, 0x0303, b"hello")
+    assert clear == bytes.fromhex("1603030005") + b"hello"
+    assert reader.open(Record(22, 0x0303, b"hello")) == (22, b"hello")
+    writer.activate_pending()
+    reader.activate_pending()
+    assert writer.seq == reader.seq == 0 and writer.epoch == reader.epoch == 1
+    assert writer.key_label == "client write key (epoch 1)"
+    wire = writer.seal(23, 0x0303, b"secret")
+    assert b"secret" not in wire and len(wire) == 5 + 8 + 6 + 16
+    deframer = Deframer()
+    deframer.feed(wire)
+    record = deframer.next_record()
+    assert record is not None and reader.open(record) == (23, b"secret")
+    with pytest.raises(UnexpectedMessage):
+        writer.activate_pending()  # no second pending state
+
+
+def test_sequence_number_never_wraps() -> None:
+    writer, reader = _gcm_pair()
+    writer.activate_pending()
+    reader.activate_pending()
+    writer.seq = reader.seq = 2**64 - 1
+    wire = writer.seal(23, 0x0303, b"last")
+    assert wire[5:13] == b"\xff" * 8  # explicit nonce = the sequence number
+    with pytest.raises(InternalError):
+        writer.seal(23, 0x0303, b"one too many")
+    assert reader.open(Record(23, 0x0303, wire[5:])) == (23, b"last")
+    with pytest.raises(InternalError):
+        reader.open(Record(23, 0x0303, wire[5:]))
+
+
+def test_plaintext_limits() -> None:
+    writer, reader = _gcm_pair()
+    writer.activate_pending()
+    reader.activate_pending()
+    with pytest.raises(ConfigurationError):
+        writer.seal(23, 0x0303, bytes(2**14 + 1))
+    writer.max_plaintext_length = 2**14 + 1
+    wire = writer.seal(23, 0x0303, bytes(2**14 + 1))
+    with pytest.raises(RecordOverflow):
+        reader.open(Record(23, 0x0303, wire[5:]))
+    with pytest.raises(RecordOverflow):
+        HalfConnection("server").open(Record(23, 0x0303, bytes(2**14 + 1)))
+
+
+def _tls13_pair(suite_id: int = 0x1301) -> tuple[HalfConnection, HalfConnection]:
+    suite = suites.by_id(suite_id)
+    assert suite is not None
+    key, iv = os.urandom(suite.cipher.key_length), os.urandom(12)
+    writer, reader = HalfConnection("server"), HalfConnection("server")
+    writer.activate_tls13(make_tls13_protection(suite, key, iv), label="server handshake traffic key")
+    reader.activate_tls13(make_tls13_protection(suite, key, iv))
+    return writer, reader
+
+
+def _one(wire: bytes) -> Record:
+    deframer = Deframer(max_fragment_length=2**14 + 256)
+    deframer.feed(wire)
+    record = deframer.next_record()
+    assert record is not None
+    return record
+
+
+def test_tls13_inner_type_and_padding() -> None:
+    writer, reader = _tls13_pair()
+    assert writer.key_label == "server handshake traffic key (epoch 1)"
+    wire = writer.seal(22, 0x0303, b"\x08\x00\x00\x00", padding=100)
+    assert wire[:3] == bytes.fromhex("170303") and len(wire) == 5 + 4 + 1 + 100 + 16
+    assert reader.open(_one(wire)) == (22, b"\x08\x00\x00\x00")
+    wire = writer.seal(21, 0x0303, b"", padding=0)
+    assert reader.open(_one(wire)) == (21, b"")
+    # an unprotected change_cipher_spec passes through to the caller without using a sequence number
+    assert reader.open(Record(20, 0x0303, b"\x01")) == (20, b"\x01")
+    with pytest.raises(UnexpectedMessage):
+        reader.open(Record(22, 0x0303, b"\x01"))
+
+
+def test_tls13_all_zero_inner_plaintext_is_unexpected_message() -> None:
+    suite = suites.by_id(0x1303)
+    assert suite is not None
+    key, iv = os.urandom(32), os.urandom(12)
+    sealer = make_tls13_protection(suite, key, iv)
+    wire = sealer.seal_record(0, 23, 0x0303, bytes(20))
+    reader = HalfConnection("client")
+    reader.activate_tls13(make_tls13_protection(suite, key, iv))
+    with pytest.raises(UnexpectedMessage):
+        reader.open(_one(wire))
+
+
+def test_tls13_plaintext_over_limit_is_record_overflow() -> None:
+    writer, reader = _tls13_pair()
+    writer.max_plaintext_length = 2**14 + 1
+    wire = writer.seal(23, 0x0303, bytes(2**14 + 1))
+    with pytest.raises(RecordOverflow):
+        reader.open(_one(wire))
+
+
+def test_integrity_failure_is_sticky_and_identical() -> None:
+    writer, reader = _tls13_pair()
+    good = _one(writer.seal(23, 0x0303, b"data"))
+    bad = Record(good.content_type, good.version, good.fragment[:-1] + bytes([good.fragment[-1] ^ 1]))
+    with pytest.raises(BadRecordMAC) as first:
+        reader.open(bad)
+    with pytest.raises(BadRecordMAC) as second:
+        reader.open(good)
+    assert first.value is second.value
+    with pytest.raises(BadRecordMAC):
+        reader.seal(23, 0x0303, b"x")
+
+
+def test_cbc_padding_and_mac_failures_look_the_same() -> None:
+    """Lucky 13 / padding oracle: bad padding and bad MAC give the same error and message."""
+    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+    suite = suites.by_id(0x002F)
+    assert suite is not None
+    mac_key, key = os.urandom(20), os.urandom(16)
+    messages = set()
+    for last_byte in (0x00, 0x05, 0x0F, 0xFF):  # good/bad padding lengths, MAC always wrong
+        iv = os.urandom(16)
+        body = bytes(31) + bytes([last_byte])
+        fragment = iv + Cipher(algorithms.AES(key), modes.CBC(iv)).encryptor().update(body + bytes(16))
+        protection = make_protection(suite, 0x0303, mac_key, key, b"")
+        with pytest.raises(BadRecordMAC) as info:
+            protection.open(0, 23, 0x0303, fragment)
+        messages.add(str(info.value))
+    assert len(messages) == 1
+
+
+def test_fragment_data() -> None:
+    assert list(fragment_data(b"")) == []
+    assert list(fragment_data(b"abcde", 2)) == [b"ab", b"cd", b"e"]
+    assert [len(f) for f in fragment_data(bytes(2**15 + 1))] == [2**14, 2**14, 1]
+    with pytest.raises(ConfigurationError):
+        list(fragment_data(b"x", 0))
+    with pytest.raises(ConfigurationError):
+        HalfConnection("both")
+
+
+def test_reprs_hold_no_secrets() -> None:
+    suite = suites.by_id(0x002F)
+    assert suite is not None
+    mac_key, key, iv = b"\x11" * 20, b"\x22" * 16, b"\x33" * 16
+    protection = make_protection(suite, 0x0301, mac_key, key, iv)
+    state = HalfConnection("client")
+    state.set_pending(protection)
+    state.activate_pending()
+    text = repr(state) + repr(protection) + str(vars(state))
+    for secret in (mac_key, key, iv):
+        assert secret.hex() not in text and repr(secret) not in text
