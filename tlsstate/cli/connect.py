@@ -1,0 +1,291 @@
+"""``tlsstate connect HOST:PORT``: a TLS client like ``openssl s_client``.
+
+Prints the negotiated version, cipher suite, the server's certificate chain and the EMS (RFC 7627),
+EtM (RFC 7366) and resumption flags; with ``--show-keys`` the connection state (master secret and the
+six key-block values, RFC 5246 §6.3). Then sends stdin and prints what comes back until the peer's
+close_notify, EOF, or ``--wait`` idle seconds. Status lines go to stderr, application data to stdout.
+
+The option parsers here (versions, suites, groups) are shared with ``tlsstate serve``.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import select
+import sys
+from collections.abc import Iterable
+
+import click
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from rich.console import Console
+
+from tlsstate.constants import NamedGroup, ProtocolVersion, parse_version
+from tlsstate.errors import ConfigurationError, TLSError
+from tlsstate.suites import CipherSuite, lookup
+
+GROUP_ALIASES: dict[str, NamedGroup] = {
+    "x25519": NamedGroup.X25519,
+    "p256": NamedGroup.SECP256R1, "p-256": NamedGroup.SECP256R1, "secp256r1": NamedGroup.SECP256R1,
+    "prime256v1": NamedGroup.SECP256R1,
+    "p384": NamedGroup.SECP384R1, "p-384": NamedGroup.SECP384R1, "secp384r1": NamedGroup.SECP384R1,
+}
+
+
+def split_list(text: str | None) -> list[str]:
+    """``a,b:c d`` -> ``["a", "b", "c", "d"]``."""
+    if not text:
+        return []
+    return [part for part in text.replace(":", ",").replace(" ", ",").split(",") if part]
+
+
+def parse_versions(text: str | None) -> tuple[ProtocolVersion, ProtocolVersion] | None:
+    """``tls1.2`` / ``tls1.0,tls1.2`` / ``tls1.0-tls1.2`` -> (lowest, highest); None when not given."""
+    if not text:
+        return None
+    names = [p for chunk in split_list(text) for p in chunk.split("-") if p]
+    try:
+        versions = [parse_version(name) for name in names]
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--versions") from None
+    if not versions:
+        raise click.BadParameter("no version given", param_hint="--versions")
+    return min(versions), max(versions)
+
+
+def parse_suites(text: str | None) -> list[CipherSuite] | None:
+    """Comma/colon separated IANA or OpenSSL suite names or hex ids; None when not given."""
+    if not text:
+        return None
+    try:
+        return [lookup(name) for name in split_list(text)]
+    except ConfigurationError as exc:
+        raise click.BadParameter(str(exc), param_hint="--ciphers") from None
+
+
+def parse_groups(text: str | None) -> list[NamedGroup] | None:
+    """``x25519,p256,p384`` (also OpenSSL's spellings) -> named groups; None when not given."""
+    if not text:
+        return None
+    groups = []
+    for name in split_list(text):
+        group = GROUP_ALIASES.get(name.lower())
+        if group is None:
+            raise click.BadParameter(f"unknown group {name!r} (x25519, p256, p384)", param_hint="--groups")
+        groups.append(group)
+    return groups
+
+
+def split_host_port(target: str, default_port: int = 443) -> tuple[str, int]:
+    """``host:port``, ``[v6]:port`` or ``host`` -> (host, port)."""
+    if target.startswith("["):
+        host, _, rest = target[1:].partition("]")
+        port_text = rest.lstrip(":")
+    elif target.count(":") == 1:
+        host, port_text = target.split(":")
+    else:
+        host, port_text = target, ""
+    try:
+        port = int(port_text) if port_text else default_port
+    except ValueError:
+        raise click.BadParameter(f"bad port in {target!r}", param_hint="HOST:PORT") from None
+    if not host or not 0 < port < 65536:
+        raise click.BadParameter(f"bad address {target!r}", param_hint="HOST:PORT")
+    return host, port
+
+
+def is_ip_address(host: str) -> bool:
+    """True for an IPv4/IPv6 literal (never sent as SNI, RFC 6066 §3)."""
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+def version_name(version: int) -> str:
+    """``TLS 1.2`` for a wire value."""
+    try:
+        return ProtocolVersion(version).label
+    except ValueError:
+        return f"0x{version:04x}"
+
+
+def openssl_version_name(version: int) -> str:
+    """OpenSSL's spelling: ``TLSv1.2``, ``TLSv1`` (for 1.0), ``SSLv3``."""
+    return {0x0300: "SSLv3", 0x0301: "TLSv1", 0x0302: "TLSv1.1", 0x0303: "TLSv1.2", 0x0304: "TLSv1.3"}.get(
+        version, f"0x{version:04x}"
+    )
+
+
+def describe_certificate(cert: x509.Certificate) -> str:
+    """One line: subject, issuer, key, validity (no secrets in a certificate)."""
+    key = cert.public_key()
+    if isinstance(key, rsa.RSAPublicKey):
+        key_text = f"RSA-{key.key_size}"
+    elif isinstance(key, ec.EllipticCurvePublicKey):
+        key_text = f"EC-{key.curve.name}"
+    else:
+        key_text = type(key).__name__
+    return (
+        f"s:{cert.subject.rfc4514_string()}  i:{cert.issuer.rfc4514_string()}  {key_text}  "
+        f"valid {cert.not_valid_before_utc:%Y-%m-%d} .. {cert.not_valid_after_utc:%Y-%m-%d}"
+    )
+
+
+def hex_or_note(value: bytes, note: str = "not used by this suite") -> str:
+    """Hex of a key-block value, or the note when the suite has no such value."""
+    return value.hex() if value else f"({note})"
+
+
+def _print_summary(console: Console, tls: object, show_keys: bool) -> None:
+    from tlsstate.io.sockets import TLSSocket
+
+    assert isinstance(tls, TLSSocket)
+    hs = tls.handshake
+    assert hs is not None
+    conn = tls.connection
+    console.print("---")
+    chain: Iterable[x509.Certificate] = getattr(conn, "peer_certificates", []) or []
+    console.print("Certificate chain", highlight=False)
+    for depth, cert in enumerate(chain):
+        console.print(f" {depth} {describe_certificate(cert)}", highlight=False, markup=False)
+    console.print("---")
+    console.print(f"Protocol  : {version_name(hs.version)}", highlight=False)
+    console.print(
+        f"Cipher    : {hs.cipher_suite.name} ({hs.cipher_suite.openssl_name}, {hs.cipher_suite.hex_id})", highlight=False
+    )
+    console.print(f"Extended master secret: {'yes' if hs.extended_master_secret else 'no'}", highlight=False)
+    console.print(f"Encrypt-then-MAC: {'yes' if hs.encrypt_then_mac else 'no'}", highlight=False)
+    console.print(f"ALPN protocol: {hs.alpn or '(none)'}", highlight=False)
+    console.print(f"Session: {'Reused' if hs.resumed else 'New'}", highlight=False)
+    if show_keys:
+        sec = conn.security
+        if sec is not None:
+            console.print("--- connection state (secret: shown because --show-keys)", highlight=False)
+            premaster = getattr(sec, "premaster_secret", None)
+            if premaster:
+                console.print(f"premaster secret     : {premaster.hex()}", highlight=False)
+            console.print(f"client random        : {sec.client_random.hex()}", highlight=False)
+            console.print(f"server random        : {sec.server_random.hex()}", highlight=False)
+            console.print(f"master secret        : {sec.master_secret.hex()}", highlight=False)
+            keys = sec.keys
+            for label, value in (
+                ("client write MAC key", keys.client_write_mac_key), ("server write MAC key", keys.server_write_mac_key),
+                ("client write key", keys.client_write_key), ("server write key", keys.server_write_key),
+                ("client write IV", keys.client_write_iv), ("server write IV", keys.server_write_iv),
+            ):
+                console.print(f"{label:<21}: {hex_or_note(value)}", highlight=False)
+    console.print("---")
+
+
+def _exchange(tls: object, wait: float, out: Console) -> tuple[int, bool]:
+    """Send stdin, print what arrives; returns (bytes received, peer closed cleanly)."""
+    from tlsstate.io.sockets import TLSSocket, TLSTimeout
+
+    assert isinstance(tls, TLSSocket)
+    stdin_fd: int | None = None
+    if sys.stdin is not None and not sys.stdin.closed:
+        try:
+            stdin_fd = sys.stdin.fileno()
+        except (OSError, ValueError):  # not a real file (e.g. click's test runner): send it all at once
+            data = sys.stdin.buffer.read() if hasattr(sys.stdin, "buffer") else sys.stdin.read().encode()
+            if data:
+                tls.sendall(data)
+    received = 0
+    stdout = sys.stdout.buffer
+    tls.settimeout(max(wait, 0.05))
+    while True:
+        for chunk in tls.take_plaintext():
+            stdout.write(chunk)
+            stdout.flush()
+            received += len(chunk)
+        if tls.peer_closed:
+            return received, True
+        watch: list[int] = [tls.sock.fileno()]
+        if stdin_fd is not None:
+            watch.append(stdin_fd)
+        readable, _, _ = select.select(watch, [], [], wait)
+        if not readable:
+            return received, False  # idle for --wait seconds
+        if stdin_fd is not None and stdin_fd in readable:
+            data = os.read(stdin_fd, 16384)
+            if data:
+                tls.sendall(data)
+            else:
+                stdin_fd = None
+        if tls.sock.fileno() in readable:
+            try:
+                tls.read_some()
+            except TLSTimeout:
+                return received, False
+
+
+@click.command(help="TLS client, like openssl s_client: handshake, show parameters, send stdin, print replies.")
+@click.argument("target", metavar="HOST:PORT")
+@click.option("--servername", help="SNI host name (default: HOST unless it is an IP address).")
+@click.option("--alpn", help="ALPN protocols to offer, comma separated (e.g. h2,http/1.1).")
+@click.option("--versions", help="Protocol versions, e.g. tls1.2 or tls1.0-tls1.2.")
+@click.option("--ciphers", help="Cipher suites (IANA or OpenSSL names, comma/colon separated).")
+@click.option("--groups", help="ECDHE groups: x25519,p256,p384.")
+@click.option("--cafile", type=click.Path(exists=True, dir_okay=False), help="Trust anchors (PEM).")
+@click.option("--insecure", is_flag=True, help="Do not verify the server's certificate (tests only).")
+@click.option("--show-keys", is_flag=True, help="Print the connection state: master secret and the six values.")
+@click.option("--keylog", type=click.Path(dir_okay=False), help="Append NSS key log lines (CLIENT_RANDOM) here.")
+@click.option("--reconnect", is_flag=True, help="Connect a second time and try to resume the session.")
+@click.option("--no-ems", is_flag=True, help="Do not offer extended_master_secret (RFC 7627).")
+@click.option("--no-etm", is_flag=True, help="Do not offer encrypt_then_mac (RFC 7366).")
+@click.option("--timeout", type=float, default=10.0, show_default=True, help="Connect/handshake timeout, seconds.")
+@click.option("--wait", type=float, default=3.0, show_default=True, help="Stop after this many idle seconds.")
+@click.option("--quiet", "-q", is_flag=True, help="Only application data (no status lines).")
+def connect(
+    target: str, servername: str | None, alpn: str | None, versions: str | None, ciphers: str | None,
+    groups: str | None, cafile: str | None, insecure: bool, show_keys: bool, keylog: str | None,
+    reconnect: bool, no_ems: bool, no_etm: bool, timeout: float, wait: float, quiet: bool,
+) -> None:
+    from tlsstate.config import TLSConfig
+    from tlsstate.handshake.session_cache import SessionStore
+    from tlsstate.io.sockets import TLSSocket
+    from tlsstate.keylog import KeyLogWriter, open_default_keylog
+
+    if cafile and insecure:
+        raise click.UsageError("--cafile and --insecure exclude each other")
+    host, port = split_host_port(target)
+    server_name = servername or (None if is_ip_address(host) else host)
+    version_range = parse_versions(versions)
+    config = TLSConfig(
+        cipher_suites=parse_suites(ciphers), groups=parse_groups(groups), verify=not insecure, cafile=cafile,
+        server_name=server_name, alpn_protocols=split_list(alpn), extended_master_secret=not no_ems,
+        encrypt_then_mac=not no_etm, session_store=SessionStore(), session_key=f"{server_name or host}:{port}",
+    )
+    if version_range:
+        config.min_version, config.max_version = version_range
+    try:
+        config.keylog = KeyLogWriter(keylog) if keylog else open_default_keylog()
+    except OSError as exc:
+        raise click.ClickException(f"cannot open key log {keylog}: {exc.strerror}") from None
+    console = Console(stderr=True, quiet=quiet, soft_wrap=True)
+    out = Console()
+    try:
+        config.check(server_side=False)
+        for attempt in range(2 if reconnect else 1):
+            console.print(f"CONNECTED to {host}:{port}" + (" (reconnect)" if attempt else ""), highlight=False)
+            with TLSSocket.connect(host, port, config, timeout=timeout) as tls:
+                _print_summary(console, tls, show_keys)
+                if attempt == 0:
+                    received, clean = _exchange(tls, wait, out)
+                    console.print(
+                        f"--- {received} bytes received; "
+                        + ("peer sent close_notify" if clean else f"no close_notify within {wait:g} s"),
+                        highlight=False,
+                    )
+            if attempt == 1 and tls.handshake is not None:
+                console.print(f"Resumption: {'yes' if tls.handshake.resumed else 'no'}", highlight=False)
+    except TLSError as exc:
+        raise click.ClickException(f"{type(exc).__name__}: {exc}") from None
+    except OSError as exc:
+        raise click.ClickException(f"connection to {host}:{port} failed: {exc.strerror or exc}") from None
+    finally:
+        if config.keylog is not None:
+            config.keylog.close()

@@ -1,0 +1,297 @@
+"""``tlsstate serve``: a threaded TLS server like ``openssl s_server``.
+
+Each accepted connection runs in its own thread (at most ``--max-connections`` at once), so one slow or
+hostile peer never blocks or kills the server. Default mode echoes what the client sends; ``--www``
+answers any complete HTTP request with ``200 OK`` and an HTML page of the negotiated parameters (like
+``openssl s_server -www``, including ``Cipher is <OpenSSL name>``). Without ``--cert`` it makes a
+self-signed certificate for ``localhost``. One log line per connection on stderr: peer, version,
+suite, outcome or alert — never a secret.
+"""
+
+from __future__ import annotations
+
+import html
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import click
+
+from tlsstate.cli.connect import (
+    openssl_version_name,
+    parse_groups,
+    parse_suites,
+    parse_versions,
+    split_list,
+    version_name,
+)
+from tlsstate.errors import AlertReceived, ConnectionClosed, ProtocolError, TLSError
+
+MAX_HTTP_REQUEST = 64 * 1024
+
+
+@dataclass
+class ServerOptions:
+    """What a connection handler needs besides the socket."""
+
+    www: bool = False
+    idle_timeout: float = 30.0
+    log: Callable[[str], None] = lambda line: print(line, file=sys.stderr, flush=True)
+
+
+def www_page(tls: object) -> bytes:
+    """The ``-www`` answer: an HTML page listing the negotiated parameters (no secrets)."""
+    from tlsstate.io.sockets import TLSSocket
+
+    assert isinstance(tls, TLSSocket) and tls.handshake is not None
+    hs = tls.handshake
+    suite = hs.cipher_suite
+    rows = [
+        ("Protocol", f"{openssl_version_name(hs.version)} ({version_name(hs.version)})"),
+        ("Cipher suite", f"{suite.name} ({suite.hex_id})"),
+        ("Key exchange", suite.key_exchange.value),
+        ("Extended master secret", "yes" if hs.extended_master_secret else "no"),
+        ("Encrypt-then-MAC", "yes" if hs.encrypt_then_mac else "no"),
+        ("Session", "Reused" if hs.resumed else "New"),
+        ("Server name (SNI)", hs.server_name or "(none)"),
+        ("ALPN", hs.alpn or "(none)"),
+    ]
+    body = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>\n" for k, v in rows)
+    page = (
+        "<html><head><title>tlsstate serve</title></head><body>\n<pre>\n"
+        f"New, {openssl_version_name(hs.version)}, Cipher is {html.escape(suite.openssl_name)}\n"
+        f"Protocol  : {openssl_version_name(hs.version)}\n</pre>\n<table>\n{body}</table>\n</body></html>\n"
+    ).encode()
+    head = (
+        "HTTP/1.0 200 OK\r\nContent-Type: text/html\r\nConnection: close\r\n"
+        f"Content-Length: {len(page)}\r\n\r\n"
+    ).encode()
+    return head + page
+
+
+def _serve_www(tls: object) -> tuple[int, int]:
+    from tlsstate.io.sockets import TLSSocket
+
+    assert isinstance(tls, TLSSocket)
+    request = b""
+    while b"\r\n\r\n" not in request and b"\n\n" not in request:
+        chunk = tls.recv()
+        if not chunk:
+            return len(request), 0  # closed before a complete request
+        request += chunk
+        if len(request) > MAX_HTTP_REQUEST:
+            raise TLSError("HTTP request header larger than 64 KiB")
+    answer = www_page(tls)
+    tls.sendall(answer)
+    return len(request), len(answer)
+
+
+def _serve_echo(tls: object) -> tuple[int, int]:
+    from tlsstate.io.sockets import TLSSocket
+
+    assert isinstance(tls, TLSSocket)
+    total = 0
+    while chunk := tls.recv():
+        total += len(chunk)
+        tls.sendall(chunk)
+    return total, total
+
+
+def handle_connection(tls: object, peer: tuple[str, int], options: ServerOptions) -> str:
+    """Run one connection to the end; returns (and logs) its one-line outcome. Never raises."""
+    from tlsstate.io.sockets import TLSSocket, TLSTimeout
+
+    assert isinstance(tls, TLSSocket)
+    started = time.monotonic()
+    outcome = "ok"
+    received = sent = 0
+    try:
+        tls.do_handshake()
+        received, sent = _serve_www(tls) if options.www else _serve_echo(tls)
+    except AlertReceived as exc:
+        outcome = f"peer alert {exc.description.label if hasattr(exc.description, 'label') else exc.description}"
+    except ProtocolError as exc:
+        outcome = f"sent alert {exc.alert.label} ({exc.message})"
+    except ConnectionClosed as exc:
+        outcome = "closed" if exc.clean else "closed without close_notify"
+    except TLSTimeout:
+        outcome = "timeout"
+    except TLSError as exc:
+        outcome = f"error: {exc}"
+    except Exception as exc:  # a bug must not kill the server; report it on this connection's line
+        outcome = f"internal error: {type(exc).__name__}: {exc}"
+    finally:
+        tls.close()
+    hs = tls.handshake
+    params = f"{version_name(hs.version)} {hs.cipher_suite.name}" + (" resumed" if hs.resumed else "") if hs else "-"
+    line = (
+        f"{peer[0]}:{peer[1]} {params} {outcome} in={received} out={sent} "
+        f"{(time.monotonic() - started) * 1000:.0f}ms"
+    )
+    options.log(line)
+    return line
+
+
+def load_server_identity(cert: str | None, key: str | None) -> tuple[list[object], object]:
+    """(certificate chain, private key) from PEM files, or a fresh self-signed localhost certificate."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+    if cert is None:
+        return self_signed_localhost()
+    with open(cert, "rb") as f:
+        chain_pem = f.read()
+    with open(key or cert, "rb") as f:
+        key_pem = f.read()
+    try:
+        chain: list[object] = list(x509.load_pem_x509_certificates(chain_pem))
+        private_key: object = load_pem_private_key(key_pem, password=None)
+    except ValueError as exc:
+        raise click.ClickException(f"cannot load certificate/key: {exc}") from None
+    return chain, private_key
+
+
+def self_signed_localhost() -> tuple[list[object], object]:
+    """A self-signed RSA-2048 certificate for ``localhost`` / 127.0.0.1 / ::1 (via tlsstate.certs when present)."""
+    try:
+        from tlsstate import certs
+    except ImportError:
+        certs = None  # type: ignore[assignment]
+    if certs is not None and hasattr(certs, "generate_self_signed"):
+        result = certs.generate_self_signed("localhost")
+        if isinstance(result, tuple):
+            cert, key = result[0], result[1]
+            return ([cert] if not isinstance(cert, list) else list(cert)), key
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.x509.oid import NameOID
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = datetime.datetime.now(datetime.UTC)
+    certificate = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5)).not_valid_after(now + datetime.timedelta(days=30))
+        .add_extension(x509.SubjectAlternativeName([
+            x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
+            x509.IPAddress(ipaddress.ip_address("::1")),
+        ]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    return [certificate], key
+
+
+class Server:
+    """The accept loop: one thread per connection, bounded concurrency, stops after ``count`` connections."""
+
+    def __init__(self, listener: object, options: ServerOptions, max_connections: int = 64) -> None:
+        from tlsstate.io.sockets import TLSListener
+
+        assert isinstance(listener, TLSListener)
+        self.listener = listener
+        self.options = options
+        self.slots = threading.BoundedSemaphore(max_connections)
+        self.stop = threading.Event()
+        self.threads: list[threading.Thread] = []
+
+    def _run_one(self, tls: object, peer: tuple[str, int]) -> None:
+        try:
+            handle_connection(tls, peer, self.options)
+        finally:
+            self.slots.release()
+
+    def serve(self, count: int | None = None) -> int:
+        """Accept until ``stop`` is set or ``count`` connections were accepted; returns how many."""
+        from tlsstate.io.sockets import TLSTimeout
+
+        accepted = 0
+        while not self.stop.is_set() and (count is None or accepted < count):
+            if not self.slots.acquire(timeout=0.25):
+                continue
+            try:
+                tls, peer = self.listener.accept(timeout=0.25)
+            except (TLSTimeout, OSError):
+                self.slots.release()
+                continue
+            accepted += 1
+            thread = threading.Thread(target=self._run_one, args=(tls, peer), name=f"tls-{peer[1]}", daemon=True)
+            thread.start()
+            self.threads = [t for t in self.threads if t.is_alive()] + [thread]
+        return accepted
+
+    def join(self, timeout: float) -> None:
+        """Wait (bounded) for the running connections."""
+        deadline = time.monotonic() + timeout
+        for thread in self.threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+
+
+@click.command(help="TLS server like openssl s_server: echo, or --www page of the negotiated parameters.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", type=click.IntRange(0, 65535), default=4433, show_default=True, help="Port (0 = any free).")
+@click.option("--cert", type=click.Path(exists=True, dir_okay=False), help="Certificate chain (PEM, leaf first).")
+@click.option("--key", type=click.Path(exists=True, dir_okay=False), help="Private key (PEM; default: --cert file).")
+@click.option("--versions", help="Protocol versions, e.g. tls1.2 or tls1.0-tls1.2.")
+@click.option("--ciphers", help="Cipher suites (IANA or OpenSSL names, comma/colon separated).")
+@click.option("--groups", help="ECDHE groups: x25519,p256,p384.")
+@click.option("--alpn", help="ALPN protocols the server accepts, comma separated.")
+@click.option("--www", is_flag=True, help="Answer HTTP requests with a page of the negotiated parameters.")
+@click.option("--keylog", type=click.Path(dir_okay=False), help="Append NSS key log lines here.")
+@click.option("--no-ems", is_flag=True, help="Do not negotiate extended_master_secret (RFC 7627).")
+@click.option("--no-etm", is_flag=True, help="Do not negotiate encrypt_then_mac (RFC 7366).")
+@click.option("--max-connections", type=click.IntRange(1, 10000), default=64, show_default=True,
+              help="Connections handled at once.")
+@click.option("--count", type=click.IntRange(1), help="Exit after this many connections.")
+@click.option("--once", is_flag=True, help="Exit after one connection (= --count 1).")
+@click.option("--timeout", type=float, default=30.0, show_default=True, help="Per-connection idle timeout, seconds.")
+def serve(
+    host: str, port: int, cert: str | None, key: str | None, versions: str | None, ciphers: str | None,
+    groups: str | None, alpn: str | None, www: bool, keylog: str | None, no_ems: bool, no_etm: bool,
+    max_connections: int, count: int | None, once: bool, timeout: float,
+) -> None:
+    from tlsstate.config import TLSConfig
+    from tlsstate.handshake.session_cache import SessionCache
+    from tlsstate.io.sockets import TLSListener
+    from tlsstate.keylog import KeyLogWriter, open_default_keylog
+
+    if key and not cert:
+        raise click.UsageError("--key needs --cert")
+    chain, private_key = load_server_identity(cert, key)
+    config = TLSConfig(
+        cipher_suites=parse_suites(ciphers), groups=parse_groups(groups),
+        certificate_chain=chain,  # type: ignore[arg-type]
+        private_key=private_key,  # type: ignore[arg-type]
+        alpn_protocols=split_list(alpn), extended_master_secret=not no_ems, encrypt_then_mac=not no_etm,
+        session_cache=SessionCache(),
+    )
+    version_range = parse_versions(versions)
+    if version_range:
+        config.min_version, config.max_version = version_range
+    try:
+        config.keylog = KeyLogWriter(keylog) if keylog else open_default_keylog()
+        listener = TLSListener(host, port, config, timeout=timeout)
+    except TLSError as exc:
+        raise click.ClickException(str(exc)) from None
+    except OSError as exc:
+        raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    bound_host, bound_port = listener.address
+    click.echo(f"ACCEPT {bound_host}:{bound_port}" + (" (www)" if www else " (echo)"), err=True)
+    sys.stderr.flush()
+    server = Server(listener, ServerOptions(www=www, idle_timeout=timeout), max_connections)
+    try:
+        server.serve(1 if once else count)
+        server.join(timeout + 5)
+    except KeyboardInterrupt:
+        server.stop.set()
+    finally:
+        listener.close()
+        if config.keylog is not None:
+            config.keylog.close()

@@ -1,0 +1,5 @@
+"""Blocking I/O around the sans-I/O :class:`~tlsstate.connection.Connection` (socket wrapper)."""
+
+from tlsstate.io.sockets import TLSListener, TLSSocket, TLSTimeout
+
+__all__ = ["TLSListener", "TLSSocket", "TLSTimeout"]

@@ -1,0 +1,302 @@
+"""A blocking socket wrapper over the sans-I/O :class:`~tlsstate.connection.Connection`.
+
+The connection object does the protocol (RFC 5246 §7); this module only moves its bytes over a TCP
+socket: :class:`TLSSocket` (``connect`` for clients, ``do_handshake``, ``sendall``, ``recv``, ``close``
+with close_notify, RFC 5246 §7.2.1) and :class:`TLSListener` (``accept`` for servers).
+
+Errors surface as the typed errors of :mod:`tlsstate.errors`: a protocol fault is the
+``ProtocolError`` the connection raised (its alert is sent to the peer first, best effort); a peer's
+fatal alert is ``AlertReceived`` (its message names the alert); a transport that ends without
+close_notify is ``ConnectionClosed(clean=False)``; a timeout is :class:`TLSTimeout`.
+Every blocking call is bounded by the socket timeout.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+from collections import deque
+from types import TracebackType
+
+from tlsstate.config import TLSConfig
+from tlsstate.connection import Connection
+from tlsstate.errors import ConnectionClosed, ProtocolError, TLSError
+from tlsstate.events import AlertEvent, ApplicationData, HandshakeComplete
+from tlsstate.events import ConnectionClosed as ClosedEvent
+
+DEFAULT_TIMEOUT = 30.0
+_READ_SIZE = 65536
+
+
+class TLSTimeout(TLSError, TimeoutError):
+    """A blocking operation did not finish within the socket timeout."""
+
+
+class TLSSocket:
+    """A TLS connection over a connected TCP socket (client or server side).
+
+    Not thread-safe: one thread per TLSSocket. ``handshake`` holds the
+    :class:`~tlsstate.events.HandshakeComplete` once ``do_handshake`` returned; ``warnings`` collects
+    the warning alerts the peer sent (e.g. ``no_renegotiation``).
+    """
+
+    def __init__(
+        self, sock: socket.socket, connection: Connection, *, server_side: bool = False,
+        timeout: float | None = DEFAULT_TIMEOUT,
+    ) -> None:
+        self.sock = sock
+        self.server_side = server_side
+        self.connection = connection
+        self.sock.settimeout(timeout)
+        self.handshake: HandshakeComplete | None = None
+        self.warnings: list[AlertEvent] = []
+        self._plaintext: deque[bytes] = deque()
+        self._eof = False  # the peer's close_notify (or a transport EOF) has been seen
+        self._truncated = False  # the transport ended without close_notify
+        self._closed = False
+        self._handshake_started = False
+
+    # ------------------------------------------------------------------ construction
+
+    @classmethod
+    def connect(
+        cls, host: str, port: int, config: TLSConfig, *, timeout: float | None = DEFAULT_TIMEOUT, handshake: bool = True
+    ) -> TLSSocket:
+        """Open a TCP connection to ``host:port`` and (by default) run the client handshake."""
+        try:
+            sock = socket.create_connection((host, port), timeout=timeout)
+        except TimeoutError:
+            raise TLSTimeout(f"TCP connect to {host}:{port} timed out") from None
+        try:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            tls = cls(sock, Connection(config, server_side=False), timeout=timeout)
+            if handshake:
+                tls.do_handshake()
+        except BaseException:
+            sock.close()
+            raise
+        return tls
+
+    def settimeout(self, timeout: float | None) -> None:
+        """Bound every later blocking call by ``timeout`` seconds (None = block forever)."""
+        self.sock.settimeout(timeout)
+
+    def getpeername(self) -> tuple[str, int]:
+        """The peer's (host, port)."""
+        name = self.sock.getpeername()
+        return str(name[0]), int(name[1])
+
+    # ------------------------------------------------------------------ I/O plumbing
+
+    def _flush(self) -> None:
+        """Send everything the connection has queued."""
+        data = self.connection.bytes_to_send()
+        if data:
+            try:
+                self.sock.sendall(data)
+            except TimeoutError:
+                raise TLSTimeout("send timed out") from None
+            except OSError as exc:
+                raise ConnectionClosed(clean=False) from exc
+
+    def _flush_quietly(self) -> None:
+        """Best effort: push out a queued fatal alert after an error."""
+        try:
+            data = self.connection.bytes_to_send()
+        except Exception:
+            return
+        if data:
+            with contextlib.suppress(OSError):
+                self.sock.sendall(data)
+
+    def _read_transport(self) -> None:
+        """One blocking read from TCP, fed to the connection (b"" = EOF)."""
+        try:
+            data = self.sock.recv(_READ_SIZE)
+        except TimeoutError:
+            raise TLSTimeout("receive timed out") from None
+        except OSError as exc:
+            data = b""
+            if not self._handshake_started:
+                raise ConnectionClosed(clean=False) from exc
+        try:
+            self.connection.receive_bytes(data)
+        except ProtocolError:
+            self._flush_quietly()
+            raise
+
+    def _pump_events(self) -> None:
+        """Drain the connection's events into our buffers; flush anything it wants to send."""
+        try:
+            while (event := self.connection.next_event()) is not None:
+                if isinstance(event, ApplicationData):
+                    if event.data:
+                        self._plaintext.append(event.data)
+                elif isinstance(event, HandshakeComplete):
+                    self.handshake = event
+                elif isinstance(event, AlertEvent):
+                    self.warnings.append(event)
+                elif isinstance(event, ClosedEvent):
+                    self._eof = True
+                    if not event.clean:
+                        self._truncated = True
+        except ProtocolError:
+            self._flush_quietly()
+            raise
+        self._flush()
+
+    # ------------------------------------------------------------------ public API
+
+    def do_handshake(self) -> HandshakeComplete:
+        """Run the handshake to completion (RFC 5246 §7.3); returns its parameters."""
+        if self.handshake is not None:
+            return self.handshake
+        if not self._handshake_started:
+            self._handshake_started = True
+            if not self.server_side:
+                self.connection.start_handshake()
+            self._flush()
+        while self.handshake is None:
+            if self._eof:
+                raise ConnectionClosed(clean=not self._truncated)
+            self._read_transport()
+            self._pump_events()
+        return self.handshake
+
+    def sendall(self, data: bytes) -> None:
+        """Protect and send all of ``data`` (fragmented into records, RFC 5246 §6.2.1)."""
+        if self.handshake is None:
+            self.do_handshake()
+        if data:
+            self.connection.send_data(bytes(data))
+            self._flush()
+
+    def recv(self, max_bytes: int = _READ_SIZE) -> bytes:
+        """Up to ``max_bytes`` of application data; b"" after the peer's close_notify.
+
+        A transport EOF without close_notify raises ``ConnectionClosed(clean=False)`` (truncation,
+        RFC 5246 §7.2.1).
+        """
+        if self.handshake is None:
+            self.do_handshake()
+        while not self._plaintext:
+            if self._eof:
+                if self._truncated:
+                    raise ConnectionClosed(clean=False)
+                return b""
+            self._read_transport()
+            self._pump_events()
+        chunk = self._plaintext.popleft()
+        if len(chunk) > max_bytes:
+            self._plaintext.appendleft(chunk[max_bytes:])
+            chunk = chunk[:max_bytes]
+        return chunk
+
+    def recv_all(self, limit: int = 1 << 30) -> bytes:
+        """Everything until the peer's close_notify (at most ``limit`` bytes, else RecordOverflow-free error)."""
+        parts: list[bytes] = []
+        total = 0
+        while chunk := self.recv():
+            total += len(chunk)
+            if total > limit:
+                raise TLSError(f"peer sent more than {limit} bytes")
+            parts.append(chunk)
+        return b"".join(parts)
+
+    def read_some(self) -> None:
+        """One blocking transport read (bounded by the timeout), processed into buffered plaintext."""
+        if self.handshake is None:
+            self.do_handshake()
+            return
+        if self._eof:
+            return
+        self._read_transport()
+        self._pump_events()
+
+    def take_plaintext(self) -> list[bytes]:
+        """All application data received so far and not yet read (does not block)."""
+        chunks = list(self._plaintext)
+        self._plaintext.clear()
+        return chunks
+
+    @property
+    def peer_closed(self) -> bool:
+        """True once the peer's close_notify (or EOF) arrived and all data was read."""
+        return self._eof and not self._plaintext
+
+    def close(self) -> None:
+        """Send close_notify (RFC 5246 §7.2.1) when the connection is usable, then close the socket."""
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            if self.handshake is not None:
+                self.connection.close()
+                self._flush()
+        except (TLSError, OSError):
+            pass
+        finally:
+            with contextlib.suppress(OSError):
+                self.sock.shutdown(socket.SHUT_RDWR)
+            self.sock.close()
+
+    def __enter__(self) -> TLSSocket:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+
+class TLSListener:
+    """A listening TCP socket whose ``accept`` returns server-side :class:`TLSSocket` objects.
+
+    ``accept`` does not run the handshake (call ``do_handshake`` in the connection's own thread), so a
+    slow or hostile peer cannot block the accept loop.
+    """
+
+    def __init__(
+        self, host: str, port: int, config: TLSConfig, *, backlog: int = 64, timeout: float | None = DEFAULT_TIMEOUT
+    ) -> None:
+        config.check(server_side=True)
+        self.config = config
+        self.timeout = timeout
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        self.sock = socket.socket(family, socket.SOCK_STREAM)
+        try:
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            self.sock.bind((host, port))
+            self.sock.listen(backlog)
+        except BaseException:
+            self.sock.close()
+            raise
+
+    @property
+    def address(self) -> tuple[str, int]:
+        """The bound (host, port): useful with port 0."""
+        name = self.sock.getsockname()
+        return str(name[0]), int(name[1])
+
+    def accept(self, timeout: float | None = None) -> tuple[TLSSocket, tuple[str, int]]:
+        """Wait (at most ``timeout`` seconds, None = forever) for a TCP connection."""
+        self.sock.settimeout(timeout)
+        try:
+            conn, addr = self.sock.accept()
+        except TimeoutError:
+            raise TLSTimeout("no connection to accept") from None
+        conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        tls = TLSSocket(conn, Connection(self.config, server_side=True), server_side=True, timeout=self.timeout)
+        return tls, (str(addr[0]), int(addr[1]))
+
+    def close(self) -> None:
+        """Stop listening."""
+        self.sock.close()
+
+    def __enter__(self) -> TLSListener:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
