@@ -1,0 +1,297 @@
+"""Record-layer throughput: tlsstate vs. the raw pyca primitive vs. CPython ``ssl`` (OpenSSL).
+
+For one suite and record size, each contender moves the same bytes through "seal on one side, open on
+the other", single-threaded:
+
+* ``tlsstate`` — ``HalfConnection.seal`` (whole record with header) → ``Deframer.feed`` /
+  ``next_record`` → ``HalfConnection.open`` (RFC 5246 §6.2 / RFC 7366 / RFC 5288 / RFC 7905);
+* ``raw`` — the pyca primitive doing the same cryptographic work with no record layer: one AEAD
+  encrypt + decrypt, or for CBC-SHA AES-CBC encrypt/decrypt + HMAC-SHA1 compute/verify;
+* ``ssl`` — two CPython ``ssl.SSLObject`` over ``MemoryBIO`` pairs negotiated to the same suite in
+  TLS 1.2: ``write`` on the client, move the bytes, ``read`` on the server.
+
+Measurements are interleaved (every repetition runs all three for every suite and size) and the median
+over ``repeat`` repetitions is reported in MB/s (10^6 bytes of application data per second).
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+import ssl
+import statistics
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, hmac, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM, ChaCha20Poly1305
+from cryptography.x509.oid import NameOID
+
+from tlsstate import suites
+from tlsstate.constants import ProtocolVersion
+from tlsstate.protection import make_protection
+from tlsstate.record import Deframer, HalfConnection
+
+OP_NO_ENCRYPT_THEN_MAC = 0x00080000  # SSL_OP_NO_ENCRYPT_THEN_MAC (OpenSSL 1.1.1 / 3.x)
+TLS12 = ProtocolVersion.TLS1_2
+DEFAULT_SIZES = (16384, 1024, 64)
+
+Step = Callable[[], None]
+
+
+@dataclass(frozen=True)
+class BenchSuite:
+    """One benchmarked configuration."""
+
+    label: str
+    suite_id: int  # ECDHE-ECDSA suite: same record protection as the RSA ones, cheaper test certificate
+    openssl_name: str
+    encrypt_then_mac: bool = False
+
+
+BENCH_SUITES: tuple[BenchSuite, ...] = (
+    BenchSuite("AES-128-GCM", 0xC02B, "ECDHE-ECDSA-AES128-GCM-SHA256"),
+    BenchSuite("AES-256-GCM", 0xC02C, "ECDHE-ECDSA-AES256-GCM-SHA384"),
+    BenchSuite("CHACHA20-POLY1305", 0xCCA9, "ECDHE-ECDSA-CHACHA20-POLY1305"),
+    BenchSuite("AES-128-CBC-SHA", 0xC009, "ECDHE-ECDSA-AES128-SHA"),
+    BenchSuite("AES-128-CBC-SHA-EtM", 0xC009, "ECDHE-ECDSA-AES128-SHA", encrypt_then_mac=True),
+)
+
+
+def suite_labels() -> list[str]:
+    """Names accepted by ``--suite``."""
+    return [s.label for s in BENCH_SUITES]
+
+
+# ------------------------------------------------------------------------------ contenders
+
+
+def tlsstate_step(bench: BenchSuite, data: bytes) -> Step:
+    """Seal a record, deframe it and open it with tlsstate."""
+    suite = suites.by_id(bench.suite_id)
+    assert suite is not None
+    mac_key = os.urandom(suite.mac_key_length())
+    key = os.urandom(suite.cipher.key_length)
+    iv = os.urandom(suite.iv_length(TLS12))
+    writer, reader = HalfConnection("client"), HalfConnection("client")
+    for state in (writer, reader):
+        state.set_pending(make_protection(suite, TLS12, mac_key, key, iv, encrypt_then_mac=bench.encrypt_then_mac))
+        state.activate_pending()
+    deframer = Deframer()
+    seal, feed, next_record, open_record = writer.seal, deframer.feed, deframer.next_record, reader.open
+
+    def step() -> None:
+        feed(seal(23, 0x0303, data))
+        record = next_record()
+        assert record is not None
+        open_record(record)
+
+    if len(_run_once(step, data)) != len(data):
+        raise AssertionError("tlsstate round trip failed")
+    return step
+
+
+def _run_once(step: Step, data: bytes) -> bytes:
+    step()
+    return data
+
+
+def raw_step(bench: BenchSuite, data: bytes) -> Step:
+    """The same cryptographic work with the pyca primitive only."""
+    if "GCM" in bench.label or "CHACHA" in bench.label:
+        key_length = 16 if bench.label == "AES-128-GCM" else 32
+        aead: AESGCM | ChaCha20Poly1305 = (
+            ChaCha20Poly1305(os.urandom(32)) if "CHACHA" in bench.label else AESGCM(os.urandom(key_length))
+        )
+        nonce, aad = os.urandom(12), os.urandom(13)
+        encrypt, decrypt = aead.encrypt, aead.decrypt
+
+        def aead_step() -> None:
+            decrypt(nonce, encrypt(nonce, data, aad), aad)
+
+        return aead_step
+    cipher = Cipher(algorithms.AES(os.urandom(16)), modes.CBC(os.urandom(16)))
+    encryptor, decryptor = cipher.encryptor(), cipher.decryptor()
+    mac_template = hmac.HMAC(os.urandom(20), hashes.SHA1())
+    padding_length = 16 - (len(data) + 20) % 16
+    padding = bytes([padding_length - 1]) * padding_length
+    etm_padding_length = 16 - len(data) % 16
+    etm_padding = bytes([etm_padding_length - 1]) * etm_padding_length
+
+    if bench.encrypt_then_mac:
+
+        def etm_step() -> None:
+            mac = mac_template.copy()
+            ciphertext = encryptor.update(data + etm_padding)
+            mac.update(ciphertext)
+            tag = mac.finalize()
+            check = mac_template.copy()
+            check.update(ciphertext)
+            check.verify(tag)
+            decryptor.update(ciphertext)
+
+        return etm_step
+
+    def mte_step() -> None:
+        mac = mac_template.copy()
+        mac.update(data)
+        ciphertext = encryptor.update(data + mac.finalize() + padding)
+        plaintext = decryptor.update(ciphertext)
+        check = mac_template.copy()
+        check.update(plaintext[: len(data)])
+        check.verify(plaintext[len(data) : len(data) + 20])
+
+    return mte_step
+
+
+class SslPair:
+    """A CPython ssl client/server pair over MemoryBIOs, handshaken to one TLS 1.2 suite."""
+
+    def __init__(self, bench: BenchSuite, certificate: tuple[str, str]) -> None:
+        client_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        client_ctx.check_hostname = False
+        client_ctx.verify_mode = ssl.CERT_NONE
+        server_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        server_ctx.load_cert_chain(*certificate)
+        for ctx in (client_ctx, server_ctx):
+            ctx.minimum_version = ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+            ctx.set_ciphers(bench.openssl_name)
+            if not bench.encrypt_then_mac:
+                ctx.options |= OP_NO_ENCRYPT_THEN_MAC
+        self._bios = [ssl.MemoryBIO() for _ in range(4)]
+        self.client = client_ctx.wrap_bio(self._bios[0], self._bios[1])
+        self.server = server_ctx.wrap_bio(self._bios[2], self._bios[3], server_side=True)
+        done = [False, False]
+        for _ in range(20):
+            done = [done[0] or self._try(self.client.do_handshake), done[1] or self._try(self.server.do_handshake)]
+            self._pump()
+            if all(done):
+                break
+        if not all(done):
+            raise RuntimeError(f"ssl handshake for {bench.openssl_name} did not complete")
+        cipher = self.client.cipher()
+        if cipher is None or cipher[0] != bench.openssl_name:
+            raise RuntimeError(f"ssl negotiated {cipher}, not {bench.openssl_name}")
+
+    @staticmethod
+    def _try(action: Callable[[], object]) -> bool:
+        try:
+            action()
+            return True
+        except ssl.SSLWantReadError:
+            return False
+
+    def _pump(self) -> None:
+        self._bios[2].write(self._bios[1].read())
+        self._bios[0].write(self._bios[3].read())
+
+    def step(self, data: bytes) -> Step:
+        """Write on the client, move the bytes, read everything on the server."""
+        write, read = self.client.write, self.server.read
+        outgoing, incoming = self._bios[1], self._bios[2]
+        size = len(data)
+
+        def ssl_step() -> None:
+            write(data)
+            incoming.write(outgoing.read())
+            got = 0
+            while got < size:
+                got += len(read(size - got))
+
+        ssl_step()
+        return ssl_step
+
+
+def make_certificate(folder: str) -> tuple[str, str]:
+    """A throwaway self-signed P-256 certificate for the ssl server."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "tlsstate-bench")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+        .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=1)).sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = Path(folder) / "cert.pem", Path(folder) / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    return str(cert_path), str(key_path)
+
+
+# ------------------------------------------------------------------------------ timing
+
+
+def measure(step: Step, record_size: int, seconds: float) -> float:
+    """MB/s of application data for ``step`` run repeatedly for about ``seconds``."""
+    batch = max(1, min(2000, 2_000_000 // max(record_size, 64)))
+    count = 0
+    clock = time.perf_counter
+    start = clock()
+    deadline = start + seconds
+    while True:
+        for _ in range(batch):
+            step()
+        count += batch
+        now = clock()
+        if now >= deadline:
+            break
+        if seconds < 0.05:
+            batch = max(1, batch // 2)
+    return count * record_size / (now - start) / 1e6
+
+
+def run_record_bench(
+    *,
+    suite_names: Sequence[str] | None = None,
+    sizes: Sequence[int] = DEFAULT_SIZES,
+    repeat: int = 5,
+    seconds: float = 0.3,
+    progress: Callable[[str], None] | None = None,
+) -> list[dict[str, Any]]:
+    """Run the interleaved benchmark; one dict per (suite, size) with medians and ratios."""
+    chosen = [s for s in BENCH_SUITES if suite_names is None or s.label in suite_names]
+    samples: dict[tuple[str, int], dict[str, list[float]]] = {}
+    with tempfile.TemporaryDirectory() as folder:
+        certificate = make_certificate(folder)
+        steps: dict[tuple[str, int], dict[str, Step]] = {}
+        for bench in chosen:
+            pair = SslPair(bench, certificate)
+            for size in sizes:
+                data = os.urandom(size)
+                steps[(bench.label, size)] = {
+                    "tlsstate": tlsstate_step(bench, data),
+                    "raw": raw_step(bench, data),
+                    "ssl": pair.step(data),
+                }
+                samples[(bench.label, size)] = {"tlsstate": [], "raw": [], "ssl": []}
+        for repetition in range(repeat):
+            for key, contenders in steps.items():
+                if progress is not None:
+                    progress(f"repetition {repetition + 1}/{repeat}: {key[0]} {key[1]} B")
+                for name, step in contenders.items():
+                    samples[key][name].append(measure(step, key[1], seconds))
+    results: list[dict[str, Any]] = []
+    for (label, size), by_name in samples.items():
+        ours, theirs, raw = (statistics.median(by_name[n]) for n in ("tlsstate", "ssl", "raw"))
+        results.append({
+            "benchmark": "records",
+            "suite": label,
+            "record_size": size,
+            "tlsstate_mb_s": round(ours, 1),
+            "ssl_mb_s": round(theirs, 1),
+            "raw_mb_s": round(raw, 1),
+            "ratio_vs_ssl": round(ours / theirs, 3) if theirs else None,
+            "ratio_vs_raw": round(ours / raw, 3) if raw else None,
+            "repeat": repeat,
+            "seconds": seconds,
+        })
+    return results
