@@ -1,0 +1,144 @@
+"""Configuration of a TLS connection (client or server), shared by many connections.
+
+Defaults follow current practice for TLS 1.0-1.2: forward-secret AEAD suites first, then CBC;
+extended master secret (RFC 7627) and encrypt-then-MAC (RFC 7366) on; SSL 3.0 off (RFC 7568).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
+from tlsstate.constants import NamedGroup, ProtocolVersion, SignatureScheme
+from tlsstate.errors import ConfigurationError
+from tlsstate.handshake.session_cache import SessionCache, SessionStore
+from tlsstate.suites import CipherSuite, KeyExchange, by_name
+
+if TYPE_CHECKING:
+    from tlsstate.keylog import KeyLogWriter
+
+PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
+
+#: Key exchanges the handshake state machines implement (RFC 5246 §7.4.7.1, RFC 8422 §5).
+SUPPORTED_KEY_EXCHANGES = frozenset({KeyExchange.RSA, KeyExchange.ECDHE_RSA, KeyExchange.ECDHE_ECDSA})
+
+_DEFAULT_SUITE_NAMES = (
+    "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",
+    "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
+    "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384",
+    "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
+    "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256",
+    "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256",
+    "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256",
+    "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256",
+    "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA384",
+    "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA384",
+    "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA",
+    "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA",
+    "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA",
+    "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA",
+    "TLS_RSA_WITH_AES_128_GCM_SHA256",
+    "TLS_RSA_WITH_AES_256_GCM_SHA384",
+    "TLS_RSA_WITH_AES_128_CCM",
+    "TLS_RSA_WITH_AES_256_CCM",
+    "TLS_RSA_WITH_AES_128_CBC_SHA256",
+    "TLS_RSA_WITH_AES_256_CBC_SHA256",
+    "TLS_RSA_WITH_AES_128_CBC_SHA",
+    "TLS_RSA_WITH_AES_256_CBC_SHA",
+)
+
+
+def _default_suites() -> list[CipherSuite]:
+    suites = [by_name(n) for n in _DEFAULT_SUITE_NAMES]
+    return [s for s in suites if s is not None]
+
+
+DEFAULT_GROUPS: tuple[NamedGroup, ...] = (NamedGroup.X25519, NamedGroup.SECP256R1, NamedGroup.SECP384R1)
+
+DEFAULT_SIGNATURE_SCHEMES: tuple[SignatureScheme, ...] = (
+    SignatureScheme.ECDSA_SECP256R1_SHA256,
+    SignatureScheme.ECDSA_SECP384R1_SHA384,
+    SignatureScheme.RSA_PSS_RSAE_SHA256,
+    SignatureScheme.RSA_PSS_RSAE_SHA384,
+    SignatureScheme.RSA_PSS_RSAE_SHA512,
+    SignatureScheme.RSA_PKCS1_SHA256,
+    SignatureScheme.RSA_PKCS1_SHA384,
+    SignatureScheme.RSA_PKCS1_SHA512,
+    SignatureScheme.ECDSA_SECP521R1_SHA512,
+    SignatureScheme.ECDSA_SHA1,
+    SignatureScheme.RSA_PKCS1_SHA1,
+)
+
+
+@dataclass
+class TLSConfig:
+    """Everything a :class:`~tlsstate.connection.Connection` needs to know before the handshake.
+
+    Server: ``certificate_chain`` (leaf first) and ``private_key`` are required.
+    Client: ``verify`` checks the server's chain and name (``server_name``) against ``cafile`` or the
+    system store; turn it off only for tests (``--insecure``).
+    """
+
+    min_version: ProtocolVersion = ProtocolVersion.TLS1_0
+    max_version: ProtocolVersion = ProtocolVersion.TLS1_2
+    cipher_suites: list[CipherSuite] | None = None
+    groups: list[NamedGroup] | None = None
+    signature_schemes: list[SignatureScheme] | None = None
+    certificate_chain: list[x509.Certificate] = field(default_factory=list)
+    private_key: PrivateKey | None = field(default=None, repr=False)
+    verify: bool = True
+    cafile: str | None = None
+    server_name: str | None = None
+    alpn_protocols: list[str] = field(default_factory=list)
+    extended_master_secret: bool = True
+    encrypt_then_mac: bool = True
+    session_cache: SessionCache | None = None
+    session_store: SessionStore | None = None
+    keylog: KeyLogWriter | None = None
+    max_handshake_message_length: int = 65536
+    enable_ssl3: bool = False
+    #: Server: refuse a client that does not offer extended_master_secret (RFC 7627 §5.2 option).
+    require_extended_master_secret: bool = False
+    #: Client: key under which ``session_store`` keeps this server's session (default: server_name).
+    session_key: str | None = None
+
+    def effective_suites(self) -> list[CipherSuite]:
+        """The configured suites the handshake can run, in preference order."""
+        suites = self.cipher_suites if self.cipher_suites is not None else _default_suites()
+        return [s for s in suites if s.key_exchange in SUPPORTED_KEY_EXCHANGES]
+
+    def effective_groups(self) -> list[NamedGroup]:
+        """Named groups for ECDHE, in preference order."""
+        return list(self.groups) if self.groups is not None else list(DEFAULT_GROUPS)
+
+    def effective_signature_schemes(self) -> list[SignatureScheme]:
+        """TLS 1.2 signature schemes we offer/accept, in preference order."""
+        return list(self.signature_schemes) if self.signature_schemes is not None else list(DEFAULT_SIGNATURE_SCHEMES)
+
+    def version_range(self) -> tuple[ProtocolVersion, ProtocolVersion]:
+        """(lowest, highest) enabled version; SSL 3.0 only with ``enable_ssl3`` (RFC 7568)."""
+        low = ProtocolVersion(self.min_version)
+        high = ProtocolVersion(self.max_version)
+        if low == ProtocolVersion.SSL3 and not self.enable_ssl3:
+            low = ProtocolVersion.TLS1_0
+        if high > ProtocolVersion.TLS1_2:
+            high = ProtocolVersion.TLS1_2  # TLS 1.3 is capture-decryption only in tlsstate
+        if low > high:
+            raise ConfigurationError(f"no protocol version enabled ({low.label} > {high.label})")
+        return low, high
+
+    def check(self, server_side: bool) -> None:
+        """Raise ConfigurationError when this config cannot run a handshake in that role."""
+        self.version_range()
+        if not self.effective_suites():
+            raise ConfigurationError("no usable cipher suite configured (tlsstate runs RSA and ECDHE key exchanges)")
+        if server_side and (not self.certificate_chain or self.private_key is None):
+            raise ConfigurationError("a server needs certificate_chain and private_key")
+        if self.max_handshake_message_length < 1024:
+            raise ConfigurationError("max_handshake_message_length must be at least 1024")
+        for proto in self.alpn_protocols:
+            if not 0 < len(proto.encode()) < 256:
+                raise ConfigurationError(f"ALPN protocol name {proto!r} must be 1..255 bytes")

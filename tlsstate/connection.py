@@ -1,0 +1,393 @@
+"""The sans-I/O TLS connection (h11 / rustls style): bytes in, events out, bytes to send.
+
+::
+
+    conn = Connection(config, server_side=False)
+    conn.start_handshake()
+    sock.sendall(conn.bytes_to_send())
+    while (data := sock.recv(65536)) is not None:
+        conn.receive_bytes(data)                 # b"" = the transport reached EOF
+        while (event := conn.next_event()) is not None:
+            ...                                  # HandshakeComplete, ApplicationData, AlertEvent, ConnectionClosed
+        sock.sendall(conn.bytes_to_send())
+
+``receive_bytes`` only buffers; ``next_event`` does the work (records, handshake, decryption), so
+events come out the same whatever the chunking of the input. Errors are sticky: a fatal error
+queues the alert (``bytes_to_send`` still returns it) and every later call raises the same error.
+RFC 5246 §6 (record layer), §7.1 (ChangeCipherSpec), §7.2 (alerts), §7.3-§7.4 (handshake).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+
+from cryptography import x509
+
+from tlsstate import errors
+from tlsstate.config import TLSConfig
+from tlsstate.constants import (
+    MAX_PLAINTEXT_LENGTH,
+    AlertDescription,
+    AlertLevel,
+    ContentType,
+    HandshakeType,
+)
+from tlsstate.errors import DecodeError, InternalError, ProtocolError, ProtocolVersionError, TLSError, UnexpectedMessage
+from tlsstate.events import AlertEvent, ApplicationData, ConnectionClosed, Event, HandshakeComplete
+from tlsstate.handshake.client import ClientHandshake
+from tlsstate.handshake.common import HandshakeResult
+from tlsstate.handshake.server import ServerHandshake
+from tlsstate.keylog import KeyLogWriter, open_default_keylog
+from tlsstate.keys import ConnectionKeys, SecurityParameters
+from tlsstate.messages import HandshakeReassembler
+from tlsstate.protection import make_protection
+from tlsstate.record import Deframer, HalfConnection, Record
+from tlsstate.suites import CipherSuite
+
+_CCS_PAYLOAD = b"\x01"
+
+
+class Connection:
+    """One TLS 1.0-1.2 connection, client or server, with no I/O of its own.
+
+    After the handshake, ``security`` holds the SecurityParameters (master secret, randoms, the six
+    values in ``security.keys``), ``premaster_secret`` the premaster of a full handshake, and
+    ``read_state`` / ``write_state`` are the live :class:`~tlsstate.record.HalfConnection` objects.
+    """
+
+    def __init__(self, config: TLSConfig, *, server_side: bool) -> None:
+        config.check(server_side)
+        self.config = config
+        self.server_side = server_side
+        me, peer = ("server", "client") if server_side else ("client", "server")
+        self.write_state = HalfConnection(me)
+        self.read_state = HalfConnection(peer)
+        self.handshake_complete = False
+        self.security: SecurityParameters | None = None
+        self.premaster_secret: bytes | None = None
+        self.peer_certificates: list[x509.Certificate] = []
+        self.negotiated_version: int | None = None
+        self._deframer = Deframer()
+        self._reassembler = HandshakeReassembler(config.max_handshake_message_length)
+        self._handshake: ClientHandshake | ServerHandshake = (
+            ServerHandshake(self, config) if server_side else ClientHandshake(self, config)
+        )
+        self._record_version = 0x0301
+        self._version_fixed = False
+        self._events: deque[Event] = deque()
+        self._out = bytearray()
+        self._handshake_out = bytearray()
+        self._early_data: list[bytes] = []
+        self._error: TLSError | None = None
+        self._eof = False
+        self._peer_closed = False  # close_notify or EOF reported
+        self._close_sent = False
+        self._started = False
+
+    def __repr__(self) -> str:
+        role = "server" if self.server_side else "client"
+        state = self._handshake.state.name
+        return f"<Connection {role} {state} error={self._error!r}>"
+
+    # ================================================================ public API
+
+    def start_handshake(self) -> None:
+        """Client: queue the ClientHello (RFC 5246 §7.4.1.2). A server waits for the client."""
+        self._check_error()
+        if self._started:
+            return
+        self._started = True
+        if isinstance(self._handshake, ClientHandshake):
+            self._guard(self._handshake.start)
+            self._flush_handshake()
+
+    def receive_bytes(self, data: bytes) -> None:
+        """Buffer bytes from the transport; ``b""`` means EOF."""
+        self._check_error()
+        if not data:
+            self._eof = True
+            return
+        if self._peer_closed:
+            return  # nothing after close_notify is read (RFC 5246 §7.2.1)
+        self._deframer.feed(data)
+
+    def next_event(self) -> Event | None:
+        """The next event, or None when more bytes are needed (or the peer has closed)."""
+        self._check_error()
+        if not self._started and self.server_side:
+            self._started = True
+        while not self._events and not self._peer_closed:
+            record = self._guard(self._deframer.next_record)
+            if record is None:
+                if self._eof:
+                    self._peer_closed = True
+                    self._events.append(ConnectionClosed(clean=False))
+                break
+            self._guard(self._process_record, record)
+            self._flush_handshake()
+        return self._events.popleft() if self._events else None
+
+    def bytes_to_send(self) -> bytes:
+        """Drain everything queued for the peer (including a fatal alert after an error). Never raises."""
+        self._flush_handshake()
+        out = bytes(self._out)
+        self._out.clear()
+        return out
+
+    def send_data(self, data: bytes) -> None:
+        """Queue application data (RFC 5246 §10), split into records of at most 2^14 bytes.
+
+        Before the handshake completes the data is held and sent right after it.
+        """
+        self._check_error()
+        if self._close_sent:
+            raise errors.ConnectionClosed(clean=True)
+        if not data:
+            return
+        if not self.handshake_complete:
+            self._early_data.append(bytes(data))
+            return
+        self._guard(self._seal_application_data, data)
+
+    def close(self) -> None:
+        """Queue a close_notify alert (RFC 5246 §7.2.1); later send_data calls raise."""
+        if self._error is not None or self._close_sent:
+            return
+        self._close_sent = True
+        self._flush_handshake()
+        self._send_alert(AlertLevel.WARNING, AlertDescription.CLOSE_NOTIFY)
+
+    @property
+    def error(self) -> TLSError | None:
+        """The sticky error, if the connection failed."""
+        return self._error
+
+    @property
+    def handshake_state(self) -> str:
+        """Name of the current handshake state (e.g. ``ClientWaitServerHello``)."""
+        return self._handshake.state.name
+
+    # ================================================================ errors
+
+    def _check_error(self) -> None:
+        if self._error is not None:
+            raise self._error
+
+    def _guard(self, func, *args):  # type: ignore[no-untyped-def]
+        """Run ``func``; a failure becomes the sticky error (alert queued for ProtocolErrors)."""
+        try:
+            return func(*args)
+        except ProtocolError as exc:
+            self._fail(exc)
+        except errors.AlertReceived as exc:
+            self._error = exc
+            self._handshake.forget_session()
+            raise
+        except TLSError as exc:
+            self._error = exc
+            raise
+        except Exception as exc:  # a bug must still end in a typed error and an alert, never a traceback
+            internal = InternalError(f"{type(exc).__name__}: {exc}")
+            internal.__cause__ = exc
+            self._fail(internal)
+
+    def _fail(self, exc: ProtocolError) -> None:
+        self._error = exc
+        self._handshake.forget_session()
+        try:
+            self._flush_handshake()
+        except Exception:
+            self._handshake_out.clear()
+        try:
+            self._send_alert(AlertLevel.FATAL, exc.alert)
+        except Exception:
+            pass
+        raise exc
+
+    # ================================================================ records in
+
+    def _process_record(self, record: Record) -> None:
+        if self._version_fixed and record.version != self._record_version:
+            raise ProtocolVersionError(
+                f"record version 0x{record.version:04x} differs from the negotiated 0x{self._record_version:04x}"
+            )
+        content_type, plaintext = self.read_state.open(record)
+        if content_type == ContentType.APPLICATION_DATA:
+            if not self.handshake_complete:
+                raise UnexpectedMessage("application data before the handshake finished (RFC 5246 §7.4.9)")
+            if plaintext:
+                self._events.append(ApplicationData(plaintext))
+        elif content_type == ContentType.HANDSHAKE:
+            self._process_handshake(plaintext)
+        elif content_type == ContentType.ALERT:
+            self._process_alert(plaintext)
+        elif content_type == ContentType.CHANGE_CIPHER_SPEC:
+            self._process_change_cipher_spec(plaintext)
+        else:
+            raise UnexpectedMessage(f"record type {content_type} was not negotiated")
+
+    def _process_handshake(self, fragment: bytes) -> None:
+        if not fragment:
+            raise DecodeError("empty handshake record (RFC 5246 §6.2.1)")
+        self._reassembler.feed(fragment)
+        while (raw := self._reassembler.next_message()) is not None:
+            self._handshake.handle_message(raw)
+
+    def _process_change_cipher_spec(self, payload: bytes) -> None:
+        """RFC 5246 §7.1: one byte of value 1, between whole handshake messages, where the table allows."""
+        if payload != _CCS_PAYLOAD:
+            raise DecodeError(f"ChangeCipherSpec payload must be 01, got {payload.hex() or 'nothing'}")
+        if not self._reassembler.empty:
+            raise UnexpectedMessage("ChangeCipherSpec in the middle of a handshake message")
+        self._handshake.handle_change_cipher_spec()
+
+    def _process_alert(self, payload: bytes) -> None:
+        """RFC 5246 §7.2: close_notify ends cleanly, fatal alerts end with AlertReceived, warnings are events."""
+        if not payload or len(payload) % 2:
+            raise DecodeError(f"alert record of {len(payload)} bytes")
+        for i in range(0, len(payload), 2):
+            level, description = payload[i], payload[i + 1]
+            if level not in (AlertLevel.WARNING, AlertLevel.FATAL):
+                raise errors.IllegalParameter(f"alert level {level}")
+            try:
+                desc: AlertDescription | int = AlertDescription(description)
+            except ValueError:
+                desc = description
+            if description == AlertDescription.CLOSE_NOTIFY:
+                self._peer_closed = True
+                self._events.append(ConnectionClosed(clean=True))
+                if not self._close_sent and self._error is None:  # answer in kind (RFC 5246 §7.2.1)
+                    self.close()
+                return
+            if level == AlertLevel.FATAL:
+                raise errors.AlertReceived(desc, level)
+            self._events.append(AlertEvent(level, description))
+
+    # ================================================================ records out
+
+    def _send_alert(self, level: int, description: int) -> None:
+        self._out += self.write_state.seal(ContentType.ALERT, self._record_version, bytes((level, description)))
+
+    def _flush_handshake(self) -> None:
+        data = self._handshake_out
+        if not data:
+            return
+        self._handshake_out = bytearray()
+        version = self._record_version
+        seal = self.write_state.seal
+        for start in range(0, len(data), MAX_PLAINTEXT_LENGTH):
+            self._out += seal(ContentType.HANDSHAKE, version, bytes(data[start : start + MAX_PLAINTEXT_LENGTH]))
+
+    def _seal_application_data(self, data: bytes) -> None:
+        view = memoryview(data)
+        seal = self.write_state.seal
+        version = self._record_version
+        out = self._out
+        for start in range(0, len(view), MAX_PLAINTEXT_LENGTH):
+            out += seal(ContentType.APPLICATION_DATA, version, bytes(view[start : start + MAX_PLAINTEXT_LENGTH]))
+
+    # ================================================================ HandshakeHost (called by the handshake)
+
+    def queue_handshake(self, data: bytes) -> None:
+        """A whole handshake message to send under the current write state."""
+        self._handshake_out += data
+
+    def send_change_cipher_spec(self) -> None:
+        """Flush the handshake, send ChangeCipherSpec, switch the write state (RFC 5246 §7.1)."""
+        self._flush_handshake()
+        self._out += self.write_state.seal(ContentType.CHANGE_CIPHER_SPEC, self._record_version, _CCS_PAYLOAD)
+        self.write_state.activate_pending()
+
+    def activate_read_pending(self) -> None:
+        """The peer's ChangeCipherSpec: its next record uses the new keys (RFC 5246 §7.1)."""
+        self.read_state.activate_pending()
+
+    def install_pending(self, suite: CipherSuite, version: int, keys: ConnectionKeys, encrypt_then_mac: bool) -> None:
+        """Pending read and write protections from the six values (RFC 5246 §6.3)."""
+        client = make_protection(
+            suite, version, keys.client_write_mac_key, keys.client_write_key, keys.client_write_iv,
+            encrypt_then_mac=encrypt_then_mac,
+        )
+        server = make_protection(
+            suite, version, keys.server_write_mac_key, keys.server_write_key, keys.server_write_iv,
+            encrypt_then_mac=encrypt_then_mac,
+        )
+        mine, theirs = (server, client) if self.server_side else (client, server)
+        self.write_state.set_pending(mine)
+        self.read_state.set_pending(theirs)
+
+    def set_version(self, version: int) -> None:
+        """Record version for what we send; once the hellos fix it, incoming records must match."""
+        self._record_version = version
+        self.negotiated_version = version
+        if self._handshake.negotiated is not None:
+            self._version_fixed = True
+
+    def send_warning(self, description: AlertDescription) -> None:
+        """A warning alert that does not end the connection (e.g. no_renegotiation, RFC 5746 §4)."""
+        self._flush_handshake()
+        self._send_alert(AlertLevel.WARNING, description)
+
+    def handshake_finished(self, result: HandshakeResult) -> None:
+        """Both Finished verified: publish the security parameters, key log, event, held data."""
+        n = result.negotiated
+        self.handshake_complete = True
+        self.premaster_secret = result.premaster_secret
+        if result.peer_certificates:
+            self.peer_certificates = result.peer_certificates
+        self.security = _security_parameters(result)
+        keylog = self.config.keylog or _default_keylog()
+        if keylog is not None:
+            keylog.client_random(n.client_random, result.master_secret)
+        self._events.append(
+            HandshakeComplete(
+                version=int(n.version),
+                cipher_suite=n.suite,
+                alpn=n.alpn,
+                server_name=n.server_name,
+                resumed=n.resumed,
+                extended_master_secret=n.extended_master_secret,
+                encrypt_then_mac=n.encrypt_then_mac,
+            )
+        )
+        self._flush_handshake()
+        for data in self._early_data:
+            self._seal_application_data(data)
+        self._early_data.clear()
+
+
+def _security_parameters(result: HandshakeResult) -> SecurityParameters:
+    n = result.negotiated
+    return SecurityParameters(
+        version=n.version,
+        suite=n.suite,
+        client_random=n.client_random,
+        server_random=n.server_random,
+        premaster_secret=result.premaster_secret,
+        master_secret=result.master_secret,
+        extended_master_secret=n.extended_master_secret,
+        encrypt_then_mac=n.encrypt_then_mac,
+        keys=result.keys,
+        session_id=n.session_id,
+    )
+
+
+_KEYLOG_LOCK = threading.Lock()
+_KEYLOGS: dict[str, KeyLogWriter | None] = {}
+
+
+def _default_keylog() -> KeyLogWriter | None:
+    """One shared writer per SSLKEYLOGFILE path (as browsers and curl do)."""
+    import os
+
+    path = os.environ.get("SSLKEYLOGFILE")
+    if not path:
+        return None
+    with _KEYLOG_LOCK:
+        if path not in _KEYLOGS:
+            _KEYLOGS[path] = open_default_keylog()
+        return _KEYLOGS[path]
+
+
+__all__ = ["Connection", "HandshakeType"]

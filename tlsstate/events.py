@@ -1,0 +1,54 @@
+"""Events a sans-I/O :class:`~tlsstate.connection.Connection` hands to its user (h11/rustls style).
+
+``Connection.next_event()`` returns one of these, or None when it needs more bytes.
+Frozen dataclasses with slots: cheap, immutable, and they never carry secrets.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tlsstate.suites import CipherSuite
+
+
+@dataclass(frozen=True, slots=True)
+class HandshakeComplete:
+    """Both Finished messages were exchanged and verified (RFC 5246 §7.4.9); application data may flow."""
+
+    version: int
+    cipher_suite: CipherSuite
+    alpn: str | None
+    server_name: str | None
+    resumed: bool
+    extended_master_secret: bool
+    encrypt_then_mac: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ApplicationData:
+    """Decrypted application data from one record (RFC 5246 §10)."""
+
+    data: bytes
+
+    def __repr__(self) -> str:
+        return f"ApplicationData(<{len(self.data)} bytes>)"
+
+
+@dataclass(frozen=True, slots=True)
+class AlertEvent:
+    """A warning alert from the peer that does not end the connection (RFC 5246 §7.2), e.g. no_renegotiation."""
+
+    level: int
+    description: int
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionClosed:
+    """The peer is done: ``clean`` after its close_notify (RFC 5246 §7.2.1), False on a bare transport EOF."""
+
+    clean: bool
+
+
+Event = HandshakeComplete | ApplicationData | AlertEvent | ConnectionClosed
+
+__all__ = ["AlertEvent", "ApplicationData", "ConnectionClosed", "Event", "HandshakeComplete"]

@@ -1,0 +1,202 @@
+"""What the client and server handshakes share: negotiated parameters, the transcript, dispatch
+through the transition table, and the key schedule steps (RFC 5246 §7.3-§7.4, §8.1, RFC 7627).
+"""
+
+from __future__ import annotations
+
+import hmac
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+
+from cryptography import x509
+
+from tlsstate import prf
+from tlsstate.constants import AlertDescription, HandshakeType, ProtocolVersion
+from tlsstate.errors import DecodeError, DecryptError, ProtocolError
+from tlsstate.handshake.states import CCS, check_input, check_next
+from tlsstate.keys import ConnectionKeys, derive_connection_keys
+from tlsstate.messages import HandshakeMessage, ParseContext, RawHandshake, encode_handshake, parse_message
+from tlsstate.protection import make_protection
+from tlsstate.suites import CipherFamily, CipherSuite
+
+if TYPE_CHECKING:
+    from tlsstate.config import TLSConfig
+
+
+class HandshakeHost(Protocol):
+    """What a handshake needs from its connection (implemented by :class:`~tlsstate.connection.Connection`)."""
+
+    def queue_handshake(self, data: bytes) -> None: ...
+    def send_change_cipher_spec(self) -> None: ...
+    def activate_read_pending(self) -> None: ...
+    def install_pending(self, suite: CipherSuite, version: int, keys: ConnectionKeys, encrypt_then_mac: bool) -> None: ...
+    def set_version(self, version: int) -> None: ...
+    def send_warning(self, description: AlertDescription) -> None: ...
+    def handshake_finished(self, result: HandshakeResult) -> None: ...
+
+
+@dataclass
+class Negotiated:
+    """Parameters agreed in the hellos (RFC 5246 §7.4.1.2-§7.4.1.3); fixed once chosen."""
+
+    version: ProtocolVersion
+    suite: CipherSuite
+    client_random: bytes
+    server_random: bytes
+    session_id: bytes
+    client_version: int  # ClientHello.client_version, needed for the RSA premaster (RFC 5246 §7.4.7.1)
+    extended_master_secret: bool = False
+    encrypt_then_mac: bool = False
+    alpn: str | None = None
+    server_name: str | None = None
+    resumed: bool = False
+
+
+@dataclass
+class HandshakeResult:
+    """What a finished handshake hands to the connection."""
+
+    negotiated: Negotiated
+    master_secret: bytes = field(repr=False)
+    premaster_secret: bytes | None = field(repr=False)
+    keys: ConnectionKeys
+    peer_certificates: list[x509.Certificate]
+
+
+def encrypt_then_mac_applies(suite: CipherSuite, version: int) -> bool:
+    """RFC 7366 §3: EtM only changes CBC suites; SSL 3.0 has no extensions."""
+    return suite.family is CipherFamily.CBC and version > ProtocolVersion.SSL3
+
+
+def compute_master_secret(n: Negotiated, premaster: bytes, transcript: bytes) -> bytes:
+    """master_secret (RFC 5246 §8.1) or extended_master_secret over the session hash (RFC 7627 §4).
+
+    ``transcript`` runs up to and including ClientKeyExchange (RFC 7627 §3).
+    """
+    if n.extended_master_secret:
+        session_hash = prf.session_hash(n.version, n.suite.prf_hash, transcript)
+        return prf.extended_master_secret(n.version, n.suite.prf_hash, premaster, session_hash)
+    return prf.master_secret(n.version, n.suite.prf_hash, premaster, n.client_random, n.server_random)
+
+
+def derive_keys(n: Negotiated, master: bytes) -> ConnectionKeys:
+    """The key block cut into the six values (RFC 5246 §6.3)."""
+    return derive_connection_keys(n.suite, n.version, master, n.client_random, n.server_random)
+
+
+def verify_data(n: Negotiated, master: bytes, transcript: bytes, from_client: bool) -> bytes:
+    """Finished.verify_data (RFC 5246 §7.4.9; RFC 6101 §5.6.9 for SSL 3.0)."""
+    return prf.finished_verify_data(n.version, n.suite.prf_hash, master, transcript, from_client)
+
+
+def check_finished(expected: bytes, received: bytes, sender: str) -> None:
+    """Compare verify_data in constant time; a mismatch is decrypt_error (RFC 5246 §7.4.9)."""
+    if not hmac.compare_digest(expected, received):
+        raise DecryptError(f"{sender} Finished verify_data does not match the handshake")
+
+
+class State:
+    """Base of every handshake state: ``name`` is its row in the transition table."""
+
+    name: ClassVar[str] = "?"
+
+
+class HandshakeMachine:
+    """Runs messages through the transition table and keeps the transcript (RFC 5246 §7.4.9).
+
+    Subclasses define ``on_<input>(state, message)`` handlers per state class; each returns the
+    next state, which must be on the state's row of :data:`~tlsstate.handshake.states.TRANSITIONS`.
+    """
+
+    is_client: ClassVar[bool]
+
+    def __init__(self, host: HandshakeHost, config: TLSConfig) -> None:
+        self.host = host
+        self.config = config
+        self.transcript = bytearray()
+        self._before_last = 0  # transcript length before the message being handled
+        self.state: State = self.initial_state()
+        self.parse_context = ParseContext(int(config.version_range()[1]))
+        self.negotiated: Negotiated | None = None
+
+    # ----------------------------------------------------------------- plumbing
+
+    def initial_state(self) -> State:
+        """The state before any message."""
+        raise NotImplementedError
+
+    @property
+    def connected(self) -> bool:
+        """True once both Finished messages are verified."""
+        return self.state.name.endswith("Connected")
+
+    def transcript_before_last(self) -> bytes:
+        """The transcript without the message being handled (what its verify_data covers)."""
+        return bytes(self.transcript[: self._before_last])
+
+    def send(self, msg: HandshakeMessage) -> None:
+        """Encode, add to the transcript and queue a handshake message (RFC 5246 §7.4)."""
+        version = self.negotiated.version if self.negotiated else None
+        data = encode_handshake(msg, version=version)
+        self.transcript += data
+        self.host.queue_handshake(data)
+
+    def _transition(self, received: int | str, handler: str, arg: Any) -> None:
+        state = self.state
+        check_input(state.name, received)
+        method = getattr(self, f"{handler}_{type(state).__name__}")
+        next_state: State = method(state, arg)
+        check_next(state.name, received, next_state.name)
+        self.state = next_state
+
+    def handle_message(self, raw: RawHandshake) -> None:
+        """One whole handshake message from the peer."""
+        if self.ignore_message(raw):
+            return
+        check_input(self.state.name, raw.msg_type)
+        msg = parse_message(raw, self.parse_context)
+        if not self.connected:
+            self._before_last = len(self.transcript)
+            self.transcript += raw.raw
+        self._transition(raw.msg_type, "on", msg)
+
+    def handle_change_cipher_spec(self) -> None:
+        """A ChangeCipherSpec record (RFC 5246 §7.1): allowed only where the table says."""
+        self._transition(CCS, "on_ccs", None)
+
+    def ignore_message(self, raw: RawHandshake) -> bool:
+        """Messages skipped without a transition (client: HelloRequest mid-handshake, RFC 5246 §7.4.1.1)."""
+        return False
+
+    # ----------------------------------------------------------------- shared steps
+
+    def set_negotiated(self, n: Negotiated) -> None:
+        """Fix version and suite: record version and the parse context follow them."""
+        self.negotiated = n
+        self.parse_context = ParseContext(int(n.version), n.suite.key_exchange)
+        self.host.set_version(int(n.version))
+
+
+def require(condition: bool, message: str, alert: AlertDescription) -> None:
+    """Raise a ProtocolError with ``alert`` unless ``condition`` holds."""
+    if not condition:
+        if alert is AlertDescription.DECODE_ERROR:
+            raise DecodeError(message)
+        raise ProtocolError(message, alert)
+
+
+__all__ = [
+    "HandshakeHost",
+    "HandshakeMachine",
+    "HandshakeResult",
+    "HandshakeType",
+    "Negotiated",
+    "State",
+    "check_finished",
+    "compute_master_secret",
+    "derive_keys",
+    "encrypt_then_mac_applies",
+    "make_protection",
+    "require",
+    "verify_data",
+]

@@ -1,0 +1,397 @@
+"""The TLS 1.0-1.2 server handshake (RFC 5246 §7.3 Figures 1-2, Appendix E.1; RFC 8422; RFC 7627;
+RFC 7366; RFC 5746; RFC 7301; RFC 6066; RFC 7507).
+
+One class per state, holding only what is valid in it; the transitions are the rows of
+:data:`~tlsstate.handshake.states.TRANSITIONS`.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
+from tlsstate import extensions as ext
+from tlsstate.constants import (
+    TLS_EMPTY_RENEGOTIATION_INFO_SCSV,
+    TLS_FALLBACK_SCSV,
+    AlertDescription,
+    CompressionMethod,
+    ExtensionType,
+    NamedGroup,
+    ProtocolVersion,
+)
+from tlsstate.errors import HandshakeFailure, ProtocolError, ProtocolVersionError
+from tlsstate.handshake import crypto
+from tlsstate.handshake.common import (
+    HandshakeMachine,
+    HandshakeResult,
+    Negotiated,
+    State,
+    check_finished,
+    compute_master_secret,
+    derive_keys,
+    encrypt_then_mac_applies,
+    require,
+    verify_data,
+)
+from tlsstate.handshake.session_cache import Session
+from tlsstate.keys import ConnectionKeys
+from tlsstate.messages import (
+    Certificate,
+    ClientHello,
+    ClientKeyExchange,
+    Finished,
+    HandshakeMessage,
+    ServerHello,
+    ServerHelloDone,
+    ServerKeyExchange,
+)
+from tlsstate.suites import CipherSuite, KeyExchange
+
+_ECDHE = (KeyExchange.ECDHE_RSA, KeyExchange.ECDHE_ECDSA)
+
+
+# ------------------------------------------------------------------------------------------ states
+
+
+@dataclass
+class ServerWaitClientHello(State):
+    """Nothing received yet."""
+
+    name: ClassVar[str] = "ServerWaitClientHello"
+
+
+@dataclass
+class ServerWaitClientKeyExchange(State):
+    """Our flight (ServerHello .. ServerHelloDone) sent; ``ecdhe_key`` for ECDHE suites only."""
+
+    name: ClassVar[str] = "ServerWaitClientKeyExchange"
+    negotiated: Negotiated
+    ecdhe_key: crypto.EcdhePrivateKey | None = field(repr=False)
+    ecdhe_group: int | None
+
+
+@dataclass
+class ServerWaitChangeCipherSpec(State):
+    """Keys known; waiting for the client's ChangeCipherSpec."""
+
+    name: ClassVar[str] = "ServerWaitChangeCipherSpec"
+    negotiated: Negotiated
+    master_secret: bytes = field(repr=False)
+    premaster_secret: bytes | None = field(repr=False)
+    keys: ConnectionKeys
+
+
+@dataclass
+class ServerWaitFinished(State):
+    """The client's records are protected; its Finished comes next."""
+
+    name: ClassVar[str] = "ServerWaitFinished"
+    negotiated: Negotiated
+    master_secret: bytes = field(repr=False)
+    premaster_secret: bytes | None = field(repr=False)
+    keys: ConnectionKeys
+
+
+@dataclass
+class ServerConnected(State):
+    """Handshake done; only a renegotiating ClientHello may arrive (refused with no_renegotiation)."""
+
+    name: ClassVar[str] = "ServerConnected"
+
+
+@dataclass
+class _Offer:
+    """The parts of a ClientHello the server decides on (RFC 5246 §7.4.1.2, §7.4.1.4)."""
+
+    server_name: str | None = None
+    groups: list[int] | None = None
+    point_formats: list[int] | None = None
+    signature_schemes: list[int] | None = None
+    alpn: list[bytes] | None = None
+    extended_master_secret: bool = False
+    encrypt_then_mac: bool = False
+    secure_renegotiation: bool = False
+
+
+# ------------------------------------------------------------------------------------------ machine
+
+
+class ServerHandshake(HandshakeMachine):
+    """Server side: answers a ClientHello with a full or abbreviated handshake."""
+
+    is_client = False
+
+    def initial_state(self) -> State:
+        return ServerWaitClientHello()
+
+    # ---------------------------------------------------------------- ClientHello
+
+    def on_ServerWaitClientHello(self, state: ServerWaitClientHello, msg: HandshakeMessage) -> State:
+        """Negotiate version (Appendix E.1), suite, group, extensions; resume when we can (§7.3)."""
+        assert isinstance(msg, ClientHello)
+        config = self.config
+        low, high = config.version_range()
+        if msg.version < low:
+            raise ProtocolVersionError(f"client offers at most 0x{msg.version:04x}; we need {low.label} or later")
+        version = ProtocolVersion(min(msg.version, int(high)))
+        if TLS_FALLBACK_SCSV in msg.cipher_suites and version < high:
+            raise ProtocolError("fallback SCSV with a lower version (RFC 7507 §3)", AlertDescription.INAPPROPRIATE_FALLBACK)
+        require(
+            CompressionMethod.NULL in msg.compression_methods,
+            "ClientHello does not offer null compression",
+            AlertDescription.ILLEGAL_PARAMETER,
+        )
+        offer = self._read_extensions(msg, version)
+        offer.secure_renegotiation |= TLS_EMPTY_RENEGOTIATION_INFO_SCSV in msg.cipher_suites
+        if config.require_extended_master_secret and not offer.extended_master_secret:
+            raise HandshakeFailure("client does not offer extended_master_secret (RFC 7627 §5.2)")
+
+        resumed = self._try_resume(msg, version, offer)
+        if resumed is not None:
+            return resumed
+
+        suite, group, scheme = self._choose_suite(msg, version, offer)
+        cache = config.session_cache
+        n = Negotiated(
+            version=version,
+            suite=suite,
+            client_random=msg.random,
+            server_random=os.urandom(32),
+            session_id=os.urandom(32) if cache is not None else b"",
+            client_version=msg.version,
+            extended_master_secret=offer.extended_master_secret and config.extended_master_secret,
+            encrypt_then_mac=(
+                offer.encrypt_then_mac and config.encrypt_then_mac and encrypt_then_mac_applies(suite, version)
+            ),
+            alpn=self._choose_alpn(offer),
+            server_name=offer.server_name,
+        )
+        self.set_negotiated(n)
+        self.send(self._server_hello(n, offer, ecc=suite.key_exchange in _ECDHE))
+        self.send(Certificate(tuple(c.public_bytes(_DER) for c in config.certificate_chain)))
+        ecdhe_key = None
+        if suite.key_exchange in _ECDHE:
+            assert group is not None
+            ecdhe_key, public = crypto.ecdhe_generate(group)
+            ske = ServerKeyExchange.build(suite.key_exchange, named_group=group, ec_public=public)
+            assert config.private_key is not None
+            signature = crypto.sign_params(
+                config.private_key, version, scheme, n.client_random + n.server_random + ske.params
+            )
+            self.send(ServerKeyExchange(ske.params, scheme, signature, named_group=group, ec_public=public))
+        self.send(ServerHelloDone())
+        return ServerWaitClientKeyExchange(n, ecdhe_key, group)
+
+    def _read_extensions(self, msg: ClientHello, version: int) -> _Offer:
+        """Parse the extensions we act on; unknown ones are ignored (RFC 5246 §7.4.1.4)."""
+        offer = _Offer()
+        ext.check_no_duplicates(msg.extensions, "ClientHello")
+        for e in msg.extensions or ():
+            t = e.type
+            if t == ExtensionType.SERVER_NAME:
+                offer.server_name = ext.parse_server_name(e.data)
+            elif t == ExtensionType.SUPPORTED_GROUPS:
+                offer.groups = ext.parse_supported_groups(e.data)
+            elif t == ExtensionType.EC_POINT_FORMATS:
+                offer.point_formats = ext.parse_ec_point_formats(e.data)
+                require(
+                    ext.EC_POINT_FORMAT_UNCOMPRESSED in offer.point_formats,
+                    "ec_point_formats lacks uncompressed (RFC 8422 §5.1.2)",
+                    AlertDescription.ILLEGAL_PARAMETER,
+                )
+            elif t == ExtensionType.SIGNATURE_ALGORITHMS:
+                offer.signature_schemes = ext.parse_signature_algorithms(e.data)
+            elif t == ExtensionType.APPLICATION_LAYER_PROTOCOL_NEGOTIATION:
+                offer.alpn = ext.parse_alpn(e.data)
+            elif t == ExtensionType.EXTENDED_MASTER_SECRET:
+                ext.parse_extended_master_secret(e.data)
+                offer.extended_master_secret = True
+            elif t == ExtensionType.ENCRYPT_THEN_MAC:
+                ext.parse_encrypt_then_mac(e.data)
+                offer.encrypt_then_mac = True
+            elif t == ExtensionType.RENEGOTIATION_INFO:
+                if ext.parse_renegotiation_info(e.data):  # RFC 5746 §3.6: must be empty initially
+                    raise HandshakeFailure("renegotiation_info is not empty on the initial handshake")
+                offer.secure_renegotiation = True
+        return offer
+
+    def _choose_suite(
+        self, msg: ClientHello, version: ProtocolVersion, offer: _Offer
+    ) -> tuple[CipherSuite, int | None, int | None]:
+        """Server preference order; a suite needs our key type, a common group and a signature scheme."""
+        config = self.config
+        key = config.private_key
+        assert key is not None
+        has_rsa = isinstance(key, rsa.RSAPrivateKey)
+        client_suites = set(msg.cipher_suites)
+        group = self._choose_group(offer)
+        scheme = crypto.choose_signature_scheme(
+            key, offer.signature_schemes, version, config.effective_signature_schemes()
+        )
+        for suite in config.effective_suites():
+            if suite.id not in client_suites or not suite.valid_for(version):
+                continue
+            kx = suite.key_exchange
+            if kx is KeyExchange.RSA and has_rsa:
+                return suite, None, None
+            if kx in _ECDHE and group is not None:
+                if (kx is KeyExchange.ECDHE_RSA) != has_rsa:
+                    continue
+                if version >= ProtocolVersion.TLS1_2 and scheme is None:
+                    continue
+                return suite, group, scheme
+        raise HandshakeFailure("no cipher suite in common")
+
+    def _choose_group(self, offer: _Offer) -> int | None:
+        ours = [g for g in self.config.effective_groups() if g in crypto.ECDHE_GROUPS]
+        if offer.groups is None:  # RFC 8422 §4: no extension -> any group; P-256 is the safe pick
+            return NamedGroup.SECP256R1 if NamedGroup.SECP256R1 in ours else (ours[0] if ours else None)
+        for group in ours:
+            if group in offer.groups:
+                return group
+        return None
+
+    def _choose_alpn(self, offer: _Offer) -> str | None:
+        """RFC 7301 §3.2: our first protocol the client offers; none in common -> no_application_protocol."""
+        if not offer.alpn or not self.config.alpn_protocols:
+            return None
+        for proto in self.config.alpn_protocols:
+            if proto.encode() in offer.alpn:
+                return proto
+        raise ProtocolError("no ALPN protocol in common", AlertDescription.NO_APPLICATION_PROTOCOL)
+
+    def _server_hello(self, n: Negotiated, offer: _Offer, *, ecc: bool) -> ServerHello:
+        """ServerHello with responses only to extensions the client sent (RFC 5246 §7.4.1.4)."""
+        out: list[ext.Extension] = []
+        if offer.secure_renegotiation:
+            out.append(ext.build_renegotiation_info(b""))
+        if n.extended_master_secret:
+            out.append(ext.build_extended_master_secret())
+        if n.encrypt_then_mac:
+            out.append(ext.build_encrypt_then_mac())
+        if n.alpn is not None:
+            out.append(ext.build_alpn([n.alpn]))
+        if offer.server_name is not None and not n.resumed:
+            out.append(ext.build_empty(ExtensionType.SERVER_NAME))  # RFC 6066 §3
+        if ecc and offer.point_formats is not None:
+            out.append(ext.build_ec_point_formats())
+        return ServerHello(
+            version=int(n.version),
+            random=n.server_random,
+            session_id=n.session_id,
+            cipher_suite=n.suite.id,
+            compression_method=CompressionMethod.NULL,
+            extensions=tuple(out) if out or n.version > ProtocolVersion.SSL3 else None,
+        )
+
+    def _try_resume(self, msg: ClientHello, version: ProtocolVersion, offer: _Offer) -> State | None:
+        """Abbreviated handshake when the cache holds the session (RFC 5246 §7.3 Figure 2, RFC 7627 §5.3)."""
+        cache = self.config.session_cache
+        if cache is None or not msg.session_id:
+            return None
+        session = cache.lookup(msg.session_id)
+        if session is None or session.version != version or session.cipher_suite not in msg.cipher_suites:
+            return None
+        suite = next((s for s in self.config.effective_suites() if s.id == session.cipher_suite), None)
+        if suite is None:
+            return None
+        if session.extended_master_secret and not offer.extended_master_secret:
+            raise HandshakeFailure("resuming an extended-master-secret session without the extension (RFC 7627 §5.3)")
+        if not session.extended_master_secret and offer.extended_master_secret:
+            return None  # RFC 7627 §5.3: full handshake instead
+        n = Negotiated(
+            version=version,
+            suite=suite,
+            client_random=msg.random,
+            server_random=os.urandom(32),
+            session_id=session.session_id,
+            client_version=msg.version,
+            extended_master_secret=session.extended_master_secret,
+            encrypt_then_mac=(
+                offer.encrypt_then_mac and self.config.encrypt_then_mac and encrypt_then_mac_applies(suite, version)
+            ),
+            alpn=self._choose_alpn(offer),
+            server_name=offer.server_name,
+            resumed=True,
+        )
+        self.set_negotiated(n)
+        self.send(self._server_hello(n, offer, ecc=False))
+        keys = derive_keys(n, session.master_secret)
+        self.host.install_pending(suite, version, keys, n.encrypt_then_mac)
+        self.host.send_change_cipher_spec()
+        self.send(Finished(verify_data(n, session.master_secret, bytes(self.transcript), from_client=False)))
+        return ServerWaitChangeCipherSpec(n, session.master_secret, None, keys)
+
+    # ---------------------------------------------------------------- the client's flight
+
+    def on_ServerWaitClientKeyExchange(self, state: ServerWaitClientKeyExchange, msg: HandshakeMessage) -> State:
+        """RSA (§7.4.7.1, with the Bleichenbacher countermeasure) or ECDHE (RFC 8422 §5.7)."""
+        assert isinstance(msg, ClientKeyExchange)
+        n = state.negotiated
+        if state.ecdhe_key is None:
+            key = self.config.private_key
+            assert isinstance(key, rsa.RSAPrivateKey)
+            premaster = crypto.rsa_decrypt_premaster(key, msg.encrypted_premaster, n.client_version)
+        else:
+            assert state.ecdhe_group is not None
+            premaster = crypto.ecdhe_shared_secret(state.ecdhe_key, state.ecdhe_group, msg.ec_public)
+        master = compute_master_secret(n, premaster, bytes(self.transcript))
+        keys = derive_keys(n, master)
+        self.host.install_pending(n.suite, n.version, keys, n.encrypt_then_mac)
+        return ServerWaitChangeCipherSpec(n, master, premaster, keys)
+
+    def on_ccs_ServerWaitChangeCipherSpec(self, state: ServerWaitChangeCipherSpec, _: object) -> State:
+        """RFC 5246 §7.1: the client's records are protected from here on."""
+        self.host.activate_read_pending()
+        return ServerWaitFinished(state.negotiated, state.master_secret, state.premaster_secret, state.keys)
+
+    def on_ServerWaitFinished(self, state: ServerWaitFinished, msg: HandshakeMessage) -> State:
+        """RFC 5246 §7.4.9: check the client's Finished; in a full handshake answer with ours."""
+        assert isinstance(msg, Finished)
+        n = state.negotiated
+        expected = verify_data(n, state.master_secret, self.transcript_before_last(), from_client=True)
+        check_finished(expected, msg.verify_data, "client")
+        if not n.resumed:
+            self.host.send_change_cipher_spec()
+            self.send(Finished(verify_data(n, state.master_secret, bytes(self.transcript), from_client=False)))
+            self._store_session(n, state.master_secret)
+        self.host.handshake_finished(HandshakeResult(n, state.master_secret, state.premaster_secret, state.keys, []))
+        return ServerConnected()
+
+    def on_ServerConnected(self, state: ServerConnected, msg: HandshakeMessage) -> State:
+        """RFC 5746 §4.4 / RFC 5246 §7.4.1.2: we never renegotiate; refuse with a warning and carry on."""
+        self.host.send_warning(AlertDescription.NO_RENEGOTIATION)
+        return state
+
+    def _store_session(self, n: Negotiated, master: bytes) -> None:
+        cache = self.config.session_cache
+        if cache is None or not n.session_id:
+            return
+        cache.store(
+            Session(
+                session_id=n.session_id,
+                version=int(n.version),
+                cipher_suite=n.suite.id,
+                master_secret=master,
+                extended_master_secret=n.extended_master_secret,
+                server_name=n.server_name,
+                alpn=n.alpn,
+            )
+        )
+
+    def forget_session(self) -> None:
+        """After a fatal error the session must not be resumed (RFC 5246 §7.2)."""
+        cache, n = self.config.session_cache, self.negotiated
+        if cache is not None and n is not None and n.session_id:
+            cache.remove(n.session_id)
+
+
+from cryptography.hazmat.primitives.serialization import Encoding  # noqa: E402
+
+_DER = Encoding.DER
+
+__all__ = ["ServerHandshake", "ec"]
