@@ -154,16 +154,11 @@ def load_server_identity(cert: str | None, key: str | None) -> tuple[list[object
 
 
 def self_signed_localhost() -> tuple[list[object], object]:
-    """A self-signed RSA-2048 certificate for ``localhost`` / 127.0.0.1 / ::1 (via tlsstate.certs when present)."""
-    try:
-        from tlsstate import certs
-    except ImportError:
-        certs = None  # type: ignore[assignment]
-    if certs is not None and hasattr(certs, "generate_self_signed"):
-        result = certs.generate_self_signed("localhost")
-        if isinstance(result, tuple):
-            cert, key = result[0], result[1]
-            return ([cert] if not isinstance(cert, list) else list(cert)), key
+    """A self-signed RSA-2048 server certificate for ``localhost`` / 127.0.0.1 / ::1, valid 30 days.
+
+    It carries the extensions pyca's X.509 verifier requires of an end-entity certificate (SAN, SKI, AKI,
+    EKU serverAuth, key usage, cA false), so a client can verify it with the PEM as its CA file.
+    """
     import datetime
     import ipaddress
 
@@ -183,7 +178,11 @@ def self_signed_localhost() -> tuple[list[object], object]:
             x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
             x509.IPAddress(ipaddress.ip_address("::1")),
         ]), critical=False)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(key.public_key()), critical=False)
+        .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .add_extension(x509.KeyUsage(True, True, False, False, False, False, False, False, False), critical=True)
         .sign(key, hashes.SHA256())
     )
     return [certificate], key

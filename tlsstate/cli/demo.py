@@ -1,0 +1,527 @@
+"""``tlsstate demo``: a real TLS 1.2 handshake on loopback that shows the connection state and why it has six values.
+
+A tlsstate server thread listens on a free loopback port; a tlsstate client connects over real TCP,
+first with RSA key exchange and TLS_RSA_WITH_AES_128_CBC_SHA, then with ECDHE (X25519) and
+TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256. For each it shows the premaster secret, the master secret and
+how it was derived (RFC 5246 §8.1, RFC 7627 §4), the key block cut into the six values
+(RFC 5246 §6.3), the application records with the key and sequence number that protected each, and
+then proves on live connection states that a flipped byte, a reflected record and a replayed record
+are each rejected with ``bad_record_mac`` (RFC 5246 §6.2.3, §7.2.2).
+
+Every socket has a timeout, the server thread is stopped and joined: the demo never hangs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import tempfile
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+import click
+
+from tlsstate.cli.connect import version_name
+from tlsstate.constants import NamedGroup, ProtocolVersion
+from tlsstate.errors import AlertReceived, ProtocolError, TLSError
+
+DEMO_SUITES = ("TLS_RSA_WITH_AES_128_CBC_SHA", "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256")
+TIMEOUT = 10.0
+SIX_NAMES = (
+    ("client write MAC key", "client_write_mac_key", "MAC, client → server"),
+    ("server write MAC key", "server_write_mac_key", "MAC, server → client"),
+    ("client write key", "client_write_key", "cipher, client → server"),
+    ("server write key", "server_write_key", "cipher, server → client"),
+    ("client write IV", "client_write_iv", "IV/nonce, client → server"),
+    ("server write IV", "server_write_iv", "IV/nonce, server → client"),
+)
+NOT_USED = "not used by this suite"
+
+WHY = {
+    "flipped byte": "The MAC (or AEAD tag) covers every byte of the record, so changing any one byte breaks it.",
+    "reflected record": (
+        "The two directions use different keys: a record sealed with the client write key cannot be opened "
+        "with the server write key the client reads with."
+    ),
+    "replayed record": (
+        "The sequence number is part of the MAC input / AEAD nonce and additional data, and the receiver's "
+        "counter has moved on, so an old record no longer verifies."
+    ),
+}
+
+
+@dataclass
+class RecordRow:
+    """One application data record as seen on the wire by the client."""
+
+    direction: str
+    seq: int
+    key_label: str
+    plaintext_length: int
+    wire_length: int
+    content_type: str = "application_data"
+
+
+@dataclass
+class Proof:
+    """One tampering experiment on a live connection state."""
+
+    attack: str
+    action: str
+    rejected: bool
+    error: str
+    alert: str
+    server_saw: str
+    why: str
+
+
+@dataclass
+class Run:
+    """Everything the demo shows for one suite."""
+
+    suite: str
+    openssl_name: str
+    version: str
+    key_exchange: str
+    group: str | None
+    extended_master_secret: bool
+    encrypt_then_mac: bool
+    premaster_secret: bytes
+    master_secret: bytes
+    client_random: bytes
+    server_random: bytes
+    derivation: str
+    master_recomputed: bool | None
+    key_block_length: int
+    keys: dict[str, bytes]
+    keys_recomputed: bool | None = None
+    records: list[RecordRow] = field(default_factory=list)
+    proofs: list[Proof] = field(default_factory=list)
+
+
+# ---------------------------------------------------------------------------------------------- server
+
+
+class DemoServer:
+    """A tlsstate echo server in a thread on a free loopback port; collects its one-line connection logs."""
+
+    def __init__(self, cert_chain: list[Any], private_key: Any) -> None:
+        from tlsstate.cli.serve import Server, ServerOptions
+        from tlsstate.config import TLSConfig
+        from tlsstate.io.sockets import TLSListener
+
+        self.log: list[str] = []
+        self._log_lock = threading.Lock()
+        config = TLSConfig(
+            certificate_chain=cert_chain, private_key=private_key,
+            cipher_suites=None, groups=[NamedGroup.X25519, NamedGroup.SECP256R1],
+        )
+        self.listener = TLSListener("127.0.0.1", 0, config, timeout=TIMEOUT)
+        self.server = Server(self.listener, ServerOptions(log=self._add_log), max_connections=8)
+        self.thread = threading.Thread(target=self.server.serve, name="demo-server", daemon=True)
+
+    def _add_log(self, line: str) -> None:
+        with self._log_lock:
+            self.log.append(line)
+
+    @property
+    def port(self) -> int:
+        return self.listener.address[1]
+
+    def __enter__(self) -> DemoServer:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.stop.set()
+        self.thread.join(TIMEOUT)
+        self.server.join(TIMEOUT)
+        self.listener.close()
+
+    def wait_log(self, count: int, timeout: float = TIMEOUT) -> list[str]:
+        """Wait (bounded) until ``count`` connection lines were logged."""
+        deadline = threading.Event()
+        for _ in range(int(timeout / 0.02)):
+            with self._log_lock:
+                if len(self.log) >= count:
+                    return list(self.log)
+            deadline.wait(0.02)
+        with self._log_lock:
+            return list(self.log)
+
+
+# ---------------------------------------------------------------------------------------------- client
+
+
+class DemoClient:
+    """A client TLSSocket whose records the demo inspects one by one."""
+
+    def __init__(self, port: int, suite_name: str, cafile: str) -> None:
+        from tlsstate.config import TLSConfig
+        from tlsstate.io.sockets import TLSSocket
+        from tlsstate.suites import lookup
+
+        config = TLSConfig(
+            min_version=ProtocolVersion.TLS1_2, max_version=ProtocolVersion.TLS1_2,
+            cipher_suites=[lookup(suite_name)], groups=[NamedGroup.X25519],
+            cafile=cafile, server_name="localhost",
+        )
+        self.tls = TLSSocket.connect("127.0.0.1", port, config, timeout=TIMEOUT)
+        self.conn = self.tls.connection
+
+    def seal(self, data: bytes) -> tuple[RecordRow, bytes]:
+        """Protect ``data`` as one record with the client's write state; returns (row, wire bytes)."""
+        state = self.conn.write_state
+        seq, label = state.seq, state.key_label
+        self.conn.send_data(data)
+        wire = self.conn.bytes_to_send()
+        return RecordRow("client → server", seq, label, len(data), len(wire)), wire
+
+    def send(self, data: bytes) -> RecordRow:
+        row, wire = self.seal(data)
+        self.tls.sock.sendall(wire)
+        return row
+
+    def read_record(self) -> bytes:
+        """The next whole record from the socket, not yet given to the connection."""
+        from tlsstate.record import Deframer
+
+        deframer = Deframer()
+        pending = getattr(self, "_rest", b"")
+        deframer.feed(pending)
+        while (record := deframer.next_record()) is None:
+            chunk = self.tls.sock.recv(65536)
+            if not chunk:
+                raise TLSError("server closed the connection unexpectedly")
+            deframer.feed(chunk)
+        self._rest = bytes(deframer._data[deframer._pos:]) if deframer.buffered else b""
+        return record.to_bytes()
+
+    def open(self, wire: bytes) -> tuple[RecordRow, bytes]:
+        """Give one record to the client's read state; returns (row, plaintext). Raises on tampering."""
+        from tlsstate.events import ApplicationData
+
+        state = self.conn.read_state
+        seq, label = state.seq, state.key_label
+        self.conn.receive_bytes(wire)
+        plaintext = b""
+        while (event := self.conn.next_event()) is not None:
+            if isinstance(event, ApplicationData):
+                plaintext += event.data
+        return RecordRow("server → client", seq, label, len(plaintext), len(wire)), plaintext
+
+    def send_queued_alert(self) -> None:
+        """Forward the fatal alert the failed connection queued (the server logs it)."""
+        try:
+            data = self.conn.bytes_to_send()
+        except TLSError:
+            return
+        try:
+            if data:
+                self.tls.sock.sendall(data)
+        except OSError:
+            pass
+
+    def close(self) -> None:
+        self.tls.close()
+
+
+def _client_port(client: DemoClient) -> int:
+    return int(client.tls.sock.getsockname()[1])
+
+
+def _expect_rejection(client: DemoClient, wire: bytes) -> tuple[bool, str, str]:
+    """Feed a tampered record; (rejected with bad_record_mac?, error text, alert name)."""
+    try:
+        client.open(wire)
+    except ProtocolError as exc:
+        client.send_queued_alert()
+        return exc.alert.label == "bad_record_mac", f"{type(exc).__name__}: {exc.message}", exc.alert.label
+    except AlertReceived as exc:
+        return False, str(exc), "-"
+    return False, "record was ACCEPTED", "-"
+
+
+def _flip(wire: bytes) -> bytes:
+    """Flip one bit in the middle of the record's fragment (the header stays valid)."""
+    index = 5 + (len(wire) - 5) // 2
+    return wire[:index] + bytes([wire[index] ^ 0x01]) + wire[index + 1:]
+
+
+def run_suite(server: DemoServer, suite_name: str, cafile: str) -> Run:
+    """One full handshake + records + the three proofs (each proof on its own connection)."""
+    from tlsstate.suites import lookup
+
+    suite = lookup(suite_name)
+    logs_before = len(server.log)
+    client = DemoClient(server.port, suite_name, cafile)
+    try:
+        hs = client.tls.handshake
+        assert hs is not None
+        sec = client.conn.security
+        if sec is None:
+            raise TLSError("handshake finished without security parameters")
+        premaster = bytes(sec.premaster_secret or b"")
+        session_hash = getattr(sec, "session_hash", None)
+        if sec.extended_master_secret:
+            derivation = (
+                'master_secret = PRF(premaster_secret, "extended master secret", session_hash)[0..47]  '
+                "(RFC 7627 §4; session_hash = hash of the handshake messages up to ClientKeyExchange"
+                + (f" = {session_hash.hex()}" if session_hash else "") + ")"
+            )
+        else:
+            derivation = (
+                'master_secret = PRF(premaster_secret, "master secret", client_random + server_random)[0..47]  '
+                "(RFC 5246 §8.1)"
+            )
+        recomputed = _recompute_master(sec, premaster, session_hash)
+        keys = {attr: bytes(getattr(sec.keys, attr)) for _, attr, _ in SIX_NAMES}
+        group = "x25519" if suite.key_exchange.is_ephemeral else None
+        run = Run(
+            suite=suite.name, openssl_name=suite.openssl_name, version=version_name(hs.version),
+            key_exchange=suite.key_exchange.value, group=group,
+            extended_master_secret=hs.extended_master_secret, encrypt_then_mac=hs.encrypt_then_mac,
+            premaster_secret=premaster, master_secret=bytes(sec.master_secret),
+            client_random=bytes(sec.client_random), server_random=bytes(sec.server_random),
+            derivation=derivation, master_recomputed=recomputed,
+            key_block_length=suite.key_block_length(hs.version), keys=keys,
+        )
+        run.keys_recomputed = _recompute_keys(sec)
+        for message in (b"Hello from the client: what is the connection state?",
+                        b"Six values: two MAC keys, two cipher keys, two IVs."):
+            run.records.append(client.send(message))
+            row, echoed = client.open(client.read_record())
+            if echoed != message:
+                raise TLSError("the echo server returned different bytes")
+            run.records.append(row)
+    finally:
+        client.close()
+
+    ports: list[int] = []
+    # (a) a flipped byte
+    client = DemoClient(server.port, suite_name, cafile)
+    ports.append(_client_port(client))
+    try:
+        client.send(b"flip me")
+        ok, error, alert = _expect_rejection(client, _flip(client.read_record()))
+        run.proofs.append(Proof("flipped byte", "flipped one bit in the middle of the server's echo record",
+                                ok, error, alert, "", WHY["flipped byte"]))
+    finally:
+        client.close()
+    # (b) a record reflected back to its sender
+    client = DemoClient(server.port, suite_name, cafile)
+    ports.append(_client_port(client))
+    try:
+        seq_w, seq_r = client.conn.write_state.seq, client.conn.read_state.seq
+        _, own_record = client.seal(b"reflect me")
+        client.tls.sock.sendall(own_record)  # the server gets it; an attacker also bounces a copy back
+        ok, error, alert = _expect_rejection(client, own_record)
+        run.proofs.append(Proof(
+            "reflected record",
+            f"sent a record (client write key, seq {seq_w}) and fed a copy back to the client's read side "
+            f"(server write key, expecting seq {seq_r}: same number, other key)",
+            ok, error, alert, "", WHY["reflected record"]))
+    finally:
+        client.close()
+    # (c) a replayed record
+    client = DemoClient(server.port, suite_name, cafile)
+    ports.append(_client_port(client))
+    try:
+        client.send(b"replay me")
+        original = client.read_record()
+        row, _ = client.open(original)
+        ok, error, alert = _expect_rejection(client, original)
+        run.proofs.append(Proof(
+            "replayed record",
+            f"accepted the server's record (seq {row.seq}) once, then fed the same bytes again "
+            f"(the read state now expects seq {row.seq + 1})", ok, error, alert, "", WHY["replayed record"]))
+    finally:
+        client.close()
+    lines = server.wait_log(logs_before + 4)[logs_before:]
+    for proof, port in zip(run.proofs, ports, strict=True):
+        proof.server_saw = next((ln for ln in lines if ln.startswith(f"127.0.0.1:{port} ")), "")
+    return run
+
+
+def _recompute_keys(sec: Any) -> bool | None:
+    """Cut the key block again with tlsstate.keys from master secret and randoms (None when not possible)."""
+    try:
+        from tlsstate.keys import derive_connection_keys
+
+        again = derive_connection_keys(sec.suite, sec.version, sec.master_secret, sec.client_random, sec.server_random)
+    except Exception:
+        return None
+    return bool(again == sec.keys)
+
+
+def _recompute_master(sec: Any, premaster: bytes, session_hash: bytes | None) -> bool | None:
+    """Recompute the master secret with tlsstate.prf from the shown inputs (None when not possible)."""
+    try:
+        from tlsstate import prf
+    except ImportError:
+        return None
+    if not premaster:
+        return None
+    try:
+        if sec.extended_master_secret:
+            if session_hash is None:
+                return None
+            master = prf.extended_master_secret(sec.version, sec.suite.prf_hash, premaster, session_hash)
+        else:
+            master = prf.master_secret(sec.version, sec.suite.prf_hash, premaster, sec.client_random, sec.server_random)
+    except Exception:
+        return None
+    return bool(master == sec.master_secret)
+
+
+def run_demo() -> tuple[list[Run], list[str]]:
+    """Run both suites against a fresh server; returns the runs and the server's connection log."""
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    from tlsstate.cli.serve import self_signed_localhost
+
+    chain, key = self_signed_localhost()
+    with tempfile.TemporaryDirectory(prefix="tlsstate-demo-") as tmp:
+        cafile = os.path.join(tmp, "localhost.pem")
+        with open(cafile, "wb") as f:
+            f.write(chain[0].public_bytes(Encoding.PEM))  # type: ignore[attr-defined]
+        with DemoServer(chain, key) as server:
+            runs = [run_suite(server, name, cafile) for name in DEMO_SUITES]
+            log = server.wait_log(8)
+    return runs, log
+
+
+# ---------------------------------------------------------------------------------------------- output
+
+
+def _value(value: bytes) -> str:
+    return value.hex() if value else NOT_USED
+
+
+def runs_to_json(runs: list[Run], log: list[str]) -> dict[str, Any]:
+    """The --json document."""
+    out: list[dict[str, Any]] = []
+    for run in runs:
+        out.append({
+            "suite": run.suite, "openssl_name": run.openssl_name, "version": run.version,
+            "key_exchange": run.key_exchange, "group": run.group,
+            "extended_master_secret": run.extended_master_secret, "encrypt_then_mac": run.encrypt_then_mac,
+            "premaster_secret": run.premaster_secret.hex(), "master_secret": run.master_secret.hex(),
+            "client_random": run.client_random.hex(), "server_random": run.server_random.hex(),
+            "master_secret_derivation": run.derivation, "master_secret_recomputed": run.master_recomputed,
+            "key_block_length": run.key_block_length, "key_block_recomputed": run.keys_recomputed,
+            "key_block": {name: _value(run.keys[attr]) for name, attr, _ in SIX_NAMES},
+            "records": [vars(r) for r in run.records],
+            "proofs": [vars(p) for p in run.proofs],
+        })
+    ok = all(p.rejected for run in runs for p in run.proofs) and all(len(run.proofs) == 3 for run in runs)
+    return {"runs": out, "server_log": log, "all_rejected_with_bad_record_mac": ok}
+
+
+def _key_block_note(run: Run) -> str:
+    notes = []
+    if not run.keys["client_write_mac_key"]:
+        notes.append("AEAD suite: the tag authenticates, so there are no MAC keys")
+    if not run.keys["client_write_iv"]:
+        notes.append("TLS 1.1+ CBC: every record carries its own explicit IV, so none is cut from the key block")
+    elif run.keys["client_write_iv"] and len(run.keys["client_write_iv"]) == 4:
+        notes.append("GCM: the 4-byte IV is the nonce salt; each record adds an 8-byte explicit nonce")
+    if run.keys_recomputed is not None:
+        notes.append("recomputed from the master secret and randoms: " + ("matches" if run.keys_recomputed
+                                                                          else "MISMATCH"))
+    return "; ".join(notes)
+
+
+def render(runs: list[Run], log: list[str]) -> None:
+    """The rich screen."""
+    from rich.console import Console, Group
+    from rich.panel import Panel
+    from rich.table import Table
+    from rich.text import Text
+
+    console = Console()
+    console.print(Panel(Text(
+        "A TLS connection state is, for each direction, the keys that protect it plus a sequence number.\n"
+        "Both peers derive them from one master secret: key_block = PRF(master_secret, \"key expansion\", "
+        "server_random + client_random), cut in order into six values (RFC 5246 §6.3):\n"
+        "a MAC key, a cipher key and an IV for records the client writes, and the same three for records "
+        "the server writes.\nTwo directions × three jobs = six values. Below: two real handshakes over "
+        "loopback TCP between a tlsstate client and a tlsstate server thread."),
+        title="tlsstate demo: what is the connection state, and why six values?", border_style="cyan"))
+    for index, run in enumerate(runs, 1):
+        head = Table.grid(padding=(0, 2))
+        head.add_column(style="bold")
+        head.add_column(overflow="fold")
+        head.add_row("protocol", run.version)
+        head.add_row("cipher suite", f"{run.suite} ({run.openssl_name})")
+        head.add_row("key exchange", run.key_exchange + (f" with {run.group}" if run.group else
+                                                          " (client encrypts the premaster to the server's RSA key)"))
+        head.add_row("extended master secret", "yes (RFC 7627)" if run.extended_master_secret else "no")
+        head.add_row("encrypt-then-MAC", "yes (RFC 7366)" if run.encrypt_then_mac else
+                     ("no (AEAD suite: not applicable)" if not run.keys["client_write_mac_key"] else "no"))
+        head.add_row("client random", run.client_random.hex())
+        head.add_row("server random", run.server_random.hex())
+        head.add_row("premaster secret", run.premaster_secret.hex() or "(not exposed)")
+        head.add_row("master secret", run.master_secret.hex())
+        head.add_row("derived as", run.derivation)
+        if run.master_recomputed is not None:
+            head.add_row("check", "recomputed from the values above: " + ("matches" if run.master_recomputed
+                                                                          else "MISMATCH"))
+        six = Table(
+            title=f'key_block = PRF(master_secret, "key expansion", server_random + client_random): '
+                  f"{run.key_block_length} bytes cut into the six values", expand=True,
+            caption=_key_block_note(run))
+        six.add_column("value", style="bold", no_wrap=True)
+        six.add_column("bytes", justify="right")
+        six.add_column("hex", overflow="fold")
+        six.add_column("job")
+        for name, attr, job in SIX_NAMES:
+            value = run.keys[attr]
+            six.add_row(name, str(len(value)), value.hex() if value else Text(NOT_USED, style="dim"), job)
+        records = Table(title="application records on the wire", expand=True, caption=(
+            "seq 0 of each direction was its Finished message, the first record under the new keys"))
+        for col in ("direction", "seq", "protected with", "plaintext", "on the wire"):
+            records.add_column(col)
+        for r in run.records:
+            records.add_row(r.direction, str(r.seq), r.key_label, f"{r.plaintext_length} B", f"{r.wire_length} B")
+        proofs_head = Text.assemble(
+            ("\ntampering with live connection states\n", "bold underline"),
+            ("Each proof uses its own connection, because a failed record kills the connection state "
+             "(the peer gets a fatal alert).", "italic"))
+        proofs = Table.grid(padding=(0, 1))
+        proofs.add_column(no_wrap=True)
+        proofs.add_column(overflow="fold")
+        for p in run.proofs:
+            result = Text(f"rejected with {p.alert}", style="bold green") if p.rejected else Text(
+                f"NOT rejected as expected: {p.error}", style="bold red")
+            proofs.add_row(Text(p.attack, style="bold"), result)
+            proofs.add_row("  what we did", p.action)
+            proofs.add_row("  why", p.why)
+            if p.server_saw:
+                proofs.add_row("  server log", Text(p.server_saw, style="dim"))
+        body = Group(head, six, records, proofs_head, proofs)
+        console.print(Panel(body, title=f"{index}. {run.suite}", border_style="green"))
+    table = Table(title="server log (one line per connection, never secrets)", expand=True)
+    table.add_column("connection")
+    for line in log:
+        table.add_row(line)
+    console.print(table)
+
+
+@click.command(help="Real handshake on loopback: show the six values and prove tampering, reflection, replay fail.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document instead of the screen.")
+def demo(as_json: bool) -> None:
+    socket.setdefaulttimeout(TIMEOUT)
+    try:
+        runs, log = run_demo()
+    except (TLSError, OSError) as exc:
+        raise click.ClickException(f"demo failed: {type(exc).__name__}: {exc}") from None
+    document = runs_to_json(runs, log)
+    if as_json:
+        click.echo(json.dumps(document, indent=2))
+    else:
+        render(runs, log)
+    if not document["all_rejected_with_bad_record_mac"]:
+        raise SystemExit(1)
