@@ -55,6 +55,8 @@ _SSL3_MAC_HEADER = struct.Struct(">QBH")
 # type(1) + version(2) + length(2): the record header (RFC 5246 §6.2.1); also the TLS 1.3 AAD (RFC 8446 §5.2)
 _RECORD_HEADER = struct.Struct(">BHH")
 _SEQ = struct.Struct(">Q")
+# record header followed by the 8-byte explicit nonce of GCM/CCM records (RFC 5288 §3)
+_HEADER_AND_EXPLICIT = struct.Struct(">BHHQ")
 
 _HASHES: dict[str, Callable[[], hashes.HashAlgorithm]] = {
     "md5": hashes.MD5,
@@ -428,29 +430,28 @@ class AeadExplicitNonce(RecordProtection):
 
     def seal(self, seq: int, content_type: int, version: int, plaintext: Buffer) -> bytes:
         """nonce_explicit + AEAD-Encrypt(key, salt + nonce_explicit, plaintext, AAD)."""
-        return self.seal_record(seq, content_type, version, plaintext)[5:]
+        explicit = _SEQ.pack(seq)
+        return explicit + self._aead.encrypt(
+            self._salt + explicit, plaintext, _TLS_MAC_HEADER.pack(seq, content_type, version, len(plaintext))
+        )
 
     def seal_record(self, seq: int, content_type: int, version: int, plaintext: Buffer) -> bytes:
-        """Header + fragment written into one buffer."""
+        """Header + nonce_explicit + AEAD output (one concatenation)."""
         size = len(plaintext)
-        out = bytearray(13 + size + self._tag)
-        explicit = _SEQ.pack(seq)
-        _RECORD_HEADER.pack_into(out, 0, content_type, version, size + self._overhead)
-        out[5:13] = explicit
-        self._aead.encrypt_into(
-            self._salt + explicit, plaintext, _TLS_MAC_HEADER.pack(seq, content_type, version, size), memoryview(out)[13:]
+        head = _HEADER_AND_EXPLICIT.pack(content_type, version, size + self._overhead, seq)
+        return head + self._aead.encrypt(
+            self._salt + head[5:], plaintext, _TLS_MAC_HEADER.pack(seq, content_type, version, size)
         )
-        return bytes(out)
 
     def open(self, seq: int, content_type: int, version: int, fragment: Buffer) -> bytes:
         """Take nonce_explicit from the fragment, AEAD-Decrypt; any failure is BadRecordMAC."""
         size = len(fragment) - self._overhead
         if size < 0:
             raise _bad()
-        view = memoryview(fragment)
         try:
             return self._aead.decrypt(
-                self._salt + bytes(view[:8]), view[8:], _TLS_MAC_HEADER.pack(seq, content_type, version, size)
+                self._salt + bytes(fragment[:8]), memoryview(fragment)[8:],
+                _TLS_MAC_HEADER.pack(seq, content_type, version, size),
             )
         except InvalidTag:
             raise _bad() from None
@@ -480,14 +481,11 @@ class AeadXorNonce(RecordProtection):
         )
 
     def seal_record(self, seq: int, content_type: int, version: int, plaintext: Buffer) -> bytes:
-        """Header + fragment written into one buffer."""
+        """Header + AEAD output (one concatenation)."""
         size = len(plaintext)
-        out = bytearray(5 + size + self._tag)
-        _RECORD_HEADER.pack_into(out, 0, content_type, version, size + self._tag)
-        self._aead.encrypt_into(
-            self._nonce(seq), plaintext, _TLS_MAC_HEADER.pack(seq, content_type, version, size), memoryview(out)[5:]
+        return _RECORD_HEADER.pack(content_type, version, size + self._tag) + self._aead.encrypt(
+            (self._iv ^ seq).to_bytes(12, "big"), plaintext, _TLS_MAC_HEADER.pack(seq, content_type, version, size)
         )
-        return bytes(out)
 
     def open(self, seq: int, content_type: int, version: int, fragment: Buffer) -> bytes:
         """AEAD-Decrypt; any failure is BadRecordMAC."""
@@ -511,13 +509,9 @@ class Tls13Aead(AeadXorNonce):
         return self._aead.encrypt(self._nonce(seq), plaintext, header)
 
     def seal_record(self, seq: int, content_type: int, version: int, plaintext: Buffer) -> bytes:
-        """Header + encrypted record in one buffer."""
-        size = len(plaintext)
-        out = bytearray(5 + size + self._tag)
-        _RECORD_HEADER.pack_into(out, 0, content_type, version, size + self._tag)
-        view = memoryview(out)
-        self._aead.encrypt_into(self._nonce(seq), plaintext, bytes(view[:5]), view[5:])
-        return bytes(out)
+        """Header + AEAD output; the header is the AAD."""
+        header = _RECORD_HEADER.pack(content_type, version, len(plaintext) + self._tag)
+        return header + self._aead.encrypt((self._iv ^ seq).to_bytes(12, "big"), plaintext, header)
 
     def open(self, seq: int, content_type: int, version: int, fragment: Buffer) -> bytes:
         """AEAD-Decrypt with the record header as AAD; any failure is BadRecordMAC."""

@@ -97,20 +97,18 @@ class Deframer:
 
     def next_record(self) -> Record | None:
         """The next whole record, or None if more bytes are needed."""
-        if self._error is not None:
-            raise self._error
         data, pos = self._data, self._pos
         if len(data) - pos < RECORD_HEADER_LENGTH:
+            if self._error is not None:
+                raise self._error
             return None
         content_type, version, length = _HEADER.unpack_from(data, pos)
-        if not _FIRST_TYPE <= content_type <= _LAST_TYPE:
-            self._error = UnexpectedMessage(f"unknown record content type {content_type}")
-        elif not _LOWEST_VERSION <= version <= _HIGHEST_VERSION:
-            self._error = DecodeError(f"bad record version 0x{version:04x}")
-        elif length > self.max_fragment_length:
-            self._error = RecordOverflow(f"record length {length} exceeds {self.max_fragment_length}")
-        if self._error is not None:
-            raise self._error
+        if not (
+            _FIRST_TYPE <= content_type <= _LAST_TYPE
+            and _LOWEST_VERSION <= version <= _HIGHEST_VERSION
+            and length <= self.max_fragment_length
+        ):
+            raise self._header_error(content_type, version, length)
         end = pos + RECORD_HEADER_LENGTH + length
         if len(data) < end:
             return None
@@ -120,6 +118,16 @@ class Deframer:
             fragment = bytes(memoryview(data)[pos + RECORD_HEADER_LENGTH : end])
         self._pos = end
         return Record(content_type, version, fragment)
+
+    def _header_error(self, content_type: int, version: int, length: int) -> ProtocolError:
+        if self._error is None:
+            if not _FIRST_TYPE <= content_type <= _LAST_TYPE:
+                self._error = UnexpectedMessage(f"unknown record content type {content_type}")
+            elif not _LOWEST_VERSION <= version <= _HIGHEST_VERSION:
+                self._error = DecodeError(f"bad record version 0x{version:04x}")
+            else:
+                self._error = RecordOverflow(f"record length {length} exceeds {self.max_fragment_length}")
+        return self._error
 
     def __iter__(self) -> Iterator[Record]:
         """All whole records buffered now."""
@@ -206,7 +214,10 @@ class HalfConnection:
             raise ConfigurationError(
                 f"fragment of {len(plaintext)} bytes exceeds {self.max_plaintext_length}: use fragment_data()"
             )
-        seq = self._next_seq()
+        seq = self.seq
+        if seq > MAX_SEQUENCE_NUMBER:
+            raise InternalError("sequence number exhausted: the connection must be renegotiated or closed")
+        self.seq = seq + 1
         if self.tls13 and self.protection.protects:
             inner = b"".join((plaintext, bytes((content_type,)), bytes(padding)))
             return self.protection.seal_record(seq, ContentType.APPLICATION_DATA, TLS13_RECORD_VERSION, inner)
@@ -219,7 +230,10 @@ class HalfConnection:
         protection = self.protection
         if self.tls13 and protection.protects:
             return self._open_tls13(record, protection)
-        seq = self._next_seq()
+        seq = self.seq
+        if seq > MAX_SEQUENCE_NUMBER:
+            raise InternalError("sequence number exhausted: the connection must be renegotiated or closed")
+        self.seq = seq + 1
         try:
             plaintext = protection.open(seq, record.content_type, record.version, record.fragment)
         except BadRecordMAC as failure:

@@ -1,0 +1,112 @@
+"""``tlsstate speed``: benchmark record protection (and, when built, handshakes and capture decryption).
+
+The records benchmark compares tlsstate with the raw pyca primitive and with CPython ``ssl`` (OpenSSL)
+moving the same bytes, interleaved, medians of ``--repeat`` runs of ``--seconds`` each
+(see :mod:`tlsstate.bench.records`). ``--handshakes`` / ``--decrypt`` run
+``tlsstate.bench.handshakes.run_handshake_bench`` / ``tlsstate.bench.decrypt.run_decrypt_bench`` when
+those modules exist. ``--json`` prints one list of objects (records: ``suite``, ``record_size``,
+``tlsstate_mb_s``, ``ssl_mb_s``, ``raw_mb_s``, ratios).
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from tlsstate.bench.records import DEFAULT_SIZES, run_record_bench, suite_labels
+
+OPTIONAL_BENCHMARKS = {
+    "handshakes": ("tlsstate.bench.handshakes", "run_handshake_bench"),
+    "decrypt": ("tlsstate.bench.decrypt", "run_decrypt_bench"),
+}
+
+
+def _optional_runner(section: str) -> Callable[..., list[dict[str, Any]]] | None:
+    module_name, function = OPTIONAL_BENCHMARKS[section]
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name == module_name:
+            return None
+        raise
+    runner: Callable[..., list[dict[str, Any]]] | None = getattr(module, function, None)
+    return runner
+
+
+def _records_table(rows: list[dict[str, Any]]) -> str:
+    header = (f"{'suite':<22} {'record':>7} {'tlsstate MB/s':>14} {'ssl MB/s':>10} {'raw MB/s':>10}"
+              f" {'vs ssl':>7} {'vs raw':>7}")
+    lines = [header, "-" * len(header)]
+    for row in rows:
+        vs_ssl = f"{row['ratio_vs_ssl']:.2f}x" if row.get("ratio_vs_ssl") is not None else "-"
+        vs_raw = f"{row['ratio_vs_raw']:.0%}" if row.get("ratio_vs_raw") is not None else "-"
+        lines.append(
+            f"{row['suite']:<22} {row['record_size']:>7} {row['tlsstate_mb_s']:>14.1f} {row['ssl_mb_s']:>10.1f}"
+            f" {row['raw_mb_s']:>10.1f} {vs_ssl:>7} {vs_raw:>7}"
+        )
+    return "\n".join(lines)
+
+
+def _generic_table(rows: list[dict[str, Any]]) -> str:
+    if not rows:
+        return "(no results)"
+    keys = list(dict.fromkeys(k for row in rows for k in row))
+    widths = {k: max(len(k), *(len(str(row.get(k, ""))) for row in rows)) for k in keys}
+    lines = ["  ".join(k.ljust(widths[k]) for k in keys)]
+    lines += ["  ".join(str(row.get(k, "")).ljust(widths[k]) for k in keys) for row in rows]
+    return "\n".join(lines)
+
+
+@click.command(name="speed")
+@click.option("--records/--no-records", default=None,
+              help="Record seal+open throughput (default when no other benchmark is chosen).")
+@click.option("--handshakes", is_flag=True, help="Handshakes per second (if this build has the benchmark).")
+@click.option("--decrypt", "decrypt_", is_flag=True, help="Capture decryption speed (if this build has it).")
+@click.option("--suite", "suites_", multiple=True, type=click.Choice(suite_labels(), case_sensitive=False),
+              help="Only these record suites (repeatable). Default: all.")
+@click.option("--size", "sizes", multiple=True, type=click.IntRange(1, 2**14),
+              help=f"Record sizes in bytes (repeatable). Default: {', '.join(map(str, DEFAULT_SIZES))}.")
+@click.option("--repeat", type=click.IntRange(1, 1000), default=5, show_default=True,
+              help="Repetitions; the median is reported.")
+@click.option("--seconds", type=click.FloatRange(0.0001, 60.0), default=0.3, show_default=True,
+              help="Duration of each single measurement.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list of result objects.")
+def speed(records: bool | None, handshakes: bool, decrypt_: bool, suites_: tuple[str, ...], sizes: tuple[int, ...],
+          repeat: int, seconds: float, as_json: bool) -> None:
+    """Benchmark record protection against the raw primitive and CPython ssl (OpenSSL)."""
+    if records is None:
+        records = not (handshakes or decrypt_)
+    results: list[dict[str, Any]] = []
+    texts: list[str] = []
+    if records:
+        labels = {label.upper(): label for label in suite_labels()}
+        chosen = [labels[s.upper()] for s in suites_] or None
+        progress = None if as_json else (lambda message: click.echo(f"  {message}", err=True))
+        rows = run_record_bench(suite_names=chosen, sizes=sizes or DEFAULT_SIZES, repeat=repeat, seconds=seconds,
+                                progress=progress)
+        results += rows
+        texts.append(f"Record protection, TLS 1.2, median of {repeat} x {seconds:g} s (seal + open, one core)\n"
+                     + _records_table(rows))
+    for section, wanted in (("handshakes", handshakes), ("decrypt", decrypt_)):
+        if not wanted:
+            continue
+        runner = _optional_runner(section)
+        if runner is None:
+            message = f"--{section}: benchmark not available in this build"
+            if as_json:
+                results.append({"benchmark": section, "available": False})
+            texts.append(message)
+            continue
+        rows = runner(repeat=repeat, seconds=seconds)
+        for row in rows:
+            row.setdefault("benchmark", section)
+        results += rows
+        texts.append(f"{section}:\n" + _generic_table(rows))
+    if as_json:
+        click.echo(json.dumps(results, indent=2))
+    else:
+        click.echo("\n\n".join(texts))
