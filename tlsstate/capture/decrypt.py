@@ -1,0 +1,186 @@
+"""``decrypt_capture``: a capture file + key material → one :class:`ConnectionResult` per TLS connection.
+
+Pipeline: :mod:`.pcap` (frames → TCP segments) → :mod:`.tcp` (per-direction reassembly, gaps) →
+:mod:`.session` (records, handshake, keys, :class:`~tlsstate.record.HalfConnection`) → results. Memory is
+bounded by the reassembly windows and the records in flight: plaintext is hashed as it is produced and
+only kept when a sink asks for it (``--follow`` / ``--write-dir``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tlsstate.capture.keysource import KeySource
+from tlsstate.capture.pcap import CaptureError, open_capture
+from tlsstate.capture.session import SessionCache, TlsSession
+from tlsstate.capture.tcp import Gap, StreamReassembler, TcpConnection, TcpTracker
+
+__all__ = ["CaptureResult", "ConnectionResult", "DecryptOptions", "decrypt_capture"]
+
+VERSION_NAMES = {0x0300: "SSL 3.0", 0x0301: "TLS 1.0", 0x0302: "TLS 1.1", 0x0303: "TLS 1.2", 0x0304: "TLS 1.3"}
+
+SinkFactory = Callable[[int, str], Callable[[bytes], None] | None]
+
+
+@dataclass
+class DecryptOptions:
+    """What to keep besides the counters: record lines, plaintext sinks, progress callback."""
+
+    keep_records: bool = False
+    sink_factory: SinkFactory | None = None  # (connection number, "client"/"server") -> sink or None
+    progress: Callable[[int, int], None] | None = None  # (bytes read, total bytes)
+    max_buffer: int = 32 * 1024 * 1024
+
+
+@dataclass
+class ConnectionResult:
+    """One TLS connection of the capture."""
+
+    number: int
+    client: str
+    server: str
+    session: TlsSession = field(repr=False)
+    tcp: TcpConnection = field(repr=False)
+
+    @property
+    def version(self) -> str:
+        """Negotiated version, e.g. ``TLS 1.2`` (draft/unknown versions in hex)."""
+        v = self.session.version
+        if v is None:
+            return "?"
+        return VERSION_NAMES.get(v, f"0x{v:04x}")
+
+    @property
+    def cipher_suite(self) -> str:
+        """Hex id like ``0x002f``."""
+        return f"0x{self.session.suite_id:04x}" if self.session.suite_id is not None else "?"
+
+    @property
+    def cipher_suite_name(self) -> str:
+        """IANA name when known."""
+        suite = self.session.suite
+        return suite.name if suite is not None else self.cipher_suite
+
+    def gaps(self) -> list[dict[str, int | str]]:
+        """TCP gaps per direction."""
+        out: list[dict[str, int | str]] = []
+        for name, stream in (("client_to_server", self.tcp.client_stream), ("server_to_client", self.tcp.server_stream)):
+            out.extend({"direction": name, "offset": g.offset, "length": g.length} for g in stream.gaps)
+        return out
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``--json`` object."""
+        s = self.session
+        summary = s.summary()
+        return {
+            "connection": self.number,
+            "client": self.client,
+            "server": self.server,
+            "version": self.version,
+            "version_hex": f"0x{s.version:04x}" if s.version is not None else None,
+            "cipher_suite": self.cipher_suite,
+            "cipher_suite_name": self.cipher_suite_name,
+            "sni": s.sni,
+            "alpn": s.alpn,
+            "handshakes": s.handshakes,
+            "resumed": s.resumed,
+            "client_to_server_bytes": s.client.app_bytes,
+            "client_to_server_sha256": s.client.app_hash.hexdigest(),
+            "server_to_client_bytes": s.server.app_bytes,
+            "server_to_client_sha256": s.server.app_hash.hexdigest(),
+            **summary,
+            "reason": s.reason() or None,
+            "gaps": self.gaps(),
+            "notes": s.notes,
+        }
+
+
+@dataclass
+class CaptureResult:
+    """Everything one run produced."""
+
+    connections: list[ConnectionResult]
+    packets: int
+    capture_error: str | None
+    warnings: list[str]
+    keys: KeySource = field(repr=False)
+    non_tls_connections: int = 0
+
+
+def decrypt_capture(path: str | Path, keys: KeySource, options: DecryptOptions | None = None) -> CaptureResult:
+    """Decrypt every TLS connection in the capture at ``path``.
+
+    Raises CaptureError only when nothing at all can be read (not a capture file); damage later in the
+    file ends reading there and is reported in ``capture_error`` with the results so far.
+    """
+    options = options or DecryptOptions()
+    reader = open_capture(path)
+    cache = SessionCache()
+    sessions: dict[int, TlsSession] = {}
+
+    def factory(number: int, client: tuple[str, int], server: tuple[str, int], first: int, known: bool) -> TcpConnection:
+        session = TlsSession(keys, cache, keep_records=options.keep_records, mid_stream=not known)
+        holder: dict[str, TcpConnection] = {}
+
+        def deliver(which: str) -> Callable[[bytes], None]:
+            def push(data: bytes) -> None:
+                state = session.client if (which == "client") != getattr(session, "roles_swapped", False) else session.server
+                state.feed(data)
+            return push
+
+        def gap(which: str) -> Callable[[Gap], None]:
+            def report(g: Gap) -> None:
+                state = session.client if (which == "client") != getattr(session, "roles_swapped", False) else session.server
+                state.gap(g.length)
+            return report
+
+        conn = TcpConnection(
+            number, client, server, first,
+            StreamReassembler(deliver("client"), gap("client"), options.max_buffer),
+            StreamReassembler(deliver("server"), gap("server"), options.max_buffer),
+            known,
+        )
+        holder["conn"] = conn
+        if options.sink_factory is not None:
+            session.client.sink = options.sink_factory(number, "client")
+            session.server.sink = options.sink_factory(number, "server")
+        sessions[number] = session
+        return conn
+
+    tracker = TcpTracker(factory)
+    for key_text in reader.keylog_text:  # DSBs before the first packet; later ones are added below too
+        keys.add_keylog_text(key_text, f"{path} (Decryption Secrets Block)")
+    used_dsb = len(reader.keylog_text)
+    progress = options.progress
+    step = max(reader.size // 200, 1 << 20)
+    next_report = step
+    for segment in reader.segments():
+        if len(reader.keylog_text) > used_dsb:
+            for key_text in reader.keylog_text[used_dsb:]:
+                keys.add_keylog_text(key_text, f"{path} (Decryption Secrets Block)")
+            used_dsb = len(reader.keylog_text)
+        tracker.add(segment)
+        if progress is not None and reader.position >= next_report:
+            progress(reader.position, reader.size)
+            next_report = reader.position + step
+    tracker.finish()
+    results: list[ConnectionResult] = []
+    non_tls = 0
+    for conn in tracker.all:
+        session = sessions[conn.number]
+        session.finish()
+        if session.not_tls or not session.seen_tls:
+            non_tls += 1
+            continue
+        client, server = conn.client, conn.server
+        if getattr(session, "roles_swapped", False):
+            client, server = server, client
+        results.append(ConnectionResult(len(results), conn.endpoint_text(client), conn.endpoint_text(server), session, conn))
+    if progress is not None:
+        progress(reader.size, reader.size)
+    if reader.error and reader.packets == 0 and not results:
+        raise CaptureError(reader.error)
+    return CaptureResult(results, reader.packets, reader.error, reader.warnings, keys, non_tls)

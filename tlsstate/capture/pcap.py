@@ -1,0 +1,283 @@
+"""Capture files → TCP segments: pcap / pcapng (incl. gzip and Decryption Secrets Blocks), link layers, IPv4/IPv6.
+
+Choice of reader: packet decoding (Ethernet, Linux cooked SLL/SLL2, BSD loopback, raw IP, IPv4, IPv6, TCP) uses
+dpkt — small, pure Python, long maintained, already a dependency — so no header parsing is ours. The *file*
+framing is walked here because dpkt's readers do not do what decryption needs: ``dpkt.pcap.Reader`` silently
+yields a short last packet from a truncated file, and ``dpkt.pcapng.Reader`` ignores Decryption Secrets Blocks
+(pcapng §4.7, type 0x0000000A, secrets type 0x544c534b = TLS key log), keeps the link type of the first
+interface only and stops at a second Section Header Block. Both framings are a few fixed headers
+(pcap: https://www.tcpdump.org/manpages/pcap-savefile.5.html; pcapng: draft-ietf-opsawg-pcapng), and
+errors here are reported as :class:`CaptureError` with the byte offset while every packet before it is kept.
+"""
+
+from __future__ import annotations
+
+import gzip
+import mmap
+import struct
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import dpkt
+
+__all__ = ["CaptureError", "CaptureReader", "Segment", "open_capture"]
+
+PCAP_MAGIC_US = 0xA1B2C3D4
+PCAP_MAGIC_NS = 0xA1B23C4D
+PCAPNG_SHB = 0x0A0D0D0A
+PCAPNG_BYTE_ORDER = 0x1A2B3C4D
+BLOCK_IDB, BLOCK_PB, BLOCK_SPB, BLOCK_EPB, BLOCK_DSB = 0x1, 0x2, 0x3, 0x6, 0xA
+DSB_TLS_KEY_LOG = 0x544C534B
+
+LINKTYPE_NULL, LINKTYPE_ETHERNET, LINKTYPE_RAW, LINKTYPE_LOOP = 0, 1, 101, 108
+LINKTYPE_LINUX_SLL, LINKTYPE_IPV4, LINKTYPE_IPV6, LINKTYPE_LINUX_SLL2 = 113, 228, 229, 276
+LINKTYPE_RAW_OLD = (12, 14)  # OpenBSD / other values of DLT_RAW
+SUPPORTED_LINKTYPES = {
+    LINKTYPE_NULL: "BSD loopback", LINKTYPE_ETHERNET: "Ethernet", LINKTYPE_RAW: "raw IP", LINKTYPE_LOOP: "OpenBSD loopback",
+    LINKTYPE_LINUX_SLL: "Linux cooked (SLL)", LINKTYPE_LINUX_SLL2: "Linux cooked (SLL2)", LINKTYPE_IPV4: "raw IPv4",
+    LINKTYPE_IPV6: "raw IPv6", 12: "raw IP", 14: "raw IP",
+}
+MAX_BLOCK = 256 * 1024 * 1024  # refuse absurd lengths instead of allocating them
+
+
+class CaptureError(Exception):
+    """A capture file that cannot be read (further): ``message`` says where and why."""
+
+
+@dataclass(slots=True)
+class Segment:
+    """One TCP segment: addresses as text, ports, 32-bit seq, flags, payload, capture index and time."""
+
+    index: int
+    time: float
+    src: str
+    sport: int
+    dst: str
+    dport: int
+    seq: int
+    flags: int
+    payload: bytes
+
+
+def _ip_text(packed: bytes) -> str:
+    text: str = dpkt.utils.inet_to_str(packed)
+    return text
+
+
+class CaptureReader:
+    """Iterates the TCP segments of a capture; collects key log text from DSBs and problems as warnings.
+
+    ``segments()`` yields :class:`Segment`. After iteration: ``keylog_text`` (all DSB TLS key logs),
+    ``warnings`` (unknown link types, undecodable packets), ``error`` (truncation/corruption: where reading
+    stopped), ``packets`` (count read).
+    """
+
+    def __init__(self, data: bytes | mmap.mmap, name: str = "capture") -> None:
+        self.name = name
+        self.data = data
+        self.keylog_text: list[str] = []
+        self.warnings: list[str] = []
+        self.error: str | None = None
+        self.packets = 0
+        self.size = len(data)
+        self.position = 0
+        self._unknown_links: set[int] = set()
+
+    # ----------------------------------------------------------------- file framing
+    def frames(self) -> Iterator[tuple[int, float, bytes]]:
+        """(linktype, time, frame bytes) for every packet; sets ``error`` on damage and stops."""
+        data = self.data
+        if len(data) < 4:
+            self.error = f"{self.name}: not a capture file (only {len(data)} bytes)"
+            return
+        magic_le = struct.unpack_from("<I", data)[0]
+        if magic_le == PCAPNG_SHB:
+            yield from self._pcapng()
+        elif {magic_le, struct.unpack_from(">I", data)[0]} & {PCAP_MAGIC_US, PCAP_MAGIC_NS}:
+            yield from self._pcap()
+        else:
+            self.error = f"{self.name}: not a pcap or pcapng file (magic 0x{magic_le:08x})"
+
+    def _pcap(self) -> Iterator[tuple[int, float, bytes]]:
+        data = self.data
+        if len(data) < 24:
+            self.error = f"{self.name}: truncated pcap file header"
+            return
+        endian = "<" if struct.unpack_from("<I", data)[0] in (PCAP_MAGIC_US, PCAP_MAGIC_NS) else ">"
+        magic, _maj, _min, _tz, _sig, _snap, linktype = struct.unpack_from(endian + "IHHiIII", data)
+        divisor = 1e9 if magic == PCAP_MAGIC_NS else 1e6
+        linktype &= 0x0FFFFFFF
+        record = struct.Struct(endian + "IIII")
+        pos, end = 24, len(data)
+        while pos < end:
+            self.position = pos
+            if end - pos < 16:
+                self.error = f"{self.name}: truncated packet header at byte {pos}"
+                return
+            sec, frac, caplen, _orig = record.unpack_from(data, pos)
+            if caplen > MAX_BLOCK:
+                self.error = f"{self.name}: corrupt packet length {caplen} at byte {pos}"
+                return
+            if pos + 16 + caplen > end:
+                self.error = f"{self.name}: truncated packet at byte {pos} ({end - pos - 16} of {caplen} bytes)"
+                return
+            yield linktype, sec + frac / divisor, data[pos + 16 : pos + 16 + caplen]
+            pos += 16 + caplen
+        self.position = end
+
+    def _pcapng(self) -> Iterator[tuple[int, float, bytes]]:
+        data = self.data
+        pos, end = 0, len(data)
+        endian = "<"
+        interfaces: list[tuple[int, float]] = []  # (linktype, ticks per second)
+        while pos < end:
+            self.position = pos
+            if end - pos < 12:
+                self.error = f"{self.name}: truncated pcapng block at byte {pos}"
+                return
+            if struct.unpack_from("<I", data, pos)[0] == PCAPNG_SHB:
+                if end - pos < 12:
+                    self.error = f"{self.name}: truncated section header at byte {pos}"
+                    return
+                bom = struct.unpack_from("<I", data, pos + 8)[0]
+                if bom == PCAPNG_BYTE_ORDER:
+                    endian = "<"
+                elif struct.unpack_from(">I", data, pos + 8)[0] == PCAPNG_BYTE_ORDER:
+                    endian = ">"
+                else:
+                    self.error = f"{self.name}: bad pcapng byte-order magic at byte {pos}"
+                    return
+                interfaces = []
+            block_type, block_len = struct.unpack_from(endian + "II", data, pos)
+            if block_len < 12 or block_len % 4 or block_len > MAX_BLOCK:
+                self.error = f"{self.name}: corrupt pcapng block length {block_len} at byte {pos}"
+                return
+            if pos + block_len > end:
+                self.error = f"{self.name}: truncated pcapng block (type 0x{block_type:x}) at byte {pos}"
+                return
+            body = data[pos + 8 : pos + block_len - 4]
+            pos += block_len
+            if block_type == BLOCK_IDB and len(body) >= 8:
+                linktype = struct.unpack_from(endian + "H", body)[0]
+                interfaces.append((linktype, _if_tsresol(body[8:], endian)))
+            elif block_type == BLOCK_EPB and len(body) >= 20:
+                if_id, ts_hi, ts_lo, caplen, _orig = struct.unpack_from(endian + "IIIII", body)
+                if if_id >= len(interfaces) or 20 + caplen > len(body):
+                    self.warnings.append(f"{self.name}: malformed packet block at byte {pos - block_len}")
+                    continue
+                linktype, ticks = interfaces[if_id]
+                yield linktype, ((ts_hi << 32) | ts_lo) / ticks, body[20 : 20 + caplen]
+            elif block_type == BLOCK_PB and len(body) >= 20:
+                if_id, _drops, ts_hi, ts_lo, caplen = struct.unpack_from(endian + "HHIII", body)
+                if if_id >= len(interfaces) or 24 + caplen > len(body) + 4:
+                    continue
+                linktype, ticks = interfaces[if_id]
+                yield linktype, ((ts_hi << 32) | ts_lo) / ticks, body[20 : 20 + caplen]
+            elif block_type == BLOCK_SPB and len(body) >= 4 and interfaces:
+                original = struct.unpack_from(endian + "I", body)[0]
+                yield interfaces[0][0], 0.0, body[4 : 4 + min(original, len(body) - 4)]
+            elif block_type == BLOCK_DSB and len(body) >= 8:
+                secrets_type, secrets_len = struct.unpack_from(endian + "II", body)
+                if secrets_type == DSB_TLS_KEY_LOG:
+                    self.keylog_text.append(body[8 : 8 + secrets_len].decode("utf-8", errors="replace"))
+        self.position = end
+
+    # ----------------------------------------------------------------- packets
+    def segments(self) -> Iterator[Segment]:
+        """Every TCP segment of the capture, in file order."""
+        index = 0
+        for linktype, ts, frame in self.frames():
+            index += 1
+            self.packets = index
+            try:
+                ip = self._network_layer(linktype, frame)
+            except (dpkt.UnpackError, struct.error, ValueError, IndexError):
+                continue
+            if ip is None:
+                continue
+            tcp = ip.data
+            if not isinstance(tcp, dpkt.tcp.TCP):
+                continue
+            if isinstance(ip, dpkt.ip.IP) and (ip.mf or ip.offset):  # IP fragments are not reassembled
+                continue
+            payload = tcp.data if isinstance(tcp.data, bytes) else bytes(tcp.data)
+            yield Segment(index, ts, _ip_text(ip.src), tcp.sport, _ip_text(ip.dst), tcp.dport, tcp.seq, tcp.flags, payload)
+
+    def _network_layer(self, linktype: int, frame: bytes) -> dpkt.ip.IP | dpkt.ip6.IP6 | None:
+        if linktype == LINKTYPE_ETHERNET:
+            layer = dpkt.ethernet.Ethernet(frame).data
+        elif linktype == LINKTYPE_LINUX_SLL:
+            layer = dpkt.sll.SLL(frame).data
+        elif linktype == LINKTYPE_LINUX_SLL2:
+            layer = dpkt.sll2.SLL2(frame).data
+        elif linktype in (LINKTYPE_NULL, LINKTYPE_LOOP):
+            layer = _ip_by_version(frame[4:])
+        elif linktype in (LINKTYPE_RAW, LINKTYPE_IPV4, LINKTYPE_IPV6, *LINKTYPE_RAW_OLD):
+            layer = _ip_by_version(frame)
+        else:
+            if linktype not in self._unknown_links:
+                self._unknown_links.add(linktype)
+                self.warnings.append(f"{self.name}: unsupported link type {linktype}; its packets are skipped")
+            return None
+        if isinstance(layer, dpkt.ip.IP | dpkt.ip6.IP6):
+            return layer
+        return None
+
+
+def _ip_by_version(data: bytes) -> dpkt.ip.IP | dpkt.ip6.IP6 | None:
+    if not data:
+        return None
+    version = data[0] >> 4
+    if version == 4:
+        return dpkt.ip.IP(data)
+    if version == 6:
+        return dpkt.ip6.IP6(data)
+    return None
+
+
+def _if_tsresol(options: bytes, endian: str) -> float:
+    """Ticks per second from the if_tsresol option (pcapng §4.2), default 10^6."""
+    pos = 0
+    while pos + 4 <= len(options):
+        code, length = struct.unpack_from(endian + "HH", options, pos)
+        if code == 0:
+            break
+        if code == 9 and length >= 1:
+            value = options[pos + 4]
+            return float(2 ** (value & 0x7F) if value & 0x80 else 10 ** value)
+        pos += 4 + ((length + 3) & ~3)
+    return 1e6
+
+
+def open_capture(path: str | Path) -> CaptureReader:
+    """Open a capture file (gzip-compressed ones too) as a :class:`CaptureReader`.
+
+    Plain files are memory-mapped, not read: the resident memory of decryption is bounded by the TCP
+    windows and records in flight, not by the capture size. gzip files are decompressed in memory (a
+    truncated gzip stream keeps what decompressed). An OSError propagates for the caller to report.
+    """
+    path = Path(path)
+    with path.open("rb") as handle:
+        head = handle.read(2)
+        if head == b"\x1f\x8b":
+            handle.seek(0)
+            try:
+                with gzip.GzipFile(fileobj=handle) as gz:
+                    return CaptureReader(_read_partial(gz), str(path))
+            except OSError as exc:
+                raise CaptureError(f"{path}: corrupt gzip data ({exc})") from None
+        if len(head) < 2:
+            return CaptureReader(head, str(path))
+        mapped = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+    return CaptureReader(mapped, str(path))
+
+
+def _read_partial(stream: gzip.GzipFile) -> bytes:
+    out = bytearray()
+    try:
+        while chunk := stream.read(1 << 20):
+            out += chunk
+    except EOFError:
+        pass  # truncated gzip: keep what decompressed
+    return bytes(out)
