@@ -1,0 +1,284 @@
+"""TLS <= 1.2 key schedule (tlsstate.prf) against external vectors only.
+
+Sources (see ../shared/vectors/SOURCES.md):
+* NIST ACVP kdf-components-tls-1.0 (160 cases: master secret + key block, TLS 1.0/1.1 and TLS 1.2 SHA-256/384/512)
+* NIST ACVP TLS-v1.2-KDF-RFC7627 (120 cases: extended master secret + key block)
+* OpenSSL evpkdf_tls11_prf.txt / evpkdf_tls12_prf.txt (FIPS-only and error blocks skipped explicitly)
+* Botan kdf/tls_prf.vec (32 TLS 1.0 PRF vectors, the IETF TLS-WG TLS 1.2 PRF vectors for SHA-224/256/384/512)
+* Wireshark (tshark 4.0.17) pre-master -> master -> key expansion for every capture session that has them,
+  including SSL 3.0 (rsasnakeoil2)
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import VECTORS
+
+from tlsstate import prf
+from tlsstate.constants import ProtocolVersion
+from tlsstate.errors import ConfigurationError
+
+ACVP = VECTORS / "nist-acvp"
+HASHES = {"SHA-1": None, "SHA2-256": "sha256", "SHA2-384": "sha384", "SHA2-512": "sha512"}
+
+
+def _acvp_cases(folder: str) -> list[Any]:
+    data = json.loads((ACVP / folder / "internalProjection.json").read_text())
+    cases = []
+    for group in data["testGroups"]:
+        for test in group["tests"]:
+            case_id = f"g{group['tgId']}-{group['hashAlg']}-t{test['tcId']}"
+            cases.append(pytest.param(group, test, id=case_id))
+    return cases
+
+
+KDF_TLS10_CASES = _acvp_cases("kdf-components-tls-1.0")
+EMS_CASES = _acvp_cases("TLS-v1.2-KDF-RFC7627")
+
+
+def test_acvp_case_counts() -> None:
+    assert len(KDF_TLS10_CASES) == 160
+    assert len(EMS_CASES) == 120
+
+
+@pytest.mark.parametrize(("group", "test"), KDF_TLS10_CASES)
+def test_acvp_master_secret_and_key_block(group: dict[str, Any], test: dict[str, str]) -> None:
+    hash_name = HASHES[group["hashAlg"]]
+    if group["tlsVersion"] == "v1.0/1.1":
+        assert hash_name is None
+        versions = [ProtocolVersion.TLS1_0, ProtocolVersion.TLS1_1]
+        hash_name = "sha256"  # ignored by the TLS 1.0/1.1 PRF
+    else:
+        assert group["tlsVersion"] == "v1.2"
+        versions = [ProtocolVersion.TLS1_2]
+    assert hash_name is not None
+    b = bytes.fromhex
+    for version in versions:
+        master = prf.master_secret(
+            version, hash_name, b(test["preMasterSecret"]), b(test["clientHelloRandom"]), b(test["serverHelloRandom"])
+        )
+        assert master.hex() == test["masterSecret"].lower()
+        length = group["keyBlockLength"] // 8
+        block = prf.key_block(version, hash_name, master, b(test["clientRandom"]), b(test["serverRandom"]), length)
+        assert block.hex() == test["keyBlock"].lower()
+
+
+@pytest.mark.parametrize(("group", "test"), EMS_CASES)
+def test_acvp_extended_master_secret(group: dict[str, Any], test: dict[str, str]) -> None:
+    hash_name = HASHES[group["hashAlg"]]
+    assert hash_name is not None and group["tlsVersion"] == "v1.2_ems"
+    b = bytes.fromhex
+    master = prf.extended_master_secret(
+        ProtocolVersion.TLS1_2, hash_name, b(test["preMasterSecret"]), b(test["sessionHash"])
+    )
+    assert master.hex() == test["masterSecret"].lower()
+    block = prf.key_block(
+        ProtocolVersion.TLS1_2,
+        hash_name,
+        master,
+        b(test["clientRandom"]),
+        b(test["serverRandom"]),
+        group["keyBlockLength"] // 8,
+    )
+    assert block.hex() == test["keyBlock"].lower()
+
+
+# --- OpenSSL evp KDF files ----------------------------------------------------------------------------------------------
+
+
+def _openssl_blocks(path: Path) -> list[dict[str, list[str]]]:
+    """Blank-line separated blocks of `Key = value` lines (comments dropped); values kept in order."""
+    blocks: list[dict[str, list[str]]] = []
+    current: dict[str, list[str]] = {}
+    for line in [*path.read_text().splitlines(), ""]:
+        if line.startswith("#"):
+            continue
+        if not line.strip():
+            if current:
+                blocks.append(current)
+            current = {}
+            continue
+        key, _, value = line.partition("=")
+        current.setdefault(key.strip(), []).append(value.strip())
+    return [blk for blk in blocks if "KDF" in blk]
+
+
+def _openssl_is_skipped(block: dict[str, list[str]]) -> str | None:
+    """Why a block is not a plain known-answer test (None if it is)."""
+    if "Result" in block:
+        return f"error case ({block['Result'][0]})"
+    if "Unapproved" in block or any(v.startswith(">=") for v in block.get("FIPSversion", [])):
+        return "FIPS-provider-only block"
+    if "Availablein" in block:
+        return "provider-specific block"
+    return None
+
+
+def _openssl_prf_cases(name: str) -> list[Any]:
+    cases = []
+    for index, block in enumerate(_openssl_blocks(VECTORS / "openssl-evp-kdf" / name)):
+        reason = _openssl_is_skipped(block)
+        marks = [pytest.mark.skip(reason=reason)] if reason else []
+        cases.append(pytest.param(block, id=f"{name}-{index}", marks=marks))
+    return cases
+
+
+TLS1_PRF_CASES = _openssl_prf_cases("evpkdf_tls11_prf.txt") + _openssl_prf_cases("evpkdf_tls12_prf.txt")
+
+
+def test_openssl_case_counts() -> None:
+    runnable = [c for c in TLS1_PRF_CASES if not c.marks]
+    assert len(runnable) == 5  # tls11: master + key block; tls12: master, key block, key block (long KDF name)
+
+
+@pytest.mark.parametrize("block", TLS1_PRF_CASES)
+def test_openssl_tls1_prf(block: dict[str, list[str]]) -> None:
+    ctrls: list[tuple[str, str]] = []
+    for key, values in block.items():
+        if key == "Ctrl":
+            continue
+        if key.startswith("Ctrl."):
+            ctrls += [(key[5:], v) for v in values]
+    digest = secret = None
+    seed = b""  # OpenSSL concatenates the seed ctrls in the order given (label, then the randoms)
+    for name, value in ctrls:
+        kind, _, data = value.partition(":")
+        if name == "digest":
+            digest = data
+        elif kind == "hexsecret":
+            secret = bytes.fromhex(data)
+        elif kind == "seed":
+            seed += data.encode()
+        elif kind == "hexseed":
+            seed += bytes.fromhex(data)
+    expected = bytes.fromhex(block["Output"][0])
+    assert secret is not None
+    if digest == "MD5-SHA1":
+        # label is already in `seed`, so pass an empty label
+        assert prf.tls10_prf(secret, b"", seed, len(expected)) == expected
+    else:
+        assert digest == "SHA256"
+        assert prf.tls12_prf("sha256", secret, b"", seed, len(expected)) == expected
+
+
+# --- Botan tls_prf.vec --------------------------------------------------------------------------------------------------
+
+
+def _botan_sections(path: Path) -> list[tuple[str, dict[str, str]]]:
+    section = ""
+    out: list[tuple[str, dict[str, str]]] = []
+    current: dict[str, str] = {}
+    for line in [*path.read_text().splitlines(), ""]:
+        line = line.strip()
+        if line.startswith("#"):
+            continue
+        if line.startswith("["):
+            section = line.strip("[]")
+            continue
+        if not line:
+            if current:
+                out.append((section, current))
+            current = {}
+            continue
+        key, _, value = line.partition("=")
+        current[key.strip()] = value.strip()
+    return out
+
+
+BOTAN_PRF = _botan_sections(VECTORS / "botan" / "kdf" / "tls_prf.vec")
+BOTAN_HASH = {
+    "TLS-12-PRF(HMAC(SHA-224))": "sha224",
+    "TLS-12-PRF(HMAC(SHA-256))": "sha256",
+    "TLS-12-PRF(HMAC(SHA-384))": "sha384",
+    "TLS-12-PRF(HMAC(SHA-512))": "sha512",
+}
+
+
+def test_botan_case_counts() -> None:
+    assert sum(1 for s, _ in BOTAN_PRF if s == "TLS-PRF") == 32
+    assert sorted(s for s, _ in BOTAN_PRF if s != "TLS-PRF") == sorted(BOTAN_HASH)
+
+
+@pytest.mark.parametrize(("section", "case"), [pytest.param(s, c, id=f"{s}-{i}") for i, (s, c) in enumerate(BOTAN_PRF)])
+def test_botan_tls_prf(section: str, case: dict[str, str]) -> None:
+    secret, seed, expected = bytes.fromhex(case["Secret"]), bytes.fromhex(case["Salt"]), bytes.fromhex(case["Output"])
+    if section == "TLS-PRF":
+        assert prf.tls10_prf(secret, b"", seed, len(expected)) == expected  # Salt = label + seed
+        assert prf.prf(ProtocolVersion.TLS1_1, "sha256", secret, b"", seed, len(expected)) == expected
+    else:
+        label = bytes.fromhex(case["Label"])
+        hash_name = BOTAN_HASH[section]
+        assert prf.tls12_prf(hash_name, secret, label, seed, len(expected)) == expected
+        assert prf.p_hash(hash_name, secret, label + seed, len(expected)) == expected
+
+
+# --- Wireshark key material (SSL 3.0, TLS 1.0, TLS 1.2, PSK) --------------------------------------------------------------
+
+
+def _wireshark_sessions() -> list[Any]:
+    cases = []
+    for path in sorted((VECTORS / "wireshark-test-suite" / "expected-tshark").glob("*.json")):
+        data = json.loads(path.read_text())
+        for index, km in enumerate(data.get("key_material", [])):
+            if km.get("pre_master_secret") and km.get("client_random") and km.get("server_random"):
+                cases.append(pytest.param(km, id=f"{path.stem}-{index}-{km['version']}-{km['cipher_suite']}"))
+    return cases
+
+
+WIRESHARK_SESSIONS = _wireshark_sessions()
+
+
+def test_wireshark_session_count() -> None:
+    versions = sorted({p.values[0]["version"] for p in WIRESHARK_SESSIONS})
+    assert versions == ["0x0300", "0x0301", "0x0303"]
+    assert len(WIRESHARK_SESSIONS) == 9  # dmgr, rsa-p-lt-q, 2 x rsasnakeoil2, 3 x tls-renegotiation, CCM, GCM
+    assert sum(1 for p in WIRESHARK_SESSIONS if p.values[0]["version"] == "0x0300") == 2
+
+
+@pytest.mark.parametrize("km", WIRESHARK_SESSIONS)
+def test_wireshark_master_secret_and_key_expansion(km: dict[str, str]) -> None:
+    from tlsstate.suites import lookup
+
+    suite = lookup(km["cipher_suite"])
+    version = ProtocolVersion(int(km["version"], 16))
+    b = bytes.fromhex
+    master = prf.master_secret(
+        version, suite.prf_hash, b(km["pre_master_secret"]), b(km["client_random"]), b(km["server_random"])
+    )
+    assert master.hex() == km["master_secret"]
+    expected = b(km["key_expansion"])  # Wireshark derives a little more than the suite needs; compare all of it
+    block = prf.key_block(version, suite.prf_hash, master, b(km["client_random"]), b(km["server_random"]), len(expected))
+    assert block == expected
+
+
+# --- input checks and properties that need no vector -----------------------------------------------------------------------
+
+
+def test_tls10_prf_secret_halves_share_middle_byte() -> None:
+    # RFC 2246 §5: odd-length secrets share the middle byte; the Botan vectors above use 19-byte secrets.
+    assert any(len(bytes.fromhex(c["Secret"])) % 2 for s, c in BOTAN_PRF if s == "TLS-PRF")
+
+
+def test_prf_rejects_ssl3_and_tls13() -> None:
+    for version in (ProtocolVersion.SSL3, ProtocolVersion.TLS1_3):
+        with pytest.raises(ConfigurationError):
+            prf.prf(version, "sha256", b"k", b"l", b"s", 12)
+
+
+def test_bad_lengths_are_configuration_errors() -> None:
+    with pytest.raises(ConfigurationError):
+        prf.master_secret(ProtocolVersion.TLS1_2, "sha256", b"x" * 48, b"r" * 31, b"r" * 32)
+    with pytest.raises(ConfigurationError):
+        prf.key_block(ProtocolVersion.TLS1_2, "sha256", b"m" * 47, b"r" * 32, b"r" * 32, 40)
+    with pytest.raises(ConfigurationError):
+        prf.p_hash("sha256", b"k", b"s", -1)
+    with pytest.raises(ConfigurationError):
+        prf.p_hash("sha256", b"k", b"s", 1 << 30)
+    with pytest.raises(ConfigurationError):
+        prf.ssl3_expand(b"k", b"s", 417)
+    with pytest.raises(ConfigurationError):
+        prf.p_hash("whirlpool", b"k", b"s", 1)
