@@ -1,0 +1,324 @@
+"""In-process interop with a real TLS implementation: CPython ``ssl`` (OpenSSL 3) over MemoryBIO.
+
+Our server against an ``ssl`` client and our client against an ``ssl`` server, for TLS 1.0/1.1/1.2 ×
+key exchange (RSA, ECDHE over X25519/P-256/P-384 with RSA and ECDSA certificates) × cipher family
+(AES-CBC with SHA/SHA256/SHA384, with and without encrypt-then-MAC; AES-GCM; AES-CCM; ChaCha20-Poly1305)
+× extended master secret on/off. Application data goes both ways and is compared by SHA-256; session
+resumption is checked in both directions. Nothing here compares against values tlsstate computed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import ssl
+from pathlib import Path
+
+import pytest
+from test_connection_helpers import HOST, client_config, completes, received, server_config, write_pem
+
+from tlsstate.config import TLSConfig
+from tlsstate.connection import Connection
+from tlsstate.constants import NamedGroup, ProtocolVersion
+from tlsstate.events import ApplicationData, Event, HandshakeComplete
+from tlsstate.handshake.session_cache import SessionCache, SessionStore
+from tlsstate.suites import CipherSuite, KeyExchange, by_name
+
+pytestmark = pytest.mark.filterwarnings("ignore:ssl.TLSVersion:DeprecationWarning")
+
+SSL_VERSIONS = {
+    ProtocolVersion.TLS1_0: ssl.TLSVersion.TLSv1,
+    ProtocolVersion.TLS1_1: ssl.TLSVersion.TLSv1_1,
+    ProtocolVersion.TLS1_2: ssl.TLSVersion.TLSv1_2,
+}
+
+# (suite OpenSSL name, certificate kind)
+SUITES = [
+    ("AES128-SHA", "rsa"),
+    ("AES256-SHA", "rsa"),
+    ("AES128-SHA256", "rsa"),
+    ("AES128-GCM-SHA256", "rsa"),
+    ("AES256-GCM-SHA384", "rsa"),
+    ("AES128-CCM", "rsa"),
+    ("ECDHE-RSA-AES128-SHA", "rsa"),
+    ("ECDHE-RSA-AES128-SHA256", "rsa"),
+    ("ECDHE-RSA-AES256-SHA384", "rsa"),
+    ("ECDHE-RSA-AES128-GCM-SHA256", "rsa"),
+    ("ECDHE-RSA-AES256-GCM-SHA384", "rsa"),
+    ("ECDHE-RSA-CHACHA20-POLY1305", "rsa"),
+    ("ECDHE-ECDSA-AES128-SHA", "p256"),
+    ("ECDHE-ECDSA-AES256-SHA384", "p384"),
+    ("ECDHE-ECDSA-AES128-GCM-SHA256", "p256"),
+    ("ECDHE-ECDSA-CHACHA20-POLY1305", "p256"),
+    ("ECDHE-ECDSA-AES128-CCM", "p256"),
+]
+GROUPS = [NamedGroup.X25519, NamedGroup.SECP256R1, NamedGroup.SECP384R1]
+GROUP_NAMES = {NamedGroup.X25519: "X25519", NamedGroup.SECP256R1: "prime256v1", NamedGroup.SECP384R1: "secp384r1"}
+
+
+def _cases() -> list[object]:
+    cases = []
+    for version in SSL_VERSIONS:
+        for name, kind in SUITES:
+            suite = by_name(name)
+            assert suite is not None
+            if not suite.valid_for(version):
+                continue
+            groups: list[NamedGroup | None] = [None] if suite.key_exchange is KeyExchange.RSA else list(GROUPS)
+            etms = [True, False] if suite.cipher.block_size else [True]
+            for group in groups:
+                for ems in (True, False):
+                    for etm in etms:
+                        gname = group.name.lower() if group is not None else "rsa"
+                        ident = f"{version.cli_name}-{name}-{gname}-{'ems' if ems else 'noems'}-{'etm' if etm else 'mte'}"
+                        cases.append(pytest.param(version, suite, kind, group, ems, etm, id=ident))
+    return cases
+
+
+CASES = _cases()
+
+
+@pytest.fixture(scope="module")
+def pem_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("pem")
+
+
+def ssl_context(server_side: bool, version: ProtocolVersion, suite: CipherSuite | None, pem: Path, kind: str) -> ssl.SSLContext:
+    """An OpenSSL context pinned to one version (and suite), SECLEVEL 0 so TLS 1.0/1.1 are allowed."""
+    cert, key, ca = write_pem(pem, kind)
+    if server_side:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(cert, key)
+    else:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.load_verify_locations(ca)
+    ctx.minimum_version = SSL_VERSIONS[version]
+    ctx.maximum_version = SSL_VERSIONS[version]
+    ctx.set_ciphers(f"{suite.openssl_name if suite else 'ALL'}:@SECLEVEL=0")
+    return ctx
+
+
+class SslPeer:
+    """An ``ssl.SSLObject`` over two MemoryBIOs."""
+
+    def __init__(self, ctx: ssl.SSLContext, server_side: bool, session: ssl.SSLSession | None = None) -> None:
+        self.incoming = ssl.MemoryBIO()
+        self.outgoing = ssl.MemoryBIO()
+        self.obj = ctx.wrap_bio(
+            self.incoming, self.outgoing, server_side=server_side,
+            server_hostname=None if server_side else HOST, session=session,
+        )
+        self.done = False
+
+    def step(self) -> None:
+        if not self.done:
+            try:
+                self.obj.do_handshake()
+                self.done = True
+            except ssl.SSLWantReadError:
+                pass
+
+
+def exchange(conn: Connection, peer: SslPeer, rounds: int = 40) -> list[Event]:
+    """Drive both sides until the handshake is done on both and no bytes move."""
+    events: list[Event] = []
+    for _ in range(rounds):
+        peer.step()
+        data = peer.outgoing.read()
+        if data:
+            conn.receive_bytes(data)
+        while (event := conn.next_event()) is not None:
+            events.append(event)
+        out = conn.bytes_to_send()
+        if out:
+            peer.incoming.write(out)
+        if peer.done and conn.handshake_complete and not data and not out:
+            break
+    assert peer.done and conn.handshake_complete, (conn, events)
+    return events
+
+
+def shutdown(peer: SslPeer) -> None:
+    """Have the ssl peer send its close_notify."""
+    try:
+        peer.obj.unwrap()
+    except ssl.SSLWantReadError:
+        pass
+
+
+def transfer(conn: Connection, peer: SslPeer, size: int) -> None:
+    """``size`` random bytes each way; compare SHA-256 digests."""
+    to_peer, to_us = os.urandom(size), os.urandom(size)
+    conn.send_data(to_peer)
+    peer.incoming.write(conn.bytes_to_send())
+    got = bytearray()
+    while len(got) < size:
+        got += peer.obj.read(size - len(got))
+    assert hashlib.sha256(got).digest() == hashlib.sha256(to_peer).digest()
+    view = memoryview(to_us)
+    sent = 0
+    while sent < size:
+        sent += peer.obj.write(view[sent:])
+    conn.receive_bytes(peer.outgoing.read())
+    ours = bytearray()
+    while (event := conn.next_event()) is not None:
+        assert isinstance(event, ApplicationData)
+        ours += event.data
+    assert hashlib.sha256(ours).digest() == hashlib.sha256(to_us).digest()
+
+
+def _our_config(
+    base: TLSConfig, version: ProtocolVersion, suite: CipherSuite, group: NamedGroup | None, ems: bool, etm: bool
+) -> TLSConfig:
+    base.min_version = base.max_version = version
+    base.cipher_suites = [suite]
+    base.extended_master_secret = ems
+    base.encrypt_then_mac = etm
+    if group is not None:
+        base.groups = [group]
+    return base
+
+
+def _check(done: HandshakeComplete, version: ProtocolVersion, suite: CipherSuite, ems: bool, etm: bool) -> None:
+    assert done.version == version
+    assert done.cipher_suite == suite
+    assert done.extended_master_secret is ems
+    assert done.encrypt_then_mac is (etm and suite.cipher.block_size > 0)
+
+
+@pytest.mark.parametrize(("version", "suite", "kind", "group", "ems", "etm"), CASES)
+def test_our_server_with_ssl_client(
+    pem_dir: Path, version: ProtocolVersion, suite: CipherSuite, kind: str, group: NamedGroup | None, ems: bool, etm: bool
+) -> None:
+    conn = Connection(_our_config(server_config(kind), version, suite, group, ems, etm), server_side=True)
+    peer = SslPeer(ssl_context(False, version, suite, pem_dir, kind), server_side=False)
+    done = completes(exchange(conn, peer))
+    _check(done, version, suite, ems, etm)
+    assert peer.obj.version() == {0x0301: "TLSv1", 0x0302: "TLSv1.1", 0x0303: "TLSv1.2"}[version]
+    assert peer.obj.cipher()[0] == suite.openssl_name
+    transfer(conn, peer, 20000)
+
+
+@pytest.mark.parametrize(("version", "suite", "kind", "group", "ems", "etm"), CASES)
+def test_our_client_with_ssl_server(
+    pem_dir: Path, version: ProtocolVersion, suite: CipherSuite, kind: str, group: NamedGroup | None, ems: bool, etm: bool
+) -> None:
+    _, _, ca = write_pem(pem_dir, kind)
+    cfg = _our_config(client_config(verify=True, cafile=ca), version, suite, group, ems, etm)
+    ctx = ssl_context(True, version, suite, pem_dir, kind)
+    if group is not None:
+        ctx.set_ecdh_curve(GROUP_NAMES[group])  # the server picks this group for ECDHE
+        cert_curve = {"p256": NamedGroup.SECP256R1, "p384": NamedGroup.SECP384R1}.get(kind)
+        if cert_curve is not None and cert_curve != group:
+            cfg.groups = [group, cert_curve]  # RFC 8422 §5.1.1: an ECDSA certificate's curve must be offered
+    conn = Connection(cfg, server_side=False)
+    peer = SslPeer(ctx, server_side=True)
+    conn.start_handshake()
+    done = completes(exchange(conn, peer))
+    _check(done, version, suite, ems, etm)
+    assert peer.obj.cipher()[0] == suite.openssl_name
+    transfer(conn, peer, 20000)
+
+
+@pytest.mark.parametrize("name", ["ECDHE-RSA-AES128-GCM-SHA256", "AES128-SHA", "ECDHE-RSA-CHACHA20-POLY1305"])
+def test_one_mebibyte_each_way(pem_dir: Path, name: str) -> None:
+    suite = by_name(name)
+    assert suite is not None
+    conn = Connection(server_config("rsa", cipher_suites=[suite]), server_side=True)
+    peer = SslPeer(ssl_context(False, ProtocolVersion.TLS1_2, None, pem_dir, "rsa"), server_side=False)
+    exchange(conn, peer)
+    transfer(conn, peer, 1 << 20)
+    client_cfg = client_config(cipher_suites=[suite])
+    conn = Connection(client_cfg, server_side=False)
+    peer = SslPeer(ssl_context(True, ProtocolVersion.TLS1_2, None, pem_dir, "rsa"), server_side=True)
+    conn.start_handshake()
+    exchange(conn, peer)
+    transfer(conn, peer, 1 << 20)
+
+
+@pytest.mark.parametrize("version", list(SSL_VERSIONS))
+def test_ssl_client_resumes_with_our_server(pem_dir: Path, version: ProtocolVersion) -> None:
+    cfg = server_config("rsa", session_cache=SessionCache(), min_version=version, max_version=version)
+    ctx = ssl_context(False, version, None, pem_dir, "rsa")
+    first = SslPeer(ctx, server_side=False)
+    conn = Connection(cfg, server_side=True)
+    assert not completes(exchange(conn, first)).resumed
+    transfer(conn, first, 1000)
+    session = first.obj.session
+    assert session is not None
+    second = SslPeer(ctx, server_side=False, session=session)
+    conn2 = Connection(cfg, server_side=True)
+    assert completes(exchange(conn2, second)).resumed
+    assert second.obj.session_reused
+    assert conn2.security is not None and conn2.security.premaster_secret is None
+    transfer(conn2, second, 1000)
+
+
+@pytest.mark.parametrize("version", list(SSL_VERSIONS))
+def test_our_client_resumes_with_ssl_server(pem_dir: Path, version: ProtocolVersion) -> None:
+    ctx = ssl_context(True, version, None, pem_dir, "rsa")
+    cfg = client_config(session_store=SessionStore(), min_version=version, max_version=version)
+    results = []
+    for _ in range(2):
+        conn = Connection(cfg, server_side=False)
+        peer = SslPeer(ctx, server_side=True)
+        conn.start_handshake()
+        results.append((completes(exchange(conn, peer)).resumed, peer.obj.session_reused))
+        transfer(conn, peer, 1000)
+        shutdown(peer)  # OpenSSL drops a session from its cache unless the server sent close_notify
+    assert results == [(False, False), (True, True)]
+
+
+def test_alpn_and_sni_seen_by_ssl_server(pem_dir: Path) -> None:
+    ctx = ssl_context(True, ProtocolVersion.TLS1_2, None, pem_dir, "rsa")
+    ctx.set_alpn_protocols(["h2", "http/1.1"])
+    seen: list[str | None] = []
+    ctx.sni_callback = lambda obj, name, c: seen.append(name)  # type: ignore[assignment,misc]
+    conn = Connection(client_config(alpn_protocols=["http/1.1", "spdy/1"]), server_side=False)
+    peer = SslPeer(ctx, server_side=True)
+    conn.start_handshake()
+    done = completes(exchange(conn, peer))
+    assert seen == [HOST]
+    assert done.alpn == "http/1.1" and peer.obj.selected_alpn_protocol() == "http/1.1"
+
+
+def test_alpn_and_sni_from_ssl_client(pem_dir: Path) -> None:
+    ctx = ssl_context(False, ProtocolVersion.TLS1_2, None, pem_dir, "rsa")
+    ctx.set_alpn_protocols(["h2", "http/1.1"])
+    conn = Connection(server_config("rsa", alpn_protocols=["http/1.1"]), server_side=True)
+    peer = SslPeer(ctx, server_side=False)
+    done = completes(exchange(conn, peer))
+    assert done.server_name == HOST
+    assert done.alpn == "http/1.1" and peer.obj.selected_alpn_protocol() == "http/1.1"
+
+
+def test_ssl_client_offering_tls13_gets_our_tls12(pem_dir: Path) -> None:
+    """RFC 5246 Appendix E.1: a client offering more gets our highest version (TLS 1.3 is not ours)."""
+    ctx = ssl_context(False, ProtocolVersion.TLS1_2, None, pem_dir, "rsa")
+    ctx.maximum_version = ssl.TLSVersion.TLSv1_3
+    ctx.minimum_version = ssl.TLSVersion.TLSv1
+    conn = Connection(server_config("rsa"), server_side=True)
+    peer = SslPeer(ctx, server_side=False)
+    done = completes(exchange(conn, peer))
+    assert done.version == ProtocolVersion.TLS1_2 and peer.obj.version() == "TLSv1.2"
+
+
+def test_close_notify_both_ways(pem_dir: Path) -> None:
+    ctx = ssl_context(True, ProtocolVersion.TLS1_2, None, pem_dir, "rsa")
+    conn = Connection(client_config(), server_side=False)
+    peer = SslPeer(ctx, server_side=True)
+    conn.start_handshake()
+    exchange(conn, peer)
+    conn.close()
+    peer.incoming.write(conn.bytes_to_send())
+    try:
+        assert peer.obj.read(10) == b""
+    except ssl.SSLZeroReturnError:
+        pass
+    peer.obj.unwrap()
+    conn.receive_bytes(peer.outgoing.read())
+    events: list[Event] = []
+    while (event := conn.next_event()) is not None:
+        events.append(event)
+    assert [type(e).__name__ for e in events] == ["ConnectionClosed"]
+    assert received(events) == b""
