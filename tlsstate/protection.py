@@ -64,7 +64,7 @@ _HASHES: dict[str, Callable[[], hashes.HashAlgorithm]] = {
     "sha256": hashes.SHA256,
     "sha384": hashes.SHA384,
 }
-_ZEROS = bytes(128 * 300)  # dummy input for the Lucky 13 countermeasure (more than any record needs)
+_ZERO_VIEW = memoryview(bytes(128 * 300))  # dummy input for the Lucky 13 countermeasure (more than any record needs)
 _TLS_PADS = tuple(bytes([p]) * (p + 1) for p in range(256))  # TLS padding of length p (p+1 bytes)
 _SSL3_PADS = tuple(bytes(p) + bytes([p]) for p in range(256))  # SSL 3.0 padding: p zeros + length byte
 
@@ -267,6 +267,7 @@ class _CbcBase(RecordProtection):
         self._block = block_cipher.block_size // 8
         self._version = version
         self._explicit_iv = version >= ProtocolVersion.TLS1_1
+        self._iv_length = self._block if self._explicit_iv else 0
         self._ssl3 = version == ProtocolVersion.SSL3
         if self._explicit_iv:
             iv = os.urandom(self._block)  # the chaining start is irrelevant with explicit IVs
@@ -282,8 +283,19 @@ class _CbcBase(RecordProtection):
         # smallest valid fragment: [IV] + whole blocks holding at least MAC + padding-length byte
         mac_blocks = (self._mac_length + 1 + self._block - 1) // self._block
         self._min_fragment = (mac_blocks + (1 if self._explicit_iv else 0)) * self._block
+        self._random_pool = b""
+        self._random_position = 0
         #: source of the random block R of RFC 4346 §6.2.3.2 (2)(b); tests replace it to fix the IV.
-        self.random_block: Callable[[int], bytes] = os.urandom
+        self.random_block: Callable[[int], bytes] = self._pooled_random_block
+
+    def _pooled_random_block(self, length: int) -> bytes:
+        """``length`` bytes from os.urandom, fetched 64 blocks at a time (one system call per 64 records)."""
+        position = self._random_position
+        if position + length > len(self._random_pool):
+            self._random_pool = os.urandom(64 * length)
+            position = 0
+        self._random_position = position + length
+        return self._random_pool[position : position + length]
 
     def _padding(self, length: int) -> bytes:
         """Minimal padding for ``length`` bytes of content + MAC: in TLS every byte holds the padding
@@ -292,18 +304,13 @@ class _CbcBase(RecordProtection):
         pad = self._block - 1 - length % self._block
         return _SSL3_PADS[pad] if self._ssl3 else _TLS_PADS[pad]
 
-    def _encrypt(self, data: bytes) -> bytes:
-        """CBC-encrypt; with explicit IVs a random block is prepended and its ciphertext is the IV."""
-        if self._explicit_iv:
-            data = self.random_block(self._block) + data
+    def _encrypt(self, *parts: Buffer) -> bytes:
+        """CBC-encrypt the concatenated parts; with explicit IVs a random block R is prepended and its
+        ciphertext is the record's IV (RFC 4346 §6.2.3.2 (2)(b))."""
+        data = b"".join((self.random_block(self._block), *parts)) if self._explicit_iv else b"".join(parts)
         out = self._encryptor.update(data)
         self._residue = out[-self._block :]
         return out
-
-    def _decrypt(self, fragment: Buffer) -> bytes:
-        """CBC-decrypt a whole fragment; with explicit IVs the first (IV) block is dropped."""
-        out = self._decryptor.update(fragment)
-        return out[self._block :] if self._explicit_iv else out
 
     def iv_for_next_record(self, explicit_iv: bytes) -> None:
         """Test hook: make the next sealed record carry ``explicit_iv`` (TLS 1.1+ only).
@@ -324,79 +331,85 @@ class CbcMacThenEncrypt(_CbcBase):
     """GenericBlockCipher, MAC-then-encrypt (RFC 5246 §6.2.3.2, RFC 4346 §6.2.3.2, RFC 2246 §6.2.3.2,
     RFC 6101 §5.2.3.2), with the Lucky 13 countermeasure described in the module docstring."""
 
+    def __init__(self, name: str, algorithm: str, key: bytes, iv: bytes, version: int, record_mac: _RecordMac) -> None:
+        super().__init__(name, algorithm, key, iv, version, record_mac)
+        mac = record_mac
+        # compression_calls(n) = (n + _calls_offset) // block_size, see _RecordMac.compression_calls
+        self._calls_offset = mac._prefix_length + mac._header_length + 1 + mac._length_field + mac.block_size - 1
+        self._hash_block = mac.block_size
+        self._dummy = hashes.Hash(hashes.SHA384() if mac.block_size == 128 else hashes.SHA256())
+
     def seal(self, seq: int, content_type: int, version: int, plaintext: Buffer) -> bytes:
         """E(IV?, content + MAC + padding) with minimal padding."""
         mac = self._mac.compute(seq, content_type, version, plaintext)
-        length = len(plaintext) + self._mac_length
-        return self._encrypt(b"".join((plaintext, mac, self._padding(length))))
+        return self._encrypt(plaintext, mac, self._padding(len(plaintext) + self._mac_length))
 
     def open(self, seq: int, content_type: int, version: int, fragment: Buffer) -> bytes:
         """Decrypt, check padding and MAC together; one BadRecordMAC for any failure."""
-        block = self._block
         n = len(fragment)
-        if n % block or n < self._min_fragment:
+        if n % self._block or n < self._min_fragment:
             raise _bad()
-        data = self._decrypt(fragment)
-        size = len(data)
-        room = size - self._mac_length  # content + padding
-        pad = data[size - 1]
+        out = self._decryptor.update(fragment)  # with an explicit IV, out[:block] is garbage and skipped
+        start = self._iv_length
+        room = n - start - self._mac_length  # content + padding
+        pad = out[n - 1]
         if self._ssl3:
             # RFC 6101 §5.2.3.2: only the last byte is the padding length; it must be < block size
-            pad_ok = pad < block and pad + 1 <= room
-            pad = pad if pad_ok else 0
+            pad_ok = pad < self._block and pad < room
+            pad *= pad_ok
         else:
-            window = 256 if size >= 256 else size
-            pad_ok = pad + 1 <= room
-            pad = pad if pad_ok else 0
-            tail = data[size - window :]
-            reference = tail[: window - pad - 1] + _TLS_PADS[pad]
-            pad_ok = _consttime.compare_digest(tail, reference) and pad_ok
+            window = 256 if n - start >= 256 else n - start
+            pad_ok = pad < room
+            pad *= pad_ok  # an impossible length is replaced by 0: a MAC is still computed
+            tail = out[n - window :]
+            pad_ok = _consttime.compare_digest(tail, tail[: window - pad - 1] + _TLS_PADS[pad]) & pad_ok
         content_length = room - pad - 1
-        content = data[:content_length]
+        content = out[start : start + content_length]
         expected = self._mac.compute(seq, content_type, version, content)
         # Lucky 13: as many compression-function calls as for the longest possible content (padding 0)
-        extra = self._mac.compression_calls(room - 1) - self._mac.compression_calls(content_length)
-        self._dummy_hash().update(memoryview(_ZEROS)[: extra * self._mac.block_size])
-        mac_ok = _consttime.compare_digest(expected, data[content_length : content_length + self._mac_length])
+        offset, block = self._calls_offset, self._hash_block
+        extra = (room - 1 + offset) // block - (content_length + offset) // block
+        self._dummy.update(_ZERO_VIEW[: extra * block])
+        mac_start = start + content_length
+        mac_ok = _consttime.compare_digest(expected, out[mac_start : mac_start + self._mac_length])
         if not (mac_ok & pad_ok):
             raise _bad()
         return content
-
-    _dummy: hashes.Hash | None = None
-
-    def _dummy_hash(self) -> hashes.Hash:
-        if self._dummy is None:
-            self._dummy = hashes.Hash(hashes.SHA384() if self._mac.block_size == 128 else hashes.SHA256())
-        return self._dummy
 
 
 class CbcEncryptThenMac(_CbcBase):
     """Encrypt-then-MAC (RFC 7366 §3): MAC(MAC_write_key, seq_num + type + version + length + IV +
     ENC(content + padding)), with length = len(IV + ciphertext); the MAC is checked before decrypting."""
 
+    def __init__(self, name: str, algorithm: str, key: bytes, iv: bytes, version: int, record_mac: _RecordMac) -> None:
+        if not isinstance(record_mac, TlsHmac):
+            raise ConfigurationError("encrypt-then-MAC needs a TLS HMAC (not SSL 3.0)")
+        super().__init__(name, algorithm, key, iv, version, record_mac)
+        self._hmac = record_mac
+
     def seal(self, seq: int, content_type: int, version: int, plaintext: Buffer) -> bytes:
         """IV + E(content + padding) + MAC."""
-        ciphertext = self._encrypt(b"".join((plaintext, self._padding(len(plaintext)))))
-        assert isinstance(self._mac, TlsHmac)
-        mac = self._mac.compute_over(_TLS_MAC_HEADER.pack(seq, content_type, version, len(ciphertext)), ciphertext)
+        ciphertext = self._encrypt(plaintext, self._padding(len(plaintext)))
+        mac = self._hmac.compute_over(_TLS_MAC_HEADER.pack(seq, content_type, version, len(ciphertext)), ciphertext)
         return ciphertext + mac
 
     def open(self, seq: int, content_type: int, version: int, fragment: Buffer) -> bytes:
         """Check the MAC over IV + ciphertext, then decrypt and check the padding."""
         block = self._block
         n = len(fragment) - self._mac_length
-        if n < (2 * block if self._explicit_iv else block) or n % block:
+        if n < block + self._iv_length or n % block:
             raise _bad()
         view = memoryview(fragment)
-        assert isinstance(self._mac, TlsHmac)
-        expected = self._mac.compute_over(_TLS_MAC_HEADER.pack(seq, content_type, version, n), view[:n])
+        body = view[:n]
+        expected = self._hmac.compute_over(_TLS_MAC_HEADER.pack(seq, content_type, version, n), body)
         if not _consttime.compare_digest(expected, view[n:]):
             raise _bad()
-        data = self._decrypt(view[:n])
-        padding = tls_cbc_padding_length(data)
-        if padding == 0:
-            raise _bad()
-        return data[: len(data) - padding]
+        out = self._decryptor.update(body)
+        pad = out[n - 1]
+        start = self._iv_length
+        if pad >= n - start or out[n - pad - 1 : n] != _TLS_PADS[pad]:
+            raise _bad()  # after a good MAC the padding check needs no constant time (RFC 7366 §3)
+        return out[start : n - pad - 1]
 
 
 # ------------------------------------------------------------------------------------------ AEAD
