@@ -9,6 +9,7 @@ resumption is checked in both directions. Nothing here compares against values t
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import ssl
@@ -83,7 +84,9 @@ def pem_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("pem")
 
 
-def ssl_context(server_side: bool, version: ProtocolVersion, suite: CipherSuite | None, pem: Path, kind: str) -> ssl.SSLContext:
+def ssl_context(
+    server_side: bool, version: ProtocolVersion, suite: CipherSuite | None, pem: Path, kind: str
+) -> ssl.SSLContext:
     """An OpenSSL context pinned to one version (and suite), SECLEVEL 0 so TLS 1.0/1.1 are allowed."""
     cert, key, ca = write_pem(pem, kind)
     if server_side:
@@ -140,10 +143,8 @@ def exchange(conn: Connection, peer: SslPeer, rounds: int = 40) -> list[Event]:
 
 def shutdown(peer: SslPeer) -> None:
     """Have the ssl peer send its close_notify."""
-    try:
+    with contextlib.suppress(ssl.SSLWantReadError):
         peer.obj.unwrap()
-    except ssl.SSLWantReadError:
-        pass
 
 
 def transfer(conn: Connection, peer: SslPeer, size: int) -> None:
@@ -311,10 +312,8 @@ def test_close_notify_both_ways(pem_dir: Path) -> None:
     exchange(conn, peer)
     conn.close()
     peer.incoming.write(conn.bytes_to_send())
-    try:
+    with contextlib.suppress(ssl.SSLZeroReturnError):
         assert peer.obj.read(10) == b""
-    except ssl.SSLZeroReturnError:
-        pass
     peer.obj.unwrap()
     conn.receive_bytes(peer.outgoing.read())
     events: list[Event] = []

@@ -19,8 +19,12 @@ RFC 5246 §6 (record layer), §7.1 (ChangeCipherSpec), §7.2 (alerts), §7.3-§7
 
 from __future__ import annotations
 
+import contextlib
+import os
 import threading
 from collections import deque
+from collections.abc import Callable
+from typing import NoReturn, ParamSpec, TypeVar
 
 from cryptography import x509
 
@@ -46,6 +50,8 @@ from tlsstate.record import Deframer, HalfConnection, Record
 from tlsstate.suites import CipherSuite
 
 _CCS_PAYLOAD = b"\x01"
+P = ParamSpec("P")
+T = TypeVar("T")
 
 
 class Connection:
@@ -174,10 +180,10 @@ class Connection:
         if self._error is not None:
             raise self._error
 
-    def _guard(self, func, *args):  # type: ignore[no-untyped-def]
+    def _guard(self, func: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """Run ``func``; a failure becomes the sticky error (alert queued for ProtocolErrors)."""
         try:
-            return func(*args)
+            return func(*args, **kwargs)
         except ProtocolError as exc:
             self._fail(exc)
         except errors.AlertReceived as exc:
@@ -192,17 +198,12 @@ class Connection:
             internal.__cause__ = exc
             self._fail(internal)
 
-    def _fail(self, exc: ProtocolError) -> None:
+    def _fail(self, exc: ProtocolError) -> NoReturn:
         self._error = exc
         self._handshake.forget_session()
-        try:
-            self._flush_handshake()
-        except Exception:
-            self._handshake_out.clear()
-        try:
+        self._handshake_out.clear()  # a half-built flight is not sent; the alert is
+        with contextlib.suppress(Exception):  # e.g. sequence number exhausted: send nothing rather than crash
             self._send_alert(AlertLevel.FATAL, exc.alert)
-        except Exception:
-            pass
         raise exc
 
     # ================================================================ records in
@@ -379,8 +380,6 @@ _KEYLOGS: dict[str, KeyLogWriter | None] = {}
 
 def _default_keylog() -> KeyLogWriter | None:
     """One shared writer per SSLKEYLOGFILE path (as browsers and curl do)."""
-    import os
-
     path = os.environ.get("SSLKEYLOGFILE")
     if not path:
         return None

@@ -44,6 +44,7 @@ from tlsstate.messages import (
     CertificateRequest,
     ClientHello,
     ClientKeyExchange,
+    Extension,
     Finished,
     HandshakeMessage,
     HelloRequest,
@@ -158,7 +159,7 @@ class ClientHandshake(HandshakeMachine):
             raise HandshakeFailure("no configured cipher suite is valid for the enabled versions")
         session = self._session_to_offer(suites, low, high)
         suite_ids = [s.id for s in suites]
-        extensions: list[ext.Extension] | None = None
+        extensions: list[Extension] | None = None
         if high >= ProtocolVersion.TLS1_0:
             extensions = self._hello_extensions(suites, high)
         else:
@@ -191,9 +192,9 @@ class ClientHandshake(HandshakeMachine):
             return None  # RFC 7627 §5.3: do not resume a session without EMS when we insist on EMS
         return session
 
-    def _hello_extensions(self, suites: list[CipherSuite], high: int) -> list[ext.Extension]:
+    def _hello_extensions(self, suites: list[CipherSuite], high: int) -> list[Extension]:
         config = self.config
-        out: list[ext.Extension] = []
+        out: list[Extension] = []
         name = config.server_name
         if name and not _is_ip_address(name):  # RFC 6066 §3: literal IP addresses are not sent
             out.append(ext.build_server_name(name))
@@ -372,7 +373,7 @@ class ClientHandshake(HandshakeMachine):
             ske = state.server_key_exchange
             assert ske.named_group is not None
             private, public = crypto.ecdhe_generate(ske.named_group)
-            premaster = crypto.ecdhe_shared_secret(private, ske.named_group, ske.ec_public)
+            premaster = crypto.ecdhe_shared_secret(private, ske.ec_public)
             self.send(ClientKeyExchange(ec_public=public))
         master = compute_master_secret(n, premaster, bytes(self.transcript))
         keys = derive_keys(n, master)

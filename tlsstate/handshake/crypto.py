@@ -8,56 +8,37 @@ and server certificate checks. Every primitive is pyca/cryptography's.
 
 from __future__ import annotations
 
-import hmac
-import os
+import ipaddress
+import ssl
+import threading
 
 from cryptography import x509
-from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa, x25519
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.x509 import DNSName, IPAddress
+from cryptography.x509.verification import PolicyBuilder, Store, VerificationError
 
-from tlsstate import signatures
+from tlsstate import dh, signatures
 from tlsstate.constants import AlertDescription, NamedGroup, SignatureScheme
-from tlsstate.errors import HandshakeFailure, IllegalParameter, ProtocolError
+from tlsstate.errors import HandshakeFailure, ProtocolError
 
-EcdhePrivateKey = x25519.X25519PrivateKey | ec.EllipticCurvePrivateKey
 PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
+EcdheKeyPair = dh.EcdheKeyPair
 
-_CURVES: dict[int, type[ec.EllipticCurve]] = {
-    NamedGroup.SECP256R1: ec.SECP256R1,
-    NamedGroup.SECP384R1: ec.SECP384R1,
-    NamedGroup.SECP521R1: ec.SECP521R1,
-}
-ECDHE_GROUPS = frozenset({NamedGroup.X25519, *_CURVES})
+#: Groups tlsstate offers and accepts for ECDHE in TLS 1.0-1.2 (RFC 8422 §5.1.1).
+ECDHE_GROUPS = frozenset({NamedGroup.X25519, NamedGroup.SECP256R1, NamedGroup.SECP384R1, NamedGroup.SECP521R1})
 
 # ------------------------------------------------------------------------------------------- ECDHE
 
 
-def ecdhe_generate(group: int) -> tuple[EcdhePrivateKey, bytes]:
-    """An ephemeral key pair and its ECPoint encoding (X25519: 32 raw bytes; NIST: uncompressed, RFC 8422 §5.4)."""
-    if group == NamedGroup.X25519:
-        x_key = x25519.X25519PrivateKey.generate()
-        return x_key, x_key.public_key().public_bytes_raw()
-    curve = _CURVES.get(group)
-    if curve is None:
-        raise HandshakeFailure(f"named group {group} is not supported for ECDHE")
-    ec_key = ec.generate_private_key(curve())
-    return ec_key, ec_key.public_key().public_bytes(Encoding.X962, PublicFormat.UncompressedPoint)
+def ecdhe_generate(group: int) -> tuple[EcdheKeyPair, bytes]:
+    """An ephemeral key pair and its ECPoint encoding (RFC 8422 §5.4)."""
+    pair = dh.generate_ecdhe(group)
+    return pair, pair.public_bytes
 
 
-def ecdhe_shared_secret(private_key: EcdhePrivateKey, group: int, peer_public: bytes) -> bytes:
-    """The premaster secret: the shared x-coordinate (RFC 8422 §5.10). A bad point is illegal_parameter."""
-    try:
-        if isinstance(private_key, x25519.X25519PrivateKey):
-            if len(peer_public) != 32:
-                raise ValueError("X25519 public key must be 32 bytes")
-            return private_key.exchange(x25519.X25519PublicKey.from_public_bytes(peer_public))
-        curve = _CURVES[group]()
-        if not peer_public or peer_public[0] != 4:
-            raise ValueError("only uncompressed points are negotiated")
-        peer = ec.EllipticCurvePublicKey.from_encoded_point(curve, peer_public)
-        return private_key.exchange(ec.ECDH(), peer)
-    except (ValueError, KeyError) as exc:
-        raise IllegalParameter(f"invalid ECDHE public value: {exc}") from None
+def ecdhe_shared_secret(pair: EcdheKeyPair, peer_public: bytes) -> bytes:
+    """The premaster secret (RFC 8422 §5.10); an invalid peer point is illegal_parameter (§5.11)."""
+    return pair.shared_secret(peer_public)
 
 
 # --------------------------------------------------------------------------------------------- RSA
@@ -65,25 +46,17 @@ def ecdhe_shared_secret(private_key: EcdhePrivateKey, group: int, peer_public: b
 
 def rsa_encrypt_premaster(server_key: rsa.RSAPublicKey, client_version: int) -> tuple[bytes, bytes]:
     """(premaster, EncryptedPreMasterSecret): client_version || 46 random bytes, PKCS#1 v1.5 (RFC 5246 §7.4.7.1)."""
-    premaster = client_version.to_bytes(2, "big") + os.urandom(46)
-    return premaster, server_key.encrypt(premaster, padding.PKCS1v15())
+    premaster = dh.make_rsa_premaster(client_version)
+    return premaster, dh.rsa_encrypt_premaster(server_key, premaster)
 
 
 def rsa_decrypt_premaster(private_key: rsa.RSAPrivateKey, encrypted: bytes, client_version: int) -> bytes:
-    """The premaster, or on *any* failure a random one, by the same path (RFC 5246 §7.4.7.1 steps 1-5).
+    """The premaster, or on *any* failure a random one by the same path (RFC 5246 §7.4.7.1).
 
-    No exception, no distinct alert: a bad premaster surfaces later as bad_record_mac on the client's
+    No exception and no distinct alert: a bad premaster surfaces as bad_record_mac on the client's
     Finished, exactly like a wrong key.
     """
-    fallback = client_version.to_bytes(2, "big") + os.urandom(46)
-    try:
-        decrypted = private_key.decrypt(encrypted, padding.PKCS1v15())
-    except ValueError:
-        decrypted = b""
-    good = len(decrypted) == 48
-    candidate = decrypted if good else fallback
-    good &= hmac.compare_digest(candidate[:2], fallback[:2])
-    return candidate if good else fallback
+    return dh.rsa_decrypt_premaster(private_key, encrypted, client_version)
 
 
 # -------------------------------------------------------------------------------------- signatures
@@ -126,61 +99,50 @@ def load_peer_certificates(chain: tuple[bytes, ...]) -> list[x509.Certificate]:
 def verify_server_chain(chain: list[x509.Certificate], server_name: str | None, cafile: str | None) -> None:
     """Path validation and host name check with pyca's X.509 verifier (RFC 5280, RFC 6125).
 
-    Failures are bad_certificate, unknown_ca or certificate_expired as fits.
+    Failures are bad_certificate, unknown_ca or certificate_expired as fits (RFC 5246 §7.2.2).
     """
-    from cryptography.x509.verification import PolicyBuilder, VerificationError
-
     if not chain:
         raise ProtocolError("server sent no certificate", AlertDescription.BAD_CERTIFICATE)
-    store = _load_store(cafile)
-    builder = PolicyBuilder().store(store)
+    if not server_name:
+        raise ProtocolError(
+            "certificate verification needs a server name (or verify=False)", AlertDescription.BAD_CERTIFICATE
+        )
+    subject: DNSName | IPAddress
     try:
-        if server_name:
-            verifier = builder.build_server_verifier(_subject(server_name))
-            verifier.verify(chain[0], chain[1:])
-        else:
-            raise ProtocolError(
-                "certificate verification needs a server name (or verify=False)", AlertDescription.BAD_CERTIFICATE
-            )
+        subject = IPAddress(ipaddress.ip_address(server_name))
+    except ValueError:
+        subject = DNSName(server_name)
+    verifier = PolicyBuilder().store(_load_store(cafile)).build_server_verifier(subject)
+    try:
+        verifier.verify(chain[0], chain[1:])
     except VerificationError as exc:
         text = str(exc)
-        alert = AlertDescription.CERTIFICATE_EXPIRED if "expired" in text else AlertDescription.BAD_CERTIFICATE
-        if "issuer" in text or "candidates exhausted" in text:
+        alert = AlertDescription.BAD_CERTIFICATE
+        if "expired" in text or "not yet valid" in text:
+            alert = AlertDescription.CERTIFICATE_EXPIRED
+        elif "issuer" in text or "candidates exhausted" in text:
             alert = AlertDescription.UNKNOWN_CA
         raise ProtocolError(f"certificate verification failed: {text}", alert) from None
 
 
-def _subject(server_name: str) -> x509.GeneralName:
-    import ipaddress
-
-    from cryptography.x509.verification import DNSName, IPAddress  # type: ignore[attr-defined]
-
-    try:
-        return IPAddress(ipaddress.ip_address(server_name))  # type: ignore[no-any-return]
-    except ValueError:
-        return DNSName(server_name)  # type: ignore[no-any-return]
+_STORES: dict[str | None, Store] = {}
+_STORES_LOCK = threading.Lock()
 
 
-_STORES: dict[str | None, object] = {}
-
-
-def _load_store(cafile: str | None) -> object:
-    from cryptography.x509.verification import Store
-
-    if cafile in _STORES:
-        return _STORES[cafile]
-    path = cafile
-    if path is None:
-        import ssl
-
-        paths = ssl.get_default_verify_paths()
-        path = paths.cafile or paths.openssl_cafile
-    try:
-        with open(path, "rb") as f:
-            certs = x509.load_pem_x509_certificates(f.read())
-    except (OSError, ValueError) as exc:
-        raise ProtocolError(f"cannot load CA certificates from {path}: {exc}", AlertDescription.INTERNAL_ERROR) from None
-    store = Store(certs)
-    _STORES[cafile] = store
-    return store
-
+def _load_store(cafile: str | None) -> Store:
+    """Trust anchors from ``cafile`` or the system bundle, loaded once per path."""
+    with _STORES_LOCK:
+        store = _STORES.get(cafile)
+        if store is not None:
+            return store
+        path = cafile
+        if path is None:
+            defaults = ssl.get_default_verify_paths()
+            path = defaults.cafile or defaults.openssl_cafile
+        try:
+            with open(path, "rb") as f:
+                certs = x509.load_pem_x509_certificates(f.read())
+        except (OSError, ValueError) as exc:
+            raise ProtocolError(f"cannot load CA certificates from {path}: {exc}", AlertDescription.INTERNAL_ERROR) from None
+        store = _STORES[cafile] = Store(certs)
+        return store

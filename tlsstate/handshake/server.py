@@ -43,6 +43,7 @@ from tlsstate.messages import (
     Certificate,
     ClientHello,
     ClientKeyExchange,
+    Extension,
     Finished,
     HandshakeMessage,
     ServerHello,
@@ -70,8 +71,7 @@ class ServerWaitClientKeyExchange(State):
 
     name: ClassVar[str] = "ServerWaitClientKeyExchange"
     negotiated: Negotiated
-    ecdhe_key: crypto.EcdhePrivateKey | None = field(repr=False)
-    ecdhe_group: int | None
+    ecdhe_key: crypto.EcdheKeyPair | None = field(repr=False)
 
 
 @dataclass
@@ -184,7 +184,7 @@ class ServerHandshake(HandshakeMachine):
             )
             self.send(ServerKeyExchange(ske.params, scheme, signature, named_group=group, ec_public=public))
         self.send(ServerHelloDone())
-        return ServerWaitClientKeyExchange(n, ecdhe_key, group)
+        return ServerWaitClientKeyExchange(n, ecdhe_key)
 
     def _read_extensions(self, msg: ClientHello, version: int) -> _Offer:
         """Parse the extensions we act on; unknown ones are ignored (RFC 5246 §7.4.1.4)."""
@@ -230,7 +230,7 @@ class ServerHandshake(HandshakeMachine):
         client_suites = set(msg.cipher_suites)
         group = self._choose_group(offer)
         scheme = crypto.choose_signature_scheme(
-            key, offer.signature_schemes, version, config.effective_signature_schemes()
+            key, offer.signature_schemes, version, [int(x) for x in config.effective_signature_schemes()]
         )
         for suite in config.effective_suites():
             if suite.id not in client_suites or not suite.valid_for(version):
@@ -266,7 +266,7 @@ class ServerHandshake(HandshakeMachine):
 
     def _server_hello(self, n: Negotiated, offer: _Offer, *, ecc: bool) -> ServerHello:
         """ServerHello with responses only to extensions the client sent (RFC 5246 §7.4.1.4)."""
-        out: list[ext.Extension] = []
+        out: list[Extension] = []
         if offer.secure_renegotiation:
             out.append(ext.build_renegotiation_info(b""))
         if n.extended_master_secret:
@@ -337,8 +337,7 @@ class ServerHandshake(HandshakeMachine):
             assert isinstance(key, rsa.RSAPrivateKey)
             premaster = crypto.rsa_decrypt_premaster(key, msg.encrypted_premaster, n.client_version)
         else:
-            assert state.ecdhe_group is not None
-            premaster = crypto.ecdhe_shared_secret(state.ecdhe_key, state.ecdhe_group, msg.ec_public)
+            premaster = crypto.ecdhe_shared_secret(state.ecdhe_key, msg.ec_public)
         master = compute_master_secret(n, premaster, bytes(self.transcript))
         keys = derive_keys(n, master)
         self.host.install_pending(n.suite, n.version, keys, n.encrypt_then_mac)
