@@ -302,9 +302,10 @@ class TlsSession:
         direction.record_index += 1
         if self.keep_records:
             self.records.append(RecordInfo(direction.arrow, content_type, seq, length, verdict, key, plaintext_length))
-        if self.derivations and verdict == "ok" and direction.half.protection.protects:
-            span = self.derivations[-1].protected.setdefault(key, [len(self.records), len(self.records)])
-            span[1] = len(self.records)
+        if self.keep_records and self.derivations and verdict == "ok" and direction.half.protection.protects:
+            index = len(self.records) - 1
+            span = self.derivations[-1].protected.setdefault(key, [index, index])
+            span[1] = index
 
     def _reset_handshake(self) -> None:
         self.client_hello: ClientHello | None = None

@@ -1,0 +1,98 @@
+"""Human-readable reports for ``tlsstate decrypt``: the connection table, the record list, the derivation tree."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from rich.console import Console
+from rich.table import Table
+from rich.tree import Tree
+
+if TYPE_CHECKING:
+    from tlsstate.capture.decrypt import CaptureResult, ConnectionResult
+
+__all__ = ["print_table", "render_explain", "render_records"]
+
+CONTENT_TYPES = {20: "change_cipher_spec", 21: "alert", 22: "handshake", 23: "application_data", 24: "heartbeat",
+                 0x80: "sslv2_client_hello"}
+
+
+def _size(n: int) -> str:
+    return f"{n:,}"
+
+
+def print_table(result: CaptureResult, console: Console | None = None) -> None:
+    """One row per TLS connection (rich table on stdout)."""
+    if console is None:
+        probe = Console()
+        console = Console(width=None if probe.is_terminal else 220)
+    table = Table(title=f"{len(result.connections)} TLS connection(s), {result.packets} packets", title_justify="left")
+    for column in ("#", "client", "server", "version", "suite", "SNI", "ALPN", "c>s bytes", "s>c bytes",
+                   "ok", "failed", "no keys", "note"):
+        numeric = "bytes" in column or column in ("#", "ok", "failed", "no keys")
+        table.add_column(column, overflow="fold", no_wrap=column != "note", justify="right" if numeric else "left")
+    for conn in result.connections:
+        s = conn.session
+        summary = s.summary()
+        note = s.reason()
+        if not note and s.handshakes > 1:
+            note = f"{s.handshakes} handshakes"
+        if s.resumed and not note:
+            note = "resumed"
+        if conn.gaps():
+            note = (note + "; " if note else "") + f"{len(conn.gaps())} TCP gap(s)"
+        table.add_row(
+            str(conn.number), conn.client, conn.server, conn.version,
+            s.suite.openssl_name if s.suite else conn.cipher_suite, s.sni or "", s.alpn or "",
+            _size(s.client.app_bytes), _size(s.server.app_bytes), str(summary["records_ok"]),
+            str(summary["records_failed"]), str(summary["records_undecryptable"] + summary["records_truncated"]), note,
+        )
+    console.print(table)
+    if result.non_tls_connections:
+        console.print(f"{result.non_tls_connections} non-TLS TCP connection(s) skipped")
+
+
+def render_records(connections: list[ConnectionResult]) -> str:
+    """Every record: connection, direction, content type, seq, length, verdict, key (plain text, one per line)."""
+    lines = [f"{'conn':>4} {'dir':<4} {'#':>5} {'type':<19} {'seq':>6} {'length':>6} {'verdict':<15} key"]
+    for conn in connections:
+        for index, record in enumerate(conn.session.records):
+            seq = "-" if record.seq is None else str(record.seq)
+            name = CONTENT_TYPES.get(record.content_type, str(record.content_type))
+            lines.append(f"{conn.number:>4} {record.direction:<4} {index:>5} {name:<19} {seq:>6} {record.length:>6} "
+                         f"{record.verdict:<15} {record.key}")
+    return "\n".join(lines)
+
+
+def _value(value: bytes, show: bool) -> str:
+    if show or (len(value) == 32 and False):
+        return value.hex()
+    return f"{value[:4].hex()}…<{len(value)}B>"
+
+
+def render_explain(conn: ConnectionResult, *, show_secrets: bool = False) -> str:
+    """The derivation tree of each handshake and which records each key protected."""
+    s = conn.session
+    console = Console(record=True, width=140, force_terminal=False, color_system=None)
+    root = Tree(f"connection {conn.number}: {conn.client} -> {conn.server}, {conn.version}, {conn.cipher_suite_name}")
+    if not s.derivations:
+        root.add(f"no key derivation: {s.reason() or 'no handshake seen'}")
+    public = {"client_random", "server_random", "encrypted_premaster", "session_hash"}
+    for derivation in s.derivations:
+        branch = root.add(f"handshake {derivation.handshake}")
+        node = branch
+        for name, value, source in derivation.steps:
+            shown = value.hex() if name in public or show_secrets else _value(value, False)
+            leaf = f"{name} = {shown}  [dim]({source})[/dim]"
+            if name in ("premaster_secret", "master_secret") or name.endswith("TRAFFIC_SECRET") or "SECRET_" in name:
+                node = branch.add(leaf)
+            else:
+                (node if name.endswith((" key", " iv", "_key", "_iv")) else branch).add(leaf)
+        if derivation.protected:
+            used = branch.add("records protected")
+            for label, (first, last) in derivation.protected.items():
+                used.add(f"{label}: records {first}..{last} of the --records list")
+    if s.reason():
+        root.add(f"note: {s.reason()}")
+    console.print(root)
+    return console.export_text()

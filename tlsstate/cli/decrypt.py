@@ -1,0 +1,199 @@
+"""``tlsstate decrypt CAPTURE``: packet capture + key material → verified plaintext, explained.
+
+Key material: ``--keylog F`` (NSS key log, repeatable; ``$SSLKEYLOGFILE`` is read too when set, and pcapng
+Decryption Secrets Blocks are used automatically), ``--rsa-key F`` (PEM / PKCS #8 / PKCS #12, matched to
+the server certificate; ``--rsa-key-password``), ``--psk HEX`` (RFC 4279 PSK suites).
+
+Output: a table (default), ``--json``, ``--records``, ``--follow N``, ``--write-dir D``, ``--explain N``.
+
+Exit status:
+  0  every TLS record with keys decrypted and verified
+  1  some records failed verification (bad_record_mac) or no TLS connection could be decrypted at all
+  2  bad usage or unreadable input (missing file, not a capture, unusable key file)
+  3  the capture is truncated or corrupt: results up to the damage are shown
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import IO, Any
+
+import click
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_DAMAGED = 0, 1, 2, 3
+
+CONTENT_TYPES = {20: "change_cipher_spec", 21: "alert", 22: "handshake", 23: "application_data", 24: "heartbeat",
+                 0x80: "sslv2_client_hello"}
+
+
+def _escape(data: bytes) -> str:
+    out = []
+    for byte in data:
+        if byte in (10, 13, 9) or 32 <= byte < 127:
+            out.append(chr(byte) if byte != 92 else "\\\\")
+        else:
+            out.append(f"\\x{byte:02x}")
+    return "".join(out)
+
+
+@click.command(name="decrypt")
+@click.argument("capture", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--keylog", "keylogs", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="NSS key log file (repeatable). $SSLKEYLOGFILE is also read when set.")
+@click.option("--rsa-key", "rsa_keys", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Server RSA private key: PEM, PKCS#8 or PKCS#12 (repeatable; matched to the certificate).")
+@click.option("--rsa-key-password", default=None, help="Password of the RSA key file(s).")
+@click.option("--psk", default=None, help="Pre-shared key in hex for PSK cipher suites (RFC 4279).")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per connection.")
+@click.option("--records", "show_records", is_flag=True, help="List every record with its verdict and key.")
+@click.option("--follow", type=int, default=None, metavar="N", help="Print connection N's application data.")
+@click.option("--raw", "raw_output", is_flag=True, help="With --follow: raw bytes instead of escaped text.")
+@click.option("--write-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Write each direction of each connection to a file in this directory.")
+@click.option("--explain", type=int, default=None, metavar="N", help="Show connection N's key derivation tree.")
+@click.option("--show-secrets", is_flag=True, help="With --explain: print secret values in full.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar or warnings on stderr.")
+def decrypt(capture: Path, keylogs: tuple[Path, ...], rsa_keys: tuple[Path, ...], rsa_key_password: str | None,
+            psk: str | None, as_json: bool, show_records: bool, follow: int | None, raw_output: bool,
+            write_dir: Path | None, explain: int | None, show_secrets: bool, quiet: bool) -> None:
+    """Decrypt the TLS connections in CAPTURE (pcap or pcapng, optionally gzip'd)."""
+    from tlsstate.capture.decrypt import DecryptOptions, decrypt_capture
+    from tlsstate.capture.keysource import KeySource, load_rsa_key
+    from tlsstate.capture.pcap import CaptureError
+    from tlsstate.errors import ConfigurationError
+
+    def fail(message: str, code: int = EXIT_USAGE) -> None:
+        click.echo(f"tlsstate decrypt: {message}", err=True)
+        sys.exit(code)
+
+    keys = KeySource()
+    try:
+        env = os.environ.get("SSLKEYLOGFILE")
+        if env and Path(env).is_file():
+            keys.add_keylog_file(env)
+        for path in keylogs:
+            keys.add_keylog_file(path)
+        for path in rsa_keys:
+            keys.rsa_keys.append(load_rsa_key(path, rsa_key_password))
+        if psk is not None:
+            try:
+                keys.psk = bytes.fromhex(psk.removeprefix("0x"))
+            except ValueError:
+                raise ConfigurationError("--psk must be hexadecimal") from None
+    except ConfigurationError as exc:
+        fail(str(exc))
+    if not quiet:
+        for warning in keys.warnings:
+            click.echo(f"warning: {warning}", err=True)
+
+    files: dict[tuple[int, str], IO[bytes]] = {}
+
+    def sink_factory(number: int, writer: str) -> Callable[[bytes], None] | None:
+        if write_dir is None:
+            return None
+
+        def sink(data: bytes) -> None:
+            if write_dir is not None:
+                handle = files.get((number, writer))
+                if handle is None:
+                    name = f"conn{number:04d}-{'client_to_server' if writer == 'client' else 'server_to_client'}.bin"
+                    handle = files[(number, writer)] = (write_dir / name).open("wb")
+                handle.write(data)
+
+        return sink
+
+    options = DecryptOptions(keep_records=show_records or explain is not None, sink_factory=sink_factory)
+    if write_dir is not None:
+        try:
+            write_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            fail(f"cannot create {write_dir}: {exc.strerror}")
+    progress_ctx: Any = None
+    if not quiet and sys.stderr.isatty():
+        from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
+
+        progress_ctx = Progress("[progress.description]{task.description}", BarColumn(), DownloadColumn(),
+                                TimeRemainingColumn(), transient=True, console=_stderr_console())
+        progress_ctx.start()
+        task = progress_ctx.add_task("decrypting", total=capture.stat().st_size if capture.exists() else None)
+        options.progress = lambda done, total: progress_ctx.update(task, completed=done, total=total)
+    try:
+        result = decrypt_capture(capture, keys, options)
+    except CaptureError as exc:
+        fail(str(exc))
+        return
+    except OSError as exc:
+        fail(f"cannot read {capture}: {exc.strerror}")
+        return
+    finally:
+        if progress_ctx is not None:
+            progress_ctx.stop()
+        for handle in files.values():
+            handle.close()
+
+    if not quiet:
+        for warning in result.warnings:
+            click.echo(f"warning: {warning}", err=True)
+        for warning in keys.warnings[len(keys.warnings):]:
+            click.echo(f"warning: {warning}", err=True)
+        if result.capture_error:
+            click.echo(f"warning: {result.capture_error}; results up to that point are shown", err=True)
+
+    connections = result.connections
+
+    def pick(n: int, what: str) -> Any:
+        if not 0 <= n < len(connections):
+            fail(f"{what} {n}: the capture has {len(connections)} TLS connection(s) (numbered from 0)")
+        return connections[n]
+
+    if follow is not None:
+        conn = pick(follow, "--follow")
+        # a second pass collects only that connection's plaintext (connections are numbered after the first)
+        chunks: list[tuple[str, bytes]] = []
+
+        def follow_sink(number: int, writer: str) -> Callable[[bytes], None] | None:
+            if number != conn.tcp.number:
+                return None
+            return lambda data: chunks.append((writer, data))
+
+        again = decrypt_capture(capture, keys, DecryptOptions(sink_factory=follow_sink))
+        del again
+        out = sys.stdout.buffer
+        for writer, data in chunks:
+            if raw_output:
+                out.write(data)
+            else:
+                arrow = ">>>" if writer == "client" else "<<<"
+                out.write(f"{arrow} {len(data)} bytes\n{_escape(data)}\n".encode())
+        out.flush()
+    elif explain is not None:
+        from tlsstate.capture.report import render_explain
+
+        click.echo(render_explain(pick(explain, "--explain"), show_secrets=show_secrets))
+    elif as_json:
+        click.echo(json.dumps([c.to_json() for c in connections], indent=2))
+    elif show_records:
+        from tlsstate.capture.report import render_records
+
+        click.echo(render_records(connections))
+    else:
+        from tlsstate.capture.report import print_table
+
+        print_table(result)
+
+    any_failed = any(c.session.summary()["records_failed"] for c in connections)
+    if result.capture_error:
+        sys.exit(EXIT_DAMAGED)
+    if any_failed:
+        sys.exit(EXIT_FAILED)
+    sys.exit(EXIT_OK)
+
+
+def _stderr_console() -> Any:
+    from rich.console import Console
+
+    return Console(stderr=True)
