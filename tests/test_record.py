@@ -260,3 +260,36 @@ def test_reprs_hold_no_secrets() -> None:
     text = repr(state) + repr(protection) + str(vars(state))
     for secret in (mac_key, key, iv):
         assert secret.hex() not in text and repr(secret) not in text
+
+
+@settings(max_examples=30, deadline=None)
+@given(items=records, cuts=st.lists(st.integers(0, 5000), max_size=8))
+def test_record_view_matches_next_record(items: list[tuple[int, int, bytes]], cuts: list[int]) -> None:
+    wire = _wire(items)
+    points = sorted({c % (len(wire) + 1) for c in cuts})
+    chunks = [wire[a:b] for a, b in zip([0, *points], [*points, len(wire)], strict=True)]
+    deframer = Deframer()
+    views = []
+    for chunk in chunks:
+        deframer.feed(chunk)
+        while (item := deframer.next_record_view()) is not None:
+            views.append(item)
+    # views stay valid after later feeds
+    assert [(t, v, bytes(f)) for t, v, f in views] == items
+
+
+def test_open_fragment_equals_open() -> None:
+    writer, reader = _gcm_pair()
+    for state in (writer, reader):
+        state.activate_pending()
+    deframer = Deframer()
+    deframer.feed(writer.seal(23, 0x0303, b"one") + writer.seal(21, 0x0303, b"\x01\x00"))
+    first = deframer.next_record_view()
+    second = deframer.next_record()
+    assert first is not None and second is not None
+    assert reader.open_fragment(*first) == (23, b"one")
+    assert reader.open(second) == (21, b"\x01\x00")
+    tls_writer, tls_reader = _tls13_pair()
+    deframer.feed(tls_writer.seal(22, 0x0303, b"hs"))
+    view = deframer.next_record_view()
+    assert view is not None and tls_reader.open_fragment(*view) == (22, b"hs")

@@ -461,10 +461,10 @@ class AeadExplicitNonce(RecordProtection):
         size = len(fragment) - self._overhead
         if size < 0:
             raise _bad()
+        view = fragment if type(fragment) is memoryview else memoryview(fragment)
         try:
             return self._aead.decrypt(
-                self._salt + bytes(fragment[:8]), memoryview(fragment)[8:],
-                _TLS_MAC_HEADER.pack(seq, content_type, version, size),
+                self._salt + view[:8], view[8:], _TLS_MAC_HEADER.pack(seq, content_type, version, size)
             )
         except InvalidTag:
             raise _bad() from None

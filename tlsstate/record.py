@@ -119,6 +119,31 @@ class Deframer:
         self._pos = end
         return Record(content_type, version, fragment)
 
+    def next_record_view(self) -> tuple[int, int, memoryview] | None:
+        """Like :meth:`next_record` but returns ``(content_type, version, fragment)`` with the fragment as a
+        read-only view into the fed bytes (no copy when they were ``bytes``): the fast path for
+        :meth:`HalfConnection.open_fragment`. The view stays valid however the Deframer is used later."""
+        data, pos = self._data, self._pos
+        if len(data) - pos < RECORD_HEADER_LENGTH:
+            if self._error is not None:
+                raise self._error
+            return None
+        content_type, version, length = _HEADER.unpack_from(data, pos)
+        if not (
+            _FIRST_TYPE <= content_type <= _LAST_TYPE
+            and _LOWEST_VERSION <= version <= _HIGHEST_VERSION
+            and length <= self.max_fragment_length
+        ):
+            raise self._header_error(content_type, version, length)
+        end = pos + RECORD_HEADER_LENGTH + length
+        if len(data) < end:
+            return None
+        self._pos = end
+        if isinstance(data, bytes):
+            return content_type, version, memoryview(data)[pos + RECORD_HEADER_LENGTH : end]
+        # a bytearray buffer may be resized later, which an exported view would forbid: copy
+        return content_type, version, memoryview(bytes(memoryview(data)[pos + RECORD_HEADER_LENGTH : end]))
+
     def _header_error(self, content_type: int, version: int, length: int) -> ProtocolError:
         if self._error is None:
             if not _FIRST_TYPE <= content_type <= _LAST_TYPE:
@@ -193,13 +218,6 @@ class HalfConnection:
             return f"{self.writer} write: none (epoch {self.epoch}, plaintext)"
         return f"{self.writer} write key (epoch {self.epoch})"
 
-    def _next_seq(self) -> int:
-        seq = self.seq
-        if seq > MAX_SEQUENCE_NUMBER:
-            raise InternalError("sequence number exhausted: the connection must be renegotiated or closed")
-        self.seq = seq + 1
-        return seq
-
     # ------------------------------------------------------------------ records
 
     def seal(self, content_type: int, version: int, plaintext: bytes, *, padding: int = 0) -> bytes:
@@ -225,52 +243,61 @@ class HalfConnection:
 
     def open(self, record: Record) -> tuple[int, bytes]:
         """Verify and unprotect one record; returns ``(content_type, plaintext)``."""
+        return self.open_fragment(record.content_type, record.version, record.fragment)
+
+    def open_fragment(self, content_type: int, version: int, fragment: bytes | memoryview) -> tuple[int, bytes]:
+        """:meth:`open` for a record given as its parts (e.g. from :meth:`Deframer.next_record_view`)."""
         if self._failure is not None:
             raise self._failure
         protection = self.protection
         if self.tls13 and protection.protects:
-            return self._open_tls13(record, protection)
+            return self._open_tls13(content_type, version, fragment, protection)
         seq = self.seq
         if seq > MAX_SEQUENCE_NUMBER:
             raise InternalError("sequence number exhausted: the connection must be renegotiated or closed")
         self.seq = seq + 1
         try:
-            plaintext = protection.open(seq, record.content_type, record.version, record.fragment)
+            plaintext = protection.open(seq, content_type, version, fragment)
         except BadRecordMAC as failure:
             self._failure = failure
             raise
         if len(plaintext) > self.max_plaintext_length:
             raise RecordOverflow(f"decrypted fragment of {len(plaintext)} bytes exceeds {self.max_plaintext_length}")
-        return record.content_type, plaintext
+        return content_type, plaintext
 
-    def _open_tls13(self, record: Record, protection: RecordProtection) -> tuple[int, bytes]:
+    def _open_tls13(
+        self, content_type: int, version: int, fragment: bytes | memoryview, protection: RecordProtection
+    ) -> tuple[int, bytes]:
         """RFC 8446 §5.2: decrypt, strip zero padding, the last non-zero byte is the real type."""
-        if record.content_type == ContentType.CHANGE_CIPHER_SPEC:
+        if content_type == ContentType.CHANGE_CIPHER_SPEC:
             # §5: an unprotected change_cipher_spec may arrive during the handshake; the caller decides.
-            return record.content_type, bytes(record.fragment)
-        if record.content_type != ContentType.APPLICATION_DATA:
-            raise UnexpectedMessage(f"unprotected record of type {record.content_type} after keys were set")
-        if len(record.fragment) > MAX_TLS13_CIPHERTEXT_LENGTH:
-            raise RecordOverflow(f"TLS 1.3 ciphertext of {len(record.fragment)} bytes exceeds 2^14 + 256")
-        seq = self._next_seq()
+            return content_type, bytes(fragment)
+        if content_type != ContentType.APPLICATION_DATA:
+            raise UnexpectedMessage(f"unprotected record of type {content_type} after keys were set")
+        if len(fragment) > MAX_TLS13_CIPHERTEXT_LENGTH:
+            raise RecordOverflow(f"TLS 1.3 ciphertext of {len(fragment)} bytes exceeds 2^14 + 256")
+        seq = self.seq
+        if seq > MAX_SEQUENCE_NUMBER:
+            raise InternalError("sequence number exhausted: the connection must be renegotiated or closed")
+        self.seq = seq + 1
         try:
-            inner = protection.open(seq, record.content_type, record.version, record.fragment)
+            inner = protection.open(seq, content_type, version, fragment)
         except BadRecordMAC as failure:
             self._failure = failure
             raise
         end = len(inner)
         if end and inner[end - 1]:
-            content_type = inner[end - 1]
+            inner_type = inner[end - 1]
             end -= 1
         else:
             stripped = inner.rstrip(b"\x00")
             if not stripped:
                 raise UnexpectedMessage("TLS 1.3 record with no non-zero content type")
             end = len(stripped) - 1
-            content_type = stripped[end]
+            inner_type = stripped[end]
         if end > self.max_plaintext_length:
             raise RecordOverflow(f"decrypted fragment of {end} bytes exceeds {self.max_plaintext_length}")
-        return content_type, inner[:end]
+        return inner_type, inner[:end]
 
     def __repr__(self) -> str:
         return f"<HalfConnection {self.key_label} seq={self.seq} {self.protection!r}>"
