@@ -1,0 +1,563 @@
+"""Certificates and private keys: loading, generating (self-signed, test CA), verifying, summarizing.
+
+Verification is pyca/cryptography's RFC 5280 path builder with RFC 6125 name checks
+(``cryptography.x509.verification``); failures raise :class:`CertificateError` subclasses carrying the
+RFC 5246 §7.2.2 alert: ``certificate_expired``, ``unknown_ca`` or ``bad_certificate``.
+"""
+
+from __future__ import annotations
+
+import datetime
+import ipaddress
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
+from cryptography.hazmat.primitives.serialization import pkcs12
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from cryptography.x509.verification import PolicyBuilder, Store, VerificationError
+
+from tlsstate.constants import AlertDescription
+from tlsstate.errors import ConfigurationError, ProtocolError
+
+PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey
+SYSTEM_CA_FILE = "/etc/ssl/certs/ca-certificates.crt"
+DEFAULT_HOSTNAMES = ("localhost", "127.0.0.1", "::1")
+KEY_TYPES = ("rsa2048", "rsa3072", "rsa4096", "ecdsa-p256", "ecdsa-p384", "ecdsa-p521", "ed25519")
+
+
+# ---------------------------------------------------------------------------------------------
+# Errors
+# ---------------------------------------------------------------------------------------------
+
+
+class CertificateError(ProtocolError):
+    """A peer certificate is unacceptable (RFC 5246 §7.2.2 bad_certificate)."""
+
+    default_alert = AlertDescription.BAD_CERTIFICATE
+
+
+class UnknownCA(CertificateError):
+    """No chain to a trusted anchor (unknown_ca)."""
+
+    default_alert = AlertDescription.UNKNOWN_CA
+
+
+class CertificateExpired(CertificateError):
+    """A certificate is outside its validity period (certificate_expired)."""
+
+    default_alert = AlertDescription.CERTIFICATE_EXPIRED
+
+
+class HostnameMismatch(CertificateError):
+    """The leaf does not name the host we connected to (bad_certificate; RFC 6125)."""
+
+
+class UnsupportedCertificate(CertificateError):
+    """The certificate's key cannot be used here (unsupported_certificate)."""
+
+    default_alert = AlertDescription.UNSUPPORTED_CERTIFICATE
+
+
+# ---------------------------------------------------------------------------------------------
+# Loading
+# ---------------------------------------------------------------------------------------------
+
+Source = str | os.PathLike[str] | bytes
+
+
+def _read(source: Source) -> bytes:
+    if isinstance(source, bytes):
+        return source
+    try:
+        return Path(source).read_bytes()
+    except OSError as exc:
+        raise ConfigurationError(f"cannot read {os.fspath(source)}: {exc.strerror}") from None
+
+
+def _password(password: str | bytes | None) -> bytes | None:
+    return password.encode() if isinstance(password, str) else password
+
+
+def load_certificates(source: Source) -> list[x509.Certificate]:
+    """Every certificate in a PEM file/bytes (in order), or the one certificate of a DER file."""
+    data = _read(source)
+    try:
+        pem = b"-----BEGIN" in data
+        certs = x509.load_pem_x509_certificates(data) if pem else [x509.load_der_x509_certificate(data)]
+    except ValueError as exc:
+        raise ConfigurationError(f"not a certificate (PEM or DER): {exc}") from None
+    return certs
+
+
+def _check_key(key: Any) -> PrivateKey:
+    if not isinstance(key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey):
+        raise ConfigurationError(f"unsupported private key type {type(key).__name__} (use RSA, ECDSA or Ed25519)")
+    return key
+
+
+def load_private_key(source: Source, password: str | bytes | None = None) -> PrivateKey:
+    """A private key from PEM (PKCS#8, traditional RSA/EC, encrypted or not) or DER (PKCS#8 / PKCS#1).
+
+    A missing or wrong password -> ConfigurationError.
+    """
+    data = _read(source)
+    secret = _password(password)
+    try:
+        if b"-----BEGIN" in data:
+            key = serialization.load_pem_private_key(data, secret)
+        else:
+            key = serialization.load_der_private_key(data, secret)
+    except TypeError as exc:  # encrypted without password / password for a plain key
+        raise ConfigurationError(f"private key: {exc}") from None
+    except ValueError as exc:
+        raise ConfigurationError(f"cannot load private key (wrong password or not a key): {exc}") from None
+    return _check_key(key)
+
+
+def load_pkcs12(source: Source, password: str | bytes | None = None) -> tuple[PrivateKey, list[x509.Certificate]]:
+    """(key, chain with the leaf first) from a PKCS#12 bundle (RFC 7292)."""
+    data = _read(source)
+    try:
+        key, cert, extra = pkcs12.load_key_and_certificates(data, _password(password))
+    except ValueError as exc:
+        raise ConfigurationError(f"cannot load PKCS#12 (wrong password or not PKCS#12): {exc}") from None
+    if key is None or cert is None:
+        raise ConfigurationError("PKCS#12 bundle has no private key and certificate")
+    return _check_key(key), [cert, *extra]
+
+
+def load_cert_and_key(
+    cert_source: Source, key_source: Source | None = None, password: str | bytes | None = None
+) -> tuple[list[x509.Certificate], PrivateKey]:
+    """A chain and its key: PEM/DER files, one PEM holding both, or a ``.p12``/``.pfx`` bundle.
+
+    ConfigurationError if the key does not match the leaf certificate.
+    """
+    name = os.fspath(cert_source) if not isinstance(cert_source, bytes) else ""
+    if str(name).lower().endswith((".p12", ".pfx")):
+        key, chain = load_pkcs12(cert_source, password)
+    else:
+        chain = load_certificates(cert_source)
+        key = load_private_key(key_source if key_source is not None else cert_source, password)
+    if not public_keys_equal(chain[0].public_key(), key.public_key()):
+        raise ConfigurationError("the private key does not belong to the first certificate")
+    return chain, key
+
+
+def public_keys_equal(a: Any, b: Any) -> bool:
+    """True if two public keys are the same key (compared as SubjectPublicKeyInfo DER)."""
+    spki = serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    return bool(a.public_bytes(*spki) == b.public_bytes(*spki))
+
+
+# ---------------------------------------------------------------------------------------------
+# Generating
+# ---------------------------------------------------------------------------------------------
+
+
+def generate_private_key(key_type: str = "rsa2048") -> PrivateKey:
+    """A new key: ``rsa2048|rsa3072|rsa4096|ecdsa-p256|ecdsa-p384|ecdsa-p521|ed25519``."""
+    if key_type.startswith("rsa") and key_type[3:] in ("2048", "3072", "4096"):
+        return rsa.generate_private_key(65537, int(key_type[3:]))
+    curves: dict[str, ec.EllipticCurve] = {
+        "ecdsa-p256": ec.SECP256R1(), "ecdsa-p384": ec.SECP384R1(), "ecdsa-p521": ec.SECP521R1(),
+    }
+    if key_type in curves:
+        return ec.generate_private_key(curves[key_type])
+    if key_type == "ed25519":
+        return ed25519.Ed25519PrivateKey.generate()
+    raise ConfigurationError(f"unknown key type {key_type!r} (use one of {', '.join(KEY_TYPES)})")
+
+
+def _signing_hash(key: PrivateKey) -> hashes.SHA256 | None:
+    return None if isinstance(key, ed25519.Ed25519PrivateKey) else hashes.SHA256()
+
+
+def _general_names(hostnames: Iterable[str]) -> list[x509.GeneralName]:
+    names: list[x509.GeneralName] = []
+    for host in hostnames:
+        try:
+            names.append(x509.IPAddress(ipaddress.ip_address(host)))
+        except ValueError:
+            names.append(x509.DNSName(host))
+    return names
+
+
+def _name(common_name: str) -> x509.Name:
+    return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+
+
+def _validity(
+    days: int, not_before: datetime.datetime | None, not_after: datetime.datetime | None
+) -> tuple[datetime.datetime, datetime.datetime]:
+    start = not_before or datetime.datetime.now(datetime.UTC) - datetime.timedelta(minutes=5)
+    end = not_after or start + datetime.timedelta(days=days)
+    return start, end
+
+
+def _key_usage(key: PrivateKey, *, ca: bool) -> x509.KeyUsage:
+    return x509.KeyUsage(
+        digital_signature=True,
+        content_commitment=False,
+        key_encipherment=isinstance(key, rsa.RSAPrivateKey) and not ca,
+        data_encipherment=False,
+        key_agreement=False,
+        key_cert_sign=ca,
+        crl_sign=ca,
+        encipher_only=False,
+        decipher_only=False,
+    )
+
+
+def _leaf_builder(
+    subject_key: PrivateKey,
+    issuer_name: x509.Name,
+    issuer_key: PrivateKey,
+    hostnames: Sequence[str],
+    start: datetime.datetime,
+    end: datetime.datetime,
+) -> x509.CertificateBuilder:
+    if not hostnames:
+        raise ConfigurationError("a certificate needs at least one host name")
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(_name(hostnames[0]))
+        .issuer_name(issuer_name)
+        .public_key(subject_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(start)
+        .not_valid_after(end)
+        .add_extension(x509.SubjectAlternativeName(_general_names(hostnames)), critical=False)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(_key_usage(subject_key, ca=False), critical=True)
+        .add_extension(
+            x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False
+        )
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(subject_key.public_key()), critical=False)
+        # Also on self-signed leaves: pyca's verifier requires it of every end-entity certificate.
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_key.public_key()), critical=False)
+    )
+    return builder
+
+
+def generate_self_signed(
+    hostnames: Sequence[str] = DEFAULT_HOSTNAMES,
+    key_type: str = "rsa2048",
+    days: int = 30,
+    *,
+    not_before: datetime.datetime | None = None,
+    not_after: datetime.datetime | None = None,
+) -> tuple[x509.Certificate, PrivateKey]:
+    """A self-signed server certificate naming ``hostnames`` (DNS names and IP addresses in the SAN)."""
+    key = generate_private_key(key_type)
+    start, end = _validity(days, not_before, not_after)
+    builder = _leaf_builder(key, _name(hostnames[0] if hostnames else ""), key, hostnames, start, end)
+    return builder.sign(key, _signing_hash(key)), key
+
+
+def make_ca(
+    common_name: str = "tlsstate test CA",
+    key_type: str = "ecdsa-p256",
+    days: int = 30,
+    *,
+    issuer: tuple[x509.Certificate, PrivateKey] | None = None,
+    not_before: datetime.datetime | None = None,
+    not_after: datetime.datetime | None = None,
+) -> tuple[x509.Certificate, PrivateKey]:
+    """A CA certificate: a root (self-signed) or, with ``issuer=(ca_cert, ca_key)``, an intermediate."""
+    key = generate_private_key(key_type)
+    start, end = _validity(days, not_before, not_after)
+    issuer_name = issuer[0].subject if issuer else _name(common_name)
+    signing_key = issuer[1] if issuer else key
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(_name(common_name))
+        .issuer_name(issuer_name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(start)
+        .not_valid_after(end)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(_key_usage(key, ca=True), critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+    )
+    if issuer:
+        builder = builder.add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(signing_key.public_key()), critical=False
+        )
+    return builder.sign(signing_key, _signing_hash(signing_key)), key
+
+
+def issue_certificate(
+    ca_cert: x509.Certificate,
+    ca_key: PrivateKey,
+    hostnames: Sequence[str] = DEFAULT_HOSTNAMES,
+    key_type: str = "ecdsa-p256",
+    days: int = 30,
+    *,
+    not_before: datetime.datetime | None = None,
+    not_after: datetime.datetime | None = None,
+) -> tuple[x509.Certificate, PrivateKey]:
+    """A leaf (serverAuth + clientAuth) for ``hostnames`` signed by a CA from :func:`make_ca`."""
+    key = generate_private_key(key_type)
+    start, end = _validity(days, not_before, not_after)
+    builder = _leaf_builder(key, ca_cert.subject, ca_key, hostnames, start, end)
+    return builder.sign(ca_key, _signing_hash(ca_key)), key
+
+
+def certificate_pem(certificates: x509.Certificate | Sequence[x509.Certificate]) -> bytes:
+    """PEM text of one certificate or a chain."""
+    chain = [certificates] if isinstance(certificates, x509.Certificate) else list(certificates)
+    return b"".join(c.public_bytes(serialization.Encoding.PEM) for c in chain)
+
+
+def private_key_pem(key: PrivateKey, password: str | bytes | None = None) -> bytes:
+    """PKCS#8 PEM of a key, encrypted with the best available algorithm when ``password`` is given."""
+    secret = _password(password)
+    encryption: serialization.KeySerializationEncryption = (
+        serialization.BestAvailableEncryption(secret) if secret else serialization.NoEncryption()
+    )
+    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption)
+
+
+def write_pem_files(
+    certificates: x509.Certificate | Sequence[x509.Certificate],
+    key: PrivateKey,
+    cert_path: str | os.PathLike[str],
+    key_path: str | os.PathLike[str],
+    password: str | bytes | None = None,
+) -> None:
+    """Write the chain (PEM) and the key (PKCS#8 PEM, mode 0600)."""
+    Path(cert_path).write_bytes(certificate_pem(certificates))
+    fd = os.open(os.fspath(key_path), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(private_key_pem(key, password))
+
+
+# ---------------------------------------------------------------------------------------------
+# Verification
+# ---------------------------------------------------------------------------------------------
+
+_STORE_CACHE: dict[tuple[str, int, int], Store] = {}
+
+
+def load_trust_store(cafile: str | os.PathLike[str] | None = None) -> Store:
+    """A pyca Store from a PEM CA file (default: the system bundle, :data:`SYSTEM_CA_FILE`); cached per file."""
+    path = os.fspath(cafile) if cafile is not None else SYSTEM_CA_FILE
+    try:
+        stat = os.stat(path)
+    except OSError as exc:
+        raise ConfigurationError(f"cannot read CA file {path}: {exc.strerror}") from None
+    cache_key = (path, stat.st_mtime_ns, stat.st_size)
+    store = _STORE_CACHE.get(cache_key)
+    if store is None:
+        certs = load_certificates(path)
+        if not certs:
+            raise ConfigurationError(f"no certificates in CA file {path}")
+        store = Store(certs)
+        _STORE_CACHE[cache_key] = store
+    return store
+
+
+def _store(cafile: str | os.PathLike[str] | None, ca_certs: Sequence[x509.Certificate] | None) -> Store:
+    if ca_certs is not None:
+        if not ca_certs:
+            raise ConfigurationError("empty list of trusted CA certificates")
+        return Store(list(ca_certs))
+    return load_trust_store(cafile)
+
+
+def _subject_name(hostname: str) -> Any:
+    from cryptography.x509.verification import DNSName, IPAddress  # type: ignore[attr-defined]
+
+    try:
+        return IPAddress(ipaddress.ip_address(hostname.strip("[]")))
+    except ValueError:
+        return DNSName(hostname.rstrip(".").lower())
+
+
+def _as_certificates(chain: Sequence[x509.Certificate | bytes]) -> list[x509.Certificate]:
+    out = []
+    for item in chain:
+        if isinstance(item, x509.Certificate):
+            out.append(item)
+            continue
+        try:
+            out.append(x509.load_der_x509_certificate(item))
+        except ValueError as exc:
+            raise CertificateError(f"undecodable certificate: {exc}") from None
+    if not out:
+        raise CertificateError("the peer sent no certificate")
+    return out
+
+
+def _check_validity(chain: Sequence[x509.Certificate], now: datetime.datetime) -> None:
+    for position, cert in enumerate(chain):
+        if now > cert.not_valid_after_utc:
+            raise CertificateExpired(
+                f"certificate {position} ({cert.subject.rfc4514_string()}) expired "
+                f"{cert.not_valid_after_utc:%Y-%m-%d %H:%M} UTC"
+            )
+        if now < cert.not_valid_before_utc:
+            raise CertificateExpired(
+                f"certificate {position} ({cert.subject.rfc4514_string()}) is not valid before "
+                f"{cert.not_valid_before_utc:%Y-%m-%d %H:%M} UTC"
+            )
+
+
+def _raise_for(exc: VerificationError, what: str) -> None:
+    text = str(exc)
+    if "subjectAltName" in text:
+        raise HostnameMismatch(f"{what}: {text}") from None
+    if "not valid at validation time" in text:
+        raise CertificateExpired(f"{what}: {text}") from None
+    if "candidates exhausted" in text or "no valid chain" in text:
+        raise UnknownCA(f"{what}: no chain to a trusted CA ({text})") from None
+    raise CertificateError(f"{what}: {text}") from None
+
+
+def verify_server_certificate(
+    chain: Sequence[x509.Certificate | bytes],
+    hostname: str,
+    *,
+    cafile: str | os.PathLike[str] | None = None,
+    ca_certs: Sequence[x509.Certificate] | None = None,
+    now: datetime.datetime | None = None,
+) -> list[x509.Certificate]:
+    """Verify a server's chain (leaf first; DER or objects) for ``hostname`` (DNS name or IP address).
+
+    Trust anchors: ``ca_certs``, else ``cafile``, else the system bundle. Returns the validated path
+    (leaf ... anchor). Raises CertificateExpired (certificate_expired), HostnameMismatch
+    (bad_certificate), UnknownCA (unknown_ca) or CertificateError (bad_certificate).
+    """
+    certs = _as_certificates(chain)
+    moment = now or datetime.datetime.now(datetime.UTC)
+    _check_validity(certs, moment)
+    builder = PolicyBuilder().store(_store(cafile, ca_certs)).time(moment)
+    try:
+        verifier = builder.build_server_verifier(_subject_name(hostname))
+        return list(verifier.verify(certs[0], certs[1:]))
+    except VerificationError as exc:
+        _raise_for(exc, f"server certificate for {hostname!r}")
+        raise  # pragma: no cover - _raise_for always raises
+
+
+def verify_client_certificate(
+    chain: Sequence[x509.Certificate | bytes],
+    *,
+    cafile: str | os.PathLike[str] | None = None,
+    ca_certs: Sequence[x509.Certificate] | None = None,
+    now: datetime.datetime | None = None,
+) -> list[x509.Certificate]:
+    """Verify a client's chain (RFC 5246 §7.4.6) against the given anchors; same errors as the server check."""
+    certs = _as_certificates(chain)
+    moment = now or datetime.datetime.now(datetime.UTC)
+    _check_validity(certs, moment)
+    builder = PolicyBuilder().store(_store(cafile, ca_certs)).time(moment)
+    try:
+        verified = builder.build_client_verifier().verify(certs[0], certs[1:])
+    except VerificationError as exc:
+        _raise_for(exc, "client certificate")
+        raise  # pragma: no cover
+    return list(verified.chain)
+
+
+# ---------------------------------------------------------------------------------------------
+# Display
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CertificateSummary:
+    """What a person wants to see about a certificate."""
+
+    subject: str
+    issuer: str
+    serial_number: str
+    not_before: datetime.datetime
+    not_after: datetime.datetime
+    key_type: str
+    key_size: int
+    subject_alt_names: tuple[str, ...]
+    sha256_fingerprint: str
+    self_signed: bool
+    is_ca: bool
+
+    def as_dict(self) -> dict[str, object]:
+        """JSON-friendly form (datetimes as ISO 8601)."""
+        return {
+            "subject": self.subject,
+            "issuer": self.issuer,
+            "serial_number": self.serial_number,
+            "not_before": self.not_before.isoformat(),
+            "not_after": self.not_after.isoformat(),
+            "key_type": self.key_type,
+            "key_size": self.key_size,
+            "subject_alt_names": list(self.subject_alt_names),
+            "sha256_fingerprint": self.sha256_fingerprint,
+            "self_signed": self.self_signed,
+            "is_ca": self.is_ca,
+        }
+
+    def lines(self) -> list[str]:
+        """Readable ``label: value`` lines."""
+        return [
+            f"subject: {self.subject}",
+            f"issuer: {self.issuer}",
+            f"validity: {self.not_before:%Y-%m-%d %H:%M:%S} UTC .. {self.not_after:%Y-%m-%d %H:%M:%S} UTC",
+            f"key: {self.key_type} {self.key_size} bits",
+            f"subject alt names: {', '.join(self.subject_alt_names) or '(none)'}",
+            f"sha256 fingerprint: {self.sha256_fingerprint}",
+        ]
+
+
+def _key_description(cert: x509.Certificate) -> tuple[str, int]:
+    key = cert.public_key()
+    if isinstance(key, rsa.RSAPublicKey):
+        return "RSA", key.key_size
+    if isinstance(key, ec.EllipticCurvePublicKey):
+        return f"ECDSA {key.curve.name}", key.key_size
+    if isinstance(key, ed25519.Ed25519PublicKey):
+        return "Ed25519", 256
+    if isinstance(key, ed448.Ed448PublicKey):
+        return "Ed448", 456
+    if isinstance(key, dsa.DSAPublicKey):
+        return "DSA", key.key_size
+    return type(key).__name__, 0
+
+
+def summarize(cert: x509.Certificate) -> CertificateSummary:
+    """Subject, issuer, validity, key type/size, SANs and SHA-256 fingerprint (colon-separated hex)."""
+    try:
+        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+        names = tuple(
+            [f"DNS:{n}" for n in san.get_values_for_type(x509.DNSName)]
+            + [f"IP:{a}" for a in san.get_values_for_type(x509.IPAddress)]
+        )
+    except x509.ExtensionNotFound:
+        names = ()
+    try:
+        is_ca = cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
+    except x509.ExtensionNotFound:
+        is_ca = False
+    key_type, key_size = _key_description(cert)
+    fingerprint = cert.fingerprint(hashes.SHA256()).hex().upper()
+    return CertificateSummary(
+        subject=cert.subject.rfc4514_string(),
+        issuer=cert.issuer.rfc4514_string(),
+        serial_number=f"{cert.serial_number:X}",
+        not_before=cert.not_valid_before_utc,
+        not_after=cert.not_valid_after_utc,
+        key_type=key_type,
+        key_size=key_size,
+        subject_alt_names=names,
+        sha256_fingerprint=":".join(fingerprint[i : i + 2] for i in range(0, len(fingerprint), 2)),
+        self_signed=cert.subject == cert.issuer,
+        is_ca=is_ca,
+    )
