@@ -1,0 +1,85 @@
+"""``tlsstate demo``: runs, exits 0, shows the six names and three bad_record_mac proofs per suite.
+
+The --json output is also checked against an independent, test-local TLS 1.2 PRF (RFC 5246 §5, built
+directly on pyca HMAC): the six values must be the RFC 5246 §6.3 cut of PRF(master, "key expansion",
+server_random + client_random) — not merely whatever tlsstate computed.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import subprocess
+import sys
+
+from click.testing import CliRunner
+
+from tlsstate.cli.main import cli
+
+SIX = ("client write MAC key", "server write MAC key", "client write key", "server write key",
+       "client write IV", "server write IV")
+
+
+def p_sha256(secret: bytes, seed: bytes, length: int) -> bytes:
+    """RFC 5246 §5 P_SHA256, written out independently of tlsstate.prf."""
+    out, a = b"", seed
+    while len(out) < length:
+        a = hmac.digest(secret, a, "sha256")
+        out += hmac.digest(secret, a + seed, "sha256")
+    return out[:length]
+
+
+def test_demo_screen() -> None:
+    result = CliRunner(env={"COLUMNS": "220"}).invoke(cli, ["demo"])
+    assert result.exit_code == 0, result.output
+    text = result.output
+    for name in SIX:
+        assert name in text
+    assert "not used by this suite" in text  # CBC in TLS 1.2 has no IVs; GCM has no MAC keys
+    assert text.count("rejected with bad_record_mac") == 6  # three proofs × two suites
+    assert "TLS_RSA_WITH_AES_128_CBC_SHA" in text and "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256" in text
+    assert "premaster secret" in text and "master secret" in text
+    assert "its own connection" in text
+
+
+def test_demo_json_matches_independent_prf() -> None:
+    result = CliRunner().invoke(cli, ["demo", "--json"])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.output)
+    assert doc["all_rejected_with_bad_record_mac"] is True
+    runs = doc["runs"]
+    assert [r["suite"] for r in runs] == ["TLS_RSA_WITH_AES_128_CBC_SHA", "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"]
+    assert runs[1]["group"] == "x25519"
+    lengths = {  # RFC 5246 §6.3 / RFC 5288 §3: (mac, key, iv) per side
+        "TLS_RSA_WITH_AES_128_CBC_SHA": (20, 16, 0),
+        "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256": (0, 16, 4),
+    }
+    for run in runs:
+        assert run["version"] == "TLS 1.2"
+        assert len(bytes.fromhex(run["premaster_secret"])) == (48 if run["key_exchange"] == "RSA" else 32)
+        master = bytes.fromhex(run["master_secret"])
+        assert len(master) == 48
+        seed = b"key expansion" + bytes.fromhex(run["server_random"]) + bytes.fromhex(run["client_random"])
+        mac, key, iv = lengths[run["suite"]]
+        block = p_sha256(master, seed, 2 * (mac + key + iv))
+        expected, pos = [], 0
+        for size in (mac, mac, key, key, iv, iv):
+            expected.append(block[pos:pos + size].hex() or "not used by this suite")
+            pos += size
+        assert [run["key_block"][name] for name in SIX] == expected
+        assert len(run["proofs"]) == 3
+        assert {p["attack"] for p in run["proofs"]} == {"flipped byte", "reflected record", "replayed record"}
+        for proof in run["proofs"]:
+            assert proof["rejected"] and proof["alert"] == "bad_record_mac"
+            assert "bad_record_mac" in proof["server_saw"]  # the server got the client's fatal alert
+        records = run["records"]
+        assert [r["seq"] for r in records] == [1, 1, 2, 2]  # seq 0 was each side's Finished
+        assert records[0]["key_label"].startswith("client write") and records[1]["key_label"].startswith("server write")
+
+
+def test_demo_as_a_process_exits_quickly() -> None:
+    """The real console script: exit 0 within a bound (threads stopped, nothing hangs)."""
+    code = "import sys; from tlsstate.cli.main import main; sys.exit(main(['demo']))"
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr.decode()
+    assert b"bad_record_mac" in proc.stdout
