@@ -12,7 +12,11 @@ from __future__ import annotations
 
 import datetime
 import hmac
+import json
+import os
 import ssl
+import subprocess
+import sys
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -272,10 +276,63 @@ def test_open_openssl_tls12_records(certificate: tuple[Path, Path], tmp_path: Pa
     assert _open_tls12(_records(transcript.server_to_client), server_state) == transcript.sent_by_server
 
 
-def test_open_openssl_tls13_records(certificate: tuple[Path, Path], tmp_path: Path) -> None:
-    """CPython cannot choose TLS 1.3 suites, so this is OpenSSL's default pick (TLS_AES_256_GCM_SHA384)."""
+TLS13_SUITES = [
+    (0x1301, "TLS_AES_128_GCM_SHA256"),
+    (0x1302, "TLS_AES_256_GCM_SHA384"),
+    (0x1303, "TLS_CHACHA20_POLY1305_SHA256"),
+    (0x1304, "TLS_AES_128_CCM_SHA256"),
+    (0x1305, "TLS_AES_128_CCM_8_SHA256"),
+]
+OPENSSL_CONF = """openssl_conf = default_conf
+[default_conf]
+ssl_conf = ssl_sect
+[ssl_sect]
+system_default = system_default_sect
+[system_default_sect]
+Ciphersuites = {suite}
+"""
+CHILD = """
+import json, ssl, sys
+from pathlib import Path
+sys.path.insert(0, sys.argv[4])
+from test_record_interop import _run
+t = _run((Path(sys.argv[1]), Path(sys.argv[2])), Path(sys.argv[3]), ssl.TLSVersion.TLSv1_3, None)
+print(json.dumps({k: (v.hex() if isinstance(v, bytes) else v) for k, v in vars(t).items()}))
+"""
+
+
+def _run_tls13_child(certificate: tuple[Path, Path], tmp_path: Path, suite_name: str) -> Transcript:
+    """CPython cannot choose TLS 1.3 suites; an OpenSSL config file (OPENSSL_CONF) in a child process can."""
+    conf = tmp_path / "openssl.cnf"
+    conf.write_text(OPENSSL_CONF.format(suite=suite_name))
+    child = subprocess.run(
+        [sys.executable, "-c", CHILD, str(certificate[0]), str(certificate[1]), str(tmp_path), str(Path(__file__).parent)],
+        env={**os.environ, "OPENSSL_CONF": str(conf)}, capture_output=True, text=True, timeout=120, check=False,
+    )
+    assert child.returncode == 0, child.stderr[-2000:]
+    fields = json.loads(child.stdout)
+    return Transcript(**{k: (v if k == "keylog" else bytes.fromhex(v)) for k, v in fields.items()})
+
+
+@pytest.mark.parametrize(("suite_id", "suite_name"), TLS13_SUITES, ids=[n for _, n in TLS13_SUITES])
+def test_open_openssl_tls13_records(certificate: tuple[Path, Path], tmp_path: Path, suite_id: int,
+                                    suite_name: str) -> None:
+    transcript = _run_tls13_child(certificate, tmp_path, suite_name)
+    hellos = _hellos(transcript)
+    assert hellos.suite.id == suite_id
+    _check_tls13(transcript, hellos)
+
+
+def test_open_openssl_tls13_default_suite(certificate: tuple[Path, Path], tmp_path: Path) -> None:
+    """In-process, OpenSSL's default TLS 1.3 choice."""
     transcript = _run(certificate, tmp_path, ssl.TLSVersion.TLSv1_3, None)
     hellos = _hellos(transcript)
+    assert hellos.suite.is_tls13
+    _check_tls13(transcript, hellos)
+
+
+def _check_tls13(transcript: Transcript, hellos: Hellos) -> None:
+    """Open every record after the hellos: handshake keys until our Finished, then application keys."""
     suite = hellos.suite
     hash_name = suite.prf_hash
     key_length = suite.cipher.key_length
@@ -310,4 +367,3 @@ def test_open_openssl_tls13_records(certificate: tuple[Path, Path], tmp_path: Pa
                 assert content_type == 23
                 application += plaintext
         assert current.epoch == 1 and bytes(application) == sent
-    assert suite.is_tls13
