@@ -46,6 +46,7 @@ __all__ = ["Derivation", "DirectionState", "RecordInfo", "SessionCache", "TlsSes
 
 HEADER = struct.Struct(">BHH")
 MAX_RECORD = 16384 + 2048
+HOLD_LIMIT = 4 * 1024 * 1024
 EXT_SERVER_NAME, EXT_ALPN, EXT_ETM, EXT_EMS, EXT_TICKET, EXT_EARLY_DATA, EXT_SUPPORTED_VERSIONS = 0, 16, 22, 23, 35, 42, 43
 TLS13 = 0x0304
 HASH_LENGTH = {"sha256": 32, "sha384": 48}
@@ -121,6 +122,8 @@ class DirectionState:
         self.tls13_phase = "plain"  # plain | early | handshake | application
         self.key_label = f"{writer} write: none"
         self.record_index = 0
+        self.waiting = False  # holding records until the other direction has been read far enough
+        self.force = False
 
     # ------------------------------------------------------------------ framing
     def feed(self, data: bytes) -> None:
@@ -151,11 +154,19 @@ class DirectionState:
                 stop = pos + 5 + length
                 if stop > end:
                     break
+                if not self.force and not self.session.ready(self, content_type, end - pos):
+                    self.waiting = True
+                    break
+                self.waiting = False
                 self.session.on_record(self, Record(content_type, version, bytes(buf[pos + 5 : stop])))
                 pos = stop
         finally:
             if pos:
                 del buf[:pos]
+        other = self.session.server if self is self.session.client else self.session.client
+        if other.waiting and pos:
+            other.waiting = False
+            other.feed(b"")
 
     def _sync(self) -> bool:
         """Find the first record boundary (start of stream, SSLv2 hello, or resynchronisation)."""
@@ -221,7 +232,10 @@ class DirectionState:
         self.started = True
 
     def finish(self) -> None:
-        """End of stream: a partial record left over is truncated."""
+        """End of stream: records held back are processed; a partial record left over is truncated."""
+        if self.waiting:
+            self.force = True
+            self.feed(b"")
         if self.buffer and self.synced and len(self.buffer) >= 5 and not self.session.not_tls:
             content_type, _version, length = HEADER.unpack_from(self.buffer, 0)
             self.records_truncated += 1
@@ -306,6 +320,24 @@ class TlsSession:
             index = len(self.records) - 1
             span = self.derivations[-1].protected.setdefault(key, [index, index])
             span[1] = index
+
+    def ready(self, direction: DirectionState, content_type: int, buffered: int) -> bool:
+        """Whether a record may be processed now, or must wait for the other direction.
+
+        A capture may list packets out of causal order across directions (several interfaces, reordering):
+        the server's first flight needs the ClientHello, and the client's ChangeCipherSpec (TLS ≤ 1.2) or first
+        encrypted record (TLS 1.3) needs the ServerHello. Waiting is bounded by HOLD_LIMIT buffered bytes.
+        """
+        if buffered > HOLD_LIMIT or self.mid_stream:
+            return True
+        if direction is self.server:
+            return self.client_hello is not None or self.handshakes > 0
+        if self.server_hello is None and self.handshakes > 0 and not direction.half.protection.protects:
+            if content_type == ContentType.CHANGE_CIPHER_SPEC:
+                return False
+            if content_type == ContentType.APPLICATION_DATA and not self.early_data_offered:
+                return False
+        return True
 
     def _reset_handshake(self) -> None:
         self.client_hello: ClientHello | None = None

@@ -1,0 +1,288 @@
+"""Live captures: CPython ``ssl`` (OpenSSL) client and server on loopback, recorded by dumpcap/tshark, key log
+from ``keylog_filename``. Our decryption must give exactly the bytes the peers exchanged, and the same
+per-direction SHA-256 as tshark decrypting the same file; reordered and retransmitted segments injected
+into the capture (rewritten with dpkt) must not change the result; a dropped segment is reported as a gap."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import hashlib
+import os
+import signal
+import socket
+import ssl
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import dpkt
+import pytest
+from conftest import free_port, require_binary
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import NameOID
+
+from tlsstate.capture.decrypt import CaptureResult, decrypt_capture
+from tlsstate.capture.keysource import KeySource
+
+pytestmark = pytest.mark.interop
+
+
+@dataclass
+class Case:
+    name: str
+    version: ssl.TLSVersion
+    ciphers: str | None
+    expect_suite: str
+
+
+CASES = [
+    Case("tls12-aes128gcm", ssl.TLSVersion.TLSv1_2, "ECDHE-RSA-AES128-GCM-SHA256", "0xc02f"),
+    Case("tls12-aes256cbc-sha384", ssl.TLSVersion.TLSv1_2, "ECDHE-RSA-AES256-SHA384", "0xc028"),  # EtM (OpenSSL default)
+    Case("tls12-chacha20", ssl.TLSVersion.TLSv1_2, "ECDHE-RSA-CHACHA20-POLY1305", "0xcca8"),
+    Case("tls12-aes128-sha-rsa", ssl.TLSVersion.TLSv1_2, "AES128-SHA", "0x002f"),
+    Case("tls13-aes256gcm", ssl.TLSVersion.TLSv1_3, None, "0x1302"),  # OpenSSL default suite order
+]
+
+
+def _certificate(tmp: Path) -> tuple[Path, Path]:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(1).not_valid_before(now - datetime.timedelta(days=1))
+            .not_valid_after(now + datetime.timedelta(days=1)).sign(key, hashes.SHA256()))
+    cert_path, key_path = tmp / "cert.pem", tmp / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return cert_path, key_path
+
+
+def _exchange(case: Case, port: int, cert: Path, key: Path, keylog: Path, request: bytes, response: bytes) -> None:
+    server_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_ctx.load_cert_chain(cert, key)
+    server_ctx.minimum_version = server_ctx.maximum_version = case.version
+    if case.ciphers:
+        server_ctx.set_ciphers(case.ciphers)
+    client_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    client_ctx.check_hostname = False
+    client_ctx.verify_mode = ssl.CERT_NONE
+    client_ctx.minimum_version = client_ctx.maximum_version = case.version
+    client_ctx.set_alpn_protocols(["http/1.1"])
+    server_ctx.set_alpn_protocols(["http/1.1"])
+    if case.ciphers:
+        client_ctx.set_ciphers(case.ciphers)
+    client_ctx.keylog_filename = str(keylog)
+    listener = socket.create_server(("127.0.0.1", port))
+    listener.settimeout(10)
+    failure: list[BaseException] = []
+
+    def serve() -> None:
+        try:
+            conn, _ = listener.accept()
+            with server_ctx.wrap_socket(conn, server_side=True) as tls:
+                got = bytearray()
+                while len(got) < len(request):
+                    chunk = tls.recv(65536)
+                    if not chunk:
+                        break
+                    got += chunk
+                tls.sendall(response)
+                tls.unwrap()
+        except BaseException as exc:  # surfaced in the main thread
+            failure.append(exc)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as raw, \
+            client_ctx.wrap_socket(raw, server_hostname="localhost") as tls:
+        tls.sendall(request)
+        got = bytearray()
+        while len(got) < len(response):
+            chunk = tls.recv(65536)
+            if not chunk:
+                break
+            got += chunk
+        assert bytes(got) == response
+        with contextlib.suppress(ssl.SSLError, OSError):
+            tls.unwrap()
+    thread.join(10)
+    listener.close()
+    if failure:
+        raise failure[0]
+
+
+@dataclass
+class LiveCapture:
+    path: Path
+    keylog: Path
+    rsa_key: Path
+    exchanged: list[tuple[Case, int, bytes, bytes]]  # case, port, request, response
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveCapture]:
+    dumpcap = require_binary("dumpcap")
+    tmp = tmp_path_factory.mktemp("live")
+    cert, key = _certificate(tmp)
+    keylog = tmp / "keys.log"
+    ports = [free_port() for _ in CASES]
+    capture = tmp / "live.pcapng"
+    bpf = "tcp and (" + " or ".join(f"port {p}" for p in ports) + ")"
+    proc = subprocess.Popen([dumpcap, "-i", "lo", "-f", bpf, "-w", str(capture), "-q"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 10
+        while not capture.exists() or capture.stat().st_size == 0:  # dumpcap writes the SHB when it starts
+            if time.monotonic() > deadline or proc.poll() is not None:
+                pytest.skip("cannot capture on loopback here")
+            time.sleep(0.05)
+        time.sleep(0.3)
+        exchanged = []
+        for case, port in zip(CASES, ports, strict=True):
+            request = b"GET /" + case.name.encode() + b" HTTP/1.1\r\n\r\n" + os.urandom(70_000)
+            response = b"HTTP/1.1 200 OK\r\n\r\n" + os.urandom(300_000)
+            _exchange(case, port, cert, key, keylog, request, response)
+            exchanged.append((case, port, request, response))
+        time.sleep(0.5)
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    yield LiveCapture(capture, keylog, key, exchanged)
+
+
+def _decrypt(path: Path, keylog: Path) -> CaptureResult:
+    keys = KeySource()
+    keys.add_keylog_file(keylog)
+    return decrypt_capture(path, keys)
+
+
+def _by_port(result: CaptureResult) -> dict[int, dict[str, object]]:
+    return {int(c.server.rsplit(":", 1)[1]): c.to_json() for c in result.connections}
+
+
+def test_live_decrypts_exactly_what_was_sent(live: LiveCapture) -> None:
+    result = _decrypt(live.path, live.keylog)
+    got = _by_port(result)
+    for case, port, request, response in live.exchanged:
+        conn = got[port]
+        assert conn["cipher_suite"] == case.expect_suite, case.name
+        assert conn["version"] == ("TLS 1.3" if case.version == ssl.TLSVersion.TLSv1_3 else "TLS 1.2")
+        assert conn["client_to_server_sha256"] == hashlib.sha256(request).hexdigest(), case.name
+        assert conn["server_to_client_sha256"] == hashlib.sha256(response).hexdigest(), case.name
+        assert conn["records_failed"] == 0 and conn["records_undecryptable"] == 0, (case.name, conn)
+        assert conn["alpn"] == "http/1.1"
+        assert conn["sni"] == "localhost"
+
+
+def _tshark_follow(tshark: str, path: Path, keylog: Path, stream: int, client_endpoint: str) -> tuple[bytes, bytes]:
+    """(client→server, server→client) plaintext from tshark's ``follow,tls,raw``: lines of node 0 are flush left,
+    node 1's are indented; node 0 is whichever endpoint sent the first decrypted data (its address is printed)."""
+    out = subprocess.run([tshark, "-r", str(path), "-o", f"tls.keylog_file:{keylog}", "-q",
+                          "-z", f"follow,tls,raw,{stream}"], capture_output=True, text=True, timeout=120).stdout
+    node0, node1 = bytearray(), bytearray()
+    node0_endpoint = out.split("Node 0:", 1)[1].split("\n", 1)[0].strip()
+    body = out.split("Node 1:", 1)[1].split("\n", 1)[1]
+    for line in body.splitlines():
+        if line.startswith("====="):
+            break
+        if line.startswith("\t"):
+            node1 += bytes.fromhex(line.strip())
+        elif line.strip():
+            node0 += bytes.fromhex(line.strip())
+    if node0_endpoint == client_endpoint:
+        return bytes(node0), bytes(node1)
+    return bytes(node1), bytes(node0)
+
+
+def test_live_agrees_with_tshark(live: LiveCapture) -> None:
+    tshark = require_binary("tshark")
+    result = _decrypt(live.path, live.keylog)
+    for conn in result.connections:
+        client, server = _tshark_follow(tshark, live.path, live.keylog, conn.tcp.number, conn.client)
+        got = conn.to_json()
+        assert got["client_to_server_sha256"] == hashlib.sha256(client).hexdigest(), conn.number
+        assert got["server_to_client_sha256"] == hashlib.sha256(server).hexdigest(), conn.number
+        assert len(server) > 0
+
+
+def _rewrite(src: Path, dst: Path, mutate) -> None:  # type: ignore[no-untyped-def]
+    with src.open("rb") as handle:
+        reader = dpkt.pcapng.Reader(handle)
+        linktype = reader.datalink()
+        packets = list(reader)
+    packets = mutate(packets)
+    with dst.open("wb") as handle:
+        writer = dpkt.pcap.Writer(handle, linktype=linktype, snaplen=262144)
+        for ts, frame in packets:
+            writer.writepkt(frame, ts)
+
+
+def _payload_len(frame: bytes) -> int:
+    ip = dpkt.ethernet.Ethernet(frame).data
+    return len(ip.data.data) if isinstance(ip, dpkt.ip.IP) and isinstance(ip.data, dpkt.tcp.TCP) else 0
+
+
+def test_reordered_and_retransmitted_segments_change_nothing(live: LiveCapture, tmp_path: Path) -> None:
+    baseline = _by_port(_decrypt(live.path, live.keylog))
+
+    def mutate(packets: list[tuple[float, bytes]]) -> list[tuple[float, bytes]]:
+        out = list(packets)
+        data_idx = [i for i, (_, f) in enumerate(out) if _payload_len(f) > 0]
+        # swap every 3rd pair of data segments (out of order), duplicate every 5th (retransmission)
+        for k in range(0, len(data_idx) - 1, 3):
+            a, b = data_idx[k], data_idx[k + 1]
+            out[a], out[b] = out[b], out[a]
+        result = []
+        for i, item in enumerate(out):
+            result.append(item)
+            if i in data_idx[::5]:
+                result.append(item)
+        # an overlapping partial retransmission: the first half of a segment again, much later
+        ts, frame = out[data_idx[len(data_idx) // 2]]
+        eth = dpkt.ethernet.Ethernet(frame)
+        ip, tcp = eth.data, eth.data.data
+        tcp.data = tcp.data[: len(tcp.data) // 2]
+        ip.len, ip.sum, tcp.sum = len(ip), 0, 0
+        result.append((ts, bytes(eth)))
+        return result
+
+    mutated = tmp_path / "mutated.pcap"
+    _rewrite(live.path, mutated, mutate)
+    again = _by_port(_decrypt(mutated, live.keylog))
+    for port, conn in baseline.items():
+        for field in ("client_to_server_sha256", "server_to_client_sha256", "client_to_server_bytes",
+                      "server_to_client_bytes", "records_ok", "records_failed"):
+            assert again[port][field] == conn[field], (port, field)
+
+
+def test_lost_segment_is_a_reported_gap(live: LiveCapture, tmp_path: Path) -> None:
+    _case, port, _request, response = live.exchanged[0]  # AES-128-GCM
+
+    def drop(packets: list[tuple[float, bytes]]) -> list[tuple[float, bytes]]:
+        server_data = [i for i, (_, f) in enumerate(packets)
+                       if _payload_len(f) > 1000 and dpkt.ethernet.Ethernet(f).data.data.sport == port]
+        victim = server_data[len(server_data) // 2]
+        return [p for i, p in enumerate(packets) if i != victim]
+
+    lossy = tmp_path / "lossy.pcap"
+    _rewrite(live.path, lossy, drop)
+    result = _decrypt(lossy, live.keylog)
+    [conn] = [c for c in result.connections if c.server.endswith(f":{port}")]
+    got = conn.to_json()
+    assert got["gaps"] and got["gaps"][0]["direction"] == "server_to_client"
+    assert 0 < got["server_to_client_bytes"] < len(response)
+    assert got["records_failed"] == 0  # records after the gap are undecryptable, not wrongly "bad"
+    assert got["records_undecryptable"] > 0
+    assert "gap" in (got["reason"] or "")
+
