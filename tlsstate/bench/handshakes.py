@@ -134,9 +134,9 @@ class _Setup:
         self.cert_path = os.path.join(tmp, "cert.pem")
         self.key_path = os.path.join(tmp, "key.pem")
         with open(self.cert_path, "wb") as f:
-            f.write(chain[0].public_bytes(Encoding.PEM))  # type: ignore[attr-defined]
+            f.write(chain[0].public_bytes(Encoding.PEM))
         with open(self.key_path, "wb") as f:
-            f.write(key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()))  # type: ignore[attr-defined]
+            f.write(key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()))
 
     def tlsstate_configs(self, suite_name: str, resumed: bool) -> tuple[TLSConfig, TLSConfig]:
         suite = lookup(suite_name)
@@ -147,8 +147,7 @@ class _Setup:
         )
         server = TLSConfig(
             min_version=ProtocolVersion.TLS1_2, max_version=ProtocolVersion.TLS1_2, cipher_suites=[suite],
-            groups=[NamedGroup.X25519], certificate_chain=self.chain,  # type: ignore[arg-type]
-            private_key=self.key,  # type: ignore[arg-type]
+            groups=[NamedGroup.X25519], certificate_chain=self.chain, private_key=self.key,
             session_cache=SessionCache() if resumed else None,
         )
         return client, server

@@ -386,7 +386,7 @@ def run_demo() -> tuple[list[Run], list[str]]:
     with tempfile.TemporaryDirectory(prefix="tlsstate-demo-") as tmp:
         cafile = os.path.join(tmp, "localhost.pem")
         with open(cafile, "wb") as f:
-            f.write(chain[0].public_bytes(Encoding.PEM))  # type: ignore[attr-defined]
+            f.write(chain[0].public_bytes(Encoding.PEM))
         with DemoServer(chain, key) as server:
             runs = [run_suite(server, name, cafile) for name in DEMO_SUITES]
             log = server.wait_log(8)

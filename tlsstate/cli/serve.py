@@ -18,7 +18,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import click
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
+from tlsstate import certs
 from tlsstate.cli.connect import (
     openssl_version_name,
     parse_groups,
@@ -27,6 +30,7 @@ from tlsstate.cli.connect import (
     split_list,
     version_name,
 )
+from tlsstate.config import PrivateKey
 from tlsstate.errors import AlertReceived, ConnectionClosed, ProtocolError, TLSError
 
 MAX_HTTP_REQUEST = 64 * 1024
@@ -134,57 +138,23 @@ def handle_connection(tls: object, peer: tuple[str, int], options: ServerOptions
     return line
 
 
-def load_server_identity(cert: str | None, key: str | None) -> tuple[list[object], object]:
-    """(certificate chain, private key) from PEM files, or a fresh self-signed localhost certificate."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives.serialization import load_pem_private_key
-
+def load_server_identity(cert: str | None, key: str | None) -> tuple[list[x509.Certificate], PrivateKey]:
+    """(certificate chain, private key) from PEM/DER/PKCS#12 files, or a fresh self-signed localhost certificate."""
     if cert is None:
         return self_signed_localhost()
-    with open(cert, "rb") as f:
-        chain_pem = f.read()
-    with open(key or cert, "rb") as f:
-        key_pem = f.read()
     try:
-        chain: list[object] = list(x509.load_pem_x509_certificates(chain_pem))
-        private_key: object = load_pem_private_key(key_pem, password=None)
-    except ValueError as exc:
+        chain, private_key = certs.load_cert_and_key(cert, key)
+    except (TLSError, ValueError, OSError) as exc:
         raise click.ClickException(f"cannot load certificate/key: {exc}") from None
+    if not isinstance(private_key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey):
+        raise click.ClickException("tlsstate serve needs an RSA or ECDSA key")
     return chain, private_key
 
 
-def self_signed_localhost() -> tuple[list[object], object]:
-    """A self-signed RSA-2048 server certificate for ``localhost`` / 127.0.0.1 / ::1, valid 30 days.
-
-    It carries the extensions pyca's X.509 verifier requires of an end-entity certificate (SAN, SKI, AKI,
-    EKU serverAuth, key usage, cA false), so a client can verify it with the PEM as its CA file.
-    """
-    import datetime
-    import ipaddress
-
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes
-    from cryptography.hazmat.primitives.asymmetric import rsa
-    from cryptography.x509.oid import NameOID
-
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
-    now = datetime.datetime.now(datetime.UTC)
-    certificate = (
-        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5)).not_valid_after(now + datetime.timedelta(days=30))
-        .add_extension(x509.SubjectAlternativeName([
-            x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
-            x509.IPAddress(ipaddress.ip_address("::1")),
-        ]), critical=False)
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(key.public_key()), critical=False)
-        .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-        .add_extension(x509.KeyUsage(True, True, False, False, False, False, False, False, False), critical=True)
-        .sign(key, hashes.SHA256())
-    )
+def self_signed_localhost() -> tuple[list[x509.Certificate], PrivateKey]:
+    """A self-signed RSA-2048 server certificate for ``localhost`` / 127.0.0.1 / ::1 (tlsstate.certs)."""
+    certificate, key = certs.generate_self_signed(["localhost", "127.0.0.1", "::1"], "rsa2048")
+    assert isinstance(key, rsa.RSAPrivateKey)
     return [certificate], key
 
 
@@ -266,8 +236,7 @@ def serve(
     chain, private_key = load_server_identity(cert, key)
     config = TLSConfig(
         cipher_suites=parse_suites(ciphers), groups=parse_groups(groups),
-        certificate_chain=chain,  # type: ignore[arg-type]
-        private_key=private_key,  # type: ignore[arg-type]
+        certificate_chain=chain, private_key=private_key,
         alpn_protocols=split_list(alpn), extended_master_secret=not no_ems, encrypt_then_mac=not no_etm,
         session_cache=SessionCache(),
     )
