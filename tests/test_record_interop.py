@@ -243,6 +243,9 @@ TLS12_CASES = [
     ("AES128-SHA:@SECLEVEL=0", ssl.TLSVersion.TLSv1, 0, 0x002F, True),
     ("AES256-SHA:@SECLEVEL=0", ssl.TLSVersion.TLSv1_1, OP_NO_ENCRYPT_THEN_MAC, 0x0035, False),
     ("AES256-SHA:@SECLEVEL=0", ssl.TLSVersion.TLSv1_1, 0, 0x0035, True),
+    ("AES128-SHA256:@SECLEVEL=0", ssl.TLSVersion.TLSv1_2, OP_NO_ENCRYPT_THEN_MAC, 0x003C, False),
+    ("AES128-CCM:@SECLEVEL=0", ssl.TLSVersion.TLSv1_2, 0, 0xC09C, False),
+    ("AES256-CCM8:@SECLEVEL=0", ssl.TLSVersion.TLSv1_2, 0, 0xC0A1, False),
 ]  # (3DES: this OpenSSL build offers no 3DES suite at any security level, so no live 3DES check)
 
 
