@@ -211,6 +211,7 @@ def _pyca_verify(public: object, scheme: int, signature: bytes, data: bytes) -> 
         public.verify(signature, data, ec.ECDSA(algorithm))
 
 
+@pytest.mark.filterwarnings("ignore:ssl.TLSVersion.TLSv1:DeprecationWarning")
 @pytest.mark.parametrize(("key_kind", "ciphers", "version"), LIVE_CASES)
 def test_openssl_handshake_messages_parse(tmp_path: Path, key_kind: str, ciphers: str, version: ssl.TLSVersion) -> None:
     try:

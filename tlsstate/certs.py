@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime
 import ipaddress
 import os
+import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +20,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
+from cryptography.utils import CryptographyDeprecationWarning
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from cryptography.x509.verification import PolicyBuilder, Store, VerificationError
 
@@ -357,7 +359,9 @@ def load_trust_store(cafile: str | os.PathLike[str] | None = None) -> Store:
     cache_key = (path, stat.st_mtime_ns, stat.st_size)
     store = _STORE_CACHE.get(cache_key)
     if store is None:
-        certs = load_certificates(path)
+        with warnings.catch_warnings():  # system bundles hold old roots with non-positive serials
+            warnings.simplefilter("ignore", CryptographyDeprecationWarning)
+            certs = load_certificates(path)
         if not certs:
             raise ConfigurationError(f"no certificates in CA file {path}")
         store = Store(certs)
