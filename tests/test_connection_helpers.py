@@ -106,6 +106,7 @@ def pump(
     """Shuttle bytes between two connections until neither has anything to say; collect events."""
     client_events: list[Event] = []
     server_events: list[Event] = []
+    idle = 0
     for _ in range(rounds):
         moved = False
         for sender, receiver, events in ((client, server, server_events), (server, client, client_events)):
@@ -118,7 +119,8 @@ def pump(
             while (event := receiver.next_event()) is not None:
                 events.append(event)
                 moved = True
-        if not moved:
+        idle = 0 if moved else idle + 1
+        if idle >= 2:  # a round with nothing may still have queued output from the last next_event()
             break
     return client_events, server_events
 
