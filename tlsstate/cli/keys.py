@@ -1,0 +1,338 @@
+"""``tlsstate keys`` and ``tlsstate prf``: the SSL 3.0 – TLS 1.2 key schedule on the command line.
+
+``keys`` derives a connection state (RFC 5246 §8.1 master secret or RFC 7627 §4 extended master secret, §6.3 key
+block and its six values) and says what each value is for; ``--json`` prints one stable object. With no arguments it
+runs a built-in, externally verifiable session (Wireshark's test capture ``dmgr.pcapng``).
+
+``prf`` runs the PRF itself (RFC 2246 §5 for TLS 1.0/1.1, RFC 5246 §5 for TLS 1.2). For ``--version ssl3`` it runs the
+SSL 3.0 expansion MD5(secret + SHA1('A'..  + secret + seed)) of RFC 6101 §6.1; that construction has no label, so
+``--label`` must then be left out (a label is rejected rather than silently ignored).
+
+Bad input exits with status 2 and a one-line message on stderr, never a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import IO, Any
+
+import click
+from rich.console import Console
+from rich.markup import escape
+
+from tlsstate import prf as prf_functions
+from tlsstate.constants import ProtocolVersion, parse_version
+from tlsstate.errors import ConfigurationError
+from tlsstate.keys import ConnectionKeys, derive_connection_keys
+from tlsstate.suites import CipherFamily, CipherSuite, NonceStyle, lookup
+
+# The built-in example: the TLS 1.0 session in Wireshark's test capture test/captures/dmgr.pcapng, whose RSA
+# pre-master secret Wireshark decrypts with the capture's key. tshark 4.0.17 prints the same master secret and key
+# block (../shared/vectors/wireshark-test-suite/expected-tshark/dmgr.json), so the output can be checked externally.
+EXAMPLE = {
+    "source": "Wireshark test suite capture test/captures/dmgr.pcapng (TLS 1.0 session, RSA key exchange); "
+    "tshark prints the same master secret and key block for it",
+    "version": "tls1.0",
+    "suite": "TLS_RSA_WITH_AES_128_CBC_SHA",
+    "client_random": "73646aa7c4a448f0be31b2fe5e10e7406616ab1ce8ee1e638bcbb0c0f4bfcbe0",
+    "server_random": "556e22664f38386e79296be3b135595c38609d983b48c391de796f88fdcb1d5c",
+    "premaster": "030355a7a3b70332c6a03868e29a8a1910afd7a2f1e18f1de7b587c42aa17f227e4a5d1f7fa8720f14d666744b0351be",
+}
+
+MAX_PRF_LENGTH = 65536
+MAX_PREMASTER_LENGTH = 1024  # FFDHE8192 gives 1024 bytes; PSK premasters are shorter
+
+
+class InputError(click.UsageError):
+    """Bad command-line input: printed as one line (``Error: ...``), exit status 2."""
+
+    def show(self, file: IO[Any] | None = None) -> None:
+        click.echo(f"Error: {self.format_message()}", err=True, file=file)
+
+
+class OneLineErrors(click.Command):
+    """A command whose option-parsing errors are also one line (click's default adds usage lines)."""
+
+    def make_context(
+        self, info_name: str | None, args: list[str], parent: click.Context | None = None, **extra: Any
+    ) -> click.Context:
+        try:
+            return super().make_context(info_name, args, parent=parent, **extra)
+        except InputError:
+            raise
+        except click.UsageError as exc:
+            raise InputError(exc.format_message().replace("\n", " ")) from None
+
+
+def parse_hex(option: str, text: str) -> bytes:
+    """Hex with optional ``0x`` prefix and ``:``/space separators; a one-line error otherwise."""
+    cleaned = text.strip().lower().replace(":", "").replace(" ", "")
+    if cleaned.startswith("0x"):
+        cleaned = cleaned[2:]
+    if len(cleaned) % 2:
+        raise InputError(f"{option}: odd number of hex digits ({len(cleaned)})")
+    try:
+        return bytes.fromhex(cleaned)
+    except ValueError:
+        raise InputError(f"{option}: not hex: {text[:40]!r}") from None
+
+
+def parse_version_option(text: str) -> ProtocolVersion:
+    """``--version`` through constants.parse_version, as a one-line error."""
+    try:
+        return parse_version(text)
+    except ValueError as exc:
+        raise InputError(f"--version: {exc}") from None
+
+
+def _check_length(option: str, value: bytes, length: int) -> None:
+    if len(value) != length:
+        raise InputError(f"{option} must be {length} bytes, got {len(value)}")
+
+
+# --- what each value is for -------------------------------------------------------------------------------------------
+
+
+def _mac_name(suite: CipherSuite, version: ProtocolVersion) -> str:
+    name = suite.mac.hash_name.upper()
+    return f"SSL 3.0 MAC with {name}" if version is ProtocolVersion.SSL3 else f"HMAC-{name}"
+
+
+def describe(suite: CipherSuite, version: ProtocolVersion) -> dict[str, str]:
+    """What each of the six values does for this suite and version (RFC 5246 §6.2.3, §6.3; RFC 5288; RFC 7905)."""
+    cipher = suite.cipher
+    out: dict[str, str] = {}
+    for side in ("client", "server"):
+        if suite.mac_key_length():
+            out[f"{side}_write_mac_key"] = f"authenticates records the {side} sends ({_mac_name(suite, version)})"
+        else:
+            out[f"{side}_write_mac_key"] = f"not used: the {cipher.name} AEAD authenticates records itself"
+        if cipher.family is CipherFamily.NULL:
+            out[f"{side}_write_key"] = "not used: NULL cipher, records are not encrypted"
+        else:
+            out[f"{side}_write_key"] = f"encrypts records the {side} sends ({cipher.name})"
+        iv_length = suite.iv_length(version)
+        if cipher.family is CipherFamily.CBC and iv_length:
+            out[f"{side}_write_iv"] = f"implicit CBC IV of the {side}'s first record (later ones chain from the last block)"
+        elif cipher.family is CipherFamily.CBC:
+            out[f"{side}_write_iv"] = "not used in this version: TLS 1.1+ CBC records carry an explicit IV"
+        elif cipher.nonce_style is NonceStyle.EXPLICIT_PREFIX:
+            mode = "GCM" if "GCM" in cipher.algorithm else "CCM"
+            out[f"{side}_write_iv"] = f"{mode} salt: first 4 bytes of every {side} record nonce (explicit 8 follow)"
+        elif cipher.nonce_style is NonceStyle.XOR_SEQUENCE:
+            out[f"{side}_write_iv"] = f"ChaCha20-Poly1305 nonce mask, XORed with the {side}'s sequence number"
+        else:
+            out[f"{side}_write_iv"] = f"not used: {cipher.name} has no IV"
+    return out
+
+
+VALUE_TITLES = {
+    "client_write_mac_key": "client write MAC key",
+    "server_write_mac_key": "server write MAC key",
+    "client_write_key": "client write key",
+    "server_write_key": "server write key",
+    "client_write_iv": "client write IV",
+    "server_write_iv": "server write IV",
+}
+
+
+def _prf_name(version: ProtocolVersion, suite: CipherSuite) -> str:
+    if version is ProtocolVersion.SSL3:
+        return "SSL 3.0 MD5/SHA-1 expansion"
+    if version < ProtocolVersion.TLS1_2:
+        return "TLS 1.0 PRF (P_MD5 xor P_SHA1)"
+    return f"TLS 1.2 PRF (P_{suite.prf_hash.upper()})"
+
+
+def _render(
+    console: Console,
+    version: ProtocolVersion,
+    suite: CipherSuite,
+    master: bytes,
+    master_how: str,
+    block: bytes,
+    keys: ConnectionKeys,
+    source: str | None,
+) -> None:
+    if source:
+        console.print(f"[bold]Example session:[/] {escape(source)}")
+    console.print(f"[bold]{version.label}[/]  {suite.name} ({suite.hex_id})")
+    mac = "none (AEAD)" if not suite.mac_key_length() else _mac_name(suite, version)
+    console.print(
+        f"  key exchange {suite.key_exchange.value}, cipher {suite.cipher.name}, MAC {mac}, {_prf_name(version, suite)}"
+    )
+    console.print()
+    console.print(f"[bold cyan]master secret[/] (48 bytes) = {escape(master_how)}")
+    console.print(f"  {master.hex()}", soft_wrap=True)
+    if version is ProtocolVersion.SSL3:
+        block_how = "SSL 3.0 expansion(master secret, server_random + client_random)  [RFC 6101 §6.2.2]"
+    else:
+        block_how = 'PRF(master secret, "key expansion", server_random + client_random)  [RFC 5246 §6.3]'
+    console.print(f"[bold cyan]key block[/] ({len(block)} bytes) = {escape(block_how)}")
+    console.print(f"  {block.hex()}", soft_wrap=True)
+    console.print()
+    descriptions = describe(suite, version)
+    for name, title in VALUE_TITLES.items():
+        value: bytes = getattr(keys, name)
+        console.print(f"[bold green]{title}[/] ({len(value)} bytes): {escape(descriptions[name])}")
+        console.print(f"  {value.hex() if value else '(none)'}", soft_wrap=True)
+
+
+@click.command("keys", cls=OneLineErrors)
+@click.option("--version", "version_text", metavar="V", help="ssl3, tls1.0, tls1.1, tls1.2 or a wire value like 0x0303.")
+@click.option("--suite", "suite_text", metavar="S", help="Cipher suite: IANA name, OpenSSL name or hex id (0x002f).")
+@click.option("--client-random", metavar="HEX", help="ClientHello.random (32 bytes).")
+@click.option("--server-random", metavar="HEX", help="ServerHello.random (32 bytes).")
+@click.option("--premaster", metavar="HEX", help="Pre-master secret (48 bytes for RSA key exchange).")
+@click.option("--master-secret", metavar="HEX", help="Master secret (48 bytes) instead of --premaster.")
+@click.option("--session-hash", metavar="HEX", help="With --premaster: derive the extended master secret (RFC 7627).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of the explained layout.")
+def keys(
+    version_text: str | None,
+    suite_text: str | None,
+    client_random: str | None,
+    server_random: str | None,
+    premaster: str | None,
+    master_secret: str | None,
+    session_hash: str | None,
+    as_json: bool,
+) -> None:
+    """Derive and explain a connection state from a premaster or master secret.
+
+    With no arguments, derives a built-in example session from a Wireshark test capture.
+    """
+    source = None
+    given = (version_text, suite_text, client_random, server_random, premaster, master_secret, session_hash)
+    if all(value is None for value in given):
+        source = EXAMPLE["source"]
+        version_text, suite_text = EXAMPLE["version"], EXAMPLE["suite"]
+        client_random, server_random, premaster = EXAMPLE["client_random"], EXAMPLE["server_random"], EXAMPLE["premaster"]
+
+    missing = [
+        opt
+        for opt, value in (
+            ("--version", version_text),
+            ("--suite", suite_text),
+            ("--client-random", client_random),
+            ("--server-random", server_random),
+        )
+        if value is None
+    ]
+    if missing:
+        raise InputError(f"missing {', '.join(missing)} (run with no arguments for an example)")
+    assert version_text is not None and suite_text is not None and client_random is not None and server_random is not None
+    if (premaster is None) == (master_secret is None):
+        raise InputError("give exactly one of --premaster or --master-secret")
+
+    version = parse_version_option(version_text)
+    if version is ProtocolVersion.TLS1_3:
+        raise InputError("--version: TLS 1.3 has no key block; its keys come from the HKDF schedule (RFC 8446 §7)")
+    try:
+        suite = lookup(suite_text)
+    except ConfigurationError as exc:
+        raise InputError(f"--suite: {exc}") from None
+    if suite.is_tls13 or not suite.valid_for(version):
+        raise InputError(f"--suite: {suite.name} is not valid in {version.label}")
+
+    client_random_bytes = parse_hex("--client-random", client_random)
+    server_random_bytes = parse_hex("--server-random", server_random)
+    _check_length("--client-random", client_random_bytes, prf_functions.RANDOM_LENGTH)
+    _check_length("--server-random", server_random_bytes, prf_functions.RANDOM_LENGTH)
+
+    premaster_bytes: bytes | None = None
+    if premaster is not None:
+        premaster_bytes = parse_hex("--premaster", premaster)
+        if suite.key_exchange.value == "RSA":
+            _check_length("--premaster", premaster_bytes, 48)  # RFC 5246 §7.4.7.1
+        elif not 0 < len(premaster_bytes) <= MAX_PREMASTER_LENGTH:
+            raise InputError(f"--premaster must be 1..{MAX_PREMASTER_LENGTH} bytes, got {len(premaster_bytes)}")
+
+    try:
+        if premaster_bytes is not None and session_hash is not None:
+            if version is ProtocolVersion.SSL3:
+                raise InputError("--session-hash: SSL 3.0 has no extended master secret (RFC 7627 is TLS only)")
+            hash_bytes = parse_hex("--session-hash", session_hash)
+            expected = 36 if version < ProtocolVersion.TLS1_2 else prf_functions.hash_algorithm(suite.prf_hash).digest_size
+            _check_length("--session-hash", hash_bytes, expected)
+            master = prf_functions.extended_master_secret(version, suite.prf_hash, premaster_bytes, hash_bytes)
+            how = 'PRF(premaster, "extended master secret", session_hash)  [RFC 7627 §4]'
+        elif premaster_bytes is not None:
+            master = prf_functions.master_secret(
+                version, suite.prf_hash, premaster_bytes, client_random_bytes, server_random_bytes
+            )
+            if version is ProtocolVersion.SSL3:
+                how = "SSL 3.0 expansion(premaster, client_random + server_random)  [RFC 6101 §6.1]"
+            else:
+                how = 'PRF(premaster, "master secret", client_random + server_random)  [RFC 5246 §8.1]'
+        else:
+            if session_hash is not None:
+                raise InputError("--session-hash needs --premaster (the master secret is already derived)")
+            assert master_secret is not None
+            master = parse_hex("--master-secret", master_secret)
+            _check_length("--master-secret", master, prf_functions.MASTER_SECRET_LENGTH)
+            how = "given"
+        block = prf_functions.key_block(
+            version, suite.prf_hash, master, client_random_bytes, server_random_bytes, suite.key_block_length(version)
+        )
+        connection_keys = derive_connection_keys(suite, version, master, client_random_bytes, server_random_bytes)
+    except ConfigurationError as exc:
+        raise InputError(str(exc)) from None
+
+    if as_json:
+        document: dict[str, Any] = {
+            "version": version.cli_name,
+            "cipher_suite": suite.name,
+            "cipher_suite_id": suite.hex_id,
+            "extended_master_secret": premaster_bytes is not None and session_hash is not None,
+            "master_secret": master.hex(),
+            **connection_keys.as_hex_dict(),
+            "key_block": block.hex(),
+        }
+        if source:
+            document["example_source"] = source
+        click.echo(json.dumps(document, indent=2))
+        return
+    console = Console(highlight=False)
+    console.width = max(console.width, 120)  # keep each explanation on one line when piped
+    _render(console, version, suite, master, how, block, connection_keys, source)
+
+
+@click.command("prf", cls=OneLineErrors)
+@click.option("--version", "version_text", required=True, metavar="V", help="ssl3, tls1.0, tls1.1, tls1.2 or 0x0303.")
+@click.option("--hash", "hash_name", type=click.Choice(["sha256", "sha384"]), help="TLS 1.2 PRF hash (default sha256).")
+@click.option("--secret", required=True, metavar="HEX", help="The PRF secret.")
+@click.option("--label", default=None, metavar="TEXT", help='ASCII label, e.g. "master secret" (not for ssl3).')
+@click.option("--seed", required=True, metavar="HEX", help="The seed (e.g. client_random + server_random).")
+@click.option("--length", required=True, type=int, metavar="N", help="Output bytes.")
+def prf(version_text: str, hash_name: str | None, secret: str, label: str | None, seed: str, length: int) -> None:
+    """Run the TLS PRF on a secret, label and seed; prints the output as hex.
+
+    ssl3 runs the SSL 3.0 expansion MD5(secret + SHA1('A'.. + secret + seed)), which has no label: --label is rejected.
+    """
+    version = parse_version_option(version_text)
+    secret_bytes = parse_hex("--secret", secret)
+    seed_bytes = parse_hex("--seed", seed)
+    if not 1 <= length <= MAX_PRF_LENGTH:
+        raise InputError(f"--length must be 1..{MAX_PRF_LENGTH}, got {length}")
+    if version is ProtocolVersion.TLS1_3:
+        raise InputError("--version: TLS 1.3 uses HKDF, not the TLS PRF")
+    if hash_name is not None and version is not ProtocolVersion.TLS1_2:
+        raise InputError(f"--hash applies to TLS 1.2 only; {version.label} has a fixed PRF")
+    try:
+        if version is ProtocolVersion.SSL3:
+            if label:
+                raise InputError("--label: the SSL 3.0 expansion has no label; leave --label out")
+            if length > 416:
+                raise InputError(f"--length: the SSL 3.0 expansion gives at most 416 bytes, {length} requested")
+            output = prf_functions.ssl3_expand(secret_bytes, seed_bytes, length)
+        else:
+            if label is None:
+                raise InputError("--label is required for TLS (e.g. --label 'key expansion')")
+            try:
+                label_bytes = label.encode("ascii")
+            except UnicodeEncodeError:
+                raise InputError("--label must be ASCII") from None
+            output = prf_functions.prf(version, hash_name or "sha256", secret_bytes, label_bytes, seed_bytes, length)
+    except ConfigurationError as exc:
+        raise InputError(str(exc)) from None
+    click.echo(output.hex())
