@@ -10,6 +10,7 @@ import contextlib
 import datetime
 import re
 import ssl
+import subprocess
 from dataclasses import replace
 from pathlib import Path
 
@@ -21,10 +22,13 @@ from cryptography.x509.oid import NameOID
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tlsstate import dh, signatures
 from tlsstate import messages as m
 from tlsstate.constants import ExtensionType, HandshakeType
-from tlsstate.errors import DecodeError, IllegalParameter, ProtocolVersionError, UnexpectedMessage
+from tlsstate.errors import DecodeError, DecryptError, IllegalParameter, ProtocolVersionError, UnexpectedMessage
 from tlsstate.suites import KeyExchange, by_id
+
+from .conftest import require_binary
 
 # ----------------------------------------------------------------------------------------------
 # RFC 8448 hellos
@@ -150,6 +154,14 @@ def _openssl_flights(
     cert, key = _self_signed(tmp_path, key_kind)
     server_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     server_ctx.load_cert_chain(cert, key)
+    if ciphers.startswith("DHE-"):  # OpenSSL's own copy of the RFC 7919 group
+        dh_params = tmp_path / "ffdhe2048.pem"
+        subprocess.run(
+            [require_binary("openssl"), "genpkey", "-genparam", "-algorithm", "DH",
+             "-pkeyopt", "group:ffdhe2048", "-out", str(dh_params)],
+            check=True, capture_output=True, timeout=60,
+        )
+        server_ctx.load_dh_params(str(dh_params))
     client_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     client_ctx.check_hostname = False
     client_ctx.verify_mode = ssl.CERT_NONE
@@ -189,6 +201,9 @@ LIVE_CASES = [
     ("rsa", "AES128-SHA", ssl.TLSVersion.TLSv1_2),
     ("rsa", "AES128-SHA", ssl.TLSVersion.TLSv1),
     ("rsa", "ECDHE-RSA-AES128-SHA", ssl.TLSVersion.TLSv1_1),
+    ("ecdsa", "ECDHE-ECDSA-AES128-SHA", ssl.TLSVersion.TLSv1),
+    ("rsa", "DHE-RSA-AES128-GCM-SHA256", ssl.TLSVersion.TLSv1_2),
+    ("rsa", "DHE-RSA-AES256-SHA", ssl.TLSVersion.TLSv1),
 ]
 
 
@@ -239,7 +254,12 @@ def test_openssl_handshake_messages_parse(tmp_path: Path, key_kind: str, ciphers
     leaf = x509.load_der_x509_certificate(cert_msg.certificates[0])
     if suite.key_exchange.is_ephemeral:
         ske = next(msg for _r, msg in server_msgs if isinstance(msg, m.ServerKeyExchange))
-        assert (ske.named_group is not None and ske.ec_public[0] in (4, 0x20)) or len(ske.ec_public) == 32
+        if suite.key_exchange == KeyExchange.DHE_RSA:
+            assert dh.ffdhe_group_of(ske.dh_p, ske.dh_g) == 256  # ffdhe2048, equal to our RFC 7919 constant
+            dh.check_dh_public(int.from_bytes(ske.dh_p, "big"), ske.dh_public)
+        else:
+            assert ske.named_group is not None
+            dh.validate_ec_public(ske.named_group, ske.ec_public)
         # The parsed `params` are exactly the signed bytes: OpenSSL's signature verifies over them.
         signed = ch.random + sh.random + ske.params
         public = leaf.public_key()
@@ -248,6 +268,12 @@ def test_openssl_handshake_messages_parse(tmp_path: Path, key_kind: str, ciphers
             _pyca_verify(public, ske.signature_scheme, ske.signature, signed)
         else:
             assert ske.signature_scheme is None and ske.signature
+        # tlsstate.signatures accepts OpenSSL's signature (TLS 1.1: RSA over MD5||SHA-1, no DigestInfo)...
+        assert isinstance(public, rsa.RSAPublicKey | ec.EllipticCurvePublicKey)
+        signatures.verify(public, signed, ske.signature, sh.version, ske.signature_scheme)
+        # ...and refuses it over other bytes.
+        with pytest.raises(DecryptError):
+            signatures.verify(public, signed[::-1], ske.signature, sh.version, ske.signature_scheme)
     client_msgs = _parse_flight(client_flight, ctx)
     assert [type(msg).__name__ for _r, msg in client_msgs] == ["ClientKeyExchange"]
     cke_raw, cke = client_msgs[0]
@@ -255,8 +281,11 @@ def test_openssl_handshake_messages_parse(tmp_path: Path, key_kind: str, ciphers
     assert m.encode_handshake(cke, version=sh.version) == cke_raw.raw
     if suite.key_exchange == KeyExchange.RSA:
         assert len(cke.encrypted_premaster) == 256
+    elif suite.key_exchange == KeyExchange.DHE_RSA:
+        dh.check_dh_public(dh.FFDHE_PRIMES[256], cke.dh_public)
     else:
-        assert cke.ec_public
+        assert ske.named_group is not None
+        dh.validate_ec_public(ske.named_group, cke.ec_public)
 
 
 # ----------------------------------------------------------------------------------------------
