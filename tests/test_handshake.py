@@ -239,3 +239,49 @@ def test_any_chunking_gives_the_same_events(chunks: list[int]) -> None:
     ]
     assert _events_signature(server_events) == expected
     assert [type(e) for e in client_events] == [HandshakeComplete]
+
+
+@pytest.mark.parametrize("name", ["AES128-SHA", "AES256-SHA", "DES-CBC3-SHA", "RC4-MD5", "RC4-SHA"])
+@pytest.mark.parametrize("resume", [False, True])
+def test_ssl3_behind_enable_ssl3(name: str, resume: bool) -> None:
+    """SSL 3.0 (RFC 6101): no extensions, the renegotiation SCSV, 36-byte Finished, bare RSA CKE."""
+    suite = by_name(name)
+    common = {"min_version": ProtocolVersion.SSL3, "max_version": ProtocolVersion.SSL3, "enable_ssl3": True,
+              "cipher_suites": [suite]}
+    store, cache = SessionStore(), SessionCache()
+    ccfg = client_config(session_store=store, **common)
+    scfg = server_config(session_cache=cache, **common)
+    client, server, client_events, _ = handshake(ccfg, scfg)
+    if resume:
+        client, server, client_events, _ = handshake(ccfg, scfg)
+    done = completes(client_events)
+    assert done.version == ProtocolVersion.SSL3 and done.resumed is resume
+    assert not done.extended_master_secret and not done.encrypt_then_mac
+    client.send_data(b"ssl3 data")
+    assert received(pump(client, server)[1]) == b"ssl3 data"
+
+
+def test_ssl3_is_off_by_default() -> None:
+    client = Connection(client_config(min_version=ProtocolVersion.SSL3, max_version=ProtocolVersion.SSL3,
+                                      enable_ssl3=True), server_side=False)
+    server = Connection(server_config(min_version=ProtocolVersion.SSL3), server_side=True)  # enable_ssl3 False
+    client.start_handshake()
+    server.receive_bytes(client.bytes_to_send())
+    with pytest.raises(ProtocolVersionError):
+        server.next_event()
+
+
+def test_fallback_scsv_with_a_lower_version_is_inappropriate_fallback() -> None:
+    """RFC 7507 §3: TLS_FALLBACK_SCSV in a ClientHello below our highest version."""
+    import struct
+
+    from tlsstate.errors import ProtocolError
+    from tlsstate.messages import ClientHello, encode_handshake
+
+    hello = ClientHello(0x0302, os.urandom(32), b"", (0x002F, 0x5600), b"\x00", None)
+    body = encode_handshake(hello)
+    server = Connection(server_config(), server_side=True)
+    server.receive_bytes(struct.pack(">BHH", 22, 0x0301, len(body)) + body)
+    with pytest.raises(ProtocolError) as info:
+        server.next_event()
+    assert info.value.alert == AlertDescription.INAPPROPRIATE_FALLBACK

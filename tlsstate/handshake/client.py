@@ -188,8 +188,8 @@ class ClientHandshake(HandshakeMachine):
             return None
         if session.cipher_suite not in {s.id for s in suites}:
             return None
-        if self.config.extended_master_secret and not session.extended_master_secret:
-            return None  # RFC 7627 §5.3: do not resume a session without EMS when we insist on EMS
+        if self.config.require_extended_master_secret and not session.extended_master_secret:
+            return None  # RFC 7627 §5.4: a client insisting on EMS does not resume a session without it
         return session
 
     def _hello_extensions(self, suites: list[CipherSuite], high: int) -> list[Extension]:
@@ -239,7 +239,8 @@ class ClientHandshake(HandshakeMachine):
             f"server chose compression method {msg.compression_method}",
             AlertDescription.ILLEGAL_PARAMETER,
         )
-        offered = {e.type for e in hello.extensions or ()}
+        # RFC 5746 §3.4: the SCSV (SSL 3.0) solicits renegotiation_info as much as the extension does.
+        offered = {e.type for e in hello.extensions or ()} | {ExtensionType.RENEGOTIATION_INFO}
         ems = etm = False
         alpn: str | None = None
         for e in msg.extensions or ():
