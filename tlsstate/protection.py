@@ -24,8 +24,10 @@ byte says, ``open`` does the same work:
 Performance notes: AEAD objects, HMAC keys (a keyed template copied per record) and cipher contexts are
 created once. CBC contexts are persistent: TLS 1.1+ explicit IVs are produced with RFC 4346 §6.2.3.2
 option (2)(b) (a random block R is prepended and encrypted with the CBC residue; its ciphertext is the
-explicit IV) and opened by decrypting IV || ciphertext with a chained context and dropping the first
-block. ``seal_record`` writes header + fragment into one buffer (``encrypt_into``) for the AEADs.
+explicit IV; R comes from os.urandom, fetched 64 blocks per system call) and opened by decrypting
+IV || ciphertext with a chained context and dropping the first block. The AEADs' ``seal_record`` builds
+header + fragment with a single concatenation; ``open`` reads the explicit nonce and ciphertext through
+memoryviews (no copy).
 """
 
 from __future__ import annotations
@@ -114,6 +116,7 @@ class _RecordMac:
     """A record MAC over (seq, type, [version,] length, data) with what Lucky 13 needs to know."""
 
     length: int
+    algorithm: hashes.HashAlgorithm
     block_size: int  # hash block size (64 or 128)
     _prefix_length: int  # bytes hashed in the inner hash before the header (key block / key + pad_1)
     _header_length: int
@@ -133,6 +136,7 @@ class TlsHmac(_RecordMac):
 
     def __init__(self, hash_name: str, key: bytes) -> None:
         algorithm = _HASHES[hash_name]()
+        self.algorithm = algorithm
         self.length = algorithm.digest_size
         self.block_size = algorithm.block_size or 64
         self._prefix_length = self.block_size
@@ -165,6 +169,7 @@ class Ssl3Mac(_RecordMac):
         pad_length = {"md5": 48, "sha1": 40}.get(hash_name)
         if pad_length is None:
             raise ConfigurationError(f"SSL 3.0 has no MAC with {hash_name}")
+        self.algorithm = algorithm
         self.length = algorithm.digest_size
         self.block_size = algorithm.block_size or 64
         self._prefix_length = len(key) + pad_length
@@ -337,7 +342,7 @@ class CbcMacThenEncrypt(_CbcBase):
         # compression_calls(n) = (n + _calls_offset) // block_size, see _RecordMac.compression_calls
         self._calls_offset = mac._prefix_length + mac._header_length + 1 + mac._length_field + mac.block_size - 1
         self._hash_block = mac.block_size
-        self._dummy = hashes.Hash(hashes.SHA384() if mac.block_size == 128 else hashes.SHA256())
+        self._dummy = hashes.Hash(mac.algorithm)  # same compression function as the MAC
 
     def seal(self, seq: int, content_type: int, version: int, plaintext: Buffer) -> bytes:
         """E(IV?, content + MAC + padding) with minimal padding."""
