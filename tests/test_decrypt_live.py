@@ -30,7 +30,7 @@ from cryptography.x509.oid import NameOID
 from tlsstate.capture.decrypt import CaptureResult, decrypt_capture
 from tlsstate.capture.keysource import KeySource
 
-pytestmark = pytest.mark.interop
+pytestmark = [pytest.mark.interop, pytest.mark.filterwarnings("ignore::DeprecationWarning")]  # TLS 1.0/1.1 enums
 
 
 @dataclass
@@ -46,6 +46,8 @@ CASES = [
     Case("tls12-aes256cbc-sha384", ssl.TLSVersion.TLSv1_2, "ECDHE-RSA-AES256-SHA384", "0xc028"),  # EtM (OpenSSL default)
     Case("tls12-chacha20", ssl.TLSVersion.TLSv1_2, "ECDHE-RSA-CHACHA20-POLY1305", "0xcca8"),
     Case("tls12-aes128-sha-rsa", ssl.TLSVersion.TLSv1_2, "AES128-SHA", "0x002f"),
+    Case("tls11-aes256-sha", ssl.TLSVersion.TLSv1_1, "ECDHE-RSA-AES256-SHA:@SECLEVEL=0", "0xc014"),
+    Case("tls10-aes128-sha", ssl.TLSVersion.TLSv1, "ECDHE-RSA-AES128-SHA:@SECLEVEL=0", "0xc013"),
     Case("tls13-aes256gcm", ssl.TLSVersion.TLSv1_3, None, "0x1302"),  # OpenSSL default suite order
 ]
 
@@ -177,7 +179,9 @@ def test_live_decrypts_exactly_what_was_sent(live: LiveCapture) -> None:
     for case, port, request, response in live.exchanged:
         conn = got[port]
         assert conn["cipher_suite"] == case.expect_suite, case.name
-        assert conn["version"] == ("TLS 1.3" if case.version == ssl.TLSVersion.TLSv1_3 else "TLS 1.2")
+        names = {ssl.TLSVersion.TLSv1: "TLS 1.0", ssl.TLSVersion.TLSv1_1: "TLS 1.1", ssl.TLSVersion.TLSv1_2: "TLS 1.2",
+                 ssl.TLSVersion.TLSv1_3: "TLS 1.3"}
+        assert conn["version"] == names[case.version]
         assert conn["client_to_server_sha256"] == hashlib.sha256(request).hexdigest(), case.name
         assert conn["server_to_client_sha256"] == hashlib.sha256(response).hexdigest(), case.name
         assert conn["records_failed"] == 0 and conn["records_undecryptable"] == 0, (case.name, conn)
