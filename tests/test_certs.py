@@ -125,6 +125,16 @@ def test_client_certificate_verification(pki: dict[str, object]) -> None:
         certs.verify_client_certificate([leaf[0], inter[0]], ca_certs=[other[0]])
 
 
+def test_host_name_forms(pki: dict[str, object]) -> None:
+    root = certs.make_ca()
+    leaf = certs.issue_certificate(*root, hostnames=["localhost", "xn--bcher-kva.example"])
+    for host in ("LOCALHOST", "localhost.", "bücher.example"):
+        assert certs.verify_server_certificate([leaf[0]], host, ca_certs=[root[0]])
+    for bad in ("", "a..b", "*.x", "local host"):
+        with pytest.raises(ConfigurationError):
+            certs.verify_server_certificate([leaf[0]], bad, ca_certs=[root[0]])
+
+
 def test_bad_chain_input() -> None:
     with pytest.raises(certs.CertificateError) as info:
         certs.verify_server_certificate([], "localhost")

@@ -378,12 +378,21 @@ def _store(cafile: str | os.PathLike[str] | None, ca_certs: Sequence[x509.Certif
 
 
 def _subject_name(hostname: str) -> Any:
+    """The verifier's subject: an IP address, or a DNS name (IDNA-encoded to its A-label form).
+
+    A name that is neither -> ConfigurationError (it is our own input, not the peer's fault).
+    """
     from cryptography.x509.verification import DNSName, IPAddress  # type: ignore[attr-defined]
 
     try:
         return IPAddress(ipaddress.ip_address(hostname.strip("[]")))
     except ValueError:
-        return DNSName(hostname.rstrip(".").lower())
+        pass
+    try:
+        a_label = hostname.rstrip(".").encode("idna").decode("ascii").lower()
+        return DNSName(a_label)
+    except (UnicodeError, ValueError):
+        raise ConfigurationError(f"not a valid host name or IP address: {hostname!r}") from None
 
 
 def _as_certificates(chain: Sequence[x509.Certificate | bytes]) -> list[x509.Certificate]:
@@ -446,6 +455,9 @@ def verify_server_certificate(
     builder = PolicyBuilder().store(_store(cafile, ca_certs)).time(moment)
     try:
         verifier = builder.build_server_verifier(_subject_name(hostname))
+    except ValueError:
+        raise ConfigurationError(f"not a valid host name or IP address: {hostname!r}") from None
+    try:
         return list(verifier.verify(certs[0], certs[1:]))
     except VerificationError as exc:
         _raise_for(exc, f"server certificate for {hostname!r}")
