@@ -494,9 +494,8 @@ class AeadXorNonce(RecordProtection):
 
     def seal(self, seq: int, content_type: int, version: int, plaintext: Buffer) -> bytes:
         """AEAD-Encrypt(key, IV XOR seq, plaintext, AAD)."""
-        return self._aead.encrypt(
-            self._nonce(seq), plaintext, _TLS_MAC_HEADER.pack(seq, content_type, version, len(plaintext))
-        )
+        nonce = (self._iv ^ seq).to_bytes(12, "big")
+        return self._aead.encrypt(nonce, plaintext, _TLS_MAC_HEADER.pack(seq, content_type, version, len(plaintext)))
 
     def seal_record(self, seq: int, content_type: int, version: int, plaintext: Buffer) -> bytes:
         """Header + AEAD output (one concatenation)."""
@@ -511,7 +510,9 @@ class AeadXorNonce(RecordProtection):
         if size < 0:
             raise _bad()
         try:
-            return self._aead.decrypt(self._nonce(seq), fragment, _TLS_MAC_HEADER.pack(seq, content_type, version, size))
+            return self._aead.decrypt(
+                (self._iv ^ seq).to_bytes(12, "big"), fragment, _TLS_MAC_HEADER.pack(seq, content_type, version, size)
+            )
         except InvalidTag:
             raise _bad() from None
 
@@ -524,7 +525,7 @@ class Tls13Aead(AeadXorNonce):
     def seal(self, seq: int, content_type: int, version: int, plaintext: Buffer) -> bytes:
         """AEAD-Encrypt(key, IV XOR seq, TLSInnerPlaintext, header)."""
         header = _RECORD_HEADER.pack(content_type, version, len(plaintext) + self._tag)
-        return self._aead.encrypt(self._nonce(seq), plaintext, header)
+        return self._aead.encrypt((self._iv ^ seq).to_bytes(12, "big"), plaintext, header)
 
     def seal_record(self, seq: int, content_type: int, version: int, plaintext: Buffer) -> bytes:
         """Header + AEAD output; the header is the AAD."""
@@ -537,7 +538,7 @@ class Tls13Aead(AeadXorNonce):
             raise _bad()
         header = _RECORD_HEADER.pack(content_type, version, len(fragment))
         try:
-            return self._aead.decrypt(self._nonce(seq), fragment, header)
+            return self._aead.decrypt((self._iv ^ seq).to_bytes(12, "big"), fragment, header)
         except InvalidTag:
             raise _bad() from None
 
