@@ -11,6 +11,7 @@ RFC 7301 (ALPN), RFC 8422 §5.1 (supported_groups, ec_point_formats), RFC 5246 �
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -73,8 +74,20 @@ SERVER_NAME_HOST_NAME = 0
 
 
 def build_server_name(host_name: str) -> Extension:
-    """``ServerNameList`` with one host_name entry (RFC 6066 §3). ASCII (A-label) names only."""
-    name = host_name.rstrip(".").encode("ascii")
+    """``ServerNameList`` with one host_name entry (RFC 6066 §3), IDNA-encoded to A-labels, no trailing dot.
+
+    ValueError for an empty name or a literal IP address (which RFC 6066 §3 does not allow).
+    """
+    try:
+        ipaddress.ip_address(host_name.strip("[]"))
+    except ValueError:
+        pass
+    else:
+        raise ValueError(f"server_name cannot carry the IP address {host_name!r} (RFC 6066 §3)")
+    try:
+        name = host_name.rstrip(".").encode("idna")
+    except UnicodeError:
+        raise ValueError(f"not a valid host name: {host_name!r}") from None
     if not name:
         raise ValueError("server name must not be empty")
     w = Writer()
