@@ -550,3 +550,31 @@ def _records(data: bytes) -> list[object]:
     deframer = Deframer()
     deframer.feed(data)
     return list(deframer)
+
+
+def test_no_common_signature_scheme_is_handshake_failure() -> None:
+    """TLS 1.2 ECDHE needs a scheme both sides accept (RFC 5246 §7.4.1.4.1, §7.4.3)."""
+    client, server = start(
+        client_config(cipher_suites=[by_name("ECDHE-RSA-AES128-GCM-SHA256")], signature_schemes=[0x0401]),
+        server_config(signature_schemes=[0x0804]),
+    )
+    server.receive_bytes(client.bytes_to_send())
+    fails_with(server, errors.HandshakeFailure, AlertDescription.HANDSHAKE_FAILURE)
+
+
+def test_server_key_exchange_signed_with_a_scheme_not_offered(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The client refuses a ServerKeyExchange whose TLS 1.2 scheme it did not offer (illegal_parameter)."""
+    client, server = start(client_config(signature_schemes=[0x0804, 0x0401]), server_config(signature_schemes=[0x0401]))
+    monkeypatch.setattr(crypto, "choose_signature_scheme", lambda *a: 0x0501)  # rsa_pkcs1_sha384, not offered
+    deliver(client, server)
+    client.receive_bytes(server.bytes_to_send())
+    fails_with(client, errors.IllegalParameter, AlertDescription.ILLEGAL_PARAMETER)
+
+
+def test_forged_server_key_exchange_signature_is_decrypt_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    real = crypto.sign_params
+    monkeypatch.setattr(crypto, "sign_params", lambda key, version, scheme, data: real(key, version, scheme, data + b"x"))
+    client, server = start()
+    deliver(client, server)
+    client.receive_bytes(server.bytes_to_send())
+    fails_with(client, errors.DecryptError, AlertDescription.DECRYPT_ERROR)

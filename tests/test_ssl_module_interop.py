@@ -20,7 +20,7 @@ from test_connection_helpers import HOST, client_config, completes, received, se
 
 from tlsstate.config import TLSConfig
 from tlsstate.connection import Connection
-from tlsstate.constants import NamedGroup, ProtocolVersion
+from tlsstate.constants import NamedGroup, ProtocolVersion, SignatureScheme
 from tlsstate.events import ApplicationData, Event, HandshakeComplete
 from tlsstate.handshake.session_cache import SessionCache, SessionStore
 from tlsstate.suites import CipherSuite, KeyExchange, by_name
@@ -321,3 +321,31 @@ def test_close_notify_both_ways(pem_dir: Path) -> None:
         events.append(event)
     assert [type(e).__name__ for e in events] == ["ConnectionClosed"]
     assert received(events) == b""
+
+
+SCHEME_CASES = [
+    ("rsa", SignatureScheme.RSA_PKCS1_SHA256),
+    ("rsa", SignatureScheme.RSA_PKCS1_SHA384),
+    ("rsa", SignatureScheme.RSA_PSS_RSAE_SHA256),
+    ("rsa", SignatureScheme.RSA_PSS_RSAE_SHA512),
+    ("rsa", SignatureScheme.RSA_PKCS1_SHA1),
+    ("p256", SignatureScheme.ECDSA_SECP256R1_SHA256),
+    ("p384", SignatureScheme.ECDSA_SECP384R1_SHA384),
+    ("p256", SignatureScheme.ECDSA_SHA1),
+]
+
+
+@pytest.mark.parametrize(("kind", "scheme"), SCHEME_CASES, ids=[f"{k}-{s.name.lower()}" for k, s in SCHEME_CASES])
+def test_server_key_exchange_signature_schemes(pem_dir: Path, kind: str, scheme: SignatureScheme) -> None:
+    """TLS 1.2 ServerKeyExchange signed (our server) and verified (our client) with PKCS#1 v1.5, PSS and ECDSA."""
+    # our server signs with the one scheme it is allowed; OpenSSL verifies
+    conn = Connection(server_config(kind, signature_schemes=[scheme]), server_side=True)
+    peer = SslPeer(ssl_context(False, ProtocolVersion.TLS1_2, None, pem_dir, kind), server_side=False)
+    assert "ECDHE" in completes(exchange(conn, peer)).cipher_suite.name
+    transfer(conn, peer, 100)
+    # our client offers only that scheme; OpenSSL must sign with it and we verify
+    conn = Connection(client_config(signature_schemes=[scheme]), server_side=False)
+    peer = SslPeer(ssl_context(True, ProtocolVersion.TLS1_2, None, pem_dir, kind), server_side=True)
+    conn.start_handshake()
+    assert "ECDHE" in completes(exchange(conn, peer)).cipher_suite.name
+    transfer(conn, peer, 100)

@@ -12,7 +12,15 @@ from cryptography import x509
 
 from tlsstate import prf
 from tlsstate.constants import AlertDescription, HandshakeType, ProtocolVersion
-from tlsstate.errors import DecodeError, DecryptError, ProtocolError
+from tlsstate.errors import (
+    DecodeError,
+    DecryptError,
+    HandshakeFailure,
+    IllegalParameter,
+    ProtocolError,
+    ProtocolVersionError,
+    UnexpectedMessage,
+)
 from tlsstate.handshake.states import CCS, check_input, check_next
 from tlsstate.keys import ConnectionKeys, derive_connection_keys
 from tlsstate.messages import HandshakeMessage, ParseContext, RawHandshake, encode_handshake, parse_message
@@ -177,11 +185,22 @@ class HandshakeMachine:
         self.host.set_version(int(n.version))
 
 
+_ERROR_FOR_ALERT: dict[AlertDescription, type[ProtocolError]] = {
+    AlertDescription.DECODE_ERROR: DecodeError,
+    AlertDescription.ILLEGAL_PARAMETER: IllegalParameter,
+    AlertDescription.HANDSHAKE_FAILURE: HandshakeFailure,
+    AlertDescription.UNEXPECTED_MESSAGE: UnexpectedMessage,
+    AlertDescription.PROTOCOL_VERSION: ProtocolVersionError,
+    AlertDescription.DECRYPT_ERROR: DecryptError,
+}
+
+
 def require(condition: bool, message: str, alert: AlertDescription) -> None:
-    """Raise a ProtocolError with ``alert`` unless ``condition`` holds."""
+    """Raise the typed error for ``alert`` (a ProtocolError carrying it) unless ``condition`` holds."""
     if not condition:
-        if alert is AlertDescription.DECODE_ERROR:
-            raise DecodeError(message)
+        error = _ERROR_FOR_ALERT.get(alert)
+        if error is not None:
+            raise error(message)
         raise ProtocolError(message, alert)
 
 

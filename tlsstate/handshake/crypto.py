@@ -18,7 +18,7 @@ from cryptography.x509 import DNSName, IPAddress
 from cryptography.x509.verification import PolicyBuilder, Store, VerificationError
 
 from tlsstate import dh, signatures
-from tlsstate.constants import AlertDescription, NamedGroup, SignatureScheme
+from tlsstate.constants import AlertDescription, NamedGroup
 from tlsstate.errors import HandshakeFailure, ProtocolError
 
 PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
@@ -61,14 +61,13 @@ def rsa_decrypt_premaster(private_key: rsa.RSAPrivateKey, encrypted: bytes, clie
 
 # -------------------------------------------------------------------------------------- signatures
 
-#: RFC 5246 §7.4.1.4.1: no signature_algorithms in a TLS 1.2 ClientHello means {sha1,rsa}/{sha1,ecdsa}.
-DEFAULT_TLS12_SCHEMES = (SignatureScheme.RSA_PKCS1_SHA1, SignatureScheme.ECDSA_SHA1)
-
-
 def choose_signature_scheme(key: PrivateKey, peer_schemes: list[int] | None, version: int, ours: list[int]) -> int | None:
-    """The scheme to sign the ServerKeyExchange with, or None when nothing fits (TLS 1.2; RFC 5246 §7.4.1.4.1)."""
+    """The scheme to sign the ServerKeyExchange with, or None when nothing fits (TLS 1.2; RFC 5246 §7.4.1.4.1).
+
+    ``peer_schemes`` None (no signature_algorithms) means {sha1} with the key's algorithm.
+    """
     try:
-        return signatures.choose_scheme(key, peer_schemes, version, [*ours, *DEFAULT_TLS12_SCHEMES])
+        return signatures.choose_scheme(key, peer_schemes, version, ours)
     except HandshakeFailure:
         return None
 
