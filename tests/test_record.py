@@ -293,3 +293,15 @@ def test_open_fragment_equals_open() -> None:
     deframer.feed(tls_writer.seal(22, 0x0303, b"hs"))
     view = deframer.next_record_view()
     assert view is not None and tls_reader.open_fragment(*view) == (22, b"hs")
+
+
+def test_tls13_padding_limit() -> None:
+    writer, reader = _tls13_pair()
+    wire = writer.seal(23, 0x0303, b"ab", padding=2**14 - 2)  # TLSInnerPlaintext of exactly 2^14 + 1
+    assert len(wire) == 5 + 2**14 + 1 + 16
+    assert reader.open(_one(wire)) == (23, b"ab")
+    with pytest.raises(ConfigurationError):
+        writer.seal(23, 0x0303, b"ab", padding=2**14 - 1)
+    with pytest.raises(ConfigurationError):
+        writer.seal(23, 0x0303, b"ab", padding=-1)
+    assert writer.seq == 1  # refused records use no sequence number

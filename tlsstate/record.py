@@ -224,13 +224,16 @@ class HalfConnection:
         """Protect one fragment and return the whole record (header included).
 
         In TLS 1.3 mode the record is TLSInnerPlaintext = content + type + ``padding`` zero bytes under
-        outer type application_data, version 0x0303 (RFC 8446 §5.2, §5.4).
+        outer type application_data, version 0x0303 (RFC 8446 §5.2, §5.4); content + padding may not
+        exceed ``max_plaintext_length`` (so TLSInnerPlaintext ≤ 2^14 + 1). ``padding`` is ignored before
+        TLS 1.3 keys are active.
         """
         if self._failure is not None:
             raise self._failure
-        if len(plaintext) > self.max_plaintext_length:
+        if len(plaintext) + padding > self.max_plaintext_length or padding < 0:
             raise ConfigurationError(
-                f"fragment of {len(plaintext)} bytes exceeds {self.max_plaintext_length}: use fragment_data()"
+                f"fragment of {len(plaintext)} bytes (+ {padding} padding) exceeds {self.max_plaintext_length}:"
+                " use fragment_data()"
             )
         seq = self.seq
         if seq > MAX_SEQUENCE_NUMBER:
