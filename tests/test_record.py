@@ -305,3 +305,24 @@ def test_tls13_padding_limit() -> None:
     with pytest.raises(ConfigurationError):
         writer.seal(23, 0x0303, b"ab", padding=-1)
     assert writer.seq == 1  # refused records use no sequence number
+
+
+def test_make_protection_rejects_bad_configuration() -> None:
+    gcm, cbc, tls13 = suites.by_id(0xC02F), suites.by_id(0x002F), suites.by_id(0x1301)
+    assert gcm is not None and cbc is not None and tls13 is not None
+    with pytest.raises(ConfigurationError):
+        make_protection(gcm, 0x0303, b"", bytes(15), bytes(4))  # key length
+    with pytest.raises(ConfigurationError):
+        make_protection(gcm, 0x0303, b"", bytes(16), bytes(12))  # GCM salt is 4 bytes
+    with pytest.raises(ConfigurationError):
+        make_protection(cbc, 0x0301, bytes(20), bytes(16), b"")  # TLS 1.0 needs the implicit IV
+    with pytest.raises(ConfigurationError):
+        make_protection(cbc, 0x0303, bytes(19), bytes(16), b"")  # MAC key length
+    with pytest.raises(ConfigurationError):
+        make_protection(tls13, 0x0303, b"", bytes(16), bytes(12))
+    with pytest.raises(ConfigurationError):
+        make_protection(cbc, 0x0304, bytes(20), bytes(16), b"")
+    with pytest.raises(ConfigurationError):
+        make_tls13_protection(tls13, bytes(16), bytes(4))
+    ssl3_etm = make_protection(cbc, 0x0300, bytes(20), bytes(16), bytes(16), encrypt_then_mac=True)
+    assert "EtM" not in ssl3_etm.name  # RFC 7366 does not apply to SSL 3.0
