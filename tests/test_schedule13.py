@@ -211,8 +211,8 @@ def _records(data: bytes) -> list[tuple[bytes, bytes]]:
 class _Opener:
     """Opens TLS 1.3 records of one traffic secret with pyca AESGCM directly (RFC 8446 §5.2/§5.3)."""
 
-    def __init__(self, traffic_secret: bytes) -> None:
-        self.key, self.iv = s13.traffic_key_and_iv(SUITE, traffic_secret)
+    def __init__(self, traffic_secret: bytes, suite: Any = SUITE) -> None:
+        self.key, self.iv = s13.traffic_key_and_iv(suite, traffic_secret)
         self.seq = 0
 
     def open(self, header: bytes, fragment: bytes) -> tuple[int, bytes]:
@@ -392,3 +392,162 @@ def test_label_and_length_limits() -> None:
         s13.traffic_key_and_iv(lookup("0x002f"), bytes(32))
     # HkdfLabel layout (RFC 8446 §7.1): u16 length, u8 + "tls13 key", u8 + context
     assert s13.hkdf_label(b"key", b"", 16) == bytes.fromhex("0010") + b"\x09tls13 key" + b"\x00"
+
+
+# --- KeyUpdate against live OpenSSL ---
+
+
+def _self_signed(tmp_path: Path) -> tuple[Path, Path]:
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = datetime.datetime.now(datetime.UTC)
+    day = datetime.timedelta(days=1)
+    cert = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+        .serial_number(1).not_valid_before(now - day).not_valid_after(now + day)
+        .sign(key, hashes.SHA256())
+    )  # fmt: skip
+    cert_path, key_path = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    return cert_path, key_path
+
+
+@pytest.mark.interop
+def test_key_update_with_live_openssl(tmp_path: Path) -> None:
+    """openssl s_client sends KeyUpdate(update_requested) ('K'); s_server answers with its own. Every record after
+    each KeyUpdate must open with traffic_key_and_iv(next_traffic_secret(secret)) (RFC 8446 §7.2), starting from the
+    application traffic secrets OpenSSL wrote to its key log."""
+    import contextlib
+    import socket
+    import subprocess
+    import threading
+    import time
+
+    from conftest import free_port, require_binary
+
+    openssl = require_binary("openssl")
+    cert, key = _self_signed(tmp_path)
+    server_port, proxy_port = free_port(), free_port()
+    keylog = tmp_path / "keys.log"
+    captured: dict[str, bytearray] = {"client": bytearray(), "server": bytearray()}
+
+    listener = socket.create_server(("127.0.0.1", proxy_port))
+    listener.settimeout(10)
+
+    def relay(source: socket.socket, sink: socket.socket, writer: str) -> None:
+        try:
+            while data := source.recv(65536):
+                captured[writer] += data
+                sink.sendall(data)
+        except OSError:
+            pass
+        finally:
+            with contextlib.suppress(OSError):
+                sink.shutdown(socket.SHUT_WR)
+
+    def proxy() -> None:
+        try:
+            downstream, _ = listener.accept()
+        except OSError:
+            return
+        upstream = socket.create_connection(("127.0.0.1", server_port), timeout=10)
+        threads = [
+            threading.Thread(target=relay, args=(downstream, upstream, "client"), daemon=True),
+            threading.Thread(target=relay, args=(upstream, downstream, "server"), daemon=True),
+        ]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(15)
+        downstream.close()
+        upstream.close()
+
+    server = subprocess.Popen(
+        [openssl, "s_server", "-accept", str(server_port), "-cert", str(cert), "-key", str(key), "-tls1_3",
+         "-ciphersuites", "TLS_AES_128_GCM_SHA256", "-no_ign_eof"],
+        stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    client = None
+    proxy_thread = threading.Thread(target=proxy, daemon=True)
+    proxy_thread.start()
+    try:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:  # wait until s_server listens (it survives this probe connection)
+            try:
+                socket.create_connection(("127.0.0.1", server_port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        time.sleep(0.5)
+        client = subprocess.Popen(
+            [openssl, "s_client", "-connect", f"127.0.0.1:{proxy_port}", "-tls1_3", "-keylogfile", str(keylog),
+             "-no_ign_eof"],
+            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        assert client.stdin is not None and server.stdin is not None
+        for line in (b"before update\n", b"K\n", b"after update\n"):
+            time.sleep(0.6)
+            client.stdin.write(line)
+            client.stdin.flush()
+        time.sleep(0.6)
+        server.stdin.write(b"server after update\n")
+        server.stdin.flush()
+        time.sleep(0.6)
+        client.stdin.close()
+        client.wait(10)
+    finally:
+        for process in (client, server):
+            if process is not None and process.poll() is None:
+                process.kill()
+                process.wait(5)
+        listener.close()
+        proxy_thread.join(5)
+
+    secrets: dict[str, bytes] = {}
+    for line in keylog.read_text().splitlines():
+        parts = line.split()
+        if len(parts) == 3:
+            secrets[parts[0]] = bytes.fromhex(parts[2])
+    suite = lookup("TLS_AES_128_GCM_SHA256")
+    plaintexts: dict[str, list[tuple[int, bytes]]] = {}
+    updates = {}
+    for writer, handshake_label, app_label in (
+        ("client", "CLIENT_HANDSHAKE_TRAFFIC_SECRET", "CLIENT_TRAFFIC_SECRET_0"),
+        ("server", "SERVER_HANDSHAKE_TRAFFIC_SECRET", "SERVER_TRAFFIC_SECRET_0"),
+    ):
+        records = [r for r in _records(bytes(captured[writer])) if r[0][0] == 23]
+        secret = secrets[handshake_label]
+        opener = _Opener(secret, suite)
+        opened: list[tuple[int, bytes]] = []
+        generation = 0
+        for header, fragment in records:
+            content_type, plaintext = opener.open(header, fragment)
+            opened.append((content_type, plaintext))
+            if content_type == 22 and plaintext[0] == 20 and secret == secrets[handshake_label]:
+                secret = secrets[app_label]  # Finished sent: switch to application traffic secret 0
+                opener = _Opener(secret, suite)
+            elif content_type == 22 and plaintext[0] == 24:
+                secret = s13.next_traffic_secret("sha256", secret)  # KeyUpdate sent: next generation
+                opener = _Opener(secret, suite)
+                generation += 1
+        plaintexts[writer] = opened
+        updates[writer] = generation
+
+    client_data = b"".join(p for t, p in plaintexts["client"] if t == 23)
+    server_data = b"".join(p for t, p in plaintexts["server"] if t == 23)
+    assert updates == {"client": 1, "server": 1}
+    assert b"before update" in client_data and b"after update" in client_data
+    assert b"server after update" in server_data
+    # the client's KeyUpdate requested an update (RFC 8446 §4.6.3: request_update = 1), the server's did not
+    assert (22, bytes.fromhex("1800000101")) in plaintexts["client"]
+    assert (22, bytes.fromhex("1800000100")) in plaintexts["server"]
