@@ -44,6 +44,7 @@ TLS13_LABELS = frozenset(
     }
 )
 _TRAFFIC_N = re.compile(r"^(CLIENT|SERVER)_TRAFFIC_SECRET_(\d+)$")
+_TRAFFIC_NEXT = {"CLIENT_TRAFFIC_SECRET_N": "CLIENT", "SERVER_TRAFFIC_SECRET_N": "SERVER"}
 _SESSION_LINE = re.compile(r"^RSA\s+Session-ID:([0-9A-Fa-f]*)\s+Master-Key:([0-9A-Fa-f]+)\s*$")
 _HEX = re.compile(r"^[0-9A-Fa-f]*$")
 
@@ -156,10 +157,18 @@ class KeyLog:
             if len(first) != 8 or not second:
                 return f"{where}: RSA needs 8 bytes of encrypted premaster and the premaster secret"
             self.premaster_by_encrypted_prefix[first] = second
-        elif label in TLS13_LABELS or _TRAFFIC_N.match(label):
+        elif label in TLS13_LABELS or _TRAFFIC_N.match(label) or label in _TRAFFIC_NEXT:
             if len(first) != 32 or len(second) not in (32, 48, 64):
                 return f"{where}: {label} needs a 32-byte random and a 32/48-byte secret"
-            self.tls13.setdefault(first, {})[label] = second
+            secrets = self.tls13.setdefault(first, {})
+            if label in _TRAFFIC_NEXT:
+                # OpenSSL 3.0 logs KeyUpdate secrets with a literal "_N": number them in file order
+                side = _TRAFFIC_NEXT[label]
+                generation = 1
+                while f"{side}_TRAFFIC_SECRET_{generation}" in secrets:
+                    generation += 1
+                label = f"{side}_TRAFFIC_SECRET_{generation}"
+            secrets[label] = second
         else:
             return f"{where}: unknown label {label!r}"
         self.lines[(label, first)] = line_number

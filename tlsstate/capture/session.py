@@ -48,6 +48,7 @@ HEADER = struct.Struct(">BHH")
 MAX_RECORD = 16384 + 2048
 HOLD_LIMIT = 4 * 1024 * 1024
 EXT_SERVER_NAME, EXT_ALPN, EXT_ETM, EXT_EMS, EXT_TICKET, EXT_EARLY_DATA, EXT_SUPPORTED_VERSIONS = 0, 16, 22, 23, 35, 42, 43
+EXT_PRE_SHARED_KEY = 41
 TLS13 = 0x0304
 HASH_LENGTH = {"sha256": 32, "sha384": 48}
 
@@ -158,8 +159,13 @@ class DirectionState:
                     self.waiting = True
                     break
                 self.waiting = False
-                self.session.on_record(self, Record(content_type, version, bytes(buf[pos + 5 : stop])))
+                record = Record(content_type, version, bytes(buf[pos + 5 : stop]))
                 pos = stop
+                try:
+                    self.session.on_record(self, record)
+                except Exception as exc:  # a capture must never end in a traceback: note it, stop this direction
+                    self.session.note(f"{self.writer} record {self.record_index}: cannot process ({exc!r})")
+                    self.lost_state(f"internal error at record {self.record_index}: {type(exc).__name__}")
         finally:
             if pos:
                 del buf[:pos]
@@ -333,10 +339,8 @@ class TlsSession:
         if direction is self.server:
             return self.client_hello is not None or self.handshakes > 0
         if self.server_hello is None and self.handshakes > 0 and not direction.half.protection.protects:
-            if content_type == ContentType.CHANGE_CIPHER_SPEC:
-                return False
-            if content_type == ContentType.APPLICATION_DATA and not self.early_data_offered:
-                return False
+            # the ServerHello fixes the suite (also that of 0-RTT data, RFC 8446 §4.2.10) and the keys
+            return content_type not in (ContentType.CHANGE_CIPHER_SPEC, ContentType.APPLICATION_DATA)
         return True
 
     def _reset_handshake(self) -> None:
@@ -372,6 +376,17 @@ class TlsSession:
     def on_record(self, direction: DirectionState, record: Record) -> None:
         """One whole record from ``direction``."""
         self.seen_tls = True
+        if (
+            direction is self.client and direction.tls13_phase in ("plain", "early")
+            and record.content_type in (ContentType.HANDSHAKE, ContentType.CHANGE_CIPHER_SPEC)
+            and (self.version == TLS13 or self.early_data_offered)
+        ):
+            # TLS 1.3 before the client's handshake keys: a second ClientHello (after HelloRetryRequest) and the
+            # compatibility ChangeCipherSpec are sent in the clear even after 0-RTT records (RFC 8446 §4.1.2, §D.4)
+            direction.records_ok += 1
+            self.log_record(direction, record.content_type, None, len(record.fragment), "ok", "none (plaintext)")
+            self._dispatch(direction, record.content_type, bytes(record.fragment))
+            return
         if direction.no_keys:
             direction.records_no_keys += 1
             self.log_record(direction, record.content_type, None, len(record.fragment), "no_keys",
@@ -492,6 +507,11 @@ class TlsSession:
         if self.client_hello is not None and after_retry:
             self.transcript += raw  # second ClientHello after HelloRetryRequest (RFC 8446 §4.1.4)
             self.client_hello = hello
+            if self.early_data_offered:  # HelloRetryRequest rejects 0-RTT: handshake keys come next (§4.2.10)
+                self.note("0-RTT data rejected (HelloRetryRequest)")
+                self.early_data_offered = False
+                self.client.no_keys = False
+                self.client.tls13_phase = "plain"
             return
         self._reset_handshake()
         self.handshakes += 1
@@ -516,7 +536,11 @@ class TlsSession:
             self.note("ServerHello without a ClientHello (capture started mid-handshake)")
         self.server_hello = hello
         if hello.random == HELLO_RETRY_REQUEST_RANDOM:
+            # RFC 8446 §4.1.4: only TLS 1.3 has HelloRetryRequest; the client answers with a second ClientHello
             self.hello_retry = True
+            self.version = TLS13
+            self.suite_id = hello.cipher_suite
+            self.suite = by_id(hello.cipher_suite)
             self.note("HelloRetryRequest")
             return
         self.server_random = hello.random
@@ -528,6 +552,8 @@ class TlsSession:
                 version = int.from_bytes(ext.data, "big")
             elif ext.type == EXT_ALPN:
                 self._set_alpn(ext.data)
+            elif ext.type == EXT_PRE_SHARED_KEY:
+                self.resumed = True  # TLS 1.3 PSK resumption (RFC 8446 §4.2.11)
         self.version = version
         self.suite_id = hello.cipher_suite
         self.suite = by_id(hello.cipher_suite)
@@ -757,6 +783,10 @@ class TlsSession:
         self._activate13(self.server, "SERVER_HANDSHAKE_TRAFFIC_SECRET", "handshake")
 
     def _start_client_tls13(self) -> None:
+        if self.suite is None:
+            self.client.lost_state("0-RTT data but no ServerHello: the early data cipher suite is unknown")
+            self.client.tls13_phase = "early"
+            return
         if self.early_data_offered and self._secret("CLIENT_EARLY_TRAFFIC_SECRET") is not None:
             self._activate13(self.client, "CLIENT_EARLY_TRAFFIC_SECRET", "early")
         elif self.version == TLS13:
