@@ -322,8 +322,7 @@ class ClientHandshake(HandshakeMachine):
         assert isinstance(msg, Certificate)
         n = state.negotiated
         require(bool(msg.certificates), "server sent an empty certificate list", AlertDescription.DECODE_ERROR)
-        chain = crypto.load_peer_certificates(msg.certificates)
-        key = chain[0].public_key()
+        chain, key = crypto.load_peer_certificates(msg.certificates)
         kx = n.suite.key_exchange
         wants_rsa = kx in (KeyExchange.RSA, KeyExchange.ECDHE_RSA)
         fits = isinstance(key, rsa.RSAPublicKey) if wants_rsa else isinstance(key, ec.EllipticCurvePublicKey)

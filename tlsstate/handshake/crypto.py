@@ -13,6 +13,7 @@ import ssl
 import threading
 
 from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509 import DNSName, IPAddress
 from cryptography.x509.verification import PolicyBuilder, Store, VerificationError
@@ -87,12 +88,26 @@ def verify_params(
 # ---------------------------------------------------------------------------------- certificates
 
 
-def load_peer_certificates(chain: tuple[bytes, ...]) -> list[x509.Certificate]:
-    """DER certificates -> objects; undecodable is bad_certificate (RFC 5246 §7.2.2)."""
+def load_peer_certificates(
+    chain: tuple[bytes, ...],
+) -> tuple[list[x509.Certificate], rsa.RSAPublicKey | ec.EllipticCurvePublicKey]:
+    """DER certificates -> objects and the leaf's public key (RFC 5246 §7.4.2).
+
+    Undecodable certificates or keys are bad_certificate; a key that is neither RSA nor EC is
+    unsupported_certificate (RFC 5246 §7.2.2).
+    """
     try:
-        return [x509.load_der_x509_certificate(der) for der in chain]
-    except ValueError as exc:
+        certificates = [x509.load_der_x509_certificate(der) for der in chain]
+        key = certificates[0].public_key()
+    except (ValueError, IndexError, x509.InvalidVersion) as exc:
         raise ProtocolError(f"undecodable certificate: {exc}", AlertDescription.BAD_CERTIFICATE) from None
+    except UnsupportedAlgorithm as exc:
+        raise ProtocolError(f"unsupported certificate key: {exc}", AlertDescription.UNSUPPORTED_CERTIFICATE) from None
+    if not isinstance(key, rsa.RSAPublicKey | ec.EllipticCurvePublicKey):
+        raise ProtocolError(
+            f"certificate key type {type(key).__name__} is not supported", AlertDescription.UNSUPPORTED_CERTIFICATE
+        )
+    return certificates, key
 
 
 def verify_server_chain(chain: list[x509.Certificate], server_name: str | None, cafile: str | None) -> None:
@@ -114,7 +129,7 @@ def verify_server_chain(chain: list[x509.Certificate], server_name: str | None, 
     verifier = PolicyBuilder().store(_load_store(cafile)).build_server_verifier(subject)
     try:
         verifier.verify(chain[0], chain[1:])
-    except VerificationError as exc:
+    except (VerificationError, ValueError) as exc:
         text = str(exc)
         alert = AlertDescription.BAD_CERTIFICATE
         if "expired" in text or "not yet valid" in text:

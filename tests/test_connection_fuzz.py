@@ -1,0 +1,83 @@
+"""Mutated flights: a server fed a damaged ClientHello, a client fed a damaged server flight.
+
+Whatever the damage, the outcome is a typed protocol error with an alert (never internal_error, which
+would mean one of our own code paths crashed), or the connection waiting for more bytes.
+"""
+
+from __future__ import annotations
+
+import functools
+import tempfile
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from test_connection_helpers import client_config, server_config, write_pem
+
+from tlsstate import errors
+from tlsstate.connection import Connection
+from tlsstate.constants import AlertDescription
+
+
+@functools.cache
+def flights() -> tuple[bytes, bytes]:
+    """A real ClientHello and the server's first flight answering it."""
+    client = Connection(client_config(alpn_protocols=["h2"]), server_side=False)
+    server = Connection(server_config(alpn_protocols=["h2"]), server_side=True)
+    client.start_handshake()
+    hello = client.bytes_to_send()
+    server.receive_bytes(hello)
+    while server.next_event() is not None:
+        pass
+    return hello, server.bytes_to_send()
+
+
+@functools.cache
+def cafile() -> str:
+    """The test CA, so that damaged certificates also go through chain verification."""
+    return write_pem(Path(tempfile.mkdtemp()), "rsa")[2]
+
+
+def _mutate(data: bytes, edits: list[tuple[int, int]], cut: int | None) -> bytes:
+    out = bytearray(data)
+    for position, value in edits:
+        out[position % len(out)] = value
+    return bytes(out[:cut] if cut is not None else out)
+
+
+def _outcome(conn: Connection, data: bytes) -> None:
+    conn.receive_bytes(data)
+    try:
+        for _ in range(20):
+            if conn.next_event() is None:
+                break
+    except errors.ProtocolError as exc:
+        assert exc.alert != AlertDescription.INTERNAL_ERROR, exc
+        assert conn.bytes_to_send()  # the alert is queued
+    except errors.AlertReceived:
+        pass
+
+
+EDITS = st.lists(st.tuples(st.integers(min_value=0, max_value=10_000), st.integers(0, 255)), min_size=1, max_size=6)
+
+
+@settings(max_examples=int(__import__("os").environ.get("FUZZ_EXAMPLES", "300")), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(edits=EDITS, cut=st.one_of(st.none(), st.integers(min_value=1, max_value=600)))
+def test_server_survives_a_damaged_client_hello(edits: list[tuple[int, int]], cut: int | None) -> None:
+    hello, _ = flights()
+    _outcome(Connection(server_config(alpn_protocols=["h2"]), server_side=True), _mutate(hello, edits, cut))
+
+
+@settings(max_examples=int(__import__("os").environ.get("FUZZ_EXAMPLES", "300")), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(edits=EDITS, cut=st.one_of(st.none(), st.integers(min_value=1, max_value=3000)))
+def test_client_survives_a_damaged_server_flight(edits: list[tuple[int, int]], cut: int | None) -> None:
+    hello, answer = flights()
+    client = Connection(client_config(alpn_protocols=["h2"], verify=True, cafile=cafile()), server_side=False)
+    client.start_handshake()
+    client.bytes_to_send()
+    # the client checks the server's answer against its own ClientHello: give it the recorded one
+    client._handshake.state.hello = __import__("tlsstate.messages", fromlist=["ClientHello"]).ClientHello.parse(
+        hello[9:]
+    )
+    client._handshake.transcript = bytearray(hello[5:])
+    _outcome(client, _mutate(answer, edits, cut))
