@@ -7,6 +7,7 @@ would mean one of our own code paths crashed), or the connection waiting for mor
 from __future__ import annotations
 
 import functools
+import os
 import tempfile
 from pathlib import Path
 
@@ -58,17 +59,19 @@ def _outcome(conn: Connection, data: bytes) -> None:
         pass
 
 
+#: FUZZ_EXAMPLES=4000 for a longer hunt.
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "300"))
 EDITS = st.lists(st.tuples(st.integers(min_value=0, max_value=10_000), st.integers(0, 255)), min_size=1, max_size=6)
 
 
-@settings(max_examples=int(__import__("os").environ.get("FUZZ_EXAMPLES", "300")), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(edits=EDITS, cut=st.one_of(st.none(), st.integers(min_value=1, max_value=600)))
 def test_server_survives_a_damaged_client_hello(edits: list[tuple[int, int]], cut: int | None) -> None:
     hello, _ = flights()
     _outcome(Connection(server_config(alpn_protocols=["h2"]), server_side=True), _mutate(hello, edits, cut))
 
 
-@settings(max_examples=int(__import__("os").environ.get("FUZZ_EXAMPLES", "300")), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(edits=EDITS, cut=st.one_of(st.none(), st.integers(min_value=1, max_value=3000)))
 def test_client_survives_a_damaged_server_flight(edits: list[tuple[int, int]], cut: int | None) -> None:
     hello, answer = flights()
