@@ -1,0 +1,219 @@
+"""``tlsstate serve`` and ``tlsstate connect`` as processes, against curl and the OpenSSL tools.
+
+- curl -k against ``serve --www``: a 200 page naming the protocol and ``Cipher is <OpenSSL name>``.
+- ``serve`` survives hostile/incompatible peers and keeps serving; one log line per connection.
+- ``connect`` against ``openssl s_server -www``: verified chain, parameters, HTTP answer on stdout,
+  resumption with --reconnect, --show-keys, and a key log identical to the one OpenSSL wrote.
+Every process is started with a timeout and killed in a ``finally``.
+"""
+
+from __future__ import annotations
+
+import re
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from conftest import free_port, require_binary
+
+from tlsstate.certs import certificate_pem, issue_certificate, make_ca, write_pem_files
+
+pytestmark = pytest.mark.interop
+
+TLSSTATE = [sys.executable, "-c", "import sys; from tlsstate.cli.main import main; sys.exit(main())"]
+TIMEOUT = 20.0
+
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    folder = tmp_path_factory.mktemp("cli-pki")
+    ca_cert, ca_key = make_ca("tlsstate cli CA", "rsa2048")
+    leaf, leaf_key = issue_certificate(ca_cert, ca_key, ["localhost", "127.0.0.1"], "rsa2048")
+    (folder / "ca.pem").write_bytes(certificate_pem(ca_cert))
+    write_pem_files(leaf, leaf_key, folder / "leaf.pem", folder / "leaf.key")
+    other_ca, _ = make_ca("some other CA", "ecdsa-p256")
+    (folder / "other-ca.pem").write_bytes(certificate_pem(other_ca))
+    return {"ca": folder / "ca.pem", "cert": folder / "leaf.pem", "key": folder / "leaf.key",
+            "other_ca": folder / "other-ca.pem"}
+
+
+class Serve:
+    """``tlsstate serve`` as a child process; ``port`` is read from its ACCEPT line."""
+
+    def __init__(self, args: list[str]) -> None:
+        self.proc = subprocess.Popen([*TLSSTATE, "serve", "--port", "0", *args],
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.lines: list[str] = []
+        self.ready = threading.Event()
+        self.port = 0
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+        assert self.ready.wait(TIMEOUT), "serve did not start"
+
+    def _read(self) -> None:
+        assert self.proc.stderr is not None
+        for line in self.proc.stderr:
+            self.lines.append(line.rstrip("\n"))
+            match = re.match(r"ACCEPT [\d.]+:(\d+)", line)
+            if match:
+                self.port = int(match.group(1))
+                self.ready.set()
+        self.ready.set()
+
+    def finish(self) -> int:
+        try:
+            return self.proc.wait(TIMEOUT)
+        finally:
+            self.stop()
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(5)
+        self.reader.join(5)
+
+
+@contextmanager
+def serve(args: list[str]) -> Iterator[Serve]:
+    server = Serve(args)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def test_curl_gets_www_page(pki: dict[str, Path]) -> None:
+    curl = require_binary("curl")
+    with serve(["--www", "--count", "1"]) as server:
+        out = subprocess.run([curl, "-sk", "--max-time", "10", f"https://127.0.0.1:{server.port}/"],
+                             capture_output=True, text=True, timeout=TIMEOUT)
+        assert server.finish() == 0
+    assert out.returncode == 0, out.stderr
+    assert "Cipher is ECDHE-RSA-AES128-GCM-SHA256" in out.stdout  # curl+OpenSSL prefer it among our defaults
+    assert "Protocol  : TLSv1.2" in out.stdout
+    log = [ln for ln in server.lines if not ln.startswith("ACCEPT")]
+    assert len(log) == 1 and " ok " in log[0] and "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256" in log[0]
+
+
+def test_curl_with_ca_and_pem_identity(pki: dict[str, Path]) -> None:
+    """--cert/--key, --versions and --ciphers; curl verifies the chain against our test CA."""
+    curl = require_binary("curl")
+    args = ["--www", "--count", "1", "--cert", str(pki["cert"]), "--key", str(pki["key"]),
+            "--versions", "tls1.1", "--ciphers", "ECDHE-RSA-AES256-SHA"]
+    with serve(args) as server:
+        out = subprocess.run([curl, "-s", "--max-time", "10", "--cacert", str(pki["ca"]), "--tlsv1.1",
+                              "--ciphers", "ECDHE-RSA-AES256-SHA:@SECLEVEL=0", f"https://localhost:{server.port}/"],
+                             capture_output=True, text=True, timeout=TIMEOUT)
+        server.finish()
+    assert out.returncode == 0, out.stderr
+    assert "Cipher is ECDHE-RSA-AES256-SHA" in out.stdout and "TLSv1.1" in out.stdout
+
+
+def test_serve_survives_bad_peers_and_logs_each(pki: dict[str, Path]) -> None:
+    openssl = require_binary("openssl")
+    with serve(["--www", "--count", "4", "--versions", "tls1.2"]) as server:
+        # 1: not TLS at all
+        with socket.create_connection(("127.0.0.1", server.port), timeout=TIMEOUT) as raw:
+            raw.sendall(b"GET / HTTP/1.0\r\n\r\n")
+            assert raw.recv(7)[:1] == b"\x15"  # an alert record
+        # 2: a TLS 1.1-only client -> protocol_version
+        bad = subprocess.run([openssl, "s_client", "-connect", f"127.0.0.1:{server.port}", "-tls1_1",
+                              "-cipher", "DEFAULT:@SECLEVEL=0"], input=b"", capture_output=True, timeout=TIMEOUT)
+        assert bad.returncode != 0
+        # 3: TCP connect and close without a byte
+        socket.create_connection(("127.0.0.1", server.port), timeout=TIMEOUT).close()
+        # 4: a good client is still served
+        good = subprocess.run([openssl, "s_client", "-connect", f"127.0.0.1:{server.port}", "-quiet"],
+                              input=b"GET / HTTP/1.0\r\n\r\n", capture_output=True, timeout=TIMEOUT)
+        assert server.finish() == 0
+    assert good.stdout.startswith(b"HTTP/1.0 200 OK") and b"Cipher is " in good.stdout
+    log = [ln for ln in server.lines if not ln.startswith("ACCEPT")]
+    assert len(log) == 4, log
+    assert any("unexpected_message" in ln or "decode_error" in ln for ln in log)
+    assert any("protocol_version" in ln for ln in log)
+    assert any(ln.split()[1] == "TLS" and " ok " in ln for ln in log)
+    for line in log:  # never secrets: no long hex strings in the log
+        assert not re.search(r"[0-9a-f]{32}", line)
+
+
+@contextmanager
+def s_server_www(pki: dict[str, Path], extra: list[str], keylog: Path | None = None) -> Iterator[int]:
+    openssl = require_binary("openssl")
+    port = free_port()
+    args = [openssl, "s_server", "-accept", f"127.0.0.1:{port}", "-cert", str(pki["cert"]), "-key", str(pki["key"]),
+            "-www", *extra]
+    if keylog:
+        args += ["-keylogfile", str(keylog)]
+    proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + TIMEOUT
+        while time.monotonic() < deadline:  # s_server -www accepts any number of connections: probe it
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.05)
+        yield port
+    finally:
+        proc.kill()
+        proc.wait(5)
+
+
+def run_connect(args: list[str], stdin: bytes = b"GET / HTTP/1.0\r\n\r\n") -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run([*TLSSTATE, "connect", *args], input=stdin, capture_output=True, timeout=TIMEOUT)
+
+
+def test_connect_against_s_server(pki: dict[str, Path], tmp_path: Path) -> None:
+    ours, theirs = tmp_path / "ours.keys", tmp_path / "openssl.keys"
+    with s_server_www(pki, ["-alpn", "http/1.1"], keylog=theirs) as port:
+        out = run_connect([f"localhost:{port}", "--cafile", str(pki["ca"]), "--alpn", "h2,http/1.1",
+                           "--show-keys", "--keylog", str(ours), "--reconnect", "--wait", "2"])
+    status = out.stderr.decode()
+    assert out.returncode == 0, status
+    assert "Protocol  : TLS 1.2" in status
+    assert "Cipher    : TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256" in status
+    assert "s:CN=localhost" in status and "i:CN=tlsstate cli CA" in status
+    assert "Extended master secret: yes" in status and "ALPN protocol: http/1.1" in status
+    for name in ("client write MAC key", "server write MAC key", "client write key", "server write key",
+                 "client write IV", "server write IV"):
+        assert name in status
+    assert "Session: New" in status and "Session: Reused" in status and "Resumption: yes" in status
+    assert out.stdout.startswith(b"HTTP/1.0 200 ok")
+    assert b"TLSv1.2" in out.stdout  # s_server's page names the protocol it negotiated with us
+    ours_lines = {ln for ln in ours.read_text().splitlines() if ln.startswith("CLIENT_RANDOM")}
+    theirs_lines = {ln.lower() for ln in theirs.read_text().splitlines() if ln.startswith("CLIENT_RANDOM")}
+    assert ours_lines and {ln.lower() for ln in ours_lines} <= theirs_lines  # OpenSSL's own key log agrees
+
+
+def test_connect_versions_ciphers_no_ems(pki: dict[str, Path]) -> None:
+    with s_server_www(pki, ["-cipher", "DEFAULT:@SECLEVEL=0"]) as port:
+        out = run_connect([f"127.0.0.1:{port}", "--insecure", "--versions", "tls1.0", "--ciphers", "AES128-SHA",
+                           "--no-ems", "--no-etm", "--wait", "2"])
+    status = out.stderr.decode()
+    assert out.returncode == 0, status
+    assert "Protocol  : TLS 1.0" in status and "TLS_RSA_WITH_AES_128_CBC_SHA" in status
+    assert "Extended master secret: no" in status and "Encrypt-then-MAC: no" in status
+    assert out.stdout.startswith(b"HTTP/1.0 200 ok")
+
+
+def test_connect_rejects_unknown_ca(pki: dict[str, Path]) -> None:
+    with s_server_www(pki, []) as port:
+        out = run_connect([f"localhost:{port}", "--cafile", str(pki["other_ca"])])
+    assert out.returncode == 1
+    err = out.stderr.decode()
+    assert "Traceback" not in err and re.search(r"unknown_ca|bad_certificate", err), err
+
+
+def test_connect_usage_errors() -> None:
+    out = run_connect(["localhost:1", "--insecure", "--cafile", __file__])
+    assert out.returncode == 2 and b"Traceback" not in out.stderr
+    out = run_connect(["localhost:notaport"])
+    assert out.returncode == 2 and b"Traceback" not in out.stderr
+    out = run_connect([f"127.0.0.1:{free_port()}", "--insecure", "--timeout", "2"])
+    assert out.returncode == 1 and b"Traceback" not in out.stderr
