@@ -551,3 +551,62 @@ def test_key_update_with_live_openssl(tmp_path: Path) -> None:
     # the client's KeyUpdate requested an update (RFC 8446 §4.6.3: request_update = 1), the server's did not
     assert (22, bytes.fromhex("1800000101")) in plaintexts["client"]
     assert (22, bytes.fromhex("1800000100")) in plaintexts["server"]
+
+
+@pytest.mark.interop
+@pytest.mark.parametrize("suite_name", ["TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384"])
+def test_exporter_with_live_openssl(tmp_path: Path, suite_name: str) -> None:
+    """TLS-Exporter (RFC 8446 §7.5) from OpenSSL's logged EXPORTER_SECRET equals s_client -keymatexport's output."""
+    import re
+    import socket
+    import subprocess
+    import time
+
+    from conftest import free_port, require_binary
+
+    openssl = require_binary("openssl")
+    cert, key = _self_signed(tmp_path)
+    port = free_port()
+    keylog = tmp_path / "keys.log"
+    label = "EXPERIMENTAL-tlsstate"
+    client: subprocess.Popen[bytes] | None = None
+    server = subprocess.Popen(
+        [openssl, "s_server", "-accept", str(port), "-cert", str(cert), "-key", str(key), "-tls1_3",
+         "-ciphersuites", suite_name],
+        stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,  # EOF on stdin stops s_server
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        client = subprocess.Popen(
+            [openssl, "s_client", "-connect", f"127.0.0.1:{port}", "-tls1_3", "-ciphersuites", suite_name,
+             "-keylogfile", str(keylog), "-keymatexport", label, "-keymatexportlen", "40"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        # keep stdin open until the handshake is done (EOF on stdin makes s_client quit at once)
+        while time.monotonic() < deadline + 10 and "EXPORTER_SECRET" not in (
+            keylog.read_text() if keylog.exists() else ""
+        ):
+            time.sleep(0.1)
+        time.sleep(0.3)
+        output, _ = client.communicate(b"", timeout=10)
+    finally:
+        for process in (client, server):
+            if process is not None and process.poll() is None:
+                process.kill()
+                process.wait(5)
+        if server.stdin is not None:
+            server.stdin.close()
+    match = re.search(r"Keying material: ([0-9A-Fa-f]+)", output.decode(errors="replace"))
+    assert match, output[-500:]
+    exporter_secret = next(
+        bytes.fromhex(line.split()[2]) for line in keylog.read_text().splitlines() if line.startswith("EXPORTER_SECRET ")
+    )
+    suite = lookup(suite_name)
+    derived = s13.export_keying_material(suite.prf_hash, exporter_secret, label.encode(), b"", 40)
+    assert derived.hex() == match.group(1).lower()
