@@ -578,3 +578,14 @@ def test_forged_server_key_exchange_signature_is_decrypt_error(monkeypatch: pyte
     deliver(client, server)
     client.receive_bytes(server.bytes_to_send())
     fails_with(client, errors.DecryptError, AlertDescription.DECRYPT_ERROR)
+
+
+def test_ecdsa_certificate_curve_must_be_offered_by_the_client() -> None:
+    """RFC 8422 §5.1.1: a P-384 certificate is not used with a client offering only X25519/P-256."""
+    ecdsa_only = [by_name("ECDHE-ECDSA-AES128-GCM-SHA256")]
+    client, server = start(client_config(cipher_suites=ecdsa_only, groups=[29, 23]), server_config("p384"))
+    server.receive_bytes(client.bytes_to_send())
+    fails_with(server, errors.HandshakeFailure, AlertDescription.HANDSHAKE_FAILURE)
+    client, server = start(client_config(cipher_suites=ecdsa_only, groups=[29, 24]), server_config("p384"))
+    client_events, _ = pump(client, server)
+    assert completes(client_events)

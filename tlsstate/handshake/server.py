@@ -53,6 +53,7 @@ from tlsstate.messages import (
 from tlsstate.suites import CipherSuite, KeyExchange
 
 _ECDHE = (KeyExchange.ECDHE_RSA, KeyExchange.ECDHE_ECDSA)
+_CURVE_GROUPS = {"secp256r1": NamedGroup.SECP256R1, "secp384r1": NamedGroup.SECP384R1, "secp521r1": NamedGroup.SECP521R1}
 
 
 # ------------------------------------------------------------------------------------------ states
@@ -243,8 +244,18 @@ class ServerHandshake(HandshakeMachine):
                     continue
                 if version >= ProtocolVersion.TLS1_2 and scheme is None:
                     continue
+                if not has_rsa and not self._client_accepts_curve_of(key, offer):
+                    continue
                 return suite, group, scheme
         raise HandshakeFailure("no cipher suite in common")
+
+    @staticmethod
+    def _client_accepts_curve_of(key: object, offer: _Offer) -> bool:
+        """RFC 8422 §5.1.1 / §5.3: an ECDSA certificate's curve must be in the client's supported_groups."""
+        if offer.groups is None or not isinstance(key, ec.EllipticCurvePrivateKey):
+            return True
+        curve = _CURVE_GROUPS.get(key.curve.name)
+        return curve is not None and curve in offer.groups
 
     def _choose_group(self, offer: _Offer) -> int | None:
         ours = [g for g in self.config.effective_groups() if g in crypto.ECDHE_GROUPS]
@@ -393,4 +404,4 @@ from cryptography.hazmat.primitives.serialization import Encoding  # noqa: E402
 
 _DER = Encoding.DER
 
-__all__ = ["ServerHandshake", "ec"]
+__all__ = ["ServerHandshake"]
