@@ -27,8 +27,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
-from tlsstate.capture.decrypt import CaptureResult, decrypt_capture
-from tlsstate.capture.keysource import KeySource
+from tlsstate.capture.decrypt import CaptureResult, DecryptOptions, decrypt_capture
+from tlsstate.capture.keysource import KeySource, load_rsa_key
 
 pytestmark = [pytest.mark.interop, pytest.mark.filterwarnings("ignore::DeprecationWarning")]  # TLS 1.0/1.1 enums
 
@@ -270,23 +270,54 @@ def test_reordered_and_retransmitted_segments_change_nothing(live: LiveCapture, 
             assert again[port][field] == conn[field], (port, field)
 
 
-def test_lost_segment_is_a_reported_gap(live: LiveCapture, tmp_path: Path) -> None:
-    _case, port, _request, response = live.exchanged[0]  # AES-128-GCM
+def test_lost_segment_is_a_reported_gap_and_decryption_resumes(live: LiveCapture, tmp_path: Path) -> None:
+    """A server segment is dropped: the gap is reported, the records it cut are lost, and decryption resumes
+    after it (the sequence number is found again), so the plaintext is the response minus one middle piece."""
+    for index, (case, port, _request, response) in enumerate(live.exchanged):
+        if case.name not in ("tls12-aes128gcm", "tls13-aes256gcm", "tls12-aes256cbc-sha384"):
+            continue
 
-    def drop(packets: list[tuple[float, bytes]]) -> list[tuple[float, bytes]]:
-        server_data = [i for i, (_, f) in enumerate(packets)
-                       if _payload_len(f) > 1000 and dpkt.ethernet.Ethernet(f).data.data.sport == port]
-        victim = server_data[len(server_data) // 2]
-        return [p for i, p in enumerate(packets) if i != victim]
+        def drop(packets: list[tuple[float, bytes]], port: int = port) -> list[tuple[float, bytes]]:
+            server_data = [i for i, (_, f) in enumerate(packets)
+                           if _payload_len(f) > 1000 and dpkt.ethernet.Ethernet(f).data.data.sport == port]
+            victim = server_data[len(server_data) // 2]
+            return [p for i, p in enumerate(packets) if i != victim]
 
-    lossy = tmp_path / "lossy.pcap"
-    _rewrite(live.path, lossy, drop)
-    result = _decrypt(lossy, live.keylog)
-    [conn] = [c for c in result.connections if c.server.endswith(f":{port}")]
-    got = conn.to_json()
-    assert got["gaps"] and got["gaps"][0]["direction"] == "server_to_client"
-    assert 0 < got["server_to_client_bytes"] < len(response)
-    assert got["records_failed"] == 0  # records after the gap are undecryptable, not wrongly "bad"
-    assert got["records_undecryptable"] > 0
-    assert "gap" in (got["reason"] or "")
+        lossy = tmp_path / f"lossy{index}.pcap"
+        _rewrite(live.path, lossy, drop)
+        keys = KeySource()
+        keys.add_keylog_file(live.keylog)
+        plain: dict[tuple[int, str], bytearray] = {}
 
+        def sink(number: int, writer: str, plain: dict[tuple[int, str], bytearray] = plain):  # type: ignore[no-untyped-def]
+            return plain.setdefault((number, writer), bytearray()).extend
+
+        result = decrypt_capture(lossy, keys, DecryptOptions(sink_factory=sink))
+        [conn] = [c for c in result.connections if c.server.endswith(f":{port}")]
+        got = conn.to_json()
+        assert got["gaps"] and got["gaps"][0]["direction"] == "server_to_client", case.name
+        assert got["records_failed"] == 0, case.name
+        assert any("resynchronised after the gap" in n for n in got["notes"]), (case.name, got["notes"])
+        data = bytes(plain[(conn.tcp.number, "server")])
+        assert 0 < len(data) < len(response)
+        head = next(i for i in range(len(data)) if data[i] != response[i])
+        tail = len(data) - head
+        assert data[head:] == response[len(response) - tail :], case.name  # prefix + suffix of what was sent
+        assert len(response) - len(data) <= 3 * 16384, case.name  # at most the records the hole touched
+
+
+def test_rsa_key_exchange_with_extended_master_secret(live: LiveCapture) -> None:
+    """No key log: the server's RSA key decrypts the premaster of the RSA-key-exchange connection; OpenSSL
+    negotiates extended_master_secret, so the master comes from the session hash (RFC 7627 §4)."""
+    keys = KeySource()
+    keys.rsa_keys.append(load_rsa_key(live.rsa_key))
+    got = {int(c.server.rsplit(":", 1)[1]): c for c in decrypt_capture(live.path, keys).connections}
+    for case, port, request, response in live.exchanged:
+        conn = got[port]
+        if case.name != "tls12-aes128-sha-rsa":
+            assert conn.to_json()["records_undecryptable"] > 0  # ECDHE: an RSA key is not enough
+            continue
+        assert conn.session.ems
+        assert [step for step, _v, _s in conn.session.derivations[0].steps if step == "session_hash"]
+        assert conn.to_json()["client_to_server_sha256"] == hashlib.sha256(request).hexdigest()
+        assert conn.to_json()["server_to_client_sha256"] == hashlib.sha256(response).hexdigest()

@@ -47,6 +47,7 @@ __all__ = ["Derivation", "DirectionState", "RecordInfo", "SessionCache", "TlsSes
 HEADER = struct.Struct(">BHH")
 MAX_RECORD = 16384 + 2048
 HOLD_LIMIT = 4 * 1024 * 1024
+RECOVERY_LIMIT = 1 << 16
 EXT_SERVER_NAME, EXT_ALPN, EXT_ETM, EXT_EMS, EXT_TICKET, EXT_EARLY_DATA, EXT_SUPPORTED_VERSIONS = 0, 16, 22, 23, 35, 42, 43
 EXT_PRE_SHARED_KEY = 41
 TLS13 = 0x0304
@@ -124,6 +125,10 @@ class DirectionState:
         self.key_label = f"{writer} write: none"
         self.record_index = 0
         self.waiting = False  # holding records until the other direction has been read far enough
+        self.missing = 0  # bytes lost in TCP gaps since the last resynchronisation
+        self.recover_from = 0
+        self.recover_budget = 0
+        self.recover_attempts = 0  # records left on which to search the sequence number after a gap
         self.force = False
 
     # ------------------------------------------------------------------ framing
@@ -218,8 +223,15 @@ class DirectionState:
             del buf[:pos]
         self.synced = True
         self.need_resync = False
+        if self.half.protection.protects and not self.no_keys:
+            # records were lost with the gap: their number is unknown, so the next sequence number is searched
+            # for (RFC 5246 §6.1: it is in the MAC / AEAD input), at most one per 22 missing bytes (a record's minimum)
+            self.recover_from = self.half.seq
+            self.recover_budget = min((self.missing + pos) // 22 + 2, RECOVERY_LIMIT)
+            self.recover_attempts = 3
         if self.half.protection.protects or self.session.version_known:
             self.lost_state("record state lost after a capture gap")
+        self.missing = 0
         return True
 
     def lost_state(self, reason: str) -> None:
@@ -232,6 +244,7 @@ class DirectionState:
         """The TCP layer reports missing bytes before the next data."""
         self.session.note(f"{self.writer} stream: {length} bytes missing (TCP gap)")
         self.session.gap_bytes += length
+        self.missing += length
         self.buffer.clear()
         self.synced = False
         self.need_resync = True
@@ -387,6 +400,9 @@ class TlsSession:
             self.log_record(direction, record.content_type, None, len(record.fragment), "ok", "none (plaintext)")
             self._dispatch(direction, record.content_type, bytes(record.fragment))
             return
+        if direction.no_keys and direction.recover_attempts and self._recover(direction, record):
+            self.on_record(direction, record)
+            return
         if direction.no_keys:
             direction.records_no_keys += 1
             self.log_record(direction, record.content_type, None, len(record.fragment), "no_keys",
@@ -416,6 +432,30 @@ class TlsSession:
             self._open_client_tls13(record)
             return
         self._open(direction, record)
+
+    def _recover(self, direction: DirectionState, record: Record) -> bool:
+        """After a gap: find the sequence number under which ``record`` verifies (stateless AEAD / explicit-IV CBC
+        protections only; RC4 and TLS 1.0 CBC chain state through the lost records and cannot recover)."""
+        direction.recover_attempts -= 1
+        protection = direction.half.protection
+        start = direction.recover_from
+        for seq in range(start, start + direction.recover_budget):
+            try:
+                protection.open(seq, record.content_type, record.version, record.fragment)
+            except TLSError:
+                continue
+            except Exception:
+                break
+            direction.half.seq = seq
+            direction.no_keys = False
+            direction.no_keys_reason = ""
+            direction.recover_attempts = 0
+            self.note(f"{direction.writer} stream: resynchronised after the gap at sequence number {seq} "
+                      f"({seq - start} record(s) lost)")
+            return True
+        if direction.recover_attempts == 0:
+            self.note(f"{direction.writer} stream: could not recover the record state after the gap")
+        return False
 
     def _open(self, direction: DirectionState, record: Record) -> None:
         half = direction.half
