@@ -149,9 +149,10 @@ class HandshakeMachine:
         self.transcript += data
         self.host.queue_handshake(data)
 
-    def _transition(self, received: int | str, handler: str, arg: Any) -> None:
+    def _transition(self, received: int | str, handler: str, arg: Any, *, checked: bool = False) -> None:
         state = self.state
-        check_input(state.name, received)
+        if not checked:
+            check_input(state.name, received)
         method = getattr(self, f"{handler}_{type(state).__name__}")
         next_state: State = method(state, arg)
         check_next(state.name, received, next_state.name)
@@ -166,7 +167,7 @@ class HandshakeMachine:
         if not self.connected:
             self._before_last = len(self.transcript)
             self.transcript += raw.raw
-        self._transition(raw.msg_type, "on", msg)
+        self._transition(raw.msg_type, "on", msg, checked=True)
 
     def handle_change_cipher_spec(self) -> None:
         """A ChangeCipherSpec record (RFC 5246 §7.1): allowed only where the table says."""

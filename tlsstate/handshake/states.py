@@ -16,7 +16,7 @@ Abbreviated (resumed) handshake (client view)::
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Any, Final
 
 from tlsstate.constants import HandshakeType
 from tlsstate.errors import InternalError, UnexpectedMessage
@@ -65,19 +65,10 @@ def _name_of_type(msg_type: int) -> str:
         return f"handshake type {msg_type}"
 
 
-def _as_input(received: int | str) -> Input:
-    if isinstance(received, str):
-        return received
-    try:
-        return HandshakeType(received)
-    except ValueError:
-        return f"handshake type {received}"
-
-
 def check_input(state: str, received: int | str) -> None:
     """UnexpectedMessage unless ``state`` accepts ``received`` (RFC 5246 §7.3; alert unexpected_message)."""
-    accepted = TRANSITIONS[state]
-    if _as_input(received) in accepted:
+    accepted: dict[Any, tuple[str, ...]] = TRANSITIONS[state]  # HandshakeType keys hash and compare as ints
+    if received in accepted:
         return
     got = received if isinstance(received, str) else _name_of_type(received)
     expected = " or ".join(input_name(i) for i in accepted)
@@ -86,6 +77,7 @@ def check_input(state: str, received: int | str) -> None:
 
 def check_next(state: str, received: int | str, next_state: str) -> None:
     """Guard that a handler moved along a row of the table (a bug otherwise: internal_error)."""
-    allowed = TRANSITIONS[state].get(_as_input(received), ())
+    row: dict[Any, tuple[str, ...]] = TRANSITIONS[state]
+    allowed = row.get(received, ())
     if next_state not in allowed:
         raise InternalError(f"transition {state} --{received}--> {next_state} is not in the table")
