@@ -84,3 +84,26 @@ def test_client_survives_a_damaged_server_flight(edits: list[tuple[int, int]], c
     )
     client._handshake.transcript = bytearray(hello[5:])
     _outcome(client, _mutate(answer, edits, cut))
+
+
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    edits=EDITS,
+    cut=st.one_of(st.none(), st.integers(min_value=1, max_value=400)),
+    suite=st.sampled_from(["ECDHE-RSA-AES128-GCM-SHA256", "AES128-SHA", "ECDHE-RSA-AES256-SHA384"]),
+)
+def test_server_survives_a_damaged_second_client_flight(edits: list[tuple[int, int]], cut: int | None, suite: str) -> None:
+    """ClientKeyExchange + ChangeCipherSpec + Finished damaged anywhere (RFC 5246 §7.4.7-§7.4.9)."""
+    from tlsstate.suites import by_name
+
+    chosen = [by_name(suite)]
+    client = Connection(client_config(cipher_suites=chosen), server_side=False)
+    server = Connection(server_config(cipher_suites=chosen), server_side=True)
+    client.start_handshake()
+    server.receive_bytes(client.bytes_to_send())
+    while server.next_event() is not None:
+        pass
+    client.receive_bytes(server.bytes_to_send())
+    while client.next_event() is not None:
+        pass
+    _outcome(server, _mutate(client.bytes_to_send(), edits, cut))
