@@ -1,12 +1,14 @@
 """``tlsstate demo``: runs, exits 0, shows the six names and three bad_record_mac proofs per suite.
 
 The --json output is also checked against an independent, test-local TLS 1.2 PRF (RFC 5246 §5, built
-directly on pyca HMAC): the six values must be the RFC 5246 §6.3 cut of PRF(master, "key expansion",
-server_random + client_random) — not merely whatever tlsstate computed.
+directly on the stdlib HMAC): the master secret must be PRF(premaster, "extended master secret",
+SHA-256(handshake messages captured off the wire)) (RFC 7627 §4), and the six values the RFC 5246 §6.3
+cut of PRF(master, "key expansion", server_random + client_random) — not merely what tlsstate computed.
 """
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import json
 import subprocess
@@ -59,6 +61,13 @@ def test_demo_json_matches_independent_prf() -> None:
         assert len(bytes.fromhex(run["premaster_secret"])) == (48 if run["key_exchange"] == "RSA" else 32)
         master = bytes.fromhex(run["master_secret"])
         assert len(master) == 48
+        # RFC 7627 §4 with an independent PRF: the transcript the demo captured off the wire, hashed here
+        transcript = bytes.fromhex(run["handshake_transcript"])
+        assert transcript[0] == 1  # ClientHello first
+        session_hash = hashlib.sha256(transcript).digest()
+        assert run["extended_master_secret"] is True and run["session_hash"] == session_hash.hex()
+        premaster = bytes.fromhex(run["premaster_secret"])
+        assert p_sha256(premaster, b"extended master secret" + session_hash, 48) == master
         seed = b"key expansion" + bytes.fromhex(run["server_random"]) + bytes.fromhex(run["client_random"])
         mac, key, iv = lengths[run["suite"]]
         block = p_sha256(master, seed, 2 * (mac + key + iv))

@@ -14,7 +14,6 @@ import ipaddress
 import os
 import select
 import sys
-from collections.abc import Iterable
 
 import click
 from cryptography import x509
@@ -23,6 +22,7 @@ from rich.console import Console
 
 from tlsstate.constants import NamedGroup, ProtocolVersion, parse_version
 from tlsstate.errors import ConfigurationError, TLSError
+from tlsstate.io.sockets import TLSSocket, TLSTimeout
 from tlsstate.suites import CipherSuite, lookup
 
 GROUP_ALIASES: dict[str, NamedGroup] = {
@@ -139,15 +139,12 @@ def hex_or_note(value: bytes, note: str = "not used by this suite") -> str:
     return value.hex() if value else f"({note})"
 
 
-def _print_summary(console: Console, tls: object, show_keys: bool) -> None:
-    from tlsstate.io.sockets import TLSSocket
-
-    assert isinstance(tls, TLSSocket)
+def _print_summary(console: Console, tls: TLSSocket, show_keys: bool) -> None:
     hs = tls.handshake
     assert hs is not None
     conn = tls.connection
     console.print("---")
-    chain: Iterable[x509.Certificate] = getattr(conn, "peer_certificates", []) or []
+    chain: list[x509.Certificate] = conn.peer_certificates
     console.print("Certificate chain", highlight=False)
     for depth, cert in enumerate(chain):
         console.print(f" {depth} {describe_certificate(cert)}", highlight=False, markup=False)
@@ -164,7 +161,7 @@ def _print_summary(console: Console, tls: object, show_keys: bool) -> None:
         sec = conn.security
         if sec is not None:
             console.print("--- connection state (secret: shown because --show-keys)", highlight=False)
-            premaster = getattr(sec, "premaster_secret", None)
+            premaster = sec.premaster_secret
             if premaster:
                 console.print(f"premaster secret     : {premaster.hex()}", highlight=False)
             console.print(f"client random        : {sec.client_random.hex()}", highlight=False)
@@ -180,11 +177,8 @@ def _print_summary(console: Console, tls: object, show_keys: bool) -> None:
     console.print("---")
 
 
-def _exchange(tls: object, wait: float, out: Console) -> tuple[int, bool]:
+def _exchange(tls: TLSSocket, wait: float) -> tuple[int, bool]:
     """Send stdin, print what arrives; returns (bytes received, peer closed cleanly)."""
-    from tlsstate.io.sockets import TLSSocket, TLSTimeout
-
-    assert isinstance(tls, TLSSocket)
     stdin_fd: int | None = None
     if sys.stdin is not None and not sys.stdin.closed:
         try:
@@ -246,7 +240,6 @@ def connect(
 ) -> None:
     from tlsstate.config import TLSConfig
     from tlsstate.handshake.session_cache import SessionStore
-    from tlsstate.io.sockets import TLSSocket
     from tlsstate.keylog import KeyLogWriter, open_default_keylog
 
     if cafile and insecure:
@@ -266,7 +259,6 @@ def connect(
     except OSError as exc:
         raise click.ClickException(f"cannot open key log {keylog}: {exc.strerror}") from None
     console = Console(stderr=True, quiet=quiet, soft_wrap=True)
-    out = Console()
     try:
         config.check(server_side=False)
         for attempt in range(2 if reconnect else 1):
@@ -274,7 +266,7 @@ def connect(
             with TLSSocket.connect(host, port, config, timeout=timeout) as tls:
                 _print_summary(console, tls, show_keys)
                 if attempt == 0:
-                    received, clean = _exchange(tls, wait, out)
+                    received, clean = _exchange(tls, wait)
                     console.print(
                         f"--- {received} bytes received; "
                         + ("peer sent close_notify" if clean else f"no close_notify within {wait:g} s"),

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import tempfile
 import threading
 from dataclasses import dataclass, field
@@ -24,7 +23,7 @@ from typing import Any
 import click
 
 from tlsstate.cli.connect import version_name
-from tlsstate.constants import NamedGroup, ProtocolVersion
+from tlsstate.constants import ContentType, NamedGroup, ProtocolVersion
 from tlsstate.errors import AlertReceived, ProtocolError, TLSError
 
 DEMO_SUITES = ("TLS_RSA_WITH_AES_128_CBC_SHA", "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256")
@@ -96,6 +95,8 @@ class Run:
     master_recomputed: bool | None
     key_block_length: int
     keys: dict[str, bytes]
+    session_hash: bytes | None = None
+    handshake_transcript: bytes = b""
     keys_recomputed: bool | None = None
     records: list[RecordRow] = field(default_factory=list)
     proofs: list[Proof] = field(default_factory=list)
@@ -161,6 +162,7 @@ class DemoClient:
     def __init__(self, port: int, suite_name: str, cafile: str) -> None:
         from tlsstate.config import TLSConfig
         from tlsstate.io.sockets import TLSSocket
+        from tlsstate.record import Deframer
         from tlsstate.suites import lookup
 
         config = TLSConfig(
@@ -168,8 +170,37 @@ class DemoClient:
             cipher_suites=[lookup(suite_name)], groups=[NamedGroup.X25519],
             cafile=cafile, server_name="localhost",
         )
-        self.tls = TLSSocket.connect("127.0.0.1", port, config, timeout=TIMEOUT)
+        self.wire: dict[str, bytearray] = {"out": bytearray(), "in": bytearray()}
+        self.tls = TLSSocket.connect("127.0.0.1", port, config, timeout=TIMEOUT, on_wire=self._tap)
+        self.tls.on_wire = None  # after the handshake the demo reads and writes records itself
         self.conn = self.tls.connection
+        self._deframer = Deframer()  # records the demo reads off the socket before the connection sees them
+
+    def _tap(self, direction: str, data: bytes) -> None:
+        self.wire[direction] += data
+
+    def handshake_transcript(self) -> bytes:
+        """The handshake messages up to ClientKeyExchange, in order, from the plaintext records on the wire.
+
+        Client sends ClientHello, (server flight), ClientKeyExchange before its ChangeCipherSpec; RFC 7627 §3
+        hashes exactly these for the extended master secret.
+        """
+        from tlsstate.record import Deframer
+
+        def before_ccs(stream: bytes) -> bytes:
+            deframer = Deframer()
+            deframer.feed(stream)
+            out = b""
+            for record in deframer:
+                if record.content_type == ContentType.CHANGE_CIPHER_SPEC:
+                    break
+                if record.content_type == ContentType.HANDSHAKE:
+                    out += record.fragment
+            return out
+
+        client, server = before_ccs(bytes(self.wire["out"])), before_ccs(bytes(self.wire["in"]))
+        hello_length = 4 + int.from_bytes(client[1:4], "big")
+        return client[:hello_length] + server + client[hello_length:]
 
     def seal(self, data: bytes) -> tuple[RecordRow, bytes]:
         """Protect ``data`` as one record with the client's write state; returns (row, wire bytes)."""
@@ -186,17 +217,11 @@ class DemoClient:
 
     def read_record(self) -> bytes:
         """The next whole record from the socket, not yet given to the connection."""
-        from tlsstate.record import Deframer
-
-        deframer = Deframer()
-        pending = getattr(self, "_rest", b"")
-        deframer.feed(pending)
-        while (record := deframer.next_record()) is None:
+        while (record := self._deframer.next_record()) is None:
             chunk = self.tls.sock.recv(65536)
             if not chunk:
                 raise TLSError("server closed the connection unexpectedly")
-            deframer.feed(chunk)
-        self._rest = bytes(deframer._data[deframer._pos:]) if deframer.buffered else b""
+            self._deframer.feed(chunk)
         return record.to_bytes()
 
     def open(self, wire: bytes) -> tuple[RecordRow, bytes]:
@@ -264,12 +289,13 @@ def run_suite(server: DemoServer, suite_name: str, cafile: str) -> Run:
         if sec is None:
             raise TLSError("handshake finished without security parameters")
         premaster = bytes(sec.premaster_secret or b"")
-        session_hash = getattr(sec, "session_hash", None)
+        transcript = client.handshake_transcript()
+        session_hash = _session_hash(sec, transcript)
         if sec.extended_master_secret:
             derivation = (
                 'master_secret = PRF(premaster_secret, "extended master secret", session_hash)[0..47]  '
-                "(RFC 7627 §4; session_hash = hash of the handshake messages up to ClientKeyExchange"
-                + (f" = {session_hash.hex()}" if session_hash else "") + ")"
+                f"(RFC 7627 §4; session_hash = {sec.suite.prf_hash.upper()} of the {len(transcript)} bytes of "
+                "handshake messages from ClientHello to ClientKeyExchange)"
             )
         else:
             derivation = (
@@ -286,6 +312,7 @@ def run_suite(server: DemoServer, suite_name: str, cafile: str) -> Run:
             premaster_secret=premaster, master_secret=bytes(sec.master_secret),
             client_random=bytes(sec.client_random), server_random=bytes(sec.server_random),
             derivation=derivation, master_recomputed=recomputed,
+            session_hash=session_hash if sec.extended_master_secret else None, handshake_transcript=transcript,
             key_block_length=suite.key_block_length(hs.version), keys=keys,
         )
         run.keys_recomputed = _recompute_keys(sec)
@@ -356,6 +383,15 @@ def _recompute_keys(sec: Any) -> bool | None:
     return bool(again == sec.keys)
 
 
+def _session_hash(sec: Any, transcript: bytes) -> bytes | None:
+    try:
+        from tlsstate import prf
+
+        return prf.session_hash(sec.version, sec.suite.prf_hash, transcript)
+    except Exception:
+        return None
+
+
 def _recompute_master(sec: Any, premaster: bytes, session_hash: bytes | None) -> bool | None:
     """Recompute the master secret with tlsstate.prf from the shown inputs (None when not possible)."""
     try:
@@ -411,6 +447,8 @@ def runs_to_json(runs: list[Run], log: list[str]) -> dict[str, Any]:
             "premaster_secret": run.premaster_secret.hex(), "master_secret": run.master_secret.hex(),
             "client_random": run.client_random.hex(), "server_random": run.server_random.hex(),
             "master_secret_derivation": run.derivation, "master_secret_recomputed": run.master_recomputed,
+            "session_hash": run.session_hash.hex() if run.session_hash else None,
+            "handshake_transcript": run.handshake_transcript.hex(),
             "key_block_length": run.key_block_length, "key_block_recomputed": run.keys_recomputed,
             "key_block": {name: _value(run.keys[attr]) for name, attr, _ in SIX_NAMES},
             "records": [vars(r) for r in run.records],
@@ -466,9 +504,11 @@ def render(runs: list[Run], log: list[str]) -> None:
         head.add_row("premaster secret", run.premaster_secret.hex() or "(not exposed)")
         head.add_row("master secret", run.master_secret.hex())
         head.add_row("derived as", run.derivation)
+        if run.session_hash:
+            head.add_row("session hash", run.session_hash.hex())
         if run.master_recomputed is not None:
-            head.add_row("check", "recomputed from the values above: " + ("matches" if run.master_recomputed
-                                                                          else "MISMATCH"))
+            head.add_row("check", "master secret recomputed from the values above: "
+                         + ("matches" if run.master_recomputed else "MISMATCH"))
         six = Table(
             title=f'key_block = PRF(master_secret, "key expansion", server_random + client_random): '
                   f"{run.key_block_length} bytes cut into the six values", expand=True,
@@ -513,11 +553,12 @@ def render(runs: list[Run], log: list[str]) -> None:
 @click.command(help="Real handshake on loopback: show the six values and prove tampering, reflection, replay fail.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document instead of the screen.")
 def demo(as_json: bool) -> None:
-    socket.setdefaulttimeout(TIMEOUT)
     try:
         runs, log = run_demo()
     except (TLSError, OSError) as exc:
         raise click.ClickException(f"demo failed: {type(exc).__name__}: {exc}") from None
+    except Exception as exc:  # a bug: still one line, never a traceback
+        raise click.ClickException(f"demo failed (internal error): {type(exc).__name__}: {exc}") from None
     document = runs_to_json(runs, log)
     if as_json:
         click.echo(json.dumps(document, indent=2))

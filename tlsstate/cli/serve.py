@@ -32,6 +32,7 @@ from tlsstate.cli.connect import (
 )
 from tlsstate.config import PrivateKey
 from tlsstate.errors import AlertReceived, ConnectionClosed, ProtocolError, TLSError
+from tlsstate.io.sockets import TLSListener, TLSSocket, TLSTimeout
 
 MAX_HTTP_REQUEST = 64 * 1024
 
@@ -45,11 +46,9 @@ class ServerOptions:
     log: Callable[[str], None] = lambda line: print(line, file=sys.stderr, flush=True)
 
 
-def www_page(tls: object) -> bytes:
+def www_page(tls: TLSSocket) -> bytes:
     """The ``-www`` answer: an HTML page listing the negotiated parameters (no secrets)."""
-    from tlsstate.io.sockets import TLSSocket
-
-    assert isinstance(tls, TLSSocket) and tls.handshake is not None
+    assert tls.handshake is not None
     hs = tls.handshake
     suite = hs.cipher_suite
     rows = [
@@ -75,45 +74,44 @@ def www_page(tls: object) -> bytes:
     return head + page
 
 
-def _serve_www(tls: object) -> tuple[int, int]:
-    from tlsstate.io.sockets import TLSSocket
+@dataclass
+class Traffic:
+    """Application bytes in and out of one connection (for its log line)."""
 
-    assert isinstance(tls, TLSSocket)
+    received: int = 0
+    sent: int = 0
+
+
+def _serve_www(tls: TLSSocket, traffic: Traffic) -> None:
     request = b""
     while b"\r\n\r\n" not in request and b"\n\n" not in request:
         chunk = tls.recv()
         if not chunk:
-            return len(request), 0  # closed before a complete request
+            return  # closed before a complete request
         request += chunk
+        traffic.received += len(chunk)
         if len(request) > MAX_HTTP_REQUEST:
             raise TLSError("HTTP request header larger than 64 KiB")
     answer = www_page(tls)
     tls.sendall(answer)
-    return len(request), len(answer)
+    traffic.sent += len(answer)
 
 
-def _serve_echo(tls: object) -> tuple[int, int]:
-    from tlsstate.io.sockets import TLSSocket
-
-    assert isinstance(tls, TLSSocket)
-    total = 0
+def _serve_echo(tls: TLSSocket, traffic: Traffic) -> None:
     while chunk := tls.recv():
-        total += len(chunk)
+        traffic.received += len(chunk)
         tls.sendall(chunk)
-    return total, total
+        traffic.sent += len(chunk)
 
 
-def handle_connection(tls: object, peer: tuple[str, int], options: ServerOptions) -> str:
+def handle_connection(tls: TLSSocket, peer: tuple[str, int], options: ServerOptions) -> str:
     """Run one connection to the end; returns (and logs) its one-line outcome. Never raises."""
-    from tlsstate.io.sockets import TLSSocket, TLSTimeout
-
-    assert isinstance(tls, TLSSocket)
     started = time.monotonic()
     outcome = "ok"
-    received = sent = 0
+    traffic = Traffic()
     try:
         tls.do_handshake()
-        received, sent = _serve_www(tls) if options.www else _serve_echo(tls)
+        (_serve_www if options.www else _serve_echo)(tls, traffic)
     except AlertReceived as exc:
         outcome = f"peer alert {exc.description.label if hasattr(exc.description, 'label') else exc.description}"
     except ProtocolError as exc:
@@ -131,7 +129,7 @@ def handle_connection(tls: object, peer: tuple[str, int], options: ServerOptions
     hs = tls.handshake
     params = f"{version_name(hs.version)} {hs.cipher_suite.name}" + (" resumed" if hs.resumed else "") if hs else "-"
     line = (
-        f"{peer[0]}:{peer[1]} {params} {outcome} in={received} out={sent} "
+        f"{peer[0]}:{peer[1]} {params} {outcome} in={traffic.received} out={traffic.sent} "
         f"{(time.monotonic() - started) * 1000:.0f}ms"
     )
     options.log(line)
@@ -161,17 +159,14 @@ def self_signed_localhost() -> tuple[list[x509.Certificate], PrivateKey]:
 class Server:
     """The accept loop: one thread per connection, bounded concurrency, stops after ``count`` connections."""
 
-    def __init__(self, listener: object, options: ServerOptions, max_connections: int = 64) -> None:
-        from tlsstate.io.sockets import TLSListener
-
-        assert isinstance(listener, TLSListener)
+    def __init__(self, listener: TLSListener, options: ServerOptions, max_connections: int = 64) -> None:
         self.listener = listener
         self.options = options
         self.slots = threading.BoundedSemaphore(max_connections)
         self.stop = threading.Event()
         self.threads: list[threading.Thread] = []
 
-    def _run_one(self, tls: object, peer: tuple[str, int]) -> None:
+    def _run_one(self, tls: TLSSocket, peer: tuple[str, int]) -> None:
         try:
             handle_connection(tls, peer, self.options)
         finally:
@@ -179,8 +174,6 @@ class Server:
 
     def serve(self, count: int | None = None) -> int:
         """Accept until ``stop`` is set or ``count`` connections were accepted; returns how many."""
-        from tlsstate.io.sockets import TLSTimeout
-
         accepted = 0
         while not self.stop.is_set() and (count is None or accepted < count):
             if not self.slots.acquire(timeout=0.25):
@@ -228,7 +221,6 @@ def serve(
 ) -> None:
     from tlsstate.config import TLSConfig
     from tlsstate.handshake.session_cache import SessionCache
-    from tlsstate.io.sockets import TLSListener
     from tlsstate.keylog import KeyLogWriter, open_default_keylog
 
     if key and not cert:

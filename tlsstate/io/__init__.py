@@ -1,5 +1,5 @@
 """Blocking I/O around the sans-I/O :class:`~tlsstate.connection.Connection` (socket wrapper)."""
 
-from tlsstate.io.sockets import TLSListener, TLSSocket, TLSTimeout
+from tlsstate.io.sockets import TLSListener, TLSSocket, TLSTimeout, WireTap
 
-__all__ = ["TLSListener", "TLSSocket", "TLSTimeout"]
+__all__ = ["TLSListener", "TLSSocket", "TLSTimeout", "WireTap"]

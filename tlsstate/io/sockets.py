@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import socket
 from collections import deque
+from collections.abc import Callable
 from types import TracebackType
 
 from tlsstate.config import TLSConfig
@@ -26,6 +27,10 @@ from tlsstate.events import ConnectionClosed as ClosedEvent
 
 DEFAULT_TIMEOUT = 30.0
 _READ_SIZE = 65536
+
+
+#: Observer of the raw TCP bytes: called with ("out", bytes sent) and ("in", bytes received).
+WireTap = Callable[[str, bytes], None]
 
 
 class TLSTimeout(TLSError, TimeoutError):
@@ -42,10 +47,11 @@ class TLSSocket:
 
     def __init__(
         self, sock: socket.socket, connection: Connection, *, server_side: bool = False,
-        timeout: float | None = DEFAULT_TIMEOUT,
+        timeout: float | None = DEFAULT_TIMEOUT, on_wire: WireTap | None = None,
     ) -> None:
         self.sock = sock
         self.server_side = server_side
+        self.on_wire = on_wire
         self.connection = connection
         self.sock.settimeout(timeout)
         self.handshake: HandshakeComplete | None = None
@@ -60,16 +66,20 @@ class TLSSocket:
 
     @classmethod
     def connect(
-        cls, host: str, port: int, config: TLSConfig, *, timeout: float | None = DEFAULT_TIMEOUT, handshake: bool = True
+        cls, host: str, port: int, config: TLSConfig, *, timeout: float | None = DEFAULT_TIMEOUT, handshake: bool = True,
+        on_wire: WireTap | None = None,
     ) -> TLSSocket:
-        """Open a TCP connection to ``host:port`` and (by default) run the client handshake."""
+        """Open a TCP connection to ``host:port`` and (by default) run the client handshake.
+
+        ``on_wire`` sees every raw byte sent and received (for tools like ``tlsstate demo``).
+        """
         try:
             sock = socket.create_connection((host, port), timeout=timeout)
         except TimeoutError:
             raise TLSTimeout(f"TCP connect to {host}:{port} timed out") from None
         try:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            tls = cls(sock, Connection(config, server_side=False), timeout=timeout)
+            tls = cls(sock, Connection(config, server_side=False), timeout=timeout, on_wire=on_wire)
             if handshake:
                 tls.do_handshake()
         except BaseException:
@@ -92,6 +102,8 @@ class TLSSocket:
         """Send everything the connection has queued."""
         data = self.connection.bytes_to_send()
         if data:
+            if self.on_wire is not None:
+                self.on_wire("out", data)
             try:
                 self.sock.sendall(data)
             except TimeoutError:
@@ -119,6 +131,8 @@ class TLSSocket:
             data = b""
             if not self._handshake_started:
                 raise ConnectionClosed(clean=False) from exc
+        if data and self.on_wire is not None:
+            self.on_wire("in", data)
         try:
             self.connection.receive_bytes(data)
         except ProtocolError:
