@@ -589,3 +589,11 @@ def test_ecdsa_certificate_curve_must_be_offered_by_the_client() -> None:
     client, server = start(client_config(cipher_suites=ecdsa_only, groups=[29, 24]), server_config("p384"))
     client_events, _ = pump(client, server)
     assert completes(client_events)
+
+
+def test_client_receiving_before_start_is_unexpected_message() -> None:
+    server_flight = record(ContentType.HANDSHAKE, encode_handshake(HelloRequest()) + bytes([2, 0, 0, 0]), 0x0301)
+    client = Connection(client_config(), server_side=False)
+    client.receive_bytes(server_flight)
+    exc = fails_with(client, errors.UnexpectedMessage, AlertDescription.UNEXPECTED_MESSAGE)
+    assert "ClientStart" in str(exc)

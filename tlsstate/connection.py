@@ -121,8 +121,6 @@ class Connection:
     def next_event(self) -> Event | None:
         """The next event, or None when more bytes are needed (or the peer has closed)."""
         self._check_error()
-        if not self._started and self.server_side:
-            self._started = True
         while not self._events and not self._peer_closed:
             record = self._guard(self._deframer.next_record)
             if record is None:

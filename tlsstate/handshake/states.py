@@ -31,6 +31,7 @@ H = HandshakeType
 # fmt: off
 TRANSITIONS: Final[dict[str, dict[Input, tuple[str, ...]]]] = {
     # ---- client (RFC 5246 §7.3 Figure 1 and Figure 2) ----
+    "ClientStart": {},                                                    # start_handshake() not called yet
     "ClientWaitServerHello": {H.SERVER_HELLO: ("ClientWaitCertificate", "ClientWaitChangeCipherSpec")},
     "ClientWaitCertificate": {H.CERTIFICATE: ("ClientWaitServerKeyExchange", "ClientWaitServerHelloDone")},
     "ClientWaitServerKeyExchange": {H.SERVER_KEY_EXCHANGE: ("ClientWaitServerHelloDone",)},
