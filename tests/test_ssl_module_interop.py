@@ -349,3 +349,31 @@ def test_server_key_exchange_signature_schemes(pem_dir: Path, kind: str, scheme:
     conn.start_handshake()
     assert "ECDHE" in completes(exchange(conn, peer)).cipher_suite.name
     transfer(conn, peer, 100)
+
+
+# OpenSSL 3 include/openssl/ssl.h.in: SSL_OP_NO_EXTENDED_MASTER_SECRET = SSL_OP_BIT(0),
+# SSL_OP_NO_ENCRYPT_THEN_MAC = SSL_OP_BIT(19) (not exported by Python 3.11's ssl module).
+OPENSSL_NO_EMS = 1 << 0
+OPENSSL_NO_ETM = 1 << 19
+
+
+@pytest.mark.parametrize("version", list(SSL_VERSIONS))
+@pytest.mark.parametrize(("peer_ems", "peer_etm"), [(True, True), (False, True), (True, False), (False, False)])
+def test_peer_without_ems_or_etm(pem_dir: Path, version: ProtocolVersion, peer_ems: bool, peer_etm: bool) -> None:
+    """RFC 7627 / RFC 7366 negotiation when OpenSSL itself turns the extension off, both roles."""
+    suite = by_name("ECDHE-RSA-AES128-SHA")
+    assert suite is not None
+    options = (0 if peer_ems else OPENSSL_NO_EMS) | (0 if peer_etm else OPENSSL_NO_ETM)
+    for server_side in (True, False):
+        ctx = ssl_context(not server_side, version, suite, pem_dir, "rsa")
+        ctx.options |= options  # type: ignore[assignment]
+        cfg = server_config("rsa", min_version=version, max_version=version) if server_side else client_config(
+            min_version=version, max_version=version
+        )
+        conn = Connection(cfg, server_side=server_side)
+        peer = SslPeer(ctx, server_side=not server_side)
+        if not server_side:
+            conn.start_handshake()
+        done = completes(exchange(conn, peer))
+        assert (done.extended_master_secret, done.encrypt_then_mac) == (peer_ems, peer_etm)
+        transfer(conn, peer, 5000)
