@@ -73,6 +73,7 @@ def test_matches_tshark(vectors: Path, name: str) -> None:
         assert got["cipher_suite"] == hellos[conn.tcp.number]["cipher_suite"]
         assert got["records_failed"] == 0 and got["records_undecryptable"] == 0
         assert got["records_ok"] > 0
+        assert got["finished_verified"] is True  # every Finished matches the handshake as we rebuilt it
 
 
 def test_key_material_matches_tshark(vectors: Path) -> None:

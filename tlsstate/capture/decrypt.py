@@ -92,6 +92,7 @@ class ConnectionResult:
             "server_to_client_bytes": s.server.app_bytes,
             "server_to_client_sha256": s.server.app_hash.hexdigest(),
             **summary,
+            "finished_verified": (all(ok for _w, ok in s.finished_checks) if s.finished_checks else None),
             "reason": s.reason() or None,
             "gaps": self.gaps(),
             "notes": s.notes,

@@ -306,6 +306,7 @@ class TlsSession:
         self.unsupported: str | None = None
         self.hello_retry = False
         self.derivations: list[Derivation] = []
+        self.finished_checks: list[tuple[str, bool]] = []  # (writer, verify_data matched) per Finished, TLS <= 1.2
         # current handshake
         self._reset_handshake()
         self.seen_tls = False
@@ -528,10 +529,26 @@ class TlsSession:
             master = self._ensure_master()
             if master is not None and ticket and self.suite_id is not None and self.version is not None:
                 self.cache.by_ticket[ticket] = (master, self.suite_id, self.version)
-        elif t == HandshakeType.FINISHED and direction is self.server and self.master is not None:
-            sid = self.server_hello.session_id if self.server_hello else b""
-            if sid and self.suite_id is not None and self.version is not None:
-                self.cache.by_session_id[sid] = (self.master, self.suite_id, self.version)
+        elif t == HandshakeType.FINISHED:
+            self._check_finished(direction, raw)
+            if direction is self.server and self.master is not None:
+                sid = self.server_hello.session_id if self.server_hello else b""
+                if sid and self.suite_id is not None and self.version is not None:
+                    self.cache.by_session_id[sid] = (self.master, self.suite_id, self.version)
+
+    def _check_finished(self, direction: DirectionState, raw: RawHandshake) -> None:
+        """Verify Finished.verify_data over the transcript before it (RFC 5246 §7.4.9, RFC 6101 §5.6.9): proof that
+        the master secret and every handshake message we reconstructed are the ones both peers used."""
+        if self.master is None or self.suite is None or self.version is None:
+            return
+        from tlsstate.prf import finished_verify_data
+
+        before = bytes(self.transcript[: len(self.transcript) - len(raw.raw)])
+        expected = finished_verify_data(self.version, self.suite.prf_hash, self.master, before, direction is self.client)
+        ok = expected == raw.body
+        self.finished_checks.append((direction.writer, ok))
+        if not ok:
+            self.note(f"{direction.writer} Finished verify_data does not match the reconstructed handshake")
 
     def _swap_roles(self) -> None:
         self.client, self.server = self.server, self.client
