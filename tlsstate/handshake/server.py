@@ -7,11 +7,14 @@ One class per state, holding only what is valid in it; the transitions are the r
 
 from __future__ import annotations
 
+import functools
 import os
 from dataclasses import dataclass, field
 from typing import ClassVar
 
+from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.serialization import Encoding
 
 from tlsstate import extensions as ext
 from tlsstate.constants import (
@@ -173,7 +176,7 @@ class ServerHandshake(HandshakeMachine):
         )
         self.set_negotiated(n)
         self.send(self._server_hello(n, offer, ecc=suite.key_exchange in _ECDHE))
-        self.send(Certificate(tuple(c.public_bytes(_DER) for c in config.certificate_chain)))
+        self.send(Certificate(_chain_der(tuple(config.certificate_chain))))
         ecdhe_key = None
         if suite.key_exchange in _ECDHE:
             assert group is not None
@@ -296,7 +299,7 @@ class ServerHandshake(HandshakeMachine):
             session_id=n.session_id,
             cipher_suite=n.suite.id,
             compression_method=CompressionMethod.NULL,
-            extensions=tuple(out) if out or n.version > ProtocolVersion.SSL3 else None,
+            extensions=tuple(out) if out else None,
         )
 
     def _try_resume(self, msg: ClientHello, version: ProtocolVersion, offer: _Offer) -> State | None:
@@ -400,8 +403,9 @@ class ServerHandshake(HandshakeMachine):
             cache.remove(n.session_id)
 
 
-from cryptography.hazmat.primitives.serialization import Encoding  # noqa: E402
-
-_DER = Encoding.DER
+@functools.lru_cache(maxsize=64)
+def _chain_der(chain: tuple[x509.Certificate, ...]) -> tuple[bytes, ...]:
+    """DER of our chain, encoded once per chain (RFC 5246 §7.4.2)."""
+    return tuple(c.public_bytes(Encoding.DER) for c in chain)
 
 __all__ = ["ServerHandshake"]
