@@ -5,8 +5,8 @@
   server answers with other bytes; both sides' bytes are compared by SHA-256.
 
 Matrix: TLS 1.0/1.1/1.2 × key exchange (RSA, ECDHE X25519/P-256/P-384) × family (AES-CBC SHA/SHA256/SHA384
-with and without EtM, AES-GCM, AES-CCM, ChaCha20-Poly1305) × EMS on/off, small data on every row and
-1 MiB each way on a representative subset. Also session resumption both ways, ALPN and SNI seen by the
+with and without EtM, AES-GCM, AES-CCM, ChaCha20-Poly1305) × EMS on/off, RSA and ECDSA certificates; small
+data on every row and 1 MiB each way on a representative subset. Also session resumption both ways, ALPN and SNI seen by the
 peer. The certificate chain (test CA -> localhost leaf) is made here with pyca, and the tlsstate client
 verifies it. Every peer process is killed in a ``finally``; every wait is bounded.
 """
@@ -28,10 +28,11 @@ from conftest import free_port, require_binary
 
 from tlsstate.certs import certificate_pem, issue_certificate, make_ca, write_pem_files
 from tlsstate.config import TLSConfig
-from tlsstate.constants import NamedGroup, ProtocolVersion
+from tlsstate.constants import ContentType, NamedGroup, ProtocolVersion
 from tlsstate.events import HandshakeComplete
 from tlsstate.handshake.session_cache import SessionCache, SessionStore
 from tlsstate.io.sockets import TLSListener, TLSSocket
+from tlsstate.record import Deframer
 from tlsstate.suites import by_name
 
 pytestmark = pytest.mark.interop
@@ -100,7 +101,22 @@ BIG = [  # 1 MiB each way: every version and family at least once
     Case("tls1.2", "AES256-CCM", None, False, True, True),
     Case("tls1.2", "ECDHE-RSA-CHACHA20-POLY1305", "x25519", False, False, True),
 ]
-MATRIX = build_matrix() + BIG
+# ECDSA certificate (RFC 8422 §5.4 signatures; CCM/CCM_8 with ECDHE exist only as ECDHE-ECDSA suites in OpenSSL)
+ECDSA = [
+    Case("tls1.0", "ECDHE-ECDSA-AES128-SHA", "x25519", True, True),
+    Case("tls1.0", "ECDHE-ECDSA-AES128-SHA", "P-256", False, False),
+    Case("tls1.1", "ECDHE-ECDSA-AES256-SHA", "P-384", False, True),
+    Case("tls1.2", "ECDHE-ECDSA-AES128-SHA256", "P-256", True, True),
+    Case("tls1.2", "ECDHE-ECDSA-AES256-SHA384", "P-384", False, False),
+    Case("tls1.2", "ECDHE-ECDSA-AES128-GCM-SHA256", "x25519", False, True),
+    Case("tls1.2", "ECDHE-ECDSA-AES256-GCM-SHA384", "P-256", False, False),
+    Case("tls1.2", "ECDHE-ECDSA-AES128-CCM", "x25519", False, True),
+    Case("tls1.2", "ECDHE-ECDSA-AES256-CCM", "P-384", False, False),
+    Case("tls1.2", "ECDHE-ECDSA-AES128-CCM8", "x25519", False, True),
+    Case("tls1.2", "ECDHE-ECDSA-CHACHA20-POLY1305", "P-256", False, True),
+    Case("tls1.2", "ECDHE-ECDSA-AES128-CCM", "P-256", False, True, True),
+]
+MATRIX = build_matrix() + BIG + ECDSA
 
 
 # ------------------------------------------------------------------------------------------ fixtures
@@ -113,6 +129,18 @@ class Pki:
     key: Path
     chain: list[Any]
     private_key: Any
+    ecdsa_cert: Path
+    ecdsa_key: Path
+    ecdsa_chain: list[Any]
+    ecdsa_private_key: Any
+
+    def files(self, case: Case) -> tuple[Path, Path]:
+        return (self.ecdsa_cert, self.ecdsa_key) if "ECDSA" in case.suite else (self.cert, self.key)
+
+    def identity(self, case: Case) -> dict[str, Any]:
+        if "ECDSA" in case.suite:
+            return {"certificate_chain": self.ecdsa_chain, "private_key": self.ecdsa_private_key}
+        return {"certificate_chain": self.chain, "private_key": self.private_key}
 
 
 @pytest.fixture(scope="module")
@@ -122,17 +150,31 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
     leaf_cert, leaf_key = issue_certificate(ca_cert, ca_key, ["localhost", "127.0.0.1"], "rsa2048")
     (folder / "ca.pem").write_bytes(certificate_pem(ca_cert))
     write_pem_files(leaf_cert, leaf_key, folder / "leaf.pem", folder / "leaf.key")
-    return Pki(folder / "ca.pem", folder / "leaf.pem", folder / "leaf.key", [leaf_cert], leaf_key)
+    ec_cert, ec_key = issue_certificate(ca_cert, ca_key, ["localhost", "127.0.0.1"], "ecdsa-p256")
+    write_pem_files(ec_cert, ec_key, folder / "ec.pem", folder / "ec.key")
+    return Pki(folder / "ca.pem", folder / "leaf.pem", folder / "leaf.key", [leaf_cert], leaf_key,
+               folder / "ec.pem", folder / "ec.key", [ec_cert], ec_key)
 
 
 def openssl() -> str:
     return require_binary("openssl")
 
 
+def group_names(case: Case) -> list[str]:
+    """The ECDHE group first; with an ECDSA certificate also its curve P-256, which supported_groups must
+    list in TLS <= 1.2 for the server to use that certificate (RFC 8422 §5.1)."""
+    if not case.group:
+        return []
+    names = [case.group]
+    if "ECDSA" in case.suite and case.group != "P-256":
+        names.append("P-256")
+    return names
+
+
 def tls_flags(case: Case) -> list[str]:
     flags = [VERSIONS[case.version][1], "-cipher", f"{case.suite}:@SECLEVEL=0"]
     if case.group:
-        flags += ["-groups", GROUPS[case.group][1]]
+        flags += ["-groups", ":".join(GROUPS[name][1] for name in group_names(case))]
     return flags
 
 
@@ -142,9 +184,34 @@ def our_config(case: Case, **kw: Any) -> TLSConfig:
     version = VERSIONS[case.version][0]
     return TLSConfig(
         min_version=version, max_version=version, cipher_suites=[suite],
-        groups=[GROUPS[case.group][0]] if case.group else None,
+        groups=[GROUPS[name][0] for name in group_names(case)] or None,
         extended_master_secret=case.ems, encrypt_then_mac=case.etm, **kw,
     )
+
+
+def ske_named_group(server_flight: bytes) -> int | None:
+    """The named group in the ServerKeyExchange (RFC 8422 §5.4: curve_type 3 = named_curve), read off the wire."""
+    deframer = Deframer()
+    deframer.feed(server_flight)
+    handshake = b""
+    for record in deframer:
+        if record.content_type == ContentType.CHANGE_CIPHER_SPEC:
+            break
+        if record.content_type == ContentType.HANDSHAKE:
+            handshake += record.fragment
+    pos = 0
+    while pos + 4 <= len(handshake):
+        msg_type, length = handshake[pos], int.from_bytes(handshake[pos + 1:pos + 4], "big")
+        body = handshake[pos + 4:pos + 4 + length]
+        if msg_type == 12 and body[:1] == b"\x03":
+            return int.from_bytes(body[1:3], "big")
+        pos += 4 + length
+    return None
+
+
+def check_group(server_flight: bytes, case: Case) -> None:
+    expected = GROUPS[case.group][0] if case.group else None
+    assert ske_named_group(server_flight) == expected
 
 
 def check_negotiated(hs: HandshakeComplete | None, case: Case) -> None:
@@ -223,9 +290,10 @@ class Peer:
 
 
 @contextmanager
-def s_server(pki: Pki, extra: list[str], naccept: int = 1) -> Iterator[tuple[Peer, int]]:
+def s_server(pki: Pki, extra: list[str], naccept: int = 1, ecdsa: bool = False) -> Iterator[tuple[Peer, int]]:
     port = free_port()
-    peer = Peer([openssl(), "s_server", "-accept", f"127.0.0.1:{port}", "-cert", str(pki.cert), "-key", str(pki.key),
+    cert, key = (pki.ecdsa_cert, pki.ecdsa_key) if ecdsa else (pki.cert, pki.key)
+    peer = Peer([openssl(), "s_server", "-accept", f"127.0.0.1:{port}", "-cert", str(cert), "-key", str(key),
                  "-naccept", str(naccept), *extra])
     try:
         peer.wait_for("ACCEPT")
@@ -263,10 +331,14 @@ def test_client_against_s_server(case: Case, pki: Pki) -> None:
     extra = tls_flags(case) + ["-rev"] + ([] if case.etm else ["-no_etm"])
     small = b"hello from tlsstate " + case.id.encode() + b"\n"
     upload = line_payload(MIB, seed=len(case.id)) if case.big else small
-    with s_server(pki, extra) as (peer, port):
+    with s_server(pki, extra, ecdsa="ECDSA" in case.suite) as (peer, port):
         config = our_config(case, cafile=str(pki.ca), server_name="localhost")
-        with TLSSocket.connect("127.0.0.1", port, config, timeout=TIMEOUT) as tls:
+        wire = bytearray()
+        tap = lambda direction, data: wire.extend(data) if direction == "in" else None  # noqa: E731
+        with TLSSocket.connect("127.0.0.1", port, config, timeout=TIMEOUT, on_wire=tap) as tls:
+            tls.on_wire = None
             check_negotiated(tls.handshake, case)
+            check_group(bytes(wire), case)
             received = _send_and_receive(tls, upload)
         assert hashlib.sha256(received).hexdigest() == hashlib.sha256(reversed_lines(upload)).hexdigest()
         peer.wait_for("CONNECTION CLOSED")
@@ -304,6 +376,7 @@ class OurServer:
         self.handler = handler
         self.connections = connections
         self.handshakes: list[HandshakeComplete | None] = []
+        self.server_flights: list[bytearray] = []
         self.results: list[Any] = []
         self.errors: list[BaseException] = []
         self.thread = threading.Thread(target=self._run, daemon=True)
@@ -316,8 +389,12 @@ class OurServer:
                 self.errors.append(exc)
                 return
             with tls:
+                flight = bytearray()
+                self.server_flights.append(flight)
+                tls.on_wire = lambda direction, data, flight=flight: flight.extend(data) if direction == "out" else None
                 try:
                     tls.do_handshake()
+                    tls.on_wire = None
                     self.handshakes.append(tls.handshake)
                     self.results.append(self.handler(tls))
                 except Exception as exc:
@@ -352,7 +429,7 @@ def test_server_against_s_client(case: Case, pki: Pki) -> None:
         tls.sendall(download)
         return got
 
-    config = our_config(case, certificate_chain=pki.chain, private_key=pki.private_key)
+    config = our_config(case, **pki.identity(case))
     with OurServer(config, handler) as server:
         extra = tls_flags(case) + ["-servername", "localhost"] + ([] if case.etm else ["-no_etm"])
         peer = s_client(pki, server.port, extra, upload)
@@ -363,6 +440,7 @@ def test_server_against_s_client(case: Case, pki: Pki) -> None:
             peer.stop()
     assert not server.errors, server.errors
     check_negotiated(server.handshakes[0], case)
+    check_group(bytes(server.server_flights[0]), case)
     assert server.handshakes[0] is not None and server.handshakes[0].server_name == "localhost"
     assert hashlib.sha256(server.results[0]).digest() == hashlib.sha256(upload).digest()
     assert hashlib.sha256(bytes(peer.output)).digest() == hashlib.sha256(download).digest(), peer.text()[-500:]
