@@ -436,3 +436,172 @@ def test_finished_case_coverage() -> None:
 def test_finished_verify_data_in_captures(on_the_wire: bytes, expected: bytes, version: ProtocolVersion) -> None:
     assert len(on_the_wire) == (36 if version is ProtocolVersion.SSL3 else 12)
     assert on_the_wire == expected
+
+
+# --- extended master secret and session hash against live OpenSSL ---
+
+
+def _rsa_certificate(tmp_path: Path) -> tuple[Path, Path]:
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.x509.oid import NameOID
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = datetime.datetime.now(datetime.UTC)
+    day = datetime.timedelta(days=1)
+    cert = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+        .serial_number(1).not_valid_before(now - day).not_valid_after(now + day)
+        .sign(key, hashes.SHA256())
+    )  # fmt: skip
+    cert_path, key_path = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    return cert_path, key_path
+
+
+def _run_openssl_pair(
+    tmp_path: Path, version_flag: str, cipher: str
+) -> tuple[bytes, bytes, str]:  # (client->server bytes, server->client bytes, key log)
+    """openssl s_server and s_client on loopback with a recording relay between them; returns what each sent."""
+    import contextlib
+    import socket
+    import subprocess
+    import threading
+    import time
+
+    from conftest import free_port, require_binary
+
+    openssl = require_binary("openssl")
+    cert, key = _rsa_certificate(tmp_path)
+    server_port, proxy_port = free_port(), free_port()
+    keylog = tmp_path / "keys.log"
+    sent: dict[str, bytearray] = {"client": bytearray(), "server": bytearray()}
+    listener = socket.create_server(("127.0.0.1", proxy_port))
+    listener.settimeout(10)
+
+    def relay(source: socket.socket, sink: socket.socket, writer: str) -> None:
+        with contextlib.suppress(OSError):
+            while data := source.recv(65536):
+                sent[writer] += data
+                sink.sendall(data)
+        with contextlib.suppress(OSError):
+            sink.shutdown(socket.SHUT_WR)
+
+    def proxy() -> None:
+        try:
+            downstream, _ = listener.accept()
+        except OSError:
+            return
+        with downstream, socket.create_connection(("127.0.0.1", server_port), timeout=10) as upstream:
+            threads = [
+                threading.Thread(target=relay, args=(downstream, upstream, "client"), daemon=True),
+                threading.Thread(target=relay, args=(upstream, downstream, "server"), daemon=True),
+            ]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join(15)
+
+    cipher_spec = f"{cipher}@SECLEVEL=0"
+    server = subprocess.Popen(
+        [openssl, "s_server", "-accept", str(server_port), "-cert", str(cert), "-key", str(key), version_flag,
+         "-cipher", cipher_spec],
+        stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,  # EOF on stdin stops s_server
+    )  # fmt: skip
+    client: subprocess.Popen[bytes] | None = None
+    proxy_thread = threading.Thread(target=proxy, daemon=True)
+    proxy_thread.start()
+    try:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:  # wait until s_server listens (it survives this probe)
+            try:
+                socket.create_connection(("127.0.0.1", server_port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        client = subprocess.Popen(
+            [openssl, "s_client", "-connect", f"127.0.0.1:{proxy_port}", version_flag, "-cipher", cipher_spec,
+             "-keylogfile", str(keylog)],
+            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        while time.monotonic() < deadline + 10 and "CLIENT_RANDOM" not in (keylog.read_text() if keylog.exists() else ""):
+            time.sleep(0.1)
+        time.sleep(0.3)
+        client.communicate(b"", timeout=10)
+    finally:
+        for process in (client, server):
+            if process is not None and process.poll() is None:
+                process.kill()
+                process.wait(5)
+        if server.stdin is not None:
+            server.stdin.close()
+        listener.close()
+        proxy_thread.join(5)
+    return bytes(sent["client"]), bytes(sent["server"]), keylog.read_text()
+
+
+def _plaintext_handshake(data: bytes) -> list[bytes]:
+    """Handshake messages sent before ChangeCipherSpec, from a byte stream of records."""
+    fragments = b""
+    while len(data) >= 5:
+        length = int.from_bytes(data[3:5], "big")
+        content_type, fragment, data = data[0], data[5 : 5 + length], data[5 + length :]
+        if content_type == 20:
+            break
+        if content_type == 22:
+            fragments += fragment
+    messages = []
+    while len(fragments) >= 4:
+        length = int.from_bytes(fragments[1:4], "big")
+        messages.append(fragments[: 4 + length])
+        fragments = fragments[4 + length :]
+    return messages
+
+
+@pytest.mark.interop
+@pytest.mark.parametrize(
+    ("version_flag", "cipher", "version"),
+    [
+        ("-tls1", "AES128-SHA", ProtocolVersion.TLS1_0),
+        ("-tls1_1", "AES256-SHA", ProtocolVersion.TLS1_1),
+        ("-tls1_2", "AES128-GCM-SHA256", ProtocolVersion.TLS1_2),
+        ("-tls1_2", "AES256-GCM-SHA384", ProtocolVersion.TLS1_2),
+    ],
+)
+def test_extended_master_secret_with_live_openssl(
+    tmp_path: Path, version_flag: str, cipher: str, version: ProtocolVersion
+) -> None:
+    """OpenSSL negotiates EMS by default: its logged master secret must equal
+    PRF(premaster, "extended master secret", session_hash(CH..CKE)) (RFC 7627 §3/§4), MD5||SHA1 before TLS 1.2."""
+    from tlsstate.suites import lookup
+
+    client_bytes, server_bytes, keylog = _run_openssl_pair(tmp_path, version_flag, cipher)
+    client_messages, server_messages = _plaintext_handshake(client_bytes), _plaintext_handshake(server_bytes)
+    assert [m[0] for m in client_messages] == [1, 16]  # ClientHello, ClientKeyExchange
+    assert [m[0] for m in server_messages] == [2, 11, 14, 4]  # ServerHello, Certificate, ServerHelloDone, ticket
+    server_messages = server_messages[:3]  # NewSessionTicket comes after ClientKeyExchange
+    server_hello = server_messages[0]
+    assert server_hello[4:6] == version.to_bytes(2, "big")
+    assert b"\x00\x17\x00\x00" in server_hello[38:]  # the extended_master_secret extension, empty
+    suite = lookup(cipher)
+
+    entries = {line.split()[0]: line.split()[1:] for line in keylog.splitlines() if line and not line.startswith("#")}
+    premaster = bytes.fromhex(entries["RSA"][1])
+    client_random, master = bytes.fromhex(entries["CLIENT_RANDOM"][0]), bytes.fromhex(entries["CLIENT_RANDOM"][1])
+    assert client_messages[0][6:38] == client_random
+    encrypted_premaster = client_messages[1][6:]  # u16 length + EncryptedPreMasterSecret (RFC 5246 §7.4.7.1)
+    assert encrypted_premaster[:8].hex() == entries["RSA"][0]
+
+    transcript = client_messages[0] + b"".join(server_messages) + client_messages[1]
+    session_hash = prf.session_hash(version, suite.prf_hash, transcript)
+    assert len(session_hash) == {ProtocolVersion.TLS1_2: 48 if suite.prf_hash == "sha384" else 32}.get(version, 36)
+    assert prf.extended_master_secret(version, suite.prf_hash, premaster, session_hash) == master
+    # and the plain RFC 5246 master secret would differ: EMS really was used
+    assert prf.master_secret(version, suite.prf_hash, premaster, client_random, server_hello[6:38]) != master
