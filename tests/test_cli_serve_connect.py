@@ -217,3 +217,19 @@ def test_connect_usage_errors() -> None:
     assert out.returncode == 2 and b"Traceback" not in out.stderr
     out = run_connect([f"127.0.0.1:{free_port()}", "--insecure", "--timeout", "2"])
     assert out.returncode == 1 and b"Traceback" not in out.stderr
+
+
+def test_serve_is_concurrent(pki: dict[str, Path]) -> None:
+    """A silent peer holding a connection open does not stop another client from being served."""
+    curl = require_binary("curl")
+    with serve(["--www", "--count", "2", "--timeout", "5"]) as server:
+        with socket.create_connection(("127.0.0.1", server.port), timeout=TIMEOUT) as idle:
+            started = time.monotonic()
+            out = subprocess.run([curl, "-sk", "--max-time", "10", f"https://127.0.0.1:{server.port}/"],
+                                 capture_output=True, text=True, timeout=TIMEOUT)
+            assert time.monotonic() - started < 4  # served while the idle connection is still open
+            assert out.returncode == 0 and "Cipher is " in out.stdout
+            idle.sendall(b"")
+        assert server.finish() == 0
+    log = [ln for ln in server.lines if not ln.startswith("ACCEPT")]
+    assert len(log) == 2 and sum(" ok " in ln for ln in log) == 1

@@ -207,7 +207,7 @@ class TLSSocket:
         return chunk
 
     def recv_all(self, limit: int = 1 << 30) -> bytes:
-        """Everything until the peer's close_notify (at most ``limit`` bytes, else RecordOverflow-free error)."""
+        """Everything until the peer's close_notify; more than ``limit`` bytes raises TLSError."""
         parts: list[bytes] = []
         total = 0
         while chunk := self.recv():
