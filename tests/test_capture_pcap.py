@@ -210,3 +210,31 @@ def test_tshark_reads_our_synthetic_capture(tmp_path: Path) -> None:
     keys.add_keylog_file(info["keylog"])
     [conn] = decrypt_capture(info["capture"], keys).connections
     assert conn.session.server.app_bytes == info["server_bytes"]
+
+
+def test_capture_starting_mid_connection(vectors: Path, tmp_path: Path) -> None:
+    """Packets before the first application data are cut off: no handshake, so no keys — reported, no failure;
+    a capture starting in the middle of a record resynchronises on the next record boundary."""
+    capture, keylog, _streams = _chacha(vectors)
+    frames = _frames(capture)
+    stream0 = [(ts, f) for ts, f in frames if 41832 in (dpkt.ethernet.Ethernet(f).data.data.sport,
+                                                       dpkt.ethernet.Ethernet(f).data.data.dport)]
+    late = tmp_path / "late.pcap"
+    _write(late, 1, stream0[6:])
+    keys = KeySource()
+    keys.add_keylog_file(keylog)
+    [conn] = decrypt_capture(late, keys).connections
+    got = conn.to_json()
+    assert got["records_failed"] == 0 and got["records_ok"] == 0 and got["records_undecryptable"] > 0
+    assert got["reason"]
+    # cut the first bytes off a segment: the stream starts mid-record
+    eth = dpkt.ethernet.Ethernet(stream0[1][1])
+    eth.data.data.seq += 7
+    eth.data.data.data = eth.data.data.data[7:]
+    eth.data.len = len(eth.data)
+    partial = tmp_path / "partial.pcap"
+    _write(partial, 1, [(stream0[1][0], bytes(eth)), *stream0[2:]])
+    [conn] = decrypt_capture(partial, keys).connections
+    got = conn.to_json()
+    assert got["records_failed"] == 0 and got["records_undecryptable"] > 0
+    assert any("resynchronise" in note for note in got["notes"])

@@ -209,7 +209,7 @@ def run_decrypt_bench(repeat: int = 3, seconds: float = 0.0, *, size_mib: int = 
     del seconds
     say = progress or (lambda _message: None)
     tshark = tshark or shutil.which("tshark")
-    repeat = max(1, min(repeat, 5))
+    repeat = max(1, min(repeat, 3))  # tshark needs seconds per run on small segments
     rows = []
     for segment_size in segment_sizes:
         with tempfile.TemporaryDirectory(prefix="tlsstate-bench-") as tmp:

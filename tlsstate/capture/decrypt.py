@@ -128,13 +128,13 @@ def decrypt_capture(path: str | Path, keys: KeySource, options: DecryptOptions |
 
         def deliver(which: str) -> Callable[[bytes], None]:
             def push(data: bytes) -> None:
-                state = session.client if (which == "client") != getattr(session, "roles_swapped", False) else session.server
+                state = session.client if (which == "client") != session.roles_swapped else session.server
                 state.feed(data)
             return push
 
         def gap(which: str) -> Callable[[Gap], None]:
             def report(g: Gap) -> None:
-                state = session.client if (which == "client") != getattr(session, "roles_swapped", False) else session.server
+                state = session.client if (which == "client") != session.roles_swapped else session.server
                 state.gap(g.length)
             return report
 
@@ -177,7 +177,7 @@ def decrypt_capture(path: str | Path, keys: KeySource, options: DecryptOptions |
             non_tls += 1
             continue
         client, server = conn.client, conn.server
-        if getattr(session, "roles_swapped", False):
+        if session.roles_swapped:
             client, server = server, client
         results.append(ConnectionResult(len(results), conn.endpoint_text(client), conn.endpoint_text(server), session, conn))
     if progress is not None:

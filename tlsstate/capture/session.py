@@ -306,6 +306,7 @@ class TlsSession:
         self.unsupported: str | None = None
         self.hello_retry = False
         self.derivations: list[Derivation] = []
+        self.roles_swapped = False  # the TCP layer guessed the client wrong (no SYN seen); fixed by the ClientHello
         self.finished_checks: list[tuple[str, bool]] = []  # (writer, verify_data matched) per Finished, TLS <= 1.2
         # current handshake
         self._reset_handshake()
@@ -401,6 +402,9 @@ class TlsSession:
             self.log_record(direction, record.content_type, None, len(record.fragment), "ok", "none (plaintext)")
             self._dispatch(direction, record.content_type, bytes(record.fragment))
             return
+        no_hello = self.handshakes == 0 and self.server_hello is None
+        if no_hello and not direction.no_keys and not self._plausible_clear(record):
+            direction.lost_state("capture starts after the handshake (no ClientHello/ServerHello seen)")
         if direction.no_keys and direction.recover_attempts and self._recover(direction, record):
             self.on_record(direction, record)
             return
@@ -433,6 +437,16 @@ class TlsSession:
             self._open_client_tls13(record)
             return
         self._open(direction, record)
+
+    @staticmethod
+    def _plausible_clear(record: Record) -> bool:
+        """Before any hello: could this record be unencrypted (a hello, a ChangeCipherSpec, a 2-byte alert)?"""
+        fragment = record.fragment
+        if record.content_type == ContentType.HANDSHAKE:
+            return len(fragment) >= 4 and fragment[0] in (HandshakeType.CLIENT_HELLO, HandshakeType.SERVER_HELLO)
+        if record.content_type == ContentType.CHANGE_CIPHER_SPEC:
+            return fragment == b"\x01"
+        return record.content_type == ContentType.ALERT and len(fragment) == 2
 
     def _recover(self, direction: DirectionState, record: Record) -> bool:
         """After a gap: find the sequence number under which ``record`` verifies (stateless AEAD / explicit-IV CBC
