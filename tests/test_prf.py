@@ -17,6 +17,8 @@ from typing import Any
 
 import pytest
 from conftest import VECTORS
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tlsstate import prf
 from tlsstate.constants import ProtocolVersion
@@ -605,3 +607,37 @@ def test_extended_master_secret_with_live_openssl(
     assert prf.extended_master_secret(version, suite.prf_hash, premaster, session_hash) == master
     # and the plain RFC 5246 master secret would differ: EMS really was used
     assert prf.master_secret(version, suite.prf_hash, premaster, client_random, server_hello[6:38]) != master
+
+
+# --- differential check against an independent stdlib-hmac P_hash over random inputs ---
+
+
+def _stdlib_p_hash(hash_name: str, secret: bytes, seed: bytes, length: int) -> bytes:
+    """RFC 5246 §5 P_hash written with the stdlib's hmac module (independent of tlsstate.prf)."""
+    import hmac as std_hmac
+
+    out, a = b"", seed
+    while len(out) < length:
+        a = std_hmac.digest(secret, a, hash_name)
+        out += std_hmac.digest(secret, a + seed, hash_name)
+    return out[:length]
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    hash_name=st.sampled_from(["md5", "sha1", "sha256", "sha384", "sha512"]),
+    secret=st.binary(max_size=200),
+    seed=st.binary(max_size=200),
+    length=st.integers(min_value=0, max_value=300),
+)
+def test_p_hash_matches_stdlib_hmac(hash_name: str, secret: bytes, seed: bytes, length: int) -> None:
+    assert prf.p_hash(hash_name, secret, seed, length) == _stdlib_p_hash(hash_name, secret, seed, length)
+
+
+@settings(max_examples=150, deadline=None)
+@given(secret=st.binary(max_size=101), label=st.binary(max_size=20), seed=st.binary(max_size=80), length=st.integers(0, 200))
+def test_tls10_prf_matches_stdlib_hmac(secret: bytes, label: bytes, seed: bytes, length: int) -> None:
+    half = (len(secret) + 1) // 2  # RFC 2246 §5: S1 and S2 share the middle byte of an odd-length secret
+    md5_part = _stdlib_p_hash("md5", secret[:half], label + seed, length)
+    sha_part = _stdlib_p_hash("sha1", secret[len(secret) - half :], label + seed, length)
+    assert prf.tls10_prf(secret, label, seed, length) == bytes(x ^ y for x, y in zip(md5_part, sha_part, strict=True))
