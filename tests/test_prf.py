@@ -469,8 +469,8 @@ def _rsa_certificate(tmp_path: Path) -> tuple[Path, Path]:
 
 
 def _run_openssl_pair(
-    tmp_path: Path, version_flag: str, cipher: str
-) -> tuple[bytes, bytes, str]:  # (client->server bytes, server->client bytes, key log)
+    tmp_path: Path, version_flag: str, cipher: str, *client_args: str
+) -> tuple[bytes, bytes, str, bytes]:  # (client->server bytes, server->client bytes, key log, s_client stdout)
     """openssl s_server and s_client on loopback with a recording relay between them; returns what each sent."""
     import contextlib
     import socket
@@ -530,13 +530,13 @@ def _run_openssl_pair(
                 time.sleep(0.1)
         client = subprocess.Popen(
             [openssl, "s_client", "-connect", f"127.0.0.1:{proxy_port}", version_flag, "-cipher", cipher_spec,
-             "-keylogfile", str(keylog)],
-            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+             "-keylogfile", str(keylog), *client_args],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
         )  # fmt: skip
         while time.monotonic() < deadline + 10 and "CLIENT_RANDOM" not in (keylog.read_text() if keylog.exists() else ""):
             time.sleep(0.1)
         time.sleep(0.3)
-        client.communicate(b"", timeout=10)
+        output, _ = client.communicate(b"", timeout=10)
     finally:
         for process in (client, server):
             if process is not None and process.poll() is None:
@@ -546,7 +546,7 @@ def _run_openssl_pair(
             server.stdin.close()
         listener.close()
         proxy_thread.join(5)
-    return bytes(sent["client"]), bytes(sent["server"]), keylog.read_text()
+    return bytes(sent["client"]), bytes(sent["server"]), keylog.read_text(), output
 
 
 def _plaintext_handshake(data: bytes) -> list[bytes]:
@@ -584,7 +584,10 @@ def test_extended_master_secret_with_live_openssl(
     PRF(premaster, "extended master secret", session_hash(CH..CKE)) (RFC 7627 §3/§4), MD5||SHA1 before TLS 1.2."""
     from tlsstate.suites import lookup
 
-    client_bytes, server_bytes, keylog = _run_openssl_pair(tmp_path, version_flag, cipher)
+    label = "EXPERIMENTAL-tlsstate"
+    client_bytes, server_bytes, keylog, output = _run_openssl_pair(
+        tmp_path, version_flag, cipher, "-keymatexport", label, "-keymatexportlen", "42"
+    )
     client_messages, server_messages = _plaintext_handshake(client_bytes), _plaintext_handshake(server_bytes)
     assert [m[0] for m in client_messages] == [1, 16]  # ClientHello, ClientKeyExchange
     assert [m[0] for m in server_messages] == [2, 11, 14, 4]  # ServerHello, Certificate, ServerHelloDone, ticket
@@ -607,6 +610,16 @@ def test_extended_master_secret_with_live_openssl(
     assert prf.extended_master_secret(version, suite.prf_hash, premaster, session_hash) == master
     # and the plain RFC 5246 master secret would differ: EMS really was used
     assert prf.master_secret(version, suite.prf_hash, premaster, client_random, server_hello[6:38]) != master
+
+    # RFC 5705 exporter without context, as s_client -keymatexport prints it
+    import re
+
+    match = re.search(r"Keying material: ([0-9A-Fa-f]+)", output.decode(errors="replace"))
+    assert match, output[-400:]
+    exported = prf.export_keying_material(
+        version, suite.prf_hash, master, client_random, server_hello[6:38], label.encode(), None, 42
+    )
+    assert exported.hex() == match.group(1).lower()
 
 
 # --- differential check against an independent stdlib-hmac P_hash over random inputs ---

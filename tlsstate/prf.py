@@ -220,3 +220,26 @@ def finished_verify_data(
         return ssl3_finished(master, transcript, from_client)
     label = b"client finished" if from_client else b"server finished"
     return prf(v, prf_hash, master, label, session_hash(v, prf_hash, transcript), TLS_VERIFY_DATA_LENGTH)
+
+
+def export_keying_material(
+    version: ProtocolVersion | int,
+    prf_hash: str,
+    master: bytes,
+    client_random: bytes,
+    server_random: bytes,
+    label: bytes,
+    context: bytes | None,
+    length: int,
+) -> bytes:
+    """RFC 5705 §4 exporter for TLS 1.0-1.2: PRF(master_secret, label, client_random + server_random
+    [+ uint16 context length + context]). ``context=None`` means "no context" (distinct from an empty one).
+
+    TLS 1.3 has its own exporter (``schedule13.export_keying_material``); SSL 3.0 has none.
+    """
+    seed = client_random + server_random
+    if context is not None:
+        if len(context) > 0xFFFF:
+            raise ConfigurationError("exporter context longer than 65535 bytes")
+        seed += len(context).to_bytes(2, "big") + context
+    return prf(version, prf_hash, master, label, seed, length)
