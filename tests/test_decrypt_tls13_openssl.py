@@ -152,3 +152,19 @@ def test_tshark_agrees(run: Run) -> None:
         got = conn.to_json()
         assert hashlib.sha256(sent[True]).hexdigest() == got["client_to_server_sha256"], conn.number
         assert hashlib.sha256(sent[False]).hexdigest() == got["server_to_client_sha256"], conn.number
+
+
+def test_cli_explain_and_table_for_tls13(run: Run) -> None:
+    from tlsstate.capture.decrypt import ConnectionResult
+    from tlsstate.capture.report import render_explain
+
+    result = _decrypt(run)
+    conn: ConnectionResult = result.connections[0]
+    text = render_explain(conn)
+    for label in ("SERVER_HANDSHAKE_TRAFFIC_SECRET", "CLIENT_TRAFFIC_SECRET_1", 'HKDF-Expand-Label(secret, "key"'):
+        assert label in text
+    assert text.count("connection 0") == 1
+    secret = KeySource()
+    secret.add_keylog_file(run.keylog)
+    value = next(iter(secret.keylog.tls13.values()))["CLIENT_HANDSHAKE_TRAFFIC_SECRET"].hex()
+    assert value not in text and value in render_explain(conn, show_secrets=True)

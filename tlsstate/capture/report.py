@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from typing import TYPE_CHECKING
 
 from rich.console import Console
@@ -34,13 +35,25 @@ def print_table(result: CaptureResult, console: Console | None = None) -> None:
     for conn in result.connections:
         s = conn.session
         summary = s.summary()
-        note = s.reason()
-        if not note and s.handshakes > 1:
-            note = f"{s.handshakes} handshakes"
-        if s.resumed and not note:
-            note = "resumed"
+        flags = []
+        if s.reason():
+            flags.append(s.reason())
+        if s.handshakes > 1:
+            flags.append(f"{s.handshakes} handshakes")
+        if s.resumed:
+            flags.append("resumed")
+        if s.hello_retry:
+            flags.append("HelloRetryRequest")
+        updates = sum(1 for n in s.notes if "KeyUpdate" in n)
+        if updates:
+            flags.append(f"{updates} KeyUpdate(s)")
+        if any(step == "CLIENT_EARLY_TRAFFIC_SECRET" for d in s.derivations for step, _v, _s in d.steps):
+            flags.append("0-RTT data decrypted")
+        if s.finished_checks:
+            flags.append("Finished verified" if all(ok for _w, ok in s.finished_checks) else "Finished MISMATCH")
         if conn.gaps():
-            note = (note + "; " if note else "") + f"{len(conn.gaps())} TCP gap(s)"
+            flags.append(f"{len(conn.gaps())} TCP gap(s)")
+        note = "; ".join(flags)
         table.add_row(
             str(conn.number), conn.client, conn.server, conn.version,
             s.suite.openssl_name if s.suite else conn.cipher_suite, s.sni or "", s.alpn or "",
@@ -73,7 +86,7 @@ def _value(value: bytes, show: bool) -> str:
 def render_explain(conn: ConnectionResult, *, show_secrets: bool = False) -> str:
     """The derivation tree of each handshake and which records each key protected."""
     s = conn.session
-    console = Console(record=True, width=140, force_terminal=False, color_system=None)
+    console = Console(record=True, width=140, force_terminal=False, color_system=None, file=io.StringIO())
     root = Tree(f"connection {conn.number}: {conn.client} -> {conn.server}, {conn.version}, {conn.cipher_suite_name}")
     if not s.derivations:
         root.add(f"no key derivation: {s.reason() or 'no handshake seen'}")
@@ -84,10 +97,12 @@ def render_explain(conn: ConnectionResult, *, show_secrets: bool = False) -> str
         for name, value, source in derivation.steps:
             shown = value.hex() if name in public or show_secrets else _value(value, False)
             leaf = f"{name} = {shown}  [dim]({source})[/dim]"
-            if name in ("premaster_secret", "master_secret") or name.endswith("TRAFFIC_SECRET") or "SECRET_" in name:
+            if name.endswith((" key", " iv", "_key", "_iv")):
+                node.add(leaf)  # a traffic key / IV / key-block value under the secret it comes from
+            elif name in ("premaster_secret", "master_secret") or "SECRET" in name:
                 node = branch.add(leaf)
             else:
-                (node if name.endswith((" key", " iv", "_key", "_iv")) else branch).add(leaf)
+                branch.add(leaf)
         if derivation.protected:
             used = branch.add("records protected")
             for label, (first, last) in derivation.protected.items():
