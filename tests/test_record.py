@@ -326,3 +326,20 @@ def test_make_protection_rejects_bad_configuration() -> None:
         make_tls13_protection(tls13, bytes(16), bytes(4))
     ssl3_etm = make_protection(cbc, 0x0300, bytes(20), bytes(16), bytes(16), encrypt_then_mac=True)
     assert "EtM" not in ssl3_etm.name  # RFC 7366 does not apply to SSL 3.0
+
+
+def test_dead_tls12_state_refuses_to_seal_and_protection_can_be_replaced() -> None:
+    writer, reader = _gcm_pair()
+    writer.activate_pending()
+    reader.activate_pending()
+    wire = writer.seal(23, 0x0303, b"ok")
+    with pytest.raises(BadRecordMAC):
+        reader.open(Record(23, 0x0303, wire[5:-1] + bytes([wire[-1] ^ 1])))
+    with pytest.raises(BadRecordMAC):
+        reader.seal(23, 0x0303, b"after failure")
+    # assigning the protection directly is honoured by the next seal
+    fresh = HalfConnection("server")
+    fresh.protection = writer.protection
+    assert fresh.seal(23, 0x0303, b"x")[5:13] == bytes(8)  # explicit nonce = seq 0, i.e. GCM, not plaintext
+    fresh.protection = NullProtection()
+    assert fresh.seal(23, 0x0303, b"x") == bytes.fromhex("1703030001") + b"x"

@@ -59,6 +59,8 @@ _RECORD_HEADER = struct.Struct(">BHH")
 _SEQ = struct.Struct(">Q")
 # record header followed by the 8-byte explicit nonce of GCM/CCM records (RFC 5288 §3)
 _HEADER_AND_EXPLICIT = struct.Struct(">BHHQ")
+# salt(4) + explicit nonce(8): the GCM/CCM nonce (RFC 5288 §3)
+_SALT_AND_EXPLICIT = struct.Struct(">4sQ")
 
 _HASHES: dict[str, Callable[[], hashes.HashAlgorithm]] = {
     "md5": hashes.MD5,
@@ -456,9 +458,8 @@ class AeadExplicitNonce(RecordProtection):
     def seal_record(self, seq: int, content_type: int, version: int, plaintext: Buffer) -> bytes:
         """Header + nonce_explicit + AEAD output (one concatenation)."""
         size = len(plaintext)
-        head = _HEADER_AND_EXPLICIT.pack(content_type, version, size + self._overhead, seq)
-        return head + self._aead.encrypt(
-            self._salt + head[5:], plaintext, _TLS_MAC_HEADER.pack(seq, content_type, version, size)
+        return _HEADER_AND_EXPLICIT.pack(content_type, version, size + self._overhead, seq) + self._aead.encrypt(
+            _SALT_AND_EXPLICIT.pack(self._salt, seq), plaintext, _TLS_MAC_HEADER.pack(seq, content_type, version, size)
         )
 
     def open(self, seq: int, content_type: int, version: int, fragment: Buffer) -> bytes:

@@ -13,7 +13,7 @@
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from tlsstate.constants import (
@@ -177,12 +177,34 @@ class HalfConnection:
         self.writer = writer
         self.seq = 0
         self.epoch = 0
-        self.protection: RecordProtection = NullProtection()
+        self._protection: RecordProtection = NullProtection()
         self.pending: RecordProtection | None = None
-        self.tls13 = False
+        self._tls13 = False
         self.max_plaintext_length = max_plaintext_length
         self._label: str | None = None
         self._failure: BadRecordMAC | None = None
+        # protection.seal_record while sealing needs no TLS 1.3 wrapping and the state is alive (hot path)
+        self._fast_seal: Callable[[int, int, int, bytes], bytes] | None = self._protection.seal_record
+
+    @property
+    def protection(self) -> RecordProtection:
+        """The protection in use for this direction."""
+        return self._protection
+
+    @protection.setter
+    def protection(self, protection: RecordProtection) -> None:
+        self._protection = protection
+        self._update_fast_path()
+
+    @property
+    def tls13(self) -> bool:
+        """True once TLS 1.3 traffic keys are in use (inner content type + padding)."""
+        return self._tls13
+
+    @tls13.setter
+    def tls13(self, value: bool) -> None:
+        self._tls13 = value
+        self._update_fast_path()
 
     # ------------------------------------------------------------------ state changes
 
@@ -194,20 +216,26 @@ class HalfConnection:
         """ChangeCipherSpec: pending → current, sequence number 0, epoch + 1 (RFC 5246 §7.1)."""
         if self.pending is None:
             raise UnexpectedMessage("ChangeCipherSpec before the new cipher spec was negotiated")
-        self.protection = self.pending
+        self._protection = self.pending
         self.pending = None
         self.seq = 0
         self.epoch += 1
         self._label = None
+        self._update_fast_path()
 
     def activate_tls13(self, protection: RecordProtection, *, label: str | None = None) -> None:
         """Switch to new TLS 1.3 traffic keys (handshake, application, KeyUpdate): seq = 0 (RFC 8446 §5.3)."""
-        self.protection = protection
+        self._protection = protection
         self.pending = None
         self.seq = 0
         self.epoch += 1
-        self.tls13 = True
+        self._tls13 = True
         self._label = label
+        self._update_fast_path()
+
+    def _update_fast_path(self) -> None:
+        alive = self._failure is None
+        self._fast_seal = self._protection.seal_record if alive and not self._tls13 else None
 
     @property
     def key_label(self) -> str:
@@ -228,8 +256,6 @@ class HalfConnection:
         exceed ``max_plaintext_length`` (so TLSInnerPlaintext ≤ 2^14 + 1). ``padding`` is ignored before
         TLS 1.3 keys are active.
         """
-        if self._failure is not None:
-            raise self._failure
         if len(plaintext) + padding > self.max_plaintext_length or padding < 0:
             raise ConfigurationError(
                 f"fragment of {len(plaintext)} bytes (+ {padding} padding) exceeds {self.max_plaintext_length}:"
@@ -239,10 +265,15 @@ class HalfConnection:
         if seq > MAX_SEQUENCE_NUMBER:
             raise InternalError("sequence number exhausted: the connection must be renegotiated or closed")
         self.seq = seq + 1
-        if self.tls13 and self.protection.protects:
+        fast = self._fast_seal
+        if fast is not None:
+            return fast(seq, content_type, version, plaintext)
+        if self._failure is not None:
+            raise self._failure
+        if self._tls13 and self._protection.protects:
             inner = b"".join((plaintext, bytes((content_type,)), bytes(padding)))
-            return self.protection.seal_record(seq, ContentType.APPLICATION_DATA, TLS13_RECORD_VERSION, inner)
-        return self.protection.seal_record(seq, content_type, version, plaintext)
+            return self._protection.seal_record(seq, ContentType.APPLICATION_DATA, TLS13_RECORD_VERSION, inner)
+        return self._protection.seal_record(seq, content_type, version, plaintext)
 
     def open(self, record: Record) -> tuple[int, bytes]:
         """Verify and unprotect one record; returns ``(content_type, plaintext)``."""
@@ -252,8 +283,8 @@ class HalfConnection:
         """:meth:`open` for a record given as its parts (e.g. from :meth:`Deframer.next_record_view`)."""
         if self._failure is not None:
             raise self._failure
-        protection = self.protection
-        if self.tls13 and protection.protects:
+        protection = self._protection
+        if self._tls13 and protection.protects:
             return self._open_tls13(content_type, version, fragment, protection)
         seq = self.seq
         if seq > MAX_SEQUENCE_NUMBER:
@@ -263,6 +294,7 @@ class HalfConnection:
             plaintext = protection.open(seq, content_type, version, fragment)
         except BadRecordMAC as failure:
             self._failure = failure
+            self._fast_seal = None
             raise
         if len(plaintext) > self.max_plaintext_length:
             raise RecordOverflow(f"decrypted fragment of {len(plaintext)} bytes exceeds {self.max_plaintext_length}")
@@ -287,6 +319,7 @@ class HalfConnection:
             inner = protection.open(seq, content_type, version, fragment)
         except BadRecordMAC as failure:
             self._failure = failure
+            self._fast_seal = None
             raise
         end = len(inner)
         if end and inner[end - 1]:
