@@ -209,3 +209,34 @@ def test_cli_bad_inputs(vectors: Path, tmp_path: Path) -> None:
     assert json.loads(run.stdout)[0]["client_to_server_bytes"] == 72  # the request came before the damage
     run = _cli("decrypt", capture, "--rsa-key", tmp_path / "text.pcap")
     assert run.returncode == 2 and "cannot load RSA key" in run.stderr
+
+
+def test_every_tls12_key_log_label(vectors: Path, tmp_path: Path) -> None:
+    """RSA, PMS_CLIENT_RANDOM and RSA Session-ID lines made from Wireshark's derived secrets (expected-tshark)
+    decrypt rsa-p-lt-q.pcap without the private key."""
+    expected = _expected(vectors, "rsa-p-lt-q")
+    material = expected["key_material"][0]
+    want = expected["decrypted_streams"][0]
+    with_key, _ = _run(vectors, "rsa-p-lt-q")
+    session = with_key.connections[0].session
+    encrypted = next(v for n, v, _s in session.derivations[0].steps if n == "encrypted_premaster")
+    session_id = session.server_hello.session_id if session.server_hello else b""
+    assert session_id
+    lines = {
+        "RSA": f"RSA {encrypted[:8].hex()} {material['pre_master_secret']}",
+        "PMS_CLIENT_RANDOM": f"PMS_CLIENT_RANDOM {material['client_random']} {material['pre_master_secret']}",
+        "RSA Session-ID": f"RSA Session-ID:{session_id.hex()} Master-Key:{material['master_secret']}",
+        "CLIENT_RANDOM": f"CLIENT_RANDOM {material['client_random']} {material['master_secret']}",
+    }
+    for label, line in lines.items():
+        path = tmp_path / f"{label.replace(' ', '_')}.log"
+        path.write_text(f"# {label}\n{line}\n")
+        keys = KeySource()
+        keys.add_keylog_file(path)
+        assert keys.warnings == []
+        [conn] = decrypt_capture(vectors / WS / "captures" / expected["capture"], keys).connections
+        got = conn.to_json()
+        assert got["server_to_client_sha256"] == want["server_to_client_sha256"], label
+        assert got["finished_verified"] is True, label
+        sources = [src for n, _v, src in conn.session.derivations[0].steps if n in ("premaster_secret", "master_secret")]
+        assert any(f"key log {label} line 2" in src for src in sources), (label, sources)

@@ -689,6 +689,13 @@ class TlsSession:
             d.add("master_secret", master, f"key log CLIENT_RANDOM line {line}")
             self.master = master
             return master
+        server_session_id = self.server_hello.session_id if self.server_hello else b""
+        logged_master = keylog.session_master(server_session_id)
+        if logged_master is not None and self.client_key_exchange is not None:
+            line = keylog.line_of("RSA Session-ID", server_session_id)
+            d.add("master_secret", logged_master, f"key log RSA Session-ID line {line}")
+            self.master = logged_master
+            return logged_master
         abbreviated = self.client_key_exchange is None
         if abbreviated:
             sid = self.server_hello.session_id if self.server_hello else b""
