@@ -285,3 +285,38 @@ def test_fallback_scsv_with_a_lower_version_is_inappropriate_fallback() -> None:
     with pytest.raises(ProtocolError) as info:
         server.next_event()
     assert info.value.alert == AlertDescription.INAPPROPRIATE_FALLBACK
+
+
+def _reframe(flight: bytes, sizes: list[int]) -> bytes:
+    """The plaintext handshake bytes of ``flight`` cut into records of the given sizes (cycled)."""
+    import struct
+
+    from tlsstate.record import Deframer
+
+    deframer = Deframer()
+    deframer.feed(flight)
+    records = list(deframer)
+    assert all(r.content_type == 22 for r in records)
+    payload = b"".join(r.fragment for r in records)
+    out, pos, i = bytearray(), 0, 0
+    while pos < len(payload):
+        piece = payload[pos : pos + sizes[i % len(sizes)]]
+        out += struct.pack(">BHH", 22, records[0].version, len(piece)) + piece
+        pos += len(piece)
+        i += 1
+    return bytes(out)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(sizes=st.lists(st.integers(min_value=1, max_value=3000), min_size=1, max_size=6))
+def test_handshake_messages_spanning_records(sizes: list[int]) -> None:
+    """RFC 5246 §6.2.1: messages may span records and records may hold several messages."""
+    client = Connection(client_config(), server_side=False)
+    server = Connection(server_config(), server_side=True)
+    client.start_handshake()
+    server.receive_bytes(_reframe(client.bytes_to_send(), sizes))
+    assert server.next_event() is None
+    client.receive_bytes(_reframe(server.bytes_to_send(), sizes))
+    assert client.next_event() is None
+    client_events, server_events = pump(client, server)
+    assert completes(client_events) and completes(server_events)
