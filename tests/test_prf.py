@@ -386,12 +386,11 @@ def _finished_cases() -> list[Any]:
                     suite, version = conn["suite"], conn["version"]
                     keys = derive_connection_keys(suite, version, conn["master"], conn["client_random"], conn["sr"])
                     message = _open_finished(suite, version, keys, from_client, header, fragment)
-                    assert message[0] == 20, "decrypted record is not a Finished message"
                     expected = prf.finished_verify_data(
                         version, suite.prf_hash, conn["master"], conn["transcript"], from_client
                     )
                     label = f"{name}-{'client' if from_client else 'server'}-{version.label}-{suite.hex_id}"
-                    cases.append(pytest.param(message[4:], expected, version, id=label))
+                    cases.append(pytest.param(message, expected, version, id=label))
                     conn["transcript"] += message
                     conn["fin"].add(from_client)
                 elif header[0] == 22 and from_client not in conn["ccs"]:
@@ -434,9 +433,11 @@ def test_finished_case_coverage() -> None:
     assert versions == {ProtocolVersion.SSL3, ProtocolVersion.TLS1_0, ProtocolVersion.TLS1_2}
 
 
-@pytest.mark.parametrize(("on_the_wire", "expected", "version"), FINISHED_CASES)
+@pytest.mark.parametrize(("on_the_wire", "expected", "version"), FINISHED_CASES)  # on_the_wire: decrypted Finished
 def test_finished_verify_data_in_captures(on_the_wire: bytes, expected: bytes, version: ProtocolVersion) -> None:
-    assert len(on_the_wire) == (36 if version is ProtocolVersion.SSL3 else 12)
+    length = 36 if version is ProtocolVersion.SSL3 else 12
+    assert on_the_wire[:4] == bytes([20, 0, 0, length])  # the decrypted record holds one Finished message
+    on_the_wire = on_the_wire[4:]
     assert on_the_wire == expected
 
 
