@@ -5,6 +5,7 @@ test/suite_decryption.py asserts (SOURCES.md §4)."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -148,9 +149,11 @@ def test_tls13_draft20_is_reported_not_misdecrypted(vectors: Path) -> None:
         assert got["client_to_server_bytes"] == 0 and got["server_to_client_bytes"] == 0
 
 
-def _cli(*args: str | Path) -> subprocess.CompletedProcess[str]:
+def _cli(*args: str | Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     entry = "import sys; from tlsstate.cli.main import main; sys.exit(main(sys.argv[1:]))"
-    return subprocess.run([sys.executable, "-c", entry, *map(str, args)], capture_output=True, text=True, timeout=60)
+    environment = {k: v for k, v in os.environ.items() if k != "SSLKEYLOGFILE"} | (env or {})
+    return subprocess.run([sys.executable, "-c", entry, *map(str, args)], capture_output=True, text=True, timeout=60,
+                          env=environment)
 
 
 def test_cli_json_follow_records_explain(vectors: Path, tmp_path: Path) -> None:
@@ -192,6 +195,10 @@ def test_cli_bad_inputs(vectors: Path, tmp_path: Path) -> None:
     run = _cli("decrypt", vectors / WS / "captures" / "dhe1.pcapng.gz", "--keylog", keylog, "--json")
     assert run.returncode == 0 and "line 1" in run.stderr
     assert json.loads(run.stdout)[0]["client_to_server_bytes"] == 19
+    # SSLKEYLOGFILE is read when set
+    run = _cli("decrypt", vectors / WS / "captures" / "dhe1.pcapng.gz", "--json",
+               env={"SSLKEYLOGFILE": str(vectors / WS / "keys" / "dhe1_keylog.dat")})
+    assert run.returncode == 0 and json.loads(run.stdout)[0]["client_to_server_bytes"] == 19
     # wrong RSA key: clear reason, no traceback
     run = _cli("decrypt", capture, "--rsa-key", vectors / WS / "keys" / "rsasnakeoil2.key", "--json")
     assert "Traceback" not in run.stderr
