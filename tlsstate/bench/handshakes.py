@@ -8,9 +8,9 @@ measure the handshake itself, RFC 5246 §7.3):
 - resumed (abbreviated) handshake with a session ID (RFC 5246 §7.3 Figure 2); session tickets are off
   on the OpenSSL server so both sides resume the same way.
 
-Each measurement runs handshakes for ``seconds`` (at least one); tlsstate and ``ssl`` alternate within
-each of ``repeat`` rounds and the median is reported. CPython ``ssl`` is OpenSSL driven through a
-``MemoryBIO`` pair, so neither side pays for sockets.
+Each measurement alternates single tlsstate and ``ssl`` handshakes until each side has spent ``seconds``
+(so both see the same machine load); the median of ``repeat`` measurements is reported. CPython ``ssl``
+is OpenSSL driven through a ``MemoryBIO`` pair, so neither side pays for sockets.
 """
 
 from __future__ import annotations
@@ -111,16 +111,25 @@ def ssl_handshake(
     raise HandshakeFailed("ssl handshake did not complete")
 
 
-def _rate(step: Callable[[], object], seconds: float) -> float:
-    count = 0
-    start = time.perf_counter()
-    deadline = start + seconds
-    while True:
-        step()
-        count += 1
-        now = time.perf_counter()
-        if now >= deadline:
-            return count / (now - start)
+def _interleaved_rates(ours: Callable[[], object], theirs: Callable[[], object], seconds: float) -> tuple[float, float]:
+    """Alternate one handshake of each until each side has run ``seconds``; (ours/s, theirs/s).
+
+    Alternating single handshakes keeps both sides under the same machine load (the machine is shared).
+    """
+    clock = time.perf_counter
+    ours_time = theirs_time = 0.0
+    ours_count = theirs_count = 0
+    while ours_time < seconds or theirs_time < seconds or ours_count == 0 or theirs_count == 0:
+        start = clock()
+        ours()
+        middle = clock()
+        theirs()
+        end = clock()
+        ours_time += middle - start
+        theirs_time += end - middle
+        ours_count += 1
+        theirs_count += 1
+    return ours_count / ours_time, theirs_count / theirs_time
 
 
 class _Setup:
@@ -193,7 +202,7 @@ def _measure_case(setup: _Setup, suite_name: str, resumed: bool, seconds: float)
         def theirs() -> None:
             ssl_handshake(client_ctx, server_ctx, None)
 
-    return _rate(ours, seconds), _rate(theirs, seconds)
+    return _interleaved_rates(ours, theirs, seconds)
 
 
 def run_handshake_bench(seconds: float = 0.5, repeat: int = 3) -> list[dict[str, Any]]:
