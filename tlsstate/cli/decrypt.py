@@ -7,8 +7,8 @@ the server certificate; ``--rsa-key-password``), ``--psk HEX`` (RFC 4279 PSK sui
 Output: a table (default), ``--json``, ``--records``, ``--follow N``, ``--write-dir D``, ``--explain N``.
 
 Exit status:
-  0  every TLS record with keys decrypted and verified
-  1  some records failed verification (bad_record_mac) or no TLS connection could be decrypted at all
+  0  every record that had keys decrypted and verified
+  1  some records failed verification (bad_record_mac)
   2  bad usage or unreadable input (missing file, not a capture, unusable key file)
   3  the capture is truncated or corrupt: results up to the damage are shown
 """
@@ -40,7 +40,15 @@ def _escape(data: bytes) -> str:
     return "".join(out)
 
 
-@click.command(name="decrypt")
+EPILOG = """\b
+Exit status:
+  0  every record that had keys decrypted and verified
+  1  some records failed verification (bad_record_mac)
+  2  bad usage or unreadable input (missing file, not a capture, unusable key file)
+  3  truncated or corrupt capture (results up to the damage are shown)"""
+
+
+@click.command(name="decrypt", epilog=EPILOG)
 @click.argument("capture", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--keylog", "keylogs", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
               help="NSS key log file (repeatable). $SSLKEYLOGFILE is also read when set.")
