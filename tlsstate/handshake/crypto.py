@@ -1,26 +1,20 @@
 """The public-key steps of a TLS 1.0-1.2 handshake, in one place for both roles.
 
-ECDHE key agreement (RFC 8422 §5.4, §5.7, §5.11), the RSA premaster (RFC 5246 §7.4.7.1, with the
-Bleichenbacher countermeasure on the server), ServerKeyExchange signatures (RFC 5246 §4.7, §7.4.3;
-TLS 1.0/1.1: RSA over MD5||SHA-1 without DigestInfo, ECDSA over SHA-1, RFC 4346 §4.7 / RFC 8422 §5.10)
-and server certificate checks. Every primitive is pyca/cryptography's.
+Thin adapters over the modules that own the primitives: ECDHE and the RSA premaster with the
+RFC 5246 §7.4.7.1 countermeasure (:mod:`tlsstate.dh`), ServerKeyExchange signatures
+(:mod:`tlsstate.signatures`, RFC 5246 §4.7/§7.4.3), certificate checks (:mod:`tlsstate.certs`).
+The state machines call only these, so what they need from each module is visible here.
 """
 
 from __future__ import annotations
 
-import ipaddress
-import ssl
-import threading
-
 from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from cryptography.x509 import DNSName, IPAddress
-from cryptography.x509.verification import PolicyBuilder, Store, VerificationError
 
-from tlsstate import dh, signatures
+from tlsstate import certs, dh, signatures
 from tlsstate.constants import AlertDescription, NamedGroup
-from tlsstate.errors import HandshakeFailure, ProtocolError
+from tlsstate.errors import ConfigurationError, HandshakeFailure, ProtocolError
 
 PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
 EcdheKeyPair = dh.EcdheKeyPair
@@ -111,52 +105,17 @@ def load_peer_certificates(
 
 
 def verify_server_chain(chain: list[x509.Certificate], server_name: str | None, cafile: str | None) -> None:
-    """Path validation and host name check with pyca's X.509 verifier (RFC 5280, RFC 6125).
+    """Path validation and host name check (RFC 5280, RFC 6125) by :func:`tlsstate.certs.verify_server_certificate`.
 
-    Failures are bad_certificate, unknown_ca or certificate_expired as fits (RFC 5246 §7.2.2).
+    Failures carry bad_certificate, unknown_ca or certificate_expired (RFC 5246 §7.2.2).
     """
-    if not chain:
-        raise ProtocolError("server sent no certificate", AlertDescription.BAD_CERTIFICATE)
     if not server_name:
         raise ProtocolError(
             "certificate verification needs a server name (or verify=False)", AlertDescription.BAD_CERTIFICATE
         )
-    subject: DNSName | IPAddress
     try:
-        subject = IPAddress(ipaddress.ip_address(server_name))
-    except ValueError:
-        subject = DNSName(server_name)
-    verifier = PolicyBuilder().store(_load_store(cafile)).build_server_verifier(subject)
-    try:
-        verifier.verify(chain[0], chain[1:])
-    except (VerificationError, ValueError) as exc:
-        text = str(exc)
-        alert = AlertDescription.BAD_CERTIFICATE
-        if "expired" in text or "not yet valid" in text:
-            alert = AlertDescription.CERTIFICATE_EXPIRED
-        elif "issuer" in text or "candidates exhausted" in text:
-            alert = AlertDescription.UNKNOWN_CA
-        raise ProtocolError(f"certificate verification failed: {text}", alert) from None
-
-
-_STORES: dict[str | None, Store] = {}
-_STORES_LOCK = threading.Lock()
-
-
-def _load_store(cafile: str | None) -> Store:
-    """Trust anchors from ``cafile`` or the system bundle, loaded once per path."""
-    with _STORES_LOCK:
-        store = _STORES.get(cafile)
-        if store is not None:
-            return store
-        path = cafile
-        if path is None:
-            defaults = ssl.get_default_verify_paths()
-            path = defaults.cafile or defaults.openssl_cafile
-        try:
-            with open(path, "rb") as f:
-                certs = x509.load_pem_x509_certificates(f.read())
-        except (OSError, ValueError) as exc:
-            raise ProtocolError(f"cannot load CA certificates from {path}: {exc}", AlertDescription.INTERNAL_ERROR) from None
-        store = _STORES[cafile] = Store(certs)
-        return store
+        certs.verify_server_certificate(chain, server_name, cafile=cafile)
+    except ConfigurationError:  # our own bad input (CA file, host name): no alert is the peer's fault
+        raise
+    except ValueError as exc:  # a certificate pyca's verifier cannot even read
+        raise ProtocolError(f"certificate verification failed: {exc}", AlertDescription.BAD_CERTIFICATE) from None
