@@ -208,3 +208,78 @@ def test_server_against_cpython_ssl_client(identity: Any) -> None:
             assert tls.recv(100) == b"hello tlsstate server"
             tls.unwrap()  # close_notify both ways
     assert server.error is None and server.result == b"hello tlsstate server"
+
+
+SSL_CASES = [  # (our version, ssl.TLSVersion, OpenSSL suite name)
+    (ProtocolVersion.TLS1_0, ssl.TLSVersion.TLSv1, "ECDHE-RSA-AES256-SHA"),
+    (ProtocolVersion.TLS1_1, ssl.TLSVersion.TLSv1_1, "AES128-SHA"),
+    (ProtocolVersion.TLS1_2, ssl.TLSVersion.TLSv1_2, "ECDHE-RSA-AES256-SHA384"),
+    (ProtocolVersion.TLS1_2, ssl.TLSVersion.TLSv1_2, "AES256-GCM-SHA384"),
+    (ProtocolVersion.TLS1_2, ssl.TLSVersion.TLSv1_2, "ECDHE-RSA-CHACHA20-POLY1305"),
+    (ProtocolVersion.TLS1_2, ssl.TLSVersion.TLSv1_2, "AES128-CCM"),
+]
+
+
+def _ssl_pin(ctx: ssl.SSLContext, version: ssl.TLSVersion, suite: str) -> None:
+    ctx.minimum_version = ctx.maximum_version = version
+    ctx.set_ciphers(f"{suite}:@SECLEVEL=0")
+
+
+@pytest.mark.interop
+@pytest.mark.filterwarnings("ignore:ssl.TLSVersion.TLSv1:DeprecationWarning")
+@pytest.mark.parametrize(("version", "ssl_version", "suite"), SSL_CASES, ids=[c[2] for c in SSL_CASES])
+def test_cpython_ssl_both_roles(identity: Any, version: ProtocolVersion, ssl_version: ssl.TLSVersion, suite: str) -> None:
+    """Pinned version and suite, 100 KB each way, with CPython ssl as client and then as server."""
+    ours = lookup(suite)
+    data = bytes(range(251)) * 400
+    # CPython ssl client -> tlsstate server
+    with ServerThread(server_config(identity, min_version=version, max_version=version, cipher_suites=[ours]),
+                      echo_until_close) as server:
+        ctx = ssl.create_default_context(cafile=str(identity[2]))
+        _ssl_pin(ctx, ssl_version, suite)
+        with (
+            socket.create_connection(("127.0.0.1", server.port), timeout=TIMEOUT) as raw,
+            ctx.wrap_socket(raw, server_hostname="localhost") as tls,
+        ):
+            assert tls.cipher()[0] == suite
+            tls.sendall(data)
+            got = b""
+            while len(got) < len(data):
+                got += tls.recv(65536)
+            assert got == data
+            tls.unwrap()
+    assert server.error is None and server.result == data
+    # tlsstate client -> CPython ssl server
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(identity[2], identity[3])
+    _ssl_pin(ctx, ssl_version, suite)
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(TIMEOUT)
+    seen: list[Any] = []
+
+    def run() -> None:
+        try:
+            conn, _ = listener.accept()
+            conn.settimeout(TIMEOUT)
+            with ctx.wrap_socket(conn, server_side=True) as tls:
+                seen.append((tls.version(), tls.cipher()[0]))
+                while chunk := tls.recv(65536):
+                    tls.sendall(chunk)
+        except (OSError, ssl.SSLError) as exc:
+            seen.append(exc)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    try:
+        config = client_config(identity, min_version=version, max_version=version, cipher_suites=[ours])
+        with TLSSocket.connect("127.0.0.1", listener.getsockname()[1], config, timeout=TIMEOUT) as tls:
+            tls.sendall(data)
+            got = b""
+            while len(got) < len(data):
+                got += tls.recv()
+            assert got == data
+    finally:
+        thread.join(TIMEOUT)
+        listener.close()
+    assert seen and seen[0] == ({ProtocolVersion.TLS1_0: "TLSv1", ProtocolVersion.TLS1_1: "TLSv1.1",
+                                  ProtocolVersion.TLS1_2: "TLSv1.2"}[version], suite)
