@@ -36,8 +36,8 @@ from tlsstate.errors import (
 from tlsstate.protection import NullProtection, RecordProtection
 
 _HEADER = struct.Struct(">BHH")
-_FIRST_TYPE = ContentType.CHANGE_CIPHER_SPEC  # 20
-_LAST_TYPE = ContentType.HEARTBEAT  # 24
+_FIRST_TYPE = int(ContentType.CHANGE_CIPHER_SPEC)  # 20 (plain ints: cheaper comparisons)
+_LAST_TYPE = int(ContentType.HEARTBEAT)  # 24
 _LOWEST_VERSION = 0x0300
 _HIGHEST_VERSION = 0x0304
 TLS13_RECORD_VERSION = 0x0303  # legacy_record_version of protected TLS 1.3 records (RFC 8446 §5.1)
