@@ -233,3 +233,29 @@ def test_serve_is_concurrent(pki: dict[str, Path]) -> None:
         assert server.finish() == 0
     log = [ln for ln in server.lines if not ln.startswith("ACCEPT")]
     assert len(log) == 2 and sum(" ok " in ln for ln in log) == 1
+
+
+GNUTLS_CASES = [  # (priority string, OpenSSL name on the page, protocol, EtM expected)
+    ("NORMAL:-VERS-ALL:+VERS-TLS1.2:-CIPHER-ALL:+CHACHA20-POLY1305", "ECDHE-RSA-CHACHA20-POLY1305", "TLSv1.2", "no"),
+    ("NORMAL:-VERS-ALL:+VERS-TLS1.2:-KX-ALL:+RSA:-CIPHER-ALL:+AES-128-CCM", "AES128-CCM", "TLSv1.2", "no"),
+    ("NORMAL:-VERS-ALL:+VERS-TLS1.1:-KX-ALL:+RSA:-CIPHER-ALL:+AES-256-CBC", "AES256-SHA", "TLSv1.1", "yes"),
+    ("NORMAL:-VERS-ALL:+VERS-TLS1.0:-CIPHER-ALL:+AES-128-CBC:%NO_ETM:-GROUP-ALL:+GROUP-SECP384R1",
+     "ECDHE-RSA-AES128-SHA", "TLSv1", "no"),
+]
+
+
+@pytest.mark.parametrize(("priority", "cipher", "protocol", "etm"), GNUTLS_CASES, ids=[c[1] for c in GNUTLS_CASES])
+def test_gnutls_cli_against_serve(pki: dict[str, Path], priority: str, cipher: str, protocol: str, etm: str) -> None:
+    """GnuTLS (a third implementation) verifies our chain and gets the page; EtM as negotiated."""
+    gnutls = require_binary("gnutls-cli")
+    args = ["--www", "--count", "1", "--cert", str(pki["cert"]), "--key", str(pki["key"])]
+    with serve(args) as server:
+        out = subprocess.run([gnutls, "--x509cafile", str(pki["ca"]), "-p", str(server.port), "localhost",
+                              "--priority", priority],
+                             input=b"GET / HTTP/1.0\r\n\r\n", capture_output=True, timeout=TIMEOUT)
+        assert server.finish() == 0
+    page = out.stdout.decode(errors="replace")
+    assert out.returncode == 0, out.stderr.decode(errors="replace")
+    assert f"New, {protocol}, Cipher is {cipher}" in page
+    assert f"<th>Encrypt-then-MAC</th><td>{etm}</td>" in page
+    assert "<th>Server name (SNI)</th><td>localhost</td>" in page
