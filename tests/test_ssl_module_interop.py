@@ -20,7 +20,8 @@ from test_connection_helpers import HOST, client_config, completes, received, se
 
 from tlsstate.config import TLSConfig
 from tlsstate.connection import Connection
-from tlsstate.constants import NamedGroup, ProtocolVersion, SignatureScheme
+from tlsstate.constants import AlertDescription, NamedGroup, ProtocolVersion, SignatureScheme
+from tlsstate.errors import AlertReceived
 from tlsstate.events import ApplicationData, Event, HandshakeComplete
 from tlsstate.handshake.session_cache import SessionCache, SessionStore
 from tlsstate.suites import CipherSuite, KeyExchange, by_name
@@ -377,3 +378,38 @@ def test_peer_without_ems_or_etm(pem_dir: Path, version: ProtocolVersion, peer_e
         done = completes(exchange(conn, peer))
         assert (done.extended_master_secret, done.encrypt_then_mac) == (peer_ems, peer_etm)
         transfer(conn, peer, 5000)
+
+
+def test_certificate_request_answered_with_an_empty_certificate(pem_dir: Path) -> None:
+    """RFC 5246 §7.4.6: asked for a client certificate we have none of; an optional request still succeeds."""
+    ctx = ssl_context(True, ProtocolVersion.TLS1_2, None, pem_dir, "rsa")
+    ctx.verify_mode = ssl.CERT_OPTIONAL
+    _, _, ca = write_pem(pem_dir, "rsa")
+    ctx.load_verify_locations(ca)
+    conn = Connection(client_config(), server_side=False)
+    peer = SslPeer(ctx, server_side=True)
+    conn.start_handshake()
+    completes(exchange(conn, peer))
+    assert peer.obj.getpeercert() is None or peer.obj.getpeercert() == {}
+    transfer(conn, peer, 1000)
+
+
+def test_required_client_certificate_ends_with_the_peers_alert(pem_dir: Path) -> None:
+    ctx = ssl_context(True, ProtocolVersion.TLS1_2, None, pem_dir, "rsa")
+    ctx.verify_mode = ssl.CERT_REQUIRED
+    _, _, ca = write_pem(pem_dir, "rsa")
+    ctx.load_verify_locations(ca)
+    conn = Connection(client_config(), server_side=False)
+    peer = SslPeer(ctx, server_side=True)
+    conn.start_handshake()
+    with pytest.raises(AlertReceived) as info:
+        for _ in range(10):
+            with contextlib.suppress(ssl.SSLError):
+                peer.step()
+            data = peer.outgoing.read()
+            if data:
+                conn.receive_bytes(data)
+            while conn.next_event() is not None:
+                pass
+            peer.incoming.write(conn.bytes_to_send())
+    assert info.value.description == AlertDescription.HANDSHAKE_FAILURE

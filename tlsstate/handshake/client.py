@@ -362,8 +362,11 @@ class ClientHandshake(HandshakeMachine):
             return state
         assert isinstance(msg, ServerHelloDone)
         n = state.negotiated
-        if state.certificate_requested:
-            self.send(Certificate(()))  # RFC 5246 §7.4.6: no suitable certificate -> empty list
+        if state.certificate_requested:  # we have no client certificate to offer
+            if n.version == ProtocolVersion.SSL3:
+                self.host.send_warning(AlertDescription.NO_CERTIFICATE)  # RFC 6101 §5.6.6 / §7.4.6 note
+            else:
+                self.send(Certificate(()))  # RFC 5246 §7.4.6: an empty certificate_list
         if state.server_key_exchange is None:
             key = state.peer_certificates[0].public_key()
             assert isinstance(key, rsa.RSAPublicKey)
