@@ -320,3 +320,15 @@ def test_handshake_messages_spanning_records(sizes: list[int]) -> None:
     assert client.next_event() is None
     client_events, server_events = pump(client, server)
     assert completes(client_events) and completes(server_events)
+
+
+def test_secrets_never_reach_reprs() -> None:
+    client, server, client_events, server_events = handshake(client_config(), server_config())
+    assert client.security is not None and client.premaster_secret is not None
+    secrets = [client.security.master_secret, client.premaster_secret, client.security.keys.client_write_key,
+               client.security.keys.server_write_key]
+    texts = [repr(client), repr(server), repr(client.security), repr(client._handshake.state),
+             repr(client_events), repr(server_events), repr(client.read_state), repr(client.write_state)]
+    for secret in secrets:
+        for text in texts:
+            assert secret.hex() not in text and repr(secret) not in text
