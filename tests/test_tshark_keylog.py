@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import threading
 import time
@@ -58,29 +59,40 @@ def test_tshark_decrypts_tlsstate_sessions(tmp_path: Path) -> None:
     tshark = require_binary("tshark")
     if not _can_capture():
         pytest.skip("capturing on lo needs root or dumpcap capabilities")
-    port = free_port()
+    port, probe_port = free_port(), free_port()
     capture = tmp_path / "session.pcapng"
     keylog_path = tmp_path / "keys.log"
     cert, key = generate_self_signed(["localhost"], "rsa2048")
+    # -P -l: one summary line per captured packet on stdout, so the test knows what is in the capture
     sniffer = subprocess.Popen(
-        [tshark, "-i", "lo", "-f", f"tcp port {port}", "-w", str(capture)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        [tshark, "-i", "lo", "-f", f"tcp port {port} or tcp port {probe_port}", "-w", str(capture), "-P", "-l"],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
     )
     try:
-        assert sniffer.stderr is not None
-        ready = threading.Event()
-        lines: list[str] = []
+        seen: list[str] = []
 
         def watch() -> None:
-            assert sniffer.stderr is not None
-            for line in sniffer.stderr:
-                lines.append(line)
-                if "Capturing on" in line:
-                    ready.set()
+            assert sniffer.stdout is not None
+            for line in sniffer.stdout:
+                seen.append(line)
 
         threading.Thread(target=watch, daemon=True).start()
-        assert ready.wait(TIMEOUT), "tshark did not start: " + "".join(lines)
-        time.sleep(1.0)  # "Capturing on" comes slightly before dumpcap's filter is live
+
+        def probe_until_captured() -> None:
+            """Knock on the closed probe port until tshark reports that very packet: capture is live/flushed."""
+            deadline = time.monotonic() + TIMEOUT
+            while time.monotonic() < deadline:
+                with socket.socket() as knock:
+                    knock.settimeout(1)
+                    knock.connect_ex(("127.0.0.1", probe_port))
+                    local_port = knock.getsockname()[1]
+                for _ in range(25):
+                    if any(f" {local_port} " in line and f" {probe_port} " in line for line in seen):
+                        return
+                    time.sleep(0.02)
+            raise AssertionError("tshark never reported the probe packets")
+
+        probe_until_captured()
 
         expected: list[tuple[bytes, bytes]] = []
         with KeyLogWriter(keylog_path) as keylog:
@@ -118,7 +130,7 @@ def test_tshark_decrypts_tlsstate_sessions(tmp_path: Path) -> None:
                     thread.join(TIMEOUT)
                     assert result.get("request") == request
                 expected.append((request, response))
-        time.sleep(1.5)  # dumpcap hands packets over in blocks (TPACKET_V3): let the last block retire
+        probe_until_captured()  # everything before the final probe is in the capture now
     finally:
         sniffer.send_signal(signal.SIGINT)
         try:
@@ -129,17 +141,22 @@ def test_tshark_decrypts_tlsstate_sessions(tmp_path: Path) -> None:
 
     keylog_lines = keylog_path.read_text().splitlines()
     assert len(keylog_lines) == len(SESSIONS) and all(ln.startswith("CLIENT_RANDOM ") for ln in keylog_lines)
-    for stream, (request, response) in enumerate(expected):
+    streams = subprocess.run(
+        [tshark, "-r", str(capture), "-Y", f"tcp.flags.syn == 1 && tcp.flags.ack == 0 && tcp.dstport == {port}",
+         "-T", "fields", "-e", "tcp.stream"], capture_output=True, text=True, timeout=60,
+    ).stdout.split()
+    assert len(streams) == len(SESSIONS), streams
+    for stream, (request, response) in zip(streams, expected, strict=True):
         out = subprocess.run(
             [tshark, "-r", str(capture), "-o", f"tls.keylog_file:{keylog_path}", "-q", "-z", f"follow,tls,raw,{stream}"],
             capture_output=True, text=True, timeout=60,
         )
         assert out.returncode == 0, out.stderr
         to_server, to_client = parse_follow_raw(out.stdout)
-        assert to_server == request, f"stream {stream} ({SESSIONS[stream][1]}): tshark's client data differs"
-        assert to_client == response, f"stream {stream} ({SESSIONS[stream][1]}): tshark's server data differs"
+        assert to_server == request, f"stream {stream}: tshark's client data differs"
+        assert to_client == response, f"stream {stream}: tshark's server data differs"
     # control: without the key log tshark recovers no plaintext from the same capture
-    out = subprocess.run([tshark, "-r", str(capture), "-q", "-z", "follow,tls,raw,0"],
+    out = subprocess.run([tshark, "-r", str(capture), "-q", "-z", f"follow,tls,raw,{streams[0]}"],
                          capture_output=True, text=True, timeout=60)
     assert parse_follow_raw(out.stdout) == (b"", b"")
 
