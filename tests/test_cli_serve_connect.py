@@ -9,6 +9,7 @@ Every process is started with a timeout and killed in a ``finally``.
 
 from __future__ import annotations
 
+import os
 import re
 import socket
 import subprocess
@@ -88,17 +89,24 @@ def serve(args: list[str]) -> Iterator[Serve]:
         server.stop()
 
 
-def test_curl_gets_www_page(pki: dict[str, Path]) -> None:
+def test_curl_gets_www_page(pki: dict[str, Path], tmp_path: Path) -> None:
     curl = require_binary("curl")
-    with serve(["--www", "--count", "1"]) as server:
+    ours, theirs = tmp_path / "serve.keys", tmp_path / "curl.keys"
+    with serve(["--www", "--count", "1", "--keylog", str(ours)]) as server:
+        env = {**os.environ, "SSLKEYLOGFILE": str(theirs)}
         out = subprocess.run([curl, "-sk", "--max-time", "10", f"https://127.0.0.1:{server.port}/"],
-                             capture_output=True, text=True, timeout=TIMEOUT)
+                             capture_output=True, text=True, timeout=TIMEOUT, env=env)
         assert server.finish() == 0
     assert out.returncode == 0, out.stderr
     assert "Cipher is ECDHE-RSA-AES128-GCM-SHA256" in out.stdout  # curl+OpenSSL prefer it among our defaults
     assert "Protocol  : TLSv1.2" in out.stdout
     log = [ln for ln in server.lines if not ln.startswith("ACCEPT")]
     assert len(log) == 1 and " ok " in log[0] and "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256" in log[0]
+    # the server's key log line is the one curl (OpenSSL) wrote for the same connection
+    ours_lines = [ln.lower() for ln in ours.read_text().splitlines()]
+    assert len(ours_lines) == 1 and ours_lines[0].startswith("client_random ")
+    if theirs.exists():  # curl honours SSLKEYLOGFILE when built with OpenSSL (Debian's is)
+        assert ours_lines[0] in [ln.lower() for ln in theirs.read_text().splitlines()]
 
 
 def test_curl_with_ca_and_pem_identity(pki: dict[str, Path]) -> None:
