@@ -117,6 +117,7 @@ def test_hello_retry_request_and_key_update(run: Run) -> None:
     got = conn.to_json()
     assert got["version"] == "TLS 1.3" and got["records_failed"] == 0 and got["records_undecryptable"] == 0
     assert "HelloRetryRequest" in got["notes"]
+    assert got["finished_verified"] is True  # transcript with message_hash(ClientHello1) (RFC 8446 §4.4.1)
     assert got["client_to_server_sha256"] == hashlib.sha256(CLIENT_DATA).hexdigest()
     assert got["server_to_client_sha256"] == hashlib.sha256(SERVER_DATA).hexdigest()
     keys = {r.key for r in conn.session.records if r.content_type == 23}
@@ -130,6 +131,7 @@ def test_resumption_with_early_data(run: Run) -> None:
     conn = result.connections[1]
     got = conn.to_json()
     assert got["resumed"] and got["records_failed"] == 0 and got["records_undecryptable"] == 0
+    assert got["finished_verified"] is True  # the client's covers EndOfEarlyData
     assert got["client_to_server_sha256"] == hashlib.sha256(EARLY_DATA).hexdigest()
     early = [r for r in conn.session.records if r.key.startswith("CLIENT_EARLY_TRAFFIC_SECRET")]
     assert early and all(r.verdict == "ok" for r in early)

@@ -364,6 +364,7 @@ class TlsSession:
         self.client_random = b""
         self.server_random = b""
         self.transcript = bytearray()
+        self._first_hello = b""
         self.session_hash_input: bytes | None = None
         self.certificate: bytes | None = None
         self.client_key_exchange: ClientKeyExchange | None = None
@@ -576,7 +577,13 @@ class TlsSession:
         renegotiation = self.handshakes > 0
         after_retry = self.server_hello is not None and self.server_hello.random == HELLO_RETRY_REQUEST_RANDOM
         if self.client_hello is not None and after_retry:
-            self.transcript += raw  # second ClientHello after HelloRetryRequest (RFC 8446 §4.1.4)
+            # second ClientHello after HelloRetryRequest: the transcript starts with message_hash(ClientHello1)
+            # (RFC 8446 §4.4.1), then HelloRetryRequest and ClientHello2
+            if self.suite is not None and self._first_hello:
+                digest = hashlib.new(self.suite.prf_hash, self._first_hello).digest()
+                retry = bytes(self.transcript[len(self._first_hello) :])
+                self.transcript = bytearray(bytes((HandshakeType.MESSAGE_HASH, 0, 0, len(digest))) + digest + retry)
+            self.transcript += raw
             self.client_hello = hello
             if self.early_data_offered:  # HelloRetryRequest rejects 0-RTT: handshake keys come next (§4.2.10)
                 self.note("0-RTT data rejected (HelloRetryRequest)")
@@ -591,6 +598,7 @@ class TlsSession:
         self.client_hello = hello
         self.client_random = hello.random
         self.transcript = bytearray(raw)
+        self._first_hello = bytes(raw)
         for ext in hello.extensions or ():
             if ext.type == EXT_SERVER_NAME:
                 from tlsstate.extensions import parse_server_name
@@ -898,6 +906,10 @@ class TlsSession:
 
     def _tls13_message(self, direction: DirectionState, raw: RawHandshake) -> None:
         t = raw.msg_type
+        if t not in (HandshakeType.NEW_SESSION_TICKET, HandshakeType.KEY_UPDATE):
+            if t == HandshakeType.FINISHED:
+                self._check_finished13(direction, raw)
+            self.transcript += raw.raw
         if t == HandshakeType.ENCRYPTED_EXTENSIONS and direction is self.server:
             self._encrypted_extensions(raw.body)
         elif t == HandshakeType.FINISHED:
@@ -912,6 +924,22 @@ class TlsSession:
             prefix = "CLIENT" if direction is self.client else "SERVER"
             self._activate13(direction, f"{prefix}_TRAFFIC_SECRET_{generation}", "application", generation)
             self.note(f"{direction.writer} KeyUpdate: generation {generation}")
+
+    def _check_finished13(self, direction: DirectionState, raw: RawHandshake) -> None:
+        """verify_data = HMAC(finished_key(sender's handshake traffic secret), Transcript-Hash(...)) (RFC 8446 §4.4.4)."""
+        if self.suite is None:
+            return
+        label = "SERVER_HANDSHAKE_TRAFFIC_SECRET" if direction is self.server else "CLIENT_HANDSHAKE_TRAFFIC_SECRET"
+        base_key = self._secret(label)
+        if base_key is None:
+            return
+        from tlsstate.schedule13 import finished_verify_data
+
+        transcript_hash = hashlib.new(self.suite.prf_hash, bytes(self.transcript)).digest()
+        ok = finished_verify_data(self.suite.prf_hash, base_key, transcript_hash) == raw.body
+        self.finished_checks.append((direction.writer, ok))
+        if not ok:
+            self.note(f"{direction.writer} Finished verify_data does not match the reconstructed handshake")
 
     def _encrypted_extensions(self, body: bytes) -> None:
         if len(body) < 2:
