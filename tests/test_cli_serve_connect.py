@@ -267,3 +267,31 @@ def test_gnutls_cli_against_serve(pki: dict[str, Path], priority: str, cipher: s
     assert f"New, {protocol}, Cipher is {cipher}" in page
     assert f"<th>Encrypt-then-MAC</th><td>{etm}</td>" in page
     assert "<th>Server name (SNI)</th><td>localhost</td>" in page
+
+
+def test_connect_reports_truncation(pki: dict[str, Path]) -> None:
+    """A server that drops TCP without close_notify: connect prints the data and says it was not closed cleanly."""
+    from tlsstate.certs import load_cert_and_key
+    from tlsstate.config import TLSConfig
+    from tlsstate.io.sockets import TLSListener
+
+    chain, key = load_cert_and_key(pki["cert"], pki["key"])
+    listener = TLSListener("127.0.0.1", 0, TLSConfig(certificate_chain=chain, private_key=key), timeout=TIMEOUT)
+
+    def run() -> None:
+        tls, _ = listener.accept(timeout=TIMEOUT)
+        tls.do_handshake()
+        tls.sendall(b"cut short")
+        tls.sock.shutdown(socket.SHUT_RDWR)
+        tls.sock.close()
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    try:
+        out = run_connect([f"localhost:{listener.address[1]}", "--cafile", str(pki["ca"]), "--wait", "5"], stdin=b"")
+    finally:
+        thread.join(TIMEOUT)
+        listener.close()
+    assert out.returncode == 0
+    assert out.stdout == b"cut short"
+    assert b"connection closed without close_notify" in out.stderr

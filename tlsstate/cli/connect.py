@@ -196,7 +196,7 @@ def _exchange(tls: TLSSocket, wait: float) -> tuple[int, bool]:
             stdout.flush()
             received += len(chunk)
         if tls.peer_closed:
-            return received, True
+            return received, not tls.truncated
         watch: list[int] = [tls.sock.fileno()]
         if stdin_fd is not None:
             watch.append(stdin_fd)
@@ -269,7 +269,9 @@ def connect(
                     received, clean = _exchange(tls, wait)
                     console.print(
                         f"--- {received} bytes received; "
-                        + ("peer sent close_notify" if clean else f"no close_notify within {wait:g} s"),
+                        + ("peer sent close_notify" if clean else
+                           ("connection closed without close_notify" if tls.peer_closed
+                            else f"nothing more within {wait:g} s")),
                         highlight=False,
                     )
             if attempt == 1 and tls.handshake is not None:

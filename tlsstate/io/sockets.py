@@ -234,6 +234,11 @@ class TLSSocket:
         return chunks
 
     @property
+    def truncated(self) -> bool:
+        """True when the transport ended without the peer's close_notify (RFC 5246 §7.2.1)."""
+        return self._truncated
+
+    @property
     def peer_closed(self) -> bool:
         """True once the peer's close_notify (or EOF) arrived and all data was read."""
         return self._eof and not self._plaintext
