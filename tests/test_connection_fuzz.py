@@ -18,6 +18,7 @@ from test_connection_helpers import client_config, server_config, write_pem
 from tlsstate import errors
 from tlsstate.connection import Connection
 from tlsstate.constants import AlertDescription
+from tlsstate.handshake.transcript import Transcript
 
 
 @functools.cache
@@ -82,7 +83,9 @@ def test_client_survives_a_damaged_server_flight(edits: list[tuple[int, int]], c
     client._handshake.state.hello = __import__("tlsstate.messages", fromlist=["ClientHello"]).ClientHello.parse(
         hello[9:]
     )
-    client._handshake.transcript = bytearray(hello[5:])
+    transcript = Transcript()
+    transcript.add(hello[5:])
+    client._handshake.transcript = transcript
     _outcome(client, _mutate(answer, edits, cut))
 
 

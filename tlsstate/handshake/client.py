@@ -378,11 +378,11 @@ class ClientHandshake(HandshakeMachine):
             private, public = crypto.ecdhe_generate(ske.named_group)
             premaster = crypto.ecdhe_shared_secret(private, ske.ec_public)
             self.send(ClientKeyExchange(ec_public=public))
-        master = compute_master_secret(n, premaster, bytes(self.transcript))
+        master = compute_master_secret(n, premaster, self.transcript)
         keys = derive_keys(n, master)
         self.host.install_pending(n.suite, n.version, keys, n.encrypt_then_mac)
         self.host.send_change_cipher_spec()
-        self.send(Finished(verify_data(n, master, bytes(self.transcript), from_client=True)))
+        self.send(Finished(verify_data(n, master, self.transcript.finished_basis(), from_client=True)))
         return ClientWaitChangeCipherSpec(n, master, premaster, keys, state.peer_certificates)
 
     def on_ccs_ClientWaitChangeCipherSpec(self, state: ClientWaitChangeCipherSpec, _: object) -> State:
@@ -396,11 +396,11 @@ class ClientHandshake(HandshakeMachine):
         """RFC 5246 §7.4.9; in a resumed handshake we answer with our ChangeCipherSpec and Finished."""
         assert isinstance(msg, Finished)
         n = state.negotiated
-        expected = verify_data(n, state.master_secret, self.transcript_before_last(), from_client=False)
+        expected = verify_data(n, state.master_secret, self.peer_finished_basis(), from_client=False)
         check_finished(expected, msg.verify_data, "server")
         if n.resumed:
             self.host.send_change_cipher_spec()
-            self.send(Finished(verify_data(n, state.master_secret, bytes(self.transcript), from_client=True)))
+            self.send(Finished(verify_data(n, state.master_secret, self.transcript.finished_basis(), from_client=True)))
         else:
             self._store_session(state)
         self.host.handshake_finished(

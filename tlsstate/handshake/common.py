@@ -22,6 +22,7 @@ from tlsstate.errors import (
     UnexpectedMessage,
 )
 from tlsstate.handshake.states import CCS, check_input, check_next
+from tlsstate.handshake.transcript import Transcript
 from tlsstate.keys import ConnectionKeys, derive_connection_keys
 from tlsstate.messages import HandshakeMessage, ParseContext, RawHandshake, encode_handshake, parse_message
 from tlsstate.protection import make_protection
@@ -29,6 +30,9 @@ from tlsstate.suites import CipherFamily, CipherSuite
 
 if TYPE_CHECKING:
     from tlsstate.config import TLSConfig
+
+
+FINISHED_LENGTH = 12  # verify_data_length in TLS 1.0-1.2 (RFC 5246 §7.4.9)
 
 
 class HandshakeHost(Protocol):
@@ -76,14 +80,13 @@ def encrypt_then_mac_applies(suite: CipherSuite, version: int) -> bool:
     return suite.family is CipherFamily.CBC and version > ProtocolVersion.SSL3
 
 
-def compute_master_secret(n: Negotiated, premaster: bytes, transcript: bytes) -> bytes:
+def compute_master_secret(n: Negotiated, premaster: bytes, transcript: Transcript) -> bytes:
     """master_secret (RFC 5246 §8.1) or extended_master_secret over the session hash (RFC 7627 §4).
 
     ``transcript`` runs up to and including ClientKeyExchange (RFC 7627 §3).
     """
     if n.extended_master_secret:
-        session_hash = prf.session_hash(n.version, n.suite.prf_hash, transcript)
-        return prf.extended_master_secret(n.version, n.suite.prf_hash, premaster, session_hash)
+        return prf.extended_master_secret(n.version, n.suite.prf_hash, premaster, transcript.digest())
     return prf.master_secret(n.version, n.suite.prf_hash, premaster, n.client_random, n.server_random)
 
 
@@ -92,9 +95,15 @@ def derive_keys(n: Negotiated, master: bytes) -> ConnectionKeys:
     return derive_connection_keys(n.suite, n.version, master, n.client_random, n.server_random)
 
 
-def verify_data(n: Negotiated, master: bytes, transcript: bytes, from_client: bool) -> bytes:
-    """Finished.verify_data (RFC 5246 §7.4.9; RFC 6101 §5.6.9 for SSL 3.0)."""
-    return prf.finished_verify_data(n.version, n.suite.prf_hash, master, transcript, from_client)
+def verify_data(n: Negotiated, master: bytes, basis: bytes, from_client: bool) -> bytes:
+    """Finished.verify_data (RFC 5246 §7.4.9; RFC 6101 §5.6.9 for SSL 3.0).
+
+    ``basis`` is :meth:`Transcript.finished_basis`: Hash(handshake_messages) in TLS, the messages in SSL 3.0.
+    """
+    if n.version == ProtocolVersion.SSL3:
+        return prf.finished_verify_data(n.version, n.suite.prf_hash, master, basis, from_client)
+    label = b"client finished" if from_client else b"server finished"
+    return prf.prf(n.version, n.suite.prf_hash, master, label, basis, FINISHED_LENGTH)
 
 
 def check_finished(expected: bytes, received: bytes, sender: str) -> None:
@@ -121,8 +130,8 @@ class HandshakeMachine:
     def __init__(self, host: HandshakeHost, config: TLSConfig) -> None:
         self.host = host
         self.config = config
-        self.transcript = bytearray()
-        self._before_last = 0  # transcript length before the message being handled
+        self.transcript = Transcript()
+        self._finished_basis = b""  # what the peer's Finished being handled covers
         self.state: State = self.initial_state()
         self.parse_context = ParseContext(int(config.version_range()[1]))
         self.negotiated: Negotiated | None = None
@@ -138,15 +147,15 @@ class HandshakeMachine:
         """True once both Finished messages are verified."""
         return self.state.name.endswith("Connected")
 
-    def transcript_before_last(self) -> bytes:
-        """The transcript without the message being handled (what its verify_data covers)."""
-        return bytes(self.transcript[: self._before_last])
+    def peer_finished_basis(self) -> bytes:
+        """The transcript basis without the peer's Finished being handled (what its verify_data covers)."""
+        return self._finished_basis
 
     def send(self, msg: HandshakeMessage) -> None:
         """Encode, add to the transcript and queue a handshake message (RFC 5246 §7.4)."""
         version = self.negotiated.version if self.negotiated else None
         data = encode_handshake(msg, version=version)
-        self.transcript += data
+        self.transcript.add(data)
         self.host.queue_handshake(data)
 
     def _transition(self, received: int | str, handler: str, arg: Any, *, checked: bool = False) -> None:
@@ -165,8 +174,9 @@ class HandshakeMachine:
         check_input(self.state.name, raw.msg_type)
         msg = parse_message(raw, self.parse_context)
         if not self.connected:
-            self._before_last = len(self.transcript)
-            self.transcript += raw.raw
+            if raw.msg_type == HandshakeType.FINISHED:
+                self._finished_basis = self.transcript.finished_basis()
+            self.transcript.add(raw.raw)
         self._transition(raw.msg_type, "on", msg, checked=True)
 
     def handle_change_cipher_spec(self) -> None:
@@ -182,6 +192,7 @@ class HandshakeMachine:
     def set_negotiated(self, n: Negotiated) -> None:
         """Fix version and suite: record version and the parse context follow them."""
         self.negotiated = n
+        self.transcript.use_hash(int(n.version), n.suite.prf_hash)
         self.parse_context = ParseContext(int(n.version), n.suite.key_exchange)
         self.host.set_version(int(n.version))
 

@@ -337,7 +337,7 @@ class ServerHandshake(HandshakeMachine):
         keys = derive_keys(n, session.master_secret)
         self.host.install_pending(suite, version, keys, n.encrypt_then_mac)
         self.host.send_change_cipher_spec()
-        self.send(Finished(verify_data(n, session.master_secret, bytes(self.transcript), from_client=False)))
+        self.send(Finished(verify_data(n, session.master_secret, self.transcript.finished_basis(), from_client=False)))
         return ServerWaitChangeCipherSpec(n, session.master_secret, None, keys)
 
     # ---------------------------------------------------------------- the client's flight
@@ -352,7 +352,7 @@ class ServerHandshake(HandshakeMachine):
             premaster = crypto.rsa_decrypt_premaster(key, msg.encrypted_premaster, n.client_version)
         else:
             premaster = crypto.ecdhe_shared_secret(state.ecdhe_key, msg.ec_public)
-        master = compute_master_secret(n, premaster, bytes(self.transcript))
+        master = compute_master_secret(n, premaster, self.transcript)
         keys = derive_keys(n, master)
         self.host.install_pending(n.suite, n.version, keys, n.encrypt_then_mac)
         return ServerWaitChangeCipherSpec(n, master, premaster, keys)
@@ -366,11 +366,11 @@ class ServerHandshake(HandshakeMachine):
         """RFC 5246 §7.4.9: check the client's Finished; in a full handshake answer with ours."""
         assert isinstance(msg, Finished)
         n = state.negotiated
-        expected = verify_data(n, state.master_secret, self.transcript_before_last(), from_client=True)
+        expected = verify_data(n, state.master_secret, self.peer_finished_basis(), from_client=True)
         check_finished(expected, msg.verify_data, "client")
         if not n.resumed:
             self.host.send_change_cipher_spec()
-            self.send(Finished(verify_data(n, state.master_secret, bytes(self.transcript), from_client=False)))
+            self.send(Finished(verify_data(n, state.master_secret, self.transcript.finished_basis(), from_client=False)))
             self._store_session(n, state.master_secret)
         self.host.handshake_finished(HandshakeResult(n, state.master_secret, state.premaster_secret, state.keys, []))
         return ServerConnected()
