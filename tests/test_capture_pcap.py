@@ -238,3 +238,33 @@ def test_capture_starting_mid_connection(vectors: Path, tmp_path: Path) -> None:
     got = conn.to_json()
     assert got["records_failed"] == 0 and got["records_undecryptable"] > 0
     assert any("resynchronise" in note for note in got["notes"])
+
+
+@pytest.mark.parametrize("name", ["rsasnakeoil2.pcap", "tls12-chacha20poly1305.pcap", "dmgr.pcapng",
+                                  "tls13-20-chacha20poly1305.pcap"])
+def test_corrupted_captures_never_raise(vectors: Path, tmp_path: Path, name: str) -> None:
+    """Random byte flips, truncations and splices: a result or a CaptureError, never another exception."""
+    import random
+
+    from tlsstate.capture.keysource import load_rsa_key
+
+    rng = random.Random(name)
+    data = (vectors / WS / "captures" / name).read_bytes()
+    keys = KeySource()
+    keys.add_keylog_file(vectors / WS / "keys" / "tls12-chacha20poly1305.keys")
+    keys.rsa_keys.append(load_rsa_key(vectors / WS / "keys" / "rsasnakeoil2.key"))
+    target = tmp_path / name
+    for _ in range(25):
+        mutated = bytearray(data)
+        for _ in range(rng.randint(1, 40)):
+            mutated[rng.randrange(24, len(mutated))] = rng.randrange(256)
+        if rng.random() < 0.3:
+            start = rng.randrange(24, len(mutated))
+            del mutated[start : start + rng.randint(1, 3000)]
+        target.write_bytes(bytes(mutated))
+        try:
+            result = decrypt_capture(target, keys)
+        except CaptureError:
+            continue
+        for conn in result.connections:
+            conn.to_json()

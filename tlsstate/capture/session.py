@@ -20,6 +20,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from cryptography.exceptions import UnsupportedAlgorithm
+
 from tlsstate.constants import ContentType, HandshakeType
 from tlsstate.errors import BadRecordMAC, ProtocolError, TLSError
 from tlsstate.messages import (
@@ -795,7 +797,11 @@ class TlsSession:
 
     def _change_cipher_spec(self, direction: DirectionState) -> None:
         """ChangeCipherSpec (RFC 5246 §7.1): this direction switches to the new keys."""
-        protection = self._pending_protection(direction.writer)
+        try:
+            protection = self._pending_protection(direction.writer)
+        except (TLSError, UnsupportedAlgorithm) as exc:  # e.g. a suite this cryptography build cannot run
+            self.master_failure = f"cannot set up {self.suite.name if self.suite else 'the cipher'}: {exc}"
+            protection = None
         if protection is None:
             direction.lost_state(self.master_failure or "keys unknown")
             direction.half.set_pending(_Placeholder())
