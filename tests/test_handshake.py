@@ -332,3 +332,15 @@ def test_secrets_never_reach_reprs() -> None:
     for secret in secrets:
         for text in texts:
             assert secret.hex() not in text and repr(secret) not in text
+
+
+def test_tls_client_downgraded_to_ssl3_gets_no_ems_or_etm() -> None:
+    """RFC 7627 / RFC 7366 are TLS extensions: a server that picks SSL 3.0 does not echo them."""
+    suite = by_name("AES128-SHA")
+    _, _, client_events, server_events = handshake(
+        client_config(min_version=ProtocolVersion.SSL3, enable_ssl3=True, cipher_suites=[suite]),
+        server_config(min_version=ProtocolVersion.SSL3, max_version=ProtocolVersion.SSL3, enable_ssl3=True),
+    )
+    done = completes(client_events)
+    assert done.version == ProtocolVersion.SSL3 and not done.extended_master_secret and not done.encrypt_then_mac
+    assert completes(server_events) == done

@@ -255,6 +255,9 @@ class ClientHandshake(HandshakeMachine):
                     raise HandshakeFailure("renegotiation_info is not empty on the initial handshake")
             elif e.type == ExtensionType.EXTENDED_MASTER_SECRET:
                 ext.parse_extended_master_secret(e.data)
+                require(
+                    version > ProtocolVersion.SSL3, "extended_master_secret in SSL 3.0", AlertDescription.ILLEGAL_PARAMETER
+                )
                 ems = True
             elif e.type == ExtensionType.ENCRYPT_THEN_MAC:
                 ext.parse_encrypt_then_mac(e.data)

@@ -167,7 +167,9 @@ class ServerHandshake(HandshakeMachine):
             server_random=os.urandom(32),
             session_id=os.urandom(32) if cache is not None else b"",
             client_version=msg.version,
-            extended_master_secret=offer.extended_master_secret and config.extended_master_secret,
+            extended_master_secret=(  # RFC 7627 is defined for TLS only
+                offer.extended_master_secret and config.extended_master_secret and version > ProtocolVersion.SSL3
+            ),
             encrypt_then_mac=(
                 offer.encrypt_then_mac and config.encrypt_then_mac and encrypt_then_mac_applies(suite, version)
             ),
