@@ -70,9 +70,9 @@ def _generic_table(rows: list[dict[str, Any]]) -> str:
               help="Only these record suites (repeatable). Default: all.")
 @click.option("--size", "sizes", multiple=True, type=click.IntRange(1, 2**14),
               help=f"Record sizes in bytes (repeatable). Default: {', '.join(map(str, DEFAULT_SIZES))}.")
-@click.option("--repeat", type=click.IntRange(1, 1000), default=5, show_default=True,
+@click.option("--repeat", type=click.IntRange(1, 1000), default=9, show_default=True,
               help="Repetitions; the median is reported.")
-@click.option("--seconds", type=click.FloatRange(0.0001, 60.0), default=0.3, show_default=True,
+@click.option("--seconds", type=click.FloatRange(0.0001, 60.0), default=0.15, show_default=True,
               help="Duration of each single measurement.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list of result objects.")
 def speed(records: bool | None, handshakes: bool, decrypt_: bool, suites_: tuple[str, ...], sizes: tuple[int, ...],
