@@ -18,7 +18,7 @@ from tlsstate.errors import (
     RecordOverflow,
     UnexpectedMessage,
 )
-from tlsstate.protection import NullProtection, make_protection, make_tls13_protection
+from tlsstate.protection import CbcMacThenEncrypt, NullProtection, make_protection, make_tls13_protection
 from tlsstate.record import Deframer, HalfConnection, Record, fragment_data
 
 records = st.lists(
@@ -343,3 +343,15 @@ def test_dead_tls12_state_refuses_to_seal_and_protection_can_be_replaced() -> No
     assert fresh.seal(23, 0x0303, b"x")[5:13] == bytes(8)  # explicit nonce = seq 0, i.e. GCM, not plaintext
     fresh.protection = NullProtection()
     assert fresh.seal(23, 0x0303, b"x") == bytes.fromhex("1703030001") + b"x"
+
+
+def test_explicit_iv_hook_is_one_shot_and_ivs_are_random() -> None:
+    suite = suites.by_id(0x002F)
+    assert suite is not None
+    protection = make_protection(suite, 0x0303, os.urandom(20), os.urandom(16), b"")
+    assert isinstance(protection, CbcMacThenEncrypt)
+    protection.iv_for_next_record(bytes(16))
+    first = protection.seal(0, 23, 0x0303, b"a")
+    ivs = {protection.seal(seq, 23, 0x0303, b"a")[:16] for seq in range(1, 200)}
+    assert first[:16] == bytes(16)
+    assert len(ivs) == 199 and bytes(16) not in ivs

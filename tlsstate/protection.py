@@ -320,7 +320,7 @@ class _CbcBase(RecordProtection):
         return out
 
     def iv_for_next_record(self, explicit_iv: bytes) -> None:
-        """Test hook: make the next sealed record carry ``explicit_iv`` (TLS 1.1+ only).
+        """Test hook: make the next sealed record (only that one) carry ``explicit_iv`` (TLS 1.1+ only).
 
         Chooses R = D(explicit_iv) XOR residue so that E(R XOR residue) = explicit_iv; the production
         code path is then unchanged.
@@ -328,10 +328,11 @@ class _CbcBase(RecordProtection):
         decryptor = self._ecb.decryptor()
         r_block = bytes(a ^ b for a, b in zip(decryptor.update(explicit_iv), self._residue, strict=True))
 
-        def fixed_block(length: int) -> bytes:
+        def fixed_block_once(length: int) -> bytes:
+            self.random_block = self._pooled_random_block  # one record only, then random again
             return r_block
 
-        self.random_block = fixed_block
+        self.random_block = fixed_block_once
 
 
 class CbcMacThenEncrypt(_CbcBase):
