@@ -28,10 +28,14 @@ def print_table(result: CaptureResult, console: Console | None = None) -> None:
         probe = Console()
         console = Console(width=None if probe.is_terminal else 220)
     table = Table(title=f"{len(result.connections)} TLS connection(s), {result.packets} packets", title_justify="left")
-    for column in ("#", "client", "server", "version", "suite", "SNI", "ALPN", "c>s bytes", "s>c bytes",
-                   "ok", "failed", "no keys", "note"):
-        numeric = "bytes" in column or column in ("#", "ok", "failed", "no keys")
-        table.add_column(column, overflow="fold", no_wrap=column != "note", justify="right" if numeric else "left")
+    table.add_column("#", justify="right")
+    table.add_column("client -> server", overflow="fold", min_width=12)
+    table.add_column("version", overflow="fold")
+    table.add_column("suite", overflow="fold", min_width=8)
+    table.add_column("SNI / ALPN", overflow="fold")
+    table.add_column("bytes c>s / s>c", justify="right", overflow="fold")
+    table.add_column("records ok / failed / no keys", justify="right", overflow="fold")
+    table.add_column("note", overflow="fold")
     for conn in result.connections:
         s = conn.session
         summary = s.summary()
@@ -54,11 +58,14 @@ def print_table(result: CaptureResult, console: Console | None = None) -> None:
         if conn.gaps():
             flags.append(f"{len(conn.gaps())} TCP gap(s)")
         note = "; ".join(flags)
+        names = " / ".join(x for x in (s.sni, s.alpn) if x)
         table.add_row(
-            str(conn.number), conn.client, conn.server, conn.version,
-            s.suite.openssl_name if s.suite else conn.cipher_suite, s.sni or "", s.alpn or "",
-            _size(s.client.app_bytes), _size(s.server.app_bytes), str(summary["records_ok"]),
-            str(summary["records_failed"]), str(summary["records_undecryptable"] + summary["records_truncated"]), note,
+            str(conn.number), f"{conn.client} -> {conn.server}", conn.version,
+            s.suite.openssl_name if s.suite else conn.cipher_suite, names,
+            f"{_size(s.client.app_bytes)} / {_size(s.server.app_bytes)}",
+            f"{summary['records_ok']} / {summary['records_failed']} / "
+            f"{summary['records_undecryptable'] + summary['records_truncated']}",
+            note,
         )
     console.print(table)
     if result.non_tls_connections:
