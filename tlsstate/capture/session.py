@@ -166,7 +166,8 @@ class DirectionState:
                     self.waiting = True
                     break
                 self.waiting = False
-                record = Record(content_type, version, bytes(buf[pos + 5 : stop]))
+                with memoryview(buf) as view:  # one copy of the fragment, and the view is released before resizing
+                    record = Record(content_type, version, bytes(view[pos + 5 : stop]))
                 pos = stop
                 try:
                     self.session.on_record(self, record)
