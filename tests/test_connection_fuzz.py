@@ -6,6 +6,7 @@ would mean one of our own code paths crashed), or the connection waiting for mor
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import os
 import tempfile
@@ -18,6 +19,7 @@ from test_connection_helpers import client_config, server_config, write_pem
 from tlsstate import errors
 from tlsstate.connection import Connection
 from tlsstate.constants import AlertDescription
+from tlsstate.events import HandshakeComplete
 from tlsstate.handshake.transcript import Transcript
 
 
@@ -110,3 +112,61 @@ def test_server_survives_a_damaged_second_client_flight(edits: list[tuple[int, i
     while client.next_event() is not None:
         pass
     _outcome(server, _mutate(client.bytes_to_send(), edits, cut))
+
+
+VERSION_CHOICES = [0x0300, 0x0301, 0x0302, 0x0303]
+SUITE_CHOICES = ["AES128-SHA", "RC4-SHA", "AES256-SHA256", "AES128-GCM-SHA256", "AES128-CCM8",
+                 "ECDHE-RSA-AES128-SHA", "ECDHE-RSA-AES256-SHA384", "ECDHE-RSA-CHACHA20-POLY1305",
+                 "ECDHE-ECDSA-AES128-GCM-SHA256", "ECDHE-ECDSA-AES256-SHA"]
+
+
+def _side(draw: st.DrawFn) -> dict[str, object]:
+    from tlsstate.suites import by_name
+
+    low, high = sorted(draw(st.lists(st.sampled_from(VERSION_CHOICES), min_size=2, max_size=2)))
+    return {
+        "min_version": low, "max_version": high, "enable_ssl3": draw(st.booleans()),
+        "cipher_suites": [by_name(n) for n in draw(st.lists(st.sampled_from(SUITE_CHOICES), min_size=1, max_size=4))],
+        "groups": draw(st.lists(st.sampled_from([29, 23, 24, 25]), min_size=1, max_size=3, unique=True)),
+        "signature_schemes": draw(
+            st.lists(st.sampled_from([0x0401, 0x0804, 0x0201, 0x0403, 0x0503, 0x0203]), min_size=1, max_size=4)
+        ),
+        "extended_master_secret": draw(st.booleans()),
+        "encrypt_then_mac": draw(st.booleans()),
+        "alpn_protocols": draw(st.sampled_from([[], ["h2"], ["http/1.1", "h2"]])),
+    }
+
+
+@st.composite
+def config_pairs(draw: st.DrawFn) -> tuple[dict[str, object], dict[str, object], str]:
+    return _side(draw), _side(draw), draw(st.sampled_from(["rsa", "p256", "p384"]))
+
+
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(pair=config_pairs())
+def test_any_pair_of_configurations_completes_or_fails_cleanly(pair: tuple[dict[str, object], dict[str, object], str]) -> None:  # noqa: E501
+    """Random client/server settings: both sides complete with the same parameters, or one side sends an
+    alert the other receives; never internal_error."""
+    from test_connection_helpers import pump
+
+    client_settings, server_settings, kind = pair
+    try:
+        client = Connection(client_config(**client_settings), server_side=False)
+        server = Connection(server_config(kind, **server_settings), server_side=True)
+    except errors.ConfigurationError:
+        return
+    try:
+        client.start_handshake()
+        client_events, server_events = pump(client, server)
+    except errors.ProtocolError as exc:
+        assert exc.alert != AlertDescription.INTERNAL_ERROR, exc
+        return
+    except errors.AlertReceived as exc:
+        assert exc.description != AlertDescription.INTERNAL_ERROR, exc
+        return
+    except errors.ConfigurationError:
+        return
+    def agreed(events: list[object]) -> list[object]:  # server_name: asked for (client) vs received (server)
+        return [dataclasses.replace(e, server_name=None) for e in events if isinstance(e, HandshakeComplete)]
+
+    assert agreed(client_events) and agreed(client_events) == agreed(server_events)
