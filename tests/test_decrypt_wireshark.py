@@ -4,6 +4,7 @@ test/suite_decryption.py asserts (SOURCES.md §4)."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -175,6 +176,8 @@ def test_cli_json_follow_records_explain(vectors: Path, tmp_path: Path) -> None:
     run = _cli("decrypt", capture, "--psk", psk, "--write-dir", tmp_path / "out")
     files = sorted(p.name for p in (tmp_path / "out").iterdir())
     assert files == ["conn0000-client_to_server.bin", "conn0000-server_to_client.bin"]
+    written = (tmp_path / "out" / "conn0000-server_to_client.bin").read_bytes()
+    assert hashlib.sha256(written).hexdigest() == expected["server_to_client_sha256"]
     # no key: reported, exit 0, nothing decrypted
     run = _cli("decrypt", capture, "--json")
     [obj] = json.loads(run.stdout)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
@@ -25,6 +26,7 @@ from typing import IO, Any
 import click
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_DAMAGED = 0, 1, 2, 3
+MAX_OPEN_FILES = 64
 
 CONTENT_TYPES = {20: "change_cipher_spec", 21: "alert", 22: "handshake", 23: "application_data", 24: "heartbeat",
                  0x80: "sslv2_client_hello"}
@@ -98,19 +100,28 @@ def decrypt(capture: Path, keylogs: tuple[Path, ...], rsa_keys: tuple[Path, ...]
         for warning in keys.warnings:
             click.echo(f"warning: {warning}", err=True)
 
-    files: dict[tuple[int, str], IO[bytes]] = {}
+    files: OrderedDict[tuple[int, str], IO[bytes]] = OrderedDict()  # at most MAX_OPEN_FILES open at once
+    created: set[tuple[int, str]] = set()
+
+    def _temp_name(number: int, writer: str) -> Path:
+        assert write_dir is not None
+        return write_dir / f".tcp{number:06d}-{writer}.part"
 
     def sink_factory(number: int, writer: str) -> Callable[[bytes], None] | None:
         if write_dir is None:
             return None
+        key = (number, writer)
 
         def sink(data: bytes) -> None:
-            if write_dir is not None:
-                handle = files.get((number, writer))
-                if handle is None:
-                    name = f"conn{number:04d}-{'client_to_server' if writer == 'client' else 'server_to_client'}.bin"
-                    handle = files[(number, writer)] = (write_dir / name).open("wb")
-                handle.write(data)
+            handle = files.get(key)
+            if handle is None:
+                if len(files) >= MAX_OPEN_FILES:
+                    files.popitem(last=False)[1].close()
+                handle = files[key] = _temp_name(number, writer).open("ab" if key in created else "wb")
+                created.add(key)
+            else:
+                files.move_to_end(key)
+            handle.write(data)
 
         return sink
 
@@ -152,6 +163,13 @@ def decrypt(capture: Path, keylogs: tuple[Path, ...], rsa_keys: tuple[Path, ...]
             click.echo(f"warning: {result.capture_error}; results up to that point are shown", err=True)
 
     connections = result.connections
+    if write_dir is not None:  # files are named after the TLS connection numbers of the report
+        for conn in connections:
+            for writer, direction in (("client", "client_to_server"), ("server", "server_to_client")):
+                if (conn.tcp.number, writer) in created:
+                    _temp_name(conn.tcp.number, writer).replace(write_dir / f"conn{conn.number:04d}-{direction}.bin")
+        for number, writer in created:
+            _temp_name(number, writer).unlink(missing_ok=True)
 
     def pick(n: int, what: str) -> Any:
         if not 0 <= n < len(connections):
