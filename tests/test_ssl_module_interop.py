@@ -14,14 +14,17 @@ import hashlib
 import os
 import ssl
 from pathlib import Path
+from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from test_connection_helpers import HOST, client_config, completes, received, server_config, write_pem
 
 from tlsstate.config import TLSConfig
 from tlsstate.connection import Connection
 from tlsstate.constants import AlertDescription, NamedGroup, ProtocolVersion, SignatureScheme
-from tlsstate.errors import AlertReceived
+from tlsstate.errors import AlertReceived, ConfigurationError, ProtocolError
 from tlsstate.events import ApplicationData, Event, HandshakeComplete
 from tlsstate.handshake.session_cache import SessionCache, SessionStore
 from tlsstate.suites import CipherSuite, KeyExchange, by_name
@@ -413,3 +416,68 @@ def test_required_client_certificate_ends_with_the_peers_alert(pem_dir: Path) ->
                 pass
             peer.incoming.write(conn.bytes_to_send())
     assert info.value.description == AlertDescription.HANDSHAKE_FAILURE
+
+
+@st.composite
+def _random_setup(draw: st.DrawFn) -> dict[str, object]:
+    ours = sorted(draw(st.lists(st.sampled_from(list(SSL_VERSIONS)), min_size=2, max_size=2)))
+    theirs = sorted(draw(st.lists(st.sampled_from(list(SSL_VERSIONS)), min_size=2, max_size=2)))
+    names = [name for name, _ in SUITES]
+    return {
+        "ours": ours, "theirs": theirs,
+        "suites": draw(st.lists(st.sampled_from(names), min_size=1, max_size=5, unique=True)),
+        "kind": draw(st.sampled_from(["rsa", "p256", "p384"])),
+        "groups": draw(st.lists(st.sampled_from(GROUPS), min_size=1, max_size=3, unique=True)),
+        "ems": draw(st.booleans()), "etm": draw(st.booleans()), "server_side": draw(st.booleans()),
+    }
+
+
+@settings(
+    max_examples=int(os.environ.get("FUZZ_EXAMPLES", "120")), deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(setup=_random_setup())
+def test_random_settings_against_openssl(pem_dir: Path, setup: dict[str, Any]) -> None:
+    """Random versions/suites/groups on our side against OpenSSL: agree on the same parameters, or one side
+    refuses with an alert; never internal_error, never a stall."""
+    kind, server_side = setup["kind"], setup["server_side"]
+    suites = [by_name(name) for name in setup["suites"]]
+    common = {"min_version": setup["ours"][0], "max_version": setup["ours"][1], "cipher_suites": suites,
+              "groups": setup["groups"], "extended_master_secret": setup["ems"], "encrypt_then_mac": setup["etm"]}
+    ctx = ssl_context(not server_side, setup["theirs"][1], None, pem_dir, kind)
+    ctx.minimum_version = SSL_VERSIONS[setup["theirs"][0]]
+    conn = Connection(server_config(kind, **common) if server_side else client_config(**common), server_side=server_side)
+    peer = SslPeer(ctx, server_side=not server_side)
+    events: list[Event] = []
+    try:
+        if not server_side:
+            conn.start_handshake()
+        for _ in range(20):
+            with contextlib.suppress(ssl.SSLWantReadError):
+                peer.step()
+            data = peer.outgoing.read()
+            if data:
+                conn.receive_bytes(data)
+            while (event := conn.next_event()) is not None:
+                events.append(event)
+            out = conn.bytes_to_send()
+            if out:
+                peer.incoming.write(out)
+            if peer.done and conn.handshake_complete and not data and not out:
+                break
+    except ssl.SSLError:
+        assert not conn.handshake_complete
+        return
+    except ConfigurationError:  # e.g. no configured suite valid for the configured versions
+        return
+    except AlertReceived as exc:
+        assert exc.description != AlertDescription.INTERNAL_ERROR
+        return
+    except ProtocolError as exc:
+        assert exc.alert != AlertDescription.INTERNAL_ERROR, exc
+        return
+    done = completes(events)
+    assert peer.done
+    assert peer.obj.cipher()[0] == done.cipher_suite.openssl_name
+    assert peer.obj.version() == {0x0301: "TLSv1", 0x0302: "TLSv1.1", 0x0303: "TLSv1.2"}[done.version]
+    transfer(conn, peer, 3000)

@@ -23,7 +23,7 @@ from tlsstate.constants import (
     HandshakeType,
     ProtocolVersion,
 )
-from tlsstate.errors import HandshakeFailure, IllegalParameter, ProtocolError, ProtocolVersionError
+from tlsstate.errors import ConfigurationError, HandshakeFailure, IllegalParameter, ProtocolError, ProtocolVersionError
 from tlsstate.handshake import crypto
 from tlsstate.handshake.common import (
     HandshakeMachine,
@@ -156,7 +156,7 @@ class ClientHandshake(HandshakeMachine):
         low, high = config.version_range()
         suites = [s for s in config.effective_suites() if s.min_version <= high and s.max_version >= low]
         if not suites:
-            raise HandshakeFailure("no configured cipher suite is valid for the enabled versions")
+            raise ConfigurationError("no configured cipher suite is valid for the enabled versions")
         session = self._session_to_offer(suites, low, high)
         suite_ids = [s.id for s in suites]
         extensions: list[Extension] | None = None
