@@ -11,8 +11,9 @@ the other", single-threaded:
 * ``ssl`` — two CPython ``ssl.SSLObject`` over ``MemoryBIO`` pairs negotiated to the same suite in
   TLS 1.2: ``write`` on the client, move the bytes, ``read`` on the server.
 
-Measurements are interleaved (every repetition runs all three for every suite and size) and the median
-over ``repeat`` repetitions is reported in MB/s (10^6 bytes of application data per second). Many short
+Measurements are interleaved: within each measurement the three contenders alternate in short batches
+(about a millisecond each), every repetition covers every suite and size, and the median over ``repeat``
+repetitions is reported in MB/s (10^6 bytes of application data per second). Many short
 repetitions (the default 9 x 0.15 s) make the ratios robust when other processes share the CPU: each
 contender sees the same mix of quiet and busy moments.
 """
@@ -229,23 +230,24 @@ def make_certificate(folder: str) -> tuple[str, str]:
 # ------------------------------------------------------------------------------ timing
 
 
-def measure(step: Step, record_size: int, seconds: float) -> float:
-    """MB/s of application data for ``step`` run repeatedly for about ``seconds``."""
-    batch = max(1, min(2000, 2_000_000 // max(record_size, 64)))
-    count = 0
+def measure_interleaved(contenders: dict[str, Step], record_size: int, seconds: float) -> dict[str, float]:
+    """MB/s of application data for each contender, run in alternating short batches for about
+    ``seconds`` each, so that all of them see the same CPU conditions (other processes, frequency)."""
+    batch = max(1, min(1000, 1_000_000 // max(record_size, 64)))
+    elapsed = dict.fromkeys(contenders, 0.0)
+    counts = dict.fromkeys(contenders, 0)
     clock = time.perf_counter
-    start = clock()
-    deadline = start + seconds
+    deadline = clock() + seconds * len(contenders)
     while True:
-        for _ in range(batch):
-            step()
-        count += batch
-        now = clock()
-        if now >= deadline:
+        for name, step in contenders.items():
+            start = clock()
+            for _ in range(batch):
+                step()
+            elapsed[name] += clock() - start
+            counts[name] += batch
+        if clock() >= deadline:
             break
-        if seconds < 0.05:
-            batch = max(1, batch // 2)
-    return count * record_size / (now - start) / 1e6
+    return {name: counts[name] * record_size / elapsed[name] / 1e6 for name in contenders}
 
 
 def run_record_bench(
@@ -276,8 +278,8 @@ def run_record_bench(
             for key, contenders in steps.items():
                 if progress is not None:
                     progress(f"repetition {repetition + 1}/{repeat}: {key[0]} {key[1]} B")
-                for name, step in contenders.items():
-                    samples[key][name].append(measure(step, key[1], seconds))
+                for name, rate in measure_interleaved(contenders, key[1], seconds).items():
+                    samples[key][name].append(rate)
     results: list[dict[str, Any]] = []
     for (label, size), by_name in samples.items():
         ours, theirs, raw = (statistics.median(by_name[n]) for n in ("tlsstate", "ssl", "raw"))
