@@ -192,3 +192,14 @@ def test_truncated_and_empty_fragments_fail(config: Config) -> None:
         with pytest.raises(BadRecordMAC):
             keys.state("client").open(Record(record.content_type, record.version, record.fragment[:length]))
     assert keys.material["client"] != keys.material["server"]
+
+
+@pytest.mark.parametrize("config", CONFIGS, ids=IDS)
+@FAST
+@given(fragment=st.binary(max_size=2**14 + 2048), content_type=st.sampled_from([21, 22, 23]))
+def test_arbitrary_fragments_raise_only_bad_record_mac(config: Config, fragment: bytes, content_type: int) -> None:
+    keys = Keys.random(config)
+    state = keys.state("client")
+    outer_type = 23 if config.version == TLS13 else content_type
+    with pytest.raises(BadRecordMAC):
+        state.open(Record(outer_type, int(min(config.version, TLS12)), fragment))
