@@ -21,6 +21,7 @@ import hashlib
 from collections.abc import Iterable
 from pathlib import Path
 
+from fuzz.targets import EXTENSION_PARSERS, WIRESHARK, _credentials, client_configs, context_index, server_configs
 from tlsstate import extensions as ext
 from tlsstate import messages
 from tlsstate.capture.pcap import CaptureError, open_capture
@@ -29,8 +30,6 @@ from tlsstate.connection import Connection
 from tlsstate.constants import ProtocolVersion
 from tlsstate.errors import TLSError
 from tlsstate.suites import KeyExchange, by_name
-
-from fuzz.targets import EXTENSION_PARSERS, WIRESHARK, _credentials, client_configs, context_index, server_configs
 
 CAPTURES = WIRESHARK / "captures"
 KEYS = WIRESHARK / "keys"
@@ -119,7 +118,7 @@ def capture_streams() -> tuple[bytes, ...]:
 
 
 def _is_client_stream(stream: bytes) -> bool:
-    return messages.is_sslv2_client_hello(stream) or stream[:1] == b"\x16" and stream[5:6] == b"\x01"
+    return messages.is_sslv2_client_hello(stream) or (stream[:1] == b"\x16" and stream[5:6] == b"\x01")
 
 
 def _is_server_stream(stream: bytes) -> bool:

@@ -141,7 +141,7 @@ def _run_one(function: Callable[[bytes], None], target: str, data: bytes, artifa
 
 def _have_atheris(install: bool) -> bool:
     try:
-        import atheris  # noqa: F401
+        import atheris
     except ImportError:
         if not install:
             return False
@@ -150,7 +150,7 @@ def _have_atheris(install: bool) -> bool:
         if result.returncode != 0:
             return False
         try:
-            import atheris  # noqa: F401, F811
+            import atheris  # noqa: F401
         except ImportError:
             return False
     return True
@@ -160,18 +160,24 @@ def _have_atheris(install: bool) -> bool:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--targets", default=",".join(ALL_TARGETS), help="comma-separated subset of " + ", ".join(ALL_TARGETS))
+    parser = argparse.ArgumentParser(
+        description=(__doc__ or "").split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--targets", default=",".join(ALL_TARGETS), help="subset of " + ", ".join(ALL_TARGETS))
     parser.add_argument("--seconds", type=int, default=DEFAULT_SECONDS, help="time budget per target (default %(default)s)")
     parser.add_argument("--seed", type=int, default=None, help="fuzzer seed (default: days since epoch)")
     parser.add_argument("--engine", choices=("auto", "atheris", "random"), default="auto")
     parser.add_argument("--no-install", action="store_true", help="never pip install atheris")
-    parser.add_argument("--corpus-dir", type=Path, default=None, help="persistent corpus root (default: a fresh temporary one)")
+    parser.add_argument("--corpus-dir", type=Path, default=None, help="persistent corpus root (default: temporary)")
     parser.add_argument("--artifacts", type=Path, default=ROOT / "fuzz-artifacts", help="where crashing inputs go")
+    parser.add_argument("--ignore-known", action="store_true",
+                        help="skip bugs already reported (fuzz/targets.py KNOWN_BUGS) to look for new ones")
     parser.add_argument("--repro", nargs=2, metavar=("TARGET", "FILE"), help="run one input through a target and exit")
     parser.add_argument("--worker", nargs=2, metavar=("ENGINE", "TARGET"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     seed = day_seed() if args.seed is None else args.seed
+    if args.ignore_known:
+        os.environ["TLSSTATE_FUZZ_IGNORE_KNOWN"] = "1"  # read by fuzz/targets.py in this and the child processes
 
     if args.repro:
         _quiet_warnings()
