@@ -170,3 +170,20 @@ def test_cli_explain_and_table_for_tls13(run: Run) -> None:
     secret.add_keylog_file(run.keylog)
     value = next(iter(secret.keylog.tls13.values()))["CLIENT_HANDSHAKE_TRAFFIC_SECRET"].hex()
     assert value not in text and value in render_explain(conn, show_secrets=True)
+
+
+def test_early_data_without_its_key(run: Run, tmp_path: Path) -> None:
+    """Without CLIENT_EARLY_TRAFFIC_SECRET the 0-RTT records are undecryptable, the rest still decrypts."""
+    if not run.early_accepted:
+        pytest.skip("this OpenSSL did not accept the early data")
+    lines = [line for line in run.keylog.read_text().splitlines() if not line.startswith("CLIENT_EARLY")]
+    partial = tmp_path / "no-early.log"
+    partial.write_text("\n".join(lines) + "\n")
+    keys = KeySource()
+    keys.add_keylog_file(partial)
+    conn = decrypt_capture(run.capture, keys, DecryptOptions(keep_records=True)).connections[1]
+    got = conn.to_json()
+    verdicts = [(r.content_type, r.verdict, r.key) for r in conn.session.records if r.direction == "c>s"]
+    assert got["records_failed"] == 0 and got["records_undecryptable"] >= 1, verdicts
+    assert verdicts[2][1] == "no_keys"  # the 0-RTT record, after ClientHello and the compatibility CCS
+    assert got["client_to_server_bytes"] == 0 and got["finished_verified"] is True

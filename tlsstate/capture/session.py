@@ -377,6 +377,7 @@ class TlsSession:
         self.etm = False
         self.offered_ticket = b""
         self.early_data_offered = False
+        self.early_accepted = False
         self.derivation: Derivation | None = None
 
     # ------------------------------------------------------------------ records
@@ -412,12 +413,13 @@ class TlsSession:
         if direction.no_keys and direction.recover_attempts and self._recover(direction, record):
             self.on_record(direction, record)
             return
-        if direction.no_keys:
+        early = direction is self.client and direction.tls13_phase == "early"
+        if direction.no_keys and not early:
             direction.records_no_keys += 1
             self.log_record(direction, record.content_type, None, len(record.fragment), "no_keys",
                             direction.no_keys_reason or direction.key_label)
             return
-        if direction.half.tls13 and direction is self.client and direction.tls13_phase in ("early", "handshake"):
+        if direction is self.client and (early or (direction.half.tls13 and direction.tls13_phase == "handshake")):
             self._open_client_tls13(record)
             return
         if (
@@ -478,7 +480,8 @@ class TlsSession:
 
     def _open(self, direction: DirectionState, record: Record) -> None:
         half = direction.half
-        seq = half.seq if half.protection.protects else None
+        clear_ccs = half.tls13 and record.content_type == ContentType.CHANGE_CIPHER_SPEC  # not protected (§5)
+        seq = half.seq if half.protection.protects and not clear_ccs else None
         try:
             content_type, plaintext = half.open(record)
         except BadRecordMAC:
@@ -882,34 +885,59 @@ class TlsSession:
             return
         if self.early_data_offered and self._secret("CLIENT_EARLY_TRAFFIC_SECRET") is not None:
             self._activate13(self.client, "CLIENT_EARLY_TRAFFIC_SECRET", "early")
-        elif self.version == TLS13:
-            self._activate13(self.client, "CLIENT_HANDSHAKE_TRAFFIC_SECRET", "handshake")
-        else:
+        elif self.early_data_offered:
+            # 0-RTT records we cannot open; each record is tried under the handshake key (_open_client_tls13)
             self.client.lost_state("0-RTT early data without CLIENT_EARLY_TRAFFIC_SECRET in the key log")
             self.client.tls13_phase = "early"
+        else:
+            self._activate13(self.client, "CLIENT_HANDSHAKE_TRAFFIC_SECRET", "handshake")
 
     def _open_client_tls13(self, record: Record) -> None:
-        """Client records in TLS 1.3: early data may be followed by handshake-key records without EndOfEarlyData
-        when the server rejected 0-RTT, so a failure under the early key is retried under the handshake key."""
+        """Client records in TLS 1.3. 0-RTT records (early key) are followed by handshake-key records, with no
+        EndOfEarlyData when the server rejected 0-RTT (RFC 8446 §4.2.10): a record the early key does not open is
+        tried under the handshake key, and also when the early key is not in the key log."""
         direction = self.client
         if record.content_type == ContentType.CHANGE_CIPHER_SPEC:
             direction.records_ok += 1
             self.log_record(direction, record.content_type, None, len(record.fragment), "ok", "none (compatibility CCS)")
             return
         if direction.tls13_phase == "early" and self.version == TLS13:
-            trial = HalfConnection("client")
-            secret = self._secret("CLIENT_HANDSHAKE_TRAFFIC_SECRET")
-            if secret is not None and direction.half.protection.protects:
-                saved = direction.half
+            early_ok = False
+            if direction.half.protection.protects and not direction.no_keys:
+                probe = HalfConnection("client")
+                probe.activate_tls13(direction.half.protection)
+                probe.seq = direction.half.seq
                 try:
-                    probe = HalfConnection("client")
-                    probe.activate_tls13(saved.protection)
-                    probe.seq = saved.seq
                     probe.open(record)
+                    early_ok = True
                 except TLSError:
-                    self._activate13(direction, "CLIENT_HANDSHAKE_TRAFFIC_SECRET", "handshake")
-            del trial
+                    pass
+            if not early_ok and self._handshake_key_opens(record):
+                if direction.no_keys and self.early_accepted:
+                    # the EndOfEarlyData we could not read (empty body) is part of the transcript (RFC 8446 §4.5)
+                    self.transcript += bytes((HandshakeType.END_OF_EARLY_DATA, 0, 0, 0))
+                self._activate13(direction, "CLIENT_HANDSHAKE_TRAFFIC_SECRET", "handshake")
+        if direction.no_keys:
+            direction.records_no_keys += 1
+            self.log_record(direction, record.content_type, None, len(record.fragment), "no_keys",
+                            direction.no_keys_reason or direction.key_label)
+            return
         self._open(direction, record)
+
+    def _handshake_key_opens(self, record: Record) -> bool:
+        """Whether the client handshake traffic key opens ``record`` as the first record under it (seq 0)."""
+        secret = self._secret("CLIENT_HANDSHAKE_TRAFFIC_SECRET")
+        if secret is None or self.suite is None:
+            return False
+        from tlsstate.protection import make_tls13_protection
+        from tlsstate.schedule13 import traffic_key_and_iv
+
+        key, iv = traffic_key_and_iv(self.suite, secret)
+        try:
+            make_tls13_protection(self.suite, key, iv).open(0, record.content_type, record.version, record.fragment)
+        except TLSError:
+            return False
+        return True
 
     def _tls13_message(self, direction: DirectionState, raw: RawHandshake) -> None:
         t = raw.msg_type
@@ -956,6 +984,8 @@ class TlsSession:
             ext_type, length = struct.unpack_from(">HH", body, pos)
             if ext_type == EXT_ALPN:
                 self._set_alpn(body[pos + 4 : pos + 4 + length])
+            elif ext_type == EXT_EARLY_DATA:
+                self.early_accepted = True  # RFC 8446 §4.2.10: the server accepted 0-RTT
             pos += 4 + length
 
     # ------------------------------------------------------------------ summary
