@@ -72,6 +72,7 @@ def test_matches_tshark(vectors: Path, name: str) -> None:
             assert got[f"{direction}_bytes"] == want[f"{direction}_bytes"], (name, conn.number, direction)
             if want[f"{direction}_sha256"] is not None:
                 assert got[f"{direction}_sha256"] == want[f"{direction}_sha256"], (name, conn.number, direction)
+            assert got[f"{direction}_first_line"] == want[f"{direction}_first_line"], (name, conn.number, direction)
         assert got["cipher_suite"] == hellos[conn.tcp.number]["cipher_suite"]
         assert got["records_failed"] == 0 and got["records_undecryptable"] == 0
         assert got["records_ok"] > 0

@@ -91,6 +91,8 @@ class ConnectionResult:
             "client_to_server_sha256": s.client.app_hash.hexdigest(),
             "server_to_client_bytes": s.server.app_bytes,
             "server_to_client_sha256": s.server.app_hash.hexdigest(),
+            "client_to_server_first_line": s.client.first_line_text,
+            "server_to_client_first_line": s.server.first_line_text,
             **summary,
             "finished_verified": (all(ok for _w, ok in s.finished_checks) if s.finished_checks else None),
             "reason": s.reason() or None,

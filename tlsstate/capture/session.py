@@ -50,6 +50,7 @@ HEADER = struct.Struct(">BHH")
 MAX_RECORD = 16384 + 2048
 HOLD_LIMIT = 4 * 1024 * 1024
 RECOVERY_LIMIT = 1 << 16
+FIRST_LINE_LIMIT = 256
 EXT_SERVER_NAME, EXT_ALPN, EXT_ETM, EXT_EMS, EXT_TICKET, EXT_EARLY_DATA, EXT_SUPPORTED_VERSIONS = 0, 16, 22, 23, 35, 42, 43
 EXT_PRE_SHARED_KEY = 41
 TLS13 = 0x0304
@@ -269,12 +270,19 @@ class DirectionState:
         """Decrypted application data, in order."""
         if not data:
             return
-        if self.app_bytes == 0 or (len(self.first_line) < 80 and b"\n" not in self.first_line):
-            self.first_line = (self.first_line + data[:80])[:80]
+        if len(self.first_line) < FIRST_LINE_LIMIT and b"\n" not in self.first_line:
+            self.first_line = (self.first_line + data[:FIRST_LINE_LIMIT])[:FIRST_LINE_LIMIT]
         self.app_bytes += len(data)
         self.app_hash.update(data)
         if self.sink is not None:
             self.sink(data)
+
+    @property
+    def first_line_text(self) -> str | None:
+        """The first line of the application data (like tshark's follow view), or None when there is none."""
+        if not self.first_line:
+            return None
+        return self.first_line.split(b"\n", 1)[0].rstrip(b"\r").decode("utf-8", errors="replace")
 
     def set_label(self, label: str) -> None:
         """Name of the key now protecting this direction."""
