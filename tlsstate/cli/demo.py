@@ -38,17 +38,19 @@ SIX_NAMES = (
 )
 NOT_USED = "not used by this suite"
 
-WHY = {
-    "flipped byte": "The MAC (or AEAD tag) covers every byte of the record, so changing any one byte breaks it.",
-    "reflected record": (
-        "The two directions use different keys: a record sealed with the client write key cannot be opened "
-        "with the server write key the client reads with."
-    ),
-    "replayed record": (
-        "The sequence number is part of the MAC input / AEAD nonce and additional data, and the receiver's "
-        "counter has moved on, so an old record no longer verifies."
-    ),
-}
+def why(attack: str, aead: bool, encrypt_then_mac: bool) -> str:
+    """One plain sentence per proof, for the protection this suite uses (RFC 5246 §6.2.3)."""
+    if attack == "flipped byte":
+        if aead:
+            return "The AEAD tag covers every byte of the ciphertext (and the header), so changing any one byte breaks it."
+        covered = "ciphertext, IV included (encrypt-then-MAC)" if encrypt_then_mac else "plaintext and padding"
+        return f"The MAC covers every byte of the {covered}, so changing any one byte breaks it."
+    if attack == "reflected record":
+        return ("The two directions use different keys: a record sealed with the client write key cannot be opened "
+                "with the server write key the client reads with.")
+    where = "the AEAD additional data" if aead else "the MAC input"
+    return (f"The 64-bit sequence number is part of {where} (it is never sent), and the receiver's counter has "
+            "moved on, so an old record no longer verifies.")
 
 
 @dataclass
@@ -327,6 +329,7 @@ def run_suite(server: DemoServer, suite_name: str, cafile: str) -> Run:
         client.close()
 
     ports: list[int] = []
+    protection = (suite.is_aead, run.encrypt_then_mac)
     # (a) a flipped byte
     client = DemoClient(server.port, suite_name, cafile)
     ports.append(_client_port(client))
@@ -334,7 +337,7 @@ def run_suite(server: DemoServer, suite_name: str, cafile: str) -> Run:
         client.send(b"flip me")
         ok, error, alert = _expect_rejection(client, _flip(client.read_record()))
         run.proofs.append(Proof("flipped byte", "flipped one bit in the middle of the server's echo record",
-                                ok, error, alert, "", WHY["flipped byte"]))
+                                ok, error, alert, "", why("flipped byte", *protection)))
     finally:
         client.close()
     # (b) a record reflected back to its sender
@@ -349,7 +352,7 @@ def run_suite(server: DemoServer, suite_name: str, cafile: str) -> Run:
             "reflected record",
             f"sent a record (client write key, seq {seq_w}) and fed a copy back to the client's read side "
             f"(server write key, expecting seq {seq_r}: same number, other key)",
-            ok, error, alert, "", WHY["reflected record"]))
+            ok, error, alert, "", why("reflected record", *protection)))
     finally:
         client.close()
     # (c) a replayed record
@@ -363,7 +366,7 @@ def run_suite(server: DemoServer, suite_name: str, cafile: str) -> Run:
         run.proofs.append(Proof(
             "replayed record",
             f"accepted the server's record (seq {row.seq}) once, then fed the same bytes again "
-            f"(the read state now expects seq {row.seq + 1})", ok, error, alert, "", WHY["replayed record"]))
+            f"(the read state now expects seq {row.seq + 1})", ok, error, alert, "", why("replayed record", *protection)))
     finally:
         client.close()
     lines = server.wait_log(logs_before + 4)[logs_before:]
