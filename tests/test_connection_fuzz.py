@@ -117,7 +117,8 @@ def test_server_survives_a_damaged_second_client_flight(edits: list[tuple[int, i
 VERSION_CHOICES = [0x0300, 0x0301, 0x0302, 0x0303]
 SUITE_CHOICES = ["AES128-SHA", "RC4-SHA", "AES256-SHA256", "AES128-GCM-SHA256", "AES128-CCM8",
                  "ECDHE-RSA-AES128-SHA", "ECDHE-RSA-AES256-SHA384", "ECDHE-RSA-CHACHA20-POLY1305",
-                 "ECDHE-ECDSA-AES128-GCM-SHA256", "ECDHE-ECDSA-AES256-SHA"]
+                 "ECDHE-ECDSA-AES128-GCM-SHA256", "ECDHE-ECDSA-AES256-SHA",
+                 "DHE-RSA-AES128-GCM-SHA256", "DHE-RSA-AES128-SHA"]
 
 
 def _side(draw: st.DrawFn) -> dict[str, object]:
@@ -127,7 +128,7 @@ def _side(draw: st.DrawFn) -> dict[str, object]:
     return {
         "min_version": low, "max_version": high, "enable_ssl3": draw(st.booleans()),
         "cipher_suites": [by_name(n) for n in draw(st.lists(st.sampled_from(SUITE_CHOICES), min_size=1, max_size=4))],
-        "groups": draw(st.lists(st.sampled_from([29, 23, 24, 25]), min_size=1, max_size=3, unique=True)),
+        "groups": draw(st.lists(st.sampled_from([29, 23, 24, 25, 256, 257]), min_size=1, max_size=3, unique=True)),
         "signature_schemes": draw(
             st.lists(st.sampled_from([0x0401, 0x0804, 0x0201, 0x0403, 0x0503, 0x0203]), min_size=1, max_size=4)
         ),

@@ -597,3 +597,36 @@ def test_client_receiving_before_start_is_unexpected_message() -> None:
     client.receive_bytes(server_flight)
     exc = fails_with(client, errors.UnexpectedMessage, AlertDescription.UNEXPECTED_MESSAGE)
     assert "ClientStart" in str(exc)
+
+
+def test_dhe_public_value_out_of_range_is_illegal_parameter(monkeypatch: pytest.MonkeyPatch) -> None:
+    """RFC 7919 §3 / RFC 5246 §7.4.7.2: dh_Yc must satisfy 1 < y < p-1."""
+    import tlsstate.handshake.client as client_module
+
+    real = client_module.ClientKeyExchange
+    monkeypatch.setattr(
+        client_module, "ClientKeyExchange",
+        lambda **kw: real(**{**kw, "dh_public": b"\x01"}) if "dh_public" in kw else real(**kw),
+    )
+    suite = [by_name("DHE-RSA-AES128-GCM-SHA256")]
+    client, server = start(client_config(cipher_suites=suite), server_config(cipher_suites=suite))
+    deliver(client, server)
+    deliver(server, client)
+    server.receive_bytes(client.bytes_to_send())
+    fails_with(server, errors.IllegalParameter, AlertDescription.ILLEGAL_PARAMETER)
+
+
+@pytest.mark.filterwarnings("ignore::cryptography.utils.CryptographyDeprecationWarning")
+def test_small_dhe_group_is_insufficient_security(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A server DH prime below 1024 bits (Logjam) is refused with insufficient_security."""
+    from cryptography.hazmat.primitives.asymmetric import dh as pyca_dh
+
+    from tlsstate import dh
+
+    numbers = pyca_dh.generate_parameters(2, 512).parameter_numbers()
+    monkeypatch.setattr(crypto, "dhe_generate_server", lambda group: dh.generate_dhe(numbers.p, numbers.g))
+    suite = [by_name("DHE-RSA-AES128-GCM-SHA256")]
+    client, server = start(client_config(cipher_suites=suite), server_config(cipher_suites=suite))
+    deliver(client, server)
+    client.receive_bytes(server.bytes_to_send())
+    fails_with(client, errors.InsufficientSecurity, AlertDescription.INSUFFICIENT_SECURITY)

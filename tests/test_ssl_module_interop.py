@@ -481,3 +481,47 @@ def test_random_settings_against_openssl(pem_dir: Path, setup: dict[str, Any]) -
     assert peer.obj.cipher()[0] == done.cipher_suite.openssl_name
     assert peer.obj.version() == {0x0301: "TLSv1", 0x0302: "TLSv1.1", 0x0303: "TLSv1.2"}[done.version]
     transfer(conn, peer, 3000)
+
+
+def _dh_params_file(pem: Path) -> str:
+    """RFC 7919 ffdhe2048 as PKCS#3 PEM, for OpenSSL's load_dh_params (it has no DH parameters by default)."""
+    from cryptography.hazmat.primitives.asymmetric import dh
+    from cryptography.hazmat.primitives.serialization import Encoding, ParameterFormat
+
+    from tlsstate.dh import FFDHE_PRIMES
+
+    path = pem / "ffdhe2048.pem"
+    numbers = dh.DHParameterNumbers(FFDHE_PRIMES[NamedGroup.FFDHE2048], 2)
+    path.write_bytes(numbers.parameters().parameter_bytes(Encoding.PEM, ParameterFormat.PKCS3))
+    return str(path)
+
+
+DHE_CASES = [
+    pytest.param(version, name, id=f"{version.cli_name}-{name}")
+    for version in SSL_VERSIONS
+    for name in ("DHE-RSA-AES128-SHA", "DHE-RSA-AES256-SHA256", "DHE-RSA-AES128-GCM-SHA256",
+                 "DHE-RSA-AES256-GCM-SHA384", "DHE-RSA-CHACHA20-POLY1305", "DHE-RSA-AES128-CCM")
+    if by_name(name).valid_for(version)  # type: ignore[union-attr]
+]
+
+
+@pytest.mark.filterwarnings("ignore::cryptography.utils.CryptographyDeprecationWarning")
+@pytest.mark.parametrize(("version", "name"), DHE_CASES)
+def test_dhe_rsa_both_roles(pem_dir: Path, version: ProtocolVersion, name: str) -> None:
+    """Finite-field DHE (RFC 5246 §7.4.3, §8.1.2) with an RFC 7919 group, against OpenSSL both ways."""
+    suite = by_name(name)
+    assert suite is not None
+    common = {"min_version": version, "max_version": version, "cipher_suites": [suite]}
+    conn = Connection(server_config("rsa", **common), server_side=True)
+    peer = SslPeer(ssl_context(False, version, suite, pem_dir, "rsa"), server_side=False)
+    assert completes(exchange(conn, peer)).cipher_suite == suite
+    assert peer.obj.cipher()[0] == name
+    transfer(conn, peer, 20000)
+    ctx = ssl_context(True, version, suite, pem_dir, "rsa")
+    ctx.load_dh_params(_dh_params_file(pem_dir))
+    conn = Connection(client_config(**common), server_side=False)
+    peer = SslPeer(ctx, server_side=True)
+    conn.start_handshake()
+    assert completes(exchange(conn, peer)).cipher_suite == suite
+    assert conn.premaster_secret is not None and conn.premaster_secret[0] != 0  # leading zeros stripped
+    transfer(conn, peer, 20000)

@@ -22,8 +22,11 @@ if TYPE_CHECKING:
 
 PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
 
-#: Key exchanges the handshake state machines implement (RFC 5246 §7.4.7.1, RFC 8422 §5).
-SUPPORTED_KEY_EXCHANGES = frozenset({KeyExchange.RSA, KeyExchange.ECDHE_RSA, KeyExchange.ECDHE_ECDSA})
+#: Key exchanges the handshake state machines implement (RFC 5246 §7.4.3, §7.4.7; RFC 8422 §5).
+#: DHE_RSA is available when configured but not in the default list (ECDHE is preferred).
+SUPPORTED_KEY_EXCHANGES = frozenset(
+    {KeyExchange.RSA, KeyExchange.DHE_RSA, KeyExchange.ECDHE_RSA, KeyExchange.ECDHE_ECDSA}
+)
 
 _DEFAULT_SUITE_NAMES = (
     "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",

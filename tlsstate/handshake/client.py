@@ -198,9 +198,15 @@ class ClientHandshake(HandshakeMachine):
         name = config.server_name
         if name and not _is_ip_address(name):  # RFC 6066 §3: literal IP addresses are not sent
             out.append(ext.build_server_name(name))
-        if any(s.key_exchange in _ECDHE for s in suites):
-            groups = [g for g in config.effective_groups() if g in crypto.ECDHE_GROUPS]
+        ecdhe = any(s.key_exchange in _ECDHE for s in suites)
+        dhe = any(s.key_exchange is KeyExchange.DHE_RSA for s in suites)
+        groups = [
+            g for g in config.effective_groups()
+            if (ecdhe and g in crypto.ECDHE_GROUPS) or (dhe and g in crypto.FFDHE_GROUPS)  # RFC 8422 §5.1, RFC 7919 §3
+        ]
+        if groups:
             out.append(ext.build_supported_groups(groups))
+        if ecdhe:
             out.append(ext.build_ec_point_formats())
         if high >= ProtocolVersion.TLS1_2:
             out.append(ext.build_signature_algorithms(config.effective_signature_schemes()))
@@ -327,7 +333,7 @@ class ClientHandshake(HandshakeMachine):
         require(bool(msg.certificates), "server sent an empty certificate list", AlertDescription.DECODE_ERROR)
         chain, key = crypto.load_peer_certificates(msg.certificates)
         kx = n.suite.key_exchange
-        wants_rsa = kx in (KeyExchange.RSA, KeyExchange.ECDHE_RSA)
+        wants_rsa = kx in (KeyExchange.RSA, KeyExchange.DHE_RSA, KeyExchange.ECDHE_RSA)
         fits = isinstance(key, rsa.RSAPublicKey) if wants_rsa else isinstance(key, ec.EllipticCurvePublicKey)
         require(fits, f"certificate key does not fit {kx.value}", AlertDescription.UNSUPPORTED_CERTIFICATE)
         if self.config.verify:
@@ -337,15 +343,17 @@ class ClientHandshake(HandshakeMachine):
         return ClientWaitServerKeyExchange(n, chain)
 
     def on_ClientWaitServerKeyExchange(self, state: ClientWaitServerKeyExchange, msg: HandshakeMessage) -> State:
-        """RFC 8422 §5.4: a named group we offered, signed by the certificate's key."""
+        """RFC 5246 §7.4.3 / RFC 8422 §5.4: ECDHE on a named group we offered (DHE: the server's group,
+        checked when we use it), signed by the certificate's key with a scheme we offered."""
         assert isinstance(msg, ServerKeyExchange)
         n = state.negotiated
-        groups = [g for g in self.config.effective_groups() if g in crypto.ECDHE_GROUPS]
-        require(
-            msg.named_group in groups,
-            f"server chose named group {msg.named_group}, which was not offered",
-            AlertDescription.ILLEGAL_PARAMETER,
-        )
+        if n.suite.key_exchange is not KeyExchange.DHE_RSA:
+            groups = [g for g in self.config.effective_groups() if g in crypto.ECDHE_GROUPS]
+            require(
+                msg.named_group in groups,
+                f"server chose named group {msg.named_group}, which was not offered",
+                AlertDescription.ILLEGAL_PARAMETER,
+            )
         if n.version >= ProtocolVersion.TLS1_2:
             require(
                 msg.signature_scheme in self.config.effective_signature_schemes(),
@@ -375,6 +383,11 @@ class ClientHandshake(HandshakeMachine):
             assert isinstance(key, rsa.RSAPublicKey)
             premaster, encrypted = crypto.rsa_encrypt_premaster(key, n.client_version)
             self.send(ClientKeyExchange(encrypted_premaster=encrypted))
+        elif state.server_key_exchange.dh_p:  # DHE (RFC 5246 §7.4.7.2): the server's group, our key
+            ske = state.server_key_exchange
+            pair = crypto.dhe_generate_client(ske.dh_p, ske.dh_g)
+            premaster = crypto.dhe_shared_secret(pair, ske.dh_public)
+            self.send(ClientKeyExchange(dh_public=pair.public_bytes))
         else:
             ske = state.server_key_exchange
             assert ske.named_group is not None

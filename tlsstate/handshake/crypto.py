@@ -36,6 +36,29 @@ def ecdhe_shared_secret(pair: EcdheKeyPair, peer_public: bytes) -> bytes:
     return pair.shared_secret(peer_public)
 
 
+# -------------------------------------------------------------------------------------------- DHE
+
+DheKeyPair = dh.DheKeyPair
+#: RFC 7919 groups a server may pick for DHE; ffdhe2048 when the client names none.
+FFDHE_GROUPS = frozenset(dh.FFDHE_PRIMES)
+
+
+def dhe_generate_server(group: int) -> DheKeyPair:
+    """The server's ephemeral key on an RFC 7919 group (RFC 5246 §7.4.3 ServerDHParams)."""
+    return dh.generate_ffdhe(group)
+
+
+def dhe_generate_client(dh_p: bytes, dh_g: bytes) -> DheKeyPair:
+    """Our key on the server's group after checking it (p odd and >= 1024 bits, 1 < g < p-1)."""
+    p, g = dh.check_dh_parameters(dh_p, dh_g)
+    return dh.generate_dhe(p, g)
+
+
+def dhe_shared_secret(pair: DheKeyPair, peer_public: bytes) -> bytes:
+    """Z with leading zeros stripped (RFC 5246 §8.1.2); 1 < y < p-1 or illegal_parameter."""
+    return pair.shared_secret(peer_public)
+
+
 # --------------------------------------------------------------------------------------------- RSA
 
 

@@ -7,6 +7,7 @@ One class per state, holding only what is valid in it; the transitions are the r
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import os
 from dataclasses import dataclass, field
@@ -71,11 +72,12 @@ class ServerWaitClientHello(State):
 
 @dataclass
 class ServerWaitClientKeyExchange(State):
-    """Our flight (ServerHello .. ServerHelloDone) sent; ``ecdhe_key`` for ECDHE suites only."""
+    """Our flight (ServerHello .. ServerHelloDone) sent; the ephemeral key for (EC)DHE suites only."""
 
     name: ClassVar[str] = "ServerWaitClientKeyExchange"
     negotiated: Negotiated
     ecdhe_key: crypto.EcdheKeyPair | None = field(repr=False)
+    dhe_key: crypto.DheKeyPair | None = field(default=None, repr=False)
 
 
 @dataclass
@@ -179,18 +181,28 @@ class ServerHandshake(HandshakeMachine):
         self.set_negotiated(n)
         self.send(self._server_hello(n, offer, ecc=suite.key_exchange in _ECDHE))
         self.send(Certificate(_chain_der(tuple(config.certificate_chain))))
-        ecdhe_key = None
-        if suite.key_exchange in _ECDHE:
+        ecdhe_key = dhe_key = None
+        assert config.private_key is not None
+        if suite.key_exchange is KeyExchange.DHE_RSA:
+            assert group is not None
+            dhe_key = crypto.dhe_generate_server(group)
+            ske = ServerKeyExchange.build(
+                suite.key_exchange, dh_p=dhe_key.p_bytes, dh_g=dhe_key.g_bytes, dh_public=dhe_key.public_bytes
+            )
+            signature = crypto.sign_params(
+                config.private_key, version, scheme, n.client_random + n.server_random + ske.params
+            )
+            self.send(dataclasses.replace(ske, signature_scheme=scheme, signature=signature))
+        elif suite.key_exchange in _ECDHE:
             assert group is not None
             ecdhe_key, public = crypto.ecdhe_generate(group)
             ske = ServerKeyExchange.build(suite.key_exchange, named_group=group, ec_public=public)
-            assert config.private_key is not None
             signature = crypto.sign_params(
                 config.private_key, version, scheme, n.client_random + n.server_random + ske.params
             )
             self.send(ServerKeyExchange(ske.params, scheme, signature, named_group=group, ec_public=public))
         self.send(ServerHelloDone())
-        return ServerWaitClientKeyExchange(n, ecdhe_key)
+        return ServerWaitClientKeyExchange(n, ecdhe_key, dhe_key)
 
     def _read_extensions(self, msg: ClientHello, version: int) -> _Offer:
         """Parse the extensions we act on; unknown ones are ignored (RFC 5246 §7.4.1.4)."""
@@ -244,6 +256,10 @@ class ServerHandshake(HandshakeMachine):
             kx = suite.key_exchange
             if kx is KeyExchange.RSA and has_rsa:
                 return suite, None, None
+            if kx is KeyExchange.DHE_RSA and has_rsa:
+                ffdhe = self._choose_ffdhe_group(offer)
+                if ffdhe is not None and (version < ProtocolVersion.TLS1_2 or scheme is not None):
+                    return suite, ffdhe, scheme
             if kx in _ECDHE and group is not None:
                 if (kx is KeyExchange.ECDHE_RSA) != has_rsa:
                     continue
@@ -261,6 +277,14 @@ class ServerHandshake(HandshakeMachine):
             return True
         curve = _CURVE_GROUPS.get(key.curve.name)
         return curve is not None and curve in offer.groups
+
+    def _choose_ffdhe_group(self, offer: _Offer) -> int | None:
+        """RFC 7919 §4: a named FFDHE group the client lists, else (none listed) ffdhe2048; None = no DHE."""
+        ours = [g for g in self.config.effective_groups() if g in crypto.FFDHE_GROUPS] or [NamedGroup.FFDHE2048]
+        listed = [g for g in offer.groups or () if g in crypto.FFDHE_GROUPS]
+        if not listed:
+            return ours[0]
+        return next((g for g in ours if g in listed), None)
 
     def _choose_group(self, offer: _Offer) -> int | None:
         ours = [g for g in self.config.effective_groups() if g in crypto.ECDHE_GROUPS]
@@ -348,7 +372,9 @@ class ServerHandshake(HandshakeMachine):
         """RSA (§7.4.7.1, with the Bleichenbacher countermeasure) or ECDHE (RFC 8422 §5.7)."""
         assert isinstance(msg, ClientKeyExchange)
         n = state.negotiated
-        if state.ecdhe_key is None:
+        if state.dhe_key is not None:
+            premaster = crypto.dhe_shared_secret(state.dhe_key, msg.dh_public)
+        elif state.ecdhe_key is None:
             key = self.config.private_key
             assert isinstance(key, rsa.RSAPrivateKey)
             premaster = crypto.rsa_decrypt_premaster(key, msg.encrypted_premaster, n.client_version)
