@@ -63,6 +63,7 @@ def test_matrix(version: ProtocolVersion, suite: object, ems: bool, etm: bool) -
         assert done.encrypt_then_mac is (etm and suite.family is CipherFamily.CBC)  # type: ignore[attr-defined]
         assert not done.resumed
     assert client.security is not None and server.security is not None
+    assert client.handshake_info == completes(client_events) and server.handshake_info == completes(server_events)
     assert client.security.master_secret == server.security.master_secret
     assert client.security.premaster_secret == server.security.premaster_secret
     assert client.security.keys == server.security.keys

@@ -74,6 +74,8 @@ class Connection:
         self.premaster_secret: bytes | None = None
         self.peer_certificates: list[x509.Certificate] = []
         self.negotiated_version: int | None = None
+        #: The HandshakeComplete event, kept after it was handed out (version, suite, ALPN, SNI, flags).
+        self.handshake_info: HandshakeComplete | None = None
         self._deframer = Deframer()
         self._reassembler = HandshakeReassembler(config.max_handshake_message_length)
         self._handshake: ClientHandshake | ServerHandshake = (
@@ -339,17 +341,16 @@ class Connection:
         keylog = self.config.keylog or _default_keylog()
         if keylog is not None:
             keylog.client_random(n.client_random, result.master_secret)
-        self._events.append(
-            HandshakeComplete(
-                version=int(n.version),
-                cipher_suite=n.suite,
-                alpn=n.alpn,
-                server_name=n.server_name,
-                resumed=n.resumed,
-                extended_master_secret=n.extended_master_secret,
-                encrypt_then_mac=n.encrypt_then_mac,
-            )
+        self.handshake_info = HandshakeComplete(
+            version=int(n.version),
+            cipher_suite=n.suite,
+            alpn=n.alpn,
+            server_name=n.server_name,
+            resumed=n.resumed,
+            extended_master_secret=n.extended_master_secret,
+            encrypt_then_mac=n.encrypt_then_mac,
         )
+        self._events.append(self.handshake_info)
         self._flush_handshake()
         for data in self._early_data:
             self._seal_application_data(data)
