@@ -18,3 +18,18 @@ def test_handshake_bench_rows() -> None:
             row["ratio"] - row["tlsstate_hs_s"] / row["ssl_hs_s"]) < 0.02
         assert row["target"] in (0.7, 0.5)
     assert rows[0]["suite"] == "ECDHE-RSA-AES128-GCM-SHA256" and rows[1]["suite"] == "AES128-GCM-SHA256"
+
+
+def test_speed_handshakes_cli_uses_the_bench() -> None:
+    """``tlsstate speed --handshakes --json`` (tlsstate/cli/speed.py) runs this benchmark."""
+    import json
+
+    from click.testing import CliRunner
+
+    from tlsstate.cli.main import cli
+
+    result = CliRunner().invoke(cli, ["speed", "--handshakes", "--seconds", "0.02", "--repeat", "1", "--json"])
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.output)
+    assert [row["case"] for row in rows] == [case[0] for case in CASES]
+    assert all(row["benchmark"] == "handshakes" and row["ssl_hs_s"] > 0 for row in rows)
