@@ -630,3 +630,26 @@ def test_small_dhe_group_is_insufficient_security(monkeypatch: pytest.MonkeyPatc
     deliver(client, server)
     client.receive_bytes(server.bytes_to_send())
     fails_with(client, errors.InsufficientSecurity, AlertDescription.INSUFFICIENT_SECURITY)
+
+
+def test_failed_connection_leaves_shared_config_usable_and_forgets_its_session() -> None:
+    """A hostile peer on one connection does not disturb the next (shared config and session cache);
+    the session of a connection that ended in a fatal alert is not resumable (RFC 5246 §7.2)."""
+    from tlsstate.handshake.session_cache import SessionCache, SessionStore
+
+    cache, store = SessionCache(), SessionStore()
+    ccfg, scfg = client_config(session_store=store), server_config(session_cache=cache)
+    client, server = start(ccfg, scfg)
+    pump(client, server)
+    assert len(cache) == 1
+    client.send_data(b"x")
+    data = bytearray(client.bytes_to_send())
+    data[-1] ^= 1
+    server.receive_bytes(bytes(data))
+    fails_with(server, errors.BadRecordMAC, AlertDescription.BAD_RECORD_MAC)
+    assert len(cache) == 0  # forgotten
+    peer_sees_alert(server, client, AlertDescription.BAD_RECORD_MAC)
+    assert len(store) == 0
+    client, server = start(ccfg, scfg)
+    client_events, server_events = pump(client, server)
+    assert not completes(client_events).resumed and completes(server_events)
