@@ -21,7 +21,15 @@ import hashlib
 from collections.abc import Iterable
 from pathlib import Path
 
-from fuzz.targets import EXTENSION_PARSERS, WIRESHARK, _credentials, client_configs, context_index, server_configs
+from fuzz.targets import (
+    ESTABLISHED_CASES,
+    EXTENSION_PARSERS,
+    WIRESHARK,
+    _credentials,
+    client_configs,
+    context_index,
+    server_configs,
+)
 from tlsstate import extensions as ext
 from tlsstate import messages
 from tlsstate.capture.pcap import CaptureError, open_capture
@@ -69,6 +77,11 @@ def plaintext_handshake_messages(stream: bytes) -> list[bytes]:
             out.append(buffered[: 4 + length])
             buffered = buffered[4 + length :]
     return out
+
+
+def _item(content_type: int, plaintext: bytes) -> bytes:
+    """One ``established`` record item: type, 2-byte length, plaintext."""
+    return bytes([content_type]) + len(plaintext).to_bytes(2, "big") + plaintext
 
 
 def _parser_for(ext_type: int) -> list[int]:
@@ -161,14 +174,16 @@ def live_handshakes() -> tuple[tuple[int, KeyExchange, int, bytes, bytes, str], 
         for _ in range(8):
             data = client.bytes_to_send()
             c2s += data
-            server.receive_bytes(data)
+            if data:  # b"" would mean EOF
+                server.receive_bytes(data)
             while server.next_event() is not None:
                 pass
             if server.handshake_complete:
                 server.send_data(b"HTTP/1.0 200 OK\r\n\r\nhello")
             data = server.bytes_to_send()
             s2c += data
-            client.receive_bytes(data)
+            if data:
+                client.receive_bytes(data)
             while client.next_event() is not None:
                 pass
         assert client.handshake_complete and server.handshake_complete and client.security is not None
@@ -188,7 +203,8 @@ _CONTEXTS_FOR_CAPTURES = [
 @functools.cache
 def _all_seeds() -> dict[str, tuple[bytes, ...]]:
     out: dict[str, list[bytes]] = {name: [] for name in
-                                   ("deframer", "message", "extension", "sslv2", "client", "server", "keylog", "capture")}
+                                   ("deframer", "message", "extension", "sslv2", "client", "server", "established",
+                                    "keylog", "capture")}
     n_clients, n_servers = len(client_configs()), len(server_configs())
     # captures
     for path in sorted(CAPTURES.iterdir()):
@@ -223,6 +239,22 @@ def _all_seeds() -> dict[str, tuple[bytes, ...]]:
         for message in plaintext_handshake_messages(c2s) + plaintext_handshake_messages(s2c):
             out["message"].append(bytes([context_index(version, kx)]) + message)
             out["extension"].extend(_extension_seeds(message))
+    # established connections: records of real post-handshake traffic and abuse, sealed by the harness
+    hellos = [m for *_, c2s, _s2c, _line in live_handshakes() for m in plaintext_handshake_messages(c2s) if m[0] == 1]
+    items = {
+        "data": _item(23, b"GET / HTTP/1.0\r\n\r\n"), "empty-data": _item(23, b""), "close": _item(21, b"\x01\x00"),
+        "warning": _item(21, b"\x01\x64"), "fatal": _item(21, b"\x02\x28"), "ccs": _item(20, b"\x01"),
+        "hello-request": _item(22, b"\x00\x00\x00\x00"), "renegotiate": _item(22, hellos[0] if hellos else b""),
+        "heartbeat": _item(24, b"\x01\x00\x10" + bytes(16)), "empty-handshake": _item(22, b""),
+        "half-message": _item(22, (hellos[0] if hellos else b"\x01\x00\x00\x10")[:9]),
+    }
+    for case in range(len(ESTABLISHED_CASES)):
+        for direction in (0, 1):
+            selector = bytes([case << 1 | direction])
+            for name, item in items.items():
+                out["established"].append(selector + item)
+                if name != "data":
+                    out["established"].append(selector + items["data"] + item + items["data"])
     # key logs
     for path in sorted(KEYS.iterdir()):
         if path.suffix in (".dat", ".keys", ".tmpl"):

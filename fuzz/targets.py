@@ -23,6 +23,8 @@ Input layouts (what the seed corpus in ``fuzz/corpus.py`` writes):
 * ``sslv2``: a whole SSLv2-format record (2-byte header included).
 * ``client`` / ``server``: byte 0 selects a configuration, byte 1 a chunk size (0 = one chunk), then the
   byte stream the peer sent.
+* ``established``: byte 0 picks a completed live handshake and the receiving side, then records as
+  ``type(1) length(2) plaintext`` that the other side seals with its real write keys.
 * ``keylog``: key log file bytes (decoded the way ``load_keylog`` does, UTF-8 with replacement).
 * ``capture``: a pcap / pcapng (optionally gzip) file.
 """
@@ -49,7 +51,7 @@ from tlsstate.errors import InternalError, ProtocolError, TLSError
 from tlsstate.handshake.session_cache import SessionCache
 from tlsstate.keylog import parse_keylog
 from tlsstate.record import Deframer
-from tlsstate.suites import KeyExchange
+from tlsstate.suites import KeyExchange, by_name
 
 ROOT = Path(__file__).resolve().parents[1]
 VECTORS = Path(os.environ.get("TLSSTATE_VECTORS", ROOT.parent / "shared" / "vectors"))
@@ -268,6 +270,69 @@ def fuzz_client(data: bytes) -> None:
     _drive(conn, stream, chunk)
 
 
+ESTABLISHED_CASES = [  # (suite, version, server config index): one per cipher family / version shape
+    ("AES128-SHA", ProtocolVersion.TLS1_0, 0),
+    ("AES128-SHA256", ProtocolVersion.TLS1_2, 0),
+    ("ECDHE-ECDSA-AES128-GCM-SHA256", ProtocolVersion.TLS1_2, 1),
+    ("ECDHE-ECDSA-CHACHA20-POLY1305", ProtocolVersion.TLS1_2, 1),
+    ("RC4-SHA", ProtocolVersion.TLS1_1, 0),
+    ("AES128-SHA", ProtocolVersion.SSL3, 2),
+]
+
+
+def established_pair(case: int) -> tuple[Connection, Connection]:
+    """A client and a server that completed a handshake in memory (ESTABLISHED_CASES[case])."""
+    suite_name, version, server_index = ESTABLISHED_CASES[case % len(ESTABLISHED_CASES)]
+    suite = by_name(suite_name)
+    assert suite is not None
+    server_cfg = server_configs()[server_index]()
+    server_cfg.cipher_suites = [suite]
+    server_cfg.min_version = server_cfg.max_version = version
+    client_cfg = TLSConfig(verify=False, cipher_suites=[suite], min_version=version, max_version=version,
+                           enable_ssl3=version == ProtocolVersion.SSL3, encrypt_then_mac=False)
+    client = Connection(client_cfg, server_side=False)
+    server = Connection(server_cfg, server_side=True)
+    client.start_handshake()
+    for _ in range(6):
+        for source, sink in ((client, server), (server, client)):
+            if data := source.bytes_to_send():  # b"" would mean EOF
+                sink.receive_bytes(data)
+            while sink.next_event() is not None:
+                pass
+    if not (client.handshake_complete and server.handshake_complete):
+        raise FuzzBug(f"live handshake {suite_name} did not complete")
+    return client, server
+
+
+def established_records(data: bytes) -> list[tuple[int, bytes]]:
+    """``type(1) length(2) plaintext`` items (the last one may be short)."""
+    items = []
+    pos = 0
+    while pos + 3 <= len(data):
+        length = int.from_bytes(data[pos + 1 : pos + 3], "big")
+        items.append((data[pos], data[pos + 3 : pos + 3 + min(length, 1 << 14)]))
+        pos += 3 + length
+    return items
+
+
+def fuzz_established(data: bytes) -> None:
+    """After a real handshake, authenticated records with hostile *plaintext* (any content type, alert
+    bodies, CCS payloads, handshake fragments such as a renegotiating ClientHello or HelloRequest,
+    heartbeat) sealed with the peer's real keys. Byte 0: bit 0 = which side receives, the rest the case."""
+    if not data:
+        return
+    client, server = established_pair(data[0] >> 1)
+    sender, receiver = (client, server) if data[0] & 1 == 0 else (server, client)
+    stream = bytearray()
+    version = sender.negotiated_version or 0x0303
+    for content_type, plaintext in established_records(data[1:]):
+        try:
+            stream += sender.write_state.seal(content_type, version, plaintext)
+        except TLSError:
+            return  # e.g. a record our own sender refuses to build
+    _drive(receiver, bytes(stream), max(len(stream), 1))
+
+
 # ------------------------------------------------------------------------------------------ key log
 
 
@@ -333,6 +398,8 @@ def fuzz_capture(data: bytes) -> None:
 KNOWN_BUGS: dict[str, Callable[[BaseException], bool]] = {
     # capture/pcap.py open_capture/_read_partial: corrupt deflate data raises zlib.error (not CaptureError)
     "gzip-zlib-error": lambda exc: type(exc).__name__ == "error" and type(exc).__module__ == "zlib",
+    # handshake/client.py: an RSA certificate key pyca cannot encrypt with (e.g. even modulus) -> ValueError
+    "rsa-certificate-key-encrypt": lambda exc: isinstance(exc, ValueError) and str(exc) == "Encryption failed",
 }
 
 
@@ -365,6 +432,7 @@ TARGETS: dict[str, Callable[[bytes], None]] = {
         "server": fuzz_server,
         "keylog": fuzz_keylog,
         "capture": fuzz_capture,
+        "established": fuzz_established,
     }.items()
 }
 

@@ -68,3 +68,61 @@ def test_connection_target_sees_bugs_behind_internal_error(monkeypatch: pytest.M
     seed = next(s for s in corpus.seeds("server") if s[1] == 0)
     with pytest.raises(KeyError, match="planted"):
         targets.fuzz_server(seed)
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(mutated(corpus.seeds("established"), max_edits=5))
+def test_established_connection_survives_hostile_authenticated_records(data: bytes) -> None:
+    """After a real handshake: records with any content type/plaintext sealed with the peer's real keys."""
+    targets.fuzz_established(data)
+
+
+def test_established_seeds_reach_application_data_and_alerts() -> None:
+    """The seeds are meaningful: sealed application data arrives, a CCS after the handshake is refused."""
+    client, server = targets.established_pair(1)
+    server.receive_bytes(client.write_state.seal(23, 0x0303, b"hello"))
+    event = server.next_event()
+    assert event is not None and getattr(event, "data", None) == b"hello"
+    server.receive_bytes(client.write_state.seal(20, 0x0303, b"\x01"))
+    with pytest.raises(Exception, match="unexpected_message"):
+        server.next_event()
+
+
+def _rsa_flight_with_even_modulus() -> tuple[Connection, bytes]:
+    """A client (RSA key exchange, TLS 1.2, verify off) and our server's real first flight in which the
+    certificate's RSA modulus has its lowest bit cleared (an even modulus: not an RSA key)."""
+    from tlsstate.config import TLSConfig
+    from tlsstate.constants import ProtocolVersion
+    from tlsstate.suites import by_name
+
+    suite = by_name("AES128-SHA")
+    server_cfg = targets.server_configs()[0]()
+    server_cfg.cipher_suites = [suite]  # type: ignore[list-item]
+    client = Connection(TLSConfig(verify=False, cipher_suites=[suite], max_version=ProtocolVersion.TLS1_2),  # type: ignore[list-item]
+                        server_side=False)
+    server = Connection(server_cfg, server_side=True)
+    client.start_handshake()
+    server.receive_bytes(client.bytes_to_send())
+    assert server.next_event() is None
+    flight = bytearray(server.bytes_to_send())
+    key = server_cfg.certificate_chain[0].public_key()
+    modulus = key.public_numbers().n.to_bytes(256, "big")  # type: ignore[union-attr]
+    at = bytes(flight).index(modulus) + len(modulus) - 1
+    flight[at] &= 0xFE
+    return client, bytes(flight)
+
+
+@pytest.mark.xfail(strict=True, reason="handshake/client.py: an RSA certificate key with an even modulus reaches "
+                   "pyca encrypt -> ValueError('Encryption failed') -> InternalError/internal_error instead of a "
+                   "certificate alert")
+def test_client_refuses_invalid_rsa_certificate_key_with_a_certificate_alert() -> None:
+    from tlsstate.constants import AlertDescription
+    from tlsstate.errors import ProtocolError
+
+    client, flight = _rsa_flight_with_even_modulus()
+    client.receive_bytes(flight)
+    with pytest.raises(ProtocolError) as info:
+        while client.next_event() is not None:
+            pass
+    assert info.value.alert in (AlertDescription.BAD_CERTIFICATE, AlertDescription.UNSUPPORTED_CERTIFICATE,
+                                AlertDescription.ILLEGAL_PARAMETER, AlertDescription.HANDSHAKE_FAILURE)
