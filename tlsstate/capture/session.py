@@ -1,27 +1,24 @@
-"""One TLS connection rebuilt from its two TCP byte streams: framing, handshake tracking, keys, decryption.
+"""One TLS connection rebuilt from its two TCP byte streams: handshake tracking, keys, decryption.
 
 The handshake is followed from both directions (RFC 5246 §7.3, RFC 8446 §2) to learn what the keys depend
 on: randoms, version, suite, session id / ticket, EMS and EtM (RFC 7627, RFC 7366), the RSA or PSK
 ClientKeyExchange. Keys come from :mod:`tlsstate.capture.keysource`; the key schedule is
-:mod:`tlsstate.prf` / :mod:`tlsstate.keys` (TLS ≤ 1.2) and :mod:`tlsstate.schedule13` (TLS 1.3), and every
-record is opened by a :class:`tlsstate.record.HalfConnection` — the same connection state the library uses.
-
-Records are framed here rather than by :class:`tlsstate.record.Deframer` because a capture needs what a
-live peer must not do: accept an SSLv2-format ClientHello, resynchronise on a record boundary after a TCP
-gap or a capture that starts mid-connection, and tell a non-TLS stream from a damaged one.
+:mod:`tlsstate.prf` / :mod:`tlsstate.keys` (TLS ≤ 1.2) and :mod:`tlsstate.schedule13` (TLS 1.3, in
+:mod:`tlsstate.capture.tls13`), and every record is opened by a :class:`tlsstate.record.HalfConnection` — the
+same connection state the library uses. Framing is :mod:`tlsstate.capture.stream`.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
-import struct
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from cryptography.exceptions import UnsupportedAlgorithm
 
+from tlsstate.capture import tls13
+from tlsstate.capture.stream import DirectionState
 from tlsstate.constants import ContentType, HandshakeType
 from tlsstate.errors import BadRecordMAC, ProtocolError, TLSError
 from tlsstate.messages import (
@@ -33,12 +30,10 @@ from tlsstate.messages import (
     NewSessionTicket,
     RawHandshake,
     ServerHello,
-    is_sslv2_client_hello,
     parse_sslv2_client_hello,
-    sslv2_record_length,
 )
 from tlsstate.protection import RecordProtection
-from tlsstate.record import HalfConnection, Record
+from tlsstate.record import Record
 from tlsstate.suites import CipherSuite, KeyExchange, by_id
 
 if TYPE_CHECKING:
@@ -46,23 +41,10 @@ if TYPE_CHECKING:
 
 __all__ = ["Derivation", "DirectionState", "RecordInfo", "SessionCache", "TlsSession"]
 
-HEADER = struct.Struct(">BHH")
-MAX_RECORD = 16384 + 2048
-HOLD_LIMIT = 4 * 1024 * 1024
-RECOVERY_LIMIT = 1 << 16
-FIRST_LINE_LIMIT = 256
+HOLD_LIMIT = 4 * 1024 * 1024  # bytes a direction may hold back waiting for the other one
 EXT_SERVER_NAME, EXT_ALPN, EXT_ETM, EXT_EMS, EXT_TICKET, EXT_EARLY_DATA, EXT_SUPPORTED_VERSIONS = 0, 16, 22, 23, 35, 42, 43
 EXT_PRE_SHARED_KEY = 41
 TLS13 = 0x0304
-HASH_LENGTH = {"sha256": 32, "sha384": 48}
-
-
-def _header_ok(data: bytes | bytearray | memoryview, pos: int) -> bool:
-    content_type: int
-    version: int
-    length: int
-    content_type, version, length = HEADER.unpack_from(data, pos)
-    return 20 <= content_type <= 24 and (version >> 8 == 3 and version & 0xFF <= 4) and length <= MAX_RECORD
 
 
 @dataclass(slots=True)
@@ -97,196 +79,6 @@ class SessionCache:
     def __init__(self) -> None:
         self.by_session_id: dict[bytes, tuple[bytes, int, int]] = {}  # id -> (master, suite, version)
         self.by_ticket: dict[bytes, tuple[bytes, int, int]] = {}
-
-
-class DirectionState:
-    """One direction of a TLS connection: framing buffer, record state, handshake reassembly, output."""
-
-    def __init__(self, session: TlsSession, writer: str) -> None:
-        self.session = session
-        self.writer = writer  # "client" or "server"
-        self.arrow = "c>s" if writer == "client" else "s>c"
-        self.buffer = bytearray()
-        self.half = HalfConnection(writer)
-        self.handshake = HandshakeReassembler(1 << 24)
-        self.synced = False  # record boundaries known
-        self.need_resync = False
-        self.no_keys = False  # encrypted with keys we do not have
-        self.no_keys_reason = ""
-        self.started = False
-        self.records_ok = 0
-        self.records_failed = 0
-        self.records_no_keys = 0
-        self.records_truncated = 0
-        self.app_bytes = 0
-        self.app_hash = hashlib.sha256()
-        self.first_line = b""
-        self.sink: Callable[[bytes], None] | None = None
-        self.tls13_secret: bytes | None = None  # current traffic secret (TLS 1.3)
-        self.tls13_generation = -1  # -1 early/handshake, 0.. application
-        self.tls13_phase = "plain"  # plain | early | handshake | application
-        self.key_label = f"{writer} write: none"
-        self.record_index = 0
-        self.waiting = False  # holding records until the other direction has been read far enough
-        self.missing = 0  # bytes lost in TCP gaps since the last resynchronisation
-        self.recover_from = 0
-        self.recover_budget = 0
-        self.recover_attempts = 0  # records left on which to search the sequence number after a gap
-        self.force = False
-
-    # ------------------------------------------------------------------ framing
-    def feed(self, data: bytes) -> None:
-        """Bytes of this direction's TCP stream, in order."""
-        if self.session.not_tls:
-            return
-        buf = self.buffer
-        buf += data
-        if not self.synced and not self._sync():
-            if len(buf) > 4 * MAX_RECORD:
-                self.session.mark_not_tls(f"no TLS record found in the first {len(buf)} bytes ({self.writer})")
-                buf.clear()
-            return
-        pos, end = 0, len(buf)
-        try:
-            while end - pos >= 5:
-                content_type, version, length = HEADER.unpack_from(buf, pos)
-                if not (20 <= content_type <= 24 and version >> 8 == 3 and length <= MAX_RECORD):
-                    self.session.note(f"{self.writer} stream lost record framing at record {self.record_index}")
-                    del buf[:pos]
-                    self.synced = False
-                    self.need_resync = True
-                    pos = 0
-                    if not self._sync():
-                        return
-                    end = len(buf)
-                    continue
-                stop = pos + 5 + length
-                if stop > end:
-                    break
-                if not self.force and not self.session.ready(self, content_type, end - pos):
-                    self.waiting = True
-                    break
-                self.waiting = False
-                with memoryview(buf) as view:  # one copy of the fragment, and the view is released before resizing
-                    record = Record(content_type, version, bytes(view[pos + 5 : stop]))
-                pos = stop
-                try:
-                    self.session.on_record(self, record)
-                except Exception as exc:  # a capture must never end in a traceback: note it, stop this direction
-                    self.session.note(f"{self.writer} record {self.record_index}: cannot process ({exc!r})")
-                    self.lost_state(f"internal error at record {self.record_index}: {type(exc).__name__}")
-        finally:
-            if pos:
-                del buf[:pos]
-        other = self.session.server if self is self.session.client else self.session.client
-        if other.waiting and pos:
-            other.waiting = False
-            other.feed(b"")
-
-    def _sync(self) -> bool:
-        """Find the first record boundary (start of stream, SSLv2 hello, or resynchronisation)."""
-        buf = self.buffer
-        if not self.need_resync and not self.started:
-            if len(buf) < 5:
-                return False
-            self.started = True
-            if is_sslv2_client_hello(bytes(buf[:5])):
-                total = sslv2_record_length(bytes(buf[:2])) or 0
-                if len(buf) < total:
-                    self.started = False
-                    return False
-                self.session.on_sslv2_hello(self, bytes(buf[:total]))
-                del buf[:total]
-                self.synced = True
-                return True
-            if _header_ok(buf, 0):
-                self.synced = True
-                return True
-            if not self.session.mid_stream:
-                self.session.mark_not_tls(f"{self.writer} stream does not start with a TLS record")
-                buf.clear()
-                return False
-            self.need_resync = True
-        # resynchronise: a plausible header followed by another plausible header (or the buffer end)
-        limit = len(buf) - 5
-        pos = 0
-        while pos <= limit:
-            if _header_ok(buf, pos):
-                nxt = pos + 5 + HEADER.unpack_from(buf, pos)[2]
-                if nxt + 5 <= len(buf) and _header_ok(buf, nxt):
-                    break
-                if nxt + 5 > len(buf) and pos > limit - MAX_RECORD:
-                    return False  # wait for more data to confirm
-            pos += 1
-        else:
-            if len(buf) > 5:
-                del buf[: len(buf) - 4]
-            return False
-        if pos:
-            self.session.note(f"{self.writer} stream: skipped {pos} bytes to resynchronise on a record boundary")
-            del buf[:pos]
-        self.synced = True
-        self.need_resync = False
-        if self.half.protection.protects and not self.no_keys:
-            # records were lost with the gap: their number is unknown, so the next sequence number is searched
-            # for (RFC 5246 §6.1: it is in the MAC / AEAD input), at most one per 22 missing bytes (a record's minimum)
-            self.recover_from = self.half.seq
-            self.recover_budget = min((self.missing + pos) // 22 + 2, RECOVERY_LIMIT)
-            self.recover_attempts = 3
-        if self.half.protection.protects or self.session.version_known:
-            self.lost_state("record state lost after a capture gap")
-        self.missing = 0
-        return True
-
-    def lost_state(self, reason: str) -> None:
-        """The protection state cannot continue (gap, mid-stream start): later records are undecryptable."""
-        if not self.no_keys:
-            self.no_keys = True
-            self.no_keys_reason = reason
-
-    def gap(self, length: int) -> None:
-        """The TCP layer reports missing bytes before the next data."""
-        self.session.note(f"{self.writer} stream: {length} bytes missing (TCP gap)")
-        self.session.gap_bytes += length
-        self.missing += length
-        self.buffer.clear()
-        self.synced = False
-        self.need_resync = True
-        self.started = True
-
-    def finish(self) -> None:
-        """End of stream: records held back are processed; a partial record left over is truncated."""
-        if self.waiting:
-            self.force = True
-            self.feed(b"")
-        if self.buffer and self.synced and len(self.buffer) >= 5 and not self.session.not_tls:
-            content_type, _version, length = HEADER.unpack_from(self.buffer, 0)
-            self.records_truncated += 1
-            self.session.log_record(self, content_type, None, length, "truncated", self.key_label)
-        self.buffer.clear()
-
-    # ------------------------------------------------------------------ output
-    def application_data(self, data: bytes) -> None:
-        """Decrypted application data, in order."""
-        if not data:
-            return
-        if len(self.first_line) < FIRST_LINE_LIMIT and b"\n" not in self.first_line:
-            self.first_line = (self.first_line + data[:FIRST_LINE_LIMIT])[:FIRST_LINE_LIMIT]
-        self.app_bytes += len(data)
-        self.app_hash.update(data)
-        if self.sink is not None:
-            self.sink(data)
-
-    @property
-    def first_line_text(self) -> str | None:
-        """The first line of the application data (like tshark's follow view), or None when there is none."""
-        if not self.first_line:
-            return None
-        return self.first_line.split(b"\n", 1)[0].rstrip(b"\r").decode("utf-8", errors="replace")
-
-    def set_label(self, label: str) -> None:
-        """Name of the key now protecting this direction."""
-        self.key_label = label
 
 
 class TlsSession:
@@ -428,27 +220,27 @@ class TlsSession:
                             direction.no_keys_reason or direction.key_label)
             return
         if direction is self.client and (early or (direction.half.tls13 and direction.tls13_phase == "handshake")):
-            self._open_client_tls13(record)
+            tls13.open_client_record(self, record)
             return
         if (
             direction is self.client and self.version == TLS13 and direction.tls13_phase == "plain"
             and record.content_type == ContentType.APPLICATION_DATA
         ):
-            self._start_client_tls13()
+            tls13.start_client(self)
             if direction.no_keys:
                 self.on_record(direction, record)
                 return
-            self._open_client_tls13(record)
+            tls13.open_client_record(self, record)
             return
         if (
             direction is self.client and self.version is None and self.early_data_offered
             and record.content_type == ContentType.APPLICATION_DATA
         ):
-            self._start_client_tls13()  # 0-RTT before the ServerHello was seen
+            tls13.start_client(self)  # 0-RTT before the ServerHello was seen
             if direction.no_keys:
                 self.on_record(direction, record)
                 return
-            self._open_client_tls13(record)
+            tls13.open_client_record(self, record)
             return
         self._open(direction, record)
 
@@ -527,7 +319,7 @@ class TlsSession:
     def _handshake_message(self, direction: DirectionState, raw: RawHandshake) -> None:
         t = raw.msg_type
         if self.version == TLS13 and t != HandshakeType.CLIENT_HELLO and t != HandshakeType.SERVER_HELLO:
-            self._tls13_message(direction, raw)
+            tls13.handshake_message(self, direction, raw)
             return
         if t == HandshakeType.HELLO_REQUEST:
             return
@@ -669,7 +461,7 @@ class TlsSession:
         self.derivation = Derivation(self.handshakes)
         self.derivations.append(self.derivation)
         if version == TLS13:
-            self._start_server_tls13()
+            tls13.start_server(self)
 
     def _unsupported_version(self, version: int, body: bytes) -> None:
         self.version = version
@@ -846,155 +638,6 @@ class TlsSession:
                                    keys.client_write_iv, encrypt_then_mac=self.etm)
         return make_protection(self.suite, self.version, keys.server_write_mac_key, keys.server_write_key,
                                keys.server_write_iv, encrypt_then_mac=self.etm)
-
-    # ------------------------------------------------------------------ TLS 1.3
-    def _secret(self, label: str) -> bytes | None:
-        return self.keys.keylog.tls13_secret(self.client_random, label)
-
-    def _tls13_protection(self, secret: bytes, name: str) -> RecordProtection:
-        from tlsstate.protection import make_tls13_protection
-        from tlsstate.schedule13 import traffic_key_and_iv
-
-        assert self.suite is not None
-        key, iv = traffic_key_and_iv(self.suite, secret)
-        if self.derivation is not None and not any(step[0] == f"{name} key" for step in self.derivation.steps):
-            line = self.keys.keylog.line_of(name, self.client_random)
-            source = f"key log {name} line {line}" if line else "next_traffic_secret (KeyUpdate, RFC 8446 §7.2)"
-            self.derivation.add(name, secret, source)
-            self.derivation.add(f"{name} key", key, 'HKDF-Expand-Label(secret, "key", "", key_length) (RFC 8446 §7.3)')
-            self.derivation.add(f"{name} iv", iv, 'HKDF-Expand-Label(secret, "iv", "", 12) (RFC 8446 §7.3)')
-        return make_tls13_protection(self.suite, key, iv)
-
-    def _activate13(self, direction: DirectionState, label: str, phase: str, generation: int = -1) -> bool:
-        secret = self._secret(label)
-        if secret is None and generation > 0 and direction.tls13_secret is not None and self.suite is not None:
-            from tlsstate.schedule13 import next_traffic_secret
-
-            secret = next_traffic_secret(self.suite.prf_hash, direction.tls13_secret)
-        if secret is None:
-            direction.lost_state(f"no {label} in the key log")
-            direction.tls13_phase = phase
-            return False
-        direction.half.activate_tls13(self._tls13_protection(secret, label), label=label)
-        direction.tls13_secret = secret
-        direction.tls13_phase = phase
-        direction.tls13_generation = generation
-        direction.set_label(direction.half.key_label)
-        direction.no_keys = False
-        return True
-
-    def _start_server_tls13(self) -> None:
-        self._activate13(self.server, "SERVER_HANDSHAKE_TRAFFIC_SECRET", "handshake")
-
-    def _start_client_tls13(self) -> None:
-        if self.suite is None:
-            self.client.lost_state("0-RTT data but no ServerHello: the early data cipher suite is unknown")
-            self.client.tls13_phase = "early"
-            return
-        if self.early_data_offered and self._secret("CLIENT_EARLY_TRAFFIC_SECRET") is not None:
-            self._activate13(self.client, "CLIENT_EARLY_TRAFFIC_SECRET", "early")
-        elif self.early_data_offered:
-            # 0-RTT records we cannot open; each record is tried under the handshake key (_open_client_tls13)
-            self.client.lost_state("0-RTT early data without CLIENT_EARLY_TRAFFIC_SECRET in the key log")
-            self.client.tls13_phase = "early"
-        else:
-            self._activate13(self.client, "CLIENT_HANDSHAKE_TRAFFIC_SECRET", "handshake")
-
-    def _open_client_tls13(self, record: Record) -> None:
-        """Client records in TLS 1.3. 0-RTT records (early key) are followed by handshake-key records, with no
-        EndOfEarlyData when the server rejected 0-RTT (RFC 8446 §4.2.10): a record the early key does not open is
-        tried under the handshake key, and also when the early key is not in the key log."""
-        direction = self.client
-        if record.content_type == ContentType.CHANGE_CIPHER_SPEC:
-            direction.records_ok += 1
-            self.log_record(direction, record.content_type, None, len(record.fragment), "ok", "none (compatibility CCS)")
-            return
-        if direction.tls13_phase == "early" and self.version == TLS13:
-            early_ok = False
-            if direction.half.protection.protects and not direction.no_keys:
-                probe = HalfConnection("client")
-                probe.activate_tls13(direction.half.protection)
-                probe.seq = direction.half.seq
-                try:
-                    probe.open(record)
-                    early_ok = True
-                except TLSError:
-                    pass
-            if not early_ok and self._handshake_key_opens(record):
-                if direction.no_keys and self.early_accepted:
-                    # the EndOfEarlyData we could not read (empty body) is part of the transcript (RFC 8446 §4.5)
-                    self.transcript += bytes((HandshakeType.END_OF_EARLY_DATA, 0, 0, 0))
-                self._activate13(direction, "CLIENT_HANDSHAKE_TRAFFIC_SECRET", "handshake")
-        if direction.no_keys:
-            direction.records_no_keys += 1
-            self.log_record(direction, record.content_type, None, len(record.fragment), "no_keys",
-                            direction.no_keys_reason or direction.key_label)
-            return
-        self._open(direction, record)
-
-    def _handshake_key_opens(self, record: Record) -> bool:
-        """Whether the client handshake traffic key opens ``record`` as the first record under it (seq 0)."""
-        secret = self._secret("CLIENT_HANDSHAKE_TRAFFIC_SECRET")
-        if secret is None or self.suite is None:
-            return False
-        from tlsstate.protection import make_tls13_protection
-        from tlsstate.schedule13 import traffic_key_and_iv
-
-        key, iv = traffic_key_and_iv(self.suite, secret)
-        try:
-            make_tls13_protection(self.suite, key, iv).open(0, record.content_type, record.version, record.fragment)
-        except TLSError:
-            return False
-        return True
-
-    def _tls13_message(self, direction: DirectionState, raw: RawHandshake) -> None:
-        t = raw.msg_type
-        if t not in (HandshakeType.NEW_SESSION_TICKET, HandshakeType.KEY_UPDATE):
-            if t == HandshakeType.FINISHED:
-                self._check_finished13(direction, raw)
-            self.transcript += raw.raw
-        if t == HandshakeType.ENCRYPTED_EXTENSIONS and direction is self.server:
-            self._encrypted_extensions(raw.body)
-        elif t == HandshakeType.FINISHED:
-            if direction is self.server:
-                self._activate13(self.server, "SERVER_TRAFFIC_SECRET_0", "application", 0)
-            else:
-                self._activate13(self.client, "CLIENT_TRAFFIC_SECRET_0", "application", 0)
-        elif t == HandshakeType.END_OF_EARLY_DATA and direction is self.client:
-            self._activate13(self.client, "CLIENT_HANDSHAKE_TRAFFIC_SECRET", "handshake")
-        elif t == HandshakeType.KEY_UPDATE:
-            generation = direction.tls13_generation + 1
-            prefix = "CLIENT" if direction is self.client else "SERVER"
-            self._activate13(direction, f"{prefix}_TRAFFIC_SECRET_{generation}", "application", generation)
-            self.note(f"{direction.writer} KeyUpdate: generation {generation}")
-
-    def _check_finished13(self, direction: DirectionState, raw: RawHandshake) -> None:
-        """verify_data = HMAC(finished_key(sender's handshake traffic secret), Transcript-Hash(...)) (RFC 8446 §4.4.4)."""
-        if self.suite is None:
-            return
-        label = "SERVER_HANDSHAKE_TRAFFIC_SECRET" if direction is self.server else "CLIENT_HANDSHAKE_TRAFFIC_SECRET"
-        base_key = self._secret(label)
-        if base_key is None:
-            return
-        from tlsstate.schedule13 import finished_verify_data
-
-        transcript_hash = hashlib.new(self.suite.prf_hash, bytes(self.transcript)).digest()
-        ok = finished_verify_data(self.suite.prf_hash, base_key, transcript_hash) == raw.body
-        self.finished_checks.append((direction.writer, ok))
-        if not ok:
-            self.note(f"{direction.writer} Finished verify_data does not match the reconstructed handshake")
-
-    def _encrypted_extensions(self, body: bytes) -> None:
-        if len(body) < 2:
-            return
-        pos, end = 2, 2 + int.from_bytes(body[:2], "big")
-        while pos + 4 <= min(end, len(body)):
-            ext_type, length = struct.unpack_from(">HH", body, pos)
-            if ext_type == EXT_ALPN:
-                self._set_alpn(body[pos + 4 : pos + 4 + length])
-            elif ext_type == EXT_EARLY_DATA:
-                self.early_accepted = True  # RFC 8446 §4.2.10: the server accepted 0-RTT
-            pos += 4 + length
 
     # ------------------------------------------------------------------ summary
     def finish(self) -> None:

@@ -1,0 +1,186 @@
+"""TLS 1.3 in a capture (RFC 8446): traffic secrets from the key log, traffic keys, record protection switches.
+
+Each direction moves early (0-RTT) → handshake → application traffic secret N (KeyUpdate: N + 1, §4.6.3, §7.2);
+the keys are ``traffic_key_and_iv`` of :mod:`tlsstate.schedule13` and records are opened by
+:class:`~tlsstate.record.HalfConnection` in TLS 1.3 mode (inner content type, padding; §5.2, §5.4). Both Finished
+messages are checked against the transcript (§4.4.4), so a verified connection proves the rebuilt handshake.
+These are functions of a :class:`~tlsstate.capture.session.TlsSession`, kept apart from the TLS ≤ 1.2 logic.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import struct
+from typing import TYPE_CHECKING
+
+from tlsstate.constants import ContentType, HandshakeType
+from tlsstate.errors import TLSError
+from tlsstate.protection import RecordProtection, make_tls13_protection
+from tlsstate.record import HalfConnection, Record
+from tlsstate.schedule13 import finished_verify_data, next_traffic_secret, traffic_key_and_iv
+
+if TYPE_CHECKING:
+    from tlsstate.capture.session import TlsSession
+    from tlsstate.capture.stream import DirectionState
+    from tlsstate.messages import RawHandshake
+
+__all__ = ["activate", "handshake_message", "open_client_record", "start_client", "start_server"]
+
+EXT_ALPN, EXT_EARLY_DATA = 16, 42
+TLS13 = 0x0304
+
+
+def logged_secret(session: TlsSession, label: str) -> bytes | None:
+    """A traffic secret of this connection from the key log (NSS label, keyed by client random)."""
+    return session.keys.keylog.tls13_secret(session.client_random, label)
+
+
+def protection_for(session: TlsSession, secret: bytes, name: str) -> RecordProtection:
+    """Record protection from a traffic secret: key and IV by HKDF-Expand-Label (RFC 8446 §7.3); the steps are
+    recorded for ``--explain``."""
+    assert session.suite is not None
+    key, iv = traffic_key_and_iv(session.suite, secret)
+    if session.derivation is not None and not any(step[0] == f"{name} key" for step in session.derivation.steps):
+        line = session.keys.keylog.line_of(name, session.client_random)
+        source = f"key log {name} line {line}" if line else "next_traffic_secret (KeyUpdate, RFC 8446 §7.2)"
+        session.derivation.add(name, secret, source)
+        session.derivation.add(f"{name} key", key, 'HKDF-Expand-Label(secret, "key", "", key_length) (RFC 8446 §7.3)')
+        session.derivation.add(f"{name} iv", iv, 'HKDF-Expand-Label(secret, "iv", "", 12) (RFC 8446 §7.3)')
+    return make_tls13_protection(session.suite, key, iv)
+
+
+def activate(session: TlsSession, direction: DirectionState, label: str, phase: str, generation: int = -1) -> bool:
+    """Switch ``direction`` to the traffic secret ``label`` (sequence number 0, RFC 8446 §5.3). A KeyUpdate
+    generation missing from the key log is derived from the previous one (§7.2). False when no secret."""
+    secret = logged_secret(session, label)
+    if secret is None and generation > 0 and direction.tls13_secret is not None and session.suite is not None:
+        secret = next_traffic_secret(session.suite.prf_hash, direction.tls13_secret)
+    if secret is None:
+        direction.lost_state(f"no {label} in the key log")
+        direction.tls13_phase = phase
+        return False
+    direction.half.activate_tls13(protection_for(session, secret, label), label=label)
+    direction.tls13_secret = secret
+    direction.tls13_phase = phase
+    direction.tls13_generation = generation
+    direction.set_label(direction.half.key_label)
+    direction.no_keys = False
+    return True
+
+
+def start_server(session: TlsSession) -> None:
+    """After the ServerHello the server writes under its handshake traffic secret (RFC 8446 §7.1)."""
+    activate(session, session.server, "SERVER_HANDSHAKE_TRAFFIC_SECRET", "handshake")
+
+
+def start_client(session: TlsSession) -> None:
+    """The client's first protected record: 0-RTT (early secret) if early data was offered, else handshake."""
+    if session.suite is None:
+        session.client.lost_state("0-RTT data but no ServerHello: the early data cipher suite is unknown")
+        session.client.tls13_phase = "early"
+        return
+    if session.early_data_offered and logged_secret(session, "CLIENT_EARLY_TRAFFIC_SECRET") is not None:
+        activate(session, session.client, "CLIENT_EARLY_TRAFFIC_SECRET", "early")
+    elif session.early_data_offered:
+        # 0-RTT records we cannot open; each record is tried under the handshake key (_open_client_tls13)
+        session.client.lost_state("0-RTT early data without CLIENT_EARLY_TRAFFIC_SECRET in the key log")
+        session.client.tls13_phase = "early"
+    else:
+        activate(session, session.client, "CLIENT_HANDSHAKE_TRAFFIC_SECRET", "handshake")
+
+
+def open_client_record(session: TlsSession, record: Record) -> None:
+    """Client records in TLS 1.3. 0-RTT records (early key) are followed by handshake-key records, with no
+    EndOfEarlyData when the server rejected 0-RTT (RFC 8446 §4.2.10): a record the early key does not open is
+    tried under the handshake key, and also when the early key is not in the key log."""
+    direction = session.client
+    if record.content_type == ContentType.CHANGE_CIPHER_SPEC:
+        direction.records_ok += 1
+        session.log_record(direction, record.content_type, None, len(record.fragment), "ok", "none (compatibility CCS)")
+        return
+    if direction.tls13_phase == "early" and session.version == TLS13:
+        early_ok = False
+        if direction.half.protection.protects and not direction.no_keys:
+            probe = HalfConnection("client")
+            probe.activate_tls13(direction.half.protection)
+            probe.seq = direction.half.seq
+            try:
+                probe.open(record)
+                early_ok = True
+            except TLSError:
+                pass
+        if not early_ok and handshake_key_opens(session, record):
+            if direction.no_keys and session.early_accepted:
+                # the EndOfEarlyData we could not read (empty body) is part of the transcript (RFC 8446 §4.5)
+                session.transcript += bytes((HandshakeType.END_OF_EARLY_DATA, 0, 0, 0))
+            activate(session, direction, "CLIENT_HANDSHAKE_TRAFFIC_SECRET", "handshake")
+    if direction.no_keys:
+        direction.records_no_keys += 1
+        session.log_record(direction, record.content_type, None, len(record.fragment), "no_keys",
+                        direction.no_keys_reason or direction.key_label)
+        return
+    session._open(direction, record)
+
+
+def handshake_key_opens(session: TlsSession, record: Record) -> bool:
+    """Whether the client handshake traffic key opens ``record`` as the first record under it (seq 0)."""
+    secret = logged_secret(session, "CLIENT_HANDSHAKE_TRAFFIC_SECRET")
+    if secret is None or session.suite is None:
+        return False
+    key, iv = traffic_key_and_iv(session.suite, secret)
+    try:
+        make_tls13_protection(session.suite, key, iv).open(0, record.content_type, record.version, record.fragment)
+    except TLSError:
+        return False
+    return True
+
+
+def handshake_message(session: TlsSession, direction: DirectionState, raw: RawHandshake) -> None:
+    t = raw.msg_type
+    if t not in (HandshakeType.NEW_SESSION_TICKET, HandshakeType.KEY_UPDATE):
+        if t == HandshakeType.FINISHED:
+            check_finished(session, direction, raw)
+        session.transcript += raw.raw
+    if t == HandshakeType.ENCRYPTED_EXTENSIONS and direction is session.server:
+        encrypted_extensions(session, raw.body)
+    elif t == HandshakeType.FINISHED:
+        if direction is session.server:
+            activate(session, session.server, "SERVER_TRAFFIC_SECRET_0", "application", 0)
+        else:
+            activate(session, session.client, "CLIENT_TRAFFIC_SECRET_0", "application", 0)
+    elif t == HandshakeType.END_OF_EARLY_DATA and direction is session.client:
+        activate(session, session.client, "CLIENT_HANDSHAKE_TRAFFIC_SECRET", "handshake")
+    elif t == HandshakeType.KEY_UPDATE:
+        generation = direction.tls13_generation + 1
+        prefix = "CLIENT" if direction is session.client else "SERVER"
+        activate(session, direction, f"{prefix}_TRAFFIC_SECRET_{generation}", "application", generation)
+        session.note(f"{direction.writer} KeyUpdate: generation {generation}")
+
+
+def check_finished(session: TlsSession, direction: DirectionState, raw: RawHandshake) -> None:
+    """verify_data = HMAC(finished_key(sender's handshake traffic secret), Transcript-Hash(...)) (RFC 8446 §4.4.4)."""
+    if session.suite is None:
+        return
+    label = "SERVER_HANDSHAKE_TRAFFIC_SECRET" if direction is session.server else "CLIENT_HANDSHAKE_TRAFFIC_SECRET"
+    base_key = logged_secret(session, label)
+    if base_key is None:
+        return
+    transcript_hash = hashlib.new(session.suite.prf_hash, bytes(session.transcript)).digest()
+    ok = finished_verify_data(session.suite.prf_hash, base_key, transcript_hash) == raw.body
+    session.finished_checks.append((direction.writer, ok))
+    if not ok:
+        session.note(f"{direction.writer} Finished verify_data does not match the reconstructed handshake")
+
+
+def encrypted_extensions(session: TlsSession, body: bytes) -> None:
+    if len(body) < 2:
+        return
+    pos, end = 2, 2 + int.from_bytes(body[:2], "big")
+    while pos + 4 <= min(end, len(body)):
+        ext_type, length = struct.unpack_from(">HH", body, pos)
+        if ext_type == EXT_ALPN:
+            session._set_alpn(body[pos + 4 : pos + 4 + length])
+        elif ext_type == EXT_EARLY_DATA:
+            session.early_accepted = True  # RFC 8446 §4.2.10: the server accepted 0-RTT
+        pos += 4 + length
+
