@@ -29,6 +29,8 @@ FIRST_LINE_LIMIT = 256
 
 
 def header_ok(data: bytes | bytearray | memoryview, pos: int) -> bool:
+    """Whether 5 bytes at ``pos`` can be a TLSPlaintext/TLSCiphertext header (RFC 5246 §6.2.1, RFC 8446 §5.1):
+    type 20..24, version 3.x with x ≤ 4, length ≤ 2^14 + 2048."""
     content_type: int
     version: int
     length: int
