@@ -31,13 +31,28 @@ def p_sha256(secret: bytes, seed: bytes, length: int) -> bytes:
     return out[:length]
 
 
+def p_md5_sha1(secret: bytes, seed: bytes, length: int) -> bytes:
+    """RFC 2246 §5 TLS 1.0 PRF core: P_MD5(S1) XOR P_SHA1(S2), the secret split in two (shared middle byte)."""
+    half = (len(secret) + 1) // 2
+
+    def p_hash(name: str, key: bytes) -> bytes:
+        out, a = b"", seed
+        while len(out) < length:
+            a = hmac.digest(key, a, name)
+            out += hmac.digest(key, a + seed, name)
+        return out[:length]
+
+    return bytes(x ^ y for x, y in zip(p_hash("md5", secret[:half]), p_hash("sha1", secret[-half:]), strict=True))
+
+
 def test_demo_screen() -> None:
     result = CliRunner(env={"COLUMNS": "220"}).invoke(cli, ["demo"])
     assert result.exit_code == 0, result.output
     text = result.output
     for name in SIX:
         assert name in text
-    assert "not used by this suite" in text  # CBC in TLS 1.2 has no IVs; GCM has no MAC keys
+    assert "not used by this suite" in text  # GCM has no MAC keys
+    assert "TLS 1.0" in text and "TLS 1.2" in text
     assert text.count("rejected with bad_record_mac") == 6  # three proofs × two suites
     assert "TLS_RSA_WITH_AES_128_CBC_SHA" in text and "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256" in text
     assert "premaster secret" in text and "master secret" in text
@@ -52,25 +67,29 @@ def test_demo_json_matches_independent_prf() -> None:
     runs = doc["runs"]
     assert [r["suite"] for r in runs] == ["TLS_RSA_WITH_AES_128_CBC_SHA", "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"]
     assert runs[1]["group"] == "x25519"
-    lengths = {  # RFC 5246 §6.3 / RFC 5288 §3: (mac, key, iv) per side
-        "TLS_RSA_WITH_AES_128_CBC_SHA": (20, 16, 0),
+    lengths = {  # RFC 2246 §6.3 (TLS 1.0 CBC: implicit IVs) / RFC 5288 §3: (mac, key, iv) per side
+        "TLS_RSA_WITH_AES_128_CBC_SHA": (20, 16, 16),
         "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256": (0, 16, 4),
     }
+    versions = {"TLS_RSA_WITH_AES_128_CBC_SHA": "TLS 1.0", "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256": "TLS 1.2"}
     for run in runs:
-        assert run["version"] == "TLS 1.2"
+        assert run["version"] == versions[run["suite"]]
+        tls10 = run["version"] == "TLS 1.0"
+        prf = p_md5_sha1 if tls10 else p_sha256
         assert len(bytes.fromhex(run["premaster_secret"])) == (48 if run["key_exchange"] == "RSA" else 32)
         master = bytes.fromhex(run["master_secret"])
         assert len(master) == 48
         # RFC 7627 §4 with an independent PRF: the transcript the demo captured off the wire, hashed here
         transcript = bytes.fromhex(run["handshake_transcript"])
         assert transcript[0] == 1  # ClientHello first
-        session_hash = hashlib.sha256(transcript).digest()
+        session_hash = (hashlib.md5(transcript).digest() + hashlib.sha1(transcript).digest() if tls10
+                        else hashlib.sha256(transcript).digest())
         assert run["extended_master_secret"] is True and run["session_hash"] == session_hash.hex()
         premaster = bytes.fromhex(run["premaster_secret"])
-        assert p_sha256(premaster, b"extended master secret" + session_hash, 48) == master
+        assert prf(premaster, b"extended master secret" + session_hash, 48) == master
         seed = b"key expansion" + bytes.fromhex(run["server_random"]) + bytes.fromhex(run["client_random"])
         mac, key, iv = lengths[run["suite"]]
-        block = p_sha256(master, seed, 2 * (mac + key + iv))
+        block = prf(master, seed, 2 * (mac + key + iv))
         expected, pos = [], 0
         for size in (mac, mac, key, key, iv, iv):
             expected.append(block[pos:pos + size].hex() or "not used by this suite")

@@ -1,8 +1,10 @@
-"""``tlsstate demo``: a real TLS 1.2 handshake on loopback that shows the connection state and why it has six values.
+"""``tlsstate demo``: real handshakes on loopback that show the connection state and why it has six values.
 
 A tlsstate server thread listens on a free loopback port; a tlsstate client connects over real TCP,
-first with RSA key exchange and TLS_RSA_WITH_AES_128_CBC_SHA, then with ECDHE (X25519) and
-TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256. For each it shows the premaster secret, the master secret and
+first with RSA key exchange and TLS_RSA_WITH_AES_128_CBC_SHA in TLS 1.0 (the last version whose CBC
+suites cut all six values from the key block: TLS 1.1+ sends an explicit IV in every record instead,
+RFC 4346 §6.2.3.2), then with ECDHE (X25519) and TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256 in
+TLS 1.2. For each it shows the premaster secret, the master secret and
 how it was derived (RFC 5246 §8.1, RFC 7627 §4), the key block cut into the six values
 (RFC 5246 §6.3), the application records with the key and sequence number that protected each, and
 then proves on live connection states that a flipped byte, a reflected record and a replayed record
@@ -26,7 +28,11 @@ from tlsstate.cli.connect import version_name
 from tlsstate.constants import ContentType, NamedGroup, ProtocolVersion
 from tlsstate.errors import AlertReceived, ProtocolError, TLSError
 
-DEMO_SUITES = ("TLS_RSA_WITH_AES_128_CBC_SHA", "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256")
+# (suite, protocol version): TLS 1.0 CBC shows all six values, TLS 1.2 GCM the modern AEAD shape.
+DEMO_SUITES = (
+    ("TLS_RSA_WITH_AES_128_CBC_SHA", ProtocolVersion.TLS1_0),
+    ("TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", ProtocolVersion.TLS1_2),
+)
 TIMEOUT = 10.0
 SIX_NAMES = (
     ("client write MAC key", "client_write_mac_key", "MAC, client → server"),
@@ -161,14 +167,14 @@ class DemoServer:
 class DemoClient:
     """A client TLSSocket whose records the demo inspects one by one."""
 
-    def __init__(self, port: int, suite_name: str, cafile: str) -> None:
+    def __init__(self, port: int, suite_name: str, cafile: str, version: ProtocolVersion) -> None:
         from tlsstate.config import TLSConfig
         from tlsstate.io.sockets import TLSSocket
         from tlsstate.record import Deframer
         from tlsstate.suites import lookup
 
         config = TLSConfig(
-            min_version=ProtocolVersion.TLS1_2, max_version=ProtocolVersion.TLS1_2,
+            min_version=version, max_version=version,
             cipher_suites=[lookup(suite_name)], groups=[NamedGroup.X25519],
             cafile=cafile, server_name="localhost",
         )
@@ -277,13 +283,18 @@ def _flip(wire: bytes) -> bytes:
     return wire[:index] + bytes([wire[index] ^ 0x01]) + wire[index + 1:]
 
 
-def run_suite(server: DemoServer, suite_name: str, cafile: str) -> Run:
+def _session_hash_name(version: int, prf_hash: str) -> str:
+    """RFC 7627 §3: the handshake hash of the version's PRF (MD5 || SHA-1 before TLS 1.2)."""
+    return prf_hash.upper().replace("SHA", "SHA-") if version >= ProtocolVersion.TLS1_2 else "MD5 || SHA-1"
+
+
+def run_suite(server: DemoServer, suite_name: str, version: ProtocolVersion, cafile: str) -> Run:
     """One full handshake + records + the three proofs (each proof on its own connection)."""
     from tlsstate.suites import lookup
 
     suite = lookup(suite_name)
     logs_before = len(server.log)
-    client = DemoClient(server.port, suite_name, cafile)
+    client = DemoClient(server.port, suite_name, cafile, version)
     try:
         hs = client.tls.handshake
         assert hs is not None
@@ -296,7 +307,8 @@ def run_suite(server: DemoServer, suite_name: str, cafile: str) -> Run:
         if sec.extended_master_secret:
             derivation = (
                 'master_secret = PRF(premaster_secret, "extended master secret", session_hash)[0..47]  '
-                f"(RFC 7627 §4; session_hash = {sec.suite.prf_hash.upper()} of the {len(transcript)} bytes of "
+                f"(RFC 7627 §4; session_hash = {_session_hash_name(sec.version, sec.suite.prf_hash)} of the "
+                f"{len(transcript)} bytes of "
                 "handshake messages from ClientHello to ClientKeyExchange)"
             )
         else:
@@ -331,7 +343,7 @@ def run_suite(server: DemoServer, suite_name: str, cafile: str) -> Run:
     ports: list[int] = []
     protection = (suite.is_aead, run.encrypt_then_mac)
     # (a) a flipped byte
-    client = DemoClient(server.port, suite_name, cafile)
+    client = DemoClient(server.port, suite_name, cafile, version)
     ports.append(_client_port(client))
     try:
         client.send(b"flip me")
@@ -341,7 +353,7 @@ def run_suite(server: DemoServer, suite_name: str, cafile: str) -> Run:
     finally:
         client.close()
     # (b) a record reflected back to its sender
-    client = DemoClient(server.port, suite_name, cafile)
+    client = DemoClient(server.port, suite_name, cafile, version)
     ports.append(_client_port(client))
     try:
         seq_w, seq_r = client.conn.write_state.seq, client.conn.read_state.seq
@@ -356,7 +368,7 @@ def run_suite(server: DemoServer, suite_name: str, cafile: str) -> Run:
     finally:
         client.close()
     # (c) a replayed record
-    client = DemoClient(server.port, suite_name, cafile)
+    client = DemoClient(server.port, suite_name, cafile, version)
     ports.append(_client_port(client))
     try:
         client.send(b"replay me")
@@ -427,7 +439,7 @@ def run_demo() -> tuple[list[Run], list[str]]:
         with open(cafile, "wb") as f:
             f.write(chain[0].public_bytes(Encoding.PEM))
         with DemoServer(chain, key) as server:
-            runs = [run_suite(server, name, cafile) for name in DEMO_SUITES]
+            runs = [run_suite(server, name, version, cafile) for name, version in DEMO_SUITES]
             log = server.wait_log(8)
     return runs, log
 
@@ -467,6 +479,10 @@ def _key_block_note(run: Run) -> str:
         notes.append("AEAD suite: the tag authenticates, so there are no MAC keys")
     if not run.keys["client_write_iv"]:
         notes.append("TLS 1.1+ CBC: every record carries its own explicit IV, so none is cut from the key block")
+    elif len(run.keys["client_write_iv"]) in (8, 16):
+        notes.append("SSL 3.0/TLS 1.0 CBC: the write IV from the key block encrypts the first record; each later "
+                     "record chains from the last ciphertext block of the one before (TLS 1.1+ sends an explicit "
+                     "IV per record instead)")
     elif run.keys["client_write_iv"] and len(run.keys["client_write_iv"]) == 4:
         notes.append("GCM: the 4-byte IV is the nonce salt; each record adds an 8-byte explicit nonce")
     if run.keys_recomputed is not None:
@@ -483,6 +499,8 @@ def render(runs: list[Run], log: list[str]) -> None:
     from rich.text import Text
 
     console = Console()
+    if not console.is_terminal:  # piped or captured: room for a 48-byte secret in hex on one line
+        console = Console(width=max(console.width, 132))
     console.print(Panel(Text(
         "A TLS connection state is, for each direction, the keys that protect it plus a sequence number.\n"
         "Both peers derive them from one master secret: key_block = PRF(master_secret, \"key expansion\", "
