@@ -76,3 +76,7 @@ def cli() -> None:
 def main(argv: list[str] | None = None) -> Any:
     """Console-script entry point."""
     return cli.main(args=argv, prog_name="tlsstate")
+
+
+if __name__ == "__main__":
+    main()
