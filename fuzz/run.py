@@ -211,7 +211,7 @@ def main(argv: list[str] | None = None) -> int:
     args.artifacts.mkdir(parents=True, exist_ok=True)
     print(f"fuzz run: engine={engine} seed={seed} seconds/target={args.seconds} targets={','.join(names)}", flush=True)
     print(f"reproduce: {sys.executable} fuzz/run.py --engine {engine} --seed {seed} --seconds {args.seconds} "
-          f"--targets {','.join(names)}", flush=True)
+          f"--targets {','.join(names)}" + (" --ignore-known" if args.ignore_known else ""), flush=True)
 
     _quiet_warnings()
     from fuzz import corpus as corpus_module
