@@ -51,7 +51,7 @@ def test_cbc_harness_runs_and_checks_outcomes() -> None:
     for suite in ("AES128-SHA", "AES128-SHA256"):
         report = timing.run_cbc_timing(suite, samples=20)
         names = [s["name"] for s in report["summaries"]]
-        assert names[:3] == ["valid, padding 0", "valid, padding 255", "bad MAC, padding 0"]
+        assert names[:4] == ["valid, padding 0", "valid, padding 255", "bad MAC, padding 0", "bad MAC, padding 0 (control)"]
         assert sum(name.startswith("bad padding") for name in names) == 5
         assert len(report["comparisons"]) == 2 * (len(names) - 1)
         assert report["record_length"] == 341
@@ -66,6 +66,6 @@ def test_cbc_cases_have_equal_record_lengths() -> None:
 def test_rsa_harness_runs_and_checks_countermeasure() -> None:
     """Tiny run with a 1024-bit key; rsa_cases asserts only the valid case yields the sent premaster."""
     report = timing.run_rsa_timing(samples=3, key_bits=1024)
-    assert len(report["summaries"]) == 7
+    assert len(report["summaries"]) == 8
     assert {c["baseline"] for c in report["comparisons"]} == {"valid premaster"}
     assert "bad padding: no zero separator" in timing.format_report(report)

@@ -4,13 +4,15 @@ Two surfaces, each measured as a set of *cases* that an attacker can choose betw
 
 * **CBC MAC-then-encrypt open** (RFC 5246 §6.2.3.2; Lucky 13, AlFardan & Paterson 2013): one TLS 1.2
   AES-128-CBC record of fixed length, opened by :class:`tlsstate.protection.CbcMacThenEncrypt` —
-  valid (padding 0 and padding 255), bad MAC with valid padding, invalid padding of several lengths.
+  valid (padding 0 and padding 255), bad MAC with valid padding, invalid padding of several lengths, and
+  an A/A control (a second bad-MAC record) that shows what the statistics report when nothing differs.
   Records are built here with pyca primitives (AES-CBC, HMAC), independently of the code under test, and
   every case is checked to open / fail as expected before it is timed.
 * **RSA premaster decryption in the server** (RFC 5246 §7.4.7.1; Bleichenbacher 1998):
   :func:`tlsstate.dh.rsa_decrypt_premaster` with a valid premaster, a wrong client_version, a wrong
   premaster length, and bad PKCS #1 v1.5 padding (first bytes not 00 02, no zero separator, separator too
-  early). The malformed-padding ciphertexts are textbook RSA of attacker-chosen blocks (``pow(m, e, n)``),
+  early), plus an A/A control (a second valid premaster). The malformed-padding ciphertexts are
+  textbook RSA of attacker-chosen blocks (``pow(m, e, n)``),
   exactly what a Bleichenbacher attacker sends; pyca cannot produce them. This is input construction for
   the measurement only, not a primitive used by tlsstate.
 
@@ -260,6 +262,8 @@ def cbc_cases(
         "valid, padding 0": record(room - 1, 0, 0, break_pad=False, break_mac=False),
         "valid, padding 255": record(room - 256, 255, 255, break_pad=False, break_mac=False),
         "bad MAC, padding 0": record(room - 1, 0, 0, break_pad=False, break_mac=True),
+        # A/A control: the same case with other random bytes; what the statistics show with no real difference
+        "bad MAC, padding 0 (control)": record(room - 1, 0, 0, break_pad=False, break_mac=True),
     }
     for pad in pads:
         fragments[f"bad padding, length {pad}"] = record(room - 1 - pad, pad, pad, break_pad=True, break_mac=False)
@@ -312,10 +316,13 @@ def rsa_cases(
     size = (key_bits + 7) // 8
     version = client_version.to_bytes(2, "big")
     valid_premaster = version + os.urandom(46)
+    control_premaster = version + os.urandom(46)
     wrong_version = (client_version - 2).to_bytes(2, "big") + os.urandom(46)
     pkcs1 = padding.PKCS1v15()
     ciphertexts = {
         "valid premaster": (public.encrypt(valid_premaster, pkcs1), valid_premaster),
+        # A/A control: another valid premaster and ciphertext; what the statistics show with no real difference
+        "valid premaster (control)": (public.encrypt(control_premaster, pkcs1), control_premaster),
         "wrong client_version": (public.encrypt(wrong_version, pkcs1), wrong_version),
         "wrong length (47 bytes)": (public.encrypt(valid_premaster[:47], pkcs1), valid_premaster[:47]),
         "wrong length (64 bytes)": (public.encrypt(valid_premaster + bytes(16), pkcs1), valid_premaster + bytes(16)),
@@ -328,7 +335,7 @@ def rsa_cases(
     for name, (ciphertext, sent) in ciphertexts.items():
         result = rsa_decrypt_premaster(private_key, ciphertext, client_version)
         assert len(result) == 48, name
-        assert (result == sent) == (name == "valid premaster"), f"countermeasure failed for {name}"
+        assert (result == sent) == name.startswith("valid premaster"), f"countermeasure failed for {name}"
 
     def make_call(ciphertext: bytes) -> Callable[[], object]:
         def call() -> object:
@@ -386,6 +393,10 @@ def run_rsa_timing(samples: int = 3000, *, key_bits: int = 2048, seed: int = 1) 
                    {"key_bits": key_bits, "samples": samples})
 
 
+def _p_text(p: float) -> str:
+    return f"{p:.2g}" if p > 0 else "<1e-300"  # below double precision: erfc underflows
+
+
 def format_report(report: Mapping[str, Any]) -> str:
     """A plain-text table of one run (times in microseconds)."""
     lines = [f"{report['surface']}  ({report['samples']} interleaved samples per case)"]
@@ -404,6 +415,6 @@ def format_report(report: Mapping[str, Any]) -> str:
             flag = "  <- |t| > 4.5" if c["detected"] else ""
             lines.append(
                 f"    {c['case']:36} {c['median_difference_ns'] / 1e3:+8.3f}us {c['welch_t']:7.1f} "
-                f"{c['welch_t_cropped']:8.1f} {c['mann_whitney_z']:7.1f} {c['mann_whitney_p']:9.2g}{flag}"
+                f"{c['welch_t_cropped']:8.1f} {c['mann_whitney_z']:7.1f} {_p_text(c['mann_whitney_p']):>9}{flag}"
             )
     return "\n".join(lines)
