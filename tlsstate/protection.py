@@ -61,6 +61,11 @@ _SEQ = struct.Struct(">Q")
 _HEADER_AND_EXPLICIT = struct.Struct(">BHHQ")
 # salt(4) + explicit nonce(8): the GCM/CCM nonce (RFC 5288 §3)
 _SALT_AND_EXPLICIT = struct.Struct(">4sQ")
+# bound methods of the structs used on the per-record hot path
+_SEQ_PACK_INTO = _SEQ.pack_into
+_MAC_HEADER_PACK_INTO = _TLS_MAC_HEADER.pack_into
+_HEADER_AND_EXPLICIT_PACK = _HEADER_AND_EXPLICIT.pack
+_RECORD_HEADER_PACK = _RECORD_HEADER.pack
 
 _HASHES: dict[str, Callable[[], hashes.HashAlgorithm]] = {
     "md5": hashes.MD5,
@@ -436,7 +441,11 @@ def _aead_object(algorithm: str, key: bytes, tag_length: int) -> AESGCM | AESCCM
 class AeadExplicitNonce(RecordProtection):
     """TLS 1.2 AES-GCM / AES-CCM (RFC 5288 §3, RFC 6655 §3): nonce = salt(4, the write IV) +
     nonce_explicit(8, sent before the ciphertext; we use the sequence number), AAD = seq_num + type +
-    version + plaintext length (RFC 5246 §6.2.3.3)."""
+    version + plaintext length (RFC 5246 §6.2.3.3).
+
+    Hot path: the 12-byte nonce and the 13-byte AAD live in two reusable bytearrays filled with one
+    ``struct.pack_into`` each (the salt is written once); AEAD methods are bound once.
+    """
 
     protects = True
 
@@ -445,9 +454,13 @@ class AeadExplicitNonce(RecordProtection):
             raise ConfigurationError(f"{name} needs a 4-byte implicit nonce (salt), got {len(salt)}")
         self.name = name
         self._aead = _aead_object(algorithm, key, tag_length)
+        self._encrypt = self._aead.encrypt
+        self._decrypt = self._aead.decrypt
         self._salt = salt
         self._tag = tag_length
         self._overhead = 8 + tag_length
+        self._nonce = bytearray(salt + bytes(8))  # salt + explicit nonce, explicit part rewritten per record
+        self._aad = bytearray(13)
 
     def seal(self, seq: int, content_type: int, version: int, plaintext: Buffer) -> bytes:
         """nonce_explicit + AEAD-Encrypt(key, salt + nonce_explicit, plaintext, AAD)."""
@@ -459,8 +472,11 @@ class AeadExplicitNonce(RecordProtection):
     def seal_record(self, seq: int, content_type: int, version: int, plaintext: Buffer) -> bytes:
         """Header + nonce_explicit + AEAD output (one concatenation)."""
         size = len(plaintext)
-        return _HEADER_AND_EXPLICIT.pack(content_type, version, size + self._overhead, seq) + self._aead.encrypt(
-            _SALT_AND_EXPLICIT.pack(self._salt, seq), plaintext, _TLS_MAC_HEADER.pack(seq, content_type, version, size)
+        nonce, aad = self._nonce, self._aad
+        _SEQ_PACK_INTO(nonce, 4, seq)
+        _MAC_HEADER_PACK_INTO(aad, 0, seq, content_type, version, size)
+        return _HEADER_AND_EXPLICIT_PACK(content_type, version, size + self._overhead, seq) + self._encrypt(
+            nonce, plaintext, aad
         )
 
     def open(self, seq: int, content_type: int, version: int, fragment: Buffer) -> bytes:
@@ -469,17 +485,21 @@ class AeadExplicitNonce(RecordProtection):
         if size < 0:
             raise _bad()
         view = fragment if type(fragment) is memoryview else memoryview(fragment)
+        nonce, aad = self._nonce, self._aad
+        nonce[4:] = view[:8]
+        _MAC_HEADER_PACK_INTO(aad, 0, seq, content_type, version, size)
         try:
-            return self._aead.decrypt(
-                self._salt + view[:8], view[8:], _TLS_MAC_HEADER.pack(seq, content_type, version, size)
-            )
+            return self._decrypt(nonce, view[8:], aad)
         except InvalidTag:
             raise _bad() from None
 
 
 class AeadXorNonce(RecordProtection):
     """TLS 1.2 ChaCha20-Poly1305 (RFC 7905 §2): nonce = 12-byte IV XOR left-padded seq_num, no explicit
-    nonce; AAD = seq_num + type + version + plaintext length."""
+    nonce; AAD = seq_num + type + version + plaintext length.
+
+    Hot path: the nonce is IV XOR seq computed as integers; the AAD lives in a reusable bytearray.
+    """
 
     protects = True
 
@@ -488,8 +508,11 @@ class AeadXorNonce(RecordProtection):
             raise ConfigurationError(f"{name} needs a 12-byte IV, got {len(iv)}")
         self.name = name
         self._aead = _aead_object(algorithm, key, tag_length)
+        self._encrypt = self._aead.encrypt
+        self._decrypt = self._aead.decrypt
         self._iv = int.from_bytes(iv, "big")
         self._tag = tag_length
+        self._aad = bytearray(13)
 
     def _nonce(self, seq: int) -> bytes:
         return (self._iv ^ seq).to_bytes(12, "big")
@@ -502,8 +525,10 @@ class AeadXorNonce(RecordProtection):
     def seal_record(self, seq: int, content_type: int, version: int, plaintext: Buffer) -> bytes:
         """Header + AEAD output (one concatenation)."""
         size = len(plaintext)
-        return _RECORD_HEADER.pack(content_type, version, size + self._tag) + self._aead.encrypt(
-            (self._iv ^ seq).to_bytes(12, "big"), plaintext, _TLS_MAC_HEADER.pack(seq, content_type, version, size)
+        aad = self._aad
+        _MAC_HEADER_PACK_INTO(aad, 0, seq, content_type, version, size)
+        return _RECORD_HEADER_PACK(content_type, version, size + self._tag) + self._encrypt(
+            (self._iv ^ seq).to_bytes(12, "big"), plaintext, aad
         )
 
     def open(self, seq: int, content_type: int, version: int, fragment: Buffer) -> bytes:
@@ -511,10 +536,10 @@ class AeadXorNonce(RecordProtection):
         size = len(fragment) - self._tag
         if size < 0:
             raise _bad()
+        aad = self._aad
+        _MAC_HEADER_PACK_INTO(aad, 0, seq, content_type, version, size)
         try:
-            return self._aead.decrypt(
-                (self._iv ^ seq).to_bytes(12, "big"), fragment, _TLS_MAC_HEADER.pack(seq, content_type, version, size)
-            )
+            return self._decrypt((self._iv ^ seq).to_bytes(12, "big"), fragment, aad)
         except InvalidTag:
             raise _bad() from None
 

@@ -185,6 +185,8 @@ class HalfConnection:
         self._failure: BadRecordMAC | None = None
         # protection.seal_record while sealing needs no TLS 1.3 wrapping and the state is alive (hot path)
         self._fast_seal: Callable[[int, int, int, bytes], bytes] | None = self._protection.seal_record
+        # protection.open while opening needs no TLS 1.3 unwrapping and the state is alive (hot path)
+        self._fast_open: Callable[[int, int, int, bytes | memoryview], bytes] | None = self._protection.open
 
     @property
     def protection(self) -> RecordProtection:
@@ -234,8 +236,9 @@ class HalfConnection:
         self._update_fast_path()
 
     def _update_fast_path(self) -> None:
-        alive = self._failure is None
-        self._fast_seal = self._protection.seal_record if alive and not self._tls13 else None
+        fast = self._failure is None and not self._tls13
+        self._fast_seal = self._protection.seal_record if fast else None
+        self._fast_open = self._protection.open if fast else None
 
     @property
     def key_label(self) -> str:
@@ -281,24 +284,43 @@ class HalfConnection:
 
     def open_fragment(self, content_type: int, version: int, fragment: bytes | memoryview) -> tuple[int, bytes]:
         """:meth:`open` for a record given as its parts (e.g. from :meth:`Deframer.next_record_view`)."""
+        seq = self.seq
+        fast = self._fast_open
+        if fast is not None and seq <= MAX_SEQUENCE_NUMBER:
+            # hot path: alive, not TLS 1.3, sequence number available (the same checks as below)
+            self.seq = seq + 1
+            try:
+                plaintext = fast(seq, content_type, version, fragment)
+            except BadRecordMAC as failure:
+                self._fail(failure)
+                raise
+            if len(plaintext) > self.max_plaintext_length:
+                raise RecordOverflow(
+                    f"decrypted fragment of {len(plaintext)} bytes exceeds {self.max_plaintext_length}"
+                )
+            return content_type, plaintext
         if self._failure is not None:
             raise self._failure
         protection = self._protection
         if self._tls13 and protection.protects:
             return self._open_tls13(content_type, version, fragment, protection)
-        seq = self.seq
         if seq > MAX_SEQUENCE_NUMBER:
             raise InternalError("sequence number exhausted: the connection must be renegotiated or closed")
         self.seq = seq + 1
         try:
             plaintext = protection.open(seq, content_type, version, fragment)
         except BadRecordMAC as failure:
-            self._failure = failure
-            self._fast_seal = None
+            self._fail(failure)
             raise
         if len(plaintext) > self.max_plaintext_length:
             raise RecordOverflow(f"decrypted fragment of {len(plaintext)} bytes exceeds {self.max_plaintext_length}")
         return content_type, plaintext
+
+    def _fail(self, failure: BadRecordMAC) -> None:
+        """An integrity failure kills this direction: every later call raises the same error."""
+        self._failure = failure
+        self._fast_seal = None
+        self._fast_open = None
 
     def _open_tls13(
         self, content_type: int, version: int, fragment: bytes | memoryview, protection: RecordProtection
@@ -318,8 +340,7 @@ class HalfConnection:
         try:
             inner = protection.open(seq, content_type, version, fragment)
         except BadRecordMAC as failure:
-            self._failure = failure
-            self._fast_seal = None
+            self._fail(failure)
             raise
         end = len(inner)
         if end and inner[end - 1]:

@@ -21,6 +21,7 @@ contender sees the same mix of quiet and busy moments.
 from __future__ import annotations
 
 import datetime
+import itertools
 import os
 import ssl
 import statistics
@@ -110,10 +111,12 @@ def raw_step(bench: BenchSuite, data: bytes) -> Step:
         aead: AESGCM | ChaCha20Poly1305 = (
             ChaCha20Poly1305(os.urandom(32)) if "CHACHA" in bench.label else AESGCM(os.urandom(key_length))
         )
-        nonce, aad = os.urandom(12), os.urandom(13)
+        aad = os.urandom(13)
         encrypt, decrypt = aead.encrypt, aead.decrypt
+        counter = itertools.count(int.from_bytes(os.urandom(4), "big") << 64)
 
         def aead_step() -> None:
+            nonce = next(counter).to_bytes(12, "big")  # a fresh nonce per record, as a record layer must use
             decrypt(nonce, encrypt(nonce, data, aad), aad)
 
         return aead_step
