@@ -66,6 +66,9 @@ _SEQ_PACK_INTO = _SEQ.pack_into
 _MAC_HEADER_PACK_INTO = _TLS_MAC_HEADER.pack_into
 _HEADER_AND_EXPLICIT_PACK = _HEADER_AND_EXPLICIT.pack
 _RECORD_HEADER_PACK = _RECORD_HEADER.pack
+_SEAL_SCRATCH_PACK_INTO = struct.Struct(">QBHHBHHQ").pack_into  # see AeadExplicitNonce.__init__
+_XOR_SCRATCH_PACK_INTO = struct.Struct(">QBHHBHH").pack_into  # see AeadXorNonce.__init__
+_JOIN = b"".join
 
 _HASHES: dict[str, Callable[[], hashes.HashAlgorithm]] = {
     "md5": hashes.MD5,
@@ -461,6 +464,11 @@ class AeadExplicitNonce(RecordProtection):
         self._overhead = 8 + tag_length
         self._nonce = bytearray(salt + bytes(8))  # salt + explicit nonce, explicit part rewritten per record
         self._aad = bytearray(13)
+        # seal scratch: salt(4) seq(8) | type version length(2) | type version record_length seq(8), so that
+        # [0:12] is the nonce, [4:17] the AAD and [17:30] the record header + nonce_explicit: one pack_into
+        self._scratch = bytearray(salt + bytes(26))
+        scratch = memoryview(self._scratch)
+        self._seal_nonce, self._seal_aad, self._seal_prefix = scratch[0:12], scratch[4:17], scratch[17:30]
 
     def seal(self, seq: int, content_type: int, version: int, plaintext: Buffer) -> bytes:
         """nonce_explicit + AEAD-Encrypt(key, salt + nonce_explicit, plaintext, AAD)."""
@@ -470,14 +478,12 @@ class AeadExplicitNonce(RecordProtection):
         )
 
     def seal_record(self, seq: int, content_type: int, version: int, plaintext: Buffer) -> bytes:
-        """Header + nonce_explicit + AEAD output (one concatenation)."""
+        """Header + nonce_explicit + AEAD output (one pack for nonce, AAD and header; one join)."""
         size = len(plaintext)
-        nonce, aad = self._nonce, self._aad
-        _SEQ_PACK_INTO(nonce, 4, seq)
-        _MAC_HEADER_PACK_INTO(aad, 0, seq, content_type, version, size)
-        return _HEADER_AND_EXPLICIT_PACK(content_type, version, size + self._overhead, seq) + self._encrypt(
-            nonce, plaintext, aad
+        _SEAL_SCRATCH_PACK_INTO(
+            self._scratch, 4, seq, content_type, version, size, content_type, version, size + self._overhead, seq
         )
+        return _JOIN((self._seal_prefix, self._encrypt(self._seal_nonce, plaintext, self._seal_aad)))
 
     def open(self, seq: int, content_type: int, version: int, fragment: Buffer) -> bytes:
         """Take nonce_explicit from the fragment, AEAD-Decrypt; any failure is BadRecordMAC."""
@@ -513,6 +519,10 @@ class AeadXorNonce(RecordProtection):
         self._iv = int.from_bytes(iv, "big")
         self._tag = tag_length
         self._aad = bytearray(13)
+        # seal scratch: seq(8) type version length(2) | type version record_length: [0:13] is the AAD,
+        # [13:18] the record header, both written by one pack_into
+        scratch = memoryview(bytearray(18))
+        self._scratch, self._seal_aad, self._seal_header = scratch, scratch[0:13], scratch[13:18]
 
     def _nonce(self, seq: int) -> bytes:
         return (self._iv ^ seq).to_bytes(12, "big")
@@ -523,13 +533,10 @@ class AeadXorNonce(RecordProtection):
         return self._aead.encrypt(nonce, plaintext, _TLS_MAC_HEADER.pack(seq, content_type, version, len(plaintext)))
 
     def seal_record(self, seq: int, content_type: int, version: int, plaintext: Buffer) -> bytes:
-        """Header + AEAD output (one concatenation)."""
+        """Header + AEAD output (one pack for AAD and header; one join)."""
         size = len(plaintext)
-        aad = self._aad
-        _MAC_HEADER_PACK_INTO(aad, 0, seq, content_type, version, size)
-        return _RECORD_HEADER_PACK(content_type, version, size + self._tag) + self._encrypt(
-            (self._iv ^ seq).to_bytes(12, "big"), plaintext, aad
-        )
+        _XOR_SCRATCH_PACK_INTO(self._scratch, 0, seq, content_type, version, size, content_type, version, size + self._tag)
+        return _JOIN((self._seal_header, self._encrypt((self._iv ^ seq).to_bytes(12, "big"), plaintext, self._seal_aad)))
 
     def open(self, seq: int, content_type: int, version: int, fragment: Buffer) -> bytes:
         """AEAD-Decrypt; any failure is BadRecordMAC."""
