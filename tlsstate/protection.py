@@ -292,7 +292,7 @@ class _CbcBase(RecordProtection):
         self._encryptor = cipher.encryptor()
         self._decryptor = cipher.decryptor()
         self._ecb = Cipher(block_cipher, modes.ECB())  # used only by tests to aim the explicit IV
-        self._residue = iv  # last ciphertext block written (the next record's chaining value)
+        self._last_output = iv  # ends with the last ciphertext block written (the next record's chaining value)
         self._mac = record_mac
         self._mac_length = record_mac.length
         # smallest valid fragment: [IV] + whole blocks holding at least MAC + padding-length byte
@@ -324,8 +324,13 @@ class _CbcBase(RecordProtection):
         ciphertext is the record's IV (RFC 4346 §6.2.3.2 (2)(b))."""
         data = b"".join((self.random_block(self._block), *parts)) if self._explicit_iv else b"".join(parts)
         out = self._encryptor.update(data)
-        self._residue = out[-self._block :]
+        self._last_output = out  # no copy of the residue block per record: the test hook slices it
         return out
+
+    def seal_record(self, seq: int, content_type: int, version: int, plaintext: Buffer) -> bytes:
+        """Header + ``seal(...)`` without the extra base-class call."""
+        fragment = self.seal(seq, content_type, version, plaintext)
+        return _RECORD_HEADER_PACK(content_type, version, len(fragment)) + fragment
 
     def iv_for_next_record(self, explicit_iv: bytes) -> None:
         """Test hook: make the next sealed record (only that one) carry ``explicit_iv`` (TLS 1.1+ only).
@@ -334,7 +339,7 @@ class _CbcBase(RecordProtection):
         code path is then unchanged.
         """
         decryptor = self._ecb.decryptor()
-        r_block = bytes(a ^ b for a, b in zip(decryptor.update(explicit_iv), self._residue, strict=True))
+        r_block = bytes(a ^ b for a, b in zip(decryptor.update(explicit_iv), self._last_output[-self._block :], strict=True))
 
         def fixed_block_once(length: int) -> bytes:
             self.random_block = self._pooled_random_block  # one record only, then random again
