@@ -7,7 +7,8 @@ the other", single-threaded:
   ``next_record_view`` → ``HalfConnection.open_fragment`` (RFC 5246 §6.2 / RFC 7366 / RFC 5288 /
   RFC 7905), i.e. the zero-copy receive path;
 * ``raw`` — the pyca primitive doing the same cryptographic work with no record layer: one AEAD
-  encrypt + decrypt, or for CBC-SHA AES-CBC encrypt/decrypt + HMAC-SHA1 compute/verify;
+  encrypt + decrypt with a fresh (counter) nonce per record, as any record layer must use, or for
+  CBC-SHA AES-CBC encrypt/decrypt + HMAC-SHA1 compute/verify (no header, no Lucky 13 dummy hashing);
 * ``ssl`` — two CPython ``ssl.SSLObject`` over ``MemoryBIO`` pairs negotiated to the same suite in
   TLS 1.2: ``write`` on the client, move the bytes, ``read`` on the server.
 
