@@ -62,8 +62,7 @@ _HEADER_AND_EXPLICIT = struct.Struct(">BHHQ")
 # salt(4) + explicit nonce(8): the GCM/CCM nonce (RFC 5288 §3)
 _SALT_AND_EXPLICIT = struct.Struct(">4sQ")
 # bound methods of the structs used on the per-record hot path
-_SEQ_PACK_INTO = _SEQ.pack_into
-_MAC_HEADER_PACK_INTO = _TLS_MAC_HEADER.pack_into
+_MAC_HEADER_PACK = _TLS_MAC_HEADER.pack
 _HEADER_AND_EXPLICIT_PACK = _HEADER_AND_EXPLICIT.pack
 _RECORD_HEADER_PACK = _RECORD_HEADER.pack
 _SEAL_SCRATCH_PACK_INTO = struct.Struct(">QBHHBHHQ").pack_into  # see AeadExplicitNonce.__init__
@@ -451,8 +450,10 @@ class AeadExplicitNonce(RecordProtection):
     nonce_explicit(8, sent before the ciphertext; we use the sequence number), AAD = seq_num + type +
     version + plaintext length (RFC 5246 §6.2.3.3).
 
-    Hot path: the 12-byte nonce and the 13-byte AAD live in two reusable bytearrays filled with one
-    ``struct.pack_into`` each (the salt is written once); AEAD methods are bound once.
+    Hot path (measured, see docs/performance.md): ``seal_record`` writes nonce, AAD and record header
+    with one ``struct.pack_into`` into a reusable scratch buffer (the salt is written once) and joins
+    header + AEAD output once; ``open`` builds salt + explicit nonce and the AAD as small bytes (cheaper
+    than refilling bytearrays) and decrypts the ciphertext through a memoryview. AEAD methods are bound once.
     """
 
     protects = True
@@ -467,8 +468,6 @@ class AeadExplicitNonce(RecordProtection):
         self._salt = salt
         self._tag = tag_length
         self._overhead = 8 + tag_length
-        self._nonce = bytearray(salt + bytes(8))  # salt + explicit nonce, explicit part rewritten per record
-        self._aad = bytearray(13)
         # seal scratch: salt(4) seq(8) | type version length(2) | type version record_length seq(8), so that
         # [0:12] is the nonce, [4:17] the AAD and [17:30] the record header + nonce_explicit: one pack_into
         self._scratch = bytearray(salt + bytes(26))
@@ -496,11 +495,8 @@ class AeadExplicitNonce(RecordProtection):
         if size < 0:
             raise _bad()
         view = fragment if type(fragment) is memoryview else memoryview(fragment)
-        nonce, aad = self._nonce, self._aad
-        nonce[4:] = view[:8]
-        _MAC_HEADER_PACK_INTO(aad, 0, seq, content_type, version, size)
-        try:
-            return self._decrypt(nonce, view[8:], aad)
+        try:  # salt + view[:8] and a packed bytes AAD measure faster than filling reusable bytearrays
+            return self._decrypt(self._salt + view[:8], view[8:], _MAC_HEADER_PACK(seq, content_type, version, size))
         except InvalidTag:
             raise _bad() from None
 
@@ -509,7 +505,8 @@ class AeadXorNonce(RecordProtection):
     """TLS 1.2 ChaCha20-Poly1305 (RFC 7905 §2): nonce = 12-byte IV XOR left-padded seq_num, no explicit
     nonce; AAD = seq_num + type + version + plaintext length.
 
-    Hot path: the nonce is IV XOR seq computed as integers; the AAD lives in a reusable bytearray.
+    Hot path: the nonce is IV XOR seq computed as integers; ``seal_record`` packs AAD and record header
+    with one ``struct.pack_into``.
     """
 
     protects = True
@@ -523,7 +520,6 @@ class AeadXorNonce(RecordProtection):
         self._decrypt = self._aead.decrypt
         self._iv = int.from_bytes(iv, "big")
         self._tag = tag_length
-        self._aad = bytearray(13)
         # seal scratch: seq(8) type version length(2) | type version record_length: [0:13] is the AAD,
         # [13:18] the record header, both written by one pack_into
         scratch = memoryview(bytearray(18))
@@ -548,10 +544,10 @@ class AeadXorNonce(RecordProtection):
         size = len(fragment) - self._tag
         if size < 0:
             raise _bad()
-        aad = self._aad
-        _MAC_HEADER_PACK_INTO(aad, 0, seq, content_type, version, size)
         try:
-            return self._decrypt((self._iv ^ seq).to_bytes(12, "big"), fragment, aad)
+            return self._decrypt(
+                (self._iv ^ seq).to_bytes(12, "big"), fragment, _MAC_HEADER_PACK(seq, content_type, version, size)
+            )
         except InvalidTag:
             raise _bad() from None
 
