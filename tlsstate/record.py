@@ -36,6 +36,7 @@ from tlsstate.errors import (
 from tlsstate.protection import NullProtection, RecordProtection
 
 _HEADER = struct.Struct(">BHH")
+_UNPACK_HEADER_FROM = _HEADER.unpack_from
 _FIRST_TYPE = int(ContentType.CHANGE_CIPHER_SPEC)  # 20 (plain ints: cheaper comparisons)
 _LAST_TYPE = int(ContentType.HEARTBEAT)  # 24
 _LOWEST_VERSION = 0x0300
@@ -82,11 +83,12 @@ class Deframer:
 
     def feed(self, data: bytes | bytearray | memoryview) -> None:
         """Add received bytes (no copy when the previous input was fully consumed and ``data`` is bytes)."""
-        if not data:
+        if self._pos >= len(self._data):  # everything consumed: keep bytes as they are (the common case)
+            if data:
+                self._data = data if type(data) is bytes else bytes(data)
+                self._pos = 0
             return
-        if self._pos >= len(self._data):
-            self._data = data if isinstance(data, bytes) else bytes(data)
-            self._pos = 0
+        if not data:
             return
         if isinstance(self._data, bytearray):
             del self._data[: self._pos]
@@ -124,23 +126,24 @@ class Deframer:
         read-only view into the fed bytes (no copy when they were ``bytes``): the fast path for
         :meth:`HalfConnection.open_fragment`. The view stays valid however the Deframer is used later."""
         data, pos = self._data, self._pos
-        if len(data) - pos < RECORD_HEADER_LENGTH:
+        size = len(data)
+        if size - pos < 5:  # RECORD_HEADER_LENGTH
             if self._error is not None:
                 raise self._error
             return None
-        content_type, version, length = _HEADER.unpack_from(data, pos)
+        content_type, version, length = _UNPACK_HEADER_FROM(data, pos)
         if not (
             _FIRST_TYPE <= content_type <= _LAST_TYPE
             and _LOWEST_VERSION <= version <= _HIGHEST_VERSION
             and length <= self.max_fragment_length
         ):
             raise self._header_error(content_type, version, length)
-        end = pos + RECORD_HEADER_LENGTH + length
-        if len(data) < end:
+        end = pos + 5 + length
+        if size < end:
             return None
         self._pos = end
-        if isinstance(data, bytes):
-            return content_type, version, memoryview(data)[pos + RECORD_HEADER_LENGTH : end]
+        if type(data) is bytes:
+            return content_type, version, memoryview(data)[pos + 5 : end]
         # a bytearray buffer may be resized later, which an exported view would forbid: copy
         return content_type, version, memoryview(bytes(memoryview(data)[pos + RECORD_HEADER_LENGTH : end]))
 
