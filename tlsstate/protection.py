@@ -291,6 +291,7 @@ class _CbcBase(RecordProtection):
         self._encryptor = cipher.encryptor()
         self._decryptor = cipher.decryptor()
         self._ecb = Cipher(block_cipher, modes.ECB())  # used only by tests to aim the explicit IV
+        self._pads = _SSL3_PADS if self._ssl3 else _TLS_PADS  # indexed by padding length
         self._last_output = iv  # ends with the last ciphertext block written (the next record's chaining value)
         self._mac = record_mac
         self._mac_length = record_mac.length
@@ -326,10 +327,6 @@ class _CbcBase(RecordProtection):
         self._last_output = out  # no copy of the residue block per record: the test hook slices it
         return out
 
-    def seal_record(self, seq: int, content_type: int, version: int, plaintext: Buffer) -> bytes:
-        """Header + ``seal(...)`` without the extra base-class call."""
-        fragment = self.seal(seq, content_type, version, plaintext)
-        return _RECORD_HEADER_PACK(content_type, version, len(fragment)) + fragment
 
     def iv_for_next_record(self, explicit_iv: bytes) -> None:
         """Test hook: make the next sealed record (only that one) carry ``explicit_iv`` (TLS 1.1+ only).
@@ -363,6 +360,18 @@ class CbcMacThenEncrypt(_CbcBase):
         """E(IV?, content + MAC + padding) with minimal padding."""
         mac = self._mac.compute(seq, content_type, version, plaintext)
         return self._encrypt(plaintext, mac, self._padding(len(plaintext) + self._mac_length))
+
+    def seal_record(self, seq: int, content_type: int, version: int, plaintext: Buffer) -> bytes:
+        """Header + ``seal(...)`` with padding and encryption inlined (one join, one cipher call)."""
+        block = self._block
+        mac = self._mac.compute(seq, content_type, version, plaintext)
+        padding = self._pads[block - 1 - (len(plaintext) + self._mac_length) % block]
+        if self._explicit_iv:
+            out = self._encryptor.update(_JOIN((self.random_block(block), plaintext, mac, padding)))
+        else:
+            out = self._encryptor.update(_JOIN((plaintext, mac, padding)))
+        self._last_output = out
+        return _RECORD_HEADER_PACK(content_type, version, len(out)) + out
 
     def open(self, seq: int, content_type: int, version: int, fragment: Buffer) -> bytes:
         """Decrypt, check padding and MAC together; one BadRecordMAC for any failure."""
@@ -412,6 +421,19 @@ class CbcEncryptThenMac(_CbcBase):
         ciphertext = self._encrypt(plaintext, self._padding(len(plaintext)))
         mac = self._hmac.compute_over(_TLS_MAC_HEADER.pack(seq, content_type, version, len(ciphertext)), ciphertext)
         return ciphertext + mac
+
+    def seal_record(self, seq: int, content_type: int, version: int, plaintext: Buffer) -> bytes:
+        """Header + IV + E(content + padding) + MAC, inlined: one join for the whole record."""
+        block = self._block
+        padding = self._pads[block - 1 - len(plaintext) % block]
+        if self._explicit_iv:
+            ciphertext = self._encryptor.update(_JOIN((self.random_block(block), plaintext, padding)))
+        else:
+            ciphertext = self._encryptor.update(_JOIN((plaintext, padding)))
+        self._last_output = ciphertext
+        size = len(ciphertext)
+        mac = self._hmac.compute_over(_MAC_HEADER_PACK(seq, content_type, version, size), ciphertext)
+        return _JOIN((_RECORD_HEADER_PACK(content_type, version, size + self._mac_length), ciphertext, mac))
 
     def open(self, seq: int, content_type: int, version: int, fragment: Buffer) -> bytes:
         """Check the MAC over IV + ciphertext, then decrypt and check the padding."""
