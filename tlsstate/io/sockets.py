@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import socket
+import time
 from collections import deque
 from collections.abc import Callable
 from types import TracebackType
@@ -48,8 +49,13 @@ class TLSSocket:
     def __init__(
         self, sock: socket.socket, connection: Connection, *, server_side: bool = False,
         timeout: float | None = DEFAULT_TIMEOUT, on_wire: WireTap | None = None,
+        handshake_timeout: float | None = None,
     ) -> None:
         self.sock = sock
+        self.timeout = timeout
+        #: Bound on the whole handshake (seconds, None = none): a slow-loris peer that trickles one
+        #: byte per idle timeout cannot hold a connection slot longer than this.
+        self.handshake_timeout = handshake_timeout
         self.server_side = server_side
         self.on_wire = on_wire
         self.connection = connection
@@ -89,6 +95,7 @@ class TLSSocket:
 
     def settimeout(self, timeout: float | None) -> None:
         """Bound every later blocking call by ``timeout`` seconds (None = block forever)."""
+        self.timeout = timeout
         self.sock.settimeout(timeout)
 
     def getpeername(self) -> tuple[str, int]:
@@ -170,11 +177,21 @@ class TLSSocket:
             if not self.server_side:
                 self.connection.start_handshake()
             self._flush()
-        while self.handshake is None:
-            if self._eof:
-                raise ConnectionClosed(clean=not self._truncated)
-            self._read_transport()
-            self._pump_events()
+        deadline = None if self.handshake_timeout is None else time.monotonic() + self.handshake_timeout
+        try:
+            while self.handshake is None:
+                if self._eof:
+                    raise ConnectionClosed(clean=not self._truncated)
+                if deadline is not None:
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        raise TLSTimeout(f"handshake not finished within {self.handshake_timeout:g} s")
+                    self.sock.settimeout(remaining if self.timeout is None else min(self.timeout, remaining))
+                self._read_transport()
+                self._pump_events()
+        finally:
+            if deadline is not None:
+                self.sock.settimeout(self.timeout)
         return self.handshake
 
     def sendall(self, data: bytes) -> None:
@@ -272,15 +289,18 @@ class TLSListener:
     """A listening TCP socket whose ``accept`` returns server-side :class:`TLSSocket` objects.
 
     ``accept`` does not run the handshake (call ``do_handshake`` in the connection's own thread), so a
-    slow or hostile peer cannot block the accept loop.
+    slow or hostile peer cannot block the accept loop. ``timeout`` bounds each blocking read (idle
+    time); ``handshake_timeout`` bounds the whole handshake of every accepted connection.
     """
 
     def __init__(
-        self, host: str, port: int, config: TLSConfig, *, backlog: int = 64, timeout: float | None = DEFAULT_TIMEOUT
+        self, host: str, port: int, config: TLSConfig, *, backlog: int = 64, timeout: float | None = DEFAULT_TIMEOUT,
+        handshake_timeout: float | None = None,
     ) -> None:
         config.check(server_side=True)
         self.config = config
         self.timeout = timeout
+        self.handshake_timeout = handshake_timeout
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         self.sock = socket.socket(family, socket.SOCK_STREAM)
         try:
@@ -305,7 +325,8 @@ class TLSListener:
         except TimeoutError:
             raise TLSTimeout("no connection to accept") from None
         conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        tls = TLSSocket(conn, Connection(self.config, server_side=True), server_side=True, timeout=self.timeout)
+        tls = TLSSocket(conn, Connection(self.config, server_side=True), server_side=True, timeout=self.timeout,
+                        handshake_timeout=self.handshake_timeout)
         return tls, (str(addr[0]), int(addr[1]))
 
     def close(self) -> None:
