@@ -214,10 +214,12 @@ class Server:
 @click.option("--count", type=click.IntRange(1), help="Exit after this many connections.")
 @click.option("--once", is_flag=True, help="Exit after one connection (= --count 1).")
 @click.option("--timeout", type=float, default=30.0, show_default=True, help="Per-connection idle timeout, seconds.")
+@click.option("--handshake-timeout", type=click.FloatRange(0.01), default=60.0, show_default=True,
+              help="Whole-handshake deadline per connection, seconds (bounds slow-loris peers).")
 def serve(
     host: str, port: int, cert: str | None, key: str | None, versions: str | None, ciphers: str | None,
     groups: str | None, alpn: str | None, www: bool, keylog: str | None, no_ems: bool, no_etm: bool,
-    max_connections: int, count: int | None, once: bool, timeout: float,
+    max_connections: int, count: int | None, once: bool, timeout: float, handshake_timeout: float,
 ) -> None:
     from tlsstate.config import TLSConfig
     from tlsstate.handshake.session_cache import SessionCache
@@ -237,7 +239,7 @@ def serve(
         config.min_version, config.max_version = version_range
     try:
         config.keylog = KeyLogWriter(keylog) if keylog else open_default_keylog()
-        listener = TLSListener(host, port, config, timeout=timeout)
+        listener = TLSListener(host, port, config, timeout=timeout, handshake_timeout=handshake_timeout)
     except TLSError as exc:
         raise click.ClickException(str(exc)) from None
     except OSError as exc:
