@@ -1,0 +1,80 @@
+"""The hostile-peer case table: case id -> (what the peer sends, the alert RFC 5246 §7.2 prescribes).
+
+docs/alerts.md is checked against this table (tests/hostile/test_alerts_doc.py); ``ACCEPTED`` marks
+inputs the RFC says must be accepted, ``CLOSED`` a transport close that admits no alert.
+"""
+
+from __future__ import annotations
+
+ACCEPTED = "accepted"
+CLOSED = "closed"
+
+SUITES = {
+    "cbc-mte": ("TLS_RSA_WITH_AES_128_CBC_SHA", False),
+    "cbc-etm": ("TLS_RSA_WITH_AES_128_CBC_SHA", True),
+    "cbc-sha256-ecdhe": ("TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256", False),
+    "3des-etm": ("TLS_RSA_WITH_3DES_EDE_CBC_SHA", True),
+    "gcm-ecdhe": ("TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", False),
+    "gcm-rsa": ("TLS_RSA_WITH_AES_256_GCM_SHA384", False),
+    "ccm": ("TLS_RSA_WITH_AES_128_CCM", False),
+    "ccm8": ("TLS_RSA_WITH_AES_128_CCM_8", False),
+    "chacha20": ("TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256", False),
+    "rc4": ("TLS_RSA_WITH_RC4_128_SHA", False),
+    "null-sha": ("TLS_RSA_WITH_NULL_SHA", False),
+}
+AEAD = {"gcm-ecdhe", "gcm-rsa", "ccm", "ccm8", "chacha20"}
+VERSIONS = {"tls1.0": 0x0301, "tls1.1": 0x0302, "tls1.2": 0x0303}
+
+#: (case id, input, expected alert name or ACCEPTED/CLOSED); the record-tampering cases are expanded
+#: over every suite family and version in test_serve_hostile.py.
+SERVER_CASES: list[tuple[str, str, str]] = [
+    ("finished-record-bitflip", "one bit flipped in the protected Finished record (IV/nonce, body, MAC/tag, "
+     "padding), every family and version", "bad_record_mac"),
+    ("finished-record-truncated", "protected Finished record one byte short, every family", "bad_record_mac"),
+    ("cbc-padding-last-byte", "CBC MtE Finished resealed with each of the 256 padding-length byte values",
+     "bad_record_mac"),
+    ("cbc-padding-wrong-byte", "valid padding length, one padding byte wrong (lengths 11, 27, 251)", "bad_record_mac"),
+    ("cbc-padding-longer-than-record", "padding length byte 255 in a 48-byte record", "bad_record_mac"),
+    ("cbc-padding-maximal", "correct maximal padding (251 bytes) on the Finished", ACCEPTED),
+    ("cbc-zero-length-maximal-padding", "zero-length application data with 235 bytes of valid padding",
+     ACCEPTED),
+    ("finished-verify-data", "Finished verify_data with one byte changed, correctly protected", "decrypt_error"),
+    ("finished-wrong-length", "Finished body 13 bytes, correctly protected", "decode_error"),
+    ("appdata-before-finished", "application data record between CCS and Finished", "unexpected_message"),
+    ("ccs-bad-payload", "ChangeCipherSpec with payload 0x02 (field out of range, §7.2.2)", "decode_error"),
+    ("ccs-before-key-exchange", "ChangeCipherSpec right after the ClientHello", "unexpected_message"),
+    ("finished-without-key-exchange", "ClientKeyExchange skipped", "unexpected_message"),
+    ("duplicate-client-hello", "ClientHello sent twice", "unexpected_message"),
+    ("duplicate-key-exchange", "ClientKeyExchange sent twice", "unexpected_message"),
+    ("appdata-before-hello", "application data as the first record", "unexpected_message"),
+    ("heartbeat-record", "heartbeat record (RFC 6520) not negotiated", "unexpected_message"),
+    ("unknown-content-type", "record content type 99", "unexpected_message"),
+    ("one-byte-fragments", "whole client flight in 1-byte handshake records", ACCEPTED),
+    ("plaintext-record-overflow", "plaintext record of 2^14+1 bytes", "record_overflow"),
+    ("ciphertext-record-overflow", "record length 2^14+2048+1", "record_overflow"),
+    ("sslv2-client-hello", "SSLv2-format ClientHello (first byte 0x80: unknown record type, §6)", "unexpected_message"),
+    ("version-ssl2", "client_version 0x0200", "protocol_version"),
+    ("version-ssl3-not-enabled", "client_version 0x0300 without --ssl3", "protocol_version"),
+    ("version-future", "client_version 0x0305: server answers TLS 1.2", ACCEPTED),
+    ("no-null-compression", "compression methods [1] only (null is mandatory, §7.4.1.2)", "illegal_parameter"),
+    ("empty-cipher-suites", "empty cipher suite list", "decode_error"),
+    ("odd-cipher-suites", "cipher suite list of odd length", "decode_error"),
+    ("no-shared-suite", "only unknown cipher suites", "handshake_failure"),
+    ("session-id-33", "session_id of 33 bytes", "decode_error"),
+    ("extension-length-overrun", "extension length beyond the extensions block", "decode_error"),
+    ("duplicate-extension", "server_name twice", "illegal_parameter"),
+    ("unknown-extension", "extension type 0xfafa with data", ACCEPTED),
+    ("many-extensions", "3,000 unknown empty extensions (12 KB)", ACCEPTED),
+    ("trailing-bytes-hello", "ClientHello with 3 trailing bytes after the extensions", "decode_error"),
+    ("hello-16mib-declared", "handshake header declaring 16 MiB - 1: refused from the 4-byte header", "decode_error"),
+    ("rsa-cke-bad-premaster", "RSA ClientKeyExchange: wrong length / wrong version / bad padding premaster",
+     "bad_record_mac"),
+    ("ecdhe-invalid-point", "ECDHE ClientKeyExchange: off-curve P-256 point", "illegal_parameter"),
+    ("ecdhe-wrong-length", "ECDHE ClientKeyExchange: 64-byte point (no format byte)", "illegal_parameter"),
+    ("unsupported-curves", "only secp521r1 offered with only ECDHE suites", "handshake_failure"),
+    ("zero-length-handshake-record", "empty handshake record before the ClientHello (forbidden by §6.2.1, no alert named)",
+     "decode_error"),
+    ("zero-length-appdata", "empty application data record after the handshake", ACCEPTED),
+    ("close-notify", "close_notify after the handshake: server answers close_notify", ACCEPTED),
+    ("truncated-record", "EOF inside a record, every prefix length of the ClientHello record", CLOSED),
+]
