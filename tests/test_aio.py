@@ -101,7 +101,7 @@ def test_cancelled_write_leaves_only_whole_records() -> None:
 
         server, port = await serving(slow)
         async with server:
-            reader, writer = await aio.open_connection("127.0.0.1", port, client_config())
+            _reader, writer = await aio.open_connection("127.0.0.1", port, client_config())
             writer.transport.set_write_buffer_limits(high=16_384)  # type: ignore[attr-defined]
             written = 0
 
@@ -144,7 +144,7 @@ def test_backpressure_with_slow_reader() -> None:
 
         server, port = await serving(slow)
         async with server:
-            reader, writer = await aio.open_connection("127.0.0.1", port, client_config())
+            _reader, writer = await aio.open_connection("127.0.0.1", port, client_config())
             writer.transport.set_write_buffer_limits(high=65_536)  # type: ignore[attr-defined]
             sent = 0
 
@@ -181,7 +181,7 @@ def pem(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str, str]:
 
 
 def test_cpython_asyncio_ssl_client_against_our_server(pem: tuple[str, str, str]) -> None:
-    cert, _key, ca = pem
+    _cert, _key, ca = pem
     payload = os.urandom(300_000)
 
     async def main() -> None:
