@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
 
 #: Key exchanges the handshake state machines implement (RFC 5246 §7.4.3, §7.4.7; RFC 8422 §5).
-#: DHE_RSA is available when configured but not in the default list (ECDHE is preferred).
+#: DHE_RSA (RFC 7919 groups) follows the ECDHE suites in the defaults.
 SUPPORTED_KEY_EXCHANGES = frozenset(
     {KeyExchange.RSA, KeyExchange.DHE_RSA, KeyExchange.ECDHE_RSA, KeyExchange.ECDHE_ECDSA}
 )
@@ -43,6 +43,13 @@ _DEFAULT_SUITE_NAMES = (
     "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA",
     "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA",
     "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA",
+    "TLS_DHE_RSA_WITH_AES_128_GCM_SHA256",
+    "TLS_DHE_RSA_WITH_AES_256_GCM_SHA384",
+    "TLS_DHE_RSA_WITH_CHACHA20_POLY1305_SHA256",
+    "TLS_DHE_RSA_WITH_AES_128_CBC_SHA256",
+    "TLS_DHE_RSA_WITH_AES_256_CBC_SHA256",
+    "TLS_DHE_RSA_WITH_AES_128_CBC_SHA",
+    "TLS_DHE_RSA_WITH_AES_256_CBC_SHA",
     "TLS_RSA_WITH_AES_128_GCM_SHA256",
     "TLS_RSA_WITH_AES_256_GCM_SHA384",
     "TLS_RSA_WITH_AES_128_CCM",
@@ -60,6 +67,12 @@ def _default_suites() -> list[CipherSuite]:
 
 
 DEFAULT_GROUPS: tuple[NamedGroup, ...] = (NamedGroup.X25519, NamedGroup.SECP256R1, NamedGroup.SECP384R1)
+
+#: RFC 7919 groups for DHE, in preference order (server: picked from the client's list, §4).
+DEFAULT_DHE_GROUPS: tuple[NamedGroup, ...] = (NamedGroup.FFDHE2048, NamedGroup.FFDHE3072, NamedGroup.FFDHE4096)
+
+#: Smallest DH prime a client accepts from a server (RFC 7919 §1: below 2048 bits is weak).
+DEFAULT_MIN_DH_BITS = 2048
 
 DEFAULT_SIGNATURE_SCHEMES: tuple[SignatureScheme, ...] = (
     SignatureScheme.ECDSA_SECP256R1_SHA256,
@@ -89,6 +102,10 @@ class TLSConfig:
     max_version: ProtocolVersion = ProtocolVersion.TLS1_2
     cipher_suites: list[CipherSuite] | None = None
     groups: list[NamedGroup] | None = None
+    #: RFC 7919 groups for DHE_RSA (client: offered in supported_groups; server: the ones it may pick).
+    dhe_groups: list[NamedGroup] | None = None
+    #: Client: smaller DH primes from a server fail with insufficient_security (RFC 7919 §1).
+    min_dh_bits: int = DEFAULT_MIN_DH_BITS
     signature_schemes: list[SignatureScheme] | None = None
     certificate_chain: list[x509.Certificate] = field(default_factory=list)
     private_key: PrivateKey | None = field(default=None, repr=False)
@@ -117,6 +134,13 @@ class TLSConfig:
         """Named groups for ECDHE, in preference order."""
         return list(self.groups) if self.groups is not None else list(DEFAULT_GROUPS)
 
+    def effective_dhe_groups(self) -> list[NamedGroup]:
+        """RFC 7919 groups for DHE, in preference order (``groups`` entries that are FFDHE count too)."""
+        if self.dhe_groups is not None:
+            return list(self.dhe_groups)
+        listed = [g for g in self.groups or () if NamedGroup.FFDHE2048 <= g <= NamedGroup.FFDHE8192]
+        return listed or list(DEFAULT_DHE_GROUPS)
+
     def effective_signature_schemes(self) -> list[SignatureScheme]:
         """TLS 1.2 signature schemes we offer/accept, in preference order."""
         return list(self.signature_schemes) if self.signature_schemes is not None else list(DEFAULT_SIGNATURE_SCHEMES)
@@ -140,6 +164,8 @@ class TLSConfig:
             raise ConfigurationError("no usable cipher suite configured (tlsstate runs RSA and ECDHE key exchanges)")
         if server_side and (not self.certificate_chain or self.private_key is None):
             raise ConfigurationError("a server needs certificate_chain and private_key")
+        if self.min_dh_bits < 512:
+            raise ConfigurationError("min_dh_bits must be at least 512")
         if self.max_handshake_message_length < 1024:
             raise ConfigurationError("max_handshake_message_length must be at least 1024")
         for proto in self.alpn_protocols:

@@ -349,6 +349,7 @@ class Connection:
             resumed=n.resumed,
             extended_master_secret=n.extended_master_secret,
             encrypt_then_mac=n.encrypt_then_mac,
+            key_exchange_group=n.key_exchange_group,
         )
         self._events.append(self.handshake_info)
         self._flush_handshake()

@@ -22,6 +22,8 @@ class HandshakeComplete:
     resumed: bool
     extended_master_secret: bool
     encrypt_then_mac: bool
+    #: ECDHE curve or RFC 7919 FFDHE group used (NamedGroup value); None for RSA, resumption or an unnamed DH prime.
+    key_exchange_group: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

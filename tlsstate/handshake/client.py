@@ -14,6 +14,7 @@ from typing import ClassVar
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
+from tlsstate import dh
 from tlsstate import extensions as ext
 from tlsstate.constants import (
     TLS_EMPTY_RENEGOTIATION_INFO_SCSV,
@@ -200,10 +201,9 @@ class ClientHandshake(HandshakeMachine):
             out.append(ext.build_server_name(name))
         ecdhe = any(s.key_exchange in _ECDHE for s in suites)
         dhe = any(s.key_exchange is KeyExchange.DHE_RSA for s in suites)
-        groups = [
-            g for g in config.effective_groups()
-            if (ecdhe and g in crypto.ECDHE_GROUPS) or (dhe and g in crypto.FFDHE_GROUPS)  # RFC 8422 §5.1, RFC 7919 §3
-        ]
+        groups = [g for g in config.effective_groups() if ecdhe and g in crypto.ECDHE_GROUPS]  # RFC 8422 §5.1
+        if dhe:  # RFC 7919 §3: the FFDHE groups we accept, after the curves
+            groups += [g for g in config.effective_dhe_groups() if g in crypto.FFDHE_GROUPS and g not in groups]
         if groups:
             out.append(ext.build_supported_groups(groups))
         if ecdhe:
@@ -364,6 +364,10 @@ class ClientHandshake(HandshakeMachine):
         assert isinstance(key, rsa.RSAPublicKey | ec.EllipticCurvePublicKey)
         signed = n.client_random + n.server_random + msg.params
         crypto.verify_params(key, n.version, msg.signature_scheme, signed, msg.signature)
+        if n.suite.key_exchange is KeyExchange.DHE_RSA:
+            n.key_exchange_group = dh.ffdhe_group_of(msg.dh_p, msg.dh_g)
+        else:
+            n.key_exchange_group = msg.named_group
         return ClientWaitServerHelloDone(n, state.peer_certificates, msg)
 
     def on_ClientWaitServerHelloDone(self, state: ClientWaitServerHelloDone, msg: HandshakeMessage) -> State:
@@ -385,7 +389,7 @@ class ClientHandshake(HandshakeMachine):
             self.send(ClientKeyExchange(encrypted_premaster=encrypted))
         elif state.server_key_exchange.dh_p:  # DHE (RFC 5246 §7.4.7.2): the server's group, our key
             ske = state.server_key_exchange
-            pair = crypto.dhe_generate_client(ske.dh_p, ske.dh_g)
+            pair = crypto.dhe_generate_client(ske.dh_p, ske.dh_g, self.config.min_dh_bits)
             premaster = crypto.dhe_shared_secret(pair, ske.dh_public)
             self.send(ClientKeyExchange(dh_public=pair.public_bytes))
         else:

@@ -62,6 +62,8 @@ class Negotiated:
     alpn: str | None = None
     server_name: str | None = None
     resumed: bool = False
+    #: The (EC)DHE group of the key exchange: a NamedGroup value (FFDHE by its RFC 7919 prime), else None.
+    key_exchange_group: int | None = None
 
 
 @dataclass

@@ -48,9 +48,10 @@ def dhe_generate_server(group: int) -> DheKeyPair:
     return dh.generate_ffdhe(group)
 
 
-def dhe_generate_client(dh_p: bytes, dh_g: bytes) -> DheKeyPair:
-    """Our key on the server's group after checking it (p odd and >= 1024 bits, 1 < g < p-1)."""
-    p, g = dh.check_dh_parameters(dh_p, dh_g)
+def dhe_generate_client(dh_p: bytes, dh_g: bytes, min_bits: int = dh.MIN_DH_PRIME_BITS) -> DheKeyPair:
+    """Our key on the server's group after checking it (p odd and >= ``min_bits`` bits, else
+    insufficient_security; 1 < g < p-1, else illegal_parameter)."""
+    p, g = dh.check_dh_parameters(dh_p, dh_g, min_bits)
     return dh.generate_dhe(p, g)
 
 

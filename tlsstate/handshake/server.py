@@ -183,6 +183,7 @@ class ServerHandshake(HandshakeMachine):
         self.send(Certificate(_chain_der(tuple(config.certificate_chain))))
         ecdhe_key = dhe_key = None
         assert config.private_key is not None
+        n.key_exchange_group = group if suite.key_exchange is not KeyExchange.RSA else None
         if suite.key_exchange is KeyExchange.DHE_RSA:
             assert group is not None
             dhe_key = crypto.dhe_generate_server(group)
@@ -280,7 +281,7 @@ class ServerHandshake(HandshakeMachine):
 
     def _choose_ffdhe_group(self, offer: _Offer) -> int | None:
         """RFC 7919 §4: a named FFDHE group the client lists, else (none listed) ffdhe2048; None = no DHE."""
-        ours = [g for g in self.config.effective_groups() if g in crypto.FFDHE_GROUPS] or [NamedGroup.FFDHE2048]
+        ours = [g for g in self.config.effective_dhe_groups() if g in crypto.FFDHE_GROUPS] or [NamedGroup.FFDHE2048]
         listed = [g for g in offer.groups or () if g in crypto.FFDHE_GROUPS]
         if not listed:
             return ours[0]
