@@ -124,6 +124,13 @@ class TLSConfig:
     require_extended_master_secret: bool = False
     #: Client: key under which ``session_store`` keeps this server's session (default: server_name).
     session_key: str | None = None
+    #: Server: ask for a client certificate (RFC 5246 §7.4.4): "none", "optional" or "required".
+    verify_client: str = "none"
+    #: Server: trust anchors (PEM) for client certificates (RFC 5246 §7.4.6).
+    client_cafile: str | None = None
+    #: Client: the certificate chain (leaf first) and key sent when the server asks (RFC 5246 §7.4.6, §7.4.8).
+    client_certificate_chain: list[x509.Certificate] = field(default_factory=list)
+    client_private_key: PrivateKey | None = field(default=None, repr=False)
 
     def effective_suites(self) -> list[CipherSuite]:
         """The configured suites the handshake can run, in preference order."""
@@ -164,6 +171,12 @@ class TLSConfig:
             raise ConfigurationError("no usable cipher suite configured (tlsstate runs RSA and ECDHE key exchanges)")
         if server_side and (not self.certificate_chain or self.private_key is None):
             raise ConfigurationError("a server needs certificate_chain and private_key")
+        if self.verify_client not in ("none", "optional", "required"):
+            raise ConfigurationError(f"verify_client must be none, optional or required, not {self.verify_client!r}")
+        if server_side and self.verify_client != "none" and not self.client_cafile:
+            raise ConfigurationError("verify_client needs client_cafile (the CAs that issue client certificates)")
+        if bool(self.client_certificate_chain) != (self.client_private_key is not None):
+            raise ConfigurationError("client_certificate_chain and client_private_key go together")
         if self.min_dh_bits < 512:
             raise ConfigurationError("min_dh_bits must be at least 512")
         if self.max_handshake_message_length < 1024:

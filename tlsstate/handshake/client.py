@@ -43,6 +43,7 @@ from tlsstate.keys import ConnectionKeys
 from tlsstate.messages import (
     Certificate,
     CertificateRequest,
+    CertificateVerify,
     ClientHello,
     ClientKeyExchange,
     Extension,
@@ -105,6 +106,7 @@ class ClientWaitServerHelloDone(State):
     peer_certificates: list[x509.Certificate]
     server_key_exchange: ServerKeyExchange | None
     certificate_requested: bool = False
+    certificate_request: CertificateRequest | None = None
 
 
 @dataclass
@@ -374,11 +376,16 @@ class ClientHandshake(HandshakeMachine):
         """CertificateRequest is noted; ServerHelloDone triggers our flight (RFC 5246 §7.4.5-§7.4.9)."""
         if isinstance(msg, CertificateRequest):
             state.certificate_requested = True
+            state.certificate_request = msg
             return state
         assert isinstance(msg, ServerHelloDone)
         n = state.negotiated
-        if state.certificate_requested:  # we have no client certificate to offer
-            if n.version == ProtocolVersion.SSL3:
+        signing: tuple[crypto.PrivateKey, int | None] | None = None
+        if state.certificate_request is not None:
+            signing = self._client_credentials(n, state.certificate_request)
+            if signing is not None:
+                self.send(Certificate(tuple(c.public_bytes(_DER) for c in self.config.client_certificate_chain)))
+            elif n.version == ProtocolVersion.SSL3:
                 self.host.send_warning(AlertDescription.NO_CERTIFICATE)  # RFC 6101 §5.6.6 / §7.4.6 note
             else:
                 self.send(Certificate(()))  # RFC 5246 §7.4.6: an empty certificate_list
@@ -398,12 +405,34 @@ class ClientHandshake(HandshakeMachine):
             private, public = crypto.ecdhe_generate(ske.named_group)
             premaster = crypto.ecdhe_shared_secret(private, ske.ec_public)
             self.send(ClientKeyExchange(ec_public=public))
-        master = compute_master_secret(n, premaster, self.transcript)
+        master = compute_master_secret(n, premaster, self.transcript)  # RFC 7627 §3: hash up to ClientKeyExchange
+        if signing is not None:  # RFC 5246 §7.4.8: sign handshake_messages so far
+            signing_key, scheme = signing
+            signature = crypto.sign_certificate_verify(signing_key, n.version, scheme, self.transcript.data, master)
+            self.send(CertificateVerify(signature, scheme))
         keys = derive_keys(n, master)
         self.host.install_pending(n.suite, n.version, keys, n.encrypt_then_mac)
         self.host.send_change_cipher_spec()
         self.send(Finished(verify_data(n, master, self.transcript.finished_basis(), from_client=True)))
         return ClientWaitChangeCipherSpec(n, master, premaster, keys, state.peer_certificates)
+
+    def _client_credentials(self, n: Negotiated, request: CertificateRequest) -> tuple[crypto.PrivateKey, int | None] | None:
+        """Our key and signature scheme when our certificate fits the request (RFC 5246 §7.4.4, §7.4.6), else None
+        (we then send no certificate and the server decides)."""
+        key = self.config.client_private_key
+        if key is None or not self.config.client_certificate_chain:
+            return None
+        wanted = 1 if isinstance(key, rsa.RSAPrivateKey) else 64  # rsa_sign / ecdsa_sign (RFC 8422 §5.5)
+        if wanted not in request.certificate_types:
+            return None
+        if n.version == ProtocolVersion.SSL3 and not isinstance(key, rsa.RSAPrivateKey):
+            return None
+        if n.version < ProtocolVersion.TLS1_2:
+            return key, None
+        scheme = crypto.choose_signature_scheme(
+            key, list(request.signature_schemes), n.version, [int(s) for s in self.config.effective_signature_schemes()]
+        )
+        return None if scheme is None else (key, scheme)
 
     def on_ccs_ClientWaitChangeCipherSpec(self, state: ClientWaitChangeCipherSpec, _: object) -> State:
         """RFC 5246 §7.1: the server's records are protected from here on."""

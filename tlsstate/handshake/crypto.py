@@ -13,7 +13,7 @@ from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from tlsstate import certs, dh, signatures
-from tlsstate.constants import AlertDescription, NamedGroup
+from tlsstate.constants import AlertDescription, NamedGroup, ProtocolVersion
 from tlsstate.errors import ConfigurationError, HandshakeFailure, ProtocolError
 
 PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
@@ -126,6 +126,39 @@ def load_peer_certificates(
             f"certificate key type {type(key).__name__} is not supported", AlertDescription.UNSUPPORTED_CERTIFICATE
         )
     return certificates, key
+
+
+def verify_client_chain(chain: list[x509.Certificate], cafile: str | None) -> None:
+    """A client chain against the client CAs (RFC 5246 §7.4.6) by :func:`tlsstate.certs.verify_client_certificate`."""
+    try:
+        certs.verify_client_certificate(chain, cafile=cafile)
+    except ConfigurationError:
+        raise
+    except ValueError as exc:
+        raise ProtocolError(f"client certificate verification failed: {exc}", AlertDescription.BAD_CERTIFICATE) from None
+
+
+def sign_certificate_verify(key: PrivateKey, version: int, scheme: int | None, messages: bytes, master: bytes) -> bytes:
+    """CertificateVerify.signature over handshake_messages (RFC 5246 §7.4.8; TLS 1.0/1.1 MD5+SHA-1 / SHA-1;
+    SSL 3.0: RFC 6101 §5.6.8 hashes with the master secret, RSA only)."""
+    if version == ProtocolVersion.SSL3:
+        if not isinstance(key, rsa.RSAPrivateKey):
+            raise HandshakeFailure("SSL 3.0 client authentication is implemented for RSA keys only")
+        return signatures.ssl3_sign_certificate_verify(key, master, messages)
+    return signatures.sign(key, messages, version, scheme)
+
+
+def verify_certificate_verify(
+    key: rsa.RSAPublicKey | ec.EllipticCurvePublicKey, version: int, scheme: int | None, messages: bytes,
+    signature: bytes, master: bytes,
+) -> None:
+    """Check a client's CertificateVerify (RFC 5246 §7.4.8): decrypt_error when it does not verify."""
+    if version == ProtocolVersion.SSL3:
+        if not isinstance(key, rsa.RSAPublicKey):
+            raise HandshakeFailure("SSL 3.0 client authentication is implemented for RSA keys only")
+        signatures.ssl3_verify_certificate_verify(key, master, messages, signature)
+        return
+    signatures.verify(key, messages, signature, version, scheme)
 
 
 def verify_server_chain(chain: list[x509.Certificate], server_name: str | None, cafile: str | None) -> None:

@@ -17,6 +17,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import Encoding
 
+from tlsstate import certs
 from tlsstate import extensions as ext
 from tlsstate.constants import (
     TLS_EMPTY_RENEGOTIATION_INFO_SCSV,
@@ -24,6 +25,7 @@ from tlsstate.constants import (
     AlertDescription,
     CompressionMethod,
     ExtensionType,
+    HandshakeType,
     NamedGroup,
     ProtocolVersion,
 )
@@ -45,11 +47,14 @@ from tlsstate.handshake.session_cache import Session
 from tlsstate.keys import ConnectionKeys
 from tlsstate.messages import (
     Certificate,
+    CertificateRequest,
+    CertificateVerify,
     ClientHello,
     ClientKeyExchange,
     Extension,
     Finished,
     HandshakeMessage,
+    RawHandshake,
     ServerHello,
     ServerHelloDone,
     ServerKeyExchange,
@@ -78,6 +83,30 @@ class ServerWaitClientKeyExchange(State):
     negotiated: Negotiated
     ecdhe_key: crypto.EcdheKeyPair | None = field(repr=False)
     dhe_key: crypto.DheKeyPair | None = field(default=None, repr=False)
+    #: The client's verified chain (leaf first) when it sent one after our CertificateRequest.
+    peer_certificates: list[x509.Certificate] = field(default_factory=list)
+
+
+@dataclass
+class ServerWaitClientCertificate(State):
+    """We sent a CertificateRequest (RFC 5246 §7.4.4); the client's Certificate comes first (§7.4.6)."""
+
+    name: ClassVar[str] = "ServerWaitClientCertificate"
+    negotiated: Negotiated
+    ecdhe_key: crypto.EcdheKeyPair | None = field(repr=False)
+    dhe_key: crypto.DheKeyPair | None = field(default=None, repr=False)
+
+
+@dataclass
+class ServerWaitCertificateVerify(State):
+    """The client sent a certificate; its CertificateVerify proves the key (RFC 5246 §7.4.8)."""
+
+    name: ClassVar[str] = "ServerWaitCertificateVerify"
+    negotiated: Negotiated
+    master_secret: bytes = field(repr=False)
+    premaster_secret: bytes | None = field(repr=False)
+    keys: ConnectionKeys
+    peer_certificates: list[x509.Certificate]
 
 
 @dataclass
@@ -89,6 +118,7 @@ class ServerWaitChangeCipherSpec(State):
     master_secret: bytes = field(repr=False)
     premaster_secret: bytes | None = field(repr=False)
     keys: ConnectionKeys
+    peer_certificates: list[x509.Certificate] = field(default_factory=list)
 
 
 @dataclass
@@ -100,6 +130,7 @@ class ServerWaitFinished(State):
     master_secret: bytes = field(repr=False)
     premaster_secret: bytes | None = field(repr=False)
     keys: ConnectionKeys
+    peer_certificates: list[x509.Certificate] = field(default_factory=list)
 
 
 @dataclass
@@ -130,6 +161,7 @@ class ServerHandshake(HandshakeMachine):
     """Server side: answers a ClientHello with a full or abbreviated handshake."""
 
     is_client = False
+    _before_certificate_verify = b""
 
     def initial_state(self) -> State:
         return ServerWaitClientHello()
@@ -202,8 +234,20 @@ class ServerHandshake(HandshakeMachine):
                 config.private_key, version, scheme, n.client_random + n.server_random + ske.params
             )
             self.send(ServerKeyExchange(ske.params, scheme, signature, named_group=group, ec_public=public))
+        if config.verify_client != "none":
+            self.send(self._certificate_request(version))
+            self.send(ServerHelloDone())
+            return ServerWaitClientCertificate(n, ecdhe_key, dhe_key)
         self.send(ServerHelloDone())
         return ServerWaitClientKeyExchange(n, ecdhe_key, dhe_key)
+
+    def _certificate_request(self, version: int) -> CertificateRequest:
+        """RFC 5246 §7.4.4: rsa_sign and ecdsa_sign (RFC 8422 §5.5), our TLS 1.2 schemes, our CAs' names."""
+        schemes: tuple[int, ...] = ()
+        if version >= ProtocolVersion.TLS1_2:
+            schemes = tuple(int(s) for s in self.config.effective_signature_schemes())
+        types = bytes([_RSA_SIGN]) if version == ProtocolVersion.SSL3 else bytes([_RSA_SIGN, _ECDSA_SIGN])
+        return CertificateRequest(types, schemes, _authority_names(self.config.client_cafile))
 
     def _read_extensions(self, msg: ClientHello, version: int) -> _Offer:
         """Parse the extensions we act on; unknown ones are ignored (RFC 5246 §7.4.1.4)."""
@@ -369,6 +413,31 @@ class ServerHandshake(HandshakeMachine):
 
     # ---------------------------------------------------------------- the client's flight
 
+    def handle_message(self, raw: RawHandshake) -> None:
+        """Keep handshake_messages before a CertificateVerify: what the client signed (RFC 5246 §7.4.8)."""
+        if raw.msg_type == HandshakeType.CERTIFICATE_VERIFY:
+            self._before_certificate_verify = self.transcript.data
+        super().handle_message(raw)
+
+    def on_ServerWaitClientCertificate(self, state: ServerWaitClientCertificate, msg: HandshakeMessage) -> State:
+        """RFC 5246 §7.4.6: an empty list is allowed unless verify_client is "required" (then handshake_failure);
+        a chain is verified against client_cafile (bad_certificate / unknown_ca / certificate_expired)."""
+        n = state.negotiated
+        if isinstance(msg, ClientKeyExchange):  # SSL 3.0: no Certificate, a no_certificate warning instead
+            require(n.version == ProtocolVersion.SSL3, "ClientKeyExchange before the requested Certificate",
+                    AlertDescription.UNEXPECTED_MESSAGE)
+            if self.config.verify_client == "required":
+                raise HandshakeFailure("client sent no certificate, and one is required (RFC 6101 §5.6.6)")
+            return self.on_ServerWaitClientKeyExchange(ServerWaitClientKeyExchange(n, state.ecdhe_key, state.dhe_key), msg)
+        assert isinstance(msg, Certificate)
+        if not msg.certificates:
+            if self.config.verify_client == "required":
+                raise HandshakeFailure("client sent no certificate, and one is required (RFC 5246 §7.4.6)")
+            return ServerWaitClientKeyExchange(n, state.ecdhe_key, state.dhe_key)
+        chain, _ = crypto.load_peer_certificates(msg.certificates)
+        crypto.verify_client_chain(chain, self.config.client_cafile)
+        return ServerWaitClientKeyExchange(n, state.ecdhe_key, state.dhe_key, chain)
+
     def on_ServerWaitClientKeyExchange(self, state: ServerWaitClientKeyExchange, msg: HandshakeMessage) -> State:
         """RSA (§7.4.7.1, with the Bleichenbacher countermeasure) or ECDHE (RFC 8422 §5.7)."""
         assert isinstance(msg, ClientKeyExchange)
@@ -384,12 +453,36 @@ class ServerHandshake(HandshakeMachine):
         master = compute_master_secret(n, premaster, self.transcript)
         keys = derive_keys(n, master)
         self.host.install_pending(n.suite, n.version, keys, n.encrypt_then_mac)
+        if state.peer_certificates:
+            return ServerWaitCertificateVerify(n, master, premaster, keys, state.peer_certificates)
         return ServerWaitChangeCipherSpec(n, master, premaster, keys)
+
+    def on_ServerWaitCertificateVerify(self, state: ServerWaitCertificateVerify, msg: HandshakeMessage) -> State:
+        """RFC 5246 §7.4.8: a signature over all handshake messages so far by the certificate's key;
+        TLS 1.2 with a scheme we listed in the CertificateRequest. A bad signature is decrypt_error."""
+        assert isinstance(msg, CertificateVerify)
+        n = state.negotiated
+        if n.version >= ProtocolVersion.TLS1_2:
+            require(
+                msg.signature_scheme in self.config.effective_signature_schemes(),
+                f"client signed with scheme {msg.signature_scheme}, which was not requested",
+                AlertDescription.ILLEGAL_PARAMETER,
+            )
+        key = state.peer_certificates[0].public_key()
+        assert isinstance(key, rsa.RSAPublicKey | ec.EllipticCurvePublicKey)
+        crypto.verify_certificate_verify(
+            key, n.version, msg.signature_scheme, self._before_certificate_verify, msg.signature, state.master_secret
+        )
+        return ServerWaitChangeCipherSpec(
+            n, state.master_secret, state.premaster_secret, state.keys, state.peer_certificates
+        )
 
     def on_ccs_ServerWaitChangeCipherSpec(self, state: ServerWaitChangeCipherSpec, _: object) -> State:
         """RFC 5246 §7.1: the client's records are protected from here on."""
         self.host.activate_read_pending()
-        return ServerWaitFinished(state.negotiated, state.master_secret, state.premaster_secret, state.keys)
+        return ServerWaitFinished(
+            state.negotiated, state.master_secret, state.premaster_secret, state.keys, state.peer_certificates
+        )
 
     def on_ServerWaitFinished(self, state: ServerWaitFinished, msg: HandshakeMessage) -> State:
         """RFC 5246 §7.4.9: check the client's Finished; in a full handshake answer with ours."""
@@ -401,7 +494,9 @@ class ServerHandshake(HandshakeMachine):
             self.host.send_change_cipher_spec()
             self.send(Finished(verify_data(n, state.master_secret, self.transcript.finished_basis(), from_client=False)))
             self._store_session(n, state.master_secret)
-        self.host.handshake_finished(HandshakeResult(n, state.master_secret, state.premaster_secret, state.keys, []))
+        self.host.handshake_finished(
+            HandshakeResult(n, state.master_secret, state.premaster_secret, state.keys, state.peer_certificates)
+        )
         return ServerConnected()
 
     def on_ServerConnected(self, state: ServerConnected, msg: HandshakeMessage) -> State:
@@ -430,6 +525,17 @@ class ServerHandshake(HandshakeMachine):
         cache, n = self.config.session_cache, self.negotiated
         if cache is not None and n is not None and n.session_id:
             cache.remove(n.session_id)
+
+
+_RSA_SIGN, _ECDSA_SIGN = 1, 64  # ClientCertificateType (RFC 5246 §7.4.4, RFC 8422 §5.5)
+
+
+@functools.lru_cache(maxsize=16)
+def _authority_names(cafile: str | None) -> tuple[bytes, ...]:
+    """DER subject names of the client CAs, for certificate_authorities (RFC 5246 §7.4.4)."""
+    if not cafile:
+        return ()
+    return tuple(c.subject.public_bytes() for c in certs.load_certificates(cafile))
 
 
 @functools.lru_cache(maxsize=64)

@@ -43,8 +43,17 @@ TRANSITIONS: Final[dict[str, dict[Input, tuple[str, ...]]]] = {
     "ClientWaitFinished": {H.FINISHED: ("ClientConnected",)},
     "ClientConnected": {H.HELLO_REQUEST: ("ClientConnected",)},          # answered with no_renegotiation
     # ---- server ----
-    "ServerWaitClientHello": {H.CLIENT_HELLO: ("ServerWaitClientKeyExchange", "ServerWaitChangeCipherSpec")},
-    "ServerWaitClientKeyExchange": {H.CLIENT_KEY_EXCHANGE: ("ServerWaitChangeCipherSpec",)},
+    "ServerWaitClientHello": {
+        H.CLIENT_HELLO: ("ServerWaitClientKeyExchange", "ServerWaitClientCertificate", "ServerWaitChangeCipherSpec"),
+    },
+    "ServerWaitClientCertificate": {  # after a CertificateRequest; SSL 3.0 clients may skip it (no_certificate)
+        H.CERTIFICATE: ("ServerWaitClientKeyExchange",),
+        H.CLIENT_KEY_EXCHANGE: ("ServerWaitChangeCipherSpec",),
+    },
+    "ServerWaitClientKeyExchange": {
+        H.CLIENT_KEY_EXCHANGE: ("ServerWaitChangeCipherSpec", "ServerWaitCertificateVerify"),
+    },
+    "ServerWaitCertificateVerify": {H.CERTIFICATE_VERIFY: ("ServerWaitChangeCipherSpec",)},  # §7.4.8
     "ServerWaitChangeCipherSpec": {CCS: ("ServerWaitFinished",)},
     "ServerWaitFinished": {H.FINISHED: ("ServerConnected",)},
     "ServerConnected": {H.CLIENT_HELLO: ("ServerConnected",)},           # answered with no_renegotiation
