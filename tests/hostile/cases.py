@@ -78,3 +78,8 @@ SERVER_CASES: list[tuple[str, str, str]] = [
     ("close-notify", "close_notify after the handshake: server answers close_notify", ACCEPTED),
     ("truncated-record", "EOF inside a record, every prefix length of the ClientHello record", CLOSED),
 ]
+
+
+def markdown_rows() -> list[str]:
+    """The rows of the docs/alerts.md table, one per case."""
+    return [f"| `{case_id}` | {what} | `{alert}` |" for case_id, what, alert in SERVER_CASES]

@@ -22,7 +22,7 @@ from tlsstate.config import TLSConfig
 from tlsstate.constants import AlertDescription, NamedGroup, ProtocolVersion
 from tlsstate.suites import by_name
 
-from .cases import ACCEPTED, AEAD, SERVER_CASES, SUITES, VERSIONS
+from .cases import ACCEPTED, AEAD, CLOSED, SERVER_CASES, SUITES, VERSIONS
 from .peer import ALERT, APPDATA, CCS, HANDSHAKE, HEARTBEAT, Outgoing, ScriptedPeer, ServeProcess, handshake, record
 
 EXPECTED = {case_id: alert for case_id, _, alert in SERVER_CASES}
@@ -172,6 +172,7 @@ def valid_pad(length: int) -> bytes:
 
 
 def test_cbc_padding_maximal_accepted(server: ServeProcess) -> None:
+    assert EXPECTED["cbc-padding-maximal"] == ACCEPTED
     peer = run_resealed_finished(server, lambda n: valid_pad(251 + 1))  # 36 + 252 = 288
     assert peer.outcome.handshake_complete and peer.outcome.alert is None, peer.outcome
 
@@ -213,6 +214,7 @@ def test_cbc_padding_longer_than_record(server: ServeProcess) -> None:
 
 
 def test_cbc_zero_length_appdata_maximal_padding(server: ServeProcess) -> None:
+    assert EXPECTED["cbc-zero-length-maximal-padding"] == ACCEPTED
     sock = server.connect()
     peer = ScriptedPeer(sock, config("TLS_RSA_WITH_AES_128_CBC_SHA", etm=False), server_side=False)
     peer.run(until=lambda o: o.handshake_complete)
@@ -461,7 +463,8 @@ def test_ecdhe_client_key_exchange(server: ServeProcess, case: str) -> None:
 def test_hello_16mib_declared_refused_early(server: ServeProcess) -> None:
     """A handshake header declaring 2^24-1 bytes is refused from its 4 header bytes (resource bound)."""
     answer, closed = server_answer(server, record(HANDSHAKE, b"\x01\xff\xff\xff", 0x0301))
-    assert answer == f"alert:{EXPECTED['hello-16mib-declared']}" and closed
+    expected = EXPECTED["hello-16mib-declared"]
+    assert answer == f"alert:{expected}" and closed
     still_serving(server)
 
 
@@ -478,6 +481,7 @@ def established(server: ServeProcess, suite: str = "TLS_ECDHE_RSA_WITH_AES_128_G
 @pytest.mark.parametrize("suite", ["TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", "TLS_RSA_WITH_AES_128_CBC_SHA",
                                    "TLS_RSA_WITH_RC4_128_SHA"])
 def test_zero_length_appdata_accepted(server: ServeProcess, suite: str) -> None:
+    assert EXPECTED["zero-length-appdata"] == ACCEPTED  # RFC 5246 §6.2.1: may be sent (traffic analysis)
     peer = established(server, suite)
     peer.send_raw(peer.conn.write_state.seal(APPDATA, 0x0303, b""))
     peer.conn.send_data(b"after-empty")
@@ -488,6 +492,7 @@ def test_zero_length_appdata_accepted(server: ServeProcess, suite: str) -> None:
 
 
 def test_close_notify_answered(server: ServeProcess) -> None:
+    assert EXPECTED["close-notify"] == ACCEPTED
     peer = established(server)
     peer.conn.close()
     peer.flush()
@@ -499,6 +504,7 @@ def test_close_notify_answered(server: ServeProcess) -> None:
 
 def test_truncated_records_every_length(server: ServeProcess) -> None:
     """EOF inside the ClientHello record at every prefix length: the server just closes; it logs it."""
+    assert EXPECTED["truncated-record"] == CLOSED
     hello = client_hello()
     for cut in range(1, len(hello)):
         with server.connect(timeout=5) as sock:
