@@ -20,6 +20,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from rich.console import Console
 
+from tlsstate import certs
+from tlsstate.config import TLSConfig
 from tlsstate.constants import NamedGroup, ProtocolVersion, parse_version
 from tlsstate.errors import ConfigurationError, TLSError
 from tlsstate.io.sockets import TLSSocket, TLSTimeout
@@ -75,6 +77,33 @@ def parse_groups(text: str | None) -> list[NamedGroup] | None:
             raise click.BadParameter(f"unknown group {name!r} (x25519, p256, p384)", param_hint="--groups")
         groups.append(group)
     return groups
+
+
+DHE_GROUP_NAMES = {"ffdhe2048": NamedGroup.FFDHE2048, "ffdhe3072": NamedGroup.FFDHE3072, "ffdhe4096": NamedGroup.FFDHE4096}
+
+
+def parse_dhe_groups(text: str | None) -> list[NamedGroup] | None:
+    """``ffdhe2048,ffdhe3072`` -> RFC 7919 groups for DHE_RSA; None when not given."""
+    if not text:
+        return None
+    groups = []
+    for name in split_list(text):
+        group = DHE_GROUP_NAMES.get(name.lower())
+        if group is None:
+            raise click.BadParameter(
+                f"unknown DHE group {name!r} (ffdhe2048, ffdhe3072, ffdhe4096)", param_hint="--dhe-groups"
+            )
+        groups.append(group)
+    return groups
+
+
+def apply_protocol_options(config: TLSConfig, *, dhe_groups: str | None, ssl3: bool, versions_given: bool) -> None:
+    """Options shared by connect and serve: --dhe-groups, --ssl3 (enables SSL 3.0 and, without --versions, allows it)."""
+    config.dhe_groups = parse_dhe_groups(dhe_groups)
+    if ssl3:
+        config.enable_ssl3 = True
+        if not versions_given:
+            config.min_version = ProtocolVersion.SSL3
 
 
 def split_host_port(target: str, default_port: int = 443) -> tuple[str, int]:
@@ -233,12 +262,16 @@ def _exchange(tls: TLSSocket, wait: float) -> tuple[int, bool]:
 @click.option("--timeout", type=float, default=10.0, show_default=True, help="Connect/handshake timeout, seconds.")
 @click.option("--wait", type=float, default=3.0, show_default=True, help="Stop after this many idle seconds.")
 @click.option("--quiet", "-q", is_flag=True, help="Only application data (no status lines).")
+@click.option("--dhe-groups", help="RFC 7919 groups offered for DHE_RSA: ffdhe2048,ffdhe3072,ffdhe4096.")
+@click.option("--ssl3", is_flag=True, help="Enable SSL 3.0 (RFC 6101; off by default, RFC 7568).")
+@click.option("--cert", type=click.Path(exists=True, dir_okay=False), help="Client certificate chain (PEM, leaf first).")
+@click.option("--key", type=click.Path(exists=True, dir_okay=False), help="Client private key (PEM; default: --cert file).")
 def connect(
     target: str, servername: str | None, alpn: str | None, versions: str | None, ciphers: str | None,
     groups: str | None, cafile: str | None, insecure: bool, show_keys: bool, keylog: str | None,
     reconnect: bool, no_ems: bool, no_etm: bool, timeout: float, wait: float, quiet: bool,
+    dhe_groups: str | None = None, ssl3: bool = False, cert: str | None = None, key: str | None = None,
 ) -> None:
-    from tlsstate.config import TLSConfig
     from tlsstate.handshake.session_cache import SessionStore
     from tlsstate.keylog import KeyLogWriter, open_default_keylog
 
@@ -254,6 +287,17 @@ def connect(
     )
     if version_range:
         config.min_version, config.max_version = version_range
+    apply_protocol_options(config, dhe_groups=dhe_groups, ssl3=ssl3, versions_given=version_range is not None)
+    if key and not cert:
+        raise click.UsageError("--key needs --cert")
+    if cert:
+        try:
+            chain, private_key = certs.load_cert_and_key(cert, key)
+        except (TLSError, ValueError, OSError) as exc:
+            raise click.ClickException(f"cannot load client certificate/key: {exc}") from None
+        if not isinstance(private_key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey):
+            raise click.ClickException("a client certificate needs an RSA or ECDSA key")
+        config.client_certificate_chain, config.client_private_key = chain, private_key
     try:
         config.keylog = KeyLogWriter(keylog) if keylog else open_default_keylog()
     except OSError as exc:

@@ -23,6 +23,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from tlsstate import certs
 from tlsstate.cli.connect import (
+    apply_protocol_options,
     openssl_version_name,
     parse_groups,
     parse_suites,
@@ -216,10 +217,16 @@ class Server:
 @click.option("--timeout", type=float, default=30.0, show_default=True, help="Per-connection idle timeout, seconds.")
 @click.option("--handshake-timeout", type=click.FloatRange(0.01), default=60.0, show_default=True,
               help="Whole-handshake deadline per connection, seconds (bounds slow-loris peers).")
+@click.option("--dhe-groups", help="RFC 7919 groups for DHE_RSA, preferred first: ffdhe2048,ffdhe3072,ffdhe4096.")
+@click.option("--ssl3", is_flag=True, help="Enable SSL 3.0 (RFC 6101; off by default, RFC 7568).")
+@click.option("--verify-client", type=click.Choice(["none", "optional", "required"]), default="none", show_default=True,
+              help="Ask for a client certificate (RFC 5246 §7.4.4); needs --client-ca.")
+@click.option("--client-ca", type=click.Path(exists=True, dir_okay=False), help="CAs for client certificates (PEM).")
 def serve(
     host: str, port: int, cert: str | None, key: str | None, versions: str | None, ciphers: str | None,
     groups: str | None, alpn: str | None, www: bool, keylog: str | None, no_ems: bool, no_etm: bool,
     max_connections: int, count: int | None, once: bool, timeout: float, handshake_timeout: float,
+    dhe_groups: str | None = None, ssl3: bool = False, verify_client: str = "none", client_ca: str | None = None,
 ) -> None:
     from tlsstate.config import TLSConfig
     from tlsstate.handshake.session_cache import SessionCache
@@ -237,6 +244,10 @@ def serve(
     version_range = parse_versions(versions)
     if version_range:
         config.min_version, config.max_version = version_range
+    apply_protocol_options(config, dhe_groups=dhe_groups, ssl3=ssl3, versions_given=version_range is not None)
+    if verify_client != "none" and not client_ca:
+        raise click.UsageError("--verify-client needs --client-ca")
+    config.verify_client, config.client_cafile = verify_client, client_ca
     try:
         config.keylog = KeyLogWriter(keylog) if keylog else open_default_keylog()
         listener = TLSListener(host, port, config, timeout=timeout, handshake_timeout=handshake_timeout)
