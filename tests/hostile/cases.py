@@ -79,7 +79,26 @@ SERVER_CASES: list[tuple[str, str, str]] = [
     ("truncated-record", "EOF inside a record, every prefix length of the ClientHello record", CLOSED),
 ]
 
+#: Our client (tlsstate.io.TLSSocket) against a scripted hostile server (test_client_hostile.py).
+CLIENT_TABLE: list[tuple[str, str, str]] = [
+    ("server-finished-bitflip", "one bit flipped in the server's protected Finished record, every family",
+     "bad_record_mac"),
+    ("server-finished-verify-data", "server Finished verify_data with one byte changed", "decrypt_error"),
+    ("server-hello-duplicated", "ServerHello record sent twice", "unexpected_message"),
+    ("server-ccs-bad-payload", "server ChangeCipherSpec with payload 0x02", "decode_error"),
+    ("server-heartbeat-record", "heartbeat record before the ServerHello", "unexpected_message"),
+    ("server-hello-ssl3-not-enabled", "ServerHello choosing SSL 3.0 (client offers TLS 1.0-1.2)", "protocol_version"),
+    ("server-one-byte-fragments", "server flight in 1-byte handshake records", ACCEPTED),
+    ("server-truncation", "server closes TCP after data without close_notify: ConnectionClosed(clean=False)", CLOSED),
+]
 
-def markdown_rows() -> list[str]:
-    """The rows of the docs/alerts.md table, one per case."""
-    return [f"| `{case_id}` | {what} | `{alert}` |" for case_id, what, alert in SERVER_CASES]
+
+def markdown_rows(table: list[tuple[str, str, str]] = SERVER_CASES) -> list[str]:
+    """The rows of a docs/alerts.md table, one per case."""
+    return [f"| `{case_id}` | {what} | `{alert}` |" for case_id, what, alert in table]
+
+
+if __name__ == "__main__":
+    print("\n".join(markdown_rows()))
+    print()
+    print("\n".join(markdown_rows(CLIENT_TABLE)))

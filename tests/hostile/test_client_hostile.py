@@ -1,0 +1,169 @@
+"""Hostile server against our real client (tlsstate.io.TLSSocket over loopback), RFC 5246 §7.2.
+
+The scripted server runs a real server-side Connection in memory and rewrites its records; the
+client must end with the alert the RFC names (sent to the wire) or accept what the RFC allows.
+"""
+
+from __future__ import annotations
+
+import socket
+import struct
+import threading
+from collections.abc import Callable
+
+import pytest
+
+from tlsstate import errors
+from tlsstate.certs import generate_self_signed
+from tlsstate.config import TLSConfig
+from tlsstate.io.sockets import TLSSocket
+from tlsstate.suites import by_name
+
+from .cases import CLIENT_TABLE, SUITES
+from .peer import CCS, HANDSHAKE, HEARTBEAT, Outgoing, ScriptedPeer, record
+
+CERT, KEY = generate_self_signed(["localhost"], "rsa2048")
+CLIENT_CASES = {case_id: alert for case_id, _, alert in CLIENT_TABLE}
+
+
+class ScriptedServer:
+    """Accepts one connection on a free loopback port and answers through a tampering ScriptedPeer."""
+
+    def __init__(self, tamper: Callable[[Outgoing], bytes] | None = None,
+                 seal_hook: Callable[..., bytes] | None = None, after: Callable[[ScriptedPeer], None] | None = None):
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.tamper, self.seal_hook, self.after = tamper, seal_hook, after
+        self.peer: ScriptedPeer | None = None
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        self.listener.settimeout(10)
+        conn, _ = self.listener.accept()
+        config = TLSConfig(certificate_chain=[CERT], private_key=KEY,  # type: ignore[arg-type]
+                           cipher_suites=[s for name, _ in SUITES.values() if (s := by_name(name)) is not None])
+        peer = ScriptedPeer(conn, config, server_side=True, tamper=self.tamper)
+        self.peer = peer
+        if self.seal_hook is not None:
+            original = peer.conn.write_state.seal
+            hook = self.seal_hook
+            peer.conn.write_state.seal = lambda ct, v, pt: hook(peer, original, ct, v, pt)  # type: ignore[method-assign]
+        peer.run(until=lambda o: o.handshake_complete)
+        if self.after is not None and peer.outcome.handshake_complete:
+            self.after(peer)
+        peer.drain(3)
+        conn.close()
+
+    def close(self) -> None:
+        self.thread.join(10)
+        self.listener.close()
+
+
+def client_config(suite: str = "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", etm: bool = False) -> TLSConfig:
+    found = by_name(suite)
+    assert found is not None
+    return TLSConfig(verify=False, cipher_suites=[found], encrypt_then_mac=etm)
+
+
+def client_fails(server: ScriptedServer, cfg: TLSConfig) -> errors.TLSError:
+    try:
+        with pytest.raises(errors.TLSError) as info:
+            TLSSocket.connect("127.0.0.1", server.port, cfg, timeout=10).close()
+    finally:
+        server.close()
+    return info.value
+
+
+def sent_alert(server: ScriptedServer) -> int | None:
+    assert server.peer is not None
+    return server.peer.outcome.alert
+
+
+@pytest.mark.parametrize(("suite", "etm"), [pytest.param(*v, id=k) for k, v in SUITES.items()])
+def test_server_finished_bitflip(suite: str, etm: bool) -> None:
+    def tamper(out: Outgoing) -> bytes:
+        if out.protected and out.content_type == HANDSHAKE:
+            body = bytearray(out.data[5:])
+            body[len(body) // 2] ^= 0x04
+            return out.data[:5] + bytes(body)
+        return out.data
+    server = ScriptedServer(tamper)
+    exc = client_fails(server, client_config(suite, etm))
+    assert isinstance(exc, errors.ProtocolError) and exc.alert.label == CLIENT_CASES["server-finished-bitflip"]
+    assert sent_alert(server) == exc.alert  # the alert reached the wire
+
+
+def test_server_finished_verify_data() -> None:
+    def hook(peer: ScriptedPeer, seal: Callable[..., bytes], ct: int, v: int, pt: bytes) -> bytes:
+        if ct == HANDSHAKE and pt[:1] == b"\x14":
+            pt = pt[:-1] + bytes([pt[-1] ^ 1])
+        return seal(ct, v, pt)
+    server = ScriptedServer(seal_hook=hook)
+    exc = client_fails(server, client_config())
+    assert isinstance(exc, errors.ProtocolError) and exc.alert.label == CLIENT_CASES["server-finished-verify-data"]
+
+
+def first_flight(edit: Callable[[bytes], bytes]) -> Callable[[Outgoing], bytes]:
+    return lambda out: edit(out.data) if out.index == 0 else out.data
+
+
+@pytest.mark.parametrize(("case", "tamper"), [
+    ("server-hello-duplicated", first_flight(lambda rec: rec + rec)),
+    ("server-ccs-bad-payload", lambda out: record(CCS, b"\x02") if out.content_type == CCS else out.data),
+    ("server-heartbeat-record", first_flight(lambda rec: record(HEARTBEAT, b"\x01\x00\x00") + rec)),
+])
+def test_server_message_abuse(case: str, tamper: Callable[[Outgoing], bytes]) -> None:
+    server = ScriptedServer(tamper)
+    exc = client_fails(server, client_config())
+    assert isinstance(exc, errors.ProtocolError) and exc.alert.label == CLIENT_CASES[case], exc
+
+
+def test_server_hello_version_not_enabled() -> None:
+    """A ServerHello choosing SSL 3.0 (client offers TLS 1.0-1.2 only): protocol_version."""
+    def edit(rec: bytes) -> bytes:
+        data = bytearray(rec)
+        assert data[5] == 2
+        data[9:11] = b"\x03\x00"  # ServerHello.server_version
+        return bytes(data)
+    server = ScriptedServer(first_flight(edit))
+    exc = client_fails(server, client_config("TLS_RSA_WITH_AES_128_CBC_SHA"))
+    assert isinstance(exc, errors.ProtocolError) and exc.alert.label == CLIENT_CASES["server-hello-ssl3-not-enabled"]
+
+
+def test_server_one_byte_fragments_accepted() -> None:
+    def tamper(out: Outgoing) -> bytes:
+        if out.content_type == HANDSHAKE and not out.protected:
+            version = struct.unpack(">H", out.data[1:3])[0]
+            return b"".join(record(HANDSHAKE, out.data[i:i + 1], version) for i in range(5, len(out.data)))
+        return out.data
+    assert CLIENT_CASES["server-one-byte-fragments"] == "accepted"
+    def after(peer: ScriptedPeer) -> None:
+        peer.conn.send_data(b"hi")
+        peer.conn.close()
+        peer.flush()
+    server = ScriptedServer(tamper, after=after)
+    try:
+        with TLSSocket.connect("127.0.0.1", server.port, client_config(), timeout=10) as tls:
+            assert tls.recv_all() == b"hi"
+            assert not tls.truncated
+    finally:
+        server.close()
+
+
+def test_truncation_reported_by_client() -> None:
+    """The server's TCP close without close_notify: recv raises ConnectionClosed(clean=False) (§7.2.1)."""
+    assert CLIENT_CASES["server-truncation"] == "closed"
+    def after(peer: ScriptedPeer) -> None:
+        peer.conn.send_data(b"partial")
+        peer.flush()
+        peer.sock.shutdown(socket.SHUT_RDWR)
+    server = ScriptedServer(after=after)
+    try:
+        with TLSSocket.connect("127.0.0.1", server.port, client_config(), timeout=10) as tls:
+            assert tls.recv() == b"partial"
+            with pytest.raises(errors.ConnectionClosed) as info:
+                tls.recv()
+            assert info.value.clean is False
+    finally:
+        server.close()
