@@ -13,7 +13,8 @@ def test_alerts_doc_in_sync() -> None:
     text = (ROOT / "docs" / "alerts.md").read_text()
     lines = text.splitlines()
     missing = [row for row in markdown_rows() + markdown_rows(CLIENT_TABLE) if row not in lines]
-    assert not missing, "docs/alerts.md out of date; regenerate the rows with .venv/bin/python -m tests.hostile.cases:\n" + "\n".join(missing)
+    hint = "docs/alerts.md out of date; regenerate the rows with .venv/bin/python -m tests.hostile.cases:\n"
+    assert not missing, hint + "\n".join(missing)
     table_rows = [line for line in text.splitlines() if line.startswith("| `")]
     assert len(table_rows) == len(SERVER_CASES) + len(CLIENT_TABLE)
 
