@@ -44,6 +44,8 @@ SERVER_CASES: list[tuple[str, str, str]] = [
     ("ccs-bad-payload", "ChangeCipherSpec with payload 0x02 (field out of range, §7.2.2)", "decode_error"),
     ("ccs-before-key-exchange", "ChangeCipherSpec right after the ClientHello", "unexpected_message"),
     ("finished-without-key-exchange", "ClientKeyExchange skipped", "unexpected_message"),
+    ("ccs-inside-fragmented-message", "ChangeCipherSpec between two fragments of the ClientKeyExchange",
+     "unexpected_message"),
     ("duplicate-client-hello", "ClientHello sent twice", "unexpected_message"),
     ("duplicate-key-exchange", "ClientKeyExchange sent twice", "unexpected_message"),
     ("appdata-before-hello", "application data as the first record", "unexpected_message"),

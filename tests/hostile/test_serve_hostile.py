@@ -291,6 +291,10 @@ def reorder(case: str) -> Callable[[Outgoing], bytes]:
         if case == "one-byte-fragments" and out.content_type == HANDSHAKE and not out.protected:
             return b"".join(record(HANDSHAKE, rec[5 + i:6 + i], struct.unpack(">H", rec[1:3])[0])
                             for i in range(len(rec) - 5))
+        if case == "ccs-inside-fragmented-message" and out.content_type == HANDSHAKE and not out.protected \
+                and rec[5] == 16:
+            version = struct.unpack(">H", rec[1:3])[0]
+            return record(HANDSHAKE, rec[5:9], version) + record(CCS, b"\x01", version) + record(HANDSHAKE, rec[9:], version)
         if case == "zero-length-handshake-record" and out.index == 0:
             return record(HANDSHAKE, b"", 0x0301) + rec
         return rec
@@ -300,7 +304,7 @@ def reorder(case: str) -> Callable[[Outgoing], bytes]:
 ORDER_CASES = ["ccs-bad-payload", "ccs-before-key-exchange", "finished-without-key-exchange", "duplicate-client-hello",
                "duplicate-key-exchange", "appdata-before-hello", "heartbeat-record", "unknown-content-type",
                "plaintext-record-overflow", "ciphertext-record-overflow", "one-byte-fragments",
-               "zero-length-handshake-record"]
+               "zero-length-handshake-record", "ccs-inside-fragmented-message"]
 
 
 @pytest.mark.parametrize("case", ORDER_CASES)
