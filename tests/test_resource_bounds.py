@@ -59,6 +59,7 @@ def test_16mib_client_hello_refused_early_rss_bounded(server: ServeProcess) -> N
     assert answer[:1] in (b"", b"\x15")
     peak = rss_kib(server.pid)
     assert good_client(server.port) == b"hello"  # others served meanwhile
+    print(f"\n16 MiB ClientHello: idle VmRSS {idle} KiB, after {peak} KiB, client sent {sent} bytes before refusal")
     assert peak < idle + 64 * MIB, (idle, peak)
     assert sent < 16 * 1024 * 1024, "the server read the whole 16 MiB instead of refusing at the header"
 
@@ -90,7 +91,9 @@ def test_slow_loris_bounded_by_handshake_timeout(server: ServeProcess) -> None:
     for thread in threads:
         thread.join(15)
     assert len(ended) == 6 and max(ended) < 5.0, ended
-    assert rss_kib(server.pid) < idle + 64 * MIB
+    after = rss_kib(server.pid)
+    print(f"\nslow-loris: 6 peers cut after {max(ended):.2f} s max; VmRSS {idle} -> {after} KiB")
+    assert after < idle + 64 * MIB
     assert sum("timeout" in line for line in server.lines) >= 6
 
 
