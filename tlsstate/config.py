@@ -15,6 +15,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from tlsstate.constants import NamedGroup, ProtocolVersion, SignatureScheme
 from tlsstate.errors import ConfigurationError
 from tlsstate.handshake.session_cache import SessionCache, SessionStore
+from tlsstate.handshake.tickets import TicketKeys
 from tlsstate.suites import CipherSuite, KeyExchange, by_name
 
 if TYPE_CHECKING:
@@ -124,6 +125,9 @@ class TLSConfig:
     require_extended_master_secret: bool = False
     #: Client: key under which ``session_store`` keeps this server's session (default: server_name).
     session_key: str | None = None
+    #: Server: issue RFC 5077 tickets when the client asks (None: no tickets). Client: offer the extension.
+    ticket_keys: TicketKeys | None = None
+    session_tickets: bool = True
     #: Server: ask for a client certificate (RFC 5246 §7.4.4): "none", "optional" or "required".
     verify_client: str = "none"
     #: Server: trust anchors (PEM) for client certificates (RFC 5246 §7.4.6).

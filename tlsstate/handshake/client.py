@@ -6,6 +6,7 @@ One class per state, holding only what is valid in it; the transitions are the r
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 import os
 from dataclasses import dataclass, field
@@ -50,6 +51,7 @@ from tlsstate.messages import (
     Finished,
     HandshakeMessage,
     HelloRequest,
+    NewSessionTicket,
     RawHandshake,
     ServerHello,
     ServerHelloDone,
@@ -119,6 +121,7 @@ class ClientWaitChangeCipherSpec(State):
     premaster_secret: bytes | None = field(repr=False)
     keys: ConnectionKeys
     peer_certificates: list[x509.Certificate]
+    new_ticket: NewSessionTicket | None = field(default=None, repr=False)
 
 
 @dataclass
@@ -131,6 +134,7 @@ class ClientWaitFinished(State):
     premaster_secret: bytes | None = field(repr=False)
     keys: ConnectionKeys
     peer_certificates: list[x509.Certificate]
+    new_ticket: NewSessionTicket | None = field(default=None, repr=False)
 
 
 @dataclass
@@ -161,10 +165,14 @@ class ClientHandshake(HandshakeMachine):
         if not suites:
             raise ConfigurationError("no configured cipher suite is valid for the enabled versions")
         session = self._session_to_offer(suites, low, high)
+        if session is not None and session.ticket:  # RFC 5077 §3.4: a fresh session ID shows acceptance
+            session = dataclasses.replace(session, session_id=os.urandom(32))
         suite_ids = [s.id for s in suites]
         extensions: list[Extension] | None = None
         if high >= ProtocolVersion.TLS1_0:
             extensions = self._hello_extensions(suites, high)
+            if self.config.session_tickets:  # RFC 5077 §3.2: our ticket, or empty to ask for one
+                extensions.append(ext.build_session_ticket(session.ticket if session is not None else b""))
         else:
             suite_ids.append(TLS_EMPTY_RENEGOTIATION_INFO_SCSV)  # SSL 3.0: no extensions (RFC 5746 §3.3)
         hello = ClientHello(
@@ -189,6 +197,8 @@ class ClientHandshake(HandshakeMachine):
         session = store.lookup(key)
         if session is None or not low <= session.version <= high:
             return None
+        if session.ticket and not self.config.session_tickets:  # resumable then only by its session ID
+            return dataclasses.replace(session, ticket=b"") if session.session_id else None
         if session.cipher_suite not in {s.id for s in suites}:
             return None
         if self.config.require_extended_master_secret and not session.extended_master_secret:
@@ -249,7 +259,7 @@ class ClientHandshake(HandshakeMachine):
         )
         # RFC 5746 §3.4: the SCSV (SSL 3.0) solicits renegotiation_info as much as the extension does.
         offered = {e.type for e in hello.extensions or ()} | {ExtensionType.RENEGOTIATION_INFO}
-        ems = etm = False
+        ems = etm = ticket = False
         alpn: str | None = None
         for e in msg.extensions or ():
             require(
@@ -286,6 +296,9 @@ class ClientHandshake(HandshakeMachine):
                 alpn = name
             elif e.type == ExtensionType.SERVER_NAME:
                 require(not e.data, "server_name in ServerHello must be empty", AlertDescription.DECODE_ERROR)
+            elif e.type == ExtensionType.SESSION_TICKET:  # RFC 5077 §3.2: empty; a NewSessionTicket follows
+                require(not e.data, "SessionTicket in ServerHello must be empty", AlertDescription.DECODE_ERROR)
+                ticket = True
             elif e.type == ExtensionType.EC_POINT_FORMATS:
                 formats = ext.parse_ec_point_formats(e.data)
                 require(
@@ -304,6 +317,7 @@ class ClientHandshake(HandshakeMachine):
             encrypt_then_mac=etm,
             alpn=alpn,
             server_name=self.config.server_name,
+            session_ticket=ticket,
         )
         self.set_negotiated(negotiated)
         session = state.offered_session
@@ -434,11 +448,28 @@ class ClientHandshake(HandshakeMachine):
         )
         return None if scheme is None else (key, scheme)
 
+    def on_ClientWaitChangeCipherSpec(self, state: ClientWaitChangeCipherSpec, msg: HandshakeMessage) -> State:
+        """RFC 5077 §3.3: a NewSessionTicket just before the server's ChangeCipherSpec, only when announced."""
+        assert isinstance(msg, NewSessionTicket)
+        require(
+            state.negotiated.session_ticket and state.new_ticket is None,
+            "NewSessionTicket without a SessionTicket extension in ServerHello (RFC 5077 §3.3)",
+            AlertDescription.UNEXPECTED_MESSAGE,
+        )
+        state.new_ticket = msg
+        return state
+
     def on_ccs_ClientWaitChangeCipherSpec(self, state: ClientWaitChangeCipherSpec, _: object) -> State:
         """RFC 5246 §7.1: the server's records are protected from here on."""
         self.host.activate_read_pending()
+        require(
+            not state.negotiated.session_ticket or state.new_ticket is not None,
+            "ServerHello announced a NewSessionTicket that did not come (RFC 5077 §3.3)",
+            AlertDescription.UNEXPECTED_MESSAGE,
+        )
         return ClientWaitFinished(
-            state.negotiated, state.master_secret, state.premaster_secret, state.keys, state.peer_certificates
+            state.negotiated, state.master_secret, state.premaster_secret, state.keys, state.peer_certificates,
+            state.new_ticket,
         )
 
     def on_ClientWaitFinished(self, state: ClientWaitFinished, msg: HandshakeMessage) -> State:
@@ -450,7 +481,7 @@ class ClientHandshake(HandshakeMachine):
         if n.resumed:
             self.host.send_change_cipher_spec()
             self.send(Finished(verify_data(n, state.master_secret, self.transcript.finished_basis(), from_client=True)))
-        else:
+        if not n.resumed or state.new_ticket is not None:
             self._store_session(state)
         self.host.handshake_finished(
             HandshakeResult(n, state.master_secret, state.premaster_secret, state.keys, state.peer_certificates)
@@ -465,7 +496,8 @@ class ClientHandshake(HandshakeMachine):
 
     def _store_session(self, state: ClientWaitFinished) -> None:
         store, key, n = self.config.session_store, self._session_key(), state.negotiated
-        if store is None or key is None or not n.session_id:
+        ticket = state.new_ticket.ticket if state.new_ticket is not None else b""
+        if store is None or key is None or not (n.session_id or ticket):
             return
         store.store(
             key,
@@ -478,6 +510,7 @@ class ClientHandshake(HandshakeMachine):
                 server_name=n.server_name,
                 alpn=n.alpn,
                 peer_certificates=tuple(c.public_bytes(_DER) for c in state.peer_certificates),
+                ticket=ticket,
             ),
         )
 

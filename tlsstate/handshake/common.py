@@ -64,6 +64,8 @@ class Negotiated:
     resumed: bool = False
     #: The (EC)DHE group of the key exchange: a NamedGroup value (FFDHE by its RFC 7919 prime), else None.
     key_exchange_group: int | None = None
+    #: RFC 5077: the server sends a NewSessionTicket in this handshake (empty SessionTicket in ServerHello).
+    session_ticket: bool = False
 
 
 @dataclass

@@ -54,6 +54,7 @@ from tlsstate.messages import (
     Extension,
     Finished,
     HandshakeMessage,
+    NewSessionTicket,
     RawHandshake,
     ServerHello,
     ServerHelloDone,
@@ -152,6 +153,7 @@ class _Offer:
     extended_master_secret: bool = False
     encrypt_then_mac: bool = False
     secure_renegotiation: bool = False
+    session_ticket: bytes | None = None  # RFC 5077 §3.2: None = no extension, b"" = asks for a ticket
 
 
 # ------------------------------------------------------------------------------------------ machine
@@ -209,6 +211,9 @@ class ServerHandshake(HandshakeMachine):
             ),
             alpn=self._choose_alpn(offer),
             server_name=offer.server_name,
+            session_ticket=(  # RFC 5077 §3.2: only when the client sent the extension
+                offer.session_ticket is not None and config.ticket_keys is not None and version > ProtocolVersion.SSL3
+            ),
         )
         self.set_negotiated(n)
         self.send(self._server_hello(n, offer, ecc=suite.key_exchange in _ECDHE))
@@ -257,6 +262,8 @@ class ServerHandshake(HandshakeMachine):
             t = e.type
             if t == ExtensionType.SERVER_NAME:
                 offer.server_name = ext.parse_server_name(e.data)
+            elif t == ExtensionType.SESSION_TICKET:
+                offer.session_ticket = ext.parse_session_ticket(e.data)
             elif t == ExtensionType.SUPPORTED_GROUPS:
                 offer.groups = ext.parse_supported_groups(e.data)
             elif t == ExtensionType.EC_POINT_FORMATS:
@@ -364,6 +371,8 @@ class ServerHandshake(HandshakeMachine):
             out.append(ext.build_empty(ExtensionType.SERVER_NAME))  # RFC 6066 §3
         if ecc and offer.point_formats is not None:
             out.append(ext.build_ec_point_formats())
+        if n.session_ticket:
+            out.append(ext.build_session_ticket(b""))  # RFC 5077 §3.2: a NewSessionTicket will follow
         return ServerHello(
             version=int(n.version),
             random=n.server_random,
@@ -375,10 +384,12 @@ class ServerHandshake(HandshakeMachine):
 
     def _try_resume(self, msg: ClientHello, version: ProtocolVersion, offer: _Offer) -> State | None:
         """Abbreviated handshake when the cache holds the session (RFC 5246 §7.3 Figure 2, RFC 7627 §5.3)."""
-        cache = self.config.session_cache
-        if cache is None or not msg.session_id:
-            return None
-        session = cache.lookup(msg.session_id)
+        session = self._session_from_ticket(msg, version, offer)
+        if session is None:
+            cache = self.config.session_cache
+            if cache is None or not msg.session_id:
+                return None
+            session = cache.lookup(msg.session_id)
         if session is None or session.version != version or session.cipher_suite not in msg.cipher_suites:
             return None
         suite = next((s for s in self.config.effective_suites() if s.id == session.cipher_suite), None)
@@ -410,6 +421,15 @@ class ServerHandshake(HandshakeMachine):
         self.host.send_change_cipher_spec()
         self.send(Finished(verify_data(n, session.master_secret, self.transcript.finished_basis(), from_client=False)))
         return ServerWaitChangeCipherSpec(n, session.master_secret, None, keys)
+
+    def _session_from_ticket(self, msg: ClientHello, version: int, offer: _Offer) -> Session | None:
+        """RFC 5077 §3.4: the session in a valid ticket (echoing the client's session ID), else None, and then
+        the session ID cache or a full handshake decides; a bad ticket is never an error."""
+        keys = self.config.ticket_keys
+        if keys is None or not offer.session_ticket or version == ProtocolVersion.SSL3:
+            return None
+        session = keys.open(offer.session_ticket)
+        return None if session is None else dataclasses.replace(session, session_id=msg.session_id)
 
     # ---------------------------------------------------------------- the client's flight
 
@@ -491,6 +511,10 @@ class ServerHandshake(HandshakeMachine):
         expected = verify_data(n, state.master_secret, self.peer_finished_basis(), from_client=True)
         check_finished(expected, msg.verify_data, "client")
         if not n.resumed:
+            if n.session_ticket and self.config.ticket_keys is not None:  # RFC 5077 §3.3: before our CCS
+                keys = self.config.ticket_keys
+                ticket = keys.seal(self._session(n, state.master_secret))
+                self.send(NewSessionTicket(keys.lifetime_hint, ticket))
             self.host.send_change_cipher_spec()
             self.send(Finished(verify_data(n, state.master_secret, self.transcript.finished_basis(), from_client=False)))
             self._store_session(n, state.master_secret)
@@ -508,16 +532,18 @@ class ServerHandshake(HandshakeMachine):
         cache = self.config.session_cache
         if cache is None or not n.session_id:
             return
-        cache.store(
-            Session(
-                session_id=n.session_id,
-                version=int(n.version),
-                cipher_suite=n.suite.id,
-                master_secret=master,
-                extended_master_secret=n.extended_master_secret,
-                server_name=n.server_name,
-                alpn=n.alpn,
-            )
+        cache.store(self._session(n, master))
+
+    @staticmethod
+    def _session(n: Negotiated, master: bytes) -> Session:
+        return Session(
+            session_id=n.session_id,
+            version=int(n.version),
+            cipher_suite=n.suite.id,
+            master_secret=master,
+            extended_master_secret=n.extended_master_secret,
+            server_name=n.server_name,
+            alpn=n.alpn,
         )
 
     def forget_session(self) -> None:

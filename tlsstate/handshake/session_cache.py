@@ -28,6 +28,8 @@ class Session:
     server_name: str | None = None
     alpn: str | None = None
     peer_certificates: tuple[bytes, ...] = field(default=(), repr=False)
+    #: Client: the server's RFC 5077 ticket for this session (offered in the SessionTicket extension).
+    ticket: bytes = field(default=b"", repr=False)
     created: float = field(default_factory=time.monotonic)
 
 
@@ -96,7 +98,7 @@ class SessionStore:
 
     def store(self, key: str, session: Session) -> None:
         """Remember ``session`` for ``key``."""
-        if not session.session_id:
+        if not session.session_id and not session.ticket:
             return
         with self._lock:
             self._sessions.pop(key, None)

@@ -39,7 +39,10 @@ TRANSITIONS: Final[dict[str, dict[Input, tuple[str, ...]]]] = {
         H.CERTIFICATE_REQUEST: ("ClientWaitServerHelloDone",),
         H.SERVER_HELLO_DONE: ("ClientWaitChangeCipherSpec",),
     },
-    "ClientWaitChangeCipherSpec": {CCS: ("ClientWaitFinished",)},
+    "ClientWaitChangeCipherSpec": {  # RFC 5077 §3.3: NewSessionTicket when ServerHello announced it
+        H.NEW_SESSION_TICKET: ("ClientWaitChangeCipherSpec",),
+        CCS: ("ClientWaitFinished",),
+    },
     "ClientWaitFinished": {H.FINISHED: ("ClientConnected",)},
     "ClientConnected": {H.HELLO_REQUEST: ("ClientConnected",)},          # answered with no_renegotiation
     # ---- server ----
