@@ -11,7 +11,6 @@ import hashlib
 import os
 import socket
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -21,6 +20,7 @@ from pathlib import Path
 import pytest
 from conftest import free_port, require_binary
 from cryptography.hazmat.primitives import serialization
+from test_cli_serve_connect import serve as tlsstate_serve
 from test_connection_helpers import HOST, credentials
 
 from tlsstate.config import TLSConfig
@@ -144,12 +144,16 @@ def serve_one(config: TLSConfig, count: int = 1) -> tuple[int, threading.Thread,
     return listener.address[1], thread, results
 
 
-def run_gnutls_cli(args: list[str], out: Path) -> tuple[int, str]:
+def run_gnutls_cli(args: list[str], out: Path, request: bytes = b"") -> tuple[int, str]:
     """gnutls-cli with stdin held open (it would hang up at stdin EOF); it exits when the server closes."""
     cli = require_binary("gnutls-cli")
     with out.open("wb") as sink:
         proc = subprocess.Popen([cli, *args], stdin=subprocess.PIPE, stdout=sink, stderr=subprocess.STDOUT)
         try:
+            assert proc.stdin is not None
+            if request:
+                proc.stdin.write(request)
+                proc.stdin.flush()
             code = proc.wait(TIMEOUT)
         finally:
             if proc.poll() is None:
@@ -206,28 +210,17 @@ def test_our_client_resumes_with_gnutls_serv(pem: dict[str, tuple[Path, Path]]) 
     assert resumed == [False, True]
 
 
-@pytest.mark.xfail(strict=True, reason="serve --tickets (RFC 5077) not implemented yet by the handshake owner")
 def test_gnutls_cli_resumes_with_ticket(pem: dict[str, tuple[Path, Path]], tmp_path: Path) -> None:
-    """RFC 5077: ``tlsstate serve --tickets``; gnutls-cli --resume resumes from the ticket."""
+    """RFC 5077: ``tlsstate serve --tickets``; GnuTLS receives a NewSessionTicket and resumes with it."""
     cert, key = pem["rsa"]
-    port = free_port()
-    serve = subprocess.Popen([sys.executable, "-m", "tlsstate", "serve", "--port", str(port), "--cert", str(cert),
-                              "--key", str(key), "--tickets", "--count", "2"],
-                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    try:
-        deadline = time.monotonic() + TIMEOUT
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                assert serve.poll() is None, serve.communicate()[1]
-                assert time.monotonic() < deadline
-                time.sleep(0.05)
-        _code, text = run_gnutls_cli(["--x509cafile", str(ca_of(pem, "rsa")), "-p", str(port), HOST, "--resume",
-                                      "--priority", "NORMAL:-VERS-ALL:+VERS-TLS1.2"], tmp_path / "cli.out")
-    finally:
-        serve.kill()
-        serve.wait(5)
-    assert "This is a resumed session" in text, text[-800:]
-    assert "session ticket" in text.lower(), text[-800:]
+    with tlsstate_serve(["--www", "--count", "2", "--tickets", "--cert", str(cert), "--key", str(key)]) as server:
+        _code, text = run_gnutls_cli(["-d", "4", "--x509cafile", str(ca_of(pem, "rsa")), "-p", str(server.port), HOST,
+                                      "--resume", "--priority", "NORMAL:-VERS-ALL:+VERS-TLS1.2"], tmp_path / "cli.out",
+                                     request=b"GET / HTTP/1.0\r\n\r\n")
+        assert server.finish() == 0
+    assert "NEW SESSION TICKET (4) was received" in text
+    hellos = [ln for ln in text.splitlines() if "Sending extension Session Ticket/35" in ln]
+    assert len(hellos) == 2 and "(0 bytes)" in hellos[0] and "(0 bytes)" not in hellos[1]  # 2nd hello: the ticket
+    assert "This is a resumed session" in text
+    assert "Cipher is ECDHE-RSA-AES128-GCM-SHA256" in text
+    assert "resumed" in server.lines[-1]
