@@ -10,11 +10,15 @@ from __future__ import annotations
 
 import datetime
 import ssl
+import subprocess
 from pathlib import Path
 
 import pytest
+from conftest import require_binary
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
+from test_cli_serve_connect import TIMEOUT, run_connect, s_server_www, serve
+from test_cli_serve_connect import pki as pki_cli  # noqa: F401  (fixture)
 from test_connection_helpers import HOST, client_config, handshake, server_config
 from test_ssl_module_interop import SslPeer, exchange, ssl_context, transfer
 
@@ -164,3 +168,37 @@ def test_expired_server_certificate_is_certificate_expired(tmp_path: Path) -> No
     with pytest.raises(ProtocolError) as info:
         handshake(client_config(verify=True, cafile=str(cafile)), server)
     assert info.value.alert == AlertDescription.CERTIFICATE_EXPIRED
+
+
+# ------------------------------------------------------------------ CLI against the openssl binary
+
+
+def _s_client(port: int, *extra: str, data: bytes = b"hello\n") -> subprocess.CompletedProcess[bytes]:
+    openssl = require_binary("openssl")
+    return subprocess.run(
+        [openssl, "s_client", "-connect", f"127.0.0.1:{port}", "-tls1_2", *extra],
+        input=data, capture_output=True, timeout=TIMEOUT,
+    )
+
+
+def test_serve_requires_client_certificate_from_s_client(pki_cli: dict[str, Path]) -> None:  # noqa: F811
+    args = ["--cert", str(pki_cli["cert"]), "--key", str(pki_cli["key"]), "--verify-client", "required",
+            "--client-ca", str(pki_cli["ca"]), "--count", "2"]
+    with serve(args) as server:
+        ok = _s_client(server.port, "-cert", str(pki_cli["cert"]), "-key", str(pki_cli["key"]))
+        refused = _s_client(server.port)
+        server.finish()
+    assert ok.returncode == 0 and b"New, TLSv1.2, Cipher is ECDHE" in ok.stdout, ok.stderr
+    assert b"Acceptable client certificate CA names" in ok.stdout and b"CN = tlsstate cli CA" in ok.stdout
+    assert refused.returncode != 0 and b"alert handshake failure" in refused.stderr  # alert 40 (RFC 5246 §7.4.6)
+
+
+def test_connect_presents_certificate_to_s_server(pki_cli: dict[str, Path]) -> None:  # noqa: F811
+    with s_server_www(pki_cli, ["-Verify", "1", "-CAfile", str(pki_cli["ca"])]) as port:
+        out = run_connect([f"localhost:{port}", "--cafile", str(pki_cli["ca"]), "--cert", str(pki_cli["cert"]),
+                           "--key", str(pki_cli["key"]), "--wait", "2"])
+        without = run_connect([f"localhost:{port}", "--cafile", str(pki_cli["ca"]), "--wait", "2"])
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith(b"HTTP/1.0 200 ok")
+    assert b"Client certificate" in out.stdout or b"TLSv1.2" in out.stdout
+    assert without.returncode != 0 or not without.stdout.startswith(b"HTTP/1.0 200 ok")

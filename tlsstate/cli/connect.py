@@ -264,6 +264,8 @@ def _exchange(tls: TLSSocket, wait: float) -> tuple[int, bool]:
 @click.option("--quiet", "-q", is_flag=True, help="Only application data (no status lines).")
 @click.option("--dhe-groups", help="RFC 7919 groups offered for DHE_RSA: ffdhe2048,ffdhe3072,ffdhe4096.")
 @click.option("--ssl3", is_flag=True, help="Enable SSL 3.0 (RFC 6101; off by default, RFC 7568).")
+@click.option("--tickets/--no-tickets", default=True, show_default=True,
+              help="Offer the RFC 5077 SessionTicket extension (and resume with a ticket on --reconnect).")
 @click.option("--cert", type=click.Path(exists=True, dir_okay=False), help="Client certificate chain (PEM, leaf first).")
 @click.option("--key", type=click.Path(exists=True, dir_okay=False), help="Client private key (PEM; default: --cert file).")
 def connect(
@@ -271,6 +273,7 @@ def connect(
     groups: str | None, cafile: str | None, insecure: bool, show_keys: bool, keylog: str | None,
     reconnect: bool, no_ems: bool, no_etm: bool, timeout: float, wait: float, quiet: bool,
     dhe_groups: str | None = None, ssl3: bool = False, cert: str | None = None, key: str | None = None,
+    tickets: bool = True,
 ) -> None:
     from tlsstate.handshake.session_cache import SessionStore
     from tlsstate.keylog import KeyLogWriter, open_default_keylog
@@ -288,6 +291,7 @@ def connect(
     if version_range:
         config.min_version, config.max_version = version_range
     apply_protocol_options(config, dhe_groups=dhe_groups, ssl3=ssl3, versions_given=version_range is not None)
+    config.session_tickets = tickets
     if key and not cert:
         raise click.UsageError("--key needs --cert")
     if cert:

@@ -219,6 +219,8 @@ class Server:
               help="Whole-handshake deadline per connection, seconds (bounds slow-loris peers).")
 @click.option("--dhe-groups", help="RFC 7919 groups for DHE_RSA, preferred first: ffdhe2048,ffdhe3072,ffdhe4096.")
 @click.option("--ssl3", is_flag=True, help="Enable SSL 3.0 (RFC 6101; off by default, RFC 7568).")
+@click.option("--tickets/--no-tickets", default=True, show_default=True,
+              help="Issue RFC 5077 session tickets to clients that ask (AES-256-GCM, 2 h lifetime).")
 @click.option("--verify-client", type=click.Choice(["none", "optional", "required"]), default="none", show_default=True,
               help="Ask for a client certificate (RFC 5246 §7.4.4); needs --client-ca.")
 @click.option("--client-ca", type=click.Path(exists=True, dir_okay=False), help="CAs for client certificates (PEM).")
@@ -227,6 +229,7 @@ def serve(
     groups: str | None, alpn: str | None, www: bool, keylog: str | None, no_ems: bool, no_etm: bool,
     max_connections: int, count: int | None, once: bool, timeout: float, handshake_timeout: float,
     dhe_groups: str | None = None, ssl3: bool = False, verify_client: str = "none", client_ca: str | None = None,
+    tickets: bool = True,
 ) -> None:
     from tlsstate.config import TLSConfig
     from tlsstate.handshake.session_cache import SessionCache
@@ -248,6 +251,10 @@ def serve(
     if verify_client != "none" and not client_ca:
         raise click.UsageError("--verify-client needs --client-ca")
     config.verify_client, config.client_cafile = verify_client, client_ca
+    if tickets:
+        from tlsstate.handshake.tickets import TicketKeys
+
+        config.ticket_keys = TicketKeys()
     try:
         config.keylog = KeyLogWriter(keylog) if keylog else open_default_keylog()
         listener = TLSListener(host, port, config, timeout=timeout, handshake_timeout=handshake_timeout)
