@@ -128,6 +128,11 @@ class TLSConfig:
     #: Server: issue RFC 5077 tickets when the client asks (None: no tickets). Client: offer the extension.
     ticket_keys: TicketKeys | None = None
     session_tickets: bool = True
+    #: Largest record plaintext we accept, announced with record_size_limit (RFC 8449; 64..16384). None: not sent
+    #: by a client; a server answers a client's extension with this or 16384.
+    record_size_limit: int | None = None
+    #: Client: ask for max_fragment_length (RFC 6066 §4): 512, 1024, 2048 or 4096. None: not asked.
+    max_fragment_length: int | None = None
     #: Server: ask for a client certificate (RFC 5246 §7.4.4): "none", "optional" or "required".
     verify_client: str = "none"
     #: Server: trust anchors (PEM) for client certificates (RFC 5246 §7.4.6).
@@ -181,6 +186,10 @@ class TLSConfig:
             raise ConfigurationError("verify_client needs client_cafile (the CAs that issue client certificates)")
         if bool(self.client_certificate_chain) != (self.client_private_key is not None):
             raise ConfigurationError("client_certificate_chain and client_private_key go together")
+        if self.record_size_limit is not None and not 64 <= self.record_size_limit <= 16384:
+            raise ConfigurationError("record_size_limit must be 64..16384 (RFC 8449 §4, TLS 1.2)")
+        if self.max_fragment_length not in (None, 512, 1024, 2048, 4096):
+            raise ConfigurationError("max_fragment_length must be 512, 1024, 2048 or 4096 (RFC 6066 §4)")
         if self.min_dh_bits < 512:
             raise ConfigurationError("min_dh_bits must be at least 512")
         if self.max_handshake_message_length < 1024:

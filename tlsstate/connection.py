@@ -92,6 +92,8 @@ class Connection:
         self._peer_closed = False  # close_notify or EOF reported
         self._close_sent = False
         self._started = False
+        self._send_limit = MAX_PLAINTEXT_LENGTH
+        self._pending_limits: tuple[int, int] | None = None  # record_size_limit: applied with the new keys
 
     def __repr__(self) -> str:
         role = "server" if self.server_side else "client"
@@ -277,16 +279,18 @@ class Connection:
         self._handshake_out = bytearray()
         version = self._record_version
         seal = self.write_state.seal
-        for start in range(0, len(data), MAX_PLAINTEXT_LENGTH):
-            self._out += seal(ContentType.HANDSHAKE, version, bytes(data[start : start + MAX_PLAINTEXT_LENGTH]))
+        step = self._send_limit
+        for start in range(0, len(data), step):
+            self._out += seal(ContentType.HANDSHAKE, version, bytes(data[start : start + step]))
 
     def _seal_application_data(self, data: bytes) -> None:
         view = memoryview(data)
         seal = self.write_state.seal
         version = self._record_version
         out = self._out
-        for start in range(0, len(view), MAX_PLAINTEXT_LENGTH):
-            out += seal(ContentType.APPLICATION_DATA, version, bytes(view[start : start + MAX_PLAINTEXT_LENGTH]))
+        step = self._send_limit
+        for start in range(0, len(view), step):
+            out += seal(ContentType.APPLICATION_DATA, version, bytes(view[start : start + step]))
 
     # ================================================================ HandshakeHost (called by the handshake)
 
@@ -299,10 +303,14 @@ class Connection:
         self._flush_handshake()
         self._out += self.write_state.seal(ContentType.CHANGE_CIPHER_SPEC, self._record_version, _CCS_PAYLOAD)
         self.write_state.activate_pending()
+        if self._pending_limits is not None:  # RFC 8449 §4: protected records only
+            self._send_limit = self._pending_limits[0]
 
     def activate_read_pending(self) -> None:
         """The peer's ChangeCipherSpec: its next record uses the new keys (RFC 5246 §7.1)."""
         self.read_state.activate_pending()
+        if self._pending_limits is not None:
+            self.read_state.max_plaintext_length = self._pending_limits[1]
 
     def install_pending(self, suite: CipherSuite, version: int, keys: ConnectionKeys, encrypt_then_mac: bool) -> None:
         """Pending read and write protections from the six values (RFC 5246 §6.3)."""
@@ -317,6 +325,15 @@ class Connection:
         mine, theirs = (server, client) if self.server_side else (client, server)
         self.write_state.set_pending(mine)
         self.read_state.set_pending(theirs)
+
+    def set_record_limits(self, send: int, receive: int, *, protected_only: bool) -> None:
+        """Negotiated record plaintext limits: at once (max_fragment_length, RFC 6066 §4) or with the new keys
+        (record_size_limit, RFC 8449 §4). Larger received records are record_overflow."""
+        if protected_only:
+            self._pending_limits = (send, receive)
+        else:
+            self._send_limit = send
+            self.read_state.max_plaintext_length = receive
 
     def set_version(self, version: int) -> None:
         """Record version for what we send; once the hellos fix it, incoming records must match."""

@@ -171,6 +171,11 @@ class ClientHandshake(HandshakeMachine):
         extensions: list[Extension] | None = None
         if high >= ProtocolVersion.TLS1_0:
             extensions = self._hello_extensions(suites, high)
+            if self.config.record_size_limit is not None:  # RFC 8449 §4
+                extensions.append(ext.build_record_size_limit(self.config.record_size_limit))
+            if self.config.max_fragment_length is not None:  # RFC 6066 §4
+                code = {512: 1, 1024: 2, 2048: 3, 4096: 4}[self.config.max_fragment_length]
+                extensions.append(ext.build_max_fragment_length(code))
             if self.config.session_tickets:  # RFC 5077 §3.2: our ticket, or empty to ask for one
                 extensions.append(ext.build_session_ticket(session.ticket if session is not None else b""))
         else:
@@ -261,6 +266,8 @@ class ClientHandshake(HandshakeMachine):
         offered = {e.type for e in hello.extensions or ()} | {ExtensionType.RENEGOTIATION_INFO}
         ems = etm = ticket = False
         alpn: str | None = None
+        peer_record_limit: int | None = None
+        fragment_length: int | None = None
         for e in msg.extensions or ():
             require(
                 e.type in offered,
@@ -296,6 +303,15 @@ class ClientHandshake(HandshakeMachine):
                 alpn = name
             elif e.type == ExtensionType.SERVER_NAME:
                 require(not e.data, "server_name in ServerHello must be empty", AlertDescription.DECODE_ERROR)
+            elif e.type == ExtensionType.RECORD_SIZE_LIMIT:
+                peer_record_limit = ext.parse_record_size_limit(e.data)
+            elif e.type == ExtensionType.MAX_FRAGMENT_LENGTH:  # RFC 6066 §4: the same value, else illegal_parameter
+                fragment_length = ext.MAX_FRAGMENT_LENGTHS[ext.parse_max_fragment_length(e.data)]
+                require(
+                    fragment_length == self.config.max_fragment_length,
+                    f"server answered max_fragment_length {fragment_length}, we asked for {self.config.max_fragment_length}",
+                    AlertDescription.ILLEGAL_PARAMETER,
+                )
             elif e.type == ExtensionType.SESSION_TICKET:  # RFC 5077 §3.2: empty; a NewSessionTicket follows
                 require(not e.data, "SessionTicket in ServerHello must be empty", AlertDescription.DECODE_ERROR)
                 ticket = True
@@ -320,6 +336,14 @@ class ClientHandshake(HandshakeMachine):
             session_ticket=ticket,
         )
         self.set_negotiated(negotiated)
+        if peer_record_limit is not None:  # RFC 8449 §4; it wins over max_fragment_length (§5)
+            negotiated.send_limit = min(peer_record_limit, 16384)
+            negotiated.receive_limit = self.config.record_size_limit or 16384
+            negotiated.limits_protected_only = True
+            self.host.set_record_limits(negotiated.send_limit, negotiated.receive_limit, protected_only=True)
+        elif fragment_length is not None:
+            negotiated.send_limit = negotiated.receive_limit = fragment_length
+            self.host.set_record_limits(fragment_length, fragment_length, protected_only=False)
         session = state.offered_session
         if session is not None and msg.session_id == session.session_id:
             return self._resume(negotiated, session)

@@ -40,6 +40,7 @@ class HandshakeHost(Protocol):
 
     def queue_handshake(self, data: bytes) -> None: ...
     def send_change_cipher_spec(self) -> None: ...
+    def set_record_limits(self, send: int, receive: int, *, protected_only: bool) -> None: ...
     def activate_read_pending(self) -> None: ...
     def install_pending(self, suite: CipherSuite, version: int, keys: ConnectionKeys, encrypt_then_mac: bool) -> None: ...
     def set_version(self, version: int) -> None: ...
@@ -66,6 +67,11 @@ class Negotiated:
     key_exchange_group: int | None = None
     #: RFC 5077: the server sends a NewSessionTicket in this handshake (empty SessionTicket in ServerHello).
     session_ticket: bool = False
+    #: Largest plaintext per record we send / accept (RFC 6066 §4 max_fragment_length, RFC 8449 record_size_limit).
+    send_limit: int = 16384
+    receive_limit: int = 16384
+    #: True for record_size_limit (protected records only, RFC 8449 §4); False for max_fragment_length (all records).
+    limits_protected_only: bool = False
 
 
 @dataclass

@@ -154,6 +154,8 @@ class _Offer:
     encrypt_then_mac: bool = False
     secure_renegotiation: bool = False
     session_ticket: bytes | None = None  # RFC 5077 §3.2: None = no extension, b"" = asks for a ticket
+    record_size_limit: int | None = None  # RFC 8449 §4
+    max_fragment_length: int | None = None  # RFC 6066 §4 code 1..4
 
 
 # ------------------------------------------------------------------------------------------ machine
@@ -264,6 +266,10 @@ class ServerHandshake(HandshakeMachine):
                 offer.server_name = ext.parse_server_name(e.data)
             elif t == ExtensionType.SESSION_TICKET:
                 offer.session_ticket = ext.parse_session_ticket(e.data)
+            elif t == ExtensionType.RECORD_SIZE_LIMIT:
+                offer.record_size_limit = ext.parse_record_size_limit(e.data)
+            elif t == ExtensionType.MAX_FRAGMENT_LENGTH:
+                offer.max_fragment_length = ext.parse_max_fragment_length(e.data)
             elif t == ExtensionType.SUPPORTED_GROUPS:
                 offer.groups = ext.parse_supported_groups(e.data)
             elif t == ExtensionType.EC_POINT_FORMATS:
@@ -356,9 +362,23 @@ class ServerHandshake(HandshakeMachine):
                 return proto
         raise ProtocolError("no ALPN protocol in common", AlertDescription.NO_APPLICATION_PROTOCOL)
 
+    def _record_limits(self, n: Negotiated, offer: _Offer) -> list[Extension]:
+        """RFC 8449 §4 record_size_limit (preferred, §5: then max_fragment_length is ignored) or RFC 6066 §4
+        max_fragment_length (echoed); the limits go to the connection."""
+        if offer.record_size_limit is not None:
+            ours = self.config.record_size_limit or 16384
+            n.send_limit, n.receive_limit, n.limits_protected_only = min(offer.record_size_limit, 16384), ours, True
+            self.host.set_record_limits(n.send_limit, n.receive_limit, protected_only=True)
+            return [ext.build_record_size_limit(ours)]
+        if offer.max_fragment_length is not None:
+            n.send_limit = n.receive_limit = ext.MAX_FRAGMENT_LENGTHS[offer.max_fragment_length]
+            self.host.set_record_limits(n.send_limit, n.receive_limit, protected_only=False)
+            return [ext.build_max_fragment_length(offer.max_fragment_length)]
+        return []
+
     def _server_hello(self, n: Negotiated, offer: _Offer, *, ecc: bool) -> ServerHello:
         """ServerHello with responses only to extensions the client sent (RFC 5246 §7.4.1.4)."""
-        out: list[Extension] = []
+        out: list[Extension] = self._record_limits(n, offer) if n.version > ProtocolVersion.SSL3 else []
         if offer.secure_renegotiation:
             out.append(ext.build_renegotiation_info(b""))
         if n.extended_master_secret:
