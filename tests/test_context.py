@@ -209,3 +209,68 @@ def test_configuration_errors(pem: tuple[str, str, str]) -> None:
         ctx.config(HOST)  # check_hostname with CERT_NONE, as ssl refuses
     with pytest.raises(ConfigurationError):
         TLSContext(server_side=True).config()  # a server without a certificate
+
+
+@pytest.fixture(scope="module")
+def client_pki(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    from tlsstate.certs import certificate_pem, issue_certificate, make_ca, write_pem_files
+
+    folder = tmp_path_factory.mktemp("ctx-client")
+    ca, ca_key = make_ca("context client CA", "ecdsa-p256")
+    leaf, leaf_key = issue_certificate(ca, ca_key, ["client.example"], "ecdsa-p256")
+    (folder / "ca.pem").write_bytes(certificate_pem(ca))
+    write_pem_files(leaf, leaf_key, folder / "client.pem", folder / "client.key")
+    return {"ca": str(folder / "ca.pem"), "cert": str(folder / "client.pem"), "key": str(folder / "client.key")}
+
+
+def test_server_cert_required_against_ssl_client(pem: tuple[str, str, str], client_pki: dict[str, str]) -> None:
+    """verify_mode=CERT_REQUIRED on our server: ssl's client certificate arrives intact; none is refused."""
+    cert, key, ca = pem
+    ctx = TLSContext(server_side=True)
+    ctx.load_cert_chain(cert, key)
+    ctx.load_verify_locations(client_pki["ca"])
+    ctx.verify_mode = ssl.CERT_REQUIRED
+
+    def serve(conn: socket.socket) -> bytes:
+        with ctx.wrap_socket(conn, server_side=True) as tls:
+            tls.sendall(b"hi")
+            return bytes(tls.getpeercert(binary_form=True))
+
+    client_ctx = ssl.create_default_context(cafile=ca)
+    client_ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+    client_ctx.load_cert_chain(client_pki["cert"], client_pki["key"])
+    with peer_thread(serve) as (port, box), client_ctx.wrap_socket(
+            socket.create_connection(("127.0.0.1", port)), server_hostname=HOST) as tls:
+        assert tls.recv(2) == b"hi"
+    assert "error" not in box, box.get("error")
+    assert box["result"] == der_of(client_pki["cert"])
+
+    bare_ctx = ssl.create_default_context(cafile=ca)
+    bare_ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+    with peer_thread(serve) as (port, box), suppress(ssl.SSLError, OSError), bare_ctx.wrap_socket(
+            socket.create_connection(("127.0.0.1", port)), server_hostname=HOST) as tls:
+        tls.recv(2)
+    assert isinstance(box.get("error"), ProtocolError), box
+
+
+def test_client_certificate_to_ssl_server(pem: tuple[str, str, str], client_pki: dict[str, str]) -> None:
+    """load_cert_chain on a client context: an ssl server with CERT_REQUIRED verifies our certificate."""
+    cert, key, ca = pem
+    server_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_ctx.load_cert_chain(cert, key)
+    server_ctx.load_verify_locations(client_pki["ca"])
+    server_ctx.verify_mode = ssl.CERT_REQUIRED
+
+    def serve(conn: socket.socket) -> bytes | None:
+        with server_ctx.wrap_socket(conn, server_side=True) as tls:
+            tls.sendall(b"ok")
+            return tls.getpeercert(binary_form=True)
+
+    ctx = TLSContext()
+    ctx.load_verify_locations(ca)
+    ctx.load_cert_chain(client_pki["cert"], client_pki["key"])
+    with peer_thread(serve) as (port, box), ctx.wrap_socket(
+            socket.create_connection(("127.0.0.1", port)), server_hostname=HOST) as tls:
+        assert tls.recv(2) == b"ok"
+    assert "error" not in box, box.get("error")
+    assert box["result"] == der_of(client_pki["cert"])

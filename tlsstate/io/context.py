@@ -10,8 +10,9 @@
 
 Versions are TLS 1.0-1.2 (SSL 3.0 with ``enable_ssl3``), RFC 5246 / RFC 6101; ``minimum_version`` and
 ``maximum_version`` take :class:`ssl.TLSVersion` or :class:`~tlsstate.constants.ProtocolVersion`
-(same wire numbers). ``verify_mode``/``check_hostname`` use the :mod:`ssl` constants. Server-side
-client-certificate verification is not part of this API (``verify_mode`` applies to clients).
+(same wire numbers). ``verify_mode``/``check_hostname`` use the :mod:`ssl` constants; on a server,
+CERT_OPTIONAL/CERT_REQUIRED ask for a client certificate checked against ``load_verify_locations``;
+on a client, ``load_cert_chain`` is the certificate sent when the server asks (RFC 5246 §7.4.6).
 """
 
 from __future__ import annotations
@@ -42,6 +43,9 @@ VERSION_NAMES = {
     ProtocolVersion.TLS1_1: "TLSv1.1",
     ProtocolVersion.TLS1_2: "TLSv1.2",
 }
+
+
+_CLIENT_VERIFY = {ssl.CERT_NONE: "none", ssl.CERT_OPTIONAL: "optional", ssl.CERT_REQUIRED: "required"}
 
 
 def _version(value: int) -> ProtocolVersion:
@@ -118,14 +122,21 @@ class TLSContext:
             raise ConfigurationError("check_hostname requires verify_mode CERT_REQUIRED (as in ssl)")
         if not self.server_side and self.check_hostname and not server_hostname:
             raise ConfigurationError("check_hostname requires server_hostname")
+        server = self.server_side
         config = TLSConfig(
             min_version=_version(self.minimum_version), max_version=_version(self.maximum_version),
-            cipher_suites=self._suites, certificate_chain=list(self._chain), private_key=self._key,
-            verify=not self.server_side and self.verify_mode != ssl.CERT_NONE and self.check_hostname,
+            cipher_suites=self._suites, verify=not server and self.verify_mode != ssl.CERT_NONE and self.check_hostname,
             cafile=self._cafile, server_name=server_hostname, alpn_protocols=list(self._alpn),
             extended_master_secret=self.extended_master_secret, encrypt_then_mac=self.encrypt_then_mac,
             enable_ssl3=self.enable_ssl3,
         )
+        if server:
+            config.certificate_chain, config.private_key = list(self._chain), self._key
+            # RFC 5246 §7.4.4: CERT_OPTIONAL / CERT_REQUIRED on a server ask for a client certificate.
+            config.verify_client = _CLIENT_VERIFY[self.verify_mode]
+            config.client_cafile = self._cafile
+        elif self._chain:
+            config.client_certificate_chain, config.client_private_key = list(self._chain), self._key
         config.check(self.server_side)
         return config
 
