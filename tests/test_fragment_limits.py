@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from conftest import require_binary
-from test_cli_serve_connect import TIMEOUT, serve
+from test_cli_serve_connect import TIMEOUT, pki, run_connect, s_server_www, serve  # noqa: F401
 from test_connection_helpers import client_config, completes, handshake, server_config
 from test_ssl_module_interop import SslPeer, exchange, ssl_context, transfer
 
@@ -100,3 +100,11 @@ def test_record_size_limit_wins_over_max_fragment_length() -> None:
     assert server.read_state.max_plaintext_length == 2000
     server.send_data(bytes(3000))
     assert len(_record_lengths(server.bytes_to_send())) == 3
+
+
+def test_connect_max_fragment_length_against_s_server(pki: dict[str, Path]) -> None:  # noqa: F811
+    with s_server_www(pki, []) as port:
+        out = run_connect([f"localhost:{port}", "--cafile", str(pki["ca"]), "--max-fragment-length", "512",
+                           "--record-size-limit", "1024", "--wait", "2"])
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith(b"HTTP/1.0 200 ok") and len(out.stdout) > 512  # the page came in 512-byte records

@@ -8,9 +8,12 @@ ticket falls back to a full handshake; a rotated-out key too, while the previous
 from __future__ import annotations
 
 import dataclasses
+import subprocess
 from pathlib import Path
 
 import pytest
+from conftest import require_binary
+from test_cli_serve_connect import TIMEOUT, serve
 from test_connection_helpers import HOST, client_config, completes, handshake, server_config
 from test_dhe import _dhparam_file
 from test_ssl_module_interop import SslPeer, exchange, ssl_context, transfer
@@ -153,3 +156,27 @@ def test_no_tickets_when_disabled() -> None:
     handshake(client_config(session_store=store, session_tickets=False), server_config("rsa", ticket_keys=TicketKeys()))
     session = store.lookup(HOST)
     assert session is None or not session.ticket
+
+
+def test_s_client_sess_out_sess_in_against_serve(tmp_path: Path) -> None:
+    openssl = require_binary("openssl")
+    session_file = tmp_path / "session.pem"
+    with serve(["--count", "2", "--tickets"]) as server:
+        runs = []
+        for flag in ("-sess_out", "-sess_in"):
+            runs.append(subprocess.run(
+                [openssl, "s_client", "-connect", f"127.0.0.1:{server.port}", "-tls1_2", flag, str(session_file)],
+                input=b"hi\n", capture_output=True, timeout=TIMEOUT,
+            ))
+        server.finish()
+    assert b"New, TLSv1.2" in runs[0].stdout and b"TLS session ticket:" in runs[0].stdout, runs[0].stderr
+    assert b"Reused, TLSv1.2" in runs[1].stdout, runs[1].stderr
+
+
+def test_serve_no_tickets_issues_none(tmp_path: Path) -> None:
+    openssl = require_binary("openssl")
+    with serve(["--count", "1", "--no-tickets"]) as server:
+        out = subprocess.run([openssl, "s_client", "-connect", f"127.0.0.1:{server.port}", "-tls1_2"],
+                             input=b"hi\n", capture_output=True, timeout=TIMEOUT)
+        server.finish()
+    assert b"New, TLSv1.2" in out.stdout and b"TLS session ticket:" not in out.stdout

@@ -266,6 +266,10 @@ def _exchange(tls: TLSSocket, wait: float) -> tuple[int, bool]:
 @click.option("--ssl3", is_flag=True, help="Enable SSL 3.0 (RFC 6101; off by default, RFC 7568).")
 @click.option("--tickets/--no-tickets", default=True, show_default=True,
               help="Offer the RFC 5077 SessionTicket extension (and resume with a ticket on --reconnect).")
+@click.option("--record-size-limit", type=click.IntRange(64, 16384),
+              help="Announce record_size_limit N (RFC 8449): the largest record plaintext we accept.")
+@click.option("--max-fragment-length", type=click.Choice(["512", "1024", "2048", "4096"]),
+              help="Ask for max_fragment_length (RFC 6066 §4).")
 @click.option("--cert", type=click.Path(exists=True, dir_okay=False), help="Client certificate chain (PEM, leaf first).")
 @click.option("--key", type=click.Path(exists=True, dir_okay=False), help="Client private key (PEM; default: --cert file).")
 def connect(
@@ -273,7 +277,7 @@ def connect(
     groups: str | None, cafile: str | None, insecure: bool, show_keys: bool, keylog: str | None,
     reconnect: bool, no_ems: bool, no_etm: bool, timeout: float, wait: float, quiet: bool,
     dhe_groups: str | None = None, ssl3: bool = False, cert: str | None = None, key: str | None = None,
-    tickets: bool = True,
+    tickets: bool = True, record_size_limit: int | None = None, max_fragment_length: str | None = None,
 ) -> None:
     from tlsstate.handshake.session_cache import SessionStore
     from tlsstate.keylog import KeyLogWriter, open_default_keylog
@@ -292,6 +296,8 @@ def connect(
         config.min_version, config.max_version = version_range
     apply_protocol_options(config, dhe_groups=dhe_groups, ssl3=ssl3, versions_given=version_range is not None)
     config.session_tickets = tickets
+    config.record_size_limit = record_size_limit
+    config.max_fragment_length = int(max_fragment_length) if max_fragment_length else None
     if key and not cert:
         raise click.UsageError("--key needs --cert")
     if cert:

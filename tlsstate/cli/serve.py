@@ -221,6 +221,8 @@ class Server:
 @click.option("--ssl3", is_flag=True, help="Enable SSL 3.0 (RFC 6101; off by default, RFC 7568).")
 @click.option("--tickets/--no-tickets", default=True, show_default=True,
               help="Issue RFC 5077 session tickets to clients that ask (AES-256-GCM, 2 h lifetime).")
+@click.option("--record-size-limit", type=click.IntRange(64, 16384),
+              help="record_size_limit answered to clients that send it (RFC 8449; default 16384).")
 @click.option("--verify-client", type=click.Choice(["none", "optional", "required"]), default="none", show_default=True,
               help="Ask for a client certificate (RFC 5246 §7.4.4); needs --client-ca.")
 @click.option("--client-ca", type=click.Path(exists=True, dir_okay=False), help="CAs for client certificates (PEM).")
@@ -229,7 +231,7 @@ def serve(
     groups: str | None, alpn: str | None, www: bool, keylog: str | None, no_ems: bool, no_etm: bool,
     max_connections: int, count: int | None, once: bool, timeout: float, handshake_timeout: float,
     dhe_groups: str | None = None, ssl3: bool = False, verify_client: str = "none", client_ca: str | None = None,
-    tickets: bool = True,
+    tickets: bool = True, record_size_limit: int | None = None,
 ) -> None:
     from tlsstate.config import TLSConfig
     from tlsstate.handshake.session_cache import SessionCache
@@ -251,6 +253,7 @@ def serve(
     if verify_client != "none" and not client_ca:
         raise click.UsageError("--verify-client needs --client-ca")
     config.verify_client, config.client_cafile = verify_client, client_ca
+    config.record_size_limit = record_size_limit
     if tickets:
         from tlsstate.handshake.tickets import TicketKeys
 
