@@ -20,10 +20,12 @@ from pathlib import Path
 import pytest
 from conftest import free_port, require_binary
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 from test_cli_serve_connect import serve as tlsstate_serve
 from test_connection_helpers import HOST, credentials
 
 from tlsstate.config import TLSConfig
+from tlsstate.errors import RecordOverflow
 from tlsstate.handshake.session_cache import SessionCache, SessionStore
 from tlsstate.io.sockets import TLSListener, TLSSocket
 from tlsstate.suites import CIPHER_SUITES, KeyExchange
@@ -224,3 +226,88 @@ def test_gnutls_cli_resumes_with_ticket(pem: dict[str, tuple[Path, Path]], tmp_p
     assert "This is a resumed session" in text
     assert "Cipher is ECDHE-RSA-AES128-GCM-SHA256" in text
     assert "resumed" in server.lines[-1]
+
+
+@pytest.fixture(scope="module")
+def client_pki(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    from tlsstate.certs import certificate_pem, issue_certificate, make_ca, write_pem_files
+
+    folder = tmp_path_factory.mktemp("gnutls-client")
+    ca, ca_key = make_ca("gnutls client CA", "rsa2048")
+    leaf, leaf_key = issue_certificate(ca, ca_key, ["client.example"], "rsa2048")
+    (folder / "ca.pem").write_bytes(certificate_pem(ca))
+    write_pem_files(leaf, leaf_key, folder / "client.pem", folder / "client.key")
+    return {"ca": folder / "ca.pem", "cert": folder / "client.pem", "key": folder / "client.key"}
+
+
+def test_record_size_limit_from_gnutls_cli(pem: dict[str, tuple[Path, Path]], tmp_path: Path) -> None:
+    """RFC 8449: gnutls-cli --recordsize 512; our server acknowledges and keeps every record within it."""
+    chain, key = credentials("rsa")
+    config = TLSConfig(certificate_chain=[chain[0]], private_key=key)
+    port, thread, results = serve_one(config)
+    _code, text = run_gnutls_cli(["-d", "4", "--recordsize", "512", "--x509cafile", str(ca_of(pem, "rsa")),
+                                  "-p", str(port), HOST, "--priority", "NORMAL:-VERS-ALL:+VERS-TLS1.2"],
+                                 tmp_path / "cli.out")
+    thread.join(TIMEOUT)
+    assert len(results) == 1 and isinstance(results[0], tuple), results
+    _handshake, block = results[0]
+    assert "Parsing extension 'Record Size Limit/28'" in text  # in our ServerHello
+    assert f"BEGIN{block.decode()}END" in text  # 60 kB in records GnuTLS accepted under its 512-byte limit
+
+
+@pytest.mark.parametrize("limits", [
+    {"record_size_limit": 512},  # GnuTLS ignores a limit below 512 (it then sends 16384-byte records)
+    pytest.param({"max_fragment_length": 512}, marks=pytest.mark.xfail(
+        strict=True, raises=RecordOverflow,
+        reason="gnutls-serv 3.7.9 acknowledges max_fragment_length 512 in its ServerHello but still sends larger "
+               "records; our client rightly fails with record_overflow (RFC 6066 §4)")),
+], ids=["record_size_limit", "max_fragment_length"])
+def test_our_client_size_limits_with_gnutls_serv(pem: dict[str, tuple[Path, Path]], limits: dict[str, int]) -> None:
+    """Our client asks for small records (RFC 8449 / RFC 6066 §4); a 40 kB line echoes through GnuTLS."""
+    cert, key = pem["rsa"]
+    payload = os.urandom(20_000).hex().encode() + b"\n"
+    config = TLSConfig(cafile=str(ca_of(pem, "rsa")), server_name=HOST, **limits)  # type: ignore[arg-type]
+    with gnutls_serv("NORMAL:-VERS-ALL:+VERS-TLS1.2", cert, key) as port, \
+            TLSSocket.connect("127.0.0.1", port, config, timeout=TIMEOUT) as tls:
+        tls.sendall(payload)
+        chunks = []
+        while sum(map(len, chunks)) < len(payload):
+            chunks.append(tls.recv())
+    assert b"".join(chunks) == payload
+    assert max(map(len, chunks)) <= next(iter(limits.values()))  # one record per chunk: GnuTLS kept to our limit
+
+
+def test_client_certificate_to_gnutls_serv(pem: dict[str, tuple[Path, Path]], client_pki: dict[str, Path]) -> None:
+    """gnutls-serv --require-client-cert --verify-client-cert accepts our certificate (RFC 5246 §7.4.6, §7.4.8)."""
+    from tlsstate.certs import load_certificates, load_private_key
+
+    cert, key = pem["rsa"]
+    client_key = load_private_key(client_pki["key"])
+    assert isinstance(client_key, rsa.RSAPrivateKey)
+    config = TLSConfig(cafile=str(ca_of(pem, "rsa")), server_name=HOST,
+                       client_certificate_chain=load_certificates(client_pki["cert"]), client_private_key=client_key)
+    extra = ["--require-client-cert", "--verify-client-cert", "--x509cafile", str(client_pki["ca"])]
+    with gnutls_serv("NORMAL:-VERS-ALL:+VERS-TLS1.2", cert, key, extra) as port, \
+            TLSSocket.connect("127.0.0.1", port, config, timeout=TIMEOUT) as tls:
+        tls.sendall(b"with certificate\n")
+        assert tls.recv() == b"with certificate\n"
+
+
+def test_gnutls_cli_client_certificate_to_our_server(pem: dict[str, tuple[Path, Path]], client_pki: dict[str, Path],
+                                                     tmp_path: Path) -> None:
+    """verify_client="required": gnutls-cli with its certificate completes; without one it is refused."""
+    chain, key = credentials("rsa")
+    config = TLSConfig(certificate_chain=[chain[0]], private_key=key, verify_client="required",
+                       client_cafile=str(client_pki["ca"]))
+    base = ["--x509cafile", str(ca_of(pem, "rsa")), HOST, "--priority", "NORMAL:-VERS-ALL:+VERS-TLS1.2"]
+    port, thread, results = serve_one(config)
+    _code, text = run_gnutls_cli(["-p", str(port), "--x509certfile", str(client_pki["cert"]),
+                                  "--x509keyfile", str(client_pki["key"]), *base], tmp_path / "good.out")
+    thread.join(TIMEOUT)
+    assert len(results) == 1 and isinstance(results[0], tuple), results
+    assert f"BEGIN{results[0][1].decode()}END" in text
+    port, thread, results = serve_one(config)
+    code, text = run_gnutls_cli(["-p", str(port), *base], tmp_path / "bad.out")
+    thread.join(TIMEOUT)
+    assert code != 0 and "BEGIN" not in text
+    assert len(results) == 1 and isinstance(results[0], Exception)
