@@ -197,3 +197,113 @@ def test_tlslite_client_against_our_server(version: tuple[int, int], cipher: str
     assert box["result"] == theirs
     assert theirs[0] == VERSIONS[version]
     assert box["result"][1] == next(s.id for s in CIPHER_SUITES if s.name == suite)
+
+
+@pytest.fixture(scope="module")
+def client_identity(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    from tlsstate.certs import certificate_pem, issue_certificate, make_ca
+
+    folder = tmp_path_factory.mktemp("tlslite-client")
+    ca, ca_key = make_ca("tlslite client CA", "rsa2048")
+    leaf, leaf_key = issue_certificate(ca, ca_key, ["client.example"], "rsa2048")
+    (folder / "ca.pem").write_bytes(certificate_pem(ca))
+    key_pem = leaf_key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
+                                     serialization.NoEncryption()).decode()
+    return {"ca": str(folder / "ca.pem"), "cert": leaf, "key": leaf_key,
+            "cert_pem": certificate_pem(leaf).decode(), "key_pem": key_pem}
+
+
+def _tlslite_server(settings_: Any, **kwargs: Any) -> tuple[socket.socket, threading.Thread, dict[str, Any]]:
+    chain, key = credentials("rsa")
+    cert_pem = chain[0].public_bytes(serialization.Encoding.PEM).decode()
+    key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
+                                serialization.NoEncryption()).decode()
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(TIMEOUT)
+
+    def serve() -> Any:
+        conn, _ = listener.accept()
+        conn.settimeout(TIMEOUT)
+        tls = TLSConnection(conn)
+        try:
+            tls.handshakeServer(certChain=_chain(cert_pem), privateKey=parsePEMKey(key_pem, private=True),
+                                settings=settings_, **kwargs)
+            data = tls.read(max=65536)
+            tls.write(data + os.urandom(3000).hex().encode())
+            client_chain = tls.session.clientCertChain
+            return client_chain.x509List[0].bytes if client_chain else None
+        finally:
+            tls.close()
+
+    thread, box = in_thread(serve)
+    return listener, thread, box
+
+
+def test_client_certificate_to_tlslite_server(client_identity: dict[str, Any]) -> None:
+    """tlslite asks for a certificate (reqCert) and receives exactly ours (RFC 5246 §7.4.6, CertificateVerify §7.4.8)."""
+    listener, thread, box = _tlslite_server(settings((3, 3), "aes128gcm", "aead", "ecdhe_rsa", False, True),
+                                            reqCert=True)
+    config = our_config((3, 3), verify=False, server_name=HOST, client_certificate_chain=[client_identity["cert"]],
+                        client_private_key=client_identity["key"])
+    try:
+        with TLSSocket.connect("127.0.0.1", listener.getsockname()[1], config, timeout=TIMEOUT) as tls:
+            tls.sendall(b"hello")
+            assert recv_exactly(tls.recv, 6005)[:5] == b"hello"
+    finally:
+        thread.join(TIMEOUT)
+        listener.close()
+    assert "error" not in box, box.get("error")
+    assert box["result"] == client_identity["cert"].public_bytes(serialization.Encoding.DER)
+
+
+@pytest.mark.parametrize("version", [(3, 1), (3, 3)], ids=["tls1.0", "tls1.2"])
+def test_tlslite_client_certificate_to_our_server(client_identity: dict[str, Any], version: tuple[int, int]) -> None:
+    """verify_client="required": tlslite's certificate and CertificateVerify are checked by our server."""
+    chain, key = credentials("rsa")
+    config = our_config(version, certificate_chain=[chain[0]], private_key=key, verify_client="required",
+                        client_cafile=client_identity["ca"])
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(TIMEOUT)
+
+    def serve() -> list[bytes]:
+        conn, _ = listener.accept()
+        with TLSSocket(conn, Connection(config, server_side=True), server_side=True, timeout=TIMEOUT) as tls:
+            tls.do_handshake()
+            tls.sendall(b"welcome")
+            return [c.public_bytes(serialization.Encoding.DER) for c in tls.connection.peer_certificates]
+
+    thread, box = in_thread(serve)
+    try:
+        client = TLSConnection(socket.create_connection(listener.getsockname(), timeout=TIMEOUT))
+        try:
+            client.handshakeClientCert(certChain=_chain(client_identity["cert_pem"]),
+                                       privateKey=parsePEMKey(client_identity["key_pem"], private=True),
+                                       settings=settings(version, "aes128", "sha", "ecdhe_rsa", True, True))
+            assert recv_exactly(lambda: client.read(max=100), 7) == b"welcome"
+        finally:
+            client.close()
+    finally:
+        thread.join(TIMEOUT)
+        listener.close()
+    assert "error" not in box, box.get("error")
+    assert box["result"][0] == client_identity["cert"].public_bytes(serialization.Encoding.DER)
+
+
+def test_record_size_limit_with_tlslite_server() -> None:
+    """RFC 8449: we announce 512 and every record tlslite sends (7 kB in all) keeps to it; tlslite announces 1024."""
+    tl_settings = settings((3, 3), "aes128gcm", "aead", "ecdhe_rsa", False, True)
+    tl_settings.record_size_limit = 1024
+    listener, thread, box = _tlslite_server(tl_settings)
+    config = our_config((3, 3), verify=False, server_name=HOST, record_size_limit=512)
+    try:
+        with TLSSocket.connect("127.0.0.1", listener.getsockname()[1], config, timeout=TIMEOUT) as tls:
+            tls.sendall(b"z" * 1000)  # one write: must leave as records of at most 1024 bytes to be accepted
+            chunks = []
+            while sum(map(len, chunks)) < 7000:
+                chunks.append(tls.recv())
+    finally:
+        thread.join(TIMEOUT)
+        listener.close()
+    assert "error" not in box, box.get("error")
+    assert b"".join(chunks)[:1000] == b"z" * 1000
+    assert max(map(len, chunks)) <= 512
