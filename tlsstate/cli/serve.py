@@ -15,7 +15,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import click
 from cryptography import x509
@@ -38,13 +38,23 @@ from tlsstate.io.sockets import TLSListener, TLSSocket, TLSTimeout
 MAX_HTTP_REQUEST = 64 * 1024
 
 
+_LOG_LOCK = threading.Lock()
+
+
+def log_line(line: str) -> None:
+    """One whole line on stderr: connection threads must not interleave (print writes text and newline apart)."""
+    with _LOG_LOCK:
+        sys.stderr.write(line + "\n")
+        sys.stderr.flush()
+
+
 @dataclass
 class ServerOptions:
     """What a connection handler needs besides the socket."""
 
     www: bool = False
     idle_timeout: float = 30.0
-    log: Callable[[str], None] = lambda line: print(line, file=sys.stderr, flush=True)
+    log: Callable[[str], None] = field(default=lambda line: log_line(line))
 
 
 def www_page(tls: TLSSocket) -> bytes:
