@@ -235,3 +235,31 @@ def test_handshake_failure_is_typed() -> None:
                 await aio.open_connection("127.0.0.1", port, client_config(min_version=ProtocolVersion.TLS1_2))
 
     run(main())
+
+
+def test_cancelled_read_loses_nothing() -> None:
+    """A read cancelled while waiting leaves the stream usable: later data arrives whole and in order."""
+    async def main() -> None:
+        go = asyncio.Event()
+
+        async def late(reader: aio.TLSStreamReader, writer: aio.TLSStreamWriter) -> None:
+            await go.wait()
+            writer.write(b"first;")
+            writer.write(b"second")
+            await writer.drain()
+            writer.close()
+
+        server, port = await serving(late)
+        async with server:
+            reader, writer = await aio.open_connection("127.0.0.1", port, client_config())
+            pending = asyncio.create_task(reader.read(100))
+            await asyncio.sleep(0.1)
+            pending.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await pending
+            go.set()
+            assert await reader.read() == b"first;second"
+            assert reader.at_eof()
+            writer.close()
+
+    run(main())
