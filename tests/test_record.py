@@ -355,3 +355,100 @@ def test_explicit_iv_hook_is_one_shot_and_ivs_are_random() -> None:
     ivs = {protection.seal(seq, 23, 0x0303, b"a")[:16] for seq in range(1, 200)}
     assert first[:16] == bytes(16)
     assert len(ivs) == 199 and bytes(16) not in ivs
+
+
+def _open_all_by_views(reader: HalfConnection, chunks: list[bytes]) -> list[object]:
+    """Reference path: Deframer.next_record_view + HalfConnection.open_fragment; errors recorded and final."""
+    deframer, out = Deframer(), []
+    try:
+        for chunk in chunks:
+            deframer.feed(chunk)
+            while (view := deframer.next_record_view()) is not None:
+                content_type, plaintext = reader.open_fragment(*view)
+                out.append((content_type, view[1], plaintext))
+    except Exception as exc:
+        out.append((type(exc).__name__, str(exc)))
+    return out
+
+
+def _open_all_by_open_next(reader: HalfConnection, chunks: list[bytes]) -> list[object]:
+    deframer, out = Deframer(), []
+    try:
+        for chunk in chunks:
+            deframer.feed(chunk)
+            while (opened := reader.open_next(deframer)) is not None:
+                out.append(opened)
+    except Exception as exc:
+        out.append((type(exc).__name__, str(exc)))
+    return out
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    suite_id=st.sampled_from([0xC02F, 0xCCA8, 0xC013, 0x002F, 0x1301]),
+    plaintexts=st.lists(st.tuples(st.sampled_from([21, 22, 23]), st.binary(max_size=300)), max_size=5),
+    damage=st.one_of(st.none(), st.tuples(st.integers(0, 10_000), st.integers(1, 255))),
+    cuts=st.lists(st.integers(0, 5000), max_size=6),
+    start_seq=st.sampled_from([0, 2**64 - 2]),
+)
+def test_open_next_equals_view_then_open_fragment(
+    suite_id: int, plaintexts: list[tuple[int, bytes]], damage: tuple[int, int] | None, cuts: list[int], start_seq: int
+) -> None:
+    """open_next is a fused fast path: same records, same errors (header, MAC, sequence, length) as the
+    two-step path, for any chunking, tampering and sequence numbers near exhaustion."""
+    suite = suites.by_id(suite_id)
+    assert suite is not None
+    version = 0x0304 if suite_id == 0x1301 else 0x0303
+    mac_key = os.urandom(suite.mac_key_length())
+    key = os.urandom(suite.cipher.key_length)
+    iv = os.urandom(suite.iv_length(version) if suite_id != 0x1301 else 12)
+    def state() -> HalfConnection:
+        half = HalfConnection("server")
+        if suite_id == 0x1301:
+            half.activate_tls13(make_tls13_protection(suite, key, iv))
+        else:
+            half.set_pending(make_protection(suite, 0x0303, mac_key, key, iv))
+            half.activate_pending()
+        half.seq = start_seq
+        return half
+    writer = state()
+    wire = bytearray()
+    for content_type, data in plaintexts:
+        try:
+            wire += writer.seal(content_type, 0x0303, data)
+        except InternalError:
+            break
+    if damage is not None and wire:
+        wire[damage[0] % len(wire)] ^= damage[1]
+    points = sorted({c % (len(wire) + 1) for c in cuts})
+    chunks = [bytes(wire[a:b]) for a, b in zip([0, *points], [*points, len(wire)], strict=True)]
+    expected = _open_all_by_views(state(), chunks)
+    assert _open_all_by_open_next(state(), chunks) == expected
+    if damage is None and len(expected) == len(plaintexts):
+        assert [(t, p) for t, _v, p in expected] == plaintexts  # type: ignore[misc]
+
+
+def test_open_next_errors_are_sticky_and_typed() -> None:
+    writer, reader = _gcm_pair()
+    for half in (writer, reader):
+        half.activate_pending()
+    deframer = Deframer()
+    assert reader.open_next(deframer) is None
+    record = bytearray(writer.seal(23, 0x0303, b"payload"))
+    deframer.feed(bytes(record[:7]))
+    assert reader.open_next(deframer) is None  # header there, fragment not yet
+    record[-1] ^= 1
+    deframer.feed(bytes(record[7:]))
+    with pytest.raises(BadRecordMAC):
+        reader.open_next(deframer)
+    deframer.feed(writer.seal(23, 0x0303, b"next"))
+    with pytest.raises(BadRecordMAC):  # the state is dead after an integrity failure
+        reader.open_next(deframer)
+    bad_header = Deframer()
+    bad_header.feed(bytes.fromhex("1903030001") + b"x")
+    with pytest.raises(UnexpectedMessage):
+        _gcm_pair()[1].open_next(bad_header)
+    overflow = Deframer(max_fragment_length=100)
+    overflow.feed(bytes.fromhex("1703030065") + bytes(101))
+    with pytest.raises(RecordOverflow):
+        _gcm_pair()[1].open_next(overflow)

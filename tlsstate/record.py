@@ -262,16 +262,19 @@ class HalfConnection:
         exceed ``max_plaintext_length`` (so TLSInnerPlaintext ≤ 2^14 + 1). ``padding`` is ignored before
         TLS 1.3 keys are active.
         """
+        seq = self.seq
+        fast = self._fast_seal
+        if fast is not None and not padding and seq <= MAX_SEQUENCE_NUMBER and len(plaintext) <= self.max_plaintext_length:
+            self.seq = seq + 1  # hot path: alive, not TLS 1.3, no padding; the same checks as below
+            return fast(seq, content_type, version, plaintext)
         if len(plaintext) + padding > self.max_plaintext_length or padding < 0:
             raise ConfigurationError(
                 f"fragment of {len(plaintext)} bytes (+ {padding} padding) exceeds {self.max_plaintext_length}:"
                 " use fragment_data()"
             )
-        seq = self.seq
         if seq > MAX_SEQUENCE_NUMBER:
             raise InternalError("sequence number exhausted: the connection must be renegotiated or closed")
         self.seq = seq + 1
-        fast = self._fast_seal
         if fast is not None:
             return fast(seq, content_type, version, plaintext)
         if self._failure is not None:
@@ -284,6 +287,51 @@ class HalfConnection:
     def open(self, record: Record) -> tuple[int, bytes]:
         """Verify and unprotect one record; returns ``(content_type, plaintext)``."""
         return self.open_fragment(record.content_type, record.version, record.fragment)
+
+    def open_next(self, deframer: Deframer) -> tuple[int, int, bytes] | None:
+        """Take the next whole record from ``deframer`` and open it: ``(content_type, version, plaintext)``,
+        or None when more bytes are needed.
+
+        The same result and the same errors as ``deframer.next_record_view()`` followed by
+        :meth:`open_fragment` (header checks of RFC 5246 §6.2.1, then sequence number, integrity and
+        plaintext length), in one call: the receive hot path. The header is parsed here, from the
+        deframer's buffer, and the fragment goes to the protection as a view, without a copy.
+        """
+        fast = self._fast_open
+        data, pos = deframer._data, deframer._pos  # the Deframer's buffer, read in place (same module)
+        if fast is None or type(data) is not bytes or len(data) - pos < 5:
+            view = deframer.next_record_view()
+            if view is None:
+                return None
+            return self._open_parts(*view)
+        content_type, version, length = _UNPACK_HEADER_FROM(data, pos)
+        if not (
+            _FIRST_TYPE <= content_type <= _LAST_TYPE
+            and _LOWEST_VERSION <= version <= _HIGHEST_VERSION
+            and length <= deframer.max_fragment_length
+        ):
+            raise deframer._header_error(content_type, version, length)
+        start = pos + 5
+        end = start + length
+        if len(data) < end:
+            return None
+        deframer._pos = end
+        seq = self.seq
+        if seq > MAX_SEQUENCE_NUMBER:
+            return self._open_parts(content_type, version, memoryview(data)[start:end])
+        self.seq = seq + 1
+        try:
+            plaintext = fast(seq, content_type, version, memoryview(data)[start:end])
+        except BadRecordMAC as failure:
+            self._fail(failure)
+            raise
+        if len(plaintext) > self.max_plaintext_length:
+            raise RecordOverflow(f"decrypted fragment of {len(plaintext)} bytes exceeds {self.max_plaintext_length}")
+        return content_type, version, plaintext
+
+    def _open_parts(self, content_type: int, version: int, fragment: bytes | memoryview) -> tuple[int, int, bytes]:
+        opened_type, plaintext = self.open_fragment(content_type, version, fragment)
+        return opened_type, version, plaintext
 
     def open_fragment(self, content_type: int, version: int, fragment: bytes | memoryview) -> tuple[int, bytes]:
         """:meth:`open` for a record given as its parts (e.g. from :meth:`Deframer.next_record_view`)."""
