@@ -396,10 +396,6 @@ def fuzz_capture(data: bytes) -> None:
 # TLSSTATE_FUZZ_IGNORE_KNOWN=1 (fuzz/run.py --ignore-known) a longer run skips them to look for new ones;
 # by default they fail the run like any other bug.
 KNOWN_BUGS: dict[str, Callable[[BaseException], bool]] = {
-    # capture/pcap.py open_capture/_read_partial: corrupt deflate data raises zlib.error (not CaptureError)
-    "gzip-zlib-error": lambda exc: type(exc).__name__ == "error" and type(exc).__module__ == "zlib",
-    # handshake/client.py: an RSA certificate key pyca cannot encrypt with (e.g. even modulus) -> ValueError
-    "rsa-certificate-key-encrypt": lambda exc: isinstance(exc, ValueError) and str(exc) == "Encryption failed",
 }
 
 

@@ -154,21 +154,23 @@ def decrypt_capture(path: str | Path, keys: KeySource, options: DecryptOptions |
         return conn
 
     tracker = TcpTracker(factory)
-    for key_text in reader.keylog_text:  # DSBs before the first packet; later ones are added below too
-        keys.add_keylog_text(key_text, f"{path} (Decryption Secrets Block)")
-    used_dsb = len(reader.keylog_text)
-    progress = options.progress
-    step = max(reader.size // 200, 1 << 20)
-    next_report = step
-    for segment in reader.segments():
-        if len(reader.keylog_text) > used_dsb:
-            for key_text in reader.keylog_text[used_dsb:]:
-                keys.add_keylog_text(key_text, f"{path} (Decryption Secrets Block)")
-            used_dsb = len(reader.keylog_text)
-        tracker.add(segment)
-        if progress is not None and reader.position >= next_report:
-            progress(reader.position, reader.size)
-            next_report = reader.position + step
+    with reader:
+        for key_text in reader.keylog_text:  # DSBs before the first packet; later ones are added below too
+            keys.add_keylog_text(key_text, f"{path} (Decryption Secrets Block)")
+        used_dsb = len(reader.keylog_text)
+        progress = options.progress
+        step = max(reader.size // 200, 1 << 20)
+        next_report = step
+        for segment in reader.segments():
+            if len(reader.keylog_text) > used_dsb:
+                for key_text in reader.keylog_text[used_dsb:]:
+                    keys.add_keylog_text(key_text, f"{path} (Decryption Secrets Block)")
+                used_dsb = len(reader.keylog_text)
+            tracker.add(segment)
+            if progress is not None and reader.position >= next_report:
+                done = reader.progress
+                progress(done, reader.size)
+                next_report = reader.position + step
     tracker.finish()
     results: list[ConnectionResult] = []
     non_tls = 0

@@ -13,11 +13,14 @@ errors here are reported as :class:`CaptureError` with the byte offset while eve
 from __future__ import annotations
 
 import gzip
-import mmap
+import io
+import os
 import struct
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import dpkt
 
@@ -38,7 +41,12 @@ SUPPORTED_LINKTYPES = {
     LINKTYPE_LINUX_SLL: "Linux cooked (SLL)", LINKTYPE_LINUX_SLL2: "Linux cooked (SLL2)", LINKTYPE_IPV4: "raw IPv4",
     LINKTYPE_IPV6: "raw IPv6", 12: "raw IP", 14: "raw IP",
 }
-MAX_BLOCK = 256 * 1024 * 1024  # refuse absurd lengths instead of allocating them
+SHB_BYTES = struct.pack("<I", PCAPNG_SHB)
+# refuse absurd lengths instead of allocating them: a pcapng block (a key log DSB can be large) and a packet
+# (libpcap's largest snapshot length is 262144 bytes)
+MAX_BLOCK = 16 * 1024 * 1024
+MAX_PACKET = 1024 * 1024
+READ_BUFFER = 1 << 20
 
 
 class CaptureError(Exception):
@@ -65,123 +73,182 @@ def _ip_text(packed: bytes) -> str:
     return text
 
 
+class _Stream(Protocol):
+    """What the reader needs of a file: sequential reads (a file, a GzipFile, a BytesIO)."""
+
+    def read(self, size: int = -1, /) -> bytes: ...
+    def tell(self) -> int: ...
+    def close(self) -> None: ...
+
+
+class _ReadFailed(Exception):
+    """Decompression failed part-way (corrupt or truncated gzip): the message says why."""
+
+
 class CaptureReader:
     """Iterates the TCP segments of a capture; collects key log text from DSBs and problems as warnings.
 
-    ``segments()`` yields :class:`Segment`. After iteration: ``keylog_text`` (all DSB TLS key logs),
-    ``warnings`` (unknown link types, undecodable packets), ``error`` (truncation/corruption: where reading
-    stopped), ``packets`` (count read).
+    The capture is read sequentially from ``stream`` (a plain file, or a :class:`gzip.GzipFile` decompressing
+    as it goes), one packet at a time, so memory does not grow with the capture size. ``segments()`` yields
+    :class:`Segment`. After iteration: ``keylog_text`` (all DSB TLS key logs), ``warnings`` (unknown link
+    types, undecodable packets), ``error`` (truncation/corruption: where reading stopped), ``packets`` (count
+    read). ``position`` is the (decompressed) byte offset reached, ``size`` / ``progress`` the file size and
+    how much of the file has been consumed (compressed bytes for a gzip file), for progress bars.
     """
 
-    def __init__(self, data: bytes | mmap.mmap, name: str = "capture") -> None:
+    def __init__(self, stream: _Stream, name: str = "capture", size: int | None = None,
+                 raw: _Stream | None = None) -> None:
         self.name = name
-        self.data = data
+        self.stream = stream
+        self._raw = raw if raw is not None else stream
         self.keylog_text: list[str] = []
         self.warnings: list[str] = []
         self.error: str | None = None
         self.packets = 0
-        self.size = len(data)
+        self.size = size if size is not None else 0
         self.position = 0
         self._unknown_links: set[int] = set()
+
+    @classmethod
+    def from_bytes(cls, data: bytes, name: str = "capture") -> CaptureReader:
+        """A reader over capture bytes already in memory."""
+        return cls(io.BytesIO(data), name, len(data))
+
+    @property
+    def progress(self) -> int:
+        """Bytes of the file consumed so far (for a progress bar against ``size``)."""
+        try:
+            return min(self._raw.tell(), self.size) if self.size else self.position
+        except (OSError, ValueError):
+            return self.position
+
+    def close(self) -> None:
+        """Close the stream (and the file under a gzip stream)."""
+        self.stream.close()
+        if self._raw is not self.stream:
+            self._raw.close()
+
+    def __enter__(self) -> CaptureReader:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    def _read(self, n: int) -> bytes:
+        """Up to ``n`` bytes (fewer only at the end of the data); decompression errors become _ReadFailed."""
+        try:
+            data = self.stream.read(n)
+        except EOFError:
+            raise _ReadFailed(f"{self.name}: truncated gzip data after byte {self.position}") from None
+        except (OSError, zlib.error) as exc:  # gzip.BadGzipFile is an OSError; bad deflate data is zlib.error
+            raise _ReadFailed(f"{self.name}: corrupt gzip data after byte {self.position} ({exc})") from None
+        return data
 
     # ----------------------------------------------------------------- file framing
     def frames(self) -> Iterator[tuple[int, float, bytes]]:
         """(linktype, time, frame bytes) for every packet; sets ``error`` on damage and stops."""
-        data = self.data
-        if len(data) < 4:
-            self.error = f"{self.name}: not a capture file (only {len(data)} bytes)"
-            return
-        magic_le = struct.unpack_from("<I", data)[0]
-        if magic_le == PCAPNG_SHB:
-            yield from self._pcapng()
-        elif {magic_le, struct.unpack_from(">I", data)[0]} & {PCAP_MAGIC_US, PCAP_MAGIC_NS}:
-            yield from self._pcap()
-        else:
-            self.error = f"{self.name}: not a pcap or pcapng file (magic 0x{magic_le:08x})"
+        try:
+            head = self._read(4)
+            if len(head) < 4:
+                self.error = f"{self.name}: not a capture file (only {len(head)} bytes)"
+                return
+            magic_le = struct.unpack("<I", head)[0]
+            if magic_le == PCAPNG_SHB:
+                yield from self._pcapng(head)
+            elif {magic_le, struct.unpack(">I", head)[0]} & {PCAP_MAGIC_US, PCAP_MAGIC_NS}:
+                yield from self._pcap(head)
+            else:
+                self.error = f"{self.name}: not a pcap or pcapng file (magic 0x{magic_le:08x})"
+        except _ReadFailed as exc:
+            self.error = str(exc)
 
-    def _pcap(self) -> Iterator[tuple[int, float, bytes]]:
-        data = self.data
-        if len(data) < 24:
+    def _pcap(self, magic: bytes) -> Iterator[tuple[int, float, bytes]]:
+        header = magic + self._read(20)
+        if len(header) < 24:
             self.error = f"{self.name}: truncated pcap file header"
             return
-        endian = "<" if struct.unpack_from("<I", data)[0] in (PCAP_MAGIC_US, PCAP_MAGIC_NS) else ">"
-        magic, _maj, _min, _tz, _sig, _snap, linktype = struct.unpack_from(endian + "IHHiIII", data)
-        divisor = 1e9 if magic == PCAP_MAGIC_NS else 1e6
+        endian = "<" if struct.unpack_from("<I", header)[0] in (PCAP_MAGIC_US, PCAP_MAGIC_NS) else ">"
+        magic_value, _maj, _min, _tz, _sig, _snap, linktype = struct.unpack(endian + "IHHiIII", header)
+        divisor = 1e9 if magic_value == PCAP_MAGIC_NS else 1e6
         linktype &= 0x0FFFFFFF
         record = struct.Struct(endian + "IIII")
-        pos, end = 24, len(data)
-        while pos < end:
+        read = self._read
+        pos = 24
+        while True:
             self.position = pos
-            if end - pos < 16:
+            head = read(16)
+            if not head:
+                return
+            if len(head) < 16:
                 self.error = f"{self.name}: truncated packet header at byte {pos}"
                 return
-            sec, frac, caplen, _orig = record.unpack_from(data, pos)
-            if caplen > MAX_BLOCK:
+            sec, frac, caplen, _orig = record.unpack(head)
+            if caplen > MAX_PACKET:
                 self.error = f"{self.name}: corrupt packet length {caplen} at byte {pos}"
                 return
-            if pos + 16 + caplen > end:
-                self.error = f"{self.name}: truncated packet at byte {pos} ({end - pos - 16} of {caplen} bytes)"
+            frame = read(caplen)
+            if len(frame) < caplen:
+                self.error = f"{self.name}: truncated packet at byte {pos} ({len(frame)} of {caplen} bytes)"
                 return
-            yield linktype, sec + frac / divisor, data[pos + 16 : pos + 16 + caplen]
             pos += 16 + caplen
-        self.position = end
+            self.position = pos
+            yield linktype, sec + frac / divisor, frame
 
-    def _pcapng(self) -> Iterator[tuple[int, float, bytes]]:
-        data = self.data
-        pos, end = 0, len(data)
+    def _pcapng(self, first: bytes) -> Iterator[tuple[int, float, bytes]]:
+        read = self._read
+        pos = 0
         endian = "<"
         interfaces: list[tuple[int, float]] = []  # (linktype, ticks per second)
-        while pos < end:
+        head = first + read(8)
+        while head:
             self.position = pos
-            if end - pos < 12:
+            if len(head) < 12:
                 self.error = f"{self.name}: truncated pcapng block at byte {pos}"
                 return
-            if struct.unpack_from("<I", data, pos)[0] == PCAPNG_SHB:
-                if end - pos < 12:
-                    self.error = f"{self.name}: truncated section header at byte {pos}"
-                    return
-                bom = struct.unpack_from("<I", data, pos + 8)[0]
-                if bom == PCAPNG_BYTE_ORDER:
+            if head[:4] == SHB_BYTES:  # the section header's type reads the same in both byte orders
+                if struct.unpack_from("<I", head, 8)[0] == PCAPNG_BYTE_ORDER:
                     endian = "<"
-                elif struct.unpack_from(">I", data, pos + 8)[0] == PCAPNG_BYTE_ORDER:
+                elif struct.unpack_from(">I", head, 8)[0] == PCAPNG_BYTE_ORDER:
                     endian = ">"
                 else:
                     self.error = f"{self.name}: bad pcapng byte-order magic at byte {pos}"
                     return
                 interfaces = []
-            block_type, block_len = struct.unpack_from(endian + "II", data, pos)
+            block_type, block_len = struct.unpack_from(endian + "II", head)
             if block_len < 12 or block_len % 4 or block_len > MAX_BLOCK:
                 self.error = f"{self.name}: corrupt pcapng block length {block_len} at byte {pos}"
                 return
-            if pos + block_len > end:
+            rest = read(block_len - 12)
+            if len(rest) < block_len - 12:
                 self.error = f"{self.name}: truncated pcapng block (type 0x{block_type:x}) at byte {pos}"
                 return
-            body = data[pos + 8 : pos + block_len - 4]
+            block_at = pos
             pos += block_len
+            self.position = pos
+            body = memoryview(head[8:] + rest)[:-4]  # between the length and the trailing length copy
             if block_type == BLOCK_IDB and len(body) >= 8:
                 linktype = struct.unpack_from(endian + "H", body)[0]
-                interfaces.append((linktype, _if_tsresol(body[8:], endian)))
+                interfaces.append((linktype, _if_tsresol(bytes(body[8:]), endian)))
             elif block_type == BLOCK_EPB and len(body) >= 20:
                 if_id, ts_hi, ts_lo, caplen, _orig = struct.unpack_from(endian + "IIIII", body)
                 if if_id >= len(interfaces) or 20 + caplen > len(body):
-                    self.warnings.append(f"{self.name}: malformed packet block at byte {pos - block_len}")
-                    continue
-                linktype, ticks = interfaces[if_id]
-                yield linktype, ((ts_hi << 32) | ts_lo) / ticks, body[20 : 20 + caplen]
+                    self.warnings.append(f"{self.name}: malformed packet block at byte {block_at}")
+                else:
+                    linktype, ticks = interfaces[if_id]
+                    yield linktype, ((ts_hi << 32) | ts_lo) / ticks, bytes(body[20 : 20 + caplen])
             elif block_type == BLOCK_PB and len(body) >= 20:
                 if_id, _drops, ts_hi, ts_lo, caplen = struct.unpack_from(endian + "HHIII", body)
-                if if_id >= len(interfaces) or 24 + caplen > len(body) + 4:
-                    continue
-                linktype, ticks = interfaces[if_id]
-                yield linktype, ((ts_hi << 32) | ts_lo) / ticks, body[20 : 20 + caplen]
+                if if_id < len(interfaces) and 24 + caplen <= len(body) + 4:
+                    linktype, ticks = interfaces[if_id]
+                    yield linktype, ((ts_hi << 32) | ts_lo) / ticks, bytes(body[20 : 20 + caplen])
             elif block_type == BLOCK_SPB and len(body) >= 4 and interfaces:
                 original = struct.unpack_from(endian + "I", body)[0]
-                yield interfaces[0][0], 0.0, body[4 : 4 + min(original, len(body) - 4)]
+                yield interfaces[0][0], 0.0, bytes(body[4 : 4 + min(original, len(body) - 4)])
             elif block_type == BLOCK_DSB and len(body) >= 8:
                 secrets_type, secrets_len = struct.unpack_from(endian + "II", body)
                 if secrets_type == DSB_TLS_KEY_LOG:
-                    self.keylog_text.append(body[8 : 8 + secrets_len].decode("utf-8", errors="replace"))
-        self.position = end
+                    self.keylog_text.append(bytes(body[8 : 8 + secrets_len]).decode("utf-8", errors="replace"))
+            head = read(12)
 
     # ----------------------------------------------------------------- packets
     def segments(self) -> Iterator[Segment]:
@@ -251,33 +318,21 @@ def _if_tsresol(options: bytes, endian: str) -> float:
 
 
 def open_capture(path: str | Path) -> CaptureReader:
-    """Open a capture file (gzip-compressed ones too) as a :class:`CaptureReader`.
+    """Open a capture file (gzip-compressed ones too) as a :class:`CaptureReader`; close it when done.
 
-    Plain files are memory-mapped, not read: the resident memory of decryption is bounded by the TCP
-    windows and records in flight, not by the capture size. gzip files are decompressed in memory (a
-    truncated gzip stream keeps what decompressed). An OSError propagates for the caller to report.
+    Both kinds are read sequentially, a packet at a time — a gzip file is decompressed as it is read, never
+    whole — so the resident memory of decryption is bounded by the TCP windows and records in flight (and
+    one block of at most ``MAX_BLOCK`` bytes), not by the capture size. Corrupt or truncated gzip data ends
+    reading with ``error`` set (a :class:`CaptureError` when nothing was readable). An OSError opening the
+    file propagates for the caller to report.
     """
     path = Path(path)
-    with path.open("rb") as handle:
-        head = handle.read(2)
-        if head == b"\x1f\x8b":
-            handle.seek(0)
-            try:
-                with gzip.GzipFile(fileobj=handle) as gz:
-                    return CaptureReader(_read_partial(gz), str(path))
-            except OSError as exc:
-                raise CaptureError(f"{path}: corrupt gzip data ({exc})") from None
-        if len(head) < 2:
-            return CaptureReader(head, str(path))
-        mapped = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
-    return CaptureReader(mapped, str(path))
-
-
-def _read_partial(stream: gzip.GzipFile) -> bytes:
-    out = bytearray()
+    handle = io.BufferedReader(io.FileIO(path, "rb"), READ_BUFFER)
     try:
-        while chunk := stream.read(1 << 20):
-            out += chunk
-    except EOFError:
-        pass  # truncated gzip: keep what decompressed
-    return bytes(out)
+        size = os.fstat(handle.fileno()).st_size
+        if handle.peek(2)[:2] == b"\x1f\x8b":
+            return CaptureReader(gzip.GzipFile(fileobj=handle, mode="rb"), str(path), size, raw=handle)
+        return CaptureReader(handle, str(path), size)
+    except BaseException:
+        handle.close()
+        raise
