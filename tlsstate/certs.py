@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime
 import ipaddress
+import math
 import os
 import warnings
 from collections.abc import Iterable, Sequence
@@ -156,6 +157,35 @@ def public_keys_equal(a: Any, b: Any) -> bool:
     """True if two public keys are the same key (compared as SubjectPublicKeyInfo DER)."""
     spki = serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
     return bool(a.public_bytes(*spki) == b.public_bytes(*spki))
+
+
+# Odd primes below 1000: a modulus divisible by one of them is not an RSA modulus worth using
+# (NIST SP 800-89 §5.3.3 partial public-key validation checks for small factors).
+_SMALL_PRIMES_PRODUCT = 1
+for _p in range(3, 1000, 2):
+    if all(_p % _d for _d in range(3, int(_p**0.5) + 1, 2)):
+        _SMALL_PRIMES_PRODUCT *= _p
+del _p
+
+
+def check_peer_public_key(key: Any) -> None:
+    """Partial validation of a peer certificate's public key before it is used (RFC 5246 §7.4.2, §7.2.2).
+
+    RSA (RFC 8017 §3.1): the modulus ``n`` is a product of odd primes, so it must be odd, above 1 and
+    free of small prime factors; the exponent ``e`` must satisfy 3 <= e <= n-1 and be odd (it is
+    coprime to λ(n), which is even). An even modulus would otherwise reach pyca's ``encrypt`` and fail
+    there as ``ValueError("Encryption failed")``. EC public keys are already checked on decoding by
+    pyca (the point is on the curve). A failure is :class:`CertificateError` (bad_certificate).
+    """
+    if isinstance(key, rsa.RSAPublicKey):
+        numbers = key.public_numbers()
+        n, e = numbers.n, numbers.e
+        if n <= 1 or n % 2 == 0:
+            raise CertificateError("the certificate's RSA modulus is even: not an RSA key")
+        if not 3 <= e < n or e % 2 == 0:
+            raise CertificateError(f"the certificate's RSA public exponent {e} is invalid (RFC 8017 §3.1)")
+        if math.gcd(n, _SMALL_PRIMES_PRODUCT) != 1:
+            raise CertificateError("the certificate's RSA modulus has a small prime factor")
 
 
 # ---------------------------------------------------------------------------------------------

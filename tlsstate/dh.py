@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives.asymmetric import dh, ec, padding, rsa, x448, x25519
 
-from tlsstate.constants import NamedGroup
-from tlsstate.errors import IllegalParameter, InsufficientSecurity
+from tlsstate.constants import AlertDescription, NamedGroup
+from tlsstate.errors import IllegalParameter, InsufficientSecurity, ProtocolError
 
 try:  # FFDH is deprecated in pyca/cryptography 50 but TLS 1.0-1.2 DHE still needs it.
     from cryptography.utils import CryptographyDeprecationWarning
@@ -332,8 +332,17 @@ def make_rsa_premaster(client_version: int) -> bytes:
 
 
 def rsa_encrypt_premaster(public_key: rsa.RSAPublicKey, premaster: bytes) -> bytes:
-    """RSAES-PKCS1-v1_5 encryption of the premaster with the server's key (RFC 5246 §7.4.7.1)."""
-    return public_key.encrypt(premaster, padding.PKCS1v15())
+    """RSAES-PKCS1-v1_5 encryption of the premaster with the server's key (RFC 5246 §7.4.7.1).
+
+    The key comes from the server's certificate: if pyca cannot encrypt with it (e.g. an even modulus,
+    or a modulus too short for PKCS#1 v1.5 padding of 48 bytes, RFC 8017 §7.2.1) that is the
+    certificate's fault, so the error is bad_certificate (RFC 5246 §7.2.2), never an internal error.
+    """
+    try:
+        return public_key.encrypt(premaster, padding.PKCS1v15())
+    except ValueError as exc:
+        raise ProtocolError(f"cannot encrypt the premaster to the certificate's RSA key: {exc}",
+                            AlertDescription.BAD_CERTIFICATE) from None
 
 
 def _select(condition_mask: int, if_true: bytes, if_false: bytes) -> bytes:
