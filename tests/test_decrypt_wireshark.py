@@ -20,7 +20,7 @@ from tlsstate.capture.keysource import KeySource, load_rsa_key
 
 WS = "wireshark-test-suite"
 CAPTURES = ["dhe1", "dmgr", "rsa-p-lt-q", "rsasnakeoil2", "tls-renegotiation", "tls12-aes128ccm", "tls12-aes256gcm",
-            "tls12-chacha20poly1305"]
+            "tls12-chacha20poly1305", "tls13-20-chacha20poly1305"]
 
 
 def _expected(vectors: Path, name: str) -> dict[str, Any]:
@@ -140,13 +140,39 @@ def test_resumption_and_renegotiation(vectors: Path) -> None:
     assert session.handshakes == 5 and session.resumed  # later handshakes resume by ticket and by session id
 
 
-def test_tls13_draft20_is_reported_not_misdecrypted(vectors: Path) -> None:
-    result, _ = _run(vectors, "tls13-20-chacha20poly1305")
+def test_tls13_draft20(vectors: Path) -> None:
+    """TLS 1.3 draft-20 (0x7f14): draft ServerHello layout, empty AEAD additional data; the byte counts and hashes
+    are checked against tshark by test_matches_tshark; here the version reporting and the key labels."""
+    result, plain = _run(vectors, "tls13-20-chacha20poly1305", keep_plaintext=True)
     assert len(result.connections) == 2
     for conn in result.connections:
         got = conn.to_json()
-        assert got["version"] == "0x7f14" and got["cipher_suite"] == "0x1303"
-        assert "draft-20" in got["reason"]
+        assert got["version"] == "TLS 1.3 draft-20" and got["version_hex"] == "0x7f14"
+        assert got["cipher_suite"] == "0x1303" and got["reason"] is None
+        assert got["finished_verified"] is True and len(conn.session.finished_checks) == 2
+    expected = _expected(vectors, "tls13-20-chacha20poly1305")
+    keys = _keys(vectors, expected["tshark_options"])
+    with_records = decrypt_capture(vectors / WS / "captures" / expected["capture"], keys, DecryptOptions(keep_records=True))
+    for conn in with_records.connections:
+        labels = {r.key for r in conn.session.records if r.verdict == "ok"}
+        assert any("SERVER_TRAFFIC_SECRET_0" in label for label in labels), labels
+        assert any("CLIENT_HANDSHAKE_TRAFFIC_SECRET" in label for label in labels), labels
+    for stream in (0, 1):  # what the server says (tshark's expectation records it too)
+        assert b"TLS13-CHACHA20-POLY1305-SHA256" in plain[(stream, "server")]
+
+
+def test_tls13_draft_before_20_still_unsupported(vectors: Path, tmp_path: Path) -> None:
+    """A draft version whose labels differ ("TLS 1.3, " prefix before draft-20) is reported, not misdecrypted:
+    the draft-20 capture with its ServerHello version rewritten to 0x7f13."""
+    data = (vectors / WS / "captures" / "tls13-20-chacha20poly1305.pcap").read_bytes()
+    assert data.count(b"\x02\x00\x00") >= 2
+    patched = data.replace(b"\x7f\x14", b"\x7f\x13")
+    (tmp_path / "d19.pcap").write_bytes(patched)
+    keys = _keys(vectors, _expected(vectors, "tls13-20-chacha20poly1305")["tshark_options"])
+    result = decrypt_capture(tmp_path / "d19.pcap", keys)
+    for conn in result.connections:
+        got = conn.to_json()
+        assert got["version_hex"] == "0x7f13" and "draft-19" in got["reason"]
         assert got["records_failed"] == 0 and got["records_undecryptable"] > 0
         assert got["client_to_server_bytes"] == 0 and got["server_to_client_bytes"] == 0
 

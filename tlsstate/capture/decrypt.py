@@ -51,7 +51,17 @@ class ConnectionResult:
         v = self.session.version
         if v is None:
             return "?"
+        if self.session.draft is not None:
+            return f"TLS 1.3 draft-{self.session.draft}"
         return VERSION_NAMES.get(v, f"0x{v:04x}")
+
+    @property
+    def version_hex(self) -> str | None:
+        """The version on the wire, e.g. ``0x0303`` (``0x7f14`` for TLS 1.3 draft-20)."""
+        s = self.session
+        if s.version is None:
+            return None
+        return f"0x{0x7F00 | s.draft:04x}" if s.draft is not None else f"0x{s.version:04x}"
 
     @property
     def cipher_suite(self) -> str:
@@ -80,7 +90,7 @@ class ConnectionResult:
             "client": self.client,
             "server": self.server,
             "version": self.version,
-            "version_hex": f"0x{s.version:04x}" if s.version is not None else None,
+            "version_hex": self.version_hex,
             "cipher_suite": self.cipher_suite,
             "cipher_suite_name": self.cipher_suite_name,
             "sni": s.sni,

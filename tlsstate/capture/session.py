@@ -107,6 +107,7 @@ class TlsSession:
         self.handshakes = 0
         self.resumed = False
         self.unsupported: str | None = None
+        self.draft: int | None = None  # TLS 1.3 draft number when a draft version was negotiated (tls13.DRAFTS)
         self.hello_retry = False
         self.derivations: list[Derivation] = []
         self.roles_swapped = False  # the TCP layer guessed the client wrong (no SYN seen); fixed by the ClientHello
@@ -335,7 +336,11 @@ class TlsSession:
         if t == HandshakeType.SERVER_HELLO:
             if len(raw.body) >= 2 and raw.body[0] in (0x7F, 0xFE):
                 # pre-RFC TLS 1.3 drafts (0x7fNN; Facebook's 0xfbNN-style experiments): a different ServerHello
-                self._unsupported_version(int.from_bytes(raw.body[:2], "big"), raw.body)
+                version = int.from_bytes(raw.body[:2], "big")
+                if raw.body[0] == 0x7F and raw.body[1] in tls13.DRAFT_SERVER_HELLO:
+                    self._server_hello(tls13.parse_draft_server_hello(raw.body))
+                else:
+                    self._unsupported_version(version, raw.body)
                 return
             self._server_hello(ServerHello.parse(raw.body))
         elif t == HandshakeType.CERTIFICATE and self.version is not None:
@@ -439,6 +444,10 @@ class TlsSession:
                 self._set_alpn(ext.data)
             elif ext.type == EXT_PRE_SHARED_KEY:
                 self.resumed = True  # TLS 1.3 PSK resumption (RFC 8446 §4.2.11)
+        if version >> 8 == 0x7F and version & 0xFF in tls13.DRAFTS:
+            self.draft = version & 0xFF  # decrypted as TLS 1.3 with the draft's differences (tls13.DRAFTS)
+            self.note(f"TLS 1.3 draft-{self.draft} (0x{version:04x})")
+            version = TLS13
         self.version = version
         self.suite_id = hello.cipher_suite
         self.suite = by_id(hello.cipher_suite)

@@ -13,9 +13,12 @@ import hashlib
 import struct
 from typing import TYPE_CHECKING
 
+from cryptography.exceptions import InvalidTag
+
 from tlsstate.constants import ContentType, HandshakeType
-from tlsstate.errors import TLSError
-from tlsstate.protection import RecordProtection, make_tls13_protection
+from tlsstate.errors import BadRecordMAC, TLSError
+from tlsstate.messages import ServerHello
+from tlsstate.protection import Buffer, RecordProtection, Tls13Aead, make_tls13_protection
 from tlsstate.record import HalfConnection, Record
 from tlsstate.schedule13 import finished_verify_data, next_traffic_secret, traffic_key_and_iv
 
@@ -24,10 +27,60 @@ if TYPE_CHECKING:
     from tlsstate.capture.stream import DirectionState
     from tlsstate.messages import RawHandshake
 
-__all__ = ["activate", "handshake_message", "open_client_record", "start_client", "start_server"]
+__all__ = ["DRAFTS", "activate", "handshake_message", "open_client_record", "parse_draft_server_hello", "start_client",
+           "start_server"]
 
 EXT_ALPN, EXT_EARLY_DATA = 16, 42
 TLS13 = 0x0304
+
+# TLS 1.3 drafts decrypted (version 0x7f00 + N), differences from RFC 8446 that matter to a key-log decryption:
+# - drafts 20-21: the ServerHello is version, random, cipher_suite, extensions (no legacy_session_id_echo
+#   or compression method; both came back in draft-22, with the version moved to supported_versions);
+# - drafts 20-24: the AEAD additional data is empty (draft-ietf-tls-tls13-24 §5.2); the record header is the
+#   additional data from draft-25 on (RFC 8446 §5.2);
+# - from draft-20 on the HKDF-Expand-Label prefix is "tls13 " as in the RFC (drafts before 20 used "TLS 1.3, "
+#   and are not supported), so traffic keys, IVs, Finished keys and KeyUpdate secrets derive as in RFC 8446.
+# draft-20 is checked against tshark (Wireshark test suite, tls13-20-chacha20poly1305.pcap).
+DRAFTS = range(20, 29)
+DRAFT_SERVER_HELLO = (20, 21)
+FIRST_DRAFT_WITH_HEADER_AAD = 25
+
+
+def parse_draft_server_hello(body: bytes) -> ServerHello:
+    """A draft-20/21 ServerHello (version(2) random(32) cipher_suite(2) extensions): parsed by the RFC parser
+    with the two fields it lacks inserted empty (legacy_session_id_echo = <>, legacy_compression_method = 0)."""
+    return ServerHello.parse(body[:34] + b"\x00" + body[34:36] + b"\x00" + body[36:])
+
+
+class DraftAead(Tls13Aead):
+    """Record protection of TLS 1.3 drafts before 25: as RFC 8446 §5.2 but with empty additional data."""
+
+    def seal(self, seq: int, content_type: int, version: int, plaintext: Buffer) -> bytes:
+        """AEAD-Encrypt(key, IV XOR seq, TLSInnerPlaintext, no additional data)."""
+        return self._aead.encrypt((self._iv ^ seq).to_bytes(12, "big"), plaintext, None)
+
+    def seal_record(self, seq: int, content_type: int, version: int, plaintext: Buffer) -> bytes:
+        """Header + AEAD output."""
+        sealed = self.seal(seq, content_type, version, plaintext)
+        return struct.pack(">BHH", content_type, version, len(sealed)) + sealed
+
+    def open(self, seq: int, content_type: int, version: int, fragment: Buffer) -> bytes:
+        """AEAD-Decrypt with no additional data; any failure is BadRecordMAC."""
+        if len(fragment) < self._tag:
+            raise BadRecordMAC()
+        try:
+            return self._aead.decrypt((self._iv ^ seq).to_bytes(12, "big"), fragment, None)
+        except InvalidTag:
+            raise BadRecordMAC() from None
+
+
+def record_protection(session: TlsSession, key: bytes, iv: bytes) -> RecordProtection:
+    """TLS 1.3 record protection for this session's version (RFC 8446, or a draft's empty AAD)."""
+    assert session.suite is not None
+    if session.draft is not None and session.draft < FIRST_DRAFT_WITH_HEADER_AAD:
+        spec = session.suite.cipher
+        return DraftAead(f"{spec.name} (draft-{session.draft})", spec.algorithm, key, iv, spec.tag_length)
+    return make_tls13_protection(session.suite, key, iv)
 
 
 def logged_secret(session: TlsSession, label: str) -> bytes | None:
@@ -46,7 +99,7 @@ def protection_for(session: TlsSession, secret: bytes, name: str) -> RecordProte
         session.derivation.add(name, secret, source)
         session.derivation.add(f"{name} key", key, 'HKDF-Expand-Label(secret, "key", "", key_length) (RFC 8446 §7.3)')
         session.derivation.add(f"{name} iv", iv, 'HKDF-Expand-Label(secret, "iv", "", 12) (RFC 8446 §7.3)')
-    return make_tls13_protection(session.suite, key, iv)
+    return record_protection(session, key, iv)
 
 
 def activate(session: TlsSession, direction: DirectionState, label: str, phase: str, generation: int = -1) -> bool:
@@ -129,7 +182,7 @@ def handshake_key_opens(session: TlsSession, record: Record) -> bool:
         return False
     key, iv = traffic_key_and_iv(session.suite, secret)
     try:
-        make_tls13_protection(session.suite, key, iv).open(0, record.content_type, record.version, record.fragment)
+        record_protection(session, key, iv).open(0, record.content_type, record.version, record.fragment)
     except TLSError:
         return False
     return True
