@@ -13,80 +13,20 @@ import os
 import re
 import socket
 import subprocess
-import sys
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from conftest import free_port, require_binary
-
-from tlsstate.certs import certificate_pem, issue_certificate, make_ca, write_pem_files
+from peers import TIMEOUT, make_cli_pki, run_connect, s_server_www, serve
 
 pytestmark = pytest.mark.interop
-
-TLSSTATE = [sys.executable, "-c", "import sys; from tlsstate.cli.main import main; sys.exit(main())"]
-TIMEOUT = 20.0
 
 
 @pytest.fixture(scope="module")
 def pki(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    folder = tmp_path_factory.mktemp("cli-pki")
-    ca_cert, ca_key = make_ca("tlsstate cli CA", "rsa2048")
-    leaf, leaf_key = issue_certificate(ca_cert, ca_key, ["localhost", "127.0.0.1"], "rsa2048")
-    (folder / "ca.pem").write_bytes(certificate_pem(ca_cert))
-    write_pem_files(leaf, leaf_key, folder / "leaf.pem", folder / "leaf.key")
-    other_ca, _ = make_ca("some other CA", "ecdsa-p256")
-    (folder / "other-ca.pem").write_bytes(certificate_pem(other_ca))
-    return {"ca": folder / "ca.pem", "cert": folder / "leaf.pem", "key": folder / "leaf.key",
-            "other_ca": folder / "other-ca.pem"}
-
-
-class Serve:
-    """``tlsstate serve`` as a child process; ``port`` is read from its ACCEPT line."""
-
-    def __init__(self, args: list[str]) -> None:
-        self.proc = subprocess.Popen([*TLSSTATE, "serve", "--port", "0", *args],
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        self.lines: list[str] = []
-        self.ready = threading.Event()
-        self.port = 0
-        self.reader = threading.Thread(target=self._read, daemon=True)
-        self.reader.start()
-        assert self.ready.wait(TIMEOUT), "serve did not start"
-
-    def _read(self) -> None:
-        assert self.proc.stderr is not None
-        for line in self.proc.stderr:
-            self.lines.append(line.rstrip("\n"))
-            match = re.match(r"ACCEPT [\d.]+:(\d+)", line)
-            if match:
-                self.port = int(match.group(1))
-                self.ready.set()
-        self.ready.set()
-
-    def finish(self) -> int:
-        try:
-            return self.proc.wait(TIMEOUT)
-        finally:
-            self.stop()
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(5)
-        self.reader.join(5)
-
-
-@contextmanager
-def serve(args: list[str]) -> Iterator[Serve]:
-    server = Serve(args)
-    try:
-        yield server
-    finally:
-        server.stop()
+    return make_cli_pki(tmp_path_factory.mktemp("cli-pki"))
 
 
 def test_curl_gets_www_page(pki: dict[str, Path], tmp_path: Path) -> None:
@@ -148,33 +88,6 @@ def test_serve_survives_bad_peers_and_logs_each(pki: dict[str, Path]) -> None:
     assert any(ln.split()[1] == "TLS" and " ok " in ln for ln in log)
     for line in log:  # never secrets: no long hex strings in the log
         assert not re.search(r"[0-9a-f]{32}", line)
-
-
-@contextmanager
-def s_server_www(pki: dict[str, Path], extra: list[str], keylog: Path | None = None) -> Iterator[int]:
-    openssl = require_binary("openssl")
-    port = free_port()
-    args = [openssl, "s_server", "-accept", f"127.0.0.1:{port}", "-cert", str(pki["cert"]), "-key", str(pki["key"]),
-            "-www", *extra]
-    if keylog:
-        args += ["-keylogfile", str(keylog)]
-    proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + TIMEOUT
-        while time.monotonic() < deadline:  # s_server -www accepts any number of connections: probe it
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                time.sleep(0.05)
-        yield port
-    finally:
-        proc.kill()
-        proc.wait(5)
-
-
-def run_connect(args: list[str], stdin: bytes = b"GET / HTTP/1.0\r\n\r\n") -> subprocess.CompletedProcess[bytes]:
-    return subprocess.run([*TLSSTATE, "connect", *args], input=stdin, capture_output=True, timeout=TIMEOUT)
 
 
 def test_connect_against_s_server(pki: dict[str, Path], tmp_path: Path) -> None:

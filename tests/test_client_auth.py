@@ -17,10 +17,9 @@ import pytest
 from conftest import require_binary
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
-from test_cli_serve_connect import TIMEOUT, run_connect, s_server_www, serve
-from test_cli_serve_connect import pki as pki_cli  # noqa: F401  (fixture)
+from peers import TIMEOUT, SslPeer, exchange, run_connect, s_server_www, serve, ssl_context, transfer
+from peers import pki as pki_cli  # noqa: F401  (fixture)
 from test_connection_helpers import HOST, client_config, handshake, server_config
-from test_ssl_module_interop import SslPeer, exchange, ssl_context, transfer
 
 from tlsstate import certs
 from tlsstate.connection import Connection

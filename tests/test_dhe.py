@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import dh as pyca_dh
+from peers import SslPeer, exchange, ssl_context, transfer
 from test_connection_helpers import client_config, completes, handshake, server_config
-from test_ssl_module_interop import SslPeer, exchange, ssl_context, transfer
 
 from tlsstate.config import TLSConfig
 from tlsstate.connection import Connection

@@ -14,9 +14,8 @@ from pathlib import Path
 
 import pytest
 from conftest import require_binary
-from test_cli_serve_connect import TIMEOUT, pki, run_connect, s_server_www, serve  # noqa: F401
+from peers import TIMEOUT, SslPeer, exchange, pki, run_connect, s_server_www, serve, ssl_context, transfer  # noqa: F401
 from test_connection_helpers import client_config, completes, handshake, server_config
-from test_ssl_module_interop import SslPeer, exchange, ssl_context, transfer
 
 from tlsstate.connection import Connection
 from tlsstate.constants import AlertDescription, ProtocolVersion

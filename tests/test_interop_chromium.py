@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from conftest import require_binary
 from cryptography.hazmat.primitives import serialization
-from test_cli_serve_connect import serve as tlsstate_serve
+from peers import serve as tlsstate_serve
 
 from tlsstate.certs import generate_self_signed, write_pem_files
 from tlsstate.suites import lookup

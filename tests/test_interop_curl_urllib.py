@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from conftest import require_binary
-from test_cli_serve_connect import serve as tlsstate_serve
+from peers import serve as tlsstate_serve
 
 from tlsstate.certs import certificate_pem, issue_certificate, make_ca, write_pem_files
 

@@ -21,7 +21,7 @@ import pytest
 from conftest import free_port, require_binary
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from test_cli_serve_connect import serve as tlsstate_serve
+from peers import serve as tlsstate_serve
 from test_connection_helpers import HOST, credentials
 
 from tlsstate.config import TLSConfig

@@ -19,6 +19,7 @@ import pytest
 from conftest import VECTORS
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from vectorfiles import acvp_tests, botan_blocks, openssl_blocks, openssl_skip_reason
 
 from tlsstate import prf
 from tlsstate.constants import ProtocolVersion
@@ -29,13 +30,10 @@ HASHES = {"SHA-1": None, "SHA2-256": "sha256", "SHA2-384": "sha384", "SHA2-512":
 
 
 def _acvp_cases(folder: str) -> list[Any]:
-    data = json.loads((ACVP / folder / "internalProjection.json").read_text())
-    cases = []
-    for group in data["testGroups"]:
-        for test in group["tests"]:
-            case_id = f"g{group['tgId']}-{group['hashAlg']}-t{test['tcId']}"
-            cases.append(pytest.param(group, test, id=case_id))
-    return cases
+    return [
+        pytest.param(group, test, id=f"g{group['tgId']}-{group['hashAlg']}-t{test['tcId']}")
+        for group, test in acvp_tests(ACVP / folder / "internalProjection.json")
+    ]
 
 
 KDF_TLS10_CASES = _acvp_cases("kdf-components-tls-1.0")
@@ -92,38 +90,10 @@ def test_acvp_extended_master_secret(group: dict[str, Any], test: dict[str, str]
 # --- OpenSSL evp KDF files ----------------------------------------------------------------------------------------------
 
 
-def _openssl_blocks(path: Path) -> list[dict[str, list[str]]]:
-    """Blank-line separated blocks of `Key = value` lines (comments dropped); values kept in order."""
-    blocks: list[dict[str, list[str]]] = []
-    current: dict[str, list[str]] = {}
-    for line in [*path.read_text().splitlines(), ""]:
-        if line.startswith("#"):
-            continue
-        if not line.strip():
-            if current:
-                blocks.append(current)
-            current = {}
-            continue
-        key, _, value = line.partition("=")
-        current.setdefault(key.strip(), []).append(value.strip())
-    return [blk for blk in blocks if "KDF" in blk]
-
-
-def _openssl_is_skipped(block: dict[str, list[str]]) -> str | None:
-    """Why a block is not a plain known-answer test (None if it is)."""
-    if "Result" in block:
-        return f"error case ({block['Result'][0]})"
-    if "Unapproved" in block or any(v.startswith(">=") for v in block.get("FIPSversion", [])):
-        return "FIPS-provider-only block"
-    if "Availablein" in block:
-        return "provider-specific block"
-    return None
-
-
 def _openssl_prf_cases(name: str) -> list[Any]:
     cases = []
-    for index, block in enumerate(_openssl_blocks(VECTORS / "openssl-evp-kdf" / name)):
-        reason = _openssl_is_skipped(block)
+    for index, block in enumerate(openssl_blocks(VECTORS / "openssl-evp-kdf" / name)):
+        reason = openssl_skip_reason(block)
         marks = [pytest.mark.skip(reason=reason)] if reason else []
         cases.append(pytest.param(block, id=f"{name}-{index}", marks=marks))
     return cases
@@ -170,28 +140,7 @@ def test_openssl_tls1_prf(block: dict[str, list[str]]) -> None:
 # --- Botan tls_prf.vec --------------------------------------------------------------------------------------------------
 
 
-def _botan_sections(path: Path) -> list[tuple[str, dict[str, str]]]:
-    section = ""
-    out: list[tuple[str, dict[str, str]]] = []
-    current: dict[str, str] = {}
-    for line in [*path.read_text().splitlines(), ""]:
-        line = line.strip()
-        if line.startswith("#"):
-            continue
-        if line.startswith("["):
-            section = line.strip("[]")
-            continue
-        if not line:
-            if current:
-                out.append((section, current))
-            current = {}
-            continue
-        key, _, value = line.partition("=")
-        current[key.strip()] = value.strip()
-    return out
-
-
-BOTAN_PRF = _botan_sections(VECTORS / "botan" / "kdf" / "tls_prf.vec")
+BOTAN_PRF = botan_blocks(VECTORS / "botan" / "kdf" / "tls_prf.vec")
 BOTAN_HASH = {
     "TLS-12-PRF(HMAC(SHA-224))": "sha224",
     "TLS-12-PRF(HMAC(SHA-256))": "sha256",

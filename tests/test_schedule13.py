@@ -10,7 +10,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +18,7 @@ from conftest import VECTORS
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from vectorfiles import acvp_tests, botan_sections, cavs_records, openssl_blocks, openssl_skip_reason
 
 from tlsstate import schedule13 as s13
 from tlsstate.errors import ConfigurationError
@@ -30,11 +30,9 @@ ACVP_HASH = {"SHA2-256": "sha256", "SHA2-384": "sha384"}
 
 
 def _acvp_cases() -> list[Any]:
-    data = json.loads((VECTORS / "nist-acvp" / "TLS-v1.3-KDF-RFC8446" / "internalProjection.json").read_text())
     return [
         pytest.param(group, test, id=f"g{group['tgId']}-{group['hmacAlg']}-{group['runningMode']}-t{test['tcId']}")
-        for group in data["testGroups"]
-        for test in group["tests"]
+        for group, test in acvp_tests(VECTORS / "nist-acvp" / "TLS-v1.3-KDF-RFC8446" / "internalProjection.json")
     ]
 
 
@@ -81,30 +79,10 @@ def test_acvp_tls13_schedule(group: dict[str, Any], test: dict[str, str]) -> Non
 # --- OpenSSL TLS13-KDF steps ---
 
 
-def _openssl_blocks(path: Path) -> list[dict[str, list[str]]]:
-    blocks: list[dict[str, list[str]]] = []
-    current: dict[str, list[str]] = {}
-    for line in [*path.read_text().splitlines(), ""]:
-        if line.startswith("#"):
-            continue
-        if not line.strip():
-            if current:
-                blocks.append(current)
-            current = {}
-            continue
-        key, _, value = line.partition("=")
-        current.setdefault(key.strip(), []).append(value.strip())
-    return [blk for blk in blocks if "KDF" in blk]
-
-
 def _openssl_cases() -> list[Any]:
     cases = []
-    for index, block in enumerate(_openssl_blocks(VECTORS / "openssl-evp-kdf" / "evpkdf_tls13_kdf.txt")):
-        reason = None
-        if "Result" in block:
-            reason = f"error case ({block['Result'][0]})"
-        elif "Unapproved" in block or "FIPSversion" in block:
-            reason = "FIPS-provider-only block"
+    for index, block in enumerate(openssl_blocks(VECTORS / "openssl-evp-kdf" / "evpkdf_tls13_kdf.txt")):
+        reason = openssl_skip_reason(block)
         marks = [pytest.mark.skip(reason=reason)] if reason else []
         cases.append(pytest.param(block, id=f"tls13kdf-{index}", marks=marks))
     return cases
@@ -146,18 +124,11 @@ def test_openssl_tls13_kdf_step(block: dict[str, list[str]]) -> None:
 
 
 def _rfc5869_cases() -> list[Any]:
-    cases = []
-    for name in ("rfc-5869-HKDF-SHA256.txt", "rfc-5869-HKDF-SHA1.txt"):
-        current: dict[str, str] = {}
-        for line in [*(VECTORS / "cryptography-vectors" / "KDF" / name).read_text().splitlines(), "COUNT = end"]:
-            if line.startswith("COUNT"):
-                if current:
-                    cases.append(pytest.param(dict(current), id=f"{name}-{current['COUNT']}"))
-                current = {"COUNT": line.partition("=")[2].strip()}
-            elif "=" in line and not line.startswith("#"):
-                key, _, value = line.partition("=")
-                current[key.strip()] = value.strip()
-    return cases
+    return [
+        pytest.param(record, id=f"{name}-{record['COUNT']}")
+        for name in ("rfc-5869-HKDF-SHA256.txt", "rfc-5869-HKDF-SHA1.txt")
+        for record in cavs_records(VECTORS / "cryptography-vectors" / "KDF" / name)
+    ]
 
 
 RFC5869 = _rfc5869_cases()
@@ -180,16 +151,7 @@ def test_rfc5869_hkdf(case: dict[str, str]) -> None:
 
 
 def _transcripts() -> dict[str, dict[str, str]]:
-    sections: dict[str, dict[str, str]] = {}
-    current: dict[str, str] = {}
-    for line in (VECTORS / "botan" / "tls_13_rfc8448" / "transcripts.vec").read_text().splitlines():
-        line = line.strip()
-        if line.startswith("["):
-            current = sections.setdefault(line.strip("[]"), {})
-        elif "=" in line and not line.startswith("#"):
-            key, _, value = line.partition("=")
-            current[key.strip()] = value.strip()
-    return sections
+    return botan_sections(VECTORS / "botan" / "tls_13_rfc8448" / "transcripts.vec")
 
 
 TRANSCRIPTS = _transcripts()

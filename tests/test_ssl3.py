@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from conftest import require_binary
 from cryptography.hazmat.primitives import serialization
-from test_cli_serve_connect import TIMEOUT, serve
+from peers import TIMEOUT, serve
 from test_connection_helpers import client_config, completes, handshake, server_config
 
 from tlsstate import certs

@@ -10,7 +10,6 @@ resumption is checked in both directions. Nothing here compares against values t
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import ssl
 from pathlib import Path
@@ -19,23 +18,18 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from peers import SSL_VERSIONS, SslPeer, exchange, shutdown, ssl_context, transfer
 from test_connection_helpers import HOST, client_config, completes, received, server_config, write_pem
 
 from tlsstate.config import TLSConfig
 from tlsstate.connection import Connection
 from tlsstate.constants import AlertDescription, NamedGroup, ProtocolVersion, SignatureScheme
 from tlsstate.errors import AlertReceived, ConfigurationError, ProtocolError
-from tlsstate.events import ApplicationData, Event, HandshakeComplete
+from tlsstate.events import Event, HandshakeComplete
 from tlsstate.handshake.session_cache import SessionCache, SessionStore
 from tlsstate.suites import CipherSuite, KeyExchange, by_name
 
 pytestmark = pytest.mark.filterwarnings("ignore:ssl.TLSVersion:DeprecationWarning")
-
-SSL_VERSIONS = {
-    ProtocolVersion.TLS1_0: ssl.TLSVersion.TLSv1,
-    ProtocolVersion.TLS1_1: ssl.TLSVersion.TLSv1_1,
-    ProtocolVersion.TLS1_2: ssl.TLSVersion.TLSv1_2,
-}
 
 # (suite OpenSSL name, certificate kind)
 SUITES = [
@@ -86,90 +80,6 @@ CASES = _cases()
 @pytest.fixture(scope="module")
 def pem_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("pem")
-
-
-def ssl_context(
-    server_side: bool, version: ProtocolVersion, suite: CipherSuite | None, pem: Path, kind: str
-) -> ssl.SSLContext:
-    """An OpenSSL context pinned to one version (and suite), SECLEVEL 0 so TLS 1.0/1.1 are allowed."""
-    cert, key, ca = write_pem(pem, kind)
-    if server_side:
-        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        ctx.load_cert_chain(cert, key)
-    else:
-        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-        ctx.load_verify_locations(ca)
-    ctx.minimum_version = SSL_VERSIONS[version]
-    ctx.maximum_version = SSL_VERSIONS[version]
-    ctx.set_ciphers(f"{suite.openssl_name if suite else 'ALL'}:@SECLEVEL=0")
-    return ctx
-
-
-class SslPeer:
-    """An ``ssl.SSLObject`` over two MemoryBIOs."""
-
-    def __init__(self, ctx: ssl.SSLContext, server_side: bool, session: ssl.SSLSession | None = None) -> None:
-        self.incoming = ssl.MemoryBIO()
-        self.outgoing = ssl.MemoryBIO()
-        self.obj = ctx.wrap_bio(
-            self.incoming, self.outgoing, server_side=server_side,
-            server_hostname=None if server_side else HOST, session=session,
-        )
-        self.done = False
-
-    def step(self) -> None:
-        if not self.done:
-            try:
-                self.obj.do_handshake()
-                self.done = True
-            except ssl.SSLWantReadError:
-                pass
-
-
-def exchange(conn: Connection, peer: SslPeer, rounds: int = 40) -> list[Event]:
-    """Drive both sides until the handshake is done on both and no bytes move."""
-    events: list[Event] = []
-    for _ in range(rounds):
-        peer.step()
-        data = peer.outgoing.read()
-        if data:
-            conn.receive_bytes(data)
-        while (event := conn.next_event()) is not None:
-            events.append(event)
-        out = conn.bytes_to_send()
-        if out:
-            peer.incoming.write(out)
-        if peer.done and conn.handshake_complete and not data and not out:
-            break
-    assert peer.done and conn.handshake_complete, (conn, events)
-    return events
-
-
-def shutdown(peer: SslPeer) -> None:
-    """Have the ssl peer send its close_notify."""
-    with contextlib.suppress(ssl.SSLWantReadError):
-        peer.obj.unwrap()
-
-
-def transfer(conn: Connection, peer: SslPeer, size: int) -> None:
-    """``size`` random bytes each way; compare SHA-256 digests."""
-    to_peer, to_us = os.urandom(size), os.urandom(size)
-    conn.send_data(to_peer)
-    peer.incoming.write(conn.bytes_to_send())
-    got = bytearray()
-    while len(got) < size:
-        got += peer.obj.read(size - len(got))
-    assert hashlib.sha256(got).digest() == hashlib.sha256(to_peer).digest()
-    view = memoryview(to_us)
-    sent = 0
-    while sent < size:
-        sent += peer.obj.write(view[sent:])
-    conn.receive_bytes(peer.outgoing.read())
-    ours = bytearray()
-    while (event := conn.next_event()) is not None:
-        assert isinstance(event, ApplicationData)
-        ours += event.data
-    assert hashlib.sha256(ours).digest() == hashlib.sha256(to_us).digest()
 
 
 def _our_config(

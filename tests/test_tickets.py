@@ -13,10 +13,9 @@ from pathlib import Path
 
 import pytest
 from conftest import require_binary
-from test_cli_serve_connect import TIMEOUT, serve
+from peers import TIMEOUT, SslPeer, exchange, serve, ssl_context, transfer
 from test_connection_helpers import HOST, client_config, completes, handshake, server_config
 from test_dhe import _dhparam_file
-from test_ssl_module_interop import SslPeer, exchange, ssl_context, transfer
 
 from tlsstate.connection import Connection
 from tlsstate.constants import NamedGroup, ProtocolVersion
