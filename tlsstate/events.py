@@ -6,7 +6,9 @@ Frozen dataclasses with slots: cheap, immutable, and they never carry secrets.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+from cryptography import x509
 
 from tlsstate.suites import CipherSuite
 
@@ -24,6 +26,10 @@ class HandshakeComplete:
     encrypt_then_mac: bool
     #: ECDHE curve or RFC 7919 FFDHE group used (NamedGroup value); None for RSA, resumption or an unnamed DH prime.
     key_exchange_group: int | None = None
+    #: The peer's certificate chain, leaf first (RFC 5246 §7.4.2, §7.4.6): for a client the server's, for a
+    #: server the client's when it sent one; on a resumed session the chain of the original handshake.
+    #: Empty when the peer sent none (and for PSK/anonymous suites).
+    peer_certificates: tuple[x509.Certificate, ...] = field(default=(), repr=False)
 
 
 @dataclass(frozen=True, slots=True)

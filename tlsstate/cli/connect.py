@@ -1,6 +1,7 @@
 """``tlsstate connect HOST:PORT``: a TLS client like ``openssl s_client``.
 
-Prints the negotiated version, cipher suite, the server's certificate chain and the EMS (RFC 7627),
+Prints the negotiated version, cipher suite, the server's certificate chain (subject, issuer, key,
+validity, SPKI SHA-256; from the HandshakeComplete event) and the EMS (RFC 7627),
 EtM (RFC 7366) and resumption flags; with ``--show-keys`` the connection state (master secret and the
 six key-block values, RFC 5246 §6.3). Then sends stdin and prints what comes back until the peer's
 close_notify, EOF, or ``--wait`` idle seconds. Status lines go to stderr, application data to stdout.
@@ -10,6 +11,7 @@ The option parsers here (versions, suites, groups) are shared with ``tlsstate se
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 import os
 import select
@@ -18,6 +20,7 @@ import sys
 import click
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from rich.console import Console
 
 from tlsstate import certs
@@ -163,6 +166,25 @@ def describe_certificate(cert: x509.Certificate) -> str:
     )
 
 
+def spki_sha256(cert: x509.Certificate) -> str:
+    """SHA-256 of the DER SubjectPublicKeyInfo, hex (the value pinned by RFC 7469 pin-sha256 and curl
+    --pinnedpubkey; ``openssl x509 -pubkey | openssl pkey -pubin -outform DER | openssl dgst -sha256``)."""
+    der = cert.public_key().public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
+    return hashlib.sha256(der).hexdigest()
+
+
+def certificate_identity(cert: x509.Certificate) -> str:
+    """One line naming a peer certificate: ``s:<subject> i:<issuer> spki-sha256:<hex>`` (public values only)."""
+    return f"s:{cert.subject.rfc4514_string()} i:{cert.issuer.rfc4514_string()} spki-sha256:{spki_sha256(cert)}"
+
+
+def peer_chain(tls: TLSSocket) -> list[x509.Certificate]:
+    """The peer's certificate chain, leaf first: from the HandshakeComplete event, else from the connection."""
+    if tls.handshake is not None and tls.handshake.peer_certificates:
+        return list(tls.handshake.peer_certificates)
+    return list(tls.connection.peer_certificates)
+
+
 def hex_or_note(value: bytes, note: str = "not used by this suite") -> str:
     """Hex of a key-block value, or the note when the suite has no such value."""
     return value.hex() if value else f"({note})"
@@ -173,10 +195,11 @@ def _print_summary(console: Console, tls: TLSSocket, show_keys: bool) -> None:
     assert hs is not None
     conn = tls.connection
     console.print("---")
-    chain: list[x509.Certificate] = conn.peer_certificates
+    chain = peer_chain(tls)
     console.print("Certificate chain", highlight=False)
     for depth, cert in enumerate(chain):
         console.print(f" {depth} {describe_certificate(cert)}", highlight=False, markup=False)
+        console.print(f"   spki-sha256:{spki_sha256(cert)}", highlight=False, markup=False)
     console.print("---")
     console.print(f"Protocol  : {version_name(hs.version)}", highlight=False)
     console.print(

@@ -5,7 +5,9 @@ hostile peer never blocks or kills the server. Default mode echoes what the clie
 answers any complete HTTP request with ``200 OK`` and an HTML page of the negotiated parameters (like
 ``openssl s_server -www``, including ``Cipher is <OpenSSL name>``). Without ``--cert`` it makes a
 self-signed certificate for ``localhost``. One log line per connection on stderr: peer, version,
-suite, outcome or alert — never a secret.
+suite, outcome or alert, and the client certificate (subject, issuer, SPKI SHA-256) when one was
+sent — never a secret. One session cache (``--session-cache-size``, least recently used evicted) and one
+set of ticket keys (rotated every ``--ticket-key-rotation`` seconds) serve all connections.
 """
 
 from __future__ import annotations
@@ -24,10 +26,13 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from tlsstate import certs
 from tlsstate.cli.connect import (
     apply_protocol_options,
+    certificate_identity,
     openssl_version_name,
     parse_groups,
     parse_suites,
     parse_versions,
+    peer_chain,
+    spki_sha256,
     split_list,
     version_name,
 )
@@ -58,24 +63,41 @@ class ServerOptions:
 
 
 def www_page(tls: TLSSocket) -> bytes:
-    """The ``-www`` answer: an HTML page listing the negotiated parameters (no secrets)."""
+    """The ``-www`` answer: an HTML page listing the negotiated parameters (no secrets).
+
+    Its first line is ``openssl s_server -www``'s: ``New`` or ``Reused`` (a resumed session), protocol, cipher.
+    The client's certificate, when it sent one (also on a resumed session), is named by subject, issuer and
+    SPKI SHA-256.
+    """
     assert tls.handshake is not None
     hs = tls.handshake
     suite = hs.cipher_suite
+    session = "Reused" if hs.resumed else "New"
+    chain = peer_chain(tls)
     rows = [
         ("Protocol", f"{openssl_version_name(hs.version)} ({version_name(hs.version)})"),
         ("Cipher suite", f"{suite.name} ({suite.hex_id})"),
         ("Key exchange", suite.key_exchange.value),
         ("Extended master secret", "yes" if hs.extended_master_secret else "no"),
         ("Encrypt-then-MAC", "yes" if hs.encrypt_then_mac else "no"),
-        ("Session", "Reused" if hs.resumed else "New"),
+        ("Session", session),
         ("Server name (SNI)", hs.server_name or "(none)"),
         ("ALPN", hs.alpn or "(none)"),
     ]
+    if chain:
+        leaf = chain[0]
+        rows += [
+            ("Client certificate subject", leaf.subject.rfc4514_string()),
+            ("Client certificate issuer", leaf.issuer.rfc4514_string()),
+            ("Client certificate SPKI SHA-256", spki_sha256(leaf)),
+            ("Client certificate chain length", str(len(chain))),
+        ]
+    else:
+        rows.append(("Client certificate", "(none)"))
     body = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>\n" for k, v in rows)
     page = (
         "<html><head><title>tlsstate serve</title></head><body>\n<pre>\n"
-        f"New, {openssl_version_name(hs.version)}, Cipher is {html.escape(suite.openssl_name)}\n"
+        f"{session}, {openssl_version_name(hs.version)}, Cipher is {html.escape(suite.openssl_name)}\n"
         f"Protocol  : {openssl_version_name(hs.version)}\n</pre>\n<table>\n{body}</table>\n</body></html>\n"
     ).encode()
     head = (
@@ -143,6 +165,9 @@ def handle_connection(tls: TLSSocket, peer: tuple[str, int], options: ServerOpti
         f"{peer[0]}:{peer[1]} {params} {outcome} in={traffic.received} out={traffic.sent} "
         f"{(time.monotonic() - started) * 1000:.0f}ms"
     )
+    chain = peer_chain(tls) if hs else []
+    if chain:  # public values only: the client certificate's names and key hash
+        line += f" client-cert {certificate_identity(chain[0])}"
     options.log(line)
     return line
 
@@ -230,7 +255,14 @@ class Server:
 @click.option("--dhe-groups", help="RFC 7919 groups for DHE_RSA, preferred first: ffdhe2048,ffdhe3072,ffdhe4096.")
 @click.option("--ssl3", is_flag=True, help="Enable SSL 3.0 (RFC 6101; off by default, RFC 7568).")
 @click.option("--tickets/--no-tickets", default=True, show_default=True,
-              help="Issue RFC 5077 session tickets to clients that ask (AES-256-GCM, 2 h lifetime).")
+              help="Issue RFC 5077 session tickets to clients that ask (AES-256-GCM).")
+@click.option("--ticket-lifetime", type=click.FloatRange(1, 7 * 86400), default=7200.0, show_default=True,
+              help="Seconds a session ticket is accepted; past half of it a resumption gets a new ticket.")
+@click.option("--ticket-key-rotation", type=click.FloatRange(1, 7 * 86400),
+              help="Seconds between ticket key rotations; the previous key still opens tickets for one more "
+                   "period, and its tickets are renewed (default: the ticket lifetime).")
+@click.option("--session-cache-size", type=click.IntRange(0, 10_000_000), default=1024, show_default=True,
+              help="Sessions kept for session-ID resumption, server-wide; least recently used evicted; 0 = none.")
 @click.option("--record-size-limit", type=click.IntRange(64, 16384),
               help="record_size_limit answered to clients that send it (RFC 8449; default 16384).")
 @click.option("--verify-client", type=click.Choice(["none", "optional", "required"]), default="none", show_default=True,
@@ -241,7 +273,8 @@ def serve(
     groups: str | None, alpn: str | None, www: bool, keylog: str | None, no_ems: bool, no_etm: bool,
     max_connections: int, count: int | None, once: bool, timeout: float, handshake_timeout: float,
     dhe_groups: str | None = None, ssl3: bool = False, verify_client: str = "none", client_ca: str | None = None,
-    tickets: bool = True, record_size_limit: int | None = None,
+    tickets: bool = True, record_size_limit: int | None = None, ticket_lifetime: float = 7200.0,
+    ticket_key_rotation: float | None = None, session_cache_size: int = 1024,
 ) -> None:
     from tlsstate.config import TLSConfig
     from tlsstate.handshake.session_cache import SessionCache
@@ -254,7 +287,7 @@ def serve(
         cipher_suites=parse_suites(ciphers), groups=parse_groups(groups),
         certificate_chain=chain, private_key=private_key,
         alpn_protocols=split_list(alpn), extended_master_secret=not no_ems, encrypt_then_mac=not no_etm,
-        session_cache=SessionCache(),
+        session_cache=SessionCache(max_size=session_cache_size) if session_cache_size else None,
     )
     version_range = parse_versions(versions)
     if version_range:
@@ -267,7 +300,7 @@ def serve(
     if tickets:
         from tlsstate.handshake.tickets import TicketKeys
 
-        config.ticket_keys = TicketKeys()
+        config.ticket_keys = TicketKeys(lifetime=ticket_lifetime, rotation_interval=ticket_key_rotation)
     try:
         config.keylog = KeyLogWriter(keylog) if keylog else open_default_keylog()
         listener = TLSListener(host, port, config, timeout=timeout, handshake_timeout=handshake_timeout)

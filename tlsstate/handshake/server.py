@@ -44,6 +44,7 @@ from tlsstate.handshake.common import (
     verify_data,
 )
 from tlsstate.handshake.session_cache import Session
+from tlsstate.handshake.tickets import OpenedTicket
 from tlsstate.keys import ConnectionKeys
 from tlsstate.messages import (
     Certificate,
@@ -403,8 +404,9 @@ class ServerHandshake(HandshakeMachine):
         )
 
     def _try_resume(self, msg: ClientHello, version: ProtocolVersion, offer: _Offer) -> State | None:
-        """Abbreviated handshake when the cache holds the session (RFC 5246 §7.3 Figure 2, RFC 7627 §5.3)."""
-        session = self._session_from_ticket(msg, version, offer)
+        """Abbreviated handshake when the cache holds the session (RFC 5246 §7.3 Figure 2, RFC 7627 §5.3),
+        or a ticket does (RFC 5077 §3.1 Figure 2; with a new ticket, §3.3, when :meth:`TicketKeys.needs_renewal`)."""
+        session, renew = self._session_from_ticket(msg, version, offer)
         if session is None:
             cache = self.config.session_cache
             if cache is None or not msg.session_id:
@@ -433,23 +435,34 @@ class ServerHandshake(HandshakeMachine):
             alpn=self._choose_alpn(offer),
             server_name=offer.server_name,
             resumed=True,
+            session_ticket=renew is not None,  # RFC 5077 §3.3: the empty extension announces the new ticket
         )
         self.set_negotiated(n)
         self.send(self._server_hello(n, offer, ecc=False))
-        keys = derive_keys(n, session.master_secret)
-        self.host.install_pending(suite, version, keys, n.encrypt_then_mac)
+        keys = self.config.ticket_keys
+        if renew is not None and keys is not None:  # RFC 5077 §3.3: NewSessionTicket after ServerHello
+            self.send(NewSessionTicket(keys.lifetime_hint, keys.seal(session, created=renew.created)))
+        derived = derive_keys(n, session.master_secret)
+        self.host.install_pending(suite, version, derived, n.encrypt_then_mac)
         self.host.send_change_cipher_spec()
         self.send(Finished(verify_data(n, session.master_secret, self.transcript.finished_basis(), from_client=False)))
-        return ServerWaitChangeCipherSpec(n, session.master_secret, None, keys)
+        peers = [x509.load_der_x509_certificate(der) for der in session.peer_certificates]
+        return ServerWaitChangeCipherSpec(n, session.master_secret, None, derived, peers)
 
-    def _session_from_ticket(self, msg: ClientHello, version: int, offer: _Offer) -> Session | None:
+    def _session_from_ticket(
+        self, msg: ClientHello, version: int, offer: _Offer
+    ) -> tuple[Session | None, OpenedTicket | None]:
         """RFC 5077 §3.4: the session in a valid ticket (echoing the client's session ID), else None, and then
-        the session ID cache or a full handshake decides; a bad ticket is never an error."""
+        the session ID cache or a full handshake decides; a bad ticket is never an error. The second value is
+        the opened ticket when it should be renewed (§3.3), else None."""
         keys = self.config.ticket_keys
         if keys is None or not offer.session_ticket or version == ProtocolVersion.SSL3:
-            return None
-        session = keys.open(offer.session_ticket)
-        return None if session is None else dataclasses.replace(session, session_id=msg.session_id)
+            return None, None
+        opened = keys.open_ticket(offer.session_ticket)
+        if opened is None:
+            return None, None
+        session = dataclasses.replace(opened.session, session_id=msg.session_id)
+        return session, (opened if keys.needs_renewal(opened) else None)
 
     # ---------------------------------------------------------------- the client's flight
 
@@ -533,11 +546,11 @@ class ServerHandshake(HandshakeMachine):
         if not n.resumed:
             if n.session_ticket and self.config.ticket_keys is not None:  # RFC 5077 §3.3: before our CCS
                 keys = self.config.ticket_keys
-                ticket = keys.seal(self._session(n, state.master_secret))
+                ticket = keys.seal(self._session(n, state.master_secret, state.peer_certificates))
                 self.send(NewSessionTicket(keys.lifetime_hint, ticket))
             self.host.send_change_cipher_spec()
             self.send(Finished(verify_data(n, state.master_secret, self.transcript.finished_basis(), from_client=False)))
-            self._store_session(n, state.master_secret)
+            self._store_session(n, state.master_secret, state.peer_certificates)
         self.host.handshake_finished(
             HandshakeResult(n, state.master_secret, state.premaster_secret, state.keys, state.peer_certificates)
         )
@@ -548,14 +561,15 @@ class ServerHandshake(HandshakeMachine):
         self.host.send_warning(AlertDescription.NO_RENEGOTIATION)
         return state
 
-    def _store_session(self, n: Negotiated, master: bytes) -> None:
+    def _store_session(self, n: Negotiated, master: bytes, peers: list[x509.Certificate]) -> None:
         cache = self.config.session_cache
         if cache is None or not n.session_id:
             return
-        cache.store(self._session(n, master))
+        cache.store(self._session(n, master, peers))
 
     @staticmethod
-    def _session(n: Negotiated, master: bytes) -> Session:
+    def _session(n: Negotiated, master: bytes, peers: list[x509.Certificate]) -> Session:
+        """What resumption needs, with the client's verified chain (shown again on a resumed connection)."""
         return Session(
             session_id=n.session_id,
             version=int(n.version),
@@ -564,6 +578,7 @@ class ServerHandshake(HandshakeMachine):
             extended_master_secret=n.extended_master_secret,
             server_name=n.server_name,
             alpn=n.alpn,
+            peer_certificates=_chain_der(tuple(peers)),
         )
 
     def forget_session(self) -> None:

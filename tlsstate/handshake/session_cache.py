@@ -2,8 +2,8 @@
 
 - :class:`Session` is what both peers keep to resume: the master secret and the parameters it was
   made with (version, suite, extended master secret flag, RFC 7627 §5.3).
-- :class:`SessionCache` is the server side: bounded (oldest evicted first) and with an expiry
-  (RFC 5246 §F.1.4 suggests an upper limit of 24 hours).
+- :class:`SessionCache` is the server side: bounded (least recently used evicted first) and with an
+  expiry (RFC 5246 §F.1.4 suggests an upper limit of 24 hours).
 - :class:`SessionStore` is the client side: one session per (server name, port-or-label) key.
 """
 
@@ -36,7 +36,9 @@ class Session:
 class SessionCache:
     """Server session cache: at most ``max_size`` sessions, each valid for ``lifetime`` seconds.
 
-    Thread-safe, so one cache can serve a multi-threaded server.
+    Beyond ``max_size`` the least recently used session goes: storing a session or resuming it
+    (a :meth:`lookup` hit) makes it the most recently used. ``evictions`` counts the sessions pushed out
+    by the cap. Thread-safe, so one cache (and its cap) serves a whole multi-threaded server.
     """
 
     def __init__(
@@ -49,13 +51,19 @@ class SessionCache:
         self._clock = clock
         self._sessions: OrderedDict[bytes, tuple[float, Session]] = OrderedDict()
         self._lock = threading.Lock()
+        self.evictions = 0
 
     def __len__(self) -> int:
         with self._lock:
             return len(self._sessions)
 
+    def __contains__(self, session_id: object) -> bool:
+        """Whether a session with this ID is held (expired or not); does not count as a use."""
+        with self._lock:
+            return session_id in self._sessions
+
     def store(self, session: Session) -> None:
-        """Remember a session under its ID, evicting the oldest beyond ``max_size``."""
+        """Remember a session under its ID, evicting the least recently used beyond ``max_size``."""
         if not session.session_id:
             return
         with self._lock:
@@ -63,9 +71,10 @@ class SessionCache:
             self._sessions[session.session_id] = (self._clock(), session)
             while len(self._sessions) > self.max_size:
                 self._sessions.popitem(last=False)
+                self.evictions += 1
 
     def lookup(self, session_id: bytes) -> Session | None:
-        """The session with this ID if present and not expired (an expired one is dropped)."""
+        """The session with this ID if present and not expired (an expired one is dropped); a hit is a use."""
         if not session_id:
             return None
         with self._lock:
@@ -76,6 +85,7 @@ class SessionCache:
             if self._clock() - stored_at > self.lifetime:
                 del self._sessions[session_id]
                 return None
+            self._sessions.move_to_end(session_id)
             return session
 
     def remove(self, session_id: bytes) -> None:
