@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import io
+import os
 from typing import TYPE_CHECKING
 
+from rich import box
 from rich.console import Console
+from rich.measure import Measurement
 from rich.table import Table
 from rich.tree import Tree
 
@@ -22,12 +25,36 @@ def _size(n: int) -> str:
     return f"{n:,}"
 
 
-def print_table(result: CaptureResult, console: Console | None = None) -> None:
-    """One row per TLS connection (rich table on stdout)."""
-    if console is None:
-        probe = Console()
-        console = Console(width=None if probe.is_terminal else 220)
-    table = Table(title=f"{len(result.connections)} TLS connection(s), {result.packets} packets", title_justify="left")
+def _notes(conn: ConnectionResult) -> str:
+    s = conn.session
+    flags = []
+    if s.reason():
+        flags.append(s.reason())
+    if s.handshakes > 1:
+        flags.append(f"{s.handshakes} handshakes")
+    if s.resumed:
+        flags.append("resumed")
+    if s.hello_retry:
+        flags.append("HelloRetryRequest")
+    updates = sum(1 for n in s.notes if "KeyUpdate" in n)
+    if updates:
+        flags.append(f"{updates} KeyUpdate(s)")
+    if any(step == "CLIENT_EARLY_TRAFFIC_SECRET" for d in s.derivations for step, _v, _s in d.steps):
+        flags.append("0-RTT data decrypted")
+    if s.finished_checks:
+        flags.append("Finished verified" if all(ok for _w, ok in s.finished_checks) else "Finished MISMATCH")
+    if conn.gaps():
+        flags.append(f"{len(conn.gaps())} TCP gap(s)")
+    return "; ".join(flags)
+
+
+def _suite(conn: ConnectionResult) -> str:
+    return conn.session.suite.openssl_name if conn.session.suite else conn.cipher_suite
+
+
+def _wide_table(result: CaptureResult, title: str) -> Table:
+    """One line per connection, one column per fact."""
+    table = Table(title=title, title_justify="left")
     table.add_column("#", justify="right")
     table.add_column("client -> server", overflow="fold", min_width=12)
     table.add_column("version", overflow="fold")
@@ -39,35 +66,57 @@ def print_table(result: CaptureResult, console: Console | None = None) -> None:
     for conn in result.connections:
         s = conn.session
         summary = s.summary()
-        flags = []
-        if s.reason():
-            flags.append(s.reason())
-        if s.handshakes > 1:
-            flags.append(f"{s.handshakes} handshakes")
-        if s.resumed:
-            flags.append("resumed")
-        if s.hello_retry:
-            flags.append("HelloRetryRequest")
-        updates = sum(1 for n in s.notes if "KeyUpdate" in n)
-        if updates:
-            flags.append(f"{updates} KeyUpdate(s)")
-        if any(step == "CLIENT_EARLY_TRAFFIC_SECRET" for d in s.derivations for step, _v, _s in d.steps):
-            flags.append("0-RTT data decrypted")
-        if s.finished_checks:
-            flags.append("Finished verified" if all(ok for _w, ok in s.finished_checks) else "Finished MISMATCH")
-        if conn.gaps():
-            flags.append(f"{len(conn.gaps())} TCP gap(s)")
-        note = "; ".join(flags)
         names = " / ".join(x for x in (s.sni, s.alpn) if x)
         table.add_row(
-            str(conn.number), f"{conn.client} -> {conn.server}", conn.version,
-            s.suite.openssl_name if s.suite else conn.cipher_suite, names,
+            str(conn.number), f"{conn.client} -> {conn.server}", conn.version, _suite(conn), names,
             f"{_size(s.client.app_bytes)} / {_size(s.server.app_bytes)}",
             f"{summary['records_ok']} / {summary['records_failed']} / "
             f"{summary['records_undecryptable'] + summary['records_truncated']}",
-            note,
+            _notes(conn),
         )
-    console.print(table)
+    return table
+
+
+def _narrow_table(result: CaptureResult, title: str) -> Table:
+    """For terminals too narrow for the wide table (80 columns): each fact on its own line inside a row,
+    no vertical rules, and the notes under the table (they are the longest cells)."""
+    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False, show_lines=True)
+    table.add_column("#", justify="right", no_wrap=True)
+    table.add_column("client\n-> server", overflow="fold")
+    table.add_column("version / suite\nSNI / ALPN", overflow="fold")
+    table.add_column("app bytes", justify="right", overflow="fold")
+    table.add_column("records", justify="right", overflow="fold")
+    for conn in result.connections:
+        s = conn.session
+        summary = s.summary()
+        protocol = [conn.version, _suite(conn)] + [f"{name} {value}" for name, value in (("SNI", s.sni),
+                                                                                       ("ALPN", s.alpn)) if value]
+        table.add_row(
+            str(conn.number), f"{conn.client}\n-> {conn.server}", "\n".join(protocol),
+            f"c>s {_size(s.client.app_bytes)}\ns>c {_size(s.server.app_bytes)}",
+            f"ok {summary['records_ok']}\nfailed {summary['records_failed']}\n"
+            f"no keys {summary['records_undecryptable'] + summary['records_truncated']}",
+        )
+    return table
+
+
+def print_table(result: CaptureResult, console: Console | None = None) -> None:
+    """One row per TLS connection (rich table on stdout): one line each when the console is wide enough,
+    else several lines per row with the notes listed below (readable at 80 columns)."""
+    if console is None:
+        probe = Console()
+        # a terminal (or $COLUMNS) decides the width; a pipe gets wide lines rather than folded cells
+        console = Console(width=None if probe.is_terminal or os.environ.get("COLUMNS") else 220)
+    title = f"{len(result.connections)} TLS connection(s), {result.packets} packets"
+    wide = _wide_table(result, title)
+    if Measurement.get(console, console.options.update(max_width=100_000), wide).maximum <= console.width:
+        console.print(wide)
+    else:
+        console.print(_narrow_table(result, title))
+        for conn in result.connections:
+            note = _notes(conn)
+            if note:
+                console.print(f"#{conn.number}: {note}", highlight=False, markup=False)
     if result.non_tls_connections:
         console.print(f"{result.non_tls_connections} non-TLS TCP connection(s) skipped")
 

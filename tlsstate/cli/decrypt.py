@@ -17,9 +17,11 @@ from __future__ import annotations
 
 import json
 import os
+import struct
 import sys
+import tempfile
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
@@ -27,6 +29,8 @@ import click
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_DAMAGED = 0, 1, 2, 3
 MAX_OPEN_FILES = 64
+FOLLOW_SPOOL_MEMORY = 8 * 1024 * 1024
+FOLLOW_CHUNK = struct.Struct(">IBI")  # TCP connection number, from the client, plaintext length
 
 CONTENT_TYPES = {20: "change_cipher_spec", 21: "alert", 22: "handshake", 23: "application_data", 24: "heartbeat",
                  0x80: "sslv2_client_hello"}
@@ -107,9 +111,14 @@ def decrypt(capture: Path, keylogs: tuple[Path, ...], rsa_keys: tuple[Path, ...]
         assert write_dir is not None
         return write_dir / f".tcp{number:06d}-{writer}.part"
 
-    def sink_factory(number: int, writer: str) -> Callable[[bytes], None] | None:
-        if write_dir is None:
-            return None
+    # --follow N: N numbers the TLS connections, known only at the end of the single pass, so the plaintext of
+    # every TCP connection that can still become TLS connection N (TCP number >= N) is spooled as
+    # (TCP number, writer, length, data) chunks: in memory up to FOLLOW_SPOOL_MEMORY, then in a temporary file
+    spool: IO[bytes] | None = None
+    if follow is not None:
+        spool = tempfile.SpooledTemporaryFile(max_size=FOLLOW_SPOOL_MEMORY)  # noqa: SIM115 (closed below)
+
+    def file_sink(number: int, writer: str) -> Callable[[bytes], None]:
         key = (number, writer)
 
         def sink(data: bytes) -> None:
@@ -124,6 +133,33 @@ def decrypt(capture: Path, keylogs: tuple[Path, ...], rsa_keys: tuple[Path, ...]
             handle.write(data)
 
         return sink
+
+    def spool_sink(number: int, writer: str) -> Callable[[bytes], None]:
+        assert spool is not None
+        write = spool.write
+        head = FOLLOW_CHUNK.pack(number, writer == "client", 0)[:-4]
+
+        def sink(data: bytes) -> None:
+            write(head + len(data).to_bytes(4, "big"))
+            write(data)
+
+        return sink
+
+    def sink_factory(number: int, writer: str) -> Callable[[bytes], None] | None:
+        sinks = []
+        if write_dir is not None:
+            sinks.append(file_sink(number, writer))
+        if follow is not None and number >= follow:
+            sinks.append(spool_sink(number, writer))
+        if len(sinks) < 2:
+            return sinks[0] if sinks else None
+        first, second = sinks
+
+        def both(data: bytes) -> None:
+            first(data)
+            second(data)
+
+        return both
 
     options = DecryptOptions(keep_records=show_records or explain is not None, sink_factory=sink_factory)
     if write_dir is not None:
@@ -177,24 +213,17 @@ def decrypt(capture: Path, keylogs: tuple[Path, ...], rsa_keys: tuple[Path, ...]
         return connections[n]
 
     if follow is not None:
+        assert spool is not None
         conn = pick(follow, "--follow")
-        # a second pass collects only that connection's plaintext (connections are numbered after the first)
-        chunks: list[tuple[str, bytes]] = []
-
-        def follow_sink(number: int, writer: str) -> Callable[[bytes], None] | None:
-            if number != conn.tcp.number:
-                return None
-            return lambda data: chunks.append((writer, data))
-
-        again = decrypt_capture(capture, keys, DecryptOptions(sink_factory=follow_sink))
-        del again
         out = sys.stdout.buffer
-        for writer, data in chunks:
-            if raw_output:
-                out.write(data)
-            else:
-                arrow = ">>>" if writer == "client" else "<<<"
-                out.write(f"{arrow} {len(data)} bytes\n{_escape(data)}\n".encode())
+        with spool:
+            spool.seek(0)
+            for client_side, data in _spooled_chunks(spool, conn.tcp.number):
+                if raw_output:
+                    out.write(data)
+                else:
+                    arrow = ">>>" if client_side else "<<<"
+                    out.write(f"{arrow} {len(data)} bytes\n{_escape(data)}\n".encode())
         out.flush()
     elif explain is not None:
         from tlsstate.capture.report import render_explain
@@ -217,6 +246,16 @@ def decrypt(capture: Path, keylogs: tuple[Path, ...], rsa_keys: tuple[Path, ...]
     if any_failed:
         sys.exit(EXIT_FAILED)
     sys.exit(EXIT_OK)
+
+
+def _spooled_chunks(spool: IO[bytes], number: int) -> Iterator[tuple[bool, bytes]]:
+    """(from the client?, data) of TCP connection ``number``, in the order decrypted, from the --follow spool."""
+    while len(head := spool.read(FOLLOW_CHUNK.size)) == FOLLOW_CHUNK.size:
+        tcp_number, client_side, length = FOLLOW_CHUNK.unpack(head)
+        if tcp_number == number:
+            yield bool(client_side), spool.read(length)
+        else:
+            spool.seek(length, os.SEEK_CUR)
 
 
 def _stderr_console() -> Any:
