@@ -452,3 +452,164 @@ def test_open_next_errors_are_sticky_and_typed() -> None:
     overflow.feed(bytes.fromhex("1703030065") + bytes(101))
     with pytest.raises(RecordOverflow):
         _gcm_pair()[1].open_next(overflow)
+
+
+ZERO_COPY_SUITES = [0xC02F, 0xC02C, 0xCCA8, 0xC0AC, 0xC0AE, 0xC013, 0x002F, 0x0005, 0x0002, 0x1301, 0x1303, 0x1304]
+
+
+def _direction(suite_id: int, count: int = 2, version: int = 0x0303) -> list[HalfConnection]:
+    """``count`` states of one direction with the same keys and fresh protections (writer, readers...)."""
+    suite = suites.by_id(suite_id)
+    assert suite is not None
+    key = os.urandom(suite.cipher.key_length)
+    states = [HalfConnection("client") for _ in range(count)]
+    if suite.is_tls13:
+        iv = os.urandom(12)
+        for half in states:
+            half.activate_tls13(make_tls13_protection(suite, key, iv))
+        return states
+    mac_key, iv = os.urandom(suite.mac_key_length()), os.urandom(suite.iv_length(version))
+    for half in states:
+        half.set_pending(make_protection(suite, version, mac_key, key, iv))
+        half.activate_pending()
+    return states
+
+
+@pytest.mark.parametrize("suite_id", ZERO_COPY_SUITES)
+def test_seal_into_writes_the_record_seal_would(suite_id: int) -> None:
+    """Two writers with the same keys, one using seal and one seal_into: byte-identical records where
+    sealing is deterministic (AEADs, stream, null); with CBC (random explicit IV) the reader opens both."""
+    by_seal, by_seal_into, reader = _direction(suite_id, 3)
+    deterministic = suite_id not in (0xC013, 0x002F)
+    buffer = bytearray(5 + 2**14 + 400)
+    for size in (0, 1, 15, 16, 17, 255, 1024, 2**14):
+        data = os.urandom(size)
+        expected = by_seal.seal(23, 0x0303, data)
+        bound = by_seal_into.sealed_size_bound(size)
+        length = by_seal_into.seal_into(23, 0x0303, data, memoryview(buffer)[:bound])
+        assert length <= bound
+        record = bytes(buffer[:length])
+        if deterministic:
+            assert record == expected
+        deframer = Deframer()
+        deframer.feed(record)
+        assert reader.open_next(deframer) == (23, 0x0303, data)
+
+
+def test_seal_into_refuses_a_short_buffer_before_changing_state() -> None:
+    writer, reader = _direction(0xC02F)
+    data = os.urandom(100)
+    with pytest.raises(ConfigurationError):
+        writer.seal_into(23, 0x0303, data, bytearray(writer.sealed_size_bound(100) - 1))
+    assert writer.seq == 0
+    out = bytearray(writer.sealed_size_bound(100))
+    deframer = Deframer()
+    deframer.feed(bytes(out[: writer.seal_into(23, 0x0303, data, out)]))
+    assert reader.open_next(deframer) == (23, 0x0303, data)  # sequence number 0 was not used up
+    tls13_writer, _ = _direction(0x1301)
+    with pytest.raises(ConfigurationError):  # TLS 1.3 adds the inner content type and padding
+        tls13_writer.seal_into(23, 0x0303, data, bytearray(5 + 100 + 16), padding=5)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    suite_id=st.sampled_from(ZERO_COPY_SUITES),
+    plaintexts=st.lists(st.tuples(st.sampled_from([21, 22, 23]), st.binary(max_size=600)), max_size=5),
+    damage=st.one_of(st.none(), st.tuples(st.integers(0, 10_000), st.integers(1, 255))),
+    cuts=st.lists(st.integers(1, 3000), max_size=6),
+)
+def test_receive_buffer_and_open_next_into_equal_feed_and_open_next(
+    suite_id: int, plaintexts: list[tuple[int, bytes]], damage: tuple[int, int] | None, cuts: list[int]
+) -> None:
+    """Bytes written into receive_buffer() in any pieces and opened with open_next_into give the same
+    records and the same errors as feed() + open_next()."""
+    writer, reader, ref_reader = _direction(suite_id, 3)
+    wire = bytearray()
+    for content_type, data in plaintexts:
+        wire += writer.seal(content_type, 0x0303, data)
+    if damage is not None and wire:
+        wire[damage[0] % len(wire)] ^= damage[1]
+    # the reference: a reader with the same keys, fed whole bytes
+    expected: list[object] = []
+    deframer = Deframer()
+    try:
+        deframer.feed(bytes(wire))
+        while (opened := ref_reader.open_next(deframer)) is not None:
+            expected.append(opened)
+    except Exception as exc:  # the error is part of what must match
+        expected.append((type(exc).__name__, str(exc)))
+    got: list[object] = []
+    deframer, out = Deframer(), bytearray(2**14 + 256)
+    position, pieces = 0, iter(cuts)
+    try:
+        while position < len(wire):
+            size = min(next(pieces, len(wire)), len(wire) - position)
+            view = deframer.receive_buffer(size + 7)  # more room than used: received() commits what was written
+            view[:size] = wire[position : position + size]
+            deframer.received(size)
+            position += size
+            while (result := reader.open_next_into(deframer, out)) is not None:
+                got.append((result[0], result[1], bytes(out[: result[2]])))
+    except Exception as exc:
+        got.append((type(exc).__name__, str(exc)))
+    assert got == expected
+
+
+@pytest.mark.parametrize("suite_id", [0xC02F, 0xCCA8, 0xC0AC, 0x1301, 0x1303])
+def test_open_next_into_wipes_unverified_plaintext(suite_id: int) -> None:
+    """pyca decrypt_into writes the plaintext before it checks the tag; a forged record must leave
+    nothing of it in the caller's buffer."""
+    writer, reader = _direction(suite_id)
+    secret = b"attack at dawn " * 40
+    record = bytearray(writer.seal(23, 0x0303, secret))
+    record[-1] ^= 0x01  # tag only: the ciphertext (and so the unverified plaintext) is intact
+    deframer, out = Deframer(), bytearray(b"\xee" * (2**14 + 256))
+    deframer.feed(bytes(record))
+    with pytest.raises(BadRecordMAC):
+        reader.open_next_into(deframer, out)
+    assert b"attack" not in out
+    assert set(out[len(secret) + 1 :]) == {0xEE}  # nothing beyond the plaintext's room was touched
+
+
+def test_receive_buffer_contract() -> None:
+    deframer = Deframer()
+    view = deframer.receive_buffer(10)
+    assert len(view) == 10
+    with pytest.raises(ConfigurationError):
+        deframer.received(11)
+    view[:5] = bytes.fromhex("1703030001")
+    deframer.received(5)
+    with pytest.raises(ConfigurationError):
+        deframer.received(1)  # nothing lent any more
+    assert deframer.next_record() is None and deframer.buffered == 5
+    deframer.feed(b"x")  # feed and receive_buffer mix
+    record = deframer.next_record()
+    assert record is not None and record.fragment == b"x" and deframer.buffered == 0
+    with pytest.raises(ConfigurationError):
+        deframer.receive_buffer(0)
+    first = deframer.receive_buffer(5 + 3)
+    first[:8] = bytes.fromhex("1603030003") + b"abc"
+    deframer.received(8)
+    kept = deframer.next_record_view()
+    assert kept is not None
+    again = deframer.receive_buffer(8)  # the buffer is reused from its start
+    again[:8] = bytes.fromhex("1603030003") + b"XYZ"
+    deframer.received(8)
+    assert bytes(kept[2]) == b"abc"  # a view handed out earlier is not changed by later input
+
+
+def test_receive_buffer_memory_is_bounded_by_what_is_buffered() -> None:
+    """A long stream of records through receive_buffer keeps one buffer of about the largest pending size."""
+    writer, reader = _direction(0xC02F)
+    deframer, out = Deframer(), bytearray(2**14)
+    buffers = set()
+    for index in range(300):
+        data = bytes([index % 256]) * (index * 53 % 2**14)
+        bound = writer.sealed_size_bound(len(data))
+        view = deframer.receive_buffer(bound)
+        deframer.received(writer.seal_into(23, 0x0303, data, view))
+        buffers.add(id(deframer._data))
+        opened = reader.open_next_into(deframer, out)
+        assert opened is not None and bytes(out[: opened[2]]) == data
+    assert len(deframer._data) <= 2 * (5 + 2**14 + 2048)
+    assert len(buffers) < 10

@@ -277,6 +277,39 @@ def test_open_openssl_tls12_records(certificate: tuple[Path, Path], tmp_path: Pa
                                              encrypt_then_mac=hellos.encrypt_then_mac))
     assert _open_tls12(_records(transcript.client_to_server), client_state) == transcript.sent_by_client
     assert _open_tls12(_records(transcript.server_to_client), server_state) == transcript.sent_by_server
+    # the zero-copy path on the same OpenSSL bytes: written into Deframer.receive_buffer in odd-sized pieces
+    # (as socket.recv_into would), opened with open_next_into into one reused buffer
+    zero_copy_state = HalfConnection("server")
+    zero_copy_state.set_pending(make_protection(suite, wire_version, server_mac, server_key, server_iv,
+                                                encrypt_then_mac=hellos.encrypt_then_mac))
+    assert _open_tls12_zero_copy(transcript.server_to_client, zero_copy_state) == transcript.sent_by_server
+
+
+def _open_tls12_zero_copy(stream: bytes, state: HalfConnection) -> bytes:
+    deframer, out, application = Deframer(), bytearray(2**14), bytearray()
+    position, piece = 0, 0
+    while position < len(stream):
+        piece = piece % 5000 + 1237
+        chunk = stream[position : position + piece]
+        view = deframer.receive_buffer(len(chunk))
+        view[: len(chunk)] = chunk
+        deframer.received(len(chunk))
+        position += len(chunk)
+        while True:
+            if state.epoch == 0:  # plaintext handshake records up to ChangeCipherSpec
+                record = deframer.next_record()
+                if record is None:
+                    break
+                if record.content_type == 20:
+                    state.activate_pending()
+                continue
+            opened = state.open_next_into(deframer, out)
+            if opened is None:
+                break
+            content_type, _version, size = opened
+            if content_type == 23:
+                application += out[:size]
+    return bytes(application)
 
 
 TLS13_SUITES = [

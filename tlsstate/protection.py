@@ -94,6 +94,9 @@ class RecordProtection:
     name: str = "NULL"
     #: False only for the null state (no keys): lets HalfConnection / demo tell protected from clear.
     protects: bool = False
+    #: The most ``seal`` adds to a fragment (explicit IV or nonce, MAC, padding, tag): a buffer of
+    #: 5 + len(plaintext) + expansion bytes always holds the sealed record (see ``seal_record_into``).
+    expansion: int = 0
 
     def seal(self, seq: int, content_type: int, version: int, plaintext: Buffer) -> bytes:
         """Protect one fragment; returns the TLSCiphertext.fragment (RFC 5246 §6.2.3)."""
@@ -107,6 +110,25 @@ class RecordProtection:
         """A whole record: 5-byte header + ``seal(...)`` (RFC 5246 §6.2.1). Subclasses may avoid copies."""
         fragment = self.seal(seq, content_type, version, plaintext)
         return _RECORD_HEADER.pack(content_type, version, len(fragment)) + fragment
+
+    def seal_record_into(self, seq: int, content_type: int, version: int, plaintext: Buffer, out: memoryview) -> int:
+        """``seal_record`` written to the start of ``out``; returns the record length. The caller makes sure
+        ``out`` holds 5 + len(plaintext) + :attr:`expansion` bytes. Here: one copy; the AEADs encrypt straight
+        into ``out`` (pyca ``encrypt_into``)."""
+        record = self.seal_record(seq, content_type, version, plaintext)
+        size = len(record)
+        out[:size] = record
+        return size
+
+    def open_into(self, seq: int, content_type: int, version: int, fragment: Buffer, out: memoryview) -> int:
+        """``open`` with the plaintext written to the start of ``out``; returns the plaintext length. A plaintext
+        longer than ``out`` is verified but not written (the caller reports record_overflow). Here: one copy;
+        the AEADs decrypt straight into ``out`` (pyca ``decrypt_into``)."""
+        plaintext = self.open(seq, content_type, version, fragment)
+        size = len(plaintext)
+        if size <= len(out):
+            out[:size] = plaintext
+        return size
 
     def __repr__(self) -> str:  # never shows key material
         return f"<{type(self).__name__} {self.name}>"
@@ -221,6 +243,7 @@ class StreamProtection(RecordProtection):
         self.name = name
         self._mac = record_mac
         self._mac_length = record_mac.length
+        self.expansion = record_mac.length
         self._encryptor: CipherContext | None = None
         self._decryptor: CipherContext | None = None
         if cipher_key is not None:
@@ -298,6 +321,7 @@ class _CbcBase(RecordProtection):
         # smallest valid fragment: [IV] + whole blocks holding at least MAC + padding-length byte
         mac_blocks = (self._mac_length + 1 + self._block - 1) // self._block
         self._min_fragment = (mac_blocks + (1 if self._explicit_iv else 0)) * self._block
+        self.expansion = self._iv_length + self._mac_length + self._block  # minimal padding is 1..block bytes
         self._random_pool = b""
         self._random_position = 0
         #: source of the random block R of RFC 4346 §6.2.3.2 (2)(b); tests replace it to fix the IV.
@@ -487,9 +511,11 @@ class AeadExplicitNonce(RecordProtection):
         self._aead = _aead_object(algorithm, key, tag_length)
         self._encrypt = self._aead.encrypt
         self._decrypt = self._aead.decrypt
+        self._encrypt_into = self._aead.encrypt_into
+        self._decrypt_into = self._aead.decrypt_into
         self._salt = salt
         self._tag = tag_length
-        self._overhead = 8 + tag_length
+        self._overhead = self.expansion = 8 + tag_length
         # seal scratch: salt(4) seq(8) | type version length(2) | type version record_length seq(8), so that
         # [0:12] is the nonce, [4:17] the AAD and [17:30] the record header + nonce_explicit: one pack_into
         self._scratch = bytearray(salt + bytes(26))
@@ -511,6 +537,17 @@ class AeadExplicitNonce(RecordProtection):
         )
         return _JOIN((self._seal_prefix, self._encrypt(self._seal_nonce, plaintext, self._seal_aad)))
 
+    def seal_record_into(self, seq: int, content_type: int, version: int, plaintext: Buffer, out: memoryview) -> int:
+        """Header + nonce_explicit + AEAD output written into ``out`` with no copy of the ciphertext."""
+        size = len(plaintext)
+        end = 13 + size + self._tag
+        _SEAL_SCRATCH_PACK_INTO(
+            self._scratch, 4, seq, content_type, version, size, content_type, version, size + self._overhead, seq
+        )
+        out[0:13] = self._seal_prefix
+        self._encrypt_into(self._seal_nonce, plaintext, self._seal_aad, out[13:end])
+        return end
+
     def open(self, seq: int, content_type: int, version: int, fragment: Buffer) -> bytes:
         """Take nonce_explicit from the fragment, AEAD-Decrypt; any failure is BadRecordMAC."""
         size = len(fragment) - self._overhead
@@ -521,6 +558,23 @@ class AeadExplicitNonce(RecordProtection):
             return self._decrypt(self._salt + view[:8], view[8:], _MAC_HEADER_PACK(seq, content_type, version, size))
         except InvalidTag:
             raise _bad() from None
+
+    def open_into(self, seq: int, content_type: int, version: int, fragment: Buffer, out: memoryview) -> int:
+        """``open`` decrypting straight into ``out``. pyca leaves the unverified plaintext in the buffer when
+        the tag is wrong, so on failure the bytes written are wiped before BadRecordMAC is raised."""
+        size = len(fragment) - self._overhead
+        if size < 0:
+            raise _bad()
+        if size > len(out):
+            return len(self.open(seq, content_type, version, fragment))
+        view = fragment if type(fragment) is memoryview else memoryview(fragment)
+        target = out[:size]
+        try:
+            self._decrypt_into(self._salt + view[:8], view[8:], _MAC_HEADER_PACK(seq, content_type, version, size), target)
+        except InvalidTag:
+            target[:] = bytes(size)
+            raise _bad() from None
+        return size
 
 
 class AeadXorNonce(RecordProtection):
@@ -540,8 +594,10 @@ class AeadXorNonce(RecordProtection):
         self._aead = _aead_object(algorithm, key, tag_length)
         self._encrypt = self._aead.encrypt
         self._decrypt = self._aead.decrypt
+        self._encrypt_into = self._aead.encrypt_into
+        self._decrypt_into = self._aead.decrypt_into
         self._iv = int.from_bytes(iv, "big")
-        self._tag = tag_length
+        self._tag = self.expansion = tag_length
         # seal scratch: seq(8) type version length(2) | type version record_length: [0:13] is the AAD,
         # [13:18] the record header, both written by one pack_into
         scratch = memoryview(bytearray(18))
@@ -561,6 +617,15 @@ class AeadXorNonce(RecordProtection):
         _XOR_SCRATCH_PACK_INTO(self._scratch, 0, seq, content_type, version, size, content_type, version, size + self._tag)
         return _JOIN((self._seal_header, self._encrypt((self._iv ^ seq).to_bytes(12, "big"), plaintext, self._seal_aad)))
 
+    def seal_record_into(self, seq: int, content_type: int, version: int, plaintext: Buffer, out: memoryview) -> int:
+        """Header + AEAD output written into ``out`` with no copy of the ciphertext."""
+        size = len(plaintext)
+        end = 5 + size + self._tag
+        _XOR_SCRATCH_PACK_INTO(self._scratch, 0, seq, content_type, version, size, content_type, version, size + self._tag)
+        out[0:5] = self._seal_header
+        self._encrypt_into((self._iv ^ seq).to_bytes(12, "big"), plaintext, self._seal_aad, out[5:end])
+        return end
+
     def open(self, seq: int, content_type: int, version: int, fragment: Buffer) -> bytes:
         """AEAD-Decrypt; any failure is BadRecordMAC."""
         size = len(fragment) - self._tag
@@ -572,6 +637,24 @@ class AeadXorNonce(RecordProtection):
             )
         except InvalidTag:
             raise _bad() from None
+
+    def open_into(self, seq: int, content_type: int, version: int, fragment: Buffer, out: memoryview) -> int:
+        """``open`` decrypting straight into ``out``; the unverified bytes are wiped on failure (see
+        :meth:`AeadExplicitNonce.open_into`)."""
+        size = len(fragment) - self._tag
+        if size < 0:
+            raise _bad()
+        if size > len(out):
+            return len(self.open(seq, content_type, version, fragment))
+        target = out[:size]
+        try:
+            self._decrypt_into(
+                (self._iv ^ seq).to_bytes(12, "big"), fragment, _MAC_HEADER_PACK(seq, content_type, version, size), target
+            )
+        except InvalidTag:
+            target[:] = bytes(size)
+            raise _bad() from None
+        return size
 
 
 class Tls13Aead(AeadXorNonce):
@@ -598,6 +681,30 @@ class Tls13Aead(AeadXorNonce):
             return self._aead.decrypt((self._iv ^ seq).to_bytes(12, "big"), fragment, header)
         except InvalidTag:
             raise _bad() from None
+
+    def seal_record_into(self, seq: int, content_type: int, version: int, plaintext: Buffer, out: memoryview) -> int:
+        """Header + AEAD output (the header is the AAD) written into ``out``."""
+        end = 5 + len(plaintext) + self._tag
+        header = _RECORD_HEADER.pack(content_type, version, end - 5)
+        out[0:5] = header
+        self._encrypt_into((self._iv ^ seq).to_bytes(12, "big"), plaintext, header, out[5:end])
+        return end
+
+    def open_into(self, seq: int, content_type: int, version: int, fragment: Buffer, out: memoryview) -> int:
+        """``open`` decrypting the TLSInnerPlaintext straight into ``out``; unverified bytes wiped on failure."""
+        size = len(fragment) - self._tag
+        if size < 0:
+            raise _bad()
+        if size > len(out):
+            return len(self.open(seq, content_type, version, fragment))
+        target = out[:size]
+        header = _RECORD_HEADER.pack(content_type, version, len(fragment))
+        try:
+            self._decrypt_into((self._iv ^ seq).to_bytes(12, "big"), fragment, header, target)
+        except InvalidTag:
+            target[:] = bytes(size)
+            raise _bad() from None
+        return size
 
 
 # --------------------------------------------------------------------------------------- factories

@@ -33,7 +33,7 @@ from tlsstate.errors import (
     RecordOverflow,
     UnexpectedMessage,
 )
-from tlsstate.protection import NullProtection, RecordProtection
+from tlsstate.protection import Buffer, NullProtection, RecordProtection
 
 _HEADER = struct.Struct(">BHH")
 _UNPACK_HEADER_FROM = _HEADER.unpack_from
@@ -68,39 +68,87 @@ class Deframer:
     (else ``record_overflow``; default 2^14 + 2048, RFC 5246 §6.2.3; use 2^14 + 256 for TLS 1.3
     ciphertext, RFC 8446 §5.2). A header error is reported as soon as the 5 header bytes are there and
     is sticky: every later call raises the same error.
+
+    Two ways in: :meth:`feed` takes bytes (kept without a copy when everything before was consumed, the
+    common case with ``socket.recv``); :meth:`receive_buffer` + :meth:`received` let the transport write
+    straight into the Deframer's own buffer (``socket.recv_into``) or let a local peer seal into it
+    (:meth:`HalfConnection.seal_into`). The buffer is a bytearray that is never resized in place (views of
+    it stay valid; it is replaced when it must grow), so held memory is bounded by the largest amount ever
+    buffered at once.
     """
 
     def __init__(self, max_fragment_length: int = MAX_CIPHERTEXT_LENGTH) -> None:
         self.max_fragment_length = max_fragment_length
-        self._data: bytes | bytearray = b""
+        self._data: bytes | bytearray = b""  # received bytes are _data[_pos:_end]
         self._pos = 0
+        self._end = 0
+        self._view: memoryview | None = None  # a view of _data while it is our own bytearray
+        self._lent = 0  # size of the last receive_buffer() view: what received() may commit
         self._error: ProtocolError | None = None
 
     @property
     def buffered(self) -> int:
         """Bytes received but not yet returned as records."""
-        return len(self._data) - self._pos
+        return self._end - self._pos
 
     def feed(self, data: bytes | bytearray | memoryview) -> None:
         """Add received bytes (no copy when the previous input was fully consumed and ``data`` is bytes)."""
-        if self._pos >= len(self._data):  # everything consumed: keep bytes as they are (the common case)
+        self._lent = 0
+        if self._pos >= self._end:  # everything consumed: keep bytes as they are (the common case)
             if data:
                 self._data = data if type(data) is bytes else bytes(data)
-                self._pos = 0
+                self._pos, self._end, self._view = 0, len(self._data), None
             return
-        if not data:
+        size = len(data)
+        if not size:
             return
-        if isinstance(self._data, bytearray):
-            del self._data[: self._pos]
-        else:
-            self._data = bytearray(memoryview(self._data)[self._pos :])
-        self._pos = 0
-        self._data += data
+        view = self._room(size)
+        end = self._end
+        view[end : end + size] = data
+        self._end = end + size
+
+    def receive_buffer(self, size: int = RECORD_HEADER_LENGTH + MAX_CIPHERTEXT_LENGTH) -> memoryview:
+        """A writable view of ``size`` free bytes after the buffered ones: write received bytes at its start
+        (e.g. ``socket.recv_into``), then call :meth:`received` with their count. The view is valid until the
+        next call on this Deframer."""
+        end, view = self._end, self._view
+        if view is None or size < 1 or len(view) - end < size:  # else the common case: room after the buffered bytes
+            if size < 1:
+                raise ConfigurationError(f"receive buffer size must be positive, not {size}")
+            view = self._room(size)
+            end = self._end
+        self._lent = size
+        return view[end : end + size]
+
+    def received(self, count: int) -> None:
+        """Commit ``count`` bytes written at the start of the last :meth:`receive_buffer` view."""
+        if not 0 <= count <= self._lent:
+            raise ConfigurationError(f"received({count}) but the last receive_buffer() lent {self._lent} bytes")
+        self._lent = 0
+        self._end += count
+
+    def _room(self, size: int) -> memoryview:
+        """Make ``_data`` our own bytearray with ``size`` free bytes after ``_end``; returns its view."""
+        data, pos, end, view = self._data, self._pos, self._end, self._view
+        pending = end - pos
+        if view is not None:
+            if len(data) - end >= size:
+                return view
+            if pos and len(data) - pending >= size:  # slide the unconsumed bytes to the front (no resize)
+                view[0:pending] = view[pos:end]
+                self._pos, self._end = 0, pending
+                return view
+        # a new buffer (the old one may still be viewed by earlier records or receive views)
+        fresh = bytearray(max(pending + size, 2 * pending))
+        fresh[0:pending] = memoryview(data)[pos:end]
+        self._data, self._pos, self._end = fresh, 0, pending
+        self._view = memoryview(fresh)
+        return self._view
 
     def next_record(self) -> Record | None:
         """The next whole record, or None if more bytes are needed."""
         data, pos = self._data, self._pos
-        if len(data) - pos < RECORD_HEADER_LENGTH:
+        if self._end - pos < RECORD_HEADER_LENGTH:
             if self._error is not None:
                 raise self._error
             return None
@@ -112,13 +160,13 @@ class Deframer:
         ):
             raise self._header_error(content_type, version, length)
         end = pos + RECORD_HEADER_LENGTH + length
-        if len(data) < end:
+        if self._end < end:
             return None
-        if isinstance(data, bytes):
+        if type(data) is bytes:
             fragment = data[pos + RECORD_HEADER_LENGTH : end]
         else:
             fragment = bytes(memoryview(data)[pos + RECORD_HEADER_LENGTH : end])
-        self._pos = end
+        self._consumed(end)
         return Record(content_type, version, fragment)
 
     def next_record_view(self) -> tuple[int, int, memoryview] | None:
@@ -126,8 +174,7 @@ class Deframer:
         read-only view into the fed bytes (no copy when they were ``bytes``): the fast path for
         :meth:`HalfConnection.open_fragment`. The view stays valid however the Deframer is used later."""
         data, pos = self._data, self._pos
-        size = len(data)
-        if size - pos < 5:  # RECORD_HEADER_LENGTH
+        if self._end - pos < 5:  # RECORD_HEADER_LENGTH
             if self._error is not None:
                 raise self._error
             return None
@@ -139,13 +186,20 @@ class Deframer:
         ):
             raise self._header_error(content_type, version, length)
         end = pos + 5 + length
-        if size < end:
+        if self._end < end:
             return None
-        self._pos = end
+        self._consumed(end)
         if type(data) is bytes:
             return content_type, version, memoryview(data)[pos + 5 : end]
-        # a bytearray buffer may be resized later, which an exported view would forbid: copy
+        # our bytearray is reused for later input, which would change an exported view: copy
         return content_type, version, memoryview(bytes(memoryview(data)[pos + RECORD_HEADER_LENGTH : end]))
+
+    def _consumed(self, end: int) -> None:
+        """Everything before ``end`` is used; an emptied bytearray starts again at its front."""
+        if end >= self._end and self._view is not None:
+            self._pos = self._end = 0
+        else:
+            self._pos = end
 
     def _header_error(self, content_type: int, version: int, length: int) -> ProtocolError:
         if self._error is None:
@@ -190,6 +244,9 @@ class HalfConnection:
         self._fast_seal: Callable[[int, int, int, bytes], bytes] | None = self._protection.seal_record
         # protection.open while opening needs no TLS 1.3 unwrapping and the state is alive (hot path)
         self._fast_open: Callable[[int, int, int, bytes | memoryview], bytes] | None = self._protection.open
+        # the same for the zero-copy variants (seal_into, open_next_into)
+        self._fast_seal_into: Callable[[int, int, int, Buffer, memoryview], int] | None = self._protection.seal_record_into
+        self._fast_open_into: Callable[[int, int, int, Buffer, memoryview], int] | None = self._protection.open_into
 
     @property
     def protection(self) -> RecordProtection:
@@ -242,6 +299,8 @@ class HalfConnection:
         fast = self._failure is None and not self._tls13
         self._fast_seal = self._protection.seal_record if fast else None
         self._fast_open = self._protection.open if fast else None
+        self._fast_seal_into = self._protection.seal_record_into if fast else None
+        self._fast_open_into = self._protection.open_into if fast else None
 
     @property
     def key_label(self) -> str:
@@ -284,6 +343,37 @@ class HalfConnection:
             return self._protection.seal_record(seq, ContentType.APPLICATION_DATA, TLS13_RECORD_VERSION, inner)
         return self._protection.seal_record(seq, content_type, version, plaintext)
 
+    def seal_into(
+        self, content_type: int, version: int, plaintext: bytes | bytearray | memoryview, out: bytearray | memoryview,
+        *, padding: int = 0,
+    ) -> int:
+        """:meth:`seal` with the whole record written to the start of ``out``; returns its length.
+
+        ``out`` must hold :meth:`sealed_size_bound` bytes (checked before anything changes). The AEADs
+        encrypt straight into it (pyca ``encrypt_into``): no copy of the ciphertext, which is what a
+        sender using ``socket.send(out[:n])`` or a Deframer's :meth:`~Deframer.receive_buffer` wants.
+        """
+        view = out if type(out) is memoryview else memoryview(out)
+        seq = self.seq
+        fast = self._fast_seal_into
+        size = len(plaintext)
+        if fast is not None and not padding and seq <= MAX_SEQUENCE_NUMBER and size <= self.max_plaintext_length:
+            if len(view) < 5 + size + self._protection.expansion:
+                raise ConfigurationError(f"output buffer of {len(view)} bytes cannot hold a sealed {size}-byte fragment")
+            self.seq = seq + 1  # hot path: the same checks as seal()
+            return fast(seq, content_type, version, plaintext, view)
+        if len(view) < self.sealed_size_bound(size, padding=padding):
+            raise ConfigurationError(f"output buffer of {len(view)} bytes cannot hold a sealed {size}-byte fragment")
+        record = self.seal(content_type, version, bytes(plaintext), padding=padding)
+        view[: len(record)] = record
+        return len(record)
+
+    def sealed_size_bound(self, plaintext_length: int, *, padding: int = 0) -> int:
+        """The most bytes :meth:`seal` can produce for a fragment of this length: header + fragment +
+        :attr:`RecordProtection.expansion` (+ inner content type and padding in TLS 1.3)."""
+        inner = plaintext_length + (1 + padding if self._tls13 else 0)
+        return RECORD_HEADER_LENGTH + inner + self._protection.expansion
+
     def open(self, record: Record) -> tuple[int, bytes]:
         """Verify and unprotect one record; returns ``(content_type, plaintext)``."""
         return self.open_fragment(record.content_type, record.version, record.fragment)
@@ -298,12 +388,11 @@ class HalfConnection:
         deframer's buffer, and the fragment goes to the protection as a view, without a copy.
         """
         fast = self._fast_open
-        data, pos = deframer._data, deframer._pos  # the Deframer's buffer, read in place (same module)
-        if fast is None or type(data) is not bytes or len(data) - pos < 5:
+        # the Deframer's buffer, read in place (same module; see Deframer.next_record_view for the checks)
+        data, pos = deframer._data, deframer._pos
+        if fast is None or deframer._end - pos < 5 or self.seq > MAX_SEQUENCE_NUMBER:
             view = deframer.next_record_view()
-            if view is None:
-                return None
-            return self._open_parts(*view)
+            return None if view is None else self._open_parts(*view)
         content_type, version, length = _UNPACK_HEADER_FROM(data, pos)
         if not (
             _FIRST_TYPE <= content_type <= _LAST_TYPE
@@ -311,23 +400,64 @@ class HalfConnection:
             and length <= deframer.max_fragment_length
         ):
             raise deframer._header_error(content_type, version, length)
-        start = pos + 5
-        end = start + length
-        if len(data) < end:
+        end = pos + 5 + length
+        if deframer._end < end:
             return None
-        deframer._pos = end
+        deframer._consumed(end)
         seq = self.seq
-        if seq > MAX_SEQUENCE_NUMBER:
-            return self._open_parts(content_type, version, memoryview(data)[start:end])
         self.seq = seq + 1
         try:
-            plaintext = fast(seq, content_type, version, memoryview(data)[start:end])
+            plaintext = fast(seq, content_type, version, memoryview(data)[pos + 5 : end])
         except BadRecordMAC as failure:
             self._fail(failure)
             raise
         if len(plaintext) > self.max_plaintext_length:
             raise RecordOverflow(f"decrypted fragment of {len(plaintext)} bytes exceeds {self.max_plaintext_length}")
         return content_type, version, plaintext
+
+    def open_next_into(self, deframer: Deframer, out: bytearray | memoryview) -> tuple[int, int, int] | None:
+        """:meth:`open_next` with the plaintext written to the start of ``out`` instead of a new bytes:
+        returns ``(content_type, version, plaintext_length)`` or None when more bytes are needed.
+
+        ``out`` must hold at least ``max_plaintext_length`` bytes (TLS 1.3: the inner plaintext before the
+        content type and padding are stripped, up to 2^14 + 256 bytes). The AEADs decrypt straight into it
+        (pyca ``decrypt_into``, RFC 5116 §2.2); on an integrity failure the bytes written are wiped. Same
+        checks, same errors and the same sticky failure as :meth:`open_next`.
+        """
+        if len(out) < self.max_plaintext_length:
+            raise ConfigurationError(f"output buffer of {len(out)} bytes is smaller than {self.max_plaintext_length}")
+        fast = self._fast_open_into
+        data, pos = deframer._data, deframer._pos
+        if fast is None or deframer._end - pos < 5 or self.seq > MAX_SEQUENCE_NUMBER:
+            opened = self.open_next(deframer)
+            if opened is None:
+                return None
+            content_type, version, plaintext = opened
+            size = len(plaintext)
+            out[:size] = plaintext
+            return content_type, version, size
+        content_type, version, length = _UNPACK_HEADER_FROM(data, pos)
+        if not (
+            _FIRST_TYPE <= content_type <= _LAST_TYPE
+            and _LOWEST_VERSION <= version <= _HIGHEST_VERSION
+            and length <= deframer.max_fragment_length
+        ):
+            raise deframer._header_error(content_type, version, length)
+        end = pos + 5 + length
+        if deframer._end < end:
+            return None
+        deframer._consumed(end)
+        seq = self.seq
+        self.seq = seq + 1
+        try:
+            size = fast(seq, content_type, version, memoryview(data)[pos + 5 : end],
+                        out if type(out) is memoryview else memoryview(out))
+        except BadRecordMAC as failure:
+            self._fail(failure)
+            raise
+        if size > self.max_plaintext_length:
+            raise RecordOverflow(f"decrypted fragment of {size} bytes exceeds {self.max_plaintext_length}")
+        return content_type, version, size
 
     def _open_parts(self, content_type: int, version: int, fragment: bytes | memoryview) -> tuple[int, int, bytes]:
         opened_type, plaintext = self.open_fragment(content_type, version, fragment)
@@ -372,6 +502,8 @@ class HalfConnection:
         self._failure = failure
         self._fast_seal = None
         self._fast_open = None
+        self._fast_seal_into = None
+        self._fast_open_into = None
 
     def _open_tls13(
         self, content_type: int, version: int, fragment: bytes | memoryview, protection: RecordProtection

@@ -3,16 +3,19 @@
 For one suite and record size, each contender moves the same bytes through "seal on one side, open on
 the other", single-threaded:
 
-* ``tlsstate`` — ``HalfConnection.seal`` (whole record with header) → ``Deframer.feed`` /
-  ``next_record_view`` → ``HalfConnection.open_fragment`` (RFC 5246 §6.2 / RFC 7366 / RFC 5288 /
-  RFC 7905), i.e. the zero-copy receive path;
+* ``tlsstate`` — the default bytes API: ``HalfConnection.seal`` (whole record with header) →
+  ``Deframer.feed`` → ``HalfConnection.open_next`` (header checks, sequence number, integrity,
+  plaintext length: RFC 5246 §6.2 / RFC 7366 / RFC 5288 / RFC 7905);
+* ``tlsstate_into`` — the zero-copy API: ``HalfConnection.seal_into`` the reading Deframer's
+  ``receive_buffer`` → ``received`` → ``HalfConnection.open_next_into`` one reused plaintext buffer
+  (pyca ``encrypt_into`` / ``decrypt_into`` for the AEADs);
 * ``raw`` — the pyca primitive doing the same cryptographic work with no record layer: one AEAD
   encrypt + decrypt with a fresh (counter) nonce per record, as any record layer must use, or for
   CBC-SHA AES-CBC encrypt/decrypt + HMAC-SHA1 compute/verify (no header, no Lucky 13 dummy hashing);
 * ``ssl`` — two CPython ``ssl.SSLObject`` over ``MemoryBIO`` pairs negotiated to the same suite in
   TLS 1.2: ``write`` on the client, move the bytes, ``read`` on the server.
 
-Measurements are interleaved: within each measurement the three contenders alternate in short batches
+Measurements are interleaved: within each measurement the contenders alternate in short batches
 (about a millisecond each), every repetition covers every suite and size, and the median over ``repeat``
 repetitions is reported in MB/s (10^6 bytes of application data per second). Many short
 repetitions (the default 9 x 0.15 s) make the ratios robust when other processes share the CPU: each
@@ -79,8 +82,8 @@ def suite_labels() -> list[str]:
 # ------------------------------------------------------------------------------ contenders
 
 
-def tlsstate_step(bench: BenchSuite, data: bytes) -> Step:
-    """Seal a record, deframe it and open it with tlsstate."""
+def _tlsstate_states(bench: BenchSuite) -> tuple[HalfConnection, HalfConnection]:
+    """A writer and a reader sharing one direction's keys (the client's), as the two ends of a connection."""
     suite = suites.by_id(bench.suite_id)
     assert suite is not None
     mac_key = os.urandom(suite.mac_key_length())
@@ -90,6 +93,12 @@ def tlsstate_step(bench: BenchSuite, data: bytes) -> Step:
     for state in (writer, reader):
         state.set_pending(make_protection(suite, TLS12, mac_key, key, iv, encrypt_then_mac=bench.encrypt_then_mac))
         state.activate_pending()
+    return writer, reader
+
+
+def tlsstate_step(bench: BenchSuite, data: bytes) -> Step:
+    """Seal a record (bytes), feed it to a Deframer and open it (bytes): the default API."""
+    writer, reader = _tlsstate_states(bench)
     deframer = Deframer()
     seal, feed, open_next = writer.seal, deframer.feed, reader.open_next
 
@@ -99,8 +108,29 @@ def tlsstate_step(bench: BenchSuite, data: bytes) -> Step:
 
     step()
     feed(seal(23, 0x0303, data))
-    if open_next(deframer) != (23, 0x0303, data):
+    if open_next(deframer) != (23, 0x0303, data) or deframer.buffered:
         raise AssertionError("tlsstate round trip failed")
+    return step
+
+
+def tlsstate_into_step(bench: BenchSuite, data: bytes) -> Step:
+    """The zero-copy API: seal into the reading Deframer's receive buffer, open into a reused buffer."""
+    writer, reader = _tlsstate_states(bench)
+    deframer = Deframer()
+    out = bytearray(reader.max_plaintext_length)
+    bound = writer.sealed_size_bound(len(data))
+    seal_into, receive_buffer, received, open_next_into = (
+        writer.seal_into, deframer.receive_buffer, deframer.received, reader.open_next_into
+    )
+
+    def step() -> None:
+        received(seal_into(23, 0x0303, data, receive_buffer(bound)))
+        open_next_into(deframer, out)
+
+    step()
+    received(seal_into(23, 0x0303, data, receive_buffer(bound)))
+    if open_next_into(deframer, out) != (23, 0x0303, len(data)) or out[: len(data)] != data or deframer.buffered:
+        raise AssertionError("tlsstate zero-copy round trip failed")
     return step
 
 
@@ -273,10 +303,11 @@ def run_record_bench(
                 data = os.urandom(size)
                 steps[(bench.label, size)] = {
                     "tlsstate": tlsstate_step(bench, data),
+                    "tlsstate_into": tlsstate_into_step(bench, data),
                     "raw": raw_step(bench, data),
                     "ssl": pair.step(data),
                 }
-                samples[(bench.label, size)] = {"tlsstate": [], "raw": [], "ssl": []}
+                samples[(bench.label, size)] = {"tlsstate": [], "tlsstate_into": [], "raw": [], "ssl": []}
         for repetition in range(repeat):
             for key, contenders in steps.items():
                 if progress is not None:
@@ -285,12 +316,13 @@ def run_record_bench(
                     samples[key][name].append(rate)
     results: list[dict[str, Any]] = []
     for (label, size), by_name in samples.items():
-        ours, theirs, raw = (statistics.median(by_name[n]) for n in ("tlsstate", "ssl", "raw"))
+        ours, zero_copy, theirs, raw = (statistics.median(by_name[n]) for n in ("tlsstate", "tlsstate_into", "ssl", "raw"))
         results.append({
             "benchmark": "records",
             "suite": label,
             "record_size": size,
             "tlsstate_mb_s": round(ours, 1),
+            "tlsstate_into_mb_s": round(zero_copy, 1),
             "ssl_mb_s": round(theirs, 1),
             "raw_mb_s": round(raw, 1),
             "ratio_vs_ssl": round(ours / theirs, 3) if theirs else None,
