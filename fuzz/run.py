@@ -22,6 +22,7 @@ unbounded memory count as failures. Crashing inputs are written to ``--artifacts
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import os
 import random
@@ -139,21 +140,35 @@ def _run_one(function: Callable[[bytes], None], target: str, data: bytes, artifa
     return True
 
 
-def _have_atheris(install: bool) -> bool:
+def _have_atheris(install: bool) -> tuple[bool, str]:
+    """(available, why not). A missing atheris is installed from a binary wheel only (``--only-binary``):
+    a source build needs clang with libFuzzer and may take minutes, so where PyPI has no wheel for this
+    platform/Python the run falls back to the ``random`` engine at once instead."""
     try:
         import atheris
-    except ImportError:
+    except ImportError as exc:
         if not install:
-            return False
-        print("atheris not installed: pip install atheris", flush=True)
-        result = subprocess.run([sys.executable, "-m", "pip", "install", "-q", "atheris"], timeout=300, check=False)
+            return False, f"atheris not importable ({exc}) and --no-install given"
+        print("atheris not installed: pip install --only-binary=atheris atheris", flush=True)
+        try:
+            result = subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--only-binary=atheris", "atheris"],
+                                    timeout=300, check=False)
+        except (OSError, subprocess.TimeoutExpired) as error:
+            return False, f"pip install atheris failed: {error}"
         if result.returncode != 0:
-            return False
+            return False, f"no atheris wheel could be installed for this platform (pip exit {result.returncode})"
         try:
             import atheris  # noqa: F401
-        except ImportError:
-            return False
-    return True
+        except ImportError as error:
+            return False, f"atheris installed but not importable: {error}"
+    return True, ""
+
+
+def _summary(log: str) -> str:
+    """The last libFuzzer 'Done N runs' / random-engine '#N DONE' line of a worker log, if any."""
+    lines = [line for line in log.splitlines() if line.startswith("Done ") or " DONE " in line
+             or line.startswith("stat::new_units_added")]
+    return "; ".join(" ".join(line.split()) for line in lines[-2:])
 
 
 # ------------------------------------------------------------------------------------------ driver
@@ -172,6 +187,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--artifacts", type=Path, default=ROOT / "fuzz-artifacts", help="where crashing inputs go")
     parser.add_argument("--ignore-known", action="store_true",
                         help="skip bugs already reported (fuzz/targets.py KNOWN_BUGS) to look for new ones")
+    parser.add_argument("--quiet", action="store_true",
+                        help="write each target's engine output to ARTIFACTS/<target>.log; print only a summary "
+                             "line per target (and the log's tail when a target fails)")
     parser.add_argument("--repro", nargs=2, metavar=("TARGET", "FILE"), help="run one input through a target and exit")
     parser.add_argument("--worker", nargs=2, metavar=("ENGINE", "TARGET"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -201,13 +219,16 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown target(s): {', '.join(unknown)}")
     engine = args.engine
     if engine in ("auto", "atheris"):
-        if _have_atheris(install=not args.no_install):
+        available, why = _have_atheris(install=not args.no_install)
+        if available:
             engine = "atheris"
         elif engine == "atheris":
-            print("atheris unavailable", file=sys.stderr)
+            print(f"atheris unavailable: {why}", file=sys.stderr)
             return 2
         else:
             engine = "random"
+            print(f"atheris unavailable: {why}; FALLBACK to the pure-Python 'random' engine (same targets, seeds "
+                  "and checks, no coverage feedback)", flush=True)
     args.artifacts.mkdir(parents=True, exist_ok=True)
     print(f"fuzz run: engine={engine} seed={seed} seconds/target={args.seconds} targets={','.join(names)}", flush=True)
     print(f"reproduce: {sys.executable} fuzz/run.py --engine {engine} --seed {seed} --seconds {args.seconds} "
@@ -226,15 +247,25 @@ def main(argv: list[str] | None = None) -> int:
             started = time.monotonic()
             command = [sys.executable, str(Path(__file__).resolve()), "--worker", engine, target, "--seed", str(seed),
                        "--seconds", str(args.seconds), "--corpus-dir", str(corpus), "--artifacts", str(args.artifacts)]
+            log_path = args.artifacts / f"{target}.log"
             try:  # libFuzzer stops itself at max_total_time; the kill is a backstop for a hung input
-                result = subprocess.run(command, timeout=args.seconds + INPUT_TIMEOUT + 120, check=False,
-                                        env={**os.environ, "PYTHONWARNINGS": "ignore"})
+                with contextlib.ExitStack() as stack:
+                    log = stack.enter_context(open(log_path, "w")) if args.quiet else None
+                    result = subprocess.run(command, timeout=args.seconds + INPUT_TIMEOUT + 120, check=False,
+                                            env={**os.environ, "PYTHONWARNINGS": "ignore"}, stdout=log,
+                                            stderr=subprocess.STDOUT if args.quiet else None)
                 code = result.returncode
             except subprocess.TimeoutExpired:
                 code = -1
             elapsed = time.monotonic() - started
             status = "ok" if code == 0 else f"FAILED (exit {code})"
-            print(f"== {target}: {status} after {elapsed:.0f} s", flush=True)
+            summary = ""
+            if args.quiet:
+                text = log_path.read_text(errors="replace")
+                summary = f" [{_summary(text)}]" if _summary(text) else ""
+                if code != 0:
+                    print("\n".join(text.splitlines()[-80:]), flush=True)
+            print(f"== {target}: {status} after {elapsed:.0f} s{summary}", flush=True)
             if code != 0:
                 failed.append(target)
     if failed:
