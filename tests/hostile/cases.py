@@ -31,11 +31,21 @@ SERVER_CASES: list[tuple[str, str, str]] = [
     ("finished-record-bitflip", "one bit flipped in the protected Finished record (IV/nonce, body, MAC/tag, "
      "padding), every family and version", "bad_record_mac"),
     ("finished-record-truncated", "protected Finished record one byte short, every family", "bad_record_mac"),
-    ("cbc-padding-last-byte", "CBC MtE Finished resealed with each of the 256 padding-length byte values",
+    ("cbc-padding-last-byte", "CBC Finished built by hand with each of the 256 padding-length byte values (TLS 1.2 "
+     "AES128-SHA MtE); a sample of 47 values for SSL 3.0, TLS 1.0 (implicit IV), 1.1, 1.2 with HMAC-SHA1/SHA256/SHA384, "
+     "MtE and EtM", "bad_record_mac"),
+    ("cbc-padding-wrong-byte", "valid padding length, one padding byte wrong (TLS 1.0-1.2, "
+     "SHA1/SHA256/SHA384, MtE and EtM)", "bad_record_mac"),
+    ("cbc-padding-longer-than-record", "padding length byte 255 in a shorter record (SSL 3.0, TLS 1.0-1.2, MtE and EtM)",
      "bad_record_mac"),
-    ("cbc-padding-wrong-byte", "valid padding length, one padding byte wrong (lengths 11, 27, 251)", "bad_record_mac"),
-    ("cbc-padding-longer-than-record", "padding length byte 255 in a 48-byte record", "bad_record_mac"),
-    ("cbc-padding-maximal", "correct maximal padding (251 bytes) on the Finished", ACCEPTED),
+    ("cbc-padding-maximal", "correct maximal padding (up to 256 bytes) on the Finished, TLS 1.0-1.2, MtE and EtM",
+     ACCEPTED),
+    ("ssl3-padding-any-bytes", "SSL 3.0 CBC padding bytes of any value (RFC 6101 §5.2.3.2 leaves them undefined)",
+     ACCEPTED),
+    ("ssl3-padding-not-minimal", "SSL 3.0 CBC padding of a block or more with a valid MAC (RFC 6101 §5.2.3.2)",
+     "bad_record_mac"),
+    ("aead-explicit-nonce-every-byte", "one bit flipped in each of the 8 explicit nonce bytes of the Finished "
+     "(AES-GCM, AES-CCM, AES-CCM-8)", "bad_record_mac"),
     ("cbc-zero-length-maximal-padding", "zero-length application data with 235 bytes of valid padding",
      ACCEPTED),
     ("finished-verify-data", "Finished verify_data with one byte changed, correctly protected", "decrypt_error"),
@@ -74,6 +84,15 @@ SERVER_CASES: list[tuple[str, str, str]] = [
     ("ecdhe-invalid-point", "ECDHE ClientKeyExchange: off-curve P-256 point", "illegal_parameter"),
     ("ecdhe-wrong-length", "ECDHE ClientKeyExchange: 64-byte point (no format byte)", "illegal_parameter"),
     ("unsupported-curves", "only secp521r1 offered with only ECDHE suites", "handshake_failure"),
+    ("ecdhe-x25519-low-order", "X25519 ClientKeyExchange of small order (0, 1, two of order 8, p-1, p, p+1): "
+     "all-zero shared secret (RFC 7748 §6.1, RFC 8422 §5.11)", "illegal_parameter"),
+    ("record-size-limit-below-64", "record_size_limit 0, 1 or 63 (RFC 8449 §4)", "illegal_parameter"),
+    ("record-size-limit-bad-length", "record_size_limit extension of 1 or 3 bytes", "decode_error"),
+    ("record-size-limit-64", "record_size_limit 64 (the smallest legal value; records then fit it) or 65535",
+     ACCEPTED),
+    ("max-fragment-length-invalid", "max_fragment_length code 0, 5 or 255 (RFC 6066 §4)", "illegal_parameter"),
+    ("max-fragment-length-bad-length", "max_fragment_length extension of 0 or 2 bytes", "decode_error"),
+    ("max-fragment-length-valid", "max_fragment_length codes 1-4 (512-4096 bytes)", ACCEPTED),
     ("zero-length-handshake-record", "empty handshake record before the ClientHello (forbidden by §6.2.1, no alert named)",
      "decode_error"),
     ("zero-length-appdata", "empty application data record after the handshake", ACCEPTED),
@@ -91,6 +110,15 @@ CLIENT_TABLE: list[tuple[str, str, str]] = [
     ("server-heartbeat-record", "heartbeat record before the ServerHello", "unexpected_message"),
     ("server-hello-ssl3-not-enabled", "ServerHello choosing SSL 3.0 (client offers TLS 1.0-1.2)", "protocol_version"),
     ("server-one-byte-fragments", "server flight in 1-byte handshake records", ACCEPTED),
+    ("server-record-size-limit-below-64", "ServerHello record_size_limit 63 or 0 (RFC 8449 §4)", "illegal_parameter"),
+    ("server-max-fragment-length-differs", "ServerHello max_fragment_length 2048 when 1024 was asked (RFC 6066 §4)",
+     "illegal_parameter"),
+    ("server-max-fragment-length-invalid", "ServerHello max_fragment_length code 0 or 5 (RFC 6066 §4)",
+     "illegal_parameter"),
+    ("server-x25519-low-order", "signed ServerKeyExchange with an X25519 value of small order: all-zero shared "
+     "secret (RFC 7748 §6.1, RFC 8422 §5.11)", "illegal_parameter"),
+    ("server-certificate-rsa-even-modulus", "server certificate whose RSA modulus is even (RFC 8017 §3.1), RSA and "
+     "ECDHE_RSA", "bad_certificate"),
     ("server-truncation", "server closes TCP after data without close_notify: ConnectionClosed(clean=False)", CLOSED),
 ]
 

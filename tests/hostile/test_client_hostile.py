@@ -12,10 +12,12 @@ import threading
 from collections.abc import Callable
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from tlsstate import errors
 from tlsstate.certs import generate_self_signed
 from tlsstate.config import TLSConfig
+from tlsstate.constants import NamedGroup
 from tlsstate.io.sockets import TLSSocket
 from tlsstate.suites import by_name
 
@@ -167,3 +169,100 @@ def test_truncation_reported_by_client() -> None:
             assert info.value.clean is False
     finally:
         server.close()
+
+
+# ---------------------------------------------------------------- hostile ServerHello extensions and keys
+
+def edit_server_hello_extension(ext_type: int, value: bytes) -> Callable[[Outgoing], bytes]:
+    """Replace the data of one extension the server echoed in its ServerHello (same length: the record and
+    message lengths stay right; the ServerHello is neither signed nor MACed before Finished)."""
+    def edit(rec: bytes) -> bytes:
+        data = bytearray(rec)
+        assert data[5] == 2  # ServerHello
+        pattern = struct.pack(">HH", ext_type, len(value))
+        at = bytes(data).index(pattern, 5 + 4 + 2 + 32)
+        data[at + 4 : at + 4 + len(value)] = value
+        return bytes(data)
+    return first_flight(edit)
+
+
+@pytest.mark.parametrize(("case", "ext_type", "value", "ask"), [
+    ("server-record-size-limit-below-64", 28, b"\x00\x3f", {"record_size_limit": 1024}),
+    ("server-record-size-limit-below-64", 28, b"\x00\x00", {"record_size_limit": 1024}),
+    ("server-max-fragment-length-differs", 1, b"\x03", {"max_fragment_length": 1024}),
+    ("server-max-fragment-length-invalid", 1, b"\x00", {"max_fragment_length": 1024}),
+    ("server-max-fragment-length-invalid", 1, b"\x05", {"max_fragment_length": 1024}),
+])
+def test_server_record_limit_extensions(case: str, ext_type: int, value: bytes, ask: dict[str, int]) -> None:
+    """RFC 8449 §4 (a limit below 64) and RFC 6066 §4 (an answer that differs or is no code): illegal_parameter."""
+    cfg = client_config()
+    for name, setting in ask.items():
+        setattr(cfg, name, setting)
+    server = ScriptedServer(edit_server_hello_extension(ext_type, value))
+    exc = client_fails(server, cfg)
+    assert isinstance(exc, errors.ProtocolError) and exc.alert.label == CLIENT_CASES[case], exc
+    assert sent_alert(server) == exc.alert
+
+
+@pytest.mark.parametrize("ask", [{"record_size_limit": 64}, {"max_fragment_length": 512}])
+def test_server_record_limit_control(ask: dict[str, int]) -> None:
+    """Unedited, the same offers complete a handshake and an exchange of data larger than the limit."""
+    cfg = client_config()
+    for name, setting in ask.items():
+        setattr(cfg, name, setting)
+
+    def after(peer: ScriptedPeer) -> None:
+        peer.conn.send_data(b"y" * 2000)
+        peer.conn.close()
+        peer.flush()
+    server = ScriptedServer(after=after)
+    try:
+        with TLSSocket.connect("127.0.0.1", server.port, cfg, timeout=10) as tls:
+            assert tls.recv_all() == b"y" * 2000
+    finally:
+        server.close()
+
+
+@pytest.mark.parametrize("u", [0, 1, 2**255 - 19 - 1,
+                               325606250916557431795983626356110631294008115727848805560023387167927233504])
+def test_server_x25519_low_order(monkeypatch: pytest.MonkeyPatch, u: int) -> None:
+    """The server's (correctly signed) ECDHE value is an X25519 point of small order: the shared secret is
+    all zeros, illegal_parameter (RFC 7748 §6.1, RFC 8422 §5.11)."""
+    import types
+
+    from tlsstate.handshake import crypto
+    from tlsstate.handshake import server as server_module
+
+    def low_order(group: int) -> tuple[object, bytes]:
+        pair, _ = crypto.ecdhe_generate(group)
+        return pair, u.to_bytes(32, "little")
+
+    fake = types.SimpleNamespace(**{**vars(crypto), "ecdhe_generate": low_order})
+    monkeypatch.setattr(server_module, "crypto", fake)  # the scripted server only: the client imports crypto itself
+    cfg = client_config()
+    cfg.groups = [NamedGroup.X25519]
+    server = ScriptedServer()
+    exc = client_fails(server, cfg)
+    assert isinstance(exc, errors.ProtocolError) and exc.alert.label == CLIENT_CASES["server-x25519-low-order"], exc
+    assert sent_alert(server) == exc.alert
+
+
+@pytest.mark.parametrize("suite", ["TLS_RSA_WITH_AES_128_CBC_SHA", "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"])
+def test_server_certificate_with_even_rsa_modulus(suite: str) -> None:
+    """The server certificate's RSA modulus with its lowest bit cleared: bad_certificate when the Certificate
+    arrives (RFC 5246 §7.2.2; RFC 8017 §3.1), not internal_error from the RSA encryption (found by fuzzing)."""
+    public = CERT.public_key()
+    assert isinstance(public, rsa.RSAPublicKey)
+    modulus = public.public_numbers().n.to_bytes(256, "big")
+
+    def edit(out: Outgoing) -> bytes:
+        if modulus not in out.data:
+            return out.data
+        data = bytearray(out.data)
+        data[bytes(data).index(modulus) + 255] &= 0xFE
+        return bytes(data)
+    server = ScriptedServer(edit)
+    exc = client_fails(server, client_config(suite))
+    assert isinstance(exc, errors.ProtocolError), exc
+    assert exc.alert.label == CLIENT_CASES["server-certificate-rsa-even-modulus"], exc
+    assert sent_alert(server) == exc.alert
