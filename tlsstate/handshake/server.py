@@ -1,5 +1,5 @@
 """The TLS 1.0-1.2 server handshake (RFC 5246 §7.3 Figures 1-2, Appendix E.1; RFC 8422; RFC 7627;
-RFC 7366; RFC 5746; RFC 7301; RFC 6066; RFC 7507).
+RFC 7366; RFC 5746; RFC 7301; RFC 6066; RFC 7507; RFC 5077).
 
 One class per state, holding only what is valid in it; the transitions are the rows of
 :data:`~tlsstate.handshake.states.TRANSITIONS`.
