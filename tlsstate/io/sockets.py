@@ -9,6 +9,12 @@ Errors surface as the typed errors of :mod:`tlsstate.errors`: a protocol fault i
 fatal alert is ``AlertReceived`` (its message names the alert); a transport that ends without
 close_notify is ``ConnectionClosed(clean=False)``; a timeout is :class:`TLSTimeout`.
 Every blocking call is bounded by the socket timeout.
+
+Memory: decrypted application data the program has not read yet is bounded by ``max_buffered``
+(issue 5, resource bounds). While that much is waiting, :meth:`TLSSocket.read_some` does not read from
+TCP at all, so the peer is held back by TCP flow control instead of filling our memory; ``recv`` reads
+only when nothing is buffered. The buffer never holds more than ``max_buffered`` plus what one TCP
+read of at most 64 KiB (and the partial record before it, < 2^14 + 2048 bytes) decrypts to.
 """
 
 from __future__ import annotations
@@ -28,6 +34,8 @@ from tlsstate.events import ConnectionClosed as ClosedEvent
 
 DEFAULT_TIMEOUT = 30.0
 _READ_SIZE = 65536
+#: Default bound on decrypted, not yet read application data per TLSSocket (bytes).
+DEFAULT_MAX_BUFFERED = 256 * 1024
 
 
 #: Observer of the raw TCP bytes: called with ("out", bytes sent) and ("in", bytes received).
@@ -49,8 +57,10 @@ class TLSSocket:
     def __init__(
         self, sock: socket.socket, connection: Connection, *, server_side: bool = False,
         timeout: float | None = DEFAULT_TIMEOUT, on_wire: WireTap | None = None,
-        handshake_timeout: float | None = None,
+        handshake_timeout: float | None = None, max_buffered: int = DEFAULT_MAX_BUFFERED,
     ) -> None:
+        if max_buffered < 1:
+            raise ValueError("max_buffered must be at least 1 byte")
         self.sock = sock
         self.timeout = timeout
         #: Bound on the whole handshake (seconds, None = none): a slow-loris peer that trickles one
@@ -63,6 +73,9 @@ class TLSSocket:
         self.handshake: HandshakeComplete | None = None
         self.warnings: list[AlertEvent] = []
         self._plaintext: deque[bytes] = deque()
+        #: Decrypted application data not yet read above which no more is read from TCP.
+        self.max_buffered = max_buffered
+        self._buffered = 0  # bytes in self._plaintext
         self._eof = False  # the peer's close_notify (or a transport EOF) has been seen
         self._truncated = False  # the transport ended without close_notify
         self._closed = False
@@ -73,7 +86,7 @@ class TLSSocket:
     @classmethod
     def connect(
         cls, host: str, port: int, config: TLSConfig, *, timeout: float | None = DEFAULT_TIMEOUT, handshake: bool = True,
-        on_wire: WireTap | None = None,
+        on_wire: WireTap | None = None, max_buffered: int = DEFAULT_MAX_BUFFERED,
     ) -> TLSSocket:
         """Open a TCP connection to ``host:port`` and (by default) run the client handshake.
 
@@ -85,7 +98,8 @@ class TLSSocket:
             raise TLSTimeout(f"TCP connect to {host}:{port} timed out") from None
         try:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            tls = cls(sock, Connection(config, server_side=False), timeout=timeout, on_wire=on_wire)
+            tls = cls(sock, Connection(config, server_side=False), timeout=timeout, on_wire=on_wire,
+                      max_buffered=max_buffered)
             if handshake:
                 tls.do_handshake()
         except BaseException:
@@ -153,6 +167,7 @@ class TLSSocket:
                 if isinstance(event, ApplicationData):
                     if event.data:
                         self._plaintext.append(event.data)
+                        self._buffered += len(event.data)
                 elif isinstance(event, HandshakeComplete):
                     self.handshake = event
                 elif isinstance(event, AlertEvent):
@@ -221,6 +236,7 @@ class TLSSocket:
         if len(chunk) > max_bytes:
             self._plaintext.appendleft(chunk[max_bytes:])
             chunk = chunk[:max_bytes]
+        self._buffered -= len(chunk)
         return chunk
 
     def recv_all(self, limit: int = 1 << 30) -> bytes:
@@ -234,21 +250,33 @@ class TLSSocket:
             parts.append(chunk)
         return b"".join(parts)
 
-    def read_some(self) -> None:
-        """One blocking transport read (bounded by the timeout), processed into buffered plaintext."""
+    def read_some(self) -> bool:
+        """One blocking transport read (bounded by the timeout), processed into buffered plaintext.
+
+        Returns False without reading when ``max_buffered`` bytes of application data are waiting to be
+        read (``recv``/``take_plaintext`` first: the peer meanwhile waits on TCP flow control) or after
+        the peer's close_notify; True when it read.
+        """
         if self.handshake is None:
             self.do_handshake()
-            return
-        if self._eof:
-            return
+            return True
+        if self._eof or self._buffered >= self.max_buffered:
+            return False
         self._read_transport()
         self._pump_events()
+        return True
 
     def take_plaintext(self) -> list[bytes]:
         """All application data received so far and not yet read (does not block)."""
         chunks = list(self._plaintext)
         self._plaintext.clear()
+        self._buffered = 0
         return chunks
+
+    @property
+    def buffered(self) -> int:
+        """Bytes of decrypted application data received and not yet read."""
+        return self._buffered
 
     @property
     def truncated(self) -> bool:
@@ -295,9 +323,10 @@ class TLSListener:
 
     def __init__(
         self, host: str, port: int, config: TLSConfig, *, backlog: int = 64, timeout: float | None = DEFAULT_TIMEOUT,
-        handshake_timeout: float | None = None,
+        handshake_timeout: float | None = None, max_buffered: int = DEFAULT_MAX_BUFFERED,
     ) -> None:
         config.check(server_side=True)
+        self.max_buffered = max_buffered
         self.config = config
         self.timeout = timeout
         self.handshake_timeout = handshake_timeout
@@ -326,7 +355,7 @@ class TLSListener:
             raise TLSTimeout("no connection to accept") from None
         conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         tls = TLSSocket(conn, Connection(self.config, server_side=True), server_side=True, timeout=self.timeout,
-                        handshake_timeout=self.handshake_timeout)
+                        handshake_timeout=self.handshake_timeout, max_buffered=self.max_buffered)
         return tls, (str(addr[0]), int(addr[1]))
 
     def close(self) -> None:
