@@ -138,8 +138,8 @@ def decrypt_capture(path: str | Path, keys: KeySource, options: DecryptOptions |
         session = TlsSession(keys, cache, keep_records=options.keep_records, mid_stream=not known)
         holder: dict[str, TcpConnection] = {}
 
-        def deliver(which: str) -> Callable[[bytes], None]:
-            def push(data: bytes) -> None:
+        def deliver(which: str) -> Callable[[bytes | memoryview], None]:
+            def push(data: bytes | memoryview) -> None:
                 state = session.client if (which == "client") != session.roles_swapped else session.server
                 state.feed(data)
             return push

@@ -47,6 +47,7 @@ SHB_BYTES = struct.pack("<I", PCAPNG_SHB)
 MAX_BLOCK = 16 * 1024 * 1024
 MAX_PACKET = 1024 * 1024
 READ_BUFFER = 1 << 20
+VIEW_FROM = 4096  # frames larger than this are decoded over a memoryview (copies cost more than views' overhead)
 
 
 class CaptureError(Exception):
@@ -65,7 +66,7 @@ class Segment:
     dport: int
     seq: int
     flags: int
-    payload: bytes
+    payload: bytes | memoryview  # a view into the packet read from the file
 
 
 def _ip_text(packed: bytes) -> str:
@@ -258,7 +259,12 @@ class CaptureReader:
             index += 1
             self.packets = index
             try:
-                ip = self._network_layer(linktype, frame)
+                try:
+                    # dpkt slices each layer out of its parent: over a memoryview the slices are views, so the TCP
+                    # payload reaches reassembly without copies (a 64 KiB segment was copied three times)
+                    ip = self._network_layer(linktype, memoryview(frame) if len(frame) > VIEW_FROM else frame)
+                except (AttributeError, TypeError):  # a rarer dpkt path that needs bytes methods (e.g. 802.3)
+                    ip = self._network_layer(linktype, frame)
             except (dpkt.UnpackError, struct.error, ValueError, IndexError):
                 continue
             if ip is None:
@@ -268,10 +274,10 @@ class CaptureReader:
                 continue
             if isinstance(ip, dpkt.ip.IP) and (ip.mf or ip.offset):  # IP fragments are not reassembled
                 continue
-            payload = tcp.data if isinstance(tcp.data, bytes) else bytes(tcp.data)
+            payload = tcp.data if isinstance(tcp.data, bytes | memoryview) else bytes(tcp.data)
             yield Segment(index, ts, _ip_text(ip.src), tcp.sport, _ip_text(ip.dst), tcp.dport, tcp.seq, tcp.flags, payload)
 
-    def _network_layer(self, linktype: int, frame: bytes) -> dpkt.ip.IP | dpkt.ip6.IP6 | None:
+    def _network_layer(self, linktype: int, frame: bytes | memoryview) -> dpkt.ip.IP | dpkt.ip6.IP6 | None:
         if linktype == LINKTYPE_ETHERNET:
             layer = dpkt.ethernet.Ethernet(frame).data
         elif linktype == LINKTYPE_LINUX_SLL:
@@ -292,7 +298,7 @@ class CaptureReader:
         return None
 
 
-def _ip_by_version(data: bytes) -> dpkt.ip.IP | dpkt.ip6.IP6 | None:
+def _ip_by_version(data: bytes | memoryview) -> dpkt.ip.IP | dpkt.ip6.IP6 | None:
     if not data:
         return None
     version = data[0] >> 4

@@ -74,11 +74,24 @@ class DirectionState:
         self.force = False
 
     # ------------------------------------------------------------------ framing
-    def feed(self, data: bytes) -> None:
+    def feed(self, data: bytes | memoryview) -> None:
         """Bytes of this direction's TCP stream, in order."""
         if self.session.not_tls:
             return
         buf = self.buffer
+        if buf and self.synced and not self.waiting and len(buf) >= 5 and len(data) > 5:
+            # a record started in an earlier segment: complete it through the buffer, the rest goes direct
+            need = 5 + HEADER.unpack_from(buf, 0)[2] - len(buf)
+            if 0 < need < len(data):
+                view = memoryview(data)
+                self.feed(view[:need])
+                data = view[need:]
+                if self.session.not_tls:
+                    return
+        if not buf and self.synced and not self.waiting and len(data) >= 5:
+            data = self._feed_direct(data)
+            if not data:
+                return
         buf += data
         if not self.synced and not self._sync():
             if len(buf) > 4 * MAX_RECORD:
@@ -121,6 +134,39 @@ class DirectionState:
         if other.waiting and pos:
             other.waiting = False
             other.feed(b"")
+
+    def _feed_direct(self, data: bytes | memoryview) -> memoryview:
+        """Fast path when nothing is buffered (the common case with large TCP segments): complete records are
+        cut straight out of the delivered bytes — one copy per fragment, none into and out of the framing
+        buffer. Returns what is left (a partial record, or everything from a record the normal path must see:
+        bad framing or one to hold back), for the buffer."""
+        view = memoryview(data)
+        pos, end = 0, len(view)
+        session = self.session
+        on_record = session.on_record
+        ready = session.ready
+        while end - pos >= 5:
+            content_type, version, length = HEADER.unpack_from(view, pos)
+            if not (20 <= content_type <= 24 and version >> 8 == 3 and length <= MAX_RECORD):
+                break
+            stop = pos + 5 + length
+            if stop > end or not (self.force or ready(self, content_type, end - pos)):
+                break
+            record = Record(content_type, version, bytes(view[pos + 5 : stop]))
+            pos = stop
+            try:
+                on_record(self, record)
+            except Exception as exc:  # a capture must never end in a traceback: note it, stop this direction
+                session.note(f"{self.writer} record {self.record_index}: cannot process ({exc!r})")
+                self.lost_state(f"internal error at record {self.record_index}: {type(exc).__name__}")
+            if session.not_tls or self.buffer or not self.synced:
+                break  # the state changed under us: let the buffered path take the rest
+        if pos:
+            other = session.server if self is session.client else session.client
+            if other.waiting:
+                other.waiting = False
+                other.feed(b"")
+        return view[pos:]
 
     def _sync(self) -> bool:
         """Find the first record boundary (start of stream, SSLv2 hello, or resynchronisation)."""

@@ -45,7 +45,7 @@ class StreamReassembler:
 
     def __init__(
         self,
-        deliver: Callable[[bytes], None],
+        deliver: Callable[[bytes | memoryview], None],
         on_gap: Callable[[Gap], None],
         max_buffer: int = DEFAULT_MAX_BUFFER,
     ) -> None:
@@ -56,7 +56,7 @@ class StreamReassembler:
         self.next_offset = 0  # next stream offset to deliver
         self.last_seq32 = 0
         self._last_offset = 0  # stream offset of last_seq32
-        self.pending: dict[int, bytes] = {}  # offset -> data (out of order)
+        self.pending: dict[int, bytes | memoryview] = {}  # offset -> data (out of order)
         self.pending_bytes = 0
         self.gaps: list[Gap] = []
         self.bytes_delivered = 0
@@ -81,7 +81,7 @@ class StreamReassembler:
             self._last_offset = 0
             self.saw_syn = True
 
-    def segment(self, seq: int, payload: bytes, fin: bool = False) -> None:
+    def segment(self, seq: int, payload: bytes | memoryview, fin: bool = False) -> None:
         """Add one segment's payload."""
         if self.isn is None:
             if not payload:
@@ -117,7 +117,7 @@ class StreamReassembler:
         while self.pending_bytes > self.max_buffer:
             self._skip_to_first_pending()
 
-    def _emit(self, data: bytes) -> None:
+    def _emit(self, data: bytes | memoryview) -> None:
         self.next_offset += len(data)
         self.bytes_delivered += len(data)
         self.deliver(data)
