@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import subprocess
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from fuzz import targets
@@ -119,3 +121,31 @@ def test_premaster_encryption_failure_is_typed() -> None:
     with pytest.raises(ProtocolError) as info:
         dh.rsa_encrypt_premaster(key, dh.make_rsa_premaster(0x0303))
     assert info.value.alert is AlertDescription.BAD_CERTIFICATE
+
+
+@pytest.mark.parametrize("edit", [_even_modulus, _even_exponent, _modulus_times_three])
+def test_server_refuses_a_client_certificate_whose_rsa_key_is_invalid(edit: Callable[..., None], tmp_path: Path) -> None:
+    """The same check in the server role: the client's Certificate message is edited on the wire; the server
+    answers bad_certificate when the message arrives (before CertificateVerify is looked at)."""
+    chain, key = targets._credentials("rsa2048")
+    ca_file = tmp_path / "ca.pem"
+    ca_file.write_bytes(b"".join(c.public_bytes(serialization.Encoding.PEM) for c in chain))
+    server_cfg = targets.server_configs()[0]()
+    server_cfg.verify_client, server_cfg.client_cafile = "required", str(ca_file)
+    client = Connection(TLSConfig(verify=False, max_version=ProtocolVersion.TLS1_2, cipher_suites=[by_name("AES128-SHA")],  # type: ignore[list-item]
+                                  client_certificate_chain=list(chain), client_private_key=key), server_side=False)
+    server = Connection(server_cfg, server_side=True)
+    client.start_handshake()
+    server.receive_bytes(client.bytes_to_send())
+    assert server.next_event() is None
+    client.receive_bytes(server.bytes_to_send())
+    while client.next_event() is not None:
+        pass
+    flight = bytearray(client.bytes_to_send())
+    edit(flight, chain[0].public_key().public_numbers())  # type: ignore[union-attr]
+    server.receive_bytes(bytes(flight))
+    with pytest.raises(ProtocolError) as info:
+        while server.next_event() is not None:
+            pass
+    assert info.value.alert is AlertDescription.BAD_CERTIFICATE, info.value
+    assert server.bytes_to_send()[-2:] == bytes([2, 42])

@@ -15,7 +15,7 @@ from typing import ClassVar
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from tlsstate import certs, dh
+from tlsstate import dh
 from tlsstate import extensions as ext
 from tlsstate.constants import (
     TLS_EMPTY_RENEGOTIATION_INFO_SCSV,
@@ -376,7 +376,6 @@ class ClientHandshake(HandshakeMachine):
         wants_rsa = kx in (KeyExchange.RSA, KeyExchange.DHE_RSA, KeyExchange.ECDHE_RSA)
         fits = isinstance(key, rsa.RSAPublicKey) if wants_rsa else isinstance(key, ec.EllipticCurvePublicKey)
         require(fits, f"certificate key does not fit {kx.value}", AlertDescription.UNSUPPORTED_CERTIFICATE)
-        certs.check_peer_public_key(key)  # RFC 8017 §3.1: an even RSA modulus etc. -> bad_certificate
         if self.config.verify:
             crypto.verify_server_chain(chain, self.config.server_name, self.config.cafile)
         if kx is KeyExchange.RSA:

@@ -112,7 +112,9 @@ def load_peer_certificates(
     """DER certificates -> objects and the leaf's public key (RFC 5246 §7.4.2).
 
     Undecodable certificates or keys are bad_certificate; a key that is neither RSA nor EC is
-    unsupported_certificate (RFC 5246 §7.2.2).
+    unsupported_certificate (RFC 5246 §7.2.2); an RSA key that cannot be one (even modulus, small factor,
+    bad exponent: RFC 8017 §3.1, :func:`tlsstate.certs.check_peer_public_key`) is bad_certificate, in
+    both roles, before the key is used.
     """
     try:
         certificates = [x509.load_der_x509_certificate(der) for der in chain]
@@ -125,6 +127,7 @@ def load_peer_certificates(
         raise ProtocolError(
             f"certificate key type {type(key).__name__} is not supported", AlertDescription.UNSUPPORTED_CERTIFICATE
         )
+    certs.check_peer_public_key(key)
     return certificates, key
 
 
