@@ -1,12 +1,12 @@
 """Live captures: CPython ``ssl`` (OpenSSL) client and server on loopback, recorded by dumpcap/tshark, key log
 from ``keylog_filename``. Our decryption must give exactly the bytes the peers exchanged, and the same
 per-direction SHA-256 as tshark decrypting the same file; reordered and retransmitted segments injected
-into the capture (rewritten with dpkt) must not change the result; a dropped segment is reported as a gap."""
+into the capture (edited with tlsstate.capture.writer, which decodes frames with dpkt) must not change the
+result; a dropped segment is reported as a gap."""
 
 from __future__ import annotations
 
 import contextlib
-import datetime
 import hashlib
 import os
 import signal
@@ -19,16 +19,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import dpkt
 import pytest
 from conftest import free_port, require_binary
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import NameOID
 
 from tlsstate.capture.decrypt import CaptureResult, DecryptOptions, decrypt_capture
 from tlsstate.capture.keysource import KeySource, load_rsa_key
+from tlsstate.capture.writer import drop_segment, read_frames, reorder_and_retransmit, write_frames
+from tlsstate.certs import generate_self_signed, write_pem_files
 
 pytestmark = [pytest.mark.interop, pytest.mark.filterwarnings("ignore::DeprecationWarning")]  # TLS 1.0/1.1 enums
 
@@ -53,17 +50,20 @@ CASES = [
 
 
 def _certificate(tmp: Path) -> tuple[Path, Path]:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(1).not_valid_before(now - datetime.timedelta(days=1))
-            .not_valid_after(now + datetime.timedelta(days=1)).sign(key, hashes.SHA256()))
-    cert_path, key_path = tmp / "cert.pem", tmp / "key.pem"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
-    return cert_path, key_path
+    cert, key = generate_self_signed(["localhost"], "rsa2048", days=1)  # RSA: the RSA-key-exchange case needs it
+    write_pem_files(cert, key, tmp / "cert.pem", tmp / "key.pem")
+    return tmp / "cert.pem", tmp / "key.pem"
+
+
+def _receive(tls: ssl.SSLSocket, length: int) -> bytes:
+    """Read until ``length`` bytes have arrived or the peer closes."""
+    got = bytearray()
+    while len(got) < length:
+        chunk = tls.recv(65536)
+        if not chunk:
+            break
+        got += chunk
+    return bytes(got)
 
 
 def _exchange(case: Case, port: int, cert: Path, key: Path, keylog: Path, request: bytes, response: bytes) -> None:
@@ -89,12 +89,7 @@ def _exchange(case: Case, port: int, cert: Path, key: Path, keylog: Path, reques
         try:
             conn, _ = listener.accept()
             with server_ctx.wrap_socket(conn, server_side=True) as tls:
-                got = bytearray()
-                while len(got) < len(request):
-                    chunk = tls.recv(65536)
-                    if not chunk:
-                        break
-                    got += chunk
+                _receive(tls, len(request))
                 tls.sendall(response)
                 tls.unwrap()
         except BaseException as exc:  # surfaced in the main thread
@@ -105,13 +100,7 @@ def _exchange(case: Case, port: int, cert: Path, key: Path, keylog: Path, reques
     with socket.create_connection(("127.0.0.1", port), timeout=10) as raw, \
             client_ctx.wrap_socket(raw, server_hostname="localhost") as tls:
         tls.sendall(request)
-        got = bytearray()
-        while len(got) < len(response):
-            chunk = tls.recv(65536)
-            if not chunk:
-                break
-            got += chunk
-        assert bytes(got) == response
+        assert _receive(tls, len(response)) == response
         with contextlib.suppress(ssl.SSLError, OSError):
             tls.unwrap()
     thread.join(10)
@@ -221,49 +210,12 @@ def test_live_agrees_with_tshark(live: LiveCapture) -> None:
         assert len(server) > 0
 
 
-def _rewrite(src: Path, dst: Path, mutate) -> None:  # type: ignore[no-untyped-def]
-    with src.open("rb") as handle:
-        reader = dpkt.pcapng.Reader(handle)
-        linktype = reader.datalink()
-        packets = list(reader)
-    packets = mutate(packets)
-    with dst.open("wb") as handle:
-        writer = dpkt.pcap.Writer(handle, linktype=linktype, snaplen=262144)
-        for ts, frame in packets:
-            writer.writepkt(frame, ts)
-
-
-def _payload_len(frame: bytes) -> int:
-    ip = dpkt.ethernet.Ethernet(frame).data
-    return len(ip.data.data) if isinstance(ip, dpkt.ip.IP) and isinstance(ip.data, dpkt.tcp.TCP) else 0
-
-
 def test_reordered_and_retransmitted_segments_change_nothing(live: LiveCapture, tmp_path: Path) -> None:
     baseline = _by_port(_decrypt(live.path, live.keylog))
 
-    def mutate(packets: list[tuple[float, bytes]]) -> list[tuple[float, bytes]]:
-        out = list(packets)
-        data_idx = [i for i, (_, f) in enumerate(out) if _payload_len(f) > 0]
-        # swap every 3rd pair of data segments (out of order), duplicate every 5th (retransmission)
-        for k in range(0, len(data_idx) - 1, 3):
-            a, b = data_idx[k], data_idx[k + 1]
-            out[a], out[b] = out[b], out[a]
-        result = []
-        for i, item in enumerate(out):
-            result.append(item)
-            if i in data_idx[::5]:
-                result.append(item)
-        # an overlapping partial retransmission: the first half of a segment again, much later
-        ts, frame = out[data_idx[len(data_idx) // 2]]
-        eth = dpkt.ethernet.Ethernet(frame)
-        ip, tcp = eth.data, eth.data.data
-        tcp.data = tcp.data[: len(tcp.data) // 2]
-        ip.len, ip.sum, tcp.sum = len(ip), 0, 0
-        result.append((ts, bytes(eth)))
-        return result
-
+    linktype, frames = read_frames(live.path)
     mutated = tmp_path / "mutated.pcap"
-    _rewrite(live.path, mutated, mutate)
+    write_frames(mutated, reorder_and_retransmit(frames), linktype)
     again = _by_port(_decrypt(mutated, live.keylog))
     for port, conn in baseline.items():
         for field in ("client_to_server_sha256", "server_to_client_sha256", "client_to_server_bytes",
@@ -274,22 +226,13 @@ def test_reordered_and_retransmitted_segments_change_nothing(live: LiveCapture, 
 def test_lost_segment_is_a_reported_gap_and_decryption_resumes(live: LiveCapture, tmp_path: Path) -> None:
     """A server segment is dropped: the gap is reported, the records it cut are lost, and decryption resumes
     after it (the sequence number is found again), so the plaintext is the response minus one middle piece."""
+    linktype, frames = read_frames(live.path)
     for index, (case, port, _request, response) in enumerate(live.exchanged):
         if case.name not in ("tls12-aes128gcm", "tls13-aes256gcm", "tls12-aes256cbc-sha384"):
             continue
-
-        dropped: list[int] = []
-
-        def drop(packets: list[tuple[float, bytes]], port: int = port, dropped: list[int] = dropped
-                 ) -> list[tuple[float, bytes]]:
-            server_data = [i for i, (_, f) in enumerate(packets)
-                           if _payload_len(f) > 1000 and dpkt.ethernet.Ethernet(f).data.data.sport == port]
-            victim = server_data[len(server_data) // 2]
-            dropped.append(_payload_len(packets[victim][1]))
-            return [p for i, p in enumerate(packets) if i != victim]
-
+        kept, dropped = drop_segment(frames, sport=port)
         lossy = tmp_path / f"lossy{index}.pcap"
-        _rewrite(live.path, lossy, drop)
+        write_frames(lossy, kept, linktype)
         keys = KeySource()
         keys.add_keylog_file(live.keylog)
         plain: dict[tuple[int, str], bytearray] = {}
@@ -309,7 +252,7 @@ def test_lost_segment_is_a_reported_gap_and_decryption_resumes(live: LiveCapture
         tail = len(data) - head
         assert data[head:] == response[len(response) - tail :], case.name  # prefix + suffix of what was sent
         # lost: the records the hole touched (loopback segments may be up to 64 KiB, several records)
-        assert len(response) - len(data) <= dropped[0] + 2 * 16384, case.name
+        assert len(response) - len(data) <= dropped + 2 * 16384, case.name
 
 
 def test_rsa_key_exchange_with_extended_master_secret(live: LiveCapture) -> None:

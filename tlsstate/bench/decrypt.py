@@ -3,8 +3,8 @@
 The capture is real TLS made by CPython ``ssl`` (OpenSSL): a client and a server joined by memory BIOs
 (no sockets, so the run is deterministic and fast) with ``keylog_filename`` set; every byte each side
 puts on the wire is cut into TCP segments (≤ ``segment_size`` bytes, as on a loopback interface with
-TSO) and written as Ethernet/IPv4/TCP frames to a classic pcap file by :func:`write_tcp_pcap` — a
-writer of our own, so no capture privileges are needed. The handshake is TLS 1.2
+TSO) and written as Ethernet/IPv4/TCP frames to a classic pcap file by
+:func:`tlsstate.capture.writer.write_tcp_capture`, so no capture privileges are needed. The handshake is TLS 1.2
 ECDHE-RSA-AES128-GCM-SHA256; then ``size_mib`` MiB of application data flow server → client.
 
 Timed: :func:`tlsstate.capture.decrypt.decrypt_capture` (in process, best of ``repeat``), and
@@ -21,7 +21,6 @@ import datetime
 import re
 import shutil
 import ssl
-import struct
 import subprocess
 import tempfile
 import time
@@ -30,60 +29,9 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-__all__ = ["build_gcm_capture", "run_decrypt_bench", "write_tcp_pcap"]
+from tlsstate.capture.writer import write_tcp_capture
 
-CLIENT = ("10.0.0.1", 50000)
-SERVER = ("10.0.0.2", 4433)
-
-
-def _checksum(data: bytes) -> int:
-    if len(data) % 2:
-        data += b"\0"
-    total: int = sum(struct.unpack(f"!{len(data) // 2}H", data))
-    while total >> 16:
-        total = (total & 0xFFFF) + (total >> 16)
-    return ~total & 0xFFFF
-
-
-def write_tcp_pcap(path: Path, chunks: Iterable[tuple[bool, bytes]], segment_size: int = 32768) -> int:
-    """Write a pcap (LINKTYPE_ETHERNET) of one TCP connection: SYN handshake, then each ``(from_client, data)``
-    chunk as segments of at most ``segment_size`` bytes with correct sequence/ack numbers; returns packets."""
-    client_ip = bytes(map(int, CLIENT[0].split(".")))
-    server_ip = bytes(map(int, SERVER[0].split(".")))
-    seq = {True: 1000, False: 5000000}
-    packets = 0
-    ts = 1_700_000_000.0
-
-    with path.open("wb") as out:
-        out.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 262144, 1))
-
-        def frame(from_client: bool, flags: int, payload: bytes) -> None:
-            nonlocal packets, ts
-            src, dst = (client_ip, server_ip) if from_client else (server_ip, client_ip)
-            sport, dport = (CLIENT[1], SERVER[1]) if from_client else (SERVER[1], CLIENT[1])
-            tcp = struct.pack("!HHIIBBHHH", sport, dport, seq[from_client] & 0xFFFFFFFF,
-                              seq[not from_client] & 0xFFFFFFFF, 5 << 4, flags, 65535, 0, 0) + payload
-            ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(tcp), packets & 0xFFFF, 0x4000, 64, 6, 0, src, dst)
-            ip = ip[:10] + struct.pack("!H", _checksum(ip)) + ip[12:]
-            pseudo = src + dst + struct.pack("!BBH", 0, 6, len(tcp))
-            tcp = tcp[:16] + struct.pack("!H", _checksum(pseudo + tcp)) + tcp[18:]
-            eth = b"\x02\x00\x00\x00\x00\x02" + b"\x02\x00\x00\x00\x00\x01" + b"\x08\x00" + ip + tcp
-            ts += 0.00001
-            sec = int(ts)
-            out.write(struct.pack("<IIII", sec, int((ts - sec) * 1e6), len(eth), len(eth)))
-            out.write(eth)
-            packets += 1
-            seq[from_client] += len(payload) + (1 if flags & 0x03 else 0)
-
-        frame(True, 0x02, b"")  # SYN
-        frame(False, 0x12, b"")  # SYN-ACK
-        frame(True, 0x10, b"")  # ACK
-        for from_client, data in chunks:
-            for start in range(0, len(data), segment_size):
-                frame(from_client, 0x18, data[start : start + segment_size])
-        frame(True, 0x11, b"")  # FIN
-        frame(False, 0x11, b"")
-    return packets
+__all__ = ["build_gcm_capture", "run_decrypt_bench"]
 
 
 def _self_signed(tmp: Path) -> tuple[Path, Path]:
@@ -165,7 +113,7 @@ def build_gcm_capture(directory: Path, size_mib: int = 64, segment_size: int = 1
                     break
             yield False, data
 
-    packets = write_tcp_pcap(path, stream(), segment_size)
+    packets = write_tcp_capture(path, stream(), segment_size)
     return {"capture": path, "keylog": keylog, "app_bytes": app_bytes + len(request), "server_bytes": app_bytes,
             "packets": packets,
             "capture_bytes": path.stat().st_size}
