@@ -78,6 +78,7 @@ def test_our_server_verifies_openssl_client_certificate(
     )
     exchange(conn, peer)
     assert conn.peer_certificates[0] == leaf
+    assert conn.handshake_info is not None and conn.handshake_info.peer_certificates[0] == leaf  # the event carries it
     transfer(conn, peer, 5000)
 
 
@@ -94,6 +95,7 @@ def test_optional_without_certificate_completes(pem_dir: Path, pki: ClientPki) -
     conn = Connection(server_config("rsa", verify_client="optional", client_cafile=pki.cafile), server_side=True)
     exchange(conn, peer)
     assert conn.peer_certificates == []
+    assert conn.handshake_info is not None and conn.handshake_info.peer_certificates == ()
     transfer(conn, peer, 100)
 
 

@@ -46,7 +46,7 @@ from tlsstate.keylog import KeyLogWriter, open_default_keylog
 from tlsstate.keys import ConnectionKeys, SecurityParameters
 from tlsstate.messages import HandshakeReassembler
 from tlsstate.protection import make_protection
-from tlsstate.record import Deframer, HalfConnection, Record
+from tlsstate.record import Deframer, HalfConnection
 from tlsstate.suites import CipherSuite
 
 _CCS_PAYLOAD = b"\x01"
@@ -84,7 +84,7 @@ class Connection:
         self._record_version = 0x0301
         self._version_fixed = False
         self._events: deque[Event] = deque()
-        self._out = bytearray()
+        self._out: list[bytes] = []  # sealed records waiting for bytes_to_send (joined once there)
         self._handshake_out = bytearray()
         self._early_data: list[bytes] = []
         self._error: TLSError | None = None
@@ -126,20 +126,18 @@ class Connection:
         """The next event, or None when more bytes are needed (or the peer has closed)."""
         self._check_error()
         while not self._events and not self._peer_closed:
-            record = self._guard(self._deframer.next_record)
-            if record is None:
+            if not self._guard(self._process_next_record):
                 if self._eof:
                     self._peer_closed = True
                     self._events.append(ConnectionClosed(clean=False))
                 break
-            self._guard(self._process_record, record)
             self._flush_handshake()
         return self._events.popleft() if self._events else None
 
     def bytes_to_send(self) -> bytes:
         """Drain everything queued for the peer (including a fatal alert after an error). Never raises."""
         self._flush_handshake()
-        out = bytes(self._out)
+        out = b"".join(self._out)  # a single record is returned as it is, without a copy
         self._out.clear()
         return out
 
@@ -210,12 +208,18 @@ class Connection:
 
     # ================================================================ records in
 
-    def _process_record(self, record: Record) -> None:
-        if self._version_fixed and record.version != self._record_version:
+    def _process_next_record(self) -> bool:
+        """Open and handle the next whole record; False when more bytes are needed. The fragment is read
+        through a view of the received bytes (no copy before decryption)."""
+        view = self._deframer.next_record_view()
+        if view is None:
+            return False
+        content_type, version, fragment = view
+        if self._version_fixed and version != self._record_version:
             raise ProtocolVersionError(
-                f"record version 0x{record.version:04x} differs from the negotiated 0x{self._record_version:04x}"
+                f"record version 0x{version:04x} differs from the negotiated 0x{self._record_version:04x}"
             )
-        content_type, plaintext = self.read_state.open(record)
+        content_type, plaintext = self.read_state.open_fragment(content_type, version, fragment)
         if content_type == ContentType.APPLICATION_DATA:
             if not self.handshake_complete:
                 raise UnexpectedMessage("application data before the handshake finished (RFC 5246 §7.4.9)")
@@ -229,6 +233,7 @@ class Connection:
             self._process_change_cipher_spec(plaintext)
         else:
             raise UnexpectedMessage(f"record type {content_type} was not negotiated")
+        return True
 
     def _process_handshake(self, fragment: bytes) -> None:
         if not fragment:
@@ -270,7 +275,7 @@ class Connection:
     # ================================================================ records out
 
     def _send_alert(self, level: int, description: int) -> None:
-        self._out += self.write_state.seal(ContentType.ALERT, self._record_version, bytes((level, description)))
+        self._out.append(self.write_state.seal(ContentType.ALERT, self._record_version, bytes((level, description))))
 
     def _flush_handshake(self) -> None:
         data = self._handshake_out
@@ -281,16 +286,19 @@ class Connection:
         seal = self.write_state.seal
         step = self._send_limit
         for start in range(0, len(data), step):
-            self._out += seal(ContentType.HANDSHAKE, version, bytes(data[start : start + step]))
+            self._out.append(seal(ContentType.HANDSHAKE, version, bytes(data[start : start + step])))
 
     def _seal_application_data(self, data: bytes) -> None:
-        view = memoryview(data)
         seal = self.write_state.seal
         version = self._record_version
         out = self._out
         step = self._send_limit
+        if len(data) <= step:  # one record: no slicing
+            out.append(seal(ContentType.APPLICATION_DATA, version, data))
+            return
+        view = memoryview(data)
         for start in range(0, len(view), step):
-            out += seal(ContentType.APPLICATION_DATA, version, bytes(view[start : start + step]))
+            out.append(seal(ContentType.APPLICATION_DATA, version, view[start : start + step]))
 
     # ================================================================ HandshakeHost (called by the handshake)
 
@@ -301,7 +309,7 @@ class Connection:
     def send_change_cipher_spec(self) -> None:
         """Flush the handshake, send ChangeCipherSpec, switch the write state (RFC 5246 §7.1)."""
         self._flush_handshake()
-        self._out += self.write_state.seal(ContentType.CHANGE_CIPHER_SPEC, self._record_version, _CCS_PAYLOAD)
+        self._out.append(self.write_state.seal(ContentType.CHANGE_CIPHER_SPEC, self._record_version, _CCS_PAYLOAD))
         self.write_state.activate_pending()
         if self._pending_limits is not None:  # RFC 8449 §4: protected records only
             self._send_limit = self._pending_limits[0]
@@ -367,6 +375,7 @@ class Connection:
             extended_master_secret=n.extended_master_secret,
             encrypt_then_mac=n.encrypt_then_mac,
             key_exchange_group=n.key_exchange_group,
+            peer_certificates=tuple(result.peer_certificates),
         )
         self._events.append(self.handshake_info)
         self._flush_handshake()

@@ -28,8 +28,9 @@ class HandshakeComplete:
     key_exchange_group: int | None = None
     #: The peer's certificate chain, leaf first (RFC 5246 §7.4.2, §7.4.6): for a client the server's, for a
     #: server the client's when it sent one; on a resumed session the chain of the original handshake.
-    #: Empty when the peer sent none (and for PSK/anonymous suites).
-    peer_certificates: tuple[x509.Certificate, ...] = field(default=(), repr=False)
+    #: Empty when the peer sent none (and for PSK/anonymous suites). Not part of ``==``: the two ends of one
+    #: connection agree on every other field but each sees the other's chain.
+    peer_certificates: tuple[x509.Certificate, ...] = field(default=(), repr=False, compare=False)
 
 
 @dataclass(frozen=True, slots=True)

@@ -241,7 +241,7 @@ class HalfConnection:
         self._label: str | None = None
         self._failure: BadRecordMAC | None = None
         # protection.seal_record while sealing needs no TLS 1.3 wrapping and the state is alive (hot path)
-        self._fast_seal: Callable[[int, int, int, bytes], bytes] | None = self._protection.seal_record
+        self._fast_seal: Callable[[int, int, int, Buffer], bytes] | None = self._protection.seal_record
         # protection.open while opening needs no TLS 1.3 unwrapping and the state is alive (hot path)
         self._fast_open: Callable[[int, int, int, bytes | memoryview], bytes] | None = self._protection.open
         # the same for the zero-copy variants (seal_into, open_next_into)
@@ -313,7 +313,9 @@ class HalfConnection:
 
     # ------------------------------------------------------------------ records
 
-    def seal(self, content_type: int, version: int, plaintext: bytes, *, padding: int = 0) -> bytes:
+    def seal(
+        self, content_type: int, version: int, plaintext: bytes | bytearray | memoryview, *, padding: int = 0
+    ) -> bytes:
         """Protect one fragment and return the whole record (header included).
 
         In TLS 1.3 mode the record is TLSInnerPlaintext = content + type + ``padding`` zero bytes under
