@@ -1,6 +1,6 @@
 """The hostile-peer case table: case id -> (what the peer sends, the alert RFC 5246 §7.2 prescribes).
 
-docs/alerts.md is checked against this table (tests/hostile/test_alerts_doc.py); ``ACCEPTED`` marks
+The README alert table is checked against this table (tests/hostile/test_alerts_doc.py); ``ACCEPTED`` marks
 inputs the RFC says must be accepted, ``CLOSED`` a transport close that admits no alert.
 """
 
@@ -124,7 +124,7 @@ CLIENT_TABLE: list[tuple[str, str, str]] = [
 
 
 def markdown_rows(table: list[tuple[str, str, str]] = SERVER_CASES) -> list[str]:
-    """The rows of a docs/alerts.md table, one per case."""
+    """The rows of the README alert table, one per case."""
     return [f"| `{case_id}` | {what} | `{alert}` |" for case_id, what, alert in table]
 
 

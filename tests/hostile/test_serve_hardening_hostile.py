@@ -8,7 +8,7 @@
 * X25519 public values of small order, whose shared secret is all zeros (RFC 7748 §6.1, RFC 8422 §5.11).
 * record_size_limit below 64 (RFC 8449 §4) and invalid max_fragment_length codes (RFC 6066 §4).
 
-Each expected alert is the one the RFC names (tests/hostile/cases.py, docs/alerts.md).
+Each expected alert is the one the RFC names (tests/hostile/cases.py, the README alert table).
 """
 
 from __future__ import annotations
