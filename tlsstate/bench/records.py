@@ -9,6 +9,8 @@ the other", single-threaded:
 * ``tlsstate_into`` — the zero-copy API: ``HalfConnection.seal_into`` the reading Deframer's
   ``receive_buffer`` → ``received`` → ``HalfConnection.open_next_into`` one reused plaintext buffer
   (pyca ``encrypt_into`` / ``decrypt_into`` for the AEADs);
+* ``connection`` — the whole sans-I/O ``Connection`` pair (handshaken in memory to the same suite):
+  ``send_data`` → ``bytes_to_send`` → ``receive_bytes`` → ``next_event``, the per-record work of TLSSocket;
 * ``raw`` — the pyca primitive doing the same cryptographic work with no record layer: one AEAD
   encrypt + decrypt with a fresh (counter) nonce per record, as any record layer must use, or for
   CBC-SHA AES-CBC encrypt/decrypt + HMAC-SHA1 compute/verify (no header, no Lucky 13 dummy hashing);
@@ -131,6 +133,56 @@ def tlsstate_into_step(bench: BenchSuite, data: bytes) -> Step:
     received(seal_into(23, 0x0303, data, receive_buffer(bound)))
     if open_next_into(deframer, out) != (23, 0x0303, len(data)) or out[: len(data)] != data or deframer.buffered:
         raise AssertionError("tlsstate zero-copy round trip failed")
+    return step
+
+
+def connection_step(bench: BenchSuite, data: bytes, certificate: tuple[str, str]) -> Step:
+    """The whole sans-I/O connection, handshaken in memory to the same suite (ECDHE, TLS 1.2): client
+    ``send_data`` → ``bytes_to_send`` → server ``receive_bytes`` → ``next_event`` until the data is back.
+    This is what TLSSocket and the asyncio streams run per record; the same shape as the ssl contender."""
+    from tlsstate.certs import load_certificates, load_private_key
+    from tlsstate.config import TLSConfig
+    from tlsstate.connection import Connection
+    from tlsstate.events import ApplicationData
+
+    suite = suites.by_id(bench.suite_id)
+    assert suite is not None
+    versions = {"min_version": ProtocolVersion.TLS1_2, "max_version": ProtocolVersion.TLS1_2}
+    client = Connection(TLSConfig(verify=False, cipher_suites=[suite], encrypt_then_mac=bench.encrypt_then_mac,
+                                  **versions), server_side=False)  # type: ignore[arg-type]
+    key = load_private_key(Path(certificate[1]))
+    assert isinstance(key, ec.EllipticCurvePrivateKey)  # make_certificate's P-256 key
+    server = Connection(TLSConfig(certificate_chain=load_certificates(Path(certificate[0])), private_key=key,
+                                  cipher_suites=[suite], encrypt_then_mac=bench.encrypt_then_mac, **versions),  # type: ignore[arg-type]
+                        server_side=True)
+    client.start_handshake()
+    for _ in range(10):
+        server.receive_bytes(client.bytes_to_send())
+        while server.next_event() is not None:
+            pass
+        client.receive_bytes(server.bytes_to_send())
+        while client.next_event() is not None:
+            pass
+        if client.handshake_complete and server.handshake_complete:
+            break
+    info = client.handshake_info
+    if info is None or info.cipher_suite.id != bench.suite_id or info.encrypt_then_mac != bench.encrypt_then_mac:
+        raise RuntimeError(f"in-memory handshake for {bench.label} did not negotiate it: {info}")
+    send, to_send, receive, next_event = client.send_data, client.bytes_to_send, server.receive_bytes, server.next_event
+    size = len(data)
+
+    def step() -> None:
+        send(data)
+        receive(to_send())
+        got = 0
+        while got < size:
+            event = next_event()
+            if isinstance(event, ApplicationData):
+                got += len(event.data)
+            elif event is None:
+                raise AssertionError("connection lost data")
+
+    step()
     return step
 
 
@@ -304,10 +356,11 @@ def run_record_bench(
                 steps[(bench.label, size)] = {
                     "tlsstate": tlsstate_step(bench, data),
                     "tlsstate_into": tlsstate_into_step(bench, data),
+                    "connection": connection_step(bench, data, certificate),
                     "raw": raw_step(bench, data),
                     "ssl": pair.step(data),
                 }
-                samples[(bench.label, size)] = {"tlsstate": [], "tlsstate_into": [], "raw": [], "ssl": []}
+                samples[(bench.label, size)] = {name: [] for name in steps[(bench.label, size)]}
         for repetition in range(repeat):
             for key, contenders in steps.items():
                 if progress is not None:
@@ -316,13 +369,16 @@ def run_record_bench(
                     samples[key][name].append(rate)
     results: list[dict[str, Any]] = []
     for (label, size), by_name in samples.items():
-        ours, zero_copy, theirs, raw = (statistics.median(by_name[n]) for n in ("tlsstate", "tlsstate_into", "ssl", "raw"))
+        ours, zero_copy, connection, theirs, raw = (
+            statistics.median(by_name[n]) for n in ("tlsstate", "tlsstate_into", "connection", "ssl", "raw")
+        )
         results.append({
             "benchmark": "records",
             "suite": label,
             "record_size": size,
             "tlsstate_mb_s": round(ours, 1),
             "tlsstate_into_mb_s": round(zero_copy, 1),
+            "tlsstate_connection_mb_s": round(connection, 1),
             "ssl_mb_s": round(theirs, 1),
             "raw_mb_s": round(raw, 1),
             "ratio_vs_ssl": round(ours / theirs, 3) if theirs else None,

@@ -5,7 +5,8 @@ moving the same bytes, interleaved, medians of ``--repeat`` runs of ``--seconds`
 (see :mod:`tlsstate.bench.records`). ``--handshakes`` / ``--decrypt`` run
 ``tlsstate.bench.handshakes.run_handshake_bench`` / ``tlsstate.bench.decrypt.run_decrypt_bench`` when
 those modules exist. ``--json`` prints one list of objects (records: ``suite``, ``record_size``,
-``tlsstate_mb_s``, ``tlsstate_into_mb_s`` (the zero-copy API), ``ssl_mb_s``, ``raw_mb_s``, ratios).
+``tlsstate_mb_s``, ``tlsstate_into_mb_s`` (the zero-copy API), ``tlsstate_connection_mb_s``,
+``ssl_mb_s``, ``raw_mb_s``, ratios).
 """
 
 from __future__ import annotations
@@ -38,18 +39,23 @@ def _optional_runner(section: str) -> Callable[..., list[dict[str, Any]]] | None
 
 
 def _records_table(rows: list[dict[str, Any]]) -> str:
-    header = (f"{'suite':<20} {'record':>6} {'tlsstate':>9} {'zero-copy':>9} {'ssl':>8} {'raw':>8}"
-              f" {'vs ssl':>7} {'vs raw':>6}")
+    header = (f"{'suite':<19} {'record':>6} {'tlsstate':>8} {'zero-copy':>9} {'Connection':>10} {'ssl':>7} {'raw':>7}"
+              f" {'vs ssl':>6} {'vs raw':>6}")
     lines = ["MB/s (10^6 bytes of application data per second); vs = tlsstate (bytes API) / other", header,
              "-" * len(header)]
+
+    def rate(row: dict[str, Any], key: str, width: int) -> str:
+        value = row.get(key)
+        return f"{'-' if value is None else f'{value:.1f}':>{width}}"
+
     for row in rows:
         vs_ssl = f"{row['ratio_vs_ssl']:.2f}x" if row.get("ratio_vs_ssl") is not None else "-"
         vs_raw = f"{row['ratio_vs_raw']:.0%}" if row.get("ratio_vs_raw") is not None else "-"
-        zero_copy = row.get("tlsstate_into_mb_s")
         lines.append(
-            f"{row['suite']:<20} {row['record_size']:>6} {row['tlsstate_mb_s']:>9.1f}"
-            f" {'-' if zero_copy is None else f'{zero_copy:.1f}':>9} {row['ssl_mb_s']:>8.1f}"
-            f" {row['raw_mb_s']:>8.1f} {vs_ssl:>7} {vs_raw:>6}"
+            f"{row['suite']:<19} {row['record_size']:>6} {rate(row, 'tlsstate_mb_s', 8)}"
+            f" {rate(row, 'tlsstate_into_mb_s', 9)} {rate(row, 'tlsstate_connection_mb_s', 10)}"
+            f" {rate(row, 'ssl_mb_s', 7)} {rate(row, 'raw_mb_s', 7)}"
+            f" {vs_ssl:>6} {vs_raw:>6}"
         )
     return "\n".join(lines)
 
@@ -88,11 +94,13 @@ def speed(records: bool | None, handshakes: bool, decrypt_: bool, suites_: tuple
                 HalfConnection.open_next (header checks, sequence, integrity, length; bytes)
       zero-copy HalfConnection.seal_into the reader's Deframer.receive_buffer -> received ->
                 HalfConnection.open_next_into a reused buffer (pyca encrypt_into/decrypt_into)
+      Connection the whole sans-I/O Connection pair, handshaken in memory: send_data ->
+                bytes_to_send -> receive_bytes -> next_event (what TLSSocket does per record)
       raw       the pyca primitive alone: AEAD encrypt + decrypt with a fresh nonce per record;
                 CBC-SHA: AES-CBC + HMAC-SHA1 both ways (no record header, no Lucky 13 work)
       ssl       CPython ssl.SSLObject pair over MemoryBIOs, handshaken to the same suite:
                 write on the client, move the bytes, read on the server
-    The four alternate in ~1 ms batches inside each measurement; the median of --repeat
+    All alternate in ~1 ms batches inside each measurement; the median of --repeat
     measurements is shown. See docs/performance.md.
     """
     if records is None:
