@@ -124,15 +124,18 @@ class Connection:
 
     def next_event(self) -> Event | None:
         """The next event, or None when more bytes are needed (or the peer has closed)."""
-        self._check_error()
-        while not self._events and not self._peer_closed:
+        if self._error is not None:
+            raise self._error
+        events = self._events
+        while not events and not self._peer_closed:
             if not self._guard(self._process_next_record):
                 if self._eof:
                     self._peer_closed = True
-                    self._events.append(ConnectionClosed(clean=False))
+                    events.append(ConnectionClosed(clean=False))
                 break
-            self._flush_handshake()
-        return self._events.popleft() if self._events else None
+            if self._handshake_out:
+                self._flush_handshake()
+        return events.popleft() if events else None
 
     def bytes_to_send(self) -> bytes:
         """Drain everything queued for the peer (including a fatal alert after an error). Never raises."""
@@ -146,7 +149,8 @@ class Connection:
 
         Before the handshake completes the data is held and sent right after it.
         """
-        self._check_error()
+        if self._error is not None:
+            raise self._error
         if self._close_sent:
             raise errors.ConnectionClosed(clean=True)
         if not data:
