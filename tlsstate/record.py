@@ -147,38 +147,38 @@ class Deframer:
 
     def next_record(self) -> Record | None:
         """The next whole record, or None if more bytes are needed."""
-        data, pos = self._data, self._pos
-        if self._end - pos < RECORD_HEADER_LENGTH:
-            if self._error is not None:
-                raise self._error
+        taken = self.take_record()
+        if taken is None:
             return None
-        content_type, version, length = _HEADER.unpack_from(data, pos)
-        if not (
-            _FIRST_TYPE <= content_type <= _LAST_TYPE
-            and _LOWEST_VERSION <= version <= _HIGHEST_VERSION
-            and length <= self.max_fragment_length
-        ):
-            raise self._header_error(content_type, version, length)
-        end = pos + RECORD_HEADER_LENGTH + length
-        if self._end < end:
-            return None
-        if type(data) is bytes:
-            fragment = data[pos + RECORD_HEADER_LENGTH : end]
-        else:
-            fragment = bytes(memoryview(data)[pos + RECORD_HEADER_LENGTH : end])
-        self._consumed(end)
+        content_type, version, start, end = taken
+        data = self._data
+        fragment = data[start:end] if type(data) is bytes else bytes(memoryview(data)[start:end])
         return Record(content_type, version, fragment)
 
     def next_record_view(self) -> tuple[int, int, memoryview] | None:
         """Like :meth:`next_record` but returns ``(content_type, version, fragment)`` with the fragment as a
         read-only view into the fed bytes (no copy when they were ``bytes``): the fast path for
         :meth:`HalfConnection.open_fragment`. The view stays valid however the Deframer is used later."""
-        data, pos = self._data, self._pos
+        taken = self.take_record()
+        if taken is None:
+            return None
+        content_type, version, start, end = taken
+        data = self._data
+        if type(data) is bytes:
+            return content_type, version, memoryview(data)[start:end]
+        # our bytearray is reused for later input, which would change an exported view: copy
+        return content_type, version, memoryview(bytes(memoryview(data)[start:end]))
+
+    def take_record(self) -> tuple[int, int, int, int] | None:
+        """Consume the next whole record and return ``(content_type, version, start, end)``: its fragment is
+        ``buffer[start:end]`` of :attr:`buffer`, valid until the next call that adds bytes. None if more bytes
+        are needed. Every header check of the class docstring is made here (errors are sticky)."""
+        pos = self._pos
         if self._end - pos < 5:  # RECORD_HEADER_LENGTH
             if self._error is not None:
                 raise self._error
             return None
-        content_type, version, length = _UNPACK_HEADER_FROM(data, pos)
+        content_type, version, length = _UNPACK_HEADER_FROM(self._data, pos)
         if not (
             _FIRST_TYPE <= content_type <= _LAST_TYPE
             and _LOWEST_VERSION <= version <= _HIGHEST_VERSION
@@ -188,18 +188,16 @@ class Deframer:
         end = pos + 5 + length
         if self._end < end:
             return None
-        self._consumed(end)
-        if type(data) is bytes:
-            return content_type, version, memoryview(data)[pos + 5 : end]
-        # our bytearray is reused for later input, which would change an exported view: copy
-        return content_type, version, memoryview(bytes(memoryview(data)[pos + RECORD_HEADER_LENGTH : end]))
-
-    def _consumed(self, end: int) -> None:
-        """Everything before ``end`` is used; an emptied bytearray starts again at its front."""
         if end >= self._end and self._view is not None:
-            self._pos = self._end = 0
+            self._pos = self._end = 0  # an emptied bytearray starts again at its front
         else:
             self._pos = end
+        return content_type, version, pos + 5, end
+
+    @property
+    def buffer(self) -> bytes | bytearray:
+        """The object :meth:`take_record` offsets point into (the fed bytes, or the Deframer's bytearray)."""
+        return self._data
 
     def _header_error(self, content_type: int, version: int, length: int) -> ProtocolError:
         if self._error is None:
@@ -386,30 +384,21 @@ class HalfConnection:
 
         The same result and the same errors as ``deframer.next_record_view()`` followed by
         :meth:`open_fragment` (header checks of RFC 5246 §6.2.1, then sequence number, integrity and
-        plaintext length), in one call: the receive hot path. The header is parsed here, from the
-        deframer's buffer, and the fragment goes to the protection as a view, without a copy.
+        plaintext length), in one call: the receive hot path. The fragment goes to the protection as a view
+        of the deframer's buffer, without a copy.
         """
         fast = self._fast_open
-        # the Deframer's buffer, read in place (same module; see Deframer.next_record_view for the checks)
-        data, pos = deframer._data, deframer._pos
-        if fast is None or deframer._end - pos < 5 or self.seq > MAX_SEQUENCE_NUMBER:
+        if fast is None or self.seq > MAX_SEQUENCE_NUMBER:
             view = deframer.next_record_view()
             return None if view is None else self._open_parts(*view)
-        content_type, version, length = _UNPACK_HEADER_FROM(data, pos)
-        if not (
-            _FIRST_TYPE <= content_type <= _LAST_TYPE
-            and _LOWEST_VERSION <= version <= _HIGHEST_VERSION
-            and length <= deframer.max_fragment_length
-        ):
-            raise deframer._header_error(content_type, version, length)
-        end = pos + 5 + length
-        if deframer._end < end:
+        taken = deframer.take_record()
+        if taken is None:
             return None
-        deframer._consumed(end)
+        content_type, version, start, end = taken
         seq = self.seq
         self.seq = seq + 1
         try:
-            plaintext = fast(seq, content_type, version, memoryview(data)[pos + 5 : end])
+            plaintext = fast(seq, content_type, version, memoryview(deframer._data)[start:end])
         except BadRecordMAC as failure:
             self._fail(failure)
             raise
@@ -429,8 +418,7 @@ class HalfConnection:
         if len(out) < self.max_plaintext_length:
             raise ConfigurationError(f"output buffer of {len(out)} bytes is smaller than {self.max_plaintext_length}")
         fast = self._fast_open_into
-        data, pos = deframer._data, deframer._pos
-        if fast is None or deframer._end - pos < 5 or self.seq > MAX_SEQUENCE_NUMBER:
+        if fast is None or self.seq > MAX_SEQUENCE_NUMBER:
             opened = self.open_next(deframer)
             if opened is None:
                 return None
@@ -438,21 +426,14 @@ class HalfConnection:
             size = len(plaintext)
             out[:size] = plaintext
             return content_type, version, size
-        content_type, version, length = _UNPACK_HEADER_FROM(data, pos)
-        if not (
-            _FIRST_TYPE <= content_type <= _LAST_TYPE
-            and _LOWEST_VERSION <= version <= _HIGHEST_VERSION
-            and length <= deframer.max_fragment_length
-        ):
-            raise deframer._header_error(content_type, version, length)
-        end = pos + 5 + length
-        if deframer._end < end:
+        taken = deframer.take_record()
+        if taken is None:
             return None
-        deframer._consumed(end)
+        content_type, version, start, end = taken
         seq = self.seq
         self.seq = seq + 1
         try:
-            size = fast(seq, content_type, version, memoryview(data)[pos + 5 : end],
+            size = fast(seq, content_type, version, memoryview(deframer._data)[start:end],
                         out if type(out) is memoryview else memoryview(out))
         except BadRecordMAC as failure:
             self._fail(failure)
