@@ -17,6 +17,7 @@ from conftest import require_binary
 from tlsstate.capture.decrypt import decrypt_capture
 from tlsstate.capture.keysource import KeySource
 from tlsstate.capture.pcap import CaptureError, open_capture
+from tlsstate.capture.writer import read_frames, write_frames
 
 WS = "wireshark-test-suite"
 
@@ -26,18 +27,6 @@ def _chacha(vectors: Path) -> tuple[Path, Path, dict[int, dict[str, object]]]:
     streams = {s["tcp_stream"]: s for s in expected["decrypted_streams"]}
     return (vectors / WS / "captures" / "tls12-chacha20poly1305.pcap",
             vectors / WS / "keys" / "tls12-chacha20poly1305.keys", streams)
-
-
-def _frames(path: Path) -> list[tuple[float, bytes]]:
-    with path.open("rb") as handle:
-        return list(dpkt.pcap.Reader(handle))
-
-
-def _write(path: Path, linktype: int, frames: list[tuple[float, bytes]]) -> None:
-    with path.open("wb") as handle:
-        writer = dpkt.pcap.Writer(handle, linktype=linktype, snaplen=262144)
-        for ts, frame in frames:
-            writer.writepkt(frame, ts)
 
 
 def _check(path: Path, keylog: Path | None, streams: dict[int, dict[str, object]]) -> None:
@@ -71,7 +60,7 @@ def _ipv6(frame: bytes) -> bytes:
 @pytest.mark.parametrize("variant", ["raw", "raw-ipv6", "null", "loop", "sll", "sll2", "ipv4-linktype", "ethernet-ipv6"])
 def test_link_types(vectors: Path, tmp_path: Path, variant: str) -> None:
     capture, keylog, streams = _chacha(vectors)
-    frames = _frames(capture)
+    _linktype, frames = read_frames(capture)
     out = tmp_path / f"{variant}.pcap"
     converted: list[tuple[float, bytes]] = []
     for ts, frame in frames:
@@ -94,7 +83,7 @@ def test_link_types(vectors: Path, tmp_path: Path, variant: str) -> None:
             converted.append((ts, frame[:12] + b"\x86\xdd" + _ipv6(frame)))
     linktype = {"raw": 101, "raw-ipv6": 101, "null": 0, "loop": 108, "sll": 113, "sll2": 276, "ipv4-linktype": 228,
                 "ethernet-ipv6": 1}[variant]
-    _write(out, linktype, converted)
+    write_frames(out, converted, linktype)
     _check(out, keylog, streams)
     if variant.endswith("ipv6"):
         conn = decrypt_capture(out, KeySource()).connections[0]
@@ -162,7 +151,7 @@ def test_damage_is_reported_and_partial_results_kept(vectors: Path, tmp_path: Pa
     with pytest.raises(CaptureError):
         decrypt_capture(tmp_path / "junk", keys)
     # unknown link type: warned, nothing decoded
-    _write(tmp_path / "unknown.pcap", 147, _frames(capture))
+    write_frames(tmp_path / "unknown.pcap", read_frames(capture)[1], 147)
     result = decrypt_capture(tmp_path / "unknown.pcap", keys)
     assert result.connections == [] and any("link type 147" in w for w in result.warnings)
 
@@ -171,7 +160,7 @@ def test_tls_detected_on_any_port_and_non_tls_skipped(vectors: Path, tmp_path: P
     """Ports are rewritten to 1234/5678: still found by content; a plain-text TCP connection is skipped."""
     capture, keylog, streams = _chacha(vectors)
     frames = []
-    for ts, frame in _frames(capture):
+    for ts, frame in read_frames(capture)[1]:
         eth = dpkt.ethernet.Ethernet(frame)
         tcp = eth.data.data
         tcp.sport = 5678 if tcp.sport == 443 else tcp.sport + 1000
@@ -186,7 +175,7 @@ def test_tls_detected_on_any_port_and_non_tls_skipped(vectors: Path, tmp_path: P
         ip.len = len(ip)
         frames.append((ts, bytes(dpkt.ethernet.Ethernet(src=b"\x02" * 6, dst=b"\x04" * 6, data=ip))))
     out = tmp_path / "ports.pcap"
-    _write(out, 1, frames)
+    write_frames(out, frames, 1)
     keys = KeySource()
     keys.add_keylog_file(keylog)
     result = decrypt_capture(out, keys)
@@ -216,11 +205,11 @@ def test_capture_starting_mid_connection(vectors: Path, tmp_path: Path) -> None:
     """Packets before the first application data are cut off: no handshake, so no keys — reported, no failure;
     a capture starting in the middle of a record resynchronises on the next record boundary."""
     capture, keylog, _streams = _chacha(vectors)
-    frames = _frames(capture)
+    _linktype, frames = read_frames(capture)
     stream0 = [(ts, f) for ts, f in frames if 41832 in (dpkt.ethernet.Ethernet(f).data.data.sport,
                                                        dpkt.ethernet.Ethernet(f).data.data.dport)]
     late = tmp_path / "late.pcap"
-    _write(late, 1, stream0[6:])
+    write_frames(late, stream0[6:], 1)
     keys = KeySource()
     keys.add_keylog_file(keylog)
     [conn] = decrypt_capture(late, keys).connections
@@ -233,7 +222,7 @@ def test_capture_starting_mid_connection(vectors: Path, tmp_path: Path) -> None:
     eth.data.data.data = eth.data.data.data[7:]
     eth.data.len = len(eth.data)
     partial = tmp_path / "partial.pcap"
-    _write(partial, 1, [(stream0[1][0], bytes(eth)), *stream0[2:]])
+    write_frames(partial, [(stream0[1][0], bytes(eth)), *stream0[2:]], 1)
     [conn] = decrypt_capture(partial, keys).connections
     got = conn.to_json()
     assert got["records_failed"] == 0 and got["records_undecryptable"] > 0

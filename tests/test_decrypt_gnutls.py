@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import hashlib
 import os
-import signal
 import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from capture_helpers import loopback_capture
 from conftest import free_port, require_binary
 
 from tlsstate.capture.decrypt import CaptureResult, decrypt_capture
@@ -32,45 +32,31 @@ PRIORITIES = {
 
 @pytest.fixture(scope="module")
 def gnutls_capture(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Path, list[tuple[str, bytes]]]]:
-    serv, cli, dumpcap, openssl = (require_binary(b) for b in ("gnutls-serv", "gnutls-cli", "dumpcap", "openssl"))
+    serv, cli, openssl = (require_binary(b) for b in ("gnutls-serv", "gnutls-cli", "openssl"))
     tmp = tmp_path_factory.mktemp("gnutls")
     subprocess.run([openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(tmp / "key.pem"),
                     "-out", str(tmp / "cert.pem"), "-subj", "/CN=localhost", "-days", "2"],
                    check=True, capture_output=True, timeout=60)
     port = free_port()
     capture, keylog = tmp / "gnutls.pcapng", tmp / "keys.log"
-    cap = subprocess.Popen([dumpcap, "-i", "lo", "-f", f"tcp port {port}", "-w", str(capture), "-q"],
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    server = None
     sent: list[tuple[str, bytes]] = []
-    try:
-        deadline = time.monotonic() + 10
-        while not capture.exists() or capture.stat().st_size == 0:
-            if time.monotonic() > deadline or cap.poll() is not None:
-                pytest.skip("cannot capture on loopback here")
-            time.sleep(0.05)
-        time.sleep(0.3)
+    with loopback_capture(capture, [port]):
         server = subprocess.Popen(
             [serv, "--echo", "-p", str(port), "--x509certfile", str(tmp / "cert.pem"), "--x509keyfile",
              str(tmp / "key.pem"), "--priority", "NORMAL:+AES-128-CCM:+VERS-TLS1.3:+VERS-TLS1.1"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(0.7)
-        for priority in PRIORITIES:
-            line = f"hello over {priority}\n".encode()
-            subprocess.run([cli, "--insecure", "-p", str(port), "127.0.0.1", "--priority", priority], input=line,
-                           capture_output=True, timeout=10, env=dict(os.environ, SSLKEYLOGFILE=str(keylog)), check=True)
-            sent.append((priority, line))
-        time.sleep(0.3)
-    finally:
-        if server is not None:
+        try:
+            time.sleep(0.7)
+            for priority in PRIORITIES:
+                line = f"hello over {priority}\n".encode()
+                subprocess.run([cli, "--insecure", "-p", str(port), "127.0.0.1", "--priority", priority], input=line,
+                               capture_output=True, timeout=10, env=dict(os.environ, SSLKEYLOGFILE=str(keylog)),
+                               check=True)
+                sent.append((priority, line))
+            time.sleep(0.3)
+        finally:
             server.kill()
             server.wait()
-        cap.send_signal(signal.SIGINT)
-        try:
-            cap.wait(10)
-        except subprocess.TimeoutExpired:
-            cap.kill()
-            cap.wait()
     yield capture, keylog, sent
 
 

@@ -9,17 +9,16 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
-import signal
 import socket
 import ssl
 import subprocess
 import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from capture_helpers import loopback_capture
 from conftest import free_port, require_binary
 
 from tlsstate.capture.decrypt import CaptureResult, DecryptOptions, decrypt_capture
@@ -119,36 +118,18 @@ class LiveCapture:
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveCapture]:
-    dumpcap = require_binary("dumpcap")
     tmp = tmp_path_factory.mktemp("live")
     cert, key = _certificate(tmp)
     keylog = tmp / "keys.log"
     ports = [free_port() for _ in CASES]
     capture = tmp / "live.pcapng"
-    bpf = "tcp and (" + " or ".join(f"port {p}" for p in ports) + ")"
-    proc = subprocess.Popen([dumpcap, "-i", "lo", "-f", bpf, "-w", str(capture), "-q"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    try:
-        deadline = time.monotonic() + 10
-        while not capture.exists() or capture.stat().st_size == 0:  # dumpcap writes the SHB when it starts
-            if time.monotonic() > deadline or proc.poll() is not None:
-                pytest.skip("cannot capture on loopback here")
-            time.sleep(0.05)
-        time.sleep(0.3)
-        exchanged = []
+    exchanged: list[tuple[Case, int, bytes, bytes]] = []
+    with loopback_capture(capture, ports):
         for case, port in zip(CASES, ports, strict=True):
             request = b"GET /" + case.name.encode() + b" HTTP/1.1\r\n\r\n" + os.urandom(70_000)
             response = b"HTTP/1.1 200 OK\r\n\r\n" + os.urandom(300_000)
             _exchange(case, port, cert, key, keylog, request, response)
             exchanged.append((case, port, request, response))
-        time.sleep(0.5)
-    finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
     yield LiveCapture(capture, keylog, key, exchanged)
 
 

@@ -5,7 +5,6 @@ PSK resumption with accepted 0-RTT early data. Checked against the bytes the pee
 from __future__ import annotations
 
 import hashlib
-import signal
 import subprocess
 import time
 from collections.abc import Iterator
@@ -13,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from capture_helpers import loopback_capture, stop_process
 from conftest import free_port, require_binary
 
 from tlsstate.capture.decrypt import CaptureResult, DecryptOptions, decrypt_capture
@@ -33,19 +33,9 @@ class Run:
     early_accepted: bool
 
 
-def _stop(proc: subprocess.Popen[bytes], sig: int = signal.SIGTERM) -> None:
-    if proc.poll() is None:
-        proc.send_signal(sig)
-        try:
-            proc.wait(5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
 @pytest.fixture(scope="module")
 def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
-    openssl, dumpcap = require_binary("openssl"), require_binary("dumpcap")
+    openssl = require_binary("openssl")
     tmp = tmp_path_factory.mktemp("tls13")
     subprocess.run([openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(tmp / "key.pem"),
                     "-out", str(tmp / "cert.pem"), "-subj", "/CN=localhost", "-days", "2"],
@@ -53,53 +43,44 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
     port = free_port()
     capture, keylog, session = tmp / "tls13.pcapng", tmp / "keys.log", tmp / "sess.pem"
     (tmp / "early.txt").write_bytes(EARLY_DATA)
-    cap = subprocess.Popen([dumpcap, "-i", "lo", "-f", f"tcp port {port}", "-w", str(capture), "-q"],
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    server = client = None
     early_accepted = False
-    try:
-        deadline = time.monotonic() + 10
-        while not capture.exists() or capture.stat().st_size == 0:
-            if time.monotonic() > deadline or cap.poll() is not None:
-                pytest.skip("cannot capture on loopback here")
-            time.sleep(0.05)
-        time.sleep(0.3)
-        server = subprocess.Popen(
-            [openssl, "s_server", "-accept", str(port), "-cert", str(tmp / "cert.pem"), "-key", str(tmp / "key.pem"),
-             "-tls1_3", "-groups", "P-256", "-early_data", "-num_tickets", "1"],
-            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(0.5)
-        # 1: the client's key share is X25519, the server wants P-256 -> HelloRetryRequest; then "K" = KeyUpdate
-        # with update_requested (the server answers with its own KeyUpdate); data both ways after it
-        client = subprocess.Popen(
-            [openssl, "s_client", "-connect", f"127.0.0.1:{port}", "-tls1_3", "-groups", "X25519:P-256",
-             "-keylogfile", str(keylog), "-sess_out", str(session)],
-            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        assert client.stdin and server.stdin
-        time.sleep(0.5)
-        client.stdin.write(b"K\n")
-        client.stdin.flush()
-        time.sleep(0.3)
-        client.stdin.write(CLIENT_DATA)
-        client.stdin.flush()
-        time.sleep(0.3)
-        server.stdin.write(SERVER_DATA)
-        server.stdin.flush()
-        time.sleep(0.3)
-        client.stdin.close()
-        client.wait(10)
-        # 2: resumption with 0-RTT early data (P-256 key share: no HelloRetryRequest, so 0-RTT can be accepted)
-        resumed = subprocess.run(
-            [openssl, "s_client", "-connect", f"127.0.0.1:{port}", "-tls1_3", "-groups", "P-256",
-             "-keylogfile", str(keylog), "-sess_in", str(session), "-early_data", str(tmp / "early.txt")],
-            stdin=subprocess.DEVNULL, capture_output=True, timeout=10)
-        early_accepted = b"Early data was accepted" in resumed.stdout
-        time.sleep(0.5)
-    finally:
-        for proc in (client, server):
-            if proc is not None:
-                _stop(proc)
-        _stop(cap, signal.SIGINT)
+    with loopback_capture(capture, [port]):
+        server = client = None
+        try:
+            server = subprocess.Popen(
+                [openssl, "s_server", "-accept", str(port), "-cert", str(tmp / "cert.pem"), "-key", str(tmp / "key.pem"),
+                 "-tls1_3", "-groups", "P-256", "-early_data", "-num_tickets", "1"],
+                stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            time.sleep(0.5)
+            # 1: the client's key share is X25519, the server wants P-256 -> HelloRetryRequest; then "K" = KeyUpdate
+            # with update_requested (the server answers with its own KeyUpdate); data both ways after it
+            client = subprocess.Popen(
+                [openssl, "s_client", "-connect", f"127.0.0.1:{port}", "-tls1_3", "-groups", "X25519:P-256",
+                 "-keylogfile", str(keylog), "-sess_out", str(session)],
+                stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            assert client.stdin and server.stdin
+            time.sleep(0.5)
+            client.stdin.write(b"K\n")
+            client.stdin.flush()
+            time.sleep(0.3)
+            client.stdin.write(CLIENT_DATA)
+            client.stdin.flush()
+            time.sleep(0.3)
+            server.stdin.write(SERVER_DATA)
+            server.stdin.flush()
+            time.sleep(0.3)
+            client.stdin.close()
+            client.wait(10)
+            # 2: resumption with 0-RTT early data (P-256 key share: no HelloRetryRequest, so 0-RTT can be accepted)
+            resumed = subprocess.run(
+                [openssl, "s_client", "-connect", f"127.0.0.1:{port}", "-tls1_3", "-groups", "P-256",
+                 "-keylogfile", str(keylog), "-sess_in", str(session), "-early_data", str(tmp / "early.txt")],
+                stdin=subprocess.DEVNULL, capture_output=True, timeout=10)
+            early_accepted = b"Early data was accepted" in resumed.stdout
+        finally:
+            for proc in (client, server):
+                if proc is not None:
+                    stop_process(proc)
     yield Run(capture, keylog, early_accepted)
 
 
