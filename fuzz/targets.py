@@ -86,17 +86,40 @@ def _deframe(data: bytes, chunk: int) -> tuple[list[tuple[int, int, bytes]], Pro
     return records, None
 
 
+def _deframe_received(data: bytes, chunk: int) -> tuple[list[tuple[int, int, bytes]], ProtocolError | None]:
+    """The same through the recv_into-style path: bytes written into receive_buffer() views, then received()."""
+    deframer = Deframer(max_fragment_length=DEFRAMER_MAX_FRAGMENT)
+    records: list[tuple[int, int, bytes]] = []
+    try:
+        for start in range(0, len(data), chunk):
+            piece = data[start : start + chunk]
+            view = deframer.receive_buffer(len(piece) + chunk % 3)  # sometimes more room than is used
+            view[: len(piece)] = piece
+            deframer.received(len(piece))
+            while (record := deframer.next_record()) is not None:
+                records.append((record.content_type, record.version, record.fragment))
+            if deframer.buffered > 5 + DEFRAMER_MAX_FRAGMENT:
+                raise FuzzBug(f"Deframer buffers {deframer.buffered} bytes (> one record)")
+            if len(deframer.buffer) > 4 * (5 + DEFRAMER_MAX_FRAGMENT) + 2 * chunk:
+                raise FuzzBug(f"Deframer receive buffer grew to {len(deframer.buffer)} bytes")
+    except ProtocolError as exc:
+        return records, exc
+    return records, None
+
+
 def fuzz_deframer(data: bytes) -> None:
-    """Record layer framing (RFC 5246 §6.2.1): typed errors only, chunking-independent, bounded."""
+    """Record layer framing (RFC 5246 §6.2.1): typed errors only, chunking-independent, bounded; feed() and
+    the receive_buffer()/received() path give the same records and errors."""
     whole, whole_error = _deframe(data, max(len(data), 1))
     chunk = (data[0] % 7 + 1) if data else 1
-    pieces, pieces_error = _deframe(data, chunk)
-    if whole != pieces:
-        raise FuzzBug(f"chunk size {chunk} changes the records")
-    whole_alert = whole_error.alert if whole_error is not None else None
-    pieces_alert = pieces_error.alert if pieces_error is not None else None
-    if type(whole_error) is not type(pieces_error) or whole_alert != pieces_alert:
-        raise FuzzBug(f"chunk size {chunk} changes the error: {whole_error!r} vs {pieces_error!r}")
+    for name, (pieces, pieces_error) in (("feed", _deframe(data, chunk)),
+                                         ("receive_buffer", _deframe_received(data, chunk))):
+        if whole != pieces:
+            raise FuzzBug(f"{name} with chunk size {chunk} changes the records")
+        whole_alert = whole_error.alert if whole_error is not None else None
+        pieces_alert = pieces_error.alert if pieces_error is not None else None
+        if type(whole_error) is not type(pieces_error) or whole_alert != pieces_alert:
+            raise FuzzBug(f"{name} with chunk size {chunk} changes the error: {whole_error!r} vs {pieces_error!r}")
 
 
 # ------------------------------------------------------------------------------------------ messages
