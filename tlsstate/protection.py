@@ -84,6 +84,19 @@ def _bad() -> BadRecordMAC:
     return BadRecordMAC()
 
 
+def _decrypt_into_or_wipe(
+    decrypt_into: Callable[[Buffer, Buffer, Buffer, memoryview], int], nonce: Buffer, ciphertext: Buffer, aad: Buffer,
+    target: memoryview,
+) -> None:
+    """AEAD-Decrypt straight into ``target`` (RFC 5116 §2.2). pyca's ``decrypt_into`` writes the plaintext
+    before it checks the tag, so on failure the unverified bytes are wiped before BadRecordMAC is raised."""
+    try:
+        decrypt_into(nonce, ciphertext, aad, target)
+    except InvalidTag:
+        target[:] = bytes(len(target))
+        raise _bad() from None
+
+
 class RecordProtection:
     """Base class: the identity transform of the initial (null) state (RFC 5246 §6.1).
 
@@ -560,20 +573,16 @@ class AeadExplicitNonce(RecordProtection):
             raise _bad() from None
 
     def open_into(self, seq: int, content_type: int, version: int, fragment: Buffer, out: memoryview) -> int:
-        """``open`` decrypting straight into ``out``. pyca leaves the unverified plaintext in the buffer when
-        the tag is wrong, so on failure the bytes written are wiped before BadRecordMAC is raised."""
+        """``open`` decrypting straight into ``out``; unverified bytes are wiped on failure
+        (:func:`_decrypt_into_or_wipe`)."""
         size = len(fragment) - self._overhead
         if size < 0:
             raise _bad()
         if size > len(out):
             return len(self.open(seq, content_type, version, fragment))
         view = fragment if type(fragment) is memoryview else memoryview(fragment)
-        target = out[:size]
-        try:
-            self._decrypt_into(self._salt + view[:8], view[8:], _MAC_HEADER_PACK(seq, content_type, version, size), target)
-        except InvalidTag:
-            target[:] = bytes(size)
-            raise _bad() from None
+        aad = _MAC_HEADER_PACK(seq, content_type, version, size)
+        _decrypt_into_or_wipe(self._decrypt_into, self._salt + view[:8], view[8:], aad, out[:size])
         return size
 
 
@@ -639,21 +648,17 @@ class AeadXorNonce(RecordProtection):
             raise _bad() from None
 
     def open_into(self, seq: int, content_type: int, version: int, fragment: Buffer, out: memoryview) -> int:
-        """``open`` decrypting straight into ``out``; the unverified bytes are wiped on failure (see
-        :meth:`AeadExplicitNonce.open_into`)."""
+        """``open`` decrypting straight into ``out``; unverified bytes are wiped on failure
+        (:func:`_decrypt_into_or_wipe`)."""
         size = len(fragment) - self._tag
         if size < 0:
             raise _bad()
         if size > len(out):
             return len(self.open(seq, content_type, version, fragment))
-        target = out[:size]
-        try:
-            self._decrypt_into(
-                (self._iv ^ seq).to_bytes(12, "big"), fragment, _MAC_HEADER_PACK(seq, content_type, version, size), target
-            )
-        except InvalidTag:
-            target[:] = bytes(size)
-            raise _bad() from None
+        _decrypt_into_or_wipe(
+            self._decrypt_into, (self._iv ^ seq).to_bytes(12, "big"), fragment,
+            _MAC_HEADER_PACK(seq, content_type, version, size), out[:size],
+        )
         return size
 
 
@@ -697,13 +702,8 @@ class Tls13Aead(AeadXorNonce):
             raise _bad()
         if size > len(out):
             return len(self.open(seq, content_type, version, fragment))
-        target = out[:size]
         header = _RECORD_HEADER.pack(content_type, version, len(fragment))
-        try:
-            self._decrypt_into((self._iv ^ seq).to_bytes(12, "big"), fragment, header, target)
-        except InvalidTag:
-            target[:] = bytes(size)
-            raise _bad() from None
+        _decrypt_into_or_wipe(self._decrypt_into, (self._iv ^ seq).to_bytes(12, "big"), fragment, header, out[:size])
         return size
 
 

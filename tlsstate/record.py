@@ -238,13 +238,13 @@ class HalfConnection:
         self.max_plaintext_length = max_plaintext_length
         self._label: str | None = None
         self._failure: BadRecordMAC | None = None
-        # protection.seal_record while sealing needs no TLS 1.3 wrapping and the state is alive (hot path)
-        self._fast_seal: Callable[[int, int, int, Buffer], bytes] | None = self._protection.seal_record
-        # protection.open while opening needs no TLS 1.3 unwrapping and the state is alive (hot path)
-        self._fast_open: Callable[[int, int, int, bytes | memoryview], bytes] | None = self._protection.open
-        # the same for the zero-copy variants (seal_into, open_next_into)
-        self._fast_seal_into: Callable[[int, int, int, Buffer, memoryview], int] | None = self._protection.seal_record_into
-        self._fast_open_into: Callable[[int, int, int, Buffer, memoryview], int] | None = self._protection.open_into
+        # Hot path: the protection's bound methods while the state is alive and needs no TLS 1.3 wrapping,
+        # else None (the checked slow path). Derived from _protection/_tls13/_failure by _update_fast_path only.
+        self._fast_seal: Callable[[int, int, int, Buffer], bytes] | None = None
+        self._fast_open: Callable[[int, int, int, bytes | memoryview], bytes] | None = None
+        self._fast_seal_into: Callable[[int, int, int, Buffer, memoryview], int] | None = None
+        self._fast_open_into: Callable[[int, int, int, Buffer, memoryview], int] | None = None
+        self._update_fast_path()
 
     @property
     def protection(self) -> RecordProtection:
@@ -483,10 +483,7 @@ class HalfConnection:
     def _fail(self, failure: BadRecordMAC) -> None:
         """An integrity failure kills this direction: every later call raises the same error."""
         self._failure = failure
-        self._fast_seal = None
-        self._fast_open = None
-        self._fast_seal_into = None
-        self._fast_open_into = None
+        self._update_fast_path()
 
     def _open_tls13(
         self, content_type: int, version: int, fragment: bytes | memoryview, protection: RecordProtection
