@@ -100,6 +100,20 @@ def parse_dhe_groups(text: str | None) -> list[NamedGroup] | None:
     return groups
 
 
+def load_identity(
+    cert: str, key: str | None, role: str
+) -> tuple[list[x509.Certificate], rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey]:
+    """(certificate chain, private key) from PEM/DER/PKCS#12 files for ``serve`` and ``connect``: a one-line
+    click error when they cannot be read or the key is neither RSA nor ECDSA (the kinds TLS 1.0-1.2 signs with)."""
+    try:
+        chain, private_key = certs.load_cert_and_key(cert, key)
+    except (TLSError, ValueError, OSError) as exc:
+        raise click.ClickException(f"cannot load {role} certificate/key: {exc}") from None
+    if not isinstance(private_key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey):
+        raise click.ClickException(f"a {role} certificate needs an RSA or ECDSA key")
+    return chain, private_key
+
+
 def apply_protocol_options(config: TLSConfig, *, dhe_groups: str | None, ssl3: bool, versions_given: bool) -> None:
     """Options shared by connect and serve: --dhe-groups, --ssl3 (enables SSL 3.0 and, without --versions, allows it)."""
     config.dhe_groups = parse_dhe_groups(dhe_groups)
@@ -324,13 +338,7 @@ def connect(
     if key and not cert:
         raise click.UsageError("--key needs --cert")
     if cert:
-        try:
-            chain, private_key = certs.load_cert_and_key(cert, key)
-        except (TLSError, ValueError, OSError) as exc:
-            raise click.ClickException(f"cannot load client certificate/key: {exc}") from None
-        if not isinstance(private_key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey):
-            raise click.ClickException("a client certificate needs an RSA or ECDSA key")
-        config.client_certificate_chain, config.client_private_key = chain, private_key
+        config.client_certificate_chain, config.client_private_key = load_identity(cert, key, "client")
     try:
         config.keylog = KeyLogWriter(keylog) if keylog else open_default_keylog()
     except OSError as exc:

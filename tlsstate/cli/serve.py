@@ -21,12 +21,13 @@ from dataclasses import dataclass, field
 
 import click
 from cryptography import x509
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from tlsstate import certs
 from tlsstate.cli.connect import (
     apply_protocol_options,
     certificate_identity,
+    load_identity,
     openssl_version_name,
     parse_groups,
     parse_suites,
@@ -176,13 +177,7 @@ def load_server_identity(cert: str | None, key: str | None) -> tuple[list[x509.C
     """(certificate chain, private key) from PEM/DER/PKCS#12 files, or a fresh self-signed localhost certificate."""
     if cert is None:
         return self_signed_localhost()
-    try:
-        chain, private_key = certs.load_cert_and_key(cert, key)
-    except (TLSError, ValueError, OSError) as exc:
-        raise click.ClickException(f"cannot load certificate/key: {exc}") from None
-    if not isinstance(private_key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey):
-        raise click.ClickException("tlsstate serve needs an RSA or ECDSA key")
-    return chain, private_key
+    return load_identity(cert, key, "server")
 
 
 def self_signed_localhost() -> tuple[list[x509.Certificate], PrivateKey]:
