@@ -6,6 +6,7 @@ check tlsstate against itself. Every socket has a timeout; every thread is joine
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import ssl
 import threading
@@ -158,12 +159,10 @@ def test_server_survives_garbage(identity: Any) -> None:
     assert answer[:1] == bytes([21])  # an alert record came back
 
 
-@pytest.fixture
-def ssl_server(identity: Any) -> Iterator[tuple[int, list[Any]]]:
-    """A CPython ssl (OpenSSL) TLS 1.2 echo server for one connection."""
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ctx.load_cert_chain(identity[2], identity[3])
-    ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+@contextlib.contextmanager
+def _ssl_echo_server(ctx: ssl.SSLContext) -> Iterator[tuple[int, list[Any]]]:
+    """A CPython ssl (OpenSSL) echo server for one connection on a free loopback port: yields the port and
+    a list that receives (version, cipher) on handshake, or the exception that ended it."""
     listener = socket.create_server(("127.0.0.1", 0))
     listener.settimeout(TIMEOUT)
     seen: list[Any] = []
@@ -181,9 +180,21 @@ def ssl_server(identity: Any) -> Iterator[tuple[int, list[Any]]]:
 
     thread = threading.Thread(target=run, daemon=True)
     thread.start()
-    yield listener.getsockname()[1], seen
-    thread.join(TIMEOUT)
-    listener.close()
+    try:
+        yield listener.getsockname()[1], seen
+    finally:
+        thread.join(TIMEOUT)
+        listener.close()
+
+
+@pytest.fixture
+def ssl_server(identity: Any) -> Iterator[tuple[int, list[Any]]]:
+    """A CPython ssl (OpenSSL) TLS 1.2 echo server for one connection."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(identity[2], identity[3])
+    ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+    with _ssl_echo_server(ctx) as server:
+        yield server
 
 
 def test_client_against_cpython_ssl_server(identity: Any, ssl_server: tuple[int, list[Any]]) -> None:
@@ -253,33 +264,13 @@ def test_cpython_ssl_both_roles(identity: Any, version: ProtocolVersion, ssl_ver
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(identity[2], identity[3])
     _ssl_pin(ctx, ssl_version, suite)
-    listener = socket.create_server(("127.0.0.1", 0))
-    listener.settimeout(TIMEOUT)
-    seen: list[Any] = []
-
-    def run() -> None:
-        try:
-            conn, _ = listener.accept()
-            conn.settimeout(TIMEOUT)
-            with ctx.wrap_socket(conn, server_side=True) as tls:
-                seen.append((tls.version(), tls.cipher()[0]))
-                while chunk := tls.recv(65536):
-                    tls.sendall(chunk)
-        except (OSError, ssl.SSLError) as exc:
-            seen.append(exc)
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    try:
+    with _ssl_echo_server(ctx) as (port, seen):
         config = client_config(identity, min_version=version, max_version=version, cipher_suites=[ours])
-        with TLSSocket.connect("127.0.0.1", listener.getsockname()[1], config, timeout=TIMEOUT) as tls:
+        with TLSSocket.connect("127.0.0.1", port, config, timeout=TIMEOUT) as tls:
             tls.sendall(data)
             got = b""
             while len(got) < len(data):
                 got += tls.recv()
             assert got == data
-    finally:
-        thread.join(TIMEOUT)
-        listener.close()
     assert seen and seen[0] == ({ProtocolVersion.TLS1_0: "TLSv1", ProtocolVersion.TLS1_1: "TLSv1.1",
                                   ProtocolVersion.TLS1_2: "TLSv1.2"}[version], suite)

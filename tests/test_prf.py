@@ -21,7 +21,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from vectorfiles import acvp_tests, botan_blocks, openssl_blocks, openssl_skip_reason
 
-from tlsstate import prf
+from tlsstate import certs, prf
 from tlsstate.constants import ProtocolVersion
 from tlsstate.errors import ConfigurationError
 
@@ -394,27 +394,10 @@ def test_finished_verify_data_in_captures(on_the_wire: bytes, expected: bytes, v
 
 
 def _rsa_certificate(tmp_path: Path) -> tuple[Path, Path]:
-    import datetime
-
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import rsa
-    from cryptography.x509.oid import NameOID
-
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
-    now = datetime.datetime.now(datetime.UTC)
-    day = datetime.timedelta(days=1)
-    cert = (
-        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-        .serial_number(1).not_valid_before(now - day).not_valid_after(now + day)
-        .sign(key, hashes.SHA256())
-    )  # fmt: skip
+    """A self-signed localhost certificate and key as PEM files for the live OpenSSL peer."""
+    cert, key = certs.generate_self_signed(["localhost"], "rsa2048")
     cert_path, key_path = tmp_path / "cert.pem", tmp_path / "key.pem"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    )
+    certs.write_pem_files(cert, key, cert_path, key_path)
     return cert_path, key_path
 
 

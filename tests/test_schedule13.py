@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from vectorfiles import acvp_tests, botan_sections, cavs_records, openssl_blocks, openssl_skip_reason
 
+from tlsstate import certs
 from tlsstate import schedule13 as s13
 from tlsstate.errors import ConfigurationError
 from tlsstate.suites import lookup
@@ -360,27 +361,10 @@ def test_label_and_length_limits() -> None:
 
 
 def _self_signed(tmp_path: Path) -> tuple[Path, Path]:
-    import datetime
-
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
-    now = datetime.datetime.now(datetime.UTC)
-    day = datetime.timedelta(days=1)
-    cert = (
-        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-        .serial_number(1).not_valid_before(now - day).not_valid_after(now + day)
-        .sign(key, hashes.SHA256())
-    )  # fmt: skip
+    """A self-signed localhost certificate and key as PEM files for the live OpenSSL peer."""
+    cert, key = certs.generate_self_signed(["localhost"], "ecdsa-p256")
     cert_path, key_path = tmp_path / "cert.pem", tmp_path / "key.pem"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    )
+    certs.write_pem_files(cert, key, cert_path, key_path)
     return cert_path, key_path
 
 
