@@ -28,7 +28,15 @@ import tempfile
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from tlsstate.bench.records import BENCH_SUITES, SslPair, Step, make_certificate, measure_interleaved, raw_step, tlsstate_step
+from tlsstate.bench.records import (
+    BENCH_SUITES,
+    SslPair,
+    Step,
+    make_certificate,
+    measure_interleaved,
+    raw_step,
+    tlsstate_step,
+)
 
 _PACK_SCRATCH = struct.Struct(">QBHHBHHQ").pack_into  # seq type version length | type version record_length seq
 _UNPACK_HEADER = struct.Struct(">BHH").unpack_from

@@ -30,14 +30,14 @@ from fuzz.targets import (
     context_index,
     server_configs,
 )
-from tlsstate import extensions as ext
-from tlsstate import messages
 from tlsstate.capture.pcap import CaptureError, open_capture
 from tlsstate.config import TLSConfig
 from tlsstate.connection import Connection
-from tlsstate.constants import ProtocolVersion
-from tlsstate.errors import TLSError
-from tlsstate.suites import KeyExchange, by_name
+from tlsstate.crypto.suites import KeyExchange, by_name
+from tlsstate.wire import extensions as ext
+from tlsstate.wire import messages
+from tlsstate.wire.constants import ProtocolVersion
+from tlsstate.wire.errors import TLSError
 
 CAPTURES = WIRESHARK / "captures"
 KEYS = WIRESHARK / "keys"

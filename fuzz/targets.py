@@ -1,7 +1,7 @@
 """Fuzz targets: one function per attack surface, each taking arbitrary bytes.
 
 Contract checked by every target (issue 5, item 2): for ANY input the code under test either succeeds or
-raises a typed tlsstate error (:class:`tlsstate.errors.TLSError` subclasses; for the capture reader its
+raises a typed tlsstate error (:class:`tlsstate.wire.errors.TLSError` subclasses; for the capture reader its
 documented :class:`tlsstate.capture.pcap.CaptureError`). Any other exception escapes the target and is a
 bug. The same functions are driven by atheris (``fuzz/run.py``), by the pure-Python mutation fallback in
 the same script, and by the hypothesis tests in ``tests/test_fuzz_*.py``.
@@ -38,20 +38,20 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from tlsstate import extensions as ext
-from tlsstate import messages
 from tlsstate.capture.decrypt import DecryptOptions, decrypt_capture
 from tlsstate.capture.keysource import KeySource, RsaKey, load_rsa_key
 from tlsstate.capture.pcap import CaptureError
-from tlsstate.certs import generate_self_signed
 from tlsstate.config import TLSConfig
 from tlsstate.connection import Connection
-from tlsstate.constants import AlertDescription, ProtocolVersion
-from tlsstate.errors import InternalError, ProtocolError, TLSError
-from tlsstate.handshake.session_cache import SessionCache
-from tlsstate.keylog import parse_keylog
+from tlsstate.crypto.certs import generate_self_signed
+from tlsstate.crypto.suites import KeyExchange, by_name
 from tlsstate.record import Deframer
-from tlsstate.suites import KeyExchange, by_name
+from tlsstate.sessions.cache import SessionCache
+from tlsstate.wire import extensions as ext
+from tlsstate.wire import messages
+from tlsstate.wire.constants import AlertDescription, ProtocolVersion
+from tlsstate.wire.errors import InternalError, ProtocolError, TLSError
+from tlsstate.wire.keylog import parse_keylog
 
 ROOT = Path(__file__).resolve().parents[1]
 VECTORS = Path(os.environ.get("TLSSTATE_VECTORS", ROOT.parent / "shared" / "vectors"))
@@ -171,7 +171,7 @@ EXTENSION_PARSERS: list[Callable[..., object]] = [
 
 
 def fuzz_extension(data: bytes) -> None:
-    """Every typed extension parser in tlsstate.extensions."""
+    """Every typed extension parser in tlsstate.wire.extensions."""
     if not data:
         return
     parse = EXTENSION_PARSERS[data[0] % len(EXTENSION_PARSERS)]

@@ -28,11 +28,11 @@ import pytest
 from conftest import free_port, require_binary
 from test_connection_helpers import HOST, write_pem
 
-from tlsstate.certs import certificate_pem, issue_certificate, make_ca, write_pem_files
 from tlsstate.connection import Connection
-from tlsstate.constants import ProtocolVersion
+from tlsstate.crypto.certs import certificate_pem, issue_certificate, make_ca, write_pem_files
+from tlsstate.crypto.suites import CipherSuite
 from tlsstate.events import ApplicationData, Event
-from tlsstate.suites import CipherSuite
+from tlsstate.wire.constants import ProtocolVersion
 
 TLSSTATE = [sys.executable, "-c", "import sys; from tlsstate.cli.main import main; sys.exit(main())"]
 TIMEOUT = 20.0

@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 from test_connection_helpers import HOST, client_config, server_config, write_pem
 
-from tlsstate.constants import ProtocolVersion
-from tlsstate.errors import AlertReceived, ProtocolError
 from tlsstate.io import aio
+from tlsstate.wire.constants import ProtocolVersion
+from tlsstate.wire.errors import AlertReceived, ProtocolError
 
 pytestmark = pytest.mark.timeout(60)
 MIB = 1 << 20

@@ -14,8 +14,8 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from tlsstate import certs
-from tlsstate.errors import ConfigurationError
+from tlsstate.crypto import certs
+from tlsstate.wire.errors import ConfigurationError
 
 from .conftest import require_binary
 

@@ -23,7 +23,7 @@ SIX = ("client write MAC key", "server write MAC key", "client write key", "serv
 
 
 def p_sha256(secret: bytes, seed: bytes, length: int) -> bytes:
-    """RFC 5246 §5 P_SHA256, written out independently of tlsstate.prf."""
+    """RFC 5246 §5 P_SHA256, written out independently of tlsstate.crypto.prf."""
     out, a = b"", seed
     while len(out) < length:
         a = hmac.digest(secret, a, "sha256")

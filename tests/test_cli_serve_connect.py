@@ -184,8 +184,8 @@ def test_gnutls_cli_against_serve(pki: dict[str, Path], priority: str, cipher: s
 
 def test_connect_reports_truncation(pki: dict[str, Path]) -> None:
     """A server that drops TCP without close_notify: connect prints the data and says it was not closed cleanly."""
-    from tlsstate.certs import load_cert_and_key
     from tlsstate.config import TLSConfig
+    from tlsstate.crypto.certs import load_cert_and_key
     from tlsstate.io.sockets import TLSListener
 
     chain, key = load_cert_and_key(pki["cert"], pki["key"])

@@ -21,11 +21,11 @@ from peers import TIMEOUT, SslPeer, exchange, run_connect, s_server_www, serve, 
 from peers import pki as pki_cli  # noqa: F401  (fixture)
 from test_connection_helpers import HOST, client_config, handshake, server_config
 
-from tlsstate import certs
 from tlsstate.connection import Connection
-from tlsstate.constants import AlertDescription, ProtocolVersion
-from tlsstate.errors import AlertReceived, ProtocolError
-from tlsstate.suites import by_name
+from tlsstate.crypto import certs
+from tlsstate.crypto.suites import by_name
+from tlsstate.wire.constants import AlertDescription, ProtocolVersion
+from tlsstate.wire.errors import AlertReceived, ProtocolError
 
 pytestmark = [pytest.mark.interop, pytest.mark.filterwarnings("ignore:ssl.TLSVersion:DeprecationWarning")]
 

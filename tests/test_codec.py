@@ -6,9 +6,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tlsstate.codec import Reader, Writer, parse_hex
-from tlsstate.constants import ProtocolVersion, parse_version
-from tlsstate.errors import DecodeError
+from tlsstate.wire.codec import Reader, Writer, parse_hex
+from tlsstate.wire.constants import ProtocolVersion, parse_version
+from tlsstate.wire.errors import DecodeError
 
 
 @given(st.binary(max_size=300), st.binary(max_size=70000), st.integers(0, 2**24 - 1))

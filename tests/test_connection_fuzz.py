@@ -16,11 +16,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_connection_helpers import client_config, server_config, write_pem
 
-from tlsstate import errors
 from tlsstate.connection import Connection
-from tlsstate.constants import AlertDescription
 from tlsstate.events import HandshakeComplete
 from tlsstate.handshake.transcript import Transcript
+from tlsstate.wire import errors
+from tlsstate.wire.constants import AlertDescription
 
 
 @functools.cache
@@ -82,7 +82,7 @@ def test_client_survives_a_damaged_server_flight(edits: list[tuple[int, int]], c
     client.start_handshake()
     client.bytes_to_send()
     # the client checks the server's answer against its own ClientHello: give it the recorded one
-    client._handshake.state.hello = __import__("tlsstate.messages", fromlist=["ClientHello"]).ClientHello.parse(
+    client._handshake.state.hello = __import__("tlsstate.wire.messages", fromlist=["ClientHello"]).ClientHello.parse(
         hello[9:]
     )
     transcript = Transcript()
@@ -99,7 +99,7 @@ def test_client_survives_a_damaged_server_flight(edits: list[tuple[int, int]], c
 )
 def test_server_survives_a_damaged_second_client_flight(edits: list[tuple[int, int]], cut: int | None, suite: str) -> None:
     """ClientKeyExchange + ChangeCipherSpec + Finished damaged anywhere (RFC 5246 §7.4.7-§7.4.9)."""
-    from tlsstate.suites import by_name
+    from tlsstate.crypto.suites import by_name
 
     chosen = [by_name(suite)]
     client = Connection(client_config(cipher_suites=chosen), server_side=False)
@@ -122,7 +122,7 @@ SUITE_CHOICES = ["AES128-SHA", "RC4-SHA", "AES256-SHA256", "AES128-GCM-SHA256", 
 
 
 def _side(draw: st.DrawFn) -> dict[str, object]:
-    from tlsstate.suites import by_name
+    from tlsstate.crypto.suites import by_name
 
     low, high = sorted(draw(st.lists(st.sampled_from(VERSION_CHOICES), min_size=2, max_size=2)))
     return {

@@ -17,14 +17,16 @@ from pathlib import Path
 import pytest
 from test_connection_helpers import client_config, completes, pump, received, server_config, write_pem
 
-from tlsstate import errors
 from tlsstate.connection import Connection
-from tlsstate.constants import AlertDescription, AlertLevel, ContentType, ExtensionType, HandshakeType, ProtocolVersion
+from tlsstate.crypto.suites import KeyExchange, by_name
 from tlsstate.events import AlertEvent, ConnectionClosed
 from tlsstate.handshake import crypto
 from tlsstate.handshake.client import ClientHandshake
 from tlsstate.handshake.server import ServerHandshake
-from tlsstate.messages import (
+from tlsstate.record import Deframer
+from tlsstate.wire import errors
+from tlsstate.wire.constants import AlertDescription, AlertLevel, ContentType, ExtensionType, HandshakeType, ProtocolVersion
+from tlsstate.wire.messages import (
     ClientHello,
     Extension,
     HandshakeReassembler,
@@ -34,8 +36,6 @@ from tlsstate.messages import (
     encode_handshake,
     parse_message,
 )
-from tlsstate.record import Deframer
-from tlsstate.suites import KeyExchange, by_name
 
 
 def record(content_type: int, payload: bytes, version: int = 0x0303) -> bytes:
@@ -621,7 +621,7 @@ def test_small_dhe_group_is_insufficient_security(monkeypatch: pytest.MonkeyPatc
     """A server DH prime below 1024 bits (Logjam) is refused with insufficient_security."""
     from cryptography.hazmat.primitives.asymmetric import dh as pyca_dh
 
-    from tlsstate import dh
+    from tlsstate.crypto import dh
 
     numbers = pyca_dh.generate_parameters(2, 512).parameter_numbers()
     monkeypatch.setattr(crypto, "dhe_generate_server", lambda group: dh.generate_dhe(numbers.p, numbers.g))
@@ -635,7 +635,7 @@ def test_small_dhe_group_is_insufficient_security(monkeypatch: pytest.MonkeyPatc
 def test_failed_connection_leaves_shared_config_usable_and_forgets_its_session() -> None:
     """A hostile peer on one connection does not disturb the next (shared config and session cache);
     the session of a connection that ended in a fatal alert is not resumable (RFC 5246 §7.2)."""
-    from tlsstate.handshake.session_cache import SessionCache, SessionStore
+    from tlsstate.sessions.cache import SessionCache, SessionStore
 
     cache, store = SessionCache(), SessionStore()
     ccfg, scfg = client_config(session_store=store), server_config(session_cache=cache)

@@ -21,9 +21,9 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 from test_connection_helpers import HOST, write_pem
 
-from tlsstate.certs import UnknownCA
-from tlsstate.errors import AlertReceived, ConfigurationError, ProtocolError
+from tlsstate.crypto.certs import UnknownCA
 from tlsstate.io.context import TLSContext
+from tlsstate.wire.errors import AlertReceived, ConfigurationError, ProtocolError
 
 pytestmark = [pytest.mark.timeout(60), pytest.mark.filterwarnings("ignore:ssl.TLSVersion:DeprecationWarning")]
 
@@ -213,7 +213,7 @@ def test_configuration_errors(pem: tuple[str, str, str]) -> None:
 
 @pytest.fixture(scope="module")
 def client_pki(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    from tlsstate.certs import certificate_pem, issue_certificate, make_ca, write_pem_files
+    from tlsstate.crypto.certs import certificate_pem, issue_certificate, make_ca, write_pem_files
 
     folder = tmp_path_factory.mktemp("ctx-client")
     ca, ca_key = make_ca("context client CA", "ecdsa-p256")

@@ -24,7 +24,7 @@ from conftest import free_port, require_binary
 from tlsstate.capture.decrypt import CaptureResult, DecryptOptions, decrypt_capture
 from tlsstate.capture.keysource import KeySource, load_rsa_key
 from tlsstate.capture.writer import drop_segment, read_frames, reorder_and_retransmit, write_frames
-from tlsstate.certs import generate_self_signed, write_pem_files
+from tlsstate.crypto.certs import generate_self_signed, write_pem_files
 
 pytestmark = [pytest.mark.interop, pytest.mark.filterwarnings("ignore::DeprecationWarning")]  # TLS 1.0/1.1 enums
 

@@ -13,13 +13,13 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import dh as pyca_dh
 from cryptography.hazmat.primitives.asymmetric import ec, rsa, x25519
 
-from tlsstate import dh
-from tlsstate.constants import NamedGroup
-from tlsstate.errors import IllegalParameter, InsufficientSecurity
+from tlsstate.crypto import dh
+from tlsstate.wire.constants import NamedGroup
+from tlsstate.wire.errors import IllegalParameter, InsufficientSecurity
 
 from .conftest import require_binary
 
-# pyca 50 deprecates FFDH; TLS 1.0-1.2 DHE still needs it (tlsstate.dh silences it itself).
+# pyca 50 deprecates FFDH; TLS 1.0-1.2 DHE still needs it (tlsstate.crypto.dh silences it itself).
 pytestmark = pytest.mark.filterwarnings("ignore:Diffie-Hellman over finite fields")
 
 
@@ -193,8 +193,8 @@ def test_dh_parameter_checks(vectors: Path) -> None:
         dh.check_dh_parameters((p - 1).to_bytes(256, "big"), b"\x02")
     assert dh.check_dh_parameters(p.to_bytes(256, "big"), b"\x02") == (p, 2)
     # The server group of a real capture (TLS 1.2 DHE-RSA-CHACHA20-POLY1305) is accepted and usable.
-    from tlsstate import messages as m
-    from tlsstate.suites import KeyExchange
+    from tlsstate.crypto.suites import KeyExchange
+    from tlsstate.wire import messages as m
 
     from .test_messages_captures import _messages, conversations
 
@@ -271,8 +271,8 @@ def test_rsa_decrypt_real_ssl3_client_key_exchange(vectors: Path) -> None:
     """rsasnakeoil2 (SSL 3.0): our countermeasure path yields Wireshark's pre-master secret."""
     import json
 
-    from tlsstate import messages as m
-    from tlsstate.suites import KeyExchange
+    from tlsstate.crypto.suites import KeyExchange
+    from tlsstate.wire import messages as m
 
     from .test_messages_captures import _messages, conversations
 

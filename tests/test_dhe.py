@@ -18,10 +18,10 @@ from test_connection_helpers import client_config, completes, handshake, server_
 
 from tlsstate.config import TLSConfig
 from tlsstate.connection import Connection
-from tlsstate.constants import AlertDescription, NamedGroup, ProtocolVersion
-from tlsstate.dh import FFDHE_GENERATOR, FFDHE_PRIMES
-from tlsstate.errors import ProtocolError
-from tlsstate.suites import KeyExchange, by_name
+from tlsstate.crypto.dh import FFDHE_GENERATOR, FFDHE_PRIMES
+from tlsstate.crypto.suites import KeyExchange, by_name
+from tlsstate.wire.constants import AlertDescription, NamedGroup, ProtocolVersion
+from tlsstate.wire.errors import ProtocolError
 
 pytestmark = [
     pytest.mark.interop,

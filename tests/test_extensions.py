@@ -14,10 +14,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tlsstate import extensions as x
-from tlsstate import messages as m
-from tlsstate.constants import ExtensionType, NamedGroup, SignatureScheme
-from tlsstate.errors import DecodeError, IllegalParameter
+from tlsstate.wire import extensions as x
+from tlsstate.wire import messages as m
+from tlsstate.wire.constants import ExtensionType, NamedGroup, SignatureScheme
+from tlsstate.wire.errors import DecodeError, IllegalParameter
 
 
 def _rfc8448_hello(vectors: Path, name: str) -> bytes:

@@ -18,9 +18,9 @@ from peers import TIMEOUT, SslPeer, exchange, pki, run_connect, s_server_www, se
 from test_connection_helpers import client_config, completes, handshake, server_config
 
 from tlsstate.connection import Connection
-from tlsstate.constants import AlertDescription, ProtocolVersion
-from tlsstate.errors import ProtocolError
-from tlsstate.suites import by_name
+from tlsstate.crypto.suites import by_name
+from tlsstate.wire.constants import AlertDescription, ProtocolVersion
+from tlsstate.wire.errors import ProtocolError
 
 pytestmark = [pytest.mark.interop, pytest.mark.filterwarnings("ignore:ssl.TLSVersion:DeprecationWarning")]
 

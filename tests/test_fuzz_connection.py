@@ -92,8 +92,8 @@ def _rsa_flight_with_even_modulus() -> tuple[Connection, bytes]:
     """A client (RSA key exchange, TLS 1.2, verify off) and our server's real first flight in which the
     certificate's RSA modulus has its lowest bit cleared (an even modulus: not an RSA key)."""
     from tlsstate.config import TLSConfig
-    from tlsstate.constants import ProtocolVersion
-    from tlsstate.suites import by_name
+    from tlsstate.crypto.suites import by_name
+    from tlsstate.wire.constants import ProtocolVersion
 
     suite = by_name("AES128-SHA")
     server_cfg = targets.server_configs()[0]()
@@ -113,8 +113,8 @@ def _rsa_flight_with_even_modulus() -> tuple[Connection, bytes]:
 
 
 def test_client_refuses_invalid_rsa_certificate_key_with_a_certificate_alert() -> None:
-    from tlsstate.constants import AlertDescription
-    from tlsstate.errors import ProtocolError
+    from tlsstate.wire.constants import AlertDescription
+    from tlsstate.wire.errors import ProtocolError
 
     client, flight = _rsa_flight_with_even_modulus()
     client.receive_bytes(flight)

@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 
 from fuzz import corpus, targets
 from fuzz.strategies import mutated
-from tlsstate import messages
-from tlsstate.errors import ProtocolError
+from tlsstate.wire import messages
+from tlsstate.wire.errors import ProtocolError
 
 SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

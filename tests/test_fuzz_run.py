@@ -34,7 +34,7 @@ def _site(tmp_path: Path, code: str) -> Path:
 
 BLOCK_ATHERIS = "import sys\nsys.modules['atheris'] = None  # import atheris -> ImportError\n"
 PLANT_BUG = (
-    "import tlsstate.keylog as keylog\n"
+    "import tlsstate.wire.keylog as keylog\n"
     "def broken(*args, **kwargs):\n"
     "    raise KeyError('planted bug')\n"
     "keylog.parse_keylog = broken\n"

@@ -15,12 +15,12 @@ from hypothesis import strategies as st
 from test_connection_helpers import client_config, completes, handshake, pump, received, server_config
 
 from tlsstate.connection import Connection
-from tlsstate.constants import AlertDescription, NamedGroup, ProtocolVersion
-from tlsstate.errors import AlertReceived, ProtocolVersionError
+from tlsstate.crypto.suites import CipherFamily, KeyExchange, by_name
 from tlsstate.events import ApplicationData, ConnectionClosed, HandshakeComplete
-from tlsstate.handshake.session_cache import Session, SessionCache, SessionStore
-from tlsstate.keylog import parse_keylog
-from tlsstate.suites import CipherFamily, KeyExchange, by_name
+from tlsstate.sessions.cache import Session, SessionCache, SessionStore
+from tlsstate.wire.constants import AlertDescription, NamedGroup, ProtocolVersion
+from tlsstate.wire.errors import AlertReceived, ProtocolVersionError
+from tlsstate.wire.keylog import parse_keylog
 
 VERSIONS = [ProtocolVersion.TLS1_0, ProtocolVersion.TLS1_1, ProtocolVersion.TLS1_2]
 SUITE_NAMES = [
@@ -157,7 +157,7 @@ def test_session_cache_bound_and_expiry() -> None:
 def test_keylog_writer(tmp_path: object) -> None:
     from pathlib import Path
 
-    from tlsstate.keylog import KeyLogWriter
+    from tlsstate.wire.keylog import KeyLogWriter
 
     path = Path(str(tmp_path)) / "keys.log"
     with KeyLogWriter(path) as writer:
@@ -276,8 +276,8 @@ def test_fallback_scsv_with_a_lower_version_is_inappropriate_fallback() -> None:
     """RFC 7507 §3: TLS_FALLBACK_SCSV in a ClientHello below our highest version."""
     import struct
 
-    from tlsstate.errors import ProtocolError
-    from tlsstate.messages import ClientHello, encode_handshake
+    from tlsstate.wire.errors import ProtocolError
+    from tlsstate.wire.messages import ClientHello, encode_handshake
 
     hello = ClientHello(0x0302, os.urandom(32), b"", (0x002F, 0x5600), b"\x00", None)
     body = encode_handshake(hello)

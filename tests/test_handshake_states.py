@@ -7,13 +7,13 @@ import inspect
 
 import pytest
 
-from tlsstate.constants import HandshakeType
-from tlsstate.errors import InternalError, UnexpectedMessage
 from tlsstate.handshake import client, server
 from tlsstate.handshake.client import ClientHandshake
 from tlsstate.handshake.common import State
 from tlsstate.handshake.server import ServerHandshake
 from tlsstate.handshake.states import CCS, TRANSITIONS, check_input, check_next
+from tlsstate.wire.constants import HandshakeType
+from tlsstate.wire.errors import InternalError, UnexpectedMessage
 
 
 def _state_classes() -> dict[str, type[State]]:

@@ -6,9 +6,9 @@ import os
 
 import pytest
 
-from tlsstate import prf
-from tlsstate.constants import ProtocolVersion
+from tlsstate.crypto import prf
 from tlsstate.handshake.transcript import Transcript
+from tlsstate.wire.constants import ProtocolVersion
 
 
 @pytest.mark.parametrize(

@@ -21,8 +21,8 @@ from conftest import require_binary
 from cryptography.hazmat.primitives import serialization
 from peers import serve as tlsstate_serve
 
-from tlsstate.certs import generate_self_signed, write_pem_files
-from tlsstate.suites import lookup
+from tlsstate.crypto.certs import generate_self_signed, write_pem_files
+from tlsstate.crypto.suites import lookup
 
 pytestmark = [pytest.mark.interop, pytest.mark.timeout(180)]
 TIMEOUT = 60.0

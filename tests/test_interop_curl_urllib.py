@@ -1,6 +1,6 @@
 """HTTPS clients against ``tlsstate serve --www``: curl (OpenSSL) and Python's urllib / http.client (CPython ssl).
 
-The server identity is a test CA + leaf made with :mod:`tlsstate.certs`; every client verifies it with
+The server identity is a test CA + leaf made with :mod:`tlsstate.crypto.certs`; every client verifies it with
 the CA (no ``-k``). The page names the negotiated parameters ("Cipher is <OpenSSL name>"), which are
 compared with what the client itself reports (curl's ``%{ssl_cipher}``-free output, ssl's ``cipher()``).
 """
@@ -17,7 +17,7 @@ import pytest
 from conftest import require_binary
 from peers import serve as tlsstate_serve
 
-from tlsstate.certs import certificate_pem, issue_certificate, make_ca, write_pem_files
+from tlsstate.crypto.certs import certificate_pem, issue_certificate, make_ca, write_pem_files
 
 pytestmark = [pytest.mark.interop, pytest.mark.timeout(120)]
 TIMEOUT = 20.0

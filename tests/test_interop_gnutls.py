@@ -25,10 +25,10 @@ from peers import serve as tlsstate_serve
 from test_connection_helpers import HOST, credentials
 
 from tlsstate.config import TLSConfig
-from tlsstate.errors import RecordOverflow
-from tlsstate.handshake.session_cache import SessionCache, SessionStore
+from tlsstate.crypto.suites import CIPHER_SUITES, KeyExchange
 from tlsstate.io.sockets import TLSListener, TLSSocket
-from tlsstate.suites import CIPHER_SUITES, KeyExchange
+from tlsstate.sessions.cache import SessionCache, SessionStore
+from tlsstate.wire.errors import RecordOverflow
 
 pytestmark = [pytest.mark.interop, pytest.mark.timeout(120)]
 TIMEOUT = 20.0
@@ -230,7 +230,7 @@ def test_gnutls_cli_resumes_with_ticket(pem: dict[str, tuple[Path, Path]], tmp_p
 
 @pytest.fixture(scope="module")
 def client_pki(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    from tlsstate.certs import certificate_pem, issue_certificate, make_ca, write_pem_files
+    from tlsstate.crypto.certs import certificate_pem, issue_certificate, make_ca, write_pem_files
 
     folder = tmp_path_factory.mktemp("gnutls-client")
     ca, ca_key = make_ca("gnutls client CA", "rsa2048")
@@ -279,7 +279,7 @@ def test_our_client_size_limits_with_gnutls_serv(pem: dict[str, tuple[Path, Path
 
 def test_client_certificate_to_gnutls_serv(pem: dict[str, tuple[Path, Path]], client_pki: dict[str, Path]) -> None:
     """gnutls-serv --require-client-cert --verify-client-cert accepts our certificate (RFC 5246 §7.4.6, §7.4.8)."""
-    from tlsstate.certs import load_certificates, load_private_key
+    from tlsstate.crypto.certs import load_certificates, load_private_key
 
     cert, key = pem["rsa"]
     client_key = load_private_key(client_pki["key"])

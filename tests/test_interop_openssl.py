@@ -26,14 +26,14 @@ from typing import Any
 import pytest
 from conftest import free_port, require_binary
 
-from tlsstate.certs import certificate_pem, issue_certificate, make_ca, write_pem_files
 from tlsstate.config import TLSConfig
-from tlsstate.constants import ContentType, NamedGroup, ProtocolVersion
+from tlsstate.crypto.certs import certificate_pem, issue_certificate, make_ca, write_pem_files
+from tlsstate.crypto.suites import by_name
 from tlsstate.events import HandshakeComplete
-from tlsstate.handshake.session_cache import SessionCache, SessionStore
 from tlsstate.io.sockets import TLSListener, TLSSocket
 from tlsstate.record import Deframer
-from tlsstate.suites import by_name
+from tlsstate.sessions.cache import SessionCache, SessionStore
+from tlsstate.wire.constants import ContentType, NamedGroup, ProtocolVersion
 
 pytestmark = pytest.mark.interop
 

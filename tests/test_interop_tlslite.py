@@ -20,9 +20,9 @@ from test_connection_helpers import HOST, credentials
 
 from tlsstate.config import TLSConfig
 from tlsstate.connection import Connection
-from tlsstate.constants import ProtocolVersion
+from tlsstate.crypto.suites import CIPHER_SUITES, KeyExchange
 from tlsstate.io.sockets import TLSSocket
-from tlsstate.suites import CIPHER_SUITES, KeyExchange
+from tlsstate.wire.constants import ProtocolVersion
 
 tlslite = pytest.importorskip("tlslite")
 from tlslite import HandshakeSettings, TLSConnection, X509CertChain, parsePEMKey  # noqa: E402
@@ -201,7 +201,7 @@ def test_tlslite_client_against_our_server(version: tuple[int, int], cipher: str
 
 @pytest.fixture(scope="module")
 def client_identity(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    from tlsstate.certs import certificate_pem, issue_certificate, make_ca
+    from tlsstate.crypto.certs import certificate_pem, issue_certificate, make_ca
 
     folder = tmp_path_factory.mktemp("tlslite-client")
     ca, ca_key = make_ca("tlslite client CA", "rsa2048")

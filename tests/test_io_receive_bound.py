@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from tlsstate.certs import generate_self_signed
 from tlsstate.config import TLSConfig
+from tlsstate.crypto.certs import generate_self_signed
 from tlsstate.io.sockets import TLSListener, TLSSocket
 
 TOTAL = 32 * 1024 * 1024

@@ -19,10 +19,10 @@ from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption,
 
 from tlsstate.cli.serve import self_signed_localhost
 from tlsstate.config import TLSConfig
-from tlsstate.constants import ProtocolVersion
-from tlsstate.errors import AlertReceived, ConnectionClosed, ProtocolError
+from tlsstate.crypto.suites import lookup
 from tlsstate.io.sockets import TLSListener, TLSSocket, TLSTimeout
-from tlsstate.suites import lookup
+from tlsstate.wire.constants import ProtocolVersion
+from tlsstate.wire.errors import AlertReceived, ConnectionClosed, ProtocolError
 
 TIMEOUT = 10.0
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tlsstate.keylog import KeyLogWriter, load_keylog, open_default_keylog, parse_keylog
+from tlsstate.wire.keylog import KeyLogWriter, load_keylog, open_default_keylog, parse_keylog
 
 WS = "wireshark-test-suite"
 

@@ -1,4 +1,4 @@
-"""The six values (tlsstate.keys) against Wireshark's split of real captures' key blocks.
+"""The six values (tlsstate.crypto.keys) against Wireshark's split of real captures' key blocks.
 
 tshark 4.0.17 printed, for every session it decrypted, the key expansion and its split into client/server MAC key,
 write key and IV (../shared/vectors/wireshark-test-suite/expected-tshark/*.json). Those captures cover SSL 3.0 and
@@ -14,10 +14,10 @@ from typing import Any
 import pytest
 from conftest import VECTORS
 
-from tlsstate.constants import ProtocolVersion
-from tlsstate.errors import ConfigurationError
-from tlsstate.keys import KEY_NAMES, ConnectionKeys, SecurityParameters, derive_connection_keys, partition_key_block
-from tlsstate.suites import lookup
+from tlsstate.crypto.keys import KEY_NAMES, ConnectionKeys, SecurityParameters, derive_connection_keys, partition_key_block
+from tlsstate.crypto.suites import lookup
+from tlsstate.wire.constants import ProtocolVersion
+from tlsstate.wire.errors import ConfigurationError
 
 
 def _key_material() -> list[Any]:

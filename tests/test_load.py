@@ -15,8 +15,8 @@ from collections.abc import Callable
 
 from tests.hostile.peer import HANDSHAKE, ServeProcess, fd_count, record, rss_kib
 from tlsstate.config import TLSConfig
+from tlsstate.crypto.suites import by_name
 from tlsstate.io.sockets import TLSSocket
-from tlsstate.suites import by_name
 
 SEQUENTIAL = 1000
 CONCURRENT = 64

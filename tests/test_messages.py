@@ -22,11 +22,11 @@ from cryptography.x509.oid import NameOID
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tlsstate import dh, signatures
-from tlsstate import messages as m
-from tlsstate.constants import ExtensionType, HandshakeType
-from tlsstate.errors import DecodeError, DecryptError, IllegalParameter, ProtocolVersionError, UnexpectedMessage
-from tlsstate.suites import KeyExchange, by_id
+from tlsstate.crypto import dh, signatures
+from tlsstate.crypto.suites import KeyExchange, by_id
+from tlsstate.wire import messages as m
+from tlsstate.wire.constants import ExtensionType, HandshakeType
+from tlsstate.wire.errors import DecodeError, DecryptError, IllegalParameter, ProtocolVersionError, UnexpectedMessage
 
 from .conftest import require_binary
 
@@ -211,7 +211,7 @@ _HASHES: dict[int, type[hashes.HashAlgorithm]] = {2: hashes.SHA1, 4: hashes.SHA2
 
 
 def _pyca_verify(public: object, scheme: int, signature: bytes, data: bytes) -> None:
-    """Verify a TLS 1.2 signature directly with pyca (independent of tlsstate.signatures)."""
+    """Verify a TLS 1.2 signature directly with pyca (independent of tlsstate.crypto.signatures)."""
     if scheme >> 8 == 8:  # rsa_pss_rsae_sha256/384/512 = 0x0804..0x0806
         algorithm = _HASHES[scheme & 0xFF]()
         assert isinstance(public, rsa.RSAPublicKey)
@@ -268,7 +268,7 @@ def test_openssl_handshake_messages_parse(tmp_path: Path, key_kind: str, ciphers
             _pyca_verify(public, ske.signature_scheme, ske.signature, signed)
         else:
             assert ske.signature_scheme is None and ske.signature
-        # tlsstate.signatures accepts OpenSSL's signature (TLS 1.1: RSA over MD5||SHA-1, no DigestInfo)...
+        # tlsstate.crypto.signatures accepts OpenSSL's signature (TLS 1.1: RSA over MD5||SHA-1, no DigestInfo)...
         assert isinstance(public, rsa.RSAPublicKey | ec.EllipticCurvePublicKey)
         signatures.verify(public, signed, ske.signature, sh.version, ske.signature_scheme)
         # ...and refuses it over other bytes.

@@ -20,10 +20,10 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
-from tlsstate import messages as m
-from tlsstate.constants import ContentType, HandshakeType
-from tlsstate.errors import DecodeError
-from tlsstate.suites import KeyExchange, by_id
+from tlsstate.crypto.suites import KeyExchange, by_id
+from tlsstate.wire import messages as m
+from tlsstate.wire.constants import ContentType, HandshakeType
+from tlsstate.wire.errors import DecodeError
 
 CAPTURES = [
     "rsasnakeoil2.pcap",

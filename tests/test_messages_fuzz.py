@@ -9,10 +9,10 @@ import inspect
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tlsstate import extensions as x
-from tlsstate import messages as m
-from tlsstate.errors import ProtocolError
-from tlsstate.suites import KeyExchange
+from tlsstate.crypto.suites import KeyExchange
+from tlsstate.wire import extensions as x
+from tlsstate.wire import messages as m
+from tlsstate.wire.errors import ProtocolError
 
 HANDSHAKE_TYPES = [0, 1, 2, 4, 8, 11, 12, 13, 14, 15, 16, 20, 24, 99]
 VERSIONS = [0x0300, 0x0301, 0x0302, 0x0303, 0x0304]

@@ -19,12 +19,12 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from fuzz import targets
-from tlsstate import certs, dh
 from tlsstate.config import TLSConfig
 from tlsstate.connection import Connection
-from tlsstate.constants import AlertDescription, ProtocolVersion
-from tlsstate.errors import ProtocolError
-from tlsstate.suites import by_name
+from tlsstate.crypto import certs, dh
+from tlsstate.crypto.suites import by_name
+from tlsstate.wire.constants import AlertDescription, ProtocolVersion
+from tlsstate.wire.errors import ProtocolError
 
 
 def _client_and_flight(suite_name: str, edit: Callable[[bytearray, rsa.RSAPublicNumbers], None]) -> tuple[Connection, bytes]:

@@ -1,4 +1,4 @@
-"""TLS <= 1.2 key schedule (tlsstate.prf) against external vectors only.
+"""TLS <= 1.2 key schedule (tlsstate.crypto.prf) against external vectors only.
 
 Sources (see ../shared/vectors/SOURCES.md):
 * NIST ACVP kdf-components-tls-1.0 (160 cases: master secret + key block, TLS 1.0/1.1 and TLS 1.2 SHA-256/384/512)
@@ -21,9 +21,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from vectorfiles import acvp_tests, botan_blocks, openssl_blocks, openssl_skip_reason
 
-from tlsstate import certs, prf
-from tlsstate.constants import ProtocolVersion
-from tlsstate.errors import ConfigurationError
+from tlsstate.crypto import certs, prf
+from tlsstate.wire.constants import ProtocolVersion
+from tlsstate.wire.errors import ConfigurationError
 
 ACVP = VECTORS / "nist-acvp"
 HASHES = {"SHA-1": None, "SHA2-256": "sha256", "SHA2-384": "sha384", "SHA2-512": "sha512"}
@@ -192,7 +192,7 @@ def test_wireshark_session_count() -> None:
 
 @pytest.mark.parametrize("km", WIRESHARK_SESSIONS)
 def test_wireshark_master_secret_and_key_expansion(km: dict[str, str]) -> None:
-    from tlsstate.suites import lookup
+    from tlsstate.crypto.suites import lookup
 
     suite = lookup(km["cipher_suite"])
     version = ProtocolVersion(int(km["version"], 16))
@@ -302,8 +302,8 @@ def _open_finished(suite: Any, version: int, keys: Any, from_client: bool, heade
 
 
 def _finished_cases() -> list[Any]:
-    from tlsstate.keys import derive_connection_keys
-    from tlsstate.suites import by_id
+    from tlsstate.crypto.keys import derive_connection_keys
+    from tlsstate.crypto.suites import by_id
 
     cases = []
     for name in FINISHED_CAPTURES:
@@ -515,7 +515,7 @@ def test_extended_master_secret_with_live_openssl(
 ) -> None:
     """OpenSSL negotiates EMS by default: its logged master secret must equal
     PRF(premaster, "extended master secret", session_hash(CH..CKE)) (RFC 7627 §3/§4), MD5||SHA1 before TLS 1.2."""
-    from tlsstate.suites import lookup
+    from tlsstate.crypto.suites import lookup
 
     label = "EXPERIMENTAL-tlsstate"
     client_bytes, server_bytes, keylog, output = _run_openssl_pair(
@@ -559,7 +559,7 @@ def test_extended_master_secret_with_live_openssl(
 
 
 def _stdlib_p_hash(hash_name: str, secret: bytes, seed: bytes, length: int) -> bytes:
-    """RFC 5246 §5 P_hash written with the stdlib's hmac module (independent of tlsstate.prf)."""
+    """RFC 5246 §5 P_hash written with the stdlib's hmac module (independent of tlsstate.crypto.prf)."""
     import hmac as std_hmac
 
     out, a = b"", seed

@@ -15,9 +15,9 @@ import pytest
 from cryptography.hazmat.primitives import hashes, hmac
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
-from tlsstate import suites
-from tlsstate.errors import BadRecordMAC
-from tlsstate.protection import CbcMacThenEncrypt, make_protection
+from tlsstate.crypto import suites
+from tlsstate.record.protection import CbcMacThenEncrypt, make_protection
+from tlsstate.wire.errors import BadRecordMAC
 
 
 def _blocks(message_length: int, block: int, length_field: int) -> int:

@@ -14,11 +14,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tlsstate import suites
-from tlsstate.constants import ProtocolVersion
-from tlsstate.errors import BadRecordMAC
-from tlsstate.protection import RecordProtection, make_protection, make_tls13_protection
+from tlsstate.crypto import suites
 from tlsstate.record import Deframer, HalfConnection, Record
+from tlsstate.record.protection import RecordProtection, make_protection, make_tls13_protection
+from tlsstate.wire.constants import ProtocolVersion
+from tlsstate.wire.errors import BadRecordMAC
 
 SSL3, TLS10, TLS11, TLS12, TLS13 = (
     ProtocolVersion.SSL3, ProtocolVersion.TLS1_0, ProtocolVersion.TLS1_1, ProtocolVersion.TLS1_2, ProtocolVersion.TLS1_3

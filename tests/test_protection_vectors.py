@@ -18,10 +18,8 @@ from pathlib import Path
 import pytest
 from conftest import VECTORS
 
-from tlsstate import suites
-from tlsstate.constants import ProtocolVersion
-from tlsstate.errors import BadRecordMAC
-from tlsstate.protection import (
+from tlsstate.crypto import suites
+from tlsstate.record.protection import (
     CbcEncryptThenMac,
     CbcMacThenEncrypt,
     StreamProtection,
@@ -29,6 +27,8 @@ from tlsstate.protection import (
     make_protection,
     tls_cbc_padding_length,
 )
+from tlsstate.wire.constants import ProtocolVersion
+from tlsstate.wire.errors import BadRecordMAC
 
 Case = dict[str, str]
 

@@ -8,9 +8,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tlsstate import suites
-from tlsstate.constants import AlertDescription
-from tlsstate.errors import (
+from tlsstate.crypto import suites
+from tlsstate.record import Deframer, HalfConnection, Record, fragment_data
+from tlsstate.record.protection import CbcMacThenEncrypt, NullProtection, make_protection, make_tls13_protection
+from tlsstate.wire.constants import AlertDescription
+from tlsstate.wire.errors import (
     BadRecordMAC,
     ConfigurationError,
     DecodeError,
@@ -18,8 +20,6 @@ from tlsstate.errors import (
     RecordOverflow,
     UnexpectedMessage,
 )
-from tlsstate.protection import CbcMacThenEncrypt, NullProtection, make_protection, make_tls13_protection
-from tlsstate.record import Deframer, HalfConnection, Record, fragment_data
 
 records = st.lists(
     st.tuples(st.integers(20, 24), st.integers(0x0300, 0x0304), st.binary(max_size=700)), min_size=0, max_size=6

@@ -28,9 +28,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
-from tlsstate import suites
-from tlsstate.protection import make_protection, make_tls13_protection
+from tlsstate.crypto import suites
 from tlsstate.record import Deframer, HalfConnection, Record
+from tlsstate.record.protection import make_protection, make_tls13_protection
 
 pytestmark = pytest.mark.interop
 

@@ -12,10 +12,10 @@ from __future__ import annotations
 import pytest
 from conftest import VECTORS
 
-from tlsstate import suites
-from tlsstate.errors import BadRecordMAC
-from tlsstate.protection import make_tls13_protection
+from tlsstate.crypto import suites
 from tlsstate.record import Deframer, HalfConnection
+from tlsstate.record.protection import make_tls13_protection
+from tlsstate.wire.errors import BadRecordMAC
 
 # RFC 8448 §3 traffic keys (TLS_AES_128_GCM_SHA256)
 SERVER_HS = ("3fce516009c21727d0f2e4e86ee403bc", "5d313eb2671276ee13000b30")

@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 import pytest
 from conftest import VECTORS
 
-from tlsstate import suites
-from tlsstate.errors import BadRecordMAC
-from tlsstate.protection import make_tls13_protection
+from tlsstate.crypto import suites
 from tlsstate.record import Deframer, HalfConnection
+from tlsstate.record.protection import make_tls13_protection
+from tlsstate.wire.errors import BadRecordMAC
 
 TRACE = VECTORS / "rfc8448" / "draft-ietf-tls-tls13-vectors.txt"
 HEX_LINE = re.compile(r"^\s+([0-9a-f]{2}(?: [0-9a-f]{2})*)\s*$")

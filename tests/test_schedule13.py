@@ -1,4 +1,4 @@
-"""TLS 1.3 key schedule (tlsstate.schedule13) against external vectors only.
+"""TLS 1.3 key schedule (tlsstate.crypto.schedule13) against external vectors only.
 
 * NIST ACVP TLS-v1.3-KDF-RFC8446: 250 whole schedules (DHE, PSK, PSK-DHE; SHA-256/384), SOURCES.md §1a semantics
 * OpenSSL evpkdf_tls13_kdf.txt: HKDF-Extract / HKDF-Expand-Label steps (error and FIPS-only blocks skipped)
@@ -20,10 +20,10 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from vectorfiles import acvp_tests, botan_sections, cavs_records, openssl_blocks, openssl_skip_reason
 
-from tlsstate import certs
-from tlsstate import schedule13 as s13
-from tlsstate.errors import ConfigurationError
-from tlsstate.suites import lookup
+from tlsstate.crypto import certs
+from tlsstate.crypto import schedule13 as s13
+from tlsstate.crypto.suites import lookup
+from tlsstate.wire.errors import ConfigurationError
 
 # --- NIST ACVP ---
 

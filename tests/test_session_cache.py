@@ -20,8 +20,8 @@ from peers import TIMEOUT, SslPeer, exchange, serve, ssl_context
 from test_connection_helpers import completes, server_config
 
 from tlsstate.connection import Connection
-from tlsstate.constants import ProtocolVersion
-from tlsstate.handshake.session_cache import Session, SessionCache
+from tlsstate.sessions.cache import Session, SessionCache
+from tlsstate.wire.constants import ProtocolVersion
 
 pytestmark = pytest.mark.filterwarnings("ignore:ssl.TLSVersion:DeprecationWarning")
 

@@ -22,7 +22,7 @@ import pytest
 from conftest import require_binary
 from peers import TIMEOUT, make_cli_pki, run_connect, s_server_www, serve
 
-from tlsstate.certs import certificate_pem, issue_certificate, make_ca, write_pem_files
+from tlsstate.crypto.certs import certificate_pem, issue_certificate, make_ca, write_pem_files
 
 pytestmark = [pytest.mark.interop, pytest.mark.filterwarnings("ignore:ssl.TLSVersion:DeprecationWarning")]
 

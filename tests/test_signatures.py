@@ -13,9 +13,9 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
-from tlsstate import signatures as sig
-from tlsstate.constants import SignatureScheme as S
-from tlsstate.errors import DecodeError, DecryptError, HandshakeFailure, IllegalParameter
+from tlsstate.crypto import signatures as sig
+from tlsstate.wire.constants import SignatureScheme as S
+from tlsstate.wire.errors import DecodeError, DecryptError, HandshakeFailure, IllegalParameter
 
 from .conftest import require_binary
 

@@ -19,12 +19,12 @@ from cryptography.hazmat.primitives import serialization
 from peers import TIMEOUT, serve
 from test_connection_helpers import client_config, completes, handshake, server_config
 
-from tlsstate import certs
 from tlsstate.connection import Connection
-from tlsstate.constants import AlertDescription, ProtocolVersion
-from tlsstate.errors import ProtocolError
+from tlsstate.crypto import certs
+from tlsstate.crypto.suites import by_name
 from tlsstate.io.sockets import TLSSocket
-from tlsstate.suites import by_name
+from tlsstate.wire.constants import AlertDescription, ProtocolVersion
+from tlsstate.wire.errors import ProtocolError
 
 pytestmark = pytest.mark.interop
 

@@ -23,11 +23,11 @@ from test_connection_helpers import HOST, client_config, completes, received, se
 
 from tlsstate.config import TLSConfig
 from tlsstate.connection import Connection
-from tlsstate.constants import AlertDescription, NamedGroup, ProtocolVersion, SignatureScheme
-from tlsstate.errors import AlertReceived, ConfigurationError, ProtocolError
+from tlsstate.crypto.suites import CipherSuite, KeyExchange, by_name
 from tlsstate.events import Event, HandshakeComplete
-from tlsstate.handshake.session_cache import SessionCache, SessionStore
-from tlsstate.suites import CipherSuite, KeyExchange, by_name
+from tlsstate.sessions.cache import SessionCache, SessionStore
+from tlsstate.wire.constants import AlertDescription, NamedGroup, ProtocolVersion, SignatureScheme
+from tlsstate.wire.errors import AlertReceived, ConfigurationError, ProtocolError
 
 pytestmark = pytest.mark.filterwarnings("ignore:ssl.TLSVersion:DeprecationWarning")
 
@@ -398,7 +398,7 @@ def _dh_params_file(pem: Path) -> str:
     from cryptography.hazmat.primitives.asymmetric import dh
     from cryptography.hazmat.primitives.serialization import Encoding, ParameterFormat
 
-    from tlsstate.dh import FFDHE_PRIMES
+    from tlsstate.crypto.dh import FFDHE_PRIMES
 
     path = pem / "ffdhe2048.pem"
     numbers = dh.DHParameterNumbers(FFDHE_PRIMES[NamedGroup.FFDHE2048], 2)

@@ -12,10 +12,10 @@ import subprocess
 
 import pytest
 
-from tlsstate import suites
-from tlsstate.constants import ProtocolVersion
-from tlsstate.errors import ConfigurationError
-from tlsstate.suites import CipherFamily, KeyExchange, MacAlgorithm
+from tlsstate.crypto import suites
+from tlsstate.crypto.suites import CipherFamily, KeyExchange, MacAlgorithm
+from tlsstate.wire.constants import ProtocolVersion
+from tlsstate.wire.errors import ConfigurationError
 
 from .conftest import require_binary
 

@@ -18,10 +18,10 @@ from test_connection_helpers import HOST, client_config, completes, handshake, s
 from test_dhe import _dhparam_file
 
 from tlsstate.connection import Connection
-from tlsstate.constants import NamedGroup, ProtocolVersion
-from tlsstate.handshake.session_cache import SessionStore
-from tlsstate.handshake.tickets import TicketKeys
-from tlsstate.suites import by_name
+from tlsstate.crypto.suites import by_name
+from tlsstate.sessions.cache import SessionStore
+from tlsstate.sessions.tickets import TicketKeys
+from tlsstate.wire.constants import NamedGroup, ProtocolVersion
 
 pytestmark = [
     pytest.mark.interop,

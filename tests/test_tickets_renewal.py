@@ -1,4 +1,4 @@
-"""RFC 5077 §3.3 ticket renewal and the ticket key rotation schedule (tlsstate.handshake.tickets).
+"""RFC 5077 §3.3 ticket renewal and the ticket key rotation schedule (tlsstate.sessions.tickets).
 
 - Keys rotate every ``rotation_interval`` seconds; the previous period's key still opens tickets, older
   keys do not.
@@ -24,9 +24,9 @@ from peers import TIMEOUT, SslPeer, exchange, serve, ssl_context, transfer
 from test_connection_helpers import HOST, client_config, completes, handshake, server_config
 
 from tlsstate.connection import Connection
-from tlsstate.constants import ProtocolVersion
-from tlsstate.handshake.session_cache import Session, SessionStore
-from tlsstate.handshake.tickets import MAX_TICKET_LENGTH, TicketKeys
+from tlsstate.sessions.cache import Session, SessionStore
+from tlsstate.sessions.tickets import MAX_TICKET_LENGTH, TicketKeys
+from tlsstate.wire.constants import ProtocolVersion
 
 pytestmark = pytest.mark.filterwarnings("ignore:ssl.TLSVersion:DeprecationWarning")
 

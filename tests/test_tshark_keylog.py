@@ -1,7 +1,7 @@
 """tshark decrypts a capture of tlsstate sessions with the NSS key log tlsstate wrote.
 
 A tlsstate server and client talk over loopback while ``tshark -i lo`` captures; the client writes
-``CLIENT_RANDOM`` lines with :class:`tlsstate.keylog.KeyLogWriter`. Wireshark's own TLS dissector then
+``CLIENT_RANDOM`` lines with :class:`tlsstate.wire.keylog.KeyLogWriter`. Wireshark's own TLS dissector then
 decrypts every session (``-z follow,tls,raw``) and must produce exactly the bytes each side sent —
 an external check of the key log, the master secret and the record protection together.
 """
@@ -19,12 +19,12 @@ from pathlib import Path
 import pytest
 from conftest import free_port, require_binary
 
-from tlsstate.certs import generate_self_signed
 from tlsstate.config import TLSConfig
-from tlsstate.constants import ProtocolVersion
+from tlsstate.crypto.certs import generate_self_signed
+from tlsstate.crypto.suites import lookup
 from tlsstate.io.sockets import TLSListener, TLSSocket
-from tlsstate.keylog import KeyLogWriter
-from tlsstate.suites import lookup
+from tlsstate.wire.constants import ProtocolVersion
+from tlsstate.wire.keylog import KeyLogWriter
 
 pytestmark = pytest.mark.interop
 

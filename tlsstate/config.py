@@ -12,14 +12,14 @@ from typing import TYPE_CHECKING
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from tlsstate.constants import NamedGroup, ProtocolVersion, SignatureScheme
-from tlsstate.errors import ConfigurationError
-from tlsstate.handshake.session_cache import SessionCache, SessionStore
-from tlsstate.handshake.tickets import TicketKeys
-from tlsstate.suites import CipherSuite, KeyExchange, by_name
+from tlsstate.crypto.suites import CipherSuite, KeyExchange, by_name
+from tlsstate.sessions.cache import SessionCache, SessionStore
+from tlsstate.sessions.tickets import TicketKeys
+from tlsstate.wire.constants import NamedGroup, ProtocolVersion, SignatureScheme
+from tlsstate.wire.errors import ConfigurationError
 
 if TYPE_CHECKING:
-    from tlsstate.keylog import KeyLogWriter
+    from tlsstate.wire.keylog import KeyLogWriter
 
 PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
 

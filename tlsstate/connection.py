@@ -28,26 +28,26 @@ from typing import NoReturn, ParamSpec, TypeVar
 
 from cryptography import x509
 
-from tlsstate import errors
 from tlsstate.config import TLSConfig
-from tlsstate.constants import (
+from tlsstate.crypto.keys import ConnectionKeys, SecurityParameters
+from tlsstate.crypto.suites import CipherSuite
+from tlsstate.events import AlertEvent, ApplicationData, ConnectionClosed, Event, HandshakeComplete
+from tlsstate.handshake.client import ClientHandshake
+from tlsstate.handshake.common import HandshakeResult
+from tlsstate.handshake.server import ServerHandshake
+from tlsstate.record import Deframer, HalfConnection
+from tlsstate.record.protection import make_protection
+from tlsstate.wire import errors
+from tlsstate.wire.constants import (
     MAX_PLAINTEXT_LENGTH,
     AlertDescription,
     AlertLevel,
     ContentType,
     HandshakeType,
 )
-from tlsstate.errors import DecodeError, InternalError, ProtocolError, ProtocolVersionError, TLSError, UnexpectedMessage
-from tlsstate.events import AlertEvent, ApplicationData, ConnectionClosed, Event, HandshakeComplete
-from tlsstate.handshake.client import ClientHandshake
-from tlsstate.handshake.common import HandshakeResult
-from tlsstate.handshake.server import ServerHandshake
-from tlsstate.keylog import KeyLogWriter, open_default_keylog
-from tlsstate.keys import ConnectionKeys, SecurityParameters
-from tlsstate.messages import HandshakeReassembler
-from tlsstate.protection import make_protection
-from tlsstate.record import Deframer, HalfConnection
-from tlsstate.suites import CipherSuite
+from tlsstate.wire.errors import DecodeError, InternalError, ProtocolError, ProtocolVersionError, TLSError, UnexpectedMessage
+from tlsstate.wire.keylog import KeyLogWriter, open_default_keylog
+from tlsstate.wire.messages import HandshakeReassembler
 
 _CCS_PAYLOAD = b"\x01"
 P = ParamSpec("P")

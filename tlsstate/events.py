@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from cryptography import x509
 
-from tlsstate.suites import CipherSuite
+from tlsstate.crypto.suites import CipherSuite
 
 
 @dataclass(frozen=True, slots=True)

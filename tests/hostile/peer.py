@@ -21,10 +21,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from tlsstate import errors
 from tlsstate.config import TLSConfig
 from tlsstate.connection import Connection
-from tlsstate.keys import ConnectionKeys
+from tlsstate.crypto.keys import ConnectionKeys
+from tlsstate.wire import errors
 
 TLSSTATE = [sys.executable, "-c", "import sys; from tlsstate.cli.main import main; sys.exit(main())"]
 HANDSHAKE, CCS, ALERT, APPDATA, HEARTBEAT = 22, 20, 21, 23, 24

@@ -14,12 +14,12 @@ from collections.abc import Callable
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from tlsstate import errors
-from tlsstate.certs import generate_self_signed
 from tlsstate.config import TLSConfig
-from tlsstate.constants import NamedGroup
+from tlsstate.crypto.certs import generate_self_signed
+from tlsstate.crypto.suites import by_name
 from tlsstate.io.sockets import TLSSocket
-from tlsstate.suites import by_name
+from tlsstate.wire import errors
+from tlsstate.wire.constants import NamedGroup
 
 from .cases import CLIENT_TABLE, SUITES
 from .peer import CCS, HANDSHAKE, HEARTBEAT, Outgoing, ScriptedPeer, record

@@ -23,10 +23,10 @@ from dataclasses import dataclass
 import pytest
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
-from tlsstate.certs import generate_self_signed, write_pem_files
 from tlsstate.config import TLSConfig
-from tlsstate.constants import AlertDescription, NamedGroup
-from tlsstate.keys import ConnectionKeys
+from tlsstate.crypto.certs import generate_self_signed, write_pem_files
+from tlsstate.crypto.keys import ConnectionKeys
+from tlsstate.wire.constants import AlertDescription, NamedGroup
 
 from .cases import ACCEPTED, SERVER_CASES
 from .peer import HANDSHAKE, ScriptedPeer, ServeProcess, record

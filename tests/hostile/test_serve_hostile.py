@@ -17,10 +17,10 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
-from tlsstate.certs import generate_self_signed, write_pem_files
 from tlsstate.config import TLSConfig
-from tlsstate.constants import AlertDescription, NamedGroup, ProtocolVersion
-from tlsstate.suites import by_name
+from tlsstate.crypto.certs import generate_self_signed, write_pem_files
+from tlsstate.crypto.suites import by_name
+from tlsstate.wire.constants import AlertDescription, NamedGroup, ProtocolVersion
 
 from .cases import ACCEPTED, AEAD, CLOSED, SERVER_CASES, SUITES, VERSIONS
 from .peer import ALERT, APPDATA, CCS, HANDSHAKE, HEARTBEAT, Outgoing, ScriptedPeer, ServeProcess, handshake, record

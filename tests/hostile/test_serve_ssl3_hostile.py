@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tlsstate.constants import AlertDescription
+from tlsstate.wire.constants import AlertDescription
 
 from .cases import SUITES
 from .peer import ScriptedPeer, ServeProcess

@@ -28,10 +28,10 @@ from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption,
 
 from tlsstate.config import TLSConfig
 from tlsstate.connection import Connection
-from tlsstate.constants import NamedGroup, ProtocolVersion
+from tlsstate.crypto.suites import lookup
 from tlsstate.events import HandshakeComplete
-from tlsstate.handshake.session_cache import SessionCache, SessionStore
-from tlsstate.suites import lookup
+from tlsstate.sessions.cache import SessionCache, SessionStore
+from tlsstate.wire.constants import NamedGroup, ProtocolVersion
 
 #: (case name, suite, resumed?, target ratio vs ssl)
 CASES: tuple[tuple[str, str, bool, float], ...] = (

@@ -45,10 +45,10 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM, ChaCha20Poly1305
 from cryptography.x509.oid import NameOID
 
-from tlsstate import suites
-from tlsstate.constants import ProtocolVersion
-from tlsstate.protection import make_protection
+from tlsstate.crypto import suites
 from tlsstate.record import Deframer, HalfConnection
+from tlsstate.record.protection import make_protection
+from tlsstate.wire.constants import ProtocolVersion
 
 OP_NO_ENCRYPT_THEN_MAC = 0x00080000  # SSL_OP_NO_ENCRYPT_THEN_MAC (OpenSSL 1.1.1 / 3.x)
 TLS12 = ProtocolVersion.TLS1_2
@@ -140,9 +140,9 @@ def connection_step(bench: BenchSuite, data: bytes, certificate: tuple[str, str]
     """The whole sans-I/O connection, handshaken in memory to the same suite (ECDHE, TLS 1.2): client
     ``send_data`` → ``bytes_to_send`` → server ``receive_bytes`` → ``next_event`` until the data is back.
     This is what TLSSocket and the asyncio streams run per record; the same shape as the ssl contender."""
-    from tlsstate.certs import load_certificates, load_private_key
     from tlsstate.config import TLSConfig
     from tlsstate.connection import Connection
+    from tlsstate.crypto.certs import load_certificates, load_private_key
     from tlsstate.events import ApplicationData
 
     suite = suites.by_id(bench.suite_id)

@@ -3,13 +3,13 @@
 Two surfaces, each measured as a set of *cases* that an attacker can choose between, all the same size:
 
 * **CBC MAC-then-encrypt open** (RFC 5246 §6.2.3.2; Lucky 13, AlFardan & Paterson 2013): one TLS 1.2
-  AES-128-CBC record of fixed length, opened by :class:`tlsstate.protection.CbcMacThenEncrypt` —
+  AES-128-CBC record of fixed length, opened by :class:`tlsstate.record.protection.CbcMacThenEncrypt` —
   valid (padding 0 and padding 255), bad MAC with valid padding, invalid padding of several lengths, and
   an A/A control (a second bad-MAC record) that shows what the statistics report when nothing differs.
   Records are built here with pyca primitives (AES-CBC, HMAC), independently of the code under test, and
   every case is checked to open / fail as expected before it is timed.
 * **RSA premaster decryption in the server** (RFC 5246 §7.4.7.1; Bleichenbacher 1998):
-  :func:`tlsstate.dh.rsa_decrypt_premaster` with a valid premaster, a wrong client_version, a wrong
+  :func:`tlsstate.crypto.dh.rsa_decrypt_premaster` with a valid premaster, a wrong client_version, a wrong
   premaster length, and bad PKCS #1 v1.5 padding (first bytes not 00 02, no zero separator, separator too
   early), plus an A/A control (a second valid premaster). The malformed-padding ciphertexts are
   textbook RSA of attacker-chosen blocks (``pow(m, e, n)``),
@@ -44,10 +44,10 @@ from cryptography.hazmat.primitives import hashes, hmac
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
-from tlsstate.dh import rsa_decrypt_premaster
-from tlsstate.errors import BadRecordMAC
-from tlsstate.protection import make_protection
-from tlsstate.suites import by_name
+from tlsstate.crypto.dh import rsa_decrypt_premaster
+from tlsstate.crypto.suites import by_name
+from tlsstate.record.protection import make_protection
+from tlsstate.wire.errors import BadRecordMAC
 
 __all__ = [
     "Comparison", "Summary", "cbc_cases", "compare", "format_report", "mann_whitney_u", "measure_interleaved",
@@ -306,7 +306,7 @@ def _nonzero(length: int) -> bytes:
 def rsa_cases(
     key_bits: int = 2048, client_version: int = TLS12
 ) -> tuple[dict[str, Callable[[], object]], rsa.RSAPrivateKey]:
-    """Timed callables for :func:`tlsstate.dh.rsa_decrypt_premaster` with one server key.
+    """Timed callables for :func:`tlsstate.crypto.dh.rsa_decrypt_premaster` with one server key.
 
     Checks once before timing that the valid case yields the sent premaster and every other case a
     48-byte premaster different from the attacker's plaintext (the RFC 5246 §7.4.7.1 countermeasure).
@@ -389,7 +389,7 @@ def run_rsa_timing(samples: int = 3000, *, key_bits: int = 2048, seed: int = 1) 
     """Measure every RSA premaster case against the valid premaster (Bleichenbacher: no case may differ)."""
     cases, _ = rsa_cases(key_bits)
     timings = measure_interleaved(cases, samples, seed=seed, warmup=10)
-    return _report("RSA premaster decryption (tlsstate.dh.rsa_decrypt_premaster)", timings, ["valid premaster"],
+    return _report("RSA premaster decryption (tlsstate.crypto.dh.rsa_decrypt_premaster)", timings, ["valid premaster"],
                    {"key_bits": key_bits, "samples": samples})
 
 

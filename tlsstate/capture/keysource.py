@@ -19,8 +19,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.serialization import load_der_private_key, load_pem_private_key, pkcs12
 
-from tlsstate.errors import ConfigurationError
-from tlsstate.keylog import KeyLog, load_keylog, parse_keylog
+from tlsstate.wire.errors import ConfigurationError
+from tlsstate.wire.keylog import KeyLog, load_keylog, parse_keylog
 
 __all__ = ["KeySource", "RsaKey", "load_rsa_key", "psk_premaster", "rsa_psk_premaster"]
 

@@ -3,7 +3,7 @@
 The handshake is followed from both directions (RFC 5246 §7.3, RFC 8446 §2) to learn what the keys depend
 on: randoms, version, suite, session id / ticket, EMS and EtM (RFC 7627, RFC 7366), the RSA or PSK
 ClientKeyExchange. Keys come from :mod:`tlsstate.capture.keysource`; the key schedule is
-:mod:`tlsstate.prf` / :mod:`tlsstate.keys` (TLS ≤ 1.2) and :mod:`tlsstate.schedule13` (TLS 1.3, in
+:mod:`tlsstate.crypto.prf` / :mod:`tlsstate.crypto.keys` (TLS ≤ 1.2) and :mod:`tlsstate.crypto.schedule13` (TLS 1.3, in
 :mod:`tlsstate.capture.tls13`), and every record is opened by a :class:`tlsstate.record.HalfConnection` — the
 same connection state the library uses. Framing is :mod:`tlsstate.capture.stream`.
 """
@@ -19,9 +19,12 @@ from cryptography.exceptions import UnsupportedAlgorithm
 
 from tlsstate.capture import tls13
 from tlsstate.capture.stream import DirectionState
-from tlsstate.constants import ContentType, HandshakeType
-from tlsstate.errors import BadRecordMAC, ProtocolError, TLSError
-from tlsstate.messages import (
+from tlsstate.crypto.suites import CipherSuite, KeyExchange, by_id
+from tlsstate.record import Record
+from tlsstate.record.protection import RecordProtection
+from tlsstate.wire.constants import ContentType, HandshakeType
+from tlsstate.wire.errors import BadRecordMAC, ProtocolError, TLSError
+from tlsstate.wire.messages import (
     HELLO_RETRY_REQUEST_RANDOM,
     Certificate,
     ClientHello,
@@ -32,9 +35,6 @@ from tlsstate.messages import (
     ServerHello,
     parse_sslv2_client_hello,
 )
-from tlsstate.protection import RecordProtection
-from tlsstate.record import Record
-from tlsstate.suites import CipherSuite, KeyExchange, by_id
 
 if TYPE_CHECKING:
     from tlsstate.capture.keysource import KeySource
@@ -367,7 +367,7 @@ class TlsSession:
         the master secret and every handshake message we reconstructed are the ones both peers used."""
         if self.master is None or self.suite is None or self.version is None:
             return
-        from tlsstate.prf import finished_verify_data
+        from tlsstate.crypto.prf import finished_verify_data
 
         before = bytes(self.transcript[: len(self.transcript) - len(raw.raw)])
         expected = finished_verify_data(self.version, self.suite.prf_hash, self.master, before, direction is self.client)
@@ -412,7 +412,7 @@ class TlsSession:
         self._first_hello = bytes(raw)
         for ext in hello.extensions or ():
             if ext.type == EXT_SERVER_NAME:
-                from tlsstate.extensions import parse_server_name
+                from tlsstate.wire.extensions import parse_server_name
 
                 with contextlib.suppress(TLSError):
                     self.sni = parse_server_name(ext.data) or self.sni
@@ -484,7 +484,7 @@ class TlsSession:
             state.lost_state(self.unsupported)
 
     def _set_alpn(self, data: bytes) -> None:
-        from tlsstate.extensions import parse_alpn_selected
+        from tlsstate.wire.extensions import parse_alpn_selected
 
         with contextlib.suppress(TLSError):
             self.alpn = parse_alpn_selected(data).decode("ascii", errors="replace")
@@ -497,7 +497,7 @@ class TlsSession:
         if self.suite is None or self.version is None or not self.client_random or not self.server_random:
             self.master_failure = "handshake not seen (no ClientHello/ServerHello)"
             return None
-        from tlsstate import prf
+        from tlsstate.crypto import prf
 
         keylog = self.keys.keylog
         d = self.derivation or Derivation(self.handshakes)
@@ -633,8 +633,8 @@ class TlsSession:
         master = self._ensure_master()
         if master is None or self.suite is None or self.version is None:
             return None
-        from tlsstate.keys import derive_connection_keys
-        from tlsstate.protection import make_protection
+        from tlsstate.crypto.keys import derive_connection_keys
+        from tlsstate.record.protection import make_protection
 
         keys = derive_connection_keys(self.suite, self.version, master, self.client_random, self.server_random)
         d = self.derivation

@@ -14,8 +14,8 @@ import struct
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from tlsstate.messages import HandshakeReassembler, is_sslv2_client_hello, sslv2_record_length
 from tlsstate.record import HalfConnection, Record
+from tlsstate.wire.messages import HandshakeReassembler, is_sslv2_client_hello, sslv2_record_length
 
 if TYPE_CHECKING:
     from tlsstate.capture.session import TlsSession

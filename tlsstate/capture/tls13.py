@@ -1,7 +1,7 @@
 """TLS 1.3 in a capture (RFC 8446): traffic secrets from the key log, traffic keys, record protection switches.
 
 Each direction moves early (0-RTT) → handshake → application traffic secret N (KeyUpdate: N + 1, §4.6.3, §7.2);
-the keys are ``traffic_key_and_iv`` of :mod:`tlsstate.schedule13` and records are opened by
+the keys are ``traffic_key_and_iv`` of :mod:`tlsstate.crypto.schedule13` and records are opened by
 :class:`~tlsstate.record.HalfConnection` in TLS 1.3 mode (inner content type, padding; §5.2, §5.4). Both Finished
 messages are checked against the transcript (§4.4.4), so a verified connection proves the rebuilt handshake.
 These are functions of a :class:`~tlsstate.capture.session.TlsSession`, kept apart from the TLS ≤ 1.2 logic.
@@ -15,17 +15,17 @@ from typing import TYPE_CHECKING
 
 from cryptography.exceptions import InvalidTag
 
-from tlsstate.constants import ContentType, HandshakeType
-from tlsstate.errors import BadRecordMAC, TLSError
-from tlsstate.messages import ServerHello
-from tlsstate.protection import Buffer, RecordProtection, Tls13Aead, make_tls13_protection
+from tlsstate.crypto.schedule13 import finished_verify_data, next_traffic_secret, traffic_key_and_iv
 from tlsstate.record import HalfConnection, Record
-from tlsstate.schedule13 import finished_verify_data, next_traffic_secret, traffic_key_and_iv
+from tlsstate.record.protection import Buffer, RecordProtection, Tls13Aead, make_tls13_protection
+from tlsstate.wire.constants import ContentType, HandshakeType
+from tlsstate.wire.errors import BadRecordMAC, TLSError
+from tlsstate.wire.messages import ServerHello
 
 if TYPE_CHECKING:
     from tlsstate.capture.session import TlsSession
     from tlsstate.capture.stream import DirectionState
-    from tlsstate.messages import RawHandshake
+    from tlsstate.wire.messages import RawHandshake
 
 __all__ = ["DRAFTS", "activate", "handshake_message", "open_client_record", "parse_draft_server_hello", "start_client",
            "start_server"]

@@ -23,12 +23,12 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from rich.console import Console
 
-from tlsstate import certs
 from tlsstate.config import TLSConfig
-from tlsstate.constants import NamedGroup, ProtocolVersion, parse_version
-from tlsstate.errors import ConfigurationError, TLSError
+from tlsstate.crypto import certs
+from tlsstate.crypto.suites import CipherSuite, lookup
 from tlsstate.io.sockets import TLSSocket, TLSTimeout
-from tlsstate.suites import CipherSuite, lookup
+from tlsstate.wire.constants import NamedGroup, ProtocolVersion, parse_version
+from tlsstate.wire.errors import ConfigurationError, TLSError
 
 GROUP_ALIASES: dict[str, NamedGroup] = {
     "x25519": NamedGroup.X25519,
@@ -316,8 +316,8 @@ def connect(
     dhe_groups: str | None = None, ssl3: bool = False, cert: str | None = None, key: str | None = None,
     tickets: bool = True, record_size_limit: int | None = None, max_fragment_length: str | None = None,
 ) -> None:
-    from tlsstate.handshake.session_cache import SessionStore
-    from tlsstate.keylog import KeyLogWriter, open_default_keylog
+    from tlsstate.sessions.cache import SessionStore
+    from tlsstate.wire.keylog import KeyLogWriter, open_default_keylog
 
     if cafile and insecure:
         raise click.UsageError("--cafile and --insecure exclude each other")

@@ -78,7 +78,7 @@ def decrypt(capture: Path, keylogs: tuple[Path, ...], rsa_keys: tuple[Path, ...]
     from tlsstate.capture.decrypt import DecryptOptions, decrypt_capture
     from tlsstate.capture.keysource import KeySource, load_rsa_key
     from tlsstate.capture.pcap import CaptureError
-    from tlsstate.errors import ConfigurationError
+    from tlsstate.wire.errors import ConfigurationError
 
     def fail(message: str, code: int = EXIT_USAGE) -> None:
         click.echo(f"tlsstate decrypt: {message}", err=True)

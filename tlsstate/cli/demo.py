@@ -25,8 +25,8 @@ from typing import Any
 import click
 
 from tlsstate.cli.connect import version_name
-from tlsstate.constants import ContentType, NamedGroup, ProtocolVersion
-from tlsstate.errors import AlertReceived, ProtocolError, TLSError
+from tlsstate.wire.constants import ContentType, NamedGroup, ProtocolVersion
+from tlsstate.wire.errors import AlertReceived, ProtocolError, TLSError
 
 # (suite, protocol version): TLS 1.0 CBC shows all six values, TLS 1.2 GCM the modern AEAD shape.
 DEMO_SUITES = (
@@ -169,9 +169,9 @@ class DemoClient:
 
     def __init__(self, port: int, suite_name: str, cafile: str, version: ProtocolVersion) -> None:
         from tlsstate.config import TLSConfig
+        from tlsstate.crypto.suites import lookup
         from tlsstate.io.sockets import TLSSocket
         from tlsstate.record import Deframer
-        from tlsstate.suites import lookup
 
         config = TLSConfig(
             min_version=version, max_version=version,
@@ -290,7 +290,7 @@ def _session_hash_name(version: int, prf_hash: str) -> str:
 
 def run_suite(server: DemoServer, suite_name: str, version: ProtocolVersion, cafile: str) -> Run:
     """One full handshake + records + the three proofs (each proof on its own connection)."""
-    from tlsstate.suites import lookup
+    from tlsstate.crypto.suites import lookup
 
     suite = lookup(suite_name)
     logs_before = len(server.log)
@@ -388,9 +388,9 @@ def run_suite(server: DemoServer, suite_name: str, version: ProtocolVersion, caf
 
 
 def _recompute_keys(sec: Any) -> bool | None:
-    """Cut the key block again with tlsstate.keys from master secret and randoms (None when not possible)."""
+    """Cut the key block again with tlsstate.crypto.keys from master secret and randoms (None when not possible)."""
     try:
-        from tlsstate.keys import derive_connection_keys
+        from tlsstate.crypto.keys import derive_connection_keys
 
         again = derive_connection_keys(sec.suite, sec.version, sec.master_secret, sec.client_random, sec.server_random)
     except Exception:
@@ -400,7 +400,7 @@ def _recompute_keys(sec: Any) -> bool | None:
 
 def _session_hash(sec: Any, transcript: bytes) -> bytes | None:
     try:
-        from tlsstate import prf
+        from tlsstate.crypto import prf
 
         return prf.session_hash(sec.version, sec.suite.prf_hash, transcript)
     except Exception:
@@ -408,9 +408,9 @@ def _session_hash(sec: Any, transcript: bytes) -> bytes | None:
 
 
 def _recompute_master(sec: Any, premaster: bytes, session_hash: bytes | None) -> bool | None:
-    """Recompute the master secret with tlsstate.prf from the shown inputs (None when not possible)."""
+    """Recompute the master secret with tlsstate.crypto.prf from the shown inputs (None when not possible)."""
     try:
-        from tlsstate import prf
+        from tlsstate.crypto import prf
     except ImportError:
         return None
     if not premaster:

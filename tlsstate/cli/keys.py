@@ -20,11 +20,11 @@ import click
 from rich.console import Console
 from rich.markup import escape
 
-from tlsstate import prf as prf_functions
-from tlsstate.constants import ProtocolVersion, parse_version
-from tlsstate.errors import ConfigurationError
-from tlsstate.keys import ConnectionKeys, derive_connection_keys
-from tlsstate.suites import CipherFamily, CipherSuite, NonceStyle, lookup
+from tlsstate.crypto import prf as prf_functions
+from tlsstate.crypto.keys import ConnectionKeys, derive_connection_keys
+from tlsstate.crypto.suites import CipherFamily, CipherSuite, NonceStyle, lookup
+from tlsstate.wire.constants import ProtocolVersion, parse_version
+from tlsstate.wire.errors import ConfigurationError
 
 # The built-in example: the TLS 1.0 session in Wireshark's test capture test/captures/dmgr.pcapng, whose RSA
 # pre-master secret Wireshark decrypts with the capture's key. tshark 4.0.17 prints the same master secret and key

@@ -23,7 +23,6 @@ import click
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from tlsstate import certs
 from tlsstate.cli.connect import (
     apply_protocol_options,
     certificate_identity,
@@ -38,8 +37,9 @@ from tlsstate.cli.connect import (
     version_name,
 )
 from tlsstate.config import PrivateKey
-from tlsstate.errors import AlertReceived, ConnectionClosed, ProtocolError, TLSError
+from tlsstate.crypto import certs
 from tlsstate.io.sockets import TLSListener, TLSSocket, TLSTimeout
+from tlsstate.wire.errors import AlertReceived, ConnectionClosed, ProtocolError, TLSError
 
 MAX_HTTP_REQUEST = 64 * 1024
 
@@ -181,7 +181,7 @@ def load_server_identity(cert: str | None, key: str | None) -> tuple[list[x509.C
 
 
 def self_signed_localhost() -> tuple[list[x509.Certificate], PrivateKey]:
-    """A self-signed RSA-2048 server certificate for ``localhost`` / 127.0.0.1 / ::1 (tlsstate.certs)."""
+    """A self-signed RSA-2048 server certificate for ``localhost`` / 127.0.0.1 / ::1 (tlsstate.crypto.certs)."""
     certificate, key = certs.generate_self_signed(["localhost", "127.0.0.1", "::1"], "rsa2048")
     assert isinstance(key, rsa.RSAPrivateKey)
     return [certificate], key
@@ -272,8 +272,8 @@ def serve(
     ticket_key_rotation: float | None = None, session_cache_size: int = 1024,
 ) -> None:
     from tlsstate.config import TLSConfig
-    from tlsstate.handshake.session_cache import SessionCache
-    from tlsstate.keylog import KeyLogWriter, open_default_keylog
+    from tlsstate.sessions.cache import SessionCache
+    from tlsstate.wire.keylog import KeyLogWriter, open_default_keylog
 
     if key and not cert:
         raise click.UsageError("--key needs --cert")
@@ -293,7 +293,7 @@ def serve(
     config.verify_client, config.client_cafile = verify_client, client_ca
     config.record_size_limit = record_size_limit
     if tickets:
-        from tlsstate.handshake.tickets import TicketKeys
+        from tlsstate.sessions.tickets import TicketKeys
 
         config.ticket_keys = TicketKeys(lifetime=ticket_lifetime, rotation_interval=ticket_key_rotation)
     try:

@@ -4,5 +4,5 @@
 - :mod:`~tlsstate.handshake.client` / :mod:`~tlsstate.handshake.server` — one small class per state,
   each holding only the data valid in that state (RFC 5246 §7.3 message flow).
 - :mod:`~tlsstate.handshake.common` — negotiation helpers shared by both roles.
-- :mod:`~tlsstate.handshake.session_cache` — session-ID resumption (RFC 5246 §7.3, §F.1.4).
+- session caches and ticket keys live below, in :mod:`tlsstate.sessions`.
 """

@@ -15,17 +15,9 @@ from typing import ClassVar
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from tlsstate import dh
-from tlsstate import extensions as ext
-from tlsstate.constants import (
-    TLS_EMPTY_RENEGOTIATION_INFO_SCSV,
-    AlertDescription,
-    CompressionMethod,
-    ExtensionType,
-    HandshakeType,
-    ProtocolVersion,
-)
-from tlsstate.errors import ConfigurationError, HandshakeFailure, IllegalParameter, ProtocolError, ProtocolVersionError
+from tlsstate.crypto import dh
+from tlsstate.crypto.keys import ConnectionKeys
+from tlsstate.crypto.suites import CipherSuite, KeyExchange, by_id
 from tlsstate.handshake import crypto
 from tlsstate.handshake.common import (
     HandshakeMachine,
@@ -39,9 +31,18 @@ from tlsstate.handshake.common import (
     require,
     verify_data,
 )
-from tlsstate.handshake.session_cache import Session
-from tlsstate.keys import ConnectionKeys
-from tlsstate.messages import (
+from tlsstate.sessions.cache import Session
+from tlsstate.wire import extensions as ext
+from tlsstate.wire.constants import (
+    TLS_EMPTY_RENEGOTIATION_INFO_SCSV,
+    AlertDescription,
+    CompressionMethod,
+    ExtensionType,
+    HandshakeType,
+    ProtocolVersion,
+)
+from tlsstate.wire.errors import ConfigurationError, HandshakeFailure, IllegalParameter, ProtocolError, ProtocolVersionError
+from tlsstate.wire.messages import (
     Certificate,
     CertificateRequest,
     CertificateVerify,
@@ -57,7 +58,6 @@ from tlsstate.messages import (
     ServerHelloDone,
     ServerKeyExchange,
 )
-from tlsstate.suites import CipherSuite, KeyExchange, by_id
 
 _UNSUPPORTED_EXTENSION = AlertDescription.UNSUPPORTED_EXTENSION
 _ECDHE = (KeyExchange.ECDHE_RSA, KeyExchange.ECDHE_ECDSA)

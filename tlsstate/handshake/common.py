@@ -10,9 +10,14 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from cryptography import x509
 
-from tlsstate import prf
-from tlsstate.constants import AlertDescription, HandshakeType, ProtocolVersion
-from tlsstate.errors import (
+from tlsstate.crypto import prf
+from tlsstate.crypto.keys import ConnectionKeys, derive_connection_keys
+from tlsstate.crypto.suites import CipherFamily, CipherSuite
+from tlsstate.handshake.states import CCS, check_input, check_next
+from tlsstate.handshake.transcript import Transcript
+from tlsstate.record.protection import make_protection
+from tlsstate.wire.constants import AlertDescription, HandshakeType, ProtocolVersion
+from tlsstate.wire.errors import (
     DecodeError,
     DecryptError,
     HandshakeFailure,
@@ -21,12 +26,7 @@ from tlsstate.errors import (
     ProtocolVersionError,
     UnexpectedMessage,
 )
-from tlsstate.handshake.states import CCS, check_input, check_next
-from tlsstate.handshake.transcript import Transcript
-from tlsstate.keys import ConnectionKeys, derive_connection_keys
-from tlsstate.messages import HandshakeMessage, ParseContext, RawHandshake, encode_handshake, parse_message
-from tlsstate.protection import make_protection
-from tlsstate.suites import CipherFamily, CipherSuite
+from tlsstate.wire.messages import HandshakeMessage, ParseContext, RawHandshake, encode_handshake, parse_message
 
 if TYPE_CHECKING:
     from tlsstate.config import TLSConfig

@@ -1,8 +1,8 @@
 """The public-key steps of a TLS 1.0-1.2 handshake, in one place for both roles.
 
 Thin adapters over the modules that own the primitives: ECDHE and the RSA premaster with the
-RFC 5246 §7.4.7.1 countermeasure (:mod:`tlsstate.dh`), ServerKeyExchange signatures
-(:mod:`tlsstate.signatures`, RFC 5246 §4.7/§7.4.3), certificate checks (:mod:`tlsstate.certs`).
+RFC 5246 §7.4.7.1 countermeasure (:mod:`tlsstate.crypto.dh`), ServerKeyExchange signatures
+(:mod:`tlsstate.crypto.signatures`, RFC 5246 §4.7/§7.4.3), certificate checks (:mod:`tlsstate.crypto.certs`).
 The state machines call only these, so what they need from each module is visible here.
 """
 
@@ -12,9 +12,9 @@ from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from tlsstate import certs, dh, signatures
-from tlsstate.constants import AlertDescription, NamedGroup, ProtocolVersion
-from tlsstate.errors import ConfigurationError, HandshakeFailure, ProtocolError
+from tlsstate.crypto import certs, dh, signatures
+from tlsstate.wire.constants import AlertDescription, NamedGroup, ProtocolVersion
+from tlsstate.wire.errors import ConfigurationError, HandshakeFailure, ProtocolError
 
 PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
 EcdheKeyPair = dh.EcdheKeyPair
@@ -113,7 +113,7 @@ def load_peer_certificates(
 
     Undecodable certificates or keys are bad_certificate; a key that is neither RSA nor EC is
     unsupported_certificate (RFC 5246 §7.2.2); an RSA key that cannot be one (even modulus, small factor,
-    bad exponent: RFC 8017 §3.1, :func:`tlsstate.certs.check_peer_public_key`) is bad_certificate, in
+    bad exponent: RFC 8017 §3.1, :func:`tlsstate.crypto.certs.check_peer_public_key`) is bad_certificate, in
     both roles, before the key is used.
     """
     try:
@@ -132,7 +132,7 @@ def load_peer_certificates(
 
 
 def verify_client_chain(chain: list[x509.Certificate], cafile: str | None) -> None:
-    """A client chain against the client CAs (RFC 5246 §7.4.6) by :func:`tlsstate.certs.verify_client_certificate`."""
+    """A client chain against the client CAs (RFC 5246 §7.4.6) by :func:`tlsstate.crypto.certs.verify_client_certificate`."""
     try:
         certs.verify_client_certificate(chain, cafile=cafile)
     except ConfigurationError:
@@ -165,7 +165,7 @@ def verify_certificate_verify(
 
 
 def verify_server_chain(chain: list[x509.Certificate], server_name: str | None, cafile: str | None) -> None:
-    """Path validation and host name check (RFC 5280, RFC 6125) by :func:`tlsstate.certs.verify_server_certificate`.
+    """Path validation and host name check (RFC 5280, RFC 6125) by :func:`tlsstate.crypto.certs.verify_server_certificate`.
 
     Failures carry bad_certificate, unknown_ca or certificate_expired (RFC 5246 §7.2.2).
     """

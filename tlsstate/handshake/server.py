@@ -17,19 +17,9 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from tlsstate import certs
-from tlsstate import extensions as ext
-from tlsstate.constants import (
-    TLS_EMPTY_RENEGOTIATION_INFO_SCSV,
-    TLS_FALLBACK_SCSV,
-    AlertDescription,
-    CompressionMethod,
-    ExtensionType,
-    HandshakeType,
-    NamedGroup,
-    ProtocolVersion,
-)
-from tlsstate.errors import HandshakeFailure, ProtocolError, ProtocolVersionError
+from tlsstate.crypto import certs
+from tlsstate.crypto.keys import ConnectionKeys
+from tlsstate.crypto.suites import CipherSuite, KeyExchange
 from tlsstate.handshake import crypto
 from tlsstate.handshake.common import (
     HandshakeMachine,
@@ -43,10 +33,21 @@ from tlsstate.handshake.common import (
     require,
     verify_data,
 )
-from tlsstate.handshake.session_cache import Session
-from tlsstate.handshake.tickets import OpenedTicket
-from tlsstate.keys import ConnectionKeys
-from tlsstate.messages import (
+from tlsstate.sessions.cache import Session
+from tlsstate.sessions.tickets import OpenedTicket
+from tlsstate.wire import extensions as ext
+from tlsstate.wire.constants import (
+    TLS_EMPTY_RENEGOTIATION_INFO_SCSV,
+    TLS_FALLBACK_SCSV,
+    AlertDescription,
+    CompressionMethod,
+    ExtensionType,
+    HandshakeType,
+    NamedGroup,
+    ProtocolVersion,
+)
+from tlsstate.wire.errors import HandshakeFailure, ProtocolError, ProtocolVersionError
+from tlsstate.wire.messages import (
     Certificate,
     CertificateRequest,
     CertificateVerify,
@@ -61,7 +62,6 @@ from tlsstate.messages import (
     ServerHelloDone,
     ServerKeyExchange,
 )
-from tlsstate.suites import CipherSuite, KeyExchange
 
 _ECDHE = (KeyExchange.ECDHE_RSA, KeyExchange.ECDHE_ECDSA)
 _CURVE_GROUPS = {"secp256r1": NamedGroup.SECP256R1, "secp384r1": NamedGroup.SECP384R1, "secp521r1": NamedGroup.SECP521R1}

@@ -18,8 +18,8 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from tlsstate.constants import HandshakeType
-from tlsstate.errors import InternalError, UnexpectedMessage
+from tlsstate.wire.constants import HandshakeType
+from tlsstate.wire.errors import InternalError, UnexpectedMessage
 
 #: The ChangeCipherSpec "input" (a record type, not a handshake message; RFC 5246 §7.1).
 CCS: Final = "ChangeCipherSpec"

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from tlsstate.constants import ProtocolVersion
+from tlsstate.wire.constants import ProtocolVersion
 
 
 class Transcript:

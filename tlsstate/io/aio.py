@@ -8,7 +8,7 @@ Write atomicity: ``TLSStreamWriter.write`` seals *all* records for the data and 
 the transport in one synchronous call, so a task cancelled in ``drain`` (or anywhere else) has written
 either whole records or none; the record sequence numbers never get ahead of the wire.
 Backpressure: ``drain`` waits on the TCP transport's write buffer (asyncio flow control).
-Errors are the typed errors of :mod:`tlsstate.errors` (a peer's fatal alert is ``AlertReceived``,
+Errors are the typed errors of :mod:`tlsstate.wire.errors` (a peer's fatal alert is ``AlertReceived``,
 EOF without close_notify is ``ConnectionClosed(clean=False)``, RFC 5246 §7.2.1).
 """
 
@@ -21,9 +21,9 @@ from typing import Any
 
 from tlsstate.config import TLSConfig
 from tlsstate.connection import Connection
-from tlsstate.errors import ConnectionClosed, ProtocolError, TLSError
 from tlsstate.events import AlertEvent, ApplicationData, HandshakeComplete
 from tlsstate.events import ConnectionClosed as ClosedEvent
+from tlsstate.wire.errors import ConnectionClosed, ProtocolError, TLSError
 
 _READ_SIZE = 65536
 DEFAULT_HANDSHAKE_TIMEOUT = 30.0

@@ -9,7 +9,7 @@
         tls.version(), tls.cipher(), tls.getpeercert(binary_form=True)
 
 Versions are TLS 1.0-1.2 (SSL 3.0 with ``enable_ssl3``), RFC 5246 / RFC 6101; ``minimum_version`` and
-``maximum_version`` take :class:`ssl.TLSVersion` or :class:`~tlsstate.constants.ProtocolVersion`
+``maximum_version`` take :class:`ssl.TLSVersion` or :class:`~tlsstate.wire.constants.ProtocolVersion`
 (same wire numbers). ``verify_mode``/``check_hostname`` use the :mod:`ssl` constants; on a server,
 CERT_OPTIONAL/CERT_REQUIRED ask for a client certificate checked against ``load_verify_locations``;
 on a client, ``load_cert_chain`` is the certificate sent when the server asks (RFC 5246 §7.4.6).
@@ -27,14 +27,14 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from tlsstate import certs
 from tlsstate.config import PrivateKey, TLSConfig
 from tlsstate.connection import Connection
-from tlsstate.constants import ProtocolVersion
-from tlsstate.errors import ConfigurationError, ProtocolError
+from tlsstate.crypto import certs
+from tlsstate.crypto.suites import CipherSuite, lookup
 from tlsstate.events import HandshakeComplete
 from tlsstate.io.sockets import DEFAULT_TIMEOUT, TLSSocket
-from tlsstate.suites import CipherSuite, lookup
+from tlsstate.wire.constants import ProtocolVersion
+from tlsstate.wire.errors import ConfigurationError, ProtocolError
 
 #: ssl-style names of the versions (what ``ssl.SSLSocket.version()`` returns).
 VERSION_NAMES = {

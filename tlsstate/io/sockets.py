@@ -4,7 +4,7 @@ The connection object does the protocol (RFC 5246 §7); this module only moves i
 socket: :class:`TLSSocket` (``connect`` for clients, ``do_handshake``, ``sendall``, ``recv``, ``close``
 with close_notify, RFC 5246 §7.2.1) and :class:`TLSListener` (``accept`` for servers).
 
-Errors surface as the typed errors of :mod:`tlsstate.errors`: a protocol fault is the
+Errors surface as the typed errors of :mod:`tlsstate.wire.errors`: a protocol fault is the
 ``ProtocolError`` the connection raised (its alert is sent to the peer first, best effort); a peer's
 fatal alert is ``AlertReceived`` (its message names the alert); a transport that ends without
 close_notify is ``ConnectionClosed(clean=False)``; a timeout is :class:`TLSTimeout`.
@@ -28,9 +28,9 @@ from types import TracebackType
 
 from tlsstate.config import TLSConfig
 from tlsstate.connection import Connection
-from tlsstate.errors import ConnectionClosed, ProtocolError, TLSError
 from tlsstate.events import AlertEvent, ApplicationData, HandshakeComplete
 from tlsstate.events import ConnectionClosed as ClosedEvent
+from tlsstate.wire.errors import ConnectionClosed, ProtocolError, TLSError
 
 DEFAULT_TIMEOUT = 30.0
 _READ_SIZE = 65536

@@ -1,6 +1,6 @@
 """Typed build/parse helpers for the hello extensions tlsstate uses.
 
-Each ``build_*`` returns an :class:`~tlsstate.messages.Extension`; each ``parse_*`` takes the
+Each ``build_*`` returns an :class:`~tlsstate.wire.messages.Extension`; each ``parse_*`` takes the
 extension's ``data`` and is strict: DecodeError on bad lengths or trailing bytes, IllegalParameter
 on well-formed but forbidden values. Sources: RFC 6066 (server_name §3, max_fragment_length §4),
 RFC 7301 (ALPN), RFC 8422 §5.1 (supported_groups, ec_point_formats), RFC 5246 §7.4.1.4.1
@@ -15,10 +15,10 @@ import ipaddress
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from tlsstate.codec import Reader, Writer
-from tlsstate.constants import ExtensionType
-from tlsstate.errors import DecodeError, IllegalParameter
-from tlsstate.messages import Extension
+from tlsstate.wire.codec import Reader, Writer
+from tlsstate.wire.constants import ExtensionType
+from tlsstate.wire.errors import DecodeError, IllegalParameter
+from tlsstate.wire.messages import Extension
 
 # ---------------------------------------------------------------------------------------------
 # Generic helpers

@@ -23,16 +23,16 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import ClassVar
 
-from tlsstate.codec import Reader, Writer
-from tlsstate.constants import HandshakeType, ProtocolVersion
-from tlsstate.errors import (
+from tlsstate.crypto.suites import KeyExchange
+from tlsstate.wire.codec import Reader, Writer
+from tlsstate.wire.constants import HandshakeType, ProtocolVersion
+from tlsstate.wire.errors import (
     DecodeError,
     IllegalParameter,
     ProtocolError,
     ProtocolVersionError,
     UnexpectedMessage,
 )
-from tlsstate.suites import KeyExchange
 
 RANDOM_LENGTH = 32
 MAX_SESSION_ID_LENGTH = 32

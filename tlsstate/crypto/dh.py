@@ -2,7 +2,7 @@
 and the RSA premaster secret (RFC 5246 §7.4.7.1), all on pyca/cryptography primitives.
 
 Peer values are validated before use: a bad length, a point not on the curve, a DH value outside
-1 < y < p-1 or an all-zero X25519/X448 result raise :class:`~tlsstate.errors.IllegalParameter`.
+1 < y < p-1 or an all-zero X25519/X448 result raise :class:`~tlsstate.wire.errors.IllegalParameter`.
 Private keys never appear in a repr.
 """
 
@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives.asymmetric import dh, ec, padding, rsa, x448, x25519
 
-from tlsstate.constants import AlertDescription, NamedGroup
-from tlsstate.errors import IllegalParameter, InsufficientSecurity, ProtocolError
+from tlsstate.wire.constants import AlertDescription, NamedGroup
+from tlsstate.wire.errors import IllegalParameter, InsufficientSecurity, ProtocolError
 
 try:  # FFDH is deprecated in pyca/cryptography 50 but TLS 1.0-1.2 DHE still needs it.
     from cryptography.utils import CryptographyDeprecationWarning

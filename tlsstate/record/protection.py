@@ -6,7 +6,7 @@ It is given the 64-bit sequence number by its owner (:class:`tlsstate.record.Hal
 owns it. Some protections are stateful (RC4 keystream, the SSL 3.0 / TLS 1.0 chained CBC IV), so use one
 instance per direction.
 
-``open`` raises :class:`~tlsstate.errors.BadRecordMAC` and only that for every integrity failure: MAC,
+``open`` raises :class:`~tlsstate.wire.errors.BadRecordMAC` and only that for every integrity failure: MAC,
 padding, AEAD tag, bad lengths. The message never says which check failed.
 
 Lucky 13 (AlFardan & Paterson 2013) countermeasure in :class:`CbcMacThenEncrypt`: whatever the padding
@@ -44,9 +44,9 @@ from cryptography.hazmat.primitives import hmac as pyca_hmac
 from cryptography.hazmat.primitives.ciphers import Cipher, CipherContext, algorithms, modes
 from cryptography.hazmat.primitives.ciphers.aead import AESCCM, AESGCM, ChaCha20Poly1305
 
-from tlsstate.constants import ProtocolVersion
-from tlsstate.errors import BadRecordMAC, ConfigurationError
-from tlsstate.suites import CipherFamily, CipherSuite, MacAlgorithm, NonceStyle
+from tlsstate.crypto.suites import CipherFamily, CipherSuite, MacAlgorithm, NonceStyle
+from tlsstate.wire.constants import ProtocolVersion
+from tlsstate.wire.errors import BadRecordMAC, ConfigurationError
 
 Buffer = bytes | bytearray | memoryview
 

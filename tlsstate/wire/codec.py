@@ -1,7 +1,7 @@
 """Byte-level encoding of TLS structures (RFC 5246 §4 presentation language).
 
 ``Reader`` parses strictly: any read past the end, or a vector whose length is outside its bounds,
-raises :class:`~tlsstate.errors.DecodeError`; ``Reader.expect_end`` rejects trailing bytes.
+raises :class:`~tlsstate.wire.errors.DecodeError`; ``Reader.expect_end`` rejects trailing bytes.
 ``Writer`` builds structures with length-prefixed vectors.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from tlsstate.errors import DecodeError
+from tlsstate.wire.errors import DecodeError
 
 
 class Reader:

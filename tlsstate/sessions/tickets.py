@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from tlsstate.handshake.session_cache import Session
+from tlsstate.sessions.cache import Session
 
 _KEY_NAME_LENGTH = 16
 _NONCE_LENGTH = 12

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 
-from tlsstate import prf
-from tlsstate.constants import ProtocolVersion
-from tlsstate.errors import ConfigurationError
-from tlsstate.suites import CipherSuite
+from tlsstate.crypto import prf
+from tlsstate.crypto.suites import CipherSuite
+from tlsstate.wire.constants import ProtocolVersion
+from tlsstate.wire.errors import ConfigurationError
 
 KEY_NAMES: tuple[str, ...] = (
     "client_write_mac_key",

@@ -7,7 +7,7 @@ RSA signs MD5(data) || SHA-1(data) with PKCS#1 v1.5 *without* a DigestInfo; ECDS
 the handshake messages so far for a CertificateVerify.
 
 Every primitive comes from pyca/cryptography; a failed verification raises
-:class:`~tlsstate.errors.DecryptError` (decrypt_error alert, RFC 5246 §7.2.2).
+:class:`~tlsstate.wire.errors.DecryptError` (decrypt_error alert, RFC 5246 §7.2.2).
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa, utils
 
-from tlsstate.constants import ProtocolVersion, SignatureScheme
-from tlsstate.errors import DecodeError, DecryptError, HandshakeFailure, IllegalParameter
+from tlsstate.wire.constants import ProtocolVersion, SignatureScheme
+from tlsstate.wire.errors import DecodeError, DecryptError, HandshakeFailure, IllegalParameter
 
 PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey
 PublicKey = rsa.RSAPublicKey | ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey

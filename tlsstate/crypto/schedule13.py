@@ -20,9 +20,9 @@ import hashlib
 from cryptography.hazmat.primitives import hmac
 from cryptography.hazmat.primitives.kdf.hkdf import HKDFExpand
 
-from tlsstate.errors import ConfigurationError
-from tlsstate.prf import hash_algorithm
-from tlsstate.suites import CipherSuite
+from tlsstate.crypto.prf import hash_algorithm
+from tlsstate.crypto.suites import CipherSuite
+from tlsstate.wire.errors import ConfigurationError
 
 LABEL_PREFIX = b"tls13 "
 TLS13_IV_LENGTH = 12  # RFC 8446 §5.3: iv_length = max(8, N_MIN) = 12 for every defined AEAD

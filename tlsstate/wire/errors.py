@@ -17,7 +17,7 @@ tells whether the fault was ours or theirs.
 
 from __future__ import annotations
 
-from tlsstate.constants import AlertDescription
+from tlsstate.wire.constants import AlertDescription
 
 
 class TLSError(Exception):

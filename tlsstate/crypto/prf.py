@@ -17,8 +17,8 @@ import hashlib
 
 from cryptography.hazmat.primitives import hashes, hmac
 
-from tlsstate.constants import ProtocolVersion
-from tlsstate.errors import ConfigurationError
+from tlsstate.wire.constants import ProtocolVersion
+from tlsstate.wire.errors import ConfigurationError
 
 MASTER_SECRET_LENGTH = 48  # RFC 5246 §8.1
 RANDOM_LENGTH = 32  # RFC 5246 §7.4.1.2

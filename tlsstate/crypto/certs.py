@@ -25,8 +25,8 @@ from cryptography.utils import CryptographyDeprecationWarning
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from cryptography.x509.verification import PolicyBuilder, Store, VerificationError
 
-from tlsstate.constants import AlertDescription
-from tlsstate.errors import ConfigurationError, ProtocolError
+from tlsstate.wire.constants import AlertDescription
+from tlsstate.wire.errors import ConfigurationError, ProtocolError
 
 PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey
 SYSTEM_CA_FILE = "/etc/ssl/certs/ca-certificates.crt"

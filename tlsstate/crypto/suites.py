@@ -14,8 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
-from tlsstate.constants import ProtocolVersion
-from tlsstate.errors import ConfigurationError
+from tlsstate.wire.constants import ProtocolVersion
+from tlsstate.wire.errors import ConfigurationError
 
 
 class KeyExchange(Enum):

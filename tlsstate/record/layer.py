@@ -16,7 +16,8 @@ import struct
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from tlsstate.constants import (
+from tlsstate.record.protection import Buffer, NullProtection, RecordProtection
+from tlsstate.wire.constants import (
     MAX_CIPHERTEXT_LENGTH,
     MAX_PLAINTEXT_LENGTH,
     MAX_SEQUENCE_NUMBER,
@@ -24,7 +25,7 @@ from tlsstate.constants import (
     RECORD_HEADER_LENGTH,
     ContentType,
 )
-from tlsstate.errors import (
+from tlsstate.wire.errors import (
     BadRecordMAC,
     ConfigurationError,
     DecodeError,
@@ -33,7 +34,6 @@ from tlsstate.errors import (
     RecordOverflow,
     UnexpectedMessage,
 )
-from tlsstate.protection import Buffer, NullProtection, RecordProtection
 
 _HEADER = struct.Struct(">BHH")
 _UNPACK_HEADER_FROM = _HEADER.unpack_from
