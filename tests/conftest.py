@@ -1,21 +1,25 @@
-"""Shared test fixtures: where the external vectors live, free loopback ports, peer binaries."""
+"""The test tree, laid out by kind; each top folder marks its tests (``pytest -m "not interop"`` etc.).
+
+- ``unit/``     mirrors the package (``unit/record/`` tests ``tlsstate/record/``); marker ``unit``
+- ``vectors/``  external test vectors and captures (../shared/vectors); marker ``vectors``
+- ``interop/``  live peers on loopback (openssl, gnutls, tshark, curl, Chromium, CPython ssl, tlslite-ng); ``interop``
+- ``hostile/``  hostile peers against our server and client; marker ``hostile``
+- ``fuzz/``     property tests over mutated inputs and the fuzz runner; marker ``fuzz``
+- ``helpers/``  shared helpers (no tests): vectors path and peer binaries, live peers, connections, captures
+
+Tests in ``unit/`` or ``vectors/`` that need a live peer carry ``@pytest.mark.interop`` themselves.
+"""
 
 from __future__ import annotations
 
-import os
-import shutil
-import socket
-import sys
 from pathlib import Path
 
 import pytest
 
-# Let test modules import these helpers as `conftest`, `.conftest` or `tests.conftest`.
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+from tests.helpers.env import VECTORS
 
-ROOT = Path(__file__).resolve().parents[1]
-# The read-only vectors folder lies beside the repository (../shared/vectors); override with TLSSTATE_VECTORS.
-VECTORS = Path(os.environ.get("TLSSTATE_VECTORS", ROOT.parent / "shared" / "vectors"))
+HERE = Path(__file__).resolve().parent
+FOLDER_MARKERS = {"unit": "unit", "vectors": "vectors", "interop": "interop", "hostile": "hostile", "fuzz": "fuzz"}
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -23,25 +27,19 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(f"external test vectors not found at {VECTORS} (set TLSSTATE_VECTORS)")
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Each test gets the marker of the top folder it lives in."""
+    for item in items:
+        try:
+            folder = Path(str(item.path)).resolve().relative_to(HERE).parts[0]
+        except ValueError:
+            continue
+        marker = FOLDER_MARKERS.get(folder)
+        if marker is not None:
+            item.add_marker(marker)
+
+
 @pytest.fixture(scope="session")
 def vectors() -> Path:
     """Path of ../shared/vectors."""
     return VECTORS
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    """A currently free TCP port on loopback."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family, socket.SOCK_STREAM) as s:
-        s.bind((host, 0))
-        return int(s.getsockname()[1])
-
-
-def require_binary(name: str) -> str:
-    """Path of an external peer binary; in CI (CI=true) a missing binary is a failure, not a skip."""
-    path = shutil.which(name)
-    if path is None:
-        if os.environ.get("CI"):
-            pytest.fail(f"{name} is required in CI but not installed (see .ci/run)")
-        pytest.skip(f"{name} not installed")
-    return path

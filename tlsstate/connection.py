@@ -152,7 +152,7 @@ class Connection:
         if self._error is not None:
             raise self._error
         if self._close_sent:
-            raise errors.ConnectionClosed(clean=True)
+            raise errors.ConnectionClosedError(clean=True)
         if not data:
             return
         if not self.handshake_complete:

@@ -119,7 +119,7 @@ CLIENT_TABLE: list[tuple[str, str, str]] = [
      "secret (RFC 7748 §6.1, RFC 8422 §5.11)", "illegal_parameter"),
     ("server-certificate-rsa-even-modulus", "server certificate whose RSA modulus is even (RFC 8017 §3.1), RSA and "
      "ECDHE_RSA", "bad_certificate"),
-    ("server-truncation", "server closes TCP after data without close_notify: ConnectionClosed(clean=False)", CLOSED),
+    ("server-truncation", "server closes TCP after data without close_notify: ConnectionClosedError(clean=False)", CLOSED),
 ]
 
 

@@ -154,7 +154,7 @@ def test_server_one_byte_fragments_accepted() -> None:
 
 
 def test_truncation_reported_by_client() -> None:
-    """The server's TCP close without close_notify: recv raises ConnectionClosed(clean=False) (§7.2.1)."""
+    """The server's TCP close without close_notify: recv raises ConnectionClosedError(clean=False) (§7.2.1)."""
     assert CLIENT_CASES["server-truncation"] == "closed"
     def after(peer: ScriptedPeer) -> None:
         peer.conn.send_data(b"partial")
@@ -164,7 +164,7 @@ def test_truncation_reported_by_client() -> None:
     try:
         with TLSSocket.connect("127.0.0.1", server.port, client_config(), timeout=10) as tls:
             assert tls.recv() == b"partial"
-            with pytest.raises(errors.ConnectionClosed) as info:
+            with pytest.raises(errors.ConnectionClosedError) as info:
                 tls.recv()
             assert info.value.clean is False
     finally:

@@ -39,7 +39,7 @@ from tlsstate.cli.connect import (
 from tlsstate.config import PrivateKey
 from tlsstate.crypto import certs
 from tlsstate.io.sockets import TLSListener, TLSSocket, TLSTimeout
-from tlsstate.wire.errors import AlertReceived, ConnectionClosed, ProtocolError, TLSError
+from tlsstate.wire.errors import AlertReceived, ConnectionClosedError, ProtocolError, TLSError
 
 MAX_HTTP_REQUEST = 64 * 1024
 
@@ -150,7 +150,7 @@ def handle_connection(tls: TLSSocket, peer: tuple[str, int], options: ServerOpti
         outcome = f"peer alert {exc.description.label if hasattr(exc.description, 'label') else exc.description}"
     except ProtocolError as exc:
         outcome = f"sent alert {exc.alert.label} ({exc.message})"
-    except ConnectionClosed as exc:
+    except ConnectionClosedError as exc:
         outcome = "closed" if exc.clean else "closed without close_notify"
     except TLSTimeout:
         outcome = "timeout"

@@ -9,7 +9,7 @@ the transport in one synchronous call, so a task cancelled in ``drain`` (or anyw
 either whole records or none; the record sequence numbers never get ahead of the wire.
 Backpressure: ``drain`` waits on the TCP transport's write buffer (asyncio flow control).
 Errors are the typed errors of :mod:`tlsstate.wire.errors` (a peer's fatal alert is ``AlertReceived``,
-EOF without close_notify is ``ConnectionClosed(clean=False)``, RFC 5246 §7.2.1).
+EOF without close_notify is ``ConnectionClosedError(clean=False)``, RFC 5246 §7.2.1).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from tlsstate.config import TLSConfig
 from tlsstate.connection import Connection
 from tlsstate.events import AlertEvent, ApplicationData, HandshakeComplete
 from tlsstate.events import ConnectionClosed as ClosedEvent
-from tlsstate.wire.errors import ConnectionClosed, ProtocolError, TLSError
+from tlsstate.wire.errors import ConnectionClosedError, ProtocolError, TLSError
 
 _READ_SIZE = 65536
 DEFAULT_HANDSHAKE_TIMEOUT = 30.0
@@ -95,7 +95,7 @@ class _TLSChannel:
         self.flush()
         while self.handshake is None:
             if self.eof:
-                raise ConnectionClosed(clean=not self.truncated)
+                raise ConnectionClosedError(clean=not self.truncated)
             await self.raw_writer.drain()
             await self.read_transport()
         await self.raw_writer.drain()
@@ -116,7 +116,7 @@ class TLSStreamReader:
                 return True
             if channel.eof:
                 if channel.truncated:
-                    raise ConnectionClosed(clean=False)
+                    raise ConnectionClosedError(clean=False)
                 return False
             await channel.read_transport()
 
@@ -145,7 +145,7 @@ class TLSStreamReader:
                 partial = bytes(channel.plaintext)
                 channel.plaintext.clear()
                 if channel.truncated:
-                    raise ConnectionClosed(clean=False)
+                    raise ConnectionClosedError(clean=False)
                 raise asyncio.IncompleteReadError(partial, n)
             await channel.read_transport()
         data = bytes(channel.plaintext[:n])
@@ -204,7 +204,7 @@ class TLSStreamWriter:
     def write(self, data: bytes | bytearray | memoryview) -> None:
         """Seal ``data`` into records and write them to the transport in one call (never partially)."""
         if self._channel.closed:
-            raise ConnectionClosed(clean=True)
+            raise ConnectionClosedError(clean=True)
         if data:
             self._channel.connection.send_data(bytes(data))
             self._channel.flush()

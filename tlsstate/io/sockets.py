@@ -7,7 +7,7 @@ with close_notify, RFC 5246 §7.2.1) and :class:`TLSListener` (``accept`` for se
 Errors surface as the typed errors of :mod:`tlsstate.wire.errors`: a protocol fault is the
 ``ProtocolError`` the connection raised (its alert is sent to the peer first, best effort); a peer's
 fatal alert is ``AlertReceived`` (its message names the alert); a transport that ends without
-close_notify is ``ConnectionClosed(clean=False)``; a timeout is :class:`TLSTimeout`.
+close_notify is ``ConnectionClosedError(clean=False)``; a timeout is :class:`TLSTimeout`.
 Every blocking call is bounded by the socket timeout.
 
 Memory: decrypted application data the program has not read yet is bounded by ``max_buffered``
@@ -30,7 +30,7 @@ from tlsstate.config import TLSConfig
 from tlsstate.connection import Connection
 from tlsstate.events import AlertEvent, ApplicationData, HandshakeComplete
 from tlsstate.events import ConnectionClosed as ClosedEvent
-from tlsstate.wire.errors import ConnectionClosed, ProtocolError, TLSError
+from tlsstate.wire.errors import ConnectionClosedError, ProtocolError, TLSError
 
 DEFAULT_TIMEOUT = 30.0
 _READ_SIZE = 65536
@@ -130,7 +130,7 @@ class TLSSocket:
             except TimeoutError:
                 raise TLSTimeout("send timed out") from None
             except OSError as exc:
-                raise ConnectionClosed(clean=False) from exc
+                raise ConnectionClosedError(clean=False) from exc
 
     def _flush_quietly(self) -> None:
         """Best effort: push out a queued fatal alert after an error."""
@@ -151,7 +151,7 @@ class TLSSocket:
         except OSError as exc:
             data = b""
             if not self._handshake_started:
-                raise ConnectionClosed(clean=False) from exc
+                raise ConnectionClosedError(clean=False) from exc
         if data and self.on_wire is not None:
             self.on_wire("in", data)
         try:
@@ -196,7 +196,7 @@ class TLSSocket:
         try:
             while self.handshake is None:
                 if self._eof:
-                    raise ConnectionClosed(clean=not self._truncated)
+                    raise ConnectionClosedError(clean=not self._truncated)
                 if deadline is not None:
                     remaining = deadline - time.monotonic()
                     if remaining <= 0:
@@ -220,7 +220,7 @@ class TLSSocket:
     def recv(self, max_bytes: int = _READ_SIZE) -> bytes:
         """Up to ``max_bytes`` of application data; b"" after the peer's close_notify.
 
-        A transport EOF without close_notify raises ``ConnectionClosed(clean=False)`` (truncation,
+        A transport EOF without close_notify raises ``ConnectionClosedError(clean=False)`` (truncation,
         RFC 5246 §7.2.1).
         """
         if self.handshake is None:
@@ -228,7 +228,7 @@ class TLSSocket:
         while not self._plaintext:
             if self._eof:
                 if self._truncated:
-                    raise ConnectionClosed(clean=False)
+                    raise ConnectionClosedError(clean=False)
                 return b""
             self._read_transport()
             self._pump_events()

@@ -9,10 +9,12 @@ Hierarchy (RFC 5246 §7.2 names the alerts)::
      |   |  ProtocolVersionError, InternalError, InsufficientSecurity, DecryptError
      |   +- BadRecordMAC        every record integrity failure (MAC, padding, AEAD tag) is this one
      +- AlertReceived           the peer sent a fatal alert (or close_notify)
-     +- ConnectionClosed        the transport ended (with or without close_notify)
+     +- ConnectionClosedError   the transport ended (with or without close_notify)
 
-``LocalProtocolError``/``RemoteProtocolError`` are not separate classes: ``ProtocolError.sent_by_peer``
-tells whether the fault was ours or theirs.
+``LocalProtocolError``/``RemoteProtocolError`` are not separate classes: a :class:`ProtocolError` is always a
+fault we detected (and report with its alert); a fault the peer reported to us is :class:`AlertReceived`.
+The sans-I/O :class:`~tlsstate.events.ConnectionClosed` *event* is not an error: it is what ``next_event`` returns
+when the peer is done; :class:`ConnectionClosedError` is what the socket wrappers raise when a read meets it.
 """
 
 from __future__ import annotations
@@ -115,9 +117,19 @@ class AlertReceived(TLSError):
         super().__init__(f"peer sent {'fatal' if level == 2 else 'warning'} alert {name}")
 
 
-class ConnectionClosed(TLSError):
+class ConnectionClosedError(TLSError):
     """The transport closed; ``clean`` is True only after a close_notify (truncation otherwise)."""
 
     def __init__(self, clean: bool) -> None:
         self.clean = clean
         super().__init__("connection closed" + ("" if clean else " without close_notify (possible truncation)"))
+
+
+def __getattr__(name: str) -> object:
+    """``errors.ConnectionClosed`` was the old name of :class:`ConnectionClosedError` (it clashed with the event)."""
+    if name == "ConnectionClosed":
+        import warnings
+
+        warnings.warn("tlsstate.errors.ConnectionClosed is now ConnectionClosedError", DeprecationWarning, stacklevel=2)
+        return ConnectionClosedError
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
