@@ -24,6 +24,8 @@ from typing import Protocol
 
 import dpkt
 
+from tlsstate.wire.errors import CaptureError, CaptureReadFailed
+
 __all__ = ["CaptureError", "CaptureReader", "Segment", "open_capture"]
 
 PCAP_MAGIC_US = 0xA1B2C3D4
@@ -48,10 +50,6 @@ MAX_BLOCK = 16 * 1024 * 1024
 MAX_PACKET = 1024 * 1024
 READ_BUFFER = 1 << 20
 VIEW_FROM = 4096  # frames larger than this are decoded over a memoryview (copies cost more than views' overhead)
-
-
-class CaptureError(Exception):
-    """A capture file that cannot be read (further): ``message`` says where and why."""
 
 
 @dataclass(slots=True)
@@ -80,10 +78,6 @@ class _Stream(Protocol):
     def read(self, size: int = -1, /) -> bytes: ...
     def tell(self) -> int: ...
     def close(self) -> None: ...
-
-
-class _ReadFailed(Exception):
-    """Decompression failed part-way (corrupt or truncated gzip): the message says why."""
 
 
 class CaptureReader:
@@ -136,13 +130,13 @@ class CaptureReader:
         self.close()
 
     def _read(self, n: int) -> bytes:
-        """Up to ``n`` bytes (fewer only at the end of the data); decompression errors become _ReadFailed."""
+        """Up to ``n`` bytes (fewer only at the end of the data); decompression errors become CaptureReadFailed."""
         try:
             data = self.stream.read(n)
         except EOFError:
-            raise _ReadFailed(f"{self.name}: truncated gzip data after byte {self.position}") from None
+            raise CaptureReadFailed(f"{self.name}: truncated gzip data after byte {self.position}") from None
         except (OSError, zlib.error) as exc:  # gzip.BadGzipFile is an OSError; bad deflate data is zlib.error
-            raise _ReadFailed(f"{self.name}: corrupt gzip data after byte {self.position} ({exc})") from None
+            raise CaptureReadFailed(f"{self.name}: corrupt gzip data after byte {self.position} ({exc})") from None
         return data
 
     # ----------------------------------------------------------------- file framing
@@ -160,7 +154,7 @@ class CaptureReader:
                 yield from self._pcap(head)
             else:
                 self.error = f"{self.name}: not a pcap or pcapng file (magic 0x{magic_le:08x})"
-        except _ReadFailed as exc:
+        except CaptureReadFailed as exc:
             self.error = str(exc)
 
     def _pcap(self, magic: bytes) -> Iterator[tuple[int, float, bytes]]:

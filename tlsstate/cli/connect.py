@@ -12,7 +12,6 @@ The option parsers here (versions, suites, groups) are shared with ``tlsstate se
 from __future__ import annotations
 
 import hashlib
-import ipaddress
 import os
 import select
 import sys
@@ -29,6 +28,7 @@ from tlsstate.crypto.suites import CipherSuite, lookup
 from tlsstate.io.sockets import TLSSocket, TLSTimeout
 from tlsstate.wire.constants import NamedGroup, ProtocolVersion, parse_version
 from tlsstate.wire.errors import ConfigurationError, TLSError
+from tlsstate.wire.extensions import is_ip_address
 
 GROUP_ALIASES: dict[str, NamedGroup] = {
     "x25519": NamedGroup.X25519,
@@ -139,15 +139,6 @@ def split_host_port(target: str, default_port: int = 443) -> tuple[str, int]:
     if not host or not 0 < port < 65536:
         raise click.BadParameter(f"bad address {target!r}", param_hint="HOST:PORT")
     return host, port
-
-
-def is_ip_address(host: str) -> bool:
-    """True for an IPv4/IPv6 literal (never sent as SNI, RFC 6066 §3)."""
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    return True
 
 
 def version_name(version: int) -> str:

@@ -21,6 +21,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from tlsstate.crypto import prf as prf_functions
+from tlsstate.crypto.hashes import hash_algorithm
 from tlsstate.crypto.keys import ConnectionKeys, derive_connection_keys
 from tlsstate.crypto.suites import CipherFamily, CipherSuite, NonceStyle, lookup
 from tlsstate.wire.constants import ProtocolVersion, parse_version
@@ -252,7 +253,7 @@ def keys(
             if version is ProtocolVersion.SSL3:
                 raise InputError("--session-hash: SSL 3.0 has no extended master secret (RFC 7627 is TLS only)")
             hash_bytes = parse_hex("--session-hash", session_hash)
-            expected = 36 if version < ProtocolVersion.TLS1_2 else prf_functions.hash_algorithm(suite.prf_hash).digest_size
+            expected = 36 if version < ProtocolVersion.TLS1_2 else hash_algorithm(suite.prf_hash).digest_size
             _check_length("--session-hash", hash_bytes, expected)
             master = prf_functions.extended_master_secret(version, suite.prf_hash, premaster_bytes, hash_bytes)
             how = 'PRF(premaster, "extended master secret", session_hash)  [RFC 7627 §4]'

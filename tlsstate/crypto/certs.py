@@ -25,46 +25,19 @@ from cryptography.utils import CryptographyDeprecationWarning
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from cryptography.x509.verification import PolicyBuilder, Store, VerificationError
 
-from tlsstate.wire.constants import AlertDescription
-from tlsstate.wire.errors import ConfigurationError, ProtocolError
+from tlsstate.wire.errors import (  # noqa: F401  (the certificate errors were defined here; still importable)
+    CertificateError,
+    CertificateExpired,
+    ConfigurationError,
+    HostnameMismatch,
+    ProtocolError,
+    UnknownCA,
+)
 
 PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey
 SYSTEM_CA_FILE = "/etc/ssl/certs/ca-certificates.crt"
 DEFAULT_HOSTNAMES = ("localhost", "127.0.0.1", "::1")
 KEY_TYPES = ("rsa2048", "rsa3072", "rsa4096", "ecdsa-p256", "ecdsa-p384", "ecdsa-p521", "ed25519")
-
-
-# ---------------------------------------------------------------------------------------------
-# Errors
-# ---------------------------------------------------------------------------------------------
-
-
-class CertificateError(ProtocolError):
-    """A peer certificate is unacceptable (RFC 5246 §7.2.2 bad_certificate)."""
-
-    default_alert = AlertDescription.BAD_CERTIFICATE
-
-
-class UnknownCA(CertificateError):
-    """No chain to a trusted anchor (unknown_ca)."""
-
-    default_alert = AlertDescription.UNKNOWN_CA
-
-
-class CertificateExpired(CertificateError):
-    """A certificate is outside its validity period (certificate_expired)."""
-
-    default_alert = AlertDescription.CERTIFICATE_EXPIRED
-
-
-class HostnameMismatch(CertificateError):
-    """The leaf does not name the host we connected to (bad_certificate; RFC 6125)."""
-
-
-class UnsupportedCertificate(CertificateError):
-    """The certificate's key cannot be used here (unsupported_certificate)."""
-
-    default_alert = AlertDescription.UNSUPPORTED_CERTIFICATE
 
 
 # ---------------------------------------------------------------------------------------------

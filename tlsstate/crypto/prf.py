@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import hashlib
 
-from cryptography.hazmat.primitives import hashes, hmac
+from cryptography.hazmat.primitives import hmac
 
+from tlsstate.crypto.hashes import hash_algorithm
 from tlsstate.wire.constants import ProtocolVersion
 from tlsstate.wire.errors import ConfigurationError
 
@@ -27,15 +28,6 @@ SSL3_VERIFY_DATA_LENGTH = 36  # RFC 6101 §5.6.9: MD5 (16) || SHA (20)
 
 _MAX_OUTPUT = 1 << 20  # no key schedule needs more than a few hundred bytes; refuse absurd requests
 
-_HASHES: dict[str, type[hashes.HashAlgorithm]] = {
-    "md5": hashes.MD5,
-    "sha1": hashes.SHA1,
-    "sha224": hashes.SHA224,
-    "sha256": hashes.SHA256,
-    "sha384": hashes.SHA384,
-    "sha512": hashes.SHA512,
-}
-
 # RFC 6101 §5.6.9 Sender values and the pads of the SSL 3.0 MAC construction.
 SSL3_SENDER_CLIENT = b"\x43\x4c\x4e\x54"  # "CLNT"
 SSL3_SENDER_SERVER = b"\x53\x52\x56\x52"  # "SRVR"
@@ -43,14 +35,6 @@ _SSL3_PAD1_MD5 = b"\x36" * 48
 _SSL3_PAD2_MD5 = b"\x5c" * 48
 _SSL3_PAD1_SHA = b"\x36" * 40
 _SSL3_PAD2_SHA = b"\x5c" * 40
-
-
-def hash_algorithm(hash_name: str) -> hashes.HashAlgorithm:
-    """The pyca hash object for ``md5``, ``sha1``, ``sha224``, ``sha256``, ``sha384`` or ``sha512``."""
-    try:
-        return _HASHES[hash_name.lower().replace("-", "")]()
-    except KeyError:
-        raise ConfigurationError(f"unsupported PRF hash {hash_name!r} (use sha256 or sha384)") from None
 
 
 def _check_length(length: int) -> None:

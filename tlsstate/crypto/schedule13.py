@@ -20,7 +20,7 @@ import hashlib
 from cryptography.hazmat.primitives import hmac
 from cryptography.hazmat.primitives.kdf.hkdf import HKDFExpand
 
-from tlsstate.crypto.prf import hash_algorithm
+from tlsstate.crypto.hashes import hash_algorithm
 from tlsstate.crypto.suites import CipherSuite
 from tlsstate.wire.errors import ConfigurationError
 

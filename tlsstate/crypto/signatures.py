@@ -19,6 +19,7 @@ from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa, utils
 
+from tlsstate.crypto.hashes import HASH_ALGORITHMS, hash_algorithm
 from tlsstate.wire.constants import ProtocolVersion, SignatureScheme
 from tlsstate.wire.errors import DecodeError, DecryptError, HandshakeFailure, IllegalParameter
 
@@ -57,15 +58,6 @@ class SchemeInfo:
     key_kind: str
     hash_name: str | None
 
-
-_HASHES: dict[str, type[hashes.HashAlgorithm]] = {
-    "md5": hashes.MD5,
-    "sha1": hashes.SHA1,
-    "sha224": hashes.SHA224,
-    "sha256": hashes.SHA256,
-    "sha384": hashes.SHA384,
-    "sha512": hashes.SHA512,
-}
 
 #: Schemes tlsstate can sign and verify in TLS 1.2.
 SCHEMES: dict[int, SchemeInfo] = {
@@ -157,7 +149,7 @@ def _padding_and_hash(scheme: int, kind: str) -> tuple[padding.AsymmetricPadding
     info = SCHEMES.get(scheme)
     if info is None or not _scheme_fits(scheme, kind):
         raise IllegalParameter(f"signature scheme {scheme_name(scheme)} cannot be used with an {kind} key")
-    algorithm = _HASHES[info.hash_name]() if info.hash_name else None
+    algorithm = hash_algorithm(info.hash_name) if info.hash_name else None
     if info.key_kind == "rsa_pss":
         assert algorithm is not None
         return padding.PSS(padding.MGF1(algorithm), algorithm.digest_size), algorithm
@@ -236,7 +228,7 @@ _PAD2 = b"\x5c"
 
 def _ssl3_hash(hash_name: str, master_secret: bytes, handshake_messages: bytes) -> bytes:
     pad_length = 48 if hash_name == "md5" else 40
-    algorithm = _HASHES[hash_name]
+    algorithm = HASH_ALGORITHMS[hash_name]
     inner = hashes.Hash(algorithm())
     inner.update(handshake_messages + master_secret + _PAD1 * pad_length)
     outer = hashes.Hash(algorithm())

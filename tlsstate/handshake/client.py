@@ -7,7 +7,6 @@ One class per state, holding only what is valid in it; the transitions are the r
 from __future__ import annotations
 
 import dataclasses
-import ipaddress
 import os
 from dataclasses import dataclass, field
 from typing import ClassVar
@@ -214,7 +213,7 @@ class ClientHandshake(HandshakeMachine):
         config = self.config
         out: list[Extension] = []
         name = config.server_name
-        if name and not _is_ip_address(name):  # RFC 6066 §3: literal IP addresses are not sent
+        if name and not ext.is_ip_address(name):  # RFC 6066 §3: literal IP addresses are not sent
             out.append(ext.build_server_name(name))
         ecdhe = any(s.key_exchange in _ECDHE for s in suites)
         dhe = any(s.key_exchange is KeyExchange.DHE_RSA for s in suites)
@@ -543,14 +542,6 @@ class ClientHandshake(HandshakeMachine):
         store, key = self.config.session_store, self._session_key()
         if store is not None and key is not None:
             store.remove(key)
-
-
-def _is_ip_address(name: str) -> bool:
-    try:
-        ipaddress.ip_address(name)
-    except ValueError:
-        return False
-    return True
 
 
 from cryptography.hazmat.primitives.serialization import Encoding  # noqa: E402

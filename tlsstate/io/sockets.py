@@ -30,7 +30,7 @@ from tlsstate.config import TLSConfig
 from tlsstate.connection import Connection
 from tlsstate.events import AlertEvent, ApplicationData, HandshakeComplete
 from tlsstate.events import ConnectionClosed as ClosedEvent
-from tlsstate.wire.errors import ConnectionClosedError, ProtocolError, TLSError
+from tlsstate.wire.errors import ConnectionClosedError, ProtocolError, TLSError, TLSTimeout
 
 DEFAULT_TIMEOUT = 30.0
 _READ_SIZE = 65536
@@ -40,10 +40,6 @@ DEFAULT_MAX_BUFFERED = 256 * 1024
 
 #: Observer of the raw TCP bytes: called with ("out", bytes sent) and ("in", bytes received).
 WireTap = Callable[[str, bytes], None]
-
-
-class TLSTimeout(TLSError, TimeoutError):
-    """A blocking operation did not finish within the socket timeout."""
 
 
 class TLSSocket:

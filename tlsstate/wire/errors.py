@@ -8,8 +8,11 @@ Hierarchy (RFC 5246 §7.2 names the alerts)::
      |   +- DecodeError, IllegalParameter, UnexpectedMessage, RecordOverflow, HandshakeFailure,
      |   |  ProtocolVersionError, InternalError, InsufficientSecurity, DecryptError
      |   +- BadRecordMAC        every record integrity failure (MAC, padding, AEAD tag) is this one
+     |   +- CertificateError    bad_certificate; UnknownCA, CertificateExpired, HostnameMismatch
      +- AlertReceived           the peer sent a fatal alert (or close_notify)
+     +- TLSTimeout              a blocking socket operation timed out (also a TimeoutError)
      +- ConnectionClosedError   the transport ended (with or without close_notify)
+    CaptureError                a capture file cannot be read (further); CaptureReadFailed inside the reader
 
 ``LocalProtocolError``/``RemoteProtocolError`` are not separate classes: a :class:`ProtocolError` is always a
 fault we detected (and report with its alert); a fault the peer reported to us is :class:`AlertReceived`.
@@ -107,6 +110,28 @@ class BadRecordMAC(ProtocolError):
         super().__init__(message)
 
 
+class CertificateError(ProtocolError):
+    """A peer certificate is unacceptable (RFC 5246 §7.2.2 bad_certificate)."""
+
+    default_alert = AlertDescription.BAD_CERTIFICATE
+
+
+class UnknownCA(CertificateError):
+    """No chain to a trusted anchor (unknown_ca)."""
+
+    default_alert = AlertDescription.UNKNOWN_CA
+
+
+class CertificateExpired(CertificateError):
+    """A certificate is outside its validity period (certificate_expired)."""
+
+    default_alert = AlertDescription.CERTIFICATE_EXPIRED
+
+
+class HostnameMismatch(CertificateError):
+    """The leaf does not name the host we connected to (bad_certificate; RFC 6125)."""
+
+
 class AlertReceived(TLSError):
     """The peer sent an alert that ends the connection."""
 
@@ -117,12 +142,27 @@ class AlertReceived(TLSError):
         super().__init__(f"peer sent {'fatal' if level == 2 else 'warning'} alert {name}")
 
 
+class TLSTimeout(TLSError, TimeoutError):
+    """A blocking operation did not finish within the socket timeout."""
+
+
 class ConnectionClosedError(TLSError):
     """The transport closed; ``clean`` is True only after a close_notify (truncation otherwise)."""
 
     def __init__(self, clean: bool) -> None:
         self.clean = clean
         super().__init__("connection closed" + ("" if clean else " without close_notify (possible truncation)"))
+
+
+class CaptureError(Exception):
+    """A capture file that cannot be read (further): ``message`` says where and why.
+
+    Not a :class:`TLSError`: it is about the file, not about any TLS connection in it.
+    """
+
+
+class CaptureReadFailed(CaptureError):
+    """Decompression failed part-way (corrupt or truncated gzip): the message says why (internal to the reader)."""
 
 
 def __getattr__(name: str) -> object:

@@ -73,16 +73,21 @@ def parse_empty(data: bytes, what: str) -> None:
 SERVER_NAME_HOST_NAME = 0
 
 
+def is_ip_address(host: str) -> bool:
+    """True for an IPv4/IPv6 literal, which is never sent as server_name (RFC 6066 §3)."""
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
 def build_server_name(host_name: str) -> Extension:
     """``ServerNameList`` with one host_name entry (RFC 6066 §3), IDNA-encoded to A-labels, no trailing dot.
 
     ValueError for an empty name or a literal IP address (which RFC 6066 §3 does not allow).
     """
-    try:
-        ipaddress.ip_address(host_name.strip("[]"))
-    except ValueError:
-        pass
-    else:
+    if is_ip_address(host_name.strip("[]")):
         raise ValueError(f"server_name cannot carry the IP address {host_name!r} (RFC 6066 §3)")
     try:
         name = host_name.rstrip(".").encode("idna")
