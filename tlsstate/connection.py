@@ -36,7 +36,7 @@ from tlsstate.handshake.client import ClientHandshake
 from tlsstate.handshake.common import HandshakeResult
 from tlsstate.handshake.server import ServerHandshake
 from tlsstate.record import Deframer, HalfConnection
-from tlsstate.record.protection import make_protection
+from tlsstate.record.keying import protections_for
 from tlsstate.wire import errors
 from tlsstate.wire.constants import (
     MAX_PLAINTEXT_LENGTH,
@@ -326,14 +326,8 @@ class Connection:
 
     def install_pending(self, suite: CipherSuite, version: int, keys: ConnectionKeys, encrypt_then_mac: bool) -> None:
         """Pending read and write protections from the six values (RFC 5246 §6.3)."""
-        client = make_protection(
-            suite, version, keys.client_write_mac_key, keys.client_write_key, keys.client_write_iv,
-            encrypt_then_mac=encrypt_then_mac,
-        )
-        server = make_protection(
-            suite, version, keys.server_write_mac_key, keys.server_write_key, keys.server_write_iv,
-            encrypt_then_mac=encrypt_then_mac,
-        )
+        assert self._handshake.negotiated is not None
+        client, server = protections_for(self._handshake.negotiated, keys)
         mine, theirs = (server, client) if self.server_side else (client, server)
         self.write_state.set_pending(mine)
         self.read_state.set_pending(theirs)

@@ -25,9 +25,9 @@ from rich.console import Console
 from tlsstate.config import TLSConfig
 from tlsstate.crypto import certs
 from tlsstate.crypto.suites import CipherSuite, lookup
-from tlsstate.io.sockets import TLSSocket, TLSTimeout
+from tlsstate.io.sockets import TLSSocket
 from tlsstate.wire.constants import NamedGroup, ProtocolVersion, parse_version
-from tlsstate.wire.errors import ConfigurationError, TLSError
+from tlsstate.wire.errors import ConfigurationError, TLSError, TLSTimeout
 from tlsstate.wire.extensions import is_ip_address
 
 GROUP_ALIASES: dict[str, NamedGroup] = {

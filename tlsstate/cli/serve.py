@@ -38,8 +38,8 @@ from tlsstate.cli.connect import (
 )
 from tlsstate.config import PrivateKey
 from tlsstate.crypto import certs
-from tlsstate.io.sockets import TLSListener, TLSSocket, TLSTimeout
-from tlsstate.wire.errors import AlertReceived, ConnectionClosedError, ProtocolError, TLSError
+from tlsstate.io.sockets import TLSListener, TLSSocket
+from tlsstate.wire.errors import AlertReceived, ConnectionClosedError, ProtocolError, TLSError, TLSTimeout
 
 MAX_HTTP_REQUEST = 64 * 1024
 

@@ -30,6 +30,7 @@ from tlsstate.handshake.common import (
     require,
     verify_data,
 )
+from tlsstate.handshake.hellos import ServerHelloExtensions, read_server_hello_extensions
 from tlsstate.sessions.cache import Session
 from tlsstate.wire import extensions as ext
 from tlsstate.wire.constants import (
@@ -261,66 +262,10 @@ class ClientHandshake(HandshakeMachine):
             f"server chose compression method {msg.compression_method}",
             AlertDescription.ILLEGAL_PARAMETER,
         )
-        # RFC 5746 §3.4: the SCSV (SSL 3.0) solicits renegotiation_info as much as the extension does.
-        offered = {e.type for e in hello.extensions or ()} | {ExtensionType.RENEGOTIATION_INFO}
-        ems = etm = ticket = False
-        alpn: str | None = None
-        peer_record_limit: int | None = None
-        fragment_length: int | None = None
-        for e in msg.extensions or ():
-            require(
-                e.type in offered,
-                f"server sent extension {ext.extension_name(e.type)} that was not offered",
-                _UNSUPPORTED_EXTENSION,
-            )
-            if e.type == ExtensionType.RENEGOTIATION_INFO:
-                # RFC 5746 §3.4: on the initial handshake renegotiated_connection must be empty.
-                if ext.parse_renegotiation_info(e.data):
-                    raise HandshakeFailure("renegotiation_info is not empty on the initial handshake")
-            elif e.type == ExtensionType.EXTENDED_MASTER_SECRET:
-                ext.parse_extended_master_secret(e.data)
-                require(
-                    version > ProtocolVersion.SSL3, "extended_master_secret in SSL 3.0", AlertDescription.ILLEGAL_PARAMETER
-                )
-                ems = True
-            elif e.type == ExtensionType.ENCRYPT_THEN_MAC:
-                ext.parse_encrypt_then_mac(e.data)
-                require(
-                    encrypt_then_mac_applies(suite, version),
-                    "server sent encrypt_then_mac for a non-CBC suite (RFC 7366 §3)",
-                    AlertDescription.ILLEGAL_PARAMETER,
-                )
-                etm = True
-            elif e.type == ExtensionType.APPLICATION_LAYER_PROTOCOL_NEGOTIATION:
-                selected = ext.parse_alpn_selected(e.data)
-                name = selected.decode("ascii", "replace")
-                require(
-                    name in self.config.alpn_protocols,
-                    f"server selected ALPN protocol {name!r}, which was not offered (RFC 7301 §3.2)",
-                    AlertDescription.ILLEGAL_PARAMETER,
-                )
-                alpn = name
-            elif e.type == ExtensionType.SERVER_NAME:
-                require(not e.data, "server_name in ServerHello must be empty", AlertDescription.DECODE_ERROR)
-            elif e.type == ExtensionType.RECORD_SIZE_LIMIT:
-                peer_record_limit = ext.parse_record_size_limit(e.data)
-            elif e.type == ExtensionType.MAX_FRAGMENT_LENGTH:  # RFC 6066 §4: the same value, else illegal_parameter
-                fragment_length = ext.MAX_FRAGMENT_LENGTHS[ext.parse_max_fragment_length(e.data)]
-                require(
-                    fragment_length == self.config.max_fragment_length,
-                    f"server answered max_fragment_length {fragment_length}, we asked for {self.config.max_fragment_length}",
-                    AlertDescription.ILLEGAL_PARAMETER,
-                )
-            elif e.type == ExtensionType.SESSION_TICKET:  # RFC 5077 §3.2: empty; a NewSessionTicket follows
-                require(not e.data, "SessionTicket in ServerHello must be empty", AlertDescription.DECODE_ERROR)
-                ticket = True
-            elif e.type == ExtensionType.EC_POINT_FORMATS:
-                formats = ext.parse_ec_point_formats(e.data)
-                require(
-                    ext.EC_POINT_FORMAT_UNCOMPRESSED in formats,
-                    "server does not support uncompressed points (RFC 8422 §5.2)",
-                    AlertDescription.ILLEGAL_PARAMETER,
-                )
+        answer = self._read_server_hello_extensions(msg, hello, suite, version)
+        ems, etm, ticket = answer.extended_master_secret, answer.encrypt_then_mac, answer.session_ticket
+        alpn = answer.alpn.decode("ascii", "replace") if answer.alpn is not None else None
+        peer_record_limit, fragment_length = answer.record_size_limit, answer.max_fragment_length
         negotiated = Negotiated(
             version=version,
             suite=suite,
@@ -349,6 +294,53 @@ class ClientHandshake(HandshakeMachine):
         if self.config.extended_master_secret and not ems and self.config.require_extended_master_secret:
             raise HandshakeFailure("server does not support extended_master_secret (RFC 7627)")
         return ClientWaitCertificate(negotiated)
+
+    def _read_server_hello_extensions(
+        self, msg: ServerHello, hello: ClientHello, suite: CipherSuite, version: ProtocolVersion
+    ) -> ServerHelloExtensions:
+        """:func:`~tlsstate.handshake.hellos.read_server_hello_extensions`, then what a client requires of the answer:
+        only what we offered (RFC 5246 §7.4.1.4), each extension allowed for this version and suite, the value we asked
+        for (RFC 5746 §3.4, RFC 7627, RFC 7366 §3, RFC 7301 §3.2, RFC 6066 §4, RFC 8422 §5.2)."""
+        # RFC 5746 §3.4: the SCSV (SSL 3.0) solicits renegotiation_info as much as the extension does.
+        offered = {e.type for e in hello.extensions or ()} | {ExtensionType.RENEGOTIATION_INFO}
+        for e in msg.extensions or ():
+            require(
+                e.type in offered,
+                f"server sent extension {ext.extension_name(e.type)} that was not offered",
+                _UNSUPPORTED_EXTENSION,
+            )
+        answer = read_server_hello_extensions(msg)
+        if answer.renegotiation_info:  # RFC 5746 §3.4: on the initial handshake renegotiated_connection is empty
+            raise HandshakeFailure("renegotiation_info is not empty on the initial handshake")
+        if answer.extended_master_secret:
+            require(version > ProtocolVersion.SSL3, "extended_master_secret in SSL 3.0", AlertDescription.ILLEGAL_PARAMETER)
+        if answer.encrypt_then_mac:
+            require(
+                encrypt_then_mac_applies(suite, version),
+                "server sent encrypt_then_mac for a non-CBC suite (RFC 7366 §3)",
+                AlertDescription.ILLEGAL_PARAMETER,
+            )
+        if answer.alpn is not None:
+            name = answer.alpn.decode("ascii", "replace")
+            require(
+                name in self.config.alpn_protocols,
+                f"server selected ALPN protocol {name!r}, which was not offered (RFC 7301 §3.2)",
+                AlertDescription.ILLEGAL_PARAMETER,
+            )
+        if answer.max_fragment_length is not None:  # RFC 6066 §4: the same value, else illegal_parameter
+            require(
+                answer.max_fragment_length == self.config.max_fragment_length,
+                f"server answered max_fragment_length {answer.max_fragment_length}, "
+                f"we asked for {self.config.max_fragment_length}",
+                AlertDescription.ILLEGAL_PARAMETER,
+            )
+        if answer.point_formats is not None:
+            require(
+                ext.EC_POINT_FORMAT_UNCOMPRESSED in answer.point_formats,
+                "server does not support uncompressed points (RFC 8422 §5.2)",
+                AlertDescription.ILLEGAL_PARAMETER,
+            )
+        return answer
 
     def _resume(self, n: Negotiated, session: Session) -> State:
         """Abbreviated handshake (RFC 5246 §7.3 Figure 2) with the EMS rules of RFC 7627 §5.3."""

@@ -11,11 +11,11 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 from cryptography import x509
 
 from tlsstate.crypto import prf
-from tlsstate.crypto.keys import ConnectionKeys, derive_connection_keys
-from tlsstate.crypto.suites import CipherFamily, CipherSuite
+from tlsstate.crypto.keys import ConnectionKeys
+from tlsstate.crypto.negotiated import Negotiated, connection_keys_for, encrypt_then_mac_applies, master_secret_for
+from tlsstate.crypto.suites import CipherSuite
 from tlsstate.handshake.states import CCS, check_input, check_next
 from tlsstate.handshake.transcript import Transcript
-from tlsstate.record.protection import make_protection
 from tlsstate.wire.constants import AlertDescription, HandshakeType, ProtocolVersion
 from tlsstate.wire.errors import (
     DecodeError,
@@ -49,32 +49,6 @@ class HandshakeHost(Protocol):
 
 
 @dataclass
-class Negotiated:
-    """Parameters agreed in the hellos (RFC 5246 §7.4.1.2-§7.4.1.3); fixed once chosen."""
-
-    version: ProtocolVersion
-    suite: CipherSuite
-    client_random: bytes
-    server_random: bytes
-    session_id: bytes
-    client_version: int  # ClientHello.client_version, needed for the RSA premaster (RFC 5246 §7.4.7.1)
-    extended_master_secret: bool = False
-    encrypt_then_mac: bool = False
-    alpn: str | None = None
-    server_name: str | None = None
-    resumed: bool = False
-    #: The (EC)DHE group of the key exchange: a NamedGroup value (FFDHE by its RFC 7919 prime), else None.
-    key_exchange_group: int | None = None
-    #: RFC 5077: the server sends a NewSessionTicket in this handshake (empty SessionTicket in ServerHello).
-    session_ticket: bool = False
-    #: Largest plaintext per record we send / accept (RFC 6066 §4 max_fragment_length, RFC 8449 record_size_limit).
-    send_limit: int = 16384
-    receive_limit: int = 16384
-    #: True for record_size_limit (protected records only, RFC 8449 §4); False for max_fragment_length (all records).
-    limits_protected_only: bool = False
-
-
-@dataclass
 class HandshakeResult:
     """What a finished handshake hands to the connection."""
 
@@ -85,24 +59,13 @@ class HandshakeResult:
     peer_certificates: list[x509.Certificate]
 
 
-def encrypt_then_mac_applies(suite: CipherSuite, version: int) -> bool:
-    """RFC 7366 §3: EtM only changes CBC suites; SSL 3.0 has no extensions."""
-    return suite.family is CipherFamily.CBC and version > ProtocolVersion.SSL3
-
-
 def compute_master_secret(n: Negotiated, premaster: bytes, transcript: Transcript) -> bytes:
-    """master_secret (RFC 5246 §8.1) or extended_master_secret over the session hash (RFC 7627 §4).
-
-    ``transcript`` runs up to and including ClientKeyExchange (RFC 7627 §3).
-    """
-    if n.extended_master_secret:
-        return prf.extended_master_secret(n.version, n.suite.prf_hash, premaster, transcript.digest())
-    return prf.master_secret(n.version, n.suite.prf_hash, premaster, n.client_random, n.server_random)
+    """:func:`~tlsstate.crypto.negotiated.master_secret_for` with the session hash of ``transcript``, which runs
+    up to and including ClientKeyExchange (RFC 7627 §3)."""
+    return master_secret_for(n, premaster, transcript.digest() if n.extended_master_secret else None)
 
 
-def derive_keys(n: Negotiated, master: bytes) -> ConnectionKeys:
-    """The key block cut into the six values (RFC 5246 §6.3)."""
-    return derive_connection_keys(n.suite, n.version, master, n.client_random, n.server_random)
+derive_keys = connection_keys_for
 
 
 def verify_data(n: Negotiated, master: bytes, basis: bytes, from_client: bool) -> bytes:
@@ -237,7 +200,6 @@ __all__ = [
     "compute_master_secret",
     "derive_keys",
     "encrypt_then_mac_applies",
-    "make_protection",
     "require",
     "verify_data",
 ]

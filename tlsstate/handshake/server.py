@@ -33,6 +33,7 @@ from tlsstate.handshake.common import (
     require,
     verify_data,
 )
+from tlsstate.handshake.hellos import ClientHelloExtensions, read_client_hello_extensions
 from tlsstate.sessions.cache import Session
 from tlsstate.sessions.tickets import OpenedTicket
 from tlsstate.wire import extensions as ext
@@ -143,20 +144,11 @@ class ServerConnected(State):
 
 
 @dataclass
-class _Offer:
-    """The parts of a ClientHello the server decides on (RFC 5246 §7.4.1.2, §7.4.1.4)."""
+class _Offer(ClientHelloExtensions):
+    """A ClientHello's extensions as the server decides on them (RFC 5246 §7.4.1.2, §7.4.1.4)."""
 
-    server_name: str | None = None
-    groups: list[int] | None = None
-    point_formats: list[int] | None = None
-    signature_schemes: list[int] | None = None
-    alpn: list[bytes] | None = None
-    extended_master_secret: bool = False
-    encrypt_then_mac: bool = False
+    #: RFC 5746 §3.6: renegotiation_info, or the TLS_EMPTY_RENEGOTIATION_INFO_SCSV in the cipher suites.
     secure_renegotiation: bool = False
-    session_ticket: bytes | None = None  # RFC 5077 §3.2: None = no extension, b"" = asks for a ticket
-    record_size_limit: int | None = None  # RFC 8449 §4
-    max_fragment_length: int | None = None  # RFC 6066 §4 code 1..4
 
 
 # ------------------------------------------------------------------------------------------ machine
@@ -258,42 +250,18 @@ class ServerHandshake(HandshakeMachine):
         return CertificateRequest(types, schemes, _authority_names(self.config.client_cafile))
 
     def _read_extensions(self, msg: ClientHello, version: int) -> _Offer:
-        """Parse the extensions we act on; unknown ones are ignored (RFC 5246 §7.4.1.4)."""
-        offer = _Offer()
-        ext.check_no_duplicates(msg.extensions, "ClientHello")
-        for e in msg.extensions or ():
-            t = e.type
-            if t == ExtensionType.SERVER_NAME:
-                offer.server_name = ext.parse_server_name(e.data)
-            elif t == ExtensionType.SESSION_TICKET:
-                offer.session_ticket = ext.parse_session_ticket(e.data)
-            elif t == ExtensionType.RECORD_SIZE_LIMIT:
-                offer.record_size_limit = ext.parse_record_size_limit(e.data)
-            elif t == ExtensionType.MAX_FRAGMENT_LENGTH:
-                offer.max_fragment_length = ext.parse_max_fragment_length(e.data)
-            elif t == ExtensionType.SUPPORTED_GROUPS:
-                offer.groups = ext.parse_supported_groups(e.data)
-            elif t == ExtensionType.EC_POINT_FORMATS:
-                offer.point_formats = ext.parse_ec_point_formats(e.data)
-                require(
-                    ext.EC_POINT_FORMAT_UNCOMPRESSED in offer.point_formats,
-                    "ec_point_formats lacks uncompressed (RFC 8422 §5.1.2)",
-                    AlertDescription.ILLEGAL_PARAMETER,
-                )
-            elif t == ExtensionType.SIGNATURE_ALGORITHMS:
-                offer.signature_schemes = ext.parse_signature_algorithms(e.data)
-            elif t == ExtensionType.APPLICATION_LAYER_PROTOCOL_NEGOTIATION:
-                offer.alpn = ext.parse_alpn(e.data)
-            elif t == ExtensionType.EXTENDED_MASTER_SECRET:
-                ext.parse_extended_master_secret(e.data)
-                offer.extended_master_secret = True
-            elif t == ExtensionType.ENCRYPT_THEN_MAC:
-                ext.parse_encrypt_then_mac(e.data)
-                offer.encrypt_then_mac = True
-            elif t == ExtensionType.RENEGOTIATION_INFO:
-                if ext.parse_renegotiation_info(e.data):  # RFC 5746 §3.6: must be empty initially
-                    raise HandshakeFailure("renegotiation_info is not empty on the initial handshake")
-                offer.secure_renegotiation = True
+        """The extensions we act on (:func:`~tlsstate.handshake.hellos.read_client_hello_extensions`), and the rules
+        a server applies to them on the initial handshake."""
+        read = read_client_hello_extensions(msg)
+        offer = _Offer(**{f.name: getattr(read, f.name) for f in dataclasses.fields(read)})
+        require(
+            offer.point_formats is None or ext.EC_POINT_FORMAT_UNCOMPRESSED in offer.point_formats,
+            "ec_point_formats lacks uncompressed (RFC 8422 §5.1.2)",
+            AlertDescription.ILLEGAL_PARAMETER,
+        )
+        if offer.renegotiation_info:  # RFC 5746 §3.6: must be empty initially
+            raise HandshakeFailure("renegotiation_info is not empty on the initial handshake")
+        offer.secure_renegotiation = offer.renegotiation_info is not None
         return offer
 
     def _choose_suite(

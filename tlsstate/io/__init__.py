@@ -2,6 +2,7 @@
 context API (:mod:`tlsstate.io.context`) and asyncio streams (:mod:`tlsstate.io.aio`)."""
 
 from tlsstate.io.context import TLSContext, TLSContextSocket
-from tlsstate.io.sockets import TLSListener, TLSSocket, TLSTimeout, WireTap
+from tlsstate.io.sockets import TLSListener, TLSSocket, WireTap
+from tlsstate.wire.errors import TLSTimeout
 
 __all__ = ["TLSContext", "TLSContextSocket", "TLSListener", "TLSSocket", "TLSTimeout", "WireTap"]

@@ -34,7 +34,7 @@ from tlsstate.crypto.suites import CipherSuite, lookup
 from tlsstate.events import HandshakeComplete
 from tlsstate.io.sockets import DEFAULT_TIMEOUT, TLSSocket
 from tlsstate.wire.constants import ProtocolVersion
-from tlsstate.wire.errors import ConfigurationError, ProtocolError
+from tlsstate.wire.errors import CertificateError, ConfigurationError, ProtocolError
 
 #: ssl-style names of the versions (what ``ssl.SSLSocket.version()`` returns).
 VERSION_NAMES = {
@@ -187,7 +187,7 @@ class TLSContextSocket(TLSSocket):
             certs.verify_server_certificate(chain, names[0], cafile=self.context._cafile)
         except (x509.ExtensionNotFound, IndexError):
             self.close()
-            raise certs.CertificateError("server certificate has no subjectAltName to validate") from None
+            raise CertificateError("server certificate has no subjectAltName to validate") from None
         except ProtocolError:
             self.close()
             raise
