@@ -13,13 +13,12 @@ import hashlib
 import struct
 from typing import TYPE_CHECKING
 
-from cryptography.exceptions import InvalidTag
-
 from tlsstate.crypto.schedule13 import finished_verify_data, next_traffic_secret, traffic_key_and_iv
 from tlsstate.record import HalfConnection, Record
-from tlsstate.record.protection import Buffer, RecordProtection, Tls13Aead, make_tls13_protection
+from tlsstate.record.keying import tls13_protection_for
+from tlsstate.record.protection import RecordProtection
 from tlsstate.wire.constants import ContentType, HandshakeType
-from tlsstate.wire.errors import BadRecordMAC, TLSError
+from tlsstate.wire.errors import TLSError
 from tlsstate.wire.messages import ServerHello
 
 if TYPE_CHECKING:
@@ -52,35 +51,13 @@ def parse_draft_server_hello(body: bytes) -> ServerHello:
     return ServerHello.parse(body[:34] + b"\x00" + body[34:36] + b"\x00" + body[36:])
 
 
-class DraftAead(Tls13Aead):
-    """Record protection of TLS 1.3 drafts before 25: as RFC 8446 §5.2 but with empty additional data."""
-
-    def seal(self, seq: int, content_type: int, version: int, plaintext: Buffer) -> bytes:
-        """AEAD-Encrypt(key, IV XOR seq, TLSInnerPlaintext, no additional data)."""
-        return self._aead.encrypt((self._iv ^ seq).to_bytes(12, "big"), plaintext, None)
-
-    def seal_record(self, seq: int, content_type: int, version: int, plaintext: Buffer) -> bytes:
-        """Header + AEAD output."""
-        sealed = self.seal(seq, content_type, version, plaintext)
-        return struct.pack(">BHH", content_type, version, len(sealed)) + sealed
-
-    def open(self, seq: int, content_type: int, version: int, fragment: Buffer) -> bytes:
-        """AEAD-Decrypt with no additional data; any failure is BadRecordMAC."""
-        if len(fragment) < self._tag:
-            raise BadRecordMAC()
-        try:
-            return self._aead.decrypt((self._iv ^ seq).to_bytes(12, "big"), fragment, None)
-        except InvalidTag:
-            raise BadRecordMAC() from None
-
-
 def record_protection(session: TlsSession, key: bytes, iv: bytes) -> RecordProtection:
     """TLS 1.3 record protection for this session's version (RFC 8446, or a draft's empty AAD)."""
     assert session.suite is not None
     if session.draft is not None and session.draft < FIRST_DRAFT_WITH_HEADER_AAD:
-        spec = session.suite.cipher
-        return DraftAead(f"{spec.name} (draft-{session.draft})", spec.algorithm, key, iv, spec.tag_length)
-    return make_tls13_protection(session.suite, key, iv)
+        name = f"{session.suite.cipher.name} (draft-{session.draft})"
+        return tls13_protection_for(session.suite, key, iv, header_is_additional_data=False, name=name)
+    return tls13_protection_for(session.suite, key, iv)
 
 
 def logged_secret(session: TlsSession, label: str) -> bytes | None:

@@ -13,7 +13,6 @@ from typing import NamedTuple
 
 from tlsstate.crypto.keys import ConnectionKeys
 from tlsstate.crypto.negotiated import Negotiated
-from tlsstate.crypto.schedule13 import traffic_key_and_iv
 from tlsstate.crypto.suites import CipherSuite
 from tlsstate.record.protection import RecordProtection, make_protection, make_tls13_protection
 
@@ -43,10 +42,15 @@ def protections_for(negotiated: Negotiated, keys: ConnectionKeys) -> DirectionPr
     return DirectionProtections(client, server)
 
 
-def tls13_protection_for(suite: CipherSuite, traffic_secret: bytes) -> RecordProtection:
-    """One direction and epoch of TLS 1.3: key and IV from the traffic secret (RFC 9846 §7.3), then the AEAD."""
-    key, iv = traffic_key_and_iv(suite, traffic_secret)
-    return make_tls13_protection(suite, key, iv)
+def tls13_protection_for(
+    suite: CipherSuite, key: bytes, iv: bytes, *, header_is_additional_data: bool = True, name: str | None = None
+) -> RecordProtection:
+    """One direction and epoch of TLS 1.3 (RFC 9846 §5.2): the AEAD keyed by the key and IV that
+    :func:`~tlsstate.crypto.schedule13.traffic_key_and_iv` derives from the traffic secret (§7.3).
+
+    ``header_is_additional_data=False``: TLS 1.3 drafts before 25 (empty additional data; captures only).
+    """
+    return make_tls13_protection(suite, key, iv, header_is_additional_data=header_is_additional_data, name=name)
 
 
 __all__ = ["DirectionProtections", "protections_for", "tls13_protection_for"]

@@ -707,6 +707,29 @@ class Tls13Aead(AeadXorNonce):
         return size
 
 
+class Tls13DraftAead(Tls13Aead):
+    """Record protection of TLS 1.3 drafts before 25: as RFC 8446 §5.2 but with empty additional data
+    (draft-ietf-tls-tls13-24 §5.2); read from captures only."""
+
+    def seal(self, seq: int, content_type: int, version: int, plaintext: Buffer) -> bytes:
+        """AEAD-Encrypt(key, IV XOR seq, TLSInnerPlaintext, no additional data)."""
+        return self._aead.encrypt((self._iv ^ seq).to_bytes(12, "big"), plaintext, None)
+
+    def seal_record(self, seq: int, content_type: int, version: int, plaintext: Buffer) -> bytes:
+        """Header + AEAD output."""
+        sealed = self.seal(seq, content_type, version, plaintext)
+        return _RECORD_HEADER.pack(content_type, version, len(sealed)) + sealed
+
+    def open(self, seq: int, content_type: int, version: int, fragment: Buffer) -> bytes:
+        """AEAD-Decrypt with no additional data; any failure is BadRecordMAC."""
+        if len(fragment) < self._tag:
+            raise _bad()
+        try:
+            return self._aead.decrypt((self._iv ^ seq).to_bytes(12, "big"), fragment, None)
+        except InvalidTag:
+            raise _bad() from None
+
+
 # --------------------------------------------------------------------------------------- factories
 
 
@@ -752,11 +775,18 @@ def make_protection(
     return CbcMacThenEncrypt(f"{spec.name}-{mac_name}", spec.algorithm, key, iv, version, record_mac)
 
 
-def make_tls13_protection(suite: CipherSuite, key: bytes, iv: bytes) -> RecordProtection:
-    """TLS 1.3 protection from a traffic key and IV (RFC 8446 §5.2, §7.3)."""
+def make_tls13_protection(
+    suite: CipherSuite, key: bytes, iv: bytes, *, header_is_additional_data: bool = True, name: str | None = None
+) -> RecordProtection:
+    """TLS 1.3 protection from a traffic key and IV (RFC 8446 §5.2, §7.3).
+
+    ``header_is_additional_data=False`` gives the TLS 1.3 drafts before 25 (empty additional data); ``name``
+    overrides the protection's display name (e.g. ``AES-128-GCM (draft-23)``).
+    """
     spec = suite.cipher
     if spec.family is not CipherFamily.AEAD:
         raise ConfigurationError(f"{suite.name} is not an AEAD suite")
     _check_length(f"{suite.name} traffic key", key, spec.key_length)
-    return Tls13Aead(spec.name, spec.algorithm, key, iv, spec.tag_length)
+    kind = Tls13Aead if header_is_additional_data else Tls13DraftAead
+    return kind(name or spec.name, spec.algorithm, key, iv, spec.tag_length)
 
