@@ -14,35 +14,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
+from tlsstate.wire.constants import KeyExchange as KeyExchange  # defined with the wire enums; re-exported
 from tlsstate.wire.constants import ProtocolVersion
 from tlsstate.wire.errors import ConfigurationError
-
-
-class KeyExchange(Enum):
-    """How the premaster secret is agreed (RFC 5246 §7.4.3, RFC 4279, RFC 8422)."""
-
-    RSA = "RSA"
-    DHE_RSA = "DHE_RSA"
-    ECDHE_RSA = "ECDHE_RSA"
-    ECDHE_ECDSA = "ECDHE_ECDSA"
-    PSK = "PSK"
-    DHE_PSK = "DHE_PSK"
-    RSA_PSK = "RSA_PSK"
-    ECDHE_PSK = "ECDHE_PSK"
-    TLS13 = "TLS13"  # TLS 1.3 suites do not fix the key exchange (RFC 8446 §4.1.1)
-
-    @property
-    def uses_psk(self) -> bool:
-        """True for the RFC 4279 family."""
-        return self in (KeyExchange.PSK, KeyExchange.DHE_PSK, KeyExchange.RSA_PSK, KeyExchange.ECDHE_PSK)
-
-    @property
-    def is_ephemeral(self) -> bool:
-        """True when the server sends ephemeral (EC)DH parameters."""
-        return self in (
-            KeyExchange.DHE_RSA, KeyExchange.ECDHE_RSA, KeyExchange.ECDHE_ECDSA,
-            KeyExchange.DHE_PSK, KeyExchange.ECDHE_PSK,
-        )
 
 
 class CipherFamily(Enum):

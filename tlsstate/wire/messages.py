@@ -9,8 +9,8 @@ CONTRACT (fields are fixed; implementation of parse/serialize lives in this modu
   :func:`encode_handshake` adds the header.
 - ``parse(body, ...)`` classmethods are strict: DecodeError on bad lengths / trailing bytes,
   IllegalParameter on bad values.
-- :class:`HandshakeReassembler` turns handshake-record fragments into whole messages,
-  keeping each message's raw bytes (header + body) for the transcript.
+- :mod:`tlsstate.wire.framing` (:class:`HandshakeReassembler`, :class:`RawHandshake`) turns handshake-record
+  fragments into whole messages, keeping each message's raw bytes (header + body) for the transcript.
 
 Messages whose wire form depends on the negotiated version or key exchange take them in ``parse``
 (``ServerKeyExchange``, ``ClientKeyExchange``, ``CertificateRequest``, ``CertificateVerify``,
@@ -19,25 +19,26 @@ Messages whose wire form depends on the negotiated version or key exchange take 
 
 from __future__ import annotations
 
-from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import ClassVar
 
-from tlsstate.crypto.suites import KeyExchange
 from tlsstate.wire.codec import Reader, Writer
-from tlsstate.wire.constants import HandshakeType, ProtocolVersion
+from tlsstate.wire.constants import ExtensionType, HandshakeType, KeyExchange, ProtocolVersion
 from tlsstate.wire.errors import (
     DecodeError,
     IllegalParameter,
-    ProtocolError,
     ProtocolVersionError,
     UnexpectedMessage,
 )
+from tlsstate.wire.framing import (  # re-exported: the framing lived here
+    DEFAULT_MAX_HANDSHAKE_MESSAGE_LENGTH as DEFAULT_MAX_HANDSHAKE_MESSAGE_LENGTH,
+)
+from tlsstate.wire.framing import HANDSHAKE_HEADER_LENGTH as HANDSHAKE_HEADER_LENGTH
+from tlsstate.wire.framing import HandshakeReassembler as HandshakeReassembler
+from tlsstate.wire.framing import RawHandshake as RawHandshake
 
 RANDOM_LENGTH = 32
 MAX_SESSION_ID_LENGTH = 32
-DEFAULT_MAX_HANDSHAKE_MESSAGE_LENGTH = 65536
-HANDSHAKE_HEADER_LENGTH = 4
 
 #: RFC 8446 §4.1.3: a ServerHello with this random is a HelloRetryRequest (SHA-256 of "HelloRetryRequest").
 HELLO_RETRY_REQUEST_RANDOM = bytes.fromhex("cf21ad74e59a6111be1d8c021e65b891c2a211167abb8c5e079e09e2c8a8339c")
@@ -45,7 +46,6 @@ HELLO_RETRY_REQUEST_RANDOM = bytes.fromhex("cf21ad74e59a6111be1d8c021e65b891c2a2
 _SSL3 = int(ProtocolVersion.SSL3)
 _TLS12 = int(ProtocolVersion.TLS1_2)
 _TLS13 = int(ProtocolVersion.TLS1_3)
-_EXT_SUPPORTED_VERSIONS = 43
 _ECCURVE_TYPE_NAMED_CURVE = 3  # RFC 8422 §5.4 ECCurveType.named_curve
 
 
@@ -199,7 +199,7 @@ class ServerHello:
         DecodeError if the supported_versions extension is not exactly one uint16.
         """
         for ext in self.extensions or ():
-            if ext.type == _EXT_SUPPORTED_VERSIONS:
+            if ext.type == ExtensionType.SUPPORTED_VERSIONS:
                 if len(ext.data) != 2:
                     raise DecodeError(f"ServerHello supported_versions must be 2 bytes, got {len(ext.data)}")
                 return int.from_bytes(ext.data, "big")
@@ -576,15 +576,6 @@ class HelloRequest:
         return b""
 
 
-@dataclass(frozen=True, slots=True)
-class RawHandshake:
-    """A whole handshake message as received: type, body and exact bytes for the transcript."""
-
-    msg_type: int
-    body: bytes
-    raw: bytes = field(repr=False)
-
-
 HandshakeMessage = (
     ClientHello | ServerHello | Certificate | ServerKeyExchange | CertificateRequest | ServerHelloDone
     | ClientKeyExchange | CertificateVerify | Finished | NewSessionTicket | HelloRequest
@@ -656,63 +647,6 @@ def parse_message(raw: RawHandshake, ctx: ParseContext) -> HandshakeMessage:
     except ValueError:
         name = f"type {t}"
     raise UnexpectedMessage(f"unsupported handshake message {name}")
-
-
-class HandshakeReassembler:
-    """Handshake-record fragments -> whole messages (RFC 5246 §6.2.1: messages may span records and
-    records may carry several messages).
-
-    A declared length above ``max_message_length`` raises DecodeError as soon as the 4-byte header is
-    seen, before any of the body is kept. After an error every call raises the same error.
-    """
-
-    __slots__ = ("_buffer", "_error", "_max", "_ready")
-
-    def __init__(self, max_message_length: int = DEFAULT_MAX_HANDSHAKE_MESSAGE_LENGTH) -> None:
-        self._max = max_message_length
-        self._buffer = bytearray()
-        self._ready: deque[RawHandshake] = deque()
-        self._error: ProtocolError | None = None
-
-    def feed(self, fragment: bytes) -> None:
-        """Add the payload of one handshake record (any split)."""
-        if self._error is not None:
-            raise self._error
-        self._buffer += fragment
-        buf = self._buffer
-        pos = 0
-        while len(buf) - pos >= HANDSHAKE_HEADER_LENGTH:
-            length = int.from_bytes(buf[pos + 1 : pos + 4], "big")
-            if length > self._max:
-                del buf[:]
-                self._error = DecodeError(
-                    f"handshake message of {length} bytes exceeds the {self._max}-byte limit"
-                )
-                raise self._error
-            end = pos + HANDSHAKE_HEADER_LENGTH + length
-            if len(buf) < end:
-                break
-            raw = bytes(buf[pos:end])
-            self._ready.append(RawHandshake(raw[0], raw[HANDSHAKE_HEADER_LENGTH:], raw))
-            pos = end
-        if pos:
-            del buf[:pos]
-
-    def next_message(self) -> RawHandshake | None:
-        """The next whole message, or None if more data is needed."""
-        if self._error is not None:
-            raise self._error
-        return self._ready.popleft() if self._ready else None
-
-    @property
-    def empty(self) -> bool:
-        """True when no partial message is buffered (a ChangeCipherSpec must not split a message)."""
-        return not self._buffer
-
-    @property
-    def pending(self) -> int:
-        """Number of whole messages parsed but not yet taken."""
-        return len(self._ready)
 
 
 # ---------------------------------------------------------------------------------------------
