@@ -1,4 +1,4 @@
-"""Hypothesis strategies for the property tests in tests/test_fuzz_*.py: real seed bytes, mutated.
+"""Hypothesis strategies for the property tests in tests/fuzz/: real seed bytes, mutated.
 
 ``mutated(seeds)`` draws one of the seed inputs (fuzz/corpus.py: Wireshark captures, live handshakes) and
 applies a few byte-level edits, so examples stay close to valid protocol bytes and reach deep code, while
