@@ -1,7 +1,8 @@
 """``decrypt_capture``: a capture file + key material → one :class:`ConnectionResult` per TLS connection.
 
 Pipeline: :mod:`.pcap` (frames → TCP segments) → :mod:`.tcp` (per-direction reassembly, gaps) →
-:mod:`.session` (records, handshake, keys, :class:`~tlsstate.record.HalfConnection`) → results. Memory is
+:mod:`.stream` (records per direction) → :mod:`.session` (handshake, keys through :mod:`.tls12` / :mod:`.tls13`,
+:class:`~tlsstate.record.HalfConnection`) → results. Memory is
 bounded by the reassembly windows and the records in flight: plaintext is hashed as it is produced and
 only kept when a sink asks for it (``--follow`` / ``--write-dir``).
 """
@@ -13,15 +14,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tlsstate.capture import tls13
 from tlsstate.capture.keysource import KeySource
-from tlsstate.capture.pcap import CaptureError, open_capture
-from tlsstate.capture.session import SessionCache, TlsSession
-from tlsstate.capture.tcp import Gap, StreamReassembler, TcpConnection, TcpTracker
+from tlsstate.capture.pcap import CaptureError, CaptureReader, open_capture
+from tlsstate.capture.session import TlsSession
+from tlsstate.capture.stream import DirectionState
+from tlsstate.capture.tcp import StreamReassembler, TcpConnection, TcpTracker
+from tlsstate.capture.tls12 import CapturedSessions
+from tlsstate.wire.constants import ProtocolVersion
 
 __all__ = ["CaptureResult", "ConnectionResult", "DecryptOptions", "decrypt_capture"]
 
-VERSION_NAMES = {0x0300: "SSL 3.0", 0x0301: "TLS 1.0", 0x0302: "TLS 1.1", 0x0303: "TLS 1.2", 0x0304: "TLS 1.3"}
 
+KNOWN_VERSIONS = frozenset(ProtocolVersion)
 SinkFactory = Callable[[int, str], Callable[[bytes], None] | None]
 
 
@@ -53,7 +58,7 @@ class ConnectionResult:
             return "?"
         if self.session.draft is not None:
             return f"TLS 1.3 draft-{self.session.draft}"
-        return VERSION_NAMES.get(v, f"0x{v:04x}")
+        return ProtocolVersion(v).label if v in KNOWN_VERSIONS else f"0x{v:04x}"
 
     @property
     def version_hex(self) -> str | None:
@@ -61,7 +66,7 @@ class ConnectionResult:
         s = self.session
         if s.version is None:
             return None
-        return f"0x{0x7F00 | s.draft:04x}" if s.draft is not None else f"0x{s.version:04x}"
+        return f"0x{tls13.DRAFT_VERSION_PREFIX << 8 | s.draft:04x}" if s.draft is not None else f"0x{s.version:04x}"
 
     @property
     def cipher_suite(self) -> str:
@@ -131,61 +136,15 @@ def decrypt_capture(path: str | Path, keys: KeySource, options: DecryptOptions |
     """
     options = options or DecryptOptions()
     reader = open_capture(path)
-    cache = SessionCache()
-    sessions: dict[int, TlsSession] = {}
-
-    def factory(number: int, client: tuple[str, int], server: tuple[str, int], first: int, known: bool) -> TcpConnection:
-        session = TlsSession(keys, cache, keep_records=options.keep_records, mid_stream=not known)
-        holder: dict[str, TcpConnection] = {}
-
-        def deliver(which: str) -> Callable[[bytes | memoryview], None]:
-            def push(data: bytes | memoryview) -> None:
-                state = session.client if (which == "client") != session.roles_swapped else session.server
-                state.feed(data)
-            return push
-
-        def gap(which: str) -> Callable[[Gap], None]:
-            def report(g: Gap) -> None:
-                state = session.client if (which == "client") != session.roles_swapped else session.server
-                state.gap(g.length)
-            return report
-
-        conn = TcpConnection(
-            number, client, server, first,
-            StreamReassembler(deliver("client"), gap("client"), options.max_buffer),
-            StreamReassembler(deliver("server"), gap("server"), options.max_buffer),
-            known,
-        )
-        holder["conn"] = conn
-        if options.sink_factory is not None:
-            session.client.sink = options.sink_factory(number, "client")
-            session.server.sink = options.sink_factory(number, "server")
-        sessions[number] = session
-        return conn
-
-    tracker = TcpTracker(factory)
+    followers = _Followers(keys, options)
+    tracker = TcpTracker(followers.connection)
     with reader:
-        for key_text in reader.keylog_text:  # DSBs before the first packet; later ones are added below too
-            keys.add_keylog_text(key_text, f"{path} (Decryption Secrets Block)")
-        used_dsb = len(reader.keylog_text)
-        progress = options.progress
-        step = max(reader.size // 200, 1 << 20)
-        next_report = step
-        for segment in reader.segments():
-            if len(reader.keylog_text) > used_dsb:
-                for key_text in reader.keylog_text[used_dsb:]:
-                    keys.add_keylog_text(key_text, f"{path} (Decryption Secrets Block)")
-                used_dsb = len(reader.keylog_text)
-            tracker.add(segment)
-            if progress is not None and reader.position >= next_report:
-                done = reader.progress
-                progress(done, reader.size)
-                next_report = reader.position + step
+        _read(reader, tracker, keys, f"{path} (Decryption Secrets Block)", options.progress)
     tracker.finish()
     results: list[ConnectionResult] = []
     non_tls = 0
     for conn in tracker.all:
-        session = sessions[conn.number]
+        session = followers.sessions[conn.number]
         session.finish()
         if session.not_tls or not session.seen_tls:
             non_tls += 1
@@ -194,8 +153,58 @@ def decrypt_capture(path: str | Path, keys: KeySource, options: DecryptOptions |
         if session.roles_swapped:
             client, server = server, client
         results.append(ConnectionResult(len(results), conn.endpoint_text(client), conn.endpoint_text(server), session, conn))
-    if progress is not None:
-        progress(reader.size, reader.size)
+    if options.progress is not None:
+        options.progress(reader.size, reader.size)
     if reader.error and reader.packets == 0 and not results:
         raise CaptureError(reader.error)
     return CaptureResult(results, reader.packets, reader.error, reader.warnings, keys, non_tls)
+
+
+class _Followers:
+    """One :class:`TlsSession` per TCP connection, fed by that connection's two reassembled streams."""
+
+    def __init__(self, keys: KeySource, options: DecryptOptions) -> None:
+        self.keys = keys
+        self.options = options
+        self.captured = CapturedSessions()  # shared: a handshake may resume a session of another connection
+        self.sessions: dict[int, TlsSession] = {}
+
+    def connection(self, number: int, client: tuple[str, int], server: tuple[str, int], first: int,
+                   known: bool) -> TcpConnection:
+        """The TcpTracker's factory: a new TCP connection and the session following it."""
+        options = self.options
+        session = TlsSession(self.keys, self.captured, keep_records=options.keep_records, mid_stream=not known)
+
+        def direction(which: str) -> DirectionState:  # the TCP side's guess, corrected by the ClientHello
+            return session.client if (which == "client") != session.roles_swapped else session.server
+
+        def reassembler(which: str) -> StreamReassembler:
+            return StreamReassembler(lambda data: direction(which).feed(data), lambda gap: direction(which).gap(gap.length),
+                                     options.max_buffer)
+
+        conn = TcpConnection(number, client, server, first, reassembler("client"), reassembler("server"), known)
+        if options.sink_factory is not None:
+            session.client.sink = options.sink_factory(number, "client")
+            session.server.sink = options.sink_factory(number, "server")
+        self.sessions[number] = session
+        return conn
+
+
+def _read(reader: CaptureReader, tracker: TcpTracker, keys: KeySource, dsb_source: str,
+          progress: Callable[[int, int], None] | None) -> None:
+    """Every TCP segment of the capture into ``tracker``; key logs embedded in the capture (pcapng Decryption
+    Secrets Blocks) are added to ``keys`` before the packets that follow them."""
+    step = max(reader.size // 200, 1 << 20)
+    next_report = step
+    for key_text in reader.keylog_text:  # DSBs before the first packet; later ones are added below too
+        keys.add_keylog_text(key_text, dsb_source)
+    used_dsb = len(reader.keylog_text)
+    for segment in reader.segments():
+        if len(reader.keylog_text) > used_dsb:
+            for key_text in reader.keylog_text[used_dsb:]:
+                keys.add_keylog_text(key_text, dsb_source)
+            used_dsb = len(reader.keylog_text)
+        tracker.add(segment)
+        if progress is not None and reader.position >= next_report:
+            progress(reader.progress, reader.size)
+            next_report = reader.position + step

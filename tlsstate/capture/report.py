@@ -12,13 +12,15 @@ from rich.measure import Measurement
 from rich.table import Table
 from rich.tree import Tree
 
+from tlsstate.capture.trace import SSLV2_CLIENT_HELLO
+from tlsstate.wire.constants import ContentType
+
 if TYPE_CHECKING:
     from tlsstate.capture.decrypt import CaptureResult, ConnectionResult
 
 __all__ = ["print_table", "render_explain", "render_records"]
 
-CONTENT_TYPES = {20: "change_cipher_spec", 21: "alert", 22: "handshake", 23: "application_data", 24: "heartbeat",
-                 0x80: "sslv2_client_hello"}
+CONTENT_TYPES = {**{int(t): t.name.lower() for t in ContentType}, SSLV2_CLIENT_HELLO: "sslv2_client_hello"}
 
 
 def _size(n: int) -> str:
@@ -133,9 +135,8 @@ def render_records(connections: list[ConnectionResult]) -> str:
     return "\n".join(lines)
 
 
-def _value(value: bytes, show: bool) -> str:
-    if show or (len(value) == 32 and False):
-        return value.hex()
+def _redacted(value: bytes) -> str:
+    """A secret as ``--explain`` shows it without --show-secrets: its first 4 bytes and its length."""
     return f"{value[:4].hex()}…<{len(value)}B>"
 
 
@@ -151,7 +152,7 @@ def render_explain(conn: ConnectionResult, *, show_secrets: bool = False) -> str
         branch = root.add(f"handshake {derivation.handshake}")
         node = branch
         for name, value, source in derivation.steps:
-            shown = value.hex() if name in public or show_secrets else _value(value, False)
+            shown = value.hex() if name in public or show_secrets else _redacted(value)
             leaf = f"{name} = {shown}  [dim]({source})[/dim]"
             if name.endswith((" key", " iv", "_key", "_iv")):
                 node.add(leaf)  # a traffic key / IV / key-block value under the secret it comes from

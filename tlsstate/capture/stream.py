@@ -4,7 +4,8 @@ Records are framed here rather than by :class:`tlsstate.record.Deframer` because
 must not do: accept an SSLv2-format ClientHello (RFC 5246 Appendix E.2), resynchronise on a record boundary after a
 TCP gap or when the capture starts mid-connection (a plausible header followed by another), tell a non-TLS stream
 from a damaged one, and hold records back until the other direction supplies what they depend on. Each record is
-handed to the :class:`~tlsstate.capture.session.TlsSession`; plaintext is hashed as it is produced.
+handed to the direction's :class:`StreamOwner` (the connection follower, :mod:`tlsstate.capture.session`, which
+this module does not import); plaintext is hashed as it is produced.
 """
 
 from __future__ import annotations
@@ -12,20 +13,58 @@ from __future__ import annotations
 import hashlib
 import struct
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from tlsstate.record import HalfConnection, Record
+from tlsstate.wire.constants import ContentType
+from tlsstate.wire.errors import TLSError
 from tlsstate.wire.messages import HandshakeReassembler, is_sslv2_client_hello, sslv2_record_length
 
-if TYPE_CHECKING:
-    from tlsstate.capture.session import TlsSession
-
-__all__ = ["HEADER", "MAX_RECORD", "DirectionState"]
+__all__ = ["HEADER", "MAX_RECORD", "DirectionState", "StreamOwner"]
 
 HEADER = struct.Struct(">BHH")
 MAX_RECORD = 16384 + 2048  # TLSCiphertext.length limit (RFC 5246 §6.2.3)
 RECOVERY_LIMIT = 1 << 16  # sequence numbers tried after a gap
 FIRST_LINE_LIMIT = 256
+HANDSHAKE_BUFFER = 1 << 24  # the largest handshake message body (uint24 length, RFC 5246 §7.4)
+FIRST_TYPE, LAST_TYPE = int(ContentType.CHANGE_CIPHER_SPEC), int(ContentType.HEARTBEAT)  # the record types we frame
+
+
+class StreamOwner(Protocol):
+    """What a direction reports to, and asks, the follower of its connection (both directions)."""
+
+    gap_bytes: int
+
+    @property
+    def not_tls(self) -> bool:
+        """The connection was found not to carry TLS: stop framing."""
+
+    @property
+    def mid_stream(self) -> bool:
+        """The capture started inside the connection (no SYN seen): records may start anywhere."""
+
+    @property
+    def version_known(self) -> bool:
+        """Whether a ServerHello has been seen."""
+
+    def note(self, text: str) -> None:
+        """A remark for the report."""
+
+    def mark_not_tls(self, reason: str) -> None:
+        """This stream does not carry TLS."""
+
+    def ready(self, direction: DirectionState, content_type: int, buffered: int) -> bool:
+        """Whether a record of ``direction`` may be processed now, or must wait for the other direction."""
+
+    def on_record(self, direction: DirectionState, record: Record) -> None:
+        """One whole record from ``direction``."""
+
+    def on_sslv2_hello(self, direction: DirectionState, record: bytes) -> None:
+        """An SSLv2-format ClientHello (RFC 5246 Appendix E.2), header included."""
+
+    def log_record(self, direction: DirectionState, content_type: int, seq: int | None, length: int,
+                   verdict: str, key: str, plaintext_length: int = 0) -> None:
+        """A ``--records`` line."""
 
 
 def header_ok(data: bytes | bytearray | memoryview, pos: int) -> bool:
@@ -35,19 +74,20 @@ def header_ok(data: bytes | bytearray | memoryview, pos: int) -> bool:
     version: int
     length: int
     content_type, version, length = HEADER.unpack_from(data, pos)
-    return 20 <= content_type <= 24 and (version >> 8 == 3 and version & 0xFF <= 4) and length <= MAX_RECORD
+    return FIRST_TYPE <= content_type <= LAST_TYPE and (version >> 8 == 3 and version & 0xFF <= 4) and length <= MAX_RECORD
 
 
 class DirectionState:
     """One direction of a TLS connection: framing buffer, record state, handshake reassembly, output."""
 
-    def __init__(self, session: TlsSession, writer: str) -> None:
-        self.session = session
+    def __init__(self, owner: StreamOwner, writer: str) -> None:
+        self.owner = owner
+        self.other = self  # the opposite direction of the connection, paired by the owner (pair())
         self.writer = writer  # "client" or "server"
         self.arrow = "c>s" if writer == "client" else "s>c"
         self.buffer = bytearray()
         self.half = HalfConnection(writer)
-        self.handshake = HandshakeReassembler(1 << 24)
+        self.handshake = HandshakeReassembler(HANDSHAKE_BUFFER)
         self.synced = False  # record boundaries known
         self.need_resync = False
         self.no_keys = False  # encrypted with keys we do not have
@@ -76,7 +116,7 @@ class DirectionState:
     # ------------------------------------------------------------------ framing
     def feed(self, data: bytes | memoryview) -> None:
         """Bytes of this direction's TCP stream, in order."""
-        if self.session.not_tls:
+        if self.owner.not_tls:
             return
         buf = self.buffer
         if buf and self.synced and not self.waiting and len(buf) >= 5 and len(data) > 5:
@@ -86,7 +126,7 @@ class DirectionState:
                 view = memoryview(data)
                 self.feed(view[:need])
                 data = view[need:]
-                if self.session.not_tls:
+                if self.owner.not_tls:
                     return
         if not buf and self.synced and not self.waiting and len(data) >= 5:
             data = self._feed_direct(data)
@@ -95,15 +135,15 @@ class DirectionState:
         buf += data
         if not self.synced and not self._sync():
             if len(buf) > 4 * MAX_RECORD:
-                self.session.mark_not_tls(f"no TLS record found in the first {len(buf)} bytes ({self.writer})")
+                self.owner.mark_not_tls(f"no TLS record found in the first {len(buf)} bytes ({self.writer})")
                 buf.clear()
             return
         pos, end = 0, len(buf)
         try:
             while end - pos >= 5:
                 content_type, version, length = HEADER.unpack_from(buf, pos)
-                if not (20 <= content_type <= 24 and version >> 8 == 3 and length <= MAX_RECORD):
-                    self.session.note(f"{self.writer} stream lost record framing at record {self.record_index}")
+                if not (FIRST_TYPE <= content_type <= LAST_TYPE and version >> 8 == 3 and length <= MAX_RECORD):
+                    self.owner.note(f"{self.writer} stream lost record framing at record {self.record_index}")
                     del buf[:pos]
                     self.synced = False
                     self.need_resync = True
@@ -115,7 +155,7 @@ class DirectionState:
                 stop = pos + 5 + length
                 if stop > end:
                     break
-                if not self.force and not self.session.ready(self, content_type, end - pos):
+                if not self.force and not self.owner.ready(self, content_type, end - pos):
                     self.waiting = True
                     break
                 self.waiting = False
@@ -123,14 +163,14 @@ class DirectionState:
                     record = Record(content_type, version, bytes(view[pos + 5 : stop]))
                 pos = stop
                 try:
-                    self.session.on_record(self, record)
+                    self.owner.on_record(self, record)
                 except Exception as exc:  # a capture must never end in a traceback: note it, stop this direction
-                    self.session.note(f"{self.writer} record {self.record_index}: cannot process ({exc!r})")
+                    self.owner.note(f"{self.writer} record {self.record_index}: cannot process ({exc!r})")
                     self.lost_state(f"internal error at record {self.record_index}: {type(exc).__name__}")
         finally:
             if pos:
                 del buf[:pos]
-        other = self.session.server if self is self.session.client else self.session.client
+        other = self.other
         if other.waiting and pos:
             other.waiting = False
             other.feed(b"")
@@ -142,12 +182,12 @@ class DirectionState:
         bad framing or one to hold back), for the buffer."""
         view = memoryview(data)
         pos, end = 0, len(view)
-        session = self.session
-        on_record = session.on_record
-        ready = session.ready
+        owner = self.owner
+        on_record = owner.on_record
+        ready = owner.ready
         while end - pos >= 5:
             content_type, version, length = HEADER.unpack_from(view, pos)
-            if not (20 <= content_type <= 24 and version >> 8 == 3 and length <= MAX_RECORD):
+            if not (FIRST_TYPE <= content_type <= LAST_TYPE and version >> 8 == 3 and length <= MAX_RECORD):
                 break
             stop = pos + 5 + length
             if stop > end or not (self.force or ready(self, content_type, end - pos)):
@@ -157,12 +197,12 @@ class DirectionState:
             try:
                 on_record(self, record)
             except Exception as exc:  # a capture must never end in a traceback: note it, stop this direction
-                session.note(f"{self.writer} record {self.record_index}: cannot process ({exc!r})")
+                owner.note(f"{self.writer} record {self.record_index}: cannot process ({exc!r})")
                 self.lost_state(f"internal error at record {self.record_index}: {type(exc).__name__}")
-            if session.not_tls or self.buffer or not self.synced:
+            if owner.not_tls or self.buffer or not self.synced:
                 break  # the state changed under us: let the buffered path take the rest
         if pos:
-            other = session.server if self is session.client else session.client
+            other = self.other
             if other.waiting:
                 other.waiting = False
                 other.feed(b"")
@@ -180,15 +220,15 @@ class DirectionState:
                 if len(buf) < total:
                     self.started = False
                     return False
-                self.session.on_sslv2_hello(self, bytes(buf[:total]))
+                self.owner.on_sslv2_hello(self, bytes(buf[:total]))
                 del buf[:total]
                 self.synced = True
                 return True
             if header_ok(buf, 0):
                 self.synced = True
                 return True
-            if not self.session.mid_stream:
-                self.session.mark_not_tls(f"{self.writer} stream does not start with a TLS record")
+            if not self.owner.mid_stream:
+                self.owner.mark_not_tls(f"{self.writer} stream does not start with a TLS record")
                 buf.clear()
                 return False
             self.need_resync = True
@@ -208,7 +248,7 @@ class DirectionState:
                 del buf[: len(buf) - 4]
             return False
         if pos:
-            self.session.note(f"{self.writer} stream: skipped {pos} bytes to resynchronise on a record boundary")
+            self.owner.note(f"{self.writer} stream: skipped {pos} bytes to resynchronise on a record boundary")
             del buf[:pos]
         self.synced = True
         self.need_resync = False
@@ -218,10 +258,38 @@ class DirectionState:
             self.recover_from = self.half.seq
             self.recover_budget = min((self.missing + pos) // 22 + 2, RECOVERY_LIMIT)
             self.recover_attempts = 3
-        if self.half.protection.protects or self.session.version_known:
+        if self.half.protection.protects or self.owner.version_known:
             self.lost_state("record state lost after a capture gap")
         self.missing = 0
         return True
+
+    def pair(self, other: DirectionState) -> None:
+        """Make ``self`` and ``other`` the two directions of one connection (each frees the other's held records)."""
+        self.other, other.other = other, self
+
+    def recover(self, record: Record) -> bool:
+        """After a gap: find the sequence number under which ``record`` verifies (stateless AEAD / explicit-IV CBC
+        protections only; RC4 and TLS 1.0 CBC chain state through the lost records and cannot recover)."""
+        self.recover_attempts -= 1
+        protection = self.half.protection
+        start = self.recover_from
+        for seq in range(start, start + self.recover_budget):
+            try:
+                protection.open(seq, record.content_type, record.version, record.fragment)
+            except TLSError:
+                continue
+            except Exception:
+                break
+            self.half.seq = seq
+            self.no_keys = False
+            self.no_keys_reason = ""
+            self.recover_attempts = 0
+            self.owner.note(f"{self.writer} stream: resynchronised after the gap at sequence number {seq} "
+                            f"({seq - start} record(s) lost)")
+            return True
+        if self.recover_attempts == 0:
+            self.owner.note(f"{self.writer} stream: could not recover the record state after the gap")
+        return False
 
     def lost_state(self, reason: str) -> None:
         """The protection state cannot continue (gap, mid-stream start): later records are undecryptable."""
@@ -231,8 +299,8 @@ class DirectionState:
 
     def gap(self, length: int) -> None:
         """The TCP layer reports missing bytes before the next data."""
-        self.session.note(f"{self.writer} stream: {length} bytes missing (TCP gap)")
-        self.session.gap_bytes += length
+        self.owner.note(f"{self.writer} stream: {length} bytes missing (TCP gap)")
+        self.owner.gap_bytes += length
         self.missing += length
         self.buffer.clear()
         self.synced = False
@@ -244,10 +312,10 @@ class DirectionState:
         if self.waiting:
             self.force = True
             self.feed(b"")
-        if self.buffer and self.synced and len(self.buffer) >= 5 and not self.session.not_tls:
+        if self.buffer and self.synced and len(self.buffer) >= 5 and not self.owner.not_tls:
             content_type, _version, length = HEADER.unpack_from(self.buffer, 0)
             self.records_truncated += 1
-            self.session.log_record(self, content_type, None, length, "truncated", self.key_label)
+            self.owner.log_record(self, content_type, None, length, "truncated", self.key_label)
         self.buffer.clear()
 
     # ------------------------------------------------------------------ output

@@ -4,33 +4,34 @@ Each direction moves early (0-RTT) → handshake → application traffic secret 
 the keys are ``traffic_key_and_iv`` of :mod:`tlsstate.crypto.schedule13` and records are opened by
 :class:`~tlsstate.record.HalfConnection` in TLS 1.3 mode (inner content type, padding; §5.2, §5.4). Both Finished
 messages are checked against the transcript (§4.4.4), so a verified connection proves the rebuilt handshake.
-These are functions of a :class:`~tlsstate.capture.session.TlsSession`, kept apart from the TLS ≤ 1.2 logic.
+These are functions of the connection follower, seen through :class:`Tls13Host` (this module does not import
+:mod:`tlsstate.capture.session`), kept apart from the TLS ≤ 1.2 key path (:mod:`tlsstate.capture.tls12`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import struct
-from typing import TYPE_CHECKING
+from typing import Protocol
 
+from tlsstate.capture.keysource import KeySource
+from tlsstate.capture.stream import DirectionState
+from tlsstate.capture.trace import Derivation
 from tlsstate.crypto.schedule13 import finished_verify_data, next_traffic_secret, traffic_key_and_iv
+from tlsstate.crypto.suites import CipherSuite
 from tlsstate.record import HalfConnection, Record
 from tlsstate.record.keying import tls13_protection_for
 from tlsstate.record.protection import RecordProtection
-from tlsstate.wire.constants import ContentType, HandshakeType
+from tlsstate.wire.constants import ContentType, ExtensionType, HandshakeType, ProtocolVersion
 from tlsstate.wire.errors import TLSError
-from tlsstate.wire.messages import ServerHello
+from tlsstate.wire.extensions import parse_alpn_selected
+from tlsstate.wire.messages import RawHandshake, ServerHello
 
-if TYPE_CHECKING:
-    from tlsstate.capture.session import TlsSession
-    from tlsstate.capture.stream import DirectionState
-    from tlsstate.wire.messages import RawHandshake
+__all__ = ["DRAFTS", "PRE_RFC_VERSION_PREFIXES", "Tls13Host", "activate", "draft_number", "draft_unsupported",
+           "handshake_message", "open_client_record", "parse_draft_server_hello", "start_client", "start_server"]
 
-__all__ = ["DRAFTS", "activate", "handshake_message", "open_client_record", "parse_draft_server_hello", "start_client",
-           "start_server"]
-
-EXT_ALPN, EXT_EARLY_DATA = 16, 42
-TLS13 = 0x0304
+TLS13 = int(ProtocolVersion.TLS1_3)
 
 # TLS 1.3 drafts decrypted (version 0x7f00 + N), differences from RFC 8446 that matter to a key-log decryption:
 # - drafts 20-21: the ServerHello is version, random, cipher_suite, extensions (no legacy_session_id_echo
@@ -43,6 +44,80 @@ TLS13 = 0x0304
 DRAFTS = range(20, 29)
 DRAFT_SERVER_HELLO = (20, 21)
 FIRST_DRAFT_WITH_HEADER_AAD = 25
+DRAFT_VERSION_PREFIX = 0x7F  # draft-ietf-tls-tls13-N is version 0x7f00 + N
+#: First byte of the pre-RFC TLS 1.3 versions: the IETF drafts (0x7fNN) and vendor experiments (0xfeNN).
+PRE_RFC_VERSION_PREFIXES = (DRAFT_VERSION_PREFIX, 0xFE)
+
+
+def draft_number(version: int) -> int | None:
+    """N for a decrypted draft version 0x7f00 + N (N in :data:`DRAFTS`), else None."""
+    if version >> 8 == DRAFT_VERSION_PREFIX and version & 0xFF in DRAFTS:
+        return version & 0xFF
+    return None
+
+
+def draft_unsupported(version: int) -> str:
+    """Why a pre-RFC TLS 1.3 version outside :data:`DRAFTS` is not decrypted."""
+    return f"TLS 1.3 draft version 0x{version:04x} (draft-{version & 0xFF}) is not supported"
+
+
+class Tls13Host(Protocol):
+    """What the TLS 1.3 functions read and write of the connection follower."""
+
+    early_accepted: bool  # the server's EncryptedExtensions accepted 0-RTT (RFC 8446 §4.2.10)
+    transcript: bytearray  # handshake messages so far (RFC 8446 §4.4.1)
+
+    @property
+    def suite(self) -> CipherSuite | None:
+        """The ServerHello's cipher suite."""
+
+    @property
+    def version(self) -> int | None:
+        """The negotiated version (0x0304 for TLS 1.3 and its drafts)."""
+
+    @property
+    def draft(self) -> int | None:
+        """The TLS 1.3 draft number, when a draft was negotiated."""
+
+    @property
+    def keys(self) -> KeySource:
+        """Where secrets are looked up (the key log)."""
+
+    @property
+    def client_random(self) -> bytes:
+        """ClientHello.random, the key log's index."""
+
+    @property
+    def derivation(self) -> Derivation | None:
+        """The ``--explain`` record of the current handshake."""
+
+    @property
+    def early_data_offered(self) -> bool:
+        """The ClientHello offered 0-RTT data (RFC 8446 §4.2.10)."""
+
+    @property
+    def client(self) -> DirectionState:
+        """The client's direction."""
+
+    @property
+    def server(self) -> DirectionState:
+        """The server's direction."""
+
+    def record_finished(self, writer: str, matched: bool) -> None:
+        """The result of checking a Finished message's verify_data against the rebuilt transcript."""
+
+    def note(self, text: str) -> None:
+        """A remark for the report."""
+
+    def select_alpn(self, protocol: bytes) -> None:
+        """The server selected this application protocol (RFC 7301 §3.1)."""
+
+    def open_record(self, direction: DirectionState, record: Record) -> None:
+        """Open ``record`` with the direction's current protection, then dispatch its content."""
+
+    def log_record(self, direction: DirectionState, content_type: int, seq: int | None, length: int,
+                   verdict: str, key: str, plaintext_length: int = 0) -> None:
+        """A ``--records`` line."""
 
 
 def parse_draft_server_hello(body: bytes) -> ServerHello:
@@ -51,7 +126,7 @@ def parse_draft_server_hello(body: bytes) -> ServerHello:
     return ServerHello.parse(body[:34] + b"\x00" + body[34:36] + b"\x00" + body[36:])
 
 
-def record_protection(session: TlsSession, key: bytes, iv: bytes) -> RecordProtection:
+def record_protection(session: Tls13Host, key: bytes, iv: bytes) -> RecordProtection:
     """TLS 1.3 record protection for this session's version (RFC 8446, or a draft's empty AAD)."""
     assert session.suite is not None
     if session.draft is not None and session.draft < FIRST_DRAFT_WITH_HEADER_AAD:
@@ -60,17 +135,17 @@ def record_protection(session: TlsSession, key: bytes, iv: bytes) -> RecordProte
     return tls13_protection_for(session.suite, key, iv)
 
 
-def logged_secret(session: TlsSession, label: str) -> bytes | None:
+def logged_secret(session: Tls13Host, label: str) -> bytes | None:
     """A traffic secret of this connection from the key log (NSS label, keyed by client random)."""
     return session.keys.keylog.tls13_secret(session.client_random, label)
 
 
-def protection_for(session: TlsSession, secret: bytes, name: str) -> RecordProtection:
+def protection_for(session: Tls13Host, secret: bytes, name: str) -> RecordProtection:
     """Record protection from a traffic secret: key and IV by HKDF-Expand-Label (RFC 8446 §7.3); the steps are
     recorded for ``--explain``."""
     assert session.suite is not None
     key, iv = traffic_key_and_iv(session.suite, secret)
-    if session.derivation is not None and not any(step[0] == f"{name} key" for step in session.derivation.steps):
+    if session.derivation is not None and not session.derivation.has(f"{name} key"):
         line = session.keys.keylog.line_of(name, session.client_random)
         source = f"key log {name} line {line}" if line else "next_traffic_secret (KeyUpdate, RFC 8446 §7.2)"
         session.derivation.add(name, secret, source)
@@ -79,7 +154,7 @@ def protection_for(session: TlsSession, secret: bytes, name: str) -> RecordProte
     return record_protection(session, key, iv)
 
 
-def activate(session: TlsSession, direction: DirectionState, label: str, phase: str, generation: int = -1) -> bool:
+def activate(session: Tls13Host, direction: DirectionState, label: str, phase: str, generation: int = -1) -> bool:
     """Switch ``direction`` to the traffic secret ``label`` (sequence number 0, RFC 8446 §5.3). A KeyUpdate
     generation missing from the key log is derived from the previous one (§7.2). False when no secret."""
     secret = logged_secret(session, label)
@@ -98,12 +173,12 @@ def activate(session: TlsSession, direction: DirectionState, label: str, phase: 
     return True
 
 
-def start_server(session: TlsSession) -> None:
+def start_server(session: Tls13Host) -> None:
     """After the ServerHello the server writes under its handshake traffic secret (RFC 8446 §7.1)."""
     activate(session, session.server, "SERVER_HANDSHAKE_TRAFFIC_SECRET", "handshake")
 
 
-def start_client(session: TlsSession) -> None:
+def start_client(session: Tls13Host) -> None:
     """The client's first protected record: 0-RTT (early secret) if early data was offered, else handshake."""
     if session.suite is None:
         session.client.lost_state("0-RTT data but no ServerHello: the early data cipher suite is unknown")
@@ -112,14 +187,14 @@ def start_client(session: TlsSession) -> None:
     if session.early_data_offered and logged_secret(session, "CLIENT_EARLY_TRAFFIC_SECRET") is not None:
         activate(session, session.client, "CLIENT_EARLY_TRAFFIC_SECRET", "early")
     elif session.early_data_offered:
-        # 0-RTT records we cannot open; each record is tried under the handshake key (_open_client_tls13)
+        # 0-RTT records we cannot open; each record is tried under the handshake key (open_client_record)
         session.client.lost_state("0-RTT early data without CLIENT_EARLY_TRAFFIC_SECRET in the key log")
         session.client.tls13_phase = "early"
     else:
         activate(session, session.client, "CLIENT_HANDSHAKE_TRAFFIC_SECRET", "handshake")
 
 
-def open_client_record(session: TlsSession, record: Record) -> None:
+def open_client_record(session: Tls13Host, record: Record) -> None:
     """Client records in TLS 1.3. 0-RTT records (early key) are followed by handshake-key records, with no
     EndOfEarlyData when the server rejected 0-RTT (RFC 8446 §4.2.10): a record the early key does not open is
     tried under the handshake key, and also when the early key is not in the key log."""
@@ -149,10 +224,10 @@ def open_client_record(session: TlsSession, record: Record) -> None:
         session.log_record(direction, record.content_type, None, len(record.fragment), "no_keys",
                         direction.no_keys_reason or direction.key_label)
         return
-    session._open(direction, record)
+    session.open_record(direction, record)
 
 
-def handshake_key_opens(session: TlsSession, record: Record) -> bool:
+def handshake_key_opens(session: Tls13Host, record: Record) -> bool:
     """Whether the client handshake traffic key opens ``record`` as the first record under it (seq 0)."""
     secret = logged_secret(session, "CLIENT_HANDSHAKE_TRAFFIC_SECRET")
     if secret is None or session.suite is None:
@@ -165,7 +240,8 @@ def handshake_key_opens(session: TlsSession, record: Record) -> bool:
     return True
 
 
-def handshake_message(session: TlsSession, direction: DirectionState, raw: RawHandshake) -> None:
+def handshake_message(session: Tls13Host, direction: DirectionState, raw: RawHandshake) -> None:
+    """A TLS 1.3 handshake message after the hellos: transcript, Finished checks, key switches (RFC 8446 §4, §7)."""
     t = raw.msg_type
     if t not in (HandshakeType.NEW_SESSION_TICKET, HandshakeType.KEY_UPDATE):
         if t == HandshakeType.FINISHED:
@@ -187,7 +263,7 @@ def handshake_message(session: TlsSession, direction: DirectionState, raw: RawHa
         session.note(f"{direction.writer} KeyUpdate: generation {generation}")
 
 
-def check_finished(session: TlsSession, direction: DirectionState, raw: RawHandshake) -> None:
+def check_finished(session: Tls13Host, direction: DirectionState, raw: RawHandshake) -> None:
     """verify_data = HMAC(finished_key(sender's handshake traffic secret), Transcript-Hash(...)) (RFC 8446 §4.4.4)."""
     if session.suite is None:
         return
@@ -196,21 +272,22 @@ def check_finished(session: TlsSession, direction: DirectionState, raw: RawHands
     if base_key is None:
         return
     transcript_hash = hashlib.new(session.suite.prf_hash, bytes(session.transcript)).digest()
-    ok = finished_verify_data(session.suite.prf_hash, base_key, transcript_hash) == raw.body
-    session.finished_checks.append((direction.writer, ok))
-    if not ok:
-        session.note(f"{direction.writer} Finished verify_data does not match the reconstructed handshake")
+    expected = finished_verify_data(session.suite.prf_hash, base_key, transcript_hash)
+    session.record_finished(direction.writer, expected == raw.body)
 
 
-def encrypted_extensions(session: TlsSession, body: bytes) -> None:
+def encrypted_extensions(session: Tls13Host, body: bytes) -> None:
+    """The EncryptedExtensions the follower reports (RFC 8446 §4.3.1): ALPN, and early_data (0-RTT accepted);
+    read leniently, a truncated list ends the reading."""
     if len(body) < 2:
         return
     pos, end = 2, 2 + int.from_bytes(body[:2], "big")
     while pos + 4 <= min(end, len(body)):
         ext_type, length = struct.unpack_from(">HH", body, pos)
-        if ext_type == EXT_ALPN:
-            session._set_alpn(body[pos + 4 : pos + 4 + length])
-        elif ext_type == EXT_EARLY_DATA:
+        if ext_type == ExtensionType.APPLICATION_LAYER_PROTOCOL_NEGOTIATION:
+            with contextlib.suppress(TLSError):
+                session.select_alpn(parse_alpn_selected(body[pos + 4 : pos + 4 + length]))
+        elif ext_type == ExtensionType.EARLY_DATA:
             session.early_accepted = True  # RFC 8446 §4.2.10: the server accepted 0-RTT
         pos += 4 + length
 
