@@ -28,10 +28,12 @@ from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption,
 
 from tlsstate.config import TLSConfig
 from tlsstate.connection import Connection
+from tlsstate.crypto.certs import self_signed_localhost
 from tlsstate.crypto.suites import lookup
 from tlsstate.events import HandshakeComplete
 from tlsstate.sessions.cache import SessionCache, SessionStore
 from tlsstate.wire.constants import NamedGroup, ProtocolVersion
+from tlsstate.wire.errors import HandshakeFailed
 
 #: (case name, suite, resumed?, target ratio vs ssl)
 CASES: tuple[tuple[str, str, bool, float], ...] = (
@@ -42,11 +44,8 @@ CASES: tuple[tuple[str, str, bool, float], ...] = (
 MAX_FLIGHTS = 16
 
 
-class HandshakeFailed(RuntimeError):
-    """A benchmark handshake did not complete (a bug, not a measurement)."""
-
-
 def _drain(conn: Connection) -> HandshakeComplete | None:
+    """Take every pending event; the HandshakeComplete among them, if any."""
     done = None
     while (event := conn.next_event()) is not None:
         if isinstance(event, HandshakeComplete):
@@ -136,8 +135,6 @@ class _Setup:
     """Certificates, configs and contexts shared by all measurements."""
 
     def __init__(self, tmp: str) -> None:
-        from tlsstate.cli.serve import self_signed_localhost
-
         chain, key = self_signed_localhost()
         self.chain, self.key = chain, key
         self.cert_path = os.path.join(tmp, "cert.pem")
@@ -148,6 +145,7 @@ class _Setup:
             f.write(key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()))
 
     def tlsstate_configs(self, suite_name: str, resumed: bool) -> tuple[TLSConfig, TLSConfig]:
+        """(client, server) configurations for one case: TLS 1.2 only, the one suite, X25519, no verification."""
         suite = lookup(suite_name)
         client = TLSConfig(
             min_version=ProtocolVersion.TLS1_2, max_version=ProtocolVersion.TLS1_2, cipher_suites=[suite],
@@ -162,6 +160,7 @@ class _Setup:
         return client, server
 
     def ssl_contexts(self, suite_name: str) -> tuple[ssl.SSLContext, ssl.SSLContext]:
+        """(client, server) OpenSSL contexts for the same case (server tickets off: resumption by session ID)."""
         openssl_name = lookup(suite_name).openssl_name
         server = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         server.load_cert_chain(self.cert_path, self.key_path)
@@ -178,6 +177,7 @@ class _Setup:
 
 
 def _measure_case(setup: _Setup, suite_name: str, resumed: bool, seconds: float) -> tuple[float, float]:
+    """One measurement of one case: (tlsstate handshakes/s, ssl handshakes/s), interleaved."""
     client_cfg, server_cfg = setup.tlsstate_configs(suite_name, resumed)
     client_ctx, server_ctx = setup.ssl_contexts(suite_name)
     if resumed:

@@ -10,7 +10,9 @@ how it was derived (RFC 5246 §8.1, RFC 7627 §4), the key block cut into the si
 then proves on live connection states that a flipped byte, a reflected record and a replayed record
 are each rejected with ``bad_record_mac`` (RFC 5246 §6.2.3, §7.2.2).
 
-Every socket has a timeout, the server thread is stopped and joined: the demo never hangs.
+The master secret and the six values are recomputed through the one road from negotiation to keys
+(:mod:`tlsstate.crypto.negotiated`) and compared with what the connection installed. Every socket has a timeout,
+the server thread is stopped and joined: the demo never hangs.
 """
 
 from __future__ import annotations
@@ -19,12 +21,29 @@ import json
 import os
 import tempfile
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import click
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding
+from rich.console import Console, Group
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
 
-from tlsstate.cli.connect import version_name
+from tlsstate.cli.describe import VALUE_TITLES, version_name
+from tlsstate.cli.serving import Server, ServerOptions
+from tlsstate.config import PrivateKey, TLSConfig
+from tlsstate.crypto import prf
+from tlsstate.crypto.certs import self_signed_localhost
+from tlsstate.crypto.keys import SecurityParameters
+from tlsstate.crypto.negotiated import Negotiated, connection_keys_for, master_secret_for
+from tlsstate.crypto.suites import lookup
+from tlsstate.events import ApplicationData
+from tlsstate.io.sockets import TLSListener, TLSSocket
+from tlsstate.record import Deframer
 from tlsstate.wire.constants import ContentType, NamedGroup, ProtocolVersion
 from tlsstate.wire.errors import AlertReceived, ProtocolError, TLSError
 
@@ -34,15 +53,21 @@ DEMO_SUITES = (
     ("TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", ProtocolVersion.TLS1_2),
 )
 TIMEOUT = 10.0
-SIX_NAMES = (
-    ("client write MAC key", "client_write_mac_key", "MAC, client → server"),
-    ("server write MAC key", "server_write_mac_key", "MAC, server → client"),
-    ("client write key", "client_write_key", "cipher, client → server"),
-    ("server write key", "server_write_key", "cipher, server → client"),
-    ("client write IV", "client_write_iv", "IV/nonce, client → server"),
-    ("server write IV", "server_write_iv", "IV/nonce, server → client"),
-)
+#: What each of the six values does, in key-block order (RFC 5246 §6.3).
+JOBS = {
+    "client_write_mac_key": "MAC, client → server",
+    "server_write_mac_key": "MAC, server → client",
+    "client_write_key": "cipher, client → server",
+    "server_write_key": "cipher, server → client",
+    "client_write_iv": "IV/nonce, client → server",
+    "server_write_iv": "IV/nonce, server → client",
+}
+#: (title, ConnectionKeys attribute, job) of the six values.
+SIX_NAMES = tuple((title, attr, JOBS[attr]) for attr, title in VALUE_TITLES.items())
 NOT_USED = "not used by this suite"
+MESSAGES = (b"Hello from the client: what is the connection state?",
+            b"Six values: two MAC keys, two cipher keys, two IVs.")
+
 
 def why(attack: str, aead: bool, encrypt_then_mac: bool) -> str:
     """One plain sentence per proof, for the protection this suite uses (RFC 5246 §6.2.3)."""
@@ -116,11 +141,7 @@ class Run:
 class DemoServer:
     """A tlsstate echo server in a thread on a free loopback port; collects its one-line connection logs."""
 
-    def __init__(self, cert_chain: list[Any], private_key: Any) -> None:
-        from tlsstate.cli.serve import Server, ServerOptions
-        from tlsstate.config import TLSConfig
-        from tlsstate.io.sockets import TLSListener
-
+    def __init__(self, cert_chain: list[x509.Certificate], private_key: PrivateKey) -> None:
         self.log: list[str] = []
         self._log_lock = threading.Lock()
         config = TLSConfig(
@@ -137,6 +158,7 @@ class DemoServer:
 
     @property
     def port(self) -> int:
+        """The loopback port the server listens on."""
         return self.listener.address[1]
 
     def __enter__(self) -> DemoServer:
@@ -164,15 +186,23 @@ class DemoServer:
 # ---------------------------------------------------------------------------------------------- client
 
 
+def _handshake_before_ccs(stream: bytes) -> bytes:
+    """The handshake bytes one side sent before its ChangeCipherSpec (RFC 5246 §7.1), from its plaintext records."""
+    deframer = Deframer()
+    deframer.feed(stream)
+    out = b""
+    for record in deframer:
+        if record.content_type == ContentType.CHANGE_CIPHER_SPEC:
+            break
+        if record.content_type == ContentType.HANDSHAKE:
+            out += record.fragment
+    return out
+
+
 class DemoClient:
     """A client TLSSocket whose records the demo inspects one by one."""
 
     def __init__(self, port: int, suite_name: str, cafile: str, version: ProtocolVersion) -> None:
-        from tlsstate.config import TLSConfig
-        from tlsstate.crypto.suites import lookup
-        from tlsstate.io.sockets import TLSSocket
-        from tlsstate.record import Deframer
-
         config = TLSConfig(
             min_version=version, max_version=version,
             cipher_suites=[lookup(suite_name)], groups=[NamedGroup.X25519],
@@ -193,20 +223,7 @@ class DemoClient:
         Client sends ClientHello, (server flight), ClientKeyExchange before its ChangeCipherSpec; RFC 7627 §3
         hashes exactly these for the extended master secret.
         """
-        from tlsstate.record import Deframer
-
-        def before_ccs(stream: bytes) -> bytes:
-            deframer = Deframer()
-            deframer.feed(stream)
-            out = b""
-            for record in deframer:
-                if record.content_type == ContentType.CHANGE_CIPHER_SPEC:
-                    break
-                if record.content_type == ContentType.HANDSHAKE:
-                    out += record.fragment
-            return out
-
-        client, server = before_ccs(bytes(self.wire["out"])), before_ccs(bytes(self.wire["in"]))
+        client, server = _handshake_before_ccs(bytes(self.wire["out"])), _handshake_before_ccs(bytes(self.wire["in"]))
         hello_length = 4 + int.from_bytes(client[1:4], "big")
         return client[:hello_length] + server + client[hello_length:]
 
@@ -219,6 +236,7 @@ class DemoClient:
         return RecordRow("client → server", seq, label, len(data), len(wire)), wire
 
     def send(self, data: bytes) -> RecordRow:
+        """Seal ``data`` as one record and send it to the server."""
         row, wire = self.seal(data)
         self.tls.sock.sendall(wire)
         return row
@@ -234,8 +252,6 @@ class DemoClient:
 
     def open(self, wire: bytes) -> tuple[RecordRow, bytes]:
         """Give one record to the client's read state; returns (row, plaintext). Raises on tampering."""
-        from tlsstate.events import ApplicationData
-
         state = self.conn.read_state
         seq, label = state.seq, state.key_label
         self.conn.receive_bytes(wire)
@@ -258,10 +274,12 @@ class DemoClient:
             pass
 
     def close(self) -> None:
+        """Close the client's socket (the server logs the connection's outcome)."""
         self.tls.close()
 
 
 def _client_port(client: DemoClient) -> int:
+    """The client's local port: how its line in the server log is found."""
     return int(client.tls.sock.getsockname()[1])
 
 
@@ -288,151 +306,145 @@ def _session_hash_name(version: int, prf_hash: str) -> str:
     return prf_hash.upper().replace("SHA", "SHA-") if version >= ProtocolVersion.TLS1_2 else "MD5 || SHA-1"
 
 
+# ---------------------------------------------------------------------------------------------- one suite
+
+
+def _negotiated(sec: SecurityParameters) -> Negotiated:
+    """The hello parameters of the client's finished handshake, as the one road to keys takes them."""
+    version = ProtocolVersion(sec.version)
+    return Negotiated(
+        version=version, suite=sec.suite, client_random=sec.client_random, server_random=sec.server_random,
+        session_id=sec.session_id, client_version=version, extended_master_secret=sec.extended_master_secret,
+        encrypt_then_mac=sec.encrypt_then_mac,
+    )
+
+
+def _derivation(sec: SecurityParameters, transcript: bytes) -> str:
+    """How the master secret was derived, in one line (RFC 5246 §8.1, or RFC 7627 §4 with the session hash)."""
+    if sec.extended_master_secret:
+        return (
+            'master_secret = PRF(premaster_secret, "extended master secret", session_hash)[0..47]  '
+            f"(RFC 7627 §4; session_hash = {_session_hash_name(sec.version, sec.suite.prf_hash)} of the "
+            f"{len(transcript)} bytes of "
+            "handshake messages from ClientHello to ClientKeyExchange)"
+        )
+    return (
+        'master_secret = PRF(premaster_secret, "master secret", client_random + server_random)[0..47]  '
+        "(RFC 5246 §8.1)"
+    )
+
+
+def _recompute_master(negotiated: Negotiated, premaster: bytes, session_hash: bytes, master: bytes) -> bool | None:
+    """Derive the master secret again from the shown inputs and compare (None without a premaster secret)."""
+    if not premaster:
+        return None
+    return master_secret_for(negotiated, premaster, session_hash) == master
+
+
+def _describe_connection(client: DemoClient, version: ProtocolVersion) -> Run:
+    """The connection state of the client's finished handshake, with both derivations checked again."""
+    hs = client.tls.handshake
+    assert hs is not None
+    sec = client.conn.security
+    if sec is None:
+        raise TLSError("handshake finished without security parameters")
+    suite = sec.suite
+    premaster = bytes(sec.premaster_secret or b"")
+    transcript = client.handshake_transcript()
+    session_hash = prf.session_hash(sec.version, suite.prf_hash, transcript)
+    negotiated = _negotiated(sec)
+    return Run(
+        suite=suite.name, openssl_name=suite.openssl_name, version=version_name(hs.version),
+        key_exchange=suite.key_exchange.value, group="x25519" if suite.key_exchange.is_ephemeral else None,
+        extended_master_secret=hs.extended_master_secret, encrypt_then_mac=hs.encrypt_then_mac,
+        premaster_secret=premaster, master_secret=bytes(sec.master_secret),
+        client_random=bytes(sec.client_random), server_random=bytes(sec.server_random),
+        derivation=_derivation(sec, transcript),
+        master_recomputed=_recompute_master(negotiated, premaster, session_hash, sec.master_secret),
+        session_hash=session_hash if sec.extended_master_secret else None, handshake_transcript=transcript,
+        key_block_length=suite.key_block_length(hs.version),
+        keys={attr: bytes(getattr(sec.keys, attr)) for attr in VALUE_TITLES},
+        keys_recomputed=connection_keys_for(negotiated, sec.master_secret) == sec.keys,
+    )
+
+
+def _echo_records(client: DemoClient) -> list[RecordRow]:
+    """Send each of MESSAGES and read its echo: the rows of the four application records."""
+    rows = []
+    for message in MESSAGES:
+        rows.append(client.send(message))
+        row, echoed = client.open(client.read_record())
+        if echoed != message:
+            raise TLSError("the echo server returned different bytes")
+        rows.append(row)
+    return rows
+
+
+Protection = tuple[bool, bool]  # (AEAD suite?, encrypt-then-MAC?): what ``why`` explains
+
+
+def _prove_flipped(client: DemoClient, protection: Protection) -> Proof:
+    """(a) a flipped byte in the server's echo record."""
+    client.send(b"flip me")
+    ok, error, alert = _expect_rejection(client, _flip(client.read_record()))
+    return Proof("flipped byte", "flipped one bit in the middle of the server's echo record",
+                 ok, error, alert, "", why("flipped byte", *protection))
+
+
+def _prove_reflected(client: DemoClient, protection: Protection) -> Proof:
+    """(b) a record reflected back to its sender."""
+    seq_w, seq_r = client.conn.write_state.seq, client.conn.read_state.seq
+    _, own_record = client.seal(b"reflect me")
+    client.tls.sock.sendall(own_record)  # the server gets it; an attacker also bounces a copy back
+    ok, error, alert = _expect_rejection(client, own_record)
+    return Proof(
+        "reflected record",
+        f"sent a record (client write key, seq {seq_w}) and fed a copy back to the client's read side "
+        f"(server write key, expecting seq {seq_r}: same number, other key)",
+        ok, error, alert, "", why("reflected record", *protection))
+
+
+def _prove_replayed(client: DemoClient, protection: Protection) -> Proof:
+    """(c) a record replayed after it was accepted once."""
+    client.send(b"replay me")
+    original = client.read_record()
+    row, _ = client.open(original)
+    ok, error, alert = _expect_rejection(client, original)
+    return Proof(
+        "replayed record",
+        f"accepted the server's record (seq {row.seq}) once, then fed the same bytes again "
+        f"(the read state now expects seq {row.seq + 1})", ok, error, alert, "", why("replayed record", *protection))
+
+
+PROOFS: tuple[Callable[[DemoClient, Protection], Proof], ...] = (_prove_flipped, _prove_reflected, _prove_replayed)
+
+
 def run_suite(server: DemoServer, suite_name: str, version: ProtocolVersion, cafile: str) -> Run:
     """One full handshake + records + the three proofs (each proof on its own connection)."""
-    from tlsstate.crypto.suites import lookup
-
-    suite = lookup(suite_name)
     logs_before = len(server.log)
     client = DemoClient(server.port, suite_name, cafile, version)
     try:
-        hs = client.tls.handshake
-        assert hs is not None
-        sec = client.conn.security
-        if sec is None:
-            raise TLSError("handshake finished without security parameters")
-        premaster = bytes(sec.premaster_secret or b"")
-        transcript = client.handshake_transcript()
-        session_hash = _session_hash(sec, transcript)
-        if sec.extended_master_secret:
-            derivation = (
-                'master_secret = PRF(premaster_secret, "extended master secret", session_hash)[0..47]  '
-                f"(RFC 7627 §4; session_hash = {_session_hash_name(sec.version, sec.suite.prf_hash)} of the "
-                f"{len(transcript)} bytes of "
-                "handshake messages from ClientHello to ClientKeyExchange)"
-            )
-        else:
-            derivation = (
-                'master_secret = PRF(premaster_secret, "master secret", client_random + server_random)[0..47]  '
-                "(RFC 5246 §8.1)"
-            )
-        recomputed = _recompute_master(sec, premaster, session_hash)
-        keys = {attr: bytes(getattr(sec.keys, attr)) for _, attr, _ in SIX_NAMES}
-        group = "x25519" if suite.key_exchange.is_ephemeral else None
-        run = Run(
-            suite=suite.name, openssl_name=suite.openssl_name, version=version_name(hs.version),
-            key_exchange=suite.key_exchange.value, group=group,
-            extended_master_secret=hs.extended_master_secret, encrypt_then_mac=hs.encrypt_then_mac,
-            premaster_secret=premaster, master_secret=bytes(sec.master_secret),
-            client_random=bytes(sec.client_random), server_random=bytes(sec.server_random),
-            derivation=derivation, master_recomputed=recomputed,
-            session_hash=session_hash if sec.extended_master_secret else None, handshake_transcript=transcript,
-            key_block_length=suite.key_block_length(hs.version), keys=keys,
-        )
-        run.keys_recomputed = _recompute_keys(sec)
-        for message in (b"Hello from the client: what is the connection state?",
-                        b"Six values: two MAC keys, two cipher keys, two IVs."):
-            run.records.append(client.send(message))
-            row, echoed = client.open(client.read_record())
-            if echoed != message:
-                raise TLSError("the echo server returned different bytes")
-            run.records.append(row)
+        run = _describe_connection(client, version)
+        run.records = _echo_records(client)
     finally:
         client.close()
-
+    protection = (lookup(suite_name).is_aead, run.encrypt_then_mac)
     ports: list[int] = []
-    protection = (suite.is_aead, run.encrypt_then_mac)
-    # (a) a flipped byte
-    client = DemoClient(server.port, suite_name, cafile, version)
-    ports.append(_client_port(client))
-    try:
-        client.send(b"flip me")
-        ok, error, alert = _expect_rejection(client, _flip(client.read_record()))
-        run.proofs.append(Proof("flipped byte", "flipped one bit in the middle of the server's echo record",
-                                ok, error, alert, "", why("flipped byte", *protection)))
-    finally:
-        client.close()
-    # (b) a record reflected back to its sender
-    client = DemoClient(server.port, suite_name, cafile, version)
-    ports.append(_client_port(client))
-    try:
-        seq_w, seq_r = client.conn.write_state.seq, client.conn.read_state.seq
-        _, own_record = client.seal(b"reflect me")
-        client.tls.sock.sendall(own_record)  # the server gets it; an attacker also bounces a copy back
-        ok, error, alert = _expect_rejection(client, own_record)
-        run.proofs.append(Proof(
-            "reflected record",
-            f"sent a record (client write key, seq {seq_w}) and fed a copy back to the client's read side "
-            f"(server write key, expecting seq {seq_r}: same number, other key)",
-            ok, error, alert, "", why("reflected record", *protection)))
-    finally:
-        client.close()
-    # (c) a replayed record
-    client = DemoClient(server.port, suite_name, cafile, version)
-    ports.append(_client_port(client))
-    try:
-        client.send(b"replay me")
-        original = client.read_record()
-        row, _ = client.open(original)
-        ok, error, alert = _expect_rejection(client, original)
-        run.proofs.append(Proof(
-            "replayed record",
-            f"accepted the server's record (seq {row.seq}) once, then fed the same bytes again "
-            f"(the read state now expects seq {row.seq + 1})", ok, error, alert, "", why("replayed record", *protection)))
-    finally:
-        client.close()
+    for prove in PROOFS:
+        client = DemoClient(server.port, suite_name, cafile, version)
+        ports.append(_client_port(client))
+        try:
+            run.proofs.append(prove(client, protection))
+        finally:
+            client.close()
     lines = server.wait_log(logs_before + 4)[logs_before:]
     for proof, port in zip(run.proofs, ports, strict=True):
         proof.server_saw = next((ln for ln in lines if ln.startswith(f"127.0.0.1:{port} ")), "")
     return run
 
 
-def _recompute_keys(sec: Any) -> bool | None:
-    """Cut the key block again with tlsstate.crypto.keys from master secret and randoms (None when not possible)."""
-    try:
-        from tlsstate.crypto.keys import derive_connection_keys
-
-        again = derive_connection_keys(sec.suite, sec.version, sec.master_secret, sec.client_random, sec.server_random)
-    except Exception:
-        return None
-    return bool(again == sec.keys)
-
-
-def _session_hash(sec: Any, transcript: bytes) -> bytes | None:
-    try:
-        from tlsstate.crypto import prf
-
-        return prf.session_hash(sec.version, sec.suite.prf_hash, transcript)
-    except Exception:
-        return None
-
-
-def _recompute_master(sec: Any, premaster: bytes, session_hash: bytes | None) -> bool | None:
-    """Recompute the master secret with tlsstate.crypto.prf from the shown inputs (None when not possible)."""
-    try:
-        from tlsstate.crypto import prf
-    except ImportError:
-        return None
-    if not premaster:
-        return None
-    try:
-        if sec.extended_master_secret:
-            if session_hash is None:
-                return None
-            master = prf.extended_master_secret(sec.version, sec.suite.prf_hash, premaster, session_hash)
-        else:
-            master = prf.master_secret(sec.version, sec.suite.prf_hash, premaster, sec.client_random, sec.server_random)
-    except Exception:
-        return None
-    return bool(master == sec.master_secret)
-
-
 def run_demo() -> tuple[list[Run], list[str]]:
     """Run both suites against a fresh server; returns the runs and the server's connection log."""
-    from cryptography.hazmat.primitives.serialization import Encoding
-
-    from tlsstate.cli.serve import self_signed_localhost
-
     chain, key = self_signed_localhost()
     with tempfile.TemporaryDirectory(prefix="tlsstate-demo-") as tmp:
         cafile = os.path.join(tmp, "localhost.pem")
@@ -448,6 +460,7 @@ def run_demo() -> tuple[list[Run], list[str]]:
 
 
 def _value(value: bytes) -> str:
+    """A value in hex for --json, or the note that this suite has no such value."""
     return value.hex() if value else NOT_USED
 
 
@@ -474,6 +487,7 @@ def runs_to_json(runs: list[Run], log: list[str]) -> dict[str, Any]:
 
 
 def _key_block_note(run: Run) -> str:
+    """The caption under the six values: why some are empty or short, and whether the recomputation matched."""
     notes = []
     if not run.keys["client_write_mac_key"]:
         notes.append("AEAD suite: the tag authenticates, so there are no MAC keys")
@@ -491,79 +505,103 @@ def _key_block_note(run: Run) -> str:
     return "; ".join(notes)
 
 
+INTRO = (
+    "A TLS connection state is, for each direction, the keys that protect it plus a sequence number.\n"
+    "Both peers derive them from one master secret: key_block = PRF(master_secret, \"key expansion\", "
+    "server_random + client_random), cut in order into six values (RFC 5246 §6.3):\n"
+    "a MAC key, a cipher key and an IV for records the client writes, and the same three for records "
+    "the server writes.\nTwo directions × three jobs = six values. Below: two real handshakes over "
+    "loopback TCP between a tlsstate client and a tlsstate server thread."
+)
+
+
+def _parameters_grid(run: Run) -> Table:
+    """What the handshake agreed and the secrets it derived, one row each."""
+    head = Table.grid(padding=(0, 2))
+    head.add_column(style="bold")
+    head.add_column(overflow="fold")
+    head.add_row("protocol", run.version)
+    head.add_row("cipher suite", f"{run.suite} ({run.openssl_name})")
+    head.add_row("key exchange", run.key_exchange + (f" with {run.group}" if run.group else
+                                                      " (client encrypts the premaster to the server's RSA key)"))
+    head.add_row("extended master secret", "yes (RFC 7627)" if run.extended_master_secret else "no")
+    head.add_row("encrypt-then-MAC", "yes (RFC 7366)" if run.encrypt_then_mac else
+                 ("no (AEAD suite: not applicable)" if not run.keys["client_write_mac_key"] else "no"))
+    head.add_row("client random", run.client_random.hex())
+    head.add_row("server random", run.server_random.hex())
+    head.add_row("premaster secret", run.premaster_secret.hex() or "(not exposed)")
+    head.add_row("master secret", run.master_secret.hex())
+    head.add_row("derived as", run.derivation)
+    if run.session_hash:
+        head.add_row("session hash", run.session_hash.hex())
+    if run.master_recomputed is not None:
+        head.add_row("check", "master secret recomputed from the values above: "
+                     + ("matches" if run.master_recomputed else "MISMATCH"))
+    return head
+
+
+def _six_values_table(run: Run) -> Table:
+    """The key block cut into the six values (RFC 5246 §6.3), with what each one does."""
+    six = Table(
+        title=f'key_block = PRF(master_secret, "key expansion", server_random + client_random): '
+              f"{run.key_block_length} bytes cut into the six values", expand=True,
+        caption=_key_block_note(run))
+    six.add_column("value", style="bold", no_wrap=True)
+    six.add_column("bytes", justify="right")
+    six.add_column("hex", overflow="fold")
+    six.add_column("job")
+    for name, attr, job in SIX_NAMES:
+        value = run.keys[attr]
+        six.add_row(name, str(len(value)), value.hex() if value else Text(NOT_USED, style="dim"), job)
+    return six
+
+
+def _records_table(run: Run) -> Table:
+    """The application records and the key and sequence number that protected each."""
+    records = Table(title="application records on the wire", expand=True, caption=(
+        "seq 0 of each direction was its Finished message, the first record under the new keys"))
+    for col in ("direction", "seq", "protected with", "plaintext", "on the wire"):
+        records.add_column(col)
+    for r in run.records:
+        records.add_row(r.direction, str(r.seq), r.key_label, f"{r.plaintext_length} B", f"{r.wire_length} B")
+    return records
+
+
+def _proofs_grid(run: Run) -> Table:
+    """The three tampering experiments: verdict, what was done, why it fails, what the server logged."""
+    proofs = Table.grid(padding=(0, 1))
+    proofs.add_column(no_wrap=True)
+    proofs.add_column(overflow="fold")
+    for p in run.proofs:
+        result = Text(f"rejected with {p.alert}", style="bold green") if p.rejected else Text(
+            f"NOT rejected as expected: {p.error}", style="bold red")
+        proofs.add_row(Text(p.attack, style="bold"), result)
+        proofs.add_row("  what we did", p.action)
+        proofs.add_row("  why", p.why)
+        if p.server_saw:
+            proofs.add_row("  server log", Text(p.server_saw, style="dim"))
+    return proofs
+
+
+def _run_panel(index: int, run: Run) -> Panel:
+    """One suite's panel: parameters, six values, records, proofs."""
+    proofs_head = Text.assemble(
+        ("\ntampering with live connection states\n", "bold underline"),
+        ("Each proof uses its own connection, because a failed record kills the connection state "
+         "(the peer gets a fatal alert).", "italic"))
+    body = Group(_parameters_grid(run), _six_values_table(run), _records_table(run), proofs_head, _proofs_grid(run))
+    return Panel(body, title=f"{index}. {run.suite}", border_style="green")
+
+
 def render(runs: list[Run], log: list[str]) -> None:
     """The rich screen."""
-    from rich.console import Console, Group
-    from rich.panel import Panel
-    from rich.table import Table
-    from rich.text import Text
-
     console = Console()
     if not console.is_terminal:  # piped or captured: room for a 48-byte secret in hex on one line
         console = Console(width=max(console.width, 132))
-    console.print(Panel(Text(
-        "A TLS connection state is, for each direction, the keys that protect it plus a sequence number.\n"
-        "Both peers derive them from one master secret: key_block = PRF(master_secret, \"key expansion\", "
-        "server_random + client_random), cut in order into six values (RFC 5246 §6.3):\n"
-        "a MAC key, a cipher key and an IV for records the client writes, and the same three for records "
-        "the server writes.\nTwo directions × three jobs = six values. Below: two real handshakes over "
-        "loopback TCP between a tlsstate client and a tlsstate server thread."),
-        title="tlsstate demo: what is the connection state, and why six values?", border_style="cyan"))
+    console.print(Panel(Text(INTRO), title="tlsstate demo: what is the connection state, and why six values?",
+                        border_style="cyan"))
     for index, run in enumerate(runs, 1):
-        head = Table.grid(padding=(0, 2))
-        head.add_column(style="bold")
-        head.add_column(overflow="fold")
-        head.add_row("protocol", run.version)
-        head.add_row("cipher suite", f"{run.suite} ({run.openssl_name})")
-        head.add_row("key exchange", run.key_exchange + (f" with {run.group}" if run.group else
-                                                          " (client encrypts the premaster to the server's RSA key)"))
-        head.add_row("extended master secret", "yes (RFC 7627)" if run.extended_master_secret else "no")
-        head.add_row("encrypt-then-MAC", "yes (RFC 7366)" if run.encrypt_then_mac else
-                     ("no (AEAD suite: not applicable)" if not run.keys["client_write_mac_key"] else "no"))
-        head.add_row("client random", run.client_random.hex())
-        head.add_row("server random", run.server_random.hex())
-        head.add_row("premaster secret", run.premaster_secret.hex() or "(not exposed)")
-        head.add_row("master secret", run.master_secret.hex())
-        head.add_row("derived as", run.derivation)
-        if run.session_hash:
-            head.add_row("session hash", run.session_hash.hex())
-        if run.master_recomputed is not None:
-            head.add_row("check", "master secret recomputed from the values above: "
-                         + ("matches" if run.master_recomputed else "MISMATCH"))
-        six = Table(
-            title=f'key_block = PRF(master_secret, "key expansion", server_random + client_random): '
-                  f"{run.key_block_length} bytes cut into the six values", expand=True,
-            caption=_key_block_note(run))
-        six.add_column("value", style="bold", no_wrap=True)
-        six.add_column("bytes", justify="right")
-        six.add_column("hex", overflow="fold")
-        six.add_column("job")
-        for name, attr, job in SIX_NAMES:
-            value = run.keys[attr]
-            six.add_row(name, str(len(value)), value.hex() if value else Text(NOT_USED, style="dim"), job)
-        records = Table(title="application records on the wire", expand=True, caption=(
-            "seq 0 of each direction was its Finished message, the first record under the new keys"))
-        for col in ("direction", "seq", "protected with", "plaintext", "on the wire"):
-            records.add_column(col)
-        for r in run.records:
-            records.add_row(r.direction, str(r.seq), r.key_label, f"{r.plaintext_length} B", f"{r.wire_length} B")
-        proofs_head = Text.assemble(
-            ("\ntampering with live connection states\n", "bold underline"),
-            ("Each proof uses its own connection, because a failed record kills the connection state "
-             "(the peer gets a fatal alert).", "italic"))
-        proofs = Table.grid(padding=(0, 1))
-        proofs.add_column(no_wrap=True)
-        proofs.add_column(overflow="fold")
-        for p in run.proofs:
-            result = Text(f"rejected with {p.alert}", style="bold green") if p.rejected else Text(
-                f"NOT rejected as expected: {p.error}", style="bold red")
-            proofs.add_row(Text(p.attack, style="bold"), result)
-            proofs.add_row("  what we did", p.action)
-            proofs.add_row("  why", p.why)
-            if p.server_saw:
-                proofs.add_row("  server log", Text(p.server_saw, style="dim"))
-        body = Group(head, six, records, proofs_head, proofs)
-        console.print(Panel(body, title=f"{index}. {run.suite}", border_style="green"))
+        console.print(_run_panel(index, run))
     table = Table(title="server log (one line per connection, never secrets)", expand=True)
     table.add_column("connection")
     for line in log:
@@ -574,6 +612,7 @@ def render(runs: list[Run], log: list[str]) -> None:
 @click.command(help="Real handshake on loopback: show the six values and prove tampering, reflection, replay fail.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document instead of the screen.")
 def demo(as_json: bool) -> None:
+    """Run the two handshakes and the six proofs; exit status 1 unless every tampered record was rejected."""
     try:
         runs, log = run_demo()
     except (TLSError, OSError) as exc:

@@ -2,7 +2,9 @@
 
 ``keys`` derives a connection state (RFC 5246 §8.1 master secret or RFC 7627 §4 extended master secret, §6.3 key
 block and its six values) and says what each value is for; ``--json`` prints one stable object. With no arguments it
-runs a built-in, externally verifiable session (Wireshark's test capture ``dmgr.pcapng``).
+runs a built-in, externally verifiable session (Wireshark's test capture ``dmgr.pcapng``). It derives through the
+same road as a handshake: :func:`~tlsstate.crypto.negotiated.master_secret_for` and
+:func:`~tlsstate.crypto.negotiated.connection_keys_for`; the key block shown is the six values end to end.
 
 ``prf`` runs the PRF itself (RFC 2246 §5 for TLS 1.0/1.1, RFC 5246 §5 for TLS 1.2). For ``--version ssl3`` it runs the
 SSL 3.0 expansion MD5(secret + SHA1('A'..  + secret + seed)) of RFC 6101 §6.1; that construction has no label, so
@@ -14,15 +16,19 @@ Bad input exits with status 2 and a one-line message on stderr, never a tracebac
 from __future__ import annotations
 
 import json
-from typing import IO, Any
+from dataclasses import dataclass
+from typing import Any
 
 import click
 from rich.console import Console
 from rich.markup import escape
 
+from tlsstate.cli.describe import VALUE_TITLES
+from tlsstate.cli.options import OneLineErrors, parse_hex
 from tlsstate.crypto import prf as prf_functions
 from tlsstate.crypto.hashes import hash_algorithm
-from tlsstate.crypto.keys import ConnectionKeys, derive_connection_keys
+from tlsstate.crypto.keys import KEY_NAMES, ConnectionKeys
+from tlsstate.crypto.negotiated import Negotiated, connection_keys_for, master_secret_for
 from tlsstate.crypto.suites import CipherFamily, CipherSuite, NonceStyle, lookup
 from tlsstate.wire.constants import ProtocolVersion, parse_version
 from tlsstate.wire.errors import ConfigurationError
@@ -44,57 +50,25 @@ MAX_PRF_LENGTH = 65536
 MAX_PREMASTER_LENGTH = 1024  # FFDHE8192 gives 1024 bytes; PSK premasters are shorter
 
 
-class InputError(click.UsageError):
-    """Bad command-line input: printed as one line (``Error: ...``), exit status 2."""
-
-    def show(self, file: IO[Any] | None = None) -> None:
-        click.echo(f"Error: {self.format_message()}", err=True, file=file)
-
-
-class OneLineErrors(click.Command):
-    """A command whose option-parsing errors are also one line (click's default adds usage lines)."""
-
-    def make_context(
-        self, info_name: str | None, args: list[str], parent: click.Context | None = None, **extra: Any
-    ) -> click.Context:
-        try:
-            return super().make_context(info_name, args, parent=parent, **extra)
-        except InputError:
-            raise
-        except click.UsageError as exc:
-            raise InputError(exc.format_message().replace("\n", " ")) from None
-
-
-def parse_hex(option: str, text: str) -> bytes:
-    """Hex with optional ``0x`` prefix and ``:``/space separators; a one-line error otherwise."""
-    cleaned = text.strip().lower().replace(":", "").replace(" ", "")
-    if cleaned.startswith("0x"):
-        cleaned = cleaned[2:]
-    if len(cleaned) % 2:
-        raise InputError(f"{option}: odd number of hex digits ({len(cleaned)})")
-    try:
-        return bytes.fromhex(cleaned)
-    except ValueError:
-        raise InputError(f"{option}: not hex: {text[:40]!r}") from None
-
-
 def parse_version_option(text: str) -> ProtocolVersion:
     """``--version`` through constants.parse_version, as a one-line error."""
     try:
         return parse_version(text)
     except ValueError as exc:
-        raise InputError(f"--version: {exc}") from None
+        raise click.UsageError(f"--version: {exc}") from None
 
 
 def _check_length(option: str, value: bytes, length: int) -> None:
+    """A one-line usage error unless ``value`` has exactly ``length`` bytes."""
     if len(value) != length:
-        raise InputError(f"{option} must be {length} bytes, got {len(value)}")
+        raise click.UsageError(f"{option} must be {length} bytes, got {len(value)}")
 
 
 # --- what each value is for -------------------------------------------------------------------------------------------
 
 
 def _mac_name(suite: CipherSuite, version: ProtocolVersion) -> str:
+    """The record MAC: the SSL 3.0 MAC (RFC 6101 §5.2.3.1) or HMAC (RFC 5246 §6.2.3.1) with the suite's hash."""
     name = suite.mac.hash_name.upper()
     return f"SSL 3.0 MAC with {name}" if version is ProtocolVersion.SSL3 else f"HMAC-{name}"
 
@@ -127,17 +101,8 @@ def describe(suite: CipherSuite, version: ProtocolVersion) -> dict[str, str]:
     return out
 
 
-VALUE_TITLES = {
-    "client_write_mac_key": "client write MAC key",
-    "server_write_mac_key": "server write MAC key",
-    "client_write_key": "client write key",
-    "server_write_key": "server write key",
-    "client_write_iv": "client write IV",
-    "server_write_iv": "server write IV",
-}
-
-
 def _prf_name(version: ProtocolVersion, suite: CipherSuite) -> str:
+    """Which PRF derives this version's secrets (RFC 6101 §6.1, RFC 2246 §5, RFC 5246 §5)."""
     if version is ProtocolVersion.SSL3:
         return "SSL 3.0 MD5/SHA-1 expansion"
     if version < ProtocolVersion.TLS1_2:
@@ -145,38 +110,148 @@ def _prf_name(version: ProtocolVersion, suite: CipherSuite) -> str:
     return f"TLS 1.2 PRF (P_{suite.prf_hash.upper()})"
 
 
-def _render(
-    console: Console,
-    version: ProtocolVersion,
-    suite: CipherSuite,
-    master: bytes,
-    master_how: str,
-    block: bytes,
-    keys: ConnectionKeys,
-    source: str | None,
-) -> None:
-    if source:
-        console.print(f"[bold]Example session:[/] {escape(source)}")
+@dataclass(frozen=True)
+class KeySchedule:
+    """What ``tlsstate keys`` derived: the hello parameters, the master secret and how, the six values."""
+
+    negotiated: Negotiated
+    master: bytes
+    master_how: str
+    keys: ConnectionKeys
+    source: str | None  # the example session's description, None for the user's own input
+
+    @property
+    def key_block(self) -> bytes:
+        """The key block itself: the six values are its consecutive slices (RFC 5246 §6.3)."""
+        return b"".join(getattr(self.keys, name) for name in KEY_NAMES)
+
+
+def _render(console: Console, schedule: KeySchedule) -> None:
+    """The explained layout: suite, master secret and key block with their formulas, then each value's job."""
+    version, suite = schedule.negotiated.version, schedule.negotiated.suite
+    if schedule.source:
+        console.print(f"[bold]Example session:[/] {escape(schedule.source)}")
     console.print(f"[bold]{version.label}[/]  {suite.name} ({suite.hex_id})")
     mac = "none (AEAD)" if not suite.mac_key_length() else _mac_name(suite, version)
     console.print(
         f"  key exchange {suite.key_exchange.value}, cipher {suite.cipher.name}, MAC {mac}, {_prf_name(version, suite)}"
     )
     console.print()
-    console.print(f"[bold cyan]master secret[/] (48 bytes) = {escape(master_how)}")
-    console.print(f"  {master.hex()}", soft_wrap=True)
+    console.print(f"[bold cyan]master secret[/] (48 bytes) = {escape(schedule.master_how)}")
+    console.print(f"  {schedule.master.hex()}", soft_wrap=True)
     if version is ProtocolVersion.SSL3:
         block_how = "SSL 3.0 expansion(master secret, server_random + client_random)  [RFC 6101 §6.2.2]"
     else:
         block_how = 'PRF(master secret, "key expansion", server_random + client_random)  [RFC 5246 §6.3]'
+    block = schedule.key_block
     console.print(f"[bold cyan]key block[/] ({len(block)} bytes) = {escape(block_how)}")
     console.print(f"  {block.hex()}", soft_wrap=True)
     console.print()
     descriptions = describe(suite, version)
     for name, title in VALUE_TITLES.items():
-        value: bytes = getattr(keys, name)
+        value: bytes = getattr(schedule.keys, name)
         console.print(f"[bold green]{title}[/] ({len(value)} bytes): {escape(descriptions[name])}")
         console.print(f"  {value.hex() if value else '(none)'}", soft_wrap=True)
+
+
+def _json_document(schedule: KeySchedule) -> dict[str, Any]:
+    """The ``--json`` object: version, suite, EMS flag, master secret, the six values, key block (stable keys)."""
+    n = schedule.negotiated
+    document: dict[str, Any] = {
+        "version": n.version.cli_name,
+        "cipher_suite": n.suite.name,
+        "cipher_suite_id": n.suite.hex_id,
+        "extended_master_secret": n.extended_master_secret,
+        "master_secret": schedule.master.hex(),
+        **schedule.keys.as_hex_dict(),
+        "key_block": schedule.key_block.hex(),
+    }
+    if schedule.source:
+        document["example_source"] = schedule.source
+    return document
+
+
+# --- reading the options (each check in the order the command applies it) ---------------------------------------------
+
+
+def _require_inputs(
+    version_text: str | None, suite_text: str | None, client_random: str | None, server_random: str | None,
+    premaster: str | None, master_secret: str | None,
+) -> None:
+    """Version, suite and both randoms are needed, and exactly one of the two secrets."""
+    missing = [
+        opt
+        for opt, value in (
+            ("--version", version_text),
+            ("--suite", suite_text),
+            ("--client-random", client_random),
+            ("--server-random", server_random),
+        )
+        if value is None
+    ]
+    if missing:
+        raise click.UsageError(f"missing {', '.join(missing)} (run with no arguments for an example)")
+    if (premaster is None) == (master_secret is None):
+        raise click.UsageError("give exactly one of --premaster or --master-secret")
+
+
+def _key_block_suite(version_text: str, suite_text: str) -> tuple[ProtocolVersion, CipherSuite]:
+    """A version that has a key block (SSL 3.0 - TLS 1.2) and a suite valid in it."""
+    version = parse_version_option(version_text)
+    if version is ProtocolVersion.TLS1_3:
+        raise click.UsageError("--version: TLS 1.3 has no key block; its keys come from the HKDF schedule (RFC 8446 §7)")
+    try:
+        suite = lookup(suite_text)
+    except ConfigurationError as exc:
+        raise click.UsageError(f"--suite: {exc}") from None
+    if suite.is_tls13 or not suite.valid_for(version):
+        raise click.UsageError(f"--suite: {suite.name} is not valid in {version.label}")
+    return version, suite
+
+
+def _random(option: str, text: str) -> bytes:
+    """ClientHello.random / ServerHello.random: 32 bytes of hex (RFC 5246 §7.4.1.2)."""
+    value = parse_hex(option, text)
+    _check_length(option, value, prf_functions.RANDOM_LENGTH)
+    return value
+
+
+def _premaster(suite: CipherSuite, text: str) -> bytes:
+    """The pre-master secret: 48 bytes for RSA key exchange (RFC 5246 §7.4.7.1), else 1..MAX_PREMASTER_LENGTH."""
+    premaster = parse_hex("--premaster", text)
+    if suite.key_exchange.value == "RSA":
+        _check_length("--premaster", premaster, 48)
+    elif not 0 < len(premaster) <= MAX_PREMASTER_LENGTH:
+        raise click.UsageError(f"--premaster must be 1..{MAX_PREMASTER_LENGTH} bytes, got {len(premaster)}")
+    return premaster
+
+
+def _master_secret(
+    negotiated: Negotiated, premaster: bytes | None, session_hash: str | None, master_secret: str | None
+) -> tuple[bytes, str]:
+    """(master secret, how it was obtained): given, or derived through :func:`master_secret_for`."""
+    version = negotiated.version
+    if premaster is None:
+        if session_hash is not None:
+            raise click.UsageError("--session-hash needs --premaster (the master secret is already derived)")
+        assert master_secret is not None
+        master = parse_hex("--master-secret", master_secret)
+        _check_length("--master-secret", master, prf_functions.MASTER_SECRET_LENGTH)
+        return master, "given"
+    if not negotiated.extended_master_secret:
+        if version is ProtocolVersion.SSL3:
+            how = "SSL 3.0 expansion(premaster, client_random + server_random)  [RFC 6101 §6.1]"
+        else:
+            how = 'PRF(premaster, "master secret", client_random + server_random)  [RFC 5246 §8.1]'
+        return master_secret_for(negotiated, premaster), how
+    if version is ProtocolVersion.SSL3:
+        raise click.UsageError("--session-hash: SSL 3.0 has no extended master secret (RFC 7627 is TLS only)")
+    assert session_hash is not None
+    hash_bytes = parse_hex("--session-hash", session_hash)
+    expected = 36 if version < ProtocolVersion.TLS1_2 else hash_algorithm(negotiated.suite.prf_hash).digest_size
+    _check_length("--session-hash", hash_bytes, expected)
+    how = 'PRF(premaster, "extended master secret", session_hash)  [RFC 7627 §4]'
+    return master_secret_for(negotiated, premaster, hash_bytes), how
 
 
 @click.command("keys", cls=OneLineErrors)
@@ -208,94 +283,26 @@ def keys(
         source = EXAMPLE["source"]
         version_text, suite_text = EXAMPLE["version"], EXAMPLE["suite"]
         client_random, server_random, premaster = EXAMPLE["client_random"], EXAMPLE["server_random"], EXAMPLE["premaster"]
-
-    missing = [
-        opt
-        for opt, value in (
-            ("--version", version_text),
-            ("--suite", suite_text),
-            ("--client-random", client_random),
-            ("--server-random", server_random),
-        )
-        if value is None
-    ]
-    if missing:
-        raise InputError(f"missing {', '.join(missing)} (run with no arguments for an example)")
+    _require_inputs(version_text, suite_text, client_random, server_random, premaster, master_secret)
     assert version_text is not None and suite_text is not None and client_random is not None and server_random is not None
-    if (premaster is None) == (master_secret is None):
-        raise InputError("give exactly one of --premaster or --master-secret")
-
-    version = parse_version_option(version_text)
-    if version is ProtocolVersion.TLS1_3:
-        raise InputError("--version: TLS 1.3 has no key block; its keys come from the HKDF schedule (RFC 8446 §7)")
+    version, suite = _key_block_suite(version_text, suite_text)
+    negotiated = Negotiated(
+        version=version, suite=suite, client_random=_random("--client-random", client_random),
+        server_random=_random("--server-random", server_random), session_id=b"", client_version=version,
+        extended_master_secret=premaster is not None and session_hash is not None,
+    )
+    premaster_bytes = None if premaster is None else _premaster(suite, premaster)
     try:
-        suite = lookup(suite_text)
+        master, how = _master_secret(negotiated, premaster_bytes, session_hash, master_secret)
+        schedule = KeySchedule(negotiated, master, how, connection_keys_for(negotiated, master), source)
     except ConfigurationError as exc:
-        raise InputError(f"--suite: {exc}") from None
-    if suite.is_tls13 or not suite.valid_for(version):
-        raise InputError(f"--suite: {suite.name} is not valid in {version.label}")
-
-    client_random_bytes = parse_hex("--client-random", client_random)
-    server_random_bytes = parse_hex("--server-random", server_random)
-    _check_length("--client-random", client_random_bytes, prf_functions.RANDOM_LENGTH)
-    _check_length("--server-random", server_random_bytes, prf_functions.RANDOM_LENGTH)
-
-    premaster_bytes: bytes | None = None
-    if premaster is not None:
-        premaster_bytes = parse_hex("--premaster", premaster)
-        if suite.key_exchange.value == "RSA":
-            _check_length("--premaster", premaster_bytes, 48)  # RFC 5246 §7.4.7.1
-        elif not 0 < len(premaster_bytes) <= MAX_PREMASTER_LENGTH:
-            raise InputError(f"--premaster must be 1..{MAX_PREMASTER_LENGTH} bytes, got {len(premaster_bytes)}")
-
-    try:
-        if premaster_bytes is not None and session_hash is not None:
-            if version is ProtocolVersion.SSL3:
-                raise InputError("--session-hash: SSL 3.0 has no extended master secret (RFC 7627 is TLS only)")
-            hash_bytes = parse_hex("--session-hash", session_hash)
-            expected = 36 if version < ProtocolVersion.TLS1_2 else hash_algorithm(suite.prf_hash).digest_size
-            _check_length("--session-hash", hash_bytes, expected)
-            master = prf_functions.extended_master_secret(version, suite.prf_hash, premaster_bytes, hash_bytes)
-            how = 'PRF(premaster, "extended master secret", session_hash)  [RFC 7627 §4]'
-        elif premaster_bytes is not None:
-            master = prf_functions.master_secret(
-                version, suite.prf_hash, premaster_bytes, client_random_bytes, server_random_bytes
-            )
-            if version is ProtocolVersion.SSL3:
-                how = "SSL 3.0 expansion(premaster, client_random + server_random)  [RFC 6101 §6.1]"
-            else:
-                how = 'PRF(premaster, "master secret", client_random + server_random)  [RFC 5246 §8.1]'
-        else:
-            if session_hash is not None:
-                raise InputError("--session-hash needs --premaster (the master secret is already derived)")
-            assert master_secret is not None
-            master = parse_hex("--master-secret", master_secret)
-            _check_length("--master-secret", master, prf_functions.MASTER_SECRET_LENGTH)
-            how = "given"
-        block = prf_functions.key_block(
-            version, suite.prf_hash, master, client_random_bytes, server_random_bytes, suite.key_block_length(version)
-        )
-        connection_keys = derive_connection_keys(suite, version, master, client_random_bytes, server_random_bytes)
-    except ConfigurationError as exc:
-        raise InputError(str(exc)) from None
-
+        raise click.UsageError(str(exc)) from None
     if as_json:
-        document: dict[str, Any] = {
-            "version": version.cli_name,
-            "cipher_suite": suite.name,
-            "cipher_suite_id": suite.hex_id,
-            "extended_master_secret": premaster_bytes is not None and session_hash is not None,
-            "master_secret": master.hex(),
-            **connection_keys.as_hex_dict(),
-            "key_block": block.hex(),
-        }
-        if source:
-            document["example_source"] = source
-        click.echo(json.dumps(document, indent=2))
+        click.echo(json.dumps(_json_document(schedule), indent=2))
         return
     console = Console(highlight=False)
     console.width = max(console.width, 120)  # keep each explanation on one line when piped
-    _render(console, version, suite, master, how, block, connection_keys, source)
+    _render(console, schedule)
 
 
 @click.command("prf", cls=OneLineErrors)
@@ -314,26 +321,26 @@ def prf(version_text: str, hash_name: str | None, secret: str, label: str | None
     secret_bytes = parse_hex("--secret", secret)
     seed_bytes = parse_hex("--seed", seed)
     if not 1 <= length <= MAX_PRF_LENGTH:
-        raise InputError(f"--length must be 1..{MAX_PRF_LENGTH}, got {length}")
+        raise click.UsageError(f"--length must be 1..{MAX_PRF_LENGTH}, got {length}")
     if version is ProtocolVersion.TLS1_3:
-        raise InputError("--version: TLS 1.3 uses HKDF, not the TLS PRF")
+        raise click.UsageError("--version: TLS 1.3 uses HKDF, not the TLS PRF")
     if hash_name is not None and version is not ProtocolVersion.TLS1_2:
-        raise InputError(f"--hash applies to TLS 1.2 only; {version.label} has a fixed PRF")
+        raise click.UsageError(f"--hash applies to TLS 1.2 only; {version.label} has a fixed PRF")
     try:
         if version is ProtocolVersion.SSL3:
             if label:
-                raise InputError("--label: the SSL 3.0 expansion has no label; leave --label out")
+                raise click.UsageError("--label: the SSL 3.0 expansion has no label; leave --label out")
             if length > 416:
-                raise InputError(f"--length: the SSL 3.0 expansion gives at most 416 bytes, {length} requested")
+                raise click.UsageError(f"--length: the SSL 3.0 expansion gives at most 416 bytes, {length} requested")
             output = prf_functions.ssl3_expand(secret_bytes, seed_bytes, length)
         else:
             if label is None:
-                raise InputError("--label is required for TLS (e.g. --label 'key expansion')")
+                raise click.UsageError("--label is required for TLS (e.g. --label 'key expansion')")
             try:
                 label_bytes = label.encode("ascii")
             except UnicodeEncodeError:
-                raise InputError("--label must be ASCII") from None
+                raise click.UsageError("--label must be ASCII") from None
             output = prf_functions.prf(version, hash_name or "sha256", secret_bytes, label_bytes, seed_bytes, length)
     except ConfigurationError as exc:
-        raise InputError(str(exc)) from None
+        raise click.UsageError(str(exc)) from None
     click.echo(output.hex())

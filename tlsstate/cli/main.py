@@ -37,9 +37,11 @@ class LazyGroup(click.Group):
     """A group that imports a command's module on first use."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
+        """Every command name, without importing any command module."""
         return sorted(COMMANDS)
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        """Import the command's module now; a command whose module this build lacks says so when run."""
         target = COMMANDS.get(cmd_name)
         if target is None:
             return None
@@ -54,12 +56,14 @@ class LazyGroup(click.Group):
         return command
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The ``--help`` list of commands, from HELP (no command module is imported)."""
         rows = [(name, HELP.get(name, "")) for name in self.list_commands(ctx)]
         with formatter.section("Commands"):
             formatter.write_dl(rows)
 
 
 def _unavailable(name: str) -> click.Command:
+    """A stand-in command for one this build does not have."""
     @click.command(name=name, help=HELP.get(name, ""))
     def not_built() -> None:
         raise click.ClickException(f"'{name}' is not available in this build")

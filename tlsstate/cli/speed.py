@@ -27,6 +27,7 @@ OPTIONAL_BENCHMARKS = {
 
 
 def _optional_runner(section: str) -> Callable[..., list[dict[str, Any]]] | None:
+    """The benchmark function of ``section``, or None when this build does not have its module."""
     module_name, function = OPTIONAL_BENCHMARKS[section]
     try:
         module = importlib.import_module(module_name)
@@ -39,6 +40,7 @@ def _optional_runner(section: str) -> Callable[..., list[dict[str, Any]]] | None
 
 
 def _records_table(rows: list[dict[str, Any]]) -> str:
+    """The records benchmark as a text table (MB/s per implementation, ratios)."""
     header = (f"{'suite':<19} {'record':>6} {'tlsstate':>8} {'zero-copy':>9} {'Connection':>10} {'ssl':>7} {'raw':>7}"
               f" {'vs ssl':>6} {'vs raw':>6}")
     lines = ["MB/s (10^6 bytes of application data per second); vs = tlsstate (bytes API) / other", header,
@@ -61,6 +63,7 @@ def _records_table(rows: list[dict[str, Any]]) -> str:
 
 
 def _generic_table(rows: list[dict[str, Any]]) -> str:
+    """Any other benchmark's rows as a text table, one column per key."""
     if not rows:
         return "(no results)"
     keys = list(dict.fromkeys(k for row in rows for k in row))

@@ -266,6 +266,17 @@ def generate_self_signed(
     return builder.sign(key, _signing_hash(key)), key
 
 
+def self_signed_localhost() -> tuple[list[x509.Certificate], rsa.RSAPrivateKey]:
+    """A fresh self-signed RSA-2048 server certificate for ``localhost`` / 127.0.0.1 / ::1, as (chain, key).
+
+    What ``tlsstate serve`` uses without ``--cert``, and what ``tlsstate demo`` and the handshake benchmark serve
+    with (RSA, so that both RSA and ECDHE_RSA key exchange work, RFC 5246 §7.4.2).
+    """
+    certificate, key = generate_self_signed(DEFAULT_HOSTNAMES, "rsa2048")
+    assert isinstance(key, rsa.RSAPrivateKey)
+    return [certificate], key
+
+
 def make_ca(
     common_name: str = "tlsstate test CA",
     key_type: str = "ecdsa-p256",

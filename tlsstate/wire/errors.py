@@ -12,6 +12,7 @@ Hierarchy (RFC 5246 §7.2 names the alerts)::
      +- AlertReceived           the peer sent a fatal alert (or close_notify)
      +- TLSTimeout              a blocking socket operation timed out (also a TimeoutError)
      +- ConnectionClosedError   the transport ended (with or without close_notify)
+    HandshakeFailed             a benchmark handshake did not complete (a bug, not a measurement)
     CaptureError                a capture file cannot be read (further); CaptureReadFailed inside the reader
 
 ``LocalProtocolError``/``RemoteProtocolError`` are not separate classes: a :class:`ProtocolError` is always a
@@ -152,6 +153,13 @@ class ConnectionClosedError(TLSError):
     def __init__(self, clean: bool) -> None:
         self.clean = clean
         super().__init__("connection closed" + ("" if clean else " without close_notify (possible truncation)"))
+
+
+class HandshakeFailed(RuntimeError):
+    """A benchmark handshake (``tlsstate speed --handshakes``) did not complete: a bug, not a measurement.
+
+    Not a :class:`TLSError`: no peer is involved; both ends are tlsstate (or both OpenSSL) in one process.
+    """
 
 
 class CaptureError(Exception):

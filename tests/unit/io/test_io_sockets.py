@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 
-from tlsstate.cli.serve import self_signed_localhost
 from tlsstate.config import TLSConfig
+from tlsstate.crypto.certs import self_signed_localhost
 from tlsstate.crypto.suites import lookup
 from tlsstate.io.sockets import TLSListener, TLSSocket, TLSTimeout
 from tlsstate.wire.constants import ProtocolVersion
