@@ -73,12 +73,14 @@ def decrypt(capture: Path, keylogs: tuple[Path, ...], rsa_keys: tuple[Path, ...]
     keys = _key_source(keylogs, rsa_keys, rsa_key_password, psk)
     if not quiet:
         print_warnings(keys.warnings)
+    warned = len(keys.warnings)  # key logs found inside the capture (pcapng DSBs) may add more while decrypting
     files = DirectionFiles(write_dir) if write_dir is not None else None
     spool = FollowSpool(follow) if follow is not None else None
     result = _decrypt(capture, keys, files, spool, keep_records=show_records or explain is not None,
                       progress=not quiet and sys.stderr.isatty())
     if not quiet:
         print_warnings(result.warnings)
+        print_warnings(keys.warnings[warned:])
         if result.capture_error:
             click.echo(f"warning: {result.capture_error}; results up to that point are shown", err=True)
     connections = result.connections

@@ -138,3 +138,24 @@ def test_table_is_one_line_per_connection_when_wide(vectors: Path) -> None:
         [line] = [line for line in lines if re.search(rf"\b{stream['tcp_stream']} │ 10\.42\.0\.1:", line)]
         assert stream["server_says_cipher_is"] in line and "Finished verified" in line
         assert f"{stream['client_to_server_bytes']:,} / {stream['server_to_client_bytes']:,}" in line
+
+
+def test_malformed_key_log_lines_inside_the_capture_are_reported(vectors: Path, tmp_path: Path) -> None:
+    """A pcapng Decryption Secrets Block read during decryption adds key log warnings; they reach stderr
+    (they were dropped before: the loop printed ``warnings[len(warnings):]``). ``--quiet`` keeps them off."""
+    from tests.helpers.env import require_binary
+
+    editcap = require_binary("editcap")
+    ws = vectors / "wireshark-test-suite"
+    keylog = tmp_path / "with-bad-line.keys"
+    keylog.write_text((ws / "keys" / "tls12-chacha20poly1305.keys").read_text() + "CLIENT_RANDOM zz-not-hex\n")
+    out = tmp_path / "with-secrets.pcapng"
+    subprocess.run([editcap, "--inject-secrets", f"tls,{keylog}", str(ws / "captures" / "tls12-chacha20poly1305.pcap"),
+                    str(out)], check=True, timeout=60)
+    noisy = CliRunner().invoke(decrypt, [str(out)])
+    assert noisy.exit_code == 0, noisy.output
+    assert noisy.stderr.splitlines() == [
+        f"warning: {out} (Decryption Secrets Block) line 10: expected '<label> <hex> <hex>', got 2 fields"
+    ]
+    quiet = CliRunner().invoke(decrypt, [str(out), "--quiet"])
+    assert quiet.exit_code == 0 and "warning:" not in quiet.stderr
