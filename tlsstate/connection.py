@@ -14,6 +14,9 @@
 ``receive_bytes`` only buffers; ``next_event`` does the work (records, handshake, decryption), so
 events come out the same whatever the chunking of the input. Errors are sticky: a fatal error
 queues the alert (``bytes_to_send`` still returns it) and every later call raises the same error.
+The handshake (:mod:`tlsstate.handshake`) calls nothing here: each of its steps returns what must happen
+(:mod:`tlsstate.handshake.outputs`: handshake records, pending keys, ChangeCipherSpec, record limits and version,
+warnings, the result), and the connection carries that out in order.
 RFC 5246 §6 (record layer), §7.1 (ChangeCipherSpec), §7.2 (alerts), §7.3-§7.4 (handshake).
 """
 
@@ -30,10 +33,21 @@ from cryptography import x509
 
 from tlsstate.config import TLSConfig
 from tlsstate.crypto.keys import ConnectionKeys, SecurityParameters
-from tlsstate.crypto.suites import CipherSuite
+from tlsstate.crypto.negotiated import Negotiated
 from tlsstate.events import AlertEvent, ApplicationData, ConnectionClosed, Event, HandshakeComplete
 from tlsstate.handshake.client import ClientHandshake
-from tlsstate.handshake.common import HandshakeResult
+from tlsstate.handshake.outputs import (
+    ActivateReadKeys,
+    ActivateWriteKeys,
+    HandshakeDone,
+    HandshakeResult,
+    InstallPendingKeys,
+    Output,
+    RecordLimits,
+    RecordVersion,
+    SendHandshake,
+    SendWarning,
+)
 from tlsstate.handshake.server import ServerHandshake
 from tlsstate.record import Deframer, HalfConnection
 from tlsstate.record.keying import protections_for
@@ -79,7 +93,7 @@ class Connection:
         self._deframer = Deframer()
         self._reassembler = HandshakeReassembler(config.max_handshake_message_length)
         self._handshake: ClientHandshake | ServerHandshake = (
-            ServerHandshake(self, config) if server_side else ClientHandshake(self, config)
+            ServerHandshake(config) if server_side else ClientHandshake(config)
         )
         self._record_version = 0x0301
         self._version_fixed = False
@@ -97,8 +111,7 @@ class Connection:
 
     def __repr__(self) -> str:
         role = "server" if self.server_side else "client"
-        state = self._handshake.state.name
-        return f"<Connection {role} {state} error={self._error!r}>"
+        return f"<Connection {role} {self.handshake_state} error={self._error!r}>"
 
     # ================================================================ public API
 
@@ -109,7 +122,7 @@ class Connection:
             return
         self._started = True
         if isinstance(self._handshake, ClientHandshake):
-            self._guard(self._handshake.start)
+            self._guard(self._handshake_step, self._handshake.start)
             self._flush_handshake()
 
     def receive_bytes(self, data: bytes) -> None:
@@ -176,7 +189,7 @@ class Connection:
     @property
     def handshake_state(self) -> str:
         """Name of the current handshake state (e.g. ``ClientWaitServerHello``)."""
-        return self._handshake.state.name
+        return self._handshake.state_name
 
     # ================================================================ errors
 
@@ -244,7 +257,7 @@ class Connection:
             raise DecodeError("empty handshake record (RFC 5246 §6.2.1)")
         self._reassembler.feed(fragment)
         while (raw := self._reassembler.next_message()) is not None:
-            self._handshake.handle_message(raw)
+            self._handshake_step(self._handshake.handle_message, raw)
 
     def _process_change_cipher_spec(self, payload: bytes) -> None:
         """RFC 5246 §7.1: one byte of value 1, between whole handshake messages, where the table allows."""
@@ -252,7 +265,7 @@ class Connection:
             raise DecodeError(f"ChangeCipherSpec payload must be 01, got {payload.hex() or 'nothing'}")
         if not self._reassembler.empty:
             raise UnexpectedMessage("ChangeCipherSpec in the middle of a handshake message")
-        self._handshake.handle_change_cipher_spec()
+        self._handshake_step(self._handshake.handle_change_cipher_spec)
 
     def _process_alert(self, payload: bytes) -> None:
         """RFC 5246 §7.2: close_notify ends cleanly, fatal alerts end with AlertReceived, warnings are events."""
@@ -304,13 +317,41 @@ class Connection:
         for start in range(0, len(view), step):
             out.append(seal(ContentType.APPLICATION_DATA, version, view[start : start + step]))
 
-    # ================================================================ HandshakeHost (called by the handshake)
+    # ================================================================ what the handshake returns
 
-    def queue_handshake(self, data: bytes) -> None:
-        """A whole handshake message to send under the current write state."""
-        self._handshake_out += data
+    def _handshake_step(self, step: Callable[P, list[Output]], *args: P.args, **kwargs: P.kwargs) -> None:
+        """Run one handshake step and carry out its outputs in order. When the step raises, what it emitted
+        before the error is carried out first (the record version, a warning), then the error goes on to
+        :meth:`_guard`."""
+        try:
+            outputs = step(*args, **kwargs)
+        except Exception:
+            self._carry_out(self._handshake.take_outputs())
+            raise
+        self._carry_out(outputs)
 
-    def send_change_cipher_spec(self) -> None:
+    def _carry_out(self, outputs: list[Output]) -> None:
+        """Do what a handshake step returned, in its order."""
+        for output in outputs:
+            match output:
+                case SendHandshake(data=data):
+                    self._handshake_out += data
+                case RecordVersion(version=version, fixed=fixed):
+                    self._set_record_version(version, fixed=fixed)
+                case InstallPendingKeys(negotiated=negotiated, keys=keys):
+                    self._install_pending(negotiated, keys)
+                case ActivateWriteKeys():
+                    self._send_change_cipher_spec()
+                case ActivateReadKeys():
+                    self._activate_read_pending()
+                case RecordLimits(send=send, receive=receive, protected_only=protected_only):
+                    self._set_record_limits(send, receive, protected_only=protected_only)
+                case SendWarning(description=description):
+                    self._send_warning(description)
+                case HandshakeDone(result=result):
+                    self._handshake_finished(result)
+
+    def _send_change_cipher_spec(self) -> None:
         """Flush the handshake, send ChangeCipherSpec, switch the write state (RFC 5246 §7.1)."""
         self._flush_handshake()
         self._out.append(self.write_state.seal(ContentType.CHANGE_CIPHER_SPEC, self._record_version, _CCS_PAYLOAD))
@@ -318,21 +359,21 @@ class Connection:
         if self._pending_limits is not None:  # RFC 8449 §4: protected records only
             self._send_limit = self._pending_limits[0]
 
-    def activate_read_pending(self) -> None:
+    def _activate_read_pending(self) -> None:
         """The peer's ChangeCipherSpec: its next record uses the new keys (RFC 5246 §7.1)."""
         self.read_state.activate_pending()
         if self._pending_limits is not None:
             self.read_state.max_plaintext_length = self._pending_limits[1]
 
-    def install_pending(self, suite: CipherSuite, version: int, keys: ConnectionKeys, encrypt_then_mac: bool) -> None:
-        """Pending read and write protections from the six values (RFC 5246 §6.3)."""
-        assert self._handshake.negotiated is not None
-        client, server = protections_for(self._handshake.negotiated, keys)
+    def _install_pending(self, negotiated: Negotiated, keys: ConnectionKeys) -> None:
+        """Pending read and write protections from the six values (RFC 5246 §6.3), by the one road
+        (:func:`~tlsstate.record.keying.protections_for`)."""
+        client, server = protections_for(negotiated, keys)
         mine, theirs = (server, client) if self.server_side else (client, server)
         self.write_state.set_pending(mine)
         self.read_state.set_pending(theirs)
 
-    def set_record_limits(self, send: int, receive: int, *, protected_only: bool) -> None:
+    def _set_record_limits(self, send: int, receive: int, *, protected_only: bool) -> None:
         """Negotiated record plaintext limits: at once (max_fragment_length, RFC 6066 §4) or with the new keys
         (record_size_limit, RFC 8449 §4). Larger received records are record_overflow."""
         if protected_only:
@@ -341,19 +382,19 @@ class Connection:
             self._send_limit = send
             self.read_state.max_plaintext_length = receive
 
-    def set_version(self, version: int) -> None:
+    def _set_record_version(self, version: int, *, fixed: bool) -> None:
         """Record version for what we send; once the hellos fix it, incoming records must match."""
         self._record_version = version
         self.negotiated_version = version
-        if self._handshake.negotiated is not None:
+        if fixed:
             self._version_fixed = True
 
-    def send_warning(self, description: AlertDescription) -> None:
+    def _send_warning(self, description: AlertDescription) -> None:
         """A warning alert that does not end the connection (e.g. no_renegotiation, RFC 5746 §4)."""
         self._flush_handshake()
         self._send_alert(AlertLevel.WARNING, description)
 
-    def handshake_finished(self, result: HandshakeResult) -> None:
+    def _handshake_finished(self, result: HandshakeResult) -> None:
         """Both Finished verified: publish the security parameters, key log, event, held data."""
         n = result.negotiated
         self.handshake_complete = True

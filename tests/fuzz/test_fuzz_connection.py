@@ -204,12 +204,11 @@ def test_client_survives_a_damaged_server_flight(edits: list[tuple[int, int]], c
     client.start_handshake()
     client.bytes_to_send()
     # the client checks the server's answer against its own ClientHello: give it the recorded one
-    client._handshake.state.hello = __import__("tlsstate.wire.messages", fromlist=["ClientHello"]).ClientHello.parse(
-        hello[9:]
-    )
+    recorded = __import__("tlsstate.wire.messages", fromlist=["ClientHello"]).ClientHello.parse(hello[9:])
+    client._handshake.state = dataclasses.replace(client._handshake.state, hello=recorded)  # type: ignore[type-var]
     transcript = Transcript()
     transcript.add(hello[5:])
-    client._handshake.transcript = transcript
+    client._handshake.context.transcript = transcript
     _outcome(client, _mutate(answer, edits, cut))
 
 

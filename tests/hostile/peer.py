@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from tlsstate.config import TLSConfig
 from tlsstate.connection import Connection
 from tlsstate.crypto.keys import ConnectionKeys
+from tlsstate.crypto.negotiated import Negotiated
 from tlsstate.wire import errors
 
 TLSSTATE = [sys.executable, "-c", "import sys; from tlsstate.cli.main import main; sys.exit(main())"]
@@ -91,13 +92,13 @@ class ScriptedPeer:
         self.outcome = Outcome()
         self.keys: ConnectionKeys | None = None
         self._raw_in = b""
-        original_install = self.conn.install_pending
+        original_install = self.conn._install_pending
 
-        def spy_install(suite: object, version: int, keys: ConnectionKeys, encrypt_then_mac: bool) -> None:
+        def spy_install(negotiated: Negotiated, keys: ConnectionKeys) -> None:
             self.keys = keys  # test-side spy: the scripted peer may seal records of its own
-            original_install(suite, version, keys, encrypt_then_mac)  # type: ignore[arg-type]
+            original_install(negotiated, keys)
 
-        self.conn.install_pending = spy_install  # type: ignore[method-assign]
+        self.conn._install_pending = spy_install  # type: ignore[method-assign]
         if not server_side:
             self.conn.start_handshake()
 

@@ -231,7 +231,7 @@ def test_server_x25519_low_order(monkeypatch: pytest.MonkeyPatch, u: int) -> Non
     import types
 
     from tlsstate.handshake import crypto
-    from tlsstate.handshake import server as server_module
+    from tlsstate.handshake import server_states as server_module
 
     def low_order(group: int) -> tuple[object, bytes]:
         pair, _ = crypto.ecdhe_generate(group)

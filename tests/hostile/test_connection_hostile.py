@@ -20,9 +20,8 @@ from tests.helpers.connections import client_config, completes, pump, received, 
 from tlsstate.connection import Connection
 from tlsstate.crypto.suites import KeyExchange, by_name
 from tlsstate.events import AlertEvent, ConnectionClosed
-from tlsstate.handshake import crypto
-from tlsstate.handshake.client import ClientHandshake
-from tlsstate.handshake.server import ServerHandshake
+from tlsstate.handshake import client_states, crypto, server_choices, server_states
+from tlsstate.handshake.common import Context
 from tlsstate.record import Deframer
 from tlsstate.wire import errors
 from tlsstate.wire.constants import AlertDescription, AlertLevel, ContentType, ExtensionType, HandshakeType, ProtocolVersion
@@ -194,8 +193,8 @@ def test_record_version_must_match_once_negotiated() -> None:
 @pytest.mark.parametrize("side", ["client", "server"])
 def test_bad_finished_is_decrypt_error(side: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """RFC 5246 §7.4.9: a Finished whose verify_data does not match is decrypt_error."""
-    from tlsstate.handshake import client as client_module
-    from tlsstate.handshake import server as server_module
+    from tlsstate.handshake import client_states as client_module
+    from tlsstate.handshake import server_states as server_module
 
     module = client_module if side == "client" else server_module
     real = module.verify_data
@@ -271,13 +270,13 @@ def test_invalid_rsa_premaster_ends_like_a_wrong_key(kind: str, monkeypatch: pyt
 
 
 def _add_client_extensions(monkeypatch: pytest.MonkeyPatch, extra: list[Extension], drop: int | None = None) -> None:
-    real = ClientHandshake._hello_extensions
+    real = client_states.hello_extensions
 
-    def patched(self: ClientHandshake, suites: list[object], high: int) -> list[Extension]:
-        out = [e for e in real(self, suites, high) if e.type != drop]  # type: ignore[arg-type]
+    def patched(config: object, suites: list[object], high: int) -> list[Extension]:
+        out = [e for e in real(config, suites, high) if e.type != drop]  # type: ignore[arg-type]
         return out + extra
 
-    monkeypatch.setattr(ClientHandshake, "_hello_extensions", patched)
+    monkeypatch.setattr(client_states, "hello_extensions", patched)
 
 
 def test_unknown_client_extensions_are_ignored(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -296,13 +295,13 @@ def test_duplicated_client_extension_is_illegal_parameter(monkeypatch: pytest.Mo
 
 
 def test_unsolicited_server_extension_is_unsupported_extension(monkeypatch: pytest.MonkeyPatch) -> None:
-    real = ServerHandshake._server_hello
+    real = server_choices.server_hello
 
-    def patched(self: ServerHandshake, *args: object, **kwargs: object) -> object:
-        hello = real(self, *args, **kwargs)  # type: ignore[arg-type]
+    def patched(ctx: Context, *args: object, **kwargs: object) -> object:
+        hello = real(ctx, *args, **kwargs)  # type: ignore[arg-type]
         return dataclasses.replace(hello, extensions=(*(hello.extensions or ()), Extension(0x7A7A, b"")))
 
-    monkeypatch.setattr(ServerHandshake, "_server_hello", patched)
+    monkeypatch.setattr(server_states, "server_hello", patched)
     client, server = start()
     deliver(client, server)
     client.receive_bytes(server.bytes_to_send())
@@ -310,10 +309,10 @@ def test_unsolicited_server_extension_is_unsupported_extension(monkeypatch: pyte
 
 
 def test_server_hello_with_a_version_not_offered(monkeypatch: pytest.MonkeyPatch) -> None:
-    real = ServerHandshake._server_hello
+    real = server_choices.server_hello
     monkeypatch.setattr(
-        ServerHandshake, "_server_hello",
-        lambda self, *a, **k: dataclasses.replace(real(self, *a, **k), version=0x0303),
+        server_states, "server_hello",
+        lambda ctx, *a, **k: dataclasses.replace(real(ctx, *a, **k), version=0x0303),
     )
     client, server = start(client_config(max_version=ProtocolVersion.TLS1_1))
     deliver(client, server)
@@ -322,10 +321,10 @@ def test_server_hello_with_a_version_not_offered(monkeypatch: pytest.MonkeyPatch
 
 
 def test_server_choosing_a_suite_not_offered(monkeypatch: pytest.MonkeyPatch) -> None:
-    real = ServerHandshake._server_hello
+    real = server_choices.server_hello
     monkeypatch.setattr(
-        ServerHandshake, "_server_hello",
-        lambda self, *a, **k: dataclasses.replace(real(self, *a, **k), cipher_suite=0x0035),
+        server_states, "server_hello",
+        lambda ctx, *a, **k: dataclasses.replace(real(ctx, *a, **k), cipher_suite=0x0035),
     )
     suite = by_name("AES128-SHA")
     client, server = start(client_config(cipher_suites=[suite]))
@@ -601,7 +600,7 @@ def test_client_receiving_before_start_is_unexpected_message() -> None:
 
 def test_dhe_public_value_out_of_range_is_illegal_parameter(monkeypatch: pytest.MonkeyPatch) -> None:
     """RFC 7919 §3 / RFC 5246 §7.4.7.2: dh_Yc must satisfy 1 < y < p-1."""
-    import tlsstate.handshake.client as client_module
+    import tlsstate.handshake.client_states as client_module
 
     real = client_module.ClientKeyExchange
     monkeypatch.setattr(

@@ -1,32 +1,34 @@
-"""What the client and server handshakes share: negotiated parameters, the transcript, dispatch
-through the transition table, and the key schedule steps (RFC 5246 §7.3-§7.4, §8.1, RFC 7627).
+"""What the client and server states share: the state base class, the context a handler works in, and the key
+schedule steps of both roles (RFC 5246 §7.3-§7.4, §8.1, RFC 7627).
+
+A state is a frozen dataclass holding only the data valid in it (rustls ``ExpectServerKx``); its ``handle``
+consumes a message and returns the next state, and whatever the connection must do meanwhile goes into the
+:class:`Context`'s output buffer (:mod:`tlsstate.handshake.outputs`). Which messages a state accepts is the table
+in :mod:`tlsstate.handshake.states`, enforced by :class:`~tlsstate.handshake.machine.Handshake` before ``handle``
+runs.
 """
 
 from __future__ import annotations
 
 import hmac
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol
-
-from cryptography import x509
+from typing import TYPE_CHECKING, ClassVar
 
 from tlsstate.crypto import prf
-from tlsstate.crypto.keys import ConnectionKeys
-from tlsstate.crypto.negotiated import Negotiated, connection_keys_for, encrypt_then_mac_applies, master_secret_for
-from tlsstate.crypto.suites import CipherSuite
-from tlsstate.handshake.states import CCS, check_input, check_next
+from tlsstate.crypto.negotiated import Negotiated, master_secret_for
+from tlsstate.handshake.outputs import HandshakeResult, Output, RecordVersion, SendHandshake
 from tlsstate.handshake.transcript import Transcript
-from tlsstate.wire.constants import AlertDescription, HandshakeType, ProtocolVersion
+from tlsstate.wire.constants import AlertDescription, ProtocolVersion
 from tlsstate.wire.errors import (
     DecodeError,
     DecryptError,
     HandshakeFailure,
     IllegalParameter,
+    InternalError,
     ProtocolError,
     ProtocolVersionError,
     UnexpectedMessage,
 )
-from tlsstate.wire.messages import HandshakeMessage, ParseContext, RawHandshake, encode_handshake, parse_message
+from tlsstate.wire.messages import HandshakeMessage, ParseContext, encode_handshake
 
 if TYPE_CHECKING:
     from tlsstate.config import TLSConfig
@@ -35,37 +37,62 @@ if TYPE_CHECKING:
 FINISHED_LENGTH = 12  # verify_data_length in TLS 1.0-1.2 (RFC 5246 §7.4.9)
 
 
-class HandshakeHost(Protocol):
-    """What a handshake needs from its connection (implemented by :class:`~tlsstate.connection.Connection`)."""
+class State:
+    """A handshake state. Subclasses handle the messages their row of the transition table accepts
+    (``handle``) and, in the two WaitChangeCipherSpec states, the peer's ChangeCipherSpec."""
 
-    def queue_handshake(self, data: bytes) -> None: ...
-    def send_change_cipher_spec(self) -> None: ...
-    def set_record_limits(self, send: int, receive: int, *, protected_only: bool) -> None: ...
-    def activate_read_pending(self) -> None: ...
-    def install_pending(self, suite: CipherSuite, version: int, keys: ConnectionKeys, encrypt_then_mac: bool) -> None: ...
-    def set_version(self, version: int) -> None: ...
-    def send_warning(self, description: AlertDescription) -> None: ...
-    def handshake_finished(self, result: HandshakeResult) -> None: ...
+    __slots__ = ()
+
+    #: True for the state after both Finished messages (the connection is established).
+    connected: ClassVar[bool] = False
+
+    def handle(self, ctx: Context, msg: HandshakeMessage) -> State:
+        """The next state after ``msg`` (one the table accepts in this state)."""
+        raise InternalError(f"{type(self).__name__} has no message handler")
+
+    def handle_change_cipher_spec(self, ctx: Context) -> State:
+        """The next state after the peer's ChangeCipherSpec (RFC 5246 §7.1)."""
+        raise InternalError(f"{type(self).__name__} has no ChangeCipherSpec handler")
 
 
-@dataclass
-class HandshakeResult:
-    """What a finished handshake hands to the connection."""
+class Context:
+    """What a handler works with: the configuration, the transcript, the parameters the hellos agreed, and the
+    outputs of the step in progress (appended in order, returned by the step)."""
 
-    negotiated: Negotiated
-    master_secret: bytes = field(repr=False)
-    premaster_secret: bytes | None = field(repr=False)
-    keys: ConnectionKeys
-    peer_certificates: list[x509.Certificate]
+    __slots__ = ("config", "covered", "negotiated", "outputs", "parse_context", "transcript")
+
+    def __init__(self, config: TLSConfig) -> None:
+        self.config = config
+        self.transcript = Transcript()
+        self.negotiated: Negotiated | None = None
+        self.parse_context = ParseContext(int(config.version_range()[1]))
+        self.outputs: list[Output] = []
+        #: What the received message being handled signs or MACs: the transcript before it (RFC 5246 §7.4.8,
+        #: §7.4.9); set for CertificateVerify and Finished only.
+        self.covered = b""
+
+    def send(self, msg: HandshakeMessage) -> None:
+        """Encode ``msg``, add it to the transcript and queue it (RFC 5246 §7.4)."""
+        data = encode_handshake(msg, version=self.negotiated.version if self.negotiated else None)
+        self.transcript.add(data)
+        self.outputs.append(SendHandshake(data))
+
+    def emit(self, output: Output) -> None:
+        """Queue something else for the connection to do (keys, limits, a warning, the result)."""
+        self.outputs.append(output)
+
+    def set_negotiated(self, n: Negotiated) -> None:
+        """Fix version and suite: the transcript hash, the parse context and the record version follow them."""
+        self.negotiated = n
+        self.transcript.use_hash(int(n.version), n.suite.prf_hash)
+        self.parse_context = ParseContext(int(n.version), n.suite.key_exchange)
+        self.outputs.append(RecordVersion(int(n.version), fixed=True))
 
 
 def compute_master_secret(n: Negotiated, premaster: bytes, transcript: Transcript) -> bytes:
     """:func:`~tlsstate.crypto.negotiated.master_secret_for` with the session hash of ``transcript``, which runs
     up to and including ClientKeyExchange (RFC 7627 §3)."""
     return master_secret_for(n, premaster, transcript.digest() if n.extended_master_secret else None)
-
-
-derive_keys = connection_keys_for
 
 
 def verify_data(n: Negotiated, master: bytes, basis: bytes, from_client: bool) -> bytes:
@@ -83,91 +110,6 @@ def check_finished(expected: bytes, received: bytes, sender: str) -> None:
     """Compare verify_data in constant time; a mismatch is decrypt_error (RFC 5246 §7.4.9)."""
     if not hmac.compare_digest(expected, received):
         raise DecryptError(f"{sender} Finished verify_data does not match the handshake")
-
-
-class State:
-    """Base of every handshake state: ``name`` is its row in the transition table."""
-
-    name: ClassVar[str] = "?"
-
-
-class HandshakeMachine:
-    """Runs messages through the transition table and keeps the transcript (RFC 5246 §7.4.9).
-
-    Subclasses define ``on_<input>(state, message)`` handlers per state class; each returns the
-    next state, which must be on the state's row of :data:`~tlsstate.handshake.states.TRANSITIONS`.
-    """
-
-    is_client: ClassVar[bool]
-
-    def __init__(self, host: HandshakeHost, config: TLSConfig) -> None:
-        self.host = host
-        self.config = config
-        self.transcript = Transcript()
-        self._finished_basis = b""  # what the peer's Finished being handled covers
-        self.state: State = self.initial_state()
-        self.parse_context = ParseContext(int(config.version_range()[1]))
-        self.negotiated: Negotiated | None = None
-
-    # ----------------------------------------------------------------- plumbing
-
-    def initial_state(self) -> State:
-        """The state before any message."""
-        raise NotImplementedError
-
-    @property
-    def connected(self) -> bool:
-        """True once both Finished messages are verified."""
-        return self.state.name.endswith("Connected")
-
-    def peer_finished_basis(self) -> bytes:
-        """The transcript basis without the peer's Finished being handled (what its verify_data covers)."""
-        return self._finished_basis
-
-    def send(self, msg: HandshakeMessage) -> None:
-        """Encode, add to the transcript and queue a handshake message (RFC 5246 §7.4)."""
-        version = self.negotiated.version if self.negotiated else None
-        data = encode_handshake(msg, version=version)
-        self.transcript.add(data)
-        self.host.queue_handshake(data)
-
-    def _transition(self, received: int | str, handler: str, arg: Any, *, checked: bool = False) -> None:
-        state = self.state
-        if not checked:
-            check_input(state.name, received)
-        method = getattr(self, f"{handler}_{type(state).__name__}")
-        next_state: State = method(state, arg)
-        check_next(state.name, received, next_state.name)
-        self.state = next_state
-
-    def handle_message(self, raw: RawHandshake) -> None:
-        """One whole handshake message from the peer."""
-        if self.ignore_message(raw):
-            return
-        check_input(self.state.name, raw.msg_type)
-        msg = parse_message(raw, self.parse_context)
-        if not self.connected:
-            if raw.msg_type == HandshakeType.FINISHED:
-                self._finished_basis = self.transcript.finished_basis()
-            self.transcript.add(raw.raw)
-        self._transition(raw.msg_type, "on", msg, checked=True)
-
-    def handle_change_cipher_spec(self) -> None:
-        """A ChangeCipherSpec record (RFC 5246 §7.1): allowed only where the table says."""
-        self._transition(CCS, "on_ccs", None)
-
-    def ignore_message(self, raw: RawHandshake) -> bool:
-        """Messages skipped without a transition (client: HelloRequest mid-handshake, RFC 5246 §7.4.1.1)."""
-        return False
-
-    # ----------------------------------------------------------------- shared steps
-
-    def set_negotiated(self, n: Negotiated) -> None:
-        """Fix version and suite: record version and the parse context follow them."""
-        self.negotiated = n
-        self.transcript.use_hash(int(n.version), n.suite.prf_hash)
-        self.parse_context = ParseContext(int(n.version), n.suite.key_exchange)
-        self.host.set_version(int(n.version))
 
 
 _ERROR_FOR_ALERT: dict[AlertDescription, type[ProtocolError]] = {
@@ -190,16 +132,12 @@ def require(condition: bool, message: str, alert: AlertDescription) -> None:
 
 
 __all__ = [
-    "HandshakeHost",
-    "HandshakeMachine",
+    "FINISHED_LENGTH",
+    "Context",
     "HandshakeResult",
-    "HandshakeType",
-    "Negotiated",
     "State",
     "check_finished",
     "compute_master_secret",
-    "derive_keys",
-    "encrypt_then_mac_applies",
     "require",
     "verify_data",
 ]

@@ -1,71 +1,88 @@
 """The transition table of the TLS 1.0-1.2 handshakes, in one place (RFC 5246 §7.3, Figures 1 and 2).
 
-Each row: state -> {input it accepts -> states it may lead to}. An input is a handshake message type
-or :data:`CCS` (a ChangeCipherSpec record). Anything else in that state is ``unexpected_message``
-naming what was expected and what arrived. The state classes in ``client.py`` / ``server.py`` carry
-the data valid in each state; :func:`check_input` and :func:`check_next` enforce this table.
-
-Full handshake (client view)::
-
-    WaitServerHello -SH-> WaitCertificate -Cert-> WaitServerKeyExchange -SKE-> WaitServerHelloDone
-        (RSA: WaitCertificate -Cert-> WaitServerHelloDone)  -SHD-> WaitChangeCipherSpec -CCS-> WaitFinished -Fin-> Connected
-Abbreviated (resumed) handshake (client view)::
-
-    WaitServerHello -SH(same session id)-> WaitChangeCipherSpec -CCS-> WaitFinished -Fin-> Connected
+Each row: state class -> {input it accepts -> the states it may lead to}. An input is a handshake message type,
+:data:`CCS` (a ChangeCipherSpec record, RFC 5246 §7.1) or :data:`START` (the client's ``start_handshake()``).
+Anything else in that state is ``unexpected_message`` naming what was expected and what arrived
+(:func:`check_input`); a handler moving off its row is a bug (:func:`check_next`). The state classes in
+:mod:`~tlsstate.handshake.client_states` and :mod:`~tlsstate.handshake.server_states` hold the data valid in
+each state and handle its inputs. ``docs/handshake-states.md`` is drawn from this table by
+``tools/make_state_diagrams.py``.
 """
 
 from __future__ import annotations
 
 from typing import Any, Final
 
+from tlsstate.handshake.client_states import (
+    ClientConnected,
+    ClientStart,
+    ClientWaitCertificate,
+    ClientWaitChangeCipherSpec,
+    ClientWaitFinished,
+    ClientWaitServerHello,
+    ClientWaitServerHelloDone,
+    ClientWaitServerKeyExchange,
+)
+from tlsstate.handshake.common import State
+from tlsstate.handshake.server_states import (
+    ServerConnected,
+    ServerWaitCertificateVerify,
+    ServerWaitChangeCipherSpec,
+    ServerWaitClientCertificate,
+    ServerWaitClientHello,
+    ServerWaitClientKeyExchange,
+    ServerWaitFinished,
+)
 from tlsstate.wire.constants import HandshakeType
 from tlsstate.wire.errors import InternalError, UnexpectedMessage
 
 #: The ChangeCipherSpec "input" (a record type, not a handshake message; RFC 5246 §7.1).
 CCS: Final = "ChangeCipherSpec"
+#: The client's own first step (no message arrives: it sends the ClientHello, RFC 5246 §7.4.1.2).
+START: Final = "start_handshake()"
 
 Input = HandshakeType | str
 
 H = HandshakeType
 
 # fmt: off
-TRANSITIONS: Final[dict[str, dict[Input, tuple[str, ...]]]] = {
+TRANSITIONS: Final[dict[type[State], dict[Input, tuple[type[State], ...]]]] = {
     # ---- client (RFC 5246 §7.3 Figure 1 and Figure 2) ----
-    "ClientStart": {},                                                    # start_handshake() not called yet
-    "ClientWaitServerHello": {H.SERVER_HELLO: ("ClientWaitCertificate", "ClientWaitChangeCipherSpec")},
-    "ClientWaitCertificate": {H.CERTIFICATE: ("ClientWaitServerKeyExchange", "ClientWaitServerHelloDone")},
-    "ClientWaitServerKeyExchange": {H.SERVER_KEY_EXCHANGE: ("ClientWaitServerHelloDone",)},
-    "ClientWaitServerHelloDone": {
-        H.CERTIFICATE_REQUEST: ("ClientWaitServerHelloDone",),
-        H.SERVER_HELLO_DONE: ("ClientWaitChangeCipherSpec",),
+    ClientStart: {START: (ClientWaitServerHello,)},
+    ClientWaitServerHello: {H.SERVER_HELLO: (ClientWaitCertificate, ClientWaitChangeCipherSpec)},  # full / resumed
+    ClientWaitCertificate: {H.CERTIFICATE: (ClientWaitServerKeyExchange, ClientWaitServerHelloDone)},  # (EC)DHE / RSA
+    ClientWaitServerKeyExchange: {H.SERVER_KEY_EXCHANGE: (ClientWaitServerHelloDone,)},
+    ClientWaitServerHelloDone: {
+        H.CERTIFICATE_REQUEST: (ClientWaitServerHelloDone,),
+        H.SERVER_HELLO_DONE: (ClientWaitChangeCipherSpec,),
     },
-    "ClientWaitChangeCipherSpec": {  # RFC 5077 §3.3: NewSessionTicket when ServerHello announced it
-        H.NEW_SESSION_TICKET: ("ClientWaitChangeCipherSpec",),
-        CCS: ("ClientWaitFinished",),
+    ClientWaitChangeCipherSpec: {  # RFC 5077 §3.3: NewSessionTicket when ServerHello announced it
+        H.NEW_SESSION_TICKET: (ClientWaitChangeCipherSpec,),
+        CCS: (ClientWaitFinished,),
     },
-    "ClientWaitFinished": {H.FINISHED: ("ClientConnected",)},
-    "ClientConnected": {H.HELLO_REQUEST: ("ClientConnected",)},          # answered with no_renegotiation
+    ClientWaitFinished: {H.FINISHED: (ClientConnected,)},
+    ClientConnected: {H.HELLO_REQUEST: (ClientConnected,)},          # answered with no_renegotiation
     # ---- server ----
-    "ServerWaitClientHello": {
-        H.CLIENT_HELLO: ("ServerWaitClientKeyExchange", "ServerWaitClientCertificate", "ServerWaitChangeCipherSpec"),
+    ServerWaitClientHello: {
+        H.CLIENT_HELLO: (ServerWaitClientKeyExchange, ServerWaitClientCertificate, ServerWaitChangeCipherSpec),
     },
-    "ServerWaitClientCertificate": {  # after a CertificateRequest; SSL 3.0 clients may skip it (no_certificate)
-        H.CERTIFICATE: ("ServerWaitClientKeyExchange",),
-        H.CLIENT_KEY_EXCHANGE: ("ServerWaitChangeCipherSpec",),
+    ServerWaitClientCertificate: {  # after a CertificateRequest; SSL 3.0 clients may skip it (no_certificate)
+        H.CERTIFICATE: (ServerWaitClientKeyExchange,),
+        H.CLIENT_KEY_EXCHANGE: (ServerWaitChangeCipherSpec,),
     },
-    "ServerWaitClientKeyExchange": {
-        H.CLIENT_KEY_EXCHANGE: ("ServerWaitChangeCipherSpec", "ServerWaitCertificateVerify"),
+    ServerWaitClientKeyExchange: {
+        H.CLIENT_KEY_EXCHANGE: (ServerWaitChangeCipherSpec, ServerWaitCertificateVerify),
     },
-    "ServerWaitCertificateVerify": {H.CERTIFICATE_VERIFY: ("ServerWaitChangeCipherSpec",)},  # §7.4.8
-    "ServerWaitChangeCipherSpec": {CCS: ("ServerWaitFinished",)},
-    "ServerWaitFinished": {H.FINISHED: ("ServerConnected",)},
-    "ServerConnected": {H.CLIENT_HELLO: ("ServerConnected",)},           # answered with no_renegotiation
+    ServerWaitCertificateVerify: {H.CERTIFICATE_VERIFY: (ServerWaitChangeCipherSpec,)},  # §7.4.8
+    ServerWaitChangeCipherSpec: {CCS: (ServerWaitFinished,)},
+    ServerWaitFinished: {H.FINISHED: (ServerConnected,)},
+    ServerConnected: {H.CLIENT_HELLO: (ServerConnected,)},           # answered with no_renegotiation
 }
 # fmt: on
 
 
 def input_name(value: Input) -> str:
-    """``ServerHello``-style name of an input, for error messages."""
+    """``ServerHello``-style name of an input, for error messages and diagrams."""
     if isinstance(value, str):
         return value
     return "".join(part.capitalize() for part in HandshakeType(value).name.split("_"))
@@ -78,19 +95,22 @@ def _name_of_type(msg_type: int) -> str:
         return f"handshake type {msg_type}"
 
 
-def check_input(state: str, received: int | str) -> None:
-    """UnexpectedMessage unless ``state`` accepts ``received`` (RFC 5246 §7.3; alert unexpected_message)."""
-    accepted: dict[Any, tuple[str, ...]] = TRANSITIONS[state]  # HandshakeType keys hash and compare as ints
+def check_input(state: type[State], received: int | str) -> None:
+    """UnexpectedMessage unless ``state`` accepts ``received`` (RFC 5246 §7.3; alert unexpected_message),
+    naming what the state expects from the peer and what arrived."""
+    accepted: dict[Any, tuple[type[State], ...]] = TRANSITIONS[state]  # HandshakeType keys hash and compare as ints
     if received in accepted:
         return
     got = received if isinstance(received, str) else _name_of_type(received)
-    expected = " or ".join(input_name(i) for i in accepted)
-    raise UnexpectedMessage(f"{state}: expected {expected}, received {got}")
+    expected = " or ".join(input_name(i) for i in accepted if i != START)
+    raise UnexpectedMessage(f"{state.__name__}: expected {expected}, received {got}")
 
 
-def check_next(state: str, received: int | str, next_state: str) -> None:
+def check_next(state: type[State], received: int | str, next_state: type[State]) -> None:
     """Guard that a handler moved along a row of the table (a bug otherwise: internal_error)."""
-    row: dict[Any, tuple[str, ...]] = TRANSITIONS[state]
-    allowed = row.get(received, ())
-    if next_state not in allowed:
-        raise InternalError(f"transition {state} --{received}--> {next_state} is not in the table")
+    row: dict[Any, tuple[type[State], ...]] = TRANSITIONS[state]
+    if next_state not in row.get(received, ()):
+        raise InternalError(f"transition {state.__name__} --{received}--> {next_state.__name__} is not in the table")
+
+
+__all__ = ["CCS", "START", "TRANSITIONS", "Input", "check_input", "check_next", "input_name"]

@@ -1,0 +1,120 @@
+"""What one step of a handshake returns: the things its connection must do, in order (aioquic-style output
+buffers, rustls-style returned states; the handshake never calls into its connection).
+
+A step is :meth:`~tlsstate.handshake.machine.Handshake.start`, ``handle_message`` or
+``handle_change_cipher_spec``; each returns a list of these outputs, which
+:class:`~tlsstate.connection.Connection` carries out one after the other. Keys leave the handshake only through
+:class:`InstallPendingKeys` (RFC 5246 §6.3); the connection turns them into record protections with
+:func:`tlsstate.record.keying.protections_for`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from cryptography import x509
+
+from tlsstate.crypto.keys import ConnectionKeys
+from tlsstate.crypto.negotiated import Negotiated
+from tlsstate.wire.constants import AlertDescription
+
+
+@dataclass
+class HandshakeResult:
+    """What the handshake agreed once the keys are known (RFC 5246 §8.1, §6.3): held by the states that wait for
+    the Finished messages, and handed to the connection by :class:`HandshakeDone`."""
+
+    negotiated: Negotiated
+    master_secret: bytes = field(repr=False)
+    premaster_secret: bytes | None = field(repr=False)  # None on a resumed session
+    keys: ConnectionKeys
+    #: The peer's chain, leaf first (RFC 5246 §7.4.2, §7.4.6); on a resumed session the original handshake's.
+    peer_certificates: list[x509.Certificate]
+
+
+@dataclass(frozen=True, slots=True)
+class SendHandshake:
+    """One encoded handshake message to send under the current write keys (RFC 5246 §7.4)."""
+
+    data: bytes = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class RecordVersion:
+    """The version field of the records we send (RFC 5246 Appendix E.1); ``fixed`` once the hellos agreed on
+    it, and then every received record must carry it too."""
+
+    version: int
+    fixed: bool
+
+
+@dataclass(frozen=True, slots=True)
+class RecordLimits:
+    """Largest plaintext per record we send / accept: at once for max_fragment_length (RFC 6066 §4), with the
+    next keys for record_size_limit (``protected_only``, RFC 8449 §4)."""
+
+    send: int
+    receive: int
+    protected_only: bool
+
+
+@dataclass(frozen=True, slots=True)
+class InstallPendingKeys:
+    """The six values of this connection (RFC 5246 §6.3) become both directions' pending record protection.
+
+    The one place keys leave the handshake; they take effect at :class:`ActivateWriteKeys` /
+    :class:`ActivateReadKeys`.
+    """
+
+    negotiated: Negotiated
+    keys: ConnectionKeys
+
+
+@dataclass(frozen=True, slots=True)
+class ActivateWriteKeys:
+    """Send the queued handshake records and a ChangeCipherSpec, then seal with the pending keys (RFC 5246 §7.1)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ActivateReadKeys:
+    """The peer's ChangeCipherSpec arrived: open its next record with the pending keys (RFC 5246 §7.1)."""
+
+
+@dataclass(frozen=True, slots=True)
+class SendWarning:
+    """A warning alert that does not end the connection (no_renegotiation, RFC 5746 §4; no_certificate, RFC 6101
+    §5.6.6), sent after the handshake records queued before it."""
+
+    description: AlertDescription
+
+
+@dataclass(frozen=True, slots=True)
+class HandshakeDone:
+    """Both Finished messages verified (RFC 5246 §7.4.9): what the connection publishes."""
+
+    result: HandshakeResult
+
+
+Output = (
+    SendHandshake | RecordVersion | RecordLimits | InstallPendingKeys | ActivateWriteKeys | ActivateReadKeys
+    | SendWarning | HandshakeDone
+)
+
+#: The two outputs without data, one instance each.
+ACTIVATE_WRITE_KEYS = ActivateWriteKeys()
+ACTIVATE_READ_KEYS = ActivateReadKeys()
+
+__all__ = [
+    "ACTIVATE_READ_KEYS",
+    "ACTIVATE_WRITE_KEYS",
+    "ActivateReadKeys",
+    "ActivateWriteKeys",
+    "HandshakeDone",
+    "HandshakeResult",
+    "InstallPendingKeys",
+    "Output",
+    "RecordLimits",
+    "RecordVersion",
+    "SendHandshake",
+    "SendWarning",
+]
