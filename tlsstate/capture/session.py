@@ -327,10 +327,10 @@ class TlsSession:
         self.client_random = hello.random
         self.transcript = bytearray(raw)
         self._first_hello = bytes(raw)
-        try:
-            self.offer = read_client_hello_extensions(hello)
-        except TLSError as exc:
-            self.note(f"ClientHello extensions: {exc}")
+        problems: list[str] = []
+        self.offer = read_client_hello_extensions(hello, problems)
+        for problem in problems:
+            self.note(f"ClientHello extensions: {problem}")
         self.sni = self.offer.server_name or self.sni
         self.tls12.client_session_id = hello.session_id
         self.tls12.offered_ticket = self.offer.session_ticket or b""
@@ -410,12 +410,12 @@ class TlsSession:
             tls13.start_server(self)
 
     def _read_server_extensions(self, hello: ServerHello) -> ServerHelloExtensions:
-        """The ServerHello's extensions as the live client reads them; an error is noted, not fatal."""
-        try:
-            return read_server_hello_extensions(hello)
-        except TLSError as exc:
-            self.note(f"ServerHello extensions: {exc}")
-            return ServerHelloExtensions()
+        """The ServerHello's extensions as the live client reads them; a damaged one is noted and skipped."""
+        problems: list[str] = []
+        answer = read_server_hello_extensions(hello, problems)
+        for problem in problems:
+            self.note(f"ServerHello extensions: {problem}")
+        return answer
 
     def _unsupported_reason(self, version: int, suite_id: int) -> str:
         """Why a ServerHello's version and suite cannot be decrypted, or ""."""

@@ -6,16 +6,21 @@ means the same thing to a live handshake and to a capture. These functions only 
 ``decode_error``, a repeated extension is ``illegal_parameter``, RFC 5246 §7.4.1.4, RFC 8446 §4.2); what a role
 then requires of the values (offered or not, allowed in this version) is checked by the role.
 Unknown extensions are ignored (RFC 5246 §7.4.1.4).
+
+A live peer is strict: the first bad extension raises. A capture is lenient: given a ``problems`` list, each
+bad extension is described there and skipped, and the others are still read (a forensic reader wants the SNI even
+when a later extension is damaged).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from tlsstate.wire import extensions as ext
 from tlsstate.wire.constants import ExtensionType
-from tlsstate.wire.errors import DecodeError
-from tlsstate.wire.messages import ClientHello, ServerHello
+from tlsstate.wire.errors import DecodeError, TLSError
+from tlsstate.wire.messages import ClientHello, Extension, ServerHello
 
 
 @dataclass
@@ -36,39 +41,42 @@ class ClientHelloExtensions:
     early_data: bool = False  # RFC 8446 §4.2.10
 
 
-def read_client_hello_extensions(msg: ClientHello) -> ClientHelloExtensions:
-    """Parse the ClientHello extensions tlsstate acts on (server) or reports (capture)."""
+def read_client_hello_extensions(msg: ClientHello, problems: list[str] | None = None) -> ClientHelloExtensions:
+    """Parse the ClientHello extensions tlsstate acts on (server) or reports (capture; ``problems`` given)."""
     offer = ClientHelloExtensions()
-    ext.check_no_duplicates(msg.extensions, "ClientHello")
-    for e in msg.extensions or ():
-        t = e.type
-        if t == ExtensionType.SERVER_NAME:
-            offer.server_name = ext.parse_server_name(e.data)
-        elif t == ExtensionType.SESSION_TICKET:
-            offer.session_ticket = ext.parse_session_ticket(e.data)
-        elif t == ExtensionType.RECORD_SIZE_LIMIT:
-            offer.record_size_limit = ext.parse_record_size_limit(e.data)
-        elif t == ExtensionType.MAX_FRAGMENT_LENGTH:
-            offer.max_fragment_length = ext.parse_max_fragment_length(e.data)
-        elif t == ExtensionType.SUPPORTED_GROUPS:
-            offer.groups = ext.parse_supported_groups(e.data)
-        elif t == ExtensionType.EC_POINT_FORMATS:
-            offer.point_formats = ext.parse_ec_point_formats(e.data)
-        elif t == ExtensionType.SIGNATURE_ALGORITHMS:
-            offer.signature_schemes = ext.parse_signature_algorithms(e.data)
-        elif t == ExtensionType.APPLICATION_LAYER_PROTOCOL_NEGOTIATION:
-            offer.alpn = ext.parse_alpn(e.data)
-        elif t == ExtensionType.EXTENDED_MASTER_SECRET:
-            ext.parse_extended_master_secret(e.data)
-            offer.extended_master_secret = True
-        elif t == ExtensionType.ENCRYPT_THEN_MAC:
-            ext.parse_encrypt_then_mac(e.data)
-            offer.encrypt_then_mac = True
-        elif t == ExtensionType.RENEGOTIATION_INFO:
-            offer.renegotiation_info = ext.parse_renegotiation_info(e.data)
-        elif t == ExtensionType.EARLY_DATA:
-            offer.early_data = True
+    _check_no_duplicates(msg, "ClientHello", problems)
+    _each(msg.extensions, lambda e: _read_client_extension(offer, e), problems)
     return offer
+
+
+def _read_client_extension(offer: ClientHelloExtensions, e: Extension) -> None:
+    t = e.type
+    if t == ExtensionType.SERVER_NAME:
+        offer.server_name = ext.parse_server_name(e.data)
+    elif t == ExtensionType.SESSION_TICKET:
+        offer.session_ticket = ext.parse_session_ticket(e.data)
+    elif t == ExtensionType.RECORD_SIZE_LIMIT:
+        offer.record_size_limit = ext.parse_record_size_limit(e.data)
+    elif t == ExtensionType.MAX_FRAGMENT_LENGTH:
+        offer.max_fragment_length = ext.parse_max_fragment_length(e.data)
+    elif t == ExtensionType.SUPPORTED_GROUPS:
+        offer.groups = ext.parse_supported_groups(e.data)
+    elif t == ExtensionType.EC_POINT_FORMATS:
+        offer.point_formats = ext.parse_ec_point_formats(e.data)
+    elif t == ExtensionType.SIGNATURE_ALGORITHMS:
+        offer.signature_schemes = ext.parse_signature_algorithms(e.data)
+    elif t == ExtensionType.APPLICATION_LAYER_PROTOCOL_NEGOTIATION:
+        offer.alpn = ext.parse_alpn(e.data)
+    elif t == ExtensionType.EXTENDED_MASTER_SECRET:
+        ext.parse_extended_master_secret(e.data)
+        offer.extended_master_secret = True
+    elif t == ExtensionType.ENCRYPT_THEN_MAC:
+        ext.parse_encrypt_then_mac(e.data)
+        offer.encrypt_then_mac = True
+    elif t == ExtensionType.RENEGOTIATION_INFO:
+        offer.renegotiation_info = ext.parse_renegotiation_info(e.data)
+    elif t == ExtensionType.EARLY_DATA:
+        offer.early_data = True
 
 
 @dataclass
@@ -88,39 +96,63 @@ class ServerHelloExtensions:
     pre_shared_key: bool = False  # RFC 8446 §4.2.11: a TLS 1.3 server accepted a PSK
 
 
-def read_server_hello_extensions(msg: ServerHello) -> ServerHelloExtensions:
-    """Parse the ServerHello extensions tlsstate acts on (client) or reports (capture)."""
+def read_server_hello_extensions(msg: ServerHello, problems: list[str] | None = None) -> ServerHelloExtensions:
+    """Parse the ServerHello extensions tlsstate acts on (client) or reports (capture; ``problems`` given)."""
     answer = ServerHelloExtensions(types=tuple(e.type for e in msg.extensions or ()))
-    for e in msg.extensions or ():
-        t = e.type
-        if t == ExtensionType.RENEGOTIATION_INFO:
-            answer.renegotiation_info = ext.parse_renegotiation_info(e.data)
-        elif t == ExtensionType.EXTENDED_MASTER_SECRET:
-            ext.parse_extended_master_secret(e.data)
-            answer.extended_master_secret = True
-        elif t == ExtensionType.ENCRYPT_THEN_MAC:
-            ext.parse_encrypt_then_mac(e.data)
-            answer.encrypt_then_mac = True
-        elif t == ExtensionType.APPLICATION_LAYER_PROTOCOL_NEGOTIATION:
-            answer.alpn = ext.parse_alpn_selected(e.data)
-        elif t == ExtensionType.SERVER_NAME:
-            if e.data:  # RFC 6066 §3: the server's acknowledgement is empty
-                raise DecodeError("server_name in ServerHello must be empty")
-        elif t == ExtensionType.RECORD_SIZE_LIMIT:
-            answer.record_size_limit = ext.parse_record_size_limit(e.data)
-        elif t == ExtensionType.MAX_FRAGMENT_LENGTH:
-            answer.max_fragment_length = ext.MAX_FRAGMENT_LENGTHS[ext.parse_max_fragment_length(e.data)]
-        elif t == ExtensionType.SESSION_TICKET:
-            if e.data:  # RFC 5077 §3.2: empty; a NewSessionTicket follows
-                raise DecodeError("SessionTicket in ServerHello must be empty")
-            answer.session_ticket = True
-        elif t == ExtensionType.EC_POINT_FORMATS:
-            answer.point_formats = ext.parse_ec_point_formats(e.data)
-        elif t == ExtensionType.SUPPORTED_VERSIONS:
-            answer.supported_version = ext.parse_supported_versions_server(e.data)
-        elif t == ExtensionType.PRE_SHARED_KEY:
-            answer.pre_shared_key = True
+    _each(msg.extensions, lambda e: _read_server_extension(answer, e), problems)
     return answer
+
+
+def _read_server_extension(answer: ServerHelloExtensions, e: Extension) -> None:
+    t = e.type
+    if t == ExtensionType.RENEGOTIATION_INFO:
+        answer.renegotiation_info = ext.parse_renegotiation_info(e.data)
+    elif t == ExtensionType.EXTENDED_MASTER_SECRET:
+        ext.parse_extended_master_secret(e.data)
+        answer.extended_master_secret = True
+    elif t == ExtensionType.ENCRYPT_THEN_MAC:
+        ext.parse_encrypt_then_mac(e.data)
+        answer.encrypt_then_mac = True
+    elif t == ExtensionType.APPLICATION_LAYER_PROTOCOL_NEGOTIATION:
+        answer.alpn = ext.parse_alpn_selected(e.data)
+    elif t == ExtensionType.SERVER_NAME:
+        if e.data:  # RFC 6066 §3: the server's acknowledgement is empty
+            raise DecodeError("server_name in ServerHello must be empty")
+    elif t == ExtensionType.RECORD_SIZE_LIMIT:
+        answer.record_size_limit = ext.parse_record_size_limit(e.data)
+    elif t == ExtensionType.MAX_FRAGMENT_LENGTH:
+        answer.max_fragment_length = ext.MAX_FRAGMENT_LENGTHS[ext.parse_max_fragment_length(e.data)]
+    elif t == ExtensionType.SESSION_TICKET:
+        if e.data:  # RFC 5077 §3.2: empty; a NewSessionTicket follows
+            raise DecodeError("SessionTicket in ServerHello must be empty")
+        answer.session_ticket = True
+    elif t == ExtensionType.EC_POINT_FORMATS:
+        answer.point_formats = ext.parse_ec_point_formats(e.data)
+    elif t == ExtensionType.SUPPORTED_VERSIONS:
+        answer.supported_version = ext.parse_supported_versions_server(e.data)
+    elif t == ExtensionType.PRE_SHARED_KEY:
+        answer.pre_shared_key = True
+
+
+def _check_no_duplicates(msg: ClientHello, what: str, problems: list[str] | None) -> None:
+    try:
+        ext.check_no_duplicates(msg.extensions, what)
+    except TLSError as exc:
+        if problems is None:
+            raise
+        problems.append(str(exc))
+
+
+def _each(extensions: tuple[Extension, ...] | None, read: Callable[[Extension], None], problems: list[str] | None) -> None:
+    """``read`` every extension; strict (``problems`` is None) or noting and skipping a bad one."""
+    for e in extensions or ():
+        if problems is None:
+            read(e)
+            continue
+        try:
+            read(e)
+        except TLSError as exc:
+            problems.append(f"{ext.extension_name(e.type)}: {exc}")
 
 
 __all__ = [
