@@ -5,9 +5,10 @@ Issue 2 asks for AES-128-GCM at 16 KiB >= 2x CPython ``ssl``. This script answer
 Python at all on this machine?" by timing the *least* work any Python record layer must do per record,
 with nothing of a library around it (no objects, no checks beyond the header's, no error handling):
 
-  floor   pack nonce + AAD + header (one struct.pack_into), pyca ``encrypt_into`` straight into a
-          preallocated record buffer (no copy), parse the header back (unpack + range checks), pyca
-          ``decrypt_into`` into a preallocated plaintext buffer (RFC 5246 §6.2.3.3, RFC 5288 §3)
+  floor   pack nonce + AAD + header (one struct.pack_into, into the nonce buffer of the one GCM nonce rule,
+          tlsstate.record.protection.nonces), pyca ``encrypt_into`` straight into a preallocated record buffer
+          (no copy), parse the header back (unpack + range checks), pyca ``decrypt_into`` into a preallocated
+          plaintext buffer (RFC 5246 §6.2.3.3, RFC 5288 §3)
 
 beside ``tlsstate`` / ``raw`` / ``ssl`` exactly as ``tlsstate speed`` runs them (tlsstate/bench/records.py),
 interleaved in ~1 ms batches, medians of --repeat. If the floor itself is under 2x ``ssl``, the 2x target
@@ -37,6 +38,7 @@ from tlsstate.bench.records import (
     raw_step,
     tlsstate_step,
 )
+from tlsstate.record.protection import explicit_prefix_nonce
 
 _PACK_SCRATCH = struct.Struct(">QBHHBHHQ").pack_into  # seq type version length | type version record_length seq
 _UNPACK_HEADER = struct.Struct(">BHH").unpack_from
@@ -49,11 +51,13 @@ def floor_step(data: bytes) -> Step:
     encrypt_into, decrypt_into = aead.encrypt_into, aead.decrypt_into
     salt = os.urandom(4)
     size = len(data)
-    # scratch: salt seq | type version length | type version record_length seq: [0:12] nonce, [4:17] AAD,
-    # [17:30] record header + explicit nonce
-    scratch = bytearray(salt + bytes(26))
+    # scratch: salt seq | type version length | type version record_length seq: [0:12] nonce (the one GCM nonce
+    # rule, RFC 5288 §3, lays out the salt; seq is the explicit part), [4:17] AAD, [17:30] record header + explicit
+    scratch = bytearray(30)
+    nonce, _ = explicit_prefix_nonce(salt, "floor", scratch)
+    open_nonce, open_explicit = explicit_prefix_nonce(salt, "floor")
     view = memoryview(scratch)
-    nonce, aad, prefix = view[0:12], view[4:17], view[17:30]
+    aad, prefix = view[4:17], view[17:30]
     record = bytearray(13 + size + 16)
     record_view = memoryview(record)
     body = record_view[13:]
@@ -71,7 +75,8 @@ def floor_step(data: bytes) -> Step:
             raise ValueError("bad header")
         read_seq = sequence[1]
         sequence[1] = read_seq + 1
-        decrypt_into(salt + record[5:13], record_view[13 : 5 + length], _PACK_AAD(read_seq, content_type, version, length - 24),
+        open_explicit[:] = record_view[5:13]
+        decrypt_into(open_nonce, record_view[13 : 5 + length], _PACK_AAD(read_seq, content_type, version, length - 24),
                      plaintext)
 
     step()

@@ -192,10 +192,9 @@ def test_dh_parameter_checks(vectors: Path) -> None:
         dh.check_dh_parameters((p - 1).to_bytes(256, "big"), b"\x02")
     assert dh.check_dh_parameters(p.to_bytes(256, "big"), b"\x02") == (p, 2)
     # The server group of a real capture (TLS 1.2 DHE-RSA-CHACHA20-POLY1305) is accepted and usable.
+    from tests.vectors.test_messages_captures import _messages, conversations
     from tlsstate.crypto.suites import KeyExchange
     from tlsstate.wire import messages as m
-
-    from tests.vectors.test_messages_captures import _messages, conversations
 
     ctx = m.ParseContext(0x0303, KeyExchange.DHE_RSA)
     full = []
@@ -270,10 +269,9 @@ def test_rsa_decrypt_real_ssl3_client_key_exchange(vectors: Path) -> None:
     """rsasnakeoil2 (SSL 3.0): our countermeasure path yields Wireshark's pre-master secret."""
     import json
 
+    from tests.vectors.test_messages_captures import _messages, conversations
     from tlsstate.crypto.suites import KeyExchange
     from tlsstate.wire import messages as m
-
-    from tests.vectors.test_messages_captures import _messages, conversations
 
     key = serialization.load_pem_private_key(
         (vectors / "wireshark-test-suite" / "keys" / "rsasnakeoil2.key").read_bytes(), None

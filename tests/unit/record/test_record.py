@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.helpers.records import aim_explicit_iv
 from tlsstate.crypto import suites
 from tlsstate.record import Deframer, HalfConnection, Record, fragment_data
 from tlsstate.record.protection import CbcMacThenEncrypt, NullProtection, make_protection, make_tls13_protection
@@ -348,9 +349,10 @@ def test_dead_tls12_state_refuses_to_seal_and_protection_can_be_replaced() -> No
 def test_explicit_iv_hook_is_one_shot_and_ivs_are_random() -> None:
     suite = suites.by_id(0x002F)
     assert suite is not None
-    protection = make_protection(suite, 0x0303, os.urandom(20), os.urandom(16), b"")
+    key = os.urandom(16)
+    protection = make_protection(suite, 0x0303, os.urandom(20), key, b"")
     assert isinstance(protection, CbcMacThenEncrypt)
-    protection.iv_for_next_record(bytes(16))
+    aim_explicit_iv(protection, key, bytes(16))
     first = protection.seal(0, 23, 0x0303, b"a")
     ivs = {protection.seal(seq, 23, 0x0303, b"a")[:16] for seq in range(1, 200)}
     assert first[:16] == bytes(16)
@@ -608,8 +610,8 @@ def test_receive_buffer_memory_is_bounded_by_what_is_buffered() -> None:
         bound = writer.sealed_size_bound(len(data))
         view = deframer.receive_buffer(bound)
         deframer.received(writer.seal_into(23, 0x0303, data, view))
-        buffers.add(id(deframer._data))
+        buffers.add(id(deframer.buffer))
         opened = reader.open_next_into(deframer, out)
         assert opened is not None and bytes(out[: opened[2]]) == data
-    assert len(deframer._data) <= 2 * (5 + 2**14 + 2048)
+    assert len(deframer.buffer) <= 2 * (5 + 2**14 + 2048)
     assert len(buffers) < 10

@@ -1,0 +1,276 @@
+"""One direction of a connection's record layer (RFC 5246 §6.1, RFC 8446 §5): the protection in use, the pending
+protection and the 64-bit sequence number.
+
+Like rustls' ``RecordLayer`` and Go's ``halfConn``, the half connection owns the sequence number and hands it to the
+protection; ChangeCipherSpec makes the pending state current and resets it (RFC 5246 §7.1), and new TLS 1.3 keys do
+the same (RFC 8446 §5.3) with :class:`~tlsstate.record.protection.Tls13InnerPlaintext` around the protection. Every
+record opened goes through one private path, :meth:`HalfConnection._open`, which holds every check.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import overload
+
+from tlsstate.record.deframer import Deframer, Record
+from tlsstate.record.protection import Buffer, NullProtection, RecordProtection, Tls13InnerPlaintext
+from tlsstate.wire.constants import MAX_PLAINTEXT_LENGTH, MAX_SEQUENCE_NUMBER, RECORD_HEADER_LENGTH
+from tlsstate.wire.errors import (
+    BadRecordMAC,
+    ConfigurationError,
+    InternalError,
+    ProtocolError,
+    RecordOverflow,
+    UnexpectedMessage,
+)
+
+_EXHAUSTED = "sequence number exhausted: the connection must be renegotiated or closed"
+
+
+def _copy_into(plaintext: bytes, out: memoryview) -> int:
+    """Write ``plaintext`` to the start of ``out`` if it fits (else the caller reports record_overflow)."""
+    size = len(plaintext)
+    if size <= len(out):
+        out[:size] = plaintext
+    return size
+
+
+class HalfConnection:
+    """One direction of a connection: protection in use, pending protection and sequence number.
+
+    ``writer`` is whose write keys protect this direction ("client" or "server"). ``seal`` produces a
+    whole record; ``open`` takes a record and returns ``(content_type, plaintext)``. Sequence numbers
+    are 64-bit and never wrap: using the state after 2^64 records raises InternalError (RFC 5246
+    §6.1). After an integrity failure the state is dead: every later call raises the same BadRecordMAC.
+    A decrypted plaintext longer than ``max_plaintext_length`` (default 2^14; lower it for
+    max_fragment_length / record_size_limit) is ``record_overflow`` (RFC 5246 §6.2.1, RFC 8446 §5.4).
+    """
+
+    def __init__(self, writer: str, *, max_plaintext_length: int = MAX_PLAINTEXT_LENGTH) -> None:
+        if writer not in ("client", "server"):
+            raise ConfigurationError(f"writer must be 'client' or 'server', not {writer!r}")
+        self.writer = writer
+        self.seq = 0
+        self.epoch = 0
+        self.pending: RecordProtection | None = None
+        self.max_plaintext_length = max_plaintext_length
+        self._label: str | None = None
+        self._failure: BadRecordMAC | None = None
+        self._tls13 = False
+        self._install(NullProtection())
+
+    def _install(self, protection: RecordProtection) -> None:
+        """Bind the per-record methods once (the hot path): the protection's own, or those of the
+        TLSInnerPlaintext wrapper around it once TLS 1.3 keys are in use."""
+        self._protection = protection
+        inner = Tls13InnerPlaintext(protection) if self._tls13 and protection.protects else None
+        sealer: RecordProtection | Tls13InnerPlaintext = protection if inner is None else inner
+        self._inner = inner
+        self._expansion = sealer.expansion
+        self._seal_record: Callable[[int, int, int, Buffer], bytes] = sealer.seal_record
+        self._seal_record_into: Callable[[int, int, int, Buffer, memoryview], int] = sealer.seal_record_into
+        self._unprotect: Callable[[int, int, int, Buffer], bytes] = protection.open
+        self._unprotect_into: Callable[[int, int, int, Buffer, memoryview], int] = protection.open_into
+
+    @property
+    def protection(self) -> RecordProtection:
+        """The protection in use for this direction (in TLS 1.3, the AEAD under the inner-plaintext wrapper)."""
+        return self._protection
+
+    @protection.setter
+    def protection(self, protection: RecordProtection) -> None:
+        self._install(protection)
+
+    @property
+    def tls13(self) -> bool:
+        """True once TLS 1.3 traffic keys are in use (inner content type + padding)."""
+        return self._tls13
+
+    # ------------------------------------------------------------------ state changes
+
+    def set_pending(self, protection: RecordProtection) -> None:
+        """Install the protection that the next ChangeCipherSpec activates (RFC 5246 §6.1)."""
+        self.pending = protection
+
+    def activate_pending(self) -> None:
+        """ChangeCipherSpec: pending → current, sequence number 0, epoch + 1 (RFC 5246 §7.1)."""
+        if self.pending is None:
+            raise UnexpectedMessage("ChangeCipherSpec before the new cipher spec was negotiated")
+        self._new_epoch(self.pending, None)
+
+    def activate_tls13(self, protection: RecordProtection, *, label: str | None = None) -> None:
+        """Switch to new TLS 1.3 traffic keys (handshake, application, KeyUpdate): seq = 0 (RFC 8446 §5.3)."""
+        self._tls13 = True
+        self._new_epoch(protection, label)
+
+    def _new_epoch(self, protection: RecordProtection, label: str | None) -> None:
+        self.pending = None
+        self.seq = 0
+        self.epoch += 1
+        self._label = label
+        self._install(protection)
+
+    @property
+    def key_label(self) -> str:
+        """Which key protects this direction, e.g. ``client write key (epoch 1)``."""
+        if self._label is not None:
+            return f"{self._label} (epoch {self.epoch})"
+        if not self._protection.protects:
+            return f"{self.writer} write: none (epoch {self.epoch}, plaintext)"
+        return f"{self.writer} write key (epoch {self.epoch})"
+
+    # ------------------------------------------------------------------ sealing
+
+    def seal(self, content_type: int, version: int, plaintext: Buffer, *, padding: int = 0) -> bytes:
+        """Protect one fragment and return the whole record (header included).
+
+        In TLS 1.3 mode the record is TLSInnerPlaintext = content + type + ``padding`` zero bytes under
+        outer type application_data, version 0x0303 (RFC 8446 §5.2, §5.4); content + padding may not
+        exceed ``max_plaintext_length`` (so TLSInnerPlaintext ≤ 2^14 + 1). ``padding`` is ignored before
+        TLS 1.3 keys are active.
+        """
+        seq = self.seq
+        if padding or seq > MAX_SEQUENCE_NUMBER or len(plaintext) > self.max_plaintext_length or self._failure is not None:
+            self._check_seal(len(plaintext), padding)
+            if self._inner is not None:
+                self.seq = seq + 1
+                return self._inner.seal_record(seq, content_type, version, plaintext, padding)
+        self.seq = seq + 1
+        return self._seal_record(seq, content_type, version, plaintext)
+
+    def seal_into(
+        self, content_type: int, version: int, plaintext: Buffer, out: bytearray | memoryview, *, padding: int = 0
+    ) -> int:
+        """:meth:`seal` with the whole record written to the start of ``out``; returns its length.
+
+        ``out`` must hold :meth:`sealed_size_bound` bytes (checked before anything changes). The AEADs
+        encrypt straight into it (pyca ``encrypt_into``): no copy of the ciphertext, which is what a
+        sender using ``socket.send(out[:n])`` or a Deframer's :meth:`~Deframer.receive_buffer` wants.
+        """
+        view = out if type(out) is memoryview else memoryview(out)
+        size = len(plaintext)
+        if len(view) < (self.sealed_size_bound(size, padding=padding) if padding else 5 + size + self._expansion):
+            raise ConfigurationError(f"output buffer of {len(view)} bytes cannot hold a sealed {size}-byte fragment")
+        seq = self.seq
+        if padding or seq > MAX_SEQUENCE_NUMBER or size > self.max_plaintext_length or self._failure is not None:
+            record = self.seal(content_type, version, plaintext, padding=padding)
+            view[: len(record)] = record
+            return len(record)
+        self.seq = seq + 1
+        return self._seal_record_into(seq, content_type, version, plaintext, view)
+
+    def _check_seal(self, size: int, padding: int) -> None:
+        """Every refusal to seal: a fragment over the limit, an exhausted sequence number, a dead state."""
+        if size + padding > self.max_plaintext_length or padding < 0:
+            raise ConfigurationError(
+                f"fragment of {size} bytes (+ {padding} padding) exceeds {self.max_plaintext_length}: use fragment_data()"
+            )
+        if self.seq > MAX_SEQUENCE_NUMBER or self._failure is not None:
+            raise self._refusal()
+
+    def _refusal(self) -> ProtocolError:
+        """Why this state takes no more records: after an integrity failure the same BadRecordMAC every time, else
+        the sequence number is exhausted (RFC 5246 §6.1: it never wraps)."""
+        return self._failure if self._failure is not None else InternalError(_EXHAUSTED)
+
+    def sealed_size_bound(self, plaintext_length: int, *, padding: int = 0) -> int:
+        """The most bytes :meth:`seal` can produce for a fragment of this length: header + fragment +
+        :attr:`RecordProtection.expansion` (+ inner content type and padding in TLS 1.3)."""
+        return RECORD_HEADER_LENGTH + plaintext_length + self._expansion + (padding if self._inner is not None else 0)
+
+    # ------------------------------------------------------------------ opening
+
+    def open(self, record: Record) -> tuple[int, bytes]:
+        """Verify and unprotect one record; returns ``(content_type, plaintext)``."""
+        return self._open(record.content_type, record.version, record.fragment)
+
+    def open_next(self, deframer: Deframer) -> tuple[int, int, bytes] | None:
+        """Take the next whole record from ``deframer`` and open it: ``(content_type, version, plaintext)``,
+        or None when more bytes are needed.
+
+        The same result and the same errors as ``deframer.next_record_view()`` followed by
+        :meth:`open_fragment` (header checks of RFC 5246 §6.2.1, then sequence number, integrity and
+        plaintext length), in one call: the receive hot path. The fragment goes to the protection as a view
+        of the deframer's buffer, without a copy.
+        """
+        taken = deframer.take_record_view()
+        if taken is None:
+            return None
+        content_type, version, fragment = taken
+        content_type, plaintext = self._open(content_type, version, fragment)
+        return content_type, version, plaintext
+
+    def open_next_into(self, deframer: Deframer, out: bytearray | memoryview) -> tuple[int, int, int] | None:
+        """:meth:`open_next` with the plaintext written to the start of ``out`` instead of a new bytes:
+        returns ``(content_type, version, plaintext_length)`` or None when more bytes are needed.
+
+        ``out`` must hold at least ``max_plaintext_length`` bytes (TLS 1.3: the inner plaintext before the
+        content type and padding are stripped, up to 2^14 + 256 bytes). The AEADs decrypt straight into it
+        (pyca ``decrypt_into``, RFC 5116 §2.2); on an integrity failure the bytes written are wiped. Same
+        checks, same errors and the same sticky failure as :meth:`open_next`.
+        """
+        if len(out) < self.max_plaintext_length:
+            raise ConfigurationError(f"output buffer of {len(out)} bytes is smaller than {self.max_plaintext_length}")
+        taken = deframer.take_record_view()
+        if taken is None:
+            return None
+        content_type, version, fragment = taken
+        content_type, size = self._open(content_type, version, fragment, out if type(out) is memoryview else memoryview(out))
+        return content_type, version, size
+
+    @overload
+    def _open(self, content_type: int, version: int, fragment: Buffer, out: None = None) -> tuple[int, bytes]: ...
+
+    @overload
+    def _open(self, content_type: int, version: int, fragment: Buffer, out: memoryview) -> tuple[int, int]: ...
+
+    def _open(
+        self, content_type: int, version: int, fragment: Buffer, out: memoryview | None = None
+    ) -> tuple[int, bytes | int]:
+        """The one open path, holding every check: sticky failure, the TLS 1.3 outer checks, sequence number
+        exhaustion (RFC 5246 §6.1), integrity (a BadRecordMAC kills the state), plaintext length (record_overflow,
+        RFC 5246 §6.2.1, RFC 8446 §5.4). Returns ``(content_type, plaintext)``; with ``out`` the plaintext is written
+        to the start of ``out`` and its length returned in its place."""
+        seq = self.seq
+        if seq > MAX_SEQUENCE_NUMBER or self._failure is not None:
+            raise self._refusal()
+        inner = self._inner
+        if inner is not None and inner.passes_in_clear(content_type, fragment):
+            plaintext = bytes(fragment)
+            return content_type, (plaintext if out is None else _copy_into(plaintext, out))
+        self.seq = seq + 1
+        try:
+            if inner is not None:
+                content_type, plaintext = inner.open(seq, content_type, version, fragment)
+                size = len(plaintext)
+                opened: bytes | int = plaintext if out is None else _copy_into(plaintext, out)
+            elif out is None:  # the hot path
+                opened = plaintext = self._unprotect(seq, content_type, version, fragment)
+                size = len(plaintext)
+            else:
+                opened = size = self._unprotect_into(seq, content_type, version, fragment, out)
+        except BadRecordMAC as failure:
+            self._failure = failure
+            raise
+        if size > self.max_plaintext_length:
+            raise RecordOverflow(f"decrypted fragment of {size} bytes exceeds {self.max_plaintext_length}")
+        return content_type, opened
+
+    #: :meth:`open` for a record given as its parts, e.g. from :meth:`Deframer.next_record_view` (what Connection
+    #: calls per record): the open path itself, so the parts API costs no extra call.
+    open_fragment = _open
+
+    def __repr__(self) -> str:
+        return f"<HalfConnection {self.key_label} seq={self.seq} {self._protection!r}>"
+
+
+def fragment_data(data: Buffer, max_length: int = MAX_PLAINTEXT_LENGTH) -> Iterator[bytes]:
+    """Split ``data`` into fragments of at most ``max_length`` bytes (RFC 5246 §6.2.1); none for empty data.
+
+    ``max_length`` comes from max_fragment_length (RFC 6066 §4) or record_size_limit (RFC 8449 §4).
+    """
+    if not 1 <= max_length <= MAX_PLAINTEXT_LENGTH:
+        raise ConfigurationError(f"fragment length must be 1..{MAX_PLAINTEXT_LENGTH}, not {max_length}")
+    view = memoryview(data)
+    for start in range(0, len(view), max_length):
+        yield bytes(view[start : start + max_length])

@@ -1,0 +1,70 @@
+"""TLSInnerPlaintext (RFC 8446 §5.2, §5.4): the TLS 1.3 inner content type and zero padding, as a wrapper around a
+TLS 1.3 protection (:mod:`.aead13`). :class:`tlsstate.record.HalfConnection` seals and opens through it once TLS 1.3
+keys are active; the protection underneath never sees a content type other than application_data.
+"""
+
+from __future__ import annotations
+
+from tlsstate.record.protection.base import Buffer, RecordProtection
+from tlsstate.wire.constants import MAX_TLS13_CIPHERTEXT_LENGTH, ContentType
+from tlsstate.wire.errors import RecordOverflow, UnexpectedMessage
+
+#: legacy_record_version of every protected TLS 1.3 record (RFC 8446 §5.1)
+TLS13_RECORD_VERSION = 0x0303
+_APPLICATION_DATA = int(ContentType.APPLICATION_DATA)
+_CHANGE_CIPHER_SPEC = int(ContentType.CHANGE_CIPHER_SPEC)
+_JOIN = b"".join
+
+
+class Tls13InnerPlaintext:
+    """Records of TLS 1.3 with traffic keys: content + type + zeros sealed under opaque_type application_data,
+    legacy_record_version 0x0303 (RFC 8446 §5.2); opening strips the zeros and takes the last non-zero byte as the
+    real content type."""
+
+    def __init__(self, protection: RecordProtection) -> None:
+        self.protection = protection
+        #: :attr:`RecordProtection.expansion` plus the inner content type byte (padding comes on top)
+        self.expansion = protection.expansion + 1
+        self._seal_protected = protection.seal_record
+        self._seal_protected_into = protection.seal_record_into
+        self._open_protected = protection.open
+
+    @staticmethod
+    def passes_in_clear(content_type: int, fragment: Buffer) -> bool:
+        """Whether a received record is not protected: True for change_cipher_spec, which may arrive in the clear
+        during the handshake (RFC 8446 §5; the caller decides). Any other type but application_data is
+        unexpected_message, a ciphertext over 2^14 + 256 bytes record_overflow (§5.2)."""
+        if content_type == _CHANGE_CIPHER_SPEC:
+            return True
+        if content_type != _APPLICATION_DATA:
+            raise UnexpectedMessage(f"unprotected record of type {content_type} after keys were set")
+        if len(fragment) > MAX_TLS13_CIPHERTEXT_LENGTH:
+            raise RecordOverflow(f"TLS 1.3 ciphertext of {len(fragment)} bytes exceeds 2^14 + 256")
+        return False
+
+    def seal_record(self, seq: int, content_type: int, version: int, plaintext: Buffer, padding: int = 0) -> bytes:
+        """The whole record protecting content + ``content_type`` + ``padding`` zero bytes (``version`` is replaced
+        by 0x0303, RFC 8446 §5.1)."""
+        inner = _JOIN((plaintext, bytes((content_type,)), bytes(padding)))
+        return self._seal_protected(seq, _APPLICATION_DATA, TLS13_RECORD_VERSION, inner)
+
+    def seal_record_into(self, seq: int, content_type: int, version: int, plaintext: Buffer, out: memoryview) -> int:
+        """:meth:`seal_record` (no padding) written to the start of ``out``; returns the record length."""
+        inner = _JOIN((plaintext, bytes((content_type,))))
+        return self._seal_protected_into(seq, _APPLICATION_DATA, TLS13_RECORD_VERSION, inner, out)
+
+    def open(self, seq: int, content_type: int, version: int, fragment: Buffer) -> tuple[int, bytes]:
+        """Decrypt (BadRecordMAC on any integrity failure), strip the zero padding: ``(real content type, content)``;
+        a TLSInnerPlaintext of zeros only is unexpected_message (RFC 8446 §5.4)."""
+        inner = self._open_protected(seq, content_type, version, fragment)
+        end = len(inner)
+        if end and inner[end - 1]:
+            return inner[end - 1], inner[: end - 1]
+        stripped = inner.rstrip(b"\x00")
+        if not stripped:
+            raise UnexpectedMessage("TLS 1.3 record with no non-zero content type")
+        end = len(stripped) - 1
+        return stripped[end], stripped[:end]
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.protection!r}>"
