@@ -56,6 +56,9 @@ class HalfConnection:
         self.max_plaintext_length = max_plaintext_length
         self._label: str | None = None
         self._failure: BadRecordMAC | None = None
+        #: the last sequence number this state may use: 2^64 - 1 (RFC 5246 §6.1), -1 once it failed (one check
+        #: per record covers both refusals)
+        self._last_seq = MAX_SEQUENCE_NUMBER
         self._tls13 = False
         self._install(NullProtection())
 
@@ -130,7 +133,7 @@ class HalfConnection:
         TLS 1.3 keys are active.
         """
         seq = self.seq
-        if padding or seq > MAX_SEQUENCE_NUMBER or len(plaintext) > self.max_plaintext_length or self._failure is not None:
+        if padding or seq > self._last_seq or len(plaintext) > self.max_plaintext_length:
             self._check_seal(len(plaintext), padding)
             if self._inner is not None:
                 self.seq = seq + 1
@@ -152,7 +155,7 @@ class HalfConnection:
         if len(view) < (self.sealed_size_bound(size, padding=padding) if padding else 5 + size + self._expansion):
             raise ConfigurationError(f"output buffer of {len(view)} bytes cannot hold a sealed {size}-byte fragment")
         seq = self.seq
-        if padding or seq > MAX_SEQUENCE_NUMBER or size > self.max_plaintext_length or self._failure is not None:
+        if padding or seq > self._last_seq or size > self.max_plaintext_length:
             record = self.seal(content_type, version, plaintext, padding=padding)
             view[: len(record)] = record
             return len(record)
@@ -165,7 +168,7 @@ class HalfConnection:
             raise ConfigurationError(
                 f"fragment of {size} bytes (+ {padding} padding) exceeds {self.max_plaintext_length}: use fragment_data()"
             )
-        if self.seq > MAX_SEQUENCE_NUMBER or self._failure is not None:
+        if self.seq > self._last_seq:
             raise self._refusal()
 
     def _refusal(self) -> ProtocolError:
@@ -232,7 +235,7 @@ class HalfConnection:
         RFC 5246 §6.2.1, RFC 8446 §5.4). Returns ``(content_type, plaintext)``; with ``out`` the plaintext is written
         to the start of ``out`` and its length returned in its place."""
         seq = self.seq
-        if seq > MAX_SEQUENCE_NUMBER or self._failure is not None:
+        if seq > self._last_seq:
             raise self._refusal()
         inner = self._inner
         if inner is not None and inner.passes_in_clear(content_type, fragment):
@@ -250,11 +253,16 @@ class HalfConnection:
             else:
                 opened = size = self._unprotect_into(seq, content_type, version, fragment, out)
         except BadRecordMAC as failure:
-            self._failure = failure
+            self._fail(failure)
             raise
         if size > self.max_plaintext_length:
             raise RecordOverflow(f"decrypted fragment of {size} bytes exceeds {self.max_plaintext_length}")
         return content_type, opened
+
+    def _fail(self, failure: BadRecordMAC) -> None:
+        """An integrity failure kills this direction: every later call raises the same error (RFC 5246 §7.2.2)."""
+        self._failure = failure
+        self._last_seq = -1
 
     #: :meth:`open` for a record given as its parts, e.g. from :meth:`Deframer.next_record_view` (what Connection
     #: calls per record): the open path itself, so the parts API costs no extra call.
