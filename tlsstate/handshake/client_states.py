@@ -20,11 +20,18 @@ from tlsstate.crypto import dh
 from tlsstate.crypto.negotiated import Negotiated, connection_keys_for, encrypt_then_mac_applies
 from tlsstate.crypto.suites import CipherSuite, KeyExchange, by_id
 from tlsstate.handshake import crypto
-from tlsstate.handshake.common import Context, State, check_finished, compute_master_secret, require, verify_data
+from tlsstate.handshake.common import (
+    Context,
+    State,
+    check_finished,
+    compute_master_secret,
+    require,
+    send_finished,
+    verify_data,
+)
 from tlsstate.handshake.hellos import ServerHelloExtensions, read_server_hello_extensions
 from tlsstate.handshake.outputs import (
     ACTIVATE_READ_KEYS,
-    ACTIVATE_WRITE_KEYS,
     HandshakeDone,
     HandshakeResult,
     InstallPendingKeys,
@@ -384,7 +391,7 @@ class ClientWaitServerHelloDone(State):
             ctx.send(CertificateVerify(signature, scheme))
         result = HandshakeResult(n, master, premaster, connection_keys_for(n, master), self.peer_certificates)
         ctx.emit(InstallPendingKeys(n, result.keys))
-        _send_finished(ctx, result)
+        send_finished(ctx, result, from_client=True)
         return ClientWaitChangeCipherSpec(result)
 
 
@@ -446,12 +453,6 @@ def _send_client_key_exchange(ctx: Context, state: ClientWaitServerHelloDone) ->
     return premaster
 
 
-def _send_finished(ctx: Context, result: HandshakeResult) -> None:
-    """Our ChangeCipherSpec and Finished (RFC 5246 §7.1, §7.4.9)."""
-    ctx.emit(ACTIVATE_WRITE_KEYS)
-    basis = ctx.transcript.finished_basis()
-    ctx.send(Finished(verify_data(result.negotiated, result.master_secret, basis, from_client=True)))
-
 
 # ------------------------------------------------------------------------------------------ the end
 
@@ -498,7 +499,7 @@ class ClientWaitFinished(State):
         n = result.negotiated
         check_finished(verify_data(n, result.master_secret, ctx.covered, from_client=False), msg.verify_data, "server")
         if n.resumed:
-            _send_finished(ctx, result)
+            send_finished(ctx, result, from_client=True)
         if not n.resumed or self.new_ticket is not None:
             _store_session(ctx.config, result, self.new_ticket)
         ctx.emit(HandshakeDone(result))

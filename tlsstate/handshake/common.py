@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 from tlsstate.crypto import prf
 from tlsstate.crypto.negotiated import Negotiated, master_secret_for
-from tlsstate.handshake.outputs import HandshakeResult, Output, RecordVersion, SendHandshake
+from tlsstate.handshake.outputs import ACTIVATE_WRITE_KEYS, HandshakeResult, Output, RecordVersion, SendHandshake
 from tlsstate.handshake.transcript import Transcript
 from tlsstate.wire.constants import AlertDescription, ProtocolVersion
 from tlsstate.wire.errors import (
@@ -28,7 +28,7 @@ from tlsstate.wire.errors import (
     ProtocolVersionError,
     UnexpectedMessage,
 )
-from tlsstate.wire.messages import HandshakeMessage, ParseContext, encode_handshake
+from tlsstate.wire.messages import Finished, HandshakeMessage, ParseContext, encode_handshake
 
 if TYPE_CHECKING:
     from tlsstate.config import TLSConfig
@@ -104,6 +104,13 @@ def verify_data(n: Negotiated, master: bytes, basis: bytes, from_client: bool) -
         return prf.finished_verify_data(n.version, n.suite.prf_hash, master, basis, from_client)
     label = b"client finished" if from_client else b"server finished"
     return prf.prf(n.version, n.suite.prf_hash, master, label, basis, FINISHED_LENGTH)
+
+
+def send_finished(ctx: Context, result: HandshakeResult, *, from_client: bool) -> None:
+    """Our ChangeCipherSpec, then our Finished over the transcript so far (RFC 5246 §7.1, §7.4.9)."""
+    ctx.emit(ACTIVATE_WRITE_KEYS)
+    basis = ctx.transcript.finished_basis()
+    ctx.send(Finished(verify_data(result.negotiated, result.master_secret, basis, from_client=from_client)))
 
 
 def check_finished(expected: bytes, received: bytes, sender: str) -> None:

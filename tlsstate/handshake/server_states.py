@@ -22,10 +22,17 @@ from tlsstate.crypto import certs
 from tlsstate.crypto.negotiated import Negotiated, connection_keys_for
 from tlsstate.crypto.suites import KeyExchange
 from tlsstate.handshake import crypto
-from tlsstate.handshake.common import Context, State, check_finished, compute_master_secret, require, verify_data
+from tlsstate.handshake.common import (
+    Context,
+    State,
+    check_finished,
+    compute_master_secret,
+    require,
+    send_finished,
+    verify_data,
+)
 from tlsstate.handshake.outputs import (
     ACTIVATE_READ_KEYS,
-    ACTIVATE_WRITE_KEYS,
     HandshakeDone,
     HandshakeResult,
     InstallPendingKeys,
@@ -172,15 +179,9 @@ def _resume(ctx: Context, msg: ClientHello, version: ProtocolVersion, offer: Off
     peers = [x509.load_der_x509_certificate(der) for der in session.peer_certificates]
     result = HandshakeResult(n, session.master_secret, None, connection_keys_for(n, session.master_secret), peers)
     ctx.emit(InstallPendingKeys(n, result.keys))
-    _send_finished(ctx, result)
+    send_finished(ctx, result, from_client=False)
     return ServerWaitChangeCipherSpec(result)
 
-
-def _send_finished(ctx: Context, result: HandshakeResult) -> None:
-    """Our ChangeCipherSpec and Finished (RFC 5246 §7.1, §7.4.9)."""
-    ctx.emit(ACTIVATE_WRITE_KEYS)
-    basis = ctx.transcript.finished_basis()
-    ctx.send(Finished(verify_data(result.negotiated, result.master_secret, basis, from_client=False)))
 
 
 # ------------------------------------------------------------------------------------------ the client's flight
@@ -296,7 +297,7 @@ class ServerWaitFinished(State):
             if n.session_ticket and config.ticket_keys is not None:  # RFC 5077 §3.3: before our CCS
                 ticket_keys = config.ticket_keys
                 ctx.send(NewSessionTicket(ticket_keys.lifetime_hint, ticket_keys.seal(_session(result))))
-            _send_finished(ctx, result)
+            send_finished(ctx, result, from_client=False)
             if config.session_cache is not None and n.session_id:
                 config.session_cache.store(_session(result))
         ctx.emit(HandshakeDone(result))
