@@ -59,7 +59,7 @@ from tlsstate.wire.constants import (
     ContentType,
     HandshakeType,
 )
-from tlsstate.wire.errors import DecodeError, InternalError, ProtocolError, ProtocolVersionError, TLSError, UnexpectedMessage
+from tlsstate.wire.errors import DecodeError, InternalError, ProtocolError, TLSError, UnexpectedMessage
 from tlsstate.wire.keylog import KeyLogWriter, open_default_keylog
 from tlsstate.wire.messages import HandshakeReassembler
 
@@ -228,15 +228,10 @@ class Connection:
     def _process_next_record(self) -> bool:
         """Open and handle the next whole record; False when more bytes are needed. The fragment is read
         through a view of the received bytes (no copy before decryption)."""
-        view = self._deframer.next_record_view()
-        if view is None:
+        opened = self.read_state.open_next(self._deframer)  # the Deframer checks the negotiated record version
+        if opened is None:
             return False
-        content_type, version, fragment = view
-        if self._version_fixed and version != self._record_version:
-            raise ProtocolVersionError(
-                f"record version 0x{version:04x} differs from the negotiated 0x{self._record_version:04x}"
-            )
-        content_type, plaintext = self.read_state.open_fragment(content_type, version, fragment)
+        content_type, _, plaintext = opened
         if content_type == ContentType.APPLICATION_DATA:
             if not self.handshake_complete:
                 raise UnexpectedMessage("application data before the handshake finished (RFC 5246 §7.4.9)")
@@ -388,6 +383,8 @@ class Connection:
         self.negotiated_version = version
         if fixed:
             self._version_fixed = True
+        if self._version_fixed:
+            self._deframer.expected_version = version
 
     def _send_warning(self, description: AlertDescription) -> None:
         """A warning alert that does not end the connection (e.g. no_renegotiation, RFC 5746 §4)."""

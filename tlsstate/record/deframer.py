@@ -8,7 +8,14 @@ from dataclasses import dataclass
 
 from tlsstate.record.protection.base import RECORD_HEADER
 from tlsstate.wire.constants import MAX_CIPHERTEXT_LENGTH, RECORD_HEADER_LENGTH, ContentType
-from tlsstate.wire.errors import ConfigurationError, DecodeError, ProtocolError, RecordOverflow, UnexpectedMessage
+from tlsstate.wire.errors import (
+    ConfigurationError,
+    DecodeError,
+    ProtocolError,
+    ProtocolVersionError,
+    RecordOverflow,
+    UnexpectedMessage,
+)
 
 _PACK_HEADER = RECORD_HEADER.pack
 _UNPACK_HEADER_FROM = RECORD_HEADER.unpack_from
@@ -59,6 +66,10 @@ class Deframer:
         self._view: memoryview | None = None  # a view of _data while it is our own bytearray
         self._lent = 0  # size of the last receive_buffer() view: what received() may commit
         self._error: ProtocolError | None = None
+        #: once the hellos fix the record version, every later record must carry it (set by the Connection; None:
+        #: any version of the header check): a different one is ``protocol_version``, checked when the whole
+        #: record is there
+        self.expected_version: int | None = None
 
     @property
     def buffered(self) -> int:
@@ -158,6 +169,9 @@ class Deframer:
         end = pos + 5 + length
         if self._end < end:
             return None
+        expected = self.expected_version
+        if expected is not None and version != expected:
+            raise ProtocolVersionError(f"record version 0x{version:04x} differs from the negotiated 0x{expected:04x}")
         view = self._view
         if view is None:  # fed bytes
             view = memoryview(self._data)
