@@ -67,7 +67,10 @@ def _default_suites() -> list[CipherSuite]:
     return [s for s in suites if s is not None]
 
 
-DEFAULT_GROUPS: tuple[NamedGroup, ...] = (NamedGroup.X25519, NamedGroup.SECP256R1, NamedGroup.SECP384R1)
+#: ECDHE groups in preference order; secp521r1 and x448 last (as in OpenSSL's default list, which has them too).
+DEFAULT_GROUPS: tuple[NamedGroup, ...] = (
+    NamedGroup.X25519, NamedGroup.SECP256R1, NamedGroup.SECP384R1, NamedGroup.SECP521R1, NamedGroup.X448,
+)
 
 #: RFC 7919 groups for DHE, in preference order (server: picked from the client's list, §4).
 DEFAULT_DHE_GROUPS: tuple[NamedGroup, ...] = (NamedGroup.FFDHE2048, NamedGroup.FFDHE3072, NamedGroup.FFDHE4096)

@@ -83,9 +83,17 @@ SERVER_CASES: list[tuple[str, str, str]] = [
      "bad_record_mac"),
     ("ecdhe-invalid-point", "ECDHE ClientKeyExchange: off-curve P-256 point", "illegal_parameter"),
     ("ecdhe-wrong-length", "ECDHE ClientKeyExchange: 64-byte point (no format byte)", "illegal_parameter"),
-    ("unsupported-curves", "only secp521r1 offered with only ECDHE suites", "handshake_failure"),
+    ("unsupported-curves", "only secp224r1 offered with only ECDHE suites", "handshake_failure"),
     ("ecdhe-x25519-low-order", "X25519 ClientKeyExchange of small order (0, 1, two of order 8, p-1, p, p+1): "
      "all-zero shared secret (RFC 7748 §6.1, RFC 8422 §5.11)", "illegal_parameter"),
+    ("ecdhe-empty-share", "x448 or secp521r1 ClientKeyExchange with an empty ECPoint (a <1..2^8-1> vector)",
+     "decode_error"),
+    ("ecdhe-x448-bad-length", "x448 ClientKeyExchange of 55 or 57 bytes (RFC 7748 §5: 56)", "illegal_parameter"),
+    ("ecdhe-x448-low-order", "x448 ClientKeyExchange of small order (0, 1, p-1, p, p+1): all-zero shared secret "
+     "(RFC 7748 §6.2, RFC 8422 §5.11)", "illegal_parameter"),
+    ("ecdhe-secp521r1-invalid-point", "secp521r1 ClientKeyExchange off the curve, beyond the field, of 132 or 134 "
+     "bytes, or compressed (RFC 8422 §5.11)", "illegal_parameter"),
+    ("ecdhe-x448-secp521r1", "x448 or secp521r1 as the only group offered, TLS 1.0-1.2", ACCEPTED),
     ("record-size-limit-below-64", "record_size_limit 0, 1 or 63 (RFC 8449 §4)", "illegal_parameter"),
     ("record-size-limit-bad-length", "record_size_limit extension of 1 or 3 bytes", "decode_error"),
     ("record-size-limit-64", "record_size_limit 64 (the smallest legal value; records then fit it) or 65535",
@@ -117,6 +125,11 @@ CLIENT_TABLE: list[tuple[str, str, str]] = [
      "illegal_parameter"),
     ("server-x25519-low-order", "signed ServerKeyExchange with an X25519 value of small order: all-zero shared "
      "secret (RFC 7748 §6.1, RFC 8422 §5.11)", "illegal_parameter"),
+    ("server-x448-invalid", "signed ServerKeyExchange with an x448 value of small order (0, 1, p-1) or of 55 or 57 "
+     "bytes (RFC 7748 §5, §6.2; RFC 8422 §5.11)", "illegal_parameter"),
+    ("server-secp521r1-invalid-point", "signed ServerKeyExchange with a secp521r1 point off the curve or compressed "
+     "(RFC 8422 §5.11)", "illegal_parameter"),
+    ("server-x448-secp521r1", "server choosing x448 or secp521r1, the only group offered", ACCEPTED),
     ("server-certificate-rsa-even-modulus", "server certificate whose RSA modulus is even (RFC 8017 §3.1), RSA and "
      "ECDHE_RSA", "bad_certificate"),
     ("server-truncation", "server closes TCP after data without close_notify: ConnectionClosedError(clean=False)", CLOSED),

@@ -1,0 +1,66 @@
+"""Hostile servers against our real client (tlsstate.io.TLSSocket over loopback): negotiation rules (issue 12).
+
+* secp521r1 and x448 ServerKeyExchange shares, correctly signed but invalid (RFC 8422 §5.11, RFC 7748).
+
+The scripted server (``ScriptedServer`` of test_client_hostile.py) runs a real server Connection in memory;
+each expected alert is the one tests/hostile/cases.py names.
+"""
+
+from __future__ import annotations
+
+import types
+
+import pytest
+
+from tlsstate.handshake import crypto
+from tlsstate.handshake import server_states as server_module
+from tlsstate.io.sockets import TLSSocket
+from tlsstate.wire import errors
+from tlsstate.wire.constants import NamedGroup
+
+from .test_client_hostile import CLIENT_CASES, ScriptedServer, client_config, client_fails, sent_alert
+
+P448 = 2**448 - 2**224 - 1
+SERVER_SHARES: dict[str, tuple[NamedGroup, str, bytes]] = {
+    "x448-0": (NamedGroup.X448, "server-x448-invalid", bytes(56)),
+    "x448-1": (NamedGroup.X448, "server-x448-invalid", (1).to_bytes(56, "little")),
+    "x448-p-1": (NamedGroup.X448, "server-x448-invalid", (P448 - 1).to_bytes(56, "little")),
+    "x448-short": (NamedGroup.X448, "server-x448-invalid", b"\x05" * 55),
+    "x448-long": (NamedGroup.X448, "server-x448-invalid", b"\x05" * 57),
+    "p521-off-curve": (NamedGroup.SECP521R1, "server-secp521r1-invalid-point", b"\x04" + (1).to_bytes(66, "big") * 2),
+    "p521-compressed": (NamedGroup.SECP521R1, "server-secp521r1-invalid-point", b"\x02" + b"\x01" * 66),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SERVER_SHARES))
+def test_server_bad_share(monkeypatch: pytest.MonkeyPatch, name: str) -> None:
+    """The server's ServerKeyExchange (signed over the bad value) carries an invalid x448 or secp521r1 share:
+    illegal_parameter, sent to the server (RFC 8422 §5.11, RFC 7748 §6.2)."""
+    group, case, share = SERVER_SHARES[name]
+
+    def bad_share(chosen: int) -> tuple[object, bytes]:
+        pair, _ = crypto.ecdhe_generate(chosen)
+        return pair, share
+
+    fake = types.SimpleNamespace(**{**vars(crypto), "ecdhe_generate": bad_share})
+    monkeypatch.setattr(server_module, "crypto", fake)  # the scripted server only: the client imports crypto itself
+    cfg = client_config()
+    cfg.groups = [group]
+    server = ScriptedServer()
+    exc = client_fails(server, cfg)
+    assert isinstance(exc, errors.ProtocolError) and exc.alert.label == CLIENT_CASES[case], exc
+    assert sent_alert(server) == exc.alert
+
+
+@pytest.mark.parametrize("group", [NamedGroup.X448, NamedGroup.SECP521R1], ids=["x448", "secp521r1"])
+def test_server_x448_secp521r1_accepted(group: NamedGroup) -> None:
+    """Control: the same server with a genuine share completes the handshake on that group."""
+    cfg = client_config()
+    cfg.groups = [group]
+    server = ScriptedServer()
+    try:
+        with TLSSocket.connect("127.0.0.1", server.port, cfg, timeout=10) as tls:
+            assert tls.handshake is not None and tls.handshake.key_exchange_group == group
+            assert CLIENT_CASES["server-x448-secp521r1"] == "accepted"
+    finally:
+        server.close()
