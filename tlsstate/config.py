@@ -105,6 +105,9 @@ class TLSConfig:
     min_version: ProtocolVersion = ProtocolVersion.TLS1_0
     max_version: ProtocolVersion = ProtocolVersion.TLS1_2
     cipher_suites: list[CipherSuite] | None = None
+    #: Server: pick the first of *our* suites the client offers. False (default, like ``openssl s_server``): the
+    #: first suite of the client's list that we support (RFC 5246 §7.4.1.2: the client lists them by preference).
+    server_cipher_order: bool = False
     groups: list[NamedGroup] | None = None
     #: RFC 7919 groups for DHE_RSA (client: offered in supported_groups; server: the ones it may pick).
     dhe_groups: list[NamedGroup] | None = None

@@ -72,7 +72,17 @@ SERVER_CASES: list[tuple[str, str, str]] = [
     ("empty-cipher-suites", "empty cipher suite list", "decode_error"),
     ("odd-cipher-suites", "cipher suite list of odd length", "decode_error"),
     ("no-shared-suite", "only unknown cipher suites", "handshake_failure"),
+    ("cipher-order-client", "suites in an order the server would not choose (its last first; unknown, TLS 1.3 or "
+     "unusable ones first; one listed twice): the client's first supported suite, as openssl s_server", ACCEPTED),
+    ("cipher-order-server", "the same hellos to serve --server-cipher-order: the server's first suite offered",
+     ACCEPTED),
     ("session-id-33", "session_id of 33 bytes", "decode_error"),
+    ("resume-without-session-suite", "ClientHello resuming a held session (by ID or by ticket) without offering "
+     "that session's cipher suite (RFC 5246 §7.4.1.2 MUST)", "illegal_parameter"),
+    ("resume-session-suite-offered", "the same hello offering the session's suite too (not first): resumed",
+     ACCEPTED),
+    ("resume-impossible-full-handshake", "an unknown session ID, or a TLS 1.2 session offered in a TLS 1.1 hello "
+     "(suite listed or not): a full handshake with a new session ID", ACCEPTED),
     ("extension-length-overrun", "extension length beyond the extensions block", "decode_error"),
     ("duplicate-extension", "server_name twice", "illegal_parameter"),
     ("unknown-extension", "extension type 0xfafa with data", ACCEPTED),
@@ -130,6 +140,8 @@ CLIENT_TABLE: list[tuple[str, str, str]] = [
     ("server-secp521r1-invalid-point", "signed ServerKeyExchange with a secp521r1 point off the curve or compressed "
      "(RFC 8422 §5.11)", "illegal_parameter"),
     ("server-x448-secp521r1", "server choosing x448 or secp521r1, the only group offered", ACCEPTED),
+    ("server-resume-other-suite", "ServerHello echoing the offered session ID with another cipher suite (RFC 5246 "
+     "§7.4.1.3)", "illegal_parameter"),
     ("server-certificate-rsa-even-modulus", "server certificate whose RSA modulus is even (RFC 8017 §3.1), RSA and "
      "ECDHE_RSA", "bad_certificate"),
     ("server-truncation", "server closes TCP after data without close_notify: ConnectionClosedError(clean=False)", CLOSED),

@@ -1,6 +1,7 @@
 """Hostile servers against our real client (tlsstate.io.TLSSocket over loopback): negotiation rules (issue 12).
 
 * secp521r1 and x448 ServerKeyExchange shares, correctly signed but invalid (RFC 8422 §5.11, RFC 7748).
+* A ServerHello "resuming" the session we offered with another cipher suite (RFC 5246 §7.4.1.3).
 
 The scripted server (``ScriptedServer`` of test_client_hostile.py) runs a real server Connection in memory;
 each expected alert is the one tests/hostile/cases.py names.
@@ -8,16 +9,20 @@ each expected alert is the one tests/hostile/cases.py names.
 
 from __future__ import annotations
 
+import os
 import types
 
 import pytest
 
+from tlsstate.crypto.suites import by_name
 from tlsstate.handshake import crypto
 from tlsstate.handshake import server_states as server_module
 from tlsstate.io.sockets import TLSSocket
+from tlsstate.sessions.cache import Session, SessionStore
 from tlsstate.wire import errors
 from tlsstate.wire.constants import NamedGroup
 
+from .peer import HANDSHAKE, Outgoing, handshake, record
 from .test_client_hostile import CLIENT_CASES, ScriptedServer, client_config, client_fails, sent_alert
 
 P448 = 2**448 - 2**224 - 1
@@ -64,3 +69,31 @@ def test_server_x448_secp521r1_accepted(group: NamedGroup) -> None:
             assert CLIENT_CASES["server-x448-secp521r1"] == "accepted"
     finally:
         server.close()
+
+
+def test_server_resumes_with_another_suite() -> None:
+    """We offer a stored AES128-SHA session; the ServerHello echoes its session ID (so: resumption, RFC 5246
+    §7.3) but names ECDHE-RSA-AES128-GCM-SHA256: illegal_parameter (§7.4.1.3: a resumed session keeps its suite)."""
+    offered_id = os.urandom(32)
+    suites = [by_name("TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"), by_name("TLS_RSA_WITH_AES_128_CBC_SHA")]
+    cfg = client_config()
+    cfg.cipher_suites = [s for s in suites if s is not None]
+    cfg.server_name, cfg.session_store, cfg.session_tickets = "localhost", SessionStore(), False
+    cfg.session_store.store("localhost", Session(session_id=offered_id, version=0x0303, cipher_suite=0x002F,
+                                                 master_secret=os.urandom(48), extended_master_secret=True))
+
+    def echo_session_id(out: Outgoing) -> bytes:
+        body = out.data[5:]
+        if out.index != 0 or out.content_type != HANDSHAKE or body[0] != 2:
+            return out.data
+        length = int.from_bytes(body[1:4], "big")
+        hello, rest = body[4:4 + length], body[4 + length:]
+        assert hello[34] == 0  # our in-memory server has no session cache: an empty session ID
+        assert hello[35:37] == b"\xc0\x2f"
+        hello = hello[:34] + bytes([32]) + offered_id + hello[35:]
+        return record(HANDSHAKE, handshake(2, hello) + rest, int.from_bytes(out.data[1:3], "big"))
+
+    server = ScriptedServer(echo_session_id)
+    exc = client_fails(server, cfg)
+    assert isinstance(exc, errors.ProtocolError) and exc.alert.label == CLIENT_CASES["server-resume-other-suite"], exc
+    assert sent_alert(server) == exc.alert

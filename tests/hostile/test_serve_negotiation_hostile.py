@@ -2,22 +2,28 @@
 
 * secp521r1 and x448 ECDHE shares (RFC 8422 §5.11, RFC 7748 §5-§6): empty, short, long, off the curve, of
   small order; the well-formed ones complete a handshake.
+* Cipher suite choice (RFC 5246 §7.4.1.2-§7.4.1.3): the client's order by default, as ``openssl s_server``;
+  ours with ``--server-cipher-order``.
+* Resumption (RFC 5246 §7.4.1.2, RFC 5077 §3.4): a hello resuming a session without offering its suite is
+  illegal_parameter; an unknown session or another version gives a full handshake.
 
 Each expected alert is the one tests/hostile/cases.py (and so the README alert table) names.
 """
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Iterator
 
 import pytest
 
 from tlsstate.crypto.certs import generate_self_signed, write_pem_files
+from tlsstate.sessions.cache import Session, SessionStore
 from tlsstate.wire.constants import AlertDescription, NamedGroup
 
 from .cases import ACCEPTED, SERVER_CASES
-from .peer import ScriptedPeer, ServeProcess
-from .test_serve_hostile import config, replace_cke, run_tampered
+from .peer import HANDSHAKE, ScriptedPeer, ServeProcess
+from .test_serve_hostile import base_extensions, client_hello, config, ext, replace_cke, run_tampered
 
 EXPECTED = {case_id: alert for case_id, _, alert in SERVER_CASES}
 SERVER_SUITES = ["TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA",
@@ -25,14 +31,32 @@ SERVER_SUITES = ["TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", "TLS_ECDHE_RSA_WITH_AE
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServeProcess]:
-    """``serve`` with its default groups (x25519, P-256, P-384, P-521, x448)."""
+def identity(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
     folder = tmp_path_factory.mktemp("negotiation-pki")
     cert, key = generate_self_signed(["localhost", "127.0.0.1"], "rsa2048")
     write_pem_files(cert, key, folder / "c.pem", folder / "k.pem")
-    proc = ServeProcess(["--cert", str(folder / "c.pem"), "--key", str(folder / "k.pem"),
-                         "--versions", "tls1.0-tls1.2", "--ciphers", ",".join(SERVER_SUITES),
-                         "--timeout", "5", "--handshake-timeout", "10"])
+    return ["--cert", str(folder / "c.pem"), "--key", str(folder / "k.pem")]
+
+
+def start_serve(identity: list[str], *extra: str) -> ServeProcess:
+    return ServeProcess([*identity, "--versions", "tls1.0-tls1.2", "--ciphers", ",".join(SERVER_SUITES),
+                         "--timeout", "5", "--handshake-timeout", "10", *extra])
+
+
+@pytest.fixture(scope="module")
+def server(identity: list[str]) -> Iterator[ServeProcess]:
+    """``serve`` with its default groups (x25519, P-256, P-384, P-521, x448) and cipher order (the client's)."""
+    proc = start_serve(identity)
+    try:
+        yield proc
+    finally:
+        proc.stop()
+
+
+@pytest.fixture(scope="module")
+def server_order(identity: list[str]) -> Iterator[ServeProcess]:
+    """``serve --server-cipher-order``."""
+    proc = start_serve(identity, "--server-cipher-order")
     try:
         yield proc
     finally:
@@ -113,3 +137,137 @@ def test_x448_and_secp521r1_handshakes(server: ServeProcess, group: NamedGroup, 
     assert answer_of(peer) == EXPECTED["ecdhe-x448-secp521r1"], peer.outcome
     assert peer.conn.handshake_info is not None and peer.conn.handshake_info.key_exchange_group == group
     assert peer.outcome.received_plaintext == b"ping"
+
+
+# ---------------------------------------------------------------- cipher suite order (RFC 5246 §7.4.1.2)
+
+RSA_AES256_GCM, RSA_AES128_CBC, ECDHE_AES128_GCM, ECDHE_ECDSA_AES128_GCM = 0x009D, 0x002F, 0xC02F, 0xC02B
+ECDHE_AES128_CBC_SHA = 0xC013
+TLS13_AES128_GCM, UNKNOWN = 0x1301, 0xFAFA
+
+
+def chosen_suite(server: ServeProcess, hello: bytes) -> int | str:
+    """The cipher suite of the ServerHello answering ``hello``, or 'alert:<label>'."""
+    answer = server_hello_of(server, hello)
+    return answer if isinstance(answer, str) else answer[1]
+
+
+def server_hello_of(server: ServeProcess, hello: bytes) -> tuple[bytes, int] | str:
+    """(session_id, cipher suite) of the ServerHello answering ``hello``, or 'alert:<label>'."""
+    with server.connect(timeout=5) as sock:
+        sock.sendall(hello)
+        got = b""
+        try:
+            while len(got) < 5 or len(got) < 5 + struct.unpack(">H", got[3:5])[0]:
+                chunk = sock.recv(65536)
+                if not chunk:
+                    break
+                got += chunk
+        except (TimeoutError, ConnectionResetError):
+            pass
+    if len(got) >= 7 and got[0] == 21:
+        return f"alert:{AlertDescription(got[6]).label}"
+    assert got[0] == HANDSHAKE and got[5] == 2, got[:16].hex()
+    session_id_length = got[5 + 4 + 2 + 32]
+    offset = 5 + 4 + 2 + 32 + 1 + session_id_length
+    return got[offset - session_id_length:offset], int(struct.unpack(">H", got[offset:offset + 2])[0])
+
+
+def hello_offering(*suites: int) -> bytes:
+    return client_hello(suites=b"".join(struct.pack(">H", suite) for suite in suites), extensions=base_extensions())
+
+
+ORDER_CASES: dict[str, tuple[tuple[int, ...], int, int]] = {  # client's list -> (default pick, --server-cipher-order)
+    "our-last-first": ((RSA_AES256_GCM, ECDHE_AES128_GCM, RSA_AES128_CBC), RSA_AES256_GCM, ECDHE_AES128_GCM),
+    "rsa-cbc-first": ((RSA_AES128_CBC, RSA_AES256_GCM, ECDHE_AES128_GCM), RSA_AES128_CBC, ECDHE_AES128_GCM),
+    "unknown-first": ((UNKNOWN, TLS13_AES128_GCM, RSA_AES256_GCM, ECDHE_AES128_GCM), RSA_AES256_GCM, ECDHE_AES128_GCM),
+    "unusable-first": ((ECDHE_ECDSA_AES128_GCM, RSA_AES128_CBC, ECDHE_AES128_GCM), RSA_AES128_CBC, ECDHE_AES128_GCM),
+    "listed-twice": ((RSA_AES128_CBC, RSA_AES128_CBC, ECDHE_AES128_GCM), RSA_AES128_CBC, ECDHE_AES128_GCM),
+}
+
+
+@pytest.mark.parametrize("name", sorted(ORDER_CASES))
+def test_client_cipher_order_by_default(server: ServeProcess, name: str) -> None:
+    """The first suite of the client's list that we support and can run (an ECDSA suite cannot run with our RSA
+    certificate), as ``openssl s_server`` does; unknown and TLS 1.3 code points are skipped."""
+    offered, default_pick, _ = ORDER_CASES[name]
+    assert EXPECTED["cipher-order-client"] == ACCEPTED
+    assert chosen_suite(server, hello_offering(*offered)) == default_pick
+
+
+@pytest.mark.parametrize("name", sorted(ORDER_CASES))
+def test_server_cipher_order_option(server_order: ServeProcess, name: str) -> None:
+    """``--server-cipher-order``: the first of our --ciphers the client offers, whatever its order."""
+    offered, _, server_pick = ORDER_CASES[name]
+    assert EXPECTED["cipher-order-server"] == ACCEPTED
+    assert chosen_suite(server_order, hello_offering(*offered)) == server_pick
+
+
+# ---------------------------------------------------------------- resumption (RFC 5246 §7.4.1.2, RFC 5077 §3.4)
+
+EMS, SESSION_TICKET = ext(23, b""), 35
+
+
+def established_session(server: ServeProcess, suite: str = "TLS_RSA_WITH_AES_128_CBC_SHA") -> Session:
+    """A full handshake (TLS 1.2, EMS) whose session (ID and ticket) the server now holds."""
+    store = SessionStore()
+    peer = handshake_only(server, config(suite, session_store=store))
+    assert answer_of(peer) == ACCEPTED, peer.outcome
+    session = store.lookup("localhost")
+    assert session is not None and session.session_id and session.ticket
+    return session
+
+
+def resuming_hello(session: Session, suites: tuple[int, ...], *, version: int = 0x0303, by: str = "id",
+                   session_id: bytes | None = None) -> bytes:
+    """A raw ClientHello offering ``session`` by its ID or by its ticket (with a fresh session ID, RFC 5077 §3.4)."""
+    extensions = [*base_extensions(), EMS]
+    if by == "ticket":
+        extensions.append(ext(SESSION_TICKET, session.ticket))
+        sid = session_id if session_id is not None else b"\x77" * 32
+    else:
+        sid = session_id if session_id is not None else session.session_id
+    return client_hello(version=version, session_id=sid, extensions=extensions,
+                        suites=b"".join(struct.pack(">H", suite) for suite in suites))
+
+
+@pytest.mark.parametrize("by", ["id", "ticket"])
+def test_resumption_without_the_session_suite(server: ServeProcess, by: str) -> None:
+    """The hello asks to resume an AES128-SHA session but offers only other suites: illegal_parameter (the
+    client broke a MUST of RFC 5246 §7.4.1.2), not a full handshake and not handshake_failure."""
+    session = established_session(server)
+    assert session.cipher_suite == RSA_AES128_CBC
+    answer = server_hello_of(server, resuming_hello(session, (RSA_AES256_GCM, ECDHE_AES128_GCM), by=by))
+    expected = EXPECTED["resume-without-session-suite"]
+    assert answer == f"alert:{expected}"
+
+
+@pytest.mark.parametrize("by", ["id", "ticket"])
+def test_resumption_with_the_session_suite(server: ServeProcess, by: str) -> None:
+    """Control: the same hello also offering the session's suite (not first) resumes it."""
+    session = established_session(server)
+    answer = server_hello_of(server, resuming_hello(session, (RSA_AES256_GCM, RSA_AES128_CBC), by=by))
+    sent_id = session.session_id if by == "id" else b"\x77" * 32
+    assert answer == (sent_id, RSA_AES128_CBC)
+    assert EXPECTED["resume-session-suite-offered"] == ACCEPTED
+
+
+RESUME_FULL = {  # hellos that cannot resume for a reason the client did not break a rule for: a full handshake
+    "unknown-session-id": {"session_id": b"\x55" * 32},
+    "other-version": {"version": 0x0302},
+}
+
+
+@pytest.mark.parametrize("name", sorted(RESUME_FULL))
+def test_resumption_impossible_is_a_full_handshake(server: ServeProcess, name: str) -> None:
+    """An unknown session ID, or a TLS 1.2 session offered in a TLS 1.1 hello (RFC 5246 §7.4.1.2: the server
+    "will generate a new session ID"), with or without the session's suite listed: a full handshake."""
+    session = established_session(server)
+    for suites in ((RSA_AES128_CBC,), (RSA_AES256_GCM, ECDHE_AES128_GCM)):
+        if name == "other-version" and suites[0] == RSA_AES256_GCM:
+            suites = (ECDHE_AES128_CBC_SHA,)
+        answer = server_hello_of(server, resuming_hello(session, suites, **RESUME_FULL[name]))  # type: ignore[arg-type]
+        assert not isinstance(answer, str), answer
+        new_id, suite = answer
+        assert new_id not in (session.session_id, b"\x55" * 32) and suite == suites[0]
+    assert EXPECTED["resume-impossible-full-handshake"] == ACCEPTED
