@@ -87,6 +87,10 @@ SERVER_CASES: list[tuple[str, str, str]] = [
     ("duplicate-extension", "server_name twice", "illegal_parameter"),
     ("unknown-extension", "extension type 0xfafa with data", ACCEPTED),
     ("many-extensions", "3,000 unknown empty extensions (12 KB)", ACCEPTED),
+    ("alpn-no-protocol-in-common", "serve --alpn h2,http/1.1; the client offers only other names (spdy/3 and h3, "
+     "H2 and HTTP/1.1, h and http/1), in a full or a resumed handshake (RFC 7301 §3.2)", "no_application_protocol"),
+    ("alpn-protocol-in-common", "the same server; the client offers one of its names among others, or no ALPN",
+     ACCEPTED),
     ("trailing-bytes-hello", "ClientHello with 3 trailing bytes after the extensions", "decode_error"),
     ("hello-16mib-declared", "handshake header declaring 16 MiB - 1: refused from the 4-byte header", "decode_error"),
     ("rsa-cke-bad-premaster", "RSA ClientKeyExchange: wrong length / wrong version / bad padding premaster",
@@ -140,6 +144,9 @@ CLIENT_TABLE: list[tuple[str, str, str]] = [
     ("server-secp521r1-invalid-point", "signed ServerKeyExchange with a secp521r1 point off the curve or compressed "
      "(RFC 8422 §5.11)", "illegal_parameter"),
     ("server-x448-secp521r1", "server choosing x448 or secp521r1, the only group offered", ACCEPTED),
+    ("server-alpn-not-offered", "ServerHello selecting ALPN h3 when we offered h2 and http/1.1 (RFC 7301 §3.2)",
+     "illegal_parameter"),
+    ("server-alpn-not-asked", "ServerHello with ALPN when we offered none (RFC 5246 §7.4.1.4)", "unsupported_extension"),
     ("server-resume-other-suite", "ServerHello echoing the offered session ID with another cipher suite (RFC 5246 "
      "§7.4.1.3)", "illegal_parameter"),
     ("server-certificate-rsa-even-modulus", "server certificate whose RSA modulus is even (RFC 8017 §3.1), RSA and "

@@ -2,6 +2,7 @@
 
 * secp521r1 and x448 ServerKeyExchange shares, correctly signed but invalid (RFC 8422 §5.11, RFC 7748).
 * A ServerHello "resuming" the session we offered with another cipher suite (RFC 5246 §7.4.1.3).
+* A ServerHello selecting an ALPN protocol we did not offer, or ALPN when we offered none (RFC 7301 §3.1-§3.2).
 
 The scripted server (``ScriptedServer`` of test_client_hostile.py) runs a real server Connection in memory;
 each expected alert is the one tests/hostile/cases.py names.
@@ -96,4 +97,18 @@ def test_server_resumes_with_another_suite() -> None:
     server = ScriptedServer(echo_session_id)
     exc = client_fails(server, cfg)
     assert isinstance(exc, errors.ProtocolError) and exc.alert.label == CLIENT_CASES["server-resume-other-suite"], exc
+    assert sent_alert(server) == exc.alert
+
+
+@pytest.mark.parametrize(("offered", "case"), [(["h2", "http/1.1"], "server-alpn-not-offered"),
+                                               ([], "server-alpn-not-asked")])
+def test_server_selects_alpn_we_did_not_offer(monkeypatch: pytest.MonkeyPatch, offered: list[str], case: str) -> None:
+    """The server's ServerHello selects "h3": illegal_parameter when we offered other names (RFC 7301 §3.2; OpenSSL
+    answers the same), unsupported_extension when we sent no ALPN at all (RFC 5246 §7.4.1.4)."""
+    monkeypatch.setattr(server_module, "choose_alpn", lambda config, offer: "h3")
+    cfg = client_config()
+    cfg.alpn_protocols = offered
+    server = ScriptedServer()
+    exc = client_fails(server, cfg)
+    assert isinstance(exc, errors.ProtocolError) and exc.alert.label == CLIENT_CASES[case], exc
     assert sent_alert(server) == exc.alert

@@ -6,6 +6,8 @@
   ours with ``--server-cipher-order``.
 * Resumption (RFC 5246 §7.4.1.2, RFC 5077 §3.4): a hello resuming a session without offering its suite is
   illegal_parameter; an unknown session or another version gives a full handshake.
+* ALPN (RFC 7301 §3.2): a server configured with protocols, none of which the client offers, answers with the
+  fatal no_application_protocol, in a full and in an abbreviated handshake.
 
 Each expected alert is the one tests/hostile/cases.py (and so the README alert table) names.
 """
@@ -23,7 +25,7 @@ from tlsstate.wire.constants import AlertDescription, NamedGroup
 
 from .cases import ACCEPTED, SERVER_CASES
 from .peer import HANDSHAKE, ScriptedPeer, ServeProcess
-from .test_serve_hostile import base_extensions, client_hello, config, ext, replace_cke, run_tampered
+from .test_serve_hostile import base_extensions, client_hello, config, ext, replace_cke, run_tampered, server_answer
 
 EXPECTED = {case_id: alert for case_id, _, alert in SERVER_CASES}
 SERVER_SUITES = ["TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA",
@@ -77,6 +79,9 @@ def handshake_only(server: ServeProcess, cfg: object) -> ScriptedPeer:
     with server.connect() as sock:
         peer = ScriptedPeer(sock, cfg, server_side=False)  # type: ignore[arg-type]
         peer.run(until=lambda o: o.handshake_complete or o.alert is not None)
+        if not peer.outcome.handshake_complete:
+            peer.drain(3)
+            return peer
         peer.conn.send_data(b"ping")
         peer.flush()
         peer.run(until=lambda o: o.received_plaintext == b"ping" or o.alert is not None, max_steps=20)
@@ -219,9 +224,9 @@ def established_session(server: ServeProcess, suite: str = "TLS_RSA_WITH_AES_128
 
 
 def resuming_hello(session: Session, suites: tuple[int, ...], *, version: int = 0x0303, by: str = "id",
-                   session_id: bytes | None = None) -> bytes:
+                   session_id: bytes | None = None, extra: tuple[bytes, ...] = ()) -> bytes:
     """A raw ClientHello offering ``session`` by its ID or by its ticket (with a fresh session ID, RFC 5077 §3.4)."""
-    extensions = [*base_extensions(), EMS]
+    extensions = [*base_extensions(), EMS, *extra]
     if by == "ticket":
         extensions.append(ext(SESSION_TICKET, session.ticket))
         sid = session_id if session_id is not None else b"\x77" * 32
@@ -271,3 +276,75 @@ def test_resumption_impossible_is_a_full_handshake(server: ServeProcess, name: s
         new_id, suite = answer
         assert new_id not in (session.session_id, b"\x55" * 32) and suite == suites[0]
     assert EXPECTED["resume-impossible-full-handshake"] == ACCEPTED
+
+
+# ---------------------------------------------------------------- ALPN (RFC 7301 §3.2)
+
+ALPN = 16
+
+
+@pytest.fixture(scope="module")
+def server_alpn(identity: list[str]) -> Iterator[ServeProcess]:
+    """``serve --alpn h2,http/1.1``."""
+    proc = start_serve(identity, "--alpn", "h2,http/1.1")
+    try:
+        yield proc
+    finally:
+        proc.stop()
+
+
+def alpn_extension(*names: bytes) -> bytes:
+    """ProtocolNameList (RFC 7301 §3.1): a u16 length, then u8-length-prefixed names."""
+    body = b"".join(bytes([len(name)]) + name for name in names)
+    return ext(ALPN, struct.pack(">H", len(body)) + body)
+
+
+ALPN_HELLOS: dict[str, tuple[str, tuple[bytes, ...] | None]] = {
+    "none-in-common": ("alpn-no-protocol-in-common", (b"spdy/3", b"h3")),
+    "case-differs": ("alpn-no-protocol-in-common", (b"H2", b"HTTP/1.1")),
+    "prefix-only": ("alpn-no-protocol-in-common", (b"h", b"http/1")),
+    "one-in-common": ("alpn-protocol-in-common", (b"spdy/3", b"http/1.1")),
+    "no-alpn": ("alpn-protocol-in-common", None),
+}
+
+
+@pytest.mark.parametrize("name", sorted(ALPN_HELLOS))
+def test_alpn_full_handshake(server_alpn: ServeProcess, name: str) -> None:
+    """Names are compared as bytes (RFC 7301 §3.1: no case folding, no prefixes); a client without ALPN is served
+    without it (the server only answers what was asked, RFC 5246 §7.4.1.4)."""
+    case, names = ALPN_HELLOS[name]
+    extensions = [*base_extensions(), *([alpn_extension(*names)] if names is not None else [])]
+    answer, closed = server_answer(server_alpn, client_hello(extensions=extensions))
+    if EXPECTED[case] == ACCEPTED:
+        assert answer == "server_hello"
+    else:
+        assert (answer, closed) == (f"alert:{EXPECTED[case]}", True)
+
+
+def test_alpn_selected_in_a_real_handshake(server_alpn: ServeProcess) -> None:
+    """Our in-memory client offering h2 completes the handshake with h2 selected; offering only h3 it gets the
+    fatal no_application_protocol."""
+    peer = handshake_only(server_alpn, config(alpn_protocols=["h3", "h2"]))
+    assert answer_of(peer) == ACCEPTED and peer.conn.handshake_info is not None
+    assert peer.conn.handshake_info.alpn == "h2"
+    peer = handshake_only(server_alpn, config(alpn_protocols=["h3"]))
+    assert answer_of(peer) == EXPECTED["alpn-no-protocol-in-common"]
+
+
+@pytest.mark.parametrize("by", ["id", "ticket"])
+def test_alpn_checked_on_resumption(server_alpn: ServeProcess, by: str) -> None:
+    """An abbreviated handshake negotiates ALPN again (RFC 7301 §3.1): the session's client resuming with a
+    protocol we do not have gets no_application_protocol, not a resumed session without ALPN."""
+    store = SessionStore()
+    peer = handshake_only(server_alpn, config("TLS_RSA_WITH_AES_128_CBC_SHA", session_store=store,
+                                              alpn_protocols=["http/1.1"]))
+    assert answer_of(peer) == ACCEPTED
+    session = store.lookup("localhost")
+    assert session is not None
+    resumed = server_hello_of(server_alpn, resuming_hello(session, (RSA_AES128_CBC,), by=by,
+                                                          extra=(alpn_extension(b"http/1.1"),)))
+    assert not isinstance(resumed, str) and resumed[0] == (session.session_id if by == "id" else b"\x77" * 32)
+    hello = resuming_hello(session, (RSA_AES128_CBC,), by=by, extra=(alpn_extension(b"spdy/3"),))
+    answer, closed = server_answer(server_alpn, hello)
+    expected = EXPECTED["alpn-no-protocol-in-common"]
+    assert (answer, closed) == (f"alert:{expected}", True)

@@ -2,6 +2,8 @@
 
 - Cipher suite choice: ``openssl s_client -cipher`` with lists in an order our server would not choose gets the
   client's first suite we support (as ``openssl s_server`` answers), and our order with ``--server-cipher-order``.
+- ALPN (RFC 7301 §3.2): ``s_client -alpn`` with no name in common with ``serve --alpn`` gets the fatal
+  no_application_protocol; with one in common, that one.
 
 Every process is started with a timeout and killed in a ``finally``.
 """
@@ -74,3 +76,18 @@ def test_s_client_default_list_with_tls13_suites_first(pki: dict[str, Path]) -> 
         out = s_client(server.port)
         server.finish()
     assert negotiated_cipher(out.stdout) == "ECDHE-RSA-AES256-GCM-SHA384", out.stdout[-800:]
+
+
+# ------------------------------------------------------------------------------- ALPN
+
+
+@pytest.mark.parametrize(("offered", "selected"), [("spdy/3,h3", None), ("h3,http/1.1", "http/1.1")])
+def test_s_client_alpn(pki: dict[str, Path], offered: str, selected: str | None) -> None:
+    with serve(["--cert", str(pki["cert"]), "--key", str(pki["key"]), "--count", "1", "--alpn", "h2,http/1.1"]) as server:
+        out = s_client(server.port, "-tls1_2", "-alpn", offered)
+        server.finish()
+    if selected is None:
+        assert "alert no application protocol" in out.stderr, out.stderr[-500:]
+        assert "sent alert no_application_protocol" in server.lines[-1]
+    else:
+        assert f"ALPN protocol: {selected}" in out.stdout, out.stdout[-800:]
