@@ -64,6 +64,12 @@ from tlsstate.wire.keylog import KeyLogWriter, open_default_keylog
 from tlsstate.wire.messages import HandshakeReassembler
 
 _CCS_PAYLOAD = b"\x01"
+#: CVE-2016-8610 ("SSL Death Alert"): records that make no progress cost us work and the peer almost nothing, so
+#: only a few may come in a row. The fifth warning alert in a row, or the 33rd empty application data record in a
+#: row, ends the connection with unexpected_message (OpenSSL's MAX_WARN_ALERT_COUNT and MAX_EMPTY_RECORDS). Progress
+#: (a handshake record, a ChangeCipherSpec, application data with bytes in it) starts both counts again.
+MAX_WARNING_ALERTS_IN_A_ROW = 4
+MAX_EMPTY_RECORDS_IN_A_ROW = 32
 P = ParamSpec("P")
 T = TypeVar("T")
 
@@ -108,6 +114,8 @@ class Connection:
         self._started = False
         self._send_limit = MAX_PLAINTEXT_LENGTH
         self._pending_limits: tuple[int, int] | None = None  # record_size_limit: applied with the new keys
+        self._warnings_in_a_row = 0  # warning alerts since the last progress (CVE-2016-8610)
+        self._empty_in_a_row = 0  # empty application data records since the last progress
 
     def __repr__(self) -> str:
         role = "server" if self.server_side else "client"
@@ -237,20 +245,37 @@ class Connection:
                 f"record version 0x{version:04x} differs from the negotiated 0x{self._record_version:04x}"
             )
         content_type, plaintext = self.read_state.open_fragment(content_type, version, fragment)
+        if content_type == ContentType.ALERT:
+            self._process_alert(plaintext)
+            return True
         if content_type == ContentType.APPLICATION_DATA:
             if not self.handshake_complete:
                 raise UnexpectedMessage("application data before the handshake finished (RFC 5246 §7.4.9)")
-            if plaintext:
-                self._events.append(ApplicationData(plaintext))
+            if not plaintext:
+                self._count_no_progress(empty_record=True)
+                return True
+            self._events.append(ApplicationData(plaintext))
         elif content_type == ContentType.HANDSHAKE:
             self._process_handshake(plaintext)
-        elif content_type == ContentType.ALERT:
-            self._process_alert(plaintext)
         elif content_type == ContentType.CHANGE_CIPHER_SPEC:
             self._process_change_cipher_spec(plaintext)
         else:
             raise UnexpectedMessage(f"record type {content_type} was not negotiated")
+        if self._warnings_in_a_row or self._empty_in_a_row:  # progress
+            self._warnings_in_a_row = self._empty_in_a_row = 0
         return True
+
+    def _count_no_progress(self, *, empty_record: bool) -> None:
+        """One more warning alert or empty record without progress; past the limit, unexpected_message
+        (CVE-2016-8610: :data:`MAX_WARNING_ALERTS_IN_A_ROW`, :data:`MAX_EMPTY_RECORDS_IN_A_ROW`)."""
+        if empty_record:
+            self._empty_in_a_row += 1
+            if self._empty_in_a_row > MAX_EMPTY_RECORDS_IN_A_ROW:
+                raise UnexpectedMessage(f"{self._empty_in_a_row} empty records in a row without progress")
+        else:
+            self._warnings_in_a_row += 1
+            if self._warnings_in_a_row > MAX_WARNING_ALERTS_IN_A_ROW:
+                raise UnexpectedMessage(f"{self._warnings_in_a_row} warning alerts in a row without progress")
 
     def _process_handshake(self, fragment: bytes) -> None:
         if not fragment:
@@ -287,6 +312,7 @@ class Connection:
                 return
             if level == AlertLevel.FATAL:
                 raise errors.AlertReceived(desc, level)
+            self._count_no_progress(empty_record=False)
             self._events.append(AlertEvent(level, description))
 
     # ================================================================ records out
@@ -454,4 +480,4 @@ def _default_keylog() -> KeyLogWriter | None:
         return _KEYLOGS[path]
 
 
-__all__ = ["Connection", "HandshakeType"]
+__all__ = ["MAX_EMPTY_RECORDS_IN_A_ROW", "MAX_WARNING_ALERTS_IN_A_ROW", "Connection", "HandshakeType"]

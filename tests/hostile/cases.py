@@ -119,6 +119,11 @@ SERVER_CASES: list[tuple[str, str, str]] = [
      "decode_error"),
     ("zero-length-appdata", "empty application data record after the handshake", ACCEPTED),
     ("close-notify", "close_notify after the handshake: server answers close_notify", ACCEPTED),
+    ("warning-alert-flood", "five warning alerts in a row without progress (user_canceled, no_renegotiation, five in "
+     "one record, 1,000), during or after the handshake (CVE-2016-8610)", "unexpected_message"),
+    ("empty-record-flood", "33 (or 1,000) empty application data records in a row without progress (CVE-2016-8610)",
+     "unexpected_message"),
+    ("flood-below-limits", "four warnings and 32 empty records, then application data, three times over", ACCEPTED),
     ("truncated-record", "EOF inside a record, every prefix length of the ClientHello record", CLOSED),
 ]
 
@@ -151,6 +156,10 @@ CLIENT_TABLE: list[tuple[str, str, str]] = [
      "§7.4.1.3)", "illegal_parameter"),
     ("server-certificate-rsa-even-modulus", "server certificate whose RSA modulus is even (RFC 8017 §3.1), RSA and "
      "ECDHE_RSA", "bad_certificate"),
+    ("server-warning-alert-flood", "five warning alerts in a row after the handshake (also in one record) "
+     "(CVE-2016-8610)", "unexpected_message"),
+    ("server-empty-record-flood", "33 empty application data records in a row (CVE-2016-8610)", "unexpected_message"),
+    ("server-flood-below-limits", "four warnings and 32 empty records, then data: the data is read", ACCEPTED),
     ("server-truncation", "server closes TCP after data without close_notify: ConnectionClosedError(clean=False)", CLOSED),
 ]
 

@@ -3,6 +3,7 @@
 * secp521r1 and x448 ServerKeyExchange shares, correctly signed but invalid (RFC 8422 §5.11, RFC 7748).
 * A ServerHello "resuming" the session we offered with another cipher suite (RFC 5246 §7.4.1.3).
 * A ServerHello selecting an ALPN protocol we did not offer, or ALPN when we offered none (RFC 7301 §3.1-§3.2).
+* Alert and empty-record floods from the server (CVE-2016-8610): unexpected_message after a few without progress.
 
 The scripted server (``ScriptedServer`` of test_client_hostile.py) runs a real server Connection in memory;
 each expected alert is the one tests/hostile/cases.py names.
@@ -23,7 +24,7 @@ from tlsstate.sessions.cache import Session, SessionStore
 from tlsstate.wire import errors
 from tlsstate.wire.constants import NamedGroup
 
-from .peer import HANDSHAKE, Outgoing, handshake, record
+from .peer import ALERT, APPDATA, HANDSHAKE, Outgoing, ScriptedPeer, handshake, record
 from .test_client_hostile import CLIENT_CASES, ScriptedServer, client_config, client_fails, sent_alert
 
 P448 = 2**448 - 2**224 - 1
@@ -112,3 +113,42 @@ def test_server_selects_alpn_we_did_not_offer(monkeypatch: pytest.MonkeyPatch, o
     exc = client_fails(server, cfg)
     assert isinstance(exc, errors.ProtocolError) and exc.alert.label == CLIENT_CASES[case], exc
     assert sent_alert(server) == exc.alert
+
+
+SERVER_FLOODS: dict[str, tuple[int, bytes, int, str]] = {  # (record type, payload, records, case)
+    "five-warnings": (ALERT, bytes([1, 90]), 5, "server-warning-alert-flood"),
+    "five-warnings-one-record": (ALERT, bytes([1, 90]) * 5, 1, "server-warning-alert-flood"),
+    "33-empty-records": (APPDATA, b"", 33, "server-empty-record-flood"),
+    "four-warnings-32-empty": (ALERT, bytes([1, 90]), 4, "server-flood-below-limits"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SERVER_FLOODS))
+def test_server_flood(name: str) -> None:
+    """After the handshake the server sends only warning alerts or empty records: our client (TLSSocket.recv) ends
+    the connection with unexpected_message; below the limits it goes on and reads the data that follows."""
+    content_type, payload, count, case = SERVER_FLOODS[name]
+
+    def flood(peer: ScriptedPeer) -> None:
+        seal = peer.conn.write_state.seal
+        records = [seal(content_type, 0x0303, payload) for _ in range(count)]
+        if name == "four-warnings-32-empty":
+            records += [seal(APPDATA, 0x0303, b"") for _ in range(32)]
+        peer.send_raw(b"".join(records))
+        peer.conn.send_data(b"data after the flood")
+        peer.flush()
+
+    server = ScriptedServer(after=flood)
+    cfg = client_config()
+    try:
+        if CLIENT_CASES[case] == "accepted":
+            with TLSSocket.connect("127.0.0.1", server.port, cfg, timeout=10) as tls:
+                assert tls.recv() == b"data after the flood"
+                assert len(tls.warnings) == 4
+            return
+        with pytest.raises(errors.UnexpectedMessage), TLSSocket.connect("127.0.0.1", server.port, cfg, timeout=10) as tls:
+            tls.recv()  # the flood may already end the connection while the handshake's last record is read
+    finally:
+        server.close()
+    assert server.peer is not None and server.peer.outcome.alert is not None
+    assert errors.AlertDescription(server.peer.outcome.alert).label == CLIENT_CASES[case]

@@ -8,6 +8,8 @@
   illegal_parameter; an unknown session or another version gives a full handshake.
 * ALPN (RFC 7301 §3.2): a server configured with protocols, none of which the client offers, answers with the
   fatal no_application_protocol, in a full and in an abbreviated handshake.
+* Alert and empty-record floods (CVE-2016-8610): the fifth warning alert in a row, or the 33rd empty record in
+  a row, without progress, is unexpected_message; fewer, or with progress in between, are accepted.
 
 Each expected alert is the one tests/hostile/cases.py (and so the README alert table) names.
 """
@@ -24,7 +26,7 @@ from tlsstate.sessions.cache import Session, SessionStore
 from tlsstate.wire.constants import AlertDescription, NamedGroup
 
 from .cases import ACCEPTED, SERVER_CASES
-from .peer import HANDSHAKE, ScriptedPeer, ServeProcess
+from .peer import ALERT, APPDATA, HANDSHAKE, ScriptedPeer, ServeProcess, record
 from .test_serve_hostile import base_extensions, client_hello, config, ext, replace_cke, run_tampered, server_answer
 
 EXPECTED = {case_id: alert for case_id, _, alert in SERVER_CASES}
@@ -348,3 +350,85 @@ def test_alpn_checked_on_resumption(server_alpn: ServeProcess, by: str) -> None:
     answer, closed = server_answer(server_alpn, hello)
     expected = EXPECTED["alpn-no-protocol-in-common"]
     assert (answer, closed) == (f"alert:{expected}", True)
+
+
+# ---------------------------------------------------------------- floods (CVE-2016-8610)
+
+USER_CANCELED, UNRECOGNIZED_NAME, NO_RENEGOTIATION = 90, 112, 100
+
+
+def established(server: ServeProcess, suite: str = "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
+                version: int = 0x0303) -> ScriptedPeer:
+    sock = server.connect()
+    peer = ScriptedPeer(sock, config(suite, version), server_side=False)
+    peer.run(until=lambda o: o.handshake_complete)
+    assert peer.outcome.handshake_complete, peer.outcome
+    return peer
+
+
+def send_protected(peer: ScriptedPeer, content_type: int, payload: bytes, count: int = 1) -> None:
+    """``count`` records of ``payload`` sealed with the peer's live write keys, in one TCP write."""
+    version = peer.conn.negotiated_version or 0x0303
+    peer.send_raw(b"".join(peer.conn.write_state.seal(content_type, version, payload) for _ in range(count)))
+
+
+def echo_round_trip(peer: ScriptedPeer, message: bytes) -> None:
+    peer.outcome.received_plaintext = b""
+    peer.conn.send_data(message)
+    peer.flush()
+    peer.run(until=lambda o: o.received_plaintext == message or o.alert is not None or o.closed, max_steps=50)
+
+
+def ended_with(peer: ScriptedPeer) -> str:
+    peer.drain(3)
+    peer.sock.close()
+    if peer.outcome.alert is None:
+        return f"no alert: {peer.outcome}"
+    assert peer.outcome.closed, "no close after the fatal alert"
+    return AlertDescription(peer.outcome.alert).label
+
+
+FLOODS: dict[str, tuple[int, bytes, int]] = {  # (record type, payload, records)
+    "five-warnings": (ALERT, bytes([1, USER_CANCELED]), 5),
+    "five-no-renegotiation": (ALERT, bytes([1, NO_RENEGOTIATION]), 5),
+    "five-warnings-one-record": (ALERT, bytes([1, UNRECOGNIZED_NAME]) * 5, 1),
+    "thousand-warnings": (ALERT, bytes([1, USER_CANCELED]), 1000),
+    "33-empty-records": (APPDATA, b"", 33),
+    "thousand-empty-records": (APPDATA, b"", 1000),
+}
+
+
+@pytest.mark.parametrize("suite", ["TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", "TLS_RSA_WITH_AES_128_CBC_SHA"])
+@pytest.mark.parametrize("name", sorted(FLOODS))
+def test_flood_after_the_handshake(server: ServeProcess, name: str, suite: str) -> None:
+    """Protected warning alerts or empty application data records, nothing else: the server ends the connection
+    with unexpected_message after a few, instead of reading them forever."""
+    content_type, payload, count = FLOODS[name]
+    peer = established(server, suite)
+    send_protected(peer, content_type, payload, count)
+    case = "warning-alert-flood" if content_type == ALERT else "empty-record-flood"
+    assert ended_with(peer) == EXPECTED[case]
+
+
+def test_warning_flood_during_the_handshake(server: ServeProcess) -> None:
+    """Five plaintext warning alerts right after the ClientHello: unexpected_message, no handshake."""
+    sock = server.connect()
+    peer = ScriptedPeer(sock, config(), server_side=False)
+    peer.flush()  # the ClientHello
+    peer.send_raw(record(ALERT, bytes([1, USER_CANCELED]), 0x0303) * 5)
+    peer.run(max_steps=20)
+    assert not peer.outcome.handshake_complete
+    assert ended_with(peer) == EXPECTED["warning-alert-flood"]
+
+
+def test_below_the_limits_with_progress_in_between(server: ServeProcess) -> None:
+    """Four warnings and 32 empty records in a row are tolerated; application data starts the counts again, so
+    the same again (and again) is still fine: the connection echoes each time."""
+    peer = established(server)
+    for round_ in range(3):
+        send_protected(peer, ALERT, bytes([1, USER_CANCELED]), 4)
+        send_protected(peer, APPDATA, b"", 32)
+        echo_round_trip(peer, b"round %d" % round_)
+        assert peer.outcome.received_plaintext == b"round %d" % round_ and peer.outcome.alert is None, peer.outcome
+    peer.sock.close()
+    assert EXPECTED["flood-below-limits"] == ACCEPTED
