@@ -122,6 +122,9 @@ class TLSConfig:
     alpn_protocols: list[str] = field(default_factory=list)
     extended_master_secret: bool = True
     encrypt_then_mac: bool = True
+    #: Both roles: in SSL 3.0 and TLS 1.0 with a CBC suite, send each write's application data as a record of its
+    #: first byte, then the rest (1/n-1 splitting against BEAST, as NSS, OpenSSL and browsers do).
+    split_cbc_records: bool = True
     session_cache: SessionCache | None = None
     session_store: SessionStore | None = None
     keylog: KeyLogWriter | None = None

@@ -33,7 +33,7 @@ from cryptography import x509
 
 from tlsstate.config import TLSConfig
 from tlsstate.crypto.keys import ConnectionKeys, SecurityParameters
-from tlsstate.crypto.negotiated import Negotiated
+from tlsstate.crypto.negotiated import Negotiated, record_splitting_applies
 from tlsstate.events import AlertEvent, ApplicationData, ConnectionClosed, Event, HandshakeComplete
 from tlsstate.handshake.client import ClientHandshake
 from tlsstate.handshake.outputs import (
@@ -114,6 +114,7 @@ class Connection:
         self._started = False
         self._send_limit = MAX_PLAINTEXT_LENGTH
         self._pending_limits: tuple[int, int] | None = None  # record_size_limit: applied with the new keys
+        self._split_writes = False  # 1/n-1 record splitting (config.split_cbc_records, CBC in SSL 3.0 / TLS 1.0)
         self._warnings_in_a_row = 0  # warning alerts since the last progress (CVE-2016-8610)
         self._empty_in_a_row = 0  # empty application data records since the last progress
 
@@ -332,14 +333,20 @@ class Connection:
             self._out.append(seal(ContentType.HANDSHAKE, version, bytes(data[start : start + step])))
 
     def _seal_application_data(self, data: bytes) -> None:
+        """One write's data in records of at most the send limit; with 1/n-1 splitting (``_split_writes``) the first
+        record carries one byte, so the peer's next CBC IV is unknown to whoever chose the rest (BEAST)."""
         seal = self.write_state.seal
         version = self._record_version
         out = self._out
         step = self._send_limit
-        if len(data) <= step:  # one record: no slicing
-            out.append(seal(ContentType.APPLICATION_DATA, version, data))
+        payload: bytes | memoryview = data
+        if self._split_writes and len(data) > 1:
+            out.append(seal(ContentType.APPLICATION_DATA, version, data[:1]))
+            payload = memoryview(data)[1:]
+        if len(payload) <= step:  # one record: no slicing
+            out.append(seal(ContentType.APPLICATION_DATA, version, payload))
             return
-        view = memoryview(data)
+        view = memoryview(payload)
         for start in range(0, len(view), step):
             out.append(seal(ContentType.APPLICATION_DATA, version, view[start : start + step]))
 
@@ -443,6 +450,7 @@ class Connection:
             peer_certificates=tuple(result.peer_certificates),
         )
         self._events.append(self.handshake_info)
+        self._split_writes = self.config.split_cbc_records and record_splitting_applies(n.suite, n.version)
         self._flush_handshake()
         for data in self._early_data:
             self._seal_application_data(data)

@@ -118,6 +118,9 @@ SERVER_CASES: list[tuple[str, str, str]] = [
     ("zero-length-handshake-record", "empty handshake record before the ClientHello (forbidden by §6.2.1, no alert named)",
      "decode_error"),
     ("zero-length-appdata", "empty application data record after the handshake", ACCEPTED),
+    ("record-splitting", "SSL 3.0 / TLS 1.0 CBC client (AES, 3DES; RSA and ECDHE): the echo of one write comes as a "
+     "1-byte record, then the rest (1/n-1, BEAST); TLS 1.1, 1.2, RC4, GCM or serve --no-record-splitting: one "
+     "record", ACCEPTED),
     ("close-notify", "close_notify after the handshake: server answers close_notify", ACCEPTED),
     ("warning-alert-flood", "five warning alerts in a row without progress (user_canceled, no_renegotiation, five in "
      "one record, 1,000), during or after the handshake (CVE-2016-8610)", "unexpected_message"),

@@ -10,6 +10,8 @@
   fatal no_application_protocol, in a full and in an abbreviated handshake.
 * Alert and empty-record floods (CVE-2016-8610): the fifth warning alert in a row, or the 33rd empty record in
   a row, without progress, is unexpected_message; fewer, or with progress in between, are accepted.
+* 1/n-1 record splitting (BEAST): in SSL 3.0 and TLS 1.0 with CBC the echo of each write comes as a record of
+  one byte, then the rest; not in TLS 1.1+, with RC4, or with ``--no-record-splitting``.
 
 Each expected alert is the one tests/hostile/cases.py (and so the README alert table) names.
 """
@@ -432,3 +434,65 @@ def test_below_the_limits_with_progress_in_between(server: ServeProcess) -> None
         assert peer.outcome.received_plaintext == b"round %d" % round_ and peer.outcome.alert is None, peer.outcome
     peer.sock.close()
     assert EXPECTED["flood-below-limits"] == ACCEPTED
+
+
+# ---------------------------------------------------------------- 1/n-1 record splitting (BEAST)
+
+LEGACY_SUITES = ["TLS_RSA_WITH_AES_128_CBC_SHA", "TLS_RSA_WITH_3DES_EDE_CBC_SHA", "TLS_RSA_WITH_RC4_128_SHA",
+                 "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA", "TLS_RSA_WITH_AES_128_GCM_SHA256"]
+
+
+@pytest.fixture(scope="module", params=["split", "no-split"])
+def server_legacy(request: pytest.FixtureRequest, identity: list[str]) -> Iterator[tuple[ServeProcess, bool]]:
+    """``serve --ssl3`` (SSL 3.0-TLS 1.2, CBC, RC4, GCM), by default and with ``--no-record-splitting``."""
+    extra = ["--no-record-splitting"] if request.param == "no-split" else []
+    proc = ServeProcess([*identity, "--ssl3", "--versions", "ssl3-tls1.2", "--ciphers", ",".join(LEGACY_SUITES),
+                         "--timeout", "5", "--handshake-timeout", "10", *extra])
+    try:
+        yield proc, request.param == "split"
+    finally:
+        proc.stop()
+
+
+def echoed_records(server: ServeProcess, suite: str, version: int, message: bytes) -> list[bytes]:
+    """The plaintext of each application data record of the server's echo of ``message`` (sent as one record)."""
+    cfg = config(suite, version, split_cbc_records=False, enable_ssl3=True)
+    with server.connect() as sock:
+        peer = ScriptedPeer(sock, cfg, server_side=False)
+        peer.run(until=lambda o: o.handshake_complete or o.alert is not None)
+        assert peer.outcome.handshake_complete, peer.outcome
+        records: list[bytes] = []
+        original = peer.conn.read_state.open_fragment
+
+        def spy(content_type: int, record_version: int, fragment: memoryview) -> tuple[int, bytes]:
+            opened = original(content_type, record_version, fragment)
+            if opened[0] == APPDATA:
+                records.append(bytes(opened[1]))
+            return opened
+
+        peer.conn.read_state.open_fragment = spy  # type: ignore[method-assign]
+        peer.conn.send_data(message)
+        peer.flush()
+        peer.run(until=lambda o: len(o.received_plaintext) >= len(message) or o.alert is not None, max_steps=50)
+    assert peer.outcome.received_plaintext == message, peer.outcome
+    return records
+
+
+SPLIT_CASES = [("TLS_RSA_WITH_AES_128_CBC_SHA", 0x0300, True), ("TLS_RSA_WITH_AES_128_CBC_SHA", 0x0301, True),
+               ("TLS_RSA_WITH_3DES_EDE_CBC_SHA", 0x0300, True), ("TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA", 0x0301, True),
+               ("TLS_RSA_WITH_AES_128_CBC_SHA", 0x0302, False), ("TLS_RSA_WITH_AES_128_CBC_SHA", 0x0303, False),
+               ("TLS_RSA_WITH_RC4_128_SHA", 0x0300, False), ("TLS_RSA_WITH_RC4_128_SHA", 0x0301, False),
+               ("TLS_RSA_WITH_AES_128_GCM_SHA256", 0x0303, False)]
+
+
+@pytest.mark.parametrize(("suite", "version", "splits"), SPLIT_CASES,
+                         ids=[f"{s.split('_WITH_')[1]}-{v:04x}" for s, v, _ in SPLIT_CASES])
+def test_record_splitting(server_legacy: tuple[ServeProcess, bool], suite: str, version: int, splits: bool) -> None:
+    server, splitting_on = server_legacy
+    message = b"GET / HTTP/1.0 - one write of 40 bytes\r\n"
+    records = echoed_records(server, suite, version, message)
+    if splits and splitting_on:
+        assert records == [message[:1], message[1:]]
+    else:
+        assert records == [message]
+    assert EXPECTED["record-splitting"] == ACCEPTED

@@ -1,9 +1,12 @@
-"""``tlsstate serve`` and ``connect`` against the OpenSSL tools: the negotiation rules of issue 12.
+"""``tlsstate serve``, ``connect`` and TLSSocket against the OpenSSL and GnuTLS tools: the rules of issue 12.
 
 - Cipher suite choice: ``openssl s_client -cipher`` with lists in an order our server would not choose gets the
   client's first suite we support (as ``openssl s_server`` answers), and our order with ``--server-cipher-order``.
 - ALPN (RFC 7301 §3.2): ``s_client -alpn`` with no name in common with ``serve --alpn`` gets the fatal
   no_application_protocol; with one in common, that one.
+- 1/n-1 record splitting in TLS 1.0 CBC: ``s_client -msg`` shows the record headers our server sends (a record
+  of one byte, then the rest) and receives the page intact; ``s_server -rev`` and ``gnutls-serv --echo`` reassemble
+  what our client splits (its records read off the wire); GnuTLS's client reads our split ``--www`` page.
 
 Every process is started with a timeout and killed in a ``finally``.
 """
@@ -11,13 +14,22 @@ Every process is started with a timeout and killed in a ``finally``.
 from __future__ import annotations
 
 import re
+import socket
 import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
-from tests.helpers.env import require_binary
+from tests.helpers.env import free_port, require_binary
 from tests.helpers.peers import TIMEOUT, make_cli_pki, serve
+from tlsstate.config import TLSConfig
+from tlsstate.crypto.suites import by_name
+from tlsstate.io.sockets import TLSSocket
+from tlsstate.record import Deframer
+from tlsstate.wire.constants import ContentType, ProtocolVersion
 
 pytestmark = pytest.mark.interop
 
@@ -31,6 +43,13 @@ def s_client(port: int, *args: str, stdin: bytes = b"") -> subprocess.CompletedP
     openssl = require_binary("openssl")
     return subprocess.run([openssl, "s_client", "-connect", f"127.0.0.1:{port}", *args],
                           input=stdin.decode(), capture_output=True, text=True, timeout=TIMEOUT)
+
+
+def s_client_bytes(port: int, *args: str, stdin: bytes = b"") -> bytes:
+    """s_client's stdout as bytes (text mode would turn the page's CR LF into LF)."""
+    openssl = require_binary("openssl")
+    return subprocess.run([openssl, "s_client", "-connect", f"127.0.0.1:{port}", *args],
+                          input=stdin, capture_output=True, timeout=TIMEOUT).stdout
 
 
 def negotiated_cipher(output: str) -> str | None:
@@ -91,3 +110,136 @@ def test_s_client_alpn(pki: dict[str, Path], offered: str, selected: str | None)
         assert "sent alert no_application_protocol" in server.lines[-1]
     else:
         assert f"ALPN protocol: {selected}" in out.stdout, out.stdout[-800:]
+
+
+# ------------------------------------------------------------------------------- 1/n-1 record splitting
+
+
+def application_record_lengths(output: str) -> list[int]:
+    """Lengths of the application data records s_client -msg saw arrive ("<<< ... RecordHeader", then 17 03 01 LL LL)."""
+    headers = re.findall(r"<<< [^\n]*RecordHeader[^\n]*\n\s+17 03 0[0-3] ([0-9a-f]{2}) ([0-9a-f]{2})", output)
+    return [int(high + low, 16) for high, low in headers]
+
+
+def mte_length(plaintext_length: int, mac_length: int = 20) -> int:
+    """A TLS 1.0 AES-CBC MAC-then-encrypt record: plaintext + MAC + padding to the 16-byte block (no explicit IV)."""
+    return 16 * ((plaintext_length + mac_length) // 16 + 1)
+
+
+@pytest.mark.parametrize("split", [True, False], ids=["split", "no-record-splitting"])
+def test_s_client_sees_split_records(pki: dict[str, Path], split: bool) -> None:
+    """``serve --www --versions tls1.0`` answers s_client (AES128-SHA, no EtM) with its page: first a record of one
+    byte (32 bytes on the wire), then the rest; the page arrives whole. ``--no-record-splitting``: one record."""
+    args = ["--cert", str(pki["cert"]), "--key", str(pki["key"]), "--count", "1", "--www", "--versions", "tls1.0"]
+    with serve([*args, *([] if split else ["--no-record-splitting"])]) as server:
+        out = s_client_bytes(server.port, "-tls1", "-cipher", "AES128-SHA:@SECLEVEL=0", "-no_etm", "-ign_eof",
+                             "-msg", stdin=b"GET / HTTP/1.0\r\n\r\n")
+        server.finish()
+    data = re.sub(rb"[<>]{3} [^\n]*\n(    [0-9a-f ]+\n)*", b"", out)  # s_client -msg lines between the records
+    assert b"HTTP/1.0 200 OK\r\n" in data and b"</html>\n" in data, data[-800:]
+    page = data[data.index(b"HTTP/1.0 200 OK"):data.index(b"</html>\n") + len(b"</html>\n")]
+    lengths = application_record_lengths(out.decode(errors="replace"))
+    if split:
+        assert lengths == [32, mte_length(len(page) - 1)], (lengths, len(page))
+    else:
+        assert lengths == [mte_length(len(page))], (lengths, len(page))
+
+
+def sent_application_records(wire: bytes) -> list[int]:
+    deframer = Deframer()
+    deframer.feed(wire)
+    return [len(r.fragment) for r in deframer if r.content_type == ContentType.APPLICATION_DATA]
+
+
+def tls10_client_config(**extra: object) -> TLSConfig:
+    suite = by_name("TLS_RSA_WITH_AES_128_CBC_SHA")
+    assert suite is not None
+    config = TLSConfig(min_version=ProtocolVersion.TLS1_0, max_version=ProtocolVersion.TLS1_0, cipher_suites=[suite],
+                       encrypt_then_mac=False, verify=False, server_name="localhost")
+    for name, value in extra.items():
+        setattr(config, name, value)
+    return config
+
+
+def split_round_trip(port: int, lines: list[bytes], expect: list[bytes]) -> list[int]:
+    """Send each line as one write from our TLS 1.0 client; read the peer's answer; the record lengths we sent."""
+    wire = bytearray()
+    tap = lambda direction, data: wire.extend(data) if direction == "out" else None  # noqa: E731
+    with TLSSocket.connect("127.0.0.1", port, tls10_client_config(), timeout=TIMEOUT, on_wire=tap) as tls:
+        for line, answer in zip(lines, expect, strict=True):
+            tls.sendall(line)
+            got = b""
+            while len(got) < len(answer):
+                chunk = tls.recv()
+                assert chunk, got
+                got += chunk
+            assert got == answer
+    return sent_application_records(bytes(wire))
+
+
+def test_s_server_reassembles_our_split_writes(pki: dict[str, Path]) -> None:
+    """``s_server -rev`` reverses whole lines: every line we split 1/n-1 comes back reversed, so OpenSSL put the
+    one-byte record and the rest together. On the wire: 32 bytes, then the rest, per write."""
+    openssl = require_binary("openssl")
+    port = free_port()
+    proc = subprocess.Popen([openssl, "s_server", "-accept", f"127.0.0.1:{port}", "-cert", str(pki["cert"]), "-key",
+                             str(pki["key"]), "-tls1", "-cipher", "AES128-SHA:@SECLEVEL=0", "-rev"],
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for_port(port, proc)  # (a probe connection: no -naccept 1 here)
+        lines = [b"first line\n", b"x" * 5000 + b"\n", b"ab\n"]
+        lengths = split_round_trip(port, lines, [line[:-1][::-1] + b"\n" for line in lines])
+    finally:
+        proc.kill()
+        proc.wait(5)
+    assert lengths == [n for line in lines for n in (32, mte_length(len(line) - 1))]
+
+
+def wait_for_port(port: int, proc: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + TIMEOUT
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            assert proc.poll() is None and time.monotonic() < deadline, "peer did not start"
+            time.sleep(0.05)
+
+
+@contextmanager
+def gnutls_echo(pki: dict[str, Path]) -> Iterator[int]:
+    serv = require_binary("gnutls-serv")
+    port = free_port()
+    proc = subprocess.Popen([serv, "--echo", "-p", str(port), "--x509certfile", str(pki["cert"]), "--x509keyfile",
+                             str(pki["key"]), "--priority", "NORMAL:-VERS-ALL:+VERS-TLS1.0:%NO_ETM"],
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for_port(port, proc)
+        yield port
+    finally:
+        proc.kill()
+        proc.wait(5)
+
+
+def test_gnutls_serv_reassembles_our_split_writes(pki: dict[str, Path]) -> None:
+    """``gnutls-serv --echo`` answers whole lines: our split lines come back intact."""
+    lines = [b"hello gnutls\n", bytes(range(32, 127)) * 100 + b"\n"]
+    with gnutls_echo(pki) as port:
+        lengths = split_round_trip(port, lines, lines)
+    assert lengths == [n for line in lines for n in (32, mte_length(len(line) - 1))]
+
+
+def test_gnutls_cli_reads_our_split_page(pki: dict[str, Path], tmp_path: Path) -> None:
+    """gnutls-cli (TLS 1.0, CBC) against ``serve --www``: the page, split 1/n-1 by us, arrives whole."""
+    cli = require_binary("gnutls-cli")
+    args = ["--cert", str(pki["cert"]), "--key", str(pki["key"]), "--count", "1", "--www", "--versions", "tls1.0"]
+    with serve(args) as server:
+        proc = subprocess.run([cli, "--x509cafile", str(pki["ca"]), "-p", str(server.port), "localhost",
+                               "--priority", "NORMAL:-VERS-ALL:+VERS-TLS1.0:-CIPHER-ALL:+AES-128-CBC"],
+                              input=b"GET / HTTP/1.0\r\n\r\n", capture_output=True, timeout=TIMEOUT)
+        server.finish()
+    text = proc.stdout.decode(errors="replace")
+    assert "HTTP/1.0 200 OK" in text and "</html>" in text, (text[-500:], proc.stderr[-500:])
+    assert re.search(r"New, TLSv1, Cipher is (ECDHE-RSA-)?AES128-SHA\n", text), text[-800:]
+    page = text[text.index("<html>"):text.index("</html>")]
+    assert page.count("<tr>") == page.count("</tr>") >= 8 and "<td>TLSv1 (TLS 1.0)</td>" in page, page

@@ -84,6 +84,15 @@ def legacy_options(dhe_groups_help: str) -> Callable[[F], F]:
     )
 
 
+def record_splitting_switch(function: F) -> F:
+    """``--no-record-splitting``: send each write as one record even in SSL 3.0 / TLS 1.0 with CBC
+    (:attr:`~tlsstate.config.TLSConfig.split_cbc_records`; on by default, against BEAST)."""
+    return click.option(
+        "--no-record-splitting", is_flag=True,
+        help="SSL 3.0/TLS 1.0 CBC: do not send each write's first byte in a record of its own (1/n-1 split, BEAST).",
+    )(function)
+
+
 # --- parsers ----------------------------------------------------------------------------------------------------------
 
 

@@ -28,6 +28,7 @@ from tlsstate.cli.options import (
     parse_suites,
     parse_versions,
     protocol_options,
+    record_splitting_switch,
     split_list,
 )
 from tlsstate.cli.serving import Server, ServerOptions
@@ -67,6 +68,7 @@ def load_server_identity(cert: str | None, key: str | None) -> tuple[list[x509.C
 @click.option("--handshake-timeout", type=click.FloatRange(0.01), default=60.0, show_default=True,
               help="Whole-handshake deadline per connection, seconds (bounds slow-loris peers).")
 @legacy_options("RFC 7919 groups for DHE_RSA, preferred first: ffdhe2048,ffdhe3072,ffdhe4096.")
+@record_splitting_switch
 @click.option("--tickets/--no-tickets", default=True, show_default=True,
               help="Issue RFC 5077 session tickets to clients that ask (AES-256-GCM).")
 @click.option("--ticket-lifetime", type=click.FloatRange(1, 7 * 86400), default=7200.0, show_default=True,
@@ -88,6 +90,7 @@ def serve(
     dhe_groups: str | None = None, ssl3: bool = False, verify_client: str = "none", client_ca: str | None = None,
     tickets: bool = True, record_size_limit: int | None = None, ticket_lifetime: float = 7200.0,
     ticket_key_rotation: float | None = None, session_cache_size: int = 1024, server_cipher_order: bool = False,
+    no_record_splitting: bool = False,
 ) -> None:
     """Listen, then handle connections (each in its own thread) until --count/--once or Ctrl-C."""
     from tlsstate.sessions.cache import SessionCache
@@ -100,7 +103,7 @@ def serve(
         certificate_chain=chain, private_key=private_key,
         alpn_protocols=split_list(alpn), extended_master_secret=not no_ems, encrypt_then_mac=not no_etm,
         session_cache=SessionCache(max_size=session_cache_size) if session_cache_size else None,
-        server_cipher_order=server_cipher_order,
+        server_cipher_order=server_cipher_order, split_cbc_records=not no_record_splitting,
     )
     apply_protocol_options(config, version_range=parse_versions(versions), dhe_groups=dhe_groups, ssl3=ssl3)
     if verify_client != "none" and not client_ca:
