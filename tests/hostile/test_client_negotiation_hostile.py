@@ -22,7 +22,7 @@ from tlsstate.handshake import server_states as server_module
 from tlsstate.io.sockets import TLSSocket
 from tlsstate.sessions.cache import Session, SessionStore
 from tlsstate.wire import errors
-from tlsstate.wire.constants import NamedGroup
+from tlsstate.wire.constants import AlertDescription, NamedGroup
 
 from .peer import ALERT, APPDATA, HANDSHAKE, Outgoing, ScriptedPeer, handshake, record
 from .test_client_hostile import CLIENT_CASES, ScriptedServer, client_config, client_fails, sent_alert
@@ -151,4 +151,4 @@ def test_server_flood(name: str) -> None:
     finally:
         server.close()
     assert server.peer is not None and server.peer.outcome.alert is not None
-    assert errors.AlertDescription(server.peer.outcome.alert).label == CLIENT_CASES[case]
+    assert AlertDescription(server.peer.outcome.alert).label == CLIENT_CASES[case]

@@ -23,6 +23,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from tlsstate.config import TLSConfig
 from tlsstate.crypto.certs import generate_self_signed, write_pem_files
 from tlsstate.sessions.cache import Session, SessionStore
 from tlsstate.wire.constants import AlertDescription, NamedGroup
@@ -79,9 +80,9 @@ def answer_of(peer: ScriptedPeer) -> str:
     return AlertDescription(peer.outcome.alert).label
 
 
-def handshake_only(server: ServeProcess, cfg: object) -> ScriptedPeer:
+def handshake_only(server: ServeProcess, cfg: TLSConfig) -> ScriptedPeer:
     with server.connect() as sock:
-        peer = ScriptedPeer(sock, cfg, server_side=False)  # type: ignore[arg-type]
+        peer = ScriptedPeer(sock, cfg, server_side=False)
         peer.run(until=lambda o: o.handshake_complete or o.alert is not None)
         if not peer.outcome.handshake_complete:
             peer.drain(3)
@@ -115,7 +116,7 @@ P521_SHARES: dict[str, tuple[str, bytes]] = {
 }
 
 
-def ecdhe_config(group: NamedGroup, version: int = 0x0303) -> object:
+def ecdhe_config(group: NamedGroup, version: int = 0x0303) -> TLSConfig:
     suite = "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256" if version == 0x0303 else "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA"
     return config(suite, version, groups=[group])
 
@@ -125,7 +126,7 @@ def test_x448_share(server: ServeProcess, name: str) -> None:
     """A bad x448 share: empty (the ECPoint vector is <1..2^8-1>: decode_error), 55 or 57 bytes (RFC 7748 §5:
     exactly 56) or of small order, whose shared secret is all zeros (RFC 8422 §5.11): illegal_parameter."""
     case, body = X448_SHARES[name]
-    peer = run_tampered(server, ecdhe_config(NamedGroup.X448), replace_cke(body))  # type: ignore[arg-type]
+    peer = run_tampered(server, ecdhe_config(NamedGroup.X448), replace_cke(body))
     assert answer_of(peer) == EXPECTED[case], peer.outcome
 
 
@@ -134,7 +135,7 @@ def test_secp521r1_share(server: ServeProcess, name: str) -> None:
     """A bad secp521r1 point: not on the curve, a coordinate beyond the field, a wrong length or compressed
     (RFC 8422 §5.11; uncompressed only, §5.1.2): illegal_parameter; empty: decode_error."""
     case, body = P521_SHARES[name]
-    peer = run_tampered(server, ecdhe_config(NamedGroup.SECP521R1), replace_cke(body))  # type: ignore[arg-type]
+    peer = run_tampered(server, ecdhe_config(NamedGroup.SECP521R1), replace_cke(body))
     assert answer_of(peer) == EXPECTED[case], peer.outcome
 
 
@@ -470,7 +471,7 @@ def echoed_records(server: ServeProcess, suite: str, version: int, message: byte
                 records.append(bytes(opened[1]))
             return opened
 
-        peer.conn.read_state.open_fragment = spy  # type: ignore[method-assign]
+        peer.conn.read_state.open_fragment = spy  # type: ignore[method-assign, assignment]
         peer.conn.send_data(message)
         peer.flush()
         peer.run(until=lambda o: len(o.received_plaintext) >= len(message) or o.alert is not None, max_steps=50)
