@@ -1,4 +1,4 @@
-"""``tlsstate serve``, ``connect`` and TLSSocket against the OpenSSL and GnuTLS tools: the rules of issue 12.
+"""``tlsstate serve``, ``connect`` and TLSSocket against OpenSSL, GnuTLS and tlslite-ng: the rules of issue 12.
 
 - Cipher suite choice: ``openssl s_client -cipher`` with lists in an order our server would not choose gets the
   client's first suite we support (as ``openssl s_server`` answers), and our order with ``--server-cipher-order``.
@@ -6,7 +6,8 @@
   no_application_protocol; with one in common, that one.
 - 1/n-1 record splitting in TLS 1.0 CBC: ``s_client -msg`` shows the record headers our server sends (a record
   of one byte, then the rest) and receives the page intact; ``s_server -rev`` and ``gnutls-serv --echo`` reassemble
-  what our client splits (its records read off the wire); GnuTLS's client reads our split ``--www`` page.
+  what our client splits (its records read off the wire); GnuTLS's client reads our split ``--www`` page;
+  tlslite-ng (the one live SSL 3.0 peer) reassembles our split SSL 3.0 writes and we read its own split ones.
 
 Every process is started with a timeout and killed in a ``finally``.
 """
@@ -16,6 +17,7 @@ from __future__ import annotations
 import re
 import socket
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -243,3 +245,61 @@ def test_gnutls_cli_reads_our_split_page(pki: dict[str, Path], tmp_path: Path) -
     assert re.search(r"New, TLSv1, Cipher is (ECDHE-RSA-)?AES128-SHA\n", text), text[-800:]
     page = text[text.index("<html>"):text.index("</html>")]
     assert page.count("<tr>") == page.count("</tr>") >= 8 and "<td>TLSv1 (TLS 1.0)</td>" in page, page
+
+
+def test_ssl3_split_with_tlslite() -> None:
+    """SSL 3.0 AES128-SHA against a tlslite-ng server that answers each read with its SHA-256: our writes go out as
+    32 bytes (1 + 20-byte SSL 3.0 MAC + padding, RFC 6101 §5.2.3.2), then the rest; tlslite reassembles them."""
+    tlslite = pytest.importorskip("tlslite")
+    from cryptography.hazmat.primitives import serialization
+
+    from tests.helpers.connections import credentials
+
+    chain, key = credentials("rsa")
+    cert_pem = chain[0].public_bytes(serialization.Encoding.PEM).decode()
+    key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
+                                serialization.NoEncryption()).decode()
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(TIMEOUT)
+    messages = [b"hello ssl3", b"y" * 3000]
+    box: dict[str, object] = {}
+
+    def run() -> None:
+        try:
+            conn, _ = listener.accept()
+            conn.settimeout(TIMEOUT)
+            tls = tlslite.TLSConnection(conn)
+            settings = tlslite.HandshakeSettings()
+            settings.minVersion = settings.maxVersion = (3, 0)
+            settings.cipherNames = ["aes128"]
+            certificates = tlslite.X509CertChain()
+            certificates.parsePemList(cert_pem)
+            tls.handshakeServer(certChain=certificates, privateKey=tlslite.parsePEMKey(key_pem, private=True),
+                                settings=settings)
+            for message in messages:
+                data = b""
+                while len(data) < len(message):
+                    data += tls.read(max=65536)
+                tls.write(data[::-1])
+            tls.close()
+        except BaseException as exc:  # reported below
+            box["error"] = exc
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    wire = bytearray()
+    tap = lambda direction, data: wire.extend(data) if direction == "out" else None  # noqa: E731
+    config = tls10_client_config(min_version=ProtocolVersion.SSL3, max_version=ProtocolVersion.SSL3, enable_ssl3=True)
+    try:
+        with TLSSocket.connect("127.0.0.1", listener.getsockname()[1], config, timeout=TIMEOUT, on_wire=tap) as tls:
+            for message in messages:
+                tls.sendall(message)
+                got = b""
+                while len(got) < len(message):
+                    got += tls.recv()
+                assert got == message[::-1]
+    finally:
+        thread.join(TIMEOUT)
+        listener.close()
+    assert "error" not in box, box.get("error")
+    assert sent_application_records(bytes(wire)) == [n for m in messages for n in (32, mte_length(len(m) - 1))]
