@@ -26,7 +26,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers.env import free_port, require_binary
-from tests.helpers.peers import TIMEOUT, make_cli_pki, serve
+from tests.helpers.peers import TIMEOUT, make_cli_pki, run_connect, serve
 from tlsstate.config import TLSConfig
 from tlsstate.crypto.suites import by_name
 from tlsstate.io.sockets import TLSSocket
@@ -303,3 +303,29 @@ def test_ssl3_split_with_tlslite() -> None:
         listener.close()
     assert "error" not in box, box.get("error")
     assert sent_application_records(bytes(wire)) == [n for m in messages for n in (32, mte_length(len(m) - 1))]
+
+
+@pytest.mark.parametrize("split", [True, False], ids=["split", "no-record-splitting"])
+def test_connect_record_splitting_seen_by_s_server(pki: dict[str, Path], split: bool) -> None:
+    """``tlsstate connect --versions tls1.0 --ciphers AES128-SHA --no-etm`` sends its 18-byte request to
+    ``s_server -www -msg``: as 32 + 48 bytes of records (1 + 17 plaintext bytes), or one 48-byte record with
+    ``--no-record-splitting``; s_server answers the page either way."""
+    openssl = require_binary("openssl")
+    port = free_port()
+    proc = subprocess.Popen([openssl, "s_server", "-accept", f"127.0.0.1:{port}", "-cert", str(pki["cert"]), "-key",
+                             str(pki["key"]), "-tls1", "-cipher", "AES128-SHA:@SECLEVEL=0", "-www", "-msg",
+                             "-naccept", "1"], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:  # no probe connection: -naccept 1
+            if line.startswith(b"ACCEPT"):
+                break
+        result = run_connect([f"127.0.0.1:{port}", "--insecure", "--versions", "tls1.0", "--ciphers", "AES128-SHA",
+                              "--no-etm", *([] if split else ["--no-record-splitting"])])
+        output = proc.stdout.read().decode(errors="replace") if proc.wait(TIMEOUT) is not None else ""
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait(5)
+    assert result.returncode == 0 and b"HTTP/1.0 200 ok" in result.stdout, result.stderr[-500:]
+    assert application_record_lengths(output) == ([32, 48] if split else [48]), output[-1500:]
