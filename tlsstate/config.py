@@ -67,7 +67,10 @@ def _default_suites() -> list[CipherSuite]:
     return [s for s in suites if s is not None]
 
 
-DEFAULT_GROUPS: tuple[NamedGroup, ...] = (NamedGroup.X25519, NamedGroup.SECP256R1, NamedGroup.SECP384R1)
+#: ECDHE groups in preference order; secp521r1 and x448 last (as in OpenSSL's default list, which has them too).
+DEFAULT_GROUPS: tuple[NamedGroup, ...] = (
+    NamedGroup.X25519, NamedGroup.SECP256R1, NamedGroup.SECP384R1, NamedGroup.SECP521R1, NamedGroup.X448,
+)
 
 #: RFC 7919 groups for DHE, in preference order (server: picked from the client's list, §4).
 DEFAULT_DHE_GROUPS: tuple[NamedGroup, ...] = (NamedGroup.FFDHE2048, NamedGroup.FFDHE3072, NamedGroup.FFDHE4096)
@@ -102,6 +105,9 @@ class TLSConfig:
     min_version: ProtocolVersion = ProtocolVersion.TLS1_0
     max_version: ProtocolVersion = ProtocolVersion.TLS1_2
     cipher_suites: list[CipherSuite] | None = None
+    #: Server: pick the first of *our* suites the client offers. False (default, like ``openssl s_server``): the
+    #: first suite of the client's list that we support (RFC 5246 §7.4.1.2: the client lists them by preference).
+    server_cipher_order: bool = False
     groups: list[NamedGroup] | None = None
     #: RFC 7919 groups for DHE_RSA (client: offered in supported_groups; server: the ones it may pick).
     dhe_groups: list[NamedGroup] | None = None
@@ -116,6 +122,9 @@ class TLSConfig:
     alpn_protocols: list[str] = field(default_factory=list)
     extended_master_secret: bool = True
     encrypt_then_mac: bool = True
+    #: Both roles: in SSL 3.0 and TLS 1.0 with a CBC suite, send each write's application data as a record of its
+    #: first byte, then the rest (1/n-1 splitting against BEAST, as NSS, OpenSSL and browsers do).
+    split_cbc_records: bool = True
     session_cache: SessionCache | None = None
     session_store: SessionStore | None = None
     keylog: KeyLogWriter | None = None

@@ -33,7 +33,7 @@ from cryptography import x509
 
 from tlsstate.config import TLSConfig
 from tlsstate.crypto.keys import ConnectionKeys, SecurityParameters
-from tlsstate.crypto.negotiated import Negotiated
+from tlsstate.crypto.negotiated import Negotiated, record_splitting_applies
 from tlsstate.events import AlertEvent, ApplicationData, ConnectionClosed, Event, HandshakeComplete
 from tlsstate.handshake.client import ClientHandshake
 from tlsstate.handshake.outputs import (
@@ -64,6 +64,12 @@ from tlsstate.wire.keylog import KeyLogWriter, open_default_keylog
 from tlsstate.wire.messages import HandshakeReassembler
 
 _CCS_PAYLOAD = b"\x01"
+#: CVE-2016-8610 ("SSL Death Alert"): records that make no progress cost us work and the peer almost nothing, so
+#: only a few may come in a row. The fifth warning alert in a row, or the 33rd empty application data record in a
+#: row, ends the connection with unexpected_message (OpenSSL's MAX_WARN_ALERT_COUNT and MAX_EMPTY_RECORDS). Progress
+#: (a handshake record, a ChangeCipherSpec, application data with bytes in it) starts both counts again.
+MAX_WARNING_ALERTS_IN_A_ROW = 4
+MAX_EMPTY_RECORDS_IN_A_ROW = 32
 P = ParamSpec("P")
 T = TypeVar("T")
 
@@ -108,6 +114,9 @@ class Connection:
         self._started = False
         self._send_limit = MAX_PLAINTEXT_LENGTH
         self._pending_limits: tuple[int, int] | None = None  # record_size_limit: applied with the new keys
+        self._split_writes = False  # 1/n-1 record splitting (config.split_cbc_records, CBC in SSL 3.0 / TLS 1.0)
+        self._warnings_in_a_row = 0  # warning alerts since the last progress (CVE-2016-8610)
+        self._empty_in_a_row = 0  # empty application data records since the last progress
 
     def __repr__(self) -> str:
         role = "server" if self.server_side else "client"
@@ -232,20 +241,37 @@ class Connection:
         if opened is None:
             return False
         content_type, _, plaintext = opened
+        if content_type == ContentType.ALERT:
+            self._process_alert(plaintext)
+            return True
         if content_type == ContentType.APPLICATION_DATA:
             if not self.handshake_complete:
                 raise UnexpectedMessage("application data before the handshake finished (RFC 5246 §7.4.9)")
-            if plaintext:
-                self._events.append(ApplicationData(plaintext))
+            if not plaintext:
+                self._count_no_progress(empty_record=True)
+                return True
+            self._events.append(ApplicationData(plaintext))
         elif content_type == ContentType.HANDSHAKE:
             self._process_handshake(plaintext)
-        elif content_type == ContentType.ALERT:
-            self._process_alert(plaintext)
         elif content_type == ContentType.CHANGE_CIPHER_SPEC:
             self._process_change_cipher_spec(plaintext)
         else:
             raise UnexpectedMessage(f"record type {content_type} was not negotiated")
+        if self._warnings_in_a_row or self._empty_in_a_row:  # progress
+            self._warnings_in_a_row = self._empty_in_a_row = 0
         return True
+
+    def _count_no_progress(self, *, empty_record: bool) -> None:
+        """One more warning alert or empty record without progress; past the limit, unexpected_message
+        (CVE-2016-8610: :data:`MAX_WARNING_ALERTS_IN_A_ROW`, :data:`MAX_EMPTY_RECORDS_IN_A_ROW`)."""
+        if empty_record:
+            self._empty_in_a_row += 1
+            if self._empty_in_a_row > MAX_EMPTY_RECORDS_IN_A_ROW:
+                raise UnexpectedMessage(f"{self._empty_in_a_row} empty records in a row without progress")
+        else:
+            self._warnings_in_a_row += 1
+            if self._warnings_in_a_row > MAX_WARNING_ALERTS_IN_A_ROW:
+                raise UnexpectedMessage(f"{self._warnings_in_a_row} warning alerts in a row without progress")
 
     def _process_handshake(self, fragment: bytes) -> None:
         if not fragment:
@@ -282,6 +308,7 @@ class Connection:
                 return
             if level == AlertLevel.FATAL:
                 raise errors.AlertReceived(desc, level)
+            self._count_no_progress(empty_record=False)
             self._events.append(AlertEvent(level, description))
 
     # ================================================================ records out
@@ -301,14 +328,20 @@ class Connection:
             self._out.append(seal(ContentType.HANDSHAKE, version, bytes(data[start : start + step])))
 
     def _seal_application_data(self, data: bytes) -> None:
+        """One write's data in records of at most the send limit; with 1/n-1 splitting (``_split_writes``) the first
+        record carries one byte, so the peer's next CBC IV is unknown to whoever chose the rest (BEAST)."""
         seal = self.write_state.seal
         version = self._record_version
         out = self._out
         step = self._send_limit
-        if len(data) <= step:  # one record: no slicing
-            out.append(seal(ContentType.APPLICATION_DATA, version, data))
+        payload: bytes | memoryview = data
+        if self._split_writes and len(data) > 1:
+            out.append(seal(ContentType.APPLICATION_DATA, version, data[:1]))
+            payload = memoryview(data)[1:]
+        if len(payload) <= step:  # one record: no slicing
+            out.append(seal(ContentType.APPLICATION_DATA, version, payload))
             return
-        view = memoryview(data)
+        view = memoryview(payload)
         for start in range(0, len(view), step):
             out.append(seal(ContentType.APPLICATION_DATA, version, view[start : start + step]))
 
@@ -414,6 +447,7 @@ class Connection:
             peer_certificates=tuple(result.peer_certificates),
         )
         self._events.append(self.handshake_info)
+        self._split_writes = self.config.split_cbc_records and record_splitting_applies(n.suite, n.version)
         self._flush_handshake()
         for data in self._early_data:
             self._seal_application_data(data)
@@ -451,4 +485,4 @@ def _default_keylog() -> KeyLogWriter | None:
         return _KEYLOGS[path]
 
 
-__all__ = ["Connection", "HandshakeType"]
+__all__ = ["MAX_EMPTY_RECORDS_IN_A_ROW", "MAX_WARNING_ALERTS_IN_A_ROW", "Connection", "HandshakeType"]

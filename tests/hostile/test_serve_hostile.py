@@ -397,7 +397,7 @@ HELLO_CASES: dict[str, Callable[[], bytes]] = {
     "many-extensions": lambda: client_hello(extensions=[*base_extensions()] + [ext(0x1000 + i, b"") for i in range(3000)]),
     "trailing-bytes-hello": lambda: client_hello(trailing=b"\x00\x00\x00"),
     "unsupported-curves": lambda: client_hello(suites=b"\xc0\x2f\xc0\x30",
-                                               extensions=[ext(10, b"\x00\x02\x00\x19"), ext(11, b"\x01\x00")]),
+                                               extensions=[ext(10, b"\x00\x02\x00\x15"), ext(11, b"\x01\x00")]),
 }
 
 

@@ -49,6 +49,13 @@ def encrypt_then_mac_applies(suite: CipherSuite, version: int) -> bool:
     return suite.family is CipherFamily.CBC and version > ProtocolVersion.SSL3
 
 
+def record_splitting_applies(suite: CipherSuite, version: int) -> bool:
+    """1/n-1 record splitting (the BEAST countermeasure of NSS, OpenSSL and browsers) protects CBC in SSL 3.0 and
+    TLS 1.0, where each record's IV is the previous record's last ciphertext block (RFC 2246 §6.2.3.2, RFC 6101
+    §5.2.3.2), so predictable; TLS 1.1 added the explicit IV against exactly this (RFC 4346 §1)."""
+    return suite.family is CipherFamily.CBC and version <= ProtocolVersion.TLS1_0
+
+
 def master_secret_for(negotiated: Negotiated, premaster: bytes, session_hash: bytes | None = None) -> bytes:
     """master_secret (RFC 5246 §8.1; RFC 6101 §6.1) or, when negotiated, extended_master_secret (RFC 7627 §4).
 

@@ -13,14 +13,15 @@ from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from tlsstate.crypto import certs, dh, signatures
-from tlsstate.wire.constants import AlertDescription, NamedGroup, ProtocolVersion
+from tlsstate.wire.constants import AlertDescription, ProtocolVersion
 from tlsstate.wire.errors import ConfigurationError, HandshakeFailure, ProtocolError
 
 PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
 EcdheKeyPair = dh.EcdheKeyPair
 
-#: Groups tlsstate offers and accepts for ECDHE in TLS 1.0-1.2 (RFC 8422 §5.1.1).
-ECDHE_GROUPS = frozenset({NamedGroup.X25519, NamedGroup.SECP256R1, NamedGroup.SECP384R1, NamedGroup.SECP521R1})
+#: Groups tlsstate offers and accepts for ECDHE in TLS 1.0-1.2 (RFC 8422 §5.1.1): x25519, x448 and the
+#: three NIST curves, the ones :func:`tlsstate.crypto.dh.generate_ecdhe` makes keys for.
+ECDHE_GROUPS = frozenset(dh.SUPPORTED_EC_GROUPS)
 
 # ------------------------------------------------------------------------------------------- ECDHE
 

@@ -87,17 +87,17 @@ def read_client_hello(config: TLSConfig, msg: ClientHello) -> tuple[ProtocolVers
 def choose_suite(
     config: TLSConfig, msg: ClientHello, version: ProtocolVersion, offer: Offer
 ) -> tuple[CipherSuite, int | None, int | None]:
-    """Server preference order; a suite needs our key type, a common group and a signature scheme."""
+    """The first suite of :func:`suites_in_choice_order` that fits: it needs our key type, a common group and a
+    signature scheme (RFC 5246 §7.4.1.3, §7.4.3; RFC 8422 §5.1)."""
     key = config.private_key
     assert key is not None
     has_rsa = isinstance(key, rsa.RSAPrivateKey)
-    client_suites = set(msg.cipher_suites)
     group = _choose_group(config, offer)
     scheme = crypto.choose_signature_scheme(
         key, offer.signature_schemes, version, [int(x) for x in config.effective_signature_schemes()]
     )
-    for suite in config.effective_suites():
-        if suite.id not in client_suites or not suite.valid_for(version):
+    for suite in suites_in_choice_order(config, msg.cipher_suites):
+        if not suite.valid_for(version):
             continue
         kx = suite.key_exchange
         if kx is KeyExchange.RSA and has_rsa:
@@ -115,6 +115,18 @@ def choose_suite(
                 continue
             return suite, group, scheme
     raise HandshakeFailure("no cipher suite in common")
+
+
+def suites_in_choice_order(config: TLSConfig, client_suites: tuple[int, ...]) -> list[CipherSuite]:
+    """The suites both sides have, in the order the server tries them: the client's (RFC 5246 §7.4.1.2: its list
+    is "in order of the client's preference"; what ``openssl s_server`` does by default), or ours when
+    ``config.server_cipher_order`` (``s_server -serverpref``, ``serve --server-cipher-order``)."""
+    ours = config.effective_suites()
+    if config.server_cipher_order:
+        offered = set(client_suites)
+        return [suite for suite in ours if suite.id in offered]
+    by_id = {suite.id: suite for suite in ours}
+    return [by_id[suite_id] for suite_id in dict.fromkeys(client_suites) if suite_id in by_id]
 
 
 def _client_accepts_curve_of(key: object, offer: Offer) -> bool:
@@ -207,15 +219,25 @@ def session_to_resume(
 ) -> tuple[Session, CipherSuite, OpenedTicket | None] | None:
     """The session, its suite and the ticket to renew, when the cache holds the session (RFC 5246 §7.3 Figure 2,
     RFC 7627 §5.3) or a ticket does (RFC 5077 §3.1 Figure 2; renewed, §3.3, when :meth:`TicketKeys.needs_renewal`);
-    None for a full handshake."""
+    None for a full handshake.
+
+    RFC 5246 §7.4.1.2: a hello resuming a session "MUST include at least the cipher_suite from that session":
+    a session we hold whose suite the hello does not offer is illegal_parameter (as OpenSSL answers, also for a
+    ticket's session). Any other reason not to resume (unknown session or ticket, another version, a suite we no
+    longer run, RFC 7627 §5.3) gives a full handshake."""
     session, renew = _session_from_ticket(config, msg, version, offer)
     if session is None:
         cache = config.session_cache
         if cache is None or not msg.session_id:
             return None
         session = cache.lookup(msg.session_id)
-    if session is None or session.version != version or session.cipher_suite not in msg.cipher_suites:
+    if session is None or session.version != version:
         return None
+    if session.cipher_suite not in msg.cipher_suites:
+        raise ProtocolError(
+            f"ClientHello resumes a session of suite 0x{session.cipher_suite:04x} without offering it (RFC 5246 §7.4.1.2)",
+            AlertDescription.ILLEGAL_PARAMETER,
+        )
     suite = next((s for s in config.effective_suites() if s.id == session.cipher_suite), None)
     if suite is None:
         return None
@@ -251,4 +273,5 @@ __all__ = [
     "read_client_hello",
     "server_hello",
     "session_to_resume",
+    "suites_in_choice_order",
 ]
