@@ -18,12 +18,13 @@ from tlsstate.capture import tls13
 from tlsstate.capture.keysource import KeySource
 from tlsstate.capture.pcap import CaptureError, CaptureReader, open_capture
 from tlsstate.capture.session import TlsSession
+from tlsstate.capture.starttls import identify
 from tlsstate.capture.stream import DirectionState
 from tlsstate.capture.tcp import StreamReassembler, TcpConnection, TcpTracker
 from tlsstate.capture.tls12 import CapturedSessions
 from tlsstate.wire.constants import ProtocolVersion
 
-__all__ = ["CaptureResult", "ConnectionResult", "DecryptOptions", "decrypt_capture"]
+__all__ = ["CaptureResult", "ConnectionResult", "DecryptOptions", "Prelude", "decrypt_capture"]
 
 
 KNOWN_VERSIONS = frozenset(ProtocolVersion)
@@ -38,6 +39,21 @@ class DecryptOptions:
     sink_factory: SinkFactory | None = None  # (connection number, "client"/"server") -> sink or None
     progress: Callable[[int, int], None] | None = None  # (bytes read, total bytes)
     max_buffer: int = 32 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Prelude:
+    """The plaintext a connection carried before its TLS handshake (STARTTLS and other in-band upgrades,
+    :mod:`tlsstate.capture.starttls`): the protocol when recognisable, and the bytes each way."""
+
+    protocol: str | None
+    client_to_server_bytes: int
+    server_to_client_bytes: int
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``prelude`` object of ``--json``."""
+        return {"protocol": self.protocol, "client_to_server_bytes": self.client_to_server_bytes,
+                "server_to_client_bytes": self.server_to_client_bytes}
 
 
 @dataclass
@@ -79,6 +95,14 @@ class ConnectionResult:
         suite = self.session.suite
         return suite.name if suite is not None else self.cipher_suite
 
+    @property
+    def prelude(self) -> Prelude | None:
+        """The plaintext before the TLS handshake, or None when the connection started with TLS."""
+        client, server = self.session.client, self.session.server
+        if not (client.prelude_bytes or server.prelude_bytes):
+            return None
+        return Prelude(identify(client.prelude_head, server.prelude_head), client.prelude_bytes, server.prelude_bytes)
+
     def gaps(self) -> list[dict[str, int | str]]:
         """TCP gaps per direction."""
         out: list[dict[str, int | str]] = []
@@ -112,6 +136,7 @@ class ConnectionResult:
             "finished_verified": (all(ok for _w, ok in s.finished_checks) if s.finished_checks else None),
             "reason": s.reason() or None,
             "gaps": self.gaps(),
+            "prelude": self.prelude.to_json() if self.prelude is not None else None,
             "notes": s.notes,
         }
 

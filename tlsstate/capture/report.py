@@ -32,6 +32,10 @@ def _notes(conn: ConnectionResult) -> str:
     flags = []
     if s.reason():
         flags.append(s.reason())
+    prelude = conn.prelude
+    if prelude is not None:
+        flags.append(f"upgraded from {prelude.protocol or 'plaintext'} after {prelude.client_to_server_bytes} / "
+                     f"{prelude.server_to_client_bytes} plaintext bytes")
     if s.handshakes > 1:
         flags.append(f"{s.handshakes} handshakes")
     if s.resumed:

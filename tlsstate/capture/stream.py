@@ -15,6 +15,7 @@ import struct
 from collections.abc import Callable
 from typing import Protocol
 
+from tlsstate.capture.starttls import HEAD_KEPT, HELLO_PROBE, PRELUDE_LIMIT, find_hello
 from tlsstate.record import HalfConnection, Record
 from tlsstate.wire.constants import ContentType
 from tlsstate.wire.errors import TLSError
@@ -112,6 +113,10 @@ class DirectionState:
         self.recover_budget = 0
         self.recover_attempts = 0  # records left on which to search the sequence number after a gap
         self.force = False
+        self.prelude_bytes = 0  # plaintext before the first TLS record (STARTTLS and other in-band upgrades)
+        self.prelude_head = b""  # its first HEAD_KEPT bytes, to name the protocol (starttls.identify)
+        self._in_prelude = False
+        self._prelude_scanned = 0
 
     # ------------------------------------------------------------------ framing
     def feed(self, data: bytes | memoryview) -> None:
@@ -211,6 +216,8 @@ class DirectionState:
     def _sync(self) -> bool:
         """Find the first record boundary (start of stream, SSLv2 hello, or resynchronisation)."""
         buf = self.buffer
+        if self._in_prelude:
+            return self._skip_prelude()
         if not self.need_resync and not self.started:
             if len(buf) < 5:
                 return False
@@ -228,9 +235,9 @@ class DirectionState:
                 self.synced = True
                 return True
             if not self.owner.mid_stream:
-                self.owner.mark_not_tls(f"{self.writer} stream does not start with a TLS record")
-                buf.clear()
-                return False
+                self.started = False
+                self._in_prelude = True
+                return self._skip_prelude()
             self.need_resync = True
         # resynchronise: a plausible header followed by another plausible header (or the buffer end)
         limit = len(buf) - 5
@@ -261,6 +268,28 @@ class DirectionState:
         if self.half.protection.protects or self.owner.version_known:
             self.lost_state("record state lost after a capture gap")
         self.missing = 0
+        return True
+
+    def _skip_prelude(self) -> bool:
+        """The stream began in plaintext (an in-band upgrade, :mod:`tlsstate.capture.starttls`): find the hello record,
+        count and drop what precedes it; not TLS when none is found in the first PRELUDE_LIMIT bytes."""
+        buf = self.buffer
+        pos = find_hello(buf, self.writer == "client", self._prelude_scanned)
+        if pos < 0:
+            self._prelude_scanned = max(len(buf) - HELLO_PROBE + 1, 0)
+            if self.prelude_bytes + len(buf) > PRELUDE_LIMIT:
+                self._in_prelude = False
+                self.owner.mark_not_tls(f"{self.writer} stream does not start with a TLS record "
+                                        f"(and has no TLS hello in its first {PRELUDE_LIMIT} bytes)")
+                buf.clear()
+            return False
+        if len(self.prelude_head) < HEAD_KEPT:
+            self.prelude_head += bytes(buf[: min(pos, HEAD_KEPT - len(self.prelude_head))])
+        self.prelude_bytes += pos
+        del buf[:pos]
+        self._in_prelude = False
+        self.started = self.synced = True
+        self.owner.note(f"{self.writer} stream: {self.prelude_bytes} bytes of plaintext before the TLS handshake")
         return True
 
     def pair(self, other: DirectionState) -> None:
