@@ -110,8 +110,25 @@ class ConnectionResult:
             out.extend({"direction": name, "offset": g.offset, "length": g.length} for g in stream.gaps)
         return out
 
+    def undecryptable(self) -> list[dict[str, Any]]:
+        """Why records were not decrypted, per direction and cause: ``direction``, ``records`` and the cause's
+        fields (:class:`~tlsstate.capture.trace.Cause`)."""
+        out: list[dict[str, Any]] = []
+        for name, state in (("client_to_server", self.session.client), ("server_to_client", self.session.server)):
+            out.extend({"direction": name, "records": count, **cause.to_json()} for cause, count in state.causes.items())
+        return out
+
+    def records_json(self) -> list[dict[str, Any]]:
+        """The ``--records`` lines as objects (only when records were kept)."""
+        return [
+            {"direction": r.direction, "content_type": r.content_type, "seq": r.seq, "length": r.length,
+             "verdict": r.verdict, "key": r.key, "plaintext_length": r.plaintext_length,
+             "cause": r.cause.to_json() if r.cause is not None else None}
+            for r in self.session.records
+        ]
+
     def to_json(self) -> dict[str, Any]:
-        """The ``--json`` object."""
+        """The ``--json`` object (with ``records`` when they were kept: ``--json --records``)."""
         s = self.session
         summary = s.summary()
         return {
@@ -137,7 +154,9 @@ class ConnectionResult:
             "reason": s.reason() or None,
             "gaps": self.gaps(),
             "prelude": self.prelude.to_json() if self.prelude is not None else None,
+            "undecryptable": self.undecryptable(),
             "notes": s.notes,
+            **({"records": self.records_json()} if s.keep_records else {}),
         }
 
 
@@ -204,7 +223,8 @@ class _Followers:
             return session.client if (which == "client") != session.roles_swapped else session.server
 
         def reassembler(which: str) -> StreamReassembler:
-            return StreamReassembler(lambda data: direction(which).feed(data), lambda gap: direction(which).gap(gap.length),
+            return StreamReassembler(lambda data: direction(which).feed(data),
+                                     lambda gap: direction(which).gap(gap.length, gap.offset),
                                      options.max_buffer)
 
         conn = TcpConnection(number, client, server, first, reassembler("client"), reassembler("server"), known)

@@ -63,7 +63,7 @@ class KeyLog:
     ``premaster_by_encrypted_prefix``: RSA (8-byte prefix of the encrypted premaster);
     ``master_by_session_id``: ``RSA Session-ID:… Master-Key:…``; ``tls13``: client_random → label → secret
     (``CLIENT_TRAFFIC_SECRET_0`` etc. keep their generation number in the label).
-    ``lines`` maps each stored entry to the line it came from (for ``--explain``).
+    ``lines`` maps each stored entry to the line it came from (for ``--explain``), ``origins`` to the file.
     """
 
     master_by_client_random: dict[bytes, bytes] = field(default_factory=dict)
@@ -72,6 +72,7 @@ class KeyLog:
     master_by_session_id: dict[bytes, bytes] = field(default_factory=dict)
     tls13: dict[bytes, dict[str, bytes]] = field(default_factory=dict)
     lines: dict[tuple[str, bytes], int] = field(default_factory=dict)
+    origins: dict[tuple[str, bytes], str] = field(default_factory=dict)
     source: str = "key log"
 
     def __repr__(self) -> str:
@@ -114,6 +115,13 @@ class KeyLog:
         """Line number an entry came from."""
         return self.lines.get((label, key))
 
+    def where(self, label: str, key: bytes) -> str | None:
+        """``<file> line <n>`` of an entry, or None when there is none."""
+        line = self.lines.get((label, key))
+        if line is None:
+            return None
+        return f"{self.origins.get((label, key), self.source)} line {line}"
+
     def merge(self, other: KeyLog) -> None:
         """Add another key log's entries (later wins)."""
         self.master_by_client_random.update(other.master_by_client_random)
@@ -123,6 +131,7 @@ class KeyLog:
         for cr, secrets in other.tls13.items():
             self.tls13.setdefault(cr, {}).update(secrets)
         self.lines.update(other.lines)
+        self.origins.update(other.origins)
 
     def add_line(self, line: str, line_number: int = 0) -> str | None:
         """Parse one line into this key log; returns a warning (without the secret) or None."""
@@ -137,6 +146,7 @@ class KeyLog:
                 return f"{where}: malformed RSA Session-ID line"
             self.master_by_session_id[sid] = master
             self.lines[("RSA Session-ID", sid)] = line_number
+            self.origins[("RSA Session-ID", sid)] = self.source
             return None
         parts = text.split()
         if len(parts) != 3:
@@ -172,6 +182,7 @@ class KeyLog:
         else:
             return f"{where}: unknown label {label!r}"
         self.lines[(label, first)] = line_number
+        self.origins[(label, first)] = self.source
         return None
 
 
