@@ -19,7 +19,7 @@ from tlsstate.capture import tls12, tls13
 from tlsstate.capture.keysource import KeySource
 from tlsstate.capture.stream import HANDSHAKE_BUFFER, DirectionState
 from tlsstate.capture.tls12 import CapturedSessions, Tls12Keys
-from tlsstate.capture.trace import SSLV2_CLIENT_HELLO, Cause, Derivation, RecordInfo
+from tlsstate.capture.trace import SSLV2_CLIENT_HELLO, Cause, Derivation, KeyIds, RecordInfo
 from tlsstate.crypto.negotiated import Negotiated
 from tlsstate.crypto.suites import CipherSuite, by_id
 from tlsstate.handshake.hellos import (
@@ -81,6 +81,7 @@ class TlsSession:
         self.derivations: list[Derivation] = []
         self.roles_swapped = False  # the TCP layer guessed the client wrong (no SYN seen); fixed by the ClientHello
         self.finished_checks: list[tuple[str, bool]] = []  # (writer, verify_data matched) per Finished
+        self.key_ids = KeyIds()  # what the key log lines of this connection are keyed by
         self._reset_handshake()
         self.seen_tls = False
 
@@ -330,6 +331,8 @@ class TlsSession:
                 self.tls12.certificate = chain[0]
         elif t == HandshakeType.CLIENT_KEY_EXCHANGE and self.suite is not None and self.version is not None:
             message = ClientKeyExchange.parse(raw.body, self.version, self.suite.key_exchange)
+            if message.encrypted_premaster:
+                self.key_ids.encrypted_premasters.append(message.encrypted_premaster[:8])
             self.tls12.client_key_exchange_seen(message, bytes(self.transcript))
         elif t == HandshakeType.NEW_SESSION_TICKET and direction is self.server:
             self.tls12.remember_ticket(NewSessionTicket.parse(raw.body).ticket, self._master_secret())
@@ -363,6 +366,7 @@ class TlsSession:
             self.note(f"renegotiation: handshake {self.handshakes}")
         self.client_hello = hello
         self.client_random = hello.random
+        self.key_ids.client_randoms.append(hello.random)
         self.transcript = bytearray(raw)
         self._first_hello = bytes(raw)
         problems: list[str] = []
@@ -429,6 +433,8 @@ class TlsSession:
         self.version = version
         self.suite_id = hello.cipher_suite
         self.suite = by_id(hello.cipher_suite)
+        if hello.session_id:
+            self.key_ids.session_ids.append(hello.session_id)
         self.unsupported = self._unsupported_reason(version, hello.cipher_suite) or self.unsupported
         if self.unsupported:
             self._give_up(self.unsupported)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-__all__ = ["CAUSE_KINDS", "SSLV2_CLIENT_HELLO", "Cause", "Derivation", "RecordInfo"]
+__all__ = ["CAUSE_KINDS", "SSLV2_CLIENT_HELLO", "Cause", "Derivation", "KeyIds", "RecordInfo"]
 
 #: The content type a ``--records`` line shows for an SSLv2-format ClientHello (RFC 5246 Appendix E.2: its
 #: header is a 2-byte length with the top bit set, not a TLS record header; 0x80 is that bit, no TLS type).
@@ -74,3 +74,13 @@ class Derivation:
     def has(self, name: str) -> bool:
         """Whether a step called ``name`` was recorded already (each key is explained once per handshake)."""
         return any(step[0] == name for step in self.steps)
+
+
+@dataclass
+class KeyIds:
+    """What key log lines for one connection are keyed by, as seen in its handshakes (``tlsstate keylog check``):
+    each ClientHello's random, each ServerHello's session ID, each RSA ClientKeyExchange's first 8 bytes."""
+
+    client_randoms: list[bytes] = field(default_factory=list)
+    session_ids: list[bytes] = field(default_factory=list)
+    encrypted_premasters: list[bytes] = field(default_factory=list)

@@ -27,10 +27,12 @@ from typing import IO
 __all__ = [
     "TLS13_LABELS",
     "KeyLog",
+    "KeyLogEntry",
     "KeyLogWriter",
     "load_keylog",
     "open_default_keylog",
     "parse_keylog",
+    "scan_keylog",
 ]
 
 #: TLS 1.3 labels whose value is keyed by client random (RFC 8446 §7.1 names in NSS spelling).
@@ -184,6 +186,46 @@ class KeyLog:
         self.lines[(label, first)] = line_number
         self.origins[(label, first)] = self.source
         return None
+
+
+@dataclass(frozen=True)
+class KeyLogEntry:
+    """One well-formed key log line as written: where it is, its label, what it is keyed by (client random, the
+    encrypted premaster's first 8 bytes, a session ID) and its secret (never in the repr)."""
+
+    source: str
+    line: int
+    label: str
+    key: bytes
+    secret: bytes = field(repr=False)
+
+    @property
+    def where(self) -> str:
+        """``<file> line <n>``."""
+        return f"{self.source} line {self.line}"
+
+
+def scan_keylog(text: str, source: str = "key log") -> tuple[list[KeyLogEntry], list[tuple[int, str]]]:
+    """Every line of a key log, for checking it (``tlsstate keylog check``): the well-formed entries in file order,
+    duplicates included, and the malformed lines as (line number, problem). Validation is :meth:`KeyLog.add_line`'s."""
+    entries: list[KeyLogEntry] = []
+    malformed: list[tuple[int, str]] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        text_line = line.strip()
+        problem = KeyLog(source=source).add_line(text_line, number)
+        if problem is not None:
+            malformed.append((number, problem.removeprefix(f"{source} line {number}: ")))
+            continue
+        if not text_line or text_line.startswith("#"):
+            continue
+        session = _SESSION_LINE.match(text_line)
+        if session:
+            entries.append(KeyLogEntry(source, number, "RSA Session-ID", bytes.fromhex(session.group(1)),
+                                       bytes.fromhex(session.group(2))))
+            continue
+        label, first, second = text_line.split()
+        entries.append(KeyLogEntry(source, number, label, bytes.fromhex(first), bytes.fromhex(second)))
+    return entries, malformed
 
 
 def parse_keylog(text: str, source: str = "key log") -> tuple[KeyLog, list[str]]:
