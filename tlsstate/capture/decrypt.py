@@ -41,6 +41,9 @@ class DecryptOptions:
     sink_factory: SinkFactory | None = None  # (connection number, "client"/"server") -> sink or None
     progress: Callable[[int, int], None] | None = None  # (bytes read, total bytes)
     max_buffer: int = 32 * 1024 * 1024
+    on_time: Callable[[float], None] | None = None  # the capture time of each packet, before it is processed
+    on_start: Callable[[TcpConnection], None] | None = None  # a TCP connection is first seen
+    on_done: Callable[[ConnectionResult], None] | None = None  # a TLS connection is done, just before it is yielded
 
 
 @dataclass(frozen=True)
@@ -208,7 +211,7 @@ class Decryption:
         followers = _Followers(self.keys, options)
         tracker = TcpTracker(followers.connection, self._done_connection)
         with reader:
-            for _ in _read(reader, tracker, self.keys, f"{self.path} (Decryption Secrets Block)", options.progress):
+            for _ in _read(reader, tracker, self.keys, f"{self.path} (Decryption Secrets Block)", options):
                 if self._next_tcp in self._done:
                     yield from self._ready(followers)
             tracker.finish()
@@ -239,6 +242,8 @@ class Decryption:
             result = ConnectionResult(self._tls_count, conn.endpoint_text(client), conn.endpoint_text(server), session,
                                       conn)
             self._tls_count += 1
+            if self.options.on_done is not None:
+                self.options.on_done(result)
             yield result
 
 
@@ -310,6 +315,8 @@ class _Followers:
                                      options.max_buffer)
 
         conn = TcpConnection(number, client, server, first, reassembler("client"), reassembler("server"), known)
+        if options.on_start is not None:
+            options.on_start(conn)
         if options.sink_factory is not None:
             session.client.sink = options.sink_factory(number, "client")
             session.server.sink = options.sink_factory(number, "server")
@@ -318,9 +325,10 @@ class _Followers:
 
 
 def _read(reader: CaptureReader, tracker: TcpTracker, keys: KeySource, dsb_source: str,
-          progress: Callable[[int, int], None] | None) -> Iterator[None]:
+          options: DecryptOptions) -> Iterator[None]:
     """Every TCP segment of the capture into ``tracker``, yielding after each; key logs embedded in the capture
     (pcapng Decryption Secrets Blocks) are added to ``keys`` before the packets that follow them."""
+    progress, on_time = options.progress, options.on_time
     step = max(reader.size // 200, 1 << 20)
     next_report = step
     for key_text in reader.keylog_text:  # DSBs before the first packet; later ones are added below too
@@ -331,6 +339,8 @@ def _read(reader: CaptureReader, tracker: TcpTracker, keys: KeySource, dsb_sourc
             for key_text in reader.keylog_text[used_dsb:]:
                 keys.add_keylog_text(key_text, dsb_source)
             used_dsb = len(reader.keylog_text)
+        if on_time is not None:
+            on_time(segment.time)
         tracker.add(segment)
         if progress is not None and reader.position >= next_report:
             progress(reader.progress, reader.size)
