@@ -13,6 +13,7 @@ import tracemalloc
 from pathlib import Path
 
 import dpkt
+import pytest
 from click.testing import CliRunner
 
 import tlsstate.capture as capture
@@ -103,3 +104,12 @@ def test_memory_does_not_grow_with_the_number_of_connections(vectors: Path, tmp_
     small, large = _many(vectors, tmp_path, 100), _many(vectors, tmp_path, 400)
     small_peak, large_peak = _peak(small, keys), _peak(large, keys)
     assert large_peak < small_peak * 1.5, (small_peak, large_peak)  # 4x the connections, not 4x the memory
+
+
+def test_the_readme_example_runs(vectors: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    readme = (Path(__file__).resolve().parents[3] / "README.md").read_text()
+    code = readme.split("## Decrypting captures from Python", 1)[1].split("```python\n", 1)[1].split("```", 1)[0]
+    code = code.replace('"trace.pcapng"', repr(str(vectors / WS / "captures" / f"{TLS13}.pcap")))
+    code = code.replace('"sslkeys.log"', repr(str(vectors / WS / "keys" / f"{TLS13}.keys")))
+    exec(compile(code, "README.md", "exec"), {})
+    assert capsys.readouterr().out.splitlines()[-1] == "16 packets; 0 non-TLS connections"
