@@ -204,6 +204,7 @@ class Decryption:
         self._tls_count = 0
         self._next_tcp = 0  # the TCP connection to hand out next (capture order)
         self._done: dict[int, TcpConnection] = {}  # done, waiting for an earlier connection
+        self.ready = False  # the next connection to hand out is done
 
     def __iter__(self) -> Iterator[ConnectionResult]:
         options = self.options
@@ -211,9 +212,8 @@ class Decryption:
         followers = _Followers(self.keys, options)
         tracker = TcpTracker(followers.connection, self._done_connection)
         with reader:
-            for _ in _read(reader, tracker, self.keys, f"{self.path} (Decryption Secrets Block)", options):
-                if self._next_tcp in self._done:
-                    yield from self._ready(followers)
+            for _ in _read(reader, tracker, self.keys, f"{self.path} (Decryption Secrets Block)", options, self):
+                yield from self._ready(followers)
             tracker.finish()
             self._done.update({conn.number: conn for conn in tracker.all})
             self.packets, self.capture_error, self.warnings = reader.packets, reader.error, reader.warnings
@@ -225,9 +225,12 @@ class Decryption:
 
     def _done_connection(self, conn: TcpConnection) -> None:
         self._done[conn.number] = conn
+        if conn.number == self._next_tcp:
+            self.ready = True
 
     def _ready(self, followers: _Followers) -> Iterator[ConnectionResult]:
         """The done connections whose turn has come, as results (non-TLS ones are counted)."""
+        self.ready = False
         while self._next_tcp in self._done:
             conn = self._done.pop(self._next_tcp)
             self._next_tcp += 1
@@ -325,9 +328,10 @@ class _Followers:
 
 
 def _read(reader: CaptureReader, tracker: TcpTracker, keys: KeySource, dsb_source: str,
-          options: DecryptOptions) -> Iterator[None]:
-    """Every TCP segment of the capture into ``tracker``, yielding after each; key logs embedded in the capture
-    (pcapng Decryption Secrets Blocks) are added to ``keys`` before the packets that follow them."""
+          options: DecryptOptions, run: Decryption) -> Iterator[None]:
+    """Every TCP segment of the capture into ``tracker``, yielding when ``run`` has a connection ready; key logs
+    embedded in the capture (pcapng Decryption Secrets Blocks) are added to ``keys`` before the packets that
+    follow them."""
     progress, on_time = options.progress, options.on_time
     step = max(reader.size // 200, 1 << 20)
     next_report = step
@@ -345,4 +349,5 @@ def _read(reader: CaptureReader, tracker: TcpTracker, keys: KeySource, dsb_sourc
         if progress is not None and reader.position >= next_report:
             progress(reader.progress, reader.size)
             next_report = reader.position + step
-        yield
+        if run.ready:
+            yield

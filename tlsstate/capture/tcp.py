@@ -246,7 +246,8 @@ class TcpTracker:
             conn.reset = True
         else:
             stream.segment(seg.seq, seg.payload, bool(flags & FIN))
-        if self.on_done is not None and conn.done:
+        # a connection can only become done on a FIN or RST, or on data that completes a stream whose FIN came early
+        if self.on_done is not None and (flags & (FIN | RST) or stream.fin_offset is not None) and conn.done:
             self._retire(key, conn)
 
     def _retire(self, key: tuple[tuple[str, int], tuple[str, int]], conn: TcpConnection) -> None:
