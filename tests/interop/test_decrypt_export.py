@@ -98,3 +98,28 @@ def test_tshark_decrypts_the_injected_pcapng_without_a_key_log(vectors: Path, tm
     used = set(dsb.lower().splitlines())
     written = {x.lower() for x in keylog.read_text().splitlines() if x and not x.startswith("#")}
     assert used == written - {stray.strip().lower()}  # every line the connections use, and only those
+
+
+def test_ipv6_connections_are_written_with_good_checksums(tmp_path: Path) -> None:
+    from types import SimpleNamespace
+
+    from tlsstate.capture.export import PlaintextCapture
+
+    path = tmp_path / "v6.pcap"
+    tcp = SimpleNamespace(number=0, client=("2001:db8::1", 50000), server=("2001:db8::2", 993))
+    with path.open("wb") as out:
+        plain = PlaintextCapture(out)
+        plain.started(tcp)  # type: ignore[arg-type]
+        plain.clock(1_700_000_000.25)
+        plain.sink(0, "client")(b"a1 LOGIN user pass\r\n")
+        plain.sink(0, "server")(b"a1 OK logged in\r\n" * 5000)  # more than one 65,000-byte segment
+        plain.done(SimpleNamespace(tcp=tcp))  # type: ignore[arg-type]
+        plain.close()
+    fields = _tshark("-r", str(path), "-o", "tcp.check_checksum:TRUE", "-T", "fields", "-e", "tcp.checksum.status",
+                     "-e", "ipv6.src", "-e", "tcp.srcport", "-e", "frame.time_epoch")
+    rows = [line.split("\t") for line in fields.splitlines()]
+    assert len(rows) == 3 + 1 + 2 + 2  # handshake, request, two response segments, two FINs
+    assert all(r[0] == "1" and r[1] in ("2001:db8::1", "2001:db8::2") and r[3].startswith("1700000000.25") for r in rows)
+    node0, first, second = _follow(path, "tcp", 0)
+    assert node0 == "[2001:db8::1]:50000" or node0.startswith("2001:db8::1")
+    assert (first, second) == (b"a1 LOGIN user pass\r\n", b"a1 OK logged in\r\n" * 5000)
