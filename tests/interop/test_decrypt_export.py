@@ -113,7 +113,7 @@ def test_ipv6_connections_are_written_with_good_checksums(tmp_path: Path) -> Non
         plain.clock(1_700_000_000.25)
         plain.sink(0, "client")(b"a1 LOGIN user pass\r\n")
         plain.sink(0, "server")(b"a1 OK logged in\r\n" * 5000)  # more than one 65,000-byte segment
-        plain.done(SimpleNamespace(tcp=tcp))  # type: ignore[arg-type]
+        plain.done(tcp, SimpleNamespace(tcp=tcp))  # type: ignore[arg-type]
         plain.close()
     fields = _tshark("-r", str(path), "-o", "tcp.check_checksum:TRUE", "-T", "fields", "-e", "tcp.checksum.status",
                      "-e", "ipv6.src", "-e", "tcp.srcport", "-e", "frame.time_epoch")

@@ -83,6 +83,7 @@ def test_a_wrong_tls13_secret_names_its_key_log_line(vectors: Path, tmp_path: Pa
     assert wrong["keylog_line"] == f"{keylog} line {number + 1}"
     assert f"line {number + 1}" in wrong["message"]
     assert conn["records_failed"] == 1
+    assert conn["reason"] == wrong["message"]  # the table's note names the line too
 
 
 def test_a_wrong_tls12_master_secret_names_its_key_log_line(vectors: Path, tmp_path: Path) -> None:

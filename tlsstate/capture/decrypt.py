@@ -43,7 +43,8 @@ class DecryptOptions:
     max_buffer: int = 32 * 1024 * 1024
     on_time: Callable[[float], None] | None = None  # the capture time of each packet, before it is processed
     on_start: Callable[[TcpConnection], None] | None = None  # a TCP connection is first seen
-    on_done: Callable[[ConnectionResult], None] | None = None  # a TLS connection is done, just before it is yielded
+    # a TCP connection is handed out (done, and every earlier one too): with its result, None when it is not TLS
+    on_done: Callable[[TcpConnection, ConnectionResult | None], None] | None = None
 
 
 @dataclass(frozen=True)
@@ -240,13 +241,15 @@ class Decryption:
             session.finish()
             if session.not_tls or not session.seen_tls:
                 self.non_tls_connections += 1
+                if self.options.on_done is not None:
+                    self.options.on_done(conn, None)
                 continue
             client, server = (conn.server, conn.client) if session.roles_swapped else (conn.client, conn.server)
             result = ConnectionResult(self._tls_count, conn.endpoint_text(client), conn.endpoint_text(server), session,
                                       conn)
             self._tls_count += 1
             if self.options.on_done is not None:
-                self.options.on_done(result)
+                self.options.on_done(conn, result)
             yield result
 
 

@@ -48,12 +48,13 @@ TLS13_USED = ("CLIENT_EARLY_TRAFFIC_SECRET", "CLIENT_HANDSHAKE_TRAFFIC_SECRET", 
 
 
 class _Stream:
-    """One written TCP connection: its endpoints and the next sequence number each way."""
+    """One TCP connection to write: its endpoints, whether its handshake is written, the next sequence numbers."""
 
     def __init__(self, client: tuple[str, int], server: tuple[str, int]) -> None:
         self.client, self.server = client, server
         self.ipv6 = ipaddress.ip_address(client[0]).version == 6
         self.seq = {True: CLIENT_ISN, False: SERVER_ISN}
+        self.opened = False
 
 
 class PlaintextCapture:
@@ -67,9 +68,7 @@ class PlaintextCapture:
         self.frames = FrameWriter(out, "pcap")
         self.time = 0.0
         self.packets = 0
-        self._streams: dict[int, _Stream] = {}
-        self._endpoints: dict[int, tuple[tuple[str, int], tuple[str, int]]] = {}
-        self._closed: set[int] = set()
+        self._streams: dict[int, _Stream] = {}  # TCP connections not yet handed out
 
     def clock(self, time: float) -> None:
         """The capture time of the packet being read."""
@@ -78,38 +77,40 @@ class PlaintextCapture:
     def started(self, conn: TcpConnection) -> None:
         """A TCP connection is first seen: its endpoints (the TCP layer's client opens the written connection;
         data keeps the direction it had on the wire)."""
-        self._endpoints[conn.number] = (conn.client, conn.server)
+        self._streams[conn.number] = _Stream(conn.client, conn.server)
 
     def sink(self, number: int, writer: str) -> Callable[[bytes], None]:
         """Where the plaintext ``writer`` sends on TCP connection ``number`` goes."""
         from_client = writer == "client"
 
+        stream = self._streams[number]
+
         def write(data: bytes) -> None:
-            stream = self._open(number)
+            self._open(stream)
             for start in range(0, len(data), MSS):
                 self._segment(stream, from_client, TH_PSH | TH_ACK, data[start : start + MSS])
 
         return write
 
-    def done(self, conn: ConnectionResult) -> None:
-        """A TLS connection is done: its stream (opened now if it carried no data) gets a FIN each way."""
-        number = conn.tcp.number
-        if number in self._closed:
+    def done(self, tcp: TcpConnection, result: ConnectionResult | None) -> None:
+        """A TCP connection is handed out: a TLS connection's stream (opened now if it carried no data) gets a FIN
+        each way; one that is not TLS is not written."""
+        stream = self._streams.pop(tcp.number, None)
+        if stream is None or result is None:
             return
-        stream = self._open(number)
+        self._finish(stream)
+
+    def _finish(self, stream: _Stream) -> None:
+        self._open(stream)
         self._segment(stream, True, TH_FIN | TH_ACK, b"")
         self._segment(stream, False, TH_FIN | TH_ACK, b"")
-        self._closed.add(number)
-        del self._streams[number]
 
-    def _open(self, number: int) -> _Stream:
-        stream = self._streams.get(number)
-        if stream is None:
-            stream = self._streams[number] = _Stream(*self._endpoints[number])
+    def _open(self, stream: _Stream) -> None:
+        if not stream.opened:
+            stream.opened = True
             self._segment(stream, True, TH_SYN, b"")
             self._segment(stream, False, TH_SYN | TH_ACK, b"")
             self._segment(stream, True, TH_ACK, b"")
-        return stream
 
     def _segment(self, stream: _Stream, from_client: bool, flags: int, payload: bytes) -> None:
         src, dst = (stream.client, stream.server) if from_client else (stream.server, stream.client)
@@ -132,11 +133,11 @@ class PlaintextCapture:
         stream.seq[from_client] += len(payload) + (1 if flags & (TH_SYN | TH_FIN) else 0)
 
     def close(self) -> None:
-        """Close the streams still open (FIN each way) and flush the file."""
-        for number in list(self._streams):
-            stream = self._streams.pop(number)
-            self._segment(stream, True, TH_FIN | TH_ACK, b"")
-            self._segment(stream, False, TH_FIN | TH_ACK, b"")
+        """Close the streams that carried data and were not handed out (FIN each way), flush the file."""
+        for stream in self._streams.values():
+            if stream.opened:
+                self._finish(stream)
+        self._streams.clear()
         self.out.flush()
 
 

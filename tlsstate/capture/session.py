@@ -522,6 +522,9 @@ class TlsSession:
             return self.not_tls_reason
         if self.unsupported:
             return self.unsupported
+        wrong = [cause for state in (self.client, self.server) for cause in state.causes if cause.kind == "wrong_key"]
+        if wrong:  # the key log line to fix, rather than "an earlier record failed"
+            return wrong[0].message
         for state in (self.client, self.server):
             if state.records_no_keys and state.no_keys_reason:
                 return state.no_keys_reason
