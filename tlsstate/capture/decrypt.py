@@ -190,7 +190,8 @@ class Decryption:
     connection is yielded once it is done (both FINs delivered, or reset) and every connection that began before it
     has been yielded, then forgotten; so memory is bounded by the connections open at once, their reassembly windows
     and records in flight, not by the capture. After the iteration: ``packets``, ``capture_error`` (damage that
-    ended reading; the connections so far were yielded), ``warnings`` and ``non_tls_connections``. Iterate once.
+    ended reading; the connections so far were yielded), ``warnings``, ``non_tls_connections`` and
+    ``keylog_text`` (key logs embedded in the capture). Iterate once.
     Raises CaptureError only when nothing at all can be read (not a capture file).
     """
 
@@ -202,6 +203,7 @@ class Decryption:
         self.capture_error: str | None = None
         self.warnings: list[str] = []
         self.non_tls_connections = 0
+        self.keylog_text: list[str] = []  # the key logs found inside the capture (pcapng DSBs)
         self._tls_count = 0
         self._next_tcp = 0  # the TCP connection to hand out next (capture order)
         self._done: dict[int, TcpConnection] = {}  # done, waiting for an earlier connection
@@ -218,6 +220,7 @@ class Decryption:
             tracker.finish()
             self._done.update({conn.number: conn for conn in tracker.all})
             self.packets, self.capture_error, self.warnings = reader.packets, reader.error, reader.warnings
+            self.keylog_text = reader.keylog_text
             if reader.error and reader.packets == 0 and not self._tls_count and not self._done:
                 raise CaptureError(reader.error)
             yield from self._ready(followers)

@@ -1,7 +1,8 @@
 """``tlsstate keylog check``: which key log lines a capture's connections use, which they still need, and what is
 wrong with the rest ("why doesn't it decrypt?").
 
-The capture is decrypted once with the key logs (:func:`~tlsstate.capture.decrypt.decrypt_capture`), so "covered"
+The capture is decrypted once with the key logs (:class:`~tlsstate.capture.decrypt.Decryption`; key logs inside a
+pcapng capture, Decryption Secrets Blocks, are checked like the files), so "covered"
 means what decryption found, not a guess: a connection is covered when none of its records failed for want of a
 key or for a wrong key. Beside that, each line of each key log (:func:`~tlsstate.wire.keylog.scan_keylog`) is matched
 to the connections by what it is keyed by (NSS key log format: the client random; ``RSA``: the encrypted
@@ -17,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tlsstate.capture.decrypt import ConnectionResult, decrypt_capture
+from tlsstate.capture.decrypt import ConnectionResult, Decryption
 from tlsstate.capture.keysource import KeySource
 from tlsstate.wire.constants import ProtocolVersion
 from tlsstate.wire.errors import ConfigurationError
@@ -117,13 +118,19 @@ def check_keylogs(capture: str | Path, keylogs: list[Path]) -> KeylogCheck:
         entries += found
         malformed += [(str(path), number, problem) for number, problem in bad]
         keys.add_keylog_text(text, str(path))
-    result = decrypt_capture(capture, keys)
-    checks = [_check_connection(conn, entries) for conn in result.connections]
+    run = Decryption(capture, keys)
+    connections = list(run)
+    source = f"{capture} (Decryption Secrets Block)"
+    for text in run.keylog_text:  # key logs inside the capture count like the files (pcapng DSB)
+        found, bad = scan_keylog(text, source)
+        entries += found
+        malformed += [(source, number, problem) for number, problem in bad]
+    checks = [_check_connection(conn, entries) for conn in connections]
     used = {id(e) for c in checks for e in c.matched}
     duplicates, conflicts = _repeats(entries)
-    wrong = [(e, want, c.number) for c in checks for e, want in _wrong_lengths(result.connections[c.number], c.matched)]
+    wrong = [(e, want, c.number) for c in checks for e, want in _wrong_lengths(connections[c.number], c.matched)]
     return KeylogCheck(checks, [e for e in entries if id(e) not in used], duplicates, conflicts, malformed, wrong,
-                       result.capture_error)
+                       run.capture_error)
 
 
 def _matches(conn: ConnectionResult, entry: KeyLogEntry) -> bool:

@@ -132,3 +132,17 @@ def test_bad_usage_and_unreadable_input_exit_2(vectors: Path, tmp_path: Path) ->
     assert bad.exit_code == 2 and "not a pcap or pcapng file" in bad.output
     assert _check(_capture(vectors, TLS13)).exit_code == 2  # no key log given
     assert _check(str(tmp_path / "absent.pcap"), keys).exit_code == 2
+
+
+def test_key_logs_inside_a_pcapng_count_like_files(vectors: Path, tmp_path: Path) -> None:
+    from tlsstate.capture.export import inject_secrets
+
+    injected = tmp_path / "with-secrets.pcapng"
+    inject_secrets(_capture(vectors, TLS13), injected, [x for x in _lines(vectors, TLS13) if CR13 in x])
+    empty = _keylog(tmp_path, ["# nothing here"])
+    code, report = _json(str(injected), str(empty))
+    assert code == 1  # connection 1's lines are not in the capture's DSB and the file has none
+    first, second = report["connections"]
+    assert first["covered"] is True and second["covered"] is False
+    assert {m["file"] for m in first["matched_lines"]} == {f"{injected} (Decryption Secrets Block)"}
+    assert [m["line"] for m in first["matched_lines"]] == [1, 2, 3, 4]
