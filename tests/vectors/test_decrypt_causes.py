@@ -95,6 +95,7 @@ def test_a_wrong_tls12_master_secret_names_its_key_log_line(vectors: Path, tmp_p
     wrong = [e for e in conn["undecryptable"] if e["cause"] == "wrong_key"]
     assert {e["direction"] for e in wrong} == {"client_to_server", "server_to_client"}  # both Finished records
     assert all(e["keylog_line"] == f"{keylog} line {number + 1}" and e["label"] == "CLIENT_RANDOM" for e in wrong)
+    assert any("does not open the client's Finished" in e["message"] for e in wrong)
 
 
 def test_a_missing_tls12_line_names_the_label(vectors: Path, tmp_path: Path) -> None:

@@ -282,8 +282,9 @@ class TlsSession:
         label, where = direction.key_source
         cr = self.client_random.hex() or None
         if seq == 0 and where:
-            return Cause("wrong_key", f"the key from {where} ({label}) does not open the first record under it: "
-                         f"wrong key log line?", label, cr, where)
+            first = "first record under it" if self.version == TLS13 else f"{direction.writer}'s Finished"
+            return Cause("wrong_key", f"the key from {where} ({label}) does not open the {first}: wrong key log line?",
+                         label, cr, where)
         return Cause("bad_record_mac", f"record {seq} fails its integrity check under {direction.key_label}", label, cr,
                      where)
 
