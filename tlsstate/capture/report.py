@@ -32,6 +32,10 @@ def _notes(conn: ConnectionResult) -> str:
     flags = []
     if s.reason():
         flags.append(s.reason())
+    prelude = conn.prelude
+    if prelude is not None:
+        flags.append(f"upgraded from {prelude.protocol or 'plaintext'} after {prelude.client_to_server_bytes} / "
+                     f"{prelude.server_to_client_bytes} plaintext bytes")
     if s.handshakes > 1:
         flags.append(f"{s.handshakes} handshakes")
     if s.resumed:
@@ -130,8 +134,9 @@ def render_records(connections: list[ConnectionResult]) -> str:
         for index, record in enumerate(conn.session.records):
             seq = "-" if record.seq is None else str(record.seq)
             name = CONTENT_TYPES.get(record.content_type, str(record.content_type))
+            why = f" ({record.cause.message})" if record.cause is not None and record.cause.message != record.key else ""
             lines.append(f"{conn.number:>4} {record.direction:<4} {index:>5} {name:<19} {seq:>6} {record.length:>6} "
-                         f"{record.verdict:<15} {record.key}")
+                         f"{record.verdict:<15} {record.key}{why}")
     return "\n".join(lines)
 
 

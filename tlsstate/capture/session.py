@@ -19,7 +19,7 @@ from tlsstate.capture import tls12, tls13
 from tlsstate.capture.keysource import KeySource
 from tlsstate.capture.stream import HANDSHAKE_BUFFER, DirectionState
 from tlsstate.capture.tls12 import CapturedSessions, Tls12Keys
-from tlsstate.capture.trace import SSLV2_CLIENT_HELLO, Derivation, RecordInfo
+from tlsstate.capture.trace import SSLV2_CLIENT_HELLO, Cause, Derivation, KeyIds, RecordInfo
 from tlsstate.crypto.negotiated import Negotiated
 from tlsstate.crypto.suites import CipherSuite, by_id
 from tlsstate.handshake.hellos import (
@@ -81,6 +81,7 @@ class TlsSession:
         self.derivations: list[Derivation] = []
         self.roles_swapped = False  # the TCP layer guessed the client wrong (no SYN seen); fixed by the ClientHello
         self.finished_checks: list[tuple[str, bool]] = []  # (writer, verify_data matched) per Finished
+        self.key_ids = KeyIds()  # what the key log lines of this connection are keyed by
         self._reset_handshake()
         self.seen_tls = False
 
@@ -128,11 +129,15 @@ class TlsSession:
             self.note(reason)
 
     def log_record(self, direction: DirectionState, content_type: int, seq: int | None, length: int,
-                   verdict: str, key: str, plaintext_length: int = 0) -> None:
-        """Keep a record line for ``--records`` (only when asked for)."""
+                   verdict: str, key: str, plaintext_length: int = 0, cause: Cause | None = None) -> None:
+        """Count a record not decrypted by its cause; keep a record line for ``--records`` (only when asked for)."""
         direction.record_index += 1
+        if verdict != "ok":
+            cause = cause or direction.no_keys_cause or Cause("missing_secret", key)
+            direction.count_cause(cause)
         if self.keep_records:
-            self.records.append(RecordInfo(direction.arrow, content_type, seq, length, verdict, key, plaintext_length))
+            self.records.append(RecordInfo(direction.arrow, content_type, seq, length, verdict, key, plaintext_length,
+                                           cause))
         if self.keep_records and self.derivations and verdict == "ok" and direction.half.protection.protects:
             index = len(self.records) - 1
             span = self.derivations[-1].protected.setdefault(key, [index, index])
@@ -195,7 +200,7 @@ class TlsSession:
             return
         no_hello = self.handshakes == 0 and self.server_hello is None
         if no_hello and not direction.no_keys and not self._plausible_clear(record):
-            direction.lost_state("capture starts after the handshake (no ClientHello/ServerHello seen)")
+            direction.lost_state(Cause("mid_stream", "capture starts after the handshake (no ClientHello/ServerHello seen)"))
         if direction.no_keys and direction.recover_attempts and direction.recover(record):
             self.on_record(direction, record)
             return
@@ -203,7 +208,7 @@ class TlsSession:
         if direction.no_keys and not early:
             direction.records_no_keys += 1
             self.log_record(direction, record.content_type, None, len(record.fragment), "no_keys",
-                            direction.no_keys_reason or direction.key_label)
+                            direction.no_keys_reason or direction.key_label, cause=direction.no_keys_cause)
             return
         if direction is self.client and (early or (direction.half.tls13 and direction.tls13_phase == "handshake")):
             tls13.open_client_record(self, record)
@@ -219,7 +224,22 @@ class TlsSession:
                 return
             tls13.open_client_record(self, record)
             return
+        if record.content_type == ContentType.APPLICATION_DATA and not direction.half.protection.protects:
+            # application data is never sent before a key change (RFC 5246 §7.4.9, RFC 8446 §2): its keys were set up
+            # by a handshake the capture lacks; it is not plaintext
+            direction.lost_state(self._unkeyed_cause())
+            self.on_record(direction, record)
+            return
         self.open_record(direction, record)
+
+    def _unkeyed_cause(self) -> Cause:
+        """Why application data arrived under no keys: a TCP gap took the handshake, or the capture lacks it."""
+        for state in (self.server, self.client):
+            offset, length = state.last_gap
+            if length:
+                return Cause("tcp_gap", f"application data before any key change: the handshake was lost in a TCP gap "
+                             f"({length} bytes missing at {state.writer} stream offset {offset})")
+        return Cause("mid_stream", "application data before any key change: the handshake is not in the capture")
 
     @staticmethod
     def _plausible_clear(record: Record) -> bool:
@@ -240,13 +260,33 @@ class TlsSession:
             content_type, plaintext = half.open(record)
         except (BadRecordMAC, ProtocolError) as exc:
             direction.records_failed += 1
-            self.log_record(direction, record.content_type, seq, len(record.fragment), "bad_record_mac", direction.key_label)
-            bad_mac = isinstance(exc, BadRecordMAC)
-            direction.lost_state("an earlier record failed its integrity check" if bad_mac else f"record error: {exc}")
+            cause = self._failed_record_cause(direction, seq, exc)
+            self.log_record(direction, record.content_type, seq, len(record.fragment), "bad_record_mac", direction.key_label,
+                            cause=cause)
+            if cause.kind == "record_error":
+                direction.lost_state(cause)
+            else:
+                direction.lost_state(Cause("bad_record_mac", "an earlier record failed its integrity check",
+                                           cause.label, cause.client_random, cause.keylog_line))
             return
         direction.records_ok += 1
         self.log_record(direction, content_type, seq, len(record.fragment), "ok", direction.key_label, len(plaintext))
         self._dispatch(direction, content_type, plaintext)
+
+    def _failed_record_cause(self, direction: DirectionState, seq: int | None, exc: Exception) -> Cause:
+        """Why a record failed: the first record under a key that came from a key log line means that line is wrong
+        (RFC 5246 §7.4.9, RFC 8446 §4.4.4: that record is the Finished in TLS ≤ 1.2, the first handshake record in
+        TLS 1.3); a later one a damaged record."""
+        if not isinstance(exc, BadRecordMAC):
+            return Cause("record_error", f"record error: {exc}")
+        label, where = direction.key_source
+        cr = self.client_random.hex() or None
+        if seq == 0 and where:
+            first = "first record under it" if self.version == TLS13 else f"{direction.writer}'s Finished"
+            return Cause("wrong_key", f"the key from {where} ({label}) does not open the {first}: wrong key log line?",
+                         label, cr, where)
+        return Cause("bad_record_mac", f"record {seq} fails its integrity check under {direction.key_label}", label, cr,
+                     where)
 
     def _dispatch(self, direction: DirectionState, content_type: int, plaintext: bytes) -> None:
         """A record's plaintext by content type (RFC 5246 §6.2.1): data out, handshake messages reassembled."""
@@ -292,6 +332,8 @@ class TlsSession:
                 self.tls12.certificate = chain[0]
         elif t == HandshakeType.CLIENT_KEY_EXCHANGE and self.suite is not None and self.version is not None:
             message = ClientKeyExchange.parse(raw.body, self.version, self.suite.key_exchange)
+            if message.encrypted_premaster:
+                self.key_ids.encrypted_premasters.append(message.encrypted_premaster[:8])
             self.tls12.client_key_exchange_seen(message, bytes(self.transcript))
         elif t == HandshakeType.NEW_SESSION_TICKET and direction is self.server:
             self.tls12.remember_ticket(NewSessionTicket.parse(raw.body).ticket, self._master_secret())
@@ -325,6 +367,7 @@ class TlsSession:
             self.note(f"renegotiation: handshake {self.handshakes}")
         self.client_hello = hello
         self.client_random = hello.random
+        self.key_ids.client_randoms.append(hello.random)
         self.transcript = bytearray(raw)
         self._first_hello = bytes(raw)
         problems: list[str] = []
@@ -391,6 +434,8 @@ class TlsSession:
         self.version = version
         self.suite_id = hello.cipher_suite
         self.suite = by_id(hello.cipher_suite)
+        if hello.session_id:
+            self.key_ids.session_ids.append(hello.session_id)
         self.unsupported = self._unsupported_reason(version, hello.cipher_suite) or self.unsupported
         if self.unsupported:
             self._give_up(self.unsupported)
@@ -442,7 +487,7 @@ class TlsSession:
         """The connection cannot be decrypted: both directions stop."""
         self.note(reason)
         for state in (self.client, self.server):
-            state.lost_state(reason)
+            state.lost_state(Cause("unsupported", reason))
 
     # ------------------------------------------------------------------ TLS <= 1.2 keys
     def _master_secret(self) -> bytes | None:
@@ -456,14 +501,15 @@ class TlsSession:
         """ChangeCipherSpec (RFC 5246 §7.1): this direction switches to the new keys."""
         protection = None
         if self.unsupported:
-            self.tls12.failure = self.unsupported
+            self.tls12.fail("unsupported", self.unsupported)
         else:
             try:
                 if self._master_secret() is not None:
                     protection = self.tls12.protection(self.negotiated, self.derivation, direction.writer)
             except (TLSError, UnsupportedAlgorithm) as exc:  # e.g. a suite this cryptography build cannot run
-                self.tls12.failure = f"cannot set up {self.suite.name if self.suite else 'the cipher'}: {exc}"
-        tls12.change_cipher_spec(direction, protection, self.tls12.failure)
+                self.tls12.fail("unsupported", f"cannot set up {self.suite.name if self.suite else 'the cipher'}: {exc}")
+        tls12.change_cipher_spec(direction, protection, self.tls12.cause)
+        direction.key_source = self.tls12.master_source
 
     # ------------------------------------------------------------------ summary
     def finish(self) -> None:
@@ -477,6 +523,9 @@ class TlsSession:
             return self.not_tls_reason
         if self.unsupported:
             return self.unsupported
+        wrong = [cause for state in (self.client, self.server) for cause in state.causes if cause.kind == "wrong_key"]
+        if wrong:  # the key log line to fix, rather than "an earlier record failed"
+            return wrong[0].message
         for state in (self.client, self.server):
             if state.records_no_keys and state.no_keys_reason:
                 return state.no_keys_reason
