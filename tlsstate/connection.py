@@ -260,9 +260,14 @@ class Connection:
             self._handshake_step(self._handshake.handle_message, raw)
 
     def _process_change_cipher_spec(self, payload: bytes) -> None:
-        """RFC 5246 §7.1: one byte of value 1, between whole handshake messages, where the table allows."""
+        """RFC 5246 §7.1: one byte of value 1, between whole handshake messages, where the table allows.
+
+        A record of any other length is no ChangeCipherSpec message at all: ``unexpected_message`` (as OpenSSL and
+        tlslite-ng answer); one byte of another value is a field out of range: ``decode_error`` (§7.2.2)."""
+        if len(payload) != 1:
+            raise UnexpectedMessage(f"ChangeCipherSpec record of {len(payload)} bytes (RFC 5246 §7.1: exactly one)")
         if payload != _CCS_PAYLOAD:
-            raise DecodeError(f"ChangeCipherSpec payload must be 01, got {payload.hex() or 'nothing'}")
+            raise DecodeError(f"ChangeCipherSpec payload must be 01, got {payload.hex()}")
         if not self._reassembler.empty:
             raise UnexpectedMessage("ChangeCipherSpec in the middle of a handshake message")
         self._handshake_step(self._handshake.handle_change_cipher_spec)

@@ -113,6 +113,8 @@ def first_flight(edit: Callable[[bytes], bytes]) -> Callable[[Outgoing], bytes]:
 @pytest.mark.parametrize(("case", "tamper"), [
     ("server-hello-duplicated", first_flight(lambda rec: rec + rec)),
     ("server-ccs-bad-payload", lambda out: record(CCS, b"\x02") if out.content_type == CCS else out.data),
+    ("server-ccs-two-bytes", lambda out: record(CCS, b"\x01\x01") if out.content_type == CCS else out.data),
+    ("server-ccs-two-bytes", lambda out: record(CCS, b"") if out.content_type == CCS else out.data),
     ("server-heartbeat-record", first_flight(lambda rec: record(HEARTBEAT, b"\x01\x00\x00") + rec)),
 ])
 def test_server_message_abuse(case: str, tamper: Callable[[Outgoing], bytes]) -> None:
