@@ -54,6 +54,7 @@ from tlsstate.record.keying import protections_for
 from tlsstate.wire import errors
 from tlsstate.wire.constants import (
     MAX_PLAINTEXT_LENGTH,
+    SSLV2_CLIENT_HELLO,
     AlertDescription,
     AlertLevel,
     ContentType,
@@ -90,7 +91,7 @@ class Connection:
         self.negotiated_version: int | None = None
         #: The HandshakeComplete event, kept after it was handed out (version, suite, ALPN, SNI, flags).
         self.handshake_info: HandshakeComplete | None = None
-        self._deframer = Deframer()
+        self._deframer = Deframer(first_client_hello=server_side)  # RFC 5246 Appendix E.1-E.2
         self._reassembler = HandshakeReassembler(config.max_handshake_message_length)
         self._handshake: ClientHandshake | ServerHandshake = (
             ServerHandshake(config) if server_side else ClientHandshake(config)
@@ -232,6 +233,10 @@ class Connection:
         if view is None:
             return False
         content_type, version, fragment = view
+        if content_type == SSLV2_CLIENT_HELLO:  # only ever the first record a server reads (the Deframer's rule)
+            assert isinstance(self._handshake, ServerHandshake)
+            self._handshake_step(self._handshake.handle_sslv2_client_hello, bytes(fragment))
+            return True
         if self._version_fixed and version != self._record_version:
             raise ProtocolVersionError(
                 f"record version 0x{version:04x} differs from the negotiated 0x{self._record_version:04x}"

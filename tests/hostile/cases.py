@@ -66,7 +66,19 @@ SERVER_CASES: list[tuple[str, str, str]] = [
     ("one-byte-fragments", "whole client flight in 1-byte handshake records", ACCEPTED),
     ("plaintext-record-overflow", "plaintext record of 2^14+1 bytes", "record_overflow"),
     ("ciphertext-record-overflow", "record length 2^14+2048+1", "record_overflow"),
-    ("sslv2-client-hello", "SSLv2-format ClientHello (first byte 0x80: unknown record type, §6)", "unexpected_message"),
+    ("sslv2-client-hello", "SSLv2-format ClientHello (RFC 5246 Appendix E.2) as the first message, built by hand: a full "
+     "handshake (RSA with AES-CBC in TLS 1.0-1.2; ECDHE on P-256 with AES-GCM, RFC 8422 §4), challenge of 16-40 bytes "
+     "right-justified; the answer is TLS, the Finished covers the hello without its 2-byte header", ACCEPTED),
+    ("sslv2-client-hello-later", "SSLv2-format ClientHello after a first TLS record (only the first message may use "
+     "it)", "unexpected_message"),
+    ("sslv2-client-hello-ssl2-only", "SSLv2-format ClientHello offering version 0x0002", "protocol_version"),
+    ("sslv2-client-hello-no-tls-suite", "SSLv2-format ClientHello with SSLv2-only cipher specs", "handshake_failure"),
+    ("sslv2-client-hello-bad-lengths", "SSLv2-format ClientHello: cipher_spec_length 4, or a 15-byte challenge, or "
+     "lengths past the record", "decode_error"),
+    ("record-version-first-any-minor", "record version 0x0300, 0x03fe or 0x03ff on the first ClientHello record "
+     "(RFC 5246 Appendix E.1: any {03,XX}); the handshake completes", ACCEPTED),
+    ("record-version-later-bad", "record version 0x03fe on the ClientKeyExchange record, or on the second record of "
+     "a ClientHello in two records", "decode_error"),
     ("version-ssl2", "client_version 0x0200", "protocol_version"),
     ("version-ssl3-not-enabled", "client_version 0x0300 without --ssl3", "protocol_version"),
     ("version-future", "client_version 0x0305: server answers TLS 1.2", ACCEPTED),
@@ -110,6 +122,8 @@ CLIENT_TABLE: list[tuple[str, str, str]] = [
     ("server-hello-duplicated", "ServerHello record sent twice", "unexpected_message"),
     ("server-ccs-bad-payload", "server ChangeCipherSpec with payload 0x02", "decode_error"),
     ("server-ccs-two-bytes", "server ChangeCipherSpec record of 2 bytes (01 01), or of 0 bytes", "unexpected_message"),
+    ("server-sslv2-format", "server answering in SSLv2 format (a SERVER-HELLO, 0x80 header, or an SSLv2-format "
+     "ClientHello): our client never takes the SSLv2 format", "unexpected_message"),
     ("server-heartbeat-record", "heartbeat record before the ServerHello", "unexpected_message"),
     ("server-hello-ssl3-not-enabled", "ServerHello choosing SSL 3.0 (client offers TLS 1.0-1.2)", "protocol_version"),
     ("server-one-byte-fragments", "server flight in 1-byte handshake records", ACCEPTED),

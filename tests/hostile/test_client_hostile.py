@@ -115,6 +115,9 @@ def first_flight(edit: Callable[[bytes], bytes]) -> Callable[[Outgoing], bytes]:
     ("server-ccs-bad-payload", lambda out: record(CCS, b"\x02") if out.content_type == CCS else out.data),
     ("server-ccs-two-bytes", lambda out: record(CCS, b"\x01\x01") if out.content_type == CCS else out.data),
     ("server-ccs-two-bytes", lambda out: record(CCS, b"") if out.content_type == CCS else out.data),
+    ("server-sslv2-format", first_flight(lambda rec: b"\x80\x2a\x04\x00\x01\x00\x02" + bytes(37))),
+    ("server-sslv2-format", first_flight(lambda rec: b"\x80\x1d\x01\x03\x03\x00\x03\x00\x00\x00\x10\x00\x00\x2f"
+                                         + bytes(16))),
     ("server-heartbeat-record", first_flight(lambda rec: record(HEARTBEAT, b"\x01\x00\x00") + rec)),
 ])
 def test_server_message_abuse(case: str, tamper: Callable[[Outgoing], bytes]) -> None:

@@ -673,9 +673,10 @@ def parse_sslv2_client_hello(record: bytes) -> ClientHello:
     """Parse one whole SSLv2-format ClientHello record (RFC 5246 Appendix E.2, RFC 6101 Appendix E).
 
     ``record`` includes the 2-byte length header; the transcript (handshake hash) covers ``record[2:]``.
-    Only V2CipherSpecs whose first byte is 0 are TLS suites; the others are dropped. The challenge
-    (16..32 bytes) becomes the random, left-padded with zeros to 32 bytes. The result has no
-    extensions block (None) and null compression.
+    Only V2CipherSpecs whose first byte is 0 are TLS suites; the others are dropped (none left: an empty
+    ``cipher_suites``, which a server answers with handshake_failure). The challenge becomes the random
+    right-justified: padded with leading zeros to 32 bytes, or its last 32 bytes when longer (E.2); under
+    16 bytes is refused, as E.2 allows. The result has no extensions block (None) and null compression.
     """
     if len(record) < 2 or not record[0] & 0x80:
         raise DecodeError("not an SSLv2-format record (high bit of the length not set)")
@@ -695,8 +696,8 @@ def parse_sslv2_client_hello(record: bytes) -> ClientHello:
         raise DecodeError(f"SSLv2 ClientHello cipher_spec_length {spec_length} is not a positive multiple of 3")
     if session_id_length > MAX_SESSION_ID_LENGTH:
         raise DecodeError(f"SSLv2 ClientHello session_id_length {session_id_length} is too long")
-    if not 16 <= challenge_length <= RANDOM_LENGTH:
-        raise DecodeError(f"SSLv2 ClientHello challenge_length {challenge_length} is outside 16..32")
+    if challenge_length < 16:
+        raise DecodeError(f"SSLv2 ClientHello challenge_length {challenge_length} is under 16")
     specs = r.read(spec_length)
     session_id = r.read(session_id_length)
     challenge = r.read(challenge_length)
@@ -704,9 +705,7 @@ def parse_sslv2_client_hello(record: bytes) -> ClientHello:
     suites = tuple(
         int.from_bytes(specs[i + 1 : i + 3], "big") for i in range(0, spec_length, 3) if specs[i] == 0
     )
-    if not suites:
-        raise DecodeError("SSLv2 ClientHello offers no TLS cipher suite")
-    random = challenge.rjust(RANDOM_LENGTH, b"\x00")
+    random = challenge[-RANDOM_LENGTH:].rjust(RANDOM_LENGTH, b"\x00")
     return ClientHello(version, random, session_id, suites, b"\x00", None)
 
 

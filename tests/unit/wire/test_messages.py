@@ -608,6 +608,9 @@ def test_sslv2_client_hello() -> None:
     assert ch.extensions is None and ch.compression_methods == b"\x00"
     full = m.parse_sslv2_client_hello(_v2_hello(challenge=bytes(range(32))))
     assert full.random == bytes(range(32))
+    long = m.parse_sslv2_client_hello(_v2_hello(challenge=bytes(range(40))))  # E.2: only the last 32 bytes are used
+    assert long.random == bytes(range(8, 40))
+    assert m.parse_sslv2_client_hello(_v2_hello(specs=b"\x01\x00\x80")).cipher_suites == ()  # no TLS suite left
 
 
 @pytest.mark.parametrize(
@@ -615,9 +618,8 @@ def test_sslv2_client_hello() -> None:
     [
         (_v2_hello(version=b"\x00\x02"), ProtocolVersionError),
         (_v2_hello(challenge=bytes(15)), DecodeError),
-        (_v2_hello(challenge=bytes(33)), DecodeError),
         (_v2_hello(specs=b"\x00\x00\x2f\x00"), DecodeError),
-        (_v2_hello(specs=b"\x01\x00\x80"), DecodeError),
+        (_v2_hello(specs=b""), DecodeError),
         (_v2_hello() + b"\x00", DecodeError),
         (b"\x16\x03\x01\x00\x00", DecodeError),
     ],
