@@ -91,6 +91,10 @@ SERVER_CASES: list[tuple[str, str, str]] = [
     ("duplicate-extension", "server_name twice", "illegal_parameter"),
     ("unknown-extension", "extension type 0xfafa with data", ACCEPTED),
     ("many-extensions", "3,000 unknown empty extensions (12 KB)", ACCEPTED),
+    ("sig-algs-cert-only", "TLS 1.2 ClientHello with signature_algorithms_cert but no signature_algorithms, only "
+     "ECDHE suites (RFC 8446 §4.2.3)", "handshake_failure"),
+    ("sig-algs-cert-only-rsa-remains", "the same with an RSA key transport suite too: the server picks it (no "
+     "signature needed); TLS 1.1, where the extension plays no part, keeps ECDHE", ACCEPTED),
     ("trailing-bytes-hello", "ClientHello with 3 trailing bytes after the extensions", "decode_error"),
     ("hello-16mib-declared", "handshake header declaring 16 MiB - 1: refused from the 4-byte header", "decode_error"),
     ("rsa-cke-bad-premaster", "RSA ClientKeyExchange: wrong length / wrong version / bad padding premaster",

@@ -396,6 +396,9 @@ def many_extensions() -> list[bytes]:
         ext(0x1000 + i, b"") for i in range(10000)]
 
 
+SIG_ALGS_CERT_ONLY = [ext(10, b"\x00\x02\x00\x17"), ext(11, b"\x01\x00"), ext(50, b"\x00\x04\x04\x01\x08\x04")]
+
+
 HELLO_CASES: dict[str, Callable[[], bytes]] = {
     "sslv2-client-hello": sslv2_hello,
     "sslv2-client-hello-later": lambda: record(HANDSHAKE, client_hello()[5:12], 0x0301) + sslv2_hello(),
@@ -418,6 +421,7 @@ HELLO_CASES: dict[str, Callable[[], bytes]] = {
     "unknown-extension": lambda: client_hello(extensions=[*base_extensions(), ext(0xFAFA, b"whatever")]),
     "many-extensions": lambda: client_hello(extensions=[*base_extensions()] + [ext(0x1000 + i, b"") for i in range(3000)]),
     "trailing-bytes-hello": lambda: client_hello(trailing=b"\x00\x00\x00"),
+    "sig-algs-cert-only": lambda: client_hello(suites=b"\xc0\x2f\xc0\x30", extensions=SIG_ALGS_CERT_ONLY),
     "unsupported-curves": lambda: client_hello(suites=b"\xc0\x2f\xc0\x30",
                                                extensions=[ext(10, b"\x00\x02\x00\x19"), ext(11, b"\x01\x00")]),
 }
@@ -432,6 +436,32 @@ def test_client_hello_variants(server: ServeProcess, case: str) -> None:
     else:
         assert answer == f"alert:{expected}"
         assert closed
+    still_serving(server)
+
+
+def chosen_suite(server: ServeProcess, data: bytes) -> int:
+    """The cipher suite of the ServerHello answering ``data`` (RFC 5246 §7.4.1.3)."""
+    with server.connect(timeout=5) as sock:
+        sock.sendall(data)
+        got = b""
+        session_id_at = 5 + 4 + 2 + 32  # record header, handshake header, server_version, random
+        while len(got) <= session_id_at or len(got) < session_id_at + 1 + got[session_id_at] + 2:
+            chunk = sock.recv(65536)
+            assert chunk, f"closed after {got.hex()}"
+            got += chunk
+        assert got[0] == HANDSHAKE and got[5] == 2, got[:7].hex()
+        at = session_id_at + 1 + got[session_id_at]
+        return int(struct.unpack(">H", got[at : at + 2])[0])
+
+
+def test_signature_algorithms_cert_only_rsa_remains(server: ServeProcess) -> None:
+    """RFC 8446 §4.2.3 for TLS 1.2: no signature_algorithms, so no signed suite; the RSA suite remains. With
+    signature_algorithms too, ECDHE is chosen as usual (control; TLS 1.1: tests/unit/handshake/test_server_choices)."""
+    assert EXPECTED["sig-algs-cert-only-rsa-remains"] == ACCEPTED
+    suites = b"\xc0\x2f\x00\x9d"  # ECDHE_RSA / RSA with AES-GCM: ECDHE first in both our and the client's order
+    assert chosen_suite(server, client_hello(suites=suites, extensions=SIG_ALGS_CERT_ONLY)) == 0x009D
+    with_both = [*SIG_ALGS_CERT_ONLY, ext(13, b"\x00\x02\x04\x01")]
+    assert chosen_suite(server, client_hello(suites=suites, extensions=with_both)) == 0xC02F
     still_serving(server)
 
 

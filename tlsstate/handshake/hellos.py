@@ -31,6 +31,7 @@ class ClientHelloExtensions:
     groups: list[int] | None = None  # RFC 8422 §5.1.1 / RFC 7919
     point_formats: list[int] | None = None  # RFC 8422 §5.1.2
     signature_schemes: list[int] | None = None  # RFC 5246 §7.4.1.4.1
+    signature_schemes_cert: list[int] | None = None  # RFC 8446 §4.2.3 signature_algorithms_cert
     alpn: list[bytes] | None = None  # RFC 7301 §3.1
     extended_master_secret: bool = False  # RFC 7627 §5.1
     encrypt_then_mac: bool = False  # RFC 7366 §2
@@ -65,6 +66,8 @@ def _read_client_extension(offer: ClientHelloExtensions, e: Extension) -> None:
         offer.point_formats = ext.parse_ec_point_formats(e.data)
     elif t == ExtensionType.SIGNATURE_ALGORITHMS:
         offer.signature_schemes = ext.parse_signature_algorithms(e.data)
+    elif t == ExtensionType.SIGNATURE_ALGORITHMS_CERT:
+        offer.signature_schemes_cert = ext.parse_signature_algorithms_cert(e.data)
     elif t == ExtensionType.APPLICATION_LAYER_PROTOCOL_NEGOTIATION:
         offer.alpn = ext.parse_alpn(e.data)
     elif t == ExtensionType.EXTENDED_MASTER_SECRET:

@@ -87,13 +87,21 @@ def read_client_hello(config: TLSConfig, msg: ClientHello) -> tuple[ProtocolVers
 def choose_suite(
     config: TLSConfig, msg: ClientHello, version: ProtocolVersion, offer: Offer
 ) -> tuple[CipherSuite, int | None, int | None]:
-    """Server preference order; a suite needs our key type, a common group and a signature scheme."""
+    """Server preference order; a suite needs our key type, a common group and a signature scheme.
+
+    TLS 1.2 with signature_algorithms_cert but no signature_algorithms: the client said which schemes it takes in
+    certificates and none for the handshake, so no signed suite is chosen; without one that needs no signature
+    (RSA key transport), handshake_failure (RFC 8446 §4.2.3, as it asks of TLS 1.2 servers that read the extension).
+    """
     key = config.private_key
     assert key is not None
     has_rsa = isinstance(key, rsa.RSAPrivateKey)
     client_suites = set(msg.cipher_suites)
     group = _choose_group(config, offer)
-    scheme = crypto.choose_signature_scheme(
+    no_signatures = (
+        version >= ProtocolVersion.TLS1_2 and offer.signature_schemes is None and offer.signature_schemes_cert is not None
+    )
+    scheme = None if no_signatures else crypto.choose_signature_scheme(
         key, offer.signature_schemes, version, [int(x) for x in config.effective_signature_schemes()]
     )
     for suite in config.effective_suites():
@@ -114,6 +122,11 @@ def choose_suite(
             if not has_rsa and not _client_accepts_curve_of(key, offer):
                 continue
             return suite, group, scheme
+    if no_signatures:
+        raise HandshakeFailure(
+            "signature_algorithms_cert without signature_algorithms and no suite that needs no signature "
+            "(RFC 8446 §4.2.3)"
+        )
     raise HandshakeFailure("no cipher suite in common")
 
 

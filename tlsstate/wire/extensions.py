@@ -233,6 +233,11 @@ def parse_signature_algorithms(data: bytes) -> list[int]:
     return _parse_u16_list(data, "signature_algorithms")
 
 
+def parse_signature_algorithms_cert(data: bytes) -> list[int]:
+    """The schemes accepted in certificates (RFC 8446 §4.2.3: the form of signature_algorithms)."""
+    return _parse_u16_list(data, "signature_algorithms_cert")
+
+
 # ---------------------------------------------------------------------------------------------
 # extended_master_secret (RFC 7627 §5.1), encrypt_then_mac (RFC 7366 §2)
 # ---------------------------------------------------------------------------------------------
