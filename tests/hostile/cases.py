@@ -95,6 +95,15 @@ SERVER_CASES: list[tuple[str, str, str]] = [
      "ECDHE suites (RFC 8446 §4.2.3)", "handshake_failure"),
     ("sig-algs-cert-only-rsa-remains", "the same with an RSA key transport suite too: the server picks it (no "
      "signature needed); TLS 1.1, where the extension plays no part, keeps ECDHE", ACCEPTED),
+    ("server-name-empty", "server_name extension with no data, or with an empty ServerNameList (RFC 6066 §3: "
+     "<1..2^16-1>)", "decode_error"),
+    ("server-name-control-characters", "server_name host_name with NUL, BEL, ESC or DEL", "illegal_parameter"),
+    ("server-name-utf8", "server_name host_name in UTF-8 (RFC 6066 §3: ASCII, A-labels)", "illegal_parameter"),
+    ("server-name-not-dns", "server_name host_name that is no DNS host name: a..b, -a.example, a trailing dot, "
+     "127.0.0.1, a 64-byte label", "illegal_parameter"),
+    ("server-name-unrecognized", "server_name our certificate does not name: warning unrecognized_name before the "
+     "ServerHello, no server_name echoed, the handshake completes (RFC 6066 §3); a name it does name is echoed, "
+     "with no warning", ACCEPTED),
     ("trailing-bytes-hello", "ClientHello with 3 trailing bytes after the extensions", "decode_error"),
     ("hello-16mib-declared", "handshake header declaring 16 MiB - 1: refused from the 4-byte header", "decode_error"),
     ("rsa-cke-bad-premaster", "RSA ClientKeyExchange: wrong length / wrong version / bad padding premaster",
@@ -128,6 +137,11 @@ CLIENT_TABLE: list[tuple[str, str, str]] = [
     ("server-ccs-two-bytes", "server ChangeCipherSpec record of 2 bytes (01 01), or of 0 bytes", "unexpected_message"),
     ("server-sslv2-format", "server answering in SSLv2 format (a SERVER-HELLO, 0x80 header, or an SSLv2-format "
      "ClientHello): our client never takes the SSLv2 format", "unexpected_message"),
+    ("server-server-name-not-empty", "ServerHello server_name with data (RFC 6066 §3: empty)", "decode_error"),
+    ("server-server-name-unsolicited", "ServerHello server_name when the client sent none (RFC 5246 §7.4.1.4)",
+     "unsupported_extension"),
+    ("server-unrecognized-name-warning", "warning unrecognized_name before the ServerHello (RFC 6066 §3): the "
+     "handshake completes, the warning is reported", ACCEPTED),
     ("server-heartbeat-record", "heartbeat record before the ServerHello", "unexpected_message"),
     ("server-hello-ssl3-not-enabled", "ServerHello choosing SSL 3.0 (client offers TLS 1.0-1.2)", "protocol_version"),
     ("server-one-byte-fragments", "server flight in 1-byte handshake records", ACCEPTED),

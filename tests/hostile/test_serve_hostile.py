@@ -399,6 +399,16 @@ def many_extensions() -> list[bytes]:
 SIG_ALGS_CERT_ONLY = [ext(10, b"\x00\x02\x00\x17"), ext(11, b"\x01\x00"), ext(50, b"\x00\x04\x04\x01\x08\x04")]
 
 
+def sni(host: bytes) -> bytes:
+    """A server_name extension with one host_name (RFC 6066 §3), laid out by hand."""
+    entry = b"\x00" + struct.pack(">H", len(host)) + host
+    return ext(0, struct.pack(">H", len(entry)) + entry)
+
+
+def with_sni(host: bytes) -> Callable[[], bytes]:
+    return lambda: client_hello(extensions=[*base_extensions(), sni(host)])
+
+
 HELLO_CASES: dict[str, Callable[[], bytes]] = {
     "sslv2-client-hello": sslv2_hello,
     "sslv2-client-hello-later": lambda: record(HANDSHAKE, client_hello()[5:12], 0x0301) + sslv2_hello(),
@@ -421,6 +431,18 @@ HELLO_CASES: dict[str, Callable[[], bytes]] = {
     "unknown-extension": lambda: client_hello(extensions=[*base_extensions(), ext(0xFAFA, b"whatever")]),
     "many-extensions": lambda: client_hello(extensions=[*base_extensions()] + [ext(0x1000 + i, b"") for i in range(3000)]),
     "trailing-bytes-hello": lambda: client_hello(trailing=b"\x00\x00\x00"),
+    "server-name-empty": lambda: client_hello(extensions=[*base_extensions(), ext(0, b"")]),
+    "server-name-empty/list": lambda: client_hello(extensions=[*base_extensions(), ext(0, b"\x00\x00")]),
+    "server-name-control-characters": with_sni(b"local\x00host"),
+    "server-name-control-characters/bel": with_sni(b"bell\x07.example"),
+    "server-name-control-characters/esc": with_sni(b"\x1b[31m.example"),
+    "server-name-control-characters/del": with_sni(b"del\x7f.example"),
+    "server-name-utf8": with_sni("bücher.example".encode()),
+    "server-name-not-dns": with_sni(b"a..b"),
+    "server-name-not-dns/hyphen": with_sni(b"-a.example"),
+    "server-name-not-dns/trailing-dot": with_sni(b"localhost."),
+    "server-name-not-dns/ip": with_sni(b"127.0.0.1"),
+    "server-name-not-dns/long-label": with_sni(b"x" * 64 + b".example"),
     "sig-algs-cert-only": lambda: client_hello(suites=b"\xc0\x2f\xc0\x30", extensions=SIG_ALGS_CERT_ONLY),
     "unsupported-curves": lambda: client_hello(suites=b"\xc0\x2f\xc0\x30",
                                                extensions=[ext(10, b"\x00\x02\x00\x19"), ext(11, b"\x01\x00")]),
@@ -437,6 +459,48 @@ def test_client_hello_variants(server: ServeProcess, case: str) -> None:
         assert answer == f"alert:{expected}"
         assert closed
     still_serving(server)
+
+
+def first_records(server: ServeProcess, data: bytes) -> list[tuple[int, bytes]]:
+    """The plaintext records answering ``data`` up to the ServerHelloDone (or an alert)."""
+    out: list[tuple[int, bytes]] = []
+    with server.connect(timeout=5) as sock:
+        sock.sendall(data)
+        got = b""
+        while not out or not (out[-1][0] == HANDSHAKE and out[-1][1].endswith(b"\x0e\x00\x00\x00")):
+            while len(got) < 5 or len(got) < 5 + struct.unpack(">H", got[3:5])[0]:
+                chunk = sock.recv(65536)
+                assert chunk, f"closed after {out}"
+                got += chunk
+            end = 5 + struct.unpack(">H", got[3:5])[0]
+            out.append((got[0], got[5:end]))
+            got = got[end:]
+            if out[-1][0] == ALERT and out[-1][1][0] == 2:
+                break
+    return out
+
+
+@pytest.mark.parametrize(("host", "known"), [(b"localhost", True), (b"other.example", False), (b"LocalHost", True)])
+def test_server_name_unrecognized_warning(server: ServeProcess, host: bytes, known: bool) -> None:
+    """RFC 6066 §3: a name our certificate names is acknowledged with an empty server_name; another one gets the
+    warning unrecognized_name before the ServerHello, no acknowledgement, and the handshake goes on."""
+    assert EXPECTED["server-name-unrecognized"] == ACCEPTED
+    records = first_records(server, with_sni(host)())
+    if not known:
+        assert records[0] == (ALERT, bytes([1, AlertDescription.UNRECOGNIZED_NAME])), records[0]
+        records = records[1:]
+    assert records[0][0] == HANDSHAKE and records[0][1][0] == 2, records[0]
+    hello = records[0][1]
+    session_id_at = 4 + 2 + 32
+    extensions_at = session_id_at + 1 + hello[session_id_at] + 3
+    assert (b"\x00\x00\x00\x00" in hello[extensions_at + 2:]) == known  # server_name, empty
+    cfg = config()
+    cfg.server_name = host.decode()
+    with server.connect() as sock:  # the whole handshake and an echo, as our client sees it
+        peer = ScriptedPeer(sock, cfg, server_side=False)
+        peer.run(until=lambda o: o.handshake_complete)
+        assert peer.outcome.handshake_complete and peer.outcome.alert is None, peer.outcome
+        assert ("AlertEvent" in peer.outcome.log) != known
 
 
 def chosen_suite(server: ServeProcess, data: bytes) -> int:

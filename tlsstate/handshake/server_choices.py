@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
+from tlsstate.crypto.certs import certificate_covers
 from tlsstate.crypto.negotiated import Negotiated, encrypt_then_mac_applies
 from tlsstate.crypto.suites import CipherSuite, KeyExchange
 from tlsstate.handshake import crypto
@@ -49,6 +50,8 @@ class Offer(ClientHelloExtensions):
 
     #: RFC 5746 §3.6: renegotiation_info, or the TLS_EMPTY_RENEGOTIATION_INFO_SCSV in the cipher suites.
     secure_renegotiation: bool = False
+    #: RFC 6066 §3: our certificate names the client's server_name (then the ServerHello acknowledges it).
+    server_name_known: bool = False
 
 
 def read_client_hello(config: TLSConfig, msg: ClientHello) -> tuple[ProtocolVersion, Offer]:
@@ -81,7 +84,17 @@ def read_client_hello(config: TLSConfig, msg: ClientHello) -> tuple[ProtocolVers
     )
     if config.require_extended_master_secret and not offer.extended_master_secret:
         raise HandshakeFailure("client does not offer extended_master_secret (RFC 7627 §5.2)")
+    offer.server_name_known = offer.server_name is not None and certificate_covers(
+        config.certificate_chain[0], offer.server_name
+    )
     return version, offer
+
+
+def unrecognized_name_warning(offer: Offer, version: ProtocolVersion) -> bool:
+    """RFC 6066 §3: a server with no certificate for the client's server_name may abort (fatal unrecognized_name)
+    or continue; we continue, announcing it with the warning unrecognized_name (as ``openssl s_server -servername``
+    does) where a warning of that name exists: TLS 1.0-1.2, not SSL 3.0 (RFC 6101 §5.4.2 has no such alert)."""
+    return offer.server_name is not None and not offer.server_name_known and version > ProtocolVersion.SSL3
 
 
 def choose_suite(
@@ -199,8 +212,8 @@ def server_hello(ctx: Context, n: Negotiated, offer: Offer, *, ecc: bool) -> Ser
         out.append(ext.build_encrypt_then_mac())
     if n.alpn is not None:
         out.append(ext.build_alpn([n.alpn]))
-    if offer.server_name is not None and not n.resumed:
-        out.append(ext.build_empty(ExtensionType.SERVER_NAME))  # RFC 6066 §3
+    if offer.server_name_known and not n.resumed:  # RFC 6066 §3: the name was used (and not on resumption)
+        out.append(ext.build_empty(ExtensionType.SERVER_NAME))
     if ecc and offer.point_formats is not None:
         out.append(ext.build_ec_point_formats())
     if n.session_ticket:
@@ -264,4 +277,5 @@ __all__ = [
     "read_client_hello",
     "server_hello",
     "session_to_resume",
+    "unrecognized_name_warning",
 ]

@@ -12,6 +12,7 @@ RFC 7301 (ALPN), RFC 8422 §5.1 (supported_groups, ec_point_formats), RFC 5246 �
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -82,10 +83,42 @@ def is_ip_address(host: str) -> bool:
     return True
 
 
+#: One label of a host name (RFC 1123 §2.1, RFC 1035 §2.3.1): 1..63 letters, digits and hyphens, not starting or
+#: ending with a hyphen; the underscore, common in deployed names (and legal in DNS, RFC 2181 §11), is allowed too.
+_LABEL = re.compile(r"(?!-)[A-Za-z0-9_-]{1,63}(?<!-)")
+_MAX_HOST_NAME = 253  # RFC 1035 §3.1: 255 octets in wire form, so 253 characters written with dots
+
+
+def check_host_name(value: bytes) -> str:
+    """A ClientHello's HostName as RFC 6066 §3 defines it, else IllegalParameter (a well-formed extension carrying a
+    value it forbids): ASCII only (an internationalized name travels as A-labels, so UTF-8 is refused), no control
+    character (NUL, BEL, ESC, DEL, ...), no trailing dot, a valid DNS host name (labels as :data:`_LABEL`, at most
+    253 characters, a top-level label that is not all digits, RFC 3696 §2), and no literal IPv4/IPv6 address."""
+    shown = repr(value[:64])[1:] + ("..." if len(value) > 64 else "")
+    bad = next((b for b in value if b < 0x20 or b >= 0x7F), None)
+    if bad is not None and bad >= 0x80:
+        raise IllegalParameter(
+            f"server_name host_name {shown} is not ASCII (byte 0x{bad:02x}; RFC 6066 §3: internationalized names "
+            "are sent as A-labels)"
+        )
+    if bad is not None:
+        raise IllegalParameter(f"server_name host_name {shown} contains the control character 0x{bad:02x}")
+    name = value.decode("ascii")
+    if name.endswith("."):
+        raise IllegalParameter(f"server_name host_name {shown} ends with a dot (RFC 6066 §3)")
+    if is_ip_address(name.strip("[]")):
+        raise IllegalParameter(f"server_name host_name {shown} is an IP address (RFC 6066 §3)")
+    labels = name.split(".")
+    if len(name) > _MAX_HOST_NAME or labels[-1].isdigit() or not all(_LABEL.fullmatch(label) for label in labels):
+        raise IllegalParameter(f"server_name host_name {shown} is not a valid DNS host name (RFC 6066 §3)")
+    return name
+
+
 def build_server_name(host_name: str) -> Extension:
     """``ServerNameList`` with one host_name entry (RFC 6066 §3), IDNA-encoded to A-labels, no trailing dot.
 
-    ValueError for an empty name or a literal IP address (which RFC 6066 §3 does not allow).
+    ValueError for what a server would refuse (:func:`check_host_name`): an empty name, a literal IP address,
+    control characters, a name that is no valid DNS host name.
     """
     if is_ip_address(host_name.strip("[]")):
         raise ValueError(f"server_name cannot carry the IP address {host_name!r} (RFC 6066 §3)")
@@ -95,6 +128,10 @@ def build_server_name(host_name: str) -> Extension:
         raise ValueError(f"not a valid host name: {host_name!r}") from None
     if not name:
         raise ValueError("server name must not be empty")
+    try:
+        check_host_name(name)
+    except IllegalParameter as exc:
+        raise ValueError(f"not a valid host name: {host_name!r} ({exc})") from None
     w = Writer()
     with w.length_prefixed(2) as names:
         names.u8(SERVER_NAME_HOST_NAME)
@@ -103,13 +140,14 @@ def build_server_name(host_name: str) -> Extension:
 
 
 def parse_server_name(data: bytes) -> str | None:
-    """The host_name from a ClientHello server_name extension; None for the empty ServerHello form.
+    """The host_name from a ClientHello server_name extension; None when it lists only other name types.
 
-    RFC 6066 §3: ``ServerName server_name_list<1..2^16-1>``; at most one name per type
-    (IllegalParameter); unknown name types are skipped; a host_name must be ASCII (DecodeError).
+    RFC 6066 §3: ``ServerName server_name_list<1..2^16-1>``, so an empty extension or list is DecodeError (the
+    empty form belongs to the ServerHello); at most one name per type (IllegalParameter); unknown name types are
+    skipped; a host_name must be what :func:`check_host_name` accepts (IllegalParameter).
     """
     if not data:
-        return None
+        raise DecodeError("server_name extension in a ClientHello is empty (RFC 6066 §3: a list of 1 or more)")
     r = _reader(data, "server_name")
     names = r.sub(2, "server_name list", min_len=1)
     r.expect_end()
@@ -122,10 +160,7 @@ def parse_server_name(data: bytes) -> str | None:
             raise IllegalParameter(f"server_name lists name type {name_type} more than once")
         seen.add(name_type)
         if name_type == SERVER_NAME_HOST_NAME:
-            try:
-                host = value.decode("ascii")
-            except UnicodeDecodeError:
-                raise DecodeError("server_name host_name is not ASCII") from None
+            host = check_host_name(value)
     return host
 
 
