@@ -118,12 +118,15 @@ def test_client_gets_ccs_before_server_hello_done() -> None:
     assert "expected Certificate, received ChangeCipherSpec" in str(exc)
 
 
-@pytest.mark.parametrize("payload", [b"\x02", b"\x01\x01", b""])
-def test_ccs_payload_must_be_01(payload: bytes) -> None:
+@pytest.mark.parametrize(("payload", "error"), [(b"\x02", errors.DecodeError), (b"\x00", errors.DecodeError),
+                                              (b"\x01\x01", errors.UnexpectedMessage), (b"", errors.UnexpectedMessage)])
+def test_ccs_payload_must_be_01(payload: bytes, error: type[errors.ProtocolError]) -> None:
+    """RFC 5246 §7.1: one byte 01. Another byte is decode_error; another length is no ChangeCipherSpec message at
+    all, unexpected_message (as OpenSSL and tlslite-ng)."""
     client, server = start()
     deliver(client, server)
     server.receive_bytes(record(ContentType.CHANGE_CIPHER_SPEC, payload))
-    fails_with(server, errors.DecodeError, AlertDescription.DECODE_ERROR)
+    fails_with(server, error, error("x").alert)
 
 
 def test_ccs_inside_a_fragmented_handshake_message() -> None:
