@@ -120,6 +120,8 @@ class TLSConfig:
     session_cache: SessionCache | None = None
     session_store: SessionStore | None = None
     keylog: KeyLogWriter | None = None
+    #: The longest handshake message accepted (checked on its 4-byte header). A server still takes a ClientHello as
+    #: long as its length fields allow, 131,396 bytes (RFC 5246 §7.4.1.2; wire/framing.SERVER_LIMITS).
     max_handshake_message_length: int = 65536
     enable_ssl3: bool = False
     #: Server: refuse a client that does not offer extended_master_secret (RFC 7627 §5.2 option).

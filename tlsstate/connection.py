@@ -61,8 +61,8 @@ from tlsstate.wire.constants import (
     HandshakeType,
 )
 from tlsstate.wire.errors import DecodeError, InternalError, ProtocolError, ProtocolVersionError, TLSError, UnexpectedMessage
+from tlsstate.wire.framing import SERVER_LIMITS, HandshakeReassembler
 from tlsstate.wire.keylog import KeyLogWriter, open_default_keylog
-from tlsstate.wire.messages import HandshakeReassembler
 
 _CCS_PAYLOAD = b"\x01"
 P = ParamSpec("P")
@@ -92,7 +92,9 @@ class Connection:
         #: The HandshakeComplete event, kept after it was handed out (version, suite, ALPN, SNI, flags).
         self.handshake_info: HandshakeComplete | None = None
         self._deframer = Deframer(first_client_hello=server_side)  # RFC 5246 Appendix E.1-E.2
-        self._reassembler = HandshakeReassembler(config.max_handshake_message_length)
+        self._reassembler = HandshakeReassembler(  # a server takes a ClientHello as large as it can be (131,396 bytes)
+            config.max_handshake_message_length, limits=SERVER_LIMITS if server_side else None
+        )
         self._handshake: ClientHandshake | ServerHandshake = (
             ServerHandshake(config) if server_side else ClientHandshake(config)
         )

@@ -20,10 +20,24 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from tlsstate.config import TLSConfig
 from tlsstate.crypto.certs import generate_self_signed, write_pem_files
 from tlsstate.crypto.suites import by_name
+from tlsstate.handshake import client_states
 from tlsstate.wire.constants import AlertDescription, NamedGroup, ProtocolVersion
+from tlsstate.wire.messages import ClientHello, Extension
 
 from .cases import ACCEPTED, AEAD, CLOSED, SERVER_CASES, SUITES, VERSIONS
-from .peer import ALERT, APPDATA, CCS, HANDSHAKE, HEARTBEAT, Outgoing, ScriptedPeer, ServeProcess, handshake, record
+from .peer import (
+    ALERT,
+    APPDATA,
+    CCS,
+    HANDSHAKE,
+    HEARTBEAT,
+    Outgoing,
+    ScriptedPeer,
+    ServeProcess,
+    handshake,
+    record,
+    rss_kib,
+)
 
 EXPECTED = {case_id: alert for case_id, _, alert in SERVER_CASES}
 ALL_SUITES = ",".join(name for name, _ in SUITES.values())
@@ -526,6 +540,109 @@ def test_signature_algorithms_cert_only_rsa_remains(server: ServeProcess) -> Non
     assert chosen_suite(server, client_hello(suites=suites, extensions=SIG_ALGS_CERT_ONLY)) == 0x009D
     with_both = [*SIG_ALGS_CERT_ONLY, ext(13, b"\x00\x02\x04\x01")]
     assert chosen_suite(server, client_hello(suites=suites, extensions=with_both)) == 0xC02F
+    still_serving(server)
+
+
+# ---------------------------------------------------------------- ClientHellos as large as they can be (RFC 5246 §7.4.1.2)
+
+def in_records(message: bytes, size: int = 2**14) -> bytes:
+    """A handshake message cut into plaintext records of ``size`` bytes (RFC 5246 §6.2.1: at most 2^14)."""
+    return b"".join(record(HANDSHAKE, message[i : i + size], 0x0301) for i in range(0, len(message), size))
+
+
+def hello_message(suites: bytes, extensions: bytes, session_id: bytes = b"", compression: bytes = b"\x00") -> bytes:
+    body = (b"\x03\x03" + os.urandom(32) + bytes([len(session_id)]) + session_id + struct.pack(">H", len(suites))
+            + suites + bytes([len(compression)]) + compression + struct.pack(">H", len(extensions)) + extensions)
+    return handshake(1, body)
+
+
+LARGE_HELLOS: dict[str, Callable[[], bytes]] = {
+    "16383-extensions": lambda: hello_message(b"\xc0\x2f\x00\x2f", b"".join(ext(0x8000 + i, b"") for i in range(16383))),
+    "32760-signature-schemes": lambda: hello_message(
+        b"\xc0\x2f", ext(10, b"\x00\x02\x00\x17") + ext(13, struct.pack(">H", 65520) + b"\x08\x09" * 32759 + b"\x04\x01")),
+    "65531-byte-extension": lambda: hello_message(b"\xc0\x2f\x00\x2f", ext(0x8000, os.urandom(65531))),
+    "131396-bytes": lambda: hello_message(
+        b"".join(struct.pack(">H", 0x8000 + i) for i in range(32765)) + b"\xc0\x2f\x00\x2f",
+        ext(0x8000, os.urandom(65531)), os.urandom(32), bytes(range(255))),
+}
+
+
+@pytest.mark.parametrize("shape", sorted(LARGE_HELLOS))
+@pytest.mark.parametrize("record_size", [2**14, 1000])
+def test_large_client_hello_answered(server: ServeProcess, shape: str, record_size: int) -> None:
+    assert EXPECTED["large-client-hello"] == ACCEPTED
+    message = LARGE_HELLOS[shape]()
+    assert len(message) > 65536 + 4
+    if shape == "131396-bytes":
+        assert len(message) == 4 + 131396
+    answer, _ = server_answer(server, in_records(message, record_size))
+    assert answer == "server_hello", (shape, answer)
+
+
+def test_large_client_hello_over_the_limits(server: ServeProcess) -> None:
+    """One byte more than a ClientHello can be is refused from its header; other messages keep the 64 KiB cap."""
+    for header in (b"\x01" + (131397).to_bytes(3, "big"), b"\x10" + (65537).to_bytes(3, "big")):
+        if header[0] == 16:  # a ClientKeyExchange after a good ClientHello
+            data = client_hello() + record(HANDSHAKE, header, 0x0303)
+            with server.connect(timeout=5) as sock:
+                sock.sendall(data)
+                got = b""
+                while chunk := sock.recv(65536):
+                    got += chunk
+            alert = AlertDescription[EXPECTED["large-client-hello-over"].upper()]
+            assert bytes([ALERT, 3, 3, 0, 2, 2, alert]) in got
+            continue
+        answer, closed = server_answer(server, record(HANDSHAKE, header, 0x0301))
+        assert answer == "alert:" + EXPECTED["large-client-hello-over"] and closed
+    still_serving(server)
+
+
+def padded_client_hello(**fields: object) -> ClientHello:
+    """Our client's ClientHello grown to 131,396 bytes: 32,767 suites (unknown ones first), a 32-byte session ID,
+    255 compression methods and a 65,535-byte extensions block (an unknown extension fills it)."""
+    suites = tuple(fields.pop("cipher_suites"))  # type: ignore[call-overload]
+    extensions = tuple(fields.pop("extensions") or ())  # type: ignore[call-overload]
+    used = sum(4 + len(e.data) for e in extensions)
+    hello = ClientHello(
+        cipher_suites=tuple(range(0x8000, 0x8000 + 32767 - len(suites))) + suites,
+        extensions=(*extensions, Extension(0x8000, os.urandom(65535 - used - 4))),
+        **{**fields, "session_id": os.urandom(32), "compression_methods": bytes(range(255))},  # type: ignore[arg-type]
+    )
+    assert len(hello.serialize()) == 131396
+    return hello
+
+
+def test_maximal_client_hello_full_handshake_rss(server: ServeProcess, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Our client's hello grown to 131,396 bytes in 1,000-byte records: the whole handshake and an echo (the
+    Finished proves the server hashed all of it); 21 of them leave serve's VmRSS under 3 MiB above where an ordinary
+    handshake left it, one under 8 times its size (RFC 5246 §7.4.1.2 bounds the hello; memory follows its size)."""
+    monkeypatch.setattr(client_states, "ClientHello", padded_client_hello)
+
+    def split(out: Outgoing) -> bytes:
+        if out.index == 0:
+            return in_records(out.data[5:], 1000)
+        return out.data
+
+    def one() -> None:
+        with server.connect() as sock:
+            peer = ScriptedPeer(sock, config(), server_side=False, tamper=split)
+            peer.run(until=lambda o: o.handshake_complete or o.alert is not None)
+            assert peer.outcome.handshake_complete and peer.outcome.alert is None, peer.outcome
+            peer.conn.send_data(b"large")
+            peer.flush()
+            peer.run(until=lambda o: o.received_plaintext == b"large", max_steps=20)
+            assert peer.outcome.received_plaintext == b"large"
+
+    still_serving(server)  # warm: an ordinary handshake first
+    idle = rss_kib(server.pid)
+    one()
+    after_one = rss_kib(server.pid)
+    for _ in range(20):
+        one()
+    after_many = rss_kib(server.pid)
+    print(f"\n131,396-byte ClientHello: VmRSS {idle} KiB before, {after_one} KiB after one, {after_many} after 21")
+    assert after_one - idle < 8 * 131396 // 1024, (idle, after_one)  # measured: 200-550 KiB
+    assert after_many - idle < 3 * 1024, (idle, after_one, after_many)  # measured: 830-970 KiB
     still_serving(server)
 
 

@@ -109,7 +109,9 @@ def choose_suite(
     key = config.private_key
     assert key is not None
     has_rsa = isinstance(key, rsa.RSAPrivateKey)
-    client_suites = set(msg.cipher_suites)
+    ours = config.effective_suites()
+    ids = {suite.id for suite in ours}
+    client_suites = {s for s in msg.cipher_suites if s in ids}  # small, however long the client's list (32,767)
     group = _choose_group(config, offer)
     no_signatures = (
         version >= ProtocolVersion.TLS1_2 and offer.signature_schemes is None and offer.signature_schemes_cert is not None
@@ -117,7 +119,7 @@ def choose_suite(
     scheme = None if no_signatures else crypto.choose_signature_scheme(
         key, offer.signature_schemes, version, [int(x) for x in config.effective_signature_schemes()]
     )
-    for suite in config.effective_suites():
+    for suite in ours:
         if suite.id not in client_suites or not suite.valid_for(version):
             continue
         kx = suite.key_exchange

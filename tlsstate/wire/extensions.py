@@ -20,6 +20,7 @@ from tlsstate.wire.codec import Reader, Writer
 from tlsstate.wire.constants import ExtensionType
 from tlsstate.wire.errors import DecodeError, IllegalParameter
 from tlsstate.wire.messages import Extension
+from tlsstate.wire.sequences import U16Sequence
 
 # ---------------------------------------------------------------------------------------------
 # Generic helpers
@@ -35,12 +36,14 @@ def find_extension(extensions: Iterable[Extension] | None, ext_type: int) -> Ext
 
 
 def check_no_duplicates(extensions: Iterable[Extension] | None, what: str = "hello") -> None:
-    """IllegalParameter if one extension type occurs twice (RFC 5246 §7.4.1.4)."""
-    seen: set[int] = set()
+    """IllegalParameter if one extension type occurs twice (RFC 5246 §7.4.1.4). One bit per type (8 KiB), however
+    many extensions there are."""
+    seen = bytearray(8192)
     for ext in extensions or ():
-        if ext.type in seen:
+        byte, bit = ext.type >> 3, 1 << (ext.type & 7)
+        if seen[byte] & bit:
             raise IllegalParameter(f"{what}: extension {extension_name(ext.type)} appears more than once")
-        seen.add(ext.type)
+        seen[byte] |= bit
 
 
 def extension_name(ext_type: int) -> str:
@@ -219,11 +222,14 @@ def _build_u16_list(ext_type: int, values: Sequence[int], what: str) -> Extensio
     return Extension(int(ext_type), w.getvalue())
 
 
-def _parse_u16_list(data: bytes, what: str) -> list[int]:
+def _parse_u16_list(data: bytes, what: str) -> Sequence[int]:
+    """A ``<2..2^16-1>`` list of uint16 kept compact (32,760 signature schemes stay 65,520 bytes)."""
     r = _reader(data, what)
-    values = r.u16_list(2, what, min_len=2)
+    raw = r.vector(2, min_len=2)
     r.expect_end()
-    return values
+    if len(raw) % 2:
+        raise DecodeError(f"{what}: odd length {len(raw)} for a list of uint16")
+    return U16Sequence.from_bytes(raw)
 
 
 def build_supported_groups(groups: Sequence[int]) -> Extension:
@@ -231,7 +237,7 @@ def build_supported_groups(groups: Sequence[int]) -> Extension:
     return _build_u16_list(ExtensionType.SUPPORTED_GROUPS, groups, "supported_groups")
 
 
-def parse_supported_groups(data: bytes) -> list[int]:
+def parse_supported_groups(data: bytes) -> Sequence[int]:
     """Group code points in preference order (RFC 8422 §5.1.1)."""
     return _parse_u16_list(data, "supported_groups")
 
@@ -263,12 +269,12 @@ def build_signature_algorithms(schemes: Sequence[int]) -> Extension:
     return _build_u16_list(ExtensionType.SIGNATURE_ALGORITHMS, schemes, "signature_algorithms")
 
 
-def parse_signature_algorithms(data: bytes) -> list[int]:
+def parse_signature_algorithms(data: bytes) -> Sequence[int]:
     """Signature scheme code points in preference order (RFC 5246 §7.4.1.4.1)."""
     return _parse_u16_list(data, "signature_algorithms")
 
 
-def parse_signature_algorithms_cert(data: bytes) -> list[int]:
+def parse_signature_algorithms_cert(data: bytes) -> Sequence[int]:
     """The schemes accepted in certificates (RFC 8446 §4.2.3: the form of signature_algorithms)."""
     return _parse_u16_list(data, "signature_algorithms_cert")
 
