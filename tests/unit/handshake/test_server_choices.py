@@ -8,7 +8,7 @@ import pytest
 
 from tests.helpers.connections import server_config
 from tlsstate.crypto.suites import by_name
-from tlsstate.handshake.server_choices import choose_suite, read_client_hello
+from tlsstate.handshake.server_choices import choose_suite, read_client_hello, unrecognized_name_warning
 from tlsstate.wire import extensions as ext
 from tlsstate.wire.constants import ExtensionType, ProtocolVersion
 from tlsstate.wire.errors import HandshakeFailure
@@ -42,3 +42,19 @@ def test_signature_algorithms_cert_controls() -> None:
     assert chosen(0x0303, (ECDHE_GCM, RSA_GCM), SIG_ALGS_CERT, SIG_ALGS) == ECDHE_GCM
     assert chosen(0x0303, (ECDHE_GCM, RSA_GCM)) == ECDHE_GCM
     assert chosen(0x0302, (ECDHE_CBC,), SIG_ALGS_CERT) == ECDHE_CBC
+
+
+@pytest.mark.parametrize(
+    ("name", "version", "known", "warn"),
+    [("localhost", 0x0303, True, False), ("LOCALHOST", 0x0301, True, False), ("other.example", 0x0303, False, True),
+     ("other.example", 0x0301, False, True), ("other.example", 0x0300, False, False), (None, 0x0303, False, False)],
+)
+def test_unrecognized_name(name: str | None, version: int, known: bool, warn: bool) -> None:
+    """RFC 6066 §3: a name our certificate (for localhost) names is acknowledged; another gets the warning
+    unrecognized_name, except in SSL 3.0, which has no such alert (RFC 6101 §5.4.2); no name, neither."""
+    config = server_config(min_version=ProtocolVersion.SSL3, enable_ssl3=True)
+    extensions = (ext.build_server_name(name),) if name is not None else ()
+    hello = ClientHello(version, os.urandom(32), b"", (0x002F,), b"\x00", extensions)
+    negotiated, offer = read_client_hello(config, hello)
+    assert offer.server_name_known == known
+    assert unrecognized_name_warning(offer, negotiated) == warn
