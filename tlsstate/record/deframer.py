@@ -46,10 +46,10 @@ class Deframer:
     is sticky: every later call raises the same error.
 
     ``first_client_hello=True`` (a server reading its client): the first record alone may be what RFC 5246
-    Appendix E.1-E.2 let a client's first flight be: any record version {03,XX}, or an SSLv2-format ClientHello
-    (a first byte with the top bit set, then msg_type 1), returned whole, its 2-byte header
-    included, with the content type :data:`~tlsstate.wire.constants.SSLV2_CLIENT_HELLO`. Every later record is
-    checked as above.
+    Appendix E.1-E.2 let a client's first flight be: a handshake record of any version {03,XX}, or an SSLv2-format
+    ClientHello (a first byte with the top bit set, then msg_type 1), returned whole, its 2-byte header included,
+    with the content type :data:`~tlsstate.wire.constants.SSLV2_CLIENT_HELLO`. Every later record is checked as
+    above.
 
     Two ways in: :meth:`feed` takes bytes (kept without a copy when everything before was consumed, the
     common case with ``socket.recv``); :meth:`receive_buffer` + :meth:`received` let the transport write

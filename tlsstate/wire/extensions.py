@@ -97,24 +97,29 @@ def check_host_name(value: bytes) -> str:
     value it forbids): ASCII only (an internationalized name travels as A-labels, so UTF-8 is refused), no control
     character (NUL, BEL, ESC, DEL, ...), no trailing dot, a valid DNS host name (labels as :data:`_LABEL`, at most
     253 characters, a top-level label that is not all digits, RFC 3696 §2), and no literal IPv4/IPv6 address."""
-    shown = repr(value[:64])[1:] + ("..." if len(value) > 64 else "")
+    problem = _host_name_problem(value)
+    if problem is not None:
+        shown = repr(value[:64])[1:] + ("..." if len(value) > 64 else "")
+        raise IllegalParameter(f"server_name host_name {shown} {problem}")
+    return value.decode("ascii")
+
+
+def _host_name_problem(value: bytes) -> str | None:
+    """What :func:`check_host_name` refuses in ``value``, said after the name ("is ...", "contains ..."), or None."""
     bad = next((b for b in value if b < 0x20 or b >= 0x7F), None)
     if bad is not None and bad >= 0x80:
-        raise IllegalParameter(
-            f"server_name host_name {shown} is not ASCII (byte 0x{bad:02x}; RFC 6066 §3: internationalized names "
-            "are sent as A-labels)"
-        )
+        return f"is not ASCII (byte 0x{bad:02x}; RFC 6066 §3: internationalized names are sent as A-labels)"
     if bad is not None:
-        raise IllegalParameter(f"server_name host_name {shown} contains the control character 0x{bad:02x}")
+        return f"contains the control character 0x{bad:02x}"
     name = value.decode("ascii")
     if name.endswith("."):
-        raise IllegalParameter(f"server_name host_name {shown} ends with a dot (RFC 6066 §3)")
+        return "ends with a dot (RFC 6066 §3)"
     if is_ip_address(name.strip("[]")):
-        raise IllegalParameter(f"server_name host_name {shown} is an IP address (RFC 6066 §3)")
+        return "is an IP address (RFC 6066 §3)"
     labels = name.split(".")
     if len(name) > _MAX_HOST_NAME or labels[-1].isdigit() or not all(_LABEL.fullmatch(label) for label in labels):
-        raise IllegalParameter(f"server_name host_name {shown} is not a valid DNS host name (RFC 6066 §3)")
-    return name
+        return "is not a valid DNS host name (RFC 6066 §3)"
+    return None
 
 
 def build_server_name(host_name: str) -> Extension:
@@ -131,10 +136,9 @@ def build_server_name(host_name: str) -> Extension:
         raise ValueError(f"not a valid host name: {host_name!r}") from None
     if not name:
         raise ValueError("server name must not be empty")
-    try:
-        check_host_name(name)
-    except IllegalParameter as exc:
-        raise ValueError(f"not a valid host name: {host_name!r} ({exc})") from None
+    problem = _host_name_problem(name)
+    if problem is not None:
+        raise ValueError(f"not a valid host name: {host_name!r} {problem}")
     w = Writer()
     with w.length_prefixed(2) as names:
         names.u8(SERVER_NAME_HOST_NAME)
