@@ -15,6 +15,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from tlsstate.crypto.suites import CipherSuite, KeyExchange, by_name
 from tlsstate.sessions.cache import SessionCache, SessionStore
 from tlsstate.sessions.tickets import TicketKeys
+from tlsstate.wire import extensions as ext
 from tlsstate.wire.constants import NamedGroup, ProtocolVersion, SignatureScheme
 from tlsstate.wire.errors import ConfigurationError
 
@@ -128,6 +129,8 @@ class TLSConfig:
     session_cache: SessionCache | None = None
     session_store: SessionStore | None = None
     keylog: KeyLogWriter | None = None
+    #: The longest handshake message accepted (checked on its 4-byte header). A server still takes a ClientHello as
+    #: long as its length fields allow, 131,396 bytes (RFC 5246 §7.4.1.2; wire/framing.SERVER_LIMITS).
     max_handshake_message_length: int = 65536
     enable_ssl3: bool = False
     #: Server: refuse a client that does not offer extended_master_secret (RFC 7627 §5.2 option).
@@ -203,6 +206,11 @@ class TLSConfig:
             raise ConfigurationError("min_dh_bits must be at least 512")
         if self.max_handshake_message_length < 1024:
             raise ConfigurationError("max_handshake_message_length must be at least 1024")
+        if not server_side and self.server_name and not ext.is_ip_address(self.server_name.strip("[]")):
+            try:  # RFC 6066 §3: what we send must be a HostName a server accepts
+                ext.build_server_name(self.server_name)
+            except ValueError as exc:
+                raise ConfigurationError(f"server_name: {exc}") from None
         for proto in self.alpn_protocols:
             if not 0 < len(proto.encode()) < 256:
                 raise ConfigurationError(f"ALPN protocol name {proto!r} must be 1..255 bytes")

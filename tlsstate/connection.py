@@ -54,14 +54,15 @@ from tlsstate.record.keying import protections_for
 from tlsstate.wire import errors
 from tlsstate.wire.constants import (
     MAX_PLAINTEXT_LENGTH,
+    SSLV2_CLIENT_HELLO,
     AlertDescription,
     AlertLevel,
     ContentType,
     HandshakeType,
 )
 from tlsstate.wire.errors import DecodeError, InternalError, ProtocolError, TLSError, UnexpectedMessage
+from tlsstate.wire.framing import SERVER_LIMITS, HandshakeReassembler
 from tlsstate.wire.keylog import KeyLogWriter, open_default_keylog
-from tlsstate.wire.messages import HandshakeReassembler
 
 _CCS_PAYLOAD = b"\x01"
 #: CVE-2016-8610 ("SSL Death Alert"): records that make no progress cost us work and the peer almost nothing, so
@@ -96,8 +97,10 @@ class Connection:
         self.negotiated_version: int | None = None
         #: The HandshakeComplete event, kept after it was handed out (version, suite, ALPN, SNI, flags).
         self.handshake_info: HandshakeComplete | None = None
-        self._deframer = Deframer()
-        self._reassembler = HandshakeReassembler(config.max_handshake_message_length)
+        self._deframer = Deframer(first_client_hello=server_side)  # RFC 5246 Appendix E.1-E.2
+        self._reassembler = HandshakeReassembler(  # a server takes a ClientHello as large as it can be (131,396 bytes)
+            config.max_handshake_message_length, limits=SERVER_LIMITS if server_side else None
+        )
         self._handshake: ClientHandshake | ServerHandshake = (
             ServerHandshake(config) if server_side else ClientHandshake(config)
         )
@@ -255,6 +258,9 @@ class Connection:
             self._process_handshake(plaintext)
         elif content_type == ContentType.CHANGE_CIPHER_SPEC:
             self._process_change_cipher_spec(plaintext)
+        elif content_type == SSLV2_CLIENT_HELLO:  # only ever the first record a server reads (the Deframer's rule)
+            assert isinstance(self._handshake, ServerHandshake)
+            self._handshake_step(self._handshake.handle_sslv2_client_hello, plaintext)
         else:
             raise UnexpectedMessage(f"record type {content_type} was not negotiated")
         if self._warnings_in_a_row or self._empty_in_a_row:  # progress
@@ -281,9 +287,14 @@ class Connection:
             self._handshake_step(self._handshake.handle_message, raw)
 
     def _process_change_cipher_spec(self, payload: bytes) -> None:
-        """RFC 5246 §7.1: one byte of value 1, between whole handshake messages, where the table allows."""
+        """RFC 5246 §7.1: one byte of value 1, between whole handshake messages, where the table allows.
+
+        A record of any other length is no ChangeCipherSpec message at all: ``unexpected_message`` (as OpenSSL and
+        tlslite-ng answer); one byte of another value is a field out of range: ``decode_error`` (§7.2.2)."""
+        if len(payload) != 1:
+            raise UnexpectedMessage(f"ChangeCipherSpec record of {len(payload)} bytes (RFC 5246 §7.1: exactly one)")
         if payload != _CCS_PAYLOAD:
-            raise DecodeError(f"ChangeCipherSpec payload must be 01, got {payload.hex() or 'nothing'}")
+            raise DecodeError(f"ChangeCipherSpec payload must be 01, got {payload.hex()}")
         if not self._reassembler.empty:
             raise UnexpectedMessage("ChangeCipherSpec in the middle of a handshake message")
         self._handshake_step(self._handshake.handle_change_cipher_spec)

@@ -10,11 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-__all__ = ["CAUSE_KINDS", "SSLV2_CLIENT_HELLO", "Cause", "Derivation", "KeyIds", "RecordInfo"]
+from tlsstate.wire.constants import SSLV2_CLIENT_HELLO  # the type a --records line shows for an SSLv2 ClientHello
 
-#: The content type a ``--records`` line shows for an SSLv2-format ClientHello (RFC 5246 Appendix E.2: its
-#: header is a 2-byte length with the top bit set, not a TLS record header; 0x80 is that bit, no TLS type).
-SSLV2_CLIENT_HELLO = 0x80
+__all__ = ["CAUSE_KINDS", "SSLV2_CLIENT_HELLO", "Cause", "Derivation", "KeyIds", "RecordInfo"]
 
 
 @dataclass(frozen=True, slots=True)

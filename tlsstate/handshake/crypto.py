@@ -8,6 +8,8 @@ The state machines call only these, so what they need from each module is visibl
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
@@ -81,7 +83,9 @@ def rsa_decrypt_premaster(private_key: rsa.RSAPrivateKey, encrypted: bytes, clie
 
 # -------------------------------------------------------------------------------------- signatures
 
-def choose_signature_scheme(key: PrivateKey, peer_schemes: list[int] | None, version: int, ours: list[int]) -> int | None:
+def choose_signature_scheme(
+    key: PrivateKey, peer_schemes: Sequence[int] | None, version: int, ours: list[int]
+) -> int | None:
     """The scheme to sign the ServerKeyExchange with, or None when nothing fits (TLS 1.2; RFC 5246 §7.4.1.4.1).
 
     ``peer_schemes`` None (no signature_algorithms) means {sha1} with the key's algorithm.

@@ -14,7 +14,7 @@ from typing import Protocol, overload
 
 from tlsstate.record.deframer import Record
 from tlsstate.record.protection import Buffer, NullProtection, RecordProtection, Tls13InnerPlaintext
-from tlsstate.wire.constants import MAX_PLAINTEXT_LENGTH, MAX_SEQUENCE_NUMBER, RECORD_HEADER_LENGTH
+from tlsstate.wire.constants import MAX_PLAINTEXT_LENGTH, MAX_SEQUENCE_NUMBER, RECORD_HEADER_LENGTH, SSLV2_CLIENT_HELLO
 from tlsstate.wire.errors import (
     BadRecordMAC,
     ConfigurationError,
@@ -263,7 +263,7 @@ class HalfConnection:
         except BadRecordMAC as failure:
             self._fail(failure)
             raise
-        if size > self.max_plaintext_length:
+        if size > self.max_plaintext_length and content_type != SSLV2_CLIENT_HELLO:  # E.2 bounds that one itself
             raise RecordOverflow(f"decrypted fragment of {size} bytes exceeds {self.max_plaintext_length}")
         return content_type, version, opened
 

@@ -237,6 +237,9 @@ MAX_COMPRESSED_LENGTH = 2**14 + 1024
 MAX_CIPHERTEXT_LENGTH = 2**14 + 2048
 MAX_TLS13_CIPHERTEXT_LENGTH = 2**14 + 256
 RECORD_HEADER_LENGTH = 5
+#: Not a TLS content type: what stands for an SSLv2-format ClientHello (RFC 5246 Appendix E.2, whose 2-byte header
+#: is a length with the top bit set; 0x80 is that bit) where records are listed by type (deframer, capture report).
+SSLV2_CLIENT_HELLO = 0x80
 MAX_SEQUENCE_NUMBER = 2**64 - 1
 
 

@@ -19,6 +19,8 @@ Messages whose wire form depends on the negotiated version or key exchange take 
 
 from __future__ import annotations
 
+from array import array
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -34,8 +36,11 @@ from tlsstate.wire.framing import (  # re-exported: the framing lived here
     DEFAULT_MAX_HANDSHAKE_MESSAGE_LENGTH as DEFAULT_MAX_HANDSHAKE_MESSAGE_LENGTH,
 )
 from tlsstate.wire.framing import HANDSHAKE_HEADER_LENGTH as HANDSHAKE_HEADER_LENGTH
+from tlsstate.wire.framing import MAX_CLIENT_HELLO_LENGTH as MAX_CLIENT_HELLO_LENGTH
+from tlsstate.wire.framing import SERVER_LIMITS as SERVER_LIMITS
 from tlsstate.wire.framing import HandshakeReassembler as HandshakeReassembler
 from tlsstate.wire.framing import RawHandshake as RawHandshake
+from tlsstate.wire.sequences import ExtensionBlock, U16Sequence
 
 RANDOM_LENGTH = 32
 MAX_SESSION_ID_LENGTH = 32
@@ -59,28 +64,35 @@ def _check_session_id(session_id: bytes) -> None:
         raise ValueError(f"session_id must be at most {MAX_SESSION_ID_LENGTH} bytes, not {len(session_id)}")
 
 
-def _parse_extension_block(reader: Reader, what: str) -> tuple[Extension, ...] | None:
+def _parse_extension_block(reader: Reader, what: str) -> Sequence[Extension] | None:
     """The optional ``Extension extensions<0..2^16-1>`` ending a hello (RFC 5246 §7.4.1.2, §7.4.1.4).
 
-    No block at all -> None. Two extensions of one type -> IllegalParameter (RFC 5246 §7.4.1.4).
+    No block at all -> None. Two extensions of one type -> IllegalParameter (RFC 5246 §7.4.1.4). A block may hold
+    16,383 extensions: it is checked whole here (lengths; repeats with a bitmap of the 2^16 types, 8 KiB) and kept
+    as received (:class:`~tlsstate.wire.sequences.ExtensionBlock`), so its cost stays a few times its size.
     """
     if reader.at_end():
         return None
-    block = reader.sub(2, f"{what} extensions")
+    block = reader.vector(2)
     reader.expect_end()
-    extensions: list[Extension] = []
-    seen: set[int] = set()
-    while not block.at_end():
-        ext_type = block.u16()
-        data = block.vec16()
-        if ext_type in seen:
+    starts = array("H")  # a block is at most 2^16 - 1 bytes
+    seen = bytearray(8192)
+    pos, end = 0, len(block)
+    while pos < end:
+        if end - pos < 4:
+            raise DecodeError(f"{what} extensions truncated: need 4 byte(s), {end - pos} left")
+        ext_type, length = block[pos] << 8 | block[pos + 1], block[pos + 2] << 8 | block[pos + 3]
+        if pos + 4 + length > end:
+            raise DecodeError(f"{what} extensions truncated: need {length} byte(s), {end - pos - 4} left")
+        if seen[ext_type >> 3] & (1 << (ext_type & 7)):
             raise IllegalParameter(f"{what}: extension 0x{ext_type:04x} appears more than once")
-        seen.add(ext_type)
-        extensions.append(Extension(ext_type, data))
-    return tuple(extensions)
+        seen[ext_type >> 3] |= 1 << (ext_type & 7)
+        starts.append(pos)
+        pos += 4 + length
+    return ExtensionBlock(block, starts, Extension)
 
 
-def _write_extension_block(writer: Writer, extensions: tuple[Extension, ...] | None) -> None:
+def _write_extension_block(writer: Writer, extensions: Sequence[Extension] | None) -> None:
     if extensions is None:
         return
     with writer.length_prefixed(2) as block:
@@ -104,14 +116,15 @@ class Extension:
 
 @dataclass(frozen=True, slots=True)
 class ClientHello:
-    """RFC 5246 §7.4.1.2. ``extensions`` is None when the message has no extensions block at all."""
+    """RFC 5246 §7.4.1.2. ``extensions`` is None when the message has no extensions block at all. Parsed, the
+    suites and extensions are compact sequences (:mod:`~tlsstate.wire.sequences`) equal to tuples of the same."""
 
     version: int
     random: bytes
     session_id: bytes
-    cipher_suites: tuple[int, ...]
+    cipher_suites: Sequence[int]
     compression_methods: bytes = b"\x00"
-    extensions: tuple[Extension, ...] | None = None
+    extensions: Sequence[Extension] | None = None
     msg_type: ClassVar[HandshakeType] = HandshakeType.CLIENT_HELLO
 
     @classmethod
@@ -125,12 +138,14 @@ class ClientHello:
         version = r.u16()
         random = r.read(RANDOM_LENGTH)
         session_id = r.vec8(0, MAX_SESSION_ID_LENGTH)
-        suites = r.u16_list(2, "ClientHello cipher_suites", min_len=2)
+        suites = r.vector(2, min_len=2)
+        if len(suites) % 2:
+            raise DecodeError(f"ClientHello cipher_suites: odd length {len(suites)} for a list of uint16")
         compression = r.vec8(1)
         if 0 not in compression:
             raise IllegalParameter("ClientHello compression_methods does not offer null compression")
         extensions = _parse_extension_block(r, "ClientHello")
-        return cls(version, random, session_id, tuple(suites), compression, extensions)
+        return cls(version, random, session_id, U16Sequence.from_bytes(suites), compression, extensions)
 
     def serialize(self) -> bytes:
         """The ClientHello body (RFC 5246 §7.4.1.2)."""
@@ -159,7 +174,7 @@ class ServerHello:
     session_id: bytes
     cipher_suite: int
     compression_method: int = 0
-    extensions: tuple[Extension, ...] | None = None
+    extensions: Sequence[Extension] | None = None
     msg_type: ClassVar[HandshakeType] = HandshakeType.SERVER_HELLO
 
     @classmethod
@@ -673,9 +688,10 @@ def parse_sslv2_client_hello(record: bytes) -> ClientHello:
     """Parse one whole SSLv2-format ClientHello record (RFC 5246 Appendix E.2, RFC 6101 Appendix E).
 
     ``record`` includes the 2-byte length header; the transcript (handshake hash) covers ``record[2:]``.
-    Only V2CipherSpecs whose first byte is 0 are TLS suites; the others are dropped. The challenge
-    (16..32 bytes) becomes the random, left-padded with zeros to 32 bytes. The result has no
-    extensions block (None) and null compression.
+    Only V2CipherSpecs whose first byte is 0 are TLS suites; the others are dropped (none left: an empty
+    ``cipher_suites``, which a server answers with handshake_failure). The challenge becomes the random
+    right-justified: padded with leading zeros to 32 bytes, or its last 32 bytes when longer (E.2); under
+    16 bytes is refused, as E.2 allows. The result has no extensions block (None) and null compression.
     """
     if len(record) < 2 or not record[0] & 0x80:
         raise DecodeError("not an SSLv2-format record (high bit of the length not set)")
@@ -695,8 +711,8 @@ def parse_sslv2_client_hello(record: bytes) -> ClientHello:
         raise DecodeError(f"SSLv2 ClientHello cipher_spec_length {spec_length} is not a positive multiple of 3")
     if session_id_length > MAX_SESSION_ID_LENGTH:
         raise DecodeError(f"SSLv2 ClientHello session_id_length {session_id_length} is too long")
-    if not 16 <= challenge_length <= RANDOM_LENGTH:
-        raise DecodeError(f"SSLv2 ClientHello challenge_length {challenge_length} is outside 16..32")
+    if challenge_length < 16:
+        raise DecodeError(f"SSLv2 ClientHello challenge_length {challenge_length} is under 16")
     specs = r.read(spec_length)
     session_id = r.read(session_id_length)
     challenge = r.read(challenge_length)
@@ -704,15 +720,15 @@ def parse_sslv2_client_hello(record: bytes) -> ClientHello:
     suites = tuple(
         int.from_bytes(specs[i + 1 : i + 3], "big") for i in range(0, spec_length, 3) if specs[i] == 0
     )
-    if not suites:
-        raise DecodeError("SSLv2 ClientHello offers no TLS cipher suite")
-    random = challenge.rjust(RANDOM_LENGTH, b"\x00")
+    random = challenge[-RANDOM_LENGTH:].rjust(RANDOM_LENGTH, b"\x00")
     return ClientHello(version, random, session_id, suites, b"\x00", None)
 
 
 __all__ = [
     "DEFAULT_MAX_HANDSHAKE_MESSAGE_LENGTH",
     "HELLO_RETRY_REQUEST_RANDOM",
+    "MAX_CLIENT_HELLO_LENGTH",
+    "SERVER_LIMITS",
     "Certificate",
     "CertificateRequest",
     "CertificateVerify",

@@ -608,6 +608,9 @@ def test_sslv2_client_hello() -> None:
     assert ch.extensions is None and ch.compression_methods == b"\x00"
     full = m.parse_sslv2_client_hello(_v2_hello(challenge=bytes(range(32))))
     assert full.random == bytes(range(32))
+    long = m.parse_sslv2_client_hello(_v2_hello(challenge=bytes(range(40))))  # E.2: only the last 32 bytes are used
+    assert long.random == bytes(range(8, 40))
+    assert m.parse_sslv2_client_hello(_v2_hello(specs=b"\x01\x00\x80")).cipher_suites == ()  # no TLS suite left
 
 
 @pytest.mark.parametrize(
@@ -615,9 +618,8 @@ def test_sslv2_client_hello() -> None:
     [
         (_v2_hello(version=b"\x00\x02"), ProtocolVersionError),
         (_v2_hello(challenge=bytes(15)), DecodeError),
-        (_v2_hello(challenge=bytes(33)), DecodeError),
         (_v2_hello(specs=b"\x00\x00\x2f\x00"), DecodeError),
-        (_v2_hello(specs=b"\x01\x00\x80"), DecodeError),
+        (_v2_hello(specs=b""), DecodeError),
         (_v2_hello() + b"\x00", DecodeError),
         (b"\x16\x03\x01\x00\x00", DecodeError),
     ],
@@ -690,6 +692,25 @@ def test_reassembler_refuses_oversize_on_header_alone() -> None:
     small = m.HandshakeReassembler(max_message_length=16)
     with pytest.raises(DecodeError):
         small.feed(b"\x14\x00\x00\x11")
+
+
+def test_reassembler_server_limits_let_a_maximal_client_hello_in() -> None:
+    """A server takes a ClientHello as long as its length fields allow (RFC 5246 §7.4.1.2: 131,396 bytes), and no
+    longer; every other message, and every message at a client, keeps the configured cap."""
+    assert m.MAX_CLIENT_HELLO_LENGTH == 131396
+    server = m.HandshakeReassembler(limits=m.SERVER_LIMITS)
+    server.feed(b"\x01" + (131396).to_bytes(3, "big") + bytes(131396))
+    raw = server.next_message()
+    assert raw is not None and len(raw.body) == 131396
+    for header in (b"\x01" + (131397).to_bytes(3, "big"), b"\x0b\x01\x00\x01", b"\x10\x01\x00\x01"):
+        refused = m.HandshakeReassembler(limits=m.SERVER_LIMITS)
+        with pytest.raises(DecodeError, match="exceeds the"):
+            refused.feed(header)
+    client = m.HandshakeReassembler()
+    with pytest.raises(DecodeError, match="65537 bytes exceeds the 65536-byte limit"):
+        client.feed(b"\x01\x01\x00\x01")
+    larger_cap = m.HandshakeReassembler(max_message_length=200000, limits=m.SERVER_LIMITS)
+    larger_cap.feed(b"\x0b" + (150000).to_bytes(3, "big"))  # a configured cap above it still applies to all
 
 
 def test_reassembler_does_not_buffer_huge_declared_body() -> None:
