@@ -138,11 +138,11 @@ class Tls12Keys:
         kx = n.suite.key_exchange
         encrypted = self.client_key_exchange.encrypted_premaster if self.client_key_exchange else b""
         rsa_premaster: bytes | None = None
-        if kx in (KeyExchange.RSA, KeyExchange.RSA_PSK) and encrypted:
+        if kx.client_public == "rsa" and encrypted:  # RSA, RSA_EXPORT, RSA_PSK
             rsa_premaster = self._rsa_premaster(n, d, encrypted)
             if rsa_premaster is None:
                 return None
-            if kx is KeyExchange.RSA:
+            if not kx.uses_psk:
                 return rsa_premaster
         if kx.uses_psk and self.keys.psk is not None:
             if kx is KeyExchange.PSK:
@@ -159,7 +159,7 @@ class Tls12Keys:
     def _rsa_premaster(self, n: Negotiated, d: Derivation, encrypted: bytes) -> bytes | None:
         """The 48 bytes an RSA ClientKeyExchange encrypts (RFC 5246 §7.4.7.1): from the key log or a private key."""
         keylog = self.keys.keylog
-        name = "premaster_secret" if n.suite.key_exchange is KeyExchange.RSA else "rsa_premaster"
+        name = "rsa_premaster" if n.suite.key_exchange.uses_psk else "premaster_secret"
         logged = keylog.rsa_premaster(encrypted)
         if logged is not None:
             d.add(name, logged, f"key log RSA line {keylog.line_of('RSA', encrypted[:8])}")

@@ -241,7 +241,8 @@ MAX_SEQUENCE_NUMBER = 2**64 - 1
 
 
 class KeyExchange(Enum):
-    """How the premaster secret is agreed (RFC 5246 §7.4.3, RFC 4279, RFC 8422)."""
+    """How the premaster secret is agreed (RFC 5246 §7.4.3, RFC 4279, RFC 8422; RFC 4492 static ECDH and
+    ECDH_anon; RFC 2246 §D.1 / RFC 4346 §A.5 the export suites, which TLS 1.1 forbids)."""
 
     RSA = "RSA"
     DHE_RSA = "DHE_RSA"
@@ -252,6 +253,18 @@ class KeyExchange(Enum):
     RSA_PSK = "RSA_PSK"
     ECDHE_PSK = "ECDHE_PSK"
     TLS13 = "TLS13"  # TLS 1.3 suites do not fix the key exchange (RFC 8446 §4.1.1)
+    # Read in captures and derived by ``tlsstate keys``; the handshake does not run these (config.py).
+    DHE_DSS = "DHE_DSS"
+    DH_DSS = "DH_DSS"  # static DH: the server certificate holds the DH key (RFC 5246 §7.4.3)
+    DH_RSA = "DH_RSA"
+    DH_ANON = "DH_anon"  # unauthenticated DH: a ServerKeyExchange without a signature
+    ECDH_ECDSA = "ECDH_ECDSA"  # static ECDH (RFC 4492 §2.1-§2.2): no ServerKeyExchange
+    ECDH_RSA = "ECDH_RSA"
+    ECDH_ANON = "ECDH_anon"  # RFC 4492 §2.5: unsigned ECDHE
+    RSA_EXPORT = "RSA_EXPORT"  # RFC 2246 §D.1: RSA with 40-bit keys (a temporary 512-bit RSA key if needed)
+    DHE_DSS_EXPORT = "DHE_DSS_EXPORT"
+    DHE_RSA_EXPORT = "DHE_RSA_EXPORT"
+    DH_ANON_EXPORT = "DH_anon_EXPORT"
 
     @property
     def uses_psk(self) -> bool:
@@ -261,7 +274,35 @@ class KeyExchange(Enum):
     @property
     def is_ephemeral(self) -> bool:
         """True when the server sends ephemeral (EC)DH parameters."""
-        return self in (
-            KeyExchange.DHE_RSA, KeyExchange.ECDHE_RSA, KeyExchange.ECDHE_ECDSA,
-            KeyExchange.DHE_PSK, KeyExchange.ECDHE_PSK,
-        )
+        return self.server_params in ("dh", "ecdh")
+
+    @property
+    def server_params(self) -> str | None:
+        """What a ServerKeyExchange carries: ``"dh"`` (ServerDHParams, RFC 5246 §7.4.3), ``"ecdh"``
+        (ServerECDHParams, RFC 8422 §5.4) or None (no ephemeral (EC)DH; RSA_EXPORT's temporary RSA key too)."""
+        return _SERVER_PARAMS.get(self)
+
+    @property
+    def client_public(self) -> str | None:
+        """What a ClientKeyExchange's public value is: ``"dh"`` (dh_Yc, vec16), ``"ecdh"`` (ECPoint, vec8),
+        ``"rsa"`` (EncryptedPreMasterSecret) or None (PSK alone). Static (EC)DH may send it empty (implicit)."""
+        return _CLIENT_PUBLIC.get(self)
+
+    @property
+    def signed(self) -> bool:
+        """Whether the ServerKeyExchange ends in a signature (not for anon or PSK key exchanges)."""
+        return not self.uses_psk and self not in (KeyExchange.DH_ANON, KeyExchange.ECDH_ANON, KeyExchange.DH_ANON_EXPORT)
+
+
+_SERVER_PARAMS: dict[KeyExchange, str] = {
+    **{kx: "dh" for kx in (KeyExchange.DHE_RSA, KeyExchange.DHE_PSK, KeyExchange.DHE_DSS, KeyExchange.DH_ANON,
+                           KeyExchange.DHE_DSS_EXPORT, KeyExchange.DHE_RSA_EXPORT, KeyExchange.DH_ANON_EXPORT)},
+    **{kx: "ecdh" for kx in (KeyExchange.ECDHE_RSA, KeyExchange.ECDHE_ECDSA, KeyExchange.ECDHE_PSK,
+                             KeyExchange.ECDH_ANON)},
+}
+_CLIENT_PUBLIC: dict[KeyExchange, str] = {
+    **_SERVER_PARAMS,
+    KeyExchange.DH_DSS: "dh", KeyExchange.DH_RSA: "dh",
+    KeyExchange.ECDH_ECDSA: "ecdh", KeyExchange.ECDH_RSA: "ecdh",
+    KeyExchange.RSA: "rsa", KeyExchange.RSA_PSK: "rsa", KeyExchange.RSA_EXPORT: "rsa",
+}

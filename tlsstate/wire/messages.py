@@ -305,9 +305,9 @@ class ServerKeyExchange:
         if key_exchange.uses_psk:
             w.vec16(psk_identity_hint or b"")
             psk_identity_hint = psk_identity_hint or b""
-        if key_exchange in (KeyExchange.DHE_RSA, KeyExchange.DHE_PSK):
+        if key_exchange.server_params == "dh":
             w.write(encode_server_dh_params(dh_p, dh_g, dh_public))
-        elif key_exchange in (KeyExchange.ECDHE_RSA, KeyExchange.ECDHE_ECDSA, KeyExchange.ECDHE_PSK):
+        elif key_exchange.server_params == "ecdh":
             if named_group is None:
                 raise ValueError("ECDHE ServerKeyExchange needs a named_group")
             w.write(encode_server_ecdh_params(named_group, ec_public))
@@ -321,11 +321,14 @@ class ServerKeyExchange:
     def parse(cls, body: bytes, version: int, key_exchange: KeyExchange) -> ServerKeyExchange:
         """Parse per key exchange (RFC 5246 §7.4.3, RFC 8422 §5.4, RFC 4279 §2-§4, RFC 5489 §2).
 
-        Signed kinds (DHE_RSA, ECDHE_*) end in ``digitally-signed``: TLS 1.2 = SignatureAndHashAlgorithm
-        (u16) + ``opaque<0..2^16-1>``; earlier versions the vector only. RSA has no ServerKeyExchange
+        Signed kinds (DHE_*, ECDHE_*, RSA_EXPORT) end in ``digitally-signed``: TLS 1.2 =
+        SignatureAndHashAlgorithm (u16) + ``opaque<0..2^16-1>``; earlier versions the vector only; anon kinds
+        (RFC 4492 §2.5, RFC 5246 §7.4.3 DH_anon) and PSK end with the params. RSA_EXPORT carries ServerRSAParams
+        (RFC 2246 §7.4.3: modulus, exponent). RSA and static (EC)DH have no ServerKeyExchange
         (UnexpectedMessage); only named curves are accepted (IllegalParameter otherwise).
         """
-        if key_exchange in (KeyExchange.RSA, KeyExchange.TLS13):
+        rsa_export = key_exchange is KeyExchange.RSA_EXPORT
+        if key_exchange.server_params is None and not key_exchange.uses_psk and not rsa_export:
             raise UnexpectedMessage(f"no ServerKeyExchange is allowed with {key_exchange.value} key exchange")
         r = Reader(body, "ServerKeyExchange")
         hint: bytes | None = None
@@ -333,20 +336,23 @@ class ServerKeyExchange:
         named_group: int | None = None
         if key_exchange.uses_psk:
             hint = r.vec16()
-        if key_exchange in (KeyExchange.DHE_RSA, KeyExchange.DHE_PSK):
+        if key_exchange.server_params == "dh":
             dh_p = r.vec16(1)
             dh_g = r.vec16(1)
             dh_public = r.vec16(1)
-        elif key_exchange in (KeyExchange.ECDHE_RSA, KeyExchange.ECDHE_ECDSA, KeyExchange.ECDHE_PSK):
+        elif key_exchange.server_params == "ecdh":
             curve_type = r.u8()
             if curve_type != _ECCURVE_TYPE_NAMED_CURVE:
                 raise IllegalParameter(f"ServerKeyExchange curve_type {curve_type} is not named_curve (3)")
             named_group = r.u16()
             ec_public = r.vec8(1)
+        elif rsa_export:
+            r.vec16(1)  # rsa_modulus
+            r.vec16(1)  # rsa_exponent
         params = body[: r.position]
         scheme: int | None = None
         signature = b""
-        if not key_exchange.uses_psk:
+        if key_exchange.signed:
             if version >= _TLS12:
                 scheme = r.u16()
             signature = r.vec16(1)
@@ -423,6 +429,9 @@ class ServerHelloDone:
         return b""
 
 
+_STATIC_DH = frozenset({KeyExchange.DH_DSS, KeyExchange.DH_RSA, KeyExchange.ECDH_ECDSA, KeyExchange.ECDH_RSA})
+
+
 @dataclass(frozen=True, slots=True)
 class ClientKeyExchange:
     """RFC 5246 §7.4.7, RFC 4279, RFC 8422 §5.7.
@@ -442,7 +451,8 @@ class ClientKeyExchange:
         """Parse per key exchange (RFC 5246 §7.4.7.1/§7.4.7.2, RFC 6101 §5.6.7, RFC 8422 §5.7, RFC 4279).
 
         RSA: ``EncryptedPreMasterSecret`` is ``opaque<0..2^16-1>`` in TLS, the bare bytes in SSL 3.0.
-        DHE: explicit ``dh_Yc<1..2^16-1>`` (implicit/fixed DH is not supported). ECDHE: ``ECPoint<1..2^8-1>``.
+        DHE: explicit ``dh_Yc<1..2^16-1>``. ECDHE: ``ECPoint<1..2^8-1>``. Static DH/ECDH: the same, or an empty
+        body when the client certificate holds the key (implicit encoding).
         *_PSK: ``psk_identity<0..2^16-1>`` first; RSA_PSK then a vec16 encrypted premaster.
         """
         r = Reader(body, "ClientKeyExchange")
@@ -450,17 +460,19 @@ class ClientKeyExchange:
         encrypted = dh_public = ec_public = b""
         if key_exchange.uses_psk:
             identity = r.vec16()
-        if key_exchange == KeyExchange.RSA:
+        public = key_exchange.client_public
+        implicit = key_exchange in _STATIC_DH and r.at_end()  # RFC 5246 §7.4.7.2, RFC 4492 §5.7: in the certificate
+        if key_exchange in (KeyExchange.RSA, KeyExchange.RSA_EXPORT):
             encrypted = r.read(r.remaining) if version == _SSL3 else r.vec16(1)
             if not encrypted:
                 raise DecodeError("ClientKeyExchange: empty EncryptedPreMasterSecret")
         elif key_exchange == KeyExchange.RSA_PSK:
             encrypted = r.vec16(1)
-        elif key_exchange in (KeyExchange.DHE_RSA, KeyExchange.DHE_PSK):
+        elif public == "dh" and not implicit:
             dh_public = r.vec16(1)
-        elif key_exchange in (KeyExchange.ECDHE_RSA, KeyExchange.ECDHE_ECDSA, KeyExchange.ECDHE_PSK):
+        elif public == "ecdh" and not implicit:
             ec_public = r.vec8(1)
-        elif key_exchange != KeyExchange.PSK:
+        elif key_exchange != KeyExchange.PSK and not implicit:
             raise UnexpectedMessage(f"no ClientKeyExchange is allowed with {key_exchange.value} key exchange")
         r.expect_end()
         return cls(encrypted, dh_public, ec_public, identity)
