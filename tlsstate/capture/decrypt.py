@@ -21,6 +21,7 @@ from tlsstate.capture.session import TlsSession
 from tlsstate.capture.stream import DirectionState
 from tlsstate.capture.tcp import StreamReassembler, TcpConnection, TcpTracker
 from tlsstate.capture.tls12 import CapturedSessions
+from tlsstate.record.compression import compression_name
 from tlsstate.wire.constants import ProtocolVersion
 
 __all__ = ["CaptureResult", "ConnectionResult", "DecryptOptions", "decrypt_capture"]
@@ -79,6 +80,12 @@ class ConnectionResult:
         suite = self.session.suite
         return suite.name if suite is not None else self.cipher_suite
 
+    @property
+    def compression(self) -> str | None:
+        """The ServerHello's compression method (``null``, ``deflate``, ``0x40``...), None before a ServerHello."""
+        method = self.session.compression
+        return None if method is None else compression_name(method)
+
     def gaps(self) -> list[dict[str, int | str]]:
         """TCP gaps per direction."""
         out: list[dict[str, int | str]] = []
@@ -98,6 +105,7 @@ class ConnectionResult:
             "version_hex": self.version_hex,
             "cipher_suite": self.cipher_suite,
             "cipher_suite_name": self.cipher_suite_name,
+            "compression": self.compression,
             "sni": s.sni,
             "alpn": s.alpn,
             "handshakes": s.handshakes,

@@ -51,7 +51,9 @@ def _notes(conn: ConnectionResult) -> str:
 
 
 def _suite(conn: ConnectionResult) -> str:
-    return conn.session.suite.openssl_name if conn.session.suite else conn.cipher_suite
+    """The suite's OpenSSL name, with the compression method when it is not null (``AES128-SHA + deflate``)."""
+    name = conn.session.suite.openssl_name if conn.session.suite else conn.cipher_suite
+    return name if conn.compression in (None, "null") else f"{name} + {conn.compression}"
 
 
 def _wide_table(result: CaptureResult, title: str) -> Table:
@@ -144,7 +146,9 @@ def render_explain(conn: ConnectionResult, *, show_secrets: bool = False) -> str
     """The derivation tree of each handshake and which records each key protected."""
     s = conn.session
     console = Console(record=True, width=140, force_terminal=False, color_system=None, file=io.StringIO())
-    root = Tree(f"connection {conn.number}: {conn.client} -> {conn.server}, {conn.version}, {conn.cipher_suite_name}")
+    compression = "" if conn.compression in (None, "null") else f", compression {conn.compression}"
+    root = Tree(f"connection {conn.number}: {conn.client} -> {conn.server}, {conn.version}, {conn.cipher_suite_name}"
+                f"{compression}")
     if not s.derivations:
         root.add(f"no key derivation: {s.reason() or 'no handshake seen'}")
     public = {"client_random", "server_random", "encrypted_premaster", "session_hash"}

@@ -29,8 +29,9 @@ from tlsstate.handshake.hellos import (
     read_server_hello_extensions,
 )
 from tlsstate.record import Record
-from tlsstate.wire.constants import ContentType, HandshakeType, ProtocolVersion
-from tlsstate.wire.errors import BadRecordMAC, ProtocolError, TLSError
+from tlsstate.record.compression import compression_name, decompressor_for
+from tlsstate.wire.constants import CompressionMethod, ContentType, HandshakeType, ProtocolVersion
+from tlsstate.wire.errors import BadRecordMAC, DecompressionFailure, ProtocolError, TLSError
 from tlsstate.wire.messages import (
     HELLO_RETRY_REQUEST_RANDOM,
     Certificate,
@@ -71,6 +72,7 @@ class TlsSession:
         self.version: int | None = None
         self.suite: CipherSuite | None = None
         self.suite_id: int | None = None
+        self.compression: int | None = None  # ServerHello.compression_method (RFC 5246 §7.4.1.3)
         self.sni: str | None = None
         self.alpn: str | None = None
         self.handshakes = 0
@@ -202,7 +204,8 @@ class TlsSession:
         early = direction is self.client and direction.tls13_phase == "early"
         if direction.no_keys and not early:
             direction.records_no_keys += 1
-            self.log_record(direction, record.content_type, None, len(record.fragment), "no_keys",
+            verdict = "unsupported" if self.unsupported else "no_keys"  # unknown suite / compression: not the keys
+            self.log_record(direction, record.content_type, None, len(record.fragment), verdict,
                             direction.no_keys_reason or direction.key_label)
             return
         if direction is self.client and (early or (direction.half.tls13 and direction.tls13_phase == "handshake")):
@@ -238,6 +241,15 @@ class TlsSession:
         seq = half.seq if half.protection.protects and not clear_ccs else None
         try:
             content_type, plaintext = half.open(record)
+            if direction.decompressor is not None:
+                plaintext = direction.decompressor.decompress(plaintext)  # RFC 5246 §6.2.2, RFC 3749
+        except DecompressionFailure as exc:
+            direction.records_failed += 1
+            self.log_record(direction, record.content_type, seq, len(record.fragment), "decompression_failure",
+                            direction.key_label)
+            self.note(f"{direction.writer} {exc.message}")
+            direction.lost_state(f"decompression failed: {exc.message}")
+            return
         except (BadRecordMAC, ProtocolError) as exc:
             direction.records_failed += 1
             self.log_record(direction, record.content_type, seq, len(record.fragment), "bad_record_mac", direction.key_label)
@@ -391,6 +403,7 @@ class TlsSession:
         self.version = version
         self.suite_id = hello.cipher_suite
         self.suite = by_id(hello.cipher_suite)
+        self.compression = hello.compression_method
         self.unsupported = self._unsupported_reason(version, hello.cipher_suite) or self.unsupported
         if self.unsupported:
             self._give_up(self.unsupported)
@@ -402,7 +415,7 @@ class TlsSession:
             extended_master_secret=answer.extended_master_secret and self.offer.extended_master_secret,
             encrypt_then_mac=answer.encrypt_then_mac and self.offer.encrypt_then_mac,
             alpn=self.alpn if answer.alpn is not None else None, server_name=self.offer.server_name,
-            resumed=answer.pre_shared_key,
+            resumed=answer.pre_shared_key, compression_method=hello.compression_method,
         )
         self.derivation = Derivation(self.handshakes)
         self.derivations.append(self.derivation)
@@ -427,6 +440,11 @@ class TlsSession:
             return f"unknown cipher suite 0x{suite_id:04x}"
         if self.suite.is_tls13 != (version == TLS13):
             return f"suite {self.suite.name} is not valid in version 0x{version:04x}"
+        method = self.compression or 0
+        if version == TLS13 and method != CompressionMethod.NULL:
+            return f"TLS 1.3 ServerHello with compression method {compression_name(method)} (RFC 8446 §4.1.3: 0 only)"
+        if method not in (CompressionMethod.NULL, CompressionMethod.DEFLATE):
+            return f"compression method {compression_name(method)} is not supported (null and DEFLATE, RFC 3749, are)"
         return ""
 
     def _unsupported_version(self, version: int, body: bytes) -> None:
@@ -464,6 +482,9 @@ class TlsSession:
             except (TLSError, UnsupportedAlgorithm) as exc:  # e.g. a suite this cryptography build cannot run
                 self.tls12.failure = f"cannot set up {self.suite.name if self.suite else 'the cipher'}: {exc}"
         tls12.change_cipher_spec(direction, protection, self.tls12.failure)
+        # the new connection state starts a new compression state (RFC 5246 §6.1, RFC 3749 §2)
+        method = self.negotiated.compression_method if self.negotiated is not None else 0
+        direction.decompressor = decompressor_for(method) if protection is not None else None
 
     # ------------------------------------------------------------------ summary
     def finish(self) -> None:

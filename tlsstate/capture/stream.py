@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import Protocol
 
 from tlsstate.record import HalfConnection, Record
+from tlsstate.record.compression import Decompressor
 from tlsstate.wire.constants import ContentType
 from tlsstate.wire.errors import TLSError
 from tlsstate.wire.messages import HandshakeReassembler, is_sslv2_client_hello, sslv2_record_length
@@ -87,6 +88,7 @@ class DirectionState:
         self.arrow = "c>s" if writer == "client" else "s>c"
         self.buffer = bytearray()
         self.half = HalfConnection(writer)
+        self.decompressor: Decompressor | None = None  # the current connection state's DEFLATE stream (RFC 3749)
         self.handshake = HandshakeReassembler(HANDSHAKE_BUFFER)
         self.synced = False  # record boundaries known
         self.need_resync = False
