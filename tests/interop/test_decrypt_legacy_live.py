@@ -1,0 +1,135 @@
+"""Live captures of the older suite families Debian's OpenSSL still runs (with SECLEVEL=0, SEED through its legacy
+provider): Camellia, SEED, DHE_DSS, DH_anon, ECDH_anon, ECDHE with Camellia. ``openssl s_server -www`` (RSA + DSA
+certificates, and one with an ECDSA certificate) and ``openssl s_client -keylogfile`` on loopback, recorded by
+dumpcap. tlsstate must agree with tshark on every byte, verify both Finished messages and name the group."""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.helpers.capture import loopback_capture, stop_process
+from tests.helpers.env import free_port, require_binary
+from tests.helpers.synthetic_tls import tshark_follow
+from tlsstate.capture.decrypt import CaptureResult, decrypt_capture
+from tlsstate.capture.keysource import KeySource
+
+pytestmark = pytest.mark.interop
+
+LEGACY = ["-provider", "legacy", "-provider", "default"]
+
+
+@dataclass(frozen=True)
+class Case:
+    cipher: str  # OpenSSL name
+    version: str  # s_client flag
+    suite: str  # the IANA id we must report
+    server: str = "rsa"  # rsa (RSA + DSA certificates) or ecdsa
+    legacy: bool = False  # needs OpenSSL's legacy provider
+
+
+CASES = [
+    Case("CAMELLIA128-SHA", "-tls1_2", "0x0041"),
+    Case("CAMELLIA256-SHA256", "-tls1_2", "0x00c0"),
+    Case("DHE-RSA-CAMELLIA128-SHA", "-tls1", "0x0045"),
+    Case("ECDHE-RSA-CAMELLIA256-SHA384", "-tls1_2", "0xc077"),
+    Case("ECDHE-ECDSA-CAMELLIA128-SHA256", "-tls1_2", "0xc072", server="ecdsa"),
+    Case("SEED-SHA", "-tls1_2", "0x0096", legacy=True),
+    Case("DHE-RSA-SEED-SHA", "-tls1_1", "0x009a", legacy=True),
+    Case("DHE-DSS-SEED-SHA", "-tls1_2", "0x0099", legacy=True),
+    Case("DHE-DSS-AES128-SHA", "-tls1", "0x0032"),
+    Case("DHE-DSS-AES256-SHA256", "-tls1_2", "0x006a"),
+    Case("DHE-DSS-AES128-GCM-SHA256", "-tls1_2", "0x00a2"),
+    Case("DHE-DSS-CAMELLIA128-SHA256", "-tls1_2", "0x00bd"),
+    Case("ADH-AES256-GCM-SHA384", "-tls1_2", "0x00a7"),
+    Case("ADH-CAMELLIA128-SHA", "-tls1_1", "0x0046"),
+    Case("AECDH-AES128-SHA", "-tls1_2", "0xc018"),
+]
+
+
+def _identities(openssl: str, folder: Path) -> dict[str, Path]:
+    """RSA, DSA (2048-bit parameters) and ECDSA P-256 self-signed certificates."""
+    def run(*args: str) -> None:
+        subprocess.run([openssl, *args], check=True, capture_output=True, timeout=120)
+
+    run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(folder / "rsa.key"), "-out",
+        str(folder / "rsa.pem"), "-subj", "/CN=localhost", "-days", "2")
+    run("genpkey", "-genparam", "-algorithm", "DSA", "-pkeyopt", "dsa_paramgen_bits:2048", "-out", str(folder / "p.pem"))
+    run("genpkey", "-paramfile", str(folder / "p.pem"), "-out", str(folder / "dsa.key"))
+    run("req", "-x509", "-key", str(folder / "dsa.key"), "-out", str(folder / "dsa.pem"), "-subj", "/CN=localhost",
+        "-days", "2")
+    run("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout",
+        str(folder / "ec.key"), "-out", str(folder / "ec.pem"), "-subj", "/CN=localhost", "-days", "2")
+    return {name: folder / name for name in ("rsa.pem", "rsa.key", "dsa.pem", "dsa.key", "ec.pem", "ec.key")}
+
+
+def _has_legacy(openssl: str) -> bool:
+    probe = subprocess.run([openssl, "ciphers", *LEGACY, "SEED-SHA:@SECLEVEL=0"], capture_output=True, timeout=30)
+    return probe.returncode == 0
+
+
+@dataclass
+class Captured:
+    path: Path
+    keylog: Path
+    ports: dict[Case, int]  # the client's source port is unknown; each case talks to its server once, in order
+    order: list[Case]
+
+
+@pytest.fixture(scope="module")
+def legacy_capture(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Captured]:
+    openssl = require_binary("openssl")
+    folder = tmp_path_factory.mktemp("legacy")
+    ids = _identities(openssl, folder)
+    legacy = _has_legacy(openssl)
+    cases = [case for case in CASES if legacy or not case.legacy]
+    ports = {"rsa": free_port(), "ecdsa": free_port()}
+    certs = {"rsa": ["-cert", str(ids["rsa.pem"]), "-key", str(ids["rsa.key"]), "-dcert", str(ids["dsa.pem"]),
+                     "-dkey", str(ids["dsa.key"])],
+             "ecdsa": ["-cert", str(ids["ec.pem"]), "-key", str(ids["ec.key"])]}
+    capture, keylog = folder / "legacy.pcapng", folder / "keys.log"
+    with loopback_capture(capture, ports.values()):
+        servers = [subprocess.Popen(
+            [openssl, "s_server", *(LEGACY if legacy else []), "-accept", f"127.0.0.1:{port}", *certs[kind],
+             "-cipher", "ALL:COMPLEMENTOFALL:@SECLEVEL=0", "-min_protocol", "TLSv1", "-max_protocol", "TLSv1.2",
+             "-www"], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            for kind, port in ports.items()]
+        try:
+            time.sleep(1.0)
+            for case in cases:
+                subprocess.run(
+                    [openssl, "s_client", *(LEGACY if case.legacy else []), "-connect", f"127.0.0.1:{ports[case.server]}",
+                     "-cipher", f"{case.cipher}:@SECLEVEL=0", case.version, "-ign_eof", "-keylogfile", str(keylog)],
+                    input=b"GET / HTTP/1.0\r\n\r\n", capture_output=True, timeout=20, check=True)
+        finally:
+            for server in servers:
+                stop_process(server)
+    yield Captured(capture, keylog, {case: ports[case.server] for case in cases}, cases)
+
+
+def _decrypt(captured: Captured) -> CaptureResult:
+    keys = KeySource()
+    keys.add_keylog_file(captured.keylog)
+    return decrypt_capture(captured.path, keys)
+
+
+def test_legacy_families_decrypt_like_tshark(legacy_capture: Captured) -> None:
+    tshark = require_binary("tshark")
+    result = _decrypt(legacy_capture)
+    assert len(result.connections) == len(legacy_capture.order)
+    for conn, case in zip(result.connections, legacy_capture.order, strict=True):
+        got = conn.to_json()
+        assert got["cipher_suite"] == case.suite, (case, got)
+        assert got["records_failed"] == got["records_undecryptable"] == 0, (case, got)
+        assert got["finished_verified"] is True, case
+        assert got["server_to_client_first_line"] == "HTTP/1.0 200 ok", case
+        client, server = tshark_follow(tshark, legacy_capture.path, legacy_capture.keylog, conn.tcp.number)
+        assert got["client_to_server_sha256"] == hashlib.sha256(client).hexdigest(), case
+        assert got["server_to_client_sha256"] == hashlib.sha256(server).hexdigest(), case
+        assert len(server) > 100, case
