@@ -53,6 +53,7 @@ class Params:
     compression: int = 0
     kx: str = "rsa"  # ClientKeyExchange shape: rsa | dh | ecdh
     server_key_exchange: bytes | None = None  # a ServerKeyExchange body to send, if any
+    certificate: bytes | None = None  # the server's certificate (DER), if one is sent
     offered_compression: tuple[int, ...] = ()
 
 
@@ -224,6 +225,8 @@ def build_session(p: Params, client_data: list[bytes], server_data: list[bytes])
     server_hello = _handshake(2, struct.pack(">H", p.version) + server_random + _vec(1, os.urandom(32))
                               + struct.pack(">HB", p.suite_id, p.compression))
     flight = server_hello
+    if p.certificate is not None:  # RFC 5246 §7.4.2: certificate_list<0..2^24-1> of ASN.1Cert<1..2^24-1>
+        flight += _handshake(11, _vec(3, _vec(3, p.certificate)))
     if p.server_key_exchange is not None:
         flight += _handshake(12, p.server_key_exchange)
     flight += _handshake(14, b"")
@@ -270,18 +273,22 @@ def write_session(session: Session, directory: Path, name: str) -> tuple[Path, P
     return capture, keylog
 
 
-def tshark_follow(tshark: str, capture: Path, keylog: Path, stream: int = 0) -> tuple[bytes, bytes]:
-    """(client→server, server→client) application data as tshark decrypts it (``follow,tls,raw``). The client
-    sends first in these sessions, so node 0 is the client."""
+def tshark_follow(tshark: str, capture: Path, keylog: Path, stream: int = 0, server_port: int | None = None
+                  ) -> tuple[bytes, bytes]:
+    """(client→server, server→client) application data as tshark decrypts it (``follow,tls,raw``): node 0's lines
+    are flush left, node 1's indented. Node 0 is the client unless its address ends in ``server_port``."""
     out = subprocess.run([tshark, "-r", str(capture), "-o", f"tls.keylog_file:{keylog}", "-q",
                           "-z", f"follow,tls,raw,{stream}"], capture_output=True, text=True, timeout=120).stdout
-    client, server = bytearray(), bytearray()
+    node0, node1 = bytearray(), bytearray()
+    node0_endpoint = out.split("Node 0:", 1)[1].split("\n", 1)[0].strip() if "Node 0:" in out else ""
     body = out.split("Node 1:", 1)[1].split("\n", 1)[1] if "Node 1:" in out else ""
     for line in body.splitlines():
         if line.startswith("====="):
             break
         if line.startswith("\t"):
-            server += bytes.fromhex(line.strip())
+            node1 += bytes.fromhex(line.strip())
         elif line.strip():
-            client += bytes.fromhex(line.strip())
-    return bytes(client), bytes(server)
+            node0 += bytes.fromhex(line.strip())
+    if server_port is not None and node0_endpoint.endswith(f":{server_port}"):
+        return bytes(node1), bytes(node0)
+    return bytes(node0), bytes(node1)

@@ -129,7 +129,8 @@ def test_legacy_families_decrypt_like_tshark(legacy_capture: Captured) -> None:
         assert got["records_failed"] == got["records_undecryptable"] == 0, (case, got)
         assert got["finished_verified"] is True, case
         assert got["server_to_client_first_line"] == "HTTP/1.0 200 ok", case
-        client, server = tshark_follow(tshark, legacy_capture.path, legacy_capture.keylog, conn.tcp.number)
+        client, server = tshark_follow(tshark, legacy_capture.path, legacy_capture.keylog, conn.tcp.number,
+                                        int(conn.server.rsplit(":", 1)[1]))
         assert got["client_to_server_sha256"] == hashlib.sha256(client).hexdigest(), case
         assert got["server_to_client_sha256"] == hashlib.sha256(server).hexdigest(), case
         assert len(server) > 100, case

@@ -14,6 +14,7 @@ import hashlib
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives.serialization import Encoding
 
 from tests.helpers.env import require_binary
 from tests.helpers.synthetic_tls import (
@@ -29,6 +30,7 @@ from tests.helpers.synthetic_tls import (
 )
 from tlsstate.capture.decrypt import ConnectionResult, decrypt_capture
 from tlsstate.capture.keysource import KeySource
+from tlsstate.crypto.certs import generate_self_signed
 
 pytestmark = pytest.mark.interop
 
@@ -37,8 +39,11 @@ pytestmark = pytest.mark.interop
 ECDHE_P256_SKE = b"\x03\x00\x17\x41\x04" + bytes(range(64)) + b"\x00\x02sg"
 ECDH_ANON_SKE = b"\x03\x00\x1d\x20" + bytes(range(32))  # x25519, unsigned (RFC 4492 §2.5)
 
+ECDSA_P384_CERTIFICATE = generate_self_signed(["localhost"], "ecdsa-p384", days=1)[0].public_bytes(Encoding.DER)
+
 CASES = {
-    "ecdh-ecdsa-aes128-tls12": Params(0xC004, TLS12, "AES", 16, "sha1", 16, kx="ecdh"),
+    "ecdh-ecdsa-aes128-tls12": Params(0xC004, TLS12, "AES", 16, "sha1", 16, kx="ecdh",
+                                      certificate=ECDSA_P384_CERTIFICATE),
     "ecdh-ecdsa-rc4-tls10": Params(0xC002, TLS10, "RC4", 16, "sha1", kx="ecdh"),
     "ecdh-rsa-aes256-sha384-tls12": Params(0xC02A, TLS12, "AES", 32, "sha384", 16, prf_hash="sha384", kx="ecdh"),
     "ecdh-rsa-aes128-gcm-tls12": Params(0xC031, TLS12, "AES-GCM", 16, "", kx="ecdh"),
@@ -61,6 +66,10 @@ CASES = {
     "deflate-ecdhe-aes256-gcm-tls12": Params(0xC030, TLS12, "AES-GCM", 32, "", prf_hash="sha384", compression=1,
                                              kx="ecdh", server_key_exchange=ECDHE_P256_SKE[:-4] + b"\x04\x01\x00\x02sg"),
 }
+
+#: The group each case must report: from the ServerKeyExchange, or the static ECDH certificate's curve.
+GROUPS = {"ecdh-ecdsa-aes128-tls12": "secp384r1", "ecdh-anon-aes128-tls11": "x25519",
+          "ecdhe-rsa-aes128-sha-ssl3": "secp256r1", "deflate-ecdhe-aes256-gcm-tls12": "secp256r1"}
 
 CLIENT_DATA = [b"GET / HTTP/1.1\r\nHost: old.example\r\n\r\n" + b"a" * 3000, b"x" * 16000, bytes(range(256)) * 16]
 SERVER_DATA = [b"HTTP/1.1 200 OK\r\n\r\n" + b"b" * 5000, b"hello " * 100]
@@ -93,5 +102,6 @@ def test_rfc_built_session_decrypts_like_tshark(name: str, tmp_path: Path) -> No
     assert got["finished_verified"] is True
     assert got["compression"] == ("deflate" if CASES[name].compression else "null")
     assert got["client_to_server_first_line"] == "GET / HTTP/1.1"
+    assert got["group"] == GROUPS.get(name), got["group"]
     if CASES[name].version == SSL3:
         assert got["version"] == "SSL 3.0"

@@ -51,8 +51,12 @@ def _notes(conn: ConnectionResult) -> str:
 
 
 def _suite(conn: ConnectionResult) -> str:
-    """The suite's OpenSSL name, with the compression method when it is not null (``AES128-SHA + deflate``)."""
+    """The suite's OpenSSL name, the key exchange group in parentheses when known, and the compression method when
+    it is not null: ``ECDHE-RSA-AES128-SHA (secp256r1) + deflate``."""
     name = conn.session.suite.openssl_name if conn.session.suite else conn.cipher_suite
+    group = conn.session.key_exchange.group
+    if group:
+        name = f"{name} ({group})"
     return name if conn.compression in (None, "null") else f"{name} + {conn.compression}"
 
 
@@ -149,6 +153,8 @@ def render_explain(conn: ConnectionResult, *, show_secrets: bool = False) -> str
     compression = "" if conn.compression in (None, "null") else f", compression {conn.compression}"
     root = Tree(f"connection {conn.number}: {conn.client} -> {conn.server}, {conn.version}, {conn.cipher_suite_name}"
                 f"{compression}")
+    if s.key_exchange.group or s.hello_retry:
+        root.add(f"key exchange group: {s.key_exchange.describe()}")
     if not s.derivations:
         root.add(f"no key derivation: {s.reason() or 'no handshake seen'}")
     public = {"client_random", "server_random", "encrypted_premaster", "session_hash"}

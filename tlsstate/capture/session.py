@@ -11,17 +11,19 @@ protection: :mod:`tlsstate.capture.tls12` (TLS ≤ 1.2) and :mod:`tlsstate.captu
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from typing import Any
 
 from cryptography.exceptions import UnsupportedAlgorithm
 
 from tlsstate.capture import tls12, tls13
+from tlsstate.capture.groups import KeyExchangeGroup
 from tlsstate.capture.keysource import KeySource
 from tlsstate.capture.stream import HANDSHAKE_BUFFER, DirectionState
 from tlsstate.capture.tls12 import CapturedSessions, Tls12Keys
 from tlsstate.capture.trace import SSLV2_CLIENT_HELLO, Derivation, RecordInfo
 from tlsstate.crypto.negotiated import Negotiated
-from tlsstate.crypto.suites import CipherSuite, by_id
+from tlsstate.crypto.suites import CipherSuite, KeyExchange, by_id
 from tlsstate.handshake.hellos import (
     ClientHelloExtensions,
     ServerHelloExtensions,
@@ -99,6 +101,7 @@ class TlsSession:
         self.early_data_offered = False
         self.early_accepted = False
         self.derivation: Derivation | None = None
+        self.key_exchange = KeyExchangeGroup()  # the group and TLS 1.3 key shares of this handshake
 
     # ------------------------------------------------------------------ bookkeeping
     @property
@@ -302,6 +305,11 @@ class TlsSession:
             chain = Certificate.parse(raw.body).certificates
             if direction is self.server and chain:
                 self.tls12.certificate = chain[0]
+                if self.suite is not None and self.suite.key_exchange in (KeyExchange.ECDH_ECDSA, KeyExchange.ECDH_RSA):
+                    self.key_exchange.certificate(chain[0])  # static ECDH (RFC 4492 §2.1)
+        elif t == HandshakeType.SERVER_KEY_EXCHANGE and self.suite is not None and self.version is not None:
+            version, kx = self.version, self.suite.key_exchange
+            self._read_group(lambda: self.key_exchange.server_key_exchange(raw.body, version, kx))
         elif t == HandshakeType.CLIENT_KEY_EXCHANGE and self.suite is not None and self.version is not None:
             message = ClientKeyExchange.parse(raw.body, self.version, self.suite.key_exchange)
             self.tls12.client_key_exchange_seen(message, bytes(self.transcript))
@@ -314,6 +322,14 @@ class TlsSession:
                 self.record_finished(direction.writer, matched)
             if direction is self.server:
                 self.tls12.remember_session(self.negotiated)
+
+    def _read_group(self, read: Callable[[], None]) -> None:
+        """Read the key exchange group (``read`` updates :attr:`key_exchange`); a message it cannot parse is a
+        note, not a failure: the group is only reported."""
+        try:
+            read()
+        except TLSError as exc:
+            self.note(f"key exchange group not read: {exc}")
 
     def _swap_roles(self) -> None:
         """The ClientHello came from the side the TCP layer guessed as server: exchange the directions' roles."""
@@ -347,6 +363,7 @@ class TlsSession:
         self.tls12.client_session_id = hello.session_id
         self.tls12.offered_ticket = self.offer.session_ticket or b""
         self.early_data_offered = self.offer.early_data
+        self._read_group(lambda: self.key_exchange.client_hello(hello))
 
     def _second_client_hello(self, hello: ClientHello, raw: bytes) -> None:
         """The ClientHello after a HelloRetryRequest: the transcript starts with message_hash(ClientHello1)
@@ -357,6 +374,7 @@ class TlsSession:
             self.transcript = bytearray(bytes((HandshakeType.MESSAGE_HASH, 0, 0, len(digest))) + digest + retry)
         self.transcript += raw
         self.client_hello = hello
+        self._read_group(lambda: self.key_exchange.client_hello(hello))
         if self.early_data_offered:  # HelloRetryRequest rejects 0-RTT: handshake keys come next (§4.2.10)
             self.note("0-RTT data rejected (HelloRetryRequest)")
             self.early_data_offered = False
@@ -388,6 +406,7 @@ class TlsSession:
             self.suite_id = hello.cipher_suite
             self.suite = by_id(hello.cipher_suite)
             self.note("HelloRetryRequest")
+            self._read_group(lambda: self.key_exchange.server_hello(hello, retry=True))
             return
         answer = self._read_server_extensions(hello)
         version = hello.version if answer.supported_version is None else answer.supported_version
@@ -420,6 +439,7 @@ class TlsSession:
         self.derivation = Derivation(self.handshakes)
         self.derivations.append(self.derivation)
         if version == TLS13:
+            self._read_group(lambda: self.key_exchange.server_hello(hello, retry=False))
             tls13.start_server(self)
 
     def _read_server_extensions(self, hello: ServerHello) -> ServerHelloExtensions:

@@ -196,6 +196,25 @@ class NamedGroup(IntEnum):
     FFDHE8192 = 260
 
 
+#: IANA TLS Supported Groups registry names (RFC 8422 §5.1.1, RFC 7919 §2, RFC 8446 §4.2.7, RFC 8734, RFC 9370;
+#: draft-ietf-tls-ecdhe-mlkem for the ML-KEM hybrids; the pre-standard Kyber codepoints as Chromium named them).
+#: Every group a capture may show, not only those tlsstate runs (:class:`NamedGroup`).
+GROUP_NAMES: dict[int, str] = {
+    **{i + 1: name for i, name in enumerate((
+        "sect163k1", "sect163r1", "sect163r2", "sect193r1", "sect193r2", "sect233k1", "sect233r1", "sect239k1",
+        "sect283k1", "sect283r1", "sect409k1", "sect409r1", "sect571k1", "sect571r1", "secp160k1", "secp160r1",
+        "secp160r2", "secp192k1", "secp192r1", "secp224k1", "secp224r1", "secp256k1", "secp256r1", "secp384r1",
+        "secp521r1", "brainpoolP256r1", "brainpoolP384r1", "brainpoolP512r1", "x25519", "x448",
+        "brainpoolP256r1tls13", "brainpoolP384r1tls13", "brainpoolP512r1tls13",
+    ))},
+    256: "ffdhe2048", 257: "ffdhe3072", 258: "ffdhe4096", 259: "ffdhe6144", 260: "ffdhe8192",
+    0x0200: "MLKEM512", 0x0201: "MLKEM768", 0x0202: "MLKEM1024",
+    0x11EB: "SecP256r1MLKEM768", 0x11EC: "X25519MLKEM768", 0x11ED: "SecP384r1MLKEM1024",
+    0x6399: "X25519Kyber768Draft00", 0x639A: "SecP256r1Kyber768Draft00",
+    0xFF01: "arbitrary_explicit_prime_curves", 0xFF02: "arbitrary_explicit_char2_curves",
+}
+
+
 class SignatureScheme(IntEnum):
     """SignatureAndHashAlgorithm as one 16-bit code (RFC 5246 §7.4.1.4.1, RFC 8446 §4.2.3)."""
 
