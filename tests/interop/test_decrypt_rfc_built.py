@@ -30,6 +30,7 @@ from tests.helpers.synthetic_tls import (
 )
 from tlsstate.capture.decrypt import ConnectionResult, decrypt_capture
 from tlsstate.capture.keysource import KeySource
+from tlsstate.capture.report import render_explain
 from tlsstate.crypto.certs import generate_self_signed
 
 pytestmark = pytest.mark.interop
@@ -94,7 +95,11 @@ def test_rfc_built_session_decrypts_like_tshark(name: str, tmp_path: Path) -> No
     session, capture, keylog = _built(name, tmp_path)
     theirs = tshark_follow(tshark, capture, keylog)
     assert theirs == (session.client_data, session.server_data), f"tshark disagrees with the builder on {name}"
-    got = _decrypt(capture, keylog).to_json()
+    conn = _decrypt(capture, keylog)
+    got = conn.to_json()
+    if CASES[name].export_material:  # --explain says how the final keys came from the 5-byte key material
+        rfc = "RFC 6101 §6.2.2, export" if CASES[name].version == SSL3 else "RFC 2246 §6.3, export"
+        assert rfc in " ".join(render_explain(conn).replace("│", " ").split())  # the tree wraps long lines
     assert got["cipher_suite"] == f"0x{CASES[name].suite_id:04x}"
     assert got["client_to_server_sha256"] == hashlib.sha256(theirs[0]).hexdigest(), got
     assert got["server_to_client_sha256"] == hashlib.sha256(theirs[1]).hexdigest(), got
