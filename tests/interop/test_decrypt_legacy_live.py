@@ -1,11 +1,13 @@
 """Live captures of the older suite families Debian's OpenSSL still runs (with SECLEVEL=0, SEED through its legacy
 provider): Camellia, SEED, DHE_DSS, DH_anon, ECDH_anon, ECDHE with Camellia. ``openssl s_server -www`` (RSA + DSA
 certificates, and one with an ECDSA certificate) and ``openssl s_client -keylogfile`` on loopback, recorded by
-dumpcap. tlsstate must agree with tshark on every byte, verify both Finished messages and name the group."""
+dumpcap; and the same families from a second implementation, ``gnutls-serv --echo`` / ``gnutls-cli``
+(SSLKEYLOGFILE). tlsstate must agree with tshark on every byte, verify both Finished messages and name the group."""
 
 from __future__ import annotations
 
 import hashlib
+import os
 import subprocess
 import time
 from collections.abc import Iterator
@@ -83,10 +85,15 @@ class Captured:
 
 
 @pytest.fixture(scope="module")
-def legacy_capture(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Captured]:
+def identities(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    return _identities(require_binary("openssl"), tmp_path_factory.mktemp("legacy-ids"))
+
+
+@pytest.fixture(scope="module")
+def legacy_capture(tmp_path_factory: pytest.TempPathFactory, identities: dict[str, Path]) -> Iterator[Captured]:
     openssl = require_binary("openssl")
     folder = tmp_path_factory.mktemp("legacy")
-    ids = _identities(openssl, folder)
+    ids = identities
     legacy = _has_legacy(openssl)
     cases = [case for case in CASES if legacy or not case.legacy]
     ports = {"rsa": free_port(), "ecdsa": free_port()}
@@ -134,3 +141,57 @@ def test_legacy_families_decrypt_like_tshark(legacy_capture: Captured) -> None:
         assert got["client_to_server_sha256"] == hashlib.sha256(client).hexdigest(), case
         assert got["server_to_client_sha256"] == hashlib.sha256(server).hexdigest(), case
         assert len(server) > 100, case
+
+
+#: gnutls-cli priority -> (suite id, group); the server enables Camellia, DHE_DSS and 3DES besides NORMAL.
+GNUTLS_CASES = {
+    "NORMAL:-VERS-ALL:+VERS-TLS1.2:-CIPHER-ALL:+CAMELLIA-128-CBC:-MAC-ALL:+SHA256:-KX-ALL:+RSA": ("0x00ba", None),
+    "NORMAL:-VERS-ALL:+VERS-TLS1.2:-CIPHER-ALL:+CAMELLIA-256-CBC:-MAC-ALL:+SHA384:-KX-ALL:+ECDHE-RSA":
+        ("0xc077", "secp256r1"),
+    "NORMAL:-VERS-ALL:+VERS-TLS1.0:-CIPHER-ALL:+CAMELLIA-256-CBC:-MAC-ALL:+SHA1:-KX-ALL:+DHE-DSS:+SIGN-DSA-SHA1":
+        ("0x0087", "ffdhe2048"),
+    "NORMAL:-VERS-ALL:+VERS-TLS1.1:-CIPHER-ALL:+3DES-CBC:-MAC-ALL:+SHA1:-KX-ALL:+DHE-DSS:+SIGN-DSA-SHA1":
+        ("0x0013", "ffdhe2048"),
+}
+GNUTLS_SERVER_PRIORITY = ("NORMAL:+CAMELLIA-128-CBC:+CAMELLIA-256-CBC:+DHE-DSS:+RSA:+SIGN-DSA-SHA256:+SIGN-DSA-SHA1:"
+                          "+VERS-TLS1.0:+VERS-TLS1.1:+3DES-CBC:+SHA256:+SHA384")
+
+
+@pytest.fixture(scope="module")
+def gnutls_capture(tmp_path_factory: pytest.TempPathFactory, identities: dict[str, Path]) -> Iterator[Captured]:
+    serv, cli = require_binary("gnutls-serv"), require_binary("gnutls-cli")
+    folder = tmp_path_factory.mktemp("legacy-gnutls")
+    port = free_port()
+    capture, keylog = folder / "gnutls.pcapng", folder / "keys.log"
+    with loopback_capture(capture, [port]):
+        server = subprocess.Popen(
+            [serv, "--echo", "-p", str(port), "--x509certfile", str(identities["rsa.pem"]), "--x509keyfile",
+             str(identities["rsa.key"]), "--x509dsacertfile", str(identities["dsa.pem"]), "--x509dsakeyfile",
+             str(identities["dsa.key"]), "--priority", GNUTLS_SERVER_PRIORITY],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            time.sleep(1.0)
+            for priority in GNUTLS_CASES:
+                subprocess.run([cli, "--insecure", "-p", str(port), "127.0.0.1", "--priority", priority],
+                               input=f"hello over {priority}\n".encode(), capture_output=True, timeout=20, check=True,
+                               env={**os.environ, "SSLKEYLOGFILE": str(keylog)})
+            time.sleep(0.3)
+        finally:
+            stop_process(server)
+    yield Captured(capture, keylog, {}, [])
+
+
+def test_gnutls_legacy_families_decrypt_like_tshark(gnutls_capture: Captured) -> None:
+    tshark = require_binary("tshark")
+    result = _decrypt(gnutls_capture)
+    assert len(result.connections) == len(GNUTLS_CASES)
+    for conn, (priority, (suite, group)) in zip(result.connections, GNUTLS_CASES.items(), strict=True):
+        got = conn.to_json()
+        line = f"hello over {priority}\n".encode()
+        assert (got["cipher_suite"], got["group"]) == (suite, group), priority
+        assert got["records_failed"] == got["records_undecryptable"] == 0, got
+        assert got["finished_verified"] is True, priority
+        assert got["client_to_server_sha256"] == got["server_to_client_sha256"] == hashlib.sha256(line).hexdigest()
+        client, server = tshark_follow(tshark, gnutls_capture.path, gnutls_capture.keylog, conn.tcp.number,
+                                       int(conn.server.rsplit(":", 1)[1]))
+        assert (client, server) == (line, line), priority

@@ -450,6 +450,8 @@ CIPHER_SUITES: tuple[CipherSuite, ...] = (
     _suite(0x00C3, "TLS_DHE_DSS_WITH_CAMELLIA_256_CBC_SHA256", "DHE-DSS-CAMELLIA256-SHA256",
            K.DHE_DSS, CAMELLIA_256_CBC, M.SHA256),
     _suite(0x0099, "TLS_DHE_DSS_WITH_SEED_CBC_SHA", "DHE-DSS-SEED-SHA", K.DHE_DSS, SEED_CBC, M.SHA1),
+    # draft-ietf-tls-56-bit-ciphersuites-01 codepoint, never in an RFC; GnuTLS and Wireshark still know it
+    _suite(0x0066, "TLS_DHE_DSS_WITH_RC4_128_SHA", "DHE-DSS-RC4-SHA", K.DHE_DSS, RC4_128, M.SHA1),
     # --- static DH, the server certificate holds the DH key (RFC 5246 Appendix A.5) ---
     _suite(0x000C, "TLS_DH_DSS_WITH_DES_CBC_SHA", "DH-DSS-DES-CBC-SHA", K.DH_DSS, DES_CBC, M.SHA1),
     _suite(0x000D, "TLS_DH_DSS_WITH_3DES_EDE_CBC_SHA", "DH-DSS-DES-CBC3-SHA", K.DH_DSS, DES3_EDE_CBC, M.SHA1),
