@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from tlsstate.crypto.dh import ffdhe_group_of, group_name, modp_group_of
@@ -98,6 +99,6 @@ def certificate_group(der: bytes) -> str | None:
     """Static ECDH (RFC 4492 §2.1-§2.2): the curve of the server certificate's public key, or None."""
     try:
         key = x509.load_der_x509_certificate(der).public_key()
-    except ValueError:
+    except (ValueError, UnsupportedAlgorithm):  # damaged, or a key type pyca does not know: no group to report
         return None
     return key.curve.name if isinstance(key, ec.EllipticCurvePublicKey) else None

@@ -140,3 +140,22 @@ def _der_integers(der: bytes) -> list[int]:
 def test_modp_1024_is_rfc_2409_group_2() -> None:
     assert modp_prime(1024) == RFC2409_GROUP2
     assert modp_group_of(RFC2409_GROUP2 - 2, 2) is None
+
+
+def test_damaged_inputs_give_no_group_and_no_exception() -> None:
+    from tlsstate.capture.groups import KeyExchangeGroup, certificate_group
+    from tlsstate.wire.errors import TLSError
+
+    assert certificate_group(b"\x30\x03\x02\x01\x00") is None
+    with pytest.raises(TLSError):  # the follower turns this into a note (TlsSession._read_group)
+        server_key_exchange_group(b"\x03\x00", 0x0303, KeyExchange.ECDHE_RSA)
+    shares = KeyExchangeGroup()
+    assert shares.describe() == "none"
+
+
+def test_duplicate_key_share_is_a_note(tmp_path: Path) -> None:
+    """RFC 8446 §4.2.8: one group twice is illegal; a capture notes it and goes on."""
+    got = _report(tmp_path, [(True, _client_hello([(X25519, 32), (X25519, 32)])),
+                             (False, _server_hello(struct.pack(">HH", X25519, 32) + os.urandom(32)))])
+    assert got["group"] == "x25519"
+    assert any("key exchange group not read" in note for note in got["notes"]), got["notes"]  # type: ignore[union-attr]
