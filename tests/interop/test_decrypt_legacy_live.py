@@ -153,39 +153,73 @@ GNUTLS_CASES = {
     "NORMAL:-VERS-ALL:+VERS-TLS1.1:-CIPHER-ALL:+3DES-CBC:-MAC-ALL:+SHA1:-KX-ALL:+DHE-DSS:+SIGN-DSA-SHA1":
         ("0x0013", "ffdhe2048"),
 }
+#: SRP (RFC 5054) with a password file made by srptool: the user and password the client logs in with.
+GNUTLS_SRP_CASES = {
+    "NORMAL:-KX-ALL:+SRP:-VERS-ALL:+VERS-TLS1.2:-CIPHER-ALL:+AES-128-CBC": ("0xc01d", None),
+    "NORMAL:-KX-ALL:+SRP-RSA:-VERS-ALL:+VERS-TLS1.0:-CIPHER-ALL:+AES-256-CBC": ("0xc021", None),
+}
+SRP_USER, SRP_PASSWORD = "alice", "correct horse"
 GNUTLS_SERVER_PRIORITY = ("NORMAL:+CAMELLIA-128-CBC:+CAMELLIA-256-CBC:+DHE-DSS:+RSA:+SIGN-DSA-SHA256:+SIGN-DSA-SHA1:"
-                          "+VERS-TLS1.0:+VERS-TLS1.1:+3DES-CBC:+SHA256:+SHA384")
+                          "+VERS-TLS1.0:+VERS-TLS1.1:+3DES-CBC:+SHA256:+SHA384:+SRP:+SRP-RSA")
+
+
+@dataclass
+class GnutlsCaptured:
+    path: Path
+    keylog: Path
+    priorities: list[str]  # the gnutls-cli priority of each connection, in order
+
+
+def _srp_files(folder: Path) -> list[str]:
+    """gnutls-serv options for an SRP password file holding SRP_USER (srptool), or [] without srptool."""
+    try:
+        srptool = require_binary("srptool")
+    except pytest.skip.Exception:
+        return []
+    conf, passwd = folder / "tpasswd.conf", folder / "tpasswd"
+    subprocess.run([srptool, "--create-conf", str(conf)], check=True, capture_output=True, timeout=60)
+    subprocess.run([srptool, "--passwd", str(passwd), "--passwd-conf", str(conf), "-u", SRP_USER],
+                   input=f"{SRP_PASSWORD}\n{SRP_PASSWORD}\n".encode(), check=True, capture_output=True, timeout=60)
+    return ["--srppasswd", str(passwd), "--srppasswdconf", str(conf)]
 
 
 @pytest.fixture(scope="module")
-def gnutls_capture(tmp_path_factory: pytest.TempPathFactory, identities: dict[str, Path]) -> Iterator[Captured]:
+def gnutls_capture(tmp_path_factory: pytest.TempPathFactory, identities: dict[str, Path]) -> Iterator[GnutlsCaptured]:
     serv, cli = require_binary("gnutls-serv"), require_binary("gnutls-cli")
     folder = tmp_path_factory.mktemp("legacy-gnutls")
     port = free_port()
     capture, keylog = folder / "gnutls.pcapng", folder / "keys.log"
+    srp = _srp_files(folder)
+    cases = {**GNUTLS_CASES, **(GNUTLS_SRP_CASES if srp else {})}
     with loopback_capture(capture, [port]):
         server = subprocess.Popen(
             [serv, "--echo", "-p", str(port), "--x509certfile", str(identities["rsa.pem"]), "--x509keyfile",
              str(identities["rsa.key"]), "--x509dsacertfile", str(identities["dsa.pem"]), "--x509dsakeyfile",
-             str(identities["dsa.key"]), "--priority", GNUTLS_SERVER_PRIORITY],
+             str(identities["dsa.key"]), *srp, "--priority", GNUTLS_SERVER_PRIORITY],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             time.sleep(1.0)
-            for priority in GNUTLS_CASES:
-                subprocess.run([cli, "--insecure", "-p", str(port), "127.0.0.1", "--priority", priority],
+            for priority in cases:
+                login = ["--srpusername", SRP_USER, "--srppasswd", SRP_PASSWORD] if priority in GNUTLS_SRP_CASES else []
+                subprocess.run([cli, "--insecure", "-p", str(port), "127.0.0.1", *login, "--priority", priority],
                                input=f"hello over {priority}\n".encode(), capture_output=True, timeout=20, check=True,
                                env={**os.environ, "SSLKEYLOGFILE": str(keylog)})
             time.sleep(0.3)
         finally:
             stop_process(server)
-    yield Captured(capture, keylog, {}, [])
+    yield GnutlsCaptured(capture, keylog, list(cases))
 
 
-def test_gnutls_legacy_families_decrypt_like_tshark(gnutls_capture: Captured) -> None:
+def test_gnutls_legacy_families_decrypt_like_tshark(gnutls_capture: GnutlsCaptured) -> None:
     tshark = require_binary("tshark")
-    result = _decrypt(gnutls_capture)
-    assert len(result.connections) == len(GNUTLS_CASES)
-    for conn, (priority, (suite, group)) in zip(result.connections, GNUTLS_CASES.items(), strict=True):
+    keys = KeySource()
+    keys.add_keylog_file(gnutls_capture.keylog)
+    result = decrypt_capture(gnutls_capture.path, keys)
+    cases = {**GNUTLS_CASES, **GNUTLS_SRP_CASES}
+    priorities = gnutls_capture.priorities
+    assert len(result.connections) == len(priorities)
+    for conn, priority in zip(result.connections, priorities, strict=True):
+        suite, group = cases[priority]
         got = conn.to_json()
         line = f"hello over {priority}\n".encode()
         assert (got["cipher_suite"], got["group"]) == (suite, group), priority

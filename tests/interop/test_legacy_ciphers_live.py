@@ -72,7 +72,8 @@ def test_named_camellia_and_seed_run_against_openssl(name: str, version: Protoco
     conn = Connection(server_config("rsa", **common), server_side=True)
     peer = SslPeer(peer_ctx, server_side=False)
     assert completes(exchange(conn, peer)).cipher_suite == suite
-    assert peer.obj.cipher()[0] == name
+    negotiated = peer.obj.cipher()
+    assert negotiated is not None and negotiated[0] == name
     transfer(conn, peer, 20000)
     conn = Connection(client_config(**common), server_side=False)
     peer = SslPeer(ssl_context(True, version, suite, tmp_path, "rsa"), server_side=True)

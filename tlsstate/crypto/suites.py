@@ -5,7 +5,7 @@ Each row says how a suite's connection state is built and used: key exchange, bu
 Sources: RFC 5246 Appendix A.5/C, RFC 4279/4785/5487/5489 (PSK), RFC 4492/8422 (ECC),
 RFC 5288/5289 (GCM), RFC 6655/7251 (CCM), RFC 7905 (ChaCha20-Poly1305), RFC 8446 §B.4 (TLS 1.3);
 for reading old captures: RFC 5932/6367 (Camellia), RFC 4162 (SEED), RFC 5469 (DES, IDEA), RFC 2246 §D.1 and
-RFC 6101 Appendix C (the 40-bit export suites). The handshake runs only the key exchanges config.py lists;
+RFC 6101 Appendix C (the 40-bit export suites), RFC 5054 (SRP). The handshake runs only the key exchanges config.py lists;
 the others are here so that captures, ``tlsstate keys``, ``--records`` and ``--explain`` know them.
 
 Look a suite up with :func:`by_id`, :func:`by_name` (IANA or OpenSSL name) or :func:`lookup`
@@ -531,6 +531,18 @@ CIPHER_SUITES: tuple[CipherSuite, ...] = (
            K.ECDH_RSA, AES_128_GCM, M.NULL),
     _suite(0xC032, "TLS_ECDH_RSA_WITH_AES_256_GCM_SHA384", "ECDH-RSA-AES256-GCM-SHA384",
            K.ECDH_RSA, AES_256_GCM, M.NULL),
+    # --- SRP (RFC 5054 §2.7) ---
+    _suite(0xC01A, "TLS_SRP_SHA_WITH_3DES_EDE_CBC_SHA", "SRP-3DES-EDE-CBC-SHA", K.SRP_SHA, DES3_EDE_CBC, M.SHA1),
+    _suite(0xC01B, "TLS_SRP_SHA_RSA_WITH_3DES_EDE_CBC_SHA", "SRP-RSA-3DES-EDE-CBC-SHA",
+           K.SRP_SHA_RSA, DES3_EDE_CBC, M.SHA1),
+    _suite(0xC01C, "TLS_SRP_SHA_DSS_WITH_3DES_EDE_CBC_SHA", "SRP-DSS-3DES-EDE-CBC-SHA",
+           K.SRP_SHA_DSS, DES3_EDE_CBC, M.SHA1),
+    _suite(0xC01D, "TLS_SRP_SHA_WITH_AES_128_CBC_SHA", "SRP-AES-128-CBC-SHA", K.SRP_SHA, AES_128_CBC, M.SHA1),
+    _suite(0xC01E, "TLS_SRP_SHA_RSA_WITH_AES_128_CBC_SHA", "SRP-RSA-AES-128-CBC-SHA", K.SRP_SHA_RSA, AES_128_CBC, M.SHA1),
+    _suite(0xC01F, "TLS_SRP_SHA_DSS_WITH_AES_128_CBC_SHA", "SRP-DSS-AES-128-CBC-SHA", K.SRP_SHA_DSS, AES_128_CBC, M.SHA1),
+    _suite(0xC020, "TLS_SRP_SHA_WITH_AES_256_CBC_SHA", "SRP-AES-256-CBC-SHA", K.SRP_SHA, AES_256_CBC, M.SHA1),
+    _suite(0xC021, "TLS_SRP_SHA_RSA_WITH_AES_256_CBC_SHA", "SRP-RSA-AES-256-CBC-SHA", K.SRP_SHA_RSA, AES_256_CBC, M.SHA1),
+    _suite(0xC022, "TLS_SRP_SHA_DSS_WITH_AES_256_CBC_SHA", "SRP-DSS-AES-256-CBC-SHA", K.SRP_SHA_DSS, AES_256_CBC, M.SHA1),
     # --- the 40-bit export suites (RFC 2246 §D.1, RFC 6101 Appendix C): SSL 3.0 and TLS 1.0 only ---
     _suite(0x0003, "TLS_RSA_EXPORT_WITH_RC4_40_MD5", "EXP-RC4-MD5", K.RSA_EXPORT, RC4_40, M.MD5),
     _suite(0x0006, "TLS_RSA_EXPORT_WITH_RC2_CBC_40_MD5", "EXP-RC2-CBC-MD5", K.RSA_EXPORT, RC2_CBC_40, M.MD5),

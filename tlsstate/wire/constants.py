@@ -284,6 +284,9 @@ class KeyExchange(Enum):
     DHE_DSS_EXPORT = "DHE_DSS_EXPORT"
     DHE_RSA_EXPORT = "DHE_RSA_EXPORT"
     DH_ANON_EXPORT = "DH_anon_EXPORT"
+    SRP_SHA = "SRP_SHA"  # RFC 5054 §2.7: SRP, the ServerKeyExchange unsigned
+    SRP_SHA_RSA = "SRP_SHA_RSA"
+    SRP_SHA_DSS = "SRP_SHA_DSS"
 
     @property
     def uses_psk(self) -> bool:
@@ -309,8 +312,15 @@ class KeyExchange(Enum):
 
     @property
     def signed(self) -> bool:
-        """Whether the ServerKeyExchange ends in a signature (not for anon or PSK key exchanges)."""
-        return not self.uses_psk and self not in (KeyExchange.DH_ANON, KeyExchange.ECDH_ANON, KeyExchange.DH_ANON_EXPORT)
+        """Whether the ServerKeyExchange ends in a signature (not for anon, plain SRP or PSK key exchanges)."""
+        return not self.uses_psk and self not in (
+            KeyExchange.DH_ANON, KeyExchange.ECDH_ANON, KeyExchange.DH_ANON_EXPORT, KeyExchange.SRP_SHA,
+        )
+
+    @property
+    def uses_srp(self) -> bool:
+        """True for the RFC 5054 family (ServerSRPParams N, g, s, B; the client sends A)."""
+        return self in (KeyExchange.SRP_SHA, KeyExchange.SRP_SHA_RSA, KeyExchange.SRP_SHA_DSS)
 
 
 _SERVER_PARAMS: dict[KeyExchange, str] = {

@@ -324,11 +324,12 @@ class ServerKeyExchange:
         Signed kinds (DHE_*, ECDHE_*, RSA_EXPORT) end in ``digitally-signed``: TLS 1.2 =
         SignatureAndHashAlgorithm (u16) + ``opaque<0..2^16-1>``; earlier versions the vector only; anon kinds
         (RFC 4492 §2.5, RFC 5246 §7.4.3 DH_anon) and PSK end with the params. RSA_EXPORT carries ServerRSAParams
-        (RFC 2246 §7.4.3: modulus, exponent). RSA and static (EC)DH have no ServerKeyExchange
+        (RFC 2246 §7.4.3: modulus, exponent), SRP ServerSRPParams (RFC 5054 §2.8.2: N, g, s, B; signed for
+        SRP_SHA_RSA / SRP_SHA_DSS). RSA and static (EC)DH have no ServerKeyExchange
         (UnexpectedMessage); only named curves are accepted (IllegalParameter otherwise).
         """
         rsa_export = key_exchange is KeyExchange.RSA_EXPORT
-        if key_exchange.server_params is None and not key_exchange.uses_psk and not rsa_export:
+        if key_exchange.server_params is None and not (key_exchange.uses_psk or key_exchange.uses_srp or rsa_export):
             raise UnexpectedMessage(f"no ServerKeyExchange is allowed with {key_exchange.value} key exchange")
         r = Reader(body, "ServerKeyExchange")
         hint: bytes | None = None
@@ -349,6 +350,11 @@ class ServerKeyExchange:
         elif rsa_export:
             r.vec16(1)  # rsa_modulus
             r.vec16(1)  # rsa_exponent
+        elif key_exchange.uses_srp:  # RFC 5054 §2.8.2 ServerSRPParams
+            r.vec16(1)  # srp_N
+            r.vec16(1)  # srp_g
+            r.vec8(1)  # srp_s
+            r.vec16(1)  # srp_B
         params = body[: r.position]
         scheme: int | None = None
         signature = b""
@@ -437,13 +443,15 @@ class ClientKeyExchange:
     """RFC 5246 §7.4.7, RFC 4279, RFC 8422 §5.7.
 
     ``encrypted_premaster`` for RSA / RSA_PSK (SSL 3.0 sends it without the 2-byte length);
-    ``dh_public`` for DHE(_PSK); ``ec_public`` for ECDHE(_PSK); ``psk_identity`` for *_PSK.
+    ``dh_public`` for DHE(_PSK); ``ec_public`` for ECDHE(_PSK); ``psk_identity`` for *_PSK; ``srp_public`` (A) for
+    SRP (RFC 5054 §2.8.3).
     """
 
     encrypted_premaster: bytes = b""
     dh_public: bytes = b""
     ec_public: bytes = b""
     psk_identity: bytes | None = None
+    srp_public: bytes = b""
     msg_type: ClassVar[HandshakeType] = HandshakeType.CLIENT_KEY_EXCHANGE
 
     @classmethod
@@ -457,7 +465,7 @@ class ClientKeyExchange:
         """
         r = Reader(body, "ClientKeyExchange")
         identity: bytes | None = None
-        encrypted = dh_public = ec_public = b""
+        encrypted = dh_public = ec_public = srp_public = b""
         if key_exchange.uses_psk:
             identity = r.vec16()
         public = key_exchange.client_public
@@ -472,10 +480,12 @@ class ClientKeyExchange:
             dh_public = r.vec16(1)
         elif public == "ecdh" and not implicit:
             ec_public = r.vec8(1)
+        elif key_exchange.uses_srp:
+            srp_public = r.vec16(1)
         elif key_exchange != KeyExchange.PSK and not implicit:
             raise UnexpectedMessage(f"no ClientKeyExchange is allowed with {key_exchange.value} key exchange")
         r.expect_end()
-        return cls(encrypted, dh_public, ec_public, identity)
+        return cls(encrypted, dh_public, ec_public, identity, srp_public)
 
     def serialize(self, version: int | None = None) -> bytes:
         """The body. Pass ``version=0x0300`` for SSL 3.0 RSA (no length prefix, RFC 6101 §5.6.7)."""
@@ -491,6 +501,8 @@ class ClientKeyExchange:
             w.vec16(self.dh_public)
         elif self.ec_public:
             w.vec8(self.ec_public)
+        elif self.srp_public:
+            w.vec16(self.srp_public)
         return w.getvalue()
 
 

@@ -158,4 +158,5 @@ def test_duplicate_key_share_is_a_note(tmp_path: Path) -> None:
     got = _report(tmp_path, [(True, _client_hello([(X25519, 32), (X25519, 32)])),
                              (False, _server_hello(struct.pack(">HH", X25519, 32) + os.urandom(32)))])
     assert got["group"] == "x25519"
-    assert any("key exchange group not read" in note for note in got["notes"]), got["notes"]  # type: ignore[union-attr]
+    notes = got["notes"]
+    assert isinstance(notes, list) and any("key exchange group not read" in note for note in notes), notes

@@ -65,6 +65,9 @@ OPENSSL_KX = {
     KeyExchange.DHE_DSS_EXPORT: ("DH(512)", "DSS"),
     KeyExchange.DHE_RSA_EXPORT: ("DH(512)", "RSA"),
     KeyExchange.DH_ANON_EXPORT: ("DH(512)", "None"),
+    KeyExchange.SRP_SHA: ("SRP", "SRP"),
+    KeyExchange.SRP_SHA_RSA: ("SRP", "RSA"),
+    KeyExchange.SRP_SHA_DSS: ("SRP", "DSS"),
 }
 
 
@@ -142,6 +145,8 @@ GNUTLS_KX_PREFIX = {
     KeyExchange.ECDHE_ECDSA: "TLS_ECDHE_ECDSA_", KeyExchange.PSK: "TLS_PSK_", KeyExchange.DHE_PSK: "TLS_DHE_PSK_",
     KeyExchange.RSA_PSK: "TLS_RSA_PSK_", KeyExchange.ECDHE_PSK: "TLS_ECDHE_PSK_", KeyExchange.TLS13: "TLS_",
     KeyExchange.DHE_DSS: "TLS_DHE_DSS_", KeyExchange.DH_ANON: "TLS_DH_ANON_", KeyExchange.ECDH_ANON: "TLS_ECDH_ANON_",
+    KeyExchange.SRP_SHA: "TLS_SRP_SHA_", KeyExchange.SRP_SHA_RSA: "TLS_SRP_SHA_RSA_",
+    KeyExchange.SRP_SHA_DSS: "TLS_SRP_SHA_DSS_",
 }
 
 

@@ -358,6 +358,8 @@ def client_key_exchanges(draw: st.DrawFn) -> tuple[m.ClientKeyExchange, int, Key
         msg = m.ClientKeyExchange(encrypted_premaster=draw(nonempty), psk_identity=identity)
     elif kx.client_public == "dh":
         msg = m.ClientKeyExchange(dh_public=draw(nonempty), psk_identity=identity)
+    elif kx.uses_srp:
+        msg = m.ClientKeyExchange(srp_public=draw(nonempty))
     elif kx == KeyExchange.PSK:
         msg = m.ClientKeyExchange(psk_identity=identity)
     else:
