@@ -60,6 +60,14 @@ def _suite(conn: ConnectionResult) -> str:
     return name if conn.compression in (None, "null") else f"{name} + {conn.compression}"
 
 
+def _undecrypted(conn: ConnectionResult) -> str:
+    """The records not decrypted: a count, marked ``unsupported`` when the suite or the compression method is the
+    cause (the key log may well have the keys)."""
+    summary = conn.session.summary()
+    count = summary["records_undecryptable"] + summary["records_truncated"]
+    return f"{count} unsupported" if conn.session.unsupported and count else str(count)
+
+
 def _wide_table(result: CaptureResult, title: str) -> Table:
     """One line per connection, one column per fact."""
     table = Table(title=title, title_justify="left")
@@ -78,8 +86,7 @@ def _wide_table(result: CaptureResult, title: str) -> Table:
         table.add_row(
             str(conn.number), f"{conn.client} -> {conn.server}", conn.version, _suite(conn), names,
             f"{_size(s.client.app_bytes)} / {_size(s.server.app_bytes)}",
-            f"{summary['records_ok']} / {summary['records_failed']} / "
-            f"{summary['records_undecryptable'] + summary['records_truncated']}",
+            f"{summary['records_ok']} / {summary['records_failed']} / {_undecrypted(conn)}",
             _notes(conn),
         )
     return table
@@ -103,7 +110,7 @@ def _narrow_table(result: CaptureResult, title: str) -> Table:
             str(conn.number), f"{conn.client}\n-> {conn.server}", "\n".join(protocol),
             f"c>s {_size(s.client.app_bytes)}\ns>c {_size(s.server.app_bytes)}",
             f"ok {summary['records_ok']}\nfailed {summary['records_failed']}\n"
-            f"no keys {summary['records_undecryptable'] + summary['records_truncated']}",
+            f"{'unsupported' if conn.session.unsupported else 'no keys'} {_undecrypted(conn).split()[0]}",
         )
     return table
 

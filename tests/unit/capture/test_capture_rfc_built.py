@@ -5,11 +5,15 @@ and never "no keys" when the keys are there."""
 from __future__ import annotations
 
 import hashlib
+import io
 from pathlib import Path
 
+from rich.console import Console
+
 from tests.helpers.synthetic_tls import TLS10, TLS12, Params, build_session, write_session
-from tlsstate.capture.decrypt import ConnectionResult, DecryptOptions, decrypt_capture
+from tlsstate.capture.decrypt import CaptureResult, ConnectionResult, DecryptOptions, decrypt_capture
 from tlsstate.capture.keysource import KeySource
+from tlsstate.capture.report import print_table
 
 CLIENT_DATA = [b"GET / HTTP/1.1\r\nHost: old.example\r\n\r\n" + b"a" * 3000, b"x" * 16000]
 SERVER_DATA = [b"HTTP/1.1 200 OK\r\n\r\n" + b"b" * 5000, b"hello " * 100]
@@ -57,3 +61,17 @@ def test_unknown_suite_is_unsupported_not_no_keys(tmp_path: Path) -> None:
     assert conn.to_json()["reason"] == "unknown cipher suite 0xc03c"
     undecrypted = [r for r in conn.session.records if r.verdict != "ok"]
     assert undecrypted and {r.verdict for r in undecrypted} == {"unsupported"}
+
+
+def test_table_says_unsupported_not_no_keys(tmp_path: Path) -> None:
+    """The report's record counts name the cause: ``unsupported``, not ``no keys`` (wide and 80-column tables)."""
+    params = Params(0x002F, TLS10, "AES", 16, "sha1", 16, compression=64, offered_compression=(64, 0))
+    conn, _ = _decrypt(params, tmp_path, CLIENT_DATA, "lzs-table")
+    result = CaptureResult([conn], 0, None, [], KeySource())
+    for width in (220, 80):
+        out = io.StringIO()
+        print_table(result, Console(file=out, width=width, color_system=None))
+        text = out.getvalue()
+        assert "unsupported" in text.split("compression method")[0], text  # in the counts, not only the note
+        if width == 80:
+            assert "no keys" not in text, text
