@@ -23,6 +23,7 @@ from tlsstate.capture.stream import DirectionState
 from tlsstate.capture.tcp import StreamReassembler, TcpConnection, TcpTracker
 from tlsstate.capture.tls12 import CapturedSessions
 from tlsstate.capture.trace import RecordInfo
+from tlsstate.record.compression import compression_name
 from tlsstate.wire.constants import ProtocolVersion
 
 __all__ = ["CaptureResult", "ConnectionResult", "DecryptOptions", "Decryption", "Prelude", "decrypt_capture",
@@ -114,6 +115,12 @@ class ConnectionResult:
             return None
         return Prelude(identify(client.prelude_head, server.prelude_head), client.prelude_bytes, server.prelude_bytes)
 
+    @property
+    def compression(self) -> str | None:
+        """The ServerHello's compression method (``null``, ``deflate``, ``0x40``...), None before a ServerHello."""
+        method = self.session.compression
+        return None if method is None else compression_name(method)
+
     def gaps(self) -> list[dict[str, int | str]]:
         """TCP gaps per direction."""
         out: list[dict[str, int | str]] = []
@@ -150,6 +157,10 @@ class ConnectionResult:
             "version_hex": self.version_hex,
             "cipher_suite": self.cipher_suite,
             "cipher_suite_name": self.cipher_suite_name,
+            "compression": self.compression,
+            "group": s.key_exchange.group,
+            "hello_retry": s.hello_retry,
+            "key_shares": s.key_exchange.to_json(),
             "sni": s.sni,
             "alpn": s.alpn,
             "handshakes": s.handshakes,

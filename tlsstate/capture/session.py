@@ -11,17 +11,19 @@ protection: :mod:`tlsstate.capture.tls12` (TLS ≤ 1.2) and :mod:`tlsstate.captu
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from typing import Any
 
 from cryptography.exceptions import UnsupportedAlgorithm
 
 from tlsstate.capture import tls12, tls13
+from tlsstate.capture.groups import KeyExchangeGroup
 from tlsstate.capture.keysource import KeySource
 from tlsstate.capture.stream import HANDSHAKE_BUFFER, DirectionState
 from tlsstate.capture.tls12 import CapturedSessions, Tls12Keys
 from tlsstate.capture.trace import SSLV2_CLIENT_HELLO, Cause, Derivation, KeyIds, RecordInfo
 from tlsstate.crypto.negotiated import Negotiated
-from tlsstate.crypto.suites import CipherSuite, by_id
+from tlsstate.crypto.suites import CipherSuite, KeyExchange, by_id
 from tlsstate.handshake.hellos import (
     ClientHelloExtensions,
     ServerHelloExtensions,
@@ -29,8 +31,9 @@ from tlsstate.handshake.hellos import (
     read_server_hello_extensions,
 )
 from tlsstate.record import Record
-from tlsstate.wire.constants import ContentType, HandshakeType, ProtocolVersion
-from tlsstate.wire.errors import BadRecordMAC, ProtocolError, TLSError
+from tlsstate.record.compression import compression_name, decompressor_for
+from tlsstate.wire.constants import CompressionMethod, ContentType, HandshakeType, ProtocolVersion
+from tlsstate.wire.errors import BadRecordMAC, DecompressionFailure, ProtocolError, TLSError
 from tlsstate.wire.messages import (
     HELLO_RETRY_REQUEST_RANDOM,
     Certificate,
@@ -71,6 +74,7 @@ class TlsSession:
         self.version: int | None = None
         self.suite: CipherSuite | None = None
         self.suite_id: int | None = None
+        self.compression: int | None = None  # ServerHello.compression_method (RFC 5246 §7.4.1.3)
         self.sni: str | None = None
         self.alpn: str | None = None
         self.handshakes = 0
@@ -98,6 +102,7 @@ class TlsSession:
         self.early_data_offered = False
         self.early_accepted = False
         self.derivation: Derivation | None = None
+        self.key_exchange = KeyExchangeGroup()  # the group and TLS 1.3 key shares of this handshake
 
     # ------------------------------------------------------------------ bookkeeping
     @property
@@ -207,7 +212,8 @@ class TlsSession:
         early = direction is self.client and direction.tls13_phase == "early"
         if direction.no_keys and not early:
             direction.records_no_keys += 1
-            self.log_record(direction, record.content_type, None, len(record.fragment), "no_keys",
+            verdict = "unsupported" if self.unsupported else "no_keys"  # unknown suite / compression: not the keys
+            self.log_record(direction, record.content_type, None, len(record.fragment), verdict,
                             direction.no_keys_reason or direction.key_label, cause=direction.no_keys_cause)
             return
         if direction is self.client and (early or (direction.half.tls13 and direction.tls13_phase == "handshake")):
@@ -258,6 +264,15 @@ class TlsSession:
         seq = half.seq if half.protection.protects and not clear_ccs else None
         try:
             content_type, plaintext = half.open(record)
+            if direction.decompressor is not None:
+                plaintext = direction.decompressor.decompress(plaintext)  # RFC 5246 §6.2.2, RFC 3749
+        except DecompressionFailure as exc:
+            direction.records_failed += 1
+            self.log_record(direction, record.content_type, seq, len(record.fragment), "decompression_failure",
+                            direction.key_label)
+            self.note(f"{direction.writer} {exc.message}")
+            direction.lost_state(f"decompression failed: {exc.message}")
+            return
         except (BadRecordMAC, ProtocolError) as exc:
             direction.records_failed += 1
             cause = self._failed_record_cause(direction, seq, exc)
@@ -330,6 +345,11 @@ class TlsSession:
             chain = Certificate.parse(raw.body).certificates
             if direction is self.server and chain:
                 self.tls12.certificate = chain[0]
+                if self.suite is not None and self.suite.key_exchange in (KeyExchange.ECDH_ECDSA, KeyExchange.ECDH_RSA):
+                    self.key_exchange.certificate(chain[0])  # static ECDH (RFC 4492 §2.1)
+        elif t == HandshakeType.SERVER_KEY_EXCHANGE and self.suite is not None and self.version is not None:
+            version, kx = self.version, self.suite.key_exchange
+            self._read_group(lambda: self.key_exchange.server_key_exchange(raw.body, version, kx))
         elif t == HandshakeType.CLIENT_KEY_EXCHANGE and self.suite is not None and self.version is not None:
             message = ClientKeyExchange.parse(raw.body, self.version, self.suite.key_exchange)
             if message.encrypted_premaster:
@@ -344,6 +364,14 @@ class TlsSession:
                 self.record_finished(direction.writer, matched)
             if direction is self.server:
                 self.tls12.remember_session(self.negotiated)
+
+    def _read_group(self, read: Callable[[], None]) -> None:
+        """Read the key exchange group (``read`` updates :attr:`key_exchange`); a message it cannot parse is a
+        note, not a failure: the group is only reported."""
+        try:
+            read()
+        except TLSError as exc:
+            self.note(f"key exchange group not read: {exc}")
 
     def _swap_roles(self) -> None:
         """The ClientHello came from the side the TCP layer guessed as server: exchange the directions' roles."""
@@ -378,6 +406,7 @@ class TlsSession:
         self.tls12.client_session_id = hello.session_id
         self.tls12.offered_ticket = self.offer.session_ticket or b""
         self.early_data_offered = self.offer.early_data
+        self._read_group(lambda: self.key_exchange.client_hello(hello))
 
     def _second_client_hello(self, hello: ClientHello, raw: bytes) -> None:
         """The ClientHello after a HelloRetryRequest: the transcript starts with message_hash(ClientHello1)
@@ -388,6 +417,7 @@ class TlsSession:
             self.transcript = bytearray(bytes((HandshakeType.MESSAGE_HASH, 0, 0, len(digest))) + digest + retry)
         self.transcript += raw
         self.client_hello = hello
+        self._read_group(lambda: self.key_exchange.client_hello(hello))
         if self.early_data_offered:  # HelloRetryRequest rejects 0-RTT: handshake keys come next (§4.2.10)
             self.note("0-RTT data rejected (HelloRetryRequest)")
             self.early_data_offered = False
@@ -419,6 +449,7 @@ class TlsSession:
             self.suite_id = hello.cipher_suite
             self.suite = by_id(hello.cipher_suite)
             self.note("HelloRetryRequest")
+            self._read_group(lambda: self.key_exchange.server_hello(hello, retry=True))
             return
         answer = self._read_server_extensions(hello)
         version = hello.version if answer.supported_version is None else answer.supported_version
@@ -436,6 +467,7 @@ class TlsSession:
         self.suite = by_id(hello.cipher_suite)
         if hello.session_id:
             self.key_ids.session_ids.append(hello.session_id)
+        self.compression = hello.compression_method
         self.unsupported = self._unsupported_reason(version, hello.cipher_suite) or self.unsupported
         if self.unsupported:
             self._give_up(self.unsupported)
@@ -447,11 +479,12 @@ class TlsSession:
             extended_master_secret=answer.extended_master_secret and self.offer.extended_master_secret,
             encrypt_then_mac=answer.encrypt_then_mac and self.offer.encrypt_then_mac,
             alpn=self.alpn if answer.alpn is not None else None, server_name=self.offer.server_name,
-            resumed=answer.pre_shared_key,
+            resumed=answer.pre_shared_key, compression_method=hello.compression_method,
         )
         self.derivation = Derivation(self.handshakes)
         self.derivations.append(self.derivation)
         if version == TLS13:
+            self._read_group(lambda: self.key_exchange.server_hello(hello, retry=False))
             tls13.start_server(self)
 
     def _read_server_extensions(self, hello: ServerHello) -> ServerHelloExtensions:
@@ -472,6 +505,11 @@ class TlsSession:
             return f"unknown cipher suite 0x{suite_id:04x}"
         if self.suite.is_tls13 != (version == TLS13):
             return f"suite {self.suite.name} is not valid in version 0x{version:04x}"
+        method = self.compression or 0
+        if version == TLS13 and method != CompressionMethod.NULL:
+            return f"TLS 1.3 ServerHello with compression method {compression_name(method)} (RFC 8446 §4.1.3: 0 only)"
+        if method not in (CompressionMethod.NULL, CompressionMethod.DEFLATE):
+            return f"compression method {compression_name(method)} is not supported (null and DEFLATE, RFC 3749, are)"
         return ""
 
     def _unsupported_version(self, version: int, body: bytes) -> None:
@@ -510,6 +548,9 @@ class TlsSession:
                 self.tls12.fail("unsupported", f"cannot set up {self.suite.name if self.suite else 'the cipher'}: {exc}")
         tls12.change_cipher_spec(direction, protection, self.tls12.cause)
         direction.key_source = self.tls12.master_source
+        # the new connection state starts a new compression state (RFC 5246 §6.1, RFC 3749 §2)
+        method = self.negotiated.compression_method if self.negotiated is not None else 0
+        direction.decompressor = decompressor_for(method) if protection is not None else None
 
     # ------------------------------------------------------------------ summary
     def finish(self) -> None:

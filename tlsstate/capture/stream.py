@@ -18,6 +18,7 @@ from typing import Protocol
 from tlsstate.capture.starttls import HEAD_KEPT, HELLO_PROBE, PRELUDE_LIMIT, find_hello
 from tlsstate.capture.trace import Cause
 from tlsstate.record import HalfConnection, Record
+from tlsstate.record.compression import Decompressor
 from tlsstate.wire.constants import ContentType
 from tlsstate.wire.errors import TLSError
 from tlsstate.wire.messages import HandshakeReassembler, is_sslv2_client_hello, sslv2_record_length
@@ -89,6 +90,7 @@ class DirectionState:
         self.arrow = "c>s" if writer == "client" else "s>c"
         self.buffer = bytearray()
         self.half = HalfConnection(writer)
+        self.decompressor: Decompressor | None = None  # the current connection state's DEFLATE stream (RFC 3749)
         self.handshake = HandshakeReassembler(HANDSHAKE_BUFFER)
         self.synced = False  # record boundaries known
         self.need_resync = False

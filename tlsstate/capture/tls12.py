@@ -22,10 +22,11 @@ from tlsstate.crypto.negotiated import Negotiated, connection_keys_for, master_s
 from tlsstate.crypto.suites import KeyExchange
 from tlsstate.record.keying import protections_for
 from tlsstate.record.protection import RecordProtection
+from tlsstate.wire.constants import ProtocolVersion
 from tlsstate.wire.errors import BadRecordMAC
 from tlsstate.wire.messages import ClientKeyExchange
 
-__all__ = ["CapturedSessions", "Tls12Keys", "UnknownKeys", "change_cipher_spec"]
+__all__ = ["CapturedSessions", "Tls12Keys", "UnknownKeys", "change_cipher_spec", "key_source"]
 
 RSA_PREMASTER_LENGTH = 48  # RFC 5246 §7.4.7.1: client_version(2) random(46)
 
@@ -153,11 +154,11 @@ class Tls12Keys:
         kx = n.suite.key_exchange
         encrypted = self.client_key_exchange.encrypted_premaster if self.client_key_exchange else b""
         rsa_premaster: bytes | None = None
-        if kx in (KeyExchange.RSA, KeyExchange.RSA_PSK) and encrypted:
+        if kx.client_public == "rsa" and encrypted:  # RSA, RSA_EXPORT, RSA_PSK
             rsa_premaster = self._rsa_premaster(n, d, encrypted)
             if rsa_premaster is None:
                 return None
-            if kx is KeyExchange.RSA:
+            if not kx.uses_psk:
                 return rsa_premaster
         if kx.uses_psk and self.keys.psk is not None:
             if kx is KeyExchange.PSK:
@@ -181,7 +182,7 @@ class Tls12Keys:
     def _rsa_premaster(self, n: Negotiated, d: Derivation, encrypted: bytes) -> bytes | None:
         """The 48 bytes an RSA ClientKeyExchange encrypts (RFC 5246 §7.4.7.1): from the key log or a private key."""
         keylog = self.keys.keylog
-        name = "premaster_secret" if n.suite.key_exchange is KeyExchange.RSA else "rsa_premaster"
+        name = "rsa_premaster" if n.suite.key_exchange.uses_psk else "premaster_secret"
         logged = keylog.rsa_premaster(encrypted)
         if logged is not None:
             d.add(name, logged, f"key log RSA line {keylog.line_of('RSA', encrypted[:8])}")
@@ -214,7 +215,7 @@ class Tls12Keys:
         keys = connection_keys_for(n, master)
         if d is not None and not d.has("client_write_key"):
             for name in KEY_NAMES:
-                d.add(name, getattr(keys, name), "key_block = PRF(master, \"key expansion\", server_random + client_random)")
+                d.add(name, getattr(keys, name), key_source(n, name))
         return protections_for(n, keys).for_writer(writer)
 
     def finished_matches(
@@ -235,6 +236,26 @@ class Tls12Keys:
         """A NewSessionTicket's session, resumable by that ticket later in the capture (RFC 5077 §3.3)."""
         if master is not None and ticket:
             self.captured.by_ticket[ticket] = master
+
+
+def key_source(n: Negotiated, name: str) -> str:
+    """How ``--explain`` says one of the six values was derived (RFC 5246 §6.3, RFC 6101 §6.2.2; export ciphers:
+    RFC 2246 §6.3 and RFC 6101 §6.2.2 final keys and IVs)."""
+    ssl3 = n.version == ProtocolVersion.SSL3
+    block = ("key_block = SSL 3.0 expansion(master, server_random + client_random) (RFC 6101 §6.2.2)" if ssl3
+             else 'key_block = PRF(master, "key expansion", server_random + client_random)')
+    if not n.suite.cipher.is_export or "mac_key" in name:
+        return block
+    writer = name.split("_", 1)[0]
+    first, second = ("client_random", "server_random") if writer == "client" else ("server_random", "client_random")
+    if name.endswith("_key"):
+        if ssl3:
+            return f"MD5({writer} key material (5 bytes of key_block) + {first} + {second}) (RFC 6101 §6.2.2, export)"
+        return (f'PRF({writer} key material (5 bytes of key_block), "{writer} write key", client_random + '
+                'server_random) (RFC 2246 §6.3, export)')
+    if ssl3:
+        return f"MD5({first} + {second}) (RFC 6101 §6.2.2, export)"
+    return 'iv_block = PRF("", "IV block", client_random + server_random) (RFC 2246 §6.3, export)'
 
 
 def change_cipher_spec(direction: DirectionState, protection: RecordProtection | None, failure: Cause | None) -> None:

@@ -51,7 +51,7 @@ class RecordInfo:
     content_type: int  # inner type when decrypted, else the outer type
     seq: int | None
     length: int  # ciphertext fragment length
-    verdict: str  # ok | bad_record_mac | no_keys | truncated
+    verdict: str  # ok | bad_record_mac | decompression_failure | no_keys | unsupported (suite, compression) | truncated
     key: str  # which key protected it
     plaintext_length: int = 0
     cause: Cause | None = None  # why it was not decrypted (verdict other than ok)

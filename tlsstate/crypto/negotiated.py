@@ -42,6 +42,8 @@ class Negotiated:
     receive_limit: int = 16384
     #: True for record_size_limit (protected records only, RFC 8449 §4); False for max_fragment_length (all records).
     limits_protected_only: bool = False
+    #: ServerHello.compression_method (RFC 5246 §7.4.1.3): 0 null, 1 DEFLATE (RFC 3749); captures only.
+    compression_method: int = 0
 
 
 def encrypt_then_mac_applies(suite: CipherSuite, version: int) -> bool:

@@ -320,9 +320,9 @@ class ServerKeyExchange:
         if key_exchange.uses_psk:
             w.vec16(psk_identity_hint or b"")
             psk_identity_hint = psk_identity_hint or b""
-        if key_exchange in (KeyExchange.DHE_RSA, KeyExchange.DHE_PSK):
+        if key_exchange.server_params == "dh":
             w.write(encode_server_dh_params(dh_p, dh_g, dh_public))
-        elif key_exchange in (KeyExchange.ECDHE_RSA, KeyExchange.ECDHE_ECDSA, KeyExchange.ECDHE_PSK):
+        elif key_exchange.server_params == "ecdh":
             if named_group is None:
                 raise ValueError("ECDHE ServerKeyExchange needs a named_group")
             w.write(encode_server_ecdh_params(named_group, ec_public))
@@ -336,11 +336,15 @@ class ServerKeyExchange:
     def parse(cls, body: bytes, version: int, key_exchange: KeyExchange) -> ServerKeyExchange:
         """Parse per key exchange (RFC 5246 §7.4.3, RFC 8422 §5.4, RFC 4279 §2-§4, RFC 5489 §2).
 
-        Signed kinds (DHE_RSA, ECDHE_*) end in ``digitally-signed``: TLS 1.2 = SignatureAndHashAlgorithm
-        (u16) + ``opaque<0..2^16-1>``; earlier versions the vector only. RSA has no ServerKeyExchange
+        Signed kinds (DHE_*, ECDHE_*, RSA_EXPORT) end in ``digitally-signed``: TLS 1.2 =
+        SignatureAndHashAlgorithm (u16) + ``opaque<0..2^16-1>``; earlier versions the vector only; anon kinds
+        (RFC 4492 §2.5, RFC 5246 §7.4.3 DH_anon) and PSK end with the params. RSA_EXPORT carries ServerRSAParams
+        (RFC 2246 §7.4.3: modulus, exponent), SRP ServerSRPParams (RFC 5054 §2.8.2: N, g, s, B; signed for
+        SRP_SHA_RSA / SRP_SHA_DSS). RSA and static (EC)DH have no ServerKeyExchange
         (UnexpectedMessage); only named curves are accepted (IllegalParameter otherwise).
         """
-        if key_exchange in (KeyExchange.RSA, KeyExchange.TLS13):
+        rsa_export = key_exchange is KeyExchange.RSA_EXPORT
+        if key_exchange.server_params is None and not (key_exchange.uses_psk or key_exchange.uses_srp or rsa_export):
             raise UnexpectedMessage(f"no ServerKeyExchange is allowed with {key_exchange.value} key exchange")
         r = Reader(body, "ServerKeyExchange")
         hint: bytes | None = None
@@ -348,20 +352,28 @@ class ServerKeyExchange:
         named_group: int | None = None
         if key_exchange.uses_psk:
             hint = r.vec16()
-        if key_exchange in (KeyExchange.DHE_RSA, KeyExchange.DHE_PSK):
+        if key_exchange.server_params == "dh":
             dh_p = r.vec16(1)
             dh_g = r.vec16(1)
             dh_public = r.vec16(1)
-        elif key_exchange in (KeyExchange.ECDHE_RSA, KeyExchange.ECDHE_ECDSA, KeyExchange.ECDHE_PSK):
+        elif key_exchange.server_params == "ecdh":
             curve_type = r.u8()
             if curve_type != _ECCURVE_TYPE_NAMED_CURVE:
                 raise IllegalParameter(f"ServerKeyExchange curve_type {curve_type} is not named_curve (3)")
             named_group = r.u16()
             ec_public = r.vec8(1)
+        elif rsa_export:
+            r.vec16(1)  # rsa_modulus
+            r.vec16(1)  # rsa_exponent
+        elif key_exchange.uses_srp:  # RFC 5054 §2.8.2 ServerSRPParams
+            r.vec16(1)  # srp_N
+            r.vec16(1)  # srp_g
+            r.vec8(1)  # srp_s
+            r.vec16(1)  # srp_B
         params = body[: r.position]
         scheme: int | None = None
         signature = b""
-        if not key_exchange.uses_psk:
+        if key_exchange.signed:
             if version >= _TLS12:
                 scheme = r.u16()
             signature = r.vec16(1)
@@ -438,18 +450,23 @@ class ServerHelloDone:
         return b""
 
 
+_STATIC_DH = frozenset({KeyExchange.DH_DSS, KeyExchange.DH_RSA, KeyExchange.ECDH_ECDSA, KeyExchange.ECDH_RSA})
+
+
 @dataclass(frozen=True, slots=True)
 class ClientKeyExchange:
     """RFC 5246 §7.4.7, RFC 4279, RFC 8422 §5.7.
 
     ``encrypted_premaster`` for RSA / RSA_PSK (SSL 3.0 sends it without the 2-byte length);
-    ``dh_public`` for DHE(_PSK); ``ec_public`` for ECDHE(_PSK); ``psk_identity`` for *_PSK.
+    ``dh_public`` for DHE(_PSK); ``ec_public`` for ECDHE(_PSK); ``psk_identity`` for *_PSK; ``srp_public`` (A) for
+    SRP (RFC 5054 §2.8.3).
     """
 
     encrypted_premaster: bytes = b""
     dh_public: bytes = b""
     ec_public: bytes = b""
     psk_identity: bytes | None = None
+    srp_public: bytes = b""
     msg_type: ClassVar[HandshakeType] = HandshakeType.CLIENT_KEY_EXCHANGE
 
     @classmethod
@@ -457,28 +474,33 @@ class ClientKeyExchange:
         """Parse per key exchange (RFC 5246 §7.4.7.1/§7.4.7.2, RFC 6101 §5.6.7, RFC 8422 §5.7, RFC 4279).
 
         RSA: ``EncryptedPreMasterSecret`` is ``opaque<0..2^16-1>`` in TLS, the bare bytes in SSL 3.0.
-        DHE: explicit ``dh_Yc<1..2^16-1>`` (implicit/fixed DH is not supported). ECDHE: ``ECPoint<1..2^8-1>``.
+        DHE: explicit ``dh_Yc<1..2^16-1>``. ECDHE: ``ECPoint<1..2^8-1>``. Static DH/ECDH: the same, or an empty
+        body when the client certificate holds the key (implicit encoding).
         *_PSK: ``psk_identity<0..2^16-1>`` first; RSA_PSK then a vec16 encrypted premaster.
         """
         r = Reader(body, "ClientKeyExchange")
         identity: bytes | None = None
-        encrypted = dh_public = ec_public = b""
+        encrypted = dh_public = ec_public = srp_public = b""
         if key_exchange.uses_psk:
             identity = r.vec16()
-        if key_exchange == KeyExchange.RSA:
+        public = key_exchange.client_public
+        implicit = key_exchange in _STATIC_DH and r.at_end()  # RFC 5246 §7.4.7.2, RFC 4492 §5.7: in the certificate
+        if key_exchange in (KeyExchange.RSA, KeyExchange.RSA_EXPORT):
             encrypted = r.read(r.remaining) if version == _SSL3 else r.vec16(1)
             if not encrypted:
                 raise DecodeError("ClientKeyExchange: empty EncryptedPreMasterSecret")
         elif key_exchange == KeyExchange.RSA_PSK:
             encrypted = r.vec16(1)
-        elif key_exchange in (KeyExchange.DHE_RSA, KeyExchange.DHE_PSK):
+        elif public == "dh" and not implicit:
             dh_public = r.vec16(1)
-        elif key_exchange in (KeyExchange.ECDHE_RSA, KeyExchange.ECDHE_ECDSA, KeyExchange.ECDHE_PSK):
+        elif public == "ecdh" and not implicit:
             ec_public = r.vec8(1)
-        elif key_exchange != KeyExchange.PSK:
+        elif key_exchange.uses_srp:
+            srp_public = r.vec16(1)
+        elif key_exchange != KeyExchange.PSK and not implicit:
             raise UnexpectedMessage(f"no ClientKeyExchange is allowed with {key_exchange.value} key exchange")
         r.expect_end()
-        return cls(encrypted, dh_public, ec_public, identity)
+        return cls(encrypted, dh_public, ec_public, identity, srp_public)
 
     def serialize(self, version: int | None = None) -> bytes:
         """The body. Pass ``version=0x0300`` for SSL 3.0 RSA (no length prefix, RFC 6101 §5.6.7)."""
@@ -494,6 +516,8 @@ class ClientKeyExchange:
             w.vec16(self.dh_public)
         elif self.ec_public:
             w.vec8(self.ec_public)
+        elif self.srp_public:
+            w.vec16(self.srp_public)
         return w.getvalue()
 
 
