@@ -268,10 +268,11 @@ class TlsSession:
                 plaintext = direction.decompressor.decompress(plaintext)  # RFC 5246 §6.2.2, RFC 3749
         except DecompressionFailure as exc:
             direction.records_failed += 1
+            cause = Cause("decompression_failure", f"decompression failed: {exc.message}")
             self.log_record(direction, record.content_type, seq, len(record.fragment), "decompression_failure",
-                            direction.key_label)
+                            direction.key_label, cause=cause)
             self.note(f"{direction.writer} {exc.message}")
-            direction.lost_state(f"decompression failed: {exc.message}")
+            direction.lost_state(cause)
             return
         except (BadRecordMAC, ProtocolError) as exc:
             direction.records_failed += 1
