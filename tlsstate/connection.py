@@ -27,7 +27,7 @@ import os
 import threading
 from collections import deque
 from collections.abc import Callable
-from typing import NoReturn, ParamSpec, TypeVar
+from typing import Any, NoReturn, ParamSpec, TypeVar
 
 from cryptography import x509
 
@@ -139,7 +139,8 @@ class Connection:
 
     def receive_bytes(self, data: bytes) -> None:
         """Buffer bytes from the transport; ``b""`` means EOF."""
-        self._check_error()
+        if self._error is not None:
+            raise self._error
         if not data:
             self._eof = True
             return
@@ -153,7 +154,11 @@ class Connection:
             raise self._error
         events = self._events
         while not events and not self._peer_closed:
-            if not self._guard(self._process_next_record):
+            try:
+                more = self._process_next_record()
+            except Exception as exc:
+                self._failed(exc)
+            if not more:
                 if self._eof:
                     self._peer_closed = True
                     events.append(ConnectionClosed(clean=False))
@@ -164,7 +169,8 @@ class Connection:
 
     def bytes_to_send(self) -> bytes:
         """Drain everything queued for the peer (including a fatal alert after an error). Never raises."""
-        self._flush_handshake()
+        if self._handshake_out:
+            self._flush_handshake()
         out = b"".join(self._out)  # a single record is returned as it is, without a copy
         self._out.clear()
         return out
@@ -183,7 +189,10 @@ class Connection:
         if not self.handshake_complete:
             self._early_data.append(bytes(data))
             return
-        self._guard(self._seal_application_data, data)
+        try:
+            self._seal_application_data(data)
+        except Exception as exc:
+            self._failed(exc)
 
     def close(self) -> None:
         """Queue a close_notify alert (RFC 5246 §7.2.1); later send_data calls raise."""
@@ -210,22 +219,27 @@ class Connection:
             raise self._error
 
     def _guard(self, func: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-        """Run ``func``; a failure becomes the sticky error (alert queued for ProtocolErrors)."""
+        """Run ``func``; a failure becomes the sticky error (:meth:`_failed`). The per-record callers (next_event,
+        send_data) write the same ``try`` inline: one Python call fewer per record."""
         try:
             return func(*args, **kwargs)
-        except ProtocolError as exc:
+        except Exception as exc:
+            self._failed(exc)
+
+    def _failed(self, exc: Exception) -> NoReturn:
+        """The one failure policy: a ProtocolError becomes the sticky error and its fatal alert is queued; a received
+        fatal alert or another TLSError is sticky as it is; any other exception is a bug and still ends in a typed
+        InternalError with an alert, never a traceback (RFC 5246 §7.2.2)."""
+        if isinstance(exc, ProtocolError):
             self._fail(exc)
-        except errors.AlertReceived as exc:
+        if isinstance(exc, TLSError):
             self._error = exc
-            self._handshake.forget_session()
-            raise
-        except TLSError as exc:
-            self._error = exc
-            raise
-        except Exception as exc:  # a bug must still end in a typed error and an alert, never a traceback
-            internal = InternalError(f"{type(exc).__name__}: {exc}")
-            internal.__cause__ = exc
-            self._fail(internal)
+            if isinstance(exc, errors.AlertReceived):
+                self._handshake.forget_session()
+            raise exc
+        internal = InternalError(f"{type(exc).__name__}: {exc}")
+        internal.__cause__ = exc
+        self._fail(internal)
 
     def _fail(self, exc: ProtocolError) -> NoReturn:
         self._error = exc
@@ -370,27 +384,29 @@ class Connection:
         self._carry_out(outputs)
 
     def _carry_out(self, outputs: list[Output]) -> None:
-        """Do what a handshake step returned, in its order."""
+        """Do what a handshake step returned, in its order (:data:`_CARRY_OUT`: one handler per output type)."""
         for output in outputs:
-            match output:
-                case SendHandshake(data=data):
-                    self._handshake_out += data
-                case RecordVersion(version=version, fixed=fixed):
-                    self._set_record_version(version, fixed=fixed)
-                case InstallPendingKeys(negotiated=negotiated, keys=keys):
-                    self._install_pending(negotiated, keys)
-                case ActivateWriteKeys():
-                    self._send_change_cipher_spec()
-                case ActivateReadKeys():
-                    self._activate_read_pending()
-                case RecordLimits(send=send, receive=receive, protected_only=protected_only):
-                    self._set_record_limits(send, receive, protected_only=protected_only)
-                case SendWarning(description=description):
-                    self._send_warning(description)
-                case HandshakeDone(result=result):
-                    self._handshake_finished(result)
+            _CARRY_OUT[type(output)](self, output)
 
-    def _send_change_cipher_spec(self) -> None:
+    def _carry_send_handshake(self, output: SendHandshake) -> None:
+        self._handshake_out += output.data
+
+    def _carry_record_version(self, output: RecordVersion) -> None:
+        self._set_record_version(output.version, fixed=output.fixed)
+
+    def _carry_install_pending_keys(self, output: InstallPendingKeys) -> None:
+        self._install_pending(output.negotiated, output.keys)
+
+    def _carry_record_limits(self, output: RecordLimits) -> None:
+        self._set_record_limits(output.send, output.receive, protected_only=output.protected_only)
+
+    def _carry_send_warning(self, output: SendWarning) -> None:
+        self._send_warning(output.description)
+
+    def _carry_handshake_done(self, output: HandshakeDone) -> None:
+        self._handshake_finished(output.result)
+
+    def _send_change_cipher_spec(self, _: ActivateWriteKeys | None = None) -> None:
         """Flush the handshake, send ChangeCipherSpec, switch the write state (RFC 5246 §7.1)."""
         self._flush_handshake()
         self._out.append(self.write_state.seal(ContentType.CHANGE_CIPHER_SPEC, self._record_version, _CCS_PAYLOAD))
@@ -398,7 +414,7 @@ class Connection:
         if self._pending_limits is not None:  # RFC 8449 §4: protected records only
             self._send_limit = self._pending_limits[0]
 
-    def _activate_read_pending(self) -> None:
+    def _activate_read_pending(self, _: ActivateReadKeys | None = None) -> None:
         """The peer's ChangeCipherSpec: its next record uses the new keys (RFC 5246 §7.1)."""
         self.read_state.activate_pending()
         if self._pending_limits is not None:
@@ -428,7 +444,7 @@ class Connection:
         if fixed:
             self._version_fixed = True
         if self._version_fixed:
-            self._deframer.expected_version = version
+            self._deframer.expect_version(version)
 
     def _send_warning(self, description: AlertDescription) -> None:
         """A warning alert that does not end the connection (e.g. no_renegotiation, RFC 5746 §4)."""
@@ -495,5 +511,17 @@ def _default_keylog() -> KeyLogWriter | None:
             _KEYLOGS[path] = open_default_keylog()
         return _KEYLOGS[path]
 
+
+#: What Connection does with each output a handshake step returns (handshake/outputs.py), by its type.
+_CARRY_OUT: dict[type, Callable[[Connection, Any], None]] = {
+    SendHandshake: Connection._carry_send_handshake,
+    RecordVersion: Connection._carry_record_version,
+    InstallPendingKeys: Connection._carry_install_pending_keys,
+    ActivateWriteKeys: Connection._send_change_cipher_spec,
+    ActivateReadKeys: Connection._activate_read_pending,
+    RecordLimits: Connection._carry_record_limits,
+    SendWarning: Connection._carry_send_warning,
+    HandshakeDone: Connection._carry_handshake_done,
+}
 
 __all__ = ["MAX_EMPTY_RECORDS_IN_A_ROW", "MAX_WARNING_ALERTS_IN_A_ROW", "Connection", "HandshakeType"]

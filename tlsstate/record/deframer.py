@@ -49,8 +49,9 @@ class Deframer:
     Header checks, in order: content type 20..24 (else ``unexpected_message``, RFC 5246 §6 / RFC 8446
     §5), version major 3 in 0x0300..0x0304 (else ``decode_error``), length ≤ ``max_fragment_length``
     (else ``record_overflow``; default 2^14 + 2048, RFC 5246 §6.2.3; use 2^14 + 256 for TLS 1.3
-    ciphertext, RFC 8446 §5.2). A header error is reported as soon as the 5 header bytes are there and
-    is sticky: every later call raises the same error.
+    ciphertext, RFC 8446 §5.2), then, after :meth:`expect_version`, the negotiated version (else
+    ``protocol_version``). A header error is reported as soon as the 5 header bytes are there and is sticky: every
+    later call raises the same error.
 
     ``first_client_hello=True`` (a server reading its client): the first record alone may be what RFC 5246
     Appendix E.1-E.2 let a client's first flight be: a handshake record of any version {03,XX}, or an SSLv2-format
@@ -75,10 +76,8 @@ class Deframer:
         self._view: memoryview | None = None  # a view of _data while it is our own bytearray
         self._lent = 0  # size of the last receive_buffer() view: what received() may commit
         self._error: ProtocolError | None = None
-        #: once the hellos fix the record version, every later record must carry it (set by the Connection; None:
-        #: any version of the header check): a different one is ``protocol_version``, checked when the whole
-        #: record is there
-        self.expected_version: int | None = None
+        # the record versions the header check accepts: 0x0300..0x0304, narrowed to one by expect_version()
+        self._lowest_version, self._highest_version = _LOWEST_VERSION, _HIGHEST_VERSION
 
     @property
     def buffered(self) -> int:
@@ -172,7 +171,7 @@ class Deframer:
         start = pos + 5
         if not (
             _FIRST_TYPE <= content_type <= _LAST_TYPE
-            and _LOWEST_VERSION <= version <= _HIGHEST_VERSION
+            and self._lowest_version <= version <= self._highest_version
             and length <= self.max_fragment_length
         ):
             if not self._first:
@@ -182,9 +181,6 @@ class Deframer:
         if self._end < end:
             return None
         self._first = False
-        expected = self.expected_version
-        if expected is not None and version != expected:
-            raise ProtocolVersionError(f"record version 0x{version:04x} differs from the negotiated 0x{expected:04x}")
         view = self._view
         if view is None:  # fed bytes
             view = memoryview(self._data)
@@ -219,9 +215,18 @@ class Deframer:
                 self._error = UnexpectedMessage(f"unknown record content type {content_type}")
             elif not _LOWEST_VERSION <= version <= _HIGHEST_VERSION:
                 self._error = DecodeError(f"bad record version 0x{version:04x}")
-            else:
+            elif length > self.max_fragment_length:
                 self._error = RecordOverflow(f"record length {length} exceeds {self.max_fragment_length}")
+            else:
+                self._error = ProtocolVersionError(
+                    f"record version 0x{version:04x} differs from the negotiated 0x{self._lowest_version:04x}"
+                )
         return self._error
+
+    def expect_version(self, version: int) -> None:
+        """Once the hellos fix the record version, every later record must carry it (RFC 5246 Appendix E.1, RFC 8446
+        §5.1 for TLS 1.3's 0x0303): another one is ``protocol_version``, reported by the header check (sticky)."""
+        self._lowest_version = self._highest_version = version
 
     def __iter__(self) -> Iterator[Record]:
         """All whole records buffered now."""

@@ -20,7 +20,7 @@ from tlsstate.record.protection.cbc import CbcEncryptThenMac, CbcMacThenEncrypt,
 from tlsstate.record.protection.factory import make_protection, make_tls13_protection
 from tlsstate.record.protection.inner import TLS13_RECORD_VERSION, Tls13InnerPlaintext
 from tlsstate.record.protection.mac import RecordMac, Ssl3Mac, TlsHmac, make_record_mac
-from tlsstate.record.protection.nonces import explicit_prefix_nonce, xor_nonce
+from tlsstate.record.protection.nonces import explicit_prefix_nonce, xor_nonce, xor_nonce_mask
 from tlsstate.record.protection.null import NullProtection
 from tlsstate.record.protection.stream import StreamProtection
 
@@ -47,4 +47,5 @@ __all__ = [
     "make_tls13_protection",
     "tls_cbc_padding_length",
     "xor_nonce",
+    "xor_nonce_mask",
 ]

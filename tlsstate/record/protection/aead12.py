@@ -14,15 +14,17 @@ from cryptography.exceptions import InvalidTag
 
 from tlsstate.record.protection.aead import AeadProtection, decrypt_into_or_wipe
 from tlsstate.record.protection.base import MAC_HEADER, Buffer
-from tlsstate.record.protection.nonces import explicit_prefix_nonce, xor_nonce
+from tlsstate.record.protection.nonces import explicit_prefix_nonce, xor_nonce_mask
 from tlsstate.wire.errors import BadRecordMAC
 
 _PACK_AAD = MAC_HEADER.pack
 _JOIN = b"".join
 # seq(8) type version length | type version record_length seq(8), after the salt: see AeadExplicitNonce.__init__
 _EXPLICIT_SCRATCH_PACK_INTO = struct.Struct(">QBHHBHHQ").pack_into
-# AAD(13) | record header(5): see AeadXorNonce.__init__
-_XOR_SCRATCH_PACK_INTO = struct.Struct(">QBHHBHH").pack_into
+# nonce low 8 bytes | AAD(13) | record header(5), after the IV's first 4 bytes: see AeadXorNonce.__init__
+_XOR_SEAL_PACK_INTO = struct.Struct(">QQBHHBHH").pack_into
+# nonce low 8 bytes | AAD(13), after the IV's first 4 bytes
+_XOR_OPEN_PACK_INTO = struct.Struct(">QQBHH").pack_into
 _EXPLICIT_NONCE_LENGTH = 8  # nonce_explicit sent in front of the ciphertext (RFC 5288 §3)
 
 
@@ -89,31 +91,38 @@ class AeadExplicitNonce(AeadProtection):
 
 
 class AeadXorNonce(AeadProtection):
-    """TLS 1.2 ChaCha20-Poly1305 (RFC 7905 §2): the nonce is :func:`.xor_nonce` of the write IV and the sequence
+    """TLS 1.2 ChaCha20-Poly1305 (RFC 7905 §2): the nonce is :func:`.xor_nonce_mask` of the write IV and the sequence
     number; no explicit nonce is sent."""
 
     def __init__(self, name: str, algorithm: str, key: bytes, iv: bytes, tag_length: int) -> None:
-        self._nonce = xor_nonce(iv, name)
         super().__init__(name, algorithm, key, tag_length)
         self.expansion = tag_length
-        # seal scratch: seq(8) type version length(2) | type version record_length: [0:13] is the AAD,
-        # [13:18] the record header, both written by one pack_into
-        scratch = memoryview(bytearray(18))
-        self._scratch, self._seal_aad, self._seal_header = scratch, scratch[0:13], scratch[13:18]
+        # seal scratch: iv[0:4] | iv[4:12]^seq | seq(8) type version length(2) | type version record_length:
+        # [0:12] is the nonce, [12:25] the AAD, [25:30] the record header, written by one pack_into per record
+        self._seal_scratch = bytearray(30)
+        self._seal_nonce, self._mask = xor_nonce_mask(iv, name, self._seal_scratch)
+        seal = memoryview(self._seal_scratch)
+        self._seal_aad, self._seal_header = seal[12:25], seal[25:30]
+        # open scratch: the nonce and the AAD the same way
+        self._open_scratch = bytearray(25)
+        self._open_nonce, _ = xor_nonce_mask(iv, name, self._open_scratch)
+        self._open_aad = memoryview(self._open_scratch)[12:25]
 
     def seal_record(self, seq: int, content_type: int, version: int, plaintext: Buffer) -> bytes:
         """Header + AEAD-Encrypt(key, nonce, plaintext, AAD)."""
         size = len(plaintext)
-        _XOR_SCRATCH_PACK_INTO(self._scratch, 0, seq, content_type, version, size, content_type, version, size + self._tag)
-        return _JOIN((self._seal_header, self._encrypt(self._nonce(seq), plaintext, self._seal_aad)))
+        _XOR_SEAL_PACK_INTO(self._seal_scratch, 4, self._mask ^ seq, seq, content_type, version, size, content_type,
+                            version, size + self._tag)
+        return _JOIN((self._seal_header, self._encrypt(self._seal_nonce, plaintext, self._seal_aad)))
 
     def seal_record_into(self, seq: int, content_type: int, version: int, plaintext: Buffer, out: memoryview) -> int:
         """Header + AEAD output written into ``out`` with no copy of the ciphertext."""
         size = len(plaintext)
         end = 5 + size + self._tag
-        _XOR_SCRATCH_PACK_INTO(self._scratch, 0, seq, content_type, version, size, content_type, version, size + self._tag)
+        _XOR_SEAL_PACK_INTO(self._seal_scratch, 4, self._mask ^ seq, seq, content_type, version, size, content_type,
+                            version, size + self._tag)
         out[0:5] = self._seal_header
-        self._encrypt_into(self._nonce(seq), plaintext, self._seal_aad, out[5:end])
+        self._encrypt_into(self._seal_nonce, plaintext, self._seal_aad, out[5:end])
         return end
 
     def open(self, seq: int, content_type: int, version: int, fragment: Buffer) -> bytes:
@@ -121,8 +130,9 @@ class AeadXorNonce(AeadProtection):
         size = len(fragment) - self._tag
         if size < 0:
             raise BadRecordMAC()
+        _XOR_OPEN_PACK_INTO(self._open_scratch, 4, self._mask ^ seq, seq, content_type, version, size)
         try:
-            return self._decrypt(self._nonce(seq), fragment, _PACK_AAD(seq, content_type, version, size))
+            return self._decrypt(self._open_nonce, fragment, self._open_aad)
         except InvalidTag:
             raise BadRecordMAC() from None
 
@@ -133,6 +143,6 @@ class AeadXorNonce(AeadProtection):
             raise BadRecordMAC()
         if size > len(out):
             return len(self.open(seq, content_type, version, fragment))
-        aad = _PACK_AAD(seq, content_type, version, size)
-        decrypt_into_or_wipe(self._decrypt_into, self._nonce(seq), fragment, aad, out[:size])
+        _XOR_OPEN_PACK_INTO(self._open_scratch, 4, self._mask ^ seq, seq, content_type, version, size)
+        decrypt_into_or_wipe(self._decrypt_into, self._open_nonce, fragment, self._open_aad, out[:size])
         return size

@@ -5,8 +5,9 @@
 * :func:`xor_nonce`: TLS 1.2 ChaCha20-Poly1305 (RFC 7905 §2) and every TLS 1.3 AEAD (RFC 8446 §5.3): nonce =
   the 12-byte write IV XOR the 64-bit sequence number left-padded with zeros.
 
-Each helper is called once per protection object: :func:`xor_nonce` returns the per-record function, and
-:func:`explicit_prefix_nonce` the nonce buffer whose explicit part each record fills in.
+Each helper is called once per protection object: :func:`explicit_prefix_nonce` and :func:`xor_nonce_mask` return
+the nonce buffer whose changing part each record fills in (with the AAD, in one ``struct.pack_into``: the per-record
+hot path makes no call for its nonce), :func:`xor_nonce` the XOR rule as a per-record function.
 """
 
 from __future__ import annotations
@@ -32,6 +33,20 @@ def explicit_prefix_nonce(salt: bytes, owner: str, scratch: bytearray | None = N
     buffer = memoryview(bytearray(NONCE_LENGTH) if scratch is None else scratch)[:NONCE_LENGTH]
     buffer[0:4] = salt
     return buffer, buffer[4:]
+
+
+def xor_nonce_mask(iv: bytes, owner: str, scratch: bytearray | None = None) -> tuple[memoryview, int]:
+    """The XOR nonce as a buffer the caller fills (RFC 7905 §2, RFC 8446 §5.3), as ``(nonce, mask)``.
+
+    The sequence number is 64 bits, so only the IV's last 8 bytes change: ``nonce`` views 12 bytes of ``scratch``
+    (a new buffer when None) whose first 4 hold iv[0:4]; per record the caller writes ``mask ^ seq`` big-endian
+    into nonce[4:12], in the same ``struct.pack_into`` that writes the record's AAD (no call per record), where
+    ``mask`` = iv[4:12] as an integer. :func:`xor_nonce` is the same rule as a function."""
+    if len(iv) != NONCE_LENGTH:
+        raise ConfigurationError(f"{owner} needs a {NONCE_LENGTH}-byte IV, got {len(iv)}")
+    buffer = memoryview(bytearray(NONCE_LENGTH) if scratch is None else scratch)[:NONCE_LENGTH]
+    buffer[0:4] = iv[0:4]
+    return buffer, int.from_bytes(iv[4:NONCE_LENGTH], "big")
 
 
 def xor_nonce(iv: bytes, owner: str) -> Callable[[int], bytes]:
