@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar, overload
 
 from tlsstate.wire import extensions as ext
 from tlsstate.wire.constants import ExtensionType
@@ -42,11 +43,29 @@ class ClientHelloExtensions:
     early_data: bool = False  # RFC 8446 §4.2.10
 
 
-def read_client_hello_extensions(msg: ClientHello, problems: list[str] | None = None) -> ClientHelloExtensions:
-    """Parse the ClientHello extensions tlsstate acts on (server) or reports (capture; ``problems`` given)."""
-    offer = ClientHelloExtensions()
+_Read = TypeVar("_Read", bound="ClientHelloExtensions")
+
+
+@overload
+def read_client_hello_extensions(msg: ClientHello, problems: list[str] | None = None) -> ClientHelloExtensions: ...
+
+
+@overload
+def read_client_hello_extensions(msg: ClientHello, problems: list[str] | None, into: type[_Read]) -> _Read: ...
+
+
+def read_client_hello_extensions(
+    msg: ClientHello, problems: list[str] | None = None, into: type[ClientHelloExtensions] = ClientHelloExtensions
+) -> ClientHelloExtensions:
+    """Parse the ClientHello extensions tlsstate acts on (server) or reports (capture; ``problems`` given), into a
+    new ``into`` (the server's :class:`~tlsstate.handshake.server_choices.Offer` adds its own fields)."""
+    offer = into()
     _check_no_duplicates(msg, "ClientHello", problems)
-    _each(msg.extensions, lambda e: _read_client_extension(offer, e), problems)
+    if problems is None:  # strict: the first bad extension ends the handshake
+        for e in msg.extensions or ():
+            _read_client_extension(offer, e)
+    else:
+        _each(msg.extensions, lambda e: _read_client_extension(offer, e), problems)
     return offer
 
 
@@ -114,7 +133,11 @@ class ServerHelloExtensions:
 def read_server_hello_extensions(msg: ServerHello, problems: list[str] | None = None) -> ServerHelloExtensions:
     """Parse the ServerHello extensions tlsstate acts on (client) or reports (capture; ``problems`` given)."""
     answer = ServerHelloExtensions(types=tuple(e.type for e in msg.extensions or ()))
-    _each(msg.extensions, lambda e: _read_server_extension(answer, e), problems)
+    if problems is None:
+        for e in msg.extensions or ():
+            _read_server_extension(answer, e)
+    else:
+        _each(msg.extensions, lambda e: _read_server_extension(answer, e), problems)
     return answer
 
 

@@ -71,8 +71,7 @@ def read_client_hello(config: TLSConfig, msg: ClientHello) -> tuple[ProtocolVers
         "ClientHello does not offer null compression",
         AlertDescription.ILLEGAL_PARAMETER,
     )
-    read = read_client_hello_extensions(msg)
-    offer = Offer(**{f.name: getattr(read, f.name) for f in dataclasses.fields(read)})
+    offer = read_client_hello_extensions(msg, None, Offer)
     require(
         offer.point_formats is None or ext.EC_POINT_FORMAT_UNCOMPRESSED in offer.point_formats,
         "ec_point_formats lacks uncompressed (RFC 8422 §5.1.2)",

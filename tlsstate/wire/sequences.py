@@ -78,10 +78,17 @@ class ExtensionBlock(_Compact[T]):
     """A hello's extensions as received: the block's bytes and where each extension starts (4 bytes each);
     ``make(type, data)`` builds one when it is read. The block was checked whole when it was cut."""
 
-    __slots__ = ("_block", "_make", "_starts")
+    __slots__ = ("_block", "_built", "_make", "_starts")
+
+    #: a block of at most this many extensions (every hello of a real peer) is built once, at once: reading it
+    #: again costs nothing; a longer one is built as it is read, so memory stays a few times its size
+    BUILT_AT_ONCE = 64
 
     def __init__(self, block: bytes, starts: array[int], make: Callable[[int, bytes], T]) -> None:
         self._block, self._starts, self._make = block, starts, make
+        self._built: tuple[T, ...] | None = (
+            tuple(self._at(start) for start in starts) if len(starts) <= self.BUILT_AT_ONCE else None
+        )
 
     def __len__(self) -> int:
         return len(self._starts)
@@ -91,13 +98,16 @@ class ExtensionBlock(_Compact[T]):
     @overload
     def __getitem__(self, index: slice) -> tuple[T, ...]: ...
     def __getitem__(self, index: int | slice) -> T | tuple[T, ...]:
+        if self._built is not None:
+            return self._built[index]
         if isinstance(index, slice):
             return tuple(self._at(start) for start in self._starts[index])
         return self._at(self._starts[index])
 
     def __iter__(self) -> Iterator[T]:
-        for start in self._starts:
-            yield self._at(start)
+        if self._built is not None:
+            return iter(self._built)
+        return (self._at(start) for start in self._starts)
 
     def _at(self, start: int) -> T:
         ext_type, length = _HEADER.unpack_from(self._block, start)
