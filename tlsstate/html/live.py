@@ -21,6 +21,7 @@ from tlsstate.html.model import (
     RecordDetail,
     RecordView,
     TreeNode,
+    link_keys,
     shown,
 )
 from tlsstate.record import Deframer
@@ -149,4 +150,5 @@ def live_connection(number: int, sec: SecurityParameters, chunks: list[tuple[boo
                           nonce_rule=formulas.nonce_rule(sec.suite, int(sec.version), sec.encrypt_then_mac),
                           notes=list(inputs.notes))
     _tapped_records(view, sec, chunks)
+    link_keys(view)
     return view

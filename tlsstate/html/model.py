@@ -26,6 +26,8 @@ PLAINTEXT_KEPT = 16384
 def shown(value: bytes, secret: bool, reveal: bool) -> str:
     """A value as the page prints it: public values and revealed secrets in full hex, other secrets shortened
     to their first 4 bytes and length (like ``tlsstate decrypt --explain`` without ``--show-secrets``)."""
+    if not value:
+        return ""
     if not secret or reveal:
         return value.hex()
     return f"{value[:4].hex()}…<{len(value)}B>"
@@ -157,6 +159,8 @@ def nodes_for_key(label: str, branch: TreeNode | None) -> list[TreeNode]:
     base = key_base(label)
     found = []
     for node in branch.walk():
+        if node.length == 0:
+            continue  # a value this suite does not use (an AEAD's MAC keys) protects nothing
         if base in ("client write key", "server write key"):
             if node.name.startswith(base.split()[0] + "_write_"):
                 found.append(node)
