@@ -1,0 +1,312 @@
+"""The ``--html`` pages in a real headless Chromium, asserted from the rendered DOM.
+
+Pages of ``demo --html``, ``connect --html`` against ``openssl s_server``, and ``decrypt --html`` of the shared
+Wireshark captures (TLS 1.2 and TLS 1.3 draft-20), plus a generated capture whose SNI and plaintext are markup and
+script. Expected values come from outside the page: the RFCs' key lengths, tshark's key material
+(``expected-tshark/*.json``), OpenSSL's own key log, and the command's ``--json`` / ``--records`` output for the
+same capture. Every page must load with no console error and no request besides the file itself.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.helpers.browser import launch_chromium, open_page
+from tests.helpers.env import VECTORS
+from tests.helpers.peers import TLSSTATE, make_cli_pki, run_connect, s_server_www
+from tlsstate.bench.captures import ssl_capture
+
+pytestmark = [pytest.mark.interop, pytest.mark.timeout(300)]
+
+WIRESHARK = VECTORS / "wireshark-test-suite"
+SIX = ("client_write_mac_key", "server_write_mac_key", "client_write_key", "server_write_key", "client_write_iv",
+       "server_write_iv")
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Any]:
+    yield from launch_chromium()
+
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    return make_cli_pki(tmp_path_factory.mktemp("html-pki"))
+
+
+#: Everything the assertions read, straight from the rendered DOM and computed styles.
+DOM = """() => Array.from(document.querySelectorAll("section.conn")).map(s => ({
+  id: s.id,
+  title: s.querySelector("h2").textContent,
+  facts: s.querySelector(".facts").textContent,
+  nodes: Array.from(s.querySelectorAll(".tree li")).map(li => ({
+    id: li.id, name: li.querySelector(":scope > .name").textContent,
+    length: li.querySelector(":scope > .len") ? parseInt(li.querySelector(":scope > .len").textContent) : null,
+    value: li.querySelector(":scope > .val") ? li.querySelector(":scope > .val").textContent : ""})),
+  legend: Array.from(s.querySelectorAll(".legend li")).map(li => ({
+    label: li.querySelector(".lb").textContent, colour: getComputedStyle(li).getPropertyValue("--c").trim()})),
+  rows: Array.from(s.querySelectorAll("table.timeline tbody tr")).map(r => ({
+    id: r.id, type: r.cells[1].textContent, seq: r.cells[2].textContent, key: r.cells[5].textContent,
+    verdict: r.cells[6].textContent.trim(), bad: r.classList.contains("bad"),
+    colour: getComputedStyle(r).getPropertyValue("--c").trim(), background: getComputedStyle(r).backgroundColor}))
+}))"""
+
+
+def cli(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*TLSSTATE, *map(str, args)], capture_output=True, text=True, timeout=180)
+
+
+def dom(browser: Any, path: Path, **options: Any) -> tuple[Any, list[dict[str, Any]]]:
+    """Open ``path``; its DOM facts; asserts no console error and no request leaving the page."""
+    opened = open_page(browser, path, **options)
+    sections = opened.page.evaluate(DOM)
+    assert opened.errors == []
+    assert opened.outside_requests() == []
+    return opened, sections
+
+
+def nodes_named(section: dict[str, Any], name: str) -> list[dict[str, Any]]:
+    return [n for n in section["nodes"] if n["name"] == name]
+
+
+def six_lengths(section: dict[str, Any]) -> list[int]:
+    return [nodes_named(section, name)[0]["length"] for name in SIX]
+
+
+def colour_counts(section: dict[str, Any], per_key: Counter[str]) -> tuple[Counter[str], Counter[str]]:
+    """(rows per computed colour, ``per_key`` records summed per the colour the legend gives each key)."""
+    colour_of = {entry["label"]: entry["colour"] for entry in section["legend"]}
+    expected: Counter[str] = Counter()
+    for key, count in per_key.items():
+        expected[colour_of[key]] += count
+    return Counter(row["colour"] for row in section["rows"]), expected
+
+
+def is_red(rgb: str) -> bool:
+    r, g, b = (int(x) for x in re.findall(r"\d+", rgb)[:3])
+    return r > g + 20 and r > b + 20
+
+
+def select(opened: Any, row_id: str) -> dict[str, Any]:
+    """Click a record; the panel's sequence number and the highlighted tree nodes."""
+    opened.page.click(f"#{row_id}")
+    return opened.page.evaluate("""() => ({
+      seq: document.querySelector("#panel .seq").textContent,
+      key: document.querySelector("#panel .key").textContent,
+      visible: !document.getElementById("panel").hidden,
+      highlighted: Array.from(document.querySelectorAll(".tree li.hl")).map(li => li.querySelector(".name").textContent)
+    })""")
+
+
+# ----------------------------------------------------------------------------------------------------- demo
+
+
+@pytest.fixture(scope="module")
+def demo_page(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
+    out = tmp_path_factory.mktemp("demo") / "demo.html"
+    run = cli("demo", "--json", "--html", out)
+    assert run.returncode == 0, run.stderr
+    return out, json.loads(run.stdout)
+
+
+def test_demo_page_six_values_and_three_red_proofs(chromium: Any, demo_page: tuple[Path, dict[str, Any]]) -> None:
+    path, document = demo_page
+    opened, sections = dom(chromium, path)
+    # RFC 5246 Appendix C / RFC 2246 §6.3: AES_128_CBC_SHA = MAC 20, key 16, IV 16 (TLS 1.0 cuts the IV);
+    # RFC 5288 §3: AES_128_GCM = no MAC key, key 16, 4-byte salt
+    assert [six_lengths(s) for s in sections] == [[20, 20, 16, 16, 16, 16], [0, 0, 16, 16, 4, 4]]
+    for section, run in zip(sections, document["runs"], strict=True):
+        bad = [row for row in section["rows"] if row["bad"]]
+        assert len(bad) == 3
+        assert all("bad_record_mac" in row["verdict"] and is_red(row["background"]) for row in bad)
+        assert [row["key"] for row in bad] == [proof["key_tried"] for proof in run["proofs"]]
+        assert [int(row["seq"]) for row in bad] == [proof["seq_expected"] for proof in run["proofs"]]
+        application = Counter(row["key"] for row in section["rows"] if row["type"] == "application_data")
+        expected = Counter([r["key_label"] for r in run["records"]] + [p["key_tried"] for p in run["proofs"]])
+        assert application == expected
+        assert not [row for row in section["rows"] if not row["bad"] and row["verdict"] != "ok"]
+        for name in SIX:  # the page shows the values the --json document has, in full (as the demo's screen)
+            node = nodes_named(section, name)[0]
+            title = name.replace("_", " ").replace("mac", "MAC").replace(" iv", " IV")
+            assert node["value"] == (run["key_block"][title] if node["length"] else "")
+    shown = select(opened, bad[1]["id"])
+    assert shown["visible"] and shown["seq"] == bad[1]["seq"] and shown["key"] == "server write key (epoch 1)"
+    assert sorted(shown["highlighted"]) == ["server_write_iv", "server_write_key"]  # GCM: no MAC key
+    opened.page.context.close()
+
+
+def test_demo_page_keyboard_dark_print_and_no_script(chromium: Any, demo_page: tuple[Path, dict[str, Any]]) -> None:
+    path, _ = demo_page
+    opened, _sections = dom(chromium, path, color_scheme="dark")
+    page = opened.page
+    assert page.evaluate("getComputedStyle(document.body).backgroundColor") == "rgb(21, 23, 26)"
+    page.focus("#c0r0")
+    page.keyboard.press("Enter")
+    page.keyboard.press("ArrowDown")
+    assert page.evaluate("document.activeElement.id") == "c0r1"
+    assert page.evaluate("document.querySelector('#c0r1').classList.contains('sel')")
+    assert page.evaluate("document.querySelector('#panel h3').textContent").endswith("record 1")
+    page.emulate_media(media="print")
+    assert page.evaluate("getComputedStyle(document.querySelector('.tools')).display") == "none"
+    assert page.evaluate("getComputedStyle(document.getElementById('panel')).display") == "none"
+    opened.page.context.close()
+    light, _ = dom(chromium, path, color_scheme="light")
+    assert light.page.evaluate("getComputedStyle(document.body).backgroundColor") == "rgb(255, 255, 255)"
+    light.page.context.close()
+    plain, sections = dom(chromium, path, java_script_enabled=False)  # the tree, the table and the details
+    assert all(len(s["rows"]) == 14 and len(s["nodes"]) > 10 for s in sections)
+    assert plain.page.is_visible("#c0r13") and plain.page.is_visible("#c0-server_write_key")
+    assert plain.page.is_visible(".details .detail")
+    plain.page.context.close()
+
+
+# ----------------------------------------------------------------------------------------------------- connect
+
+
+def test_connect_page_against_openssl_s_server(chromium: Any, pki: dict[str, Path], tmp_path: Path) -> None:
+    keylog, out = tmp_path / "openssl.keys", tmp_path / "connect.html"
+    with s_server_www(pki, ["-tls1_2"], keylog=keylog) as port:
+        run = run_connect([f"127.0.0.1:{port}", "--cafile", str(pki["ca"]), "--servername", "localhost",
+                           "--ciphers", "ECDHE-RSA-AES256-GCM-SHA384", "--show-keys", "--html", str(out)])
+    assert run.returncode == 0, run.stderr
+    opened, (section,) = dom(chromium, out)
+    assert six_lengths(section) == [0, 0, 32, 32, 4, 4]  # RFC 5288 §3: AES_256_GCM
+    # OpenSSL's key log names this connection's client random and master secret (RFC 5246 §8.1)
+    client_random = nodes_named(section, "client_random")[0]["value"]
+    line = next(ln for ln in keylog.read_text().splitlines() if ln.startswith("CLIENT_RANDOM"))
+    assert line.split()[1:] == [client_random, nodes_named(section, "master_secret")[0]["value"]]
+    for writer, lane in (("client", "c"), ("server", "s")):
+        protected = [row for row in section["rows"] if row["key"] == f"{writer} write key (epoch 1)"]
+        assert [int(row["seq"]) for row in protected] == list(range(len(protected))) and len(protected) >= 2
+        assert lane  # both directions carry protected records with consecutive sequence numbers from 0
+    assert not any(row["bad"] for row in section["rows"])
+    shown = select(opened, protected[1]["id"])
+    assert shown["seq"] == "1" and sorted(shown["highlighted"]) == ["server_write_iv", "server_write_key"]
+    opened.page.context.close()
+
+
+# ----------------------------------------------------------------------------------------------------- decrypt
+
+
+def records_by_key(records_text: str) -> dict[int, Counter[str]]:
+    """``decrypt --records`` lines: connection -> key -> records."""
+    out: dict[int, Counter[str]] = {}
+    for line in records_text.splitlines()[1:]:
+        fields = line.split(None, 7)
+        out.setdefault(int(fields[0]), Counter())[fields[7]] += 1
+    return out
+
+
+def check_against_json(sections: list[dict[str, Any]], capture_args: list[str | Path]) -> list[dict[str, Any]]:
+    """Rows per verdict equal the --json counters; rows per colour equal the --records lines per key."""
+    document = json.loads(cli("decrypt", *capture_args, "--json").stdout)
+    per_key = records_by_key(cli("decrypt", *capture_args, "--records").stdout)
+    assert len(sections) == len(document)
+    for section, conn in zip(sections, document, strict=True):
+        verdicts = Counter(row["verdict"].split(":")[0].lstrip("✗ ") for row in section["rows"])
+        assert verdicts["ok"] == conn["records_ok"] and verdicts["bad_record_mac"] == conn["records_failed"]
+        assert verdicts["no_keys"] == conn["records_undecryptable"]
+        shown, expected = colour_counts(section, per_key[conn["connection"]])
+        assert shown == expected and len(shown) >= 3
+    return document
+
+
+def test_decrypt_page_tls12_six_values_match_tshark(chromium: Any, tmp_path: Path) -> None:
+    args: list[str | Path] = [WIRESHARK / "captures/rsa-p-lt-q.pcap", "--rsa-key", WIRESHARK / "keys/rsa-p-lt-q.key"]
+    out = tmp_path / "rsa.html"
+    assert cli("decrypt", *args, "--html", out, "--show-secrets", "-q").returncode == 0
+    opened, sections = dom(chromium, out)
+    check_against_json(sections, args)
+    tshark = json.loads((WIRESHARK / "expected-tshark/rsa-p-lt-q.json").read_text())["key_material"][0]
+    # RFC 5246 §6.3: TLS 1.2 CBC cuts no IVs (each record carries its own, §6.2.3.2); tshark derives 16 unused bytes
+    assert six_lengths(sections[0]) == [20, 20, 32, 32, 0, 0]
+    for ours, theirs in (("client_write_mac_key", "client_mac_key"), ("server_write_mac_key", "server_mac_key"),
+                         ("client_write_key", "client_write_key"), ("server_write_key", "server_write_key")):
+        assert nodes_named(sections[0], ours)[0]["value"] == tshark[theirs]
+    assert nodes_named(sections[0], "master_secret")[0]["value"] == tshark["master_secret"]
+    row = next(r for r in sections[0]["rows"] if r["key"] == "client write key (epoch 1)" and r["seq"] == "1")
+    shown = select(opened, row["id"])
+    assert shown["seq"] == "1" and sorted(shown["highlighted"]) == ["client_write_key", "client_write_mac_key"]
+    opened.page.context.close()
+
+
+def test_decrypt_page_tls12_chacha_seven_connections(chromium: Any, tmp_path: Path) -> None:
+    args: list[str | Path] = [WIRESHARK / "captures/tls12-chacha20poly1305.pcap",
+                              "--keylog", WIRESHARK / "keys/tls12-chacha20poly1305.keys"]
+    out = tmp_path / "chacha.html"
+    assert cli("decrypt", *args, "--html", out, "-q").returncode == 0
+    opened, sections = dom(chromium, out)
+    check_against_json(sections, args)
+    assert all(six_lengths(s) == [0, 0, 32, 32, 12, 12] for s in sections)  # RFC 7905 §2
+    assert all("…<32B>" in nodes_named(s, "client_write_key")[0]["value"] for s in sections)  # shortened
+    opened.page.context.close()
+
+
+def test_decrypt_page_tls13(chromium: Any, tmp_path: Path) -> None:
+    args: list[str | Path] = [WIRESHARK / "captures/tls13-20-chacha20poly1305.pcap",
+                              "--keylog", WIRESHARK / "keys/tls13-20-chacha20poly1305.keys"]
+    out, pages = tmp_path / "tls13.html", tmp_path / "pages"
+    assert cli("decrypt", *args, "--html", out, "--html-dir", pages, "-q").returncode == 0
+    opened, sections = dom(chromium, out)
+    check_against_json(sections, args)
+    for section in sections:
+        for secret in ("CLIENT_HANDSHAKE_TRAFFIC_SECRET", "SERVER_HANDSHAKE_TRAFFIC_SECRET",
+                       "CLIENT_TRAFFIC_SECRET_0", "SERVER_TRAFFIC_SECRET_0"):
+            # RFC 8446 §7.3 with ChaCha20-Poly1305 (RFC 8439): a 32-byte key and a 12-byte IV per traffic secret
+            assert nodes_named(section, f"{secret} key")[0]["length"] == 32
+            assert nodes_named(section, f"{secret} iv")[0]["length"] == 12
+    row = next(r for r in sections[0]["rows"] if r["key"].startswith("SERVER_TRAFFIC_SECRET_0") and r["seq"] == "1")
+    shown = select(opened, row["id"])
+    assert shown["seq"] == "1"
+    assert sorted(shown["highlighted"]) == ["SERVER_TRAFFIC_SECRET_0", "SERVER_TRAFFIC_SECRET_0 iv",
+                                            "SERVER_TRAFFIC_SECRET_0 key"]
+    opened.page.context.close()
+    index, _ = dom(chromium, pages / "index.html")
+    assert index.page.evaluate("Array.from(document.querySelectorAll('#pages a')).map(a => a.getAttribute('href'))") \
+        == ["conn0000.html", "conn0001.html"]
+    index.page.context.close()
+    single, (section,) = dom(chromium, pages / "conn0001.html")
+    assert section["rows"] == sections[1]["rows"]
+    single.page.context.close()
+
+
+# ----------------------------------------------------------------------------------------------------- hostile
+
+SNI = "<script>window.sni=1</script>"
+PAYLOAD = b"<script>window.pwned=1</script><img src=x onerror=\"window.img=1\"><b id=injected>x</b>"
+
+
+def test_hostile_sni_and_plaintext_render_as_text(chromium: Any, tmp_path: Path) -> None:
+    made = ssl_capture(tmp_path, connections=1, records=2, payload=PAYLOAD, server_hostname=SNI, tls13=True)
+    out = tmp_path / "hostile.html"
+    assert cli("decrypt", made.capture, "--keylog", made.keylog, "--html", out, "-q").returncode == 0
+    opened, (section,) = dom(chromium, out)
+    page = opened.page
+    assert page.evaluate("[window.sni, window.pwned, window.img]") == [None, None, None]
+    assert page.evaluate("document.scripts.length") == 1  # the page's own
+    assert page.evaluate("document.querySelectorAll('img, #injected, b').length") == 0
+    assert SNI in section["facts"] and PAYLOAD.decode()[:40] in section["facts"]
+    opened.page.context.close()
+
+
+def test_long_timeline_is_paged(chromium: Any, tmp_path: Path) -> None:
+    made = ssl_capture(tmp_path, connections=1, records=1200, payload=b"x" * 16)
+    out = tmp_path / "long.html"
+    assert cli("decrypt", made.capture, "--keylog", made.keylog, "--html", out, "-q").returncode == 0
+    opened, sections = dom(chromium, out)
+    page = opened.page
+    check_against_json(sections, [made.capture, "--keylog", made.keylog])  # every row is in the file
+    assert len(sections[0]["rows"]) > made.client_records
+    assert page.evaluate("document.querySelector('.pos').textContent") == "page 1 of 3"
+    displayed = "Array.from(document.querySelectorAll('tbody tr')).filter(r => r.offsetParent !== null).length"
+    assert page.evaluate(displayed) == 500
+    page.click("button.next")
+    assert page.evaluate("document.querySelector('.pos').textContent") == "page 2 of 3"
+    assert page.is_visible("#c0r500") and not page.is_visible("#c0r499")
+    opened.page.context.close()
