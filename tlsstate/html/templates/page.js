@@ -35,7 +35,7 @@
     row.setAttribute("aria-selected", "true");
     var section = row.closest("section.conn");
     var f = cells(row);
-    var rule = row.closest("table").dataset.rule || "";
+    var rule = row.closest(".timeline").dataset.rule || "";
     panelBody.textContent = "";
     panelBody.appendChild(el("h3", section.querySelector("h2").textContent + ": record " + f.index));
     var dl = el("dl");
@@ -58,16 +58,16 @@
     highlight(section, row.dataset.k);
   }
 
-  function visibleRows(table) {
-    return Array.prototype.filter.call(table.querySelectorAll("tbody.pg:not(.off) tr"), function (r) {
+  function visibleRows(timeline) {
+    return Array.prototype.filter.call(timeline.querySelectorAll(".pg:not(.off) tbody tr"), function (r) {
       return !r.classList.contains("hide");
     });
   }
 
   function setupTimeline(section) {
-    var table = section.querySelector("table.timeline");
-    if (!table) { return; }
-    var pages = table.tBodies;
+    var table = section.querySelector(".timeline");
+    var pages = table ? table.querySelectorAll(".pg") : [];
+    if (!pages.length) { return; }
     var tools = section.querySelector(".tools");
     var pos = tools.querySelector(".pos");
     var current = 0;
