@@ -41,10 +41,10 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 
 #: Everything the assertions read, straight from the rendered DOM and computed styles.
-DOM = """() => Array.from(document.querySelectorAll("section.conn")).map(s => ({
+DOM = """() => Array.from(document.querySelectorAll(".conn")).map(s => ({
   id: s.id,
   title: s.querySelector("h2").textContent,
-  facts: s.querySelector(".facts").textContent,
+  facts: s.querySelector(".facts") ? s.querySelector(".facts").textContent : "",
   nodes: Array.from(s.querySelectorAll(".tree li")).map(li => ({
     id: li.id, name: li.querySelector(":scope > .name").textContent,
     length: li.querySelector(":scope > .len") ? parseInt(li.querySelector(":scope > .len").textContent) : null,
@@ -310,4 +310,31 @@ def test_long_timeline_is_paged(chromium: Any, tmp_path: Path) -> None:
     page.click("button.next")
     assert page.evaluate("document.querySelector('.pos').textContent") == "page 2 of 3"
     assert page.is_visible("#c0r500") and not page.is_visible("#c0r499")
+    opened.page.context.close()
+
+
+def test_large_capture_opens_connections_on_demand_and_stays_inert(chromium: Any, tmp_path: Path) -> None:
+    """More than OPEN_CONNECTIONS: every connection starts closed; opening one unpacks its (escaped) markup."""
+    made = ssl_capture(tmp_path, connections=25, records=2, payload=PAYLOAD, server_hostname=SNI)
+    out = tmp_path / "many.html"
+    args: list[str | Path] = [made.capture, "--keylog", made.keylog]
+    assert cli("decrypt", *args, "--html", out, "-q").returncode == 0
+    opened = open_page(chromium, out)
+    page = opened.page
+    assert page.evaluate("document.querySelectorAll('details.conn').length") == 25
+    assert page.evaluate("document.querySelectorAll('details.conn[open], .conn .tree').length") == 0
+    page.click("#c17 > summary")
+    page.wait_for_selector("#c17 .tools")
+    sections = page.evaluate(DOM)
+    opened_sections = [s for s in sections if s["nodes"]]
+    assert [s["id"] for s in opened_sections] == ["c17"]
+    document = json.loads(cli("decrypt", *args, "--json").stdout)
+    verdicts = Counter(row["verdict"] for row in opened_sections[0]["rows"])
+    assert verdicts["ok"] == document[17]["records_ok"] and len(opened_sections[0]["rows"]) == document[17]["records_ok"]
+    assert SNI in opened_sections[0]["facts"]
+    assert page.evaluate("[window.sni, window.pwned, window.img]") == [None, None, None]
+    assert page.evaluate("document.querySelectorAll('img, #injected, b').length") == 0
+    shown = select(opened, opened_sections[0]["rows"][-1]["id"])
+    assert shown["seq"] == opened_sections[0]["rows"][-1]["seq"]
+    assert opened.errors == [] and opened.outside_requests() == []
     opened.page.context.close()

@@ -21,6 +21,8 @@ SIX_VALUES = ("client_write_mac_key", "server_write_mac_key", "client_write_key"
 #: Bytes of plaintext a record's details show before "show all" (and at most this many are kept at all).
 PLAINTEXT_PREVIEW = 256
 PLAINTEXT_KEPT = 16384
+#: Up to this many connections a page shows them all open; more start closed.
+OPEN_CONNECTIONS = 20
 
 
 def shown(value: bytes, secret: bool, reveal: bool) -> str:
@@ -144,6 +146,11 @@ class Page:
     intro: str = ""
     links: list[tuple[str, str]] = field(default_factory=list)  # (file name, text): an index of per-connection pages
     page_size: int = 500  # timeline rows per page (the JavaScript pager; every row is in the file)
+
+    @property
+    def collapsed(self) -> bool:
+        """Many connections: each starts closed (a ``<details>`` line), so the browser lays out only those opened."""
+        return len(self.connections) > OPEN_CONNECTIONS
 
 
 def key_base(label: str) -> str:

@@ -9,16 +9,21 @@ a fresh nonce) and no network request at all (``default-src 'none'``). The CSS a
 
 from __future__ import annotations
 
+import base64
+import gzip
 import secrets
 from pathlib import Path
 
-from jinja2 import Environment, PackageLoader, StrictUndefined
+from jinja2 import Environment, PackageLoader, StrictUndefined, Template
 
 from tlsstate.html.model import PLAINTEXT_PREVIEW, Page
 
 __all__ = ["render_page", "write_page"]
 
 PALETTE = 9  # colours of protected keys; slot 0 is plaintext
+#: Between two packed connection bodies: escaped markup never holds a "<" from the data, so this cannot occur in it.
+SEPARATOR = "<!--connection-->"
+PACK_GROUP = 100  # connections per packed block
 
 
 def hex_spaced(data: bytes) -> str:
@@ -50,12 +55,29 @@ def _environment() -> Environment:
 _ENV: Environment | None = None
 
 
+def _packed(template: Template, page: Page) -> list[str]:
+    """A collapsed page's connection bodies, PACK_GROUP connections per block: the same escaped markup an open page
+    carries, joined by SEPARATOR, gzip-compressed and base64-encoded. The page's script unpacks a block with the
+    browser's DecompressionStream when one of its connections is first opened: creating the elements of 10,000
+    connections up front is what would make a large page slow."""
+    module = template.environment.get_template("connection.html.j2").make_module({"page": page})
+    blocks = []
+    for start in range(0, len(page.connections), PACK_GROUP):
+        group = page.connections[start:start + PACK_GROUP]
+        bodies = SEPARATOR.join(str(module.connection_body(c, f"c{c.number}")) for c in group)
+        blocks.append(base64.b64encode(gzip.compress(bodies.encode("utf-8"), compresslevel=6, mtime=0)).decode("ascii"))
+    return blocks
+
+
 def render_page(page: Page) -> str:
     """The page as one HTML string."""
     global _ENV
     if _ENV is None:
         _ENV = _environment()
-    return _ENV.get_template("page.html.j2").render(page=page, nonce=secrets.token_urlsafe(16))
+    template = _ENV.get_template("page.html.j2")
+    packed = _packed(template, page) if page.collapsed else []
+    return template.render(page=page, nonce=secrets.token_urlsafe(16), packed=packed, separator=SEPARATOR,
+                           group=PACK_GROUP)
 
 
 def write_page(path: Path | str, page: Page) -> int:

@@ -1,7 +1,8 @@
 "use strict";
 (function () {
   // Selection, filtering and paging only: the page is complete without this script.
-  // Every text this script shows is set with textContent, never parsed as HTML.
+  // Every text this script shows is set with textContent; the only markup it parses is the page's own
+  // (a closed connection's body, see ready()).
   document.documentElement.classList.add("js");
   var panel = document.getElementById("panel");
   var panelBody = panel.querySelector(".body");
@@ -33,7 +34,7 @@
     selected = row;
     row.classList.add("sel");
     row.setAttribute("aria-selected", "true");
-    var section = row.closest("section.conn");
+    var section = row.closest(".conn");
     var f = cells(row);
     var rule = row.closest(".timeline").dataset.rule || "";
     panelBody.textContent = "";
@@ -64,11 +65,50 @@
     });
   }
 
+  function option(value, text) {
+    var o = el("option", text);
+    o.value = value;
+    return o;
+  }
+
+  function makeTools(section) {
+    // Filters and the pager: made here, so a page without JavaScript carries none of them.
+    var tools = el("div", undefined, "tools");
+    var key = el("select", undefined, "fkey");
+    key.appendChild(option("", "all"));
+    section.querySelectorAll(".legend .lb").forEach(function (lb, i) { key.appendChild(option(String(i), lb.textContent)); });
+    var dir = el("select", undefined, "fdir");
+    [["", "both"], ["cs", "client → server"], ["sc", "server → client"]].forEach(function (p) {
+      dir.appendChild(option(p[0], p[1]));
+    });
+    var bad = el("input", undefined, "fbad");
+    bad.type = "checkbox";
+    [["key ", key], ["direction ", dir], [" failed only", bad]].forEach(function (p) {
+      var label = el("label");
+      if (p[1] === bad) { label.appendChild(bad); label.appendChild(document.createTextNode(p[0])); }
+      else { label.appendChild(document.createTextNode(p[0])); label.appendChild(p[1]); }
+      tools.appendChild(label);
+      tools.appendChild(document.createTextNode(" "));
+    });
+    var pager = el("span", undefined, "pager");
+    var prev = el("button", "previous", "prev");
+    var next = el("button", "next", "next");
+    prev.type = next.type = "button";
+    var pos = el("span", "", "pos");
+    pos.setAttribute("aria-live", "polite");
+    [prev, pos, next].forEach(function (e) { pager.appendChild(e); pager.appendChild(document.createTextNode(" ")); });
+    tools.appendChild(pager);
+    return tools;
+  }
+
   function setupTimeline(section) {
+    if (section.dataset.ready) { return; }
+    section.dataset.ready = "1";
     var table = section.querySelector(".timeline");
     var pages = table ? table.querySelectorAll(".pg") : [];
     if (!pages.length) { return; }
-    var tools = section.querySelector(".tools");
+    var tools = makeTools(section);
+    table.parentNode.insertBefore(tools, table);
     var pos = tools.querySelector(".pos");
     var current = 0;
     function show(n) {
@@ -89,7 +129,6 @@
       });
       show(current);
     }
-    tools.hidden = false;
     tools.querySelector(".prev").addEventListener("click", function () { show(current - 1); });
     tools.querySelector(".next").addEventListener("click", function () { show(current + 1); });
     tools.querySelectorAll("select, input").forEach(function (c) { c.addEventListener("change", filter); });
@@ -110,15 +149,38 @@
     show(0);
   }
 
-  var sections = document.querySelectorAll("section.conn");
-  sections.forEach(setupTimeline);
-  if (sections.length > 20) {  // a large capture: one connection at a time, chosen in the list
-    var showConnection = function () {
-      var wanted = document.getElementById(location.hash.slice(1)) || sections[0];
-      var target = wanted.closest ? wanted.closest("section.conn") || sections[0] : sections[0];
-      sections.forEach(function (s) { s.classList.toggle("off", s !== target); });
-    };
-    window.addEventListener("hashchange", showConnection);
-    showConnection();
+  // Connections are <details>. A large capture's start closed: their bodies are one gzip'd, base64'd block of
+  // the page's own (escaped) markup, unpacked with the browser's DecompressionStream when the first is opened.
+  var packed = document.getElementById("packed");
+  var blocks = {};
+  function unpack(n) {
+    if (!blocks[n]) {
+      var text = packed.querySelectorAll("script")[n].textContent;
+      var bytes = Uint8Array.from(atob(text), function (c) { return c.charCodeAt(0); });
+      var stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("gzip"));
+      blocks[n] = new Response(stream).text().then(function (t) { return t.split(packed.dataset.separator); });
+    }
+    return blocks[n];
   }
+  function ready(conn) {
+    if (!packed || conn.dataset.filled) { setupTimeline(conn); return; }
+    conn.dataset.filled = "1";
+    var index = Array.prototype.indexOf.call(conn.parentNode.querySelectorAll(":scope > details.conn"), conn);
+    var group = Number(packed.dataset.group);
+    unpack(Math.floor(index / group)).then(function (bodies) {
+      conn.insertAdjacentHTML("beforeend", bodies[index % group]);  // the page's own markup: its values are escaped
+      setupTimeline(conn);
+    });
+  }
+  document.querySelectorAll("details.conn[open]").forEach(ready);
+  document.addEventListener("toggle", function (e) {
+    if (e.target.matches && e.target.matches("details.conn") && e.target.open) { ready(e.target); }
+  }, true);
+  function openTarget() {
+    var target = location.hash ? document.getElementById(location.hash.slice(1)) : null;
+    var conn = target && target.closest ? target.closest("details.conn") : null;
+    if (conn && !conn.open) { conn.open = true; }
+  }
+  window.addEventListener("hashchange", openTarget);
+  openTarget();
 })();
