@@ -61,10 +61,11 @@ def _packed(template: Template, page: Page) -> list[str]:
     browser's DecompressionStream when one of its connections is first opened: creating the elements of 10,000
     connections up front is what would make a large page slow."""
     module = template.environment.get_template("connection.html.j2").make_module({"page": page})
+    body = getattr(module, "connection_body")  # noqa: B009 (a macro: TemplateModule's attributes are dynamic)
     blocks = []
     for start in range(0, len(page.connections), PACK_GROUP):
         group = page.connections[start:start + PACK_GROUP]
-        bodies = SEPARATOR.join(str(module.connection_body(c, f"c{c.number}")) for c in group)
+        bodies = SEPARATOR.join(str(body(c, f"c{c.number}")) for c in group)
         blocks.append(base64.b64encode(gzip.compress(bodies.encode("utf-8"), compresslevel=6, mtime=0)).decode("ascii"))
     return blocks
 
