@@ -38,9 +38,9 @@ def _proof_record(view: ConnectionView, run: Run, proof: Proof) -> None:
     verdict = proof.alert if proof.rejected else "accepted (the proof FAILED)"
     view.add_record(RecordView(
         len(view.records), False, "application_data", proof.seq_expected, len(proof.wire) - 5, None, verdict,
-        view.key_index(proof.key_tried), reason=f"{proof.error}. {proof.why}",
-        note=f"proof, {proof.attack} (its own connection): {proof.action}"
-             + (f"; server log: {proof.server_saw}" if proof.server_saw else ""), detail=_detail(run, proof.wire, None)))
+        view.key_index(proof.key_tried), note=f"proof: {proof.attack}", detail=_detail(run, proof.wire, None),
+        reason=f"{proof.error}. {proof.why} What was done, on a connection of its own: {proof.action}."
+               + (f" The server logged: {proof.server_saw}" if proof.server_saw else "")))
 
 
 def _facts(run: Run) -> list[Fact]:

@@ -40,10 +40,12 @@
     panelBody.textContent = "";
     panelBody.appendChild(el("h3", section.querySelector("h2").textContent + ": record " + f.index));
     var dl = el("dl");
-    [["direction", f.dir], ["content type", f.type], ["sequence number", f.seq], ["fragment bytes", f.length],
-     ["plaintext bytes", f.plain], ["protected with", f.key], ["verdict", f.verdict]].forEach(function (p) {
+    var failed = row.classList.contains("bad");
+    [["direction", f.dir], ["content type", f.type], ["sequence number", f.seq, "seq"], ["fragment bytes", f.length],
+     ["plaintext bytes", f.plain], [failed ? "key tried" : "protected with", f.key, "key"],
+     ["verdict", f.verdict]].forEach(function (p) {
       dl.appendChild(el("dt", p[0]));
-      dl.appendChild(el("dd", p[1], p[0] === "sequence number" ? "seq" : (p[0] === "protected with" ? "key" : "")));
+      dl.appendChild(el("dd", p[1], p[2] || ""));
     });
     if (rule && f.seq !== "-") {
       dl.appendChild(el("dt", "nonce and additional data"));
