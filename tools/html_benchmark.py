@@ -57,7 +57,7 @@ def open_times(browser: Any, page: Path, connection: str, repeat: int) -> dict[s
         context = browser.new_context()
         tab = context.new_page()
         errors: list[str] = []
-        tab.on("pageerror", lambda error: errors.append(str(error)))
+        tab.on("pageerror", lambda error, seen=errors: seen.append(str(error)))
         start = time.perf_counter()
         tab.goto(page.resolve().as_uri(), wait_until="load", timeout=TIMEOUT_MS)
         loaded = time.perf_counter()

@@ -23,6 +23,7 @@ from tests.helpers.browser import launch_chromium, open_page
 from tests.helpers.env import VECTORS
 from tests.helpers.peers import TLSSTATE, make_cli_pki, run_connect, s_server_www
 from tlsstate.bench.captures import ssl_capture
+from tlsstate.capture.writer import CLIENT, drop_segment, read_frames, write_frames
 
 pytestmark = [pytest.mark.interop, pytest.mark.timeout(300)]
 
@@ -51,7 +52,9 @@ DOM = """() => Array.from(document.querySelectorAll(".conn")).map(s => ({
     value: li.querySelector(":scope > .val") ? li.querySelector(":scope > .val").textContent : ""})),
   legend: Array.from(s.querySelectorAll(".legend li")).map(li => ({
     label: li.querySelector(".lb").textContent, colour: getComputedStyle(li).getPropertyValue("--c").trim()})),
-  rows: Array.from(s.querySelectorAll(".timeline tbody tr")).map(r => ({
+  gaps: Array.from(s.querySelectorAll(".timeline tbody tr.gap")).map(r => ({
+    text: r.textContent.trim(), next: r.nextElementSibling ? r.nextElementSibling.id : null})),
+  rows: Array.from(s.querySelectorAll(".timeline tbody tr:not(.gap)")).map(r => ({
     id: r.id, type: r.cells[1].textContent, seq: r.cells[2].textContent, key: r.cells[5].textContent,
     verdict: r.cells[6].textContent.trim(), bad: r.classList.contains("bad"),
     colour: getComputedStyle(r).getPropertyValue("--c").trim(), background: getComputedStyle(r).backgroundColor}))
@@ -337,4 +340,28 @@ def test_large_capture_opens_connections_on_demand_and_stays_inert(chromium: Any
     shown = select(opened, opened_sections[0]["rows"][-1]["id"])
     assert shown["seq"] == opened_sections[0]["rows"][-1]["seq"]
     assert opened.errors == [] and opened.outside_requests() == []
+    opened.page.context.close()
+
+
+def test_a_tcp_gap_is_marked_where_it_falls(chromium: Any, tmp_path: Path) -> None:
+    made = ssl_capture(tmp_path, connections=1, records=40, payload=bytes(range(256)) * 8)  # 2 KiB records
+    _, frames = read_frames(made.capture)
+    kept, lost = drop_segment(frames, sport=CLIENT[1])
+    damaged = tmp_path / "gap.pcap"
+    write_frames(damaged, kept)
+    out = tmp_path / "gap.html"
+    args: list[str | Path] = [damaged, "--keylog", made.keylog]
+    cli("decrypt", *args, "--html", out, "-q")
+    opened, sections = dom(chromium, out)
+    check_against_json(sections, args)
+    (gap,) = sections[0]["gaps"]
+    assert gap["text"] == f"⚠ TCP gap: {lost} bytes missing client → server here"
+    rows = sections[0]["rows"]
+    after = next(i for i, row in enumerate(rows) if row["id"] == gap["next"])
+    client = [(i, int(row["seq"])) for i, row in enumerate(rows) if row["key"] == "client write key (epoch 1)"]
+    before = [seq for i, seq in client if i < after]
+    later = [seq for i, seq in client if i >= after]
+    assert before == list(range(before[0], before[-1] + 1))  # consecutive up to the gap
+    assert later[0] > before[-1] + 1  # the records lost in the gap are skipped: the capture resynchronised there
+    assert all(row["verdict"] == "ok" for row in rows)
     opened.page.context.close()

@@ -81,6 +81,7 @@ class TlsSession:
         self.derivations: list[Derivation] = []
         self.roles_swapped = False  # the TCP layer guessed the client wrong (no SYN seen); fixed by the ClientHello
         self.finished_checks: list[tuple[str, bool]] = []  # (writer, verify_data matched) per Finished
+        self.gaps_at: list[tuple[int, str, int]] = []  # (records kept before it, "c>s"/"s>c", bytes): TCP gaps
         self._reset_handshake()
         self.seen_tls = False
 
@@ -137,6 +138,11 @@ class TlsSession:
             index = len(self.records) - 1
             span = self.derivations[-1].protected.setdefault(key, [index, index])
             span[1] = index
+
+    def log_gap(self, direction: DirectionState, length: int) -> None:
+        """A TCP gap in ``direction`` before its next record: where it falls among the kept records (the page)."""
+        if self.keep_records:
+            self.gaps_at.append((len(self.records), direction.arrow, length))
 
     def record_finished(self, writer: str, matched: bool) -> None:
         """The result of checking a Finished message's verify_data against the rebuilt transcript."""

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from tlsstate.capture.report import CONTENT_TYPES
 from tlsstate.html import formulas
-from tlsstate.html.model import SIX_VALUES, ConnectionView, Fact, Page, RecordView, TreeNode, link_keys, shown
+from tlsstate.html.model import SIX_VALUES, ConnectionView, Fact, GapMark, Page, RecordView, TreeNode, link_keys, shown
 
 if TYPE_CHECKING:
     from tlsstate.capture.decrypt import ConnectionResult
@@ -113,6 +113,7 @@ def capture_connection(conn: ConnectionResult, *, reveal: bool) -> ConnectionVie
             record.length, record.plaintext_length if record.verdict == "ok" else None, record.verdict,
             view.key_index(record.key), reason=_reason(record) or (record.verdict if failed else ""),
         ))
+    view.gaps = [GapMark(before, arrow == "c>s", length) for before, arrow, length in getattr(s, "gaps_at", [])]
     branch_of: dict[str, int] = {}
     for number, derivation in enumerate(s.derivations):
         for label in derivation.protected:

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 __all__ = [
-    "SIX_VALUES", "ConnectionView", "Fact", "KeyColour", "Page", "RecordDetail", "RecordView", "TreeNode",
+    "SIX_VALUES", "ConnectionView", "Fact", "GapMark", "KeyColour", "Page", "RecordDetail", "RecordView", "TreeNode",
     "key_base", "link_keys", "nodes_for_key", "shown",
 ]
 
@@ -96,6 +96,15 @@ class RecordView:
 
 
 @dataclass
+class GapMark:
+    """Bytes missing from one direction's TCP stream, shown before the record at ``before`` (a timeline index)."""
+
+    before: int
+    from_client: bool
+    length: int
+
+
+@dataclass
 class KeyColour:
     """One key that protected records (or plaintext), with its colour slot on the timeline."""
 
@@ -125,6 +134,11 @@ class ConnectionView:
     nonce_rule: str = ""  # how each record's nonce and additional data are made, with {seq} where the number goes
     notes: list[str] = field(default_factory=list)
     summary: dict[str, int] = field(default_factory=dict)  # the --json counters
+    gaps: list[GapMark] = field(default_factory=list)
+
+    def gaps_before(self, index: int) -> list[GapMark]:
+        """The TCP gaps that fall just before record ``index``."""
+        return [gap for gap in self.gaps if gap.before == index]
 
     def key_index(self, label: str) -> int:
         """The colour slot of ``label``, added on first sight (plaintext labels share slot 0)."""
