@@ -192,6 +192,13 @@ def test_connect_page_against_openssl_s_server(chromium: Any, pki: dict[str, Pat
     assert not any(row["bad"] for row in section["rows"])
     shown = select(opened, protected[1]["id"])
     assert shown["seq"] == "1" and sorted(shown["highlighted"]) == ["server_write_iv", "server_write_key"]
+    # the plaintext: what we sent on stdin, and s_server -www's answer (its first line is "HTTP/1.0 200 ok")
+    request = next(r for r in section["rows"] if r["type"] == "application_data" and r["key"].startswith("client"))
+    select(opened, request["id"])
+    assert "GET / HTTP/1.0" in opened.page.text_content("#panel pre.txt")
+    answer = next(r for r in section["rows"] if r["type"] == "application_data" and r["key"].startswith("server"))
+    select(opened, answer["id"])
+    assert opened.page.text_content("#panel pre.txt").startswith("HTTP/1.0 200 ok")
     opened.page.context.close()
 
 

@@ -2,9 +2,10 @@
 
 The derivation tree comes from the finished handshake's :class:`~tlsstate.crypto.keys.SecurityParameters` (the values
 the connection installed); the timeline from the bytes a :class:`WireTap` saw on the socket, cut into records by the
-library's :class:`~tlsstate.record.Deframer`. Before a direction's ChangeCipherSpec its records are plaintext; after it
-they are protected by that writer's key of epoch 1 with sequence numbers from 0 (RFC 5246 §6.1, §7.1), exactly the
-labels the connection's :class:`~tlsstate.record.HalfConnection` gives them.
+library's :class:`~tlsstate.record.Deframer` and opened again, for their plaintext, by a second pair of
+:class:`~tlsstate.record.HalfConnection` keyed through ``record/keying.py`` like the connection's own: before a
+direction's ChangeCipherSpec its records are plaintext, after it they are protected by that writer's key of epoch 1
+with sequence numbers from 0 (RFC 5246 §6.1, §7.1); the labels are the HalfConnection's.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from tlsstate.crypto.keys import SecurityParameters
+from tlsstate.crypto.negotiated import Negotiated
 from tlsstate.html import formulas
 from tlsstate.html.model import (
     PLAINTEXT_KEPT,
@@ -24,9 +26,10 @@ from tlsstate.html.model import (
     link_keys,
     shown,
 )
-from tlsstate.record import Deframer
+from tlsstate.record import Deframer, HalfConnection, Record
+from tlsstate.record.keying import protections_for
 from tlsstate.wire.constants import ContentType, ProtocolVersion
-from tlsstate.wire.errors import TLSError
+from tlsstate.wire.errors import ProtocolError, TLSError
 
 __all__ = ["LiveInputs", "WireTap", "content_type_name", "live_connection", "tls12_branch"]
 
@@ -109,12 +112,44 @@ def _detail(header: bytes, fragment: bytes, plaintext: bytes | None, layout: tup
     return RecordDetail(header.hex(), nonce.hex(), tag.hex(), kept, len(plaintext) if plaintext is not None else 0)
 
 
+def _halves(sec: SecurityParameters) -> dict[bool, HalfConnection]:
+    """A read-only copy of both directions' record layers, keyed as the connection was (record/keying.py): the tapped
+    records are opened again with them to show their plaintext."""
+    version = ProtocolVersion(int(sec.version))
+    negotiated = Negotiated(version, sec.suite, sec.client_random, sec.server_random, sec.session_id, version,
+                            extended_master_secret=sec.extended_master_secret, encrypt_then_mac=sec.encrypt_then_mac)
+    protections = protections_for(negotiated, sec.keys)
+    halves = {True: HalfConnection("client"), False: HalfConnection("server")}
+    halves[True].set_pending(protections.client)
+    halves[False].set_pending(protections.server)
+    return halves
+
+
+def _tapped_record(view: ConnectionView, sec: SecurityParameters, half: HalfConnection, from_client: bool,
+                   record: Record) -> None:
+    """One tapped record on the timeline: opened with its direction's current keys (plaintext before its CCS)."""
+    fragment = bytes(record.fragment)
+    header = record.to_bytes()[:5]
+    protected = half.protection.protects
+    label, seq = half.key_label, half.seq if protected else None
+    layout = formulas.record_layout(sec.suite, int(sec.version), sec.encrypt_then_mac, fragment) if protected \
+        else (b"", b"")
+    try:
+        content_type, plaintext = half.open(record)
+        verdict, reason = "ok", ""
+    except ProtocolError as exc:  # never for bytes the connection accepted; shown, not hidden, if it happens
+        content_type, plaintext, verdict, reason = record.content_type, None, exc.alert.label, exc.message
+    view.add_record(RecordView(len(view.records), from_client, content_type_name(content_type), seq, len(fragment),
+                               None if plaintext is None else len(plaintext), verdict, view.key_index(label),
+                               reason=reason, detail=_detail(header, fragment, plaintext, layout)))
+    if record.content_type == ContentType.CHANGE_CIPHER_SPEC and half.pending is not None:
+        half.activate_pending()
+
+
 def _tapped_records(view: ConnectionView, sec: SecurityParameters, chunks: list[tuple[bool, bytes]]) -> None:
     """Cut the tapped bytes into records and add them to the timeline, in the order they crossed the socket."""
     deframers = {True: Deframer(), False: Deframer()}
-    protected = {True: False, False: False}
-    seqs = {True: 0, False: 0}
-    version = int(sec.version)
+    halves = _halves(sec)
     for from_client, data in chunks:
         deframer = deframers[from_client]
         try:
@@ -124,23 +159,8 @@ def _tapped_records(view: ConnectionView, sec: SecurityParameters, chunks: list[
             view.notes.append(f"{'client' if from_client else 'server'} bytes stop being records: {exc}")
             deframers[from_client] = Deframer()
             continue
-        writer = "client" if from_client else "server"
         for record in records:
-            fragment = bytes(record.fragment)
-            header = record.to_bytes()[:5]
-            if protected[from_client]:
-                label, seq = f"{writer} write key (epoch 1)", seqs[from_client]
-                seqs[from_client] += 1
-                layout = formulas.record_layout(sec.suite, version, sec.encrypt_then_mac, fragment)
-                detail = _detail(header, fragment, None, layout)
-            else:
-                label, seq = f"{writer} write: none (epoch 0, plaintext)", None
-                detail = _detail(header, fragment, fragment, (b"", b""))
-            view.add_record(RecordView(len(view.records), from_client, content_type_name(record.content_type), seq,
-                                       len(fragment), None if protected[from_client] else len(fragment), "ok",
-                                       view.key_index(label), detail=detail))
-            if record.content_type == ContentType.CHANGE_CIPHER_SPEC:
-                protected[from_client] = True
+            _tapped_record(view, sec, halves[from_client], from_client, record)
 
 
 def live_connection(number: int, sec: SecurityParameters, chunks: list[tuple[bool, bytes]],
