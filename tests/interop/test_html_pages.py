@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from tests.helpers.browser import launch_chromium, open_page
-from tests.helpers.env import VECTORS
+from tests.helpers.env import VECTORS, require_binary
 from tests.helpers.peers import TLSSTATE, make_cli_pki, run_connect, s_server_www
 from tlsstate.bench.captures import ssl_capture
 from tlsstate.capture.writer import CLIENT, drop_segment, read_frames, write_frames
@@ -244,6 +244,19 @@ def test_decrypt_page_tls12_six_values_match_tshark(chromium: Any, tmp_path: Pat
     row = next(r for r in sections[0]["rows"] if r["key"] == "client write key (epoch 1)" and r["seq"] == "1")
     shown = select(opened, row["id"])
     assert shown["seq"] == "1" and sorted(shown["highlighted"]) == ["client_write_key", "client_write_mac_key"]
+    # every record's header bytes (type, version, length: RFC 5246 §6.2.1) as tshark reads the same capture
+    headers = opened.page.evaluate("Array.from(document.querySelectorAll('.details .detail')).map("
+                                   "d => d.querySelector('dd code').textContent)")
+    assert len(headers) == len(sections[0]["rows"])
+    ours = Counter((int(h[:2], 16), int(h[6:], 16)) for h in headers)
+    fields = subprocess.run([require_binary("tshark"), "-r", str(args[0]), "-T", "fields", "-e", "tls.record.content_type",
+                             "-e", "tls.record.length"], capture_output=True, text=True, timeout=60, check=True).stdout
+    theirs: Counter[tuple[int, int]] = Counter()
+    for line in fields.splitlines():
+        if line.strip():
+            types, lengths = line.split("\t")
+            theirs.update(zip(map(int, types.split(",")), map(int, lengths.split(",")), strict=True))
+    assert ours == theirs
     opened.page.context.close()
 
 

@@ -19,7 +19,7 @@ from tlsstate.capture import tls12, tls13
 from tlsstate.capture.keysource import KeySource
 from tlsstate.capture.stream import HANDSHAKE_BUFFER, DirectionState
 from tlsstate.capture.tls12 import CapturedSessions, Tls12Keys
-from tlsstate.capture.trace import SSLV2_CLIENT_HELLO, Derivation, RecordInfo
+from tlsstate.capture.trace import DETAIL_RECORDS, SSLV2_CLIENT_HELLO, Derivation, RecordBytes, RecordInfo
 from tlsstate.crypto.negotiated import Negotiated
 from tlsstate.crypto.suites import CipherSuite, by_id
 from tlsstate.handshake.hellos import (
@@ -82,6 +82,7 @@ class TlsSession:
         self.roles_swapped = False  # the TCP layer guessed the client wrong (no SYN seen); fixed by the ClientHello
         self.finished_checks: list[tuple[str, bool]] = []  # (writer, verify_data matched) per Finished
         self.gaps_at: list[tuple[int, str, int]] = []  # (records kept before it, "c>s"/"s>c", bytes): TCP gaps
+        self.record_bytes: dict[int, RecordBytes] = {}  # record index -> its bytes, for the page (DETAIL_RECORDS)
         self._reset_handshake()
         self.seen_tls = False
 
@@ -138,6 +139,12 @@ class TlsSession:
             index = len(self.records) - 1
             span = self.derivations[-1].protected.setdefault(key, [index, index])
             span[1] = index
+
+    def keep_bytes(self, record: Record, plaintext: bytes | None) -> None:
+        """The bytes of the record just logged, for the page's record details (the first DETAIL_RECORDS only)."""
+        if self.keep_records and self.records and len(self.record_bytes) < DETAIL_RECORDS:
+            self.record_bytes[len(self.records) - 1] = RecordBytes.of(record.content_type, record.version,
+                                                                      record.fragment, plaintext)
 
     def log_gap(self, direction: DirectionState, length: int) -> None:
         """A TCP gap in ``direction`` before its next record: where it falls among the kept records (the page)."""
@@ -247,11 +254,13 @@ class TlsSession:
         except (BadRecordMAC, ProtocolError) as exc:
             direction.records_failed += 1
             self.log_record(direction, record.content_type, seq, len(record.fragment), "bad_record_mac", direction.key_label)
+            self.keep_bytes(record, None)
             bad_mac = isinstance(exc, BadRecordMAC)
             direction.lost_state("an earlier record failed its integrity check" if bad_mac else f"record error: {exc}")
             return
         direction.records_ok += 1
         self.log_record(direction, content_type, seq, len(record.fragment), "ok", direction.key_label, len(plaintext))
+        self.keep_bytes(record, plaintext)
         self._dispatch(direction, content_type, plaintext)
 
     def _dispatch(self, direction: DirectionState, content_type: int, plaintext: bytes) -> None:

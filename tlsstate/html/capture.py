@@ -12,7 +12,19 @@ from typing import TYPE_CHECKING, Any
 
 from tlsstate.capture.report import CONTENT_TYPES
 from tlsstate.html import formulas
-from tlsstate.html.model import SIX_VALUES, ConnectionView, Fact, GapMark, Page, RecordView, TreeNode, link_keys, shown
+from tlsstate.html.model import (
+    DETAIL_PAGE_RECORDS,
+    SIX_VALUES,
+    ConnectionView,
+    Fact,
+    GapMark,
+    Page,
+    RecordDetail,
+    RecordView,
+    TreeNode,
+    link_keys,
+    shown,
+)
 
 if TYPE_CHECKING:
     from tlsstate.capture.decrypt import ConnectionResult
@@ -90,8 +102,29 @@ def _reason(record: object) -> str:
     return ""
 
 
-def capture_connection(conn: ConnectionResult, *, reveal: bool) -> ConnectionView:
-    """One decrypted connection's page data."""
+def _details(conn: ConnectionResult, view: ConnectionView, budget: int) -> int:
+    """Attach the kept bytes (``TlsSession.record_bytes``) to at most ``budget`` records; returns how many."""
+    s = conn.session
+    kept: dict[int, Any] = getattr(s, "record_bytes", {})
+    used = 0
+    for record in view.records:
+        if used >= budget:
+            break
+        data = kept.get(record.index)
+        if data is None:
+            continue
+        layout = (b"", b"")
+        if record.seq is not None and s.suite is not None and s.version is not None:
+            layout = formulas.record_layout(s.suite, s.version, s.etm, data.fragment_edges)
+        plaintext = data.plaintext if record.verdict == "ok" else b""
+        record.detail = RecordDetail(data.header.hex(), layout[0].hex(), layout[1].hex(), plaintext,
+                                     data.plaintext_length if plaintext or record.verdict == "ok" else 0)
+        used += 1
+    return used
+
+
+def capture_connection(conn: ConnectionResult, *, reveal: bool, details: int = DETAIL_PAGE_RECORDS) -> ConnectionView:
+    """One decrypted connection's page data; the first ``details`` records carry their bytes."""
     s = conn.session
     document = conn.to_json()
     prefix = f"c{conn.number}-"
@@ -119,12 +152,16 @@ def capture_connection(conn: ConnectionResult, *, reveal: bool) -> ConnectionVie
         for label in derivation.protected:
             branch_of.setdefault(label, number)
     link_keys(view, branch_of)
+    _details(conn, view, details)
     return view
 
 
 def capture_page(connections: list[ConnectionResult], source: str, *, reveal: bool, title: str = "") -> Page:
     """One page for ``connections`` (the whole capture, or one connection for ``--html-dir``)."""
-    views = [capture_connection(conn, reveal=reveal) for conn in connections]
+    views, budget = [], DETAIL_PAGE_RECORDS
+    for conn in connections:
+        views.append(capture_connection(conn, reveal=reveal, details=budget))
+        budget -= sum(1 for record in views[-1].records if record.detail is not None)
     return Page(title or f"{source}: {len(views)} TLS connection(s)", source, views, reveal)
 
 

@@ -23,12 +23,16 @@ PLAINTEXT_PREVIEW = 256
 PLAINTEXT_KEPT = 16384
 #: Up to this many connections a page shows them all open; more start closed.
 OPEN_CONNECTIONS = 20
+#: Records of one page whose details carry their bytes (header, nonce, tag, plaintext head); later ones show their row.
+DETAIL_PAGE_RECORDS = 2000
 #: The page size bound docs/performance.md states and tests/unit/html/test_render.py checks: an open page is at most
-#: BYTES_FIXED + BYTES_PER_CONNECTION per connection + BYTES_PER_RECORD per record; a collapsed page (more than
-#: OPEN_CONNECTIONS) at most BYTES_PER_PACKED_CONNECTION per connection of a few records (its bodies are compressed).
+#: BYTES_FIXED + BYTES_PER_CONNECTION per connection + BYTES_PER_RECORD per record + BYTES_PER_DETAIL for each of at
+#: most DETAIL_PAGE_RECORDS records; a collapsed page (more than OPEN_CONNECTIONS) carries each connection of a few
+#: records beyond those in at most BYTES_PER_PACKED_CONNECTION (its bodies are compressed).
 BYTES_FIXED = 24 * 1024
 BYTES_PER_CONNECTION = 8 * 1024
 BYTES_PER_RECORD = 200
+BYTES_PER_DETAIL = 640
 BYTES_PER_PACKED_CONNECTION = 1024
 
 

@@ -22,8 +22,10 @@ from tlsstate.html.capture import capture_page
 from tlsstate.html.model import (
     BYTES_FIXED,
     BYTES_PER_CONNECTION,
+    BYTES_PER_DETAIL,
     BYTES_PER_PACKED_CONNECTION,
     BYTES_PER_RECORD,
+    DETAIL_PAGE_RECORDS,
     ConnectionView,
     Fact,
     KeyColour,
@@ -122,10 +124,14 @@ def test_page_size_is_linear_within_the_stated_bound(tmp_path: Path) -> None:
     (small, small_records), (large, large_records) = sizes
     per_record = (large - small) / (large_records - small_records)
     assert per_record <= BYTES_PER_RECORD
-    for size, records in sizes:
-        assert size <= BYTES_FIXED + BYTES_PER_CONNECTION + BYTES_PER_RECORD * records
+    for size, records in sizes:  # (the first DETAIL_PAGE_RECORDS records' details are within both)
+        details = min(records, DETAIL_PAGE_RECORDS, 1000)  # capture.trace.DETAIL_RECORDS per connection
+        assert size <= BYTES_FIXED + BYTES_PER_CONNECTION + BYTES_PER_RECORD * records + BYTES_PER_DETAIL * details
 
 
 def test_collapsed_page_size_per_connection(tmp_path: Path) -> None:
-    (few, _), (many, _) = (_page_bytes(tmp_path / str(n), n, 2) for n in (30, 90))
+    # 150 and 210 connections of 14 records: both beyond the page's DETAIL_PAGE_RECORDS records with details
+    (few, few_records), (many, _) = (_page_bytes(tmp_path / str(n), n, 2) for n in (150, 210))
+    assert few_records > DETAIL_PAGE_RECORDS
     assert (many - few) / 60 <= BYTES_PER_PACKED_CONNECTION
+    assert few <= BYTES_FIXED + 150 * BYTES_PER_PACKED_CONNECTION + DETAIL_PAGE_RECORDS * BYTES_PER_DETAIL
