@@ -155,6 +155,13 @@ def test_demo_page_keyboard_dark_print_and_no_script(chromium: Any, demo_page: t
     assert page.evaluate("document.activeElement.id") == "c0r1"
     assert page.evaluate("document.querySelector('#c0r1').classList.contains('sel')")
     assert page.evaluate("document.querySelector('#panel h3').textContent").endswith("record 1")
+    displayed = "Array.from(document.querySelectorAll('#c1 tbody tr')).filter(r => r.offsetParent !== null).length"
+    page.check("#c1 .fbad")  # filtering: failed records only
+    assert page.evaluate(displayed) == 3
+    page.select_option("#c1 .fkey", label="client write key (epoch 1)")
+    assert page.evaluate(displayed) == 0
+    page.uncheck("#c1 .fbad")
+    assert page.evaluate(displayed) == 3  # the client's Finished and its two application records
     page.emulate_media(media="print")
     assert page.evaluate("getComputedStyle(document.querySelector('.tools')).display") == "none"
     assert page.evaluate("getComputedStyle(document.getElementById('panel')).display") == "none"
