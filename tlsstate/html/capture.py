@@ -8,6 +8,7 @@ up here too), the record counts its ``records_*`` counters, the timeline the per
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any
 
 from tlsstate.capture.report import CONTENT_TYPES
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
 
 __all__ = ["capture_connection", "capture_index", "capture_page"]
 
+TRAFFIC_GENERATION = re.compile(r"(CLIENT|SERVER)_TRAFFIC_SECRET_(\d+)")
 PUBLIC = frozenset({"client_random", "server_random", "encrypted_premaster", "session_hash"})
 #: --json keys the page shows elsewhere (the counters in the legend, gaps and notes in their own lists)
 NOT_FACTS = frozenset({"connection", "notes", "gaps", "records_ok", "records_failed", "records_undecryptable",
@@ -61,12 +63,24 @@ def _branch(prefix: str, derivation: Derivation, reveal: bool) -> TreeNode:
         elif name == "master_secret" and node.name == "premaster_secret":
             node.children.append(leaf)
             node = leaf
+        elif (previous := _previous_generation(branch, name)) is not None:
+            previous.children.append(leaf)  # a KeyUpdate's secret comes from the one before (RFC 8446 §7.2)
+            node = leaf
         elif name in ("premaster_secret", "master_secret") or "SECRET" in name:
             branch.children.append(leaf)
             node = leaf
         else:
             branch.children.append(leaf)
     return branch
+
+
+def _previous_generation(branch: TreeNode, name: str) -> TreeNode | None:
+    """For ``CLIENT_TRAFFIC_SECRET_N`` (N >= 1): the node of generation N-1 in ``branch``, if it is there."""
+    match = TRAFFIC_GENERATION.fullmatch(name)
+    if match is None or match.group(2) == "0":
+        return None
+    wanted = f"{match.group(1)}_TRAFFIC_SECRET_{int(match.group(2)) - 1}"
+    return next((node for node in branch.walk() if node.name == wanted), None)
 
 
 def _fact_text(value: Any) -> str:

@@ -57,3 +57,24 @@ def test_record_layout_follows_the_rfcs() -> None:
     assert record_layout(cbc, ProtocolVersion.TLS1_0, False, fragment) == (b"", b"")
     assert "{seq}" in nonce_rule(gcm, ProtocolVersion.TLS1_2, False)
     assert "RFC 8446 §5.3" in nonce_rule(lookup("TLS_AES_128_GCM_SHA256"), ProtocolVersion.TLS1_3, False)
+
+
+def test_a_key_update_hangs_under_the_secret_it_comes_from() -> None:
+    from tlsstate.capture.trace import Derivation
+    from tlsstate.html.capture import _branch
+
+    derivation = Derivation(1)
+    for name in ("SERVER_TRAFFIC_SECRET_0", "CLIENT_TRAFFIC_SECRET_0", "CLIENT_TRAFFIC_SECRET_1",
+                 "CLIENT_TRAFFIC_SECRET_2"):
+        derivation.add(name, bytes(32), "key log")
+        derivation.add(f"{name} key", bytes(16), "HKDF-Expand-Label")
+        derivation.add(f"{name} iv", bytes(12), "HKDF-Expand-Label")
+    branch = _branch("c0-", derivation, reveal=False)
+    top = [child.name for child in branch.children]
+    assert top == ["SERVER_TRAFFIC_SECRET_0", "CLIENT_TRAFFIC_SECRET_0"]
+    first = branch.children[1]
+    assert [c.name for c in first.children] == ["CLIENT_TRAFFIC_SECRET_0 key", "CLIENT_TRAFFIC_SECRET_0 iv",
+                                                "CLIENT_TRAFFIC_SECRET_1"]
+    second = first.children[2]
+    assert [c.name for c in second.children] == ["CLIENT_TRAFFIC_SECRET_1 key", "CLIENT_TRAFFIC_SECRET_1 iv",
+                                                 "CLIENT_TRAFFIC_SECRET_2"]
