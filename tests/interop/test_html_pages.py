@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,7 +21,8 @@ from typing import Any
 import pytest
 
 from tests.helpers.browser import launch_chromium, open_page
-from tests.helpers.env import VECTORS, require_binary
+from tests.helpers.capture import loopback_capture, stop_process
+from tests.helpers.env import VECTORS, free_port, require_binary
 from tests.helpers.peers import TLSSTATE, make_cli_pki, run_connect, s_server_www
 from tlsstate.bench.captures import ssl_capture
 from tlsstate.capture.writer import CLIENT, drop_segment, read_frames, write_frames
@@ -391,4 +393,69 @@ def test_a_tcp_gap_is_marked_where_it_falls(chromium: Any, tmp_path: Path) -> No
     assert before == list(range(before[0], before[-1] + 1))  # consecutive up to the gap
     assert later[0] > before[-1] + 1  # the records lost in the gap are skipped: the capture resynchronised there
     assert all(row["verdict"] == "ok" for row in rows)
+    opened.page.context.close()
+
+
+def next_secret(secret: bytes) -> bytes:
+    """RFC 8446 §7.1 HKDF-Expand-Label(secret, "traffic upd", "", Hash.length) for the SHA-256 suites."""
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDFExpand
+
+    label = b"tls13 traffic upd"
+    info = len(secret).to_bytes(2, "big") + bytes([len(label)]) + label + b"\x00"
+    algorithm = hashes.SHA384() if len(secret) == 48 else hashes.SHA256()
+    return HKDFExpand(algorithm, len(secret), info).derive(secret)
+
+
+def test_tls13_key_update_is_a_new_branch(chromium: Any, tmp_path: Path) -> None:
+    """OpenSSL s_client sends a KeyUpdate ("K") and then data; dumpcap records it. The tree must show the new
+    generation under the one it comes from, with the value RFC 8446 §7.2 gives."""
+    openssl = require_binary("openssl")
+    subprocess.run([openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(tmp_path / "key.pem"),
+                    "-out", str(tmp_path / "cert.pem"), "-subj", "/CN=localhost", "-days", "2"],
+                   check=True, capture_output=True, timeout=60)
+    port, capture, keylog = free_port(), tmp_path / "ku.pcapng", tmp_path / "keys.log"
+    with loopback_capture(capture, [port]):
+        server = client = None
+        try:
+            server = subprocess.Popen([openssl, "s_server", "-accept", str(port), "-cert", str(tmp_path / "cert.pem"),
+                                       "-key", str(tmp_path / "key.pem"), "-tls1_3", "-num_tickets", "0"],
+                                      stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            time.sleep(0.5)
+            client = subprocess.Popen([openssl, "s_client", "-connect", f"127.0.0.1:{port}", "-tls1_3",
+                                       "-keylogfile", str(keylog)],
+                                      stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            assert client.stdin is not None
+            time.sleep(0.5)
+            for line in (b"K\n", b"after the key update\n"):
+                client.stdin.write(line)
+                client.stdin.flush()
+                time.sleep(0.3)
+            client.stdin.close()
+            client.wait(10)
+        finally:
+            for proc in (client, server):
+                if proc is not None:
+                    stop_process(proc)
+    out = tmp_path / "ku.html"
+    args: list[str | Path] = [capture, "--keylog", keylog]
+    assert cli("decrypt", *args, "--html", out, "--show-secrets", "-q").returncode == 0
+    opened, (section,) = dom(chromium, out)
+    check_against_json([section], args)
+    logged = {fields[0]: fields[2] for fields in (ln.split() for ln in keylog.read_text().splitlines()) if fields}
+    for name in ("CLIENT_TRAFFIC_SECRET_0", "SERVER_TRAFFIC_SECRET_0"):
+        assert nodes_named(section, name)[0]["value"] == logged[name]
+    # OpenSSL 3.0 logs no later generation: the client's next one is checked against RFC 8446 §7.2, computed here with
+    # pyca's HKDF-Expand (application_traffic_secret_N+1 = HKDF-Expand-Label(secret_N, "traffic upd", "", Hash.length))
+    first = bytes.fromhex(logged["CLIENT_TRAFFIC_SECRET_0"])
+    assert nodes_named(section, "CLIENT_TRAFFIC_SECRET_1")[0]["value"] == next_secret(first).hex()
+    parent = opened.page.evaluate("""() => Array.from(document.querySelectorAll('.tree li')).find(li =>
+        li.querySelector(':scope > .name').textContent === 'CLIENT_TRAFFIC_SECRET_1')
+        .parentElement.closest('li').querySelector(':scope > .name').textContent""")
+    assert parent == "CLIENT_TRAFFIC_SECRET_0"  # next_traffic_secret comes from the one before (RFC 8446 §7.2)
+    row = next(r for r in section["rows"] if r["key"] == "CLIENT_TRAFFIC_SECRET_1 (epoch 3)")
+    shown = select(opened, row["id"])
+    assert shown["seq"] == row["seq"] == "0"
+    assert sorted(shown["highlighted"]) == ["CLIENT_TRAFFIC_SECRET_1", "CLIENT_TRAFFIC_SECRET_1 iv",
+                                            "CLIENT_TRAFFIC_SECRET_1 key"]
     opened.page.context.close()
