@@ -25,7 +25,15 @@ from tests.helpers.capture import loopback_capture, stop_process
 from tests.helpers.env import VECTORS, free_port, require_binary
 from tests.helpers.peers import TLSSTATE, make_cli_pki, run_connect, s_server_www
 from tlsstate.bench.captures import ssl_capture
-from tlsstate.capture.writer import CLIENT, drop_segment, read_frames, write_frames
+from tlsstate.capture.writer import (
+    CLIENT,
+    SERVER,
+    drop_segment,
+    read_frames,
+    reorder_and_retransmit,
+    tcp_payload_length,
+    write_frames,
+)
 
 pytestmark = [pytest.mark.interop, pytest.mark.timeout(300)]
 
@@ -56,7 +64,8 @@ DOM = """() => Array.from(document.querySelectorAll(".conn")).map(s => ({
     label: li.querySelector(".lb").textContent, colour: getComputedStyle(li).getPropertyValue("--c").trim()})),
   gaps: Array.from(s.querySelectorAll(".timeline tbody tr.gap")).map(r => ({
     text: r.textContent.trim(), next: r.nextElementSibling ? r.nextElementSibling.id : null})),
-  rows: Array.from(s.querySelectorAll(".timeline tbody tr:not(.gap)")).map(r => ({
+  retransmissions: Array.from(s.querySelectorAll(".timeline tbody tr.retx")).map(r => r.textContent.trim()),
+  rows: Array.from(s.querySelectorAll(".timeline tbody tr:not(.mark)")).map(r => ({
     id: r.id, type: r.cells[1].textContent, seq: r.cells[2].textContent, key: r.cells[5].textContent,
     verdict: r.cells[6].textContent.trim(), bad: r.classList.contains("bad"),
     colour: getComputedStyle(r).getPropertyValue("--c").trim(), background: getComputedStyle(r).backgroundColor}))
@@ -459,3 +468,36 @@ def test_tls13_key_update_is_a_new_branch(chromium: Any, tmp_path: Path) -> None
     assert sorted(shown["highlighted"]) == ["CLIENT_TRAFFIC_SECRET_1", "CLIENT_TRAFFIC_SECRET_1 iv",
                                             "CLIENT_TRAFFIC_SECRET_1 key"]
     opened.page.context.close()
+
+
+def test_tcp_retransmissions_are_marked(chromium: Any, tmp_path: Path) -> None:
+    made = ssl_capture(tmp_path, connections=1, records=30, payload=bytes(range(256)) * 8)
+    _, frames = read_frames(made.capture)
+    damaged_frames = reorder_and_retransmit(frames)
+    damaged = tmp_path / "retx.pcap"
+    write_frames(damaged, damaged_frames)
+
+    def sent(frames_: list[Any], port: int) -> int:  # TCP payload bytes from ``port``, as dpkt reads them
+        return sum(tcp_payload_length(f) for _, f in frames_ if dpkt_sport(f) == port)
+
+    again = {lane: sent(damaged_frames, port) - sent(frames, port) for lane, port in (("client", CLIENT[1]),
+                                                                                       ("server", SERVER[1]))}
+    out = tmp_path / "retx.html"
+    args: list[str | Path] = [damaged, "--keylog", made.keylog]
+    assert cli("decrypt", *args, "--html", out, "-q").returncode == 0
+    opened, sections = dom(chromium, out)
+    check_against_json(sections, args)
+    marked = {"client": 0, "server": 0}
+    for text in sections[0]["retransmissions"]:
+        match = re.fullmatch(r"↻ TCP retransmission: (\d+) bytes again (client|server) → (?:client|server) here", text)
+        assert match, text
+        marked[match.group(2)] += int(match.group(1))
+    assert marked == again and again["client"] > 0
+    opened.page.context.close()
+
+
+def dpkt_sport(frame: bytes) -> int | None:
+    import dpkt
+
+    ip = dpkt.ethernet.Ethernet(frame).data
+    return ip.data.sport if isinstance(ip, dpkt.ip.IP) and isinstance(ip.data, dpkt.tcp.TCP) else None

@@ -82,6 +82,7 @@ class TlsSession:
         self.roles_swapped = False  # the TCP layer guessed the client wrong (no SYN seen); fixed by the ClientHello
         self.finished_checks: list[tuple[str, bool]] = []  # (writer, verify_data matched) per Finished
         self.gaps_at: list[tuple[int, str, int]] = []  # (records kept before it, "c>s"/"s>c", bytes): TCP gaps
+        self.retransmissions_at: list[tuple[int, str, int]] = []  # the same for TCP retransmissions
         self.record_bytes: dict[int, RecordBytes] = {}  # record index -> its bytes, for the page (DETAIL_RECORDS)
         self._reset_handshake()
         self.seen_tls = False
@@ -150,6 +151,11 @@ class TlsSession:
         """A TCP gap in ``direction`` before its next record: where it falls among the kept records (the page)."""
         if self.keep_records:
             self.gaps_at.append((len(self.records), direction.arrow, length))
+
+    def log_retransmission(self, direction: DirectionState, length: int) -> None:
+        """TCP bytes of ``direction`` that arrived again, after the records kept so far (the page; bounded)."""
+        if self.keep_records and len(self.retransmissions_at) < 10_000:
+            self.retransmissions_at.append((len(self.records), direction.arrow, length))
 
     def record_finished(self, writer: str, matched: bool) -> None:
         """The result of checking a Finished message's verify_data against the rebuilt transcript."""

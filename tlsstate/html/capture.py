@@ -18,10 +18,10 @@ from tlsstate.html.model import (
     SIX_VALUES,
     ConnectionView,
     Fact,
-    GapMark,
     Page,
     RecordDetail,
     RecordView,
+    TcpMark,
     TreeNode,
     link_keys,
     shown,
@@ -81,6 +81,20 @@ def _previous_generation(branch: TreeNode, name: str) -> TreeNode | None:
         return None
     wanted = f"{match.group(1)}_TRAFFIC_SECRET_{int(match.group(2)) - 1}"
     return next((node for node in branch.walk() if node.name == wanted), None)
+
+
+def _tcp_marks(session: Any) -> list[TcpMark]:
+    """Where TCP gaps and retransmissions fall among the records (kept by the follower; read defensively)."""
+    marks: list[TcpMark] = [TcpMark(before, arrow == "c>s", length)
+                            for before, arrow, length in getattr(session, "gaps_at", [])]
+    for before, arrow, length in getattr(session, "retransmissions_at", []):
+        last = marks[-1] if marks else None
+        if last is not None and last.kind == "retransmission" and (last.before, last.from_client) == (before,
+                                                                                                     arrow == "c>s"):
+            last.length += length
+        else:
+            marks.append(TcpMark(before, arrow == "c>s", length, "retransmission"))
+    return sorted(marks, key=lambda mark: mark.before)
 
 
 def _fact_text(value: Any) -> str:
@@ -160,7 +174,7 @@ def capture_connection(conn: ConnectionResult, *, reveal: bool, details: int = D
             record.length, record.plaintext_length if record.verdict == "ok" else None, record.verdict,
             view.key_index(record.key), reason=_reason(record) or (record.verdict if failed else ""),
         ))
-    view.gaps = [GapMark(before, arrow == "c>s", length) for before, arrow, length in getattr(s, "gaps_at", [])]
+    view.marks = _tcp_marks(s)
     branch_of: dict[str, int] = {}
     for number, derivation in enumerate(s.derivations):
         for label in derivation.protected:

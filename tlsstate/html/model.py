@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 __all__ = [
-    "SIX_VALUES", "ConnectionView", "Fact", "GapMark", "KeyColour", "Page", "RecordDetail", "RecordView", "TreeNode",
+    "SIX_VALUES", "ConnectionView", "Fact", "KeyColour", "Page", "RecordDetail", "RecordView", "TcpMark", "TreeNode",
     "key_base", "link_keys", "nodes_for_key", "shown",
 ]
 
@@ -100,12 +100,14 @@ class RecordView:
 
 
 @dataclass
-class GapMark:
-    """Bytes missing from one direction's TCP stream, shown before the record at ``before`` (a timeline index)."""
+class TcpMark:
+    """What TCP did to one direction's stream, shown before the record at ``before`` (a timeline index): bytes
+    missing (``gap``) or bytes that arrived again (``retransmission``, consecutive ones summed)."""
 
     before: int
     from_client: bool
     length: int
+    kind: str = "gap"
 
 
 @dataclass
@@ -138,11 +140,11 @@ class ConnectionView:
     nonce_rule: str = ""  # how each record's nonce and additional data are made, with {seq} where the number goes
     notes: list[str] = field(default_factory=list)
     summary: dict[str, int] = field(default_factory=dict)  # the --json counters
-    gaps: list[GapMark] = field(default_factory=list)
+    marks: list[TcpMark] = field(default_factory=list)
 
-    def gaps_before(self, index: int) -> list[GapMark]:
-        """The TCP gaps that fall just before record ``index``."""
-        return [gap for gap in self.gaps if gap.before == index]
+    def marks_before(self, index: int) -> list[TcpMark]:
+        """The TCP gaps and retransmissions that fall just before record ``index``."""
+        return [mark for mark in self.marks if mark.before == index]
 
     def key_index(self, label: str) -> int:
         """The colour slot of ``label``, added on first sight (plaintext labels share slot 0)."""

@@ -63,7 +63,7 @@
 
   function visibleRows(timeline) {
     return Array.prototype.filter.call(timeline.querySelectorAll(".pg:not(.off) tbody tr"), function (r) {
-      return !r.classList.contains("hide") && !r.classList.contains("gap");
+      return !r.classList.contains("hide") && !r.classList.contains("mark");
     });
   }
 
@@ -124,7 +124,7 @@
       var key = tools.querySelector(".fkey").value;
       var dir = tools.querySelector(".fdir").value;
       var bad = tools.querySelector(".fbad").checked;
-      Array.prototype.forEach.call(table.querySelectorAll("tbody tr:not(.gap)"), function (r) {
+      Array.prototype.forEach.call(table.querySelectorAll("tbody tr:not(.mark)"), function (r) {
         var hide = (key && r.dataset.k !== key) || (dir && r.cells[1].firstChild.className !== dir) ||
           (bad && !r.classList.contains("bad"));
         r.classList.toggle("hide", Boolean(hide));
@@ -135,11 +135,11 @@
     tools.querySelector(".next").addEventListener("click", function () { show(current + 1); });
     tools.querySelectorAll("select, input").forEach(function (c) { c.addEventListener("change", filter); });
     table.addEventListener("click", function (e) {
-      var row = e.target.closest("tbody tr:not(.gap)");
+      var row = e.target.closest("tbody tr:not(.mark)");
       if (row) { select(row); row.focus(); }
     });
     table.addEventListener("keydown", function (e) {
-      var row = e.target.closest("tbody tr:not(.gap)");
+      var row = e.target.closest("tbody tr:not(.mark)");
       if (!row) { return; }
       if (e.key === "Enter" || e.key === " ") { e.preventDefault(); select(row); return; }
       if (e.key !== "ArrowDown" && e.key !== "ArrowUp") { return; }
