@@ -15,6 +15,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from tlsstate.crypto.suites import CipherSuite, KeyExchange, by_name
 from tlsstate.sessions.cache import SessionCache, SessionStore
 from tlsstate.sessions.tickets import TicketKeys
+from tlsstate.wire import extensions as ext
 from tlsstate.wire.constants import NamedGroup, ProtocolVersion, SignatureScheme
 from tlsstate.wire.errors import ConfigurationError
 
@@ -67,7 +68,10 @@ def _default_suites() -> list[CipherSuite]:
     return [s for s in suites if s is not None]
 
 
-DEFAULT_GROUPS: tuple[NamedGroup, ...] = (NamedGroup.X25519, NamedGroup.SECP256R1, NamedGroup.SECP384R1)
+#: ECDHE groups in preference order; secp521r1 and x448 last (as in OpenSSL's default list, which has them too).
+DEFAULT_GROUPS: tuple[NamedGroup, ...] = (
+    NamedGroup.X25519, NamedGroup.SECP256R1, NamedGroup.SECP384R1, NamedGroup.SECP521R1, NamedGroup.X448,
+)
 
 #: RFC 7919 groups for DHE, in preference order (server: picked from the client's list, §4).
 DEFAULT_DHE_GROUPS: tuple[NamedGroup, ...] = (NamedGroup.FFDHE2048, NamedGroup.FFDHE3072, NamedGroup.FFDHE4096)
@@ -102,6 +106,9 @@ class TLSConfig:
     min_version: ProtocolVersion = ProtocolVersion.TLS1_0
     max_version: ProtocolVersion = ProtocolVersion.TLS1_2
     cipher_suites: list[CipherSuite] | None = None
+    #: Server: pick the first of *our* suites the client offers. False (default, like ``openssl s_server``): the
+    #: first suite of the client's list that we support (RFC 5246 §7.4.1.2: the client lists them by preference).
+    server_cipher_order: bool = False
     groups: list[NamedGroup] | None = None
     #: RFC 7919 groups for DHE_RSA (client: offered in supported_groups; server: the ones it may pick).
     dhe_groups: list[NamedGroup] | None = None
@@ -116,9 +123,14 @@ class TLSConfig:
     alpn_protocols: list[str] = field(default_factory=list)
     extended_master_secret: bool = True
     encrypt_then_mac: bool = True
+    #: Both roles: in SSL 3.0 and TLS 1.0 with a CBC suite, send each write's application data as a record of its
+    #: first byte, then the rest (1/n-1 splitting against BEAST, as NSS, OpenSSL and browsers do).
+    split_cbc_records: bool = True
     session_cache: SessionCache | None = None
     session_store: SessionStore | None = None
     keylog: KeyLogWriter | None = None
+    #: The longest handshake message accepted (checked on its 4-byte header). A server still takes a ClientHello as
+    #: long as its length fields allow, 131,396 bytes (RFC 5246 §7.4.1.2; wire/framing.SERVER_LIMITS).
     max_handshake_message_length: int = 65536
     enable_ssl3: bool = False
     #: Server: refuse a client that does not offer extended_master_secret (RFC 7627 §5.2 option).
@@ -194,6 +206,11 @@ class TLSConfig:
             raise ConfigurationError("min_dh_bits must be at least 512")
         if self.max_handshake_message_length < 1024:
             raise ConfigurationError("max_handshake_message_length must be at least 1024")
+        if not server_side and self.server_name and not ext.is_ip_address(self.server_name.strip("[]")):
+            try:  # RFC 6066 §3: what we send must be a HostName a server accepts
+                ext.build_server_name(self.server_name)
+            except ValueError as exc:
+                raise ConfigurationError(f"server_name: {exc}") from None
         for proto in self.alpn_protocols:
             if not 0 < len(proto.encode()) < 256:
                 raise ConfigurationError(f"ALPN protocol name {proto!r} must be 1..255 bytes")

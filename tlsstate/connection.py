@@ -33,7 +33,7 @@ from cryptography import x509
 
 from tlsstate.config import TLSConfig
 from tlsstate.crypto.keys import ConnectionKeys, SecurityParameters
-from tlsstate.crypto.negotiated import Negotiated
+from tlsstate.crypto.negotiated import Negotiated, record_splitting_applies
 from tlsstate.events import AlertEvent, ApplicationData, ConnectionClosed, Event, HandshakeComplete
 from tlsstate.handshake.client import ClientHandshake
 from tlsstate.handshake.outputs import (
@@ -54,16 +54,23 @@ from tlsstate.record.keying import protections_for
 from tlsstate.wire import errors
 from tlsstate.wire.constants import (
     MAX_PLAINTEXT_LENGTH,
+    SSLV2_CLIENT_HELLO,
     AlertDescription,
     AlertLevel,
     ContentType,
     HandshakeType,
 )
-from tlsstate.wire.errors import DecodeError, InternalError, ProtocolError, ProtocolVersionError, TLSError, UnexpectedMessage
+from tlsstate.wire.errors import DecodeError, InternalError, ProtocolError, TLSError, UnexpectedMessage
+from tlsstate.wire.framing import SERVER_LIMITS, HandshakeReassembler
 from tlsstate.wire.keylog import KeyLogWriter, open_default_keylog
-from tlsstate.wire.messages import HandshakeReassembler
 
 _CCS_PAYLOAD = b"\x01"
+#: CVE-2016-8610 ("SSL Death Alert"): records that make no progress cost us work and the peer almost nothing, so
+#: only a few may come in a row. The fifth warning alert in a row, or the 33rd empty application data record in a
+#: row, ends the connection with unexpected_message (OpenSSL's MAX_WARN_ALERT_COUNT and MAX_EMPTY_RECORDS). Progress
+#: (a handshake record, a ChangeCipherSpec, application data with bytes in it) starts both counts again.
+MAX_WARNING_ALERTS_IN_A_ROW = 4
+MAX_EMPTY_RECORDS_IN_A_ROW = 32
 P = ParamSpec("P")
 T = TypeVar("T")
 
@@ -90,8 +97,10 @@ class Connection:
         self.negotiated_version: int | None = None
         #: The HandshakeComplete event, kept after it was handed out (version, suite, ALPN, SNI, flags).
         self.handshake_info: HandshakeComplete | None = None
-        self._deframer = Deframer()
-        self._reassembler = HandshakeReassembler(config.max_handshake_message_length)
+        self._deframer = Deframer(first_client_hello=server_side)  # RFC 5246 Appendix E.1-E.2
+        self._reassembler = HandshakeReassembler(  # a server takes a ClientHello as large as it can be (131,396 bytes)
+            config.max_handshake_message_length, limits=SERVER_LIMITS if server_side else None
+        )
         self._handshake: ClientHandshake | ServerHandshake = (
             ServerHandshake(config) if server_side else ClientHandshake(config)
         )
@@ -108,6 +117,9 @@ class Connection:
         self._started = False
         self._send_limit = MAX_PLAINTEXT_LENGTH
         self._pending_limits: tuple[int, int] | None = None  # record_size_limit: applied with the new keys
+        self._split_writes = False  # 1/n-1 record splitting (config.split_cbc_records, CBC in SSL 3.0 / TLS 1.0)
+        self._warnings_in_a_row = 0  # warning alerts since the last progress (CVE-2016-8610)
+        self._empty_in_a_row = 0  # empty application data records since the last progress
 
     def __repr__(self) -> str:
         role = "server" if self.server_side else "client"
@@ -228,29 +240,44 @@ class Connection:
     def _process_next_record(self) -> bool:
         """Open and handle the next whole record; False when more bytes are needed. The fragment is read
         through a view of the received bytes (no copy before decryption)."""
-        view = self._deframer.next_record_view()
-        if view is None:
+        opened = self.read_state.open_next(self._deframer)  # the Deframer checks the negotiated record version
+        if opened is None:
             return False
-        content_type, version, fragment = view
-        if self._version_fixed and version != self._record_version:
-            raise ProtocolVersionError(
-                f"record version 0x{version:04x} differs from the negotiated 0x{self._record_version:04x}"
-            )
-        content_type, plaintext = self.read_state.open_fragment(content_type, version, fragment)
+        content_type, _, plaintext = opened
+        if content_type == ContentType.ALERT:
+            self._process_alert(plaintext)
+            return True
         if content_type == ContentType.APPLICATION_DATA:
             if not self.handshake_complete:
                 raise UnexpectedMessage("application data before the handshake finished (RFC 5246 §7.4.9)")
-            if plaintext:
-                self._events.append(ApplicationData(plaintext))
+            if not plaintext:
+                self._count_no_progress(empty_record=True)
+                return True
+            self._events.append(ApplicationData(plaintext))
         elif content_type == ContentType.HANDSHAKE:
             self._process_handshake(plaintext)
-        elif content_type == ContentType.ALERT:
-            self._process_alert(plaintext)
         elif content_type == ContentType.CHANGE_CIPHER_SPEC:
             self._process_change_cipher_spec(plaintext)
+        elif content_type == SSLV2_CLIENT_HELLO:  # only ever the first record a server reads (the Deframer's rule)
+            assert isinstance(self._handshake, ServerHandshake)
+            self._handshake_step(self._handshake.handle_sslv2_client_hello, plaintext)
         else:
             raise UnexpectedMessage(f"record type {content_type} was not negotiated")
+        if self._warnings_in_a_row or self._empty_in_a_row:  # progress
+            self._warnings_in_a_row = self._empty_in_a_row = 0
         return True
+
+    def _count_no_progress(self, *, empty_record: bool) -> None:
+        """One more warning alert or empty record without progress; past the limit, unexpected_message
+        (CVE-2016-8610: :data:`MAX_WARNING_ALERTS_IN_A_ROW`, :data:`MAX_EMPTY_RECORDS_IN_A_ROW`)."""
+        if empty_record:
+            self._empty_in_a_row += 1
+            if self._empty_in_a_row > MAX_EMPTY_RECORDS_IN_A_ROW:
+                raise UnexpectedMessage(f"{self._empty_in_a_row} empty records in a row without progress")
+        else:
+            self._warnings_in_a_row += 1
+            if self._warnings_in_a_row > MAX_WARNING_ALERTS_IN_A_ROW:
+                raise UnexpectedMessage(f"{self._warnings_in_a_row} warning alerts in a row without progress")
 
     def _process_handshake(self, fragment: bytes) -> None:
         if not fragment:
@@ -260,9 +287,14 @@ class Connection:
             self._handshake_step(self._handshake.handle_message, raw)
 
     def _process_change_cipher_spec(self, payload: bytes) -> None:
-        """RFC 5246 §7.1: one byte of value 1, between whole handshake messages, where the table allows."""
+        """RFC 5246 §7.1: one byte of value 1, between whole handshake messages, where the table allows.
+
+        A record of any other length is no ChangeCipherSpec message at all: ``unexpected_message`` (as OpenSSL and
+        tlslite-ng answer); one byte of another value is a field out of range: ``decode_error`` (§7.2.2)."""
+        if len(payload) != 1:
+            raise UnexpectedMessage(f"ChangeCipherSpec record of {len(payload)} bytes (RFC 5246 §7.1: exactly one)")
         if payload != _CCS_PAYLOAD:
-            raise DecodeError(f"ChangeCipherSpec payload must be 01, got {payload.hex() or 'nothing'}")
+            raise DecodeError(f"ChangeCipherSpec payload must be 01, got {payload.hex()}")
         if not self._reassembler.empty:
             raise UnexpectedMessage("ChangeCipherSpec in the middle of a handshake message")
         self._handshake_step(self._handshake.handle_change_cipher_spec)
@@ -287,6 +319,7 @@ class Connection:
                 return
             if level == AlertLevel.FATAL:
                 raise errors.AlertReceived(desc, level)
+            self._count_no_progress(empty_record=False)
             self._events.append(AlertEvent(level, description))
 
     # ================================================================ records out
@@ -306,14 +339,20 @@ class Connection:
             self._out.append(seal(ContentType.HANDSHAKE, version, bytes(data[start : start + step])))
 
     def _seal_application_data(self, data: bytes) -> None:
+        """One write's data in records of at most the send limit; with 1/n-1 splitting (``_split_writes``) the first
+        record carries one byte, so the peer's next CBC IV is unknown to whoever chose the rest (BEAST)."""
         seal = self.write_state.seal
         version = self._record_version
         out = self._out
         step = self._send_limit
-        if len(data) <= step:  # one record: no slicing
-            out.append(seal(ContentType.APPLICATION_DATA, version, data))
+        payload: bytes | memoryview = data
+        if self._split_writes and len(data) > 1:
+            out.append(seal(ContentType.APPLICATION_DATA, version, data[:1]))
+            payload = memoryview(data)[1:]
+        if len(payload) <= step:  # one record: no slicing
+            out.append(seal(ContentType.APPLICATION_DATA, version, payload))
             return
-        view = memoryview(data)
+        view = memoryview(payload)
         for start in range(0, len(view), step):
             out.append(seal(ContentType.APPLICATION_DATA, version, view[start : start + step]))
 
@@ -388,6 +427,8 @@ class Connection:
         self.negotiated_version = version
         if fixed:
             self._version_fixed = True
+        if self._version_fixed:
+            self._deframer.expected_version = version
 
     def _send_warning(self, description: AlertDescription) -> None:
         """A warning alert that does not end the connection (e.g. no_renegotiation, RFC 5746 §4)."""
@@ -417,6 +458,7 @@ class Connection:
             peer_certificates=tuple(result.peer_certificates),
         )
         self._events.append(self.handshake_info)
+        self._split_writes = self.config.split_cbc_records and record_splitting_applies(n.suite, n.version)
         self._flush_handshake()
         for data in self._early_data:
             self._seal_application_data(data)
@@ -454,4 +496,4 @@ def _default_keylog() -> KeyLogWriter | None:
         return _KEYLOGS[path]
 
 
-__all__ = ["Connection", "HandshakeType"]
+__all__ = ["MAX_EMPTY_RECORDS_IN_A_ROW", "MAX_WARNING_ALERTS_IN_A_ROW", "Connection", "HandshakeType"]

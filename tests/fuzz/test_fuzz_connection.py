@@ -69,6 +69,15 @@ def test_server_survives_hostile_streams(data: bytes, chunk: int) -> None:
 
 
 @SETTINGS
+@given(st.one_of(mutated(corpus.seeds("sslv2"), max_edits=6), st.binary(max_size=200).map(lambda b: b"\x80" + b)),
+       st.integers(0, 255), st.binary(max_size=64))
+def test_server_survives_hostile_sslv2_first_records(data: bytes, chunk: int, after: bytes) -> None:
+    """The first record a server reads may be an SSLv2-format ClientHello (RFC 5246 Appendix E.2): damaged ones,
+    and whatever follows, end in progress or a typed alert."""
+    targets.fuzz_server(bytes([0, chunk]) + data + after)
+
+
+@SETTINGS
 @given(st.one_of(mutated(_client_seeds()), st.binary(min_size=2, max_size=400)), st.integers(0, 255))
 def test_client_survives_hostile_streams(data: bytes, chunk: int) -> None:
     targets.fuzz_client(data[:1] + bytes([chunk]) + data[2:])

@@ -52,6 +52,8 @@ SERVER_CASES: list[tuple[str, str, str]] = [
     ("finished-wrong-length", "Finished body 13 bytes, correctly protected", "decode_error"),
     ("appdata-before-finished", "application data record between CCS and Finished", "unexpected_message"),
     ("ccs-bad-payload", "ChangeCipherSpec with payload 0x02 (field out of range, §7.2.2)", "decode_error"),
+    ("ccs-two-bytes", "ChangeCipherSpec record of 2 bytes (01 01), or of 0 or 3 bytes: no such message (§7.1)",
+     "unexpected_message"),
     ("ccs-before-key-exchange", "ChangeCipherSpec right after the ClientHello", "unexpected_message"),
     ("finished-without-key-exchange", "ClientKeyExchange skipped", "unexpected_message"),
     ("ccs-inside-fragmented-message", "ChangeCipherSpec between two fragments of the ClientKeyExchange",
@@ -64,7 +66,19 @@ SERVER_CASES: list[tuple[str, str, str]] = [
     ("one-byte-fragments", "whole client flight in 1-byte handshake records", ACCEPTED),
     ("plaintext-record-overflow", "plaintext record of 2^14+1 bytes", "record_overflow"),
     ("ciphertext-record-overflow", "record length 2^14+2048+1", "record_overflow"),
-    ("sslv2-client-hello", "SSLv2-format ClientHello (first byte 0x80: unknown record type, §6)", "unexpected_message"),
+    ("sslv2-client-hello", "SSLv2-format ClientHello (RFC 5246 Appendix E.2) as the first message, built by hand: a full "
+     "handshake (RSA with AES-CBC in TLS 1.0-1.2; ECDHE on P-256 with AES-GCM, RFC 8422 §4), challenge of 16-40 bytes "
+     "right-justified; the answer is TLS, the Finished covers the hello without its 2-byte header", ACCEPTED),
+    ("sslv2-client-hello-later", "SSLv2-format ClientHello after a first TLS record (only the first message may use "
+     "it)", "unexpected_message"),
+    ("sslv2-client-hello-ssl2-only", "SSLv2-format ClientHello offering version 0x0002", "protocol_version"),
+    ("sslv2-client-hello-no-tls-suite", "SSLv2-format ClientHello with SSLv2-only cipher specs", "handshake_failure"),
+    ("sslv2-client-hello-bad-lengths", "SSLv2-format ClientHello: cipher_spec_length 4, or a 15-byte challenge, or "
+     "lengths past the record", "decode_error"),
+    ("record-version-first-any-minor", "record version 0x0300, 0x03fe or 0x03ff on the first ClientHello record "
+     "(RFC 5246 Appendix E.1: any {03,XX}); the handshake completes", ACCEPTED),
+    ("record-version-later-bad", "record version 0x03fe on the ClientKeyExchange record, or on the second record of "
+     "a ClientHello in two records", "decode_error"),
     ("version-ssl2", "client_version 0x0200", "protocol_version"),
     ("version-ssl3-not-enabled", "client_version 0x0300 without --ssl3", "protocol_version"),
     ("version-future", "client_version 0x0305: server answers TLS 1.2", ACCEPTED),
@@ -72,20 +86,62 @@ SERVER_CASES: list[tuple[str, str, str]] = [
     ("empty-cipher-suites", "empty cipher suite list", "decode_error"),
     ("odd-cipher-suites", "cipher suite list of odd length", "decode_error"),
     ("no-shared-suite", "only unknown cipher suites", "handshake_failure"),
+    ("cipher-order-client", "suites in an order the server would not choose (its last first; unknown, TLS 1.3 or "
+     "unusable ones first; one listed twice): the client's first supported suite, as openssl s_server", ACCEPTED),
+    ("cipher-order-server", "the same hellos to serve --server-cipher-order: the server's first suite offered",
+     ACCEPTED),
     ("session-id-33", "session_id of 33 bytes", "decode_error"),
+    ("resume-without-session-suite", "ClientHello resuming a held session (by ID or by ticket) without offering "
+     "that session's cipher suite (RFC 5246 §7.4.1.2 MUST)", "illegal_parameter"),
+    ("resume-session-suite-offered", "the same hello offering the session's suite too (not first): resumed",
+     ACCEPTED),
+    ("resume-impossible-full-handshake", "an unknown session ID, or a TLS 1.2 session offered in a TLS 1.1 hello "
+     "(suite listed or not): a full handshake with a new session ID", ACCEPTED),
     ("extension-length-overrun", "extension length beyond the extensions block", "decode_error"),
     ("duplicate-extension", "server_name twice", "illegal_parameter"),
     ("unknown-extension", "extension type 0xfafa with data", ACCEPTED),
     ("many-extensions", "3,000 unknown empty extensions (12 KB)", ACCEPTED),
+    ("alpn-no-protocol-in-common", "serve --alpn h2,http/1.1; the client offers only other names (spdy/3 and h3, "
+     "H2 and HTTP/1.1, h and http/1), in a full or a resumed handshake (RFC 7301 §3.2)", "no_application_protocol"),
+    ("alpn-protocol-in-common", "the same server; the client offers one of its names among others, or no ALPN",
+     ACCEPTED),
+    ("sig-algs-cert-only", "TLS 1.2 ClientHello with signature_algorithms_cert but no signature_algorithms, only "
+     "ECDHE suites (RFC 8446 §4.2.3)", "handshake_failure"),
+    ("sig-algs-cert-only-rsa-remains", "the same with an RSA key transport suite too: the server picks it (no "
+     "signature needed); TLS 1.1, where the extension plays no part, keeps ECDHE", ACCEPTED),
+    ("server-name-empty", "server_name extension with no data, or with an empty ServerNameList (RFC 6066 §3: "
+     "<1..2^16-1>)", "decode_error"),
+    ("server-name-control-characters", "server_name host_name with NUL, BEL, ESC or DEL", "illegal_parameter"),
+    ("server-name-utf8", "server_name host_name in UTF-8 (RFC 6066 §3: ASCII, A-labels)", "illegal_parameter"),
+    ("server-name-not-dns", "server_name host_name that is no DNS host name: a..b, -a.example, a trailing dot, "
+     "127.0.0.1, a 64-byte label", "illegal_parameter"),
+    ("server-name-unrecognized", "server_name our certificate does not name: warning unrecognized_name before the "
+     "ServerHello, no server_name echoed, the handshake completes (RFC 6066 §3); a name it does name is echoed, "
+     "with no warning", ACCEPTED),
     ("trailing-bytes-hello", "ClientHello with 3 trailing bytes after the extensions", "decode_error"),
+    ("large-client-hello", "ClientHellos as large as their length fields allow, each answered: 16,383 extensions; "
+     "32,760 signature schemes; one 65,531-byte extension; 131,396 bytes (32,767 suites, 255 compression methods, a "
+     "full extensions block: one extension or ~16,330) in 9 records of 2^14 or 132 of 1,000, full handshakes; "
+     "serve's VmRSS grows by under 8 times its size for one, 3 MiB for 21 (tracemalloc: parsing one peaks under 3 "
+     "times its size)", ACCEPTED),
+    ("large-client-hello-over", "ClientHello declaring 131,397 bytes, or another message over the 64 KiB cap "
+     "(max_handshake_message_length)", "decode_error"),
     ("hello-16mib-declared", "handshake header declaring 16 MiB - 1: refused from the 4-byte header", "decode_error"),
     ("rsa-cke-bad-premaster", "RSA ClientKeyExchange: wrong length / wrong version / bad padding premaster",
      "bad_record_mac"),
     ("ecdhe-invalid-point", "ECDHE ClientKeyExchange: off-curve P-256 point", "illegal_parameter"),
     ("ecdhe-wrong-length", "ECDHE ClientKeyExchange: 64-byte point (no format byte)", "illegal_parameter"),
-    ("unsupported-curves", "only secp521r1 offered with only ECDHE suites", "handshake_failure"),
+    ("unsupported-curves", "only secp224r1 offered with only ECDHE suites", "handshake_failure"),
     ("ecdhe-x25519-low-order", "X25519 ClientKeyExchange of small order (0, 1, two of order 8, p-1, p, p+1): "
      "all-zero shared secret (RFC 7748 §6.1, RFC 8422 §5.11)", "illegal_parameter"),
+    ("ecdhe-empty-share", "x448 or secp521r1 ClientKeyExchange with an empty ECPoint (a <1..2^8-1> vector)",
+     "decode_error"),
+    ("ecdhe-x448-bad-length", "x448 ClientKeyExchange of 55 or 57 bytes (RFC 7748 §5: 56)", "illegal_parameter"),
+    ("ecdhe-x448-low-order", "x448 ClientKeyExchange of small order (0, 1, p-1, p, p+1): all-zero shared secret "
+     "(RFC 7748 §6.2, RFC 8422 §5.11)", "illegal_parameter"),
+    ("ecdhe-secp521r1-invalid-point", "secp521r1 ClientKeyExchange off the curve, beyond the field, of 132 or 134 "
+     "bytes, or compressed (RFC 8422 §5.11)", "illegal_parameter"),
+    ("ecdhe-x448-secp521r1", "x448 or secp521r1 as the only group offered, TLS 1.0-1.2", ACCEPTED),
     ("record-size-limit-below-64", "record_size_limit 0, 1 or 63 (RFC 8449 §4)", "illegal_parameter"),
     ("record-size-limit-bad-length", "record_size_limit extension of 1 or 3 bytes", "decode_error"),
     ("record-size-limit-64", "record_size_limit 64 (the smallest legal value; records then fit it) or 65535",
@@ -96,7 +152,15 @@ SERVER_CASES: list[tuple[str, str, str]] = [
     ("zero-length-handshake-record", "empty handshake record before the ClientHello (forbidden by §6.2.1, no alert named)",
      "decode_error"),
     ("zero-length-appdata", "empty application data record after the handshake", ACCEPTED),
+    ("record-splitting", "SSL 3.0 / TLS 1.0 CBC client (AES, 3DES; RSA and ECDHE): the echo of one write comes as a "
+     "1-byte record, then the rest (1/n-1, BEAST); TLS 1.1, 1.2, RC4, GCM or serve --no-record-splitting: one "
+     "record", ACCEPTED),
     ("close-notify", "close_notify after the handshake: server answers close_notify", ACCEPTED),
+    ("warning-alert-flood", "five warning alerts in a row without progress (user_canceled, no_renegotiation, five in "
+     "one record, 1,000), during or after the handshake (CVE-2016-8610)", "unexpected_message"),
+    ("empty-record-flood", "33 (or 1,000) empty application data records in a row without progress (CVE-2016-8610)",
+     "unexpected_message"),
+    ("flood-below-limits", "four warnings and 32 empty records, then application data, three times over", ACCEPTED),
     ("truncated-record", "EOF inside a record, every prefix length of the ClientHello record", CLOSED),
 ]
 
@@ -107,6 +171,14 @@ CLIENT_TABLE: list[tuple[str, str, str]] = [
     ("server-finished-verify-data", "server Finished verify_data with one byte changed", "decrypt_error"),
     ("server-hello-duplicated", "ServerHello record sent twice", "unexpected_message"),
     ("server-ccs-bad-payload", "server ChangeCipherSpec with payload 0x02", "decode_error"),
+    ("server-ccs-two-bytes", "server ChangeCipherSpec record of 2 bytes (01 01), or of 0 bytes", "unexpected_message"),
+    ("server-sslv2-format", "server answering in SSLv2 format (a SERVER-HELLO, 0x80 header, or an SSLv2-format "
+     "ClientHello): our client never takes the SSLv2 format", "unexpected_message"),
+    ("server-server-name-not-empty", "ServerHello server_name with data (RFC 6066 §3: empty)", "decode_error"),
+    ("server-server-name-unsolicited", "ServerHello server_name when the client sent none (RFC 5246 §7.4.1.4)",
+     "unsupported_extension"),
+    ("server-unrecognized-name-warning", "warning unrecognized_name before the ServerHello (RFC 6066 §3): the "
+     "handshake completes, the warning is reported", ACCEPTED),
     ("server-heartbeat-record", "heartbeat record before the ServerHello", "unexpected_message"),
     ("server-hello-ssl3-not-enabled", "ServerHello choosing SSL 3.0 (client offers TLS 1.0-1.2)", "protocol_version"),
     ("server-one-byte-fragments", "server flight in 1-byte handshake records", ACCEPTED),
@@ -117,8 +189,22 @@ CLIENT_TABLE: list[tuple[str, str, str]] = [
      "illegal_parameter"),
     ("server-x25519-low-order", "signed ServerKeyExchange with an X25519 value of small order: all-zero shared "
      "secret (RFC 7748 §6.1, RFC 8422 §5.11)", "illegal_parameter"),
+    ("server-x448-invalid", "signed ServerKeyExchange with an x448 value of small order (0, 1, p-1) or of 55 or 57 "
+     "bytes (RFC 7748 §5, §6.2; RFC 8422 §5.11)", "illegal_parameter"),
+    ("server-secp521r1-invalid-point", "signed ServerKeyExchange with a secp521r1 point off the curve or compressed "
+     "(RFC 8422 §5.11)", "illegal_parameter"),
+    ("server-x448-secp521r1", "server choosing x448 or secp521r1, the only group offered", ACCEPTED),
+    ("server-alpn-not-offered", "ServerHello selecting ALPN h3 when we offered h2 and http/1.1 (RFC 7301 §3.2)",
+     "illegal_parameter"),
+    ("server-alpn-not-asked", "ServerHello with ALPN when we offered none (RFC 5246 §7.4.1.4)", "unsupported_extension"),
+    ("server-resume-other-suite", "ServerHello echoing the offered session ID with another cipher suite (RFC 5246 "
+     "§7.4.1.3)", "illegal_parameter"),
     ("server-certificate-rsa-even-modulus", "server certificate whose RSA modulus is even (RFC 8017 §3.1), RSA and "
      "ECDHE_RSA", "bad_certificate"),
+    ("server-warning-alert-flood", "five warning alerts in a row after the handshake (also in one record) "
+     "(CVE-2016-8610)", "unexpected_message"),
+    ("server-empty-record-flood", "33 empty application data records in a row (CVE-2016-8610)", "unexpected_message"),
+    ("server-flood-below-limits", "four warnings and 32 empty records, then data: the data is read", ACCEPTED),
     ("server-truncation", "server closes TCP after data without close_notify: ConnectionClosedError(clean=False)", CLOSED),
 ]
 

@@ -6,6 +6,7 @@ client must end with the alert the RFC names (sent to the wire) or accept what t
 
 from __future__ import annotations
 
+import dataclasses
 import socket
 import struct
 import threading
@@ -20,6 +21,7 @@ from tlsstate.crypto.suites import by_name
 from tlsstate.io.sockets import TLSSocket
 from tlsstate.wire import errors
 from tlsstate.wire.constants import NamedGroup
+from tlsstate.wire.messages import Extension, ServerHello, encode_handshake
 
 from .cases import CLIENT_TABLE, SUITES
 from .peer import CCS, HANDSHAKE, HEARTBEAT, Outgoing, ScriptedPeer, record
@@ -113,6 +115,11 @@ def first_flight(edit: Callable[[bytes], bytes]) -> Callable[[Outgoing], bytes]:
 @pytest.mark.parametrize(("case", "tamper"), [
     ("server-hello-duplicated", first_flight(lambda rec: rec + rec)),
     ("server-ccs-bad-payload", lambda out: record(CCS, b"\x02") if out.content_type == CCS else out.data),
+    ("server-ccs-two-bytes", lambda out: record(CCS, b"\x01\x01") if out.content_type == CCS else out.data),
+    ("server-ccs-two-bytes", lambda out: record(CCS, b"") if out.content_type == CCS else out.data),
+    ("server-sslv2-format", first_flight(lambda rec: b"\x80\x2a\x04\x00\x01\x00\x02" + bytes(37))),
+    ("server-sslv2-format", first_flight(lambda rec: b"\x80\x1d\x01\x03\x03\x00\x03\x00\x00\x00\x10\x00\x00\x2f"
+                                         + bytes(16))),
     ("server-heartbeat-record", first_flight(lambda rec: record(HEARTBEAT, b"\x01\x00\x00") + rec)),
 ])
 def test_server_message_abuse(case: str, tamper: Callable[[Outgoing], bytes]) -> None:
@@ -266,3 +273,76 @@ def test_server_certificate_with_even_rsa_modulus(suite: str) -> None:
     assert isinstance(exc, errors.ProtocolError), exc
     assert exc.alert.label == CLIENT_CASES["server-certificate-rsa-even-modulus"], exc
     assert sent_alert(server) == exc.alert
+
+
+# ---------------------------------------------------------------- server_name (RFC 6066 §3)
+
+def rewrite_server_hello(change: Callable[[list[Extension]], list[Extension]]) -> Callable[[Outgoing], bytes]:
+    """Re-encode the first record's ServerHello with its extensions changed (the lengths follow)."""
+    def edit(rec: bytes) -> bytes:
+        assert rec[5] == 2
+        length = int.from_bytes(rec[6:9], "big")
+        hello = ServerHello.parse(rec[9 : 9 + length])
+        changed = dataclasses.replace(hello, extensions=tuple(change(list(hello.extensions or ()))))
+        body = encode_handshake(changed) + rec[9 + length:]
+        return record(HANDSHAKE, body, struct.unpack(">H", rec[1:3])[0])
+    return first_flight(edit)
+
+
+def test_server_name_not_empty_in_server_hello() -> None:
+    """The server's server_name acknowledgement must be empty (RFC 6066 §3): decode_error."""
+    def change(extensions: list[Extension]) -> list[Extension]:
+        assert any(e.type == 0 and e.data == b"" for e in extensions)  # the server acknowledged localhost
+        return [Extension(0, b"\x00\x04\x00\x00\x01a") if e.type == 0 else e for e in extensions]
+    server = ScriptedServer(rewrite_server_hello(change))
+    cfg = client_config()
+    cfg.server_name = "localhost"
+    exc = client_fails(server, cfg)
+    assert isinstance(exc, errors.ProtocolError) and exc.alert.label == CLIENT_CASES["server-server-name-not-empty"]
+    assert sent_alert(server) == exc.alert
+
+
+def test_server_name_unsolicited() -> None:
+    """A server_name answer to a ClientHello without one: unsupported_extension (RFC 5246 §7.4.1.4)."""
+    server = ScriptedServer(rewrite_server_hello(lambda extensions: [*extensions, Extension(0, b"")]))
+    cfg = client_config()
+    assert cfg.server_name is None
+    exc = client_fails(server, cfg)
+    assert isinstance(exc, errors.ProtocolError), exc
+    assert exc.alert.label == CLIENT_CASES["server-server-name-unsolicited"]
+    assert sent_alert(server) == exc.alert
+
+
+def test_unrecognized_name_warning_accepted() -> None:
+    """The scripted server (a real server Connection, certificate for localhost) warns unrecognized_name for another
+    name; our client reports the warning and completes (RFC 6066 §3: the server chose to continue)."""
+    assert CLIENT_CASES["server-unrecognized-name-warning"] == "accepted"
+    seen: list[bytes] = []
+
+    def tamper(out: Outgoing) -> bytes:
+        seen.append(out.data[:7])
+        return out.data
+
+    def after(peer: ScriptedPeer) -> None:
+        peer.conn.send_data(b"named")
+        peer.conn.close()
+        peer.flush()
+    server = ScriptedServer(tamper, after=after)
+    cfg = client_config()
+    cfg.server_name = "other.example"
+    try:
+        with TLSSocket.connect("127.0.0.1", server.port, cfg, timeout=10) as tls:
+            assert tls.recv_all() == b"named"
+            assert [(w.level, w.description) for w in tls.warnings] == [(1, 112)]
+    finally:
+        server.close()
+    assert seen[0] == record(21, b"\x01\x70", seen[0][1] << 8 | seen[0][2])  # the warning came first
+
+
+def test_client_refuses_to_send_a_bad_server_name() -> None:
+    """What our client sends is a HostName a server accepts (RFC 6066 §3): a bad one is a ConfigurationError."""
+    for name in ("local\x00host", "bell\x07.example", "a..b", "-a.example", "x" * 64 + ".example"):
+        cfg = client_config()
+        cfg.server_name = name
+        with pytest.raises(errors.ConfigurationError, match="server_name"):
+            cfg.check(server_side=False)

@@ -118,12 +118,15 @@ def test_client_gets_ccs_before_server_hello_done() -> None:
     assert "expected Certificate, received ChangeCipherSpec" in str(exc)
 
 
-@pytest.mark.parametrize("payload", [b"\x02", b"\x01\x01", b""])
-def test_ccs_payload_must_be_01(payload: bytes) -> None:
+@pytest.mark.parametrize(("payload", "error"), [(b"\x02", errors.DecodeError), (b"\x00", errors.DecodeError),
+                                              (b"\x01\x01", errors.UnexpectedMessage), (b"", errors.UnexpectedMessage)])
+def test_ccs_payload_must_be_01(payload: bytes, error: type[errors.ProtocolError]) -> None:
+    """RFC 5246 §7.1: one byte 01. Another byte is decode_error; another length is no ChangeCipherSpec message at
+    all, unexpected_message (as OpenSSL and tlslite-ng)."""
     client, server = start()
     deliver(client, server)
     server.receive_bytes(record(ContentType.CHANGE_CIPHER_SPEC, payload))
-    fails_with(server, errors.DecodeError, AlertDescription.DECODE_ERROR)
+    fails_with(server, error, error("x").alert)
 
 
 def test_ccs_inside_a_fragmented_handshake_message() -> None:
@@ -396,13 +399,25 @@ def test_absurd_handshake_length_refused_at_once() -> None:
 
 
 def test_handshake_cap_is_configurable() -> None:
-    header = bytes([HandshakeType.CLIENT_HELLO]) + (2048).to_bytes(3, "big")
+    """The cap holds for every message but a server's ClientHello, which may be as long as its own length fields
+    allow (131,396 bytes, RFC 5246 §7.4.1.2) whatever the cap."""
+    header = bytes([HandshakeType.CLIENT_KEY_EXCHANGE]) + (2048).to_bytes(3, "big")
     relaxed = Connection(server_config(), server_side=True)
     relaxed.receive_bytes(record(ContentType.HANDSHAKE, header, 0x0301))
     assert relaxed.next_event() is None  # waits for the rest
     strict = Connection(server_config(max_handshake_message_length=1024), server_side=True)
     strict.receive_bytes(record(ContentType.HANDSHAKE, header, 0x0301))
     fails_with(strict, errors.DecodeError, AlertDescription.DECODE_ERROR)
+    hello = Connection(server_config(max_handshake_message_length=1024), server_side=True)
+    hello.receive_bytes(record(ContentType.HANDSHAKE, b"\x01" + (131396).to_bytes(3, "big"), 0x0301))
+    assert hello.next_event() is None  # waits for the rest
+    too_long = Connection(server_config(max_handshake_message_length=1024), server_side=True)
+    too_long.receive_bytes(record(ContentType.HANDSHAKE, b"\x01" + (131397).to_bytes(3, "big"), 0x0301))
+    fails_with(too_long, errors.DecodeError, AlertDescription.DECODE_ERROR)
+    client = Connection(client_config(max_handshake_message_length=1024), server_side=False)
+    client.start_handshake()
+    client.receive_bytes(record(ContentType.HANDSHAKE, bytes([HandshakeType.SERVER_HELLO]) + (2048).to_bytes(3, "big")))
+    fails_with(client, errors.DecodeError, AlertDescription.DECODE_ERROR)
 
 
 def test_oversized_record_is_record_overflow() -> None:

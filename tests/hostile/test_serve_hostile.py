@@ -20,10 +20,24 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from tlsstate.config import TLSConfig
 from tlsstate.crypto.certs import generate_self_signed, write_pem_files
 from tlsstate.crypto.suites import by_name
+from tlsstate.handshake import client_states
 from tlsstate.wire.constants import AlertDescription, NamedGroup, ProtocolVersion
+from tlsstate.wire.messages import ClientHello, Extension
 
 from .cases import ACCEPTED, AEAD, CLOSED, SERVER_CASES, SUITES, VERSIONS
-from .peer import ALERT, APPDATA, CCS, HANDSHAKE, HEARTBEAT, Outgoing, ScriptedPeer, ServeProcess, handshake, record
+from .peer import (
+    ALERT,
+    APPDATA,
+    CCS,
+    HANDSHAKE,
+    HEARTBEAT,
+    Outgoing,
+    ScriptedPeer,
+    ServeProcess,
+    handshake,
+    record,
+    rss_kib,
+)
 
 EXPECTED = {case_id: alert for case_id, _, alert in SERVER_CASES}
 ALL_SUITES = ",".join(name for name, _ in SUITES.values())
@@ -269,6 +283,15 @@ def reorder(case: str) -> Callable[[Outgoing], bytes]:
         rec = out.data
         if case == "ccs-bad-payload" and out.content_type == CCS:
             return record(CCS, b"\x02")
+        if case.split("/")[0] == "ccs-two-bytes" and out.content_type == CCS:
+            return record(CCS, {"ccs-two-bytes": b"\x01\x01", "ccs-two-bytes/0": b"", "ccs-two-bytes/3": b"\x01" * 3}[case])
+        if case.split("/")[0] == "record-version-first-any-minor" and out.index == 0:
+            return rec[:1] + bytes.fromhex(case.split("/")[1]) + rec[3:]
+        if case == "record-version-later-bad" and out.content_type == HANDSHAKE and not out.protected and rec[5] == 16:
+            return rec[:1] + b"\x03\xfe" + rec[3:]
+        if case == "record-version-later-bad/hello" and out.index == 0:
+            half = 5 + (len(rec) - 5) // 2
+            return record(HANDSHAKE, rec[5:half], 0x0301) + record(HANDSHAKE, rec[half:], 0x03FE)
         if case == "ccs-before-key-exchange" and out.index == 0:
             return rec + record(CCS, b"\x01")
         if case == "finished-without-key-exchange" and out.content_type == HANDSHAKE and not out.protected \
@@ -301,16 +324,20 @@ def reorder(case: str) -> Callable[[Outgoing], bytes]:
     return tamper
 
 
-ORDER_CASES = ["ccs-bad-payload", "ccs-before-key-exchange", "finished-without-key-exchange", "duplicate-client-hello",
+ORDER_CASES = ["ccs-bad-payload", "ccs-two-bytes", "ccs-two-bytes/0", "ccs-two-bytes/3",
+               "ccs-before-key-exchange", "finished-without-key-exchange", "duplicate-client-hello",
                "duplicate-key-exchange", "appdata-before-hello", "heartbeat-record", "unknown-content-type",
                "plaintext-record-overflow", "ciphertext-record-overflow", "one-byte-fragments",
-               "zero-length-handshake-record", "ccs-inside-fragmented-message"]
+               "zero-length-handshake-record", "ccs-inside-fragmented-message", "record-version-first-any-minor/0300",
+               "record-version-first-any-minor/03fe", "record-version-first-any-minor/03ff", "record-version-later-bad",
+               "record-version-later-bad/hello"]
 
 
 @pytest.mark.parametrize("case", ORDER_CASES)
 @pytest.mark.parametrize("suite", ["TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", "TLS_RSA_WITH_AES_128_CBC_SHA"])
 def test_record_and_message_order(server: ServeProcess, case: str, suite: str) -> None:
     peer = run_tampered(server, config(suite), reorder(case))
+    case = case.split("/")[0]  # a variant of the case
     if EXPECTED[case] == ACCEPTED:
         assert peer.outcome.handshake_complete and peer.outcome.alert is None, peer.outcome
     else:
@@ -370,8 +397,11 @@ def server_answer(server: ServeProcess, data: bytes) -> tuple[str, bool]:
         return "nothing", closed
 
 
-def sslv2_hello() -> bytes:
-    body = b"\x01\x03\x03" + struct.pack(">HHH", 6, 0, 16) + b"\x00\xc0\x2f\x00\x00\x2f" + os.urandom(16)
+def sslv2_hello(version: bytes = b"\x03\x03", specs: bytes = b"\x00\xc0\x2f\x00\x00\x2f", challenge: int = 16,
+                spec_length: int | None = None) -> bytes:
+    """An SSLv2-format ClientHello laid out by hand (RFC 5246 Appendix E.2)."""
+    lengths = struct.pack(">HHH", len(specs) if spec_length is None else spec_length, 0, challenge)
+    body = b"\x01" + version + lengths + specs + os.urandom(challenge)
     return struct.pack(">H", 0x8000 | len(body)) + body
 
 
@@ -380,8 +410,27 @@ def many_extensions() -> list[bytes]:
         ext(0x1000 + i, b"") for i in range(10000)]
 
 
+SIG_ALGS_CERT_ONLY = [ext(10, b"\x00\x02\x00\x17"), ext(11, b"\x01\x00"), ext(50, b"\x00\x04\x04\x01\x08\x04")]
+
+
+def sni(host: bytes) -> bytes:
+    """A server_name extension with one host_name (RFC 6066 §3), laid out by hand."""
+    entry = b"\x00" + struct.pack(">H", len(host)) + host
+    return ext(0, struct.pack(">H", len(entry)) + entry)
+
+
+def with_sni(host: bytes) -> Callable[[], bytes]:
+    return lambda: client_hello(extensions=[*base_extensions(), sni(host)])
+
+
 HELLO_CASES: dict[str, Callable[[], bytes]] = {
     "sslv2-client-hello": sslv2_hello,
+    "sslv2-client-hello-later": lambda: record(HANDSHAKE, client_hello()[5:12], 0x0301) + sslv2_hello(),
+    "sslv2-client-hello-ssl2-only": lambda: sslv2_hello(version=b"\x00\x02", specs=b"\x07\x00\xc0"),
+    "sslv2-client-hello-no-tls-suite": lambda: sslv2_hello(specs=b"\x07\x00\xc0\x01\x00\x80"),
+    "sslv2-client-hello-bad-lengths": lambda: sslv2_hello(specs=b"\x00\x00\x2f\x00"),
+    "sslv2-client-hello-bad-lengths/challenge": lambda: sslv2_hello(challenge=15),
+    "sslv2-client-hello-bad-lengths/past-record": lambda: sslv2_hello(spec_length=600),
     "version-ssl2": lambda: client_hello(version=0x0200),
     "version-ssl3-not-enabled": lambda: client_hello(version=0x0300),
     "version-future": lambda: client_hello(version=0x0305),
@@ -396,20 +445,210 @@ HELLO_CASES: dict[str, Callable[[], bytes]] = {
     "unknown-extension": lambda: client_hello(extensions=[*base_extensions(), ext(0xFAFA, b"whatever")]),
     "many-extensions": lambda: client_hello(extensions=[*base_extensions()] + [ext(0x1000 + i, b"") for i in range(3000)]),
     "trailing-bytes-hello": lambda: client_hello(trailing=b"\x00\x00\x00"),
+    "server-name-empty": lambda: client_hello(extensions=[*base_extensions(), ext(0, b"")]),
+    "server-name-empty/list": lambda: client_hello(extensions=[*base_extensions(), ext(0, b"\x00\x00")]),
+    "server-name-control-characters": with_sni(b"local\x00host"),
+    "server-name-control-characters/bel": with_sni(b"bell\x07.example"),
+    "server-name-control-characters/esc": with_sni(b"\x1b[31m.example"),
+    "server-name-control-characters/del": with_sni(b"del\x7f.example"),
+    "server-name-utf8": with_sni("bücher.example".encode()),
+    "server-name-not-dns": with_sni(b"a..b"),
+    "server-name-not-dns/hyphen": with_sni(b"-a.example"),
+    "server-name-not-dns/trailing-dot": with_sni(b"localhost."),
+    "server-name-not-dns/ip": with_sni(b"127.0.0.1"),
+    "server-name-not-dns/long-label": with_sni(b"x" * 64 + b".example"),
+    "sig-algs-cert-only": lambda: client_hello(suites=b"\xc0\x2f\xc0\x30", extensions=SIG_ALGS_CERT_ONLY),
     "unsupported-curves": lambda: client_hello(suites=b"\xc0\x2f\xc0\x30",
-                                               extensions=[ext(10, b"\x00\x02\x00\x19"), ext(11, b"\x01\x00")]),
+                                               extensions=[ext(10, b"\x00\x02\x00\x15"), ext(11, b"\x01\x00")]),
 }
 
 
 @pytest.mark.parametrize("case", sorted(HELLO_CASES))
 def test_client_hello_variants(server: ServeProcess, case: str) -> None:
     answer, closed = server_answer(server, HELLO_CASES[case]())
-    expected = EXPECTED[case]
+    expected = EXPECTED[case.split("/")[0]]  # a variant of the case
     if expected == ACCEPTED:
         assert answer == "server_hello"
     else:
         assert answer == f"alert:{expected}"
         assert closed
+    still_serving(server)
+
+
+def first_records(server: ServeProcess, data: bytes) -> list[tuple[int, bytes]]:
+    """The plaintext records answering ``data`` up to the ServerHelloDone (or an alert)."""
+    out: list[tuple[int, bytes]] = []
+    with server.connect(timeout=5) as sock:
+        sock.sendall(data)
+        got = b""
+        while not out or not (out[-1][0] == HANDSHAKE and out[-1][1].endswith(b"\x0e\x00\x00\x00")):
+            while len(got) < 5 or len(got) < 5 + struct.unpack(">H", got[3:5])[0]:
+                chunk = sock.recv(65536)
+                assert chunk, f"closed after {out}"
+                got += chunk
+            end = 5 + struct.unpack(">H", got[3:5])[0]
+            out.append((got[0], got[5:end]))
+            got = got[end:]
+            if out[-1][0] == ALERT and out[-1][1][0] == 2:
+                break
+    return out
+
+
+@pytest.mark.parametrize(("host", "known"), [(b"localhost", True), (b"other.example", False), (b"LocalHost", True)])
+def test_server_name_unrecognized_warning(server: ServeProcess, host: bytes, known: bool) -> None:
+    """RFC 6066 §3: a name our certificate names is acknowledged with an empty server_name; another one gets the
+    warning unrecognized_name before the ServerHello, no acknowledgement, and the handshake goes on."""
+    assert EXPECTED["server-name-unrecognized"] == ACCEPTED
+    records = first_records(server, with_sni(host)())
+    if not known:
+        assert records[0] == (ALERT, bytes([1, AlertDescription.UNRECOGNIZED_NAME])), records[0]
+        records = records[1:]
+    assert records[0][0] == HANDSHAKE and records[0][1][0] == 2, records[0]
+    hello = records[0][1]
+    session_id_at = 4 + 2 + 32
+    extensions_at = session_id_at + 1 + hello[session_id_at] + 3
+    assert (b"\x00\x00\x00\x00" in hello[extensions_at + 2:]) == known  # server_name, empty
+    cfg = config()
+    cfg.server_name = host.decode()
+    with server.connect() as sock:  # the whole handshake and an echo, as our client sees it
+        peer = ScriptedPeer(sock, cfg, server_side=False)
+        peer.run(until=lambda o: o.handshake_complete)
+        assert peer.outcome.handshake_complete and peer.outcome.alert is None, peer.outcome
+        assert ("AlertEvent" in peer.outcome.log) != known
+
+
+def chosen_suite(server: ServeProcess, data: bytes) -> int:
+    """The cipher suite of the ServerHello answering ``data`` (RFC 5246 §7.4.1.3)."""
+    with server.connect(timeout=5) as sock:
+        sock.sendall(data)
+        got = b""
+        session_id_at = 5 + 4 + 2 + 32  # record header, handshake header, server_version, random
+        while len(got) <= session_id_at or len(got) < session_id_at + 1 + got[session_id_at] + 2:
+            chunk = sock.recv(65536)
+            assert chunk, f"closed after {got.hex()}"
+            got += chunk
+        assert got[0] == HANDSHAKE and got[5] == 2, got[:7].hex()
+        at = session_id_at + 1 + got[session_id_at]
+        return int(struct.unpack(">H", got[at : at + 2])[0])
+
+
+def test_signature_algorithms_cert_only_rsa_remains(server: ServeProcess) -> None:
+    """RFC 8446 §4.2.3 for TLS 1.2: no signature_algorithms, so no signed suite; the RSA suite remains. With
+    signature_algorithms too, ECDHE is chosen as usual (control; TLS 1.1: tests/unit/handshake/test_server_choices)."""
+    assert EXPECTED["sig-algs-cert-only-rsa-remains"] == ACCEPTED
+    suites = b"\xc0\x2f\x00\x9d"  # ECDHE_RSA / RSA with AES-GCM: ECDHE first in both our and the client's order
+    assert chosen_suite(server, client_hello(suites=suites, extensions=SIG_ALGS_CERT_ONLY)) == 0x009D
+    with_both = [*SIG_ALGS_CERT_ONLY, ext(13, b"\x00\x02\x04\x01")]
+    assert chosen_suite(server, client_hello(suites=suites, extensions=with_both)) == 0xC02F
+    still_serving(server)
+
+
+# ---------------------------------------------------------------- ClientHellos as large as they can be (RFC 5246 §7.4.1.2)
+
+def in_records(message: bytes, size: int = 2**14) -> bytes:
+    """A handshake message cut into plaintext records of ``size`` bytes (RFC 5246 §6.2.1: at most 2^14)."""
+    return b"".join(record(HANDSHAKE, message[i : i + size], 0x0301) for i in range(0, len(message), size))
+
+
+def hello_message(suites: bytes, extensions: bytes, session_id: bytes = b"", compression: bytes = b"\x00") -> bytes:
+    body = (b"\x03\x03" + os.urandom(32) + bytes([len(session_id)]) + session_id + struct.pack(">H", len(suites))
+            + suites + bytes([len(compression)]) + compression + struct.pack(">H", len(extensions)) + extensions)
+    return handshake(1, body)
+
+
+LARGE_HELLOS: dict[str, Callable[[], bytes]] = {
+    "16383-extensions": lambda: hello_message(b"\xc0\x2f\x00\x2f", b"".join(ext(0x8000 + i, b"") for i in range(16383))),
+    "32760-signature-schemes": lambda: hello_message(
+        b"\xc0\x2f", ext(10, b"\x00\x02\x00\x17") + ext(13, struct.pack(">H", 65520) + b"\x08\x09" * 32759 + b"\x04\x01")),
+    "65531-byte-extension": lambda: hello_message(b"\xc0\x2f\x00\x2f", ext(0x8000, os.urandom(65531))),
+    "131396-bytes": lambda: hello_message(
+        b"".join(struct.pack(">H", 0x8000 + i) for i in range(32765)) + b"\xc0\x2f\x00\x2f",
+        ext(0x8000, os.urandom(65531)), os.urandom(32), bytes(range(255))),
+}
+
+
+@pytest.mark.parametrize("shape", sorted(LARGE_HELLOS))
+@pytest.mark.parametrize("record_size", [2**14, 1000])
+def test_large_client_hello_answered(server: ServeProcess, shape: str, record_size: int) -> None:
+    assert EXPECTED["large-client-hello"] == ACCEPTED
+    message = LARGE_HELLOS[shape]()
+    assert len(message) > 65536 + 4
+    if shape == "131396-bytes":
+        assert len(message) == 4 + 131396
+    answer, _ = server_answer(server, in_records(message, record_size))
+    assert answer == "server_hello", (shape, answer)
+
+
+def test_large_client_hello_over_the_limits(server: ServeProcess) -> None:
+    """One byte more than a ClientHello can be is refused from its header; other messages keep the 64 KiB cap."""
+    for header in (b"\x01" + (131397).to_bytes(3, "big"), b"\x10" + (65537).to_bytes(3, "big")):
+        if header[0] == 16:  # a ClientKeyExchange after a good ClientHello
+            data = client_hello() + record(HANDSHAKE, header, 0x0303)
+            with server.connect(timeout=5) as sock:
+                sock.sendall(data)
+                got = b""
+                while chunk := sock.recv(65536):
+                    got += chunk
+            alert = AlertDescription[EXPECTED["large-client-hello-over"].upper()]
+            assert bytes([ALERT, 3, 3, 0, 2, 2, alert]) in got
+            continue
+        answer, closed = server_answer(server, record(HANDSHAKE, header, 0x0301))
+        assert answer == "alert:" + EXPECTED["large-client-hello-over"] and closed
+    still_serving(server)
+
+
+def padded_client_hello(fill: str) -> Callable[..., ClientHello]:
+    """Our client's ClientHello grown to 131,396 bytes: 32,767 suites (unknown ones first), a 32-byte session ID,
+    255 compression methods and a 65,535-byte extensions block, filled by one unknown extension or by unknown
+    empty ones (about 16,330) and one to make up the rest."""
+    def build(**fields: object) -> ClientHello:
+        suites = tuple(fields.pop("cipher_suites"))  # type: ignore[call-overload]
+        extensions = tuple(fields.pop("extensions") or ())  # type: ignore[call-overload]
+        room = 65535 - sum(4 + len(e.data) for e in extensions) - 4
+        empties = tuple(Extension(0x8000 + i, b"") for i in range(room // 4)) if fill == "empty-extensions" else ()
+        hello = ClientHello(
+            cipher_suites=tuple(range(0x8000, 0x8000 + 32767 - len(suites))) + suites,
+            extensions=(*extensions, *empties, Extension(0xC000, os.urandom(room - 4 * len(empties)))),
+            **{**fields, "session_id": os.urandom(32), "compression_methods": bytes(range(255))},  # type: ignore[arg-type]
+        )
+        assert len(hello.serialize()) == 131396
+        return hello
+    return build
+
+
+@pytest.mark.parametrize("fill", ["one-extension", "empty-extensions"])
+def test_maximal_client_hello_full_handshake_rss(server: ServeProcess, monkeypatch: pytest.MonkeyPatch,
+                                                 fill: str) -> None:
+    """Our client's hello grown to 131,396 bytes in 1,000-byte records: the whole handshake and an echo (the
+    Finished proves the server hashed all of it); 21 of them leave serve's VmRSS under 3 MiB above where an ordinary
+    handshake left it, one under 8 times its size (RFC 5246 §7.4.1.2 bounds the hello; memory follows its size)."""
+    monkeypatch.setattr(client_states, "ClientHello", padded_client_hello(fill))
+
+    def split(out: Outgoing) -> bytes:
+        if out.index == 0:
+            return in_records(out.data[5:], 1000)
+        return out.data
+
+    def one() -> None:
+        with server.connect() as sock:
+            peer = ScriptedPeer(sock, config(), server_side=False, tamper=split)
+            peer.run(until=lambda o: o.handshake_complete or o.alert is not None)
+            assert peer.outcome.handshake_complete and peer.outcome.alert is None, peer.outcome
+            peer.conn.send_data(b"large")
+            peer.flush()
+            peer.run(until=lambda o: o.received_plaintext == b"large", max_steps=20)
+            assert peer.outcome.received_plaintext == b"large"
+
+    still_serving(server)  # warm: an ordinary handshake first
+    idle = rss_kib(server.pid)
+    one()
+    after_one = rss_kib(server.pid)
+    for _ in range(20):
+        one()
+    after_many = rss_kib(server.pid)
+    print(f"\n131,396-byte ClientHello, {fill}: VmRSS {idle} KiB before, {after_one} KiB after one, {after_many} after 21")
+    assert after_one - idle < 8 * 131396 // 1024, (idle, after_one)  # measured: 200-550 KiB
+    assert after_many - idle < 3 * 1024, (idle, after_one, after_many)  # measured: 830-970 KiB
     still_serving(server)
 
 

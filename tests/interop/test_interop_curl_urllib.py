@@ -52,8 +52,8 @@ CURL_CASES = [  # (curl options, serve options, expected page line, page fragmen
      "TLSv1.2, Cipher is DHE-RSA-AES128-GCM-SHA256", ["<th>Key exchange</th><td>DHE_RSA</td>"]),
     (["--tlsv1.2", "--tls-max", "1.2", "--ciphers", "ECDHE-RSA-AES128-SHA256"], ["--no-etm"],
      "TLSv1.2, Cipher is ECDHE-RSA-AES128-SHA256", ["<th>Encrypt-then-MAC</th><td>no</td>"]),
-    (["--tls-max", "1.2", "--http1.1"], ["--alpn", "http/1.1"],
-     "TLSv1.2, Cipher is ECDHE-RSA-AES128-GCM-SHA256", ["<th>ALPN</th><td>http/1.1</td>",
+    (["--tls-max", "1.2", "--http1.1"], ["--alpn", "http/1.1"],  # the client's first suite we support
+     "TLSv1.2, Cipher is ECDHE-RSA-AES256-GCM-SHA384", ["<th>ALPN</th><td>http/1.1</td>",
                                                         "<th>Server name (SNI)</th><td>localhost</td>"]),
 ]
 

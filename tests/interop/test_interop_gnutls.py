@@ -53,6 +53,10 @@ CASES = [
      ["TLS1.2", "(ECDHE-", "(AES-128-CCM-8)"]),
     (f"{V12}:-KX-ALL:+ECDHE-RSA:-CIPHER-ALL:+AES-256-GCM:-GROUP-ALL:+GROUP-SECP384R1", "rsa",
      "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384", ["TLS1.2", "(ECDHE-SECP384R1)", "(AES-256-GCM)"]),
+    (f"{V12}:-KX-ALL:+ECDHE-RSA:-CIPHER-ALL:+AES-128-GCM:-GROUP-ALL:+GROUP-X448", "rsa",
+     "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", ["TLS1.2", "(ECDHE-X448)", "(AES-128-GCM)"]),
+    (f"{V10}:-KX-ALL:+ECDHE-RSA:-CIPHER-ALL:+AES-128-CBC:-GROUP-ALL:+GROUP-SECP521R1", "rsa",
+     "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA", ["TLS1.0", "(ECDHE-SECP521R1)", "(AES-128-CBC)-(SHA1)"]),
     (f"{V12}:-KX-ALL:+ECDHE-RSA:-CIPHER-ALL:+AES-256-CBC:-MAC-ALL:+SHA384", "rsa",
      "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA384", ["TLS1.2", "(ECDHE-", "(AES-256-CBC)-(SHA384)"]),
     (f"{V11}:-KX-ALL:+DHE-RSA:-CIPHER-ALL:+AES-128-CBC", "rsa", "TLS_DHE_RSA_WITH_AES_128_CBC_SHA",
@@ -224,7 +228,7 @@ def test_gnutls_cli_resumes_with_ticket(pem: dict[str, tuple[Path, Path]], tmp_p
     hellos = [ln for ln in text.splitlines() if "Sending extension Session Ticket/35" in ln]
     assert len(hellos) == 2 and "(0 bytes)" in hellos[0] and "(0 bytes)" not in hellos[1]  # 2nd hello: the ticket
     assert "This is a resumed session" in text
-    assert "Cipher is ECDHE-RSA-AES128-GCM-SHA256" in text
+    assert "Cipher is ECDHE-RSA-AES256-GCM-SHA384" in text  # GnuTLS NORMAL's first suite we support (its order)
     assert "resumed" in server.lines[-1]
 
 

@@ -6,9 +6,10 @@
 
 Matrix: TLS 1.0/1.1/1.2 × key exchange (RSA, ECDHE X25519/P-256/P-384) × family (AES-CBC SHA/SHA256/SHA384
 with and without EtM, AES-GCM, AES-CCM, ChaCha20-Poly1305) × EMS on/off, RSA and ECDSA certificates; small
-data on every row and 1 MiB each way on a representative subset. Also session resumption both ways, ALPN and SNI seen by the
-peer. The certificate chain (test CA -> localhost leaf) is made here with pyca, and the tlsstate client
-verifies it. Every peer process is killed in a ``finally``; every wait is bounded.
+data on every row and 1 MiB each way on a representative subset; P-521 and X448 on rows of their own. Also
+session resumption both ways, ALPN and SNI seen by the peer. The certificate chain (test CA -> localhost leaf)
+is made here with pyca, and the tlsstate client verifies it. Every peer process is killed in a ``finally``;
+every wait is bounded.
 """
 
 from __future__ import annotations
@@ -46,7 +47,10 @@ VERSIONS = {  # our version, OpenSSL flag
     "tls1.2": (ProtocolVersion.TLS1_2, "-tls1_2"),
 }
 GROUPS = {"x25519": (NamedGroup.X25519, "X25519"), "P-256": (NamedGroup.SECP256R1, "P-256"),
-          "P-384": (NamedGroup.SECP384R1, "P-384")}
+          "P-384": (NamedGroup.SECP384R1, "P-384"), "P-521": (NamedGroup.SECP521R1, "secp521r1"),
+          "x448": (NamedGroup.X448, "X448")}
+#: The groups the full matrix crosses with every ECDHE suite; P-521 and x448 have their own rows (MORE_GROUPS).
+MATRIX_GROUPS = ("x25519", "P-256", "P-384")
 
 # OpenSSL suite name -> versions it runs in (RFC 5246/5289/6655/7905 restrict SHA-2 and AEAD suites to 1.2)
 CBC_SHA = ["AES128-SHA", "AES256-SHA", "ECDHE-RSA-AES128-SHA", "ECDHE-RSA-AES256-SHA"]
@@ -80,7 +84,7 @@ def build_matrix() -> list[Case]:
     for version in VERSIONS:
         suites = CBC_SHA + (TLS12_ONLY if version == "tls1.2" else [])
         for suite in suites:
-            groups: list[str | None] = list(GROUPS) if suite.startswith("ECDHE") else [None]
+            groups: list[str | None] = list(MATRIX_GROUPS) if suite.startswith("ECDHE") else [None]
             for index, group in enumerate(groups):
                 cbc = "GCM" not in suite and "CCM" not in suite and "CHACHA" not in suite
                 for etm in ((True, False) if cbc else (False,)):
@@ -116,7 +120,19 @@ ECDSA = [
     Case("tls1.2", "ECDHE-ECDSA-CHACHA20-POLY1305", "P-256", False, True),
     Case("tls1.2", "ECDHE-ECDSA-AES128-CCM", "P-256", False, True, True),
 ]
-MATRIX = build_matrix() + BIG + ECDSA
+# secp521r1 and x448 (RFC 8422 §5.1.1, RFC 7748): every version, CBC and AEAD, RSA and ECDSA certificates
+MORE_GROUPS = [
+    Case("tls1.0", "ECDHE-RSA-AES128-SHA", "P-521", True, True),
+    Case("tls1.0", "ECDHE-RSA-AES256-SHA", "x448", False, False),
+    Case("tls1.1", "ECDHE-RSA-AES128-SHA", "x448", True, True),
+    Case("tls1.1", "ECDHE-ECDSA-AES256-SHA", "P-521", False, True),
+    Case("tls1.2", "ECDHE-RSA-AES128-GCM-SHA256", "x448", False, True),
+    Case("tls1.2", "ECDHE-RSA-AES256-GCM-SHA384", "P-521", False, True),
+    Case("tls1.2", "ECDHE-ECDSA-AES128-GCM-SHA256", "x448", False, True),
+    Case("tls1.2", "ECDHE-RSA-CHACHA20-POLY1305", "P-521", False, False),
+    Case("tls1.2", "ECDHE-RSA-AES256-SHA384", "x448", True, True, True),
+]
+MATRIX = build_matrix() + BIG + ECDSA + MORE_GROUPS
 
 
 # ------------------------------------------------------------------------------------------ fixtures

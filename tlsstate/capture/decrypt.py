@@ -9,21 +9,25 @@ only kept when a sink asks for it (``--follow`` / ``--write-dir``).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from tlsstate.capture import tls13
-from tlsstate.capture.keysource import KeySource
+from tlsstate.capture.keysource import KeySource, load_rsa_key
 from tlsstate.capture.pcap import CaptureError, CaptureReader, open_capture
 from tlsstate.capture.session import TlsSession
+from tlsstate.capture.starttls import identify
 from tlsstate.capture.stream import DirectionState
 from tlsstate.capture.tcp import StreamReassembler, TcpConnection, TcpTracker
 from tlsstate.capture.tls12 import CapturedSessions
+from tlsstate.capture.trace import RecordInfo
+from tlsstate.record.compression import compression_name
 from tlsstate.wire.constants import ProtocolVersion
 
-__all__ = ["CaptureResult", "ConnectionResult", "DecryptOptions", "decrypt_capture"]
+__all__ = ["CaptureResult", "ConnectionResult", "DecryptOptions", "Decryption", "Prelude", "decrypt_capture",
+           "decrypt_connections"]
 
 
 KNOWN_VERSIONS = frozenset(ProtocolVersion)
@@ -38,6 +42,25 @@ class DecryptOptions:
     sink_factory: SinkFactory | None = None  # (connection number, "client"/"server") -> sink or None
     progress: Callable[[int, int], None] | None = None  # (bytes read, total bytes)
     max_buffer: int = 32 * 1024 * 1024
+    on_time: Callable[[float], None] | None = None  # the capture time of each packet, before it is processed
+    on_start: Callable[[TcpConnection], None] | None = None  # a TCP connection is first seen
+    # a TCP connection is handed out (done, and every earlier one too): with its result, None when it is not TLS
+    on_done: Callable[[TcpConnection, ConnectionResult | None], None] | None = None
+
+
+@dataclass(frozen=True)
+class Prelude:
+    """The plaintext a connection carried before its TLS handshake (STARTTLS and other in-band upgrades,
+    :mod:`tlsstate.capture.starttls`): the protocol when recognisable, and the bytes each way."""
+
+    protocol: str | None
+    client_to_server_bytes: int
+    server_to_client_bytes: int
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``prelude`` object of ``--json``."""
+        return {"protocol": self.protocol, "client_to_server_bytes": self.client_to_server_bytes,
+                "server_to_client_bytes": self.server_to_client_bytes}
 
 
 @dataclass
@@ -79,6 +102,25 @@ class ConnectionResult:
         suite = self.session.suite
         return suite.name if suite is not None else self.cipher_suite
 
+    @property
+    def records(self) -> list[RecordInfo]:
+        """Every record of the connection (verdict, key, cause) when records were kept, else empty."""
+        return self.session.records
+
+    @property
+    def prelude(self) -> Prelude | None:
+        """The plaintext before the TLS handshake, or None when the connection started with TLS."""
+        client, server = self.session.client, self.session.server
+        if not (client.prelude_bytes or server.prelude_bytes):
+            return None
+        return Prelude(identify(client.prelude_head, server.prelude_head), client.prelude_bytes, server.prelude_bytes)
+
+    @property
+    def compression(self) -> str | None:
+        """The ServerHello's compression method (``null``, ``deflate``, ``0x40``...), None before a ServerHello."""
+        method = self.session.compression
+        return None if method is None else compression_name(method)
+
     def gaps(self) -> list[dict[str, int | str]]:
         """TCP gaps per direction."""
         out: list[dict[str, int | str]] = []
@@ -86,8 +128,25 @@ class ConnectionResult:
             out.extend({"direction": name, "offset": g.offset, "length": g.length} for g in stream.gaps)
         return out
 
+    def undecryptable(self) -> list[dict[str, Any]]:
+        """Why records were not decrypted, per direction and cause: ``direction``, ``records`` and the cause's
+        fields (:class:`~tlsstate.capture.trace.Cause`)."""
+        out: list[dict[str, Any]] = []
+        for name, state in (("client_to_server", self.session.client), ("server_to_client", self.session.server)):
+            out.extend({"direction": name, "records": count, **cause.to_json()} for cause, count in state.causes.items())
+        return out
+
+    def records_json(self) -> list[dict[str, Any]]:
+        """The ``--records`` lines as objects (only when records were kept)."""
+        return [
+            {"direction": r.direction, "content_type": r.content_type, "seq": r.seq, "length": r.length,
+             "verdict": r.verdict, "key": r.key, "plaintext_length": r.plaintext_length,
+             "cause": r.cause.to_json() if r.cause is not None else None}
+            for r in self.session.records
+        ]
+
     def to_json(self) -> dict[str, Any]:
-        """The ``--json`` object."""
+        """The ``--json`` object (with ``records`` when they were kept: ``--json --records``)."""
         s = self.session
         summary = s.summary()
         return {
@@ -98,6 +157,10 @@ class ConnectionResult:
             "version_hex": self.version_hex,
             "cipher_suite": self.cipher_suite,
             "cipher_suite_name": self.cipher_suite_name,
+            "compression": self.compression,
+            "group": s.key_exchange.group,
+            "hello_retry": s.hello_retry,
+            "key_shares": s.key_exchange.to_json(),
             "sni": s.sni,
             "alpn": s.alpn,
             "handshakes": s.handshakes,
@@ -112,7 +175,10 @@ class ConnectionResult:
             "finished_verified": (all(ok for _w, ok in s.finished_checks) if s.finished_checks else None),
             "reason": s.reason() or None,
             "gaps": self.gaps(),
+            "prelude": self.prelude.to_json() if self.prelude is not None else None,
+            "undecryptable": self.undecryptable(),
             "notes": s.notes,
+            **({"records": self.records_json()} if s.keep_records else {}),
         }
 
 
@@ -128,36 +194,121 @@ class CaptureResult:
     non_tls_connections: int = 0
 
 
+class Decryption:
+    """The TLS connections of one capture, decrypted in a single pass and handed out as they finish.
+
+    Iterate it for :class:`ConnectionResult` objects in capture order (the order and numbers of ``--json``): a
+    connection is yielded once it is done (both FINs delivered, or reset) and every connection that began before it
+    has been yielded, then forgotten; so memory is bounded by the connections open at once, their reassembly windows
+    and records in flight, not by the capture. After the iteration: ``packets``, ``capture_error`` (damage that
+    ended reading; the connections so far were yielded), ``warnings``, ``non_tls_connections`` and
+    ``keylog_text`` (key logs embedded in the capture). Iterate once.
+    Raises CaptureError only when nothing at all can be read (not a capture file).
+    """
+
+    def __init__(self, path: str | Path, keys: KeySource, options: DecryptOptions | None = None) -> None:
+        self.path = path
+        self.keys = keys
+        self.options = options or DecryptOptions()
+        self.packets = 0
+        self.capture_error: str | None = None
+        self.warnings: list[str] = []
+        self.non_tls_connections = 0
+        self.keylog_text: list[str] = []  # the key logs found inside the capture (pcapng DSBs)
+        self._tls_count = 0
+        self._next_tcp = 0  # the TCP connection to hand out next (capture order)
+        self._done: dict[int, TcpConnection] = {}  # done, waiting for an earlier connection
+        self.ready = False  # the next connection to hand out is done
+
+    def __iter__(self) -> Iterator[ConnectionResult]:
+        options = self.options
+        reader = open_capture(self.path)
+        followers = _Followers(self.keys, options)
+        tracker = TcpTracker(followers.connection, self._done_connection)
+        with reader:
+            for _ in _read(reader, tracker, self.keys, f"{self.path} (Decryption Secrets Block)", options, self):
+                yield from self._ready(followers)
+            tracker.finish()
+            self._done.update({conn.number: conn for conn in tracker.all})
+            self.packets, self.capture_error, self.warnings = reader.packets, reader.error, reader.warnings
+            self.keylog_text = reader.keylog_text
+            if reader.error and reader.packets == 0 and not self._tls_count and not self._done:
+                raise CaptureError(reader.error)
+            yield from self._ready(followers)
+            if options.progress is not None:
+                options.progress(reader.size, reader.size)
+
+    def _done_connection(self, conn: TcpConnection) -> None:
+        self._done[conn.number] = conn
+        if conn.number == self._next_tcp:
+            self.ready = True
+
+    def _ready(self, followers: _Followers) -> Iterator[ConnectionResult]:
+        """The done connections whose turn has come, as results (non-TLS ones are counted)."""
+        self.ready = False
+        while self._next_tcp in self._done:
+            conn = self._done.pop(self._next_tcp)
+            self._next_tcp += 1
+            session = followers.sessions.pop(conn.number)
+            conn.client_stream.finish()
+            conn.server_stream.finish()
+            session.finish()
+            if session.not_tls or not session.seen_tls:
+                self.non_tls_connections += 1
+                if self.options.on_done is not None:
+                    self.options.on_done(conn, None)
+                continue
+            client, server = (conn.server, conn.client) if session.roles_swapped else (conn.client, conn.server)
+            result = ConnectionResult(self._tls_count, conn.endpoint_text(client), conn.endpoint_text(server), session,
+                                      conn)
+            self._tls_count += 1
+            if self.options.on_done is not None:
+                self.options.on_done(conn, result)
+            yield result
+
+
+PlaintextSink = Callable[[int, str, bytes], None]  # (TCP connection number, "client"/"server", data)
+
+
+def decrypt_connections(
+    capture: str | Path, keylogs: Iterable[str | Path] = (), *, rsa_keys: Iterable[str | Path] = (),
+    rsa_key_password: str | None = None, psk: bytes | None = None, records: bool = False,
+    on_plaintext: PlaintextSink | None = None,
+) -> Decryption:
+    """The library entry point: the TLS connections of ``capture`` decrypted with the given key material, streamed.
+
+    ``keylogs``: NSS key log files (pcapng Decryption Secrets Blocks are used too); ``rsa_keys``: server RSA private
+    keys (PEM, PKCS #8, PKCS #12); ``psk``: an RFC 4279 pre-shared key. ``records=True`` keeps every record's
+    :class:`~tlsstate.capture.trace.RecordInfo` (verdict, key, cause) on its connection; ``on_plaintext`` receives
+    the decrypted application data as it is produced, per TCP connection (``ConnectionResult.tcp.number``) and
+    writer. Returns a :class:`Decryption`: iterate it for :class:`ConnectionResult` objects, whose ``to_json()`` is
+    the ``tlsstate decrypt --json`` object. Raises ConfigurationError for unreadable key material, CaptureError
+    (when iterated) for a file that is not a capture, OSError for one that cannot be opened.
+    """
+    keys = KeySource()
+    for path in keylogs:
+        keys.add_keylog_file(path)
+    keys.rsa_keys += [load_rsa_key(path, rsa_key_password) for path in rsa_keys]
+    keys.psk = psk
+    sink_factory: SinkFactory | None = None
+    if on_plaintext is not None:
+        sink = on_plaintext
+
+        def sink_factory(number: int, writer: str) -> Callable[[bytes], None]:
+            return lambda data: sink(number, writer, data)
+
+    return Decryption(capture, keys, DecryptOptions(keep_records=records, sink_factory=sink_factory))
+
+
 def decrypt_capture(path: str | Path, keys: KeySource, options: DecryptOptions | None = None) -> CaptureResult:
-    """Decrypt every TLS connection in the capture at ``path``.
+    """Decrypt every TLS connection in the capture at ``path`` (all results at once; :class:`Decryption` streams).
 
     Raises CaptureError only when nothing at all can be read (not a capture file); damage later in the
     file ends reading there and is reported in ``capture_error`` with the results so far.
     """
-    options = options or DecryptOptions()
-    reader = open_capture(path)
-    followers = _Followers(keys, options)
-    tracker = TcpTracker(followers.connection)
-    with reader:
-        _read(reader, tracker, keys, f"{path} (Decryption Secrets Block)", options.progress)
-    tracker.finish()
-    results: list[ConnectionResult] = []
-    non_tls = 0
-    for conn in tracker.all:
-        session = followers.sessions[conn.number]
-        session.finish()
-        if session.not_tls or not session.seen_tls:
-            non_tls += 1
-            continue
-        client, server = conn.client, conn.server
-        if session.roles_swapped:
-            client, server = server, client
-        results.append(ConnectionResult(len(results), conn.endpoint_text(client), conn.endpoint_text(server), session, conn))
-    if options.progress is not None:
-        options.progress(reader.size, reader.size)
-    if reader.error and reader.packets == 0 and not results:
-        raise CaptureError(reader.error)
-    return CaptureResult(results, reader.packets, reader.error, reader.warnings, keys, non_tls)
+    run = Decryption(path, keys, options)
+    results = list(run)
+    return CaptureResult(results, run.packets, run.capture_error, run.warnings, keys, run.non_tls_connections)
 
 
 class _Followers:
@@ -179,11 +330,14 @@ class _Followers:
             return session.client if (which == "client") != session.roles_swapped else session.server
 
         def reassembler(which: str) -> StreamReassembler:
-            return StreamReassembler(lambda data: direction(which).feed(data), lambda gap: direction(which).gap(gap.length),
+            return StreamReassembler(lambda data: direction(which).feed(data),
+                                     lambda gap: direction(which).gap(gap.length, gap.offset),
                                      options.max_buffer, on_retransmit=(lambda n: session.log_retransmission(
                                          direction(which), n)) if options.keep_records else None)
 
         conn = TcpConnection(number, client, server, first, reassembler("client"), reassembler("server"), known)
+        if options.on_start is not None:
+            options.on_start(conn)
         if options.sink_factory is not None:
             session.client.sink = options.sink_factory(number, "client")
             session.server.sink = options.sink_factory(number, "server")
@@ -192,9 +346,11 @@ class _Followers:
 
 
 def _read(reader: CaptureReader, tracker: TcpTracker, keys: KeySource, dsb_source: str,
-          progress: Callable[[int, int], None] | None) -> None:
-    """Every TCP segment of the capture into ``tracker``; key logs embedded in the capture (pcapng Decryption
-    Secrets Blocks) are added to ``keys`` before the packets that follow them."""
+          options: DecryptOptions, run: Decryption) -> Iterator[None]:
+    """Every TCP segment of the capture into ``tracker``, yielding when ``run`` has a connection ready; key logs
+    embedded in the capture (pcapng Decryption Secrets Blocks) are added to ``keys`` before the packets that
+    follow them."""
+    progress, on_time = options.progress, options.on_time
     step = max(reader.size // 200, 1 << 20)
     next_report = step
     for key_text in reader.keylog_text:  # DSBs before the first packet; later ones are added below too
@@ -205,7 +361,11 @@ def _read(reader: CaptureReader, tracker: TcpTracker, keys: KeySource, dsb_sourc
             for key_text in reader.keylog_text[used_dsb:]:
                 keys.add_keylog_text(key_text, dsb_source)
             used_dsb = len(reader.keylog_text)
+        if on_time is not None:
+            on_time(segment.time)
         tracker.add(segment)
         if progress is not None and reader.position >= next_report:
             progress(reader.progress, reader.size)
             next_report = reader.position + step
+        if run.ready:
+            yield

@@ -32,6 +32,10 @@ def _notes(conn: ConnectionResult) -> str:
     flags = []
     if s.reason():
         flags.append(s.reason())
+    prelude = conn.prelude
+    if prelude is not None:
+        flags.append(f"upgraded from {prelude.protocol or 'plaintext'} after {prelude.client_to_server_bytes} / "
+                     f"{prelude.server_to_client_bytes} plaintext bytes")
     if s.handshakes > 1:
         flags.append(f"{s.handshakes} handshakes")
     if s.resumed:
@@ -51,7 +55,21 @@ def _notes(conn: ConnectionResult) -> str:
 
 
 def _suite(conn: ConnectionResult) -> str:
-    return conn.session.suite.openssl_name if conn.session.suite else conn.cipher_suite
+    """The suite's OpenSSL name, the key exchange group in parentheses when known, and the compression method when
+    it is not null: ``ECDHE-RSA-AES128-SHA (secp256r1) + deflate``."""
+    name = conn.session.suite.openssl_name if conn.session.suite else conn.cipher_suite
+    group = conn.session.key_exchange.group
+    if group:
+        name = f"{name} ({group})"
+    return name if conn.compression in (None, "null") else f"{name} + {conn.compression}"
+
+
+def _undecrypted(conn: ConnectionResult) -> str:
+    """The records not decrypted: a count, marked ``unsupported`` when the suite or the compression method is the
+    cause (the key log may well have the keys)."""
+    summary = conn.session.summary()
+    count = summary["records_undecryptable"] + summary["records_truncated"]
+    return f"{count} unsupported" if conn.session.unsupported and count else str(count)
 
 
 def _wide_table(result: CaptureResult, title: str) -> Table:
@@ -72,8 +90,7 @@ def _wide_table(result: CaptureResult, title: str) -> Table:
         table.add_row(
             str(conn.number), f"{conn.client} -> {conn.server}", conn.version, _suite(conn), names,
             f"{_size(s.client.app_bytes)} / {_size(s.server.app_bytes)}",
-            f"{summary['records_ok']} / {summary['records_failed']} / "
-            f"{summary['records_undecryptable'] + summary['records_truncated']}",
+            f"{summary['records_ok']} / {summary['records_failed']} / {_undecrypted(conn)}",
             _notes(conn),
         )
     return table
@@ -97,7 +114,7 @@ def _narrow_table(result: CaptureResult, title: str) -> Table:
             str(conn.number), f"{conn.client}\n-> {conn.server}", "\n".join(protocol),
             f"c>s {_size(s.client.app_bytes)}\ns>c {_size(s.server.app_bytes)}",
             f"ok {summary['records_ok']}\nfailed {summary['records_failed']}\n"
-            f"no keys {summary['records_undecryptable'] + summary['records_truncated']}",
+            f"{'unsupported' if conn.session.unsupported else 'no keys'} {_undecrypted(conn).split()[0]}",
         )
     return table
 
@@ -130,8 +147,9 @@ def render_records(connections: list[ConnectionResult]) -> str:
         for index, record in enumerate(conn.session.records):
             seq = "-" if record.seq is None else str(record.seq)
             name = CONTENT_TYPES.get(record.content_type, str(record.content_type))
+            why = f" ({record.cause.message})" if record.cause is not None and record.cause.message != record.key else ""
             lines.append(f"{conn.number:>4} {record.direction:<4} {index:>5} {name:<19} {seq:>6} {record.length:>6} "
-                         f"{record.verdict:<15} {record.key}")
+                         f"{record.verdict:<15} {record.key}{why}")
     return "\n".join(lines)
 
 
@@ -144,7 +162,11 @@ def render_explain(conn: ConnectionResult, *, show_secrets: bool = False) -> str
     """The derivation tree of each handshake and which records each key protected."""
     s = conn.session
     console = Console(record=True, width=140, force_terminal=False, color_system=None, file=io.StringIO())
-    root = Tree(f"connection {conn.number}: {conn.client} -> {conn.server}, {conn.version}, {conn.cipher_suite_name}")
+    compression = "" if conn.compression in (None, "null") else f", compression {conn.compression}"
+    root = Tree(f"connection {conn.number}: {conn.client} -> {conn.server}, {conn.version}, {conn.cipher_suite_name}"
+                f"{compression}")
+    if s.key_exchange.group or s.hello_retry:
+        root.add(f"key exchange group: {s.key_exchange.describe()}")
     if not s.derivations:
         root.add(f"no key derivation: {s.reason() or 'no handshake seen'}")
     public = {"client_random", "server_random", "encrypted_premaster", "session_hash"}

@@ -11,17 +11,19 @@ protection: :mod:`tlsstate.capture.tls12` (TLS ≤ 1.2) and :mod:`tlsstate.captu
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from typing import Any
 
 from cryptography.exceptions import UnsupportedAlgorithm
 
 from tlsstate.capture import tls12, tls13
+from tlsstate.capture.groups import KeyExchangeGroup
 from tlsstate.capture.keysource import KeySource
 from tlsstate.capture.stream import HANDSHAKE_BUFFER, DirectionState
 from tlsstate.capture.tls12 import CapturedSessions, Tls12Keys
-from tlsstate.capture.trace import DETAIL_RECORDS, SSLV2_CLIENT_HELLO, Derivation, RecordBytes, RecordInfo
+from tlsstate.capture.trace import DETAIL_RECORDS, SSLV2_CLIENT_HELLO, Cause, Derivation, KeyIds, RecordBytes, RecordInfo
 from tlsstate.crypto.negotiated import Negotiated
-from tlsstate.crypto.suites import CipherSuite, by_id
+from tlsstate.crypto.suites import CipherSuite, KeyExchange, by_id
 from tlsstate.handshake.hellos import (
     ClientHelloExtensions,
     ServerHelloExtensions,
@@ -29,8 +31,9 @@ from tlsstate.handshake.hellos import (
     read_server_hello_extensions,
 )
 from tlsstate.record import Record
-from tlsstate.wire.constants import ContentType, HandshakeType, ProtocolVersion
-from tlsstate.wire.errors import BadRecordMAC, ProtocolError, TLSError
+from tlsstate.record.compression import compression_name, decompressor_for
+from tlsstate.wire.constants import CompressionMethod, ContentType, HandshakeType, ProtocolVersion
+from tlsstate.wire.errors import BadRecordMAC, DecompressionFailure, ProtocolError, TLSError
 from tlsstate.wire.messages import (
     HELLO_RETRY_REQUEST_RANDOM,
     Certificate,
@@ -71,6 +74,7 @@ class TlsSession:
         self.version: int | None = None
         self.suite: CipherSuite | None = None
         self.suite_id: int | None = None
+        self.compression: int | None = None  # ServerHello.compression_method (RFC 5246 §7.4.1.3)
         self.sni: str | None = None
         self.alpn: str | None = None
         self.handshakes = 0
@@ -81,6 +85,7 @@ class TlsSession:
         self.derivations: list[Derivation] = []
         self.roles_swapped = False  # the TCP layer guessed the client wrong (no SYN seen); fixed by the ClientHello
         self.finished_checks: list[tuple[str, bool]] = []  # (writer, verify_data matched) per Finished
+        self.key_ids = KeyIds()  # what the key log lines of this connection are keyed by
         self.gaps_at: list[tuple[int, str, int]] = []  # (records kept before it, "c>s"/"s>c", bytes): TCP gaps
         self.retransmissions_at: list[tuple[int, str, int]] = []  # the same for TCP retransmissions
         self.record_bytes: dict[int, RecordBytes] = {}  # record index -> its bytes, for the page (DETAIL_RECORDS)
@@ -100,6 +105,7 @@ class TlsSession:
         self.early_data_offered = False
         self.early_accepted = False
         self.derivation: Derivation | None = None
+        self.key_exchange = KeyExchangeGroup()  # the group and TLS 1.3 key shares of this handshake
 
     # ------------------------------------------------------------------ bookkeeping
     @property
@@ -131,11 +137,15 @@ class TlsSession:
             self.note(reason)
 
     def log_record(self, direction: DirectionState, content_type: int, seq: int | None, length: int,
-                   verdict: str, key: str, plaintext_length: int = 0) -> None:
-        """Keep a record line for ``--records`` (only when asked for)."""
+                   verdict: str, key: str, plaintext_length: int = 0, cause: Cause | None = None) -> None:
+        """Count a record not decrypted by its cause; keep a record line for ``--records`` (only when asked for)."""
         direction.record_index += 1
+        if verdict != "ok":
+            cause = cause or direction.no_keys_cause or Cause("missing_secret", key)
+            direction.count_cause(cause)
         if self.keep_records:
-            self.records.append(RecordInfo(direction.arrow, content_type, seq, length, verdict, key, plaintext_length))
+            self.records.append(RecordInfo(direction.arrow, content_type, seq, length, verdict, key, plaintext_length,
+                                           cause))
         if self.keep_records and self.derivations and verdict == "ok" and direction.half.protection.protects:
             index = len(self.records) - 1
             span = self.derivations[-1].protected.setdefault(key, [index, index])
@@ -214,15 +224,16 @@ class TlsSession:
             return
         no_hello = self.handshakes == 0 and self.server_hello is None
         if no_hello and not direction.no_keys and not self._plausible_clear(record):
-            direction.lost_state("capture starts after the handshake (no ClientHello/ServerHello seen)")
+            direction.lost_state(Cause("mid_stream", "capture starts after the handshake (no ClientHello/ServerHello seen)"))
         if direction.no_keys and direction.recover_attempts and direction.recover(record):
             self.on_record(direction, record)
             return
         early = direction is self.client and direction.tls13_phase == "early"
         if direction.no_keys and not early:
             direction.records_no_keys += 1
-            self.log_record(direction, record.content_type, None, len(record.fragment), "no_keys",
-                            direction.no_keys_reason or direction.key_label)
+            verdict = "unsupported" if self.unsupported else "no_keys"  # unknown suite / compression: not the keys
+            self.log_record(direction, record.content_type, None, len(record.fragment), verdict,
+                            direction.no_keys_reason or direction.key_label, cause=direction.no_keys_cause)
             return
         if direction is self.client and (early or (direction.half.tls13 and direction.tls13_phase == "handshake")):
             tls13.open_client_record(self, record)
@@ -238,7 +249,22 @@ class TlsSession:
                 return
             tls13.open_client_record(self, record)
             return
+        if record.content_type == ContentType.APPLICATION_DATA and not direction.half.protection.protects:
+            # application data is never sent before a key change (RFC 5246 §7.4.9, RFC 8446 §2): its keys were set up
+            # by a handshake the capture lacks; it is not plaintext
+            direction.lost_state(self._unkeyed_cause())
+            self.on_record(direction, record)
+            return
         self.open_record(direction, record)
+
+    def _unkeyed_cause(self) -> Cause:
+        """Why application data arrived under no keys: a TCP gap took the handshake, or the capture lacks it."""
+        for state in (self.server, self.client):
+            offset, length = state.last_gap
+            if length:
+                return Cause("tcp_gap", f"application data before any key change: the handshake was lost in a TCP gap "
+                             f"({length} bytes missing at {state.writer} stream offset {offset})")
+        return Cause("mid_stream", "application data before any key change: the handshake is not in the capture")
 
     @staticmethod
     def _plausible_clear(record: Record) -> bool:
@@ -257,17 +283,46 @@ class TlsSession:
         seq = half.seq if half.protection.protects and not clear_ccs else None
         try:
             content_type, plaintext = half.open(record)
+            if direction.decompressor is not None:
+                plaintext = direction.decompressor.decompress(plaintext)  # RFC 5246 §6.2.2, RFC 3749
+        except DecompressionFailure as exc:
+            direction.records_failed += 1
+            self.log_record(direction, record.content_type, seq, len(record.fragment), "decompression_failure",
+                            direction.key_label)
+            self.note(f"{direction.writer} {exc.message}")
+            direction.lost_state(Cause("record_error", f"decompression failed: {exc.message}"))  # (main passed a str)
+            return
         except (BadRecordMAC, ProtocolError) as exc:
             direction.records_failed += 1
-            self.log_record(direction, record.content_type, seq, len(record.fragment), "bad_record_mac", direction.key_label)
+            cause = self._failed_record_cause(direction, seq, exc)
+            self.log_record(direction, record.content_type, seq, len(record.fragment), "bad_record_mac", direction.key_label,
+                            cause=cause)
             self.keep_bytes(record, None)
-            bad_mac = isinstance(exc, BadRecordMAC)
-            direction.lost_state("an earlier record failed its integrity check" if bad_mac else f"record error: {exc}")
+            if cause.kind == "record_error":
+                direction.lost_state(cause)
+            else:
+                direction.lost_state(Cause("bad_record_mac", "an earlier record failed its integrity check",
+                                           cause.label, cause.client_random, cause.keylog_line))
             return
         direction.records_ok += 1
         self.log_record(direction, content_type, seq, len(record.fragment), "ok", direction.key_label, len(plaintext))
         self.keep_bytes(record, plaintext)
         self._dispatch(direction, content_type, plaintext)
+
+    def _failed_record_cause(self, direction: DirectionState, seq: int | None, exc: Exception) -> Cause:
+        """Why a record failed: the first record under a key that came from a key log line means that line is wrong
+        (RFC 5246 §7.4.9, RFC 8446 §4.4.4: that record is the Finished in TLS ≤ 1.2, the first handshake record in
+        TLS 1.3); a later one a damaged record."""
+        if not isinstance(exc, BadRecordMAC):
+            return Cause("record_error", f"record error: {exc}")
+        label, where = direction.key_source
+        cr = self.client_random.hex() or None
+        if seq == 0 and where:
+            first = "first record under it" if self.version == TLS13 else f"{direction.writer}'s Finished"
+            return Cause("wrong_key", f"the key from {where} ({label}) does not open the {first}: wrong key log line?",
+                         label, cr, where)
+        return Cause("bad_record_mac", f"record {seq} fails its integrity check under {direction.key_label}", label, cr,
+                     where)
 
     def _dispatch(self, direction: DirectionState, content_type: int, plaintext: bytes) -> None:
         """A record's plaintext by content type (RFC 5246 §6.2.1): data out, handshake messages reassembled."""
@@ -311,8 +366,15 @@ class TlsSession:
             chain = Certificate.parse(raw.body).certificates
             if direction is self.server and chain:
                 self.tls12.certificate = chain[0]
+                if self.suite is not None and self.suite.key_exchange in (KeyExchange.ECDH_ECDSA, KeyExchange.ECDH_RSA):
+                    self.key_exchange.certificate(chain[0])  # static ECDH (RFC 4492 §2.1)
+        elif t == HandshakeType.SERVER_KEY_EXCHANGE and self.suite is not None and self.version is not None:
+            version, kx = self.version, self.suite.key_exchange
+            self._read_group(lambda: self.key_exchange.server_key_exchange(raw.body, version, kx))
         elif t == HandshakeType.CLIENT_KEY_EXCHANGE and self.suite is not None and self.version is not None:
             message = ClientKeyExchange.parse(raw.body, self.version, self.suite.key_exchange)
+            if message.encrypted_premaster:
+                self.key_ids.encrypted_premasters.append(message.encrypted_premaster[:8])
             self.tls12.client_key_exchange_seen(message, bytes(self.transcript))
         elif t == HandshakeType.NEW_SESSION_TICKET and direction is self.server:
             self.tls12.remember_ticket(NewSessionTicket.parse(raw.body).ticket, self._master_secret())
@@ -323,6 +385,14 @@ class TlsSession:
                 self.record_finished(direction.writer, matched)
             if direction is self.server:
                 self.tls12.remember_session(self.negotiated)
+
+    def _read_group(self, read: Callable[[], None]) -> None:
+        """Read the key exchange group (``read`` updates :attr:`key_exchange`); a message it cannot parse is a
+        note, not a failure: the group is only reported."""
+        try:
+            read()
+        except TLSError as exc:
+            self.note(f"key exchange group not read: {exc}")
 
     def _swap_roles(self) -> None:
         """The ClientHello came from the side the TCP layer guessed as server: exchange the directions' roles."""
@@ -346,6 +416,7 @@ class TlsSession:
             self.note(f"renegotiation: handshake {self.handshakes}")
         self.client_hello = hello
         self.client_random = hello.random
+        self.key_ids.client_randoms.append(hello.random)
         self.transcript = bytearray(raw)
         self._first_hello = bytes(raw)
         problems: list[str] = []
@@ -356,6 +427,7 @@ class TlsSession:
         self.tls12.client_session_id = hello.session_id
         self.tls12.offered_ticket = self.offer.session_ticket or b""
         self.early_data_offered = self.offer.early_data
+        self._read_group(lambda: self.key_exchange.client_hello(hello))
 
     def _second_client_hello(self, hello: ClientHello, raw: bytes) -> None:
         """The ClientHello after a HelloRetryRequest: the transcript starts with message_hash(ClientHello1)
@@ -366,6 +438,7 @@ class TlsSession:
             self.transcript = bytearray(bytes((HandshakeType.MESSAGE_HASH, 0, 0, len(digest))) + digest + retry)
         self.transcript += raw
         self.client_hello = hello
+        self._read_group(lambda: self.key_exchange.client_hello(hello))
         if self.early_data_offered:  # HelloRetryRequest rejects 0-RTT: handshake keys come next (§4.2.10)
             self.note("0-RTT data rejected (HelloRetryRequest)")
             self.early_data_offered = False
@@ -397,6 +470,7 @@ class TlsSession:
             self.suite_id = hello.cipher_suite
             self.suite = by_id(hello.cipher_suite)
             self.note("HelloRetryRequest")
+            self._read_group(lambda: self.key_exchange.server_hello(hello, retry=True))
             return
         answer = self._read_server_extensions(hello)
         version = hello.version if answer.supported_version is None else answer.supported_version
@@ -412,6 +486,9 @@ class TlsSession:
         self.version = version
         self.suite_id = hello.cipher_suite
         self.suite = by_id(hello.cipher_suite)
+        if hello.session_id:
+            self.key_ids.session_ids.append(hello.session_id)
+        self.compression = hello.compression_method
         self.unsupported = self._unsupported_reason(version, hello.cipher_suite) or self.unsupported
         if self.unsupported:
             self._give_up(self.unsupported)
@@ -423,11 +500,12 @@ class TlsSession:
             extended_master_secret=answer.extended_master_secret and self.offer.extended_master_secret,
             encrypt_then_mac=answer.encrypt_then_mac and self.offer.encrypt_then_mac,
             alpn=self.alpn if answer.alpn is not None else None, server_name=self.offer.server_name,
-            resumed=answer.pre_shared_key,
+            resumed=answer.pre_shared_key, compression_method=hello.compression_method,
         )
         self.derivation = Derivation(self.handshakes)
         self.derivations.append(self.derivation)
         if version == TLS13:
+            self._read_group(lambda: self.key_exchange.server_hello(hello, retry=False))
             tls13.start_server(self)
 
     def _read_server_extensions(self, hello: ServerHello) -> ServerHelloExtensions:
@@ -448,6 +526,11 @@ class TlsSession:
             return f"unknown cipher suite 0x{suite_id:04x}"
         if self.suite.is_tls13 != (version == TLS13):
             return f"suite {self.suite.name} is not valid in version 0x{version:04x}"
+        method = self.compression or 0
+        if version == TLS13 and method != CompressionMethod.NULL:
+            return f"TLS 1.3 ServerHello with compression method {compression_name(method)} (RFC 8446 §4.1.3: 0 only)"
+        if method not in (CompressionMethod.NULL, CompressionMethod.DEFLATE):
+            return f"compression method {compression_name(method)} is not supported (null and DEFLATE, RFC 3749, are)"
         return ""
 
     def _unsupported_version(self, version: int, body: bytes) -> None:
@@ -463,7 +546,7 @@ class TlsSession:
         """The connection cannot be decrypted: both directions stop."""
         self.note(reason)
         for state in (self.client, self.server):
-            state.lost_state(reason)
+            state.lost_state(Cause("unsupported", reason))
 
     # ------------------------------------------------------------------ TLS <= 1.2 keys
     def _master_secret(self) -> bytes | None:
@@ -477,14 +560,18 @@ class TlsSession:
         """ChangeCipherSpec (RFC 5246 §7.1): this direction switches to the new keys."""
         protection = None
         if self.unsupported:
-            self.tls12.failure = self.unsupported
+            self.tls12.fail("unsupported", self.unsupported)
         else:
             try:
                 if self._master_secret() is not None:
                     protection = self.tls12.protection(self.negotiated, self.derivation, direction.writer)
             except (TLSError, UnsupportedAlgorithm) as exc:  # e.g. a suite this cryptography build cannot run
-                self.tls12.failure = f"cannot set up {self.suite.name if self.suite else 'the cipher'}: {exc}"
-        tls12.change_cipher_spec(direction, protection, self.tls12.failure)
+                self.tls12.fail("unsupported", f"cannot set up {self.suite.name if self.suite else 'the cipher'}: {exc}")
+        tls12.change_cipher_spec(direction, protection, self.tls12.cause)
+        direction.key_source = self.tls12.master_source
+        # the new connection state starts a new compression state (RFC 5246 §6.1, RFC 3749 §2)
+        method = self.negotiated.compression_method if self.negotiated is not None else 0
+        direction.decompressor = decompressor_for(method) if protection is not None else None
 
     # ------------------------------------------------------------------ summary
     def finish(self) -> None:
@@ -498,6 +585,9 @@ class TlsSession:
             return self.not_tls_reason
         if self.unsupported:
             return self.unsupported
+        wrong = [cause for state in (self.client, self.server) for cause in state.causes if cause.kind == "wrong_key"]
+        if wrong:  # the key log line to fix, rather than "an earlier record failed"
+            return wrong[0].message
         for state in (self.client, self.server):
             if state.records_no_keys and state.no_keys_reason:
                 return state.no_keys_reason

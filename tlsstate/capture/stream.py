@@ -15,7 +15,10 @@ import struct
 from collections.abc import Callable
 from typing import Protocol
 
+from tlsstate.capture.starttls import HEAD_KEPT, HELLO_PROBE, PRELUDE_LIMIT, find_hello
+from tlsstate.capture.trace import Cause
 from tlsstate.record import HalfConnection, Record
+from tlsstate.record.compression import Decompressor
 from tlsstate.wire.constants import ContentType
 from tlsstate.wire.errors import TLSError
 from tlsstate.wire.messages import HandshakeReassembler, is_sslv2_client_hello, sslv2_record_length
@@ -66,7 +69,7 @@ class StreamOwner(Protocol):
         """An SSLv2-format ClientHello (RFC 5246 Appendix E.2), header included."""
 
     def log_record(self, direction: DirectionState, content_type: int, seq: int | None, length: int,
-                   verdict: str, key: str, plaintext_length: int = 0) -> None:
+                   verdict: str, key: str, plaintext_length: int = 0, cause: Cause | None = None) -> None:
         """A ``--records`` line."""
 
 
@@ -90,11 +93,14 @@ class DirectionState:
         self.arrow = "c>s" if writer == "client" else "s>c"
         self.buffer = bytearray()
         self.half = HalfConnection(writer)
+        self.decompressor: Decompressor | None = None  # the current connection state's DEFLATE stream (RFC 3749)
         self.handshake = HandshakeReassembler(HANDSHAKE_BUFFER)
         self.synced = False  # record boundaries known
         self.need_resync = False
         self.no_keys = False  # encrypted with keys we do not have
         self.no_keys_reason = ""
+        self.no_keys_cause: Cause | None = None  # the same, as fields
+        self.causes: dict[Cause, int] = {}  # why records were not decrypted -> how many (``--json``)
         self.started = False
         self.records_ok = 0
         self.records_failed = 0
@@ -108,6 +114,7 @@ class DirectionState:
         self.tls13_generation = -1  # -1 early/handshake, 0.. application
         self.tls13_phase = "plain"  # plain | early | handshake | application
         self.key_label = f"{writer} write: none"
+        self.key_source: tuple[str | None, str | None] = (None, None)  # (key log label, "<file> line <n>") of the key
         self.record_index = 0
         self.waiting = False  # holding records until the other direction has been read far enough
         self.missing = 0  # bytes lost in TCP gaps since the last resynchronisation
@@ -115,6 +122,12 @@ class DirectionState:
         self.recover_budget = 0
         self.recover_attempts = 0  # records left on which to search the sequence number after a gap
         self.force = False
+        self.last_gap = (0, 0)  # (stream offset, length) of the latest TCP gap
+        self.gap_pending = False  # a gap not yet resynchronised after: the record state cannot be trusted
+        self.prelude_bytes = 0  # plaintext before the first TLS record (STARTTLS and other in-band upgrades)
+        self.prelude_head = b""  # its first HEAD_KEPT bytes, to name the protocol (starttls.identify)
+        self._in_prelude = False
+        self._prelude_scanned = 0
 
     # ------------------------------------------------------------------ framing
     def feed(self, data: bytes | memoryview) -> None:
@@ -169,7 +182,8 @@ class DirectionState:
                     self.owner.on_record(self, record)
                 except Exception as exc:  # a capture must never end in a traceback: note it, stop this direction
                     self.owner.note(f"{self.writer} record {self.record_index}: cannot process ({exc!r})")
-                    self.lost_state(f"internal error at record {self.record_index}: {type(exc).__name__}")
+                    self.lost_state(Cause("internal_error", f"internal error at record {self.record_index}: "
+                                                    f"{type(exc).__name__}"))
         finally:
             if pos:
                 del buf[:pos]
@@ -201,7 +215,8 @@ class DirectionState:
                 on_record(self, record)
             except Exception as exc:  # a capture must never end in a traceback: note it, stop this direction
                 owner.note(f"{self.writer} record {self.record_index}: cannot process ({exc!r})")
-                self.lost_state(f"internal error at record {self.record_index}: {type(exc).__name__}")
+                self.lost_state(Cause("internal_error", f"internal error at record {self.record_index}: "
+                                                f"{type(exc).__name__}"))
             if owner.not_tls or self.buffer or not self.synced:
                 break  # the state changed under us: let the buffered path take the rest
         if pos:
@@ -214,6 +229,8 @@ class DirectionState:
     def _sync(self) -> bool:
         """Find the first record boundary (start of stream, SSLv2 hello, or resynchronisation)."""
         buf = self.buffer
+        if self._in_prelude:
+            return self._skip_prelude()
         if not self.need_resync and not self.started:
             if len(buf) < 5:
                 return False
@@ -231,9 +248,9 @@ class DirectionState:
                 self.synced = True
                 return True
             if not self.owner.mid_stream:
-                self.owner.mark_not_tls(f"{self.writer} stream does not start with a TLS record")
-                buf.clear()
-                return False
+                self.started = False
+                self._in_prelude = True
+                return self._skip_prelude()
             self.need_resync = True
         # resynchronise: a plausible header followed by another plausible header (or the buffer end)
         limit = len(buf) - 5
@@ -261,9 +278,33 @@ class DirectionState:
             self.recover_from = self.half.seq
             self.recover_budget = min((self.missing + pos) // 22 + 2, RECOVERY_LIMIT)
             self.recover_attempts = 3
-        if self.half.protection.protects or self.owner.version_known:
-            self.lost_state("record state lost after a capture gap")
+        if self.half.protection.protects or self.owner.version_known or self.gap_pending:
+            self.lost_state(Cause("tcp_gap", f"record state lost after a TCP gap ({self.last_gap[1]} bytes missing at "
+                                  f"{self.writer} stream offset {self.last_gap[0]})"))
         self.missing = 0
+        self.gap_pending = False
+        return True
+
+    def _skip_prelude(self) -> bool:
+        """The stream began in plaintext (an in-band upgrade, :mod:`tlsstate.capture.starttls`): find the hello record,
+        count and drop what precedes it; not TLS when none is found in the first PRELUDE_LIMIT bytes."""
+        buf = self.buffer
+        pos = find_hello(buf, self.writer == "client", self._prelude_scanned)
+        if pos < 0:
+            self._prelude_scanned = max(len(buf) - HELLO_PROBE + 1, 0)
+            if self.prelude_bytes + len(buf) > PRELUDE_LIMIT:
+                self._in_prelude = False
+                self.owner.mark_not_tls(f"{self.writer} stream does not start with a TLS record "
+                                        f"(and has no TLS hello in its first {PRELUDE_LIMIT} bytes)")
+                buf.clear()
+            return False
+        if len(self.prelude_head) < HEAD_KEPT:
+            self.prelude_head += bytes(buf[: min(pos, HEAD_KEPT - len(self.prelude_head))])
+        self.prelude_bytes += pos
+        del buf[:pos]
+        self._in_prelude = False
+        self.started = self.synced = True
+        self.owner.note(f"{self.writer} stream: {self.prelude_bytes} bytes of plaintext before the TLS handshake")
         return True
 
     def pair(self, other: DirectionState) -> None:
@@ -286,6 +327,7 @@ class DirectionState:
             self.half.seq = seq
             self.no_keys = False
             self.no_keys_reason = ""
+            self.no_keys_cause = None
             self.recover_attempts = 0
             self.owner.note(f"{self.writer} stream: resynchronised after the gap at sequence number {seq} "
                             f"({seq - start} record(s) lost)")
@@ -294,16 +336,24 @@ class DirectionState:
             self.owner.note(f"{self.writer} stream: could not recover the record state after the gap")
         return False
 
-    def lost_state(self, reason: str) -> None:
-        """The protection state cannot continue (gap, mid-stream start): later records are undecryptable."""
+    def lost_state(self, cause: Cause) -> None:
+        """The protection state cannot continue (keys missing, gap, mid-stream start): later records are
+        undecryptable, for ``cause``."""
         if not self.no_keys:
             self.no_keys = True
-            self.no_keys_reason = reason
+            self.no_keys_reason = cause.message
+            self.no_keys_cause = cause
 
-    def gap(self, length: int) -> None:
-        """The TCP layer reports missing bytes before the next data."""
+    def count_cause(self, cause: Cause) -> None:
+        """One more record not decrypted for ``cause``."""
+        self.causes[cause] = self.causes.get(cause, 0) + 1
+
+    def gap(self, length: int, offset: int = 0) -> None:
+        """The TCP layer reports ``length`` bytes missing at stream ``offset``, before the next data."""
         self.owner.note(f"{self.writer} stream: {length} bytes missing (TCP gap)")
         self.owner.log_gap(self, length)
+        self.last_gap = (offset, length)
+        self.gap_pending = True
         self.owner.gap_bytes += length
         self.missing += length
         self.buffer.clear()
@@ -319,7 +369,10 @@ class DirectionState:
         if self.buffer and self.synced and len(self.buffer) >= 5 and not self.owner.not_tls:
             content_type, _version, length = HEADER.unpack_from(self.buffer, 0)
             self.records_truncated += 1
-            self.owner.log_record(self, content_type, None, length, "truncated", self.key_label)
+            self.owner.log_record(self, content_type, None, length, "truncated", self.key_label,
+                                  cause=Cause("truncated", "the capture ends inside this record"))
+        elif self.buffer and self.gap_pending and not self.owner.not_tls:
+            self.owner.note(f"{self.writer} stream: {len(self.buffer)} bytes after the TCP gap hold no whole record")
         self.buffer.clear()
 
     # ------------------------------------------------------------------ output

@@ -9,11 +9,15 @@ layer can resynchronise on a record boundary instead of stopping. Overlapping da
 received (like most stacks; retransmissions normally carry the same bytes).
 
 :class:`TcpTracker` maps segments to connections (the 4-tuple, with the SYN sender as client when seen)
-and starts a new connection when a SYN reuses a finished 4-tuple.
+and starts a new connection when a SYN reuses a finished 4-tuple. A connection whose two streams are complete (each
+delivered up to its FIN, RFC 9293 §3.6) or that was reset is *done*: the tracker forgets it and reports it through
+``on_done``, so a capture of many connections is followed in memory bounded by the open ones; later segments of
+its 4-tuple without SYN (retransmissions, the last ACK) are ignored.
 """
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -25,6 +29,7 @@ FIN, SYN, RST, ACK = 0x01, 0x02, 0x04, 0x10
 MOD = 1 << 32
 HALF = 1 << 31
 DEFAULT_MAX_BUFFER = 32 * 1024 * 1024
+DONE_REMEMBERED = 65536  # 4-tuples of done connections whose stray segments are recognised and ignored
 
 
 @dataclass(slots=True)
@@ -66,6 +71,7 @@ class StreamReassembler:
         self.saw_syn = False
         self.mid_stream = False
         self.fin = False
+        self.fin_offset: int | None = None  # stream offset of the FIN
 
     def _offset(self, seq: int) -> int:
         """Unwrapped stream offset of a 32-bit sequence number, nearest to the last one seen."""
@@ -98,6 +104,7 @@ class StreamReassembler:
             self._last_offset = offset
         if fin:
             self.fin = True
+            self.fin_offset = offset + len(payload)
         if not payload:
             return
         end = offset + len(payload)
@@ -152,6 +159,11 @@ class StreamReassembler:
         self.next_offset = first
         self._drain()
 
+    @property
+    def complete(self) -> bool:
+        """Every byte up to the FIN has been delivered."""
+        return self.fin_offset is not None and self.next_offset >= self.fin_offset and not self.pending
+
     def finish(self) -> None:
         """End of capture: deliver what is buffered, declaring the holes before it as gaps."""
         while self.pending:
@@ -170,7 +182,16 @@ class TcpConnection:
     server_stream: StreamReassembler
     client_known: bool  # True when a SYN told who the client is
     closed: bool = False
+    reset: bool = False
     listener: object = field(default=None, repr=False)
+
+    @property
+    def done(self) -> bool:
+        """Both streams complete up to their FINs, or a reset with nothing left out of order."""
+        client, server = self.client_stream, self.server_stream
+        if self.reset:
+            return not client.pending and not server.pending
+        return client.complete and server.complete
 
     def endpoint_text(self, endpoint: tuple[str, int]) -> str:
         """``ip:port`` (IPv6 in brackets)."""
@@ -184,10 +205,13 @@ Factory = Callable[[int, tuple[str, int], tuple[str, int], int, bool], TcpConnec
 class TcpTracker:
     """Dispatches segments to connections; ``factory`` builds a connection with its two reassemblers."""
 
-    def __init__(self, factory: Factory) -> None:
+    def __init__(self, factory: Factory, on_done: Callable[[TcpConnection], None] | None = None) -> None:
         self.factory = factory
+        self.on_done = on_done
         self.connections: dict[tuple[tuple[str, int], tuple[str, int]], TcpConnection] = {}
-        self.all: list[TcpConnection] = []
+        self.all: list[TcpConnection] = []  # every connection not yet done, in the order first seen
+        self.count = 0  # connections seen so far (their numbers)
+        self._done: OrderedDict[tuple[tuple[str, int], tuple[str, int]], None] = OrderedDict()
 
     def add(self, seg: Segment) -> None:
         """Route one segment."""
@@ -203,7 +227,10 @@ class TcpTracker:
         ):
             conn.closed = True
             conn = None
+        if conn is None and not is_syn and key in self._done:
+            return  # a stray segment of a connection already done (retransmission, last ACK)
         if conn is None:
+            self._done.pop(key, None)
             if is_syn and not (flags & ACK):
                 client, server, known = a, b, True
             elif is_syn:
@@ -212,7 +239,8 @@ class TcpTracker:
                 # no handshake seen: guess the lower port is the server's; the TLS layer may swap later
                 client, server = (a, b) if seg.sport > seg.dport else (b, a)
                 known = False
-            conn = self.factory(len(self.all), client, server, seg.index, known)
+            conn = self.factory(self.count, client, server, seg.index, known)
+            self.count += 1
             self.connections[key] = conn
             self.all.append(conn)
         from_client = a == conn.client
@@ -223,8 +251,22 @@ class TcpTracker:
         if flags & RST:
             if seg.payload:
                 stream.segment(seg.seq, seg.payload)
-            return
-        stream.segment(seg.seq, seg.payload, bool(flags & FIN))
+            conn.reset = True
+        else:
+            stream.segment(seg.seq, seg.payload, bool(flags & FIN))
+        # a connection can only become done on a FIN or RST, or on data that completes a stream whose FIN came early
+        if self.on_done is not None and (flags & (FIN | RST) or stream.fin_offset is not None) and conn.done:
+            self._retire(key, conn)
+
+    def _retire(self, key: tuple[tuple[str, int], tuple[str, int]], conn: TcpConnection) -> None:
+        """A done connection leaves the tracker (its 4-tuple is remembered to ignore stray segments)."""
+        del self.connections[key]
+        self.all.remove(conn)
+        self._done[key] = None
+        if len(self._done) > DONE_REMEMBERED:
+            self._done.popitem(last=False)
+        assert self.on_done is not None
+        self.on_done(conn)
 
     def finish(self) -> None:
         """End of capture: flush every stream."""

@@ -17,7 +17,7 @@ from typing import Protocol
 
 from tlsstate.capture.keysource import KeySource
 from tlsstate.capture.stream import DirectionState
-from tlsstate.capture.trace import Derivation
+from tlsstate.capture.trace import Cause, Derivation
 from tlsstate.crypto.schedule13 import finished_verify_data, next_traffic_secret, traffic_key_and_iv
 from tlsstate.crypto.suites import CipherSuite
 from tlsstate.record import HalfConnection, Record
@@ -29,7 +29,8 @@ from tlsstate.wire.extensions import parse_alpn_selected
 from tlsstate.wire.messages import RawHandshake, ServerHello
 
 __all__ = ["DRAFTS", "PRE_RFC_VERSION_PREFIXES", "Tls13Host", "activate", "draft_number", "draft_unsupported",
-           "handshake_message", "open_client_record", "parse_draft_server_hello", "start_client", "start_server"]
+           "handshake_message", "missing_secret", "open_client_record", "parse_draft_server_hello", "start_client",
+           "start_server"]
 
 TLS13 = int(ProtocolVersion.TLS1_3)
 
@@ -116,7 +117,7 @@ class Tls13Host(Protocol):
         """Open ``record`` with the direction's current protection, then dispatch its content."""
 
     def log_record(self, direction: DirectionState, content_type: int, seq: int | None, length: int,
-                   verdict: str, key: str, plaintext_length: int = 0) -> None:
+                   verdict: str, key: str, plaintext_length: int = 0, cause: Cause | None = None) -> None:
         """A ``--records`` line."""
 
 
@@ -161,9 +162,10 @@ def activate(session: Tls13Host, direction: DirectionState, label: str, phase: s
     if secret is None and generation > 0 and direction.tls13_secret is not None and session.suite is not None:
         secret = next_traffic_secret(session.suite.prf_hash, direction.tls13_secret)
     if secret is None:
-        direction.lost_state(f"no {label} in the key log")
+        direction.lost_state(missing_secret(session, label))
         direction.tls13_phase = phase
         return False
+    direction.key_source = (label, session.keys.keylog.where(label, session.client_random))
     direction.half.activate_tls13(protection_for(session, secret, label), label=label)
     direction.tls13_secret = secret
     direction.tls13_phase = phase
@@ -171,6 +173,16 @@ def activate(session: Tls13Host, direction: DirectionState, label: str, phase: s
     direction.set_label(direction.half.key_label)
     direction.no_keys = False
     return True
+
+
+def missing_secret(session: Tls13Host, label: str) -> Cause:
+    """The cause for an epoch whose traffic secret is not in the key log; a TLS 1.3 connection with only a
+    CLIENT_RANDOM line (a TLS 1.2 master secret, useless here) is named as such: a common mistake."""
+    cr = session.client_random
+    message = f"no {label} for client random {cr.hex()[:8]}…"
+    if session.keys.keylog.master_secret(cr) is not None:
+        message += " (the key log has only a CLIENT_RANDOM line for it, which TLS 1.3 does not use)"
+    return Cause("missing_secret", message, label, cr.hex() or None)
 
 
 def start_server(session: Tls13Host) -> None:
@@ -181,14 +193,15 @@ def start_server(session: Tls13Host) -> None:
 def start_client(session: Tls13Host) -> None:
     """The client's first protected record: 0-RTT (early secret) if early data was offered, else handshake."""
     if session.suite is None:
-        session.client.lost_state("0-RTT data but no ServerHello: the early data cipher suite is unknown")
+        session.client.lost_state(Cause("mid_stream", "0-RTT data but no ServerHello: the early data cipher suite is "
+                                        "unknown"))
         session.client.tls13_phase = "early"
         return
     if session.early_data_offered and logged_secret(session, "CLIENT_EARLY_TRAFFIC_SECRET") is not None:
         activate(session, session.client, "CLIENT_EARLY_TRAFFIC_SECRET", "early")
     elif session.early_data_offered:
         # 0-RTT records we cannot open; each record is tried under the handshake key (open_client_record)
-        session.client.lost_state("0-RTT early data without CLIENT_EARLY_TRAFFIC_SECRET in the key log")
+        session.client.lost_state(missing_secret(session, "CLIENT_EARLY_TRAFFIC_SECRET"))
         session.client.tls13_phase = "early"
     else:
         activate(session, session.client, "CLIENT_HANDSHAKE_TRAFFIC_SECRET", "handshake")
@@ -222,7 +235,7 @@ def open_client_record(session: Tls13Host, record: Record) -> None:
     if direction.no_keys:
         direction.records_no_keys += 1
         session.log_record(direction, record.content_type, None, len(record.fragment), "no_keys",
-                        direction.no_keys_reason or direction.key_label)
+                           direction.no_keys_reason or direction.key_label, cause=direction.no_keys_cause)
         return
     session.open_record(direction, record)
 

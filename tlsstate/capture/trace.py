@@ -10,11 +10,38 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-__all__ = ["DETAIL_RECORDS", "SSLV2_CLIENT_HELLO", "Derivation", "RecordBytes", "RecordInfo"]
+from tlsstate.wire.constants import SSLV2_CLIENT_HELLO  # the type a --records line shows for an SSLv2 ClientHello
 
-#: The content type a ``--records`` line shows for an SSLv2-format ClientHello (RFC 5246 Appendix E.2: its
-#: header is a 2-byte length with the top bit set, not a TLS record header; 0x80 is that bit, no TLS type).
-SSLV2_CLIENT_HELLO = 0x80
+__all__ = ["CAUSE_KINDS", "DETAIL_RECORDS", "SSLV2_CLIENT_HELLO", "Cause", "Derivation", "KeyIds", "RecordBytes",
+           "RecordInfo"]
+
+
+@dataclass(frozen=True, slots=True)
+class Cause:
+    """Why records were not decrypted: the ``--records`` text and the ``--json`` fields.
+
+    ``kind`` is one of :data:`CAUSE_KINDS`; ``label`` names the key log label that is missing or wrong (with the
+    connection's ``client_random`` in hex), ``keylog_line`` the key log line a wrong key came from
+    (``file line N``)."""
+
+    kind: str
+    message: str
+    label: str | None = None
+    client_random: str | None = None
+    keylog_line: str | None = None
+
+    def to_json(self) -> dict[str, str | None]:
+        """``cause``, ``message``, ``label``, ``client_random``, ``keylog_line``."""
+        return {"cause": self.kind, "message": self.message, "label": self.label, "client_random": self.client_random,
+                "keylog_line": self.keylog_line}
+
+
+#: every ``Cause.kind``: a key log label missing for the epoch; a key (from the named key log line) that fails the
+#: first record or the Finished check; a record failing its integrity check later; a TCP gap; a capture that
+#: starts after the handshake; keys that need something else (RSA key, PSK, a resumed session not in the capture);
+#: a version / suite / compression this build cannot decrypt; a malformed record; the capture ending in a record.
+CAUSE_KINDS = ("missing_secret", "wrong_key", "bad_record_mac", "tcp_gap", "mid_stream", "missing_key_material",
+               "unsupported", "record_error", "truncated", "internal_error")
 
 
 @dataclass(slots=True)
@@ -25,9 +52,10 @@ class RecordInfo:
     content_type: int  # inner type when decrypted, else the outer type
     seq: int | None
     length: int  # ciphertext fragment length
-    verdict: str  # ok | bad_record_mac | no_keys | truncated
+    verdict: str  # ok | bad_record_mac | decompression_failure | no_keys | unsupported (suite, compression) | truncated
     key: str  # which key protected it
     plaintext_length: int = 0
+    cause: Cause | None = None  # why it was not decrypted (verdict other than ok)
 
 
 #: Records per connection whose bytes are kept for the page's record details (memory and page size stay bounded).
@@ -70,3 +98,13 @@ class Derivation:
     def has(self, name: str) -> bool:
         """Whether a step called ``name`` was recorded already (each key is explained once per handshake)."""
         return any(step[0] == name for step in self.steps)
+
+
+@dataclass
+class KeyIds:
+    """What key log lines for one connection are keyed by, as seen in its handshakes (``tlsstate keylog check``):
+    each ClientHello's random, each ServerHello's session ID, each RSA ClientKeyExchange's first 8 bytes."""
+
+    client_randoms: list[bytes] = field(default_factory=list)
+    session_ids: list[bytes] = field(default_factory=list)
+    encrypted_premasters: list[bytes] = field(default_factory=list)

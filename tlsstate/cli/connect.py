@@ -29,6 +29,7 @@ from tlsstate.cli.options import (
     parse_suites,
     parse_versions,
     protocol_options,
+    record_splitting_switch,
     split_list,
 )
 from tlsstate.config import TLSConfig
@@ -149,6 +150,7 @@ def _exchange(tls: TLSSocket, wait: float) -> tuple[int, bool]:
 @click.option("--wait", type=float, default=3.0, show_default=True, help="Stop after this many idle seconds.")
 @click.option("--quiet", "-q", is_flag=True, help="Only application data (no status lines).")
 @legacy_options("RFC 7919 groups offered for DHE_RSA: ffdhe2048,ffdhe3072,ffdhe4096.")
+@record_splitting_switch
 @click.option("--tickets/--no-tickets", default=True, show_default=True,
               help="Offer the RFC 5077 SessionTicket extension (and resume with a ticket on --reconnect).")
 @click.option("--record-size-limit", type=click.IntRange(64, 16384),
@@ -165,6 +167,7 @@ def connect(
     reconnect: bool, no_ems: bool, no_etm: bool, timeout: float, wait: float, quiet: bool,
     dhe_groups: str | None = None, ssl3: bool = False, cert: str | None = None, key: str | None = None,
     tickets: bool = True, record_size_limit: int | None = None, max_fragment_length: str | None = None,
+    no_record_splitting: bool = False,
     html: str | None = None,
 ) -> None:
     """Handshake (twice with --reconnect), print what was agreed, then exchange stdin and the replies."""
@@ -182,6 +185,7 @@ def connect(
     )
     apply_protocol_options(config, version_range=version_range, dhe_groups=dhe_groups, ssl3=ssl3)
     config.session_tickets = tickets
+    config.split_cbc_records = not no_record_splitting
     config.record_size_limit = record_size_limit
     config.max_fragment_length = int(max_fragment_length) if max_fragment_length else None
     if key and not cert:

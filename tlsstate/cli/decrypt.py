@@ -4,8 +4,10 @@ Key material: ``--keylog F`` (NSS key log, repeatable; ``$SSLKEYLOGFILE`` is rea
 Decryption Secrets Blocks are used automatically), ``--rsa-key F`` (PEM / PKCS #8 / PKCS #12, matched to
 the server certificate; ``--rsa-key-password``), ``--psk HEX`` (RFC 4279 PSK suites).
 
-Output: a table (default), ``--json``, ``--records``, ``--follow N``, ``--write-dir D``, ``--explain N``; also
-``--html FILE`` / ``--html-dir D`` (pages of the same per-record results as ``--json``).
+Output: a table (default), ``--json``, ``--records``, ``--follow N``, ``--write-dir D``, ``--explain N``; for other
+tools ``--write-pcap F`` (the plaintext as a capture) and ``--inject-secrets F`` (the capture as pcapng with the key
+log lines its connections use in a Decryption Secrets Block; :mod:`tlsstate.capture.export`); also ``--html FILE`` /
+``--html-dir D`` (pages of the same per-record results as ``--json``).
 
 Exit status:
   0  every record that had keys decrypted and verified
@@ -67,6 +69,10 @@ Exit status:
               help="Write each direction of each connection to a file in this directory.")
 @click.option("--explain", type=int, default=None, metavar="N", help="Show connection N's key derivation tree.")
 @click.option("--show-secrets", is_flag=True, help="With --explain / --html: print secret values in full.")
+@click.option("--write-pcap", type=click.Path(dir_okay=False, path_type=Path), default=None, metavar="FILE",
+              help="Write the decrypted application data as a plaintext pcap (same endpoints, ports, times).")
+@click.option("--inject-secrets", type=click.Path(dir_okay=False, path_type=Path), default=None, metavar="FILE",
+              help="Write the capture as pcapng with the key log lines its connections use embedded (a DSB).")
 @click.option("--html", "html", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Also write one self-contained HTML page of the capture: derivation trees, record timelines.")
 @click.option("--html-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
@@ -74,8 +80,8 @@ Exit status:
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar or warnings on stderr.")
 def decrypt(capture: Path, keylogs: tuple[Path, ...], rsa_keys: tuple[Path, ...], rsa_key_password: str | None,
             psk: str | None, as_json: bool, show_records: bool, follow: int | None, raw_output: bool,
-            write_dir: Path | None, explain: int | None, show_secrets: bool, quiet: bool, html: Path | None = None,
-            html_dir: Path | None = None) -> None:
+            write_dir: Path | None, explain: int | None, show_secrets: bool, write_pcap: Path | None,
+            inject_secrets: Path | None, quiet: bool, html: Path | None = None, html_dir: Path | None = None) -> None:
     """Decrypt the TLS connections in CAPTURE (pcap or pcapng, optionally gzip'd)."""
     keys = _key_source(keylogs, rsa_keys, rsa_key_password, psk)
     if not quiet:
@@ -84,7 +90,10 @@ def decrypt(capture: Path, keylogs: tuple[Path, ...], rsa_keys: tuple[Path, ...]
     files = DirectionFiles(write_dir) if write_dir is not None else None
     spool = FollowSpool(follow) if follow is not None else None
     keep_records = show_records or explain is not None or html is not None or html_dir is not None
-    result = _decrypt(capture, keys, files, spool, keep_records=keep_records, progress=not quiet and sys.stderr.isatty())
+    result = _decrypt(capture, keys, files, spool, keep_records=keep_records,
+                      progress=not quiet and sys.stderr.isatty(), write_pcap=write_pcap)
+    if inject_secrets is not None:
+        _inject(capture, inject_secrets, keys, result)
     if not quiet:
         print_warnings(result.warnings)
         print_warnings(keys.warnings[warned:])
@@ -149,13 +158,24 @@ def _key_source(
 
 def _decrypt(
     capture: Path, keys: KeySource, files: DirectionFiles | None, spool: FollowSpool | None, *,
-    keep_records: bool, progress: bool,
+    keep_records: bool, progress: bool, write_pcap: Path | None = None,
 ) -> CaptureResult:
-    """The single decryption pass, plaintext going to ``files`` and ``spool``; unreadable input exits with 2."""
+    """The single decryption pass, plaintext going to ``files``, ``spool`` and the ``--write-pcap`` file;
+    unreadable input exits with 2."""
     from tlsstate.capture.decrypt import DecryptOptions, decrypt_capture
+    from tlsstate.capture.export import PlaintextCapture
     from tlsstate.capture.pcap import CaptureError
 
-    options = DecryptOptions(keep_records=keep_records, sink_factory=sink_factory(files, spool))
+    pcap: PlaintextCapture | None = None
+    if write_pcap is not None:
+        try:
+            pcap = PlaintextCapture(write_pcap.open("wb"))
+        except OSError as exc:
+            _fail(f"cannot write {write_pcap}: {exc.strerror}")
+    options = DecryptOptions(keep_records=keep_records,
+                             sink_factory=sink_factory(files, spool, pcap.sink if pcap is not None else None))
+    if pcap is not None:
+        options.on_time, options.on_start, options.on_done = pcap.clock, pcap.started, pcap.done
     if files is not None:
         try:
             files.create_directory()
@@ -172,6 +192,19 @@ def _decrypt(
         finally:
             if files is not None:
                 files.close()
+            if pcap is not None:
+                pcap.close()
+                pcap.out.close()
+
+
+def _inject(capture: Path, out: Path, keys: KeySource, result: CaptureResult) -> None:
+    """``--inject-secrets``: the capture as pcapng with the key log lines its connections use."""
+    from tlsstate.capture.export import inject_secrets, used_keylog_lines
+
+    try:
+        inject_secrets(capture, out, used_keylog_lines(keys.keylog, result.connections))
+    except OSError as exc:
+        _fail(f"cannot write {out}: {exc.strerror}")
 
 
 def _pick(connections: list[ConnectionResult], number: int | None, option: str) -> ConnectionResult:

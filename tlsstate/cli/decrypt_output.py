@@ -146,8 +146,10 @@ class FollowSpool:
         out.flush()
 
 
-def sink_factory(files: DirectionFiles | None, spool: FollowSpool | None) -> SinkFactory:
-    """The capture engine's sink factory: plaintext goes to the files, the spool, both (in that order) or nowhere."""
+def sink_factory(files: DirectionFiles | None, spool: FollowSpool | None,
+                 pcap: SinkFactory | None = None) -> SinkFactory:
+    """The capture engine's sink factory: plaintext goes to the files, the spool, the plaintext pcap (in that
+    order), any of them or nowhere."""
 
     def sinks_for(number: int, writer: str) -> Sink | None:
         sinks = []
@@ -155,15 +157,16 @@ def sink_factory(files: DirectionFiles | None, spool: FollowSpool | None) -> Sin
             sinks.append(files.sink(number, writer))
         if spool is not None and spool.wants(number):
             sinks.append(spool.sink(number, writer))
+        if pcap is not None and (sink := pcap(number, writer)) is not None:
+            sinks.append(sink)
         if len(sinks) < 2:
             return sinks[0] if sinks else None
-        first, second = sinks
 
-        def both(data: bytes) -> None:
-            first(data)
-            second(data)
+        def every(data: bytes) -> None:
+            for sink in sinks:
+                sink(data)
 
-        return both
+        return every
 
     return sinks_for
 

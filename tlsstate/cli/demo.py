@@ -97,6 +97,7 @@ class DemoServer:
         config = TLSConfig(
             certificate_chain=cert_chain, private_key=private_key,
             cipher_suites=None, groups=[NamedGroup.X25519, NamedGroup.SECP256R1],
+            split_cbc_records=False,  # one record per message, so the records table shows each echo as one row
         )
         self.listener = TLSListener("127.0.0.1", 0, config, timeout=TIMEOUT)
         self.server = Server(self.listener, ServerOptions(log=self._add_log), max_connections=8)
@@ -156,7 +157,7 @@ class DemoClient:
         config = TLSConfig(
             min_version=version, max_version=version,
             cipher_suites=[lookup(suite_name)], groups=[NamedGroup.X25519],
-            cafile=cafile, server_name="localhost",
+            cafile=cafile, server_name="localhost", split_cbc_records=False,  # one record per message (as above)
         )
         self.wire: dict[str, bytearray] = {"out": bytearray(), "in": bytearray()}
         self.tap = WireTap()  # the same bytes in the order they crossed the socket (for --html)

@@ -84,10 +84,15 @@ def describe(suite: CipherSuite, version: ProtocolVersion) -> dict[str, str]:
             out[f"{side}_write_mac_key"] = f"not used: the {cipher.name} AEAD authenticates records itself"
         if cipher.family is CipherFamily.NULL:
             out[f"{side}_write_key"] = "not used: NULL cipher, records are not encrypted"
+        elif cipher.is_export:
+            out[f"{side}_write_key"] = (f"encrypts records the {side} sends ({cipher.name}): expanded from 5 bytes of "
+                                        "key block and the randoms (RFC 2246 §6.3, RFC 6101 §6.2.2)")
         else:
             out[f"{side}_write_key"] = f"encrypts records the {side} sends ({cipher.name})"
         iv_length = suite.iv_length(version)
-        if cipher.family is CipherFamily.CBC and iv_length:
+        if cipher.is_export and iv_length:
+            out[f"{side}_write_iv"] = f"CBC IV of the {side}'s first record, from the randoms only (export cipher)"
+        elif cipher.family is CipherFamily.CBC and iv_length:
             out[f"{side}_write_iv"] = f"implicit CBC IV of the {side}'s first record (later ones chain from the last block)"
         elif cipher.family is CipherFamily.CBC:
             out[f"{side}_write_iv"] = "not used in this version: TLS 1.1+ CBC records carry an explicit IV"
@@ -122,7 +127,13 @@ class KeySchedule:
 
     @property
     def key_block(self) -> bytes:
-        """The key block itself: the six values are its consecutive slices (RFC 5246 §6.3)."""
+        """The key block itself: the six values are its consecutive slices (RFC 5246 §6.3), except for export
+        ciphers, whose final keys and IVs are derived from its key material (RFC 2246 §6.3)."""
+        n = self.negotiated
+        if n.suite.cipher.is_export:
+            length = n.suite.key_block_length(n.version)
+            return prf_functions.key_block(n.version, n.suite.prf_hash, self.master, n.client_random, n.server_random,
+                                           length)
         return b"".join(getattr(self.keys, name) for name in KEY_NAMES)
 
 
@@ -204,7 +215,7 @@ def _key_block_suite(version_text: str, suite_text: str) -> tuple[ProtocolVersio
         suite = lookup(suite_text)
     except ConfigurationError as exc:
         raise click.UsageError(f"--suite: {exc}") from None
-    if suite.is_tls13 or not suite.valid_for(version):
+    if suite.is_tls13 or not suite.readable_in(version):
         raise click.UsageError(f"--suite: {suite.name} is not valid in {version.label}")
     return version, suite
 

@@ -19,6 +19,7 @@ COMMANDS: dict[str, str] = {
     "connect": "tlsstate.cli.connect:connect",
     "serve": "tlsstate.cli.serve:serve",
     "decrypt": "tlsstate.cli.decrypt:decrypt",
+    "keylog": "tlsstate.cli.keylog:keylog",
     "speed": "tlsstate.cli.speed:speed",
 }
 
@@ -29,6 +30,7 @@ HELP = {
     "connect": "TLS client, like openssl s_client.",
     "serve": "TLS server, like openssl s_server.",
     "decrypt": "Decrypt a packet capture with an NSS key log, RSA key or PSK.",
+    "keylog": "Check key log files against a capture: what each connection uses and still needs.",
     "speed": "Benchmark record protection, handshakes and capture decryption.",
 }
 

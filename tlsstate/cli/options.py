@@ -38,6 +38,8 @@ GROUP_ALIASES: dict[str, NamedGroup] = {
     "p256": NamedGroup.SECP256R1, "p-256": NamedGroup.SECP256R1, "secp256r1": NamedGroup.SECP256R1,
     "prime256v1": NamedGroup.SECP256R1,
     "p384": NamedGroup.SECP384R1, "p-384": NamedGroup.SECP384R1, "secp384r1": NamedGroup.SECP384R1,
+    "p521": NamedGroup.SECP521R1, "p-521": NamedGroup.SECP521R1, "secp521r1": NamedGroup.SECP521R1,
+    "x448": NamedGroup.X448,
 }
 DHE_GROUP_NAMES = {"ffdhe2048": NamedGroup.FFDHE2048, "ffdhe3072": NamedGroup.FFDHE3072, "ffdhe4096": NamedGroup.FFDHE4096}
 
@@ -62,7 +64,7 @@ def protocol_options(function: F) -> F:
     return _stacked(
         click.option("--versions", help="Protocol versions, e.g. tls1.2 or tls1.0-tls1.2."),
         click.option("--ciphers", help="Cipher suites (IANA or OpenSSL names, comma/colon separated)."),
-        click.option("--groups", help="ECDHE groups: x25519,p256,p384."),
+        click.option("--groups", help="ECDHE groups: x25519,p256,p384,p521,x448."),
     )(function)
 
 
@@ -80,6 +82,15 @@ def legacy_options(dhe_groups_help: str) -> Callable[[F], F]:
         click.option("--dhe-groups", help=dhe_groups_help),
         click.option("--ssl3", is_flag=True, help="Enable SSL 3.0 (RFC 6101; off by default, RFC 7568)."),
     )
+
+
+def record_splitting_switch(function: F) -> F:
+    """``--no-record-splitting``: send each write as one record even in SSL 3.0 / TLS 1.0 with CBC
+    (:attr:`~tlsstate.config.TLSConfig.split_cbc_records`; on by default, against BEAST)."""
+    return click.option(
+        "--no-record-splitting", is_flag=True,
+        help="SSL 3.0/TLS 1.0 CBC: do not send each write's first byte in a record of its own (1/n-1 split, BEAST).",
+    )(function)
 
 
 # --- parsers ----------------------------------------------------------------------------------------------------------
@@ -130,8 +141,8 @@ def _parse_named(text: str | None, names: dict[str, NamedGroup], error: str, opt
 
 
 def parse_groups(text: str | None) -> list[NamedGroup] | None:
-    """``x25519,p256,p384`` (also OpenSSL's spellings) -> named groups (RFC 8422 §5.1.1); None when not given."""
-    return _parse_named(text, GROUP_ALIASES, "unknown group {name!r} (x25519, p256, p384)", "--groups")
+    """``x25519,p256,p384,p521,x448`` (also OpenSSL's spellings) -> named groups (RFC 8422 §5.1.1); None when not given."""
+    return _parse_named(text, GROUP_ALIASES, "unknown group {name!r} (x25519, p256, p384, p521, x448)", "--groups")
 
 
 def parse_dhe_groups(text: str | None) -> list[NamedGroup] | None:

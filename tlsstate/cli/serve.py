@@ -28,6 +28,7 @@ from tlsstate.cli.options import (
     parse_suites,
     parse_versions,
     protocol_options,
+    record_splitting_switch,
     split_list,
 )
 from tlsstate.cli.serving import Server, ServerOptions
@@ -52,6 +53,9 @@ def load_server_identity(cert: str | None, key: str | None) -> tuple[list[x509.C
 @click.option("--cert", type=click.Path(exists=True, dir_okay=False), help="Certificate chain (PEM, leaf first).")
 @click.option("--key", type=click.Path(exists=True, dir_okay=False), help="Private key (PEM; default: --cert file).")
 @protocol_options
+@click.option("--server-cipher-order", is_flag=True,
+              help="Pick the first of our --ciphers the client offers (default: the client's first suite we support, "
+                   "as openssl s_server; -serverpref there).")
 @click.option("--alpn", help="ALPN protocols the server accepts, comma separated.")
 @click.option("--www", is_flag=True, help="Answer HTTP requests with a page of the negotiated parameters.")
 @click.option("--keylog", type=click.Path(dir_okay=False), help="Append NSS key log lines here.")
@@ -64,6 +68,7 @@ def load_server_identity(cert: str | None, key: str | None) -> tuple[list[x509.C
 @click.option("--handshake-timeout", type=click.FloatRange(0.01), default=60.0, show_default=True,
               help="Whole-handshake deadline per connection, seconds (bounds slow-loris peers).")
 @legacy_options("RFC 7919 groups for DHE_RSA, preferred first: ffdhe2048,ffdhe3072,ffdhe4096.")
+@record_splitting_switch
 @click.option("--tickets/--no-tickets", default=True, show_default=True,
               help="Issue RFC 5077 session tickets to clients that ask (AES-256-GCM).")
 @click.option("--ticket-lifetime", type=click.FloatRange(1, 7 * 86400), default=7200.0, show_default=True,
@@ -84,7 +89,8 @@ def serve(
     max_connections: int, count: int | None, once: bool, timeout: float, handshake_timeout: float,
     dhe_groups: str | None = None, ssl3: bool = False, verify_client: str = "none", client_ca: str | None = None,
     tickets: bool = True, record_size_limit: int | None = None, ticket_lifetime: float = 7200.0,
-    ticket_key_rotation: float | None = None, session_cache_size: int = 1024,
+    ticket_key_rotation: float | None = None, session_cache_size: int = 1024, server_cipher_order: bool = False,
+    no_record_splitting: bool = False,
 ) -> None:
     """Listen, then handle connections (each in its own thread) until --count/--once or Ctrl-C."""
     from tlsstate.sessions.cache import SessionCache
@@ -97,6 +103,7 @@ def serve(
         certificate_chain=chain, private_key=private_key,
         alpn_protocols=split_list(alpn), extended_master_secret=not no_ems, encrypt_then_mac=not no_etm,
         session_cache=SessionCache(max_size=session_cache_size) if session_cache_size else None,
+        server_cipher_order=server_cipher_order, split_cbc_records=not no_record_splitting,
     )
     apply_protocol_options(config, version_range=parse_versions(versions), dhe_groups=dhe_groups, ssl3=ssl3)
     if verify_client != "none" and not client_ca:

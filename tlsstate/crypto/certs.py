@@ -8,6 +8,7 @@ RFC 5246 §7.2.2 alert: ``certificate_expired``, ``unknown_ca`` or ``bad_certifi
 from __future__ import annotations
 
 import datetime
+import functools
 import ipaddress
 import math
 import os
@@ -545,6 +546,26 @@ class CertificateSummary:
             f"subject alt names: {', '.join(self.subject_alt_names) or '(none)'}",
             f"sha256 fingerprint: {self.sha256_fingerprint}",
         ]
+
+
+@functools.lru_cache(maxsize=64)
+def _dns_names(cert: x509.Certificate) -> tuple[str, ...]:
+    """The certificate's DNS names, lower case: its subjectAltName dNSNames, else its subject common names
+    (RFC 6125 §6.4.4)."""
+    try:
+        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+        return tuple(name.lower() for name in san.get_values_for_type(x509.DNSName))
+    except x509.ExtensionNotFound:
+        return tuple(str(a.value).lower() for a in cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME))
+
+
+def certificate_covers(cert: x509.Certificate, host_name: str) -> bool:
+    """True when ``cert`` names ``host_name`` (an A-label DNS name): an exact match, case-insensitive, or a wildcard
+    ``*.`` as the whole leftmost label standing for exactly one label (RFC 6125 §6.4.1-§6.4.3). A server uses it to
+    know whether it has a certificate for a client's server_name (RFC 6066 §3)."""
+    host = host_name.lower()
+    _, _, parent = host.partition(".")
+    return any(name == host or (name.startswith("*.") and parent and name[2:] == parent) for name in _dns_names(cert))
 
 
 def _key_description(cert: x509.Certificate) -> tuple[str, int]:

@@ -8,6 +8,7 @@ Private keys never appear in a repr.
 
 from __future__ import annotations
 
+import functools
 import hmac
 import os
 import warnings
@@ -16,7 +17,7 @@ from dataclasses import dataclass, field
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives.asymmetric import dh, ec, padding, rsa, x448, x25519
 
-from tlsstate.wire.constants import AlertDescription, NamedGroup
+from tlsstate.wire.constants import GROUP_NAMES, AlertDescription, NamedGroup
 from tlsstate.wire.errors import IllegalParameter, InsufficientSecurity, ProtocolError
 
 try:  # FFDH is deprecated in pyca/cryptography 50 but TLS 1.0-1.2 DHE still needs it.
@@ -96,11 +97,8 @@ def _coordinate_length(curve: ec.EllipticCurve) -> int:
 
 
 def group_name(group: int) -> str:
-    """``x25519``, ``secp256r1``, ``ffdhe2048``... or ``0x1234``."""
-    try:
-        return NamedGroup(group).name.lower()
-    except ValueError:
-        return f"0x{group:04x}"
+    """The IANA name (``x25519``, ``secp256r1``, ``ffdhe2048``, ``X25519MLKEM768``...) or ``0x1234``."""
+    return GROUP_NAMES.get(group, f"0x{group:04x}")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -317,6 +315,43 @@ def ffdhe_group_of(p: bytes | int, g: bytes | int) -> int | None:
         if prime == p_int:
             return group
     return None
+
+
+#: The "k" of each Oakley/MODP prime p = 2^n - 2^(n-64) - 1 + 2^64 * (floor(2^(n-130) * pi) + k), generator 2:
+#: RFC 2409 §6.1-§6.2 (768, 1024 bits), RFC 3526 §2-§7 (1536 - 8192 bits). Not TLS named groups, but what many
+#: servers send in a TLS 1.2 ServerKeyExchange (OpenSSL 3's default DHE parameters are the 2048-bit one).
+MODP_OFFSETS: dict[int, int] = {768: 149686, 1024: 129093, 1536: 741804, 2048: 124476, 3072: 1690314,
+                                4096: 240904, 6144: 929484, 8192: 4743158}
+
+
+def _arctan_inverse(x: int, one: int) -> int:
+    """arctan(1/x) * one, by the alternating series (integer fixed point)."""
+    total, power, n, sign = 0, one // x, 1, 1
+    while power:
+        total += sign * (power // n)
+        power //= x * x
+        n += 2
+        sign = -sign
+    return total
+
+
+@functools.lru_cache(maxsize=len(MODP_OFFSETS))
+def modp_prime(bits: int) -> int:
+    """The RFC 2409 / RFC 3526 MODP prime of ``bits`` bits (pi by Machin's formula, 64 guard bits)."""
+    guard = 64
+    one = 1 << (bits - 130 + guard)
+    pi = 16 * _arctan_inverse(5, one) - 4 * _arctan_inverse(239, one)
+    return (1 << bits) - (1 << (bits - 64)) - 1 + (1 << 64) * ((pi >> guard) + MODP_OFFSETS[bits])
+
+
+def modp_group_of(p: bytes | int, g: bytes | int) -> int | None:
+    """The size in bits of the RFC 2409 / RFC 3526 MODP group whose (p, 2) these are, or None."""
+    p_int = p if isinstance(p, int) else int.from_bytes(p, "big")
+    g_int = g if isinstance(g, int) else int.from_bytes(g, "big")
+    bits = p_int.bit_length()
+    if g_int != FFDHE_GENERATOR or bits not in MODP_OFFSETS:
+        return None
+    return bits if modp_prime(bits) == p_int else None
 
 
 # ---------------------------------------------------------------------------------------------

@@ -3,14 +3,16 @@
 RFC 5246 §6.3: the key block is partitioned, in this order, into client_write_MAC_key,
 server_write_MAC_key, client_write_key, server_write_key, client_write_IV, server_write_IV.
 Lengths come from the suite row: ``mac_key_length()``, ``cipher.key_length`` and ``iv_length(version)``
-(RFC 6101 §6.2.2 for SSL 3.0, RFC 5288 §3 GCM salt, RFC 7905 §2 ChaCha20 nonce mask).
+(RFC 6101 §6.2.2 for SSL 3.0, RFC 5288 §3 GCM salt, RFC 7905 §2 ChaCha20 nonce mask). Export ciphers take only
+the MAC keys and 5 bytes of key material per side from the key block; their final keys and IVs are derived from
+that and the randoms (RFC 2246 §6.3, RFC 6101 §6.2.2: :func:`tlsstate.crypto.prf.export_keys`).
 
 Secrets never appear in a repr: a value prints as ``<secret 20B>``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 
 from tlsstate.crypto import prf
 from tlsstate.crypto.suites import CipherSuite
@@ -65,7 +67,7 @@ class ConnectionKeys:
 def _check_suite_version(suite: CipherSuite, version: ProtocolVersion | int) -> None:
     if suite.is_tls13:
         raise ConfigurationError(f"{suite.name} is a TLS 1.3 suite: its keys come from schedule13, not a key block")
-    if not suite.valid_for(version):
+    if not suite.readable_in(version):
         try:
             name = ProtocolVersion(int(version)).label
         except ValueError:
@@ -82,11 +84,13 @@ def partition_key_block(suite: CipherSuite, version: ProtocolVersion | int, bloc
     """Cut the key block into the six values in RFC 5246 §6.3 order.
 
     ``block`` may be longer than needed (the rest is ignored, as in a Wireshark key expansion); shorter is an error.
+    For an export cipher the write keys are the 5-byte key material and the IVs are empty: the final values come
+    from :func:`derive_connection_keys` (they need the randoms).
     """
     _check_suite_version(suite, version)
     mac_len = suite.mac_key_length()
-    key_len = suite.cipher.key_length
-    iv_len = suite.iv_length(version)
+    key_len = suite.cipher.key_material_length
+    iv_len = 0 if suite.cipher.is_export else suite.iv_length(version)
     needed = 2 * (mac_len + key_len + iv_len)
     if len(block) < needed:
         raise ConfigurationError(f"key block of {len(block)} bytes is shorter than the {needed} {suite.name} needs")
@@ -103,11 +107,20 @@ def derive_connection_keys(
 ) -> ConnectionKeys:
     """key_block = PRF(master, "key expansion", server_random + client_random), partitioned (RFC 5246 §6.3).
 
-    SSL 3.0 uses the MD5/SHA-1 expansion (RFC 6101 §6.2.2).
+    SSL 3.0 uses the MD5/SHA-1 expansion (RFC 6101 §6.2.2). Export ciphers: the final keys and IVs from the key
+    material and the randoms (RFC 2246 §6.3, RFC 6101 §6.2.2).
     """
     _check_suite_version(suite, version)
     block = prf.key_block(version, suite.prf_hash, master, client_random, server_random, suite.key_block_length(version))
-    return partition_key_block(suite, version, block)
+    keys = partition_key_block(suite, version, block)
+    if not suite.cipher.is_export:
+        return keys
+    client_key, server_key, client_iv, server_iv = prf.export_keys(
+        version, keys.client_write_key, keys.server_write_key, client_random, server_random,
+        suite.cipher.key_length, suite.iv_length(version),
+    )
+    return replace(keys, client_write_key=client_key, server_write_key=server_key, client_write_iv=client_iv,
+                   server_write_iv=server_iv)
 
 
 @dataclass(slots=True, repr=False)

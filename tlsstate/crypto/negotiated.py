@@ -42,11 +42,20 @@ class Negotiated:
     receive_limit: int = 16384
     #: True for record_size_limit (protected records only, RFC 8449 §4); False for max_fragment_length (all records).
     limits_protected_only: bool = False
+    #: ServerHello.compression_method (RFC 5246 §7.4.1.3): 0 null, 1 DEFLATE (RFC 3749); captures only.
+    compression_method: int = 0
 
 
 def encrypt_then_mac_applies(suite: CipherSuite, version: int) -> bool:
     """RFC 7366 §3: EtM only changes CBC suites; SSL 3.0 has no extensions."""
     return suite.family is CipherFamily.CBC and version > ProtocolVersion.SSL3
+
+
+def record_splitting_applies(suite: CipherSuite, version: int) -> bool:
+    """1/n-1 record splitting (the BEAST countermeasure of NSS, OpenSSL and browsers) protects CBC in SSL 3.0 and
+    TLS 1.0, where each record's IV is the previous record's last ciphertext block (RFC 2246 §6.2.3.2, RFC 6101
+    §5.2.3.2), so predictable; TLS 1.1 added the explicit IV against exactly this (RFC 4346 §1)."""
+    return suite.family is CipherFamily.CBC and version <= ProtocolVersion.TLS1_0
 
 
 def master_secret_for(negotiated: Negotiated, premaster: bytes, session_hash: bytes | None = None) -> bytes:

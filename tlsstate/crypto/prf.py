@@ -176,6 +176,37 @@ def key_block(
     return prf(version, prf_hash, master, b"key expansion", seed, length)
 
 
+def export_keys(
+    version: ProtocolVersion | int, client_key_material: bytes, server_key_material: bytes, client_random: bytes,
+    server_random: bytes, key_length: int, iv_length: int,
+) -> tuple[bytes, bytes, bytes, bytes]:
+    """The final write keys and IVs of an export cipher: (client key, server key, client IV, server IV).
+
+    TLS 1.0 (RFC 2246 §6.3): final_client_write_key = PRF(client_write_key, "client write key",
+    client_random + server_random), the server's with "server write key"; iv_block = PRF("", "IV block",
+    client_random + server_random) cut into the client's and the server's IV. SSL 3.0 (RFC 6101 §6.2.2):
+    final_client_write_key = MD5(client_write_key + client_random + server_random), the server's
+    MD5(server_write_key + server_random + client_random), client_write_IV = MD5(client_random + server_random),
+    server_write_IV = MD5(server_random + client_random). Each truncated to its length.
+    """
+    _check_random("client random", client_random)
+    _check_random("server random", server_random)
+    if key_length > 16 or iv_length > 16:
+        raise ConfigurationError("export ciphers have keys and IVs of at most 16 bytes")
+    cs, sc = client_random + server_random, server_random + client_random
+    if _version(version) is ProtocolVersion.SSL3:
+        return (
+            hashlib.md5(client_key_material + cs).digest()[:key_length],
+            hashlib.md5(server_key_material + sc).digest()[:key_length],
+            hashlib.md5(cs).digest()[:iv_length],
+            hashlib.md5(sc).digest()[:iv_length],
+        )
+    client_key = tls10_prf(client_key_material, b"client write key", cs, key_length)
+    server_key = tls10_prf(server_key_material, b"server write key", cs, key_length)
+    ivs = tls10_prf(b"", b"IV block", cs, 2 * iv_length) if iv_length else b""
+    return client_key, server_key, ivs[:iv_length], ivs[iv_length:]
+
+
 def ssl3_finished(master: bytes, transcript: bytes, from_client: bool) -> bytes:
     """SSL 3.0 Finished (RFC 6101 §5.6.9).
 

@@ -138,7 +138,8 @@ def choose_scheme(
         if default is None:
             raise HandshakeFailure(f"a peer without signature_algorithms cannot accept an {kind} signature")
         return int(default)
-    offered = set(peer_schemes)
+    wanted = set(preferred)
+    offered = {s for s in peer_schemes if s in wanted}  # small, however long the peer's list (32,760)
     for scheme in preferred:
         if scheme in offered and _scheme_fits(scheme, kind):
             return int(scheme)

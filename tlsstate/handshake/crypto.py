@@ -8,19 +8,22 @@ The state machines call only these, so what they need from each module is visibl
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from tlsstate.crypto import certs, dh, signatures
-from tlsstate.wire.constants import AlertDescription, NamedGroup, ProtocolVersion
+from tlsstate.wire.constants import AlertDescription, ProtocolVersion
 from tlsstate.wire.errors import ConfigurationError, HandshakeFailure, ProtocolError
 
 PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
 EcdheKeyPair = dh.EcdheKeyPair
 
-#: Groups tlsstate offers and accepts for ECDHE in TLS 1.0-1.2 (RFC 8422 §5.1.1).
-ECDHE_GROUPS = frozenset({NamedGroup.X25519, NamedGroup.SECP256R1, NamedGroup.SECP384R1, NamedGroup.SECP521R1})
+#: Groups tlsstate offers and accepts for ECDHE in TLS 1.0-1.2 (RFC 8422 §5.1.1): x25519, x448 and the
+#: three NIST curves, the ones :func:`tlsstate.crypto.dh.generate_ecdhe` makes keys for.
+ECDHE_GROUPS = frozenset(dh.SUPPORTED_EC_GROUPS)
 
 # ------------------------------------------------------------------------------------------- ECDHE
 
@@ -80,7 +83,9 @@ def rsa_decrypt_premaster(private_key: rsa.RSAPrivateKey, encrypted: bytes, clie
 
 # -------------------------------------------------------------------------------------- signatures
 
-def choose_signature_scheme(key: PrivateKey, peer_schemes: list[int] | None, version: int, ours: list[int]) -> int | None:
+def choose_signature_scheme(
+    key: PrivateKey, peer_schemes: Sequence[int] | None, version: int, ours: list[int]
+) -> int | None:
     """The scheme to sign the ServerKeyExchange with, or None when nothing fits (TLS 1.2; RFC 5246 §7.4.1.4.1).
 
     ``peer_schemes`` None (no signature_algorithms) means {sha1} with the key's algorithm.

@@ -14,7 +14,7 @@ when a later extension is damaged).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from tlsstate.wire import extensions as ext
@@ -28,9 +28,10 @@ class ClientHelloExtensions:
     """What a ClientHello's extensions offer (RFC 5246 §7.4.1.4 and the RFCs of each extension)."""
 
     server_name: str | None = None  # RFC 6066 §3
-    groups: list[int] | None = None  # RFC 8422 §5.1.1 / RFC 7919
+    groups: Sequence[int] | None = None  # RFC 8422 §5.1.1 / RFC 7919
     point_formats: list[int] | None = None  # RFC 8422 §5.1.2
-    signature_schemes: list[int] | None = None  # RFC 5246 §7.4.1.4.1
+    signature_schemes: Sequence[int] | None = None  # RFC 5246 §7.4.1.4.1
+    signature_schemes_cert: Sequence[int] | None = None  # RFC 8446 §4.2.3 signature_algorithms_cert
     alpn: list[bytes] | None = None  # RFC 7301 §3.1
     extended_master_secret: bool = False  # RFC 7627 §5.1
     encrypt_then_mac: bool = False  # RFC 7366 §2
@@ -49,8 +50,20 @@ def read_client_hello_extensions(msg: ClientHello, problems: list[str] | None = 
     return offer
 
 
+#: The ClientHello extensions read here; any other type is skipped at once (a hello may carry 16,383 of them).
+_CLIENT_TYPES = frozenset(int(t) for t in (
+    ExtensionType.SERVER_NAME, ExtensionType.SESSION_TICKET, ExtensionType.RECORD_SIZE_LIMIT,
+    ExtensionType.MAX_FRAGMENT_LENGTH, ExtensionType.SUPPORTED_GROUPS, ExtensionType.EC_POINT_FORMATS,
+    ExtensionType.SIGNATURE_ALGORITHMS, ExtensionType.SIGNATURE_ALGORITHMS_CERT,
+    ExtensionType.APPLICATION_LAYER_PROTOCOL_NEGOTIATION, ExtensionType.EXTENDED_MASTER_SECRET,
+    ExtensionType.ENCRYPT_THEN_MAC, ExtensionType.RENEGOTIATION_INFO, ExtensionType.EARLY_DATA,
+))
+
+
 def _read_client_extension(offer: ClientHelloExtensions, e: Extension) -> None:
     t = e.type
+    if t not in _CLIENT_TYPES:
+        return
     if t == ExtensionType.SERVER_NAME:
         offer.server_name = ext.parse_server_name(e.data)
     elif t == ExtensionType.SESSION_TICKET:
@@ -65,6 +78,8 @@ def _read_client_extension(offer: ClientHelloExtensions, e: Extension) -> None:
         offer.point_formats = ext.parse_ec_point_formats(e.data)
     elif t == ExtensionType.SIGNATURE_ALGORITHMS:
         offer.signature_schemes = ext.parse_signature_algorithms(e.data)
+    elif t == ExtensionType.SIGNATURE_ALGORITHMS_CERT:
+        offer.signature_schemes_cert = ext.parse_signature_algorithms_cert(e.data)
     elif t == ExtensionType.APPLICATION_LAYER_PROTOCOL_NEGOTIATION:
         offer.alpn = ext.parse_alpn(e.data)
     elif t == ExtensionType.EXTENDED_MASTER_SECRET:
@@ -143,7 +158,7 @@ def _check_no_duplicates(msg: ClientHello, what: str, problems: list[str] | None
         problems.append(str(exc))
 
 
-def _each(extensions: tuple[Extension, ...] | None, read: Callable[[Extension], None], problems: list[str] | None) -> None:
+def _each(extensions: Sequence[Extension] | None, read: Callable[[Extension], None], problems: list[str] | None) -> None:
     """``read`` every extension; strict (``problems`` is None) or noting and skipping a bad one."""
     for e in extensions or ():
         if problems is None:

@@ -6,7 +6,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from tlsstate.handshake.machine import Handshake
+from tlsstate.handshake.outputs import Output
 from tlsstate.handshake.server_states import ServerWaitClientHello
+from tlsstate.handshake.states import check_input
+from tlsstate.wire.constants import HandshakeType
+from tlsstate.wire.messages import parse_sslv2_client_hello
 
 if TYPE_CHECKING:
     from tlsstate.config import TLSConfig
@@ -19,6 +23,18 @@ class ServerHandshake(Handshake):
 
     def __init__(self, config: TLSConfig) -> None:
         super().__init__(config, ServerWaitClientHello())
+
+    def handle_sslv2_client_hello(self, record: bytes) -> list[Output]:
+        """An SSLv2-format ClientHello, header included (RFC 5246 Appendix E.2, RFC 6101 Appendix E), as the
+        client's first message: read as a ClientHello without extensions, and hashed into the transcript without
+        its 2-byte ``msg_length`` ("the msg_length field is not considered to be a part of the handshake
+        message"). We answer in TLS, never in SSLv2."""
+        state, ctx = self.state, self.context
+        check_input(type(state), HandshakeType.CLIENT_HELLO)
+        msg = parse_sslv2_client_hello(record)
+        ctx.transcript.add(record[2:])
+        self._enter(HandshakeType.CLIENT_HELLO, state.handle(ctx, msg))
+        return self.take_outputs()
 
     def forget_session(self) -> None:
         """After a fatal error the session must not be resumed (RFC 5246 §7.2)."""

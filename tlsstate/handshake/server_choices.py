@@ -10,11 +10,13 @@ configuration and the hello, and only :func:`server_hello` queues an output (the
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
+from tlsstate.crypto.certs import certificate_covers
 from tlsstate.crypto.negotiated import Negotiated, encrypt_then_mac_applies
 from tlsstate.crypto.suites import CipherSuite, KeyExchange
 from tlsstate.handshake import crypto
@@ -49,6 +51,8 @@ class Offer(ClientHelloExtensions):
 
     #: RFC 5746 §3.6: renegotiation_info, or the TLS_EMPTY_RENEGOTIATION_INFO_SCSV in the cipher suites.
     secure_renegotiation: bool = False
+    #: RFC 6066 §3: our certificate names the client's server_name (then the ServerHello acknowledges it).
+    server_name_known: bool = False
 
 
 def read_client_hello(config: TLSConfig, msg: ClientHello) -> tuple[ProtocolVersion, Offer]:
@@ -81,23 +85,41 @@ def read_client_hello(config: TLSConfig, msg: ClientHello) -> tuple[ProtocolVers
     )
     if config.require_extended_master_secret and not offer.extended_master_secret:
         raise HandshakeFailure("client does not offer extended_master_secret (RFC 7627 §5.2)")
+    offer.server_name_known = offer.server_name is not None and certificate_covers(
+        config.certificate_chain[0], offer.server_name
+    )
     return version, offer
+
+
+def unrecognized_name_warning(offer: Offer, version: ProtocolVersion) -> bool:
+    """RFC 6066 §3: a server with no certificate for the client's server_name may abort (fatal unrecognized_name)
+    or continue; we continue, announcing it with the warning unrecognized_name (as ``openssl s_server -servername``
+    does) where a warning of that name exists: TLS 1.0-1.2, not SSL 3.0 (RFC 6101 §5.4.2 has no such alert)."""
+    return offer.server_name is not None and not offer.server_name_known and version > ProtocolVersion.SSL3
 
 
 def choose_suite(
     config: TLSConfig, msg: ClientHello, version: ProtocolVersion, offer: Offer
 ) -> tuple[CipherSuite, int | None, int | None]:
-    """Server preference order; a suite needs our key type, a common group and a signature scheme."""
+    """The first suite of :func:`suites_in_choice_order` that fits: it needs our key type, a common group and a
+    signature scheme (RFC 5246 §7.4.1.3, §7.4.3; RFC 8422 §5.1).
+
+    TLS 1.2 with signature_algorithms_cert but no signature_algorithms: the client said which schemes it takes in
+    certificates and none for the handshake, so no signed suite is chosen; without one that needs no signature
+    (RSA key transport), handshake_failure (RFC 8446 §4.2.3, as it asks of TLS 1.2 servers that read the extension).
+    """
     key = config.private_key
     assert key is not None
     has_rsa = isinstance(key, rsa.RSAPrivateKey)
-    client_suites = set(msg.cipher_suites)
     group = _choose_group(config, offer)
-    scheme = crypto.choose_signature_scheme(
+    no_signatures = (
+        version >= ProtocolVersion.TLS1_2 and offer.signature_schemes is None and offer.signature_schemes_cert is not None
+    )
+    scheme = None if no_signatures else crypto.choose_signature_scheme(
         key, offer.signature_schemes, version, [int(x) for x in config.effective_signature_schemes()]
     )
-    for suite in config.effective_suites():
-        if suite.id not in client_suites or not suite.valid_for(version):
+    for suite in suites_in_choice_order(config, msg.cipher_suites):
+        if not suite.valid_for(version):
             continue
         kx = suite.key_exchange
         if kx is KeyExchange.RSA and has_rsa:
@@ -114,7 +136,25 @@ def choose_suite(
             if not has_rsa and not _client_accepts_curve_of(key, offer):
                 continue
             return suite, group, scheme
+    if no_signatures:
+        raise HandshakeFailure(
+            "signature_algorithms_cert without signature_algorithms and no suite that needs no signature "
+            "(RFC 8446 §4.2.3)"
+        )
     raise HandshakeFailure("no cipher suite in common")
+
+
+def suites_in_choice_order(config: TLSConfig, client_suites: Sequence[int]) -> list[CipherSuite]:
+    """The suites both sides have, in the order the server tries them: the client's (RFC 5246 §7.4.1.2: its list
+    is "in order of the client's preference"; what ``openssl s_server`` does by default), or ours when
+    ``config.server_cipher_order`` (``s_server -serverpref``, ``serve --server-cipher-order``)."""
+    ours = config.effective_suites()
+    by_id = {suite.id: suite for suite in ours}
+    # memory bounded by our list, however long the client's (up to 32,767 suites, issue 12 item 3)
+    common = dict.fromkeys(suite_id for suite_id in client_suites if suite_id in by_id)
+    if config.server_cipher_order:
+        return [suite for suite in ours if suite.id in common]
+    return [by_id[suite_id] for suite_id in common]
 
 
 def _client_accepts_curve_of(key: object, offer: Offer) -> bool:
@@ -186,8 +226,8 @@ def server_hello(ctx: Context, n: Negotiated, offer: Offer, *, ecc: bool) -> Ser
         out.append(ext.build_encrypt_then_mac())
     if n.alpn is not None:
         out.append(ext.build_alpn([n.alpn]))
-    if offer.server_name is not None and not n.resumed:
-        out.append(ext.build_empty(ExtensionType.SERVER_NAME))  # RFC 6066 §3
+    if offer.server_name_known and not n.resumed:  # RFC 6066 §3: the name was used (and not on resumption)
+        out.append(ext.build_empty(ExtensionType.SERVER_NAME))
     if ecc and offer.point_formats is not None:
         out.append(ext.build_ec_point_formats())
     if n.session_ticket:
@@ -207,15 +247,25 @@ def session_to_resume(
 ) -> tuple[Session, CipherSuite, OpenedTicket | None] | None:
     """The session, its suite and the ticket to renew, when the cache holds the session (RFC 5246 §7.3 Figure 2,
     RFC 7627 §5.3) or a ticket does (RFC 5077 §3.1 Figure 2; renewed, §3.3, when :meth:`TicketKeys.needs_renewal`);
-    None for a full handshake."""
+    None for a full handshake.
+
+    RFC 5246 §7.4.1.2: a hello resuming a session "MUST include at least the cipher_suite from that session":
+    a session we hold whose suite the hello does not offer is illegal_parameter (as OpenSSL answers, also for a
+    ticket's session). Any other reason not to resume (unknown session or ticket, another version, a suite we no
+    longer run, RFC 7627 §5.3) gives a full handshake."""
     session, renew = _session_from_ticket(config, msg, version, offer)
     if session is None:
         cache = config.session_cache
         if cache is None or not msg.session_id:
             return None
         session = cache.lookup(msg.session_id)
-    if session is None or session.version != version or session.cipher_suite not in msg.cipher_suites:
+    if session is None or session.version != version:
         return None
+    if session.cipher_suite not in msg.cipher_suites:
+        raise ProtocolError(
+            f"ClientHello resumes a session of suite 0x{session.cipher_suite:04x} without offering it (RFC 5246 §7.4.1.2)",
+            AlertDescription.ILLEGAL_PARAMETER,
+        )
     suite = next((s for s in config.effective_suites() if s.id == session.cipher_suite), None)
     if suite is None:
         return None
@@ -251,4 +301,6 @@ __all__ = [
     "read_client_hello",
     "server_hello",
     "session_to_resume",
+    "suites_in_choice_order",
+    "unrecognized_name_warning",
 ]

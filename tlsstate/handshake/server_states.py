@@ -47,6 +47,7 @@ from tlsstate.handshake.server_choices import (
     read_client_hello,
     server_hello,
     session_to_resume,
+    unrecognized_name_warning,
 )
 from tlsstate.sessions.cache import Session
 from tlsstate.wire.constants import AlertDescription, ProtocolVersion
@@ -109,6 +110,8 @@ def _full_handshake(ctx: Context, msg: ClientHello, version: ProtocolVersion, of
         key_exchange_group=group if suite.key_exchange is not KeyExchange.RSA else None,
     )
     ctx.set_negotiated(n)
+    if unrecognized_name_warning(offer, version):  # before the ServerHello, as OpenSSL sends it
+        ctx.emit(SendWarning(AlertDescription.UNRECOGNIZED_NAME))
     ctx.send(server_hello(ctx, n, offer, ecc=suite.key_exchange in ECDHE))
     ctx.send(Certificate(_chain_der(tuple(config.certificate_chain))))
     key = _send_server_key_exchange(ctx, n, scheme)

@@ -36,8 +36,8 @@ __all__ = ["capture_connection", "capture_index", "capture_page"]
 TRAFFIC_GENERATION = re.compile(r"(CLIENT|SERVER)_TRAFFIC_SECRET_(\d+)")
 PUBLIC = frozenset({"client_random", "server_random", "encrypted_premaster", "session_hash"})
 #: --json keys the page shows elsewhere (the counters in the legend, gaps and notes in their own lists)
-NOT_FACTS = frozenset({"connection", "notes", "gaps", "records_ok", "records_failed", "records_undecryptable",
-                       "records_truncated"})
+NOT_FACTS = frozenset({"connection", "notes", "gaps", "records", "records_ok", "records_failed",
+                       "records_undecryptable", "records_truncated"})
 FACT_LIMIT = 400  # characters of one fact (a first line of hostile data can be long)
 
 
@@ -126,7 +126,7 @@ def _reason(record: object) -> str:
     for name in ("cause", "reason"):
         value = getattr(record, name, None)
         if value:
-            return str(value)
+            return str(getattr(value, "message", value))  # a Cause carries its message
     return ""
 
 
@@ -168,7 +168,7 @@ def capture_connection(conn: ConnectionResult, *, reveal: bool, details: int = D
                    for g in document.get("gaps") or []]
     for index, record in enumerate(s.records):
         seq = record.seq
-        failed = record.verdict not in ("ok", "no_keys")
+        failed = record.verdict not in ("ok", "no_keys", "unsupported", "truncated")
         view.add_record(RecordView(
             index, record.direction == "c>s", CONTENT_TYPES.get(record.content_type, str(record.content_type)), seq,
             record.length, record.plaintext_length if record.verdict == "ok" else None, record.verdict,

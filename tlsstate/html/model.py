@@ -95,8 +95,9 @@ class RecordView:
 
     @property
     def failed(self) -> bool:
-        """Red on the timeline: failed verification."""
-        return self.verdict not in ("ok", "no_keys")
+        """Red on the timeline: failed verification (or decompression); not a record without keys, one of a suite
+        this build cannot decrypt, or one the capture cut short."""
+        return self.verdict not in ("ok", "no_keys", "unsupported", "truncated")
 
 
 @dataclass

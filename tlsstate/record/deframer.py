@@ -7,8 +7,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from tlsstate.record.protection.base import RECORD_HEADER
-from tlsstate.wire.constants import MAX_CIPHERTEXT_LENGTH, RECORD_HEADER_LENGTH, ContentType
-from tlsstate.wire.errors import ConfigurationError, DecodeError, ProtocolError, RecordOverflow, UnexpectedMessage
+from tlsstate.wire.constants import MAX_CIPHERTEXT_LENGTH, RECORD_HEADER_LENGTH, SSLV2_CLIENT_HELLO, ContentType
+from tlsstate.wire.errors import (
+    ConfigurationError,
+    DecodeError,
+    ProtocolError,
+    ProtocolVersionError,
+    RecordOverflow,
+    UnexpectedMessage,
+)
 
 _PACK_HEADER = RECORD_HEADER.pack
 _UNPACK_HEADER_FROM = RECORD_HEADER.unpack_from
@@ -16,6 +23,8 @@ _FIRST_TYPE = int(ContentType.CHANGE_CIPHER_SPEC)  # 20 (plain ints: cheaper com
 _LAST_TYPE = int(ContentType.HEARTBEAT)  # 24
 _LOWEST_VERSION = 0x0300
 _HIGHEST_VERSION = 0x0304
+_HANDSHAKE = int(ContentType.HANDSHAKE)
+_SSL2_MT_CLIENT_HELLO = 1  # the SSL 2.0 msg_type of CLIENT-HELLO (RFC 5246 Appendix E.2)
 
 
 @dataclass(slots=True)
@@ -43,6 +52,12 @@ class Deframer:
     ciphertext, RFC 8446 §5.2). A header error is reported as soon as the 5 header bytes are there and
     is sticky: every later call raises the same error.
 
+    ``first_client_hello=True`` (a server reading its client): the first record alone may be what RFC 5246
+    Appendix E.1-E.2 let a client's first flight be: a handshake record of any version {03,XX}, or an SSLv2-format
+    ClientHello (a first byte with the top bit set, then msg_type 1), returned whole, its 2-byte header included,
+    with the content type :data:`~tlsstate.wire.constants.SSLV2_CLIENT_HELLO`. Every later record is checked as
+    above.
+
     Two ways in: :meth:`feed` takes bytes (kept without a copy when everything before was consumed, the
     common case with ``socket.recv``); :meth:`receive_buffer` + :meth:`received` let the transport write
     straight into the Deframer's own buffer (``socket.recv_into``) or let a local peer seal into it
@@ -51,14 +66,19 @@ class Deframer:
     buffered at once.
     """
 
-    def __init__(self, max_fragment_length: int = MAX_CIPHERTEXT_LENGTH) -> None:
+    def __init__(self, max_fragment_length: int = MAX_CIPHERTEXT_LENGTH, *, first_client_hello: bool = False) -> None:
         self.max_fragment_length = max_fragment_length
+        self._first = first_client_hello  # the next record is a client's first (RFC 5246 Appendix E.1-E.2)
         self._data: bytes | bytearray = b""  # received bytes are _data[_pos:_end]
         self._pos = 0
         self._end = 0
         self._view: memoryview | None = None  # a view of _data while it is our own bytearray
         self._lent = 0  # size of the last receive_buffer() view: what received() may commit
         self._error: ProtocolError | None = None
+        #: once the hellos fix the record version, every later record must carry it (set by the Connection; None:
+        #: any version of the header check): a different one is ``protocol_version``, checked when the whole
+        #: record is there
+        self.expected_version: int | None = None
 
     @property
     def buffered(self) -> int:
@@ -149,23 +169,44 @@ class Deframer:
                 raise self._error
             return None
         content_type, version, length = _UNPACK_HEADER_FROM(self._data, pos)
+        start = pos + 5
         if not (
             _FIRST_TYPE <= content_type <= _LAST_TYPE
             and _LOWEST_VERSION <= version <= _HIGHEST_VERSION
             and length <= self.max_fragment_length
         ):
-            raise self._header_error(content_type, version, length)
-        end = pos + 5 + length
+            if not self._first:
+                raise self._header_error(content_type, version, length)
+            content_type, start, length = self._first_record(content_type, version, length)
+        end = start + length
         if self._end < end:
             return None
+        self._first = False
+        expected = self.expected_version
+        if expected is not None and version != expected:
+            raise ProtocolVersionError(f"record version 0x{version:04x} differs from the negotiated 0x{expected:04x}")
         view = self._view
         if view is None:  # fed bytes
             view = memoryview(self._data)
         elif end >= self._end:
             self._pos = self._end = 0  # an emptied bytearray starts again at its front
-            return content_type, version, view[pos + 5 : end]
+            return content_type, version, view[start:end]
         self._pos = end
-        return content_type, version, view[pos + 5 : end]
+        return content_type, version, view[start:end]
+
+    def _first_record(self, content_type: int, version: int, length: int) -> tuple[int, int, int]:
+        """A client's first record whose header failed the strict checks: ``(content type, where its fragment
+        starts, fragment length)`` when RFC 5246 Appendix E allows it, else the header error.
+
+        E.1: "a TLS server MUST accept any value {03,XX} as the record layer version number for ClientHello".
+        E.2: an SSLv2-format ClientHello: ``msg_length`` (2 bytes, top bit set), ``msg_type`` 1, ...; its fragment
+        is the whole record, header included (the parser checks the rest, the version too)."""
+        first, second, msg_type = content_type, version >> 8, version & 0xFF  # as SSLv2: msg_length, msg_type
+        if first & 0x80 and msg_type == _SSL2_MT_CLIENT_HELLO:
+            return SSLV2_CLIENT_HELLO, self._pos, 2 + ((first & 0x7F) << 8 | second)
+        if content_type == _HANDSHAKE and second == 3 and length <= self.max_fragment_length:
+            return content_type, self._pos + 5, length
+        raise self._header_error(content_type, version, length)
 
     @property
     def buffer(self) -> bytes | bytearray:

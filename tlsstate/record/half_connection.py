@@ -10,11 +10,11 @@ record opened goes through one private path, :meth:`HalfConnection._open`, which
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import overload
+from typing import Protocol, overload
 
-from tlsstate.record.deframer import Deframer, Record
+from tlsstate.record.deframer import Record
 from tlsstate.record.protection import Buffer, NullProtection, RecordProtection, Tls13InnerPlaintext
-from tlsstate.wire.constants import MAX_PLAINTEXT_LENGTH, MAX_SEQUENCE_NUMBER, RECORD_HEADER_LENGTH
+from tlsstate.wire.constants import MAX_PLAINTEXT_LENGTH, MAX_SEQUENCE_NUMBER, RECORD_HEADER_LENGTH, SSLV2_CLIENT_HELLO
 from tlsstate.wire.errors import (
     BadRecordMAC,
     ConfigurationError,
@@ -25,6 +25,29 @@ from tlsstate.wire.errors import (
 )
 
 _EXHAUSTED = "sequence number exhausted: the connection must be renegotiated or closed"
+
+
+class RecordSource(Protocol):
+    """Where :meth:`HalfConnection._open` takes its record from: a :class:`Deframer`, or one given record."""
+
+    def take_record_view(self) -> tuple[int, int, Buffer] | None: ...
+
+
+class _OneRecord:
+    """One record given as its parts (:meth:`HalfConnection.open`, :meth:`HalfConnection.open_fragment`)."""
+
+    __slots__ = ("_record",)
+
+    def __init__(self, content_type: int, version: int, fragment: Buffer) -> None:
+        self._record: tuple[int, int, Buffer] | None = (content_type, version, fragment)
+
+    def take_record_view(self) -> tuple[int, int, Buffer] | None:
+        record, self._record = self._record, None
+        return record
+
+
+def _view(out: bytearray | memoryview) -> memoryview:
+    return out if type(out) is memoryview else memoryview(out)
 
 
 def _copy_into(plaintext: bytes, out: memoryview) -> int:
@@ -185,88 +208,83 @@ class HalfConnection:
 
     def open(self, record: Record) -> tuple[int, bytes]:
         """Verify and unprotect one record; returns ``(content_type, plaintext)``."""
-        return self._open(record.content_type, record.version, record.fragment)
+        return self.open_fragment(record.content_type, record.version, record.fragment)
 
-    def open_next(self, deframer: Deframer) -> tuple[int, int, bytes] | None:
-        """Take the next whole record from ``deframer`` and open it: ``(content_type, version, plaintext)``,
-        or None when more bytes are needed.
-
-        The same result and the same errors as ``deframer.next_record_view()`` followed by
-        :meth:`open_fragment` (header checks of RFC 5246 §6.2.1, then sequence number, integrity and
-        plaintext length), in one call: the receive hot path. The fragment goes to the protection as a view
-        of the deframer's buffer, without a copy.
-        """
-        taken = deframer.take_record_view()
-        if taken is None:
-            return None
-        content_type, version, fragment = taken
-        content_type, plaintext = self._open(content_type, version, fragment)
-        return content_type, version, plaintext
-
-    def open_next_into(self, deframer: Deframer, out: bytearray | memoryview) -> tuple[int, int, int] | None:
-        """:meth:`open_next` with the plaintext written to the start of ``out`` instead of a new bytes:
-        returns ``(content_type, version, plaintext_length)`` or None when more bytes are needed.
-
-        ``out`` must hold at least ``max_plaintext_length`` bytes (TLS 1.3: the inner plaintext before the
-        content type and padding are stripped, up to 2^14 + 256 bytes). The AEADs decrypt straight into it
-        (pyca ``decrypt_into``, RFC 5116 §2.2); on an integrity failure the bytes written are wiped. Same
-        checks, same errors and the same sticky failure as :meth:`open_next`.
-        """
-        if len(out) < self.max_plaintext_length:
-            raise ConfigurationError(f"output buffer of {len(out)} bytes is smaller than {self.max_plaintext_length}")
-        taken = deframer.take_record_view()
-        if taken is None:
-            return None
-        content_type, version, fragment = taken
-        content_type, size = self._open(content_type, version, fragment, out if type(out) is memoryview else memoryview(out))
-        return content_type, version, size
+    def open_fragment(self, content_type: int, version: int, fragment: Buffer) -> tuple[int, bytes]:
+        """:meth:`open` for a record given as its parts, e.g. from :meth:`Deframer.next_record_view`: the same
+        checks and errors as :meth:`open_next`, through the one open path."""
+        opened = self._open(_OneRecord(content_type, version, fragment))
+        assert opened is not None  # a _OneRecord always has its record
+        return opened[0], opened[2]
 
     @overload
-    def _open(self, content_type: int, version: int, fragment: Buffer, out: None = None) -> tuple[int, bytes]: ...
+    def _open(self, records: RecordSource, out: None = None) -> tuple[int, int, bytes] | None: ...
 
     @overload
-    def _open(self, content_type: int, version: int, fragment: Buffer, out: memoryview) -> tuple[int, int]: ...
+    def _open(self, records: RecordSource, out: bytearray | memoryview) -> tuple[int, int, int] | None: ...
 
     def _open(
-        self, content_type: int, version: int, fragment: Buffer, out: memoryview | None = None
-    ) -> tuple[int, bytes | int]:
-        """The one open path, holding every check: sticky failure, the TLS 1.3 outer checks, sequence number
-        exhaustion (RFC 5246 §6.1), integrity (a BadRecordMAC kills the state), plaintext length (record_overflow,
-        RFC 5246 §6.2.1, RFC 8446 §5.4). Returns ``(content_type, plaintext)``; with ``out`` the plaintext is written
-        to the start of ``out`` and its length returned in its place."""
+        self, records: RecordSource, out: bytearray | memoryview | None = None
+    ) -> tuple[int, int, bytes | int] | None:
+        """The one open path, holding every check: take the next whole record from ``records`` (None when more
+        bytes are needed; the Deframer makes the header checks of RFC 5246 §6.2.1), then the sticky failure, the
+        TLS 1.3 outer checks, sequence number exhaustion (RFC 5246 §6.1), integrity (a BadRecordMAC kills the
+        state), plaintext length (record_overflow, RFC 5246 §6.2.1, RFC 8446 §5.4). Returns ``(content_type,
+        version, plaintext)``; with ``out`` the plaintext is written to the start of ``out`` and its length
+        returned in its place.
+
+        :meth:`open_next` and :meth:`open_next_into` are this method itself (the receive hot path costs one
+        Python call); :meth:`open` and :meth:`open_fragment` pass their one record in a :class:`_OneRecord`.
+        """
+        if out is not None and len(out) < self.max_plaintext_length:
+            raise ConfigurationError(f"output buffer of {len(out)} bytes is smaller than {self.max_plaintext_length}")
+        taken = records.take_record_view()
+        if taken is None:
+            return None
+        content_type, version, fragment = taken
         seq = self.seq
         if seq > self._last_seq:
             raise self._refusal()
         inner = self._inner
         if inner is not None and inner.passes_in_clear(content_type, fragment):
             plaintext = bytes(fragment)
-            return content_type, (plaintext if out is None else _copy_into(plaintext, out))
+            return content_type, version, (plaintext if out is None else _copy_into(plaintext, _view(out)))
         self.seq = seq + 1
         try:
             if inner is not None:
                 content_type, plaintext = inner.open(seq, content_type, version, fragment)
                 size = len(plaintext)
-                opened: bytes | int = plaintext if out is None else _copy_into(plaintext, out)
+                opened: bytes | int = plaintext if out is None else _copy_into(plaintext, _view(out))
             elif out is None:  # the hot path
                 opened = plaintext = self._unprotect(seq, content_type, version, fragment)
                 size = len(plaintext)
             else:
-                opened = size = self._unprotect_into(seq, content_type, version, fragment, out)
+                opened = size = self._unprotect_into(seq, content_type, version, fragment, _view(out))
         except BadRecordMAC as failure:
             self._fail(failure)
             raise
-        if size > self.max_plaintext_length:
+        if size > self.max_plaintext_length and content_type != SSLV2_CLIENT_HELLO:  # E.2 bounds that one itself
             raise RecordOverflow(f"decrypted fragment of {size} bytes exceeds {self.max_plaintext_length}")
-        return content_type, opened
+        return content_type, version, opened
+
+    #: Take the next whole record from a :class:`Deframer` and open it: ``(content_type, version, plaintext)``, or
+    #: None when more bytes are needed. The same result and errors as ``deframer.next_record_view()`` followed by
+    #: :meth:`open_fragment`, in one call: the receive hot path. The fragment reaches the protection as a view of the
+    #: deframer's buffer, without a copy.
+    open_next = _open
+
+    #: :meth:`open_next` with the plaintext written to the start of ``out`` (``open_next_into(deframer, out)``):
+    #: returns ``(content_type, version, plaintext_length)`` or None when more bytes are needed. ``out`` must hold
+    #: at least ``max_plaintext_length`` bytes (TLS 1.3: the inner plaintext before the content type and padding are
+    #: stripped, up to 2^14 + 256 bytes), else ConfigurationError. The AEADs decrypt straight into it (pyca
+    #: ``decrypt_into``, RFC 5116 §2.2); on an integrity failure the bytes written are wiped. Same checks, same
+    #: errors and the same sticky failure as :meth:`open_next`.
+    open_next_into = _open
 
     def _fail(self, failure: BadRecordMAC) -> None:
         """An integrity failure kills this direction: every later call raises the same error (RFC 5246 §7.2.2)."""
         self._failure = failure
         self._last_seq = -1
-
-    #: :meth:`open` for a record given as its parts, e.g. from :meth:`Deframer.next_record_view` (what Connection
-    #: calls per record): the open path itself, so the parts API costs no extra call.
-    open_fragment = _open
 
     def __repr__(self) -> str:
         return f"<HalfConnection {self.key_label} seq={self.seq} {self._protection!r}>"

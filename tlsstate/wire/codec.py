@@ -7,7 +7,7 @@ raises :class:`~tlsstate.wire.errors.DecodeError`; ``Reader.expect_end`` rejects
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
 from tlsstate.wire.errors import DecodeError
@@ -162,7 +162,7 @@ class Writer:
         """opaque x<0..2^24-1>."""
         self.vector(3, data)
 
-    def u16_list(self, length_bytes: int, values: list[int] | tuple[int, ...]) -> None:
+    def u16_list(self, length_bytes: int, values: Sequence[int]) -> None:
         """A vector of uint16 values."""
         self.vector(length_bytes, b"".join(v.to_bytes(2, "big") for v in values))
 

@@ -196,6 +196,25 @@ class NamedGroup(IntEnum):
     FFDHE8192 = 260
 
 
+#: IANA TLS Supported Groups registry names (RFC 8422 §5.1.1, RFC 7919 §2, RFC 8446 §4.2.7, RFC 8734, RFC 9370;
+#: draft-ietf-tls-ecdhe-mlkem for the ML-KEM hybrids; the pre-standard Kyber codepoints as Chromium named them).
+#: Every group a capture may show, not only those tlsstate runs (:class:`NamedGroup`).
+GROUP_NAMES: dict[int, str] = {
+    **{i + 1: name for i, name in enumerate((
+        "sect163k1", "sect163r1", "sect163r2", "sect193r1", "sect193r2", "sect233k1", "sect233r1", "sect239k1",
+        "sect283k1", "sect283r1", "sect409k1", "sect409r1", "sect571k1", "sect571r1", "secp160k1", "secp160r1",
+        "secp160r2", "secp192k1", "secp192r1", "secp224k1", "secp224r1", "secp256k1", "secp256r1", "secp384r1",
+        "secp521r1", "brainpoolP256r1", "brainpoolP384r1", "brainpoolP512r1", "x25519", "x448",
+        "brainpoolP256r1tls13", "brainpoolP384r1tls13", "brainpoolP512r1tls13",
+    ))},
+    256: "ffdhe2048", 257: "ffdhe3072", 258: "ffdhe4096", 259: "ffdhe6144", 260: "ffdhe8192",
+    0x0200: "MLKEM512", 0x0201: "MLKEM768", 0x0202: "MLKEM1024",
+    0x11EB: "SecP256r1MLKEM768", 0x11EC: "X25519MLKEM768", 0x11ED: "SecP384r1MLKEM1024",
+    0x6399: "X25519Kyber768Draft00", 0x639A: "SecP256r1Kyber768Draft00",
+    0xFF01: "arbitrary_explicit_prime_curves", 0xFF02: "arbitrary_explicit_char2_curves",
+}
+
+
 class SignatureScheme(IntEnum):
     """SignatureAndHashAlgorithm as one 16-bit code (RFC 5246 §7.4.1.4.1, RFC 8446 §4.2.3)."""
 
@@ -237,11 +256,15 @@ MAX_COMPRESSED_LENGTH = 2**14 + 1024
 MAX_CIPHERTEXT_LENGTH = 2**14 + 2048
 MAX_TLS13_CIPHERTEXT_LENGTH = 2**14 + 256
 RECORD_HEADER_LENGTH = 5
+#: Not a TLS content type: what stands for an SSLv2-format ClientHello (RFC 5246 Appendix E.2, whose 2-byte header
+#: is a length with the top bit set; 0x80 is that bit) where records are listed by type (deframer, capture report).
+SSLV2_CLIENT_HELLO = 0x80
 MAX_SEQUENCE_NUMBER = 2**64 - 1
 
 
 class KeyExchange(Enum):
-    """How the premaster secret is agreed (RFC 5246 §7.4.3, RFC 4279, RFC 8422)."""
+    """How the premaster secret is agreed (RFC 5246 §7.4.3, RFC 4279, RFC 8422; RFC 4492 static ECDH and
+    ECDH_anon; RFC 2246 §D.1 / RFC 4346 §A.5 the export suites, which TLS 1.1 forbids)."""
 
     RSA = "RSA"
     DHE_RSA = "DHE_RSA"
@@ -252,6 +275,21 @@ class KeyExchange(Enum):
     RSA_PSK = "RSA_PSK"
     ECDHE_PSK = "ECDHE_PSK"
     TLS13 = "TLS13"  # TLS 1.3 suites do not fix the key exchange (RFC 8446 §4.1.1)
+    # Read in captures and derived by ``tlsstate keys``; the handshake does not run these (config.py).
+    DHE_DSS = "DHE_DSS"
+    DH_DSS = "DH_DSS"  # static DH: the server certificate holds the DH key (RFC 5246 §7.4.3)
+    DH_RSA = "DH_RSA"
+    DH_ANON = "DH_anon"  # unauthenticated DH: a ServerKeyExchange without a signature
+    ECDH_ECDSA = "ECDH_ECDSA"  # static ECDH (RFC 4492 §2.1-§2.2): no ServerKeyExchange
+    ECDH_RSA = "ECDH_RSA"
+    ECDH_ANON = "ECDH_anon"  # RFC 4492 §2.5: unsigned ECDHE
+    RSA_EXPORT = "RSA_EXPORT"  # RFC 2246 §D.1: RSA with 40-bit keys (a temporary 512-bit RSA key if needed)
+    DHE_DSS_EXPORT = "DHE_DSS_EXPORT"
+    DHE_RSA_EXPORT = "DHE_RSA_EXPORT"
+    DH_ANON_EXPORT = "DH_anon_EXPORT"
+    SRP_SHA = "SRP_SHA"  # RFC 5054 §2.7: SRP, the ServerKeyExchange unsigned
+    SRP_SHA_RSA = "SRP_SHA_RSA"
+    SRP_SHA_DSS = "SRP_SHA_DSS"
 
     @property
     def uses_psk(self) -> bool:
@@ -261,7 +299,42 @@ class KeyExchange(Enum):
     @property
     def is_ephemeral(self) -> bool:
         """True when the server sends ephemeral (EC)DH parameters."""
-        return self in (
-            KeyExchange.DHE_RSA, KeyExchange.ECDHE_RSA, KeyExchange.ECDHE_ECDSA,
-            KeyExchange.DHE_PSK, KeyExchange.ECDHE_PSK,
+        return self.server_params in ("dh", "ecdh")
+
+    @property
+    def server_params(self) -> str | None:
+        """What a ServerKeyExchange carries: ``"dh"`` (ServerDHParams, RFC 5246 §7.4.3), ``"ecdh"``
+        (ServerECDHParams, RFC 8422 §5.4) or None (no ephemeral (EC)DH; RSA_EXPORT's temporary RSA key too)."""
+        return _SERVER_PARAMS.get(self)
+
+    @property
+    def client_public(self) -> str | None:
+        """What a ClientKeyExchange's public value is: ``"dh"`` (dh_Yc, vec16), ``"ecdh"`` (ECPoint, vec8),
+        ``"rsa"`` (EncryptedPreMasterSecret) or None (PSK alone). Static (EC)DH may send it empty (implicit)."""
+        return _CLIENT_PUBLIC.get(self)
+
+    @property
+    def signed(self) -> bool:
+        """Whether the ServerKeyExchange ends in a signature (not for anon, plain SRP or PSK key exchanges)."""
+        return not self.uses_psk and self not in (
+            KeyExchange.DH_ANON, KeyExchange.ECDH_ANON, KeyExchange.DH_ANON_EXPORT, KeyExchange.SRP_SHA,
         )
+
+    @property
+    def uses_srp(self) -> bool:
+        """True for the RFC 5054 family (ServerSRPParams N, g, s, B; the client sends A)."""
+        return self in (KeyExchange.SRP_SHA, KeyExchange.SRP_SHA_RSA, KeyExchange.SRP_SHA_DSS)
+
+
+_SERVER_PARAMS: dict[KeyExchange, str] = {
+    **{kx: "dh" for kx in (KeyExchange.DHE_RSA, KeyExchange.DHE_PSK, KeyExchange.DHE_DSS, KeyExchange.DH_ANON,
+                           KeyExchange.DHE_DSS_EXPORT, KeyExchange.DHE_RSA_EXPORT, KeyExchange.DH_ANON_EXPORT)},
+    **{kx: "ecdh" for kx in (KeyExchange.ECDHE_RSA, KeyExchange.ECDHE_ECDSA, KeyExchange.ECDHE_PSK,
+                             KeyExchange.ECDH_ANON)},
+}
+_CLIENT_PUBLIC: dict[KeyExchange, str] = {
+    **_SERVER_PARAMS,
+    KeyExchange.DH_DSS: "dh", KeyExchange.DH_RSA: "dh",
+    KeyExchange.ECDH_ECDSA: "ecdh", KeyExchange.ECDH_RSA: "ecdh",
+    KeyExchange.RSA: "rsa", KeyExchange.RSA_PSK: "rsa", KeyExchange.RSA_EXPORT: "rsa",
+}

@@ -69,6 +69,12 @@ class RecordOverflow(ProtocolError):
     default_alert = AlertDescription.RECORD_OVERFLOW
 
 
+class DecompressionFailure(ProtocolError):
+    """A compressed record does not decompress, or decompresses to more than 2^14 bytes (RFC 5246 §6.2.2)."""
+
+    default_alert = AlertDescription.DECOMPRESSION_FAILURE
+
+
 class HandshakeFailure(ProtocolError):
     """No acceptable set of security parameters."""
 

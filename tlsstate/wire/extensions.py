@@ -12,6 +12,7 @@ RFC 7301 (ALPN), RFC 8422 §5.1 (supported_groups, ec_point_formats), RFC 5246 �
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -19,6 +20,7 @@ from tlsstate.wire.codec import Reader, Writer
 from tlsstate.wire.constants import ExtensionType
 from tlsstate.wire.errors import DecodeError, IllegalParameter
 from tlsstate.wire.messages import Extension
+from tlsstate.wire.sequences import U16Sequence
 
 # ---------------------------------------------------------------------------------------------
 # Generic helpers
@@ -34,12 +36,14 @@ def find_extension(extensions: Iterable[Extension] | None, ext_type: int) -> Ext
 
 
 def check_no_duplicates(extensions: Iterable[Extension] | None, what: str = "hello") -> None:
-    """IllegalParameter if one extension type occurs twice (RFC 5246 §7.4.1.4)."""
-    seen: set[int] = set()
+    """IllegalParameter if one extension type occurs twice (RFC 5246 §7.4.1.4). One bit per type (8 KiB), however
+    many extensions there are."""
+    seen = bytearray(8192)
     for ext in extensions or ():
-        if ext.type in seen:
+        byte, bit = ext.type >> 3, 1 << (ext.type & 7)
+        if seen[byte] & bit:
             raise IllegalParameter(f"{what}: extension {extension_name(ext.type)} appears more than once")
-        seen.add(ext.type)
+        seen[byte] |= bit
 
 
 def extension_name(ext_type: int) -> str:
@@ -82,10 +86,47 @@ def is_ip_address(host: str) -> bool:
     return True
 
 
+#: One label of a host name (RFC 1123 §2.1, RFC 1035 §2.3.1): 1..63 letters, digits and hyphens, not starting or
+#: ending with a hyphen; the underscore, common in deployed names (and legal in DNS, RFC 2181 §11), is allowed too.
+_LABEL = re.compile(r"(?!-)[A-Za-z0-9_-]{1,63}(?<!-)")
+_MAX_HOST_NAME = 253  # RFC 1035 §3.1: 255 octets in wire form, so 253 characters written with dots
+
+
+def check_host_name(value: bytes) -> str:
+    """A ClientHello's HostName as RFC 6066 §3 defines it, else IllegalParameter (a well-formed extension carrying a
+    value it forbids): ASCII only (an internationalized name travels as A-labels, so UTF-8 is refused), no control
+    character (NUL, BEL, ESC, DEL, ...), no trailing dot, a valid DNS host name (labels as :data:`_LABEL`, at most
+    253 characters, a top-level label that is not all digits, RFC 3696 §2), and no literal IPv4/IPv6 address."""
+    problem = _host_name_problem(value)
+    if problem is not None:
+        shown = repr(value[:64])[1:] + ("..." if len(value) > 64 else "")
+        raise IllegalParameter(f"server_name host_name {shown} {problem}")
+    return value.decode("ascii")
+
+
+def _host_name_problem(value: bytes) -> str | None:
+    """What :func:`check_host_name` refuses in ``value``, said after the name ("is ...", "contains ..."), or None."""
+    bad = next((b for b in value if b < 0x20 or b >= 0x7F), None)
+    if bad is not None and bad >= 0x80:
+        return f"is not ASCII (byte 0x{bad:02x}; RFC 6066 §3: internationalized names are sent as A-labels)"
+    if bad is not None:
+        return f"contains the control character 0x{bad:02x}"
+    name = value.decode("ascii")
+    if name.endswith("."):
+        return "ends with a dot (RFC 6066 §3)"
+    if is_ip_address(name.strip("[]")):
+        return "is an IP address (RFC 6066 §3)"
+    labels = name.split(".")
+    if len(name) > _MAX_HOST_NAME or labels[-1].isdigit() or not all(_LABEL.fullmatch(label) for label in labels):
+        return "is not a valid DNS host name (RFC 6066 §3)"
+    return None
+
+
 def build_server_name(host_name: str) -> Extension:
     """``ServerNameList`` with one host_name entry (RFC 6066 §3), IDNA-encoded to A-labels, no trailing dot.
 
-    ValueError for an empty name or a literal IP address (which RFC 6066 §3 does not allow).
+    ValueError for what a server would refuse (:func:`check_host_name`): an empty name, a literal IP address,
+    control characters, a name that is no valid DNS host name.
     """
     if is_ip_address(host_name.strip("[]")):
         raise ValueError(f"server_name cannot carry the IP address {host_name!r} (RFC 6066 §3)")
@@ -95,6 +136,9 @@ def build_server_name(host_name: str) -> Extension:
         raise ValueError(f"not a valid host name: {host_name!r}") from None
     if not name:
         raise ValueError("server name must not be empty")
+    problem = _host_name_problem(name)
+    if problem is not None:
+        raise ValueError(f"not a valid host name: {host_name!r} {problem}")
     w = Writer()
     with w.length_prefixed(2) as names:
         names.u8(SERVER_NAME_HOST_NAME)
@@ -103,13 +147,14 @@ def build_server_name(host_name: str) -> Extension:
 
 
 def parse_server_name(data: bytes) -> str | None:
-    """The host_name from a ClientHello server_name extension; None for the empty ServerHello form.
+    """The host_name from a ClientHello server_name extension; None when it lists only other name types.
 
-    RFC 6066 §3: ``ServerName server_name_list<1..2^16-1>``; at most one name per type
-    (IllegalParameter); unknown name types are skipped; a host_name must be ASCII (DecodeError).
+    RFC 6066 §3: ``ServerName server_name_list<1..2^16-1>``, so an empty extension or list is DecodeError (the
+    empty form belongs to the ServerHello); at most one name per type (IllegalParameter); unknown name types are
+    skipped; a host_name must be what :func:`check_host_name` accepts (IllegalParameter).
     """
     if not data:
-        return None
+        raise DecodeError("server_name extension in a ClientHello is empty (RFC 6066 §3: a list of 1 or more)")
     r = _reader(data, "server_name")
     names = r.sub(2, "server_name list", min_len=1)
     r.expect_end()
@@ -122,10 +167,7 @@ def parse_server_name(data: bytes) -> str | None:
             raise IllegalParameter(f"server_name lists name type {name_type} more than once")
         seen.add(name_type)
         if name_type == SERVER_NAME_HOST_NAME:
-            try:
-                host = value.decode("ascii")
-            except UnicodeDecodeError:
-                raise DecodeError("server_name host_name is not ASCII") from None
+            host = check_host_name(value)
     return host
 
 
@@ -184,11 +226,14 @@ def _build_u16_list(ext_type: int, values: Sequence[int], what: str) -> Extensio
     return Extension(int(ext_type), w.getvalue())
 
 
-def _parse_u16_list(data: bytes, what: str) -> list[int]:
+def _parse_u16_list(data: bytes, what: str) -> Sequence[int]:
+    """A ``<2..2^16-1>`` list of uint16 kept compact (32,760 signature schemes stay 65,520 bytes)."""
     r = _reader(data, what)
-    values = r.u16_list(2, what, min_len=2)
+    raw = r.vector(2, min_len=2)
     r.expect_end()
-    return values
+    if len(raw) % 2:
+        raise DecodeError(f"{what}: odd length {len(raw)} for a list of uint16")
+    return U16Sequence.from_bytes(raw)
 
 
 def build_supported_groups(groups: Sequence[int]) -> Extension:
@@ -196,7 +241,7 @@ def build_supported_groups(groups: Sequence[int]) -> Extension:
     return _build_u16_list(ExtensionType.SUPPORTED_GROUPS, groups, "supported_groups")
 
 
-def parse_supported_groups(data: bytes) -> list[int]:
+def parse_supported_groups(data: bytes) -> Sequence[int]:
     """Group code points in preference order (RFC 8422 §5.1.1)."""
     return _parse_u16_list(data, "supported_groups")
 
@@ -228,9 +273,14 @@ def build_signature_algorithms(schemes: Sequence[int]) -> Extension:
     return _build_u16_list(ExtensionType.SIGNATURE_ALGORITHMS, schemes, "signature_algorithms")
 
 
-def parse_signature_algorithms(data: bytes) -> list[int]:
+def parse_signature_algorithms(data: bytes) -> Sequence[int]:
     """Signature scheme code points in preference order (RFC 5246 §7.4.1.4.1)."""
     return _parse_u16_list(data, "signature_algorithms")
+
+
+def parse_signature_algorithms_cert(data: bytes) -> Sequence[int]:
+    """The schemes accepted in certificates (RFC 8446 §4.2.3: the form of signature_algorithms)."""
+    return _parse_u16_list(data, "signature_algorithms_cert")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -27,10 +27,12 @@ from typing import IO
 __all__ = [
     "TLS13_LABELS",
     "KeyLog",
+    "KeyLogEntry",
     "KeyLogWriter",
     "load_keylog",
     "open_default_keylog",
     "parse_keylog",
+    "scan_keylog",
 ]
 
 #: TLS 1.3 labels whose value is keyed by client random (RFC 8446 §7.1 names in NSS spelling).
@@ -63,7 +65,7 @@ class KeyLog:
     ``premaster_by_encrypted_prefix``: RSA (8-byte prefix of the encrypted premaster);
     ``master_by_session_id``: ``RSA Session-ID:… Master-Key:…``; ``tls13``: client_random → label → secret
     (``CLIENT_TRAFFIC_SECRET_0`` etc. keep their generation number in the label).
-    ``lines`` maps each stored entry to the line it came from (for ``--explain``).
+    ``lines`` maps each stored entry to the line it came from (for ``--explain``), ``origins`` to the file.
     """
 
     master_by_client_random: dict[bytes, bytes] = field(default_factory=dict)
@@ -72,6 +74,7 @@ class KeyLog:
     master_by_session_id: dict[bytes, bytes] = field(default_factory=dict)
     tls13: dict[bytes, dict[str, bytes]] = field(default_factory=dict)
     lines: dict[tuple[str, bytes], int] = field(default_factory=dict)
+    origins: dict[tuple[str, bytes], str] = field(default_factory=dict)
     source: str = "key log"
 
     def __repr__(self) -> str:
@@ -114,6 +117,13 @@ class KeyLog:
         """Line number an entry came from."""
         return self.lines.get((label, key))
 
+    def where(self, label: str, key: bytes) -> str | None:
+        """``<file> line <n>`` of an entry, or None when there is none."""
+        line = self.lines.get((label, key))
+        if line is None:
+            return None
+        return f"{self.origins.get((label, key), self.source)} line {line}"
+
     def merge(self, other: KeyLog) -> None:
         """Add another key log's entries (later wins)."""
         self.master_by_client_random.update(other.master_by_client_random)
@@ -123,6 +133,7 @@ class KeyLog:
         for cr, secrets in other.tls13.items():
             self.tls13.setdefault(cr, {}).update(secrets)
         self.lines.update(other.lines)
+        self.origins.update(other.origins)
 
     def add_line(self, line: str, line_number: int = 0) -> str | None:
         """Parse one line into this key log; returns a warning (without the secret) or None."""
@@ -137,6 +148,7 @@ class KeyLog:
                 return f"{where}: malformed RSA Session-ID line"
             self.master_by_session_id[sid] = master
             self.lines[("RSA Session-ID", sid)] = line_number
+            self.origins[("RSA Session-ID", sid)] = self.source
             return None
         parts = text.split()
         if len(parts) != 3:
@@ -172,7 +184,48 @@ class KeyLog:
         else:
             return f"{where}: unknown label {label!r}"
         self.lines[(label, first)] = line_number
+        self.origins[(label, first)] = self.source
         return None
+
+
+@dataclass(frozen=True)
+class KeyLogEntry:
+    """One well-formed key log line as written: where it is, its label, what it is keyed by (client random, the
+    encrypted premaster's first 8 bytes, a session ID) and its secret (never in the repr)."""
+
+    source: str
+    line: int
+    label: str
+    key: bytes
+    secret: bytes = field(repr=False)
+
+    @property
+    def where(self) -> str:
+        """``<file> line <n>``."""
+        return f"{self.source} line {self.line}"
+
+
+def scan_keylog(text: str, source: str = "key log") -> tuple[list[KeyLogEntry], list[tuple[int, str]]]:
+    """Every line of a key log, for checking it (``tlsstate keylog check``): the well-formed entries in file order,
+    duplicates included, and the malformed lines as (line number, problem). Validation is :meth:`KeyLog.add_line`'s."""
+    entries: list[KeyLogEntry] = []
+    malformed: list[tuple[int, str]] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        text_line = line.strip()
+        problem = KeyLog(source=source).add_line(text_line, number)
+        if problem is not None:
+            malformed.append((number, problem.removeprefix(f"{source} line {number}: ")))
+            continue
+        if not text_line or text_line.startswith("#"):
+            continue
+        session = _SESSION_LINE.match(text_line)
+        if session:
+            entries.append(KeyLogEntry(source, number, "RSA Session-ID", bytes.fromhex(session.group(1)),
+                                       bytes.fromhex(session.group(2))))
+            continue
+        label, first, second = text_line.split()
+        entries.append(KeyLogEntry(source, number, label, bytes.fromhex(first), bytes.fromhex(second)))
+    return entries, malformed
 
 
 def parse_keylog(text: str, source: str = "key log") -> tuple[KeyLog, list[str]]:

@@ -19,6 +19,8 @@ Messages whose wire form depends on the negotiated version or key exchange take 
 
 from __future__ import annotations
 
+from array import array
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -34,8 +36,11 @@ from tlsstate.wire.framing import (  # re-exported: the framing lived here
     DEFAULT_MAX_HANDSHAKE_MESSAGE_LENGTH as DEFAULT_MAX_HANDSHAKE_MESSAGE_LENGTH,
 )
 from tlsstate.wire.framing import HANDSHAKE_HEADER_LENGTH as HANDSHAKE_HEADER_LENGTH
+from tlsstate.wire.framing import MAX_CLIENT_HELLO_LENGTH as MAX_CLIENT_HELLO_LENGTH
+from tlsstate.wire.framing import SERVER_LIMITS as SERVER_LIMITS
 from tlsstate.wire.framing import HandshakeReassembler as HandshakeReassembler
 from tlsstate.wire.framing import RawHandshake as RawHandshake
+from tlsstate.wire.sequences import ExtensionBlock, U16Sequence
 
 RANDOM_LENGTH = 32
 MAX_SESSION_ID_LENGTH = 32
@@ -59,28 +64,35 @@ def _check_session_id(session_id: bytes) -> None:
         raise ValueError(f"session_id must be at most {MAX_SESSION_ID_LENGTH} bytes, not {len(session_id)}")
 
 
-def _parse_extension_block(reader: Reader, what: str) -> tuple[Extension, ...] | None:
+def _parse_extension_block(reader: Reader, what: str) -> Sequence[Extension] | None:
     """The optional ``Extension extensions<0..2^16-1>`` ending a hello (RFC 5246 §7.4.1.2, §7.4.1.4).
 
-    No block at all -> None. Two extensions of one type -> IllegalParameter (RFC 5246 §7.4.1.4).
+    No block at all -> None. Two extensions of one type -> IllegalParameter (RFC 5246 §7.4.1.4). A block may hold
+    16,383 extensions: it is checked whole here (lengths; repeats with a bitmap of the 2^16 types, 8 KiB) and kept
+    as received (:class:`~tlsstate.wire.sequences.ExtensionBlock`), so its cost stays a few times its size.
     """
     if reader.at_end():
         return None
-    block = reader.sub(2, f"{what} extensions")
+    block = reader.vector(2)
     reader.expect_end()
-    extensions: list[Extension] = []
-    seen: set[int] = set()
-    while not block.at_end():
-        ext_type = block.u16()
-        data = block.vec16()
-        if ext_type in seen:
+    starts = array("H")  # a block is at most 2^16 - 1 bytes
+    seen = bytearray(8192)
+    pos, end = 0, len(block)
+    while pos < end:
+        if end - pos < 4:
+            raise DecodeError(f"{what} extensions truncated: need 4 byte(s), {end - pos} left")
+        ext_type, length = block[pos] << 8 | block[pos + 1], block[pos + 2] << 8 | block[pos + 3]
+        if pos + 4 + length > end:
+            raise DecodeError(f"{what} extensions truncated: need {length} byte(s), {end - pos - 4} left")
+        if seen[ext_type >> 3] & (1 << (ext_type & 7)):
             raise IllegalParameter(f"{what}: extension 0x{ext_type:04x} appears more than once")
-        seen.add(ext_type)
-        extensions.append(Extension(ext_type, data))
-    return tuple(extensions)
+        seen[ext_type >> 3] |= 1 << (ext_type & 7)
+        starts.append(pos)
+        pos += 4 + length
+    return ExtensionBlock(block, starts, Extension)
 
 
-def _write_extension_block(writer: Writer, extensions: tuple[Extension, ...] | None) -> None:
+def _write_extension_block(writer: Writer, extensions: Sequence[Extension] | None) -> None:
     if extensions is None:
         return
     with writer.length_prefixed(2) as block:
@@ -104,14 +116,15 @@ class Extension:
 
 @dataclass(frozen=True, slots=True)
 class ClientHello:
-    """RFC 5246 §7.4.1.2. ``extensions`` is None when the message has no extensions block at all."""
+    """RFC 5246 §7.4.1.2. ``extensions`` is None when the message has no extensions block at all. Parsed, the
+    suites and extensions are compact sequences (:mod:`~tlsstate.wire.sequences`) equal to tuples of the same."""
 
     version: int
     random: bytes
     session_id: bytes
-    cipher_suites: tuple[int, ...]
+    cipher_suites: Sequence[int]
     compression_methods: bytes = b"\x00"
-    extensions: tuple[Extension, ...] | None = None
+    extensions: Sequence[Extension] | None = None
     msg_type: ClassVar[HandshakeType] = HandshakeType.CLIENT_HELLO
 
     @classmethod
@@ -125,12 +138,14 @@ class ClientHello:
         version = r.u16()
         random = r.read(RANDOM_LENGTH)
         session_id = r.vec8(0, MAX_SESSION_ID_LENGTH)
-        suites = r.u16_list(2, "ClientHello cipher_suites", min_len=2)
+        suites = r.vector(2, min_len=2)
+        if len(suites) % 2:
+            raise DecodeError(f"ClientHello cipher_suites: odd length {len(suites)} for a list of uint16")
         compression = r.vec8(1)
         if 0 not in compression:
             raise IllegalParameter("ClientHello compression_methods does not offer null compression")
         extensions = _parse_extension_block(r, "ClientHello")
-        return cls(version, random, session_id, tuple(suites), compression, extensions)
+        return cls(version, random, session_id, U16Sequence.from_bytes(suites), compression, extensions)
 
     def serialize(self) -> bytes:
         """The ClientHello body (RFC 5246 §7.4.1.2)."""
@@ -159,7 +174,7 @@ class ServerHello:
     session_id: bytes
     cipher_suite: int
     compression_method: int = 0
-    extensions: tuple[Extension, ...] | None = None
+    extensions: Sequence[Extension] | None = None
     msg_type: ClassVar[HandshakeType] = HandshakeType.SERVER_HELLO
 
     @classmethod
@@ -305,9 +320,9 @@ class ServerKeyExchange:
         if key_exchange.uses_psk:
             w.vec16(psk_identity_hint or b"")
             psk_identity_hint = psk_identity_hint or b""
-        if key_exchange in (KeyExchange.DHE_RSA, KeyExchange.DHE_PSK):
+        if key_exchange.server_params == "dh":
             w.write(encode_server_dh_params(dh_p, dh_g, dh_public))
-        elif key_exchange in (KeyExchange.ECDHE_RSA, KeyExchange.ECDHE_ECDSA, KeyExchange.ECDHE_PSK):
+        elif key_exchange.server_params == "ecdh":
             if named_group is None:
                 raise ValueError("ECDHE ServerKeyExchange needs a named_group")
             w.write(encode_server_ecdh_params(named_group, ec_public))
@@ -321,11 +336,15 @@ class ServerKeyExchange:
     def parse(cls, body: bytes, version: int, key_exchange: KeyExchange) -> ServerKeyExchange:
         """Parse per key exchange (RFC 5246 §7.4.3, RFC 8422 §5.4, RFC 4279 §2-§4, RFC 5489 §2).
 
-        Signed kinds (DHE_RSA, ECDHE_*) end in ``digitally-signed``: TLS 1.2 = SignatureAndHashAlgorithm
-        (u16) + ``opaque<0..2^16-1>``; earlier versions the vector only. RSA has no ServerKeyExchange
+        Signed kinds (DHE_*, ECDHE_*, RSA_EXPORT) end in ``digitally-signed``: TLS 1.2 =
+        SignatureAndHashAlgorithm (u16) + ``opaque<0..2^16-1>``; earlier versions the vector only; anon kinds
+        (RFC 4492 §2.5, RFC 5246 §7.4.3 DH_anon) and PSK end with the params. RSA_EXPORT carries ServerRSAParams
+        (RFC 2246 §7.4.3: modulus, exponent), SRP ServerSRPParams (RFC 5054 §2.8.2: N, g, s, B; signed for
+        SRP_SHA_RSA / SRP_SHA_DSS). RSA and static (EC)DH have no ServerKeyExchange
         (UnexpectedMessage); only named curves are accepted (IllegalParameter otherwise).
         """
-        if key_exchange in (KeyExchange.RSA, KeyExchange.TLS13):
+        rsa_export = key_exchange is KeyExchange.RSA_EXPORT
+        if key_exchange.server_params is None and not (key_exchange.uses_psk or key_exchange.uses_srp or rsa_export):
             raise UnexpectedMessage(f"no ServerKeyExchange is allowed with {key_exchange.value} key exchange")
         r = Reader(body, "ServerKeyExchange")
         hint: bytes | None = None
@@ -333,20 +352,28 @@ class ServerKeyExchange:
         named_group: int | None = None
         if key_exchange.uses_psk:
             hint = r.vec16()
-        if key_exchange in (KeyExchange.DHE_RSA, KeyExchange.DHE_PSK):
+        if key_exchange.server_params == "dh":
             dh_p = r.vec16(1)
             dh_g = r.vec16(1)
             dh_public = r.vec16(1)
-        elif key_exchange in (KeyExchange.ECDHE_RSA, KeyExchange.ECDHE_ECDSA, KeyExchange.ECDHE_PSK):
+        elif key_exchange.server_params == "ecdh":
             curve_type = r.u8()
             if curve_type != _ECCURVE_TYPE_NAMED_CURVE:
                 raise IllegalParameter(f"ServerKeyExchange curve_type {curve_type} is not named_curve (3)")
             named_group = r.u16()
             ec_public = r.vec8(1)
+        elif rsa_export:
+            r.vec16(1)  # rsa_modulus
+            r.vec16(1)  # rsa_exponent
+        elif key_exchange.uses_srp:  # RFC 5054 §2.8.2 ServerSRPParams
+            r.vec16(1)  # srp_N
+            r.vec16(1)  # srp_g
+            r.vec8(1)  # srp_s
+            r.vec16(1)  # srp_B
         params = body[: r.position]
         scheme: int | None = None
         signature = b""
-        if not key_exchange.uses_psk:
+        if key_exchange.signed:
             if version >= _TLS12:
                 scheme = r.u16()
             signature = r.vec16(1)
@@ -423,18 +450,23 @@ class ServerHelloDone:
         return b""
 
 
+_STATIC_DH = frozenset({KeyExchange.DH_DSS, KeyExchange.DH_RSA, KeyExchange.ECDH_ECDSA, KeyExchange.ECDH_RSA})
+
+
 @dataclass(frozen=True, slots=True)
 class ClientKeyExchange:
     """RFC 5246 §7.4.7, RFC 4279, RFC 8422 §5.7.
 
     ``encrypted_premaster`` for RSA / RSA_PSK (SSL 3.0 sends it without the 2-byte length);
-    ``dh_public`` for DHE(_PSK); ``ec_public`` for ECDHE(_PSK); ``psk_identity`` for *_PSK.
+    ``dh_public`` for DHE(_PSK); ``ec_public`` for ECDHE(_PSK); ``psk_identity`` for *_PSK; ``srp_public`` (A) for
+    SRP (RFC 5054 §2.8.3).
     """
 
     encrypted_premaster: bytes = b""
     dh_public: bytes = b""
     ec_public: bytes = b""
     psk_identity: bytes | None = None
+    srp_public: bytes = b""
     msg_type: ClassVar[HandshakeType] = HandshakeType.CLIENT_KEY_EXCHANGE
 
     @classmethod
@@ -442,28 +474,33 @@ class ClientKeyExchange:
         """Parse per key exchange (RFC 5246 §7.4.7.1/§7.4.7.2, RFC 6101 §5.6.7, RFC 8422 §5.7, RFC 4279).
 
         RSA: ``EncryptedPreMasterSecret`` is ``opaque<0..2^16-1>`` in TLS, the bare bytes in SSL 3.0.
-        DHE: explicit ``dh_Yc<1..2^16-1>`` (implicit/fixed DH is not supported). ECDHE: ``ECPoint<1..2^8-1>``.
+        DHE: explicit ``dh_Yc<1..2^16-1>``. ECDHE: ``ECPoint<1..2^8-1>``. Static DH/ECDH: the same, or an empty
+        body when the client certificate holds the key (implicit encoding).
         *_PSK: ``psk_identity<0..2^16-1>`` first; RSA_PSK then a vec16 encrypted premaster.
         """
         r = Reader(body, "ClientKeyExchange")
         identity: bytes | None = None
-        encrypted = dh_public = ec_public = b""
+        encrypted = dh_public = ec_public = srp_public = b""
         if key_exchange.uses_psk:
             identity = r.vec16()
-        if key_exchange == KeyExchange.RSA:
+        public = key_exchange.client_public
+        implicit = key_exchange in _STATIC_DH and r.at_end()  # RFC 5246 §7.4.7.2, RFC 4492 §5.7: in the certificate
+        if key_exchange in (KeyExchange.RSA, KeyExchange.RSA_EXPORT):
             encrypted = r.read(r.remaining) if version == _SSL3 else r.vec16(1)
             if not encrypted:
                 raise DecodeError("ClientKeyExchange: empty EncryptedPreMasterSecret")
         elif key_exchange == KeyExchange.RSA_PSK:
             encrypted = r.vec16(1)
-        elif key_exchange in (KeyExchange.DHE_RSA, KeyExchange.DHE_PSK):
+        elif public == "dh" and not implicit:
             dh_public = r.vec16(1)
-        elif key_exchange in (KeyExchange.ECDHE_RSA, KeyExchange.ECDHE_ECDSA, KeyExchange.ECDHE_PSK):
+        elif public == "ecdh" and not implicit:
             ec_public = r.vec8(1)
-        elif key_exchange != KeyExchange.PSK:
+        elif key_exchange.uses_srp:
+            srp_public = r.vec16(1)
+        elif key_exchange != KeyExchange.PSK and not implicit:
             raise UnexpectedMessage(f"no ClientKeyExchange is allowed with {key_exchange.value} key exchange")
         r.expect_end()
-        return cls(encrypted, dh_public, ec_public, identity)
+        return cls(encrypted, dh_public, ec_public, identity, srp_public)
 
     def serialize(self, version: int | None = None) -> bytes:
         """The body. Pass ``version=0x0300`` for SSL 3.0 RSA (no length prefix, RFC 6101 §5.6.7)."""
@@ -479,6 +516,8 @@ class ClientKeyExchange:
             w.vec16(self.dh_public)
         elif self.ec_public:
             w.vec8(self.ec_public)
+        elif self.srp_public:
+            w.vec16(self.srp_public)
         return w.getvalue()
 
 
@@ -673,9 +712,10 @@ def parse_sslv2_client_hello(record: bytes) -> ClientHello:
     """Parse one whole SSLv2-format ClientHello record (RFC 5246 Appendix E.2, RFC 6101 Appendix E).
 
     ``record`` includes the 2-byte length header; the transcript (handshake hash) covers ``record[2:]``.
-    Only V2CipherSpecs whose first byte is 0 are TLS suites; the others are dropped. The challenge
-    (16..32 bytes) becomes the random, left-padded with zeros to 32 bytes. The result has no
-    extensions block (None) and null compression.
+    Only V2CipherSpecs whose first byte is 0 are TLS suites; the others are dropped (none left: an empty
+    ``cipher_suites``, which a server answers with handshake_failure). The challenge becomes the random
+    right-justified: padded with leading zeros to 32 bytes, or its last 32 bytes when longer (E.2); under
+    16 bytes is refused, as E.2 allows. The result has no extensions block (None) and null compression.
     """
     if len(record) < 2 or not record[0] & 0x80:
         raise DecodeError("not an SSLv2-format record (high bit of the length not set)")
@@ -695,8 +735,8 @@ def parse_sslv2_client_hello(record: bytes) -> ClientHello:
         raise DecodeError(f"SSLv2 ClientHello cipher_spec_length {spec_length} is not a positive multiple of 3")
     if session_id_length > MAX_SESSION_ID_LENGTH:
         raise DecodeError(f"SSLv2 ClientHello session_id_length {session_id_length} is too long")
-    if not 16 <= challenge_length <= RANDOM_LENGTH:
-        raise DecodeError(f"SSLv2 ClientHello challenge_length {challenge_length} is outside 16..32")
+    if challenge_length < 16:
+        raise DecodeError(f"SSLv2 ClientHello challenge_length {challenge_length} is under 16")
     specs = r.read(spec_length)
     session_id = r.read(session_id_length)
     challenge = r.read(challenge_length)
@@ -704,15 +744,15 @@ def parse_sslv2_client_hello(record: bytes) -> ClientHello:
     suites = tuple(
         int.from_bytes(specs[i + 1 : i + 3], "big") for i in range(0, spec_length, 3) if specs[i] == 0
     )
-    if not suites:
-        raise DecodeError("SSLv2 ClientHello offers no TLS cipher suite")
-    random = challenge.rjust(RANDOM_LENGTH, b"\x00")
+    random = challenge[-RANDOM_LENGTH:].rjust(RANDOM_LENGTH, b"\x00")
     return ClientHello(version, random, session_id, suites, b"\x00", None)
 
 
 __all__ = [
     "DEFAULT_MAX_HANDSHAKE_MESSAGE_LENGTH",
     "HELLO_RETRY_REQUEST_RANDOM",
+    "MAX_CLIENT_HELLO_LENGTH",
+    "SERVER_LIMITS",
     "Certificate",
     "CertificateRequest",
     "CertificateVerify",

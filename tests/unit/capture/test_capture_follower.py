@@ -24,7 +24,8 @@ from tlsstate.wire.constants import ContentType, ProtocolVersion
 
 CAPTURE = Path(__file__).resolve().parents[3] / "tlsstate" / "capture"
 #: bottom up; a module may import only the ones before it
-ORDER = ["pcap", "tcp", "keysource", "trace", "stream", "tls12", "tls13", "session", "decrypt", "report", "writer"]
+ORDER = ["pcap", "tcp", "starttls", "keysource", "trace", "groups", "stream", "tls12", "tls13", "session", "decrypt",
+         "keycheck", "report", "writer", "export"]
 
 CLIENT_RANDOM, SERVER_RANDOM = bytes(range(32)), bytes(range(32, 64))
 MASTER = bytes(range(100, 148))

@@ -245,8 +245,10 @@ BAD = {
                       "--master-secret", M48],
     "suite not in version": ["keys", "--version", "tls1.0", "--suite", "AES128-GCM-SHA256", "--client-random", R32,
                              "--server-random", R32, "--master-secret", M48],
-    "ssl3 ecdhe": ["keys", "--version", "ssl3", "--suite", "ECDHE-RSA-AES128-SHA", "--client-random", R32,
-                   "--server-random", R32, "--master-secret", M48],
+    "ssl3 gcm": ["keys", "--version", "ssl3", "--suite", "ECDHE-RSA-AES128-GCM-SHA256", "--client-random", R32,
+                 "--server-random", R32, "--master-secret", M48],
+    "tls1.1 export": ["keys", "--version", "tls1.1", "--suite", "EXP-RC4-MD5", "--client-random", R32,
+                      "--server-random", R32, "--master-secret", M48],
     "tls13 suite": ["keys", "--version", "tls1.2", "--suite", "TLS_AES_128_GCM_SHA256", "--client-random", R32,
                     "--server-random", R32, "--master-secret", M48],
     "tls13 version": ["keys", "--version", "tls1.3", "--suite", "AES128-SHA", "--client-random", R32,
@@ -294,3 +296,33 @@ def test_bad_input_exits_2_with_one_line(args: list[str]) -> None:
     assert lines[0].startswith("Error: ")
     assert "Traceback" not in result.stderr
     assert not isinstance(result.exception, Exception) or isinstance(result.exception, SystemExit)
+
+
+@pytest.mark.parametrize(("version", "suite", "params"), [
+    ("tls1.0", "EXP-RC4-MD5", ("RC4", 16, "md5", 0)),
+    ("ssl3", "EXP-RC2-CBC-MD5", ("RC2", 16, "md5", 8)),
+    ("tls1.0", "EXP-EDH-RSA-DES-CBC-SHA", ("DES", 8, "sha1", 8)),
+    ("ssl3", "ECDHE-RSA-AES128-SHA", ("AES", 16, "sha1", 16)),  # RFC 4492 never forbade ECC in SSL 3.0
+    ("tls1.1", "ECDH-ECDSA-CAMELLIA128-SHA256", None),  # SHA-256 HMAC suites are TLS 1.2 only
+])
+def test_keys_for_export_and_ssl3_ecc_suites(version: str, suite: str, params: tuple[str, int, str, int] | None) -> None:
+    """The six values of the export suites (RFC 2246 §6.3, RFC 6101 §6.2.2) and of an ECC suite in SSL 3.0 equal
+    the independent derivation of tests/helpers/synthetic_tls.py (the one tshark agrees with on captures)."""
+    from tests.helpers.synthetic_tls import SSL3, TLS10, Params, derive_keys
+
+    client_random, server_random, master = bytes(range(32)), bytes(range(32, 64)), bytes(range(100, 148))
+    result = run("keys", "--version", version, "--suite", suite, "--client-random", client_random.hex(),
+                 "--server-random", server_random.hex(), "--master-secret", master.hex(), "--json")
+    if params is None:
+        assert result.exit_code == 2
+        return
+    assert result.exit_code == 0, result.output
+    got = json.loads(result.output)
+    cipher, key_length, mac, block = params
+    wire_version = SSL3 if version == "ssl3" else TLS10
+    expected = derive_keys(Params(0, wire_version, cipher, key_length, mac, block, 5 if "EXP" in suite else 0),
+                           master, client_random, server_random)
+    for index, side in enumerate(("client", "server")):
+        assert got[f"{side}_write_mac_key"] == expected.mac[index].hex()
+        assert got[f"{side}_write_key"] == expected.key[index].hex()
+        assert got[f"{side}_write_iv"] == expected.iv[index].hex()

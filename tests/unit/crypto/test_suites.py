@@ -24,10 +24,13 @@ OPENSSL_ROW = re.compile(
 
 
 def _openssl_table() -> list[dict[str, str]]:
+    """Every suite OpenSSL knows, with its legacy provider (SEED, and IDEA/DES/export where built) when it loads."""
     exe = require_binary("openssl")
-    out = subprocess.run(
-        [exe, "ciphers", "-V", "ALL:eNULL:COMPLEMENTOFALL:@SECLEVEL=0"],
-        capture_output=True, text=True, check=True, timeout=30,
+    spec = "ALL:eNULL:COMPLEMENTOFALL:@SECLEVEL=0"
+    legacy = subprocess.run([exe, "ciphers", "-provider", "legacy", "-provider", "default", "-V", spec],
+                            capture_output=True, text=True, timeout=30)
+    out = legacy.stdout if legacy.returncode == 0 else subprocess.run(
+        [exe, "ciphers", "-V", spec], capture_output=True, text=True, check=True, timeout=30,
     ).stdout
     rows = []
     for line in out.splitlines():
@@ -51,6 +54,20 @@ OPENSSL_KX = {
     KeyExchange.RSA_PSK: ("RSAPSK", "RSA"),
     KeyExchange.ECDHE_PSK: ("ECDHEPSK", "PSK"),
     KeyExchange.TLS13: ("any", "any"),
+    KeyExchange.DHE_DSS: ("DH", "DSS"),
+    KeyExchange.DH_ANON: ("DH", "None"),
+    KeyExchange.ECDH_ANON: ("ECDH", "None"),
+    KeyExchange.DH_DSS: ("DH/DSS", "DH"),
+    KeyExchange.DH_RSA: ("DH/RSA", "DH"),
+    KeyExchange.ECDH_ECDSA: ("ECDH/ECDSA", "ECDH"),
+    KeyExchange.ECDH_RSA: ("ECDH/RSA", "ECDH"),
+    KeyExchange.RSA_EXPORT: ("RSA(512)", "RSA"),
+    KeyExchange.DHE_DSS_EXPORT: ("DH(512)", "DSS"),
+    KeyExchange.DHE_RSA_EXPORT: ("DH(512)", "RSA"),
+    KeyExchange.DH_ANON_EXPORT: ("DH(512)", "None"),
+    KeyExchange.SRP_SHA: ("SRP", "SRP"),
+    KeyExchange.SRP_SHA_RSA: ("SRP", "RSA"),
+    KeyExchange.SRP_SHA_DSS: ("SRP", "DSS"),
 }
 
 
@@ -64,7 +81,12 @@ def _openssl_enc(spec: suites.CipherSpec) -> str:
         "AES-GCM": f"AESGCM({bits})",
         "AES-CCM": f"AESCCM8({bits})" if spec.tag_length == 8 else f"AESCCM({bits})",
         "CHACHA20-POLY1305": "CHACHA20/POLY1305(256)",
-    }[spec.algorithm]
+        "CAMELLIA": f"Camellia({bits})",
+        "SEED": "SEED(128)",
+        "IDEA": "IDEA(128)",
+        "DES": "DES(40)" if spec.is_export else "DES(56)",
+        "RC2": "RC2(40)",
+    }[spec.algorithm] if not (spec.is_export and spec.algorithm == "RC4") else "RC4(40)"
 
 
 def test_registry_agrees_with_openssl() -> None:
@@ -83,8 +105,8 @@ def test_registry_agrees_with_openssl() -> None:
         }[ours.mac]
         assert row["mac"] == expected_mac, (row, ours)
         _check_min_version(ours, row["version"])
-    # OpenSSL 3 knows nearly all of our suites (it lacks none of the AES/ChaCha/3DES/NULL ones)
-    assert compared >= 90, compared
+    # OpenSSL 3 knows nearly all of our suites (it lacks none of the AES/ChaCha/3DES/NULL/Camellia ones)
+    assert compared >= 140, compared
 
 
 def _check_min_version(ours: suites.CipherSuite, theirs: str) -> None:
@@ -122,6 +144,9 @@ GNUTLS_KX_PREFIX = {
     KeyExchange.RSA: "TLS_RSA_", KeyExchange.DHE_RSA: "TLS_DHE_RSA_", KeyExchange.ECDHE_RSA: "TLS_ECDHE_RSA_",
     KeyExchange.ECDHE_ECDSA: "TLS_ECDHE_ECDSA_", KeyExchange.PSK: "TLS_PSK_", KeyExchange.DHE_PSK: "TLS_DHE_PSK_",
     KeyExchange.RSA_PSK: "TLS_RSA_PSK_", KeyExchange.ECDHE_PSK: "TLS_ECDHE_PSK_", KeyExchange.TLS13: "TLS_",
+    KeyExchange.DHE_DSS: "TLS_DHE_DSS_", KeyExchange.DH_ANON: "TLS_DH_ANON_", KeyExchange.ECDH_ANON: "TLS_ECDH_ANON_",
+    KeyExchange.SRP_SHA: "TLS_SRP_SHA_", KeyExchange.SRP_SHA_RSA: "TLS_SRP_SHA_RSA_",
+    KeyExchange.SRP_SHA_DSS: "TLS_SRP_SHA_DSS_",
 }
 
 
@@ -150,9 +175,13 @@ def test_every_row_is_consistent() -> None:
             assert s.mac is not MacAlgorithm.NULL and s.cipher.tag_length == 0
         if s.family is CipherFamily.CBC:
             assert s.cipher.block_size in (8, 16)
-        # RFC 5246 §6.3: key block = 2 x (mac key + enc key + iv)
+        # RFC 5246 §6.3: key block = 2 x (mac key + enc key + iv); RFC 2246 §6.3 export: 2 x (mac key + 5)
         for v in (ProtocolVersion.SSL3, ProtocolVersion.TLS1_0, ProtocolVersion.TLS1_2):
-            assert s.key_block_length(v) == 2 * (s.mac_key_length() + s.cipher.key_length + s.iv_length(v))
+            if s.cipher.is_export:
+                assert s.key_block_length(v) == 2 * (s.mac_key_length() + 5)
+                assert s.max_version == ProtocolVersion.TLS1_0  # RFC 4346 §A.5
+            else:
+                assert s.key_block_length(v) == 2 * (s.mac_key_length() + s.cipher.key_length + s.iv_length(v))
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,7 @@ from tests.helpers.records import aim_explicit_iv
 from tlsstate.crypto import suites
 from tlsstate.record import Deframer, HalfConnection, Record, fragment_data
 from tlsstate.record.protection import CbcMacThenEncrypt, NullProtection, make_protection, make_tls13_protection
-from tlsstate.wire.constants import AlertDescription
+from tlsstate.wire.constants import SSLV2_CLIENT_HELLO, AlertDescription
 from tlsstate.wire.errors import (
     BadRecordMAC,
     ConfigurationError,
@@ -80,6 +80,68 @@ def test_bad_headers(header: bytes, error: type[Exception], alert: AlertDescript
     assert info.value.alert == alert  # type: ignore[attr-defined]
     with pytest.raises(error):  # sticky
         deframer.next_record()
+
+
+@pytest.mark.parametrize("version", [0x0300, 0x0305, 0x0380, 0x03FE, 0x03FF])
+def test_first_client_hello_record_any_minor(version: int) -> None:
+    """RFC 5246 Appendix E.1: a server MUST accept any {03,XX} record version for the ClientHello: the first
+    handshake record only; later records (and other first records) are checked as before."""
+    deframer = Deframer(first_client_hello=True)
+    deframer.feed(_wire([(22, version, b"hello"), (22, version, b"again")]))
+    first = deframer.next_record()
+    assert first is not None and (first.content_type, first.version, first.fragment) == (22, version, b"hello")
+    if 0x0300 <= version <= 0x0304:
+        assert deframer.next_record() is not None
+        return
+    with pytest.raises(DecodeError, match="bad record version"):
+        deframer.next_record()
+    client = Deframer()  # a client reading a server: strict from the first record
+    client.feed(_wire([(22, version, b"x")]))
+    with pytest.raises(DecodeError):
+        client.next_record()
+    not_handshake = Deframer(first_client_hello=True)  # E.1 speaks of the ClientHello only
+    not_handshake.feed(_wire([(21, version, b"\x02\x28")]))
+    with pytest.raises(DecodeError):
+        not_handshake.next_record()
+
+
+@pytest.mark.parametrize("header", [bytes.fromhex("1602030000"), bytes.fromhex("16feff0000")])
+def test_first_client_hello_record_other_major(header: bytes) -> None:
+    deframer = Deframer(first_client_hello=True)
+    deframer.feed(header)
+    with pytest.raises(DecodeError):
+        deframer.next_record()
+
+
+def test_first_record_sslv2_client_hello() -> None:
+    """RFC 5246 Appendix E.2: the first record alone may be an SSLv2-format ClientHello; it comes out whole
+    (header included) as SSLV2_CLIENT_HELLO, in any chunking; the same bytes later are unexpected_message."""
+    msg = b"\x01\x03\x01\x00\x03\x00\x00\x00\x10\x00\x00\x2f" + bytes(range(16))
+    v2 = bytes([0x80, len(msg)]) + msg
+    tls = _wire([(22, 0x0301, b"next")])
+    deframer = Deframer(first_client_hello=True)
+    for i in range(len(v2)):
+        deframer.feed(v2[i : i + 1])
+        if i < len(v2) - 1:
+            assert deframer.next_record() is None
+    deframer.feed(tls)
+    first = deframer.next_record()
+    assert first is not None and (first.content_type, first.fragment) == (SSLV2_CLIENT_HELLO, v2)
+    second = deframer.next_record()
+    assert second is not None and second.fragment == b"next"
+    client = Deframer()
+    client.feed(v2)
+    with pytest.raises(UnexpectedMessage, match="content type 128"):
+        client.next_record()
+    late = Deframer(first_client_hello=True)
+    late.feed(tls + v2)
+    assert late.next_record() is not None
+    with pytest.raises(UnexpectedMessage, match="content type 128"):
+        late.next_record()
+    other_message = Deframer(first_client_hello=True)  # top bit set, but not msg_type 1
+    other_message.feed(bytes([0x80, len(msg), 0x02]) + msg[1:])
+    with pytest.raises(UnexpectedMessage):
+        other_message.next_record()
 
 
 def test_length_limits() -> None:

@@ -328,9 +328,10 @@ versions = st.sampled_from([0x0300, 0x0301, 0x0302, 0x0303])
 
 @st.composite
 def server_key_exchanges(draw: st.DrawFn) -> tuple[m.ServerKeyExchange, int, KeyExchange]:
-    kx = draw(st.sampled_from([k for k in KeyExchange if k not in (KeyExchange.RSA, KeyExchange.TLS13)]))
+    # every key exchange whose ServerKeyExchange carries (EC)DH params or a PSK hint (RSA_EXPORT: see below)
+    kx = draw(st.sampled_from([k for k in KeyExchange if k.server_params is not None or k.uses_psk]))
     version = draw(versions)
-    signed = not kx.uses_psk
+    signed = kx.signed
     msg = m.ServerKeyExchange.build(
         kx,
         psk_identity_hint=draw(opaque) if kx.uses_psk else None,
@@ -339,9 +340,9 @@ def server_key_exchanges(draw: st.DrawFn) -> tuple[m.ServerKeyExchange, int, Key
         signature_scheme=draw(u16) if signed and version == 0x0303 else None,
         signature=draw(nonempty) if signed else b"",
     )
-    if kx in (KeyExchange.DHE_RSA, KeyExchange.DHE_PSK):
+    if kx.server_params == "dh":
         msg = replace(msg, named_group=None, ec_public=b"")
-    elif kx in (KeyExchange.ECDHE_RSA, KeyExchange.ECDHE_ECDSA, KeyExchange.ECDHE_PSK):
+    elif kx.server_params == "ecdh":
         msg = replace(msg, dh_p=b"", dh_g=b"", dh_public=b"")
     else:
         msg = replace(msg, named_group=None, ec_public=b"", dh_p=b"", dh_g=b"", dh_public=b"")
@@ -353,10 +354,12 @@ def client_key_exchanges(draw: st.DrawFn) -> tuple[m.ClientKeyExchange, int, Key
     kx = draw(st.sampled_from([k for k in KeyExchange if k != KeyExchange.TLS13]))
     version = draw(versions)
     identity = draw(opaque) if kx.uses_psk else None
-    if kx in (KeyExchange.RSA, KeyExchange.RSA_PSK):
+    if kx.client_public == "rsa":
         msg = m.ClientKeyExchange(encrypted_premaster=draw(nonempty), psk_identity=identity)
-    elif kx in (KeyExchange.DHE_RSA, KeyExchange.DHE_PSK):
+    elif kx.client_public == "dh":
         msg = m.ClientKeyExchange(dh_public=draw(nonempty), psk_identity=identity)
+    elif kx.uses_srp:
+        msg = m.ClientKeyExchange(srp_public=draw(nonempty))
     elif kx == KeyExchange.PSK:
         msg = m.ClientKeyExchange(psk_identity=identity)
     else:
@@ -425,10 +428,17 @@ def test_no_strict_prefix_parses(case: Case, data: st.DataObject) -> None:
     if not body:
         return
     # An SSL 3.0 RSA ClientKeyExchange is the bare ciphertext: any non-empty prefix is "well formed".
-    if isinstance(msg, m.ClientKeyExchange) and ctx.version == 0x0300 and ctx.key_exchange == KeyExchange.RSA:
+    if isinstance(msg, m.ClientKeyExchange) and ctx.version == 0x0300 and ctx.key_exchange in (
+        KeyExchange.RSA, KeyExchange.RSA_EXPORT,
+    ):
         return
     cut = data.draw(st.integers(0, len(body) - 1))
     prefix = m.RawHandshake(msg.msg_type, body[:cut], b"")
+    static_dh = (KeyExchange.DH_DSS, KeyExchange.DH_RSA, KeyExchange.ECDH_ECDSA, KeyExchange.ECDH_RSA)
+    if isinstance(msg, m.ClientKeyExchange) and ctx.key_exchange in static_dh and cut == 0:
+        # RFC 5246 §7.4.7.2, RFC 4492 §5.7: an empty body is the implicit encoding, a different, valid message
+        assert m.parse_message(prefix, ctx) == m.ClientKeyExchange()
+        return
     if isinstance(msg, m.ClientHello | m.ServerHello) and msg.extensions is not None:
         boundary = len(replace(msg, extensions=None).serialize())
         if cut == boundary:  # the extensions block is optional (RFC 5246 §7.4.1.2): a different, valid hello
@@ -443,12 +453,31 @@ def test_no_strict_prefix_parses(case: Case, data: st.DataObject) -> None:
 def test_trailing_bytes_rejected(case: Case, extra: bytes) -> None:
     msg, ctx = case
     body = m.encode_handshake(msg, version=ctx.version)[4:]
-    if isinstance(msg, m.ClientKeyExchange) and ctx.version == 0x0300 and ctx.key_exchange == KeyExchange.RSA:
+    if isinstance(msg, m.ClientKeyExchange) and ctx.version == 0x0300 and ctx.key_exchange in (
+        KeyExchange.RSA, KeyExchange.RSA_EXPORT,
+    ):
         return
     if isinstance(msg, m.ClientHello | m.ServerHello) and msg.extensions is None:
         return  # bytes after the compression method are an extensions block, covered below
     with pytest.raises(DecodeError):
         m.parse_message(m.RawHandshake(msg.msg_type, body + extra, b""), ctx)
+
+
+def test_rsa_export_server_key_exchange_and_implicit_static_dh() -> None:
+    """RFC 2246 §7.4.3 ServerRSAParams (modulus, exponent) then the signature; RFC 4492 §5.7 / RFC 5246 §7.4.7.2:
+    a static (EC)DH ClientKeyExchange is empty when the client certificate holds the key."""
+    params = b"\x00\x02\xc3\x55" + b"\x00\x01\x03"
+    body = params + b"\x00\x03sig"
+    ske = m.ServerKeyExchange.parse(body, 0x0301, KeyExchange.RSA_EXPORT)
+    assert ske.params == params and ske.signature == b"sig"
+    for kx in (KeyExchange.ECDH_RSA, KeyExchange.DH_DSS):
+        cke = m.ClientKeyExchange.parse(b"", 0x0303, kx)
+        assert cke.ec_public == cke.dh_public == b""
+    assert m.ClientKeyExchange.parse(b"\x01\x04", 0x0303, KeyExchange.ECDH_ECDSA).ec_public == b"\x04"
+    with pytest.raises(UnexpectedMessage):
+        m.ServerKeyExchange.parse(body, 0x0303, KeyExchange.ECDH_ECDSA)
+    with pytest.raises(DecodeError):
+        m.ClientKeyExchange.parse(b"", 0x0303, KeyExchange.DHE_DSS)  # ephemeral: the public value is required
 
 
 # ----------------------------------------------------------------------------------------------
@@ -608,6 +637,9 @@ def test_sslv2_client_hello() -> None:
     assert ch.extensions is None and ch.compression_methods == b"\x00"
     full = m.parse_sslv2_client_hello(_v2_hello(challenge=bytes(range(32))))
     assert full.random == bytes(range(32))
+    long = m.parse_sslv2_client_hello(_v2_hello(challenge=bytes(range(40))))  # E.2: only the last 32 bytes are used
+    assert long.random == bytes(range(8, 40))
+    assert m.parse_sslv2_client_hello(_v2_hello(specs=b"\x01\x00\x80")).cipher_suites == ()  # no TLS suite left
 
 
 @pytest.mark.parametrize(
@@ -615,9 +647,8 @@ def test_sslv2_client_hello() -> None:
     [
         (_v2_hello(version=b"\x00\x02"), ProtocolVersionError),
         (_v2_hello(challenge=bytes(15)), DecodeError),
-        (_v2_hello(challenge=bytes(33)), DecodeError),
         (_v2_hello(specs=b"\x00\x00\x2f\x00"), DecodeError),
-        (_v2_hello(specs=b"\x01\x00\x80"), DecodeError),
+        (_v2_hello(specs=b""), DecodeError),
         (_v2_hello() + b"\x00", DecodeError),
         (b"\x16\x03\x01\x00\x00", DecodeError),
     ],
@@ -690,6 +721,25 @@ def test_reassembler_refuses_oversize_on_header_alone() -> None:
     small = m.HandshakeReassembler(max_message_length=16)
     with pytest.raises(DecodeError):
         small.feed(b"\x14\x00\x00\x11")
+
+
+def test_reassembler_server_limits_let_a_maximal_client_hello_in() -> None:
+    """A server takes a ClientHello as long as its length fields allow (RFC 5246 §7.4.1.2: 131,396 bytes), and no
+    longer; every other message, and every message at a client, keeps the configured cap."""
+    assert m.MAX_CLIENT_HELLO_LENGTH == 131396
+    server = m.HandshakeReassembler(limits=m.SERVER_LIMITS)
+    server.feed(b"\x01" + (131396).to_bytes(3, "big") + bytes(131396))
+    raw = server.next_message()
+    assert raw is not None and len(raw.body) == 131396
+    for header in (b"\x01" + (131397).to_bytes(3, "big"), b"\x0b\x01\x00\x01", b"\x10\x01\x00\x01"):
+        refused = m.HandshakeReassembler(limits=m.SERVER_LIMITS)
+        with pytest.raises(DecodeError, match="exceeds the"):
+            refused.feed(header)
+    client = m.HandshakeReassembler()
+    with pytest.raises(DecodeError, match="65537 bytes exceeds the 65536-byte limit"):
+        client.feed(b"\x01\x01\x00\x01")
+    larger_cap = m.HandshakeReassembler(max_message_length=200000, limits=m.SERVER_LIMITS)
+    larger_cap.feed(b"\x0b" + (150000).to_bytes(3, "big"))  # a configured cap above it still applies to all
 
 
 def test_reassembler_does_not_buffer_huge_declared_body() -> None:

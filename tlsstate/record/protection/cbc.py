@@ -24,9 +24,9 @@ from __future__ import annotations
 import hmac as _consttime
 import os
 
-from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
+from cryptography.hazmat.decrepit.ciphers.algorithms import IDEA, RC2, SEED, Camellia, TripleDES
 from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+from cryptography.hazmat.primitives.ciphers import BlockCipherAlgorithm, Cipher, algorithms, modes
 
 from tlsstate.record.protection.base import MAC_HEADER, RECORD_HEADER, Buffer, RecordProtection
 from tlsstate.record.protection.mac import RecordMac, TlsHmac
@@ -61,6 +61,26 @@ def tls_cbc_padding_length(data: Buffer) -> int:
     return (pad + 1) if ok else 0
 
 
+def block_cipher(algorithm: str, key: bytes) -> BlockCipherAlgorithm:
+    """The pyca block cipher a suite row names (RFC 5246 AES/3DES, RFC 5932 Camellia, RFC 4162 SEED, RFC 5469
+    DES/IDEA, RFC 2246 §D.1 RC2). Single DES is TripleDES keyed K1 = K2 = K3 (EDE with one key is DES)."""
+    if algorithm == "AES":
+        return algorithms.AES(key)
+    if algorithm == "3DES":
+        return TripleDES(key)
+    if algorithm == "DES":
+        return TripleDES(key * 3)
+    if algorithm == "CAMELLIA":
+        return Camellia(key)
+    if algorithm == "SEED":
+        return SEED(key)
+    if algorithm == "IDEA":
+        return IDEA(key)
+    if algorithm == "RC2":
+        return RC2(key)
+    raise ConfigurationError(f"not a CBC cipher: {algorithm}")
+
+
 class _CbcBase(RecordProtection):
     """What both CBC modes share: the persistent cipher contexts, the explicit IV and the padding tables."""
 
@@ -68,13 +88,8 @@ class _CbcBase(RecordProtection):
 
     def __init__(self, name: str, algorithm: str, key: bytes, iv: bytes, version: int, record_mac: RecordMac) -> None:
         self.name = name
-        if algorithm == "3DES":
-            block_cipher: algorithms.AES | TripleDES = TripleDES(key)
-        elif algorithm == "AES":
-            block_cipher = algorithms.AES(key)
-        else:
-            raise ConfigurationError(f"not a CBC cipher: {algorithm}")
-        self._block = block_cipher.block_size // 8
+        cipher_algorithm = block_cipher(algorithm, key)
+        self._block = cipher_algorithm.block_size // 8
         self._explicit_iv = version >= ProtocolVersion.TLS1_1
         self._iv_length = self._block if self._explicit_iv else 0
         self._ssl3 = version == ProtocolVersion.SSL3
@@ -82,7 +97,7 @@ class _CbcBase(RecordProtection):
             iv = os.urandom(self._block)  # the chaining start is irrelevant with explicit IVs
         elif len(iv) != self._block:
             raise ConfigurationError(f"{name} needs a {self._block}-byte IV in {ProtocolVersion(version).label}")
-        cipher = Cipher(block_cipher, modes.CBC(iv))
+        cipher = Cipher(cipher_algorithm, modes.CBC(iv))
         self._encryptor = cipher.encryptor()
         self._decryptor = cipher.decryptor()
         self._pads = _SSL3_PADS if self._ssl3 else _TLS_PADS  # indexed by padding length
