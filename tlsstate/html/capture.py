@@ -26,6 +26,7 @@ from tlsstate.html.model import (
     link_keys,
     shown,
 )
+from tlsstate.wire.constants import ProtocolVersion
 
 if TYPE_CHECKING:
     from tlsstate.capture.decrypt import ConnectionResult
@@ -41,8 +42,10 @@ NOT_FACTS = frozenset({"connection", "notes", "gaps", "records", "records_ok", "
 FACT_LIMIT = 400  # characters of one fact (a first line of hostile data can be long)
 
 
-def _branch(prefix: str, derivation: Derivation, reveal: bool) -> TreeNode:
-    """One handshake's steps as a tree: secrets nest what is derived from them, the six values under key_block."""
+def _branch(prefix: str, derivation: Derivation, reveal: bool, ssl3: bool = False) -> TreeNode:
+    """One handshake's steps as a tree: secrets nest what is derived from them, the six values under key_block (cut
+    in the order of RFC 5246 §6.3; SSL 3.0: RFC 6101 §6.2.2)."""
+    cut = "RFC 6101 §6.2.2" if ssl3 else "RFC 5246 §6.3"
     branch = TreeNode(f"{prefix}h{derivation.handshake}", f"handshake {derivation.handshake}", "", None, "")
     node = branch
     block: TreeNode | None = None
@@ -52,10 +55,11 @@ def _branch(prefix: str, derivation: Derivation, reveal: bool) -> TreeNode:
                         secret)
         if name in SIX_VALUES:
             if block is None:
-                block = TreeNode(f"{prefix}h{derivation.handshake}kb", "key_block", "", 0, f"{source} (RFC 5246 §6.3)", True)
+                formula = source if "RFC" in source else f"{source} ({cut})"
+                block = TreeNode(f"{prefix}h{derivation.handshake}kb", "key_block", "", 0, formula, True)
                 node.children.append(block)
             start = block.length or 0
-            leaf.formula = f"key_block[{start}:{start + len(value)}] (RFC 5246 §6.3)" if value else "not used (0 bytes)"
+            leaf.formula = f"key_block[{start}:{start + len(value)}] ({cut})" if value else "not used (0 bytes)"
             block.length = start + len(value)
             block.children.append(leaf)
         elif name.endswith((" key", " iv")):
@@ -158,7 +162,7 @@ def capture_connection(conn: ConnectionResult, *, reveal: bool, details: int = D
     prefix = f"c{conn.number}-"
     view = ConnectionView(conn.number, f"connection {conn.number}: {conn.client} → {conn.server}, {conn.version}, "
                           f"{conn.cipher_suite_name}", _facts(document, conn),
-                          [_branch(prefix, d, reveal) for d in s.derivations], [], [])
+                          [_branch(prefix, d, reveal, s.version == ProtocolVersion.SSL3) for d in s.derivations], [], [])
     view.summary = {k: int(document[k]) for k in ("records_ok", "records_failed", "records_undecryptable",
                                                   "records_truncated") if isinstance(document.get(k), int)}
     if s.suite is not None and s.version is not None:
