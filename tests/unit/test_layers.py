@@ -28,6 +28,7 @@ LAYERS: dict[str, int] = {
     "io": 7,
     "capture": 7,
     "bench": 8,
+    "html": 8,
     "cli": 9,
     "__main__": 10,
 }

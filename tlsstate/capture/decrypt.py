@@ -332,7 +332,8 @@ class _Followers:
         def reassembler(which: str) -> StreamReassembler:
             return StreamReassembler(lambda data: direction(which).feed(data),
                                      lambda gap: direction(which).gap(gap.length, gap.offset),
-                                     options.max_buffer)
+                                     options.max_buffer, on_retransmit=(lambda n: session.log_retransmission(
+                                         direction(which), n)) if options.keep_records else None)
 
         conn = TcpConnection(number, client, server, first, reassembler("client"), reassembler("server"), known)
         if options.on_start is not None:

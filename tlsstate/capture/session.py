@@ -21,7 +21,7 @@ from tlsstate.capture.groups import KeyExchangeGroup
 from tlsstate.capture.keysource import KeySource
 from tlsstate.capture.stream import HANDSHAKE_BUFFER, DirectionState
 from tlsstate.capture.tls12 import CapturedSessions, Tls12Keys
-from tlsstate.capture.trace import SSLV2_CLIENT_HELLO, Cause, Derivation, KeyIds, RecordInfo
+from tlsstate.capture.trace import DETAIL_RECORDS, SSLV2_CLIENT_HELLO, Cause, Derivation, KeyIds, RecordBytes, RecordInfo
 from tlsstate.crypto.negotiated import Negotiated
 from tlsstate.crypto.suites import CipherSuite, KeyExchange, by_id
 from tlsstate.handshake.hellos import (
@@ -86,6 +86,9 @@ class TlsSession:
         self.roles_swapped = False  # the TCP layer guessed the client wrong (no SYN seen); fixed by the ClientHello
         self.finished_checks: list[tuple[str, bool]] = []  # (writer, verify_data matched) per Finished
         self.key_ids = KeyIds()  # what the key log lines of this connection are keyed by
+        self.gaps_at: list[tuple[int, str, int]] = []  # (records kept before it, "c>s"/"s>c", bytes): TCP gaps
+        self.retransmissions_at: list[tuple[int, str, int]] = []  # the same for TCP retransmissions
+        self.record_bytes: dict[int, RecordBytes] = {}  # record index -> its bytes, for the page (DETAIL_RECORDS)
         self._reset_handshake()
         self.seen_tls = False
 
@@ -147,6 +150,22 @@ class TlsSession:
             index = len(self.records) - 1
             span = self.derivations[-1].protected.setdefault(key, [index, index])
             span[1] = index
+
+    def keep_bytes(self, record: Record, plaintext: bytes | None) -> None:
+        """The bytes of the record just logged, for the page's record details (the first DETAIL_RECORDS only)."""
+        if self.keep_records and self.records and len(self.record_bytes) < DETAIL_RECORDS:
+            self.record_bytes[len(self.records) - 1] = RecordBytes.of(record.content_type, record.version,
+                                                                      record.fragment, plaintext)
+
+    def log_gap(self, direction: DirectionState, length: int) -> None:
+        """A TCP gap in ``direction`` before its next record: where it falls among the kept records (the page)."""
+        if self.keep_records:
+            self.gaps_at.append((len(self.records), direction.arrow, length))
+
+    def log_retransmission(self, direction: DirectionState, length: int) -> None:
+        """TCP bytes of ``direction`` that arrived again, after the records kept so far (the page; bounded)."""
+        if self.keep_records and len(self.retransmissions_at) < 10_000:
+            self.retransmissions_at.append((len(self.records), direction.arrow, length))
 
     def record_finished(self, writer: str, matched: bool) -> None:
         """The result of checking a Finished message's verify_data against the rebuilt transcript."""
@@ -279,6 +298,7 @@ class TlsSession:
             cause = self._failed_record_cause(direction, seq, exc)
             self.log_record(direction, record.content_type, seq, len(record.fragment), "bad_record_mac", direction.key_label,
                             cause=cause)
+            self.keep_bytes(record, None)
             if cause.kind == "record_error":
                 direction.lost_state(cause)
             else:
@@ -287,6 +307,7 @@ class TlsSession:
             return
         direction.records_ok += 1
         self.log_record(direction, content_type, seq, len(record.fragment), "ok", direction.key_label, len(plaintext))
+        self.keep_bytes(record, plaintext)
         self._dispatch(direction, content_type, plaintext)
 
     def _failed_record_cause(self, direction: DirectionState, seq: int | None, exc: Exception) -> Cause:

@@ -53,6 +53,9 @@ class StreamOwner(Protocol):
     def note(self, text: str) -> None:
         """A remark for the report."""
 
+    def log_gap(self, direction: DirectionState, length: int) -> None:
+        """A TCP gap before ``direction``'s next bytes (placed on the page's timeline)."""
+
     def mark_not_tls(self, reason: str) -> None:
         """This stream does not carry TLS."""
 
@@ -348,6 +351,7 @@ class DirectionState:
     def gap(self, length: int, offset: int = 0) -> None:
         """The TCP layer reports ``length`` bytes missing at stream ``offset``, before the next data."""
         self.owner.note(f"{self.writer} stream: {length} bytes missing (TCP gap)")
+        self.owner.log_gap(self, length)
         self.last_gap = (offset, length)
         self.gap_pending = True
         self.owner.gap_bytes += length

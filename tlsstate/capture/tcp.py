@@ -45,7 +45,7 @@ class StreamReassembler:
 
     Positions are unbounded stream offsets (64-bit style) derived from the 32-bit sequence numbers, so
     wrap-around is handled. ``deliver`` receives bytes; ``on_gap`` receives a :class:`Gap` before the data
-    that follows it.
+    that follows it; ``on_retransmit`` (optional) the number of bytes a segment repeated.
     """
 
     def __init__(
@@ -53,9 +53,11 @@ class StreamReassembler:
         deliver: Callable[[bytes | memoryview], None],
         on_gap: Callable[[Gap], None],
         max_buffer: int = DEFAULT_MAX_BUFFER,
+        on_retransmit: Callable[[int], None] | None = None,
     ) -> None:
         self.deliver = deliver
         self.on_gap = on_gap
+        self.on_retransmit = on_retransmit
         self.max_buffer = max_buffer
         self.isn: int | None = None  # sequence number of stream offset 0
         self.next_offset = 0  # next stream offset to deliver
@@ -107,10 +109,10 @@ class StreamReassembler:
             return
         end = offset + len(payload)
         if end <= self.next_offset:
-            self.retransmitted_bytes += len(payload)
+            self._retransmitted(len(payload))
             return
         if offset < self.next_offset:
-            self.retransmitted_bytes += self.next_offset - offset
+            self._retransmitted(self.next_offset - offset)
             payload = payload[self.next_offset - offset :]
             offset = self.next_offset
         if offset == self.next_offset:
@@ -123,6 +125,12 @@ class StreamReassembler:
             self.pending[offset] = payload
         while self.pending_bytes > self.max_buffer:
             self._skip_to_first_pending()
+
+    def _retransmitted(self, count: int) -> None:
+        """Bytes that were delivered already arrived again (a retransmission or an overlap)."""
+        self.retransmitted_bytes += count
+        if self.on_retransmit is not None:
+            self.on_retransmit(count)
 
     def _emit(self, data: bytes | memoryview) -> None:
         self.next_offset += len(data)
@@ -139,7 +147,7 @@ class StreamReassembler:
                 data = pending.pop(offset)
                 self.pending_bytes -= len(data)
                 if offset + len(data) <= self.next_offset:
-                    self.retransmitted_bytes += len(data)
+                    self._retransmitted(len(data))
                     continue
                 self._emit(data[self.next_offset - offset :])
 

@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 
 from tlsstate.wire.constants import SSLV2_CLIENT_HELLO  # the type a --records line shows for an SSLv2 ClientHello
 
-__all__ = ["CAUSE_KINDS", "SSLV2_CLIENT_HELLO", "Cause", "Derivation", "KeyIds", "RecordInfo"]
+__all__ = ["CAUSE_KINDS", "DETAIL_RECORDS", "SSLV2_CLIENT_HELLO", "Cause", "Derivation", "KeyIds", "RecordBytes",
+           "RecordInfo"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +57,31 @@ class RecordInfo:
     key: str  # which key protected it
     plaintext_length: int = 0
     cause: Cause | None = None  # why it was not decrypted (verdict other than ok)
+
+
+#: Records per connection whose bytes are kept for the page's record details (memory and page size stay bounded).
+DETAIL_RECORDS = 1000
+FRAGMENT_HEAD, FRAGMENT_TAIL, PLAINTEXT_HEAD = 32, 48, 64  # enough for an explicit nonce / IV and a tag / outer MAC
+
+
+@dataclass(slots=True)
+class RecordBytes:
+    """The bytes of one record the page's details show: the header, the fragment's two ends and the plaintext's head."""
+
+    header: bytes
+    fragment_edges: bytes  # the whole fragment when short, else its first FRAGMENT_HEAD + last FRAGMENT_TAIL bytes
+    plaintext: bytes  # at most PLAINTEXT_HEAD bytes; b"" when the record was not opened
+    plaintext_length: int
+
+    @classmethod
+    def of(cls, content_type: int, version: int, fragment: bytes | memoryview, plaintext: bytes | None) -> RecordBytes:
+        """Cut what is kept from one record (RFC 5246 §6.2.1 header: type, version, length)."""
+        n = len(fragment)
+        header = bytes((content_type,)) + version.to_bytes(2, "big") + n.to_bytes(2, "big")
+        edges = bytes(fragment) if n <= FRAGMENT_HEAD + FRAGMENT_TAIL else bytes(fragment[:FRAGMENT_HEAD]) + bytes(
+            fragment[n - FRAGMENT_TAIL:])
+        kept = bytes(plaintext[:PLAINTEXT_HEAD]) if plaintext is not None else b""
+        return cls(header, edges, kept, len(plaintext) if plaintext is not None else 0)
 
 
 @dataclass

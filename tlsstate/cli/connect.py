@@ -159,6 +159,8 @@ def _exchange(tls: TLSSocket, wait: float) -> tuple[int, bool]:
               help="Ask for max_fragment_length (RFC 6066 §4).")
 @click.option("--cert", type=click.Path(exists=True, dir_okay=False), help="Client certificate chain (PEM, leaf first).")
 @click.option("--key", type=click.Path(exists=True, dir_okay=False), help="Client private key (PEM; default: --cert file).")
+@click.option("--html", "html", type=click.Path(dir_okay=False), default=None,
+              help="Also write the connection state as one self-contained HTML page (secrets in full with --show-keys).")
 def connect(
     target: str, servername: str | None, alpn: str | None, versions: str | None, ciphers: str | None,
     groups: str | None, cafile: str | None, insecure: bool, show_keys: bool, keylog: str | None,
@@ -166,6 +168,7 @@ def connect(
     dhe_groups: str | None = None, ssl3: bool = False, cert: str | None = None, key: str | None = None,
     tickets: bool = True, record_size_limit: int | None = None, max_fragment_length: str | None = None,
     no_record_splitting: bool = False,
+    html: str | None = None,
 ) -> None:
     """Handshake (twice with --reconnect), print what was agreed, then exchange stdin and the replies."""
     from tlsstate.sessions.cache import SessionStore
@@ -194,11 +197,17 @@ def connect(
     except OSError as exc:
         raise click.ClickException(f"cannot open key log {keylog}: {exc.strerror}") from None
     console = Console(stderr=True, quiet=quiet, soft_wrap=True)
+    page = None
+    if html:
+        from tlsstate.cli.connect_html import ConnectPage  # Jinja2 is loaded only for --html
+
+        page = ConnectPage(target, reveal=show_keys)
     try:
         config.check(server_side=False)
         for attempt in range(2 if reconnect else 1):
             console.print(f"CONNECTED to {host}:{port}" + (" (reconnect)" if attempt else ""), highlight=False)
-            with TLSSocket.connect(host, port, config, timeout=timeout) as tls:
+            tap = page.tap() if page is not None else None
+            with TLSSocket.connect(host, port, config, timeout=timeout, on_wire=tap) as tls:
                 _print_summary(console, tls, show_keys)
                 if attempt == 0:
                     received, clean = _exchange(tls, wait)
@@ -211,6 +220,14 @@ def connect(
                     )
             if attempt == 1 and tls.handshake is not None:
                 console.print(f"Resumption: {'yes' if tls.handshake.resumed else 'no'}", highlight=False)
+            if page is not None and tap is not None:
+                page.add(tls, tap)
+        if page is not None and html is not None:
+            try:
+                page.write(html)
+            except OSError as exc:
+                raise click.ClickException(f"cannot write {html}: {exc.strerror or exc}") from None
+            console.print(f"--- HTML page written to {html}", highlight=False)
     except TLSError as exc:
         raise click.ClickException(f"{type(exc).__name__}: {exc}") from None
     except OSError as exc:

@@ -6,7 +6,8 @@ the server certificate; ``--rsa-key-password``), ``--psk HEX`` (RFC 4279 PSK sui
 
 Output: a table (default), ``--json``, ``--records``, ``--follow N``, ``--write-dir D``, ``--explain N``; for other
 tools ``--write-pcap F`` (the plaintext as a capture) and ``--inject-secrets F`` (the capture as pcapng with the key
-log lines its connections use in a Decryption Secrets Block; :mod:`tlsstate.capture.export`).
+log lines its connections use in a Decryption Secrets Block; :mod:`tlsstate.capture.export`); also ``--html FILE`` /
+``--html-dir D`` (pages of the same per-record results as ``--json``).
 
 Exit status:
   0  every record that had keys decrypted and verified
@@ -35,6 +36,7 @@ from tlsstate.cli.decrypt_output import (
     print_warnings,
     progress_bar,
     sink_factory,
+    write_html,
 )
 
 if TYPE_CHECKING:  # the capture engine is imported when the command runs (``tlsstate keys`` need not load it)
@@ -66,16 +68,20 @@ Exit status:
 @click.option("--write-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Write each direction of each connection to a file in this directory.")
 @click.option("--explain", type=int, default=None, metavar="N", help="Show connection N's key derivation tree.")
-@click.option("--show-secrets", is_flag=True, help="With --explain: print secret values in full.")
+@click.option("--show-secrets", is_flag=True, help="With --explain / --html: print secret values in full.")
 @click.option("--write-pcap", type=click.Path(dir_okay=False, path_type=Path), default=None, metavar="FILE",
               help="Write the decrypted application data as a plaintext pcap (same endpoints, ports, times).")
 @click.option("--inject-secrets", type=click.Path(dir_okay=False, path_type=Path), default=None, metavar="FILE",
               help="Write the capture as pcapng with the key log lines its connections use embedded (a DSB).")
+@click.option("--html", "html", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Also write one self-contained HTML page of the capture: derivation trees, record timelines.")
+@click.option("--html-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Also write one HTML page per connection (connNNNN.html) and index.html into this directory.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar or warnings on stderr.")
 def decrypt(capture: Path, keylogs: tuple[Path, ...], rsa_keys: tuple[Path, ...], rsa_key_password: str | None,
             psk: str | None, as_json: bool, show_records: bool, follow: int | None, raw_output: bool,
             write_dir: Path | None, explain: int | None, show_secrets: bool, write_pcap: Path | None,
-            inject_secrets: Path | None, quiet: bool) -> None:
+            inject_secrets: Path | None, quiet: bool, html: Path | None = None, html_dir: Path | None = None) -> None:
     """Decrypt the TLS connections in CAPTURE (pcap or pcapng, optionally gzip'd)."""
     keys = _key_source(keylogs, rsa_keys, rsa_key_password, psk)
     if not quiet:
@@ -83,7 +89,8 @@ def decrypt(capture: Path, keylogs: tuple[Path, ...], rsa_keys: tuple[Path, ...]
     warned = len(keys.warnings)  # key logs found inside the capture (pcapng DSBs) may add more while decrypting
     files = DirectionFiles(write_dir) if write_dir is not None else None
     spool = FollowSpool(follow) if follow is not None else None
-    result = _decrypt(capture, keys, files, spool, keep_records=show_records or explain is not None,
+    keep_records = show_records or explain is not None or html is not None or html_dir is not None
+    result = _decrypt(capture, keys, files, spool, keep_records=keep_records,
                       progress=not quiet and sys.stderr.isatty(), write_pcap=write_pcap)
     if inject_secrets is not None:
         _inject(capture, inject_secrets, keys, result)
@@ -95,6 +102,11 @@ def decrypt(capture: Path, keylogs: tuple[Path, ...], rsa_keys: tuple[Path, ...]
     connections = result.connections
     if files is not None:  # files are named after the TLS connection numbers of the report
         files.rename(connections)
+    if html is not None or html_dir is not None:
+        try:
+            write_html(connections, capture, html, html_dir, show_secrets=show_secrets)
+        except OSError as exc:
+            _fail(f"cannot write the HTML page: {exc.strerror or exc}")
     if spool is not None:
         print_follow(spool, _pick(connections, follow, "--follow"), raw=raw_output)
     elif explain is not None:

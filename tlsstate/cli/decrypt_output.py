@@ -225,3 +225,22 @@ def print_summary(result: CaptureResult) -> None:
     from tlsstate.capture.report import print_table
 
     print_table(result)
+
+
+def write_html(connections: list[ConnectionResult], capture: Path, html: Path | None, html_dir: Path | None, *,
+               show_secrets: bool) -> None:
+    """``--html FILE``: one page for the capture; ``--html-dir DIR``: ``index.html`` and one ``connNNNN.html`` per
+    connection. Built from the same per-record results as ``--json`` (:mod:`tlsstate.html.capture`)."""
+    from tlsstate.html.capture import capture_index, capture_page
+    from tlsstate.html.render import write_page
+
+    source = f"tlsstate decrypt {capture.name}"
+    if html is not None:
+        write_page(html, capture_page(connections, source, reveal=show_secrets))
+    if html_dir is not None:
+        html_dir.mkdir(parents=True, exist_ok=True)
+        name = "conn{:04d}.html"
+        for conn in connections:
+            write_page(html_dir / name.format(conn.number),
+                       capture_page([conn], source, reveal=show_secrets, title=f"{source}: connection {conn.number}"))
+        write_page(html_dir / "index.html", capture_index(connections, source, name, reveal=show_secrets))

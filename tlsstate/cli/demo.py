@@ -22,7 +22,6 @@ import os
 import tempfile
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 import click
@@ -33,6 +32,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from tlsstate.cli.demo_model import Proof, RecordRow, Run
 from tlsstate.cli.describe import VALUE_TITLES, version_name
 from tlsstate.cli.serving import Server, ServerOptions
 from tlsstate.config import PrivateKey, TLSConfig
@@ -42,6 +42,7 @@ from tlsstate.crypto.keys import SecurityParameters
 from tlsstate.crypto.negotiated import Negotiated, connection_keys_for, master_secret_for
 from tlsstate.crypto.suites import lookup
 from tlsstate.events import ApplicationData
+from tlsstate.html.live import WireTap
 from tlsstate.io.sockets import TLSListener, TLSSocket
 from tlsstate.record import Deframer
 from tlsstate.wire.constants import ContentType, NamedGroup, ProtocolVersion
@@ -82,57 +83,6 @@ def why(attack: str, aead: bool, encrypt_then_mac: bool) -> str:
     where = "the AEAD additional data" if aead else "the MAC input"
     return (f"The 64-bit sequence number is part of {where} (it is never sent), and the receiver's counter has "
             "moved on, so an old record no longer verifies.")
-
-
-@dataclass
-class RecordRow:
-    """One application data record as seen on the wire by the client."""
-
-    direction: str
-    seq: int
-    key_label: str
-    plaintext_length: int
-    wire_length: int
-    content_type: str = "application_data"
-
-
-@dataclass
-class Proof:
-    """One tampering experiment on a live connection state."""
-
-    attack: str
-    action: str
-    rejected: bool
-    error: str
-    alert: str
-    server_saw: str
-    why: str
-
-
-@dataclass
-class Run:
-    """Everything the demo shows for one suite."""
-
-    suite: str
-    openssl_name: str
-    version: str
-    key_exchange: str
-    group: str | None
-    extended_master_secret: bool
-    encrypt_then_mac: bool
-    premaster_secret: bytes
-    master_secret: bytes
-    client_random: bytes
-    server_random: bytes
-    derivation: str
-    master_recomputed: bool | None
-    key_block_length: int
-    keys: dict[str, bytes]
-    session_hash: bytes | None = None
-    handshake_transcript: bytes = b""
-    keys_recomputed: bool | None = None
-    records: list[RecordRow] = field(default_factory=list)
-    proofs: list[Proof] = field(default_factory=list)
 
 
 # ---------------------------------------------------------------------------------------------- server
@@ -210,13 +160,16 @@ class DemoClient:
             cafile=cafile, server_name="localhost", split_cbc_records=False,  # one record per message (as above)
         )
         self.wire: dict[str, bytearray] = {"out": bytearray(), "in": bytearray()}
+        self.tap = WireTap()  # the same bytes in the order they crossed the socket (for --html)
         self.tls = TLSSocket.connect("127.0.0.1", port, config, timeout=TIMEOUT, on_wire=self._tap)
         self.tls.on_wire = None  # after the handshake the demo reads and writes records itself
         self.conn = self.tls.connection
         self._deframer = Deframer()  # records the demo reads off the socket before the connection sees them
+        self.tried: tuple[str, int, bytes] = ("", 0, b"")  # the last tampered record's key, expected seq, bytes
 
     def _tap(self, direction: str, data: bytes) -> None:
         self.wire[direction] += data
+        self.tap(direction, data)
 
     def handshake_transcript(self) -> bytes:
         """The handshake messages up to ClientKeyExchange, in order, from the plaintext records on the wire.
@@ -234,7 +187,7 @@ class DemoClient:
         seq, label = state.seq, state.key_label
         self.conn.send_data(data)
         wire = self.conn.bytes_to_send()
-        return RecordRow("client → server", seq, label, len(data), len(wire)), wire
+        return RecordRow("client → server", seq, label, len(data), len(wire), wire=wire, plaintext=data), wire
 
     def send(self, data: bytes) -> RecordRow:
         """Seal ``data`` as one record and send it to the server."""
@@ -260,7 +213,8 @@ class DemoClient:
         while (event := self.conn.next_event()) is not None:
             if isinstance(event, ApplicationData):
                 plaintext += event.data
-        return RecordRow("server → client", seq, label, len(plaintext), len(wire)), plaintext
+        row = RecordRow("server → client", seq, label, len(plaintext), len(wire), wire=wire, plaintext=plaintext)
+        return row, plaintext
 
     def send_queued_alert(self) -> None:
         """Forward the fatal alert the failed connection queued (the server logs it)."""
@@ -286,6 +240,7 @@ def _client_port(client: DemoClient) -> int:
 
 def _expect_rejection(client: DemoClient, wire: bytes) -> tuple[bool, str, str]:
     """Feed a tampered record; (rejected with bad_record_mac?, error text, alert name)."""
+    client.tried = (client.conn.read_state.key_label, client.conn.read_state.seq, wire)
     try:
         client.open(wire)
     except ProtocolError as exc:
@@ -366,6 +321,7 @@ def _describe_connection(client: DemoClient, version: ProtocolVersion) -> Run:
         key_block_length=suite.key_block_length(hs.version),
         keys={attr: bytes(getattr(sec.keys, attr)) for attr in VALUE_TITLES},
         keys_recomputed=connection_keys_for(negotiated, sec.master_secret) == sec.keys,
+        security=sec, wire=list(client.tap.chunks),
     )
 
 
@@ -435,7 +391,9 @@ def run_suite(server: DemoServer, suite_name: str, version: ProtocolVersion, caf
         client = DemoClient(server.port, suite_name, cafile, version)
         ports.append(_client_port(client))
         try:
-            run.proofs.append(prove(client, protection))
+            proof = prove(client, protection)
+            proof.key_tried, proof.seq_expected, proof.wire = client.tried
+            run.proofs.append(proof)
         finally:
             client.close()
     lines = server.wait_log(logs_before + 4)[logs_before:]
@@ -465,6 +423,11 @@ def _value(value: bytes) -> str:
     return value.hex() if value else NOT_USED
 
 
+def _public(row: RecordRow | Proof) -> dict[str, Any]:
+    """A row or proof for --json: its fields without the raw bytes the page shows."""
+    return {name: value for name, value in vars(row).items() if not isinstance(value, bytes)}
+
+
 def runs_to_json(runs: list[Run], log: list[str]) -> dict[str, Any]:
     """The --json document."""
     out: list[dict[str, Any]] = []
@@ -480,8 +443,8 @@ def runs_to_json(runs: list[Run], log: list[str]) -> dict[str, Any]:
             "handshake_transcript": run.handshake_transcript.hex(),
             "key_block_length": run.key_block_length, "key_block_recomputed": run.keys_recomputed,
             "key_block": {name: _value(run.keys[attr]) for name, attr, _ in SIX_NAMES},
-            "records": [vars(r) for r in run.records],
-            "proofs": [vars(p) for p in run.proofs],
+            "records": [_public(r) for r in run.records],
+            "proofs": [_public(p) for p in run.proofs],
         })
     ok = all(p.rejected for run in runs for p in run.proofs) and all(len(run.proofs) == 3 for run in runs)
     return {"runs": out, "server_log": log, "all_rejected_with_bad_record_mac": ok}
@@ -612,7 +575,9 @@ def render(runs: list[Run], log: list[str]) -> None:
 
 @click.command(help="Real handshake on loopback: show the six values and prove tampering, reflection, replay fail.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document instead of the screen.")
-def demo(as_json: bool) -> None:
+@click.option("--html", "html", type=click.Path(dir_okay=False), default=None,
+              help="Also write the two connections as one self-contained HTML page (tree, timeline, proofs).")
+def demo(as_json: bool, html: str | None = None) -> None:
     """Run the two handshakes and the six proofs; exit status 1 unless every tampered record was rejected."""
     try:
         runs, log = run_demo()
@@ -621,6 +586,14 @@ def demo(as_json: bool) -> None:
     except Exception as exc:  # a bug: still one line, never a traceback
         raise click.ClickException(f"demo failed (internal error): {type(exc).__name__}: {exc}") from None
     document = runs_to_json(runs, log)
+    if html is not None:
+        from tlsstate.cli.demo_html import demo_page
+        from tlsstate.html.render import write_page
+
+        try:
+            write_page(html, demo_page(runs, INTRO))
+        except OSError as exc:
+            raise click.ClickException(f"cannot write {html}: {exc.strerror or exc}") from None
     if as_json:
         click.echo(json.dumps(document, indent=2))
     else:

@@ -1,0 +1,505 @@
+"""The ``--html`` pages in a real headless Chromium, asserted from the rendered DOM.
+
+Pages of ``demo --html``, ``connect --html`` against ``openssl s_server``, and ``decrypt --html`` of the shared
+Wireshark captures (TLS 1.2 and TLS 1.3 draft-20), plus a generated capture whose SNI and plaintext are markup and
+script. Expected values come from outside the page: the RFCs' key lengths, tshark's key material
+(``expected-tshark/*.json``), OpenSSL's own key log, and the command's ``--json`` / ``--records`` output for the
+same capture. Every page must load with no console error and no request besides the file itself.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import time
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.helpers.browser import launch_chromium, open_page
+from tests.helpers.capture import loopback_capture, stop_process
+from tests.helpers.env import VECTORS, free_port, require_binary
+from tests.helpers.peers import TLSSTATE, make_cli_pki, run_connect, s_server_www
+from tlsstate.bench.captures import ssl_capture
+from tlsstate.capture.writer import (
+    CLIENT,
+    SERVER,
+    drop_segment,
+    read_frames,
+    reorder_and_retransmit,
+    tcp_payload_length,
+    write_frames,
+)
+
+pytestmark = [pytest.mark.interop, pytest.mark.timeout(300)]
+
+WIRESHARK = VECTORS / "wireshark-test-suite"
+SIX = ("client_write_mac_key", "server_write_mac_key", "client_write_key", "server_write_key", "client_write_iv",
+       "server_write_iv")
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Any]:
+    yield from launch_chromium()
+
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    return make_cli_pki(tmp_path_factory.mktemp("html-pki"))
+
+
+#: Everything the assertions read, straight from the rendered DOM and computed styles.
+DOM = """() => Array.from(document.querySelectorAll(".conn")).map(s => ({
+  id: s.id,
+  title: s.querySelector("h2").textContent,
+  facts: s.querySelector(".facts") ? s.querySelector(".facts").textContent : "",
+  text: s.textContent,
+  nodes: Array.from(s.querySelectorAll(".tree li")).map(li => ({
+    id: li.id, name: li.querySelector(":scope > .name").textContent,
+    length: li.querySelector(":scope > .len") ? parseInt(li.querySelector(":scope > .len").textContent) : null,
+    value: li.querySelector(":scope > .val") ? li.querySelector(":scope > .val").textContent : ""})),
+  legend: Array.from(s.querySelectorAll(".legend li")).map(li => ({
+    label: li.querySelector(".lb").textContent, colour: getComputedStyle(li).getPropertyValue("--c").trim()})),
+  gaps: Array.from(s.querySelectorAll(".timeline tbody tr.gap")).map(r => ({
+    text: r.textContent.trim(), next: r.nextElementSibling ? r.nextElementSibling.id : null})),
+  retransmissions: Array.from(s.querySelectorAll(".timeline tbody tr.retx")).map(r => r.textContent.trim()),
+  rows: Array.from(s.querySelectorAll(".timeline tbody tr:not(.mark)")).map(r => ({
+    id: r.id, type: r.cells[1].textContent, seq: r.cells[2].textContent, length: r.cells[3].textContent,
+    key: r.cells[5].textContent,
+    verdict: r.cells[6].textContent.trim(), bad: r.classList.contains("bad"),
+    colour: getComputedStyle(r).getPropertyValue("--c").trim(), background: getComputedStyle(r).backgroundColor}))
+}))"""
+
+
+def cli(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*TLSSTATE, *map(str, args)], capture_output=True, text=True, timeout=180)
+
+
+def dom(browser: Any, path: Path, **options: Any) -> tuple[Any, list[dict[str, Any]]]:
+    """Open ``path``; its DOM facts; asserts no console error and no request leaving the page."""
+    opened = open_page(browser, path, **options)
+    sections = opened.page.evaluate(DOM)
+    assert opened.errors == []
+    assert opened.outside_requests() == []
+    return opened, sections
+
+
+def nodes_named(section: dict[str, Any], name: str) -> list[dict[str, Any]]:
+    return [n for n in section["nodes"] if n["name"] == name]
+
+
+def six_lengths(section: dict[str, Any]) -> list[int]:
+    return [nodes_named(section, name)[0]["length"] for name in SIX]
+
+
+def colour_counts(section: dict[str, Any], per_key: Counter[str]) -> tuple[Counter[str], Counter[str]]:
+    """(rows per computed colour, ``per_key`` records summed per the colour the legend gives each key)."""
+    colour_of = {entry["label"]: entry["colour"] for entry in section["legend"]}
+    expected: Counter[str] = Counter()
+    for key, count in per_key.items():
+        expected[colour_of[key]] += count
+    return Counter(row["colour"] for row in section["rows"]), expected
+
+
+def is_red(rgb: str) -> bool:
+    r, g, b = (int(x) for x in re.findall(r"\d+", rgb)[:3])
+    return r > g + 20 and r > b + 20
+
+
+def select(opened: Any, row_id: str) -> dict[str, Any]:
+    """Click a record; the panel's sequence number and the highlighted tree nodes."""
+    opened.page.click(f"#{row_id}")
+    return opened.page.evaluate("""() => ({
+      seq: document.querySelector("#panel .seq").textContent,
+      key: document.querySelector("#panel .key").textContent,
+      visible: !document.getElementById("panel").hidden,
+      highlighted: Array.from(document.querySelectorAll(".tree li.hl")).map(li => li.querySelector(".name").textContent)
+    })""")
+
+
+# ----------------------------------------------------------------------------------------------------- demo
+
+
+@pytest.fixture(scope="module")
+def demo_page(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
+    out = tmp_path_factory.mktemp("demo") / "demo.html"
+    run = cli("demo", "--json", "--html", out)
+    assert run.returncode == 0, run.stderr
+    return out, json.loads(run.stdout)
+
+
+def test_demo_page_six_values_and_three_red_proofs(chromium: Any, demo_page: tuple[Path, dict[str, Any]]) -> None:
+    path, document = demo_page
+    opened, sections = dom(chromium, path)
+    # RFC 5246 Appendix C / RFC 2246 §6.3: AES_128_CBC_SHA = MAC 20, key 16, IV 16 (TLS 1.0 cuts the IV);
+    # RFC 5288 §3: AES_128_GCM = no MAC key, key 16, 4-byte salt
+    assert [six_lengths(s) for s in sections] == [[20, 20, 16, 16, 16, 16], [0, 0, 16, 16, 4, 4]]
+    for section, run in zip(sections, document["runs"], strict=True):
+        bad = [row for row in section["rows"] if row["bad"]]
+        assert len(bad) == 3
+        assert all("bad_record_mac" in row["verdict"] and is_red(row["background"]) for row in bad)
+        assert [row["key"] for row in bad] == [proof["key_tried"] for proof in run["proofs"]]
+        assert [int(row["seq"]) for row in bad] == [proof["seq_expected"] for proof in run["proofs"]]
+        application = Counter(row["key"] for row in section["rows"] if row["type"] == "application_data")
+        expected = Counter([r["key_label"] for r in run["records"]] + [p["key_tried"] for p in run["proofs"]])
+        assert application == expected
+        assert not [row for row in section["rows"] if not row["bad"] and row["verdict"] != "ok"]
+        for name in SIX:  # the page shows the values the --json document has, in full (as the demo's screen)
+            node = nodes_named(section, name)[0]
+            title = name.replace("_", " ").replace("mac", "MAC").replace(" iv", " IV")
+            assert node["value"] == (run["key_block"][title] if node["length"] else "")
+    shown = select(opened, bad[1]["id"])
+    assert shown["visible"] and shown["seq"] == bad[1]["seq"] and shown["key"] == "server write key (epoch 1)"
+    assert sorted(shown["highlighted"]) == ["server_write_iv", "server_write_key"]  # GCM: no MAC key
+    opened.page.context.close()
+
+
+def test_demo_page_keyboard_dark_print_and_no_script(chromium: Any, demo_page: tuple[Path, dict[str, Any]]) -> None:
+    path, _ = demo_page
+    opened, _sections = dom(chromium, path, color_scheme="dark")
+    page = opened.page
+    assert page.evaluate("getComputedStyle(document.body).backgroundColor") == "rgb(21, 23, 26)"
+    page.focus("#c0r0")
+    page.keyboard.press("Enter")
+    page.keyboard.press("ArrowDown")
+    assert page.evaluate("document.activeElement.id") == "c0r1"
+    assert page.evaluate("document.querySelector('#c0r1').classList.contains('sel')")
+    assert page.evaluate("document.querySelector('#panel h3').textContent").endswith("record 1")
+    displayed = "Array.from(document.querySelectorAll('#c1 tbody tr')).filter(r => r.offsetParent !== null).length"
+    page.check("#c1 .fbad")  # filtering: failed records only
+    assert page.evaluate(displayed) == 3
+    page.select_option("#c1 .fkey", label="client write key (epoch 1)")
+    assert page.evaluate(displayed) == 0
+    page.uncheck("#c1 .fbad")
+    assert page.evaluate(displayed) == 3  # the client's Finished and its two application records
+    page.emulate_media(media="print")
+    assert page.evaluate("getComputedStyle(document.querySelector('.tools')).display") == "none"
+    assert page.evaluate("getComputedStyle(document.getElementById('panel')).display") == "none"
+    opened.page.context.close()
+    light, _ = dom(chromium, path, color_scheme="light")
+    assert light.page.evaluate("getComputedStyle(document.body).backgroundColor") == "rgb(255, 255, 255)"
+    light.page.context.close()
+    plain, sections = dom(chromium, path, java_script_enabled=False)  # the tree, the table and the details
+    assert all(len(s["rows"]) == 14 and len(s["nodes"]) > 10 for s in sections)
+    for selector in ("#c0-server_write_key", "#c0r13", "#c1r13", "#d-c1r13"):  # as a reader scrolls to them
+        plain.page.locator(selector).scroll_into_view_if_needed()
+        assert plain.page.is_visible(selector)
+    plain.page.context.close()
+
+
+# ----------------------------------------------------------------------------------------------------- connect
+
+
+def test_connect_page_against_openssl_s_server(chromium: Any, pki: dict[str, Path], tmp_path: Path) -> None:
+    keylog, out = tmp_path / "openssl.keys", tmp_path / "connect.html"
+    with s_server_www(pki, ["-tls1_2"], keylog=keylog) as port:
+        run = run_connect([f"127.0.0.1:{port}", "--cafile", str(pki["ca"]), "--servername", "localhost",
+                           "--ciphers", "ECDHE-RSA-AES256-GCM-SHA384", "--show-keys", "--html", str(out)])
+    assert run.returncode == 0, run.stderr
+    opened, (section,) = dom(chromium, out)
+    assert six_lengths(section) == [0, 0, 32, 32, 4, 4]  # RFC 5288 §3: AES_256_GCM
+    # OpenSSL's key log names this connection's client random and master secret (RFC 5246 §8.1)
+    client_random = nodes_named(section, "client_random")[0]["value"]
+    line = next(ln for ln in keylog.read_text().splitlines() if ln.startswith("CLIENT_RANDOM"))
+    assert line.split()[1:] == [client_random, nodes_named(section, "master_secret")[0]["value"]]
+    for writer, lane in (("client", "c"), ("server", "s")):
+        protected = [row for row in section["rows"] if row["key"] == f"{writer} write key (epoch 1)"]
+        assert [int(row["seq"]) for row in protected] == list(range(len(protected))) and len(protected) >= 2
+        assert lane  # both directions carry protected records with consecutive sequence numbers from 0
+    assert not any(row["bad"] for row in section["rows"])
+    shown = select(opened, protected[1]["id"])
+    assert shown["seq"] == "1" and sorted(shown["highlighted"]) == ["server_write_iv", "server_write_key"]
+    # the plaintext: what we sent on stdin, and s_server -www's answer (its first line is "HTTP/1.0 200 ok")
+    request = next(r for r in section["rows"] if r["type"] == "application_data" and r["key"].startswith("client"))
+    select(opened, request["id"])
+    assert "GET / HTTP/1.0" in opened.page.text_content("#panel pre.txt")
+    answer = next(r for r in section["rows"] if r["type"] == "application_data" and r["key"].startswith("server"))
+    select(opened, answer["id"])
+    assert opened.page.text_content("#panel pre.txt").startswith("HTTP/1.0 200 ok")
+    opened.page.context.close()
+
+
+# ----------------------------------------------------------------------------------------------------- decrypt
+
+
+def check_against_json(sections: list[dict[str, Any]], capture_args: list[str | Path]) -> list[dict[str, Any]]:
+    """The page against ``decrypt --json --records`` for the same capture: one row per per-record result, in order,
+    with its sequence number, length, key and verdict; rows per colour equal those results per key; the counters."""
+    document = json.loads(cli("decrypt", *capture_args, "--json", "--records").stdout)
+    assert len(sections) == len(document)
+    for section, conn in zip(sections, document, strict=True):
+        results = conn["records"]
+        assert [(row["seq"], int(row["length"]), row["key"], row["verdict"].split(":")[0].lstrip("✗ ").split()[0])
+                for row in section["rows"]] == [("-" if r["seq"] is None else str(r["seq"]), r["length"], r["key"],
+                                                 r["verdict"]) for r in results]
+        verdicts = Counter(r["verdict"] for r in results)
+        assert verdicts["ok"] == conn["records_ok"] and verdicts["bad_record_mac"] == conn["records_failed"]
+        shown, expected = colour_counts(section, Counter(r["key"] for r in results))
+        assert shown == expected and len(shown) >= 3
+    return document
+
+
+def test_decrypt_page_tls12_six_values_match_tshark(chromium: Any, tmp_path: Path) -> None:
+    args: list[str | Path] = [WIRESHARK / "captures/rsa-p-lt-q.pcap", "--rsa-key", WIRESHARK / "keys/rsa-p-lt-q.key"]
+    out = tmp_path / "rsa.html"
+    assert cli("decrypt", *args, "--html", out, "--show-secrets", "-q").returncode == 0
+    opened, sections = dom(chromium, out)
+    check_against_json(sections, args)
+    tshark = json.loads((WIRESHARK / "expected-tshark/rsa-p-lt-q.json").read_text())["key_material"][0]
+    # RFC 5246 §6.3: TLS 1.2 CBC cuts no IVs (each record carries its own, §6.2.3.2); tshark derives 16 unused bytes
+    assert six_lengths(sections[0]) == [20, 20, 32, 32, 0, 0]
+    for ours, theirs in (("client_write_mac_key", "client_mac_key"), ("server_write_mac_key", "server_mac_key"),
+                         ("client_write_key", "client_write_key"), ("server_write_key", "server_write_key")):
+        assert nodes_named(sections[0], ours)[0]["value"] == tshark[theirs]
+    assert nodes_named(sections[0], "master_secret")[0]["value"] == tshark["master_secret"]
+    row = next(r for r in sections[0]["rows"] if r["key"] == "client write key (epoch 1)" and r["seq"] == "1")
+    shown = select(opened, row["id"])
+    assert shown["seq"] == "1" and sorted(shown["highlighted"]) == ["client_write_key", "client_write_mac_key"]
+    # every record's header bytes (type, version, length: RFC 5246 §6.2.1) as tshark reads the same capture
+    headers = opened.page.evaluate("Array.from(document.querySelectorAll('.details .detail')).map("
+                                   "d => d.querySelector('dd code').textContent)")
+    assert len(headers) == len(sections[0]["rows"])
+    ours = Counter((int(h[:2], 16), int(h[6:], 16)) for h in headers)
+    fields = subprocess.run([require_binary("tshark"), "-r", str(args[0]), "-T", "fields", "-e", "tls.record.content_type",
+                             "-e", "tls.record.length"], capture_output=True, text=True, timeout=60, check=True).stdout
+    theirs: Counter[tuple[int, int]] = Counter()
+    for line in fields.splitlines():
+        if line.strip():
+            types, lengths = line.split("\t")
+            theirs.update(zip(map(int, types.split(",")), map(int, lengths.split(",")), strict=True))
+    assert ours == theirs
+    opened.page.context.close()
+
+
+def test_decrypt_page_tls12_chacha_seven_connections(chromium: Any, tmp_path: Path) -> None:
+    args: list[str | Path] = [WIRESHARK / "captures/tls12-chacha20poly1305.pcap",
+                              "--keylog", WIRESHARK / "keys/tls12-chacha20poly1305.keys"]
+    out = tmp_path / "chacha.html"
+    assert cli("decrypt", *args, "--html", out, "-q").returncode == 0
+    opened, sections = dom(chromium, out)
+    check_against_json(sections, args)
+    assert all(six_lengths(s) == [0, 0, 32, 32, 12, 12] for s in sections)  # RFC 7905 §2
+    assert all("…<32B>" in nodes_named(s, "client_write_key")[0]["value"] for s in sections)  # shortened
+    opened.page.context.close()
+
+
+def test_decrypt_page_tls13(chromium: Any, tmp_path: Path) -> None:
+    args: list[str | Path] = [WIRESHARK / "captures/tls13-20-chacha20poly1305.pcap",
+                              "--keylog", WIRESHARK / "keys/tls13-20-chacha20poly1305.keys"]
+    out, pages = tmp_path / "tls13.html", tmp_path / "pages"
+    assert cli("decrypt", *args, "--html", out, "--html-dir", pages, "-q").returncode == 0
+    opened, sections = dom(chromium, out)
+    check_against_json(sections, args)
+    for section in sections:
+        for secret in ("CLIENT_HANDSHAKE_TRAFFIC_SECRET", "SERVER_HANDSHAKE_TRAFFIC_SECRET",
+                       "CLIENT_TRAFFIC_SECRET_0", "SERVER_TRAFFIC_SECRET_0"):
+            # RFC 8446 §7.3 with ChaCha20-Poly1305 (RFC 8439): a 32-byte key and a 12-byte IV per traffic secret
+            assert nodes_named(section, f"{secret} key")[0]["length"] == 32
+            assert nodes_named(section, f"{secret} iv")[0]["length"] == 12
+    row = next(r for r in sections[0]["rows"] if r["key"].startswith("SERVER_TRAFFIC_SECRET_0") and r["seq"] == "1")
+    shown = select(opened, row["id"])
+    assert shown["seq"] == "1"
+    assert sorted(shown["highlighted"]) == ["SERVER_TRAFFIC_SECRET_0", "SERVER_TRAFFIC_SECRET_0 iv",
+                                            "SERVER_TRAFFIC_SECRET_0 key"]
+    opened.page.context.close()
+    index, _ = dom(chromium, pages / "index.html")
+    assert index.page.evaluate("Array.from(document.querySelectorAll('#pages a')).map(a => a.getAttribute('href'))") \
+        == ["conn0000.html", "conn0001.html"]
+    index.page.context.close()
+    single, (section,) = dom(chromium, pages / "conn0001.html")
+    assert section["rows"] == sections[1]["rows"]
+    single.page.context.close()
+
+
+# ----------------------------------------------------------------------------------------------------- hostile
+
+SNI = "<script>window.sni=1</script>"
+PAYLOAD = b"<script>window.pwned=1</script><img src=x onerror=\"window.img=1\"><b id=injected>x</b>"
+
+
+def test_hostile_sni_and_plaintext_render_as_text(chromium: Any, tmp_path: Path) -> None:
+    made = ssl_capture(tmp_path, connections=1, records=2, payload=PAYLOAD, server_hostname=SNI, tls13=True)
+    out = tmp_path / "hostile.html"
+    assert cli("decrypt", made.capture, "--keylog", made.keylog, "--html", out, "-q").returncode == 0
+    opened, (section,) = dom(chromium, out)
+    page = opened.page
+    assert page.evaluate("[window.sni, window.pwned, window.img]") == [None, None, None]
+    assert page.evaluate("document.scripts.length") == 1  # the page's own
+    assert page.evaluate("document.querySelectorAll('img, #injected, b').length") == 0
+    # the SNI is refused as a host name (RFC 6066 §3) and shown in the note that says so; the plaintext in a fact
+    assert SNI in section["text"] and PAYLOAD.decode()[:40] in section["facts"]
+    opened.page.context.close()
+
+
+def test_long_timeline_is_paged(chromium: Any, tmp_path: Path) -> None:
+    made = ssl_capture(tmp_path, connections=1, records=1200, payload=b"x" * 16)
+    out = tmp_path / "long.html"
+    assert cli("decrypt", made.capture, "--keylog", made.keylog, "--html", out, "-q").returncode == 0
+    opened, sections = dom(chromium, out)
+    page = opened.page
+    check_against_json(sections, [made.capture, "--keylog", made.keylog])  # every row is in the file
+    assert len(sections[0]["rows"]) > made.client_records
+    assert page.evaluate("document.querySelector('.pos').textContent") == "page 1 of 3"
+    displayed = "Array.from(document.querySelectorAll('tbody tr')).filter(r => r.offsetParent !== null).length"
+    assert page.evaluate(displayed) == 500
+    page.click("button.next")
+    assert page.evaluate("document.querySelector('.pos').textContent") == "page 2 of 3"
+    assert page.is_visible("#c0r500") and not page.is_visible("#c0r499")
+    opened.page.context.close()
+
+
+def test_large_capture_opens_connections_on_demand_and_stays_inert(chromium: Any, tmp_path: Path) -> None:
+    """More than OPEN_CONNECTIONS: every connection starts closed; opening one unpacks its (escaped) markup."""
+    made = ssl_capture(tmp_path, connections=25, records=2, payload=PAYLOAD, server_hostname=SNI)
+    out = tmp_path / "many.html"
+    args: list[str | Path] = [made.capture, "--keylog", made.keylog]
+    assert cli("decrypt", *args, "--html", out, "-q").returncode == 0
+    opened = open_page(chromium, out)
+    page = opened.page
+    assert page.evaluate("document.querySelectorAll('details.conn').length") == 25
+    assert page.evaluate("document.querySelectorAll('details.conn[open], .conn .tree').length") == 0
+    page.click("#c17 > summary")
+    page.wait_for_selector("#c17 .tools")
+    sections = page.evaluate(DOM)
+    opened_sections = [s for s in sections if s["nodes"]]
+    assert [s["id"] for s in opened_sections] == ["c17"]
+    document = json.loads(cli("decrypt", *args, "--json").stdout)
+    verdicts = Counter(row["verdict"] for row in opened_sections[0]["rows"])
+    assert verdicts["ok"] == document[17]["records_ok"] and len(opened_sections[0]["rows"]) == document[17]["records_ok"]
+    assert SNI in opened_sections[0]["text"]
+    assert page.evaluate("[window.sni, window.pwned, window.img]") == [None, None, None]
+    assert page.evaluate("document.querySelectorAll('img, #injected, b').length") == 0
+    shown = select(opened, opened_sections[0]["rows"][-1]["id"])
+    assert shown["seq"] == opened_sections[0]["rows"][-1]["seq"]
+    assert opened.errors == [] and opened.outside_requests() == []
+    opened.page.context.close()
+
+
+def test_a_tcp_gap_is_marked_where_it_falls(chromium: Any, tmp_path: Path) -> None:
+    made = ssl_capture(tmp_path, connections=1, records=40, payload=bytes(range(256)) * 8)  # 2 KiB records
+    _, frames = read_frames(made.capture)
+    kept, lost = drop_segment(frames, sport=CLIENT[1])
+    damaged = tmp_path / "gap.pcap"
+    write_frames(damaged, kept)
+    out = tmp_path / "gap.html"
+    args: list[str | Path] = [damaged, "--keylog", made.keylog]
+    cli("decrypt", *args, "--html", out, "-q")
+    opened, sections = dom(chromium, out)
+    check_against_json(sections, args)
+    (gap,) = sections[0]["gaps"]
+    assert gap["text"] == f"⚠ TCP gap: {lost} bytes missing client → server here"
+    rows = sections[0]["rows"]
+    after = next(i for i, row in enumerate(rows) if row["id"] == gap["next"])
+    client = [(i, int(row["seq"])) for i, row in enumerate(rows) if row["key"] == "client write key (epoch 1)"]
+    before = [seq for i, seq in client if i < after]
+    later = [seq for i, seq in client if i >= after]
+    assert before == list(range(before[0], before[-1] + 1))  # consecutive up to the gap
+    assert later[0] > before[-1] + 1  # the records lost in the gap are skipped: the capture resynchronised there
+    assert all(row["verdict"] == "ok" for row in rows)
+    opened.page.context.close()
+
+
+def next_secret(secret: bytes) -> bytes:
+    """RFC 8446 §7.1 HKDF-Expand-Label(secret, "traffic upd", "", Hash.length) for the SHA-256 suites."""
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDFExpand
+
+    label = b"tls13 traffic upd"
+    info = len(secret).to_bytes(2, "big") + bytes([len(label)]) + label + b"\x00"
+    algorithm = hashes.SHA384() if len(secret) == 48 else hashes.SHA256()
+    return HKDFExpand(algorithm, len(secret), info).derive(secret)
+
+
+def test_tls13_key_update_is_a_new_branch(chromium: Any, tmp_path: Path) -> None:
+    """OpenSSL s_client sends a KeyUpdate ("K") and then data; dumpcap records it. The tree must show the new
+    generation under the one it comes from, with the value RFC 8446 §7.2 gives."""
+    openssl = require_binary("openssl")
+    subprocess.run([openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(tmp_path / "key.pem"),
+                    "-out", str(tmp_path / "cert.pem"), "-subj", "/CN=localhost", "-days", "2"],
+                   check=True, capture_output=True, timeout=60)
+    port, capture, keylog = free_port(), tmp_path / "ku.pcapng", tmp_path / "keys.log"
+    with loopback_capture(capture, [port]):
+        server = client = None
+        try:
+            server = subprocess.Popen([openssl, "s_server", "-accept", str(port), "-cert", str(tmp_path / "cert.pem"),
+                                       "-key", str(tmp_path / "key.pem"), "-tls1_3", "-num_tickets", "0"],
+                                      stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            time.sleep(0.5)
+            client = subprocess.Popen([openssl, "s_client", "-connect", f"127.0.0.1:{port}", "-tls1_3",
+                                       "-keylogfile", str(keylog)],
+                                      stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            assert client.stdin is not None
+            time.sleep(0.5)
+            for line in (b"K\n", b"after the key update\n"):
+                client.stdin.write(line)
+                client.stdin.flush()
+                time.sleep(0.3)
+            client.stdin.close()
+            client.wait(10)
+        finally:
+            for proc in (client, server):
+                if proc is not None:
+                    stop_process(proc)
+    out = tmp_path / "ku.html"
+    args: list[str | Path] = [capture, "--keylog", keylog]
+    assert cli("decrypt", *args, "--html", out, "--show-secrets", "-q").returncode == 0
+    opened, (section,) = dom(chromium, out)
+    check_against_json([section], args)
+    logged = {fields[0]: fields[2] for fields in (ln.split() for ln in keylog.read_text().splitlines()) if fields}
+    for name in ("CLIENT_TRAFFIC_SECRET_0", "SERVER_TRAFFIC_SECRET_0"):
+        assert nodes_named(section, name)[0]["value"] == logged[name]
+    # OpenSSL 3.0 logs no later generation: the client's next one is checked against RFC 8446 §7.2, computed here with
+    # pyca's HKDF-Expand (application_traffic_secret_N+1 = HKDF-Expand-Label(secret_N, "traffic upd", "", Hash.length))
+    first = bytes.fromhex(logged["CLIENT_TRAFFIC_SECRET_0"])
+    assert nodes_named(section, "CLIENT_TRAFFIC_SECRET_1")[0]["value"] == next_secret(first).hex()
+    parent = opened.page.evaluate("""() => Array.from(document.querySelectorAll('.tree li')).find(li =>
+        li.querySelector(':scope > .name').textContent === 'CLIENT_TRAFFIC_SECRET_1')
+        .parentElement.closest('li').querySelector(':scope > .name').textContent""")
+    assert parent == "CLIENT_TRAFFIC_SECRET_0"  # next_traffic_secret comes from the one before (RFC 8446 §7.2)
+    row = next(r for r in section["rows"] if r["key"] == "CLIENT_TRAFFIC_SECRET_1 (epoch 3)")
+    shown = select(opened, row["id"])
+    assert shown["seq"] == row["seq"] == "0"
+    assert sorted(shown["highlighted"]) == ["CLIENT_TRAFFIC_SECRET_1", "CLIENT_TRAFFIC_SECRET_1 iv",
+                                            "CLIENT_TRAFFIC_SECRET_1 key"]
+    opened.page.context.close()
+
+
+def test_tcp_retransmissions_are_marked(chromium: Any, tmp_path: Path) -> None:
+    made = ssl_capture(tmp_path, connections=1, records=30, payload=bytes(range(256)) * 8)
+    _, frames = read_frames(made.capture)
+    damaged_frames = reorder_and_retransmit(frames)
+    damaged = tmp_path / "retx.pcap"
+    write_frames(damaged, damaged_frames)
+
+    def sent(frames_: list[Any], port: int) -> int:  # TCP payload bytes from ``port``, as dpkt reads them
+        return sum(tcp_payload_length(f) for _, f in frames_ if dpkt_sport(f) == port)
+
+    again = {lane: sent(damaged_frames, port) - sent(frames, port) for lane, port in (("client", CLIENT[1]),
+                                                                                       ("server", SERVER[1]))}
+    out = tmp_path / "retx.html"
+    args: list[str | Path] = [damaged, "--keylog", made.keylog]
+    assert cli("decrypt", *args, "--html", out, "-q").returncode == 0
+    opened, sections = dom(chromium, out)
+    check_against_json(sections, args)
+    marked = {"client": 0, "server": 0}
+    for text in sections[0]["retransmissions"]:
+        match = re.fullmatch(r"↻ TCP retransmission: (\d+) bytes again (client|server) → (?:client|server) here", text)
+        assert match, text
+        marked[match.group(2)] += int(match.group(1))
+    # every byte TCP counted again is on the timeline; the reassembler counts no more than the frames repeated
+    # (exact duplicates of a segment may be dropped before it)
+    facts = dict(re.findall(r"(\w+_retransmitted_bytes)(\d+)", sections[0]["facts"]))
+    assert marked == {"client": int(facts.get("client_to_server_retransmitted_bytes", 0)),
+                      "server": int(facts.get("server_to_client_retransmitted_bytes", 0))}
+    assert 0 < marked["client"] <= again["client"] and marked["server"] <= again["server"]
+    opened.page.context.close()
+
+
+def dpkt_sport(frame: bytes) -> int | None:
+    import dpkt
+
+    ip = dpkt.ethernet.Ethernet(frame).data
+    return ip.data.sport if isinstance(ip, dpkt.ip.IP) and isinstance(ip.data, dpkt.tcp.TCP) else None
