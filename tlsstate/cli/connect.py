@@ -35,7 +35,6 @@ from tlsstate.cli.options import (
 from tlsstate.config import TLSConfig
 from tlsstate.io.sockets import TLSSocket
 from tlsstate.wire.errors import TLSError, TLSTimeout
-from tlsstate.wire.extensions import is_ip_address
 
 
 def split_host_port(target: str, default_port: int = 443) -> tuple[str, int]:
@@ -173,12 +172,12 @@ def connect(
     if cafile and insecure:
         raise click.UsageError("--cafile and --insecure exclude each other")
     host, port = split_host_port(target)
-    server_name = servername or (None if is_ip_address(host) else host)
+    server_name = servername or host  # an IP address is verified against the IP SANs, never sent (RFC 6066 §3)
     version_range = parse_versions(versions)
     config = TLSConfig(
         cipher_suites=parse_suites(ciphers), groups=parse_groups(groups), verify=not insecure, cafile=cafile,
         server_name=server_name, alpn_protocols=split_list(alpn), extended_master_secret=not no_ems,
-        encrypt_then_mac=not no_etm, session_store=SessionStore(), session_key=f"{server_name or host}:{port}",
+        encrypt_then_mac=not no_etm, session_store=SessionStore(), session_key=f"{server_name}:{port}",
     )
     apply_protocol_options(config, version_range=version_range, dhe_groups=dhe_groups, ssl3=ssl3)
     config.session_tickets = tickets
