@@ -19,6 +19,7 @@ import click
 from rich.console import Console
 
 from tlsstate.cli.describe import VALUE_TITLES, describe_certificate, peer_chain, spki_sha256, version_name
+from tlsstate.cli.exporting import DEFAULT_EXPORT_LENGTH, export_request, exporter_options, keying_material_lines
 from tlsstate.cli.options import (
     apply_protocol_options,
     extension_switches,
@@ -158,13 +159,15 @@ def _exchange(tls: TLSSocket, wait: float) -> tuple[int, bool]:
               help="Ask for max_fragment_length (RFC 6066 §4).")
 @click.option("--cert", type=click.Path(exists=True, dir_okay=False), help="Client certificate chain (PEM, leaf first).")
 @click.option("--key", type=click.Path(exists=True, dir_okay=False), help="Client private key (PEM; default: --cert file).")
+@exporter_options
 def connect(
     target: str, servername: str | None, alpn: str | None, versions: str | None, ciphers: str | None,
     groups: str | None, cafile: str | None, insecure: bool, show_keys: bool, keylog: str | None,
     reconnect: bool, no_ems: bool, no_etm: bool, timeout: float, wait: float, quiet: bool,
     dhe_groups: str | None = None, ssl3: bool = False, cert: str | None = None, key: str | None = None,
     tickets: bool = True, record_size_limit: int | None = None, max_fragment_length: str | None = None,
-    no_record_splitting: bool = False,
+    no_record_splitting: bool = False, keymatexport: str | None = None, keymatexportlen: int = DEFAULT_EXPORT_LENGTH,
+    keymatexport_context: str | None = None,
 ) -> None:
     """Handshake (twice with --reconnect), print what was agreed, then exchange stdin and the replies."""
     from tlsstate.sessions.cache import SessionStore
@@ -172,6 +175,7 @@ def connect(
     if cafile and insecure:
         raise click.UsageError("--cafile and --insecure exclude each other")
     host, port = split_host_port(target)
+    export = export_request(keymatexport, keymatexportlen, keymatexport_context)
     server_name = servername or host  # an IP address is verified against the IP SANs, never sent (RFC 6066 §3)
     version_range = parse_versions(versions)
     config = TLSConfig(
@@ -199,6 +203,8 @@ def connect(
             console.print(f"CONNECTED to {host}:{port}" + (" (reconnect)" if attempt else ""), highlight=False)
             with TLSSocket.connect(host, port, config, timeout=timeout) as tls:
                 _print_summary(console, tls, show_keys)
+                for line in keying_material_lines(tls.connection, export) if export else ():
+                    console.print(line, highlight=False, markup=False)
                 if attempt == 0:
                     received, clean = _exchange(tls, wait)
                     console.print(
