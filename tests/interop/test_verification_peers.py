@@ -76,6 +76,7 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> Path:
     _self_signed(folder, "self", "/CN=localhost", "DNS:localhost,IP:127.0.0.1,IP:::1")
     _self_signed(folder, "self-expired", "/CN=localhost", "DNS:localhost,IP:127.0.0.1", days=-1)
     _self_signed(folder, "client-self", "/CN=a client", None)
+    _self_signed(folder, "self-no-san", "/CN=localhost", None)
     _self_signed(folder, "ca", "/CN=tlsstate test CA", None)
     _self_signed(folder, "other-ca", "/CN=some other CA", None)
     _issued(folder, "leaf", "ca", SAN)
@@ -83,6 +84,8 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> Path:
     _issued(folder, "leaf-ca-true", "ca", "basicConstraints=critical,CA:TRUE\n" + SAN)
     _issued(folder, "leaf-client-only", "ca", "extendedKeyUsage=clientAuth\n" + SAN)
     _issued(folder, "leaf-server-only", "ca", "extendedKeyUsage=serverAuth\n" + SAN)
+    _issued(folder, "leaf-no-san", "ca", "extendedKeyUsage=serverAuth\n")
+    _issued(folder, "leaf-no-san-client-only", "ca", "extendedKeyUsage=clientAuth\n")
     return folder
 
 
@@ -166,6 +169,15 @@ SERVER_CASES = {
     "CA-issued leaf, expired": ("leaf-expired", "ca", "localhost", "127.0.0.1", "certificate_expired"),
     "CA:TRUE leaf signed by another CA": ("leaf-ca-true", "ca", "localhost", "127.0.0.1", ACCEPTED),
     "leaf for clientAuth only": ("leaf-client-only", "ca", "localhost", "127.0.0.1", "bad_certificate"),
+    # no subjectAltName at all: the common name is the name (RFC 6125 §6.4.4), never an IP address
+    "self-signed without SAN, CN matches": ("self-no-san", "self-no-san", "localhost", "127.0.0.1", ACCEPTED),
+    "self-signed without SAN, CN differs": ("self-no-san", "self-no-san", "example.com", "127.0.0.1",
+                                            "bad_certificate"),
+    "self-signed without SAN, by IP": ("self-no-san", "self-no-san", "127.0.0.1", "127.0.0.1", "bad_certificate"),
+    "CA-issued leaf without SAN": ("leaf-no-san", "ca", "localhost", "127.0.0.1", ACCEPTED),
+    "leaf without SAN, unknown CA": ("leaf-no-san", "other-ca", "localhost", "127.0.0.1", "unknown_ca"),
+    "leaf without SAN for clientAuth only": ("leaf-no-san-client-only", "ca", "localhost", "127.0.0.1",
+                                             "bad_certificate"),
 }
 
 

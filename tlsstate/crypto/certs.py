@@ -387,6 +387,17 @@ EE_POLICY = (
 #: (a client certificate names a person or a device, often by its subject alone; OpenSSL does not ask for one).
 CLIENT_EE_POLICY = EE_POLICY.may_be_present(x509.SubjectAlternativeName, Criticality.AGNOSTIC, None)
 
+def _server_auth_usage(policy: Policy, cert: x509.Certificate, usage: x509.ExtendedKeyUsage | None) -> None:
+    """RFC 5280 §4.2.1.12: an extendedKeyUsage, when present, allows serverAuth (or anyExtendedKeyUsage)."""
+    if usage is not None and not {ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.ANY_EXTENDED_KEY_USAGE} & set(usage):
+        raise ValueError("the certificate's extendedKeyUsage does not allow serverAuth (RFC 5280 §4.2.1.12)")
+
+
+#: A server leaf with no subjectAltName at all: pyca's server verifier insists on one, so the path is checked by its
+#: client verifier under this policy (:data:`CLIENT_EE_POLICY`, with the extendedKeyUsage check made serverAuth's)
+#: and the name against the subject's common name (RFC 6125 §6.4.4), as OpenSSL, curl and CPython ``ssl`` do.
+NO_SAN_SERVER_EE_POLICY = CLIENT_EE_POLICY.may_be_present(x509.ExtendedKeyUsage, Criticality.AGNOSTIC, _server_auth_usage)
+
 #: CA policy: pyca's Web PKI defaults, except that keyUsage may be absent (``openssl req -x509`` with OpenSSL 3.0's
 #: default configuration writes none); when present it must assert keyCertSign. basicConstraints cA, path length and
 #: name constraints are still checked (RFC 5280 §6.1).
@@ -443,10 +454,25 @@ def _subject_name(hostname: str) -> Any:
     except ValueError:
         pass
     try:
-        a_label = hostname.rstrip(".").encode("idna").decode("ascii").lower()
-        return DNSName(a_label)
+        return DNSName(_a_label(hostname))
+    except ValueError:
+        raise ConfigurationError(f"not a valid host name or IP address: {hostname!r}") from None
+
+
+def _a_label(hostname: str) -> str:
+    """A DNS name in its lower-case A-label (IDNA) form; ConfigurationError when it is none."""
+    try:
+        return hostname.rstrip(".").encode("idna").decode("ascii").lower()
     except (UnicodeError, ValueError):
         raise ConfigurationError(f"not a valid host name or IP address: {hostname!r}") from None
+
+
+def _is_ip_literal(hostname: str) -> bool:
+    try:
+        ipaddress.ip_address(hostname.strip("[]"))
+    except ValueError:
+        return False
+    return True
 
 
 def _as_certificates(chain: Sequence[x509.Certificate | bytes]) -> list[x509.Certificate]:
@@ -506,9 +532,12 @@ def verify_server_certificate(
     certs = _as_certificates(chain)
     moment = now or datetime.datetime.now(datetime.UTC)
     _check_validity(certs, moment)
+    subject = _subject_name(hostname)
+    if not _has_subject_alt_name(certs[0]):
+        return _verify_by_common_name(certs, hostname, _store(cafile, ca_certs), moment)
     builder = _policy_builder(_store(cafile, ca_certs), moment)
     try:
-        verifier = builder.build_server_verifier(_subject_name(hostname))
+        verifier = builder.build_server_verifier(subject)
     except ValueError:
         raise ConfigurationError(f"not a valid host name or IP address: {hostname!r}") from None
     try:
@@ -516,6 +545,34 @@ def verify_server_certificate(
     except VerificationError as exc:
         _raise_for(exc, f"server certificate for {hostname!r}")
         raise  # pragma: no cover - _raise_for always raises
+
+
+def _has_subject_alt_name(cert: x509.Certificate) -> bool:
+    try:
+        cert.extensions.get_extension_for_class(x509.SubjectAlternativeName)
+    except x509.ExtensionNotFound:
+        return False
+    return True
+
+
+def _verify_by_common_name(
+    certs: list[x509.Certificate], hostname: str, store: Store, moment: datetime.datetime
+) -> list[x509.Certificate]:
+    """A leaf without subjectAltName: the path by :data:`NO_SAN_SERVER_EE_POLICY`, then the DNS name against the
+    common name (RFC 6125 §6.4.4). An IP address is never matched against a common name (OpenSSL's X509_check_ip)."""
+    what = f"server certificate for {hostname!r}"
+    if _is_ip_literal(hostname):
+        raise HostnameMismatch(f"{what}: no subjectAltName, so no iPAddress entry can match {hostname}")
+    builder = _policy_builder(store, moment, NO_SAN_SERVER_EE_POLICY)
+    try:
+        path = list(builder.build_client_verifier().verify(certs[0], certs[1:]).chain)
+    except VerificationError as exc:
+        _raise_for(exc, what)
+        raise  # pragma: no cover
+    if not certificate_covers(certs[0], _a_label(hostname)):
+        names = ", ".join(_dns_names(certs[0])) or "(none)"
+        raise HostnameMismatch(f"{what}: no subjectAltName, and its common name ({names}) does not match")
+    return path
 
 
 def verify_client_certificate(
