@@ -9,6 +9,10 @@ three verifiers over real loopback connections, and all three must agree with th
 - client certificates: our server (``verify_client="required"``) and ``openssl s_server -Verify 1
   -verify_return_error`` each get the certificate from ``openssl s_client -cert``; CPython ``ssl`` as a server
   requiring a certificate gets it from a CPython client.
+
+Then end to end: ``tlsstate connect`` to 127.0.0.1 and ::1 (the IP SAN is checked; s_server's -servername_fatal
+proves no server_name was sent), the ssl-like ``TLSContext`` beside ``ssl.SSLContext``, and ``tlsstate serve
+--verify-client`` with a self-signed client certificate as its ``--client-ca``.
 """
 
 from __future__ import annotations
@@ -345,3 +349,48 @@ def test_connect_cli_to_an_ip_the_certificate_does_not_name_is_bad_certificate(p
     assert done.returncode == 1
     assert b"HostnameMismatch: bad_certificate" in done.stderr and b"127.0.0.1" in done.stderr, done.stderr.decode()
     assert cpython.startswith("rejected: IP address mismatch"), cpython
+
+
+# ------------------------------------------------------------------------------ the ssl-like TLSContext
+
+
+@pytest.mark.parametrize(("served", "name", "check_hostname"), [
+    ("self", "127.0.0.1", True),  # server_hostname an IP address: its IP SAN is checked
+    ("self-no-san", "localhost", True),  # the common name stands in for a missing subjectAltName
+    ("self-no-san", None, False),  # CERT_REQUIRED without check_hostname: the path alone, as in ssl
+])
+def test_tls_context_verifies_like_ssl(pki: Path, served: str, name: str | None, check_hostname: bool) -> None:
+    from tlsstate.io.context import TLSContext
+
+    ours = TLSContext()
+    ours.check_hostname = check_hostname
+    ours.load_verify_locations(pki / f"{served}.pem")
+    theirs = ssl.create_default_context(cafile=str(pki / f"{served}.pem"))
+    theirs.check_hostname = check_hostname
+    with s_server(pki, served) as port:
+        with socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT) as raw, \
+                ours.wrap_socket(raw, server_hostname=name) as tls:
+            assert tls.version() == "TLSv1.2"
+        with socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT) as raw, \
+                theirs.wrap_socket(raw, server_hostname=name) as ssl_socket:
+            assert ssl_socket.version() == "TLSv1.2"
+
+
+# ------------------------------------------------------------------------------ the CLI as a server
+
+
+def test_serve_verify_client_trusts_a_self_signed_client_certificate_in_client_ca(pki: Path) -> None:
+    """``serve --verify-client required --client-ca X`` with X the client's own ``openssl req -x509`` certificate
+    (CA:TRUE, no SAN), as ``s_server -Verify 1 -CAfile X`` accepts it; a certificate from elsewhere is unknown_ca."""
+    from tests.helpers.peers import serve
+
+    args = ["--cert", str(pki / "leaf.pem"), "--key", str(pki / "leaf.key"), "--verify-client", "required",
+            "--client-ca", str(pki / "client-self.pem"), "--count", "2", "--versions", "tls1.2"]
+    with serve(args) as server:
+        for client in ("client-self", "self"):
+            s_client_with_cert(server.port, pki, client)
+        server.finish()
+    lines = [line for line in server.lines if line.startswith("127.0.0.1:")]
+    assert len(lines) == 2, server.lines
+    assert " ok " in lines[0] and "client-cert s:CN=a client i:CN=a client" in lines[0], lines[0]
+    assert "sent alert unknown_ca" in lines[1], lines[1]
