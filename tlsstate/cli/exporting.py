@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 import click
 
 from tlsstate.connection import Connection
-from tlsstate.crypto.exporter import MAX_EXPORT_LENGTH
+from tlsstate.crypto.exporter import MAX_EXPORT_LENGTH, exporter_label
 from tlsstate.wire.errors import ConfigurationError, ExporterUnavailable
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -55,11 +55,15 @@ def exporter_options(func: F) -> F:
 
 
 def export_request(label: str | None, length: int, context_hex: str | None) -> ExportRequest | None:
-    """The request the options describe (None without ``--keymatexport``); a bad context is a usage error."""
+    """The request the options describe (None without ``--keymatexport``); a bad label or context is a usage error."""
     if label is None:
         if context_hex is not None:
             raise click.UsageError("--keymatexport-context needs --keymatexport")
         return None
+    try:
+        exporter_label(label)
+    except ConfigurationError as exc:
+        raise click.BadParameter(str(exc), param_hint="--keymatexport") from None
     context = None
     if context_hex is not None:
         try:

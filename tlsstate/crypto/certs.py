@@ -387,6 +387,7 @@ EE_POLICY = (
 #: (a client certificate names a person or a device, often by its subject alone; OpenSSL does not ask for one).
 CLIENT_EE_POLICY = EE_POLICY.may_be_present(x509.SubjectAlternativeName, Criticality.AGNOSTIC, None)
 
+
 def _server_auth_usage(policy: Policy, cert: x509.Certificate, usage: x509.ExtendedKeyUsage | None) -> None:
     """RFC 5280 §4.2.1.12: an extendedKeyUsage, when present, allows serverAuth (or anyExtendedKeyUsage)."""
     if usage is not None and not {ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.ANY_EXTENDED_KEY_USAGE} & set(usage):
@@ -395,7 +396,8 @@ def _server_auth_usage(policy: Policy, cert: x509.Certificate, usage: x509.Exten
 
 #: A server leaf with no subjectAltName at all: pyca's server verifier insists on one, so the path is checked by its
 #: client verifier under this policy (:data:`CLIENT_EE_POLICY`, with the extendedKeyUsage check made serverAuth's)
-#: and the name against the subject's common name (RFC 6125 §6.4.4), as OpenSSL, curl and CPython ``ssl`` do.
+#: and the name against the subject's common name (RFC 6125 §6.4.4), as OpenSSL, curl and CPython ``ssl`` do. (Its CA
+#: policy then checks a CA's extendedKeyUsage, when one has it, for clientAuth: such a CA is refused on this path.)
 NO_SAN_SERVER_EE_POLICY = CLIENT_EE_POLICY.may_be_present(x509.ExtendedKeyUsage, Criticality.AGNOSTIC, _server_auth_usage)
 
 #: CA policy: pyca's Web PKI defaults, except that keyUsage may be absent (``openssl req -x509`` with OpenSSL 3.0's
