@@ -269,3 +269,45 @@ def test_export_before_the_handshake_completes_is_a_clear_error() -> None:
     for side in (client, server):
         with pytest.raises(ExporterUnavailable, match="only after the handshake has completed"):
             side.export_keying_material(LABEL, b"ctx", 20)
+
+
+# ------------------------------------------------------------------------------ the socket wrappers
+
+
+def test_socket_wrappers_export_what_s_server_prints(pem: tuple[str, str, str]) -> None:
+    """TLSSocket, the ssl-like TLSContextSocket and the asyncio TLSStreamWriter all export s_server's bytes."""
+    import asyncio
+    import socket
+
+    from tlsstate.config import TLSConfig
+    from tlsstate.io.aio import open_connection
+    from tlsstate.io.context import TLSContext
+    from tlsstate.io.sockets import TLSSocket
+
+    def config() -> TLSConfig:
+        return TLSConfig(cafile=pem[2], server_name=HOST)
+
+    async def via_asyncio(port: int) -> bytes:
+        _reader, writer = await open_connection("127.0.0.1", port, config())
+        try:
+            return writer.export_keying_material(LABEL, None, 42)
+        finally:
+            writer.close()
+
+    for wrapper in ("TLSSocket", "TLSContextSocket", "TLSStreamWriter"):
+        with s_server_export(pem, ["-tls1_2"], 42) as (port, out):
+            if wrapper == "TLSSocket":
+                with TLSSocket.connect("127.0.0.1", port, config()) as tls:
+                    ours = tls.export_keying_material(LABEL, None, 42)
+            elif wrapper == "TLSContextSocket":
+                context = TLSContext()
+                context.load_verify_locations(pem[2])
+                with socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT) as raw, \
+                        context.wrap_socket(raw, server_hostname=HOST) as tls:
+                    ours = tls.export_keying_material(LABEL, None, 42)
+            else:
+                ours = asyncio.run(asyncio.wait_for(via_asyncio(port), TIMEOUT))
+            deadline = time.monotonic() + TIMEOUT
+            while "Keying material:" not in out.read_text() and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert _block(out.read_text())[2] == ours.hex().upper(), wrapper
