@@ -119,6 +119,8 @@ class TLSConfig:
     private_key: PrivateKey | None = field(default=None, repr=False)
     verify: bool = True
     cafile: str | None = None
+    #: Client: the server's DNS name or IP address. The certificate is verified for it (an IP address against the
+    #: subjectAltName iPAddress entries, RFC 5280 §4.2.1.6); only a DNS name is sent as server_name (RFC 6066 §3).
     server_name: str | None = None
     alpn_protocols: list[str] = field(default_factory=list)
     extended_master_secret: bool = True

@@ -32,6 +32,7 @@ from typing import Any, NoReturn, ParamSpec, TypeVar
 from cryptography import x509
 
 from tlsstate.config import TLSConfig
+from tlsstate.crypto.exporter import NOT_YET, Exporter, exporter_for
 from tlsstate.crypto.keys import ConnectionKeys, SecurityParameters
 from tlsstate.crypto.negotiated import Negotiated, record_splitting_applies
 from tlsstate.events import AlertEvent, ApplicationData, ConnectionClosed, Event, HandshakeComplete
@@ -95,6 +96,8 @@ class Connection:
         self.premaster_secret: bytes | None = None
         self.peer_certificates: list[x509.Certificate] = []
         self.negotiated_version: int | None = None
+        #: Set when the handshake completes, by version (crypto/exporter.py): RFC 5705 for TLS 1.0-1.2.
+        self._exporter: Exporter = NOT_YET
         #: The HandshakeComplete event, kept after it was handed out (version, suite, ALPN, SNI, flags).
         self.handshake_info: HandshakeComplete | None = None
         self._deframer = Deframer(first_client_hello=server_side)  # RFC 5246 Appendix E.1-E.2
@@ -206,6 +209,17 @@ class Connection:
     def error(self) -> TLSError | None:
         """The sticky error, if the connection failed."""
         return self._error
+
+    def export_keying_material(
+        self, label: str | bytes, context: bytes | None, length: int, *, allow_legacy_master_secret: bool = False
+    ) -> bytes:
+        """``length`` bytes of keying material for ``label`` and ``context`` (None: no context, which RFC 5705 §4
+        distinguishes from an empty one), from the completed handshake: RFC 5705 for TLS 1.0-1.2, RFC 9846 §7.5 for
+        TLS 1.3. Before the handshake completes, in SSL 3.0, or (TLS <= 1.2) without the extended master secret
+        unless ``allow_legacy_master_secret`` (RFC 7627 §5.4): ExporterUnavailable. A bad label or length:
+        ConfigurationError. After a fatal error: that error."""
+        self._check_error()
+        return self._exporter.export(label, context, length, allow_legacy_master_secret=allow_legacy_master_secret)
 
     @property
     def handshake_state(self) -> str:
@@ -459,6 +473,7 @@ class Connection:
         if result.peer_certificates:
             self.peer_certificates = result.peer_certificates
         self.security = _security_parameters(result)
+        self._exporter = exporter_for(self.security)
         keylog = self.config.keylog or _default_keylog()
         if keylog is not None:
             keylog.client_random(n.client_random, result.master_secret)

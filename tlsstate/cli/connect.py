@@ -19,6 +19,7 @@ import click
 from rich.console import Console
 
 from tlsstate.cli.describe import VALUE_TITLES, describe_certificate, peer_chain, spki_sha256, version_name
+from tlsstate.cli.exporting import DEFAULT_EXPORT_LENGTH, export_request, exporter_options, keying_material_lines
 from tlsstate.cli.options import (
     apply_protocol_options,
     extension_switches,
@@ -35,7 +36,6 @@ from tlsstate.cli.options import (
 from tlsstate.config import TLSConfig
 from tlsstate.io.sockets import TLSSocket
 from tlsstate.wire.errors import TLSError, TLSTimeout
-from tlsstate.wire.extensions import is_ip_address
 
 
 def split_host_port(target: str, default_port: int = 443) -> tuple[str, int]:
@@ -161,14 +161,15 @@ def _exchange(tls: TLSSocket, wait: float) -> tuple[int, bool]:
 @click.option("--key", type=click.Path(exists=True, dir_okay=False), help="Client private key (PEM; default: --cert file).")
 @click.option("--html", "html", type=click.Path(dir_okay=False), default=None,
               help="Also write the connection state as one self-contained HTML page (secrets in full with --show-keys).")
+@exporter_options
 def connect(
     target: str, servername: str | None, alpn: str | None, versions: str | None, ciphers: str | None,
     groups: str | None, cafile: str | None, insecure: bool, show_keys: bool, keylog: str | None,
     reconnect: bool, no_ems: bool, no_etm: bool, timeout: float, wait: float, quiet: bool,
     dhe_groups: str | None = None, ssl3: bool = False, cert: str | None = None, key: str | None = None,
     tickets: bool = True, record_size_limit: int | None = None, max_fragment_length: str | None = None,
-    no_record_splitting: bool = False,
-    html: str | None = None,
+    no_record_splitting: bool = False, html: str | None = None, keymatexport: str | None = None,
+    keymatexportlen: int = DEFAULT_EXPORT_LENGTH, keymatexport_context: str | None = None,
 ) -> None:
     """Handshake (twice with --reconnect), print what was agreed, then exchange stdin and the replies."""
     from tlsstate.sessions.cache import SessionStore
@@ -176,12 +177,13 @@ def connect(
     if cafile and insecure:
         raise click.UsageError("--cafile and --insecure exclude each other")
     host, port = split_host_port(target)
-    server_name = servername or (None if is_ip_address(host) else host)
+    export = export_request(keymatexport, keymatexportlen, keymatexport_context)
+    server_name = servername or host  # an IP address is verified against the IP SANs, never sent (RFC 6066 §3)
     version_range = parse_versions(versions)
     config = TLSConfig(
         cipher_suites=parse_suites(ciphers), groups=parse_groups(groups), verify=not insecure, cafile=cafile,
         server_name=server_name, alpn_protocols=split_list(alpn), extended_master_secret=not no_ems,
-        encrypt_then_mac=not no_etm, session_store=SessionStore(), session_key=f"{server_name or host}:{port}",
+        encrypt_then_mac=not no_etm, session_store=SessionStore(), session_key=f"{server_name}:{port}",
     )
     apply_protocol_options(config, version_range=version_range, dhe_groups=dhe_groups, ssl3=ssl3)
     config.session_tickets = tickets
@@ -209,6 +211,8 @@ def connect(
             tap = page.tap() if page is not None else None
             with TLSSocket.connect(host, port, config, timeout=timeout, on_wire=tap) as tls:
                 _print_summary(console, tls, show_keys)
+                for line in keying_material_lines(tls.connection, export) if export else ():
+                    console.print(line, highlight=False, markup=False)
                 if attempt == 0:
                     received, clean = _exchange(tls, wait)
                     console.print(

@@ -18,6 +18,7 @@ import sys
 import click
 from cryptography import x509
 
+from tlsstate.cli.exporting import DEFAULT_EXPORT_LENGTH, export_request, exporter_options
 from tlsstate.cli.options import (
     apply_protocol_options,
     extension_switches,
@@ -83,6 +84,7 @@ def load_server_identity(cert: str | None, key: str | None) -> tuple[list[x509.C
 @click.option("--verify-client", type=click.Choice(["none", "optional", "required"]), default="none", show_default=True,
               help="Ask for a client certificate (RFC 5246 §7.4.4); needs --client-ca.")
 @click.option("--client-ca", type=click.Path(exists=True, dir_okay=False), help="CAs for client certificates (PEM).")
+@exporter_options
 def serve(
     host: str, port: int, cert: str | None, key: str | None, versions: str | None, ciphers: str | None,
     groups: str | None, alpn: str | None, www: bool, keylog: str | None, no_ems: bool, no_etm: bool,
@@ -90,13 +92,15 @@ def serve(
     dhe_groups: str | None = None, ssl3: bool = False, verify_client: str = "none", client_ca: str | None = None,
     tickets: bool = True, record_size_limit: int | None = None, ticket_lifetime: float = 7200.0,
     ticket_key_rotation: float | None = None, session_cache_size: int = 1024, server_cipher_order: bool = False,
-    no_record_splitting: bool = False,
+    no_record_splitting: bool = False, keymatexport: str | None = None, keymatexportlen: int = DEFAULT_EXPORT_LENGTH,
+    keymatexport_context: str | None = None,
 ) -> None:
     """Listen, then handle connections (each in its own thread) until --count/--once or Ctrl-C."""
     from tlsstate.sessions.cache import SessionCache
 
     if key and not cert:
         raise click.UsageError("--key needs --cert")
+    export = export_request(keymatexport, keymatexportlen, keymatexport_context)
     chain, private_key = load_server_identity(cert, key)
     config = TLSConfig(
         cipher_suites=parse_suites(ciphers), groups=parse_groups(groups),
@@ -118,7 +122,7 @@ def serve(
     bound_host, bound_port = listener.address
     click.echo(f"ACCEPT {bound_host}:{bound_port}" + (" (www)" if www else " (echo)"), err=True)
     sys.stderr.flush()
-    server = Server(listener, ServerOptions(www=www, idle_timeout=timeout), max_connections)
+    server = Server(listener, ServerOptions(www=www, idle_timeout=timeout, export=export), max_connections)
     try:
         server.serve(1 if once else count)
         server.join(timeout + 5)

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from tlsstate.cli.describe import certificate_identity, openssl_version_name, peer_chain, spki_sha256, version_name
+from tlsstate.cli.exporting import ExportRequest, keying_material_lines
 from tlsstate.io.sockets import TLSListener, TLSSocket
 from tlsstate.wire.errors import AlertReceived, ConnectionClosedError, ProtocolError, TLSError, TLSTimeout
 
@@ -39,6 +40,8 @@ class ServerOptions:
 
     www: bool = False
     idle_timeout: float = 30.0
+    #: ``--keymatexport``: after the handshake, log the exported keying material (openssl s_server's block).
+    export: ExportRequest | None = None
     log: Callable[[str], None] = field(default=lambda line: log_line(line))
 
 
@@ -126,6 +129,8 @@ def handle_connection(tls: TLSSocket, peer: tuple[str, int], options: ServerOpti
     traffic = Traffic()
     try:
         tls.do_handshake()
+        if options.export is not None:
+            options.log("\n".join(keying_material_lines(tls.connection, options.export)))
         (_serve_www if options.www else _serve_echo)(tls, traffic)
     except AlertReceived as exc:
         outcome = f"peer alert {exc.description.label if hasattr(exc.description, 'label') else exc.description}"

@@ -1,8 +1,11 @@
 """Certificates and private keys: loading, generating (self-signed, test CA), verifying, summarizing.
 
 Verification is pyca/cryptography's RFC 5280 path builder with RFC 6125 name checks
-(``cryptography.x509.verification``); failures raise :class:`CertificateError` subclasses carrying the
-RFC 5246 §7.2.2 alert: ``certificate_expired``, ``unknown_ca`` or ``bad_certificate``.
+(``cryptography.x509.verification``: ``PolicyBuilder`` with ``ExtensionPolicy`` overrides, ``ServerVerifier`` with a
+``DNSName`` or ``IPAddress`` subject, ``ClientVerifier``); failures raise :class:`CertificateError` subclasses carrying
+the RFC 5246 §7.2.2 alert: ``certificate_expired``, ``unknown_ca`` or ``bad_certificate``. The extension policies are
+pyca's Web PKI defaults relaxed to what OpenSSL's verifier (and so ``openssl s_client``, curl and CPython ``ssl``)
+accepts, see :data:`EE_POLICY` and :data:`CA_POLICY`.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, r
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.utils import CryptographyDeprecationWarning
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
-from cryptography.x509.verification import PolicyBuilder, Store, VerificationError
+from cryptography.x509.verification import Criticality, ExtensionPolicy, Policy, PolicyBuilder, Store, VerificationError
 
 from tlsstate.wire.errors import (  # noqa: F401  (the certificate errors were defined here; still importable)
     CertificateError,
@@ -364,6 +367,55 @@ def write_pem_files(
 _STORE_CACHE: dict[tuple[str, int, int], Store] = {}
 
 
+def _ca_key_usage(policy: Policy, cert: x509.Certificate, usage: x509.KeyUsage | None) -> None:
+    """RFC 5280 §4.2.1.3: a CA's keyUsage, when present, asserts keyCertSign (absent: allowed, as in OpenSSL)."""
+    if usage is not None and not usage.key_cert_sign:
+        raise ValueError("a CA certificate's keyUsage must assert keyCertSign (RFC 5280 §4.2.1.3)")
+
+
+#: End-entity policy: pyca's Web PKI defaults, except that basicConstraints may say cA (``openssl req -x509`` marks
+#: every self-signed certificate CA:TRUE; OpenSSL accepts such a leaf) and authorityKeyIdentifier may be missing
+#: (RFC 5280 §4.2.1.1 only asks it of CA-issued certificates, and OpenSSL does not require it). The subjectAltName
+#: rule (required for a server name) and the extendedKeyUsage check (serverAuth / clientAuth when present) stay.
+EE_POLICY = (
+    ExtensionPolicy.webpki_defaults_ee()
+    .may_be_present(x509.BasicConstraints, Criticality.AGNOSTIC, None)
+    .may_be_present(x509.AuthorityKeyIdentifier, Criticality.AGNOSTIC, None)
+)
+
+#: End-entity policy for client certificates (RFC 5246 §7.4.6): :data:`EE_POLICY`, and subjectAltName may be absent
+#: (a client certificate names a person or a device, often by its subject alone; OpenSSL does not ask for one).
+CLIENT_EE_POLICY = EE_POLICY.may_be_present(x509.SubjectAlternativeName, Criticality.AGNOSTIC, None)
+
+
+def _server_auth_usage(policy: Policy, cert: x509.Certificate, usage: x509.ExtendedKeyUsage | None) -> None:
+    """RFC 5280 §4.2.1.12: an extendedKeyUsage, when present, allows serverAuth (or anyExtendedKeyUsage)."""
+    if usage is not None and not {ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.ANY_EXTENDED_KEY_USAGE} & set(usage):
+        raise ValueError("the certificate's extendedKeyUsage does not allow serverAuth (RFC 5280 §4.2.1.12)")
+
+
+#: A server leaf with no subjectAltName at all: pyca's server verifier insists on one, so the path is checked by its
+#: client verifier under this policy (:data:`CLIENT_EE_POLICY`, with the extendedKeyUsage check made serverAuth's)
+#: and the name against the subject's common name (RFC 6125 §6.4.4), as OpenSSL, curl and CPython ``ssl`` do. (Its CA
+#: policy then checks a CA's extendedKeyUsage, when one has it, for clientAuth: such a CA is refused on this path.)
+NO_SAN_SERVER_EE_POLICY = CLIENT_EE_POLICY.may_be_present(x509.ExtendedKeyUsage, Criticality.AGNOSTIC, _server_auth_usage)
+
+#: CA policy: pyca's Web PKI defaults, except that keyUsage may be absent (``openssl req -x509`` with OpenSSL 3.0's
+#: default configuration writes none); when present it must assert keyCertSign. basicConstraints cA, path length and
+#: name constraints are still checked (RFC 5280 §6.1).
+CA_POLICY = ExtensionPolicy.webpki_defaults_ca().may_be_present(x509.KeyUsage, Criticality.AGNOSTIC, _ca_key_usage)
+
+
+def _policy_builder(store: Store, moment: datetime.datetime, ee_policy: ExtensionPolicy = EE_POLICY) -> PolicyBuilder:
+    """The path builder both verifiers use: the anchors, the validation time and our extension policies.
+
+    A leaf that is itself in the store is a path of its own (as in OpenSSL, curl and CPython ``ssl``): a
+    self-signed certificate given as the CA file is trusted. So is a CA-issued leaf put in the CA file without its
+    issuer (curl and CPython >= 3.13 set OpenSSL's X509_V_FLAG_PARTIAL_CHAIN to the same effect).
+    """
+    return PolicyBuilder().store(store).time(moment).extension_policies(ca_policy=CA_POLICY, ee_policy=ee_policy)
+
+
 def load_trust_store(cafile: str | os.PathLike[str] | None = None) -> Store:
     """A pyca Store from a PEM CA file (default: the system bundle, :data:`SYSTEM_CA_FILE`); cached per file."""
     path = os.fspath(cafile) if cafile is not None else SYSTEM_CA_FILE
@@ -404,10 +456,25 @@ def _subject_name(hostname: str) -> Any:
     except ValueError:
         pass
     try:
-        a_label = hostname.rstrip(".").encode("idna").decode("ascii").lower()
-        return DNSName(a_label)
+        return DNSName(_a_label(hostname))
+    except ValueError:
+        raise ConfigurationError(f"not a valid host name or IP address: {hostname!r}") from None
+
+
+def _a_label(hostname: str) -> str:
+    """A DNS name in its lower-case A-label (IDNA) form; ConfigurationError when it is none."""
+    try:
+        return hostname.rstrip(".").encode("idna").decode("ascii").lower()
     except (UnicodeError, ValueError):
         raise ConfigurationError(f"not a valid host name or IP address: {hostname!r}") from None
+
+
+def _is_ip_literal(hostname: str) -> bool:
+    try:
+        ipaddress.ip_address(hostname.strip("[]"))
+    except ValueError:
+        return False
+    return True
 
 
 def _as_certificates(chain: Sequence[x509.Certificate | bytes]) -> list[x509.Certificate]:
@@ -467,9 +534,12 @@ def verify_server_certificate(
     certs = _as_certificates(chain)
     moment = now or datetime.datetime.now(datetime.UTC)
     _check_validity(certs, moment)
-    builder = PolicyBuilder().store(_store(cafile, ca_certs)).time(moment)
+    subject = _subject_name(hostname)
+    if not _has_subject_alt_name(certs[0]):
+        return _verify_by_common_name(certs, hostname, _store(cafile, ca_certs), moment)
+    builder = _policy_builder(_store(cafile, ca_certs), moment)
     try:
-        verifier = builder.build_server_verifier(_subject_name(hostname))
+        verifier = builder.build_server_verifier(subject)
     except ValueError:
         raise ConfigurationError(f"not a valid host name or IP address: {hostname!r}") from None
     try:
@@ -477,6 +547,34 @@ def verify_server_certificate(
     except VerificationError as exc:
         _raise_for(exc, f"server certificate for {hostname!r}")
         raise  # pragma: no cover - _raise_for always raises
+
+
+def _has_subject_alt_name(cert: x509.Certificate) -> bool:
+    try:
+        cert.extensions.get_extension_for_class(x509.SubjectAlternativeName)
+    except x509.ExtensionNotFound:
+        return False
+    return True
+
+
+def _verify_by_common_name(
+    certs: list[x509.Certificate], hostname: str, store: Store, moment: datetime.datetime
+) -> list[x509.Certificate]:
+    """A leaf without subjectAltName: the path by :data:`NO_SAN_SERVER_EE_POLICY`, then the DNS name against the
+    common name (RFC 6125 §6.4.4). An IP address is never matched against a common name (OpenSSL's X509_check_ip)."""
+    what = f"server certificate for {hostname!r}"
+    if _is_ip_literal(hostname):
+        raise HostnameMismatch(f"{what}: no subjectAltName, so no iPAddress entry can match {hostname}")
+    builder = _policy_builder(store, moment, NO_SAN_SERVER_EE_POLICY)
+    try:
+        path = list(builder.build_client_verifier().verify(certs[0], certs[1:]).chain)
+    except VerificationError as exc:
+        _raise_for(exc, what)
+        raise  # pragma: no cover
+    if not certificate_covers(certs[0], _a_label(hostname)):
+        names = ", ".join(_dns_names(certs[0])) or "(none)"
+        raise HostnameMismatch(f"{what}: no subjectAltName, and its common name ({names}) does not match")
+    return path
 
 
 def verify_client_certificate(
@@ -490,7 +588,7 @@ def verify_client_certificate(
     certs = _as_certificates(chain)
     moment = now or datetime.datetime.now(datetime.UTC)
     _check_validity(certs, moment)
-    builder = PolicyBuilder().store(_store(cafile, ca_certs)).time(moment)
+    builder = _policy_builder(_store(cafile, ca_certs), moment, CLIENT_EE_POLICY)
     try:
         verified = builder.build_client_verifier().verify(certs[0], certs[1:])
     except VerificationError as exc:

@@ -170,13 +170,15 @@ def verify_certificate_verify(
 
 
 def verify_server_chain(chain: list[x509.Certificate], server_name: str | None, cafile: str | None) -> None:
-    """Path validation and host name check (RFC 5280, RFC 6125) by :func:`tlsstate.crypto.certs.verify_server_certificate`.
+    """Path validation and host name or IP address check (RFC 5280, RFC 6125) by
+    :func:`tlsstate.crypto.certs.verify_server_certificate`; the same for every protocol version.
 
     Failures carry bad_certificate, unknown_ca or certificate_expired (RFC 5246 §7.2.2).
     """
     if not server_name:
         raise ProtocolError(
-            "certificate verification needs a server name (or verify=False)", AlertDescription.BAD_CERTIFICATE
+            "certificate verification needs a server name or IP address (or verify=False)",
+            AlertDescription.BAD_CERTIFICATE,
         )
     try:
         certs.verify_server_certificate(chain, server_name, cafile=cafile)

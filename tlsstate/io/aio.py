@@ -201,6 +201,15 @@ class TLSStreamWriter:
         """The TCP transport."""
         return self._channel.raw_writer.transport
 
+    def export_keying_material(
+        self, label: str | bytes, context: bytes | None, length: int, *, allow_legacy_master_secret: bool = False
+    ) -> bytes:
+        """Keying material from the completed handshake (RFC 5705; RFC 9846 §7.5): see
+        :meth:`tlsstate.connection.Connection.export_keying_material`."""
+        return self._channel.connection.export_keying_material(
+            label, context, length, allow_legacy_master_secret=allow_legacy_master_secret
+        )
+
     def write(self, data: bytes | bytearray | memoryview) -> None:
         """Seal ``data`` into records and write them to the transport in one call (never partially)."""
         if self._channel.closed:

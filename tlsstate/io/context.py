@@ -179,15 +179,21 @@ class TLSContextSocket(TLSSocket):
         return result
 
     def _verify_chain_only(self) -> None:
-        """Path validation without the name check: validate for a name the leaf itself carries."""
+        """Path validation without the name check: validate for a name the leaf itself carries (its first
+        subjectAltName entry; without the extension, its common name, RFC 6125 §6.4.4)."""
         chain = self.connection.peer_certificates
         try:
-            sans = chain[0].extensions.get_extension_for_class(x509.SubjectAlternativeName).value
-            names = sans.get_values_for_type(x509.DNSName) + [str(a) for a in sans.get_values_for_type(x509.IPAddress)]
+            try:
+                sans = chain[0].extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+                names = sans.get_values_for_type(x509.DNSName) + [
+                    str(a) for a in sans.get_values_for_type(x509.IPAddress)
+                ]
+            except x509.ExtensionNotFound:
+                names = [str(a.value) for a in chain[0].subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)]
             certs.verify_server_certificate(chain, names[0], cafile=self.context._cafile)
-        except (x509.ExtensionNotFound, IndexError):
+        except IndexError:
             self.close()
-            raise CertificateError("server certificate has no subjectAltName to validate") from None
+            raise CertificateError("the server certificate names nothing to validate it for") from None
         except ProtocolError:
             self.close()
             raise

@@ -269,6 +269,15 @@ class TLSSocket:
         self._buffered = 0
         return chunks
 
+    def export_keying_material(
+        self, label: str | bytes, context: bytes | None, length: int, *, allow_legacy_master_secret: bool = False
+    ) -> bytes:
+        """Keying material from the completed handshake (RFC 5705; RFC 9846 §7.5): see
+        :meth:`tlsstate.connection.Connection.export_keying_material` (``ssl.SSLSocket`` has no such method)."""
+        return self.connection.export_keying_material(
+            label, context, length, allow_legacy_master_secret=allow_legacy_master_secret
+        )
+
     @property
     def buffered(self) -> int:
         """Bytes of decrypted application data received and not yet read."""

@@ -149,6 +149,12 @@ class AlertReceived(TLSError):
         super().__init__(f"peer sent {'fatal' if level == 2 else 'warning'} alert {name}")
 
 
+class ExporterUnavailable(TLSError):
+    """Keying material cannot be exported from this connection (RFC 5705 §4): the handshake has not completed, the
+    protocol has none (SSL 3.0), or the master secret is not extended and the caller did not accept it (RFC 7627
+    §5.4)."""
+
+
 class TLSTimeout(TLSError, TimeoutError):
     """A blocking operation did not finish within the socket timeout."""
 
