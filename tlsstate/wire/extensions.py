@@ -454,3 +454,31 @@ def parse_psk_key_exchange_modes(data: bytes) -> list[int]:
     modes = r.vec8(1)
     r.expect_end()
     return list(modes)
+
+
+# ---------------------------------------------------------------------------------------------
+# cookie, signature_algorithms_cert (RFC 9846 §4.2.2, §4.2.3)
+# ---------------------------------------------------------------------------------------------
+
+
+def build_cookie(cookie: bytes) -> Extension:
+    """``opaque cookie<1..2^16-1>`` (RFC 9846 §4.2.2)."""
+    if not cookie:
+        raise ValueError("a cookie must not be empty")
+    w = Writer()
+    w.vec16(cookie)
+    return Extension(ExtensionType.COOKIE, w.getvalue())
+
+
+def parse_cookie(data: bytes) -> bytes:
+    """The cookie (RFC 9846 §4.2.2)."""
+    r = _reader(data, "cookie")
+    cookie = r.vec16(1)
+    r.expect_end()
+    return cookie
+
+
+def build_signature_algorithms_cert(schemes: Sequence[int]) -> Extension:
+    """``signature_algorithms_cert``: the schemes we accept in certificates (RFC 9846 §4.2.3)."""
+    return _build_u16_list(ExtensionType.SIGNATURE_ALGORITHMS_CERT, schemes, "signature_algorithms_cert")
+
