@@ -1,7 +1,9 @@
 """Configuration of a TLS connection (client or server), shared by many connections.
 
 Defaults follow current practice for TLS 1.0-1.2: forward-secret AEAD suites first, then CBC;
-extended master secret (RFC 7627) and encrypt-then-MAC (RFC 7366) on; SSL 3.0 off (RFC 7568).
+extended master secret (RFC 7627) and encrypt-then-MAC (RFC 7366) on; SSL 3.0 off (RFC 7568). TLS 1.3 (RFC 9846)
+is enabled by ``max_version = TLS1_3``: its suites, key-share groups and signature schemes have their own
+``effective_tls13_*`` lists, taken from the same settings.
 """
 
 from __future__ import annotations
@@ -10,18 +12,20 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from cryptography import x509
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
+from tlsstate.crypto.key_share import TLS13_GROUPS
+from tlsstate.crypto.signatures13 import TLS13_SIGNATURE_SCHEMES
 from tlsstate.crypto.suites import CipherSuite, KeyExchange, by_name
 from tlsstate.sessions.cache import SessionCache, SessionStore
 from tlsstate.sessions.tickets import TicketKeys
 from tlsstate.wire.constants import NamedGroup, ProtocolVersion, SignatureScheme
-from tlsstate.wire.errors import ConfigurationError
+from tlsstate.wire.errors import ConfigurationError, ProtocolVersionError
 
 if TYPE_CHECKING:
     from tlsstate.wire.keylog import KeyLogWriter
 
-PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
+PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey
 
 #: Key exchanges the handshake state machines implement (RFC 5246 §7.4.3, §7.4.7; RFC 8422 §5).
 #: DHE_RSA (RFC 7919 groups) follows the ECDHE suites in the defaults.
@@ -60,6 +64,11 @@ _DEFAULT_SUITE_NAMES = (
     "TLS_RSA_WITH_AES_128_CBC_SHA",
     "TLS_RSA_WITH_AES_256_CBC_SHA",
 )
+
+
+#: TLS 1.3 suites offered and accepted by default, in preference order (RFC 9846 §9.1: AES-128-GCM is the MUST;
+#: the CCM suites only when configured, as OpenSSL does).
+_DEFAULT_TLS13_SUITE_NAMES = ("TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256")
 
 
 def _default_suites() -> list[CipherSuite]:
@@ -140,11 +149,56 @@ class TLSConfig:
     #: Client: the certificate chain (leaf first) and key sent when the server asks (RFC 5246 §7.4.6, §7.4.8).
     client_certificate_chain: list[x509.Certificate] = field(default_factory=list)
     client_private_key: PrivateKey | None = field(default=None, repr=False)
+    #: Client: groups it sends TLS 1.3 key shares for in the first ClientHello (None: the first TLS 1.3 group).
+    key_share_groups: list[NamedGroup] | None = None
+    #: TLS 1.3 middlebox compatibility mode (RFC 9846 Appendix D.4): a client sends a 32-byte legacy_session_id
+    #: and one dummy ChangeCipherSpec; a server sends one when the client's session ID is not empty.
+    middlebox_compat: bool = True
 
     def effective_suites(self) -> list[CipherSuite]:
         """The configured suites the handshake can run, in preference order."""
         suites = self.cipher_suites if self.cipher_suites is not None else _default_suites()
         return [s for s in suites if s.key_exchange in SUPPORTED_KEY_EXCHANGES]
+
+    def effective_tls13_suites(self) -> list[CipherSuite]:
+        """The TLS 1.3 suites (RFC 9846 §B.4): the 1.3 suites of ``cipher_suites`` when it is set (none there: no
+        TLS 1.3), else the defaults."""
+        if self.cipher_suites is not None:
+            return [s for s in self.cipher_suites if s.is_tls13]
+        suites = [by_name(n) for n in _DEFAULT_TLS13_SUITE_NAMES]
+        return [s for s in suites if s is not None]
+
+    def effective_tls13_groups(self) -> list[int]:
+        """Groups for TLS 1.3 key shares (RFC 9846 §4.2.7), in preference order."""
+        return [int(g) for g in self.effective_groups() if g in TLS13_GROUPS]
+
+    def effective_key_share_groups(self) -> list[int]:
+        """Client: the groups it sends a key share for in its first ClientHello (RFC 9846 §4.2.8)."""
+        groups = self.effective_tls13_groups()
+        if self.key_share_groups is not None:
+            return [int(g) for g in self.key_share_groups if g in groups]
+        return groups[:1]
+
+    def effective_tls13_signature_schemes(self) -> list[int]:
+        """Schemes for a TLS 1.3 CertificateVerify (RFC 9846 §4.2.3): the configured ones TLS 1.3 allows, or all of
+        them (PKCS#1 v1.5 and SHA-1 never)."""
+        if self.signature_schemes is None:
+            return list(TLS13_SIGNATURE_SCHEMES)
+        return [int(s) for s in self.signature_schemes if s in TLS13_SIGNATURE_SCHEMES]
+
+    @property
+    def tls13_enabled(self) -> bool:
+        """TLS 1.3 is in the version range and has a suite and a group."""
+        return (
+            self.max_version >= ProtocolVersion.TLS1_3
+            and bool(self.effective_tls13_suites())
+            and bool(self.effective_tls13_groups())
+        )
+
+    @property
+    def legacy_enabled(self) -> bool:
+        """A version up to TLS 1.2 is in the range and a suite for it is configured."""
+        return self.min_version <= ProtocolVersion.TLS1_2 and bool(self.effective_suites())
 
     def effective_groups(self) -> list[NamedGroup]:
         """Named groups for ECDHE, in preference order."""
@@ -167,17 +221,25 @@ class TLSConfig:
         high = ProtocolVersion(self.max_version)
         if low == ProtocolVersion.SSL3 and not self.enable_ssl3:
             low = ProtocolVersion.TLS1_0
-        if high > ProtocolVersion.TLS1_2:
-            high = ProtocolVersion.TLS1_2  # TLS 1.3 is capture-decryption only in tlsstate
+        if high > ProtocolVersion.TLS1_3:
+            high = ProtocolVersion.TLS1_3
         if low > high:
             raise ConfigurationError(f"no protocol version enabled ({low.label} > {high.label})")
         return low, high
 
+    def legacy_version_range(self) -> tuple[ProtocolVersion, ProtocolVersion]:
+        """(lowest, highest) enabled version up to TLS 1.2: what the TLS 1.0-1.2 handshake negotiates
+        (ProtocolVersionError when only TLS 1.3 is enabled)."""
+        low, high = self.version_range()
+        if low > ProtocolVersion.TLS1_2:
+            raise ProtocolVersionError("only TLS 1.3 is enabled (RFC 9846 §4.2.1)")
+        return low, min(high, ProtocolVersion.TLS1_2)
+
     def check(self, server_side: bool) -> None:
         """Raise ConfigurationError when this config cannot run a handshake in that role."""
         self.version_range()
-        if not self.effective_suites():
-            raise ConfigurationError("no usable cipher suite configured (tlsstate runs RSA and ECDHE key exchanges)")
+        if not self.legacy_enabled and not self.tls13_enabled:
+            raise ConfigurationError("no usable cipher suite configured for the enabled versions")
         if server_side and (not self.certificate_chain or self.private_key is None):
             raise ConfigurationError("a server needs certificate_chain and private_key")
         if self.verify_client not in ("none", "optional", "required"):

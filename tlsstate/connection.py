@@ -34,6 +34,7 @@ from cryptography import x509
 from tlsstate.config import TLSConfig
 from tlsstate.crypto.keys import ConnectionKeys, SecurityParameters
 from tlsstate.crypto.negotiated import Negotiated
+from tlsstate.crypto.suites import CipherSuite
 from tlsstate.events import AlertEvent, ApplicationData, ConnectionClosed, Event, HandshakeComplete
 from tlsstate.handshake.client import ClientHandshake
 from tlsstate.handshake.outputs import (
@@ -42,15 +43,20 @@ from tlsstate.handshake.outputs import (
     HandshakeDone,
     HandshakeResult,
     InstallPendingKeys,
+    InstallTrafficKeys,
+    LogSecret,
     Output,
     RecordLimits,
     RecordVersion,
+    SendCompatChangeCipherSpec,
     SendHandshake,
     SendWarning,
+    Tls13Result,
+    Tls13Secrets,
 )
 from tlsstate.handshake.server import ServerHandshake
 from tlsstate.record import Deframer, HalfConnection
-from tlsstate.record.keying import protections_for
+from tlsstate.record.keying import protections_for, traffic_protection
 from tlsstate.wire import errors
 from tlsstate.wire.constants import (
     MAX_PLAINTEXT_LENGTH,
@@ -85,6 +91,8 @@ class Connection:
         self.read_state = HalfConnection(peer)
         self.handshake_complete = False
         self.security: SecurityParameters | None = None
+        #: TLS 1.3: every secret of the key schedule (RFC 9846 §7.1) once the handshake is done; None in TLS 1.2.
+        self.tls13_secrets: Tls13Secrets | None = None
         self.premaster_secret: bytes | None = None
         self.peer_certificates: list[x509.Certificate] = []
         self.negotiated_version: int | None = None
@@ -236,6 +244,7 @@ class Connection:
             raise ProtocolVersionError(
                 f"record version 0x{version:04x} differs from the negotiated 0x{self._record_version:04x}"
             )
+        outer_type = content_type
         content_type, plaintext = self.read_state.open_fragment(content_type, version, fragment)
         if content_type == ContentType.APPLICATION_DATA:
             if not self.handshake_complete:
@@ -247,6 +256,8 @@ class Connection:
         elif content_type == ContentType.ALERT:
             self._process_alert(plaintext)
         elif content_type == ContentType.CHANGE_CIPHER_SPEC:
+            if outer_type != ContentType.CHANGE_CIPHER_SPEC:  # RFC 9846 §5: never protected
+                raise UnexpectedMessage("protected ChangeCipherSpec record in TLS 1.3 (RFC 9846 §5)")
             self._process_change_cipher_spec(plaintext)
         else:
             raise UnexpectedMessage(f"record type {content_type} was not negotiated")
@@ -349,7 +360,21 @@ class Connection:
                 case SendWarning(description=description):
                     self._send_warning(description)
                 case HandshakeDone(result=result):
-                    self._handshake_finished(result)
+                    if isinstance(result, Tls13Result):
+                        self._handshake_finished13(result)
+                    else:
+                        self._handshake_finished(result)
+                case InstallTrafficKeys(writer=writer, suite=suite, secret=secret, label=label):
+                    self._install_traffic_keys(writer, suite, secret, label)
+                case SendCompatChangeCipherSpec():
+                    self._flush_handshake()
+                    self._out.append(
+                        self.write_state.seal(ContentType.CHANGE_CIPHER_SPEC, self._record_version, _CCS_PAYLOAD)
+                    )
+                case LogSecret(label=label, client_random=client_random, secret=secret):
+                    keylog = self.config.keylog or _default_keylog()
+                    if keylog is not None:
+                        keylog.tls13(label, client_random, secret)
 
     def _send_change_cipher_spec(self) -> None:
         """Flush the handshake, send ChangeCipherSpec, switch the write state (RFC 5246 §7.1)."""
@@ -372,6 +397,18 @@ class Connection:
         mine, theirs = (server, client) if self.server_side else (client, server)
         self.write_state.set_pending(mine)
         self.read_state.set_pending(theirs)
+
+    def _install_traffic_keys(self, writer: str, suite: CipherSuite, secret: bytes, label: str) -> None:
+        """TLS 1.3 (RFC 9846 §7.3, §5.3): one direction moves to a new epoch. Ours: what the handshake queued is sent
+        under the old keys first. The peer's: a handshake message may not span the change (§5.1)."""
+        protection = traffic_protection(suite, secret)
+        if writer == self.write_state.writer:
+            self._flush_handshake()
+            self.write_state.activate_tls13(protection, label=label)
+            return
+        if not self._reassembler.empty:
+            raise UnexpectedMessage("a handshake message spans a TLS 1.3 key change (RFC 9846 §5.1)")
+        self.read_state.activate_tls13(protection, label=label)
 
     def _set_record_limits(self, send: int, receive: int, *, protected_only: bool) -> None:
         """Negotiated record plaintext limits: at once (max_fragment_length, RFC 6066 §4) or with the new keys
@@ -415,6 +452,33 @@ class Connection:
             encrypt_then_mac=n.encrypt_then_mac,
             key_exchange_group=n.key_exchange_group,
             peer_certificates=tuple(result.peer_certificates),
+        )
+        self._events.append(self.handshake_info)
+        self._flush_handshake()
+        for data in self._early_data:
+            self._seal_application_data(data)
+        self._early_data.clear()
+
+
+    def _handshake_finished13(self, result: Tls13Result) -> None:
+        """TLS 1.3 Finished verified (RFC 9846 §4.4.4): publish the secrets, the event, the held data."""
+        n = result.negotiated
+        self.handshake_complete = True
+        self.negotiated_version = int(n.version)
+        if result.peer_certificates:
+            self.peer_certificates = result.peer_certificates
+        self.tls13_secrets = result.secrets
+        self.handshake_info = HandshakeComplete(
+            version=int(n.version),
+            cipher_suite=n.suite,
+            alpn=n.alpn,
+            server_name=n.server_name,
+            resumed=n.resumed,
+            extended_master_secret=False,
+            encrypt_then_mac=False,
+            key_exchange_group=n.key_exchange_group,
+            peer_certificates=tuple(result.peer_certificates),
+            hello_retry=result.hello_retry,
         )
         self._events.append(self.handshake_info)
         self._flush_handshake()

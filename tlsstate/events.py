@@ -31,6 +31,8 @@ class HandshakeComplete:
     #: Empty when the peer sent none (and for PSK/anonymous suites). Not part of ``==``: the two ends of one
     #: connection agree on every other field but each sees the other's chain.
     peer_certificates: tuple[x509.Certificate, ...] = field(default=(), repr=False, compare=False)
+    #: TLS 1.3: the server answered the first ClientHello with a HelloRetryRequest (RFC 9846 §4.1.4).
+    hello_retry: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,7 +18,14 @@ import sys
 import click
 from rich.console import Console
 
-from tlsstate.cli.describe import VALUE_TITLES, describe_certificate, peer_chain, spki_sha256, version_name
+from tlsstate.cli.describe import (
+    VALUE_TITLES,
+    describe_certificate,
+    peer_chain,
+    spki_sha256,
+    tls13_schedule_rows,
+    version_name,
+)
 from tlsstate.cli.options import (
     apply_protocol_options,
     extension_switches,
@@ -32,7 +39,12 @@ from tlsstate.cli.options import (
     split_list,
 )
 from tlsstate.config import TLSConfig
+from tlsstate.crypto.dh import group_name
+from tlsstate.crypto.schedule13 import traffic_key_and_iv
+from tlsstate.crypto.suites import CipherSuite
+from tlsstate.handshake.outputs import Tls13Secrets
 from tlsstate.io.sockets import TLSSocket
+from tlsstate.wire.constants import ProtocolVersion
 from tlsstate.wire.errors import TLSError, TLSTimeout
 from tlsstate.wire.extensions import is_ip_address
 
@@ -76,11 +88,18 @@ def _print_summary(console: Console, tls: TLSSocket, show_keys: bool) -> None:
     console.print(
         f"Cipher    : {hs.cipher_suite.name} ({hs.cipher_suite.openssl_name}, {hs.cipher_suite.hex_id})", highlight=False
     )
-    console.print(f"Extended master secret: {'yes' if hs.extended_master_secret else 'no'}", highlight=False)
-    console.print(f"Encrypt-then-MAC: {'yes' if hs.encrypt_then_mac else 'no'}", highlight=False)
+    if hs.key_exchange_group is not None:
+        console.print(f"Group     : {group_name(hs.key_exchange_group)}", highlight=False)
+    if hs.hello_retry:
+        console.print("HelloRetryRequest: yes", highlight=False)
+    if hs.version < ProtocolVersion.TLS1_3:
+        console.print(f"Extended master secret: {'yes' if hs.extended_master_secret else 'no'}", highlight=False)
+        console.print(f"Encrypt-then-MAC: {'yes' if hs.encrypt_then_mac else 'no'}", highlight=False)
     console.print(f"ALPN protocol: {hs.alpn or '(none)'}", highlight=False)
     console.print(f"Session: {'Reused' if hs.resumed else 'New'}", highlight=False)
-    if show_keys:
+    if show_keys and conn.tls13_secrets is not None:
+        _print_tls13_schedule(console, conn.tls13_secrets, hs.cipher_suite)
+    elif show_keys:
         sec = conn.security
         if sec is not None:
             console.print("--- connection state (secret: shown because --show-keys)", highlight=False)
@@ -93,6 +112,21 @@ def _print_summary(console: Console, tls: TLSSocket, show_keys: bool) -> None:
             for name, title in VALUE_TITLES.items():
                 console.print(f"{title:<21}: {hex_or_note(getattr(sec.keys, name))}", highlight=False)
     console.print("---")
+
+
+def _print_tls13_schedule(console: Console, secrets: Tls13Secrets, suite: CipherSuite) -> None:
+    """The TLS 1.3 key schedule (RFC 9846 §7.1) and the key and IV of each traffic secret (§7.3)."""
+    console.print("--- TLS 1.3 key schedule (secret: shown because --show-keys)", highlight=False)
+    for title, value in tls13_schedule_rows(secrets):
+        console.print(f"{title:<37}: {value.hex() if value else '(not in this handshake)'}", highlight=False)
+    for title, secret in (("client handshake", secrets.client_handshake_traffic_secret),
+                          ("server handshake", secrets.server_handshake_traffic_secret),
+                          ("client application 0", secrets.client_application_traffic_secret_0),
+                          ("server application 0", secrets.server_application_traffic_secret_0)):
+        if secret:
+            key, iv = traffic_key_and_iv(suite, secret)
+            console.print(f"{title + ' write key':<37}: {key.hex()}", highlight=False)
+            console.print(f"{title + ' write IV':<37}: {iv.hex()}", highlight=False)
 
 
 def _exchange(tls: TLSSocket, wait: float) -> tuple[int, bool]:
@@ -141,8 +175,10 @@ def _exchange(tls: TLSSocket, wait: float) -> tuple[int, bool]:
 @protocol_options
 @click.option("--cafile", type=click.Path(exists=True, dir_okay=False), help="Trust anchors (PEM).")
 @click.option("--insecure", is_flag=True, help="Do not verify the server's certificate (tests only).")
-@click.option("--show-keys", is_flag=True, help="Print the connection state: master secret and the six values.")
-@click.option("--keylog", type=click.Path(dir_okay=False), help="Append NSS key log lines (CLIENT_RANDOM) here.")
+@click.option("--show-keys", is_flag=True, help="Print the connection state: master secret and the six values "
+              "(TLS 1.3: every secret of the key schedule and each traffic key and IV).")
+@click.option("--keylog", type=click.Path(dir_okay=False),
+              help="Append NSS key log lines (CLIENT_RANDOM; TLS 1.3: the traffic secrets) here.")
 @click.option("--reconnect", is_flag=True, help="Connect a second time and try to resume the session.")
 @extension_switches("offer")
 @click.option("--timeout", type=float, default=10.0, show_default=True, help="Connect/handshake timeout, seconds.")

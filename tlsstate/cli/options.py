@@ -27,7 +27,7 @@ from tlsstate.wire.keylog import KeyLogWriter, open_default_keylog
 # certificate layer itself, and the configuration and key classes are types only here.
 if TYPE_CHECKING:
     from cryptography import x509
-    from cryptography.hazmat.primitives.asymmetric import ec, rsa
+    from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
     from tlsstate.config import TLSConfig
 
@@ -38,6 +38,8 @@ GROUP_ALIASES: dict[str, NamedGroup] = {
     "p256": NamedGroup.SECP256R1, "p-256": NamedGroup.SECP256R1, "secp256r1": NamedGroup.SECP256R1,
     "prime256v1": NamedGroup.SECP256R1,
     "p384": NamedGroup.SECP384R1, "p-384": NamedGroup.SECP384R1, "secp384r1": NamedGroup.SECP384R1,
+    "p521": NamedGroup.SECP521R1, "p-521": NamedGroup.SECP521R1, "secp521r1": NamedGroup.SECP521R1,
+    "x448": NamedGroup.X448,
 }
 DHE_GROUP_NAMES = {"ffdhe2048": NamedGroup.FFDHE2048, "ffdhe3072": NamedGroup.FFDHE3072, "ffdhe4096": NamedGroup.FFDHE4096}
 
@@ -60,9 +62,11 @@ def protocol_options(function: F) -> F:
     """``--versions``, ``--ciphers``, ``--groups``: what a peer may negotiate (parsed by :func:`parse_versions`,
     :func:`parse_suites`, :func:`parse_groups`)."""
     return _stacked(
-        click.option("--versions", help="Protocol versions, e.g. tls1.2 or tls1.0-tls1.2."),
-        click.option("--ciphers", help="Cipher suites (IANA or OpenSSL names, comma/colon separated)."),
-        click.option("--groups", help="ECDHE groups: x25519,p256,p384."),
+        click.option("--versions", help="Protocol versions, e.g. tls1.3, tls1.2 or tls1.0-tls1.3 (default: tls1.0-tls1.3)."),
+        click.option("--ciphers", help="Cipher suites (IANA or OpenSSL names, comma/colon separated; TLS 1.3 "
+                     "suites among them choose TLS 1.3's, none: no TLS 1.3)."),
+        click.option("--groups", help="(EC)DHE groups, IANA names or short ones, case-insensitive: "
+                     "x25519,secp256r1 (p256),secp384r1 (p384),secp521r1 (p521),x448."),
     )(function)
 
 
@@ -131,7 +135,9 @@ def _parse_named(text: str | None, names: dict[str, NamedGroup], error: str, opt
 
 def parse_groups(text: str | None) -> list[NamedGroup] | None:
     """``x25519,p256,p384`` (also OpenSSL's spellings) -> named groups (RFC 8422 §5.1.1); None when not given."""
-    return _parse_named(text, GROUP_ALIASES, "unknown group {name!r} (x25519, p256, p384)", "--groups")
+    return _parse_named(
+        text, GROUP_ALIASES, "unknown group {name!r} (x25519, secp256r1, secp384r1, secp521r1, x448)", "--groups"
+    )
 
 
 def parse_dhe_groups(text: str | None) -> list[NamedGroup] | None:
@@ -164,10 +170,12 @@ def apply_protocol_options(
     dhe_groups: str | None,
     ssl3: bool,
 ) -> None:
-    """Options shared by connect and serve: the ``--versions`` range, ``--dhe-groups``, and ``--ssl3`` (enables
-    SSL 3.0, RFC 6101, and, without ``--versions``, allows it)."""
+    """Options shared by connect and serve: the ``--versions`` range (default: up to TLS 1.3, RFC 9846), ``--dhe-groups``,
+    and ``--ssl3`` (enables SSL 3.0, RFC 6101, and, without ``--versions``, allows it)."""
     if version_range:
         config.min_version, config.max_version = version_range
+    else:
+        config.max_version = ProtocolVersion.TLS1_3
     config.dhe_groups = parse_dhe_groups(dhe_groups)
     if ssl3:
         config.enable_ssl3 = True
@@ -177,10 +185,10 @@ def apply_protocol_options(
 
 def load_identity(
     cert: str, key: str | None, role: str
-) -> tuple[list[x509.Certificate], rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey]:
+) -> tuple[list[x509.Certificate], rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey]:
     """(certificate chain, private key) from PEM/DER/PKCS#12 files for ``serve`` and ``connect``: a one-line
-    click error when they cannot be read or the key is neither RSA nor ECDSA (the kinds TLS 1.0-1.2 signs with)."""
-    from cryptography.hazmat.primitives.asymmetric import ec, rsa
+    click error when they cannot be read or the key is not RSA, ECDSA or Ed25519 (the kinds tlsstate signs with)."""
+    from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
     from tlsstate.crypto import certs
 
@@ -188,8 +196,8 @@ def load_identity(
         chain, private_key = certs.load_cert_and_key(cert, key)
     except (TLSError, ValueError, OSError) as exc:
         raise click.ClickException(f"cannot load {role} certificate/key: {exc}") from None
-    if not isinstance(private_key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey):
-        raise click.ClickException(f"a {role} certificate needs an RSA or ECDSA key")
+    if not isinstance(private_key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey):
+        raise click.ClickException(f"a {role} certificate needs an RSA, ECDSA or Ed25519 key")
     return chain, private_key
 
 

@@ -17,11 +17,13 @@ from tlsstate.handshake.common import Context, State
 from tlsstate.handshake.outputs import Output
 from tlsstate.handshake.states import CCS, check_input, check_next
 from tlsstate.handshake.transcript import Transcript
-from tlsstate.wire.constants import HandshakeType
+from tlsstate.wire.constants import HandshakeType, ProtocolVersion
 from tlsstate.wire.messages import RawHandshake, parse_message
 
 if TYPE_CHECKING:
     from tlsstate.config import TLSConfig
+
+_TLS13 = ProtocolVersion.TLS1_3
 
 #: What a received message signs or MACs: the transcript before it (RFC 5246 §7.4.8 CertificateVerify: the
 #: messages; §7.4.9 Finished: their hash, or the messages themselves in SSL 3.0, RFC 6101 §5.6.9).
@@ -52,8 +54,8 @@ class Handshake:
         msg = parse_message(raw, ctx.parse_context)
         if not state.connected:  # after the handshake nothing more is hashed (a refused renegotiation)
             covers = _COVERED_BY.get(raw.msg_type)
-            if covers is not None:
-                ctx.covered = covers(ctx.transcript)
+            if covers is not None:  # TLS 1.3 signs and MACs Transcript-Hash (RFC 9846 §4.4.3, §4.4.4)
+                ctx.covered = ctx.transcript.digest() if ctx.parse_context.version >= _TLS13 else covers(ctx.transcript)
             ctx.transcript.add(raw.raw)
         self._enter(raw.msg_type, state.handle(ctx, msg))
         return self.take_outputs()

@@ -1,0 +1,241 @@
+"""The TLS 1.3 client's states (RFC 9846 §4, Figure 1): after the ServerHello, EncryptedExtensions, the server's
+Certificate and CertificateVerify, its Finished; then our Finished and the connected state, where NewSessionTicket
+and KeyUpdate arrive.
+
+The first step, reading a TLS 1.3 ServerHello, is :func:`read_server_hello`, called by the TLS 1.2 client's
+``ClientWaitServerHello`` when the ServerHello selects TLS 1.3 (supported_versions, §4.2.1). Each state is a frozen
+class holding what is valid in it; its ``handle`` consumes one message and returns the next state.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+from cryptography import x509
+
+from tlsstate.crypto import signatures13
+from tlsstate.crypto.negotiated import Negotiated
+from tlsstate.crypto.suites import CipherSuite, by_id
+from tlsstate.handshake import crypto
+from tlsstate.handshake.common import Context, State, require
+from tlsstate.handshake.outputs import SEND_COMPAT_CHANGE_CIPHER_SPEC, HandshakeDone, RecordLimits, Tls13Result
+from tlsstate.handshake.tls13.common import (
+    ENCRYPTED_EXTENSIONS_ALLOWED,
+    LEGACY_VERSION,
+    SERVER_HELLO_ALLOWED,
+    TLS13,
+    Schedule,
+    Tls13State,
+    check_extensions,
+    check_finished,
+    enter_tls13,
+)
+from tlsstate.handshake.tls13.keyupdate import Connected13
+from tlsstate.handshake.tls13.offer import ClientOffer13
+from tlsstate.wire import extensions as ext
+from tlsstate.wire.constants import AlertDescription, ExtensionType
+from tlsstate.wire.errors import DecodeError
+from tlsstate.wire.messages import CertificateVerify, ClientHello, Finished, HandshakeMessage, ServerHello
+from tlsstate.wire.messages13 import Certificate13, CertificateRequest13, EncryptedExtensions
+
+_ILLEGAL = AlertDescription.ILLEGAL_PARAMETER
+
+
+def selects_tls13(msg: ServerHello) -> bool:
+    """A ServerHello (or HelloRetryRequest) answering with supported_versions: the TLS 1.3 road (RFC 9846 §4.2.1)."""
+    return ext.find_extension(msg.extensions, ExtensionType.SUPPORTED_VERSIONS) is not None
+
+
+def _offered_types(hello: ClientHello) -> set[int]:
+    return {e.type for e in hello.extensions or ()}
+
+
+def read_server_hello(ctx: Context, hello: ClientHello, offer: ClientOffer13, msg: ServerHello) -> State:
+    """RFC 9846 §4.1.3: check the ServerHello against our offer, compute the (EC)DHE secret with our share for the
+    server's group, enter the handshake stage and switch the server's records to its handshake traffic key."""
+    require(not msg.is_hello_retry_request, "HelloRetryRequest is not supported by this client yet",
+            AlertDescription.HANDSHAKE_FAILURE)
+    suite = _check_server_hello(hello, offer, msg)
+    entry = _server_share(msg)
+    share = offer.share_for(entry.group)
+    require(share is not None, f"server chose key share group 0x{entry.group:04x}, for which we sent no share", _ILLEGAL)
+    assert share is not None
+    n = Negotiated(
+        version=TLS13,
+        suite=suite,
+        client_random=hello.random,
+        server_random=msg.random,
+        session_id=msg.session_id,
+        client_version=hello.version,
+        server_name=ctx.config.server_name,
+        key_exchange_group=entry.group,
+    )
+    enter_tls13(ctx, n)
+    schedule = Schedule.start(suite, hello.random)
+    _, server_secret = schedule.enter_handshake(ctx, share.shared_secret(entry.key_exchange))
+    schedule.install(ctx, "server", server_secret, "server handshake traffic secret")
+    return ClientWaitEncryptedExtensions(n, schedule, offer, bool(hello.session_id), _offered_types(hello))
+
+
+def _check_server_hello(hello: ClientHello, offer: ClientOffer13, msg: ServerHello) -> CipherSuite:
+    """The fixed fields and extensions of a TLS 1.3 ServerHello (RFC 9846 §4.1.3, §4.2): illegal_parameter for a
+    value we did not offer, unsupported_extension for an extension we did not send."""
+    require(msg.version == LEGACY_VERSION, f"TLS 1.3 ServerHello with legacy_version 0x{msg.version:04x}", _ILLEGAL)
+    require(msg.selected_version == TLS13, f"server selected version 0x{msg.selected_version:04x}, not TLS 1.3", _ILLEGAL)
+    require(msg.session_id == hello.session_id, "legacy_session_id_echo differs from our legacy_session_id", _ILLEGAL)
+    suite = by_id(msg.cipher_suite)
+    require(
+        suite is not None and suite.is_tls13 and msg.cipher_suite in offer.suites,
+        f"server chose cipher suite 0x{msg.cipher_suite:04x}, which was not offered for TLS 1.3",
+        _ILLEGAL,
+    )
+    require(msg.compression_method == 0, "TLS 1.3 ServerHello with a compression method", _ILLEGAL)
+    check_extensions(msg.extensions, SERVER_HELLO_ALLOWED, _offered_types(hello), "ServerHello")
+    assert suite is not None
+    return suite
+
+
+def _server_share(msg: ServerHello) -> ext.KeyShareEntry:
+    """The ServerHello key_share; without one (and without a PSK) missing_extension (RFC 9846 §4.2.8, §9.2)."""
+    found = ext.find_extension(msg.extensions, ExtensionType.KEY_SHARE)
+    require(found is not None, "TLS 1.3 ServerHello without key_share", AlertDescription.MISSING_EXTENSION)
+    assert found is not None
+    return ext.parse_key_share_server(found.data)
+
+
+@dataclass(frozen=True)
+class _Handshaking(Tls13State):
+    """What every client state between ServerHello and our Finished holds."""
+
+    negotiated: Negotiated
+    schedule: Schedule = field(repr=False)
+    offer: ClientOffer13 = field(repr=False)
+    #: We sent a legacy_session_id: middlebox compatibility mode, one ChangeCipherSpec before our second flight.
+    compat: bool
+
+
+@dataclass(frozen=True)
+class ClientWaitEncryptedExtensions(_Handshaking):
+    """TLS 1.3 ServerHello accepted; the server's records are under its handshake traffic key."""
+
+    offered: set[int] = field(default_factory=set, repr=False)
+
+    def handle(self, ctx: Context, msg: HandshakeMessage) -> State:
+        """RFC 9846 §4.3.1: only extensions we offered and that EncryptedExtensions may carry; the ALPN answer must
+        be a protocol we offered (RFC 7301 §3.2); record_size_limit caps what we send (RFC 8449 §4)."""
+        assert isinstance(msg, EncryptedExtensions)
+        check_extensions(msg.extensions, ENCRYPTED_EXTENSIONS_ALLOWED, self.offered, "EncryptedExtensions")
+        n, config = self.negotiated, ctx.config
+        for e in msg.extensions:
+            if e.type == ExtensionType.APPLICATION_LAYER_PROTOCOL_NEGOTIATION:
+                name = ext.parse_alpn_selected(e.data).decode("ascii", "replace")
+                require(name in config.alpn_protocols, f"server selected ALPN protocol {name!r}, not offered", _ILLEGAL)
+                n.alpn = name
+            elif e.type == ExtensionType.RECORD_SIZE_LIMIT:
+                limit = ext.parse_record_size_limit(e.data)
+                n.send_limit = min(limit - 1, 16384)  # the limit counts the inner content type (RFC 8449 §4)
+                n.receive_limit = config.record_size_limit or 16384
+                ctx.emit(RecordLimits(n.send_limit, n.receive_limit, protected_only=False))
+            elif e.type == ExtensionType.SERVER_NAME and e.data:
+                raise DecodeError("server_name in EncryptedExtensions must be empty")
+        return ClientWaitCertificate13(n, self.schedule, self.offer, self.compat)
+
+
+@dataclass(frozen=True)
+class ClientWaitCertificate13(_Handshaking):
+    """EncryptedExtensions read; a CertificateRequest may come before the server's Certificate (RFC 9846 §4.3.2)."""
+
+    certificate_request: CertificateRequest13 | None = None
+
+    def handle(self, ctx: Context, msg: HandshakeMessage) -> State:
+        """RFC 9846 §4.4.2: the server's chain (empty: decode_error, §4.4.2.4), checked unless ``verify`` is off."""
+        if isinstance(msg, CertificateRequest13):
+            require(self.certificate_request is None, "a second CertificateRequest", AlertDescription.UNEXPECTED_MESSAGE)
+            require(
+                ext.find_extension(msg.extensions, ExtensionType.SIGNATURE_ALGORITHMS) is not None,
+                "CertificateRequest without signature_algorithms (RFC 9846 §4.3.2)",
+                AlertDescription.MISSING_EXTENSION,
+            )
+            return ClientWaitCertificate13(self.negotiated, self.schedule, self.offer, self.compat, msg)
+        assert isinstance(msg, Certificate13)
+        require(not msg.certificate_request_context, "server Certificate with a request context", _ILLEGAL)
+        require(bool(msg.entries), "server sent an empty Certificate (RFC 9846 §4.4.2.4)", AlertDescription.DECODE_ERROR)
+        chain, _ = crypto.load_peer_certificates13(msg.certificates)
+        config = ctx.config
+        if config.verify:
+            crypto.verify_server_chain(chain, config.server_name, config.cafile)
+        return ClientWaitCertificateVerify13(
+            self.negotiated, self.schedule, self.offer, self.compat, self.certificate_request, chain
+        )
+
+
+@dataclass(frozen=True)
+class ClientWaitCertificateVerify13(_Handshaking):
+    """The server's Certificate read; its CertificateVerify proves the key (RFC 9846 §4.4.3)."""
+
+    certificate_request: CertificateRequest13 | None
+    peer_certificates: list[x509.Certificate] = field(repr=False)
+
+    def handle(self, ctx: Context, msg: HandshakeMessage) -> State:
+        """RFC 9846 §4.4.3: a scheme we offered that fits the certificate (else illegal_parameter), a signature over
+        the server context string and the transcript through Certificate (else decrypt_error)."""
+        assert isinstance(msg, CertificateVerify)
+        if msg.signature_scheme is None:
+            raise DecodeError("TLS 1.3 CertificateVerify without a signature scheme")
+        key = self.peer_certificates[0].public_key()
+        assert isinstance(key, signatures13.PublicKey)
+        signatures13.verify(
+            key, msg.signature_scheme, self.offer.signature_schemes, ctx.covered, msg.signature, by_server=True
+        )
+        return ClientWaitFinished13(
+            self.negotiated, self.schedule, self.offer, self.compat, self.certificate_request, self.peer_certificates
+        )
+
+
+@dataclass(frozen=True)
+class ClientWaitFinished13(_Handshaking):
+    """The server is authenticated; its Finished closes its flight (RFC 9846 §4.4.4)."""
+
+    certificate_request: CertificateRequest13 | None
+    peer_certificates: list[x509.Certificate] = field(repr=False)
+
+    def handle(self, ctx: Context, msg: HandshakeMessage) -> State:
+        """RFC 9846 §4.4.4: check the server's Finished; enter the master stage; then our second flight: the
+        compatibility ChangeCipherSpec (Appendix D.4), [an empty Certificate when asked, §4.4.2], our Finished,
+        all under our handshake traffic key; then both directions move to the application traffic keys."""
+        assert isinstance(msg, Finished)
+        schedule, secrets = self.schedule, self.schedule.secrets
+        client_hs, server_hs = secrets.client_handshake_traffic_secret, secrets.server_handshake_traffic_secret
+        assert client_hs is not None and server_hs is not None
+        check_finished(schedule.finished(server_hs, ctx.covered), msg.verify_data, "server")
+        client_ap, server_ap = schedule.enter_master(ctx)
+        schedule.install(ctx, "server", server_ap, "server application traffic secret 0")
+        if self.compat:
+            ctx.emit(SEND_COMPAT_CHANGE_CIPHER_SPEC)
+        schedule.install(ctx, "client", client_hs, "client handshake traffic secret")
+        if self.certificate_request is not None:  # RFC 9846 §4.4.2.3: no suitable certificate -> an empty one
+            ctx.send(Certificate13(self.certificate_request.certificate_request_context, ()))
+        ctx.send(Finished(schedule.finished(client_hs, ctx.transcript.digest())))
+        schedule.install(ctx, "client", client_ap, "client application traffic secret 0")
+        schedule.finish(ctx)
+        ctx.emit(HandshakeDone(Tls13Result(self.negotiated, secrets, self.peer_certificates)))
+        return ClientConnected13(self.negotiated.suite, "client", client_ap, server_ap)
+
+
+@dataclass(frozen=True)
+class ClientConnected13(Connected13):
+    """TLS 1.3 handshake done (RFC 9846 §4.6): NewSessionTicket and KeyUpdate may arrive."""
+
+    connected: ClassVar[bool] = True
+
+
+__all__ = [
+    "ClientConnected13",
+    "ClientWaitCertificate13",
+    "ClientWaitCertificateVerify13",
+    "ClientWaitEncryptedExtensions",
+    "ClientWaitFinished13",
+    "read_server_hello",
+    "selects_tls13",
+]

@@ -1,0 +1,67 @@
+"""After a TLS 1.3 handshake (RFC 9846 §4.6): the connected state of both roles, where KeyUpdate moves one
+direction to its next traffic secret (§4.6.3, §7.2) and a client takes NewSessionTicket messages (§4.6.1).
+
+A received KeyUpdate moves the peer's direction to ``application_traffic_secret_N+1``; with ``update_requested``
+we answer with our own KeyUpdate (update_not_requested) and move our direction too. :meth:`Connected13.key_update`
+sends one on the application's request. Each change is one
+:class:`~tlsstate.handshake.outputs.InstallTrafficKeys` for one writer, so the other direction keeps its epoch.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+from tlsstate.crypto.schedule13 import next_traffic_secret
+from tlsstate.crypto.suites import CipherSuite
+from tlsstate.handshake.common import Context, State, require
+from tlsstate.handshake.outputs import InstallTrafficKeys
+from tlsstate.wire.constants import AlertDescription
+from tlsstate.wire.messages import HandshakeMessage
+from tlsstate.wire.messages13 import UPDATE_NOT_REQUESTED, UPDATE_REQUESTED, KeyUpdate, NewSessionTicket13
+
+
+@dataclass(frozen=True)
+class Connected13(State):
+    """Handshake done: the suite and the current application traffic secret of each direction."""
+
+    suite: CipherSuite
+    me: str  # "client" or "server"
+    write_secret: bytes = field(repr=False)
+    read_secret: bytes = field(repr=False)
+    write_generation: int = 0
+    read_generation: int = 0
+
+    connected: ClassVar[bool] = True
+
+    @property
+    def peer(self) -> str:
+        """The other role."""
+        return "server" if self.me == "client" else "client"
+
+    def handle(self, ctx: Context, msg: HandshakeMessage) -> State:
+        """KeyUpdate (RFC 9846 §4.6.3) or, at a client, NewSessionTicket (§4.6.1; kept by the session store when
+        resumption is configured, else read and dropped)."""
+        if isinstance(msg, NewSessionTicket13):
+            require(self.me == "client", "a client sent NewSessionTicket", AlertDescription.UNEXPECTED_MESSAGE)
+            return self
+        assert isinstance(msg, KeyUpdate)
+        read = next_traffic_secret(self.suite.prf_hash, self.read_secret)
+        generation = self.read_generation + 1
+        ctx.emit(InstallTrafficKeys(self.peer, self.suite, read, f"{self.peer} application traffic secret {generation}"))
+        state = dataclasses.replace(self, read_secret=read, read_generation=generation)
+        if msg.request_update == UPDATE_REQUESTED:
+            return state.key_update(ctx, request_peer=False)
+        return state
+
+    def key_update(self, ctx: Context, *, request_peer: bool) -> Connected13:
+        """Send KeyUpdate under the current key, then move our direction to the next secret (RFC 9846 §4.6.3)."""
+        ctx.send(KeyUpdate(UPDATE_REQUESTED if request_peer else UPDATE_NOT_REQUESTED))
+        write = next_traffic_secret(self.suite.prf_hash, self.write_secret)
+        generation = self.write_generation + 1
+        ctx.emit(InstallTrafficKeys(self.me, self.suite, write, f"{self.me} application traffic secret {generation}"))
+        return dataclasses.replace(self, write_secret=write, write_generation=generation)
+
+
+__all__ = ["Connected13"]

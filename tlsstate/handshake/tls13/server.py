@@ -1,0 +1,203 @@
+"""The TLS 1.3 server (RFC 9846 §4, Figure 1): from a ClientHello that offers TLS 1.3 to the whole first flight
+(ServerHello, [ChangeCipherSpec], EncryptedExtensions, Certificate, CertificateVerify, Finished), then the client's
+Finished and the connected state.
+
+:func:`negotiates_tls13` is the version decision (§4.2.1: supported_versions, not legacy_version, decides), made
+by the TLS 1.2 server's ``ServerWaitClientHello`` before anything else; :func:`answer_client_hello` is the TLS 1.3
+answer. The suite, group and signature scheme are chosen in server preference order from what the client offers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, ClassVar
+
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding
+
+from tlsstate.crypto import key_share, signatures13
+from tlsstate.crypto.negotiated import Negotiated
+from tlsstate.crypto.suites import CipherSuite
+from tlsstate.handshake.common import Context, State, require
+from tlsstate.handshake.hellos import ClientHelloExtensions, read_client_hello_extensions
+from tlsstate.handshake.outputs import SEND_COMPAT_CHANGE_CIPHER_SPEC, HandshakeDone, RecordLimits, Tls13Result
+from tlsstate.handshake.server_choices import Offer, choose_alpn
+from tlsstate.handshake.tls13.common import LEGACY_VERSION, TLS13, Schedule, Tls13State, check_finished, enter_tls13
+from tlsstate.handshake.tls13.common import server_random as make_server_random
+from tlsstate.handshake.tls13.keyupdate import Connected13
+from tlsstate.wire import extensions as ext
+from tlsstate.wire.constants import AlertDescription, CompressionMethod, ExtensionType, ProtocolVersion
+from tlsstate.wire.errors import HandshakeFailure, ProtocolVersionError
+from tlsstate.wire.messages import CertificateVerify, ClientHello, Extension, Finished, HandshakeMessage, ServerHello
+from tlsstate.wire.messages13 import Certificate13, EncryptedExtensions
+
+if TYPE_CHECKING:
+    from tlsstate.config import TLSConfig
+
+_MISSING = AlertDescription.MISSING_EXTENSION
+_ILLEGAL = AlertDescription.ILLEGAL_PARAMETER
+
+
+def negotiates_tls13(config: TLSConfig, msg: ClientHello) -> bool:
+    """True when the ClientHello offers TLS 1.3 in supported_versions and we run it (RFC 9846 §4.2.1). When the
+    client sends supported_versions but lists no version we enable, protocol_version; without the extension the
+    TLS 1.2 server decides from legacy_version."""
+    found = ext.find_extension(msg.extensions, ExtensionType.SUPPORTED_VERSIONS)
+    if found is None:
+        return False
+    offered = ext.parse_supported_versions_client(found.data)
+    low, high = config.version_range()
+    if config.tls13_enabled and TLS13 in offered:
+        return True
+    legacy_high = min(int(high), int(ProtocolVersion.TLS1_2))
+    if not any(low <= v <= legacy_high for v in offered) or not config.legacy_enabled:
+        raise ProtocolVersionError("no version in the client's supported_versions is enabled here (RFC 9846 §4.2.1)")
+    return False
+
+
+def answer_client_hello(ctx: Context, msg: ClientHello) -> State:
+    """RFC 9846 §4.1.1-§4.1.3, §4.3-§4.4: choose suite, group and signature scheme, answer with ServerHello, switch
+    both directions to the handshake traffic keys, send EncryptedExtensions, Certificate, CertificateVerify and
+    Finished, and move our direction to the application traffic key."""
+    config = ctx.config
+    offer = Offer(**vars(read_client_hello_extensions(msg)))
+    require(msg.compression_methods == b"\x00", "TLS 1.3 ClientHello must offer exactly null compression", _ILLEGAL)
+    suite = _choose_suite(config, msg)
+    scheme = _choose_scheme(config, offer)
+    group, client_public = _choose_share(config, offer)
+    server_public, shared_secret = key_share.server_share(group, client_public)
+    n = Negotiated(
+        version=TLS13,
+        suite=suite,
+        client_random=msg.random,
+        server_random=make_server_random(config, TLS13),
+        session_id=msg.session_id,
+        client_version=msg.version,
+        alpn=choose_alpn(config, offer),
+        server_name=offer.server_name,
+        key_exchange_group=group,
+    )
+    enter_tls13(ctx, n)
+    ctx.send(_server_hello(n, ext.KeyShareEntry(group, server_public)))
+    schedule = Schedule.start(suite, msg.random)
+    client_hs, server_hs = schedule.enter_handshake(ctx, shared_secret)
+    if msg.session_id and config.middlebox_compat:  # RFC 9846 Appendix D.4
+        ctx.emit(SEND_COMPAT_CHANGE_CIPHER_SPEC)
+    schedule.install(ctx, "server", server_hs, "server handshake traffic secret")
+    schedule.install(ctx, "client", client_hs, "client handshake traffic secret")
+    ctx.send(EncryptedExtensions(tuple(_encrypted_extensions(ctx, n, offer))))
+    _send_authentication(ctx, scheme)
+    ctx.send(Finished(schedule.finished(server_hs, ctx.transcript.digest())))
+    client_ap, server_ap = schedule.enter_master(ctx)
+    schedule.install(ctx, "server", server_ap, "server application traffic secret 0")
+    return ServerWaitFinished13(n, schedule, client_ap, server_ap)
+
+
+def _choose_suite(config: TLSConfig, msg: ClientHello) -> CipherSuite:
+    """Our first TLS 1.3 suite the client offers (RFC 9846 §4.1.1); none: handshake_failure."""
+    offered = set(msg.cipher_suites)
+    for suite in config.effective_tls13_suites():
+        if suite.id in offered:
+            return suite
+    raise HandshakeFailure("no TLS 1.3 cipher suite in common")
+
+
+def _choose_scheme(config: TLSConfig, offer: ClientHelloExtensions) -> int:
+    """The CertificateVerify scheme (RFC 9846 §4.2.3: without signature_algorithms, missing_extension)."""
+    require(offer.signature_schemes is not None, "TLS 1.3 ClientHello without signature_algorithms", _MISSING)
+    assert offer.signature_schemes is not None and config.private_key is not None
+    return signatures13.choose(config.private_key, offer.signature_schemes, config.effective_tls13_signature_schemes())
+
+
+def _choose_share(config: TLSConfig, offer: ClientHelloExtensions) -> tuple[int, bytes]:
+    """Our first group the client sent a share for (RFC 9846 §4.2.8); supported_groups and key_share come together
+    (§9.2: missing_extension), a share for a group the client does not list is illegal_parameter."""
+    require(offer.groups is not None and offer.key_shares is not None,
+            "TLS 1.3 ClientHello needs both supported_groups and key_share (RFC 9846 §9.2)", _MISSING)
+    assert offer.groups is not None and offer.key_shares is not None
+    shares = {}
+    for entry in offer.key_shares:
+        require(entry.group in offer.groups, f"key share for group 0x{entry.group:04x}, which is not in supported_groups",
+                _ILLEGAL)
+        shares[entry.group] = entry.key_exchange
+    for group in config.effective_tls13_groups():
+        if group in shares:
+            return group, shares[group]
+    if any(g in offer.groups for g in config.effective_tls13_groups()):
+        raise HandshakeFailure("no key share for a common group; HelloRetryRequest is not supported yet")
+    raise HandshakeFailure("no TLS 1.3 group in common")
+
+
+def _server_hello(n: Negotiated, share: ext.KeyShareEntry) -> ServerHello:
+    """RFC 9846 §4.1.3: legacy_version 0x0303, the session ID echoed, key_share then supported_versions."""
+    return ServerHello(
+        version=LEGACY_VERSION,
+        random=n.server_random,
+        session_id=n.session_id,
+        cipher_suite=n.suite.id,
+        compression_method=CompressionMethod.NULL,
+        extensions=(ext.build_key_share_server(share), ext.build_supported_versions_server(TLS13)),
+    )
+
+
+def _encrypted_extensions(ctx: Context, n: Negotiated, offer: ClientHelloExtensions) -> list[Extension]:
+    """RFC 9846 §4.3.1: the answers that need no key exchange: server_name (empty, RFC 6066 §3), ALPN
+    (RFC 7301 §3.2), record_size_limit (RFC 8449 §4: counting the inner content type, so ours + 1)."""
+    out: list[Extension] = []
+    if offer.server_name is not None:
+        out.append(ext.build_empty(ExtensionType.SERVER_NAME))
+    if n.alpn is not None:
+        out.append(ext.build_alpn([n.alpn]))
+    if offer.record_size_limit is not None:
+        ours = ctx.config.record_size_limit or 16384
+        n.send_limit, n.receive_limit = min(offer.record_size_limit - 1, 16384), ours
+        ctx.emit(RecordLimits(n.send_limit, n.receive_limit, protected_only=False))
+        out.append(ext.build_record_size_limit(ours + 1))
+    return out
+
+
+def _send_authentication(ctx: Context, scheme: int) -> None:
+    """Certificate (RFC 9846 §4.4.2) and CertificateVerify over the transcript through it (§4.4.3)."""
+    config = ctx.config
+    assert config.private_key is not None
+    ctx.send(Certificate13.of(tuple(_der(c) for c in config.certificate_chain)))
+    signature = signatures13.sign(config.private_key, scheme, ctx.transcript.digest(), by_server=True)
+    ctx.send(CertificateVerify(signature, scheme))
+
+
+def _der(certificate: x509.Certificate) -> bytes:
+    return certificate.public_bytes(Encoding.DER)
+
+
+@dataclass(frozen=True)
+class ServerWaitFinished13(Tls13State):
+    """Our flight is sent; the client's Finished comes under its handshake traffic key (RFC 9846 §4.4.4)."""
+
+    negotiated: Negotiated
+    schedule: Schedule = field(repr=False)
+    client_application_secret: bytes = field(repr=False)
+    server_application_secret: bytes = field(repr=False)
+
+    def handle(self, ctx: Context, msg: HandshakeMessage) -> State:
+        """RFC 9846 §4.4.4: check the client's Finished, then its records move to its application traffic key."""
+        assert isinstance(msg, Finished)
+        schedule = self.schedule
+        client_hs = schedule.secrets.client_handshake_traffic_secret
+        assert client_hs is not None
+        check_finished(schedule.finished(client_hs, ctx.covered), msg.verify_data, "client")
+        schedule.install(ctx, "client", self.client_application_secret, "client application traffic secret 0")
+        schedule.finish(ctx)
+        ctx.emit(HandshakeDone(Tls13Result(self.negotiated, schedule.secrets, [])))
+        return ServerConnected13(
+            self.negotiated.suite, "server", self.server_application_secret, self.client_application_secret
+        )
+
+
+@dataclass(frozen=True)
+class ServerConnected13(Connected13):
+    """TLS 1.3 handshake done (RFC 9846 §4.6): KeyUpdate may arrive."""
+
+    connected: ClassVar[bool] = True
+
+
+__all__ = ["ServerConnected13", "ServerWaitFinished13", "answer_client_hello", "negotiates_tls13"]
