@@ -12,10 +12,10 @@ import pytest
 from tests.helpers.connections import client_config, server_config
 from tlsstate.connection import Connection
 from tlsstate.handshake import client_states, server_states
-from tlsstate.handshake.tls13 import client as tls13_client
-from tlsstate.handshake.tls13 import server as tls13_server
 from tlsstate.handshake.common import State
 from tlsstate.handshake.states import CCS, START, TRANSITIONS, check_input, check_next
+from tlsstate.handshake.tls13 import client as tls13_client
+from tlsstate.handshake.tls13 import server as tls13_server
 from tlsstate.wire.constants import HandshakeType
 from tlsstate.wire.errors import InternalError, UnexpectedMessage
 
