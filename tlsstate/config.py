@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
-from tlsstate.crypto.key_share import TLS13_GROUPS
+from tlsstate.crypto.key_share import TLS13_GROUPS, is_hybrid
 from tlsstate.crypto.signatures13 import TLS13_SIGNATURE_SCHEMES
 from tlsstate.crypto.suites import CipherSuite, KeyExchange, by_name
 from tlsstate.sessions.cache import SessionCache, SessionStore
@@ -76,7 +76,10 @@ def _default_suites() -> list[CipherSuite]:
     return [s for s in suites if s is not None]
 
 
-DEFAULT_GROUPS: tuple[NamedGroup, ...] = (NamedGroup.X25519, NamedGroup.SECP256R1, NamedGroup.SECP384R1)
+#: (EC)DHE groups in preference order. X25519MLKEM768 (RFC 10024) is TLS 1.3 only; TLS 1.0-1.2 use the curves.
+DEFAULT_GROUPS: tuple[NamedGroup, ...] = (
+    NamedGroup.X25519MLKEM768, NamedGroup.X25519, NamedGroup.SECP256R1, NamedGroup.SECP384R1,
+)
 
 #: RFC 7919 groups for DHE, in preference order (server: picked from the client's list, §4).
 DEFAULT_DHE_GROUPS: tuple[NamedGroup, ...] = (NamedGroup.FFDHE2048, NamedGroup.FFDHE3072, NamedGroup.FFDHE4096)
@@ -173,10 +176,15 @@ class TLSConfig:
         return [int(g) for g in self.effective_groups() if g in TLS13_GROUPS]
 
     def effective_key_share_groups(self) -> list[int]:
-        """Client: the groups it sends a key share for in its first ClientHello (RFC 9846 §4.2.8)."""
+        """Client: the groups it sends a key share for in its first ClientHello (RFC 9846 §4.2.8): by default the
+        first group, and when that is a hybrid also the first classic one (X25519MLKEM768 + x25519, as current
+        browsers and OpenSSL 3.5 send)."""
         groups = self.effective_tls13_groups()
         if self.key_share_groups is not None:
             return [int(g) for g in self.key_share_groups if g in groups]
+        if groups and is_hybrid(groups[0]):
+            classic = next((g for g in groups if not is_hybrid(g)), None)
+            return groups[:1] + ([classic] if classic is not None else [])
         return groups[:1]
 
     def effective_tls13_signature_schemes(self) -> list[int]:

@@ -40,6 +40,9 @@ GROUP_ALIASES: dict[str, NamedGroup] = {
     "p384": NamedGroup.SECP384R1, "p-384": NamedGroup.SECP384R1, "secp384r1": NamedGroup.SECP384R1,
     "p521": NamedGroup.SECP521R1, "p-521": NamedGroup.SECP521R1, "secp521r1": NamedGroup.SECP521R1,
     "x448": NamedGroup.X448,
+    "x25519mlkem768": NamedGroup.X25519MLKEM768, "secp256r1mlkem768": NamedGroup.SECP256R1MLKEM768,
+    "ffdhe2048": NamedGroup.FFDHE2048, "ffdhe3072": NamedGroup.FFDHE3072, "ffdhe4096": NamedGroup.FFDHE4096,
+    "ffdhe6144": NamedGroup.FFDHE6144, "ffdhe8192": NamedGroup.FFDHE8192,
 }
 DHE_GROUP_NAMES = {"ffdhe2048": NamedGroup.FFDHE2048, "ffdhe3072": NamedGroup.FFDHE3072, "ffdhe4096": NamedGroup.FFDHE4096}
 
@@ -66,7 +69,8 @@ def protocol_options(function: F) -> F:
         click.option("--ciphers", help="Cipher suites (IANA or OpenSSL names, comma/colon separated; TLS 1.3 "
                      "suites among them choose TLS 1.3's, none: no TLS 1.3)."),
         click.option("--groups", help="(EC)DHE groups, IANA names or short ones, case-insensitive: "
-                     "x25519,secp256r1 (p256),secp384r1 (p384),secp521r1 (p521),x448."),
+                     "X25519MLKEM768,SecP256r1MLKEM768,x25519,secp256r1 (p256),secp384r1 (p384),secp521r1 (p521),x448,"
+                     "ffdhe2048..ffdhe8192 (TLS 1.3; for TLS 1.2 DHE see --dhe-groups)."),
     )(function)
 
 
@@ -136,7 +140,9 @@ def _parse_named(text: str | None, names: dict[str, NamedGroup], error: str, opt
 def parse_groups(text: str | None) -> list[NamedGroup] | None:
     """``x25519,p256,p384`` (also OpenSSL's spellings) -> named groups (RFC 8422 §5.1.1); None when not given."""
     return _parse_named(
-        text, GROUP_ALIASES, "unknown group {name!r} (x25519, secp256r1, secp384r1, secp521r1, x448)", "--groups"
+        text, GROUP_ALIASES,
+        "unknown group {name!r} (X25519MLKEM768, SecP256r1MLKEM768, x25519, secp256r1, secp384r1, secp521r1, x448, "
+        "ffdhe2048-ffdhe8192)", "--groups",
     )
 
 

@@ -43,8 +43,9 @@ from tlsstate.handshake.tls13.client import (
     ClientWaitCertificateVerify13,
     ClientWaitEncryptedExtensions,
     ClientWaitFinished13,
+    ClientWaitServerHelloAfterRetry,
 )
-from tlsstate.handshake.tls13.server import ServerConnected13, ServerWaitFinished13
+from tlsstate.handshake.tls13.server import ServerConnected13, ServerWaitFinished13, ServerWaitSecondClientHello
 from tlsstate.wire.constants import HandshakeType
 from tlsstate.wire.errors import InternalError, UnexpectedMessage
 
@@ -62,7 +63,10 @@ TRANSITIONS: Final[dict[type[State], dict[Input, tuple[type[State], ...]]]] = {
     # ---- client (RFC 5246 §7.3 Figure 1 and Figure 2) ----
     ClientStart: {START: (ClientWaitServerHello,)},
     ClientWaitServerHello: {  # TLS 1.2 full / resumed, TLS 1.3
-        H.SERVER_HELLO: (ClientWaitCertificate, ClientWaitChangeCipherSpec, ClientWaitEncryptedExtensions),
+        H.SERVER_HELLO: (
+            ClientWaitCertificate, ClientWaitChangeCipherSpec, ClientWaitEncryptedExtensions,
+            ClientWaitServerHelloAfterRetry,                      # TLS 1.3 HelloRetryRequest
+        ),
     },
     ClientWaitCertificate: {H.CERTIFICATE: (ClientWaitServerKeyExchange, ClientWaitServerHelloDone)},  # (EC)DHE / RSA
     ClientWaitServerKeyExchange: {H.SERVER_KEY_EXCHANGE: (ClientWaitServerHelloDone,)},
@@ -77,6 +81,9 @@ TRANSITIONS: Final[dict[type[State], dict[Input, tuple[type[State], ...]]]] = {
     ClientWaitFinished: {H.FINISHED: (ClientConnected,)},
     ClientConnected: {H.HELLO_REQUEST: (ClientConnected,)},          # answered with no_renegotiation
     # ---- TLS 1.3 client (RFC 9846 §2 Figure 1) ----
+    ClientWaitServerHelloAfterRetry: {
+        H.SERVER_HELLO: (ClientWaitEncryptedExtensions,), CCS: (ClientWaitServerHelloAfterRetry,),
+    },
     ClientWaitEncryptedExtensions: {
         H.ENCRYPTED_EXTENSIONS: (ClientWaitCertificate13,), CCS: (ClientWaitEncryptedExtensions,),
     },
@@ -92,6 +99,7 @@ TRANSITIONS: Final[dict[type[State], dict[Input, tuple[type[State], ...]]]] = {
     ServerWaitClientHello: {
         H.CLIENT_HELLO: (
             ServerWaitClientKeyExchange, ServerWaitClientCertificate, ServerWaitChangeCipherSpec, ServerWaitFinished13,
+            ServerWaitSecondClientHello,                          # TLS 1.3 HelloRetryRequest
         ),
     },
     ServerWaitClientCertificate: {  # after a CertificateRequest; SSL 3.0 clients may skip it (no_certificate)
@@ -106,6 +114,7 @@ TRANSITIONS: Final[dict[type[State], dict[Input, tuple[type[State], ...]]]] = {
     ServerWaitFinished: {H.FINISHED: (ServerConnected,)},
     ServerConnected: {H.CLIENT_HELLO: (ServerConnected,)},           # answered with no_renegotiation
     # ---- TLS 1.3 server (RFC 9846 §2 Figure 1) ----
+    ServerWaitSecondClientHello: {H.CLIENT_HELLO: (ServerWaitFinished13,), CCS: (ServerWaitSecondClientHello,)},
     ServerWaitFinished13: {H.FINISHED: (ServerConnected13,), CCS: (ServerWaitFinished13,)},
     ServerConnected13: {H.KEY_UPDATE: (ServerConnected13,)},
 }

@@ -182,7 +182,7 @@ class ExtensionType(IntEnum):
 
 
 class NamedGroup(IntEnum):
-    """Supported groups (RFC 8422 §5.1.1, RFC 7919 §2, RFC 8446 §4.2.7)."""
+    """Supported groups (RFC 8422 §5.1.1, RFC 7919 §2, RFC 9846 §4.2.7, RFC 10024 hybrids)."""
 
     SECP256R1 = 23
     SECP384R1 = 24
@@ -194,6 +194,8 @@ class NamedGroup(IntEnum):
     FFDHE4096 = 258
     FFDHE6144 = 259
     FFDHE8192 = 260
+    SECP256R1MLKEM768 = 0x11EB  # RFC 10024: ECDH first, then ML-KEM-768
+    X25519MLKEM768 = 0x11EC  # RFC 10024: ML-KEM-768 first, then X25519
 
 
 class SignatureScheme(IntEnum):

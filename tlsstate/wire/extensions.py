@@ -427,6 +427,11 @@ def parse_key_share_server(data: bytes) -> KeyShareEntry:
     return entry
 
 
+def build_key_share_hello_retry(group: int) -> Extension:
+    """``KeyShareHelloRetryRequest { NamedGroup selected_group; }`` (RFC 9846 §4.2.8)."""
+    return Extension(ExtensionType.KEY_SHARE, int(group).to_bytes(2, "big"))
+
+
 def parse_key_share_hello_retry(data: bytes) -> int:
     """``KeyShareHelloRetryRequest { NamedGroup selected_group; }`` (RFC 8446 §4.2.8)."""
     r = _reader(data, "key_share")

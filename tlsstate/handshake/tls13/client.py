@@ -9,12 +9,13 @@ class holding what is valid in it; its ``handle`` consumes one message and retur
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import ClassVar
 
 from cryptography import x509
 
-from tlsstate.crypto import signatures13
+from tlsstate.crypto import key_share, signatures13
 from tlsstate.crypto.negotiated import Negotiated
 from tlsstate.crypto.suites import CipherSuite, by_id
 from tlsstate.handshake import crypto
@@ -22,6 +23,7 @@ from tlsstate.handshake.common import Context, State, require
 from tlsstate.handshake.outputs import SEND_COMPAT_CHANGE_CIPHER_SPEC, HandshakeDone, RecordLimits, Tls13Result
 from tlsstate.handshake.tls13.common import (
     ENCRYPTED_EXTENSIONS_ALLOWED,
+    HELLO_RETRY_ALLOWED,
     LEGACY_VERSION,
     SERVER_HELLO_ALLOWED,
     TLS13,
@@ -36,7 +38,15 @@ from tlsstate.handshake.tls13.offer import ClientOffer13
 from tlsstate.wire import extensions as ext
 from tlsstate.wire.constants import AlertDescription, ExtensionType
 from tlsstate.wire.errors import DecodeError
-from tlsstate.wire.messages import CertificateVerify, ClientHello, Finished, HandshakeMessage, ServerHello
+from tlsstate.wire.messages import (
+    CertificateVerify,
+    ClientHello,
+    Extension,
+    Finished,
+    HandshakeMessage,
+    ServerHello,
+    encode_handshake,
+)
 from tlsstate.wire.messages13 import Certificate13, CertificateRequest13, EncryptedExtensions
 
 _ILLEGAL = AlertDescription.ILLEGAL_PARAMETER
@@ -52,12 +62,25 @@ def _offered_types(hello: ClientHello) -> set[int]:
 
 
 def read_server_hello(ctx: Context, hello: ClientHello, offer: ClientOffer13, msg: ServerHello) -> State:
-    """RFC 9846 §4.1.3: check the ServerHello against our offer, compute the (EC)DHE secret with our share for the
-    server's group, enter the handshake stage and switch the server's records to its handshake traffic key."""
-    require(not msg.is_hello_retry_request, "HelloRetryRequest is not supported by this client yet",
-            AlertDescription.HANDSHAKE_FAILURE)
-    suite = _check_server_hello(hello, offer, msg)
+    """RFC 9846 §4.1.3-§4.1.4: a HelloRetryRequest gets our second ClientHello; a ServerHello is checked against
+    our offer, meets our share for its group, and starts the handshake stage (the server's records move to its
+    handshake traffic key)."""
+    if msg.is_hello_retry_request:
+        return _answer_hello_retry(ctx, hello, offer, msg)
+    return _accept_server_hello(ctx, hello, offer, msg, compat=bool(hello.session_id), retry=None)
+
+
+def _accept_server_hello(
+    ctx: Context, hello: ClientHello, offer: ClientOffer13, msg: ServerHello, *, compat: bool,
+    retry: ClientWaitServerHelloAfterRetry | None,
+) -> State:
+    suite = _check_server_hello(hello, offer, msg, SERVER_HELLO_ALLOWED, _offered_types(hello))
     entry = _server_share(msg)
+    if retry is not None:  # RFC 9846 §4.1.4: the same suite, and the group the HelloRetryRequest named
+        require(msg.cipher_suite == retry.cipher_suite, "ServerHello suite differs from the HelloRetryRequest's",
+                _ILLEGAL)
+        require(retry.group is None or entry.group == retry.group,
+                "ServerHello key share is not for the group the HelloRetryRequest named", _ILLEGAL)
     share = offer.share_for(entry.group)
     require(share is not None, f"server chose key share group 0x{entry.group:04x}, for which we sent no share", _ILLEGAL)
     assert share is not None
@@ -75,13 +98,68 @@ def read_server_hello(ctx: Context, hello: ClientHello, offer: ClientOffer13, ms
     schedule = Schedule.start(suite, hello.random)
     _, server_secret = schedule.enter_handshake(ctx, share.shared_secret(entry.key_exchange))
     schedule.install(ctx, "server", server_secret, "server handshake traffic secret")
-    return ClientWaitEncryptedExtensions(n, schedule, offer, bool(hello.session_id), _offered_types(hello))
+    return ClientWaitEncryptedExtensions(
+        n, schedule, offer, compat, retry is not None, _offered_types(hello)
+    )
 
 
-def _check_server_hello(hello: ClientHello, offer: ClientOffer13, msg: ServerHello) -> CipherSuite:
-    """The fixed fields and extensions of a TLS 1.3 ServerHello (RFC 9846 §4.1.3, §4.2): illegal_parameter for a
-    value we did not offer, unsupported_extension for an extension we did not send."""
-    require(msg.version == LEGACY_VERSION, f"TLS 1.3 ServerHello with legacy_version 0x{msg.version:04x}", _ILLEGAL)
+def _answer_hello_retry(ctx: Context, hello: ClientHello, offer: ClientOffer13, msg: ServerHello) -> State:
+    """RFC 9846 §4.1.4: check the HelloRetryRequest (a group we support and sent no share for; a change at all, else
+    illegal_parameter), restart the transcript with message_hash (§4.4.1), and send ClientHello2: one share for the
+    named group, the cookie echoed (§4.2.2), no early_data; in compatibility mode the ChangeCipherSpec first."""
+    offered = _offered_types(hello) | {ExtensionType.COOKIE}  # the cookie is the server's to start (§4.2.2)
+    suite = _check_server_hello(hello, offer, msg, HELLO_RETRY_ALLOWED, offered)
+    found = ext.find_extension(msg.extensions, ExtensionType.KEY_SHARE)
+    group = ext.parse_key_share_hello_retry(found.data) if found is not None else None
+    found = ext.find_extension(msg.extensions, ExtensionType.COOKIE)
+    cookie = ext.parse_cookie(found.data) if found is not None else None
+    require(group is not None or cookie is not None, "HelloRetryRequest that would change nothing", _ILLEGAL)
+    if group is not None:
+        require(group in offer.groups and offer.share_for(group) is None,
+                f"HelloRetryRequest names group 0x{group:04x}: not offered, or already shared", _ILLEGAL)
+    enter_tls13(ctx, Negotiated(TLS13, suite, hello.random, msg.random, msg.session_id, hello.version))
+    ctx.transcript.restart_with_message_hash(len(encode_handshake(hello)), suite.prf_hash)
+    shares = (key_share.client_share(group),) if group is not None else offer.shares
+    extensions: list[Extension] = []
+    for e in hello.extensions or ():
+        if e.type == ExtensionType.KEY_SHARE:
+            e = ext.build_key_share_client([ext.KeyShareEntry(s.group, s.public_bytes) for s in shares])
+        if e.type != ExtensionType.EARLY_DATA:
+            extensions.append(e)
+    if cookie is not None:
+        extensions.append(ext.build_cookie(cookie))
+    second = dataclasses.replace(hello, extensions=tuple(extensions))
+    if hello.session_id and ctx.config.middlebox_compat:
+        ctx.emit(SEND_COMPAT_CHANGE_CIPHER_SPEC)
+    ctx.send(second)
+    return ClientWaitServerHelloAfterRetry(second, dataclasses.replace(offer, shares=shares), suite.id, group)
+
+
+@dataclass(frozen=True)
+class ClientWaitServerHelloAfterRetry(Tls13State):
+    """We answered a HelloRetryRequest with ClientHello2 (RFC 9846 §4.1.4); the ServerHello comes next."""
+
+    hello: ClientHello
+    offer: ClientOffer13 = field(repr=False)
+    cipher_suite: int
+    group: int | None
+
+    def handle(self, ctx: Context, msg: HandshakeMessage) -> State:
+        """A second HelloRetryRequest is unexpected_message (§4.1.4); a ServerHello must keep the suite and use
+        the named group."""
+        assert isinstance(msg, ServerHello)
+        require(not msg.is_hello_retry_request, "a second HelloRetryRequest (RFC 9846 §4.1.4)",
+                AlertDescription.UNEXPECTED_MESSAGE)
+        return _accept_server_hello(ctx, self.hello, self.offer, msg, compat=False, retry=self)
+
+
+def _check_server_hello(
+    hello: ClientHello, offer: ClientOffer13, msg: ServerHello, allowed: frozenset[int], offered: set[int]
+) -> CipherSuite:
+    """The fixed fields and extensions of a TLS 1.3 ServerHello or HelloRetryRequest (RFC 9846 §4.1.3, §4.1.4,
+    §4.2): illegal_parameter for a value we did not offer, unsupported_extension for an extension we did not send."""
+    where = "HelloRetryRequest" if msg.is_hello_retry_request else "ServerHello"
+    require(msg.version == LEGACY_VERSION, f"TLS 1.3 {where} with legacy_version 0x{msg.version:04x}", _ILLEGAL)
     require(msg.selected_version == TLS13, f"server selected version 0x{msg.selected_version:04x}, not TLS 1.3", _ILLEGAL)
     require(msg.session_id == hello.session_id, "legacy_session_id_echo differs from our legacy_session_id", _ILLEGAL)
     suite = by_id(msg.cipher_suite)
@@ -90,8 +168,8 @@ def _check_server_hello(hello: ClientHello, offer: ClientOffer13, msg: ServerHel
         f"server chose cipher suite 0x{msg.cipher_suite:04x}, which was not offered for TLS 1.3",
         _ILLEGAL,
     )
-    require(msg.compression_method == 0, "TLS 1.3 ServerHello with a compression method", _ILLEGAL)
-    check_extensions(msg.extensions, SERVER_HELLO_ALLOWED, _offered_types(hello), "ServerHello")
+    require(msg.compression_method == 0, f"TLS 1.3 {where} with a compression method", _ILLEGAL)
+    check_extensions(msg.extensions, allowed, offered, where)
     assert suite is not None
     return suite
 
@@ -111,8 +189,11 @@ class _Handshaking(Tls13State):
     negotiated: Negotiated
     schedule: Schedule = field(repr=False)
     offer: ClientOffer13 = field(repr=False)
-    #: We sent a legacy_session_id: middlebox compatibility mode, one ChangeCipherSpec before our second flight.
+    #: We sent a legacy_session_id and no ChangeCipherSpec yet: middlebox compatibility mode sends one before our
+    #: second flight (RFC 9846 Appendix D.4).
     compat: bool
+    #: The server asked for a second ClientHello (RFC 9846 §4.1.4).
+    hello_retry: bool
 
 
 @dataclass(frozen=True)
@@ -139,7 +220,7 @@ class ClientWaitEncryptedExtensions(_Handshaking):
                 ctx.emit(RecordLimits(n.send_limit, n.receive_limit, protected_only=False))
             elif e.type == ExtensionType.SERVER_NAME and e.data:
                 raise DecodeError("server_name in EncryptedExtensions must be empty")
-        return ClientWaitCertificate13(n, self.schedule, self.offer, self.compat)
+        return ClientWaitCertificate13(n, self.schedule, self.offer, self.compat, self.hello_retry)
 
 
 @dataclass(frozen=True)
@@ -157,7 +238,7 @@ class ClientWaitCertificate13(_Handshaking):
                 "CertificateRequest without signature_algorithms (RFC 9846 §4.3.2)",
                 AlertDescription.MISSING_EXTENSION,
             )
-            return ClientWaitCertificate13(self.negotiated, self.schedule, self.offer, self.compat, msg)
+            return dataclasses.replace(self, certificate_request=msg)
         assert isinstance(msg, Certificate13)
         require(not msg.certificate_request_context, "server Certificate with a request context", _ILLEGAL)
         require(bool(msg.entries), "server sent an empty Certificate (RFC 9846 §4.4.2.4)", AlertDescription.DECODE_ERROR)
@@ -166,7 +247,7 @@ class ClientWaitCertificate13(_Handshaking):
         if config.verify:
             crypto.verify_server_chain(chain, config.server_name, config.cafile)
         return ClientWaitCertificateVerify13(
-            self.negotiated, self.schedule, self.offer, self.compat, self.certificate_request, chain
+            self.negotiated, self.schedule, self.offer, self.compat, self.hello_retry, self.certificate_request, chain
         )
 
 
@@ -189,7 +270,8 @@ class ClientWaitCertificateVerify13(_Handshaking):
             key, msg.signature_scheme, self.offer.signature_schemes, ctx.covered, msg.signature, by_server=True
         )
         return ClientWaitFinished13(
-            self.negotiated, self.schedule, self.offer, self.compat, self.certificate_request, self.peer_certificates
+            self.negotiated, self.schedule, self.offer, self.compat, self.hello_retry, self.certificate_request,
+            self.peer_certificates,
         )
 
 
@@ -219,7 +301,7 @@ class ClientWaitFinished13(_Handshaking):
         ctx.send(Finished(schedule.finished(client_hs, ctx.transcript.digest())))
         schedule.install(ctx, "client", client_ap, "client application traffic secret 0")
         schedule.finish(ctx)
-        ctx.emit(HandshakeDone(Tls13Result(self.negotiated, secrets, self.peer_certificates)))
+        ctx.emit(HandshakeDone(Tls13Result(self.negotiated, secrets, self.peer_certificates, self.hello_retry)))
         return ClientConnected13(self.negotiated.suite, "client", client_ap, server_ap)
 
 
@@ -236,6 +318,7 @@ __all__ = [
     "ClientWaitCertificateVerify13",
     "ClientWaitEncryptedExtensions",
     "ClientWaitFinished13",
+    "ClientWaitServerHelloAfterRetry",
     "read_server_hello",
     "selects_tls13",
 ]

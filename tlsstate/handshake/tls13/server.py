@@ -22,13 +22,29 @@ from tlsstate.handshake.common import Context, State, require
 from tlsstate.handshake.hellos import ClientHelloExtensions, read_client_hello_extensions
 from tlsstate.handshake.outputs import SEND_COMPAT_CHANGE_CIPHER_SPEC, HandshakeDone, RecordLimits, Tls13Result
 from tlsstate.handshake.server_choices import Offer, choose_alpn
-from tlsstate.handshake.tls13.common import LEGACY_VERSION, TLS13, Schedule, Tls13State, check_finished, enter_tls13
+from tlsstate.handshake.tls13.common import (
+    LEGACY_VERSION,
+    TLS13,
+    Schedule,
+    Tls13State,
+    check_finished,
+    enter_tls13,
+    random_bytes,
+)
 from tlsstate.handshake.tls13.common import server_random as make_server_random
 from tlsstate.handshake.tls13.keyupdate import Connected13
 from tlsstate.wire import extensions as ext
 from tlsstate.wire.constants import AlertDescription, CompressionMethod, ExtensionType, ProtocolVersion
 from tlsstate.wire.errors import HandshakeFailure, ProtocolVersionError
-from tlsstate.wire.messages import CertificateVerify, ClientHello, Extension, Finished, HandshakeMessage, ServerHello
+from tlsstate.wire.messages import (
+    HELLO_RETRY_REQUEST_RANDOM,
+    CertificateVerify,
+    ClientHello,
+    Extension,
+    Finished,
+    HandshakeMessage,
+    ServerHello,
+)
 from tlsstate.wire.messages13 import Certificate13, EncryptedExtensions
 
 if TYPE_CHECKING:
@@ -56,15 +72,27 @@ def negotiates_tls13(config: TLSConfig, msg: ClientHello) -> bool:
 
 
 def answer_client_hello(ctx: Context, msg: ClientHello) -> State:
-    """RFC 9846 §4.1.1-§4.1.3, §4.3-§4.4: choose suite, group and signature scheme, answer with ServerHello, switch
-    both directions to the handshake traffic keys, send EncryptedExtensions, Certificate, CertificateVerify and
-    Finished, and move our direction to the application traffic key."""
+    """RFC 9846 §4.1.1-§4.1.4: choose suite, group and signature scheme; without an acceptable key share for a group
+    we both support, a HelloRetryRequest asking for one (with a cookie); else the whole first flight."""
     config = ctx.config
     offer = Offer(**vars(read_client_hello_extensions(msg)))
     require(msg.compression_methods == b"\x00", "TLS 1.3 ClientHello must offer exactly null compression", _ILLEGAL)
     suite = _choose_suite(config, msg)
     scheme = _choose_scheme(config, offer)
-    group, client_public = _choose_share(config, offer)
+    choice = _choose_share(config, offer)
+    if isinstance(choice, int):
+        return _hello_retry(ctx, msg, suite, choice)
+    return _first_flight(ctx, msg, offer, suite, scheme, choice, hello_retry=False)
+
+
+def _first_flight(
+    ctx: Context, msg: ClientHello, offer: Offer, suite: CipherSuite, scheme: int, share: tuple[int, bytes],
+    *, hello_retry: bool,
+) -> State:
+    """ServerHello, both directions to the handshake traffic keys, EncryptedExtensions, Certificate,
+    CertificateVerify, Finished, and our direction to the application traffic key (RFC 9846 §4.1.3-§4.4)."""
+    config = ctx.config
+    group, client_public = share
     server_public, shared_secret = key_share.server_share(group, client_public)
     n = Negotiated(
         version=TLS13,
@@ -81,7 +109,7 @@ def answer_client_hello(ctx: Context, msg: ClientHello) -> State:
     ctx.send(_server_hello(n, ext.KeyShareEntry(group, server_public)))
     schedule = Schedule.start(suite, msg.random)
     client_hs, server_hs = schedule.enter_handshake(ctx, shared_secret)
-    if msg.session_id and config.middlebox_compat:  # RFC 9846 Appendix D.4
+    if msg.session_id and config.middlebox_compat and not hello_retry:  # RFC 9846 Appendix D.4: one, after HRR there
         ctx.emit(SEND_COMPAT_CHANGE_CIPHER_SPEC)
     schedule.install(ctx, "server", server_hs, "server handshake traffic secret")
     schedule.install(ctx, "client", client_hs, "client handshake traffic secret")
@@ -90,7 +118,77 @@ def answer_client_hello(ctx: Context, msg: ClientHello) -> State:
     ctx.send(Finished(schedule.finished(server_hs, ctx.transcript.digest())))
     client_ap, server_ap = schedule.enter_master(ctx)
     schedule.install(ctx, "server", server_ap, "server application traffic secret 0")
-    return ServerWaitFinished13(n, schedule, client_ap, server_ap)
+    return ServerWaitFinished13(n, schedule, client_ap, server_ap, hello_retry)
+
+
+def _hello_retry(ctx: Context, msg: ClientHello, suite: CipherSuite, group: int) -> State:
+    """RFC 9846 §4.1.4: a HelloRetryRequest naming ``group`` and carrying a cookie; ClientHello1 becomes
+    message_hash in the transcript (§4.4.1); the compatibility ChangeCipherSpec follows it (Appendix D.4)."""
+    cookie = random_bytes(32)
+    n = Negotiated(TLS13, suite, msg.random, HELLO_RETRY_REQUEST_RANDOM, msg.session_id, msg.version)
+    enter_tls13(ctx, n)
+    ctx.transcript.restart_with_message_hash(len(ctx.transcript), suite.prf_hash)
+    ctx.send(ServerHello(
+        version=LEGACY_VERSION,
+        random=HELLO_RETRY_REQUEST_RANDOM,
+        session_id=msg.session_id,
+        cipher_suite=suite.id,
+        compression_method=CompressionMethod.NULL,
+        extensions=(
+            ext.build_key_share_hello_retry(group), ext.build_supported_versions_server(TLS13), ext.build_cookie(cookie),
+        ),
+    ))
+    if msg.session_id and ctx.config.middlebox_compat:
+        ctx.emit(SEND_COMPAT_CHANGE_CIPHER_SPEC)
+    return ServerWaitSecondClientHello(msg, suite, group, cookie)
+
+
+#: The ClientHello extensions a client may change after a HelloRetryRequest (RFC 9846 §4.1.2): key_share (one share
+#: for the named group), cookie (added), early_data (removed), pre_shared_key (ages and binders), padding.
+_MAY_CHANGE = frozenset({ExtensionType.KEY_SHARE, ExtensionType.COOKIE, ExtensionType.EARLY_DATA,
+                         ExtensionType.PRE_SHARED_KEY, ExtensionType.PADDING})
+
+
+def check_second_client_hello(first: ClientHello, second: ClientHello, group: int, cookie: bytes) -> bytes:
+    """ClientHello2 against ClientHello1 (RFC 9846 §4.1.2): the same but for the allowed changes, exactly one share
+    and for the named group, our cookie echoed; anything else is illegal_parameter. Returns the share."""
+    for name in ("version", "random", "session_id", "cipher_suites", "compression_methods"):
+        require(getattr(first, name) == getattr(second, name), f"second ClientHello changed {name}", _ILLEGAL)
+    before = {e.type: e.data for e in first.extensions or () if e.type not in _MAY_CHANGE}
+    after = {e.type: e.data for e in second.extensions or () if e.type not in _MAY_CHANGE}
+    require(before == after, "second ClientHello changed extensions other than key_share, cookie, early_data",
+            _ILLEGAL)
+    types = {e.type for e in second.extensions or ()}
+    require(ExtensionType.EARLY_DATA not in types, "early_data in the ClientHello after a HelloRetryRequest",
+            _ILLEGAL)
+    found = ext.find_extension(second.extensions, ExtensionType.COOKIE)
+    require(found is not None and ext.parse_cookie(found.data) == cookie,
+            "second ClientHello does not echo the HelloRetryRequest cookie", _ILLEGAL)
+    found = ext.find_extension(second.extensions, ExtensionType.KEY_SHARE)
+    require(found is not None, "second ClientHello without key_share", _ILLEGAL)
+    assert found is not None
+    shares = ext.parse_key_share_client(found.data)
+    require(len(shares) == 1 and shares[0].group == group,
+            f"second ClientHello must carry one share, for group 0x{group:04x}", _ILLEGAL)
+    return shares[0].key_exchange
+
+
+@dataclass(frozen=True)
+class ServerWaitSecondClientHello(Tls13State):
+    """We sent a HelloRetryRequest (RFC 9846 §4.1.4); the client answers with ClientHello2."""
+
+    first: ClientHello = field(repr=False)
+    suite: CipherSuite
+    group: int
+    cookie: bytes = field(repr=False)
+
+    def handle(self, ctx: Context, msg: HandshakeMessage) -> State:
+        """Check ClientHello2 against ClientHello1 and our request, then the first flight as usual."""
+        assert isinstance(msg, ClientHello)
+        public = check_second_client_hello(self.first, msg, self.group, self.cookie)
+        offer = Offer(**vars(read_client_hello_extensions(msg)))
+        scheme = _choose_scheme(ctx.config, offer)
+        return _first_flight(ctx, msg, offer, self.suite, scheme, (self.group, public), hello_retry=True)
 
 
 def _choose_suite(config: TLSConfig, msg: ClientHello) -> CipherSuite:
@@ -109,9 +207,10 @@ def _choose_scheme(config: TLSConfig, offer: ClientHelloExtensions) -> int:
     return signatures13.choose(config.private_key, offer.signature_schemes, config.effective_tls13_signature_schemes())
 
 
-def _choose_share(config: TLSConfig, offer: ClientHelloExtensions) -> tuple[int, bytes]:
-    """Our first group the client sent a share for (RFC 9846 §4.2.8); supported_groups and key_share come together
-    (§9.2: missing_extension), a share for a group the client does not list is illegal_parameter."""
+def _choose_share(config: TLSConfig, offer: ClientHelloExtensions) -> tuple[int, bytes] | int:
+    """Our first group the client sent a share for (RFC 9846 §4.2.8); else our first group it supports, for a
+    HelloRetryRequest (§4.1.4); supported_groups and key_share come together (§9.2: missing_extension), a share for a
+    group the client does not list is illegal_parameter; no group in common is handshake_failure."""
     require(offer.groups is not None and offer.key_shares is not None,
             "TLS 1.3 ClientHello needs both supported_groups and key_share (RFC 9846 §9.2)", _MISSING)
     assert offer.groups is not None and offer.key_shares is not None
@@ -123,8 +222,9 @@ def _choose_share(config: TLSConfig, offer: ClientHelloExtensions) -> tuple[int,
     for group in config.effective_tls13_groups():
         if group in shares:
             return group, shares[group]
-    if any(g in offer.groups for g in config.effective_tls13_groups()):
-        raise HandshakeFailure("no key share for a common group; HelloRetryRequest is not supported yet")
+    for group in config.effective_tls13_groups():
+        if group in offer.groups:
+            return group
     raise HandshakeFailure("no TLS 1.3 group in common")
 
 
@@ -177,6 +277,7 @@ class ServerWaitFinished13(Tls13State):
     schedule: Schedule = field(repr=False)
     client_application_secret: bytes = field(repr=False)
     server_application_secret: bytes = field(repr=False)
+    hello_retry: bool = False
 
     def handle(self, ctx: Context, msg: HandshakeMessage) -> State:
         """RFC 9846 §4.4.4: check the client's Finished, then its records move to its application traffic key."""
@@ -187,7 +288,7 @@ class ServerWaitFinished13(Tls13State):
         check_finished(schedule.finished(client_hs, ctx.covered), msg.verify_data, "client")
         schedule.install(ctx, "client", self.client_application_secret, "client application traffic secret 0")
         schedule.finish(ctx)
-        ctx.emit(HandshakeDone(Tls13Result(self.negotiated, schedule.secrets, [])))
+        ctx.emit(HandshakeDone(Tls13Result(self.negotiated, schedule.secrets, [], self.hello_retry)))
         return ServerConnected13(
             self.negotiated.suite, "server", self.server_application_secret, self.client_application_secret
         )
@@ -200,4 +301,11 @@ class ServerConnected13(Connected13):
     connected: ClassVar[bool] = True
 
 
-__all__ = ["ServerConnected13", "ServerWaitFinished13", "answer_client_hello", "negotiates_tls13"]
+__all__ = [
+    "ServerConnected13",
+    "ServerWaitFinished13",
+    "ServerWaitSecondClientHello",
+    "answer_client_hello",
+    "check_second_client_hello",
+    "negotiates_tls13",
+]
