@@ -290,3 +290,81 @@ def test_s_client_key_update_reaches_our_server(pki13: Pki13) -> None:
     assert not server.errors, server.errors
     assert server.results[0] == b"abcd\nefg\n"
     assert epochs == [(3, 3)]  # handshake keys (1), application keys (2), after the KeyUpdate (3)
+
+
+# ------------------------------------------------------------------------------- HelloRetryRequest, FFDHE
+
+HRR_CASES = [  # (OpenSSL -groups, our groups, our key-share groups, expected group, HelloRetryRequest expected)
+    ("P-384", None, None, NamedGroup.SECP384R1, True),                          # our default offer, OpenSSL wants P-384
+    ("ffdhe2048", [NamedGroup.X25519, NamedGroup.FFDHE2048], None, NamedGroup.FFDHE2048, True),
+    ("ffdhe3072", [NamedGroup.FFDHE3072], None, NamedGroup.FFDHE3072, False),
+    ("X448", [NamedGroup.SECP521R1, NamedGroup.X448], [NamedGroup.SECP521R1], NamedGroup.X448, True),
+    ("X448:P-521", [NamedGroup.SECP521R1, NamedGroup.X448], [NamedGroup.SECP521R1], NamedGroup.SECP521R1, False),
+]
+
+
+@pytest.mark.parametrize(("ossl_groups", "groups", "shares", "expected", "retry"), HRR_CASES,
+                         ids=[f"{c[0]}-{c[3].name}" for c in HRR_CASES])
+def test_client_hello_retry_and_ffdhe_against_s_server(
+    ossl_groups: str, groups: list[NamedGroup] | None, shares: list[NamedGroup] | None, expected: NamedGroup,
+    retry: bool, pki13: Pki13,
+) -> None:
+    from tests.helpers.env import free_port
+
+    port = free_port()
+    cert, key = pki13.files["rsa"]
+    peer = Peer([openssl(), "s_server", "-accept", f"127.0.0.1:{port}", "-cert", str(cert), "-key", str(key),
+                 "-naccept", "1", "-tls1_3", "-groups", ossl_groups, "-rev"])
+    try:
+        peer.wait_for("ACCEPT")
+        config = TLSConfig(max_version=TLS13, groups=groups, key_share_groups=shares, cafile=str(pki13.ca),
+                           server_name="localhost")
+        with TLSSocket.connect("127.0.0.1", port, config, timeout=TIMEOUT) as tls:
+            assert tls.handshake is not None
+            assert (tls.handshake.key_exchange_group, tls.handshake.hello_retry) == (expected, retry)
+            upload = line_payload(64 * 1024, seed=3)
+            assert _send_and_receive(tls, upload) == reversed_lines(upload)
+        peer.wait_for("CONNECTION CLOSED")
+    finally:
+        peer.stop()
+    assert "Protocol version: TLSv1.3" in peer.text()
+
+
+SERVER_HRR_CASES = [  # (s_client -groups: the first gets the share, our groups, expected group, HRR expected)
+    ("X25519:P-256", [NamedGroup.SECP256R1], NamedGroup.SECP256R1, True),
+    ("P-384:ffdhe4096", [NamedGroup.FFDHE4096], NamedGroup.FFDHE4096, True),
+    ("ffdhe2048", [NamedGroup.FFDHE2048], NamedGroup.FFDHE2048, False),
+    ("X448", [NamedGroup.X448, NamedGroup.X25519], NamedGroup.X448, False),
+]
+
+
+@pytest.mark.parametrize(("ossl_groups", "groups", "expected", "retry"), SERVER_HRR_CASES,
+                         ids=[c[0] for c in SERVER_HRR_CASES])
+def test_server_hello_retry_and_ffdhe_against_s_client(
+    ossl_groups: str, groups: list[NamedGroup], expected: NamedGroup, retry: bool, pki13: Pki13
+) -> None:
+    upload = random.Random(ossl_groups).randbytes(50_000)
+    download = random.Random(ossl_groups + "down").randbytes(50_000)
+
+    def handler(tls: TLSSocket) -> bytes:
+        got = read_exactly(tls, len(upload))
+        tls.sendall(download)
+        return got
+
+    chain, key = pki13.identities["rsa"]
+    config = TLSConfig(max_version=TLS13, groups=groups, certificate_chain=chain, private_key=key)
+    with OurServer(config, handler) as server:
+        peer = Peer([openssl(), "s_client", "-connect", f"127.0.0.1:{server.port}", "-CAfile", str(pki13.ca),
+                     "-verify_return_error", "-servername", "localhost", "-tls1_3", "-groups", ossl_groups, "-quiet"],
+                    stdin=upload)
+        try:
+            server.thread.join(TIMEOUT)
+            code = peer.finish()
+        finally:
+            peer.stop()
+    assert not server.errors, server.errors
+    hs = server.handshakes[0]
+    assert hs is not None and (hs.key_exchange_group, hs.hello_retry) == (expected, retry)
+    assert hashlib.sha256(server.results[0]).digest() == hashlib.sha256(upload).digest()
+    assert hashlib.sha256(bytes(peer.output)).digest() == hashlib.sha256(download).digest()
+    assert code == 0
