@@ -241,18 +241,19 @@ def _server_hello(n: Negotiated, share: ext.KeyShareEntry) -> ServerHello:
 
 
 def _encrypted_extensions(ctx: Context, n: Negotiated, offer: ClientHelloExtensions) -> list[Extension]:
-    """RFC 9846 §4.3.1: the answers that need no key exchange: server_name (empty, RFC 6066 §3), ALPN
-    (RFC 7301 §3.2), record_size_limit (RFC 8449 §4: counting the inner content type, so ours + 1)."""
-    out: list[Extension] = []
-    if offer.server_name is not None:
-        out.append(ext.build_empty(ExtensionType.SERVER_NAME))
-    if n.alpn is not None:
-        out.append(ext.build_alpn([n.alpn]))
+    """RFC 9846 §4.3.1: the answers that need no key exchange: our supported_groups (§4.2.7: what the client may
+    use next time), record_size_limit (RFC 8449 §4: counting the inner content type, so ours + 1), server_name
+    (empty, RFC 6066 §3), ALPN (RFC 7301 §3.2); in the order RFC 8448's server sends them."""
+    out = [ext.build_supported_groups(ctx.config.effective_tls13_groups())]
     if offer.record_size_limit is not None:
         ours = ctx.config.record_size_limit or 16384
         n.send_limit, n.receive_limit = min(offer.record_size_limit - 1, 16384), ours
         ctx.emit(RecordLimits(n.send_limit, n.receive_limit, protected_only=False))
         out.append(ext.build_record_size_limit(ours + 1))
+    if offer.server_name is not None:
+        out.append(ext.build_empty(ExtensionType.SERVER_NAME))
+    if n.alpn is not None:
+        out.append(ext.build_alpn([n.alpn]))
     return out
 
 
