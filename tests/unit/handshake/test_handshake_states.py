@@ -58,7 +58,8 @@ def test_no_state_other_than_wait_ccs_accepts_change_cipher_spec() -> None:
     accepting = sorted(cls.__name__ for cls, row in TRANSITIONS.items() if CCS in row)
     assert accepting == [
         "ClientWaitCertificate13", "ClientWaitCertificateVerify13", "ClientWaitChangeCipherSpec",
-        "ClientWaitEncryptedExtensions", "ClientWaitFinished13", "ServerWaitChangeCipherSpec", "ServerWaitFinished13",
+        "ClientWaitEncryptedExtensions", "ClientWaitFinished13", "ClientWaitServerHelloAfterRetry",
+        "ServerWaitChangeCipherSpec", "ServerWaitFinished13", "ServerWaitSecondClientHello",
     ]
     for cls in TRANSITIONS:
         if CCS not in TRANSITIONS[cls]:
