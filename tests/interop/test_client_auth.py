@@ -196,11 +196,10 @@ def test_serve_requires_client_certificate_from_s_client(pki_cli: dict[str, Path
 
 def test_connect_presents_certificate_to_s_server(pki_cli: dict[str, Path]) -> None:  # noqa: F811
     with s_server_www(pki_cli, ["-Verify", "1", "-CAfile", str(pki_cli["ca"])]) as port:
-        # TLS 1.2: client certificates in TLS 1.3 are not implemented yet (issue 11, step D)
         out = run_connect([f"localhost:{port}", "--cafile", str(pki_cli["ca"]), "--cert", str(pki_cli["cert"]),
-                           "--key", str(pki_cli["key"]), "--wait", "2", "--versions", "tls1.2"])
+                           "--key", str(pki_cli["key"]), "--wait", "2"])
         without = run_connect([f"localhost:{port}", "--cafile", str(pki_cli["ca"]), "--wait", "2"])
     assert out.returncode == 0, out.stderr
     assert out.stdout.startswith(b"HTTP/1.0 200 ok")
-    assert b"Client certificate" in out.stdout or b"TLSv1.2" in out.stdout
+    assert b"Client certificate" in out.stdout or b"TLSv1.3" in out.stdout
     assert without.returncode != 0 or not without.stdout.startswith(b"HTTP/1.0 200 ok")

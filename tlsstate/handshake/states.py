@@ -45,7 +45,13 @@ from tlsstate.handshake.tls13.client import (
     ClientWaitFinished13,
     ClientWaitServerHelloAfterRetry,
 )
-from tlsstate.handshake.tls13.server import ServerConnected13, ServerWaitFinished13, ServerWaitSecondClientHello
+from tlsstate.handshake.tls13.server import (
+    ServerConnected13,
+    ServerWaitClientCertificate13,
+    ServerWaitClientCertificateVerify13,
+    ServerWaitFinished13,
+    ServerWaitSecondClientHello,
+)
 from tlsstate.wire.constants import HandshakeType
 from tlsstate.wire.errors import InternalError, UnexpectedMessage
 
@@ -100,6 +106,7 @@ TRANSITIONS: Final[dict[type[State], dict[Input, tuple[type[State], ...]]]] = {
         H.CLIENT_HELLO: (
             ServerWaitClientKeyExchange, ServerWaitClientCertificate, ServerWaitChangeCipherSpec, ServerWaitFinished13,
             ServerWaitSecondClientHello,                          # TLS 1.3 HelloRetryRequest
+            ServerWaitClientCertificate13,                        # TLS 1.3 CertificateRequest
         ),
     },
     ServerWaitClientCertificate: {  # after a CertificateRequest; SSL 3.0 clients may skip it (no_certificate)
@@ -114,7 +121,15 @@ TRANSITIONS: Final[dict[type[State], dict[Input, tuple[type[State], ...]]]] = {
     ServerWaitFinished: {H.FINISHED: (ServerConnected,)},
     ServerConnected: {H.CLIENT_HELLO: (ServerConnected,)},           # answered with no_renegotiation
     # ---- TLS 1.3 server (RFC 9846 §2 Figure 1) ----
-    ServerWaitSecondClientHello: {H.CLIENT_HELLO: (ServerWaitFinished13,), CCS: (ServerWaitSecondClientHello,)},
+    ServerWaitSecondClientHello: {
+        H.CLIENT_HELLO: (ServerWaitFinished13, ServerWaitClientCertificate13), CCS: (ServerWaitSecondClientHello,),
+    },
+    ServerWaitClientCertificate13: {  # after our CertificateRequest (RFC 9846 §4.3.2)
+        H.CERTIFICATE: (ServerWaitFinished13, ServerWaitClientCertificateVerify13), CCS: (ServerWaitClientCertificate13,),
+    },
+    ServerWaitClientCertificateVerify13: {
+        H.CERTIFICATE_VERIFY: (ServerWaitFinished13,), CCS: (ServerWaitClientCertificateVerify13,),
+    },
     ServerWaitFinished13: {H.FINISHED: (ServerConnected13,), CCS: (ServerWaitFinished13,)},
     ServerConnected13: {H.KEY_UPDATE: (ServerConnected13,)},
 }

@@ -487,3 +487,13 @@ def build_signature_algorithms_cert(schemes: Sequence[int]) -> Extension:
     """``signature_algorithms_cert``: the schemes we accept in certificates (RFC 9846 §4.2.3)."""
     return _build_u16_list(ExtensionType.SIGNATURE_ALGORITHMS_CERT, schemes, "signature_algorithms_cert")
 
+
+def build_certificate_authorities(names: Sequence[bytes]) -> Extension:
+    """``DistinguishedName authorities<3..2^16-1>``, each ``opaque DistinguishedName<1..2^16-1>`` (DER), RFC 9846
+    §4.2.4."""
+    w = Writer()
+    with w.length_prefixed(2) as block:
+        for name in names:
+            block.vec16(name)
+    return Extension(ExtensionType.CERTIFICATE_AUTHORITIES, w.getvalue())
+

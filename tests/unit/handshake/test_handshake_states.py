@@ -59,7 +59,8 @@ def test_no_state_other_than_wait_ccs_accepts_change_cipher_spec() -> None:
     assert accepting == [
         "ClientWaitCertificate13", "ClientWaitCertificateVerify13", "ClientWaitChangeCipherSpec",
         "ClientWaitEncryptedExtensions", "ClientWaitFinished13", "ClientWaitServerHelloAfterRetry",
-        "ServerWaitChangeCipherSpec", "ServerWaitFinished13", "ServerWaitSecondClientHello",
+        "ServerWaitChangeCipherSpec", "ServerWaitClientCertificate13", "ServerWaitClientCertificateVerify13",
+        "ServerWaitFinished13", "ServerWaitSecondClientHello",
     ]
     for cls in TRANSITIONS:
         if CCS not in TRANSITIONS[cls]:

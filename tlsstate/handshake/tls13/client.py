@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import ClassVar
 
 from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding
 
 from tlsstate.crypto import key_share, signatures13
 from tlsstate.crypto.negotiated import Negotiated
@@ -296,13 +297,29 @@ class ClientWaitFinished13(_Handshaking):
         if self.compat:
             ctx.emit(SEND_COMPAT_CHANGE_CIPHER_SPEC)
         schedule.install(ctx, "client", client_hs, "client handshake traffic secret")
-        if self.certificate_request is not None:  # RFC 9846 §4.4.2.3: no suitable certificate -> an empty one
-            ctx.send(Certificate13(self.certificate_request.certificate_request_context, ()))
+        if self.certificate_request is not None:
+            _send_client_certificate(ctx, self.certificate_request)
         ctx.send(Finished(schedule.finished(client_hs, ctx.transcript.digest())))
         schedule.install(ctx, "client", client_ap, "client application traffic secret 0")
         schedule.finish(ctx)
         ctx.emit(HandshakeDone(Tls13Result(self.negotiated, secrets, self.peer_certificates, self.hello_retry)))
         return ClientConnected13(self.negotiated.suite, "client", client_ap, server_ap)
+
+
+def _send_client_certificate(ctx: Context, request: CertificateRequest13) -> None:
+    """RFC 9846 §4.4.2, §4.4.3: our chain and a CertificateVerify with the client context string when our key fits
+    a scheme the server asked for; otherwise an empty Certificate (§4.4.2.3), and the server decides."""
+    config, context = ctx.config, request.certificate_request_context
+    found = ext.find_extension(request.extensions, ExtensionType.SIGNATURE_ALGORITHMS)
+    asked = ext.parse_signature_algorithms(found.data) if found is not None else []
+    key, chain = config.client_private_key, config.client_certificate_chain
+    scheme = next((s for s in config.effective_tls13_signature_schemes()
+                   if key is not None and s in asked and signatures13.fits(s, key)), None)
+    if key is None or not chain or scheme is None:
+        ctx.send(Certificate13(context, ()))
+        return
+    ctx.send(Certificate13.of(tuple(c.public_bytes(Encoding.DER) for c in chain), context))
+    ctx.send(CertificateVerify(signatures13.sign(key, scheme, ctx.transcript.digest(), by_server=False), scheme))
 
 
 @dataclass(frozen=True)

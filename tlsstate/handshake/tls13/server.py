@@ -9,15 +9,17 @@ answer. The suite, group and signature scheme are chosen in server preference or
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ClassVar
 
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from tlsstate.crypto import key_share, signatures13
+from tlsstate.crypto import certs, key_share, signatures13
 from tlsstate.crypto.negotiated import Negotiated
 from tlsstate.crypto.suites import CipherSuite
+from tlsstate.handshake import crypto
 from tlsstate.handshake.common import Context, State, require
 from tlsstate.handshake.hellos import ClientHelloExtensions, read_client_hello_extensions
 from tlsstate.handshake.outputs import SEND_COMPAT_CHANGE_CIPHER_SPEC, HandshakeDone, RecordLimits, Tls13Result
@@ -35,7 +37,7 @@ from tlsstate.handshake.tls13.common import server_random as make_server_random
 from tlsstate.handshake.tls13.keyupdate import Connected13
 from tlsstate.wire import extensions as ext
 from tlsstate.wire.constants import AlertDescription, CompressionMethod, ExtensionType, ProtocolVersion
-from tlsstate.wire.errors import HandshakeFailure, ProtocolVersionError
+from tlsstate.wire.errors import DecodeError, HandshakeFailure, ProtocolVersionError
 from tlsstate.wire.messages import (
     HELLO_RETRY_REQUEST_RANDOM,
     CertificateVerify,
@@ -45,7 +47,7 @@ from tlsstate.wire.messages import (
     HandshakeMessage,
     ServerHello,
 )
-from tlsstate.wire.messages13 import Certificate13, EncryptedExtensions
+from tlsstate.wire.messages13 import Certificate13, CertificateRequest13, EncryptedExtensions
 
 if TYPE_CHECKING:
     from tlsstate.config import TLSConfig
@@ -114,11 +116,26 @@ def _first_flight(
     schedule.install(ctx, "server", server_hs, "server handshake traffic secret")
     schedule.install(ctx, "client", client_hs, "client handshake traffic secret")
     ctx.send(EncryptedExtensions(tuple(_encrypted_extensions(ctx, n, offer))))
+    if config.verify_client != "none":  # RFC 9846 §4.3.2
+        ctx.send(_certificate_request(config))
     _send_authentication(ctx, scheme)
     ctx.send(Finished(schedule.finished(server_hs, ctx.transcript.digest())))
     client_ap, server_ap = schedule.enter_master(ctx)
     schedule.install(ctx, "server", server_ap, "server application traffic secret 0")
-    return ServerWaitFinished13(n, schedule, client_ap, server_ap, hello_retry)
+    waiting = ServerWaitFinished13(n, schedule, client_ap, server_ap, hello_retry)
+    if config.verify_client != "none":
+        return ServerWaitClientCertificate13(waiting)
+    return waiting
+
+
+def _certificate_request(config: TLSConfig) -> CertificateRequest13:
+    """RFC 9846 §4.3.2: an empty context (authentication in the handshake), the schemes we verify, and our client
+    CAs' names (certificate_authorities, §4.2.4)."""
+    extensions = [ext.build_signature_algorithms(config.effective_tls13_signature_schemes())]
+    names = [c.subject.public_bytes() for c in certs.load_certificates(config.client_cafile)] if config.client_cafile else []
+    if names:
+        extensions.append(ext.build_certificate_authorities(names))
+    return CertificateRequest13(b"", tuple(extensions))
 
 
 def _hello_retry(ctx: Context, msg: ClientHello, suite: CipherSuite, group: int) -> State:
@@ -279,6 +296,8 @@ class ServerWaitFinished13(Tls13State):
     client_application_secret: bytes = field(repr=False)
     server_application_secret: bytes = field(repr=False)
     hello_retry: bool = False
+    #: The client's verified chain, when it authenticated (RFC 9846 §4.4.2).
+    peer_certificates: list[x509.Certificate] = field(default_factory=list, repr=False)
 
     def handle(self, ctx: Context, msg: HandshakeMessage) -> State:
         """RFC 9846 §4.4.4: check the client's Finished, then its records move to its application traffic key."""
@@ -289,10 +308,52 @@ class ServerWaitFinished13(Tls13State):
         check_finished(schedule.finished(client_hs, ctx.covered), msg.verify_data, "client")
         schedule.install(ctx, "client", self.client_application_secret, "client application traffic secret 0")
         schedule.finish(ctx)
-        ctx.emit(HandshakeDone(Tls13Result(self.negotiated, schedule.secrets, [], self.hello_retry)))
+        ctx.emit(HandshakeDone(Tls13Result(self.negotiated, schedule.secrets, self.peer_certificates, self.hello_retry)))
         return ServerConnected13(
             self.negotiated.suite, "server", self.server_application_secret, self.client_application_secret
         )
+
+
+@dataclass(frozen=True)
+class ServerWaitClientCertificate13(Tls13State):
+    """We sent a CertificateRequest (RFC 9846 §4.3.2); the client's Certificate comes before its Finished."""
+
+    waiting: ServerWaitFinished13
+
+    def handle(self, ctx: Context, msg: HandshakeMessage) -> State:
+        """RFC 9846 §4.4.2: an empty Certificate is certificate_required when one is required (§4.4.2.4), else the
+        Finished follows; a chain is verified against client_cafile (bad_certificate, unknown_ca, ...)."""
+        assert isinstance(msg, Certificate13)
+        require(not msg.certificate_request_context, "client Certificate with a request context we did not send",
+                _ILLEGAL)
+        config = ctx.config
+        if not msg.entries:
+            require(config.verify_client != "required", "client sent no certificate, and one is required",
+                    AlertDescription.CERTIFICATE_REQUIRED)
+            return self.waiting
+        chain, _ = crypto.load_peer_certificates13(msg.certificates)
+        crypto.verify_client_chain(chain, config.client_cafile)
+        return ServerWaitClientCertificateVerify13(self.waiting, chain)
+
+
+@dataclass(frozen=True)
+class ServerWaitClientCertificateVerify13(Tls13State):
+    """The client sent a certificate; its CertificateVerify proves the key (RFC 9846 §4.4.3)."""
+
+    waiting: ServerWaitFinished13
+    peer_certificates: list[x509.Certificate] = field(repr=False)
+
+    def handle(self, ctx: Context, msg: HandshakeMessage) -> State:
+        """A scheme we asked for that fits the certificate (illegal_parameter), a signature over the client context
+        string and the transcript through its Certificate (decrypt_error)."""
+        assert isinstance(msg, CertificateVerify)
+        if msg.signature_scheme is None:
+            raise DecodeError("TLS 1.3 CertificateVerify without a signature scheme")
+        key = self.peer_certificates[0].public_key()
+        assert isinstance(key, signatures13.PublicKey)
+        signatures13.verify(key, msg.signature_scheme, ctx.config.effective_tls13_signature_schemes(), ctx.covered,
+                            msg.signature, by_server=False)
+        return dataclasses.replace(self.waiting, peer_certificates=self.peer_certificates)
 
 
 @dataclass(frozen=True)
@@ -304,6 +365,8 @@ class ServerConnected13(Connected13):
 
 __all__ = [
     "ServerConnected13",
+    "ServerWaitClientCertificate13",
+    "ServerWaitClientCertificateVerify13",
     "ServerWaitFinished13",
     "ServerWaitSecondClientHello",
     "answer_client_hello",
