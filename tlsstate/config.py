@@ -157,6 +157,8 @@ class TLSConfig:
     #: TLS 1.3 middlebox compatibility mode (RFC 9846 Appendix D.4): a client sends a 32-byte legacy_session_id
     #: and one dummy ChangeCipherSpec; a server sends one when the client's session ID is not empty.
     middlebox_compat: bool = True
+    #: TLS 1.3: send KeyUpdate after this many records under one key (None: the AEAD's limit, RFC 9846 §5.5).
+    key_update_after: int | None = None
 
     def effective_suites(self) -> list[CipherSuite]:
         """The configured suites the handshake can run, in preference order."""
@@ -262,6 +264,8 @@ class TLSConfig:
             raise ConfigurationError("max_fragment_length must be 512, 1024, 2048 or 4096 (RFC 6066 §4)")
         if self.min_dh_bits < 512:
             raise ConfigurationError("min_dh_bits must be at least 512")
+        if self.key_update_after is not None and self.key_update_after < 1:
+            raise ConfigurationError("key_update_after must be at least 1 record")
         if self.max_handshake_message_length < 1024:
             raise ConfigurationError("max_handshake_message_length must be at least 1024")
         for proto in self.alpn_protocols:

@@ -34,6 +34,7 @@ from cryptography import x509
 from tlsstate.config import TLSConfig
 from tlsstate.crypto.keys import ConnectionKeys, SecurityParameters
 from tlsstate.crypto.negotiated import Negotiated
+from tlsstate.crypto.schedule13 import key_update_limit
 from tlsstate.crypto.suites import CipherSuite
 from tlsstate.events import AlertEvent, ApplicationData, ConnectionClosed, Event, HandshakeComplete
 from tlsstate.handshake.client import ClientHandshake
@@ -116,6 +117,8 @@ class Connection:
         self._started = False
         self._send_limit = MAX_PLAINTEXT_LENGTH
         self._pending_limits: tuple[int, int] | None = None  # record_size_limit: applied with the new keys
+        #: TLS 1.3: after this many records under one key we send KeyUpdate (RFC 9846 §5.5); never in TLS 1.2
+        self._key_update_at = 1 << 64
 
     def __repr__(self) -> str:
         role = "server" if self.server_side else "client"
@@ -180,6 +183,16 @@ class Connection:
             self._early_data.append(bytes(data))
             return
         self._guard(self._seal_application_data, data)
+
+    def key_update(self, *, request_peer: bool = True) -> None:
+        """TLS 1.3: queue a KeyUpdate and seal from now on with our next application traffic secret (RFC 9846
+        §4.6.3); ``request_peer`` asks the peer to update its direction too. ConfigurationError before a TLS 1.3
+        handshake is done."""
+        self._check_error()
+        if self._close_sent:
+            raise errors.ConnectionClosedError(clean=True)
+        self._handshake_step(self._handshake.key_update, request_peer=request_peer)
+        self._flush_handshake()
 
     def close(self) -> None:
         """Queue a close_notify alert (RFC 5246 §7.2.1); later send_data calls raise."""
@@ -321,12 +334,17 @@ class Connection:
         version = self._record_version
         out = self._out
         step = self._send_limit
+        write_state, limit = self.write_state, self._key_update_at
         if len(data) <= step:  # one record: no slicing
             out.append(seal(ContentType.APPLICATION_DATA, version, data))
-            return
-        view = memoryview(data)
-        for start in range(0, len(view), step):
-            out.append(seal(ContentType.APPLICATION_DATA, version, view[start : start + step]))
+        else:
+            view = memoryview(data)
+            for start in range(0, len(view), step):
+                out.append(seal(ContentType.APPLICATION_DATA, version, view[start : start + step]))
+                if write_state.seq >= limit:
+                    self.key_update(request_peer=False)
+        if write_state.seq >= limit:  # RFC 9846 §5.5: new keys well before the AEAD limit
+            self.key_update(request_peer=False)
 
     # ================================================================ what the handshake returns
 
@@ -468,6 +486,7 @@ class Connection:
         if result.peer_certificates:
             self.peer_certificates = result.peer_certificates
         self.tls13_secrets = result.secrets
+        self._key_update_at = self.config.key_update_after or key_update_limit(n.suite)
         self.handshake_info = HandshakeComplete(
             version=int(n.version),
             cipher_suite=n.suite,

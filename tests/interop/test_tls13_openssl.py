@@ -368,3 +368,91 @@ def test_server_hello_retry_and_ffdhe_against_s_client(
     assert hashlib.sha256(server.results[0]).digest() == hashlib.sha256(upload).digest()
     assert hashlib.sha256(bytes(peer.output)).digest() == hashlib.sha256(download).digest()
     assert code == 0
+
+
+# ------------------------------------------------------------------------------- KeyUpdate (RFC 9846 §4.6.3, §5.5)
+
+
+def test_client_key_update_requested_by_api_against_s_server(pki13: Pki13) -> None:
+    """Our KeyUpdate(update_requested): s_server answers with its own (seen by -msg both ways), both directions move
+    on, and the data keeps flowing under the new keys."""
+    case = Case13("TLS_AES_256_GCM_SHA384", "x25519")
+    peer, port = s_server13(pki13, case, ["-rev", "-msg"])
+    try:
+        config = our_config(case, cafile=str(pki13.ca), server_name="localhost")
+        with TLSSocket.connect("127.0.0.1", port, config, timeout=TIMEOUT) as tls:
+            tls.key_update(request_peer=True)
+            assert tls.connection.write_state.epoch == 3
+            tls.sendall(b"after the update\n")
+            assert read_exactly(tls, 17) == b"etadpu eht retfa\n"
+            assert tls.connection.read_state.epoch == 3  # the server's KeyUpdate came before its data
+        peer.wait_for("CONNECTION CLOSED")
+    finally:
+        peer.stop()
+    text = peer.text()
+    assert "<<< TLS 1.3, Handshake [length 0005], KeyUpdate" in text
+    assert ">>> TLS 1.3, Handshake [length 0005], KeyUpdate" in text
+
+
+def test_client_automatic_key_update_against_s_server(pki13: Pki13) -> None:
+    """key_update_after=40: our client moves to a new key every 40 records (RFC 9846 §5.5, here far below the
+    AEAD limit); s_server follows each KeyUpdate and the 1 MiB comes back intact. The lines are 1024 bytes, so
+    each 16 KiB record ends on a line: s_server -rev reverses a line cut by a KeyUpdate in two halves."""
+    case = Case13("TLS_CHACHA20_POLY1305_SHA256", "x25519")
+    rng = random.Random(7)
+    upload = b"".join(rng.randbytes(512).hex().encode()[:1023] + b"\n" for _ in range(MIB // 1024))
+    peer, port = s_server13(pki13, case, ["-rev"])
+    try:
+        config = our_config(case, cafile=str(pki13.ca), server_name="localhost", key_update_after=40)
+        with TLSSocket.connect("127.0.0.1", port, config, timeout=TIMEOUT) as tls:
+            received = _send_and_receive(tls, upload)
+            epochs = tls.connection.write_state.epoch
+        peer.wait_for("CONNECTION CLOSED")
+    finally:
+        peer.stop()
+    assert hashlib.sha256(received).digest() == hashlib.sha256(reversed_lines(upload)).digest()
+    assert epochs >= 2 + (len(upload) // 16384) // 40
+
+
+def test_server_automatic_key_update_against_s_client(pki13: Pki13) -> None:
+    case = Case13("TLS_AES_128_GCM_SHA256", "P-256")
+    upload = random.Random(11).randbytes(300)
+    download = random.Random(12).randbytes(MIB)
+    epochs: list[int] = []
+
+    def handler(tls: TLSSocket) -> bytes:
+        got = read_exactly(tls, len(upload))
+        tls.sendall(download)
+        epochs.append(tls.connection.write_state.epoch)
+        return got
+
+    chain, key = pki13.identities["rsa"]
+    config = our_config(case, certificate_chain=chain, private_key=key, key_update_after=10)
+    with OurServer(config, handler) as server:
+        peer = s_client13(pki13, server.port, case, upload)
+        try:
+            server.thread.join(TIMEOUT)
+            code = peer.finish()
+        finally:
+            peer.stop()
+    assert not server.errors, server.errors
+    assert hashlib.sha256(bytes(peer.output)).digest() == hashlib.sha256(download).digest()
+    assert code == 0 and epochs[0] >= 2 + (MIB // 16384) // 10
+
+
+def test_connect_key_update_flag_against_s_server(pki13: Pki13) -> None:
+    from tests.helpers.peers import run_connect
+
+    case = Case13("TLS_AES_128_GCM_SHA256", "x25519")
+    peer, port = s_server13(pki13, case, ["-rev", "-msg"])
+    try:
+        out = run_connect([f"localhost:{port}", "--cafile", str(pki13.ca), "--key-update", "--wait", "3"],
+                          stdin=b"hello\n")
+        peer.wait_for("CONNECTION CLOSED")
+    finally:
+        peer.stop()
+    status = out.stderr.decode()
+    assert out.returncode == 0, status
+    assert "KeyUpdate sent (update_requested): client application traffic secret 1 (epoch 3)" in status
+    assert out.stdout == b"olleh\n"
+    assert "<<< TLS 1.3, Handshake [length 0005], KeyUpdate" in peer.text()

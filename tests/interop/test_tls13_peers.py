@@ -179,3 +179,23 @@ def test_our_client_against_gnutls_serv(tmp_path: Path) -> None:
     finally:
         proc.kill()
         proc.wait(5)
+
+
+@pytest.mark.parametrize("server_side", [False, True], ids=["our-client", "our-server"])
+def test_automatic_key_update_with_cpython_ssl(server_side: bool, tmp_path: Path) -> None:
+    """key_update_after=8: a KeyUpdate every 8 records of 1 MiB each way (RFC 9846 §5.5); CPython's OpenSSL follows
+    every one (the hashes match) and our direction went through the expected number of epochs."""
+    chain, key = credentials("rsa")
+    if server_side:
+        config = TLSConfig(max_version=TLS13, certificate_chain=[chain[0]], private_key=key, key_update_after=8)
+        conn = Connection(config, server_side=True)
+        peer = SslPeer(_ssl13(False, tmp_path), server_side=False)
+    else:
+        config = TLSConfig(max_version=TLS13, server_name=HOST, verify=False, key_update_after=8)
+        conn = Connection(config, server_side=False)
+        conn.start_handshake()
+        peer = SslPeer(_ssl13(True, tmp_path), server_side=True)
+        peer.incoming.write(conn.bytes_to_send())
+    _completes(exchange(conn, peer))
+    transfer(conn, peer, MIB)
+    assert conn.write_state.epoch == 2 + (MIB // 16384) // 8

@@ -129,6 +129,14 @@ def _print_tls13_schedule(console: Console, secrets: Tls13Secrets, suite: Cipher
             console.print(f"{title + ' write IV':<37}: {iv.hex()}", highlight=False)
 
 
+def _send_key_update(console: Console, tls: TLSSocket) -> None:
+    """--key-update: one KeyUpdate asking the server to update too (RFC 9846 §4.6.3)."""
+    if tls.handshake is None or tls.handshake.version < ProtocolVersion.TLS1_3:
+        raise click.ClickException("--key-update needs TLS 1.3 (this connection is TLS 1.2 or older)")
+    tls.key_update(request_peer=True)
+    console.print(f"KeyUpdate sent (update_requested): {tls.connection.write_state.key_label}", highlight=False)
+
+
 def _exchange(tls: TLSSocket, wait: float) -> tuple[int, bool]:
     """Send stdin, print what arrives; returns (bytes received, peer closed cleanly)."""
     stdin_fd: int | None = None
@@ -193,12 +201,17 @@ def _exchange(tls: TLSSocket, wait: float) -> tuple[int, bool]:
               help="Ask for max_fragment_length (RFC 6066 §4).")
 @click.option("--cert", type=click.Path(exists=True, dir_okay=False), help="Client certificate chain (PEM, leaf first).")
 @click.option("--key", type=click.Path(exists=True, dir_okay=False), help="Client private key (PEM; default: --cert file).")
+@click.option("--key-update", is_flag=True,
+              help="TLS 1.3: send KeyUpdate(update_requested) right after the handshake (RFC 9846 §4.6.3).")
+@click.option("--key-update-after", type=click.IntRange(1), metavar="N",
+              help="TLS 1.3: send KeyUpdate after N records under one key (default: the AEAD's limit, §5.5).")
 def connect(
     target: str, servername: str | None, alpn: str | None, versions: str | None, ciphers: str | None,
     groups: str | None, cafile: str | None, insecure: bool, show_keys: bool, keylog: str | None,
     reconnect: bool, no_ems: bool, no_etm: bool, timeout: float, wait: float, quiet: bool,
     dhe_groups: str | None = None, ssl3: bool = False, cert: str | None = None, key: str | None = None,
     tickets: bool = True, record_size_limit: int | None = None, max_fragment_length: str | None = None,
+    key_update: bool = False, key_update_after: int | None = None,
 ) -> None:
     """Handshake (twice with --reconnect), print what was agreed, then exchange stdin and the replies."""
     from tlsstate.sessions.cache import SessionStore
@@ -216,6 +229,7 @@ def connect(
     apply_protocol_options(config, version_range=version_range, dhe_groups=dhe_groups, ssl3=ssl3)
     config.session_tickets = tickets
     config.record_size_limit = record_size_limit
+    config.key_update_after = key_update_after
     config.max_fragment_length = int(max_fragment_length) if max_fragment_length else None
     if key and not cert:
         raise click.UsageError("--key needs --cert")
@@ -232,6 +246,8 @@ def connect(
             console.print(f"CONNECTED to {host}:{port}" + (" (reconnect)" if attempt else ""), highlight=False)
             with TLSSocket.connect(host, port, config, timeout=timeout) as tls:
                 _print_summary(console, tls, show_keys)
+                if key_update and attempt == 0:
+                    _send_key_update(console, tls)
                 if attempt == 0:
                     received, clean = _exchange(tls, wait)
                     console.print(

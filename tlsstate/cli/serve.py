@@ -78,13 +78,15 @@ def load_server_identity(cert: str | None, key: str | None) -> tuple[list[x509.C
 @click.option("--verify-client", type=click.Choice(["none", "optional", "required"]), default="none", show_default=True,
               help="Ask for a client certificate (RFC 5246 §7.4.4); needs --client-ca.")
 @click.option("--client-ca", type=click.Path(exists=True, dir_okay=False), help="CAs for client certificates (PEM).")
+@click.option("--key-update-after", type=click.IntRange(1), metavar="N",
+              help="TLS 1.3: send KeyUpdate after N records under one key (default: the AEAD's limit, RFC 9846 §5.5).")
 def serve(
     host: str, port: int, cert: str | None, key: str | None, versions: str | None, ciphers: str | None,
     groups: str | None, alpn: str | None, www: bool, keylog: str | None, no_ems: bool, no_etm: bool,
     max_connections: int, count: int | None, once: bool, timeout: float, handshake_timeout: float,
     dhe_groups: str | None = None, ssl3: bool = False, verify_client: str = "none", client_ca: str | None = None,
     tickets: bool = True, record_size_limit: int | None = None, ticket_lifetime: float = 7200.0,
-    ticket_key_rotation: float | None = None, session_cache_size: int = 1024,
+    ticket_key_rotation: float | None = None, session_cache_size: int = 1024, key_update_after: int | None = None,
 ) -> None:
     """Listen, then handle connections (each in its own thread) until --count/--once or Ctrl-C."""
     from tlsstate.sessions.cache import SessionCache
@@ -103,6 +105,7 @@ def serve(
         raise click.UsageError("--verify-client needs --client-ca")
     config.verify_client, config.client_cafile = verify_client, client_ca
     config.record_size_limit = record_size_limit
+    config.key_update_after = key_update_after
     if tickets:
         from tlsstate.sessions.tickets import TicketKeys
 

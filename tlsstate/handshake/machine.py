@@ -16,8 +16,10 @@ from typing import TYPE_CHECKING
 from tlsstate.handshake.common import Context, State
 from tlsstate.handshake.outputs import Output
 from tlsstate.handshake.states import CCS, check_input, check_next
+from tlsstate.handshake.tls13.keyupdate import Connected13
 from tlsstate.handshake.transcript import Transcript
 from tlsstate.wire.constants import HandshakeType, ProtocolVersion
+from tlsstate.wire.errors import ConfigurationError
 from tlsstate.wire.messages import RawHandshake, parse_message
 
 if TYPE_CHECKING:
@@ -65,6 +67,15 @@ class Handshake:
         state = self.state
         check_input(type(state), CCS)
         self._enter(CCS, state.handle_change_cipher_spec(self.context))
+        return self.take_outputs()
+
+    def key_update(self, *, request_peer: bool) -> list[Output]:
+        """Send a TLS 1.3 KeyUpdate and move our direction to its next traffic secret (RFC 9846 §4.6.3); with
+        ``request_peer`` the peer is asked to do the same. Only once a TLS 1.3 handshake is done."""
+        state = self.state
+        if not isinstance(state, Connected13):
+            raise ConfigurationError("KeyUpdate needs an established TLS 1.3 connection (RFC 9846 §4.6.3)")
+        self.state = state.key_update(self.context, request_peer=request_peer)
         return self.take_outputs()
 
     def take_outputs(self) -> list[Output]:

@@ -205,6 +205,11 @@ class TLSSocket:
                 self.sock.settimeout(self.timeout)
         return self.handshake
 
+    def key_update(self, *, request_peer: bool = True) -> None:
+        """TLS 1.3: send a KeyUpdate now (RFC 9846 §4.6.3); see :meth:`Connection.key_update`."""
+        self.connection.key_update(request_peer=request_peer)
+        self._flush()
+
     def sendall(self, data: bytes) -> None:
         """Protect and send all of ``data`` (fragmented into records, RFC 5246 §6.2.1)."""
         if self.handshake is None:
