@@ -65,6 +65,7 @@ from tlsstate.wire.constants import (
     AlertLevel,
     ContentType,
     HandshakeType,
+    ProtocolVersion,
 )
 from tlsstate.wire.errors import DecodeError, InternalError, ProtocolError, ProtocolVersionError, TLSError, UnexpectedMessage
 from tlsstate.wire.keylog import KeyLogWriter, open_default_keylog
@@ -284,9 +285,14 @@ class Connection:
             self._handshake_step(self._handshake.handle_message, raw)
 
     def _process_change_cipher_spec(self, payload: bytes) -> None:
-        """RFC 5246 §7.1: one byte of value 1, between whole handshake messages, where the table allows."""
+        """RFC 5246 §7.1: one byte of value 1, between whole handshake messages, where the table allows. In TLS 1.3
+        any other value is unexpected_message (RFC 9846 §5)."""
         if payload != _CCS_PAYLOAD:
-            raise DecodeError(f"ChangeCipherSpec payload must be 01, got {payload.hex() or 'nothing'}")
+            message = f"ChangeCipherSpec payload must be 01, got {payload.hex() or 'nothing'}"
+            negotiated = self._handshake.context.negotiated
+            if negotiated is not None and negotiated.version >= ProtocolVersion.TLS1_3:
+                raise UnexpectedMessage(message + " (RFC 9846 §5)")
+            raise DecodeError(message)
         if not self._reassembler.empty:
             raise UnexpectedMessage("ChangeCipherSpec in the middle of a handshake message")
         self._handshake_step(self._handshake.handle_change_cipher_spec)
