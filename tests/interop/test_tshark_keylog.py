@@ -1,4 +1,4 @@
-"""tshark decrypts a capture of tlsstate sessions with the NSS key log tlsstate wrote.
+"""tshark (and ``tlsstate decrypt``) decrypt a capture of tlsstate sessions with the NSS key log tlsstate wrote.
 
 A tlsstate server and client talk over loopback while ``tshark -i lo`` captures; the client writes
 ``CLIENT_RANDOM`` lines (TLS 1.3: the five traffic and exporter secrets) with
@@ -10,10 +10,13 @@ an external check of the key log, the master secret and the record protection to
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import signal
 import socket
 import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -181,6 +184,15 @@ def _capture_and_decrypt(tmp_path: Path, sessions: list[tuple[ProtocolVersion, s
         to_server, to_client = parse_follow_raw(out.stdout, port)
         assert to_server == request, f"stream {stream}: tshark's client data differs"
         assert to_client == response, f"stream {stream}: tshark's server data differs"
+    # tlsstate decrypt reads the same capture with the same key log and finds the same bytes
+    ours = subprocess.run([sys.executable, "-m", "tlsstate", "decrypt", str(capture), "--keylog", str(keylog_path),
+                           "--json"], capture_output=True, text=True, timeout=120)
+    assert ours.returncode == 0, ours.stderr
+    found = [c for c in json.loads(ours.stdout) if c["server"].endswith(f":{port}")]
+    assert [(c["client_to_server_sha256"], c["server_to_client_sha256"]) for c in found] == [
+        (hashlib.sha256(request).hexdigest(), hashlib.sha256(response).hexdigest()) for request, response in expected
+    ]
+    assert all(c["finished_verified"] and c["records_failed"] == 0 for c in found)
     # control: without the key log tshark recovers no plaintext from the same capture
     out = subprocess.run([tshark, "-r", str(capture), "-q", "-z", f"follow,tls,raw,{streams[0]}"],
                          capture_output=True, text=True, timeout=60)
