@@ -157,6 +157,9 @@ class TLSConfig:
     #: TLS 1.3 middlebox compatibility mode (RFC 9846 Appendix D.4): a client sends a 32-byte legacy_session_id
     #: and one dummy ChangeCipherSpec; a server sends one when the client's session ID is not empty.
     middlebox_compat: bool = True
+    #: TLS 1.3 server: ask with a HelloRetryRequest for our most preferred common group even when the client sent a
+    #: share for a less preferred one (RFC 8448 §5's server; e.g. to insist on X25519MLKEM768). Default: use a share.
+    retry_for_preferred_group: bool = False
     #: TLS 1.3: send KeyUpdate after this many records under one key (None: the AEAD's limit, RFC 9846 §5.5).
     key_update_after: int | None = None
 

@@ -25,7 +25,7 @@ from typing import Any
 
 import pytest
 from cryptography import x509
-from cryptography.hazmat.primitives.asymmetric import x25519
+from cryptography.hazmat.primitives.asymmetric import ec, x25519
 
 from tests.helpers.env import VECTORS
 from tests.helpers.vectorfiles import botan_sections
@@ -37,6 +37,7 @@ from tlsstate.crypto.suites import by_name
 from tlsstate.events import ApplicationData, ConnectionClosed, HandshakeComplete
 from tlsstate.handshake.tls13 import common as tls13_common
 from tlsstate.handshake.tls13 import offer as tls13_offer
+from tlsstate.handshake.tls13 import server as tls13_server
 from tlsstate.handshake.tls13.offer import ClientOffer13
 from tlsstate.record.keying import traffic_protection
 from tlsstate.record.protection import Tls13InnerPlaintext
@@ -147,3 +148,43 @@ def test_rfc8448_simple_1rtt_client(trace: dict[str, bytes], monkeypatch: pytest
     assert client.bytes_to_send() == trace["Record_Client_AppData"]
     client.close()
     assert client.bytes_to_send() == trace["Record_Client_CloseNotify"]
+
+
+def test_rfc8448_hello_retry_request_server(monkeypatch: pytest.MonkeyPatch) -> None:
+    """RFC 8448 §5: the client shares x25519, our server (preferring secp256r1) answers with the trace's
+    HelloRetryRequest (the trace's cookie fed in as the random it is), then, fed the trace's ClientHello2, writes the
+    trace's ServerHello and encrypted flight; the trace's client Finished and close_notify are accepted."""
+    if not (FOLDER / "transcripts.vec").exists():
+        pytest.skip("RFC 8448 transcripts not available")
+    section = botan_sections(FOLDER / "transcripts.vec")["HelloRetryRequest_Handshake"]
+    trace = {name: bytes.fromhex(value) for name, value in section.items() if name != "CurrentTimestamp"}
+    pool = trace["Server_RNG_Pool"]
+    randoms = [trace["HelloRetryRequest_Cookie"], pool[:32]]  # the cookie, then the ServerHello random
+    monkeypatch.setattr(tls13_common, "random_bytes", lambda n: randoms.pop(0))
+    monkeypatch.setattr(tls13_server, "random_bytes", tls13_common.random_bytes)
+    private = ec.derive_private_key(int.from_bytes(pool[32:64], "big"), ec.SECP256R1())
+    monkeypatch.setattr(key_share, "generate_ecdhe", lambda group: dh.EcdheKeyPair(NamedGroup.SECP256R1, private))
+    chain, key = _server_identity(trace)
+
+    def trace_signature(private_key: Any, scheme: int, transcript_hash: bytes, *, by_server: bool) -> bytes:
+        assert signatures13.signed_content(transcript_hash, by_server=by_server) == trace["Server_MessageToSign"]
+        signatures13.verify(chain[0].public_key(), scheme, [scheme], transcript_hash, trace["Server_MessageSignature"],
+                            by_server=True)
+        return trace["Server_MessageSignature"]
+
+    monkeypatch.setattr(signatures13, "sign", trace_signature)
+    groups = [NamedGroup.SECP256R1, NamedGroup.SECP384R1, NamedGroup.X25519]  # the trace server's EncryptedExtensions
+    config = TLSConfig(max_version=ProtocolVersion.TLS1_3, cipher_suites=SUITES, groups=groups,
+                       certificate_chain=chain, private_key=key, retry_for_preferred_group=True)
+    server = Connection(config, server_side=True)
+    server.receive_bytes(trace["Record_ClientHello_1"])
+    assert _drain(server) == []
+    assert server.bytes_to_send() == trace["Record_HelloRetryRequest"]
+    server.receive_bytes(trace["Record_ClientHello_2"])
+    assert _drain(server) == []
+    assert server.bytes_to_send() == trace["Record_ServerHello"] + trace["Record_ServerHandshakeMessages"]
+    server.receive_bytes(trace["Record_ClientFinished"] + trace["Record_Client_CloseNotify"])
+    events = _drain(server)
+    assert isinstance(events[0], HandshakeComplete) and events[0].hello_retry and events[1] == ConnectionClosed(True)
+    assert server.bytes_to_send() == trace["Record_Server_CloseNotify"]
+

@@ -151,8 +151,8 @@ def _hello_retry(ctx: Context, msg: ClientHello, suite: CipherSuite, group: int)
         session_id=msg.session_id,
         cipher_suite=suite.id,
         compression_method=CompressionMethod.NULL,
-        extensions=(
-            ext.build_key_share_hello_retry(group), ext.build_supported_versions_server(TLS13), ext.build_cookie(cookie),
+        extensions=(  # RFC 8448 §5's order
+            ext.build_key_share_hello_retry(group), ext.build_cookie(cookie), ext.build_supported_versions_server(TLS13),
         ),
     ))
     if msg.session_id and ctx.config.middlebox_compat:
@@ -226,8 +226,9 @@ def _choose_scheme(config: TLSConfig, offer: ClientHelloExtensions) -> int:
 
 def _choose_share(config: TLSConfig, offer: ClientHelloExtensions) -> tuple[int, bytes] | int:
     """Our first group the client sent a share for (RFC 9846 §4.2.8); else our first group it supports, for a
-    HelloRetryRequest (§4.1.4); supported_groups and key_share come together (§9.2: missing_extension), a share for a
-    group the client does not list is illegal_parameter; no group in common is handshake_failure."""
+    HelloRetryRequest (§4.1.4; with ``retry_for_preferred_group`` that group even when a later one was shared).
+    supported_groups and key_share come together (§9.2: missing_extension), a share for a group the client does not
+    list is illegal_parameter; no group in common is handshake_failure."""
     require(offer.groups is not None and offer.key_shares is not None,
             "TLS 1.3 ClientHello needs both supported_groups and key_share (RFC 9846 §9.2)", _MISSING)
     assert offer.groups is not None and offer.key_shares is not None
@@ -236,13 +237,13 @@ def _choose_share(config: TLSConfig, offer: ClientHelloExtensions) -> tuple[int,
         require(entry.group in offer.groups, f"key share for group 0x{entry.group:04x}, which is not in supported_groups",
                 _ILLEGAL)
         shares[entry.group] = entry.key_exchange
-    for group in config.effective_tls13_groups():
-        if group in shares:
-            return group, shares[group]
-    for group in config.effective_tls13_groups():
-        if group in offer.groups:
-            return group
-    raise HandshakeFailure("no TLS 1.3 group in common")
+    common = [g for g in config.effective_tls13_groups() if g in offer.groups]
+    if not common:
+        raise HandshakeFailure("no TLS 1.3 group in common")
+    if config.retry_for_preferred_group:  # our first common group, with a HelloRetryRequest when not shared
+        return (common[0], shares[common[0]]) if common[0] in shares else common[0]
+    shared = next((g for g in common if g in shares), None)
+    return (shared, shares[shared]) if shared is not None else common[0]
 
 
 def _server_hello(n: Negotiated, share: ext.KeyShareEntry) -> ServerHello:
