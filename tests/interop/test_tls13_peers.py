@@ -199,3 +199,20 @@ def test_automatic_key_update_with_cpython_ssl(server_side: bool, tmp_path: Path
     _completes(exchange(conn, peer))
     transfer(conn, peer, MIB)
     assert conn.write_state.epoch == 2 + (MIB // 16384) // 8
+
+
+def test_curl_hello_retry_named_in_serve_log_and_page(tmp_path: Path) -> None:
+    """serve --groups secp256r1 and curl sharing only X25519: a HelloRetryRequest, which the page and the log name."""
+    curl = require_binary("curl")
+    cert, key, ca = _pki(tmp_path)
+    with tlsstate_serve(["--www", "--cert", cert, "--key", key, "--count", "1", "--groups", "secp256r1"]) as server:
+        result = subprocess.run(
+            [curl, "-sS", "--tlsv1.3", "--curves", "X25519:P-256", "--cacert", ca, "--resolve",
+             f"{HOST}:{server.port}:127.0.0.1", f"https://{HOST}:{server.port}/"],
+            capture_output=True, timeout=TIMEOUT,
+        )
+        server.finish()
+    page = result.stdout.decode()
+    assert result.returncode == 0, result.stderr.decode()[-800:]
+    assert "<th>Group</th><td>secp256r1</td>" in page and "<th>HelloRetryRequest</th><td>yes</td>" in page
+    assert any("TLS 1.3" in ln and "secp256r1 HRR" in ln for ln in server.lines), server.lines
