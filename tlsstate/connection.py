@@ -120,6 +120,8 @@ class Connection:
         self._pending_limits: tuple[int, int] | None = None  # record_size_limit: applied with the new keys
         #: TLS 1.3: after this many records under one key we send KeyUpdate (RFC 9846 §5.5); never in TLS 1.2
         self._key_update_at = 1 << 64
+        #: TLS 1.3: pad application data records to a multiple of this (0: no padding; RFC 9846 §5.4)
+        self._padding_block = 0
 
     def __repr__(self) -> str:
         role = "server" if self.server_side else "client"
@@ -336,6 +338,9 @@ class Connection:
             self._out.append(seal(ContentType.HANDSHAKE, version, bytes(data[start : start + step])))
 
     def _seal_application_data(self, data: bytes) -> None:
+        if self._padding_block:
+            self._seal_padded(data)
+            return
         seal = self.write_state.seal
         version = self._record_version
         out = self._out
@@ -351,6 +356,18 @@ class Connection:
                     self.key_update(request_peer=False)
         if write_state.seq >= limit:  # RFC 9846 §5.5: new keys well before the AEAD limit
             self.key_update(request_peer=False)
+
+    def _seal_padded(self, data: bytes) -> None:
+        """TLS 1.3 records whose TLSInnerPlaintext (content + type + zeros) is a multiple of ``record_padding`` bytes,
+        as far as the record size limit allows (RFC 9846 §5.4: padding hides the length)."""
+        block, step, write_state = self._padding_block, self._send_limit, self.write_state
+        view = memoryview(data)
+        for start in range(0, len(view), step):
+            chunk = view[start : start + step]
+            padding = min((-(len(chunk) + 1)) % block, step - len(chunk))
+            self._out.append(write_state.seal(ContentType.APPLICATION_DATA, self._record_version, chunk, padding=padding))
+            if write_state.seq >= self._key_update_at:
+                self.key_update(request_peer=False)
 
     # ================================================================ what the handshake returns
 
@@ -493,6 +510,7 @@ class Connection:
             self.peer_certificates = result.peer_certificates
         self.tls13_secrets = result.secrets
         self._key_update_at = self.config.key_update_after or key_update_limit(n.suite)
+        self._padding_block = self.config.record_padding or 0
         self.handshake_info = HandshakeComplete(
             version=int(n.version),
             cipher_suite=n.suite,

@@ -456,3 +456,31 @@ def test_connect_key_update_flag_against_s_server(pki13: Pki13) -> None:
     assert "KeyUpdate sent (update_requested): client application traffic secret 1 (epoch 3)" in status
     assert out.stdout == b"olleh\n"
     assert "<<< TLS 1.3, Handshake [length 0005], KeyUpdate" in peer.text()
+
+
+# ------------------------------------------------------------------------------- padding (RFC 9846 §5.4)
+
+
+def test_client_record_padding_against_s_server(pki13: Pki13) -> None:
+    """record_padding=700: every application data record we send carries a TLSInnerPlaintext of a multiple of 700
+    bytes (seen on the wire as ciphertext length - 16), and s_server strips the zeros: the lines come back intact."""
+    case = Case13("TLS_AES_128_GCM_SHA256", "x25519")
+    lines = line_payload(40 * 1023, seed=5).splitlines(keepends=True)
+    peer, port = s_server13(pki13, case, ["-rev"])
+    sent = bytearray()
+    try:
+        config = our_config(case, cafile=str(pki13.ca), server_name="localhost", record_padding=700)
+        with TLSSocket.connect("127.0.0.1", port, config, timeout=TIMEOUT,
+                               on_wire=lambda d, data: sent.extend(data) if d == "out" else None) as tls:
+            start = len(sent)
+            received = b""
+            for line in lines:  # one record per line
+                tls.sendall(line)
+                received += read_exactly(tls, len(line))
+            application = records(bytes(sent[start:]))
+        peer.wait_for("CONNECTION CLOSED")
+    finally:
+        peer.stop()
+    assert received == reversed_lines(b"".join(lines))
+    inner = [len(fragment) - 16 for kind, fragment in application if kind == ContentType.APPLICATION_DATA]
+    assert len(inner) == len(lines) and all(size == 1400 for size in inner)  # 1023 + the type byte + 376 zeros

@@ -205,13 +205,15 @@ def _exchange(tls: TLSSocket, wait: float) -> tuple[int, bool]:
               help="TLS 1.3: send KeyUpdate(update_requested) right after the handshake (RFC 9846 §4.6.3).")
 @click.option("--key-update-after", type=click.IntRange(1), metavar="N",
               help="TLS 1.3: send KeyUpdate after N records under one key (default: the AEAD's limit, §5.5).")
+@click.option("--record-padding", type=click.IntRange(1, 16385), metavar="N",
+              help="TLS 1.3: pad each application data record to a multiple of N bytes (RFC 9846 §5.4).")
 def connect(
     target: str, servername: str | None, alpn: str | None, versions: str | None, ciphers: str | None,
     groups: str | None, cafile: str | None, insecure: bool, show_keys: bool, keylog: str | None,
     reconnect: bool, no_ems: bool, no_etm: bool, timeout: float, wait: float, quiet: bool,
     dhe_groups: str | None = None, ssl3: bool = False, cert: str | None = None, key: str | None = None,
     tickets: bool = True, record_size_limit: int | None = None, max_fragment_length: str | None = None,
-    key_update: bool = False, key_update_after: int | None = None,
+    key_update: bool = False, key_update_after: int | None = None, record_padding: int | None = None,
 ) -> None:
     """Handshake (twice with --reconnect), print what was agreed, then exchange stdin and the replies."""
     from tlsstate.sessions.cache import SessionStore
@@ -230,6 +232,7 @@ def connect(
     config.session_tickets = tickets
     config.record_size_limit = record_size_limit
     config.key_update_after = key_update_after
+    config.record_padding = record_padding
     config.max_fragment_length = int(max_fragment_length) if max_fragment_length else None
     if key and not cert:
         raise click.UsageError("--key needs --cert")

@@ -80,6 +80,8 @@ def load_server_identity(cert: str | None, key: str | None) -> tuple[list[x509.C
 @click.option("--client-ca", type=click.Path(exists=True, dir_okay=False), help="CAs for client certificates (PEM).")
 @click.option("--key-update-after", type=click.IntRange(1), metavar="N",
               help="TLS 1.3: send KeyUpdate after N records under one key (default: the AEAD's limit, RFC 9846 §5.5).")
+@click.option("--record-padding", type=click.IntRange(1, 16385), metavar="N",
+              help="TLS 1.3: pad each application data record to a multiple of N bytes (RFC 9846 §5.4).")
 def serve(
     host: str, port: int, cert: str | None, key: str | None, versions: str | None, ciphers: str | None,
     groups: str | None, alpn: str | None, www: bool, keylog: str | None, no_ems: bool, no_etm: bool,
@@ -87,6 +89,7 @@ def serve(
     dhe_groups: str | None = None, ssl3: bool = False, verify_client: str = "none", client_ca: str | None = None,
     tickets: bool = True, record_size_limit: int | None = None, ticket_lifetime: float = 7200.0,
     ticket_key_rotation: float | None = None, session_cache_size: int = 1024, key_update_after: int | None = None,
+    record_padding: int | None = None,
 ) -> None:
     """Listen, then handle connections (each in its own thread) until --count/--once or Ctrl-C."""
     from tlsstate.sessions.cache import SessionCache
@@ -106,6 +109,7 @@ def serve(
     config.verify_client, config.client_cafile = verify_client, client_ca
     config.record_size_limit = record_size_limit
     config.key_update_after = key_update_after
+    config.record_padding = record_padding
     if tickets:
         from tlsstate.sessions.tickets import TicketKeys
 
