@@ -160,11 +160,17 @@ class TLSConfig:
     #: TLS 1.3 server: ask with a HelloRetryRequest for our most preferred common group even when the client sent a
     #: share for a less preferred one (RFC 8448 §5's server; e.g. to insist on X25519MLKEM768). Default: use a share.
     retry_for_preferred_group: bool = False
+    #: TLS 1.3 server: NewSessionTicket messages sent after each handshake when ``ticket_keys`` is set (RFC 9846 §4.6.1).
+    ticket_count: int = 2
     #: TLS 1.3 padding policy (RFC 9846 §5.4): the TLSInnerPlaintext of every application data record we send is padded
     #: with zeros to a multiple of this many bytes (within the record size limit). None: no padding.
     record_padding: int | None = None
     #: TLS 1.3: send KeyUpdate after this many records under one key (None: the AEAD's limit, RFC 9846 §5.5).
     key_update_after: int | None = None
+
+    def session_store_key(self) -> str | None:
+        """Client: under which name ``session_store`` keeps this server's session (``session_key``, else the SNI)."""
+        return self.session_key or self.server_name
 
     def effective_suites(self) -> list[CipherSuite]:
         """The configured suites the handshake can run, in preference order."""
@@ -270,6 +276,8 @@ class TLSConfig:
             raise ConfigurationError("max_fragment_length must be 512, 1024, 2048 or 4096 (RFC 6066 §4)")
         if self.min_dh_bits < 512:
             raise ConfigurationError("min_dh_bits must be at least 512")
+        if not 0 <= self.ticket_count <= 16:
+            raise ConfigurationError("ticket_count must be 0..16")
         if self.record_padding is not None and not 1 <= self.record_padding <= 16385:
             raise ConfigurationError("record_padding must be 1..16385 bytes (RFC 9846 §5.4)")
         if self.key_update_after is not None and self.key_update_after < 1:

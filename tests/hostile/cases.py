@@ -160,6 +160,10 @@ TLS13_SERVER_CASES: list[tuple[str, str, str]] = [
     ("tls13-ciphertext-overflow", "protected record of 2^14 + 257 bytes (§5.2)", "record_overflow"),
     ("tls13-inner-plaintext-overflow", "TLSInnerPlaintext content of 2^14 + 1 bytes (§5.4)", "record_overflow"),
     ("tls13-inner-all-zeros", "TLSInnerPlaintext of zeros only, no content type (§5.4)", "unexpected_message"),
+    ("tls13-psk-binder-wrong", "resumption ClientHello whose PSK binder has one bit flipped (§4.2.11.2)",
+     "decrypt_error"),
+    ("tls13-psk-not-last", "pre_shared_key not the last ClientHello extension (§4.2.11)", "illegal_parameter"),
+    ("tls13-psk-without-modes", "pre_shared_key without psk_key_exchange_modes (§4.2.9)", "missing_extension"),
 ]
 
 #: TLS 1.3: hostile servers against our client (test_tls13_hostile.py, in memory).
@@ -191,6 +195,8 @@ TLS13_CLIENT_TABLE: list[tuple[str, str, str]] = [
     ("tls13-server-finished-verify-data", "server Finished verify_data with one bit flipped", "decrypt_error"),
     ("tls13-nst-lifetime-over-7-days", "NewSessionTicket with ticket_lifetime 604801 (§4.6.1)", "illegal_parameter"),
     ("tls13-server-keyupdate-bad-value", "KeyUpdate with request_update 7 (§4.6.3)", "illegal_parameter"),
+    ("tls13-sh-psk-identity-not-offered", "ServerHello pre_shared_key selecting identity 1 (we offered one)",
+     "illegal_parameter"),
 ]
 
 

@@ -466,3 +466,73 @@ def test_client_refuses_bad_server_finished(monkeypatch: pytest.MonkeyPatch) -> 
 def test_client_refuses_hostile_post_handshake_message(case_id: str, message: bytes) -> None:
     client, server = connected()
     ends_with(client, server.write_state.seal(22, 0x0303, message), CLIENT[case_id])
+
+
+# ------------------------------------------------------------------------------- resumption (RFC 9846 §4.2.11)
+
+
+def _resumable() -> tuple[TLSConfig, TLSConfig]:
+    """A client that holds a ticket from a first handshake with the server config returned."""
+    from tlsstate.sessions.cache import SessionStore
+    from tlsstate.sessions.tickets import TicketKeys
+
+    client_cfg, server_cfg = configs(session_store=SessionStore())
+    server_cfg.ticket_keys = TicketKeys()
+    client, server = Connection(client_cfg, server_side=False), Connection(server_cfg, server_side=True)
+    client.start_handshake()
+    for _ in range(4):
+        feed(server, client.bytes_to_send())
+        drain(server)
+        feed(client, server.bytes_to_send())
+        drain(client)
+    assert client_cfg.session_store is not None and len(client_cfg.session_store) == 1
+    return client_cfg, server_cfg
+
+
+def _resuming_hello(change: Callable[[ClientHello], ClientHello]) -> tuple[bytes, Connection]:
+    client_cfg, server_cfg = _resumable()
+    client = Connection(client_cfg, server_side=False)
+    client.start_handshake()
+    hello, _ = _client_hello_parts(client)
+    assert hello.extensions is not None and hello.extensions[-1].type == ExtensionType.PRE_SHARED_KEY
+    return record(22, encode_handshake(change(hello)), 0x0301), Connection(server_cfg, server_side=True)
+
+
+def _flip_binder(hello: ClientHello) -> ClientHello:
+    assert hello.extensions is not None
+    last = hello.extensions[-1]
+    return dataclasses.replace(hello, extensions=(*hello.extensions[:-1], Extension(last.type, last.data[:-1] + bytes(
+        [last.data[-1] ^ 1]))))
+
+
+def _psk_not_last(hello: ClientHello) -> ClientHello:
+    assert hello.extensions is not None
+    return dataclasses.replace(hello, extensions=(hello.extensions[-1], *hello.extensions[:-1]))
+
+
+def _psk_without_modes(hello: ClientHello) -> ClientHello:
+    return dataclasses.replace(hello, extensions=tuple(
+        e for e in hello.extensions or () if e.type != ExtensionType.PSK_KEY_EXCHANGE_MODES))
+
+
+@pytest.mark.parametrize(("case_id", "change"), [
+    ("tls13-psk-binder-wrong", _flip_binder),
+    ("tls13-psk-not-last", _psk_not_last),
+    ("tls13-psk-without-modes", _psk_without_modes),
+])
+def test_server_refuses_hostile_psk_offer(case_id: str, change: Callable[[ClientHello], ClientHello]) -> None:
+    data, server = _resuming_hello(change)
+    ends_with(server, data, SERVER[case_id])
+
+
+def test_client_refuses_psk_identity_it_did_not_offer() -> None:
+    client_cfg, server_cfg = _resumable()
+    client, server = Connection(client_cfg, server_side=False), Connection(server_cfg, server_side=True)
+    client.start_handshake()
+    feed(server, client.bytes_to_send())
+    drain(server)
+    first, *rest = records(server.bytes_to_send())
+    hello = ServerHello.parse(first[9:])
+    assert ext.find_extension(hello.extensions, ExtensionType.PRE_SHARED_KEY) is not None  # resumed
+    forged = _sh_extension(hello, ext.build_pre_shared_key_server(1), ExtensionType.PRE_SHARED_KEY)
+    ends_with(client, record(22, encode_handshake(forged)) + b"".join(rest), CLIENT["tls13-sh-psk-identity-not-offered"])

@@ -80,6 +80,8 @@ def load_server_identity(cert: str | None, key: str | None) -> tuple[list[x509.C
 @click.option("--client-ca", type=click.Path(exists=True, dir_okay=False), help="CAs for client certificates (PEM).")
 @click.option("--key-update-after", type=click.IntRange(1), metavar="N",
               help="TLS 1.3: send KeyUpdate after N records under one key (default: the AEAD's limit, RFC 9846 §5.5).")
+@click.option("--ticket-count", type=click.IntRange(0, 16), default=2, show_default=True,
+              help="TLS 1.3: NewSessionTickets sent after each handshake (with --tickets; RFC 9846 §4.6.1).")
 @click.option("--record-padding", type=click.IntRange(1, 16385), metavar="N",
               help="TLS 1.3: pad each application data record to a multiple of N bytes (RFC 9846 §5.4).")
 def serve(
@@ -89,7 +91,7 @@ def serve(
     dhe_groups: str | None = None, ssl3: bool = False, verify_client: str = "none", client_ca: str | None = None,
     tickets: bool = True, record_size_limit: int | None = None, ticket_lifetime: float = 7200.0,
     ticket_key_rotation: float | None = None, session_cache_size: int = 1024, key_update_after: int | None = None,
-    record_padding: int | None = None,
+    record_padding: int | None = None, ticket_count: int = 2,
 ) -> None:
     """Listen, then handle connections (each in its own thread) until --count/--once or Ctrl-C."""
     from tlsstate.sessions.cache import SessionCache
@@ -110,6 +112,7 @@ def serve(
     config.record_size_limit = record_size_limit
     config.key_update_after = key_update_after
     config.record_padding = record_padding
+    config.ticket_count = ticket_count
     if tickets:
         from tlsstate.sessions.tickets import TicketKeys
 

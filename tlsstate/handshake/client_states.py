@@ -96,8 +96,9 @@ class ClientStart(State):
         offer13: ClientOffer13 | None = None
         if config.tls13_enabled:
             session_id = session.session_id if session else b""
-            hello, offer13 = tls13_offer.client_hello(config, suite_ids, extensions or [], session_id)
-            hello = _with_record_extensions(config, hello)
+            hello, offer13 = tls13_offer.client_hello(
+                config, suite_ids, extensions or [], session_id, _record_extensions(config)
+            )
         else:
             if not config.legacy_enabled:
                 raise ConfigurationError("no configured cipher suite is valid for the enabled versions")
@@ -149,17 +150,9 @@ def _record_extensions(config: TLSConfig) -> list[Extension]:
     return out
 
 
-def _with_record_extensions(config: TLSConfig, hello: ClientHello) -> ClientHello:
-    """The TLS 1.3 hello with the record size extensions before supported_versions and key_share."""
-    extra = _record_extensions(config)
-    if not extra:
-        return hello
-    return dataclasses.replace(hello, extensions=tuple(extra) + tuple(hello.extensions or ()))
-
-
 def session_key(config: TLSConfig) -> str | None:
     """Under which name the session store keeps this server's session."""
-    return config.session_key or config.server_name
+    return config.session_store_key()
 
 
 def _session_to_offer(config: TLSConfig, suites: list[CipherSuite], low: int, high: int) -> Session | None:

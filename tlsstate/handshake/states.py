@@ -90,8 +90,8 @@ TRANSITIONS: Final[dict[type[State], dict[Input, tuple[type[State], ...]]]] = {
     ClientWaitServerHelloAfterRetry: {
         H.SERVER_HELLO: (ClientWaitEncryptedExtensions,), CCS: (ClientWaitServerHelloAfterRetry,),
     },
-    ClientWaitEncryptedExtensions: {
-        H.ENCRYPTED_EXTENSIONS: (ClientWaitCertificate13,), CCS: (ClientWaitEncryptedExtensions,),
+    ClientWaitEncryptedExtensions: {  # resumed with a PSK: no Certificate (RFC 9846 §2.2)
+        H.ENCRYPTED_EXTENSIONS: (ClientWaitCertificate13, ClientWaitFinished13), CCS: (ClientWaitEncryptedExtensions,),
     },
     ClientWaitCertificate13: {
         H.CERTIFICATE_REQUEST: (ClientWaitCertificate13,),

@@ -497,3 +497,65 @@ def build_certificate_authorities(names: Sequence[bytes]) -> Extension:
             block.vec16(name)
     return Extension(ExtensionType.CERTIFICATE_AUTHORITIES, w.getvalue())
 
+
+
+# ---------------------------------------------------------------------------------------------
+# pre_shared_key (RFC 9846 §4.2.11)
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PskIdentity:
+    """``PskIdentity``: the identity (a ticket, or an external PSK's name) and the obfuscated ticket age."""
+
+    identity: bytes
+    obfuscated_ticket_age: int
+
+
+def build_pre_shared_key_client(identities: Sequence[PskIdentity], binders: Sequence[bytes]) -> Extension:
+    """``OfferedPsks { PskIdentity identities<7..2^16-1>; PskBinderEntry binders<33..2^16-1>; }``."""
+    w = Writer()
+    with w.length_prefixed(2) as block:
+        for psk in identities:
+            block.vec16(psk.identity)
+            block.u32(psk.obfuscated_ticket_age)
+    with w.length_prefixed(2) as block:
+        for binder in binders:
+            block.vec8(binder)
+    return Extension(ExtensionType.PRE_SHARED_KEY, w.getvalue())
+
+
+def parse_pre_shared_key_client(data: bytes) -> tuple[list[PskIdentity], list[bytes]]:
+    """The offered identities and binders; their numbers must match (illegal_parameter, RFC 9846 §4.2.11)."""
+    r = _reader(data, "pre_shared_key")
+    block = r.sub(2, "pre_shared_key identities", min_len=7)
+    identities = []
+    while not block.at_end():
+        identity = block.vec16(1)
+        identities.append(PskIdentity(identity, block.u32()))
+    block = r.sub(2, "pre_shared_key binders", min_len=33)
+    r.expect_end()
+    binders = []
+    while not block.at_end():
+        binders.append(block.vec8(32))
+    if len(binders) != len(identities):
+        raise IllegalParameter(f"pre_shared_key has {len(identities)} identities but {len(binders)} binders")
+    return identities, binders
+
+
+def binders_length(binder_lengths: Sequence[int]) -> int:
+    """Bytes the binders list takes at the end of a ClientHello (what the binder transcript leaves out)."""
+    return 2 + sum(1 + n for n in binder_lengths)
+
+
+def build_pre_shared_key_server(selected_identity: int) -> Extension:
+    """ServerHello form: ``uint16 selected_identity``."""
+    return Extension(ExtensionType.PRE_SHARED_KEY, int(selected_identity).to_bytes(2, "big"))
+
+
+def parse_pre_shared_key_server(data: bytes) -> int:
+    """The selected identity (RFC 9846 §4.2.11)."""
+    r = _reader(data, "pre_shared_key")
+    selected = r.u16()
+    r.expect_end()
+    return selected

@@ -36,6 +36,8 @@ from tlsstate.handshake.tls13.common import (
 )
 from tlsstate.handshake.tls13.keyupdate import Connected13
 from tlsstate.handshake.tls13.offer import ClientOffer13
+from tlsstate.handshake.tls13.psk import PskOffer, with_pre_shared_key
+from tlsstate.sessions.cache import Session
 from tlsstate.wire import extensions as ext
 from tlsstate.wire.constants import AlertDescription, ExtensionType
 from tlsstate.wire.errors import DecodeError
@@ -85,6 +87,7 @@ def _accept_server_hello(
     share = offer.share_for(entry.group)
     require(share is not None, f"server chose key share group 0x{entry.group:04x}, for which we sent no share", _ILLEGAL)
     assert share is not None
+    resumed = _accepted_psk(offer, msg, suite)
     n = Negotiated(
         version=TLS13,
         suite=suite,
@@ -94,14 +97,29 @@ def _accept_server_hello(
         client_version=hello.version,
         server_name=ctx.config.server_name,
         key_exchange_group=entry.group,
+        resumed=resumed is not None,
     )
     enter_tls13(ctx, n)
-    schedule = Schedule.start(suite, hello.random)
+    schedule = Schedule.start(suite, hello.random, resumed.psk if resumed is not None else None)
     _, server_secret = schedule.enter_handshake(ctx, share.shared_secret(entry.key_exchange))
     schedule.install(ctx, "server", server_secret, "server handshake traffic secret")
     return ClientWaitEncryptedExtensions(
         n, schedule, offer, compat, retry is not None, _offered_types(hello)
     )
+
+
+def _accepted_psk(offer: ClientOffer13, msg: ServerHello, suite: CipherSuite) -> PskOffer | None:
+    """RFC 9846 §4.2.11: a ServerHello pre_shared_key selects one of our identities (we offer one: 0), for a suite
+    with the PSK's hash; anything else is illegal_parameter."""
+    found = ext.find_extension(msg.extensions, ExtensionType.PRE_SHARED_KEY)
+    if found is None:
+        return None
+    selected = ext.parse_pre_shared_key_server(found.data)
+    require(offer.psk is not None and selected == 0, f"server selected PSK identity {selected}, not offered", _ILLEGAL)
+    assert offer.psk is not None
+    require(offer.psk.suite.prf_hash == suite.prf_hash, "server resumes the PSK with a suite of another hash",
+            _ILLEGAL)
+    return offer.psk
 
 
 def _answer_hello_retry(ctx: Context, hello: ClientHello, offer: ClientOffer13, msg: ServerHello) -> State:
@@ -129,11 +147,16 @@ def _answer_hello_retry(ctx: Context, hello: ClientHello, offer: ClientOffer13, 
             extensions.append(e)
     if cookie is not None:
         extensions.append(ext.build_cookie(cookie))
+    resumption = offer.psk if offer.psk is not None and offer.psk.suite.prf_hash == suite.prf_hash else None
+    extensions = [e for e in extensions if e.type != ExtensionType.PRE_SHARED_KEY]
     second = dataclasses.replace(hello, extensions=tuple(extensions))
+    if resumption is not None:  # RFC 9846 §4.1.2: the binder again, over message_hash, the HRR and ClientHello2
+        second = with_pre_shared_key(second, resumption, prefix=ctx.transcript.data)
     if hello.session_id and ctx.config.middlebox_compat:
         ctx.emit(SEND_COMPAT_CHANGE_CIPHER_SPEC)
     ctx.send(second)
-    return ClientWaitServerHelloAfterRetry(second, dataclasses.replace(offer, shares=shares), suite.id, group)
+    offer = dataclasses.replace(offer, shares=shares, psk=resumption)
+    return ClientWaitServerHelloAfterRetry(second, offer, suite.id, group)
 
 
 @dataclass(frozen=True)
@@ -221,6 +244,9 @@ class ClientWaitEncryptedExtensions(_Handshaking):
                 ctx.emit(RecordLimits(n.send_limit, n.receive_limit, protected_only=False))
             elif e.type == ExtensionType.SERVER_NAME and e.data:
                 raise DecodeError("server_name in EncryptedExtensions must be empty")
+        if n.resumed and self.offer.psk is not None:  # RFC 9846 §2.2: the PSK authenticates the server
+            peers = [x509.load_der_x509_certificate(der) for der in self.offer.psk.session.peer_certificates]
+            return ClientWaitFinished13(n, self.schedule, self.offer, self.compat, self.hello_retry, None, peers)
         return ClientWaitCertificate13(n, self.schedule, self.offer, self.compat, self.hello_retry)
 
 
@@ -303,7 +329,12 @@ class ClientWaitFinished13(_Handshaking):
         schedule.install(ctx, "client", client_ap, "client application traffic secret 0")
         schedule.finish(ctx)
         ctx.emit(HandshakeDone(Tls13Result(self.negotiated, secrets, self.peer_certificates, self.hello_retry)))
-        return ClientConnected13(self.negotiated.suite, "client", client_ap, server_ap)
+        n = self.negotiated
+        template = Session(b"", int(TLS13), n.suite.id, b"", False, n.server_name, n.alpn,
+                           tuple(c.public_bytes(Encoding.DER) for c in self.peer_certificates))
+        assert secrets.resumption_master_secret is not None
+        return ClientConnected13(n.suite, "client", client_ap, server_ap,
+                                 resumption_master_secret=secrets.resumption_master_secret, session=template)
 
 
 def _send_client_certificate(ctx: Context, request: CertificateRequest13) -> None:

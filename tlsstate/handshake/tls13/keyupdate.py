@@ -10,13 +10,15 @@ sends one on the application's request. Each change is one
 from __future__ import annotations
 
 import dataclasses
+import time
 from dataclasses import dataclass, field
 from typing import ClassVar
 
-from tlsstate.crypto.schedule13 import next_traffic_secret
+from tlsstate.crypto.schedule13 import next_traffic_secret, resumption_psk
 from tlsstate.crypto.suites import CipherSuite
 from tlsstate.handshake.common import Context, State, require
 from tlsstate.handshake.outputs import InstallTrafficKeys
+from tlsstate.sessions.cache import Session
 from tlsstate.wire.constants import AlertDescription
 from tlsstate.wire.messages import HandshakeMessage
 from tlsstate.wire.messages13 import UPDATE_NOT_REQUESTED, UPDATE_REQUESTED, KeyUpdate, NewSessionTicket13
@@ -32,6 +34,10 @@ class Connected13(State):
     read_secret: bytes = field(repr=False)
     write_generation: int = 0
     read_generation: int = 0
+    #: Client: what a NewSessionTicket is resumed with (RFC 9846 §4.6.1): the resumption master secret and the
+    #: session it belongs to (suite, SNI, ALPN, the server's chain), kept in the session store per ticket.
+    resumption_master_secret: bytes = field(default=b"", repr=False)
+    session: Session | None = field(default=None, repr=False)
 
     connected: ClassVar[bool] = True
 
@@ -45,6 +51,7 @@ class Connected13(State):
         resumption is configured, else read and dropped)."""
         if isinstance(msg, NewSessionTicket13):
             require(self.me == "client", "a client sent NewSessionTicket", AlertDescription.UNEXPECTED_MESSAGE)
+            self._store_ticket(ctx, msg)
             return self
         assert isinstance(msg, KeyUpdate)
         read = next_traffic_secret(self.suite.prf_hash, self.read_secret)
@@ -54,6 +61,16 @@ class Connected13(State):
         if msg.request_update == UPDATE_REQUESTED:
             return state.key_update(ctx, request_peer=False)
         return state
+
+    def _store_ticket(self, ctx: Context, msg: NewSessionTicket13) -> None:
+        """Keep the ticket and its PSK = HKDF-Expand-Label(resumption_master_secret, "resumption", nonce) in the
+        session store for the next connection (RFC 9846 §4.6.1); a ticket of lifetime 0 is not kept."""
+        store, key = ctx.config.session_store, ctx.config.session_store_key()
+        if store is None or key is None or self.session is None or not msg.ticket_lifetime:
+            return
+        psk = resumption_psk(self.suite.prf_hash, self.resumption_master_secret, msg.ticket_nonce)
+        store.store(key, dataclasses.replace(self.session, master_secret=psk, ticket=msg.ticket, created=time.monotonic(),
+                                             ticket_lifetime=msg.ticket_lifetime, ticket_age_add=msg.ticket_age_add))
 
     def key_update(self, ctx: Context, *, request_peer: bool) -> Connected13:
         """Send KeyUpdate under the current key, then move our direction to the next secret (RFC 9846 §4.6.3)."""

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from tlsstate.crypto import key_share
 from tlsstate.crypto.key_share import ClientShare
 from tlsstate.handshake.tls13.common import LEGACY_VERSION, random_bytes
+from tlsstate.handshake.tls13.psk import PskOffer, ticket_to_offer, with_pre_shared_key
 from tlsstate.wire import extensions as ext
 from tlsstate.wire.constants import CompressionMethod, ExtensionType, ProtocolVersion
 from tlsstate.wire.messages import ClientHello, Extension
@@ -31,6 +32,8 @@ class ClientOffer13:
     groups: tuple[int, ...]
     shares: tuple[ClientShare, ...] = field(repr=False)
     signature_schemes: tuple[int, ...]
+    #: The stored ticket offered as PSK identity 0 (RFC 9846 §4.2.11), if any.
+    psk: PskOffer | None = None
 
     def share_for(self, group: int) -> ClientShare | None:
         """Our share for ``group``, if we sent one."""
@@ -68,12 +71,14 @@ def _tls13_only_extensions(config: TLSConfig) -> list[Extension]:
 
 
 def client_hello(
-    config: TLSConfig, legacy_suites: list[int], legacy_extensions: list[Extension], legacy_session_id: bytes
+    config: TLSConfig, legacy_suites: list[int], legacy_extensions: list[Extension], legacy_session_id: bytes,
+    leading: list[Extension] | None = None,
 ) -> tuple[ClientHello, ClientOffer13]:
     """The ClientHello offering TLS 1.3 (and what ``legacy_*`` adds for TLS 1.2 when enabled) and what it offered.
 
     ``legacy_session_id``: a TLS 1.2 session we offer to resume, else empty (compatibility mode then draws 32
-    random bytes, RFC 9846 Appendix D.4).
+    random bytes, RFC 9846 Appendix D.4). ``leading``: extensions put first (the record size ones). A stored TLS 1.3
+    ticket is offered last, in pre_shared_key with its binder (RFC 9846 §4.2.11).
     """
     suites = [s.id for s in config.effective_tls13_suites()]
     groups13 = config.effective_tls13_groups()
@@ -87,7 +92,8 @@ def client_hello(
     groups = groups13 + [g for g in legacy_groups if g not in groups13 and not key_share.is_ffdhe(g)]
     schemes13 = config.effective_tls13_signature_schemes()
     schemes = schemes13 + [int(s) for s in config.effective_signature_schemes() if s not in schemes13]
-    extensions = list(legacy_extensions) if config.legacy_enabled else _tls13_only_extensions(config)
+    extensions = list(leading or []) + (list(legacy_extensions) if config.legacy_enabled
+                                        else _tls13_only_extensions(config))
     _replace(extensions, ext.build_supported_groups(groups))
     _replace(extensions, ext.build_signature_algorithms(schemes if config.legacy_enabled else schemes13))
     extensions.append(ext.build_supported_versions_client(_versions(config)))
@@ -101,7 +107,10 @@ def client_hello(
         compression_methods=bytes([CompressionMethod.NULL]),
         extensions=tuple(extensions),
     )
-    return hello, ClientOffer13(tuple(suites), tuple(groups13), shares, tuple(schemes13))
+    resumption = ticket_to_offer(config, suites)
+    if resumption is not None:
+        hello = with_pre_shared_key(hello, resumption)
+    return hello, ClientOffer13(tuple(suites), tuple(groups13), shares, tuple(schemes13), resumption)
 
 
 __all__ = ["ClientOffer13", "client_hello"]

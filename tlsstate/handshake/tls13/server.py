@@ -18,12 +18,14 @@ from cryptography.hazmat.primitives.serialization import Encoding
 
 from tlsstate.crypto import certs, key_share, signatures13
 from tlsstate.crypto.negotiated import Negotiated
+from tlsstate.crypto.schedule13 import resumption_psk
 from tlsstate.crypto.suites import CipherSuite
 from tlsstate.handshake import crypto
 from tlsstate.handshake.common import Context, State, require
 from tlsstate.handshake.hellos import ClientHelloExtensions, read_client_hello_extensions
 from tlsstate.handshake.outputs import SEND_COMPAT_CHANGE_CIPHER_SPEC, HandshakeDone, RecordLimits, Tls13Result
 from tlsstate.handshake.server_choices import Offer, choose_alpn
+from tlsstate.handshake.tls13 import psk
 from tlsstate.handshake.tls13.common import (
     LEGACY_VERSION,
     TLS13,
@@ -35,6 +37,7 @@ from tlsstate.handshake.tls13.common import (
 )
 from tlsstate.handshake.tls13.common import server_random as make_server_random
 from tlsstate.handshake.tls13.keyupdate import Connected13
+from tlsstate.sessions.cache import Session
 from tlsstate.wire import extensions as ext
 from tlsstate.wire.constants import AlertDescription, CompressionMethod, ExtensionType, ProtocolVersion
 from tlsstate.wire.errors import DecodeError, HandshakeFailure, ProtocolVersionError
@@ -47,7 +50,7 @@ from tlsstate.wire.messages import (
     HandshakeMessage,
     ServerHello,
 )
-from tlsstate.wire.messages13 import Certificate13, CertificateRequest13, EncryptedExtensions
+from tlsstate.wire.messages13 import Certificate13, CertificateRequest13, EncryptedExtensions, NewSessionTicket13
 
 if TYPE_CHECKING:
     from tlsstate.config import TLSConfig
@@ -80,19 +83,21 @@ def answer_client_hello(ctx: Context, msg: ClientHello) -> State:
     offer = Offer(**vars(read_client_hello_extensions(msg)))
     require(msg.compression_methods == b"\x00", "TLS 1.3 ClientHello must offer exactly null compression", _ILLEGAL)
     suite = _choose_suite(config, msg)
-    scheme = _choose_scheme(config, offer)
     choice = _choose_share(config, offer)
     if isinstance(choice, int):
         return _hello_retry(ctx, msg, suite, choice)
-    return _first_flight(ctx, msg, offer, suite, scheme, choice, hello_retry=False)
+    resumed = psk.choose_psk(config, msg, ctx.transcript.data, suite)
+    scheme = _choose_scheme(config, offer) if resumed is None else None
+    return _first_flight(ctx, msg, offer, suite, scheme, choice, hello_retry=False, resumed=resumed)
 
 
 def _first_flight(
-    ctx: Context, msg: ClientHello, offer: Offer, suite: CipherSuite, scheme: int, share: tuple[int, bytes],
-    *, hello_retry: bool,
+    ctx: Context, msg: ClientHello, offer: Offer, suite: CipherSuite, scheme: int | None, share: tuple[int, bytes],
+    *, hello_retry: bool, resumed: Session | None,
 ) -> State:
     """ServerHello, both directions to the handshake traffic keys, EncryptedExtensions, Certificate,
-    CertificateVerify, Finished, and our direction to the application traffic key (RFC 9846 §4.1.3-§4.4)."""
+    CertificateVerify (not when resuming with a PSK, §2.2), Finished, and our direction to the application traffic
+    key (RFC 9846 §4.1.3-§4.4)."""
     config = ctx.config
     group, client_public = share
     server_public, shared_secret = key_share.server_share(group, client_public)
@@ -106,24 +111,28 @@ def _first_flight(
         alpn=choose_alpn(config, offer),
         server_name=offer.server_name,
         key_exchange_group=group,
+        resumed=resumed is not None,
     )
     enter_tls13(ctx, n)
     ctx.send(_server_hello(n, ext.KeyShareEntry(group, server_public)))
-    schedule = Schedule.start(suite, msg.random)
+    schedule = Schedule.start(suite, msg.random, resumed.master_secret if resumed is not None else None)
     client_hs, server_hs = schedule.enter_handshake(ctx, shared_secret)
     if msg.session_id and config.middlebox_compat and not hello_retry:  # RFC 9846 Appendix D.4: one, after HRR there
         ctx.emit(SEND_COMPAT_CHANGE_CIPHER_SPEC)
     schedule.install(ctx, "server", server_hs, "server handshake traffic secret")
     schedule.install(ctx, "client", client_hs, "client handshake traffic secret")
     ctx.send(EncryptedExtensions(tuple(_encrypted_extensions(ctx, n, offer))))
-    if config.verify_client != "none":  # RFC 9846 §4.3.2
+    authenticate_client = config.verify_client != "none" and resumed is None
+    if authenticate_client:  # RFC 9846 §4.3.2
         ctx.send(_certificate_request(config))
-    _send_authentication(ctx, scheme)
+    if scheme is not None:
+        _send_authentication(ctx, scheme)
     ctx.send(Finished(schedule.finished(server_hs, ctx.transcript.digest())))
     client_ap, server_ap = schedule.enter_master(ctx)
     schedule.install(ctx, "server", server_ap, "server application traffic secret 0")
-    waiting = ServerWaitFinished13(n, schedule, client_ap, server_ap, hello_retry)
-    if config.verify_client != "none":
+    peers = [x509.load_der_x509_certificate(der) for der in resumed.peer_certificates] if resumed is not None else []
+    waiting = ServerWaitFinished13(n, schedule, client_ap, server_ap, hello_retry, peers)
+    if authenticate_client:
         return ServerWaitClientCertificate13(waiting)
     return waiting
 
@@ -204,8 +213,10 @@ class ServerWaitSecondClientHello(Tls13State):
         assert isinstance(msg, ClientHello)
         public = check_second_client_hello(self.first, msg, self.group, self.cookie)
         offer = Offer(**vars(read_client_hello_extensions(msg)))
-        scheme = _choose_scheme(ctx.config, offer)
-        return _first_flight(ctx, msg, offer, self.suite, scheme, (self.group, public), hello_retry=True)
+        resumed = psk.choose_psk(ctx.config, msg, ctx.transcript.data, self.suite)
+        scheme = _choose_scheme(ctx.config, offer) if resumed is None else None
+        return _first_flight(ctx, msg, offer, self.suite, scheme, (self.group, public), hello_retry=True,
+                             resumed=resumed)
 
 
 def _choose_suite(config: TLSConfig, msg: ClientHello) -> CipherSuite:
@@ -247,14 +258,19 @@ def _choose_share(config: TLSConfig, offer: ClientHelloExtensions) -> tuple[int,
 
 
 def _server_hello(n: Negotiated, share: ext.KeyShareEntry) -> ServerHello:
-    """RFC 9846 §4.1.3: legacy_version 0x0303, the session ID echoed, key_share then supported_versions."""
+    """RFC 9846 §4.1.3: legacy_version 0x0303, the session ID echoed, key_share, [pre_shared_key: identity 0 when
+    resuming, §4.2.11], supported_versions."""
+    extensions = [ext.build_key_share_server(share)]
+    if n.resumed:
+        extensions.append(ext.build_pre_shared_key_server(0))
+    extensions.append(ext.build_supported_versions_server(TLS13))
     return ServerHello(
         version=LEGACY_VERSION,
         random=n.server_random,
         session_id=n.session_id,
         cipher_suite=n.suite.id,
         compression_method=CompressionMethod.NULL,
-        extensions=(ext.build_key_share_server(share), ext.build_supported_versions_server(TLS13)),
+        extensions=tuple(extensions),
     )
 
 
@@ -310,9 +326,24 @@ class ServerWaitFinished13(Tls13State):
         schedule.install(ctx, "client", self.client_application_secret, "client application traffic secret 0")
         schedule.finish(ctx)
         ctx.emit(HandshakeDone(Tls13Result(self.negotiated, schedule.secrets, self.peer_certificates, self.hello_retry)))
+        _send_tickets(ctx, self.negotiated, schedule, self.peer_certificates)
         return ServerConnected13(
             self.negotiated.suite, "server", self.server_application_secret, self.client_application_secret
         )
+
+
+def _send_tickets(ctx: Context, n: Negotiated, schedule: Schedule, peers: list[x509.Certificate]) -> None:
+    """RFC 9846 §4.6.1: ``ticket_count`` NewSessionTickets, each the session with its own resumption PSK (nonce i)
+    sealed with our ticket keys; its ticket_age_add comes from that PSK (:func:`psk.ticket_age_add`)."""
+    keys, secret = ctx.config.ticket_keys, schedule.secrets.resumption_master_secret
+    if keys is None or secret is None:
+        return
+    lifetime = min(keys.lifetime_hint, psk.MAX_TICKET_LIFETIME)
+    for i in range(ctx.config.ticket_count):
+        nonce = i.to_bytes(1, "big")
+        key = resumption_psk(n.suite.prf_hash, secret, nonce)
+        session = Session(b"", int(TLS13), n.suite.id, key, False, n.server_name, n.alpn, tuple(_der(c) for c in peers))
+        ctx.send(NewSessionTicket13(lifetime, psk.ticket_age_add(key), nonce, keys.seal(session), ()))
 
 
 @dataclass(frozen=True)
