@@ -160,6 +160,9 @@ class TLSConfig:
     #: TLS 1.3 server: ask with a HelloRetryRequest for our most preferred common group even when the client sent a
     #: share for a less preferred one (RFC 8448 §5's server; e.g. to insist on X25519MLKEM768). Default: use a share.
     retry_for_preferred_group: bool = False
+    #: TLS 1.3 client: offer post_handshake_auth (RFC 9846 §4.2.6), answering a later CertificateRequest with
+    #: ``client_certificate_chain`` (or an empty Certificate).
+    post_handshake_auth: bool = False
     #: TLS 1.3 server: NewSessionTicket messages sent after each handshake when ``ticket_keys`` is set (RFC 9846 §4.6.1).
     ticket_count: int = 2
     #: TLS 1.3 padding policy (RFC 9846 §5.4): the TLSInnerPlaintext of every application data record we send is padded

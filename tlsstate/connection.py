@@ -36,7 +36,7 @@ from tlsstate.crypto.keys import ConnectionKeys, SecurityParameters
 from tlsstate.crypto.negotiated import Negotiated
 from tlsstate.crypto.schedule13 import key_update_limit
 from tlsstate.crypto.suites import CipherSuite
-from tlsstate.events import AlertEvent, ApplicationData, ConnectionClosed, Event, HandshakeComplete
+from tlsstate.events import AlertEvent, ApplicationData, ConnectionClosed, Event, HandshakeComplete, PeerCertificates
 from tlsstate.handshake.client import ClientHandshake
 from tlsstate.handshake.outputs import (
     ActivateReadKeys,
@@ -47,6 +47,7 @@ from tlsstate.handshake.outputs import (
     InstallTrafficKeys,
     LogSecret,
     Output,
+    PeerAuthenticated,
     RecordLimits,
     RecordVersion,
     SendCompatChangeCipherSpec,
@@ -195,6 +196,14 @@ class Connection:
         if self._close_sent:
             raise errors.ConnectionClosedError(clean=True)
         self._handshake_step(self._handshake.key_update, request_peer=request_peer)
+        self._flush_handshake()
+
+    def request_client_certificate(self) -> None:
+        """TLS 1.3 server: ask the client for a certificate now (post-handshake authentication, RFC 9846 §4.6.2); its
+        answer arrives as a :class:`~tlsstate.events.PeerCertificates` event. ConfigurationError unless a TLS 1.3
+        handshake is done and the client offered post_handshake_auth."""
+        self._check_error()
+        self._handshake_step(self._handshake.request_client_certificate)
         self._flush_handshake()
 
     def close(self) -> None:
@@ -412,6 +421,9 @@ class Connection:
                     self._out.append(
                         self.write_state.seal(ContentType.CHANGE_CIPHER_SPEC, self._record_version, _CCS_PAYLOAD)
                     )
+                case PeerAuthenticated(certificates=certificates):
+                    self.peer_certificates = certificates
+                    self._events.append(PeerCertificates(tuple(certificates)))
                 case LogSecret(label=label, client_random=client_random, secret=secret):
                     keylog = self.config.keylog or _default_keylog()
                     if keylog is not None:

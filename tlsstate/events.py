@@ -60,6 +60,14 @@ class ConnectionClosed:
     clean: bool
 
 
-Event = HandshakeComplete | ApplicationData | AlertEvent | ConnectionClosed
+@dataclass(frozen=True, slots=True)
+class PeerCertificates:
+    """TLS 1.3 post-handshake authentication (RFC 9846 §4.6.2) gave the client's verified chain, leaf first (empty
+    when the client declined and none is required)."""
 
-__all__ = ["AlertEvent", "ApplicationData", "ConnectionClosed", "Event", "HandshakeComplete"]
+    peer_certificates: tuple[x509.Certificate, ...] = field(repr=False)
+
+
+Event = HandshakeComplete | ApplicationData | AlertEvent | ConnectionClosed | PeerCertificates
+
+__all__ = ["AlertEvent", "ApplicationData", "ConnectionClosed", "Event", "HandshakeComplete", "PeerCertificates"]

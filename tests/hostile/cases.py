@@ -164,6 +164,8 @@ TLS13_SERVER_CASES: list[tuple[str, str, str]] = [
      "decrypt_error"),
     ("tls13-psk-not-last", "pre_shared_key not the last ClientHello extension (§4.2.11)", "illegal_parameter"),
     ("tls13-psk-without-modes", "pre_shared_key without psk_key_exchange_modes (§4.2.9)", "missing_extension"),
+    ("tls13-post-handshake-finished-wrong", "the Finished of a post-handshake authentication, all zeros (§4.6.2)",
+     "decrypt_error"),
 ]
 
 #: TLS 1.3: hostile servers against our client (test_tls13_hostile.py, in memory).
@@ -197,6 +199,8 @@ TLS13_CLIENT_TABLE: list[tuple[str, str, str]] = [
     ("tls13-server-keyupdate-bad-value", "KeyUpdate with request_update 7 (§4.6.3)", "illegal_parameter"),
     ("tls13-sh-psk-identity-not-offered", "ServerHello pre_shared_key selecting identity 1 (we offered one)",
      "illegal_parameter"),
+    ("tls13-unsolicited-certificate-request", "post-handshake CertificateRequest without our post_handshake_auth "
+     "(§4.6.2)", "unexpected_message"),
 ]
 
 

@@ -37,7 +37,7 @@ from tlsstate.wire.messages import (
     ServerHello,
     encode_handshake,
 )
-from tlsstate.wire.messages13 import Certificate13, NewSessionTicket13
+from tlsstate.wire.messages13 import Certificate13, CertificateRequest13, NewSessionTicket13
 
 from .cases import TLS13_CLIENT_TABLE, TLS13_SERVER_CASES
 
@@ -536,3 +536,25 @@ def test_client_refuses_psk_identity_it_did_not_offer() -> None:
     assert ext.find_extension(hello.extensions, ExtensionType.PRE_SHARED_KEY) is not None  # resumed
     forged = _sh_extension(hello, ext.build_pre_shared_key_server(1), ExtensionType.PRE_SHARED_KEY)
     ends_with(client, record(22, encode_handshake(forged)) + b"".join(rest), CLIENT["tls13-sh-psk-identity-not-offered"])
+
+
+# ------------------------------------------------------------------------------- post-handshake authentication
+
+
+def test_client_refuses_unsolicited_post_handshake_certificate_request() -> None:
+    client, server = connected()  # post_handshake_auth not offered
+    request = encode_handshake(CertificateRequest13(b"ctx", (ext.build_signature_algorithms([0x0804]),)))
+    ends_with(client, server.write_state.seal(22, 0x0303, request), CLIENT["tls13-unsolicited-certificate-request"])
+
+
+def test_server_refuses_bad_post_handshake_finished(monkeypatch: pytest.MonkeyPatch) -> None:
+    from tlsstate.handshake.tls13 import post_auth
+
+    client, server = connected(post_handshake_auth=True)
+    server.request_client_certificate()
+    real = post_auth.Exchange.finished
+    with monkeypatch.context() as patch:
+        patch.setattr(post_auth.Exchange, "finished", lambda self, data: bytes(len(real(self, data))))
+        feed(client, server.bytes_to_send())
+        drain(client)
+    ends_with(server, client.bytes_to_send(), SERVER["tls13-post-handshake-finished-wrong"])

@@ -13,6 +13,7 @@ import ssl
 import subprocess
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -216,3 +217,76 @@ def test_curl_hello_retry_named_in_serve_log_and_page(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr.decode()[-800:]
     assert "<th>Group</th><td>secp256r1</td>" in page and "<th>HelloRetryRequest</th><td>yes</td>" in page
     assert any("TLS 1.3" in ln and "secp256r1 HRR" in ln for ln in server.lines), server.lines
+
+
+# ------------------------------------------------------------------------------- post-handshake authentication
+
+
+def _client_identity(tmp: Path) -> tuple[Any, Any, str, str, str]:
+    """A client certificate (clientAuth) from its own CA: (certificate, key, cert file, key file, CA file)."""
+    from tlsstate.crypto.certs import certificate_pem, issue_certificate, make_ca, write_pem_files
+
+    ca, ca_key = make_ca("tlsstate client CA", "ecdsa-p256")
+    leaf, leaf_key = issue_certificate(ca, ca_key, ["client.example"], "ecdsa-p256")
+    (tmp / "client-ca.pem").write_bytes(certificate_pem(ca))
+    write_pem_files(leaf, leaf_key, tmp / "client.pem", tmp / "client.key")
+    return leaf, leaf_key, str(tmp / "client.pem"), str(tmp / "client.key"), str(tmp / "client-ca.pem")
+
+
+def test_post_handshake_auth_our_server_cpython_client(tmp_path: Path) -> None:
+    """RFC 9846 §4.6.2: CPython's client offers post_handshake_auth; after the handshake our server asks, OpenSSL
+    answers with its certificate, CertificateVerify and Finished; the chain arrives as a PeerCertificates event."""
+    from tlsstate.events import PeerCertificates
+
+    chain, key = credentials("rsa")
+    leaf, _, cert, key_file, ca = _client_identity(tmp_path)
+    # no CertificateRequest in the handshake (verify_client "none"); the CA checks the post-handshake answer
+    config = TLSConfig(max_version=TLS13, certificate_chain=[chain[0]], private_key=key, client_cafile=ca)
+    conn = Connection(config, server_side=True)
+    ctx = _ssl13(False, tmp_path)
+    ctx.post_handshake_auth = True
+    ctx.load_cert_chain(cert, key_file)
+    peer = SslPeer(ctx, server_side=False)
+    hs = _completes(exchange(conn, peer))
+    assert hs.peer_certificates == ()
+    conn.request_client_certificate()
+    peer.incoming.write(conn.bytes_to_send())
+    with pytest.raises(ssl.SSLWantReadError):
+        peer.obj.read(1)  # OpenSSL answers the CertificateRequest while reading
+    conn.receive_bytes(peer.outgoing.read())
+    events = []
+    while (event := conn.next_event()) is not None:
+        events.append(event)
+    assert events == [PeerCertificates((leaf,))] and conn.peer_certificates == [leaf]
+    transfer(conn, peer, 1 << 16)
+
+
+def test_post_handshake_auth_our_client_cpython_server(tmp_path: Path) -> None:
+    """Our client offers post_handshake_auth; CPython's server calls verify_client_post_handshake(); our answer is
+    verified by OpenSSL (getpeercert() then names our certificate) and the data keeps flowing."""
+    leaf, leaf_key, _, _, ca = _client_identity(tmp_path)
+    config = TLSConfig(max_version=TLS13, verify=False, server_name=HOST, post_handshake_auth=True,
+                       client_certificate_chain=[leaf], client_private_key=leaf_key)
+    conn = Connection(config, server_side=False)
+    conn.start_handshake()
+    ctx = _ssl13(True, tmp_path)
+    ctx.verify_mode = ssl.CERT_REQUIRED
+    ctx.post_handshake_auth = True
+    ctx.load_verify_locations(ca)
+    peer = SslPeer(ctx, server_side=True)
+    peer.incoming.write(conn.bytes_to_send())
+    _completes(exchange(conn, peer))
+    assert peer.obj.getpeercert() in (None, {})
+    peer.obj.verify_client_post_handshake()
+    peer.obj.write(b"who are you?")
+    conn.receive_bytes(peer.outgoing.read())
+    got = b""
+    while (event := conn.next_event()) is not None:
+        got += getattr(event, "data", b"")
+    assert got == b"who are you?"
+    peer.incoming.write(conn.bytes_to_send())  # Certificate, CertificateVerify, Finished
+    conn.send_data(b"me")
+    peer.incoming.write(conn.bytes_to_send())
+    assert peer.obj.read(2) == b"me"
+    subject = dict(x[0] for x in peer.obj.getpeercert()["subject"])
+    assert subject["commonName"] == "client.example"

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from tlsstate.handshake.common import Context, State
 from tlsstate.handshake.outputs import Output
 from tlsstate.handshake.states import CCS, check_input, check_next
+from tlsstate.handshake.tls13 import post_auth
 from tlsstate.handshake.tls13.keyupdate import Connected13
 from tlsstate.handshake.transcript import Transcript
 from tlsstate.wire.constants import HandshakeType, ProtocolVersion
@@ -76,6 +77,15 @@ class Handshake:
         if not isinstance(state, Connected13):
             raise ConfigurationError("KeyUpdate needs an established TLS 1.3 connection (RFC 9846 §4.6.3)")
         self.state = state.key_update(self.context, request_peer=request_peer)
+        return self.take_outputs()
+
+    def request_client_certificate(self) -> list[Output]:
+        """TLS 1.3 server: a post-handshake CertificateRequest (RFC 9846 §4.6.2)."""
+        state = self.state
+        if not isinstance(state, Connected13) or state.me != "server" or not state.post_handshake_auth:
+            raise ConfigurationError("post-handshake authentication needs an established TLS 1.3 server connection "
+                                     "whose client offered post_handshake_auth (RFC 9846 §4.2.6)")
+        self.state = post_auth.request(self.context, state, state.post_handshake_exchange)
         return self.take_outputs()
 
     def take_outputs(self) -> list[Output]:

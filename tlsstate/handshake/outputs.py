@@ -143,6 +143,13 @@ class LogSecret:
 
 
 @dataclass(frozen=True, slots=True)
+class PeerAuthenticated:
+    """TLS 1.3 post-handshake authentication succeeded (RFC 9846 §4.6.2): the client's verified chain."""
+
+    certificates: list[x509.Certificate] = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True)
 class SendWarning:
     """A warning alert that does not end the connection (no_renegotiation, RFC 5746 §4; no_certificate, RFC 6101
     §5.6.6), sent after the handshake records queued before it."""
@@ -159,7 +166,7 @@ class HandshakeDone:
 
 Output = (
     SendHandshake | RecordVersion | RecordLimits | InstallPendingKeys | ActivateWriteKeys | ActivateReadKeys
-    | SendWarning | HandshakeDone | InstallTrafficKeys | SendCompatChangeCipherSpec | LogSecret
+    | SendWarning | HandshakeDone | InstallTrafficKeys | SendCompatChangeCipherSpec | LogSecret | PeerAuthenticated
 )
 
 #: The two outputs without data, one instance each.
@@ -179,6 +186,7 @@ __all__ = [
     "InstallTrafficKeys",
     "LogSecret",
     "Output",
+    "PeerAuthenticated",
     "RecordLimits",
     "RecordVersion",
     "SendCompatChangeCipherSpec",

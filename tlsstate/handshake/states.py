@@ -45,6 +45,11 @@ from tlsstate.handshake.tls13.client import (
     ClientWaitFinished13,
     ClientWaitServerHelloAfterRetry,
 )
+from tlsstate.handshake.tls13.post_auth import (
+    ServerWaitPostHandshakeCertificate,
+    ServerWaitPostHandshakeCertificateVerify,
+    ServerWaitPostHandshakeFinished,
+)
 from tlsstate.handshake.tls13.server import (
     ServerConnected13,
     ServerWaitClientCertificate13,
@@ -100,7 +105,10 @@ TRANSITIONS: Final[dict[type[State], dict[Input, tuple[type[State], ...]]]] = {
     },
     ClientWaitCertificateVerify13: {H.CERTIFICATE_VERIFY: (ClientWaitFinished13,), CCS: (ClientWaitCertificateVerify13,)},
     ClientWaitFinished13: {H.FINISHED: (ClientConnected13,), CCS: (ClientWaitFinished13,)},
-    ClientConnected13: {H.NEW_SESSION_TICKET: (ClientConnected13,), H.KEY_UPDATE: (ClientConnected13,)},
+    ClientConnected13: {  # RFC 9846 §4.6: tickets, KeyUpdate, post-handshake CertificateRequest
+        H.NEW_SESSION_TICKET: (ClientConnected13,), H.KEY_UPDATE: (ClientConnected13,),
+        H.CERTIFICATE_REQUEST: (ClientConnected13,),
+    },
     # ---- server ----
     ServerWaitClientHello: {
         H.CLIENT_HELLO: (
@@ -132,6 +140,12 @@ TRANSITIONS: Final[dict[type[State], dict[Input, tuple[type[State], ...]]]] = {
     },
     ServerWaitFinished13: {H.FINISHED: (ServerConnected13,), CCS: (ServerWaitFinished13,)},
     ServerConnected13: {H.KEY_UPDATE: (ServerConnected13,)},
+    # ---- TLS 1.3 post-handshake authentication (RFC 9846 §4.6.2), after request_client_certificate() ----
+    ServerWaitPostHandshakeCertificate: {
+        H.CERTIFICATE: (ServerWaitPostHandshakeCertificateVerify, ServerWaitPostHandshakeFinished),
+    },
+    ServerWaitPostHandshakeCertificateVerify: {H.CERTIFICATE_VERIFY: (ServerWaitPostHandshakeFinished,)},
+    ServerWaitPostHandshakeFinished: {H.FINISHED: (ServerConnected13,)},
 }
 # fmt: on
 

@@ -15,6 +15,7 @@ from tlsstate.handshake import client_states, server_states
 from tlsstate.handshake.common import State
 from tlsstate.handshake.states import CCS, START, TRANSITIONS, check_input, check_next
 from tlsstate.handshake.tls13 import client as tls13_client
+from tlsstate.handshake.tls13 import post_auth as tls13_post_auth
 from tlsstate.handshake.tls13 import server as tls13_server
 from tlsstate.wire.constants import HandshakeType
 from tlsstate.wire.errors import InternalError, UnexpectedMessage
@@ -22,7 +23,7 @@ from tlsstate.wire.errors import InternalError, UnexpectedMessage
 
 def _state_classes() -> set[type[State]]:
     found: set[type[State]] = set()
-    for module in (client_states, server_states, tls13_client, tls13_server):
+    for module in (client_states, server_states, tls13_client, tls13_server, tls13_post_auth):
         for _, obj in inspect.getmembers(module, inspect.isclass):
             # the states a module defines (its private bases aside), not the bases it imports
             if issubclass(obj, State) and obj.__module__ == module.__name__ and not obj.__name__.startswith("_"):
@@ -70,6 +71,8 @@ def test_no_state_other_than_wait_ccs_accepts_change_cipher_spec() -> None:
 def test_only_the_connected_states_say_so() -> None:
     assert sorted(cls.__name__ for cls in TRANSITIONS if cls.connected) == [
         "ClientConnected", "ClientConnected13", "ServerConnected", "ServerConnected13",
+        "ServerWaitPostHandshakeCertificate", "ServerWaitPostHandshakeCertificateVerify",
+        "ServerWaitPostHandshakeFinished",  # post-handshake authentication: the connection stays established
     ]
 
 

@@ -334,7 +334,9 @@ class ClientWaitFinished13(_Handshaking):
                            tuple(c.public_bytes(Encoding.DER) for c in self.peer_certificates))
         assert secrets.resumption_master_secret is not None
         return ClientConnected13(n.suite, "client", client_ap, server_ap,
-                                 resumption_master_secret=secrets.resumption_master_secret, session=template)
+                                 resumption_master_secret=secrets.resumption_master_secret, session=template,
+                                 post_handshake_auth=ctx.config.post_handshake_auth,
+                                 handshake_transcript=ctx.transcript.data)
 
 
 def _send_client_certificate(ctx: Context, request: CertificateRequest13) -> None:

@@ -18,10 +18,17 @@ from tlsstate.crypto.schedule13 import next_traffic_secret, resumption_psk
 from tlsstate.crypto.suites import CipherSuite
 from tlsstate.handshake.common import Context, State, require
 from tlsstate.handshake.outputs import InstallTrafficKeys
+from tlsstate.handshake.tls13 import post_auth
 from tlsstate.sessions.cache import Session
 from tlsstate.wire.constants import AlertDescription
 from tlsstate.wire.messages import HandshakeMessage
-from tlsstate.wire.messages13 import UPDATE_NOT_REQUESTED, UPDATE_REQUESTED, KeyUpdate, NewSessionTicket13
+from tlsstate.wire.messages13 import (
+    UPDATE_NOT_REQUESTED,
+    UPDATE_REQUESTED,
+    CertificateRequest13,
+    KeyUpdate,
+    NewSessionTicket13,
+)
 
 
 @dataclass(frozen=True)
@@ -38,6 +45,10 @@ class Connected13(State):
     #: session it belongs to (suite, SNI, ALPN, the server's chain), kept in the session store per ticket.
     resumption_master_secret: bytes = field(default=b"", repr=False)
     session: Session | None = field(default=None, repr=False)
+    #: post_handshake_auth was in the ClientHello (RFC 9846 §4.2.6), and the handshake's messages (ClientHello ..
+    #: client Finished) that each post-handshake authentication starts from (§4.4).
+    post_handshake_auth: bool = False
+    handshake_transcript: bytes = field(default=b"", repr=False)
 
     connected: ClassVar[bool] = True
 
@@ -49,6 +60,10 @@ class Connected13(State):
     def handle(self, ctx: Context, msg: HandshakeMessage) -> State:
         """KeyUpdate (RFC 9846 §4.6.3) or, at a client, NewSessionTicket (§4.6.1; kept by the session store when
         resumption is configured, else read and dropped)."""
+        if isinstance(msg, CertificateRequest13):
+            require(self.me == "client", "a client sent CertificateRequest", AlertDescription.UNEXPECTED_MESSAGE)
+            post_auth.answer(ctx, self.post_handshake_exchange, msg)
+            return self
         if isinstance(msg, NewSessionTicket13):
             require(self.me == "client", "a client sent NewSessionTicket", AlertDescription.UNEXPECTED_MESSAGE)
             self._store_ticket(ctx, msg)
@@ -61,6 +76,12 @@ class Connected13(State):
         if msg.request_update == UPDATE_REQUESTED:
             return state.key_update(ctx, request_peer=False)
         return state
+
+    @property
+    def post_handshake_exchange(self) -> post_auth.Exchange:
+        """What a post-handshake authentication now starts from (RFC 9846 §4.6.2, §4.4)."""
+        client_secret = self.write_secret if self.me == "client" else self.read_secret
+        return post_auth.Exchange(self.post_handshake_auth, self.handshake_transcript, self.suite.prf_hash, client_secret)
 
     def _store_ticket(self, ctx: Context, msg: NewSessionTicket13) -> None:
         """Keep the ticket and its PSK = HKDF-Expand-Label(resumption_master_secret, "resumption", nonce) in the

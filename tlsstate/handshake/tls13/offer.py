@@ -96,6 +96,8 @@ def client_hello(
                                         else _tls13_only_extensions(config))
     _replace(extensions, ext.build_supported_groups(groups))
     _replace(extensions, ext.build_signature_algorithms(schemes if config.legacy_enabled else schemes13))
+    if config.post_handshake_auth:  # RFC 9846 §4.2.6
+        extensions.append(ext.build_empty(ExtensionType.POST_HANDSHAKE_AUTH))
     extensions.append(ext.build_supported_versions_client(_versions(config)))
     extensions.append(ext.build_key_share_client([ext.KeyShareEntry(s.group, s.public_bytes) for s in shares]))
     session_id = legacy_session_id or (random_bytes(32) if config.middlebox_compat else b"")

@@ -131,7 +131,8 @@ def _first_flight(
     client_ap, server_ap = schedule.enter_master(ctx)
     schedule.install(ctx, "server", server_ap, "server application traffic secret 0")
     peers = [x509.load_der_x509_certificate(der) for der in resumed.peer_certificates] if resumed is not None else []
-    waiting = ServerWaitFinished13(n, schedule, client_ap, server_ap, hello_retry, peers)
+    post_handshake_auth = ext.find_extension(msg.extensions, ExtensionType.POST_HANDSHAKE_AUTH) is not None
+    waiting = ServerWaitFinished13(n, schedule, client_ap, server_ap, hello_retry, peers, post_handshake_auth)
     if authenticate_client:
         return ServerWaitClientCertificate13(waiting)
     return waiting
@@ -315,6 +316,8 @@ class ServerWaitFinished13(Tls13State):
     hello_retry: bool = False
     #: The client's verified chain, when it authenticated (RFC 9846 §4.4.2).
     peer_certificates: list[x509.Certificate] = field(default_factory=list, repr=False)
+    #: The ClientHello offered post_handshake_auth (RFC 9846 §4.2.6).
+    post_handshake_auth: bool = False
 
     def handle(self, ctx: Context, msg: HandshakeMessage) -> State:
         """RFC 9846 §4.4.4: check the client's Finished, then its records move to its application traffic key."""
@@ -326,9 +329,11 @@ class ServerWaitFinished13(Tls13State):
         schedule.install(ctx, "client", self.client_application_secret, "client application traffic secret 0")
         schedule.finish(ctx)
         ctx.emit(HandshakeDone(Tls13Result(self.negotiated, schedule.secrets, self.peer_certificates, self.hello_retry)))
+        transcript = ctx.transcript.data  # ClientHello .. client Finished, before our tickets
         _send_tickets(ctx, self.negotiated, schedule, self.peer_certificates)
         return ServerConnected13(
-            self.negotiated.suite, "server", self.server_application_secret, self.client_application_secret
+            self.negotiated.suite, "server", self.server_application_secret, self.client_application_secret,
+            post_handshake_auth=self.post_handshake_auth, handshake_transcript=transcript,
         )
 
 
