@@ -160,6 +160,9 @@ class TLSConfig:
     #: TLS 1.3 server: ask with a HelloRetryRequest for our most preferred common group even when the client sent a
     #: share for a less preferred one (RFC 8448 §5's server; e.g. to insist on X25519MLKEM768). Default: use a share.
     retry_for_preferred_group: bool = False
+    #: TLS 1.3 external PSK (identity, key), both roles (RFC 9846 §4.2.11; SHA-256, psk_dhe_ke). A client offers it
+    #: first; a server with it needs no certificate for clients that use it.
+    external_psk: tuple[bytes, bytes] | None = field(default=None, repr=False)
     #: TLS 1.3 client: offer post_handshake_auth (RFC 9846 §4.2.6), answering a later CertificateRequest with
     #: ``client_certificate_chain`` (or an empty Certificate).
     post_handshake_auth: bool = False
@@ -265,8 +268,10 @@ class TLSConfig:
         self.version_range()
         if not self.legacy_enabled and not self.tls13_enabled:
             raise ConfigurationError("no usable cipher suite configured for the enabled versions")
-        if server_side and (not self.certificate_chain or self.private_key is None):
-            raise ConfigurationError("a server needs certificate_chain and private_key")
+        if server_side and (not self.certificate_chain or self.private_key is None) and self.external_psk is None:
+            raise ConfigurationError("a server needs certificate_chain and private_key (or a TLS 1.3 external PSK)")
+        if self.external_psk is not None and (not self.external_psk[0] or len(self.external_psk[1]) < 16):
+            raise ConfigurationError("an external PSK needs an identity and a key of at least 16 bytes")
         if self.verify_client not in ("none", "optional", "required"):
             raise ConfigurationError(f"verify_client must be none, optional or required, not {self.verify_client!r}")
         if server_side and self.verify_client != "none" and not self.client_cafile:

@@ -146,3 +146,47 @@ def test_connect_reconnect_resumes_by_psk(pki: dict[str, Path]) -> None:
     status = out.stderr.decode()
     assert out.returncode == 0, status
     assert "Protocol  : TLS 1.3" in status and "Session: Reused" in status and "Resumption: yes" in status
+
+
+# ------------------------------------------------------------------------------- external PSKs (RFC 9846 §4.2.11)
+
+PSK_ID, PSK_KEY = "tlsstate-client", bytes(range(32))
+
+
+def test_connect_with_external_psk_against_s_server_without_certificate(pki: dict[str, Path]) -> None:
+    """s_server -nocert -psk: no certificate at all, the handshake stands on the external PSK (with psk_dhe_ke)."""
+    from tests.helpers.env import free_port
+    from tests.interop.test_interop_openssl import Peer
+
+    openssl = require_binary("openssl")
+    port = free_port()
+    peer = Peer([openssl, "s_server", "-accept", f"127.0.0.1:{port}", "-nocert", "-tls1_3", "-psk", PSK_KEY.hex(),
+                 "-psk_identity", PSK_ID, "-naccept", "1", "-rev"])
+    try:
+        peer.wait_for("ACCEPT")
+        out = run_connect([f"localhost:{port}", "--psk-identity", PSK_ID, "--psk", PSK_KEY.hex(), "--wait", "3"],
+                          stdin=b"pre-shared\n")
+        peer.wait_for("CONNECTION CLOSED")
+    finally:
+        peer.stop()
+    status = out.stderr.decode()
+    assert out.returncode == 0, status
+    assert "Protocol  : TLS 1.3" in status and "Session: Reused" in status
+    assert out.stdout == b"derahs-erp\n"
+
+
+def test_s_client_with_external_psk_against_tlsstate_serve(tmp_path: Path) -> None:
+    openssl = require_binary("openssl")
+    with tlsstate_serve(["--www", "--count", "2", "--psk-identity", PSK_ID, "--psk", PSK_KEY.hex()]) as server:
+        good = subprocess.run([openssl, "s_client", "-connect", f"127.0.0.1:{server.port}", "-tls1_3",
+                               "-psk", PSK_KEY.hex(), "-psk_identity", PSK_ID, "-ign_eof"],
+                              input=b"GET / HTTP/1.0\r\n\r\n", capture_output=True, timeout=TIMEOUT)
+        wrong = subprocess.run([openssl, "s_client", "-connect", f"127.0.0.1:{server.port}", "-tls1_3",
+                                "-psk", bytes(32).hex(), "-psk_identity", PSK_ID, "-ign_eof"],
+                               input=b"GET / HTTP/1.0\r\n\r\n", capture_output=True, timeout=TIMEOUT)
+        server.finish()
+    text = good.stdout.decode("latin-1")
+    assert "Reused, TLSv1.3" in text, text[-1500:]
+    assert "HTTP/1.0 200" in text
+    assert any("decrypt_error" in ln for ln in server.lines), server.lines  # the wrong key: a bad binder
+    assert b"decrypt error" in wrong.stdout + wrong.stderr

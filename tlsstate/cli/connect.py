@@ -32,10 +32,12 @@ from tlsstate.cli.options import (
     legacy_options,
     load_identity,
     open_keylog,
+    parse_external_psk,
     parse_groups,
     parse_suites,
     parse_versions,
     protocol_options,
+    psk_option,
     split_list,
 )
 from tlsstate.config import TLSConfig
@@ -207,6 +209,7 @@ def _exchange(tls: TLSSocket, wait: float) -> tuple[int, bool]:
               help="TLS 1.3: send KeyUpdate after N records under one key (default: the AEAD's limit, §5.5).")
 @click.option("--record-padding", type=click.IntRange(1, 16385), metavar="N",
               help="TLS 1.3: pad each application data record to a multiple of N bytes (RFC 9846 §5.4).")
+@psk_option
 def connect(
     target: str, servername: str | None, alpn: str | None, versions: str | None, ciphers: str | None,
     groups: str | None, cafile: str | None, insecure: bool, show_keys: bool, keylog: str | None,
@@ -214,6 +217,7 @@ def connect(
     dhe_groups: str | None = None, ssl3: bool = False, cert: str | None = None, key: str | None = None,
     tickets: bool = True, record_size_limit: int | None = None, max_fragment_length: str | None = None,
     key_update: bool = False, key_update_after: int | None = None, record_padding: int | None = None,
+    psk_identity: str | None = None, psk_hex: str | None = None,
 ) -> None:
     """Handshake (twice with --reconnect), print what was agreed, then exchange stdin and the replies."""
     from tlsstate.sessions.cache import SessionStore
@@ -233,6 +237,7 @@ def connect(
     config.record_size_limit = record_size_limit
     config.key_update_after = key_update_after
     config.record_padding = record_padding
+    config.external_psk = parse_external_psk(psk_identity, psk_hex)
     config.max_fragment_length = int(max_fragment_length) if max_fragment_length else None
     if key and not cert:
         raise click.UsageError("--key needs --cert")

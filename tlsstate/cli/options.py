@@ -207,6 +207,26 @@ def load_identity(
     return chain, private_key
 
 
+def psk_option(function: F) -> F:
+    """``--psk-identity ID --psk HEX``: a TLS 1.3 external PSK (RFC 9846 §4.2.11), for connect and serve."""
+    return _stacked(
+        click.option("--psk-identity", help="TLS 1.3 external PSK identity (with --psk; RFC 9846 §4.2.11)."),
+        click.option("--psk", "psk_hex", metavar="HEX", help="TLS 1.3 external PSK key, hex (SHA-256, psk_dhe_ke)."),
+    )(function)
+
+
+def parse_external_psk(identity: str | None, key_hex: str | None) -> tuple[bytes, bytes] | None:
+    """(identity, key) from ``--psk-identity`` / ``--psk``, which go together; None when neither is given."""
+    if identity is None and key_hex is None:
+        return None
+    if identity is None or key_hex is None:
+        raise click.UsageError("--psk-identity and --psk go together")
+    key = parse_hex("--psk", key_hex)
+    if len(key) < 16:
+        raise click.UsageError("--psk: at least 16 bytes")
+    return identity.encode(), key
+
+
 def open_keylog(path: str | None) -> KeyLogWriter | None:
     """The NSS key log to append to: ``--keylog`` when given, else ``$SSLKEYLOGFILE`` (None when neither).
 

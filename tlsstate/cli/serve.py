@@ -24,10 +24,12 @@ from tlsstate.cli.options import (
     legacy_options,
     load_identity,
     open_keylog,
+    parse_external_psk,
     parse_groups,
     parse_suites,
     parse_versions,
     protocol_options,
+    psk_option,
     split_list,
 )
 from tlsstate.cli.serving import Server, ServerOptions
@@ -84,6 +86,7 @@ def load_server_identity(cert: str | None, key: str | None) -> tuple[list[x509.C
               help="TLS 1.3: NewSessionTickets sent after each handshake (with --tickets; RFC 9846 §4.6.1).")
 @click.option("--record-padding", type=click.IntRange(1, 16385), metavar="N",
               help="TLS 1.3: pad each application data record to a multiple of N bytes (RFC 9846 §5.4).")
+@psk_option
 def serve(
     host: str, port: int, cert: str | None, key: str | None, versions: str | None, ciphers: str | None,
     groups: str | None, alpn: str | None, www: bool, keylog: str | None, no_ems: bool, no_etm: bool,
@@ -91,7 +94,8 @@ def serve(
     dhe_groups: str | None = None, ssl3: bool = False, verify_client: str = "none", client_ca: str | None = None,
     tickets: bool = True, record_size_limit: int | None = None, ticket_lifetime: float = 7200.0,
     ticket_key_rotation: float | None = None, session_cache_size: int = 1024, key_update_after: int | None = None,
-    record_padding: int | None = None, ticket_count: int = 2,
+    record_padding: int | None = None, ticket_count: int = 2, psk_identity: str | None = None,
+    psk_hex: str | None = None,
 ) -> None:
     """Listen, then handle connections (each in its own thread) until --count/--once or Ctrl-C."""
     from tlsstate.sessions.cache import SessionCache
@@ -113,6 +117,7 @@ def serve(
     config.key_update_after = key_update_after
     config.record_padding = record_padding
     config.ticket_count = ticket_count
+    config.external_psk = parse_external_psk(psk_identity, psk_hex)
     if tickets:
         from tlsstate.sessions.tickets import TicketKeys
 

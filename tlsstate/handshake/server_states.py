@@ -83,6 +83,8 @@ class ServerWaitClientHello(State):
         assert isinstance(msg, ClientHello)
         if tls13_server.negotiates_tls13(ctx.config, msg):
             return tls13_server.answer_client_hello(ctx, msg)
+        if ctx.config.private_key is None:  # a TLS 1.3 PSK-only server
+            raise HandshakeFailure("TLS 1.0-1.2 need a server certificate; this server has only a TLS 1.3 PSK")
         version, offer = read_client_hello(ctx.config, msg)
         resumed = _resume(ctx, msg, version, offer)
         if resumed is not None:

@@ -34,6 +34,8 @@ if TYPE_CHECKING:
 TLS13 = 0x0304
 PSK_DHE_KE = ext.PSK_DHE_KE
 MAX_TICKET_LIFETIME = 604800  # seven days (RFC 9846 §4.6.1)
+#: The hash of an external PSK that names none (RFC 9846 §4.2.11).
+EXTERNAL_PSK_HASH = "sha256"
 #: How far the client's view of a ticket's age may differ from ours, in seconds (RFC 9846 §8.3: a small window).
 AGE_TOLERANCE = 10.0
 
@@ -43,9 +45,11 @@ def ticket_age_add(psk: bytes) -> int:
     return int.from_bytes(hmac.digest(psk, b"tlsstate ticket_age_add", "sha256")[:4], "big")
 
 
-def binder(hash_name: str, psk: bytes, transcript_hash: bytes) -> bytes:
-    """PskBinderEntry (RFC 9846 §4.2.11.2): the Finished computation with binder_key (resumption) as base key."""
-    return schedule13.finished_verify_data(hash_name, KeySchedule13(hash_name, psk).binder_key(False), transcript_hash)
+def binder(hash_name: str, psk: bytes, transcript_hash: bytes, *, external: bool = False) -> bytes:
+    """PskBinderEntry (RFC 9846 §4.2.11.2): the Finished computation with binder_key ("res binder", or "ext binder"
+    for an external PSK) as base key."""
+    base_key = KeySchedule13(hash_name, psk).binder_key(external)
+    return schedule13.finished_verify_data(hash_name, base_key, transcript_hash)
 
 
 def _truncated_hash(hash_name: str, prefix: bytes, hello: ClientHello, binder_lengths: list[int]) -> bytes:
@@ -55,18 +59,31 @@ def _truncated_hash(hash_name: str, prefix: bytes, hello: ClientHello, binder_le
 
 @dataclass(frozen=True)
 class PskOffer:
-    """The ticket our ClientHello offers (identity 0) and what resuming it restores."""
+    """The ticket our ClientHello offers (identity 0) and what resuming it restores; or an external PSK (its
+    identity in ``session.ticket``, RFC 9846 §4.2.11)."""
 
     session: Session = field(repr=False)
     suite: CipherSuite
+    external: bool = False
 
     @property
     def psk(self) -> bytes:
         return self.session.master_secret
 
 
+def external_session(identity: bytes, key: bytes, suite: CipherSuite) -> Session:
+    """An external PSK as the session it authenticates (no certificates; RFC 9846 §4.2.11)."""
+    return Session(b"", TLS13, suite.id, key, False, ticket=identity)
+
+
 def ticket_to_offer(config: TLSConfig, suites: list[int]) -> PskOffer | None:
-    """The stored TLS 1.3 ticket for this server, if it is still valid and its suite is one we offer."""
+    """The external PSK when one is configured (with our first SHA-256 suite: the hash of external PSKs, RFC 9846
+    §4.2.11), else the stored TLS 1.3 ticket for this server if it is still valid and its suite is one we offer."""
+    if config.external_psk is not None:
+        suite = next((s for s in map(by_id, suites) if s is not None and s.prf_hash == EXTERNAL_PSK_HASH), None)
+        if suite is None:
+            return None
+        return PskOffer(external_session(*config.external_psk, suite), suite, external=True)
     store, key = config.session_store, config.session_store_key()
     if store is None or key is None:
         return None
@@ -84,14 +101,15 @@ def with_pre_shared_key(hello: ClientHello, offer: PskOffer, prefix: bytes = b""
     binder (RFC 9846 §4.2.9, §4.2.11); ``prefix``: the transcript before this hello (after a HelloRetryRequest)."""
     session, hash_name = offer.session, offer.suite.prf_hash
     age_ms = int((time.monotonic() - session.created) * 1000)
-    identity = ext.PskIdentity(session.ticket, (age_ms + session.ticket_age_add) % (1 << 32))
+    age = 0 if offer.external else (age_ms + session.ticket_age_add) % (1 << 32)  # external PSKs: 0 (§4.2.11)
+    identity = ext.PskIdentity(session.ticket, age)
     length = schedule13.hash_length(hash_name)
     kept = [e for e in hello.extensions or () if e.type not in (ExtensionType.PRE_SHARED_KEY,
                                                                ExtensionType.PSK_KEY_EXCHANGE_MODES)]
     kept.append(ext.build_psk_key_exchange_modes([PSK_DHE_KE]))
     draft = ClientHello(hello.version, hello.random, hello.session_id, hello.cipher_suites, hello.compression_methods,
                         (*kept, ext.build_pre_shared_key_client([identity], [bytes(length)])))
-    value = binder(hash_name, offer.psk, _truncated_hash(hash_name, prefix, draft, [length]))
+    value = binder(hash_name, offer.psk, _truncated_hash(hash_name, prefix, draft, [length]), external=offer.external)
     return ClientHello(hello.version, hello.random, hello.session_id, hello.cipher_suites, hello.compression_methods,
                        (*kept, ext.build_pre_shared_key_client([identity], [value])))
 
@@ -112,7 +130,15 @@ def choose_psk(config: TLSConfig, hello: ClientHello, transcript: bytes, suite: 
             AlertDescription.MISSING_EXTENSION)
     assert modes is not None
     identities, binders = ext.parse_pre_shared_key_client(found.data)
-    if keys is None or PSK_DHE_KE not in ext.parse_psk_key_exchange_modes(modes.data):
+    if PSK_DHE_KE not in ext.parse_psk_key_exchange_modes(modes.data):
+        return None
+    covered = transcript[: len(transcript) - ext.binders_length([len(b) for b in binders])]
+    if config.external_psk is not None and identities[0].identity == config.external_psk[0]:
+        if suite.prf_hash != EXTERNAL_PSK_HASH:
+            return None
+        _check_binder(suite, config.external_psk[1], covered, binders[0], external=True)
+        return external_session(*config.external_psk, suite)
+    if keys is None:
         return None
     opened = keys.open_ticket(identities[0].identity)
     if opened is None or opened.session.version != TLS13:
@@ -124,11 +150,15 @@ def choose_psk(config: TLSConfig, hello: ClientHello, transcript: bytes, suite: 
     client_age = ((identities[0].obfuscated_ticket_age - ticket_age_add(session.master_secret)) % (1 << 32)) / 1000
     if abs(client_age - (keys.now() - opened.issued)) > AGE_TOLERANCE + 1:  # the seal time has whole seconds
         return None
-    covered = transcript[: len(transcript) - ext.binders_length([len(b) for b in binders])]
-    expected = binder(suite.prf_hash, session.master_secret, schedule13.transcript_hash(suite.prf_hash, covered))
-    if not hmac.compare_digest(expected, binders[0]):
-        raise DecryptError("PSK binder does not match the ClientHello (RFC 9846 §4.2.11.2)")
+    _check_binder(suite, session.master_secret, covered, binders[0], external=False)
     return session
+
+
+def _check_binder(suite: CipherSuite, psk: bytes, covered: bytes, received: bytes, *, external: bool) -> None:
+    """A binder that does not match the ClientHello is decrypt_error (RFC 9846 §4.2.11.2)."""
+    expected = binder(suite.prf_hash, psk, schedule13.transcript_hash(suite.prf_hash, covered), external=external)
+    if not hmac.compare_digest(expected, received):
+        raise DecryptError("PSK binder does not match the ClientHello (RFC 9846 §4.2.11.2)")
 
 
 __all__ = [

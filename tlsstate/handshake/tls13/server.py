@@ -231,8 +231,10 @@ def _choose_suite(config: TLSConfig, msg: ClientHello) -> CipherSuite:
 
 def _choose_scheme(config: TLSConfig, offer: ClientHelloExtensions) -> int:
     """The CertificateVerify scheme (RFC 9846 §4.2.3: without signature_algorithms, missing_extension)."""
+    if config.private_key is None:  # a PSK-only server
+        raise HandshakeFailure("the client offers no PSK we know, and this server has no certificate")
     require(offer.signature_schemes is not None, "TLS 1.3 ClientHello without signature_algorithms", _MISSING)
-    assert offer.signature_schemes is not None and config.private_key is not None
+    assert offer.signature_schemes is not None
     return signatures13.choose(config.private_key, offer.signature_schemes, config.effective_tls13_signature_schemes())
 
 
