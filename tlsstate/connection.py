@@ -32,10 +32,12 @@ from typing import Any, NoReturn, ParamSpec, TypeVar
 from cryptography import x509
 
 from tlsstate.config import TLSConfig
-from tlsstate.crypto.exporter import NOT_YET, Exporter, exporter_for
+from tlsstate.crypto.exporter import NOT_YET, Exporter, Tls13Exporter, exporter_for
 from tlsstate.crypto.keys import ConnectionKeys, SecurityParameters
 from tlsstate.crypto.negotiated import Negotiated, record_splitting_applies
-from tlsstate.events import AlertEvent, ApplicationData, ConnectionClosed, Event, HandshakeComplete
+from tlsstate.crypto.schedule13 import key_update_limit
+from tlsstate.crypto.suites import CipherSuite
+from tlsstate.events import AlertEvent, ApplicationData, ConnectionClosed, Event, HandshakeComplete, PeerCertificates
 from tlsstate.handshake.client import ClientHandshake
 from tlsstate.handshake.outputs import (
     ActivateReadKeys,
@@ -43,15 +45,21 @@ from tlsstate.handshake.outputs import (
     HandshakeDone,
     HandshakeResult,
     InstallPendingKeys,
+    InstallTrafficKeys,
+    LogSecret,
     Output,
+    PeerAuthenticated,
     RecordLimits,
     RecordVersion,
+    SendCompatChangeCipherSpec,
     SendHandshake,
     SendWarning,
+    Tls13Result,
+    Tls13Secrets,
 )
 from tlsstate.handshake.server import ServerHandshake
 from tlsstate.record import Deframer, HalfConnection
-from tlsstate.record.keying import protections_for
+from tlsstate.record.keying import protections_for, traffic_protection
 from tlsstate.wire import errors
 from tlsstate.wire.constants import (
     MAX_PLAINTEXT_LENGTH,
@@ -60,6 +68,7 @@ from tlsstate.wire.constants import (
     AlertLevel,
     ContentType,
     HandshakeType,
+    ProtocolVersion,
 )
 from tlsstate.wire.errors import DecodeError, InternalError, ProtocolError, TLSError, UnexpectedMessage
 from tlsstate.wire.framing import SERVER_LIMITS, HandshakeReassembler
@@ -93,6 +102,8 @@ class Connection:
         self.read_state = HalfConnection(peer)
         self.handshake_complete = False
         self.security: SecurityParameters | None = None
+        #: TLS 1.3: every secret of the key schedule (RFC 9846 §7.1) once the handshake is done; None in TLS 1.2.
+        self.tls13_secrets: Tls13Secrets | None = None
         self.premaster_secret: bytes | None = None
         self.peer_certificates: list[x509.Certificate] = []
         self.negotiated_version: int | None = None
@@ -123,6 +134,10 @@ class Connection:
         self._split_writes = False  # 1/n-1 record splitting (config.split_cbc_records, CBC in SSL 3.0 / TLS 1.0)
         self._warnings_in_a_row = 0  # warning alerts since the last progress (CVE-2016-8610)
         self._empty_in_a_row = 0  # empty application data records since the last progress
+        #: TLS 1.3: after this many records under one key we send KeyUpdate (RFC 9846 §5.5); never in TLS 1.2
+        self._key_update_at = 1 << 64
+        #: TLS 1.3: pad application data records to a multiple of this (0: no padding; RFC 9846 §5.4)
+        self._padding_block = 0
 
     def __repr__(self) -> str:
         role = "server" if self.server_side else "client"
@@ -196,6 +211,24 @@ class Connection:
             self._seal_application_data(data)
         except Exception as exc:
             self._failed(exc)
+
+    def key_update(self, *, request_peer: bool = True) -> None:
+        """TLS 1.3: queue a KeyUpdate and seal from now on with our next application traffic secret (RFC 9846
+        §4.6.3); ``request_peer`` asks the peer to update its direction too. ConfigurationError before a TLS 1.3
+        handshake is done."""
+        self._check_error()
+        if self._close_sent:
+            raise errors.ConnectionClosedError(clean=True)
+        self._handshake_step(self._handshake.key_update, request_peer=request_peer)
+        self._flush_handshake()
+
+    def request_client_certificate(self) -> None:
+        """TLS 1.3 server: ask the client for a certificate now (post-handshake authentication, RFC 9846 §4.6.2); its
+        answer arrives as a :class:`~tlsstate.events.PeerCertificates` event. ConfigurationError unless a TLS 1.3
+        handshake is done and the client offered post_handshake_auth."""
+        self._check_error()
+        self._handshake_step(self._handshake.request_client_certificate)
+        self._flush_handshake()
 
     def close(self) -> None:
         """Queue a close_notify alert (RFC 5246 §7.2.1); later send_data calls raise."""
@@ -284,7 +317,7 @@ class Connection:
             self._events.append(ApplicationData(plaintext))
         elif content_type == ContentType.HANDSHAKE:
             self._process_handshake(plaintext)
-        elif content_type == ContentType.CHANGE_CIPHER_SPEC:
+        elif content_type == ContentType.CHANGE_CIPHER_SPEC:  # a protected one in TLS 1.3: Tls13InnerPlaintext
             self._process_change_cipher_spec(plaintext)
         elif content_type == SSLV2_CLIENT_HELLO:  # only ever the first record a server reads (the Deframer's rule)
             assert isinstance(self._handshake, ServerHandshake)
@@ -318,11 +351,16 @@ class Connection:
         """RFC 5246 §7.1: one byte of value 1, between whole handshake messages, where the table allows.
 
         A record of any other length is no ChangeCipherSpec message at all: ``unexpected_message`` (as OpenSSL and
-        tlslite-ng answer); one byte of another value is a field out of range: ``decode_error`` (§7.2.2)."""
+        tlslite-ng answer); one byte of another value is a field out of range: ``decode_error`` (§7.2.2), and in
+        TLS 1.3 ``unexpected_message`` (RFC 9846 §5)."""
         if len(payload) != 1:
             raise UnexpectedMessage(f"ChangeCipherSpec record of {len(payload)} bytes (RFC 5246 §7.1: exactly one)")
         if payload != _CCS_PAYLOAD:
-            raise DecodeError(f"ChangeCipherSpec payload must be 01, got {payload.hex()}")
+            message = f"ChangeCipherSpec payload must be 01, got {payload.hex()}"
+            negotiated = self._handshake.context.negotiated
+            if negotiated is not None and negotiated.version >= ProtocolVersion.TLS1_3:
+                raise UnexpectedMessage(message + " (RFC 9846 §5)")
+            raise DecodeError(message)
         if not self._reassembler.empty:
             raise UnexpectedMessage("ChangeCipherSpec in the middle of a handshake message")
         self._handshake_step(self._handshake.handle_change_cipher_spec)
@@ -368,21 +406,42 @@ class Connection:
 
     def _seal_application_data(self, data: bytes) -> None:
         """One write's data in records of at most the send limit; with 1/n-1 splitting (``_split_writes``) the first
-        record carries one byte, so the peer's next CBC IV is unknown to whoever chose the rest (BEAST)."""
+        record carries one byte, so the peer's next CBC IV is unknown to whoever chose the rest (BEAST). TLS 1.3: new
+        keys (KeyUpdate) well before the AEAD's limit (RFC 9846 §5.5); with record_padding, :meth:`_seal_padded`."""
+        if self._padding_block:
+            self._seal_padded(data)
+            return
         seal = self.write_state.seal
         version = self._record_version
         out = self._out
         step = self._send_limit
+        write_state, limit = self.write_state, self._key_update_at
         payload: bytes | memoryview = data
         if self._split_writes and len(data) > 1:
             out.append(seal(ContentType.APPLICATION_DATA, version, data[:1]))
             payload = memoryview(data)[1:]
         if len(payload) <= step:  # one record: no slicing
             out.append(seal(ContentType.APPLICATION_DATA, version, payload))
-            return
-        view = memoryview(payload)
+        else:
+            view = memoryview(payload)
+            for start in range(0, len(view), step):
+                out.append(seal(ContentType.APPLICATION_DATA, version, view[start : start + step]))
+                if write_state.seq >= limit:
+                    self.key_update(request_peer=False)
+        if write_state.seq >= limit:  # RFC 9846 §5.5: new keys well before the AEAD limit
+            self.key_update(request_peer=False)
+
+    def _seal_padded(self, data: bytes) -> None:
+        """TLS 1.3 records whose TLSInnerPlaintext (content + type + zeros) is a multiple of ``record_padding`` bytes,
+        as far as the record size limit allows (RFC 9846 §5.4: padding hides the length)."""
+        block, step, write_state = self._padding_block, self._send_limit, self.write_state
+        view = memoryview(data)
         for start in range(0, len(view), step):
-            out.append(seal(ContentType.APPLICATION_DATA, version, view[start : start + step]))
+            chunk = view[start : start + step]
+            padding = min((-(len(chunk) + 1)) % block, step - len(chunk))
+            self._out.append(write_state.seal(ContentType.APPLICATION_DATA, self._record_version, chunk, padding=padding))
+            if write_state.seq >= self._key_update_at:
+                self.key_update(request_peer=False)
 
     # ================================================================ what the handshake returns
 
@@ -418,7 +477,27 @@ class Connection:
         self._send_warning(output.description)
 
     def _carry_handshake_done(self, output: HandshakeDone) -> None:
-        self._handshake_finished(output.result)
+        result = output.result
+        if isinstance(result, Tls13Result):
+            self._handshake_finished13(result)
+        else:
+            self._handshake_finished(result)
+
+    def _carry_install_traffic_keys(self, output: InstallTrafficKeys) -> None:
+        self._install_traffic_keys(output.writer, output.suite, output.secret, output.label)
+
+    def _carry_compat_change_cipher_spec(self, output: SendCompatChangeCipherSpec) -> None:
+        self._flush_handshake()
+        self._out.append(self.write_state.seal(ContentType.CHANGE_CIPHER_SPEC, self._record_version, _CCS_PAYLOAD))
+
+    def _carry_peer_authenticated(self, output: PeerAuthenticated) -> None:
+        self.peer_certificates = output.certificates
+        self._events.append(PeerCertificates(tuple(output.certificates)))
+
+    def _carry_log_secret(self, output: LogSecret) -> None:
+        keylog = self.config.keylog or _default_keylog()
+        if keylog is not None:
+            keylog.tls13(output.label, output.client_random, output.secret)
 
     def _send_change_cipher_spec(self, _: ActivateWriteKeys | None = None) -> None:
         """Flush the handshake, send ChangeCipherSpec, switch the write state (RFC 5246 §7.1)."""
@@ -441,6 +520,18 @@ class Connection:
         mine, theirs = (server, client) if self.server_side else (client, server)
         self.write_state.set_pending(mine)
         self.read_state.set_pending(theirs)
+
+    def _install_traffic_keys(self, writer: str, suite: CipherSuite, secret: bytes, label: str) -> None:
+        """TLS 1.3 (RFC 9846 §7.3, §5.3): one direction moves to a new epoch. Ours: what the handshake queued is sent
+        under the old keys first. The peer's: a handshake message may not span the change (§5.1)."""
+        protection = traffic_protection(suite, secret)
+        if writer == self.write_state.writer:
+            self._flush_handshake()
+            self.write_state.activate_tls13(protection, label=label)
+            return
+        if not self._reassembler.empty:
+            raise UnexpectedMessage("a handshake message spans a TLS 1.3 key change (RFC 9846 §5.1)")
+        self.read_state.activate_tls13(protection, label=label)
 
     def _set_record_limits(self, send: int, receive: int, *, protected_only: bool) -> None:
         """Negotiated record plaintext limits: at once (max_fragment_length, RFC 6066 §4) or with the new keys
@@ -496,6 +587,37 @@ class Connection:
         self._early_data.clear()
 
 
+    def _handshake_finished13(self, result: Tls13Result) -> None:
+        """TLS 1.3 Finished verified (RFC 9846 §4.4.4): publish the secrets, the event, the held data."""
+        n = result.negotiated
+        self.handshake_complete = True
+        self.negotiated_version = int(n.version)
+        if result.peer_certificates:
+            self.peer_certificates = result.peer_certificates
+        self.tls13_secrets = result.secrets
+        if result.secrets.exporter_master_secret:  # RFC 9846 §7.5
+            self._exporter = Tls13Exporter(n.suite.prf_hash, result.secrets.exporter_master_secret)
+        self._key_update_at = self.config.key_update_after or key_update_limit(n.suite)
+        self._padding_block = self.config.record_padding or 0
+        self.handshake_info = HandshakeComplete(
+            version=int(n.version),
+            cipher_suite=n.suite,
+            alpn=n.alpn,
+            server_name=n.server_name,
+            resumed=n.resumed,
+            extended_master_secret=False,
+            encrypt_then_mac=False,
+            key_exchange_group=n.key_exchange_group,
+            peer_certificates=tuple(result.peer_certificates),
+            hello_retry=result.hello_retry,
+        )
+        self._events.append(self.handshake_info)
+        self._flush_handshake()
+        for data in self._early_data:
+            self._seal_application_data(data)
+        self._early_data.clear()
+
+
 def _security_parameters(result: HandshakeResult) -> SecurityParameters:
     n = result.negotiated
     return SecurityParameters(
@@ -537,6 +659,10 @@ _CARRY_OUT: dict[type, Callable[[Connection, Any], None]] = {
     RecordLimits: Connection._carry_record_limits,
     SendWarning: Connection._carry_send_warning,
     HandshakeDone: Connection._carry_handshake_done,
+    InstallTrafficKeys: Connection._carry_install_traffic_keys,
+    SendCompatChangeCipherSpec: Connection._carry_compat_change_cipher_spec,
+    PeerAuthenticated: Connection._carry_peer_authenticated,
+    LogSecret: Connection._carry_log_secret,
 }
 
 __all__ = ["MAX_EMPTY_RECORDS_IN_A_ROW", "MAX_WARNING_ALERTS_IN_A_ROW", "Connection", "HandshakeType"]

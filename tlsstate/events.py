@@ -31,6 +31,8 @@ class HandshakeComplete:
     #: Empty when the peer sent none (and for PSK/anonymous suites). Not part of ``==``: the two ends of one
     #: connection agree on every other field but each sees the other's chain.
     peer_certificates: tuple[x509.Certificate, ...] = field(default=(), repr=False, compare=False)
+    #: TLS 1.3: the server answered the first ClientHello with a HelloRetryRequest (RFC 9846 §4.1.4).
+    hello_retry: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +60,14 @@ class ConnectionClosed:
     clean: bool
 
 
-Event = HandshakeComplete | ApplicationData | AlertEvent | ConnectionClosed
+@dataclass(frozen=True, slots=True)
+class PeerCertificates:
+    """TLS 1.3 post-handshake authentication (RFC 9846 §4.6.2) gave the client's verified chain, leaf first (empty
+    when the client declined and none is required)."""
 
-__all__ = ["AlertEvent", "ApplicationData", "ConnectionClosed", "Event", "HandshakeComplete"]
+    peer_certificates: tuple[x509.Certificate, ...] = field(repr=False)
+
+
+Event = HandshakeComplete | ApplicationData | AlertEvent | ConnectionClosed | PeerCertificates
+
+__all__ = ["AlertEvent", "ApplicationData", "ConnectionClosed", "Event", "HandshakeComplete", "PeerCertificates"]

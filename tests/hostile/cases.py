@@ -209,12 +209,93 @@ CLIENT_TABLE: list[tuple[str, str, str]] = [
 ]
 
 
+#: TLS 1.3 (RFC 9846 §6 alert names): hostile clients against our server (test_tls13_hostile.py, in memory).
+TLS13_SERVER_CASES: list[tuple[str, str, str]] = [
+    ("tls13-ch-share-not-in-groups", "key share for x25519, which supported_groups does not list", "illegal_parameter"),
+    ("tls13-ch-no-signature-algorithms", "TLS 1.3 ClientHello without signature_algorithms", "missing_extension"),
+    ("tls13-ch-share-without-groups", "key_share without supported_groups (§9.2)", "missing_extension"),
+    ("tls13-ch-two-compression-methods", "legacy_compression_methods [0, 1] (§4.1.2: exactly one zero byte)",
+     "illegal_parameter"),
+    ("tls13-ch-x25519-low-order", "X25519 share of order 8: all-zero shared secret", "illegal_parameter"),
+    ("tls13-ch-p256-off-curve", "secp256r1 share that is not a point on the curve", "illegal_parameter"),
+    ("tls13-ch-hybrid-wrong-length", "X25519MLKEM768 share of 1215 bytes (1216 required, RFC 10024)",
+     "illegal_parameter"),
+    ("tls13-ch-versions-none-enabled", "supported_versions lists only 0x0305 and 0x7f1c", "protocol_version"),
+    ("tls12-server-tls13-only-client-hello", "a TLS 1.2-only server meets a TLS 1.3-only ClientHello",
+     "protocol_version"),
+    ("tls13-ch2-changed-suites", "ClientHello after HelloRetryRequest with other cipher suites (§4.1.2)",
+     "illegal_parameter"),
+    ("tls13-ch2-wrong-share-group", "ClientHello2 with a share for x25519 instead of the requested secp256r1",
+     "illegal_parameter"),
+    ("tls13-ch2-without-cookie", "ClientHello2 without the HelloRetryRequest's cookie (§4.2.2)", "illegal_parameter"),
+    ("tls13-ch2-changed-server-name", "ClientHello2 with another server_name", "illegal_parameter"),
+    ("tls13-client-finished-verify-data", "client Finished verify_data with one bit flipped, correctly protected",
+     "decrypt_error"),
+    ("tls13-appdata-before-client-finished", "application data under the client handshake traffic key",
+     "unexpected_message"),
+    ("tls13-protected-ccs", "ChangeCipherSpec as the inner content type of a protected record (§5)",
+     "unexpected_message"),
+    ("tls13-keyupdate-before-finished", "KeyUpdate under the handshake traffic key", "unexpected_message"),
+    ("tls13-ccs-bad-payload", "unprotected ChangeCipherSpec with value 0x02 (§5)", "unexpected_message"),
+    ("tls13-handshake-spans-key-change", "ClientHello and the first byte of the next message in one record (§5.1)",
+     "unexpected_message"),
+    ("tls13-ccs-after-handshake", "unprotected ChangeCipherSpec after the client Finished", "unexpected_message"),
+    ("tls13-keyupdate-bad-value", "KeyUpdate with request_update 2 (§4.6.3)", "illegal_parameter"),
+    ("tls13-client-hello-after-handshake", "a ClientHello after the handshake (no renegotiation in TLS 1.3)",
+     "unexpected_message"),
+    ("tls13-ciphertext-overflow", "protected record of 2^14 + 257 bytes (§5.2)", "record_overflow"),
+    ("tls13-inner-plaintext-overflow", "TLSInnerPlaintext content of 2^14 + 1 bytes (§5.4)", "record_overflow"),
+    ("tls13-inner-all-zeros", "TLSInnerPlaintext of zeros only, no content type (§5.4)", "unexpected_message"),
+    ("tls13-psk-binder-wrong", "resumption ClientHello whose PSK binder has one bit flipped (§4.2.11.2)",
+     "decrypt_error"),
+    ("tls13-psk-not-last", "pre_shared_key not the last ClientHello extension (§4.2.11)", "illegal_parameter"),
+    ("tls13-psk-without-modes", "pre_shared_key without psk_key_exchange_modes (§4.2.9)", "missing_extension"),
+    ("tls13-post-handshake-finished-wrong", "the Finished of a post-handshake authentication, all zeros (§4.6.2)",
+     "decrypt_error"),
+]
+
+#: TLS 1.3: hostile servers against our client (test_tls13_hostile.py, in memory).
+TLS13_CLIENT_TABLE: list[tuple[str, str, str]] = [
+    ("tls13-sh-legacy-version", "TLS 1.3 ServerHello with legacy_version 0x0302", "illegal_parameter"),
+    ("tls13-sh-session-id-echo", "legacy_session_id_echo differs from ours (§4.1.3)", "illegal_parameter"),
+    ("tls13-sh-suite-not-offered", "cipher suite TLS_AES_128_CCM_SHA256, which we did not offer", "illegal_parameter"),
+    ("tls13-sh-share-group-not-offered", "server share for secp384r1, for which we sent no share", "illegal_parameter"),
+    ("tls13-sh-no-key-share", "TLS 1.3 ServerHello without key_share", "missing_extension"),
+    ("tls13-sh-selected-tls12", "supported_versions in the ServerHello selecting 0x0303 (§4.2.1)",
+     "illegal_parameter"),
+    ("tls13-sh-extension-not-allowed", "server_name (offered) in the ServerHello: not allowed there (§4.2)",
+     "illegal_parameter"),
+    ("tls13-sh-extension-not-offered", "ALPN in the ServerHello, which we did not offer", "unsupported_extension"),
+    ("tls13-sh-x25519-low-order", "server X25519 share of order 8: all-zero shared secret", "illegal_parameter"),
+    ("tls13-only-client-tls12-server-hello", "a TLS 1.2 ServerHello to our TLS 1.3-only client", "protocol_version"),
+    ("tls13-downgrade-sentinel", "TLS 1.2 ServerHello whose random ends in DOWNGRD 01 (§4.1.3)", "illegal_parameter"),
+    ("tls13-hrr-twice", "a second HelloRetryRequest (§4.1.4)", "unexpected_message"),
+    ("tls13-hrr-changes-nothing", "HelloRetryRequest without key_share or cookie (§4.1.4)", "illegal_parameter"),
+    ("tls13-hrr-group-already-shared", "HelloRetryRequest naming x25519, for which we sent a share",
+     "illegal_parameter"),
+    ("tls13-hrr-group-not-offered", "HelloRetryRequest naming ffdhe8192, which we did not offer", "illegal_parameter"),
+    ("tls13-ee-forbidden-extension", "supported_versions in EncryptedExtensions (§4.2)", "illegal_parameter"),
+    ("tls13-empty-certificate", "server Certificate with no entries (§4.4.2.4)", "decode_error"),
+    ("tls13-finished-before-certificate-verify", "server Finished right after its Certificate", "unexpected_message"),
+    ("tls13-certificate-verify-bad-signature", "CertificateVerify signature with one bit flipped", "decrypt_error"),
+    ("tls13-certificate-verify-pkcs1", "CertificateVerify with rsa_pkcs1_sha256 (not a TLS 1.3 scheme, §4.2.3)",
+     "illegal_parameter"),
+    ("tls13-server-finished-verify-data", "server Finished verify_data with one bit flipped", "decrypt_error"),
+    ("tls13-nst-lifetime-over-7-days", "NewSessionTicket with ticket_lifetime 604801 (§4.6.1)", "illegal_parameter"),
+    ("tls13-server-keyupdate-bad-value", "KeyUpdate with request_update 7 (§4.6.3)", "illegal_parameter"),
+    ("tls13-sh-psk-identity-not-offered", "ServerHello pre_shared_key selecting identity 1 (we offered one)",
+     "illegal_parameter"),
+    ("tls13-unsolicited-certificate-request", "post-handshake CertificateRequest without our post_handshake_auth "
+     "(§4.6.2)", "unexpected_message"),
+]
+
+
 def markdown_rows(table: list[tuple[str, str, str]] = SERVER_CASES) -> list[str]:
     """The rows of the README alert table, one per case."""
     return [f"| `{case_id}` | {what} | `{alert}` |" for case_id, what, alert in table]
 
 
 if __name__ == "__main__":
-    print("\n".join(markdown_rows()))
-    print()
-    print("\n".join(markdown_rows(CLIENT_TABLE)))
+    for table in (SERVER_CASES, CLIENT_TABLE, TLS13_SERVER_CASES, TLS13_CLIENT_TABLE):
+        print("\n".join(markdown_rows(table)))
+        print()

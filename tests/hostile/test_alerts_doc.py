@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .cases import CLIENT_TABLE, SERVER_CASES, markdown_rows
+from .cases import CLIENT_TABLE, SERVER_CASES, TLS13_CLIENT_TABLE, TLS13_SERVER_CASES, markdown_rows
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -14,7 +14,8 @@ def test_alerts_table_in_readme_in_sync() -> None:
     and the README lists no case the tests do not have."""
     text = (ROOT / "README.md").read_text()
     lines = text.splitlines()
-    expected = markdown_rows() + markdown_rows(CLIENT_TABLE)
+    expected = (markdown_rows() + markdown_rows(CLIENT_TABLE) + markdown_rows(TLS13_SERVER_CASES)
+                + markdown_rows(TLS13_CLIENT_TABLE))
     missing = [row for row in expected if row not in lines]
     hint = "README.md alert table out of date; regenerate the rows with .venv/bin/python -m tests.hostile.cases:\n"
     assert not missing, hint + "\n".join(missing)
@@ -26,5 +27,6 @@ def test_alerts_table_in_readme_in_sync() -> None:
 
 def test_every_case_is_exercised() -> None:
     sources = "".join(path.read_text() for path in Path(__file__).parent.glob("test_*_hostile.py"))
-    unused = [case_id for case_id, _, _ in SERVER_CASES + CLIENT_TABLE if f'"{case_id}"' not in sources]
+    cases = SERVER_CASES + CLIENT_TABLE + TLS13_SERVER_CASES + TLS13_CLIENT_TABLE
+    unused = [case_id for case_id, _, _ in cases if f'"{case_id}"' not in sources]
     assert not unused, unused

@@ -33,7 +33,8 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 def test_curl_gets_www_page(pki: dict[str, Path], tmp_path: Path) -> None:
     curl = require_binary("curl")
     ours, theirs = tmp_path / "serve.keys", tmp_path / "curl.keys"
-    with serve(["--www", "--count", "1", "--keylog", str(ours)]) as server:
+    # TLS 1.0-1.2 (serve offers TLS 1.3 too by default; that is test_curl_tls13_key_log_matches_ours)
+    with serve(["--www", "--count", "1", "--keylog", str(ours), "--versions", "tls1.0-tls1.2"]) as server:
         env = {**os.environ, "SSLKEYLOGFILE": str(theirs)}
         out = subprocess.run([curl, "-sk", "--max-time", "10", f"https://127.0.0.1:{server.port}/"],
                              capture_output=True, text=True, timeout=TIMEOUT, env=env)
@@ -95,7 +96,7 @@ def test_connect_against_s_server(pki: dict[str, Path], tmp_path: Path) -> None:
     ours, theirs = tmp_path / "ours.keys", tmp_path / "openssl.keys"
     with s_server_www(pki, ["-alpn", "http/1.1"], keylog=theirs) as port:
         out = run_connect([f"localhost:{port}", "--cafile", str(pki["ca"]), "--alpn", "h2,http/1.1",
-                           "--show-keys", "--keylog", str(ours), "--reconnect", "--wait", "2"])
+                           "--show-keys", "--keylog", str(ours), "--reconnect", "--wait", "2", "--versions", "tls1.2"])
     status = out.stderr.decode()
     assert out.returncode == 0, status
     assert "Protocol  : TLS 1.2" in status
@@ -209,3 +210,53 @@ def test_connect_reports_truncation(pki: dict[str, Path]) -> None:
     assert out.returncode == 0
     assert out.stdout == b"cut short"
     assert b"connection closed without close_notify" in out.stderr
+
+
+# ------------------------------------------------------------------------------- TLS 1.3 (the default)
+
+TLS13_LABELS = {"CLIENT_HANDSHAKE_TRAFFIC_SECRET", "SERVER_HANDSHAKE_TRAFFIC_SECRET", "CLIENT_TRAFFIC_SECRET_0",
+                "SERVER_TRAFFIC_SECRET_0", "EXPORTER_SECRET"}
+
+
+def _keylog(path: Path) -> set[str]:
+    return {ln.strip().lower() for ln in path.read_text().splitlines() if ln.strip() and not ln.startswith("#")}
+
+
+def test_connect_tls13_against_s_server_shows_schedule_and_key_log(pki: dict[str, Path], tmp_path: Path) -> None:
+    """connect's default is TLS 1.3 (RFC 9846): --show-keys prints the schedule; the key log we wrote holds the
+    same NSS lines (CLIENT/SERVER_HANDSHAKE_TRAFFIC_SECRET, CLIENT/SERVER_TRAFFIC_SECRET_0, EXPORTER_SECRET) as
+    OpenSSL's own -keylogfile for the connection."""
+    ours, theirs = tmp_path / "ours.keys", tmp_path / "openssl.keys"
+    with s_server_www(pki, ["-groups", "P-256:X25519"], keylog=theirs) as port:
+        out = run_connect([f"localhost:{port}", "--cafile", str(pki["ca"]), "--show-keys", "--keylog", str(ours),
+                           "--wait", "2"])
+    status = out.stderr.decode()
+    assert out.returncode == 0, status
+    assert "Protocol  : TLS 1.3" in status and "Group     : x25519" in status
+    assert "Extended master secret" not in status
+    for title in ("handshake secret", "master secret", "client handshake traffic secret",
+                  "server application traffic secret 0", "exporter master secret", "client application 0 write key"):
+        assert title in status
+    assert b"TLSv1.3" in out.stdout
+    mine = _keylog(ours)
+    assert {ln.split()[0].upper() for ln in mine} == TLS13_LABELS
+    assert mine <= _keylog(theirs)
+
+
+def test_curl_tls13_key_log_matches_ours(pki: dict[str, Path], tmp_path: Path) -> None:
+    curl = require_binary("curl")
+    ours, theirs = tmp_path / "serve.keys", tmp_path / "curl.keys"
+    with serve(["--www", "--count", "1", "--keylog", str(ours)]) as server:
+        env = {**os.environ, "SSLKEYLOGFILE": str(theirs)}
+        out = subprocess.run([curl, "-sk", "--tlsv1.3", "--max-time", "10", f"https://127.0.0.1:{server.port}/"],
+                             capture_output=True, text=True, timeout=TIMEOUT, env=env)
+        assert server.finish() == 0
+    assert out.returncode == 0, out.stderr
+    assert "New, TLSv1.3, Cipher is TLS_AES_" in out.stdout
+    log = [ln for ln in server.lines if not ln.startswith("ACCEPT")]
+    assert len(log) == 1 and " ok " in log[0] and "TLS 1.3" in log[0]
+    mine = _keylog(ours)
+    assert {ln.split()[0].upper() for ln in mine} == TLS13_LABELS
+    if theirs.exists():
+        assert mine <= _keylog(theirs)
+

@@ -311,3 +311,44 @@ def test_socket_wrappers_export_what_s_server_prints(pem: tuple[str, str, str]) 
             while "Keying material:" not in out.read_text() and time.monotonic() < deadline:
                 time.sleep(0.05)
             assert _block(out.read_text())[2] == ours.hex().upper(), wrapper
+
+
+# ------------------------------------------------------------------------------ TLS 1.3 (RFC 9846 §7.5)
+
+TLS13_VARIANTS = {  # openssl flags: the two hashes of the TLS 1.3 suites
+    "TLS 1.3 AES-128-GCM (SHA-256)": ["-tls1_3", "-ciphersuites", "TLS_AES_128_GCM_SHA256"],
+    "TLS 1.3 AES-256-GCM (SHA-384)": ["-tls1_3", "-ciphersuites", "TLS_AES_256_GCM_SHA384"],
+}
+
+
+@pytest.mark.parametrize("variant", list(TLS13_VARIANTS))
+def test_tls13_connect_keymatexport_equals_openssl_s_server(pem: tuple[str, str, str], variant: str) -> None:
+    with s_server_export(pem, TLS13_VARIANTS[variant], 42) as (port, out):
+        args = [f"127.0.0.1:{port}", "--cafile", pem[2], "--servername", HOST, "--versions", "tls1.3",
+                "--keymatexport", LABEL, "--keymatexportlen", "42", "--wait", "0.3"]
+        done = run_connect(args, stdin=b"")
+        deadline = time.monotonic() + TIMEOUT
+        while "Keying material:" not in out.read_text() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        theirs = out.read_text()
+    ours = done.stderr.decode()
+    assert done.returncode == 0, ours
+    assert "TLSv1.3" in ours or "TLS 1.3" in ours
+    assert _block(ours) == _block(theirs) and _block(ours)[:2] == (LABEL, "42")
+    assert "RFC 7627 §5.4" not in ours  # TLS 1.3 binds the exporter to the transcript: no EMS warning
+
+
+@pytest.mark.parametrize("variant", list(TLS13_VARIANTS))
+def test_tls13_openssl_s_client_keymatexport_equals_serve(variant: str) -> None:
+    args = ["--once", "--versions", "tls1.3", "--keymatexport", LABEL, "--keymatexportlen", "33"]
+    with serve(args) as server:
+        client = subprocess.run(
+            [require_binary("openssl"), "s_client", "-connect", f"127.0.0.1:{server.port}",
+             "-keymatexport", LABEL, "-keymatexportlen", "33", *TLS13_VARIANTS[variant]],
+            input=b"", capture_output=True, timeout=TIMEOUT,
+        )
+        server.finish()
+    ours = "\n".join(server.lines)
+    theirs = client.stdout.decode()
+    assert "TLSv1.3" in theirs
+    assert _block(ours) == _block(theirs) and _block(ours)[:2] == (LABEL, "33")

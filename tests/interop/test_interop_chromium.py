@@ -1,4 +1,5 @@
-"""A real browser: headless Chromium loads the ``tlsstate serve --www`` page over TLS 1.2.
+"""A real browser: headless Chromium loads the ``tlsstate serve --www`` page over TLS 1.2 and TLS 1.3 (with its
+default X25519MLKEM768 share).
 
 Chromium trusts exactly our leaf key (``--ignore-certificate-errors-spki-list`` with the SHA-256 of its
 SubjectPublicKeyInfo, computed here from the DER); the rendered DOM (``--dump-dom``) must name the
@@ -84,3 +85,17 @@ def test_chromium_refuses_untrusted_key(identity: tuple[Path, Path, str], tmp_pa
         dom = dump_dom(f"https://localhost:{server.port}/", tmp_path / "profile", [])
         server.stop()
     assert "Cipher is" not in dom
+
+
+def test_chromium_tls13_with_its_default_x25519mlkem768_share(identity: tuple[Path, Path, str], tmp_path: Path) -> None:
+    """TLS 1.3 (RFC 9846) with Chromium's default offer: its X25519MLKEM768 share (RFC 10024), which our server
+    prefers; the page and serve's log line both name the hybrid, and no HelloRetryRequest was needed."""
+    cert, key, spki = identity
+    with tlsstate_serve(["--www", "--cert", str(cert), "--key", str(key)]) as server:
+        dom = dump_dom(f"https://localhost:{server.port}/", tmp_path / "profile13",
+                       [f"--ignore-certificate-errors-spki-list={spki}"])
+        server.stop()
+    assert "New, TLSv1.3, Cipher is TLS_" in dom, dom[:500]
+    assert "<th>Group</th><td>X25519MLKEM768</td>" in dom
+    assert "<th>HelloRetryRequest</th><td>no</td>" in dom
+    assert any("TLS 1.3" in ln and "X25519MLKEM768" in ln and " ok " in ln for ln in server.lines), server.lines

@@ -18,7 +18,14 @@ import sys
 import click
 from rich.console import Console
 
-from tlsstate.cli.describe import VALUE_TITLES, describe_certificate, peer_chain, spki_sha256, version_name
+from tlsstate.cli.describe import (
+    VALUE_TITLES,
+    describe_certificate,
+    peer_chain,
+    spki_sha256,
+    tls13_schedule_rows,
+    version_name,
+)
 from tlsstate.cli.exporting import DEFAULT_EXPORT_LENGTH, export_request, exporter_options, keying_material_lines
 from tlsstate.cli.options import (
     apply_protocol_options,
@@ -26,15 +33,22 @@ from tlsstate.cli.options import (
     legacy_options,
     load_identity,
     open_keylog,
+    parse_external_psk,
     parse_groups,
     parse_suites,
     parse_versions,
     protocol_options,
+    psk_option,
     record_splitting_switch,
     split_list,
 )
 from tlsstate.config import TLSConfig
+from tlsstate.crypto.dh import group_name
+from tlsstate.crypto.schedule13 import traffic_key_and_iv
+from tlsstate.crypto.suites import CipherSuite
+from tlsstate.handshake.outputs import Tls13Secrets
 from tlsstate.io.sockets import TLSSocket
+from tlsstate.wire.constants import ProtocolVersion
 from tlsstate.wire.errors import TLSError, TLSTimeout
 
 
@@ -77,11 +91,18 @@ def _print_summary(console: Console, tls: TLSSocket, show_keys: bool) -> None:
     console.print(
         f"Cipher    : {hs.cipher_suite.name} ({hs.cipher_suite.openssl_name}, {hs.cipher_suite.hex_id})", highlight=False
     )
-    console.print(f"Extended master secret: {'yes' if hs.extended_master_secret else 'no'}", highlight=False)
-    console.print(f"Encrypt-then-MAC: {'yes' if hs.encrypt_then_mac else 'no'}", highlight=False)
+    if hs.key_exchange_group is not None:
+        console.print(f"Group     : {group_name(hs.key_exchange_group)}", highlight=False)
+    if hs.hello_retry:
+        console.print("HelloRetryRequest: yes", highlight=False)
+    if hs.version < ProtocolVersion.TLS1_3:
+        console.print(f"Extended master secret: {'yes' if hs.extended_master_secret else 'no'}", highlight=False)
+        console.print(f"Encrypt-then-MAC: {'yes' if hs.encrypt_then_mac else 'no'}", highlight=False)
     console.print(f"ALPN protocol: {hs.alpn or '(none)'}", highlight=False)
     console.print(f"Session: {'Reused' if hs.resumed else 'New'}", highlight=False)
-    if show_keys:
+    if show_keys and conn.tls13_secrets is not None:
+        _print_tls13_schedule(console, conn.tls13_secrets, hs.cipher_suite)
+    elif show_keys:
         sec = conn.security
         if sec is not None:
             console.print("--- connection state (secret: shown because --show-keys)", highlight=False)
@@ -94,6 +115,29 @@ def _print_summary(console: Console, tls: TLSSocket, show_keys: bool) -> None:
             for name, title in VALUE_TITLES.items():
                 console.print(f"{title:<21}: {hex_or_note(getattr(sec.keys, name))}", highlight=False)
     console.print("---")
+
+
+def _print_tls13_schedule(console: Console, secrets: Tls13Secrets, suite: CipherSuite) -> None:
+    """The TLS 1.3 key schedule (RFC 9846 §7.1) and the key and IV of each traffic secret (§7.3)."""
+    console.print("--- TLS 1.3 key schedule (secret: shown because --show-keys)", highlight=False)
+    for title, value in tls13_schedule_rows(secrets):
+        console.print(f"{title:<37}: {value.hex() if value else '(not in this handshake)'}", highlight=False)
+    for title, secret in (("client handshake", secrets.client_handshake_traffic_secret),
+                          ("server handshake", secrets.server_handshake_traffic_secret),
+                          ("client application 0", secrets.client_application_traffic_secret_0),
+                          ("server application 0", secrets.server_application_traffic_secret_0)):
+        if secret:
+            key, iv = traffic_key_and_iv(suite, secret)
+            console.print(f"{title + ' write key':<37}: {key.hex()}", highlight=False)
+            console.print(f"{title + ' write IV':<37}: {iv.hex()}", highlight=False)
+
+
+def _send_key_update(console: Console, tls: TLSSocket) -> None:
+    """--key-update: one KeyUpdate asking the server to update too (RFC 9846 §4.6.3)."""
+    if tls.handshake is None or tls.handshake.version < ProtocolVersion.TLS1_3:
+        raise click.ClickException("--key-update needs TLS 1.3 (this connection is TLS 1.2 or older)")
+    tls.key_update(request_peer=True)
+    console.print(f"KeyUpdate sent (update_requested): {tls.connection.write_state.key_label}", highlight=False)
 
 
 def _exchange(tls: TLSSocket, wait: float) -> tuple[int, bool]:
@@ -135,6 +179,41 @@ def _exchange(tls: TLSSocket, wait: float) -> tuple[int, bool]:
                 return received, False
 
 
+def _client_config(
+    *, server_name: str, port: int, versions: str | None, ciphers: str | None, groups: str | None, insecure: bool,
+    cafile: str | None, alpn: str | None, no_ems: bool, no_etm: bool, dhe_groups: str | None, ssl3: bool,
+    tickets: bool, no_record_splitting: bool, record_size_limit: int | None, key_update_after: int | None,
+    record_padding: int | None, psk_identity: str | None, psk_hex: str | None, max_fragment_length: str | None,
+    cert: str | None, key: str | None, keylog: str | None,
+) -> TLSConfig:
+    """The client configuration ``connect``'s options describe (the key log opened last)."""
+    from tlsstate.sessions.cache import SessionStore
+
+    version_range = parse_versions(versions)
+    config = TLSConfig(
+        cipher_suites=parse_suites(ciphers), groups=parse_groups(groups), verify=not insecure, cafile=cafile,
+        server_name=server_name, alpn_protocols=split_list(alpn), extended_master_secret=not no_ems,
+        encrypt_then_mac=not no_etm, session_store=SessionStore(), session_key=f"{server_name}:{port}",
+    )
+    apply_protocol_options(config, version_range=version_range, dhe_groups=dhe_groups, ssl3=ssl3)
+    config.session_tickets = tickets
+    config.split_cbc_records = not no_record_splitting
+    config.record_size_limit = record_size_limit
+    config.key_update_after = key_update_after
+    config.record_padding = record_padding
+    config.external_psk = parse_external_psk(psk_identity, psk_hex)
+    config.max_fragment_length = int(max_fragment_length) if max_fragment_length else None
+    if key and not cert:
+        raise click.UsageError("--key needs --cert")
+    if cert:
+        config.client_certificate_chain, config.client_private_key = load_identity(cert, key, "client")
+    try:
+        config.keylog = open_keylog(keylog)
+    except OSError as exc:
+        raise click.ClickException(f"cannot open key log {keylog}: {exc.strerror}") from None
+    return config
+
+
 @click.command(help="TLS client, like openssl s_client: handshake, show parameters, send stdin, print replies.")
 @click.argument("target", metavar="HOST:PORT")
 @click.option("--servername", help="SNI host name (default: HOST unless it is an IP address).")
@@ -142,8 +221,10 @@ def _exchange(tls: TLSSocket, wait: float) -> tuple[int, bool]:
 @protocol_options
 @click.option("--cafile", type=click.Path(exists=True, dir_okay=False), help="Trust anchors (PEM).")
 @click.option("--insecure", is_flag=True, help="Do not verify the server's certificate (tests only).")
-@click.option("--show-keys", is_flag=True, help="Print the connection state: master secret and the six values.")
-@click.option("--keylog", type=click.Path(dir_okay=False), help="Append NSS key log lines (CLIENT_RANDOM) here.")
+@click.option("--show-keys", is_flag=True, help="Print the connection state: master secret and the six values "
+              "(TLS 1.3: every secret of the key schedule and each traffic key and IV).")
+@click.option("--keylog", type=click.Path(dir_okay=False),
+              help="Append NSS key log lines (CLIENT_RANDOM; TLS 1.3: the traffic secrets) here.")
 @click.option("--reconnect", is_flag=True, help="Connect a second time and try to resume the session.")
 @extension_switches("offer")
 @click.option("--timeout", type=float, default=10.0, show_default=True, help="Connect/handshake timeout, seconds.")
@@ -162,6 +243,13 @@ def _exchange(tls: TLSSocket, wait: float) -> tuple[int, bool]:
 @click.option("--html", "html", type=click.Path(dir_okay=False), default=None,
               help="Also write the connection state as one self-contained HTML page (secrets in full with --show-keys).")
 @exporter_options
+@click.option("--key-update", is_flag=True,
+              help="TLS 1.3: send KeyUpdate(update_requested) right after the handshake (RFC 9846 §4.6.3).")
+@click.option("--key-update-after", type=click.IntRange(1), metavar="N",
+              help="TLS 1.3: send KeyUpdate after N records under one key (default: the AEAD's limit, §5.5).")
+@click.option("--record-padding", type=click.IntRange(1, 16385), metavar="N",
+              help="TLS 1.3: pad each application data record to a multiple of N bytes (RFC 9846 §5.4).")
+@psk_option
 def connect(
     target: str, servername: str | None, alpn: str | None, versions: str | None, ciphers: str | None,
     groups: str | None, cafile: str | None, insecure: bool, show_keys: bool, keylog: str | None,
@@ -170,34 +258,22 @@ def connect(
     tickets: bool = True, record_size_limit: int | None = None, max_fragment_length: str | None = None,
     no_record_splitting: bool = False, html: str | None = None, keymatexport: str | None = None,
     keymatexportlen: int = DEFAULT_EXPORT_LENGTH, keymatexport_context: str | None = None,
+    key_update: bool = False, key_update_after: int | None = None, record_padding: int | None = None,
+    psk_identity: str | None = None, psk_hex: str | None = None,
 ) -> None:
     """Handshake (twice with --reconnect), print what was agreed, then exchange stdin and the replies."""
-    from tlsstate.sessions.cache import SessionStore
-
     if cafile and insecure:
         raise click.UsageError("--cafile and --insecure exclude each other")
     host, port = split_host_port(target)
     export = export_request(keymatexport, keymatexportlen, keymatexport_context)
     server_name = servername or host  # an IP address is verified against the IP SANs, never sent (RFC 6066 §3)
-    version_range = parse_versions(versions)
-    config = TLSConfig(
-        cipher_suites=parse_suites(ciphers), groups=parse_groups(groups), verify=not insecure, cafile=cafile,
-        server_name=server_name, alpn_protocols=split_list(alpn), extended_master_secret=not no_ems,
-        encrypt_then_mac=not no_etm, session_store=SessionStore(), session_key=f"{server_name}:{port}",
+    config = _client_config(
+        server_name=server_name, port=port, versions=versions, ciphers=ciphers, groups=groups, insecure=insecure,
+        cafile=cafile, alpn=alpn, no_ems=no_ems, no_etm=no_etm, dhe_groups=dhe_groups, ssl3=ssl3, tickets=tickets,
+        no_record_splitting=no_record_splitting, record_size_limit=record_size_limit, key_update_after=key_update_after,
+        record_padding=record_padding, psk_identity=psk_identity, psk_hex=psk_hex,
+        max_fragment_length=max_fragment_length, cert=cert, key=key, keylog=keylog,
     )
-    apply_protocol_options(config, version_range=version_range, dhe_groups=dhe_groups, ssl3=ssl3)
-    config.session_tickets = tickets
-    config.split_cbc_records = not no_record_splitting
-    config.record_size_limit = record_size_limit
-    config.max_fragment_length = int(max_fragment_length) if max_fragment_length else None
-    if key and not cert:
-        raise click.UsageError("--key needs --cert")
-    if cert:
-        config.client_certificate_chain, config.client_private_key = load_identity(cert, key, "client")
-    try:
-        config.keylog = open_keylog(keylog)
-    except OSError as exc:
-        raise click.ClickException(f"cannot open key log {keylog}: {exc.strerror}") from None
     console = Console(stderr=True, quiet=quiet, soft_wrap=True)
     page = None
     if html:
@@ -213,6 +289,8 @@ def connect(
                 _print_summary(console, tls, show_keys)
                 for line in keying_material_lines(tls.connection, export) if export else ():
                     console.print(line, highlight=False, markup=False)
+                if key_update and attempt == 0:
+                    _send_key_update(console, tls)
                 if attempt == 0:
                     received, clean = _exchange(tls, wait)
                     console.print(

@@ -16,6 +16,7 @@ from tlsstate.wire.constants import ProtocolVersion
 if TYPE_CHECKING:
     from cryptography import x509
 
+    from tlsstate.handshake.outputs import Tls13Secrets
     from tlsstate.io.sockets import TLSSocket
 
 OPENSSL_VERSION_NAMES = {0x0300: "SSLv3", 0x0301: "TLSv1", 0x0302: "TLSv1.1", 0x0303: "TLSv1.2", 0x0304: "TLSv1.3"}
@@ -81,3 +82,20 @@ def peer_chain(tls: TLSSocket) -> list[x509.Certificate]:
     if tls.handshake is not None and tls.handshake.peer_certificates:
         return list(tls.handshake.peer_certificates)
     return list(tls.connection.peer_certificates)
+
+
+def tls13_schedule_rows(secrets: Tls13Secrets) -> list[tuple[str, bytes | None]]:
+    """The secrets of a TLS 1.3 key schedule in RFC 9846 §7.1 order, with the titles the commands print."""
+    return [
+        ("(EC)DHE shared secret", secrets.shared_secret),
+        ("early secret", secrets.early_secret),
+        ("handshake secret", secrets.handshake_secret),
+        ("client handshake traffic secret", secrets.client_handshake_traffic_secret),
+        ("server handshake traffic secret", secrets.server_handshake_traffic_secret),
+        ("master secret", secrets.master_secret),
+        ("client application traffic secret 0", secrets.client_application_traffic_secret_0),
+        ("server application traffic secret 0", secrets.server_application_traffic_secret_0),
+        ("exporter master secret", secrets.exporter_master_secret),
+        ("resumption master secret", secrets.resumption_master_secret),
+    ]
+

@@ -27,7 +27,7 @@ from tlsstate.wire.keylog import KeyLogWriter, open_default_keylog
 # certificate layer itself, and the configuration and key classes are types only here.
 if TYPE_CHECKING:
     from cryptography import x509
-    from cryptography.hazmat.primitives.asymmetric import ec, rsa
+    from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
     from tlsstate.config import TLSConfig
 
@@ -40,6 +40,9 @@ GROUP_ALIASES: dict[str, NamedGroup] = {
     "p384": NamedGroup.SECP384R1, "p-384": NamedGroup.SECP384R1, "secp384r1": NamedGroup.SECP384R1,
     "p521": NamedGroup.SECP521R1, "p-521": NamedGroup.SECP521R1, "secp521r1": NamedGroup.SECP521R1,
     "x448": NamedGroup.X448,
+    "x25519mlkem768": NamedGroup.X25519MLKEM768, "secp256r1mlkem768": NamedGroup.SECP256R1MLKEM768,
+    "ffdhe2048": NamedGroup.FFDHE2048, "ffdhe3072": NamedGroup.FFDHE3072, "ffdhe4096": NamedGroup.FFDHE4096,
+    "ffdhe6144": NamedGroup.FFDHE6144, "ffdhe8192": NamedGroup.FFDHE8192,
 }
 DHE_GROUP_NAMES = {"ffdhe2048": NamedGroup.FFDHE2048, "ffdhe3072": NamedGroup.FFDHE3072, "ffdhe4096": NamedGroup.FFDHE4096}
 
@@ -62,9 +65,12 @@ def protocol_options(function: F) -> F:
     """``--versions``, ``--ciphers``, ``--groups``: what a peer may negotiate (parsed by :func:`parse_versions`,
     :func:`parse_suites`, :func:`parse_groups`)."""
     return _stacked(
-        click.option("--versions", help="Protocol versions, e.g. tls1.2 or tls1.0-tls1.2."),
-        click.option("--ciphers", help="Cipher suites (IANA or OpenSSL names, comma/colon separated)."),
-        click.option("--groups", help="ECDHE groups: x25519,p256,p384,p521,x448."),
+        click.option("--versions", help="Protocol versions, e.g. tls1.3, tls1.2 or tls1.0-tls1.3 (default: tls1.0-tls1.3)."),
+        click.option("--ciphers", help="Cipher suites (IANA or OpenSSL names, comma/colon separated; TLS 1.3 "
+                     "suites among them choose TLS 1.3's, none: no TLS 1.3)."),
+        click.option("--groups", help="(EC)DHE groups, IANA names or short ones, case-insensitive: "
+                     "X25519MLKEM768,SecP256r1MLKEM768,x25519,secp256r1 (p256),secp384r1 (p384),secp521r1 (p521),x448,"
+                     "ffdhe2048..ffdhe8192 (TLS 1.3; for TLS 1.2 DHE see --dhe-groups)."),
     )(function)
 
 
@@ -141,8 +147,12 @@ def _parse_named(text: str | None, names: dict[str, NamedGroup], error: str, opt
 
 
 def parse_groups(text: str | None) -> list[NamedGroup] | None:
-    """``x25519,p256,p384,p521,x448`` (also OpenSSL's spellings) -> named groups (RFC 8422 §5.1.1); None when not given."""
-    return _parse_named(text, GROUP_ALIASES, "unknown group {name!r} (x25519, p256, p384, p521, x448)", "--groups")
+    """``x25519,p256,p384`` (also OpenSSL's spellings) -> named groups (RFC 8422 §5.1.1); None when not given."""
+    return _parse_named(
+        text, GROUP_ALIASES,
+        "unknown group {name!r} (X25519MLKEM768, SecP256r1MLKEM768, x25519, secp256r1, secp384r1, secp521r1, x448, "
+        "ffdhe2048-ffdhe8192)", "--groups",
+    )
 
 
 def parse_dhe_groups(text: str | None) -> list[NamedGroup] | None:
@@ -175,10 +185,12 @@ def apply_protocol_options(
     dhe_groups: str | None,
     ssl3: bool,
 ) -> None:
-    """Options shared by connect and serve: the ``--versions`` range, ``--dhe-groups``, and ``--ssl3`` (enables
-    SSL 3.0, RFC 6101, and, without ``--versions``, allows it)."""
+    """Options shared by connect and serve: the ``--versions`` range (default: up to TLS 1.3, RFC 9846), ``--dhe-groups``,
+    and ``--ssl3`` (enables SSL 3.0, RFC 6101, and, without ``--versions``, allows it)."""
     if version_range:
         config.min_version, config.max_version = version_range
+    else:
+        config.max_version = ProtocolVersion.TLS1_3
     config.dhe_groups = parse_dhe_groups(dhe_groups)
     if ssl3:
         config.enable_ssl3 = True
@@ -188,10 +200,10 @@ def apply_protocol_options(
 
 def load_identity(
     cert: str, key: str | None, role: str
-) -> tuple[list[x509.Certificate], rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey]:
+) -> tuple[list[x509.Certificate], rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey]:
     """(certificate chain, private key) from PEM/DER/PKCS#12 files for ``serve`` and ``connect``: a one-line
-    click error when they cannot be read or the key is neither RSA nor ECDSA (the kinds TLS 1.0-1.2 signs with)."""
-    from cryptography.hazmat.primitives.asymmetric import ec, rsa
+    click error when they cannot be read or the key is not RSA, ECDSA or Ed25519 (the kinds tlsstate signs with)."""
+    from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
     from tlsstate.crypto import certs
 
@@ -199,9 +211,29 @@ def load_identity(
         chain, private_key = certs.load_cert_and_key(cert, key)
     except (TLSError, ValueError, OSError) as exc:
         raise click.ClickException(f"cannot load {role} certificate/key: {exc}") from None
-    if not isinstance(private_key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey):
-        raise click.ClickException(f"a {role} certificate needs an RSA or ECDSA key")
+    if not isinstance(private_key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey):
+        raise click.ClickException(f"a {role} certificate needs an RSA, ECDSA or Ed25519 key")
     return chain, private_key
+
+
+def psk_option(function: F) -> F:
+    """``--psk-identity ID --psk HEX``: a TLS 1.3 external PSK (RFC 9846 §4.2.11), for connect and serve."""
+    return _stacked(
+        click.option("--psk-identity", help="TLS 1.3 external PSK identity (with --psk; RFC 9846 §4.2.11)."),
+        click.option("--psk", "psk_hex", metavar="HEX", help="TLS 1.3 external PSK key, hex (SHA-256, psk_dhe_ke)."),
+    )(function)
+
+
+def parse_external_psk(identity: str | None, key_hex: str | None) -> tuple[bytes, bytes] | None:
+    """(identity, key) from ``--psk-identity`` / ``--psk``, which go together; None when neither is given."""
+    if identity is None and key_hex is None:
+        return None
+    if identity is None or key_hex is None:
+        raise click.UsageError("--psk-identity and --psk go together")
+    key = parse_hex("--psk", key_hex)
+    if len(key) < 16:
+        raise click.UsageError("--psk: at least 16 bytes")
+    return identity.encode(), key
 
 
 def open_keylog(path: str | None) -> KeyLogWriter | None:

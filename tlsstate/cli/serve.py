@@ -25,10 +25,12 @@ from tlsstate.cli.options import (
     legacy_options,
     load_identity,
     open_keylog,
+    parse_external_psk,
     parse_groups,
     parse_suites,
     parse_versions,
     protocol_options,
+    psk_option,
     record_splitting_switch,
     split_list,
 )
@@ -85,6 +87,13 @@ def load_server_identity(cert: str | None, key: str | None) -> tuple[list[x509.C
               help="Ask for a client certificate (RFC 5246 §7.4.4); needs --client-ca.")
 @click.option("--client-ca", type=click.Path(exists=True, dir_okay=False), help="CAs for client certificates (PEM).")
 @exporter_options
+@click.option("--key-update-after", type=click.IntRange(1), metavar="N",
+              help="TLS 1.3: send KeyUpdate after N records under one key (default: the AEAD's limit, RFC 9846 §5.5).")
+@click.option("--ticket-count", type=click.IntRange(0, 16), default=2, show_default=True,
+              help="TLS 1.3: NewSessionTickets sent after each handshake (with --tickets; RFC 9846 §4.6.1).")
+@click.option("--record-padding", type=click.IntRange(1, 16385), metavar="N",
+              help="TLS 1.3: pad each application data record to a multiple of N bytes (RFC 9846 §5.4).")
+@psk_option
 def serve(
     host: str, port: int, cert: str | None, key: str | None, versions: str | None, ciphers: str | None,
     groups: str | None, alpn: str | None, www: bool, keylog: str | None, no_ems: bool, no_etm: bool,
@@ -93,7 +102,9 @@ def serve(
     tickets: bool = True, record_size_limit: int | None = None, ticket_lifetime: float = 7200.0,
     ticket_key_rotation: float | None = None, session_cache_size: int = 1024, server_cipher_order: bool = False,
     no_record_splitting: bool = False, keymatexport: str | None = None, keymatexportlen: int = DEFAULT_EXPORT_LENGTH,
-    keymatexport_context: str | None = None,
+    keymatexport_context: str | None = None, key_update_after: int | None = None,
+    record_padding: int | None = None, ticket_count: int = 2, psk_identity: str | None = None,
+    psk_hex: str | None = None,
 ) -> None:
     """Listen, then handle connections (each in its own thread) until --count/--once or Ctrl-C."""
     from tlsstate.sessions.cache import SessionCache
@@ -114,6 +125,10 @@ def serve(
         raise click.UsageError("--verify-client needs --client-ca")
     config.verify_client, config.client_cafile = verify_client, client_ca
     config.record_size_limit = record_size_limit
+    config.key_update_after = key_update_after
+    config.record_padding = record_padding
+    config.ticket_count = ticket_count
+    config.external_psk = parse_external_psk(psk_identity, psk_hex)
     if tickets:
         from tlsstate.sessions.tickets import TicketKeys
 

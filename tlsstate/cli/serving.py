@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 from tlsstate.cli.describe import certificate_identity, openssl_version_name, peer_chain, spki_sha256, version_name
 from tlsstate.cli.exporting import ExportRequest, keying_material_lines
+from tlsstate.crypto.dh import group_name
 from tlsstate.io.sockets import TLSListener, TLSSocket
 from tlsstate.wire.errors import AlertReceived, ConnectionClosedError, ProtocolError, TLSError, TLSTimeout
 
@@ -61,6 +62,8 @@ def www_page(tls: TLSSocket) -> bytes:
         ("Protocol", f"{openssl_version_name(hs.version)} ({version_name(hs.version)})"),
         ("Cipher suite", f"{suite.name} ({suite.hex_id})"),
         ("Key exchange", suite.key_exchange.value),
+        ("Group", group_name(hs.key_exchange_group) if hs.key_exchange_group is not None else "(none)"),
+        ("HelloRetryRequest", "yes" if hs.hello_retry else "no"),
         ("Extended master secret", "yes" if hs.extended_master_secret else "no"),
         ("Encrypt-then-MAC", "yes" if hs.encrypt_then_mac else "no"),
         ("Session", session),
@@ -147,7 +150,11 @@ def handle_connection(tls: TLSSocket, peer: tuple[str, int], options: ServerOpti
     finally:
         tls.close()
     hs = tls.handshake
-    params = f"{version_name(hs.version)} {hs.cipher_suite.name}" + (" resumed" if hs.resumed else "") if hs else "-"
+    params = "-"
+    if hs is not None:
+        group = f" {group_name(hs.key_exchange_group)}" if hs.key_exchange_group is not None else ""
+        params = (f"{version_name(hs.version)} {hs.cipher_suite.name}{group}" + (" HRR" if hs.hello_retry else "")
+                  + (" resumed" if hs.resumed else ""))
     line = (
         f"{peer[0]}:{peer[1]} {params} {outcome} in={traffic.received} out={traffic.sent} "
         f"{(time.monotonic() - started) * 1000:.0f}ms"

@@ -67,6 +67,22 @@ FFDHE4096_P = int(
 )
 
 
+def rfc7919_prime(bits: int, x: int) -> int:
+    """The RFC 7919 Appendix A construction: p = 2^b - 2^{b-64} + {[2^{b-130} e] + X} * 2^64 - 1, with
+    floor(2^{b-130} e) computed exactly in integers (e = sum of 1/k!). For the three groups above it gives the
+    RFC's hex constants (tested); for ffdhe6144 / ffdhe8192 it is how the two larger primes are defined here."""
+    shift = bits - 130 + 64  # 64 guard bits below the binary point
+    total, term, k = 0, 1 << shift, 0
+    while term:
+        total += term
+        k += 1
+        term //= k
+    return (1 << bits) - (1 << (bits - 64)) + ((total >> 64) + x) * (1 << 64) - 1
+
+
+FFDHE6144_P = rfc7919_prime(6144, 15705020)  # RFC 7919 Appendix A.4
+FFDHE8192_P = rfc7919_prime(8192, 10965728)  # RFC 7919 Appendix A.5
+
 FFDHE_GENERATOR = 2
 
 #: NamedGroup -> prime for the RFC 7919 groups tlsstate supports.
@@ -74,6 +90,8 @@ FFDHE_PRIMES: dict[int, int] = {  # keys are NamedGroup values
     int(NamedGroup.FFDHE2048): FFDHE2048_P,
     int(NamedGroup.FFDHE3072): FFDHE3072_P,
     int(NamedGroup.FFDHE4096): FFDHE4096_P,
+    int(NamedGroup.FFDHE6144): FFDHE6144_P,
+    int(NamedGroup.FFDHE8192): FFDHE8192_P,
 }
 
 #: Smallest DH prime a client accepts from a server (RFC 7919 §4 leaves the floor to policy; Logjam).
@@ -94,6 +112,8 @@ SUPPORTED_EC_GROUPS: tuple[int, ...] = (
 
 def _coordinate_length(curve: ec.EllipticCurve) -> int:
     return (curve.key_size + 7) // 8
+
+
 
 
 def group_name(group: int) -> str:
@@ -299,7 +319,7 @@ def generate_dhe(p: int, g: int = FFDHE_GENERATOR) -> DheKeyPair:
 
 
 def generate_ffdhe(group: int) -> DheKeyPair:
-    """An ephemeral key pair on an RFC 7919 group (ffdhe2048/3072/4096)."""
+    """An ephemeral key pair on an RFC 7919 group (ffdhe2048 .. ffdhe8192)."""
     if group not in FFDHE_PRIMES:
         raise IllegalParameter(f"unsupported FFDHE group {group_name(group)}")
     return generate_dhe(FFDHE_PRIMES[int(group)], FFDHE_GENERATOR)

@@ -103,6 +103,13 @@ def next_traffic_secret(hash_name: str, secret: bytes) -> bytes:
     return hkdf_expand_label(hash_name, secret, b"traffic upd", b"", hash_length(hash_name))
 
 
+def key_update_limit(suite: CipherSuite) -> int:
+    """Records sealed under one TLS 1.3 traffic key before we send KeyUpdate (RFC 9846 §5.5): AES-GCM may protect
+    2^24.5 full-size records; we move on at 2^23 for AES-GCM and AES-CCM (RFC 9147 §4.5.3 gives CCM a smaller
+    margin) and at 2^60 for ChaCha20-Poly1305, whose limit the 64-bit sequence number reaches first."""
+    return 1 << 60 if suite.cipher.algorithm == "CHACHA20-POLY1305" else 1 << 23
+
+
 def finished_key(hash_name: str, base_key: bytes) -> bytes:
     """finished_key = HKDF-Expand-Label(BaseKey, "finished", "", Hash.length) (RFC 8446 §4.4.4)."""
     return hkdf_expand_label(hash_name, base_key, b"finished", b"", hash_length(hash_name))

@@ -39,6 +39,10 @@ from tlsstate.handshake.outputs import (
     RecordVersion,
     SendWarning,
 )
+from tlsstate.handshake.tls13 import client as tls13_client
+from tlsstate.handshake.tls13 import offer as tls13_offer
+from tlsstate.handshake.tls13.common import check_downgrade
+from tlsstate.handshake.tls13.offer import ClientOffer13
 from tlsstate.sessions.cache import Session
 from tlsstate.wire import extensions as ext
 from tlsstate.wire.constants import (
@@ -80,44 +84,75 @@ class ClientStart(State):
     """Before start_handshake()."""
 
     def start(self, ctx: Context) -> ClientWaitServerHello:
-        """Send the ClientHello (RFC 5246 §7.4.1.2); its record version is at most TLS 1.0 (Appendix E.1)."""
+        """Send the ClientHello (RFC 5246 §7.4.1.2); its record version is at most TLS 1.0 (Appendix E.1). With TLS
+        1.3 enabled the hello offers it too (RFC 9846 §4.1.2, :func:`tlsstate.handshake.tls13.offer.client_hello`)."""
         config = ctx.config
-        low, high = config.version_range()
-        suites = [s for s in config.effective_suites() if s.min_version <= high and s.max_version >= low]
-        if not suites:
-            raise ConfigurationError("no configured cipher suite is valid for the enabled versions")
-        session = _session_to_offer(config, suites, low, high)
-        if session is not None and session.ticket:  # RFC 5077 §3.4: a fresh session ID shows acceptance
-            session = dataclasses.replace(session, session_id=os.urandom(32))
-        suite_ids = [s.id for s in suites]
-        extensions: list[Extension] | None = None
-        if high >= ProtocolVersion.TLS1_0:
-            extensions = hello_extensions(config, suites, high)
-            if config.record_size_limit is not None:  # RFC 8449 §4
-                extensions.append(ext.build_record_size_limit(config.record_size_limit))
-            if config.max_fragment_length is not None:  # RFC 6066 §4
-                code = {512: 1, 1024: 2, 2048: 3, 4096: 4}[config.max_fragment_length]
-                extensions.append(ext.build_max_fragment_length(code))
-            if config.session_tickets:  # RFC 5077 §3.2: our ticket, or empty to ask for one
-                extensions.append(ext.build_session_ticket(session.ticket if session is not None else b""))
+        suite_ids: list[int] = []
+        extensions: list[Extension] | None = []
+        session: Session | None = None
+        high = ProtocolVersion.TLS1_2
+        if config.legacy_enabled:
+            suite_ids, extensions, session, high = _legacy_offer(config)
+        offer13: ClientOffer13 | None = None
+        if config.tls13_enabled:
+            session_id = session.session_id if session else b""
+            hello, offer13 = tls13_offer.client_hello(
+                config, suite_ids, extensions or [], session_id, _record_extensions(config)
+            )
         else:
-            suite_ids.append(TLS_EMPTY_RENEGOTIATION_INFO_SCSV)  # SSL 3.0: no extensions (RFC 5746 §3.3)
-        hello = ClientHello(
-            version=int(high),
-            random=os.urandom(32),
-            session_id=session.session_id if session else b"",
-            cipher_suites=tuple(suite_ids),
-            compression_methods=bytes([CompressionMethod.NULL]),
-            extensions=tuple(extensions) if extensions is not None else None,
-        )
+            if not config.legacy_enabled:
+                raise ConfigurationError("no configured cipher suite is valid for the enabled versions")
+            hello = ClientHello(
+                version=int(high),
+                random=os.urandom(32),
+                session_id=session.session_id if session else b"",
+                cipher_suites=tuple(suite_ids),
+                compression_methods=bytes([CompressionMethod.NULL]),
+                extensions=tuple(extensions) if extensions is not None else None,
+            )
         ctx.emit(RecordVersion(min(int(high), int(ProtocolVersion.TLS1_0)), fixed=False))
         ctx.send(hello)
-        return ClientWaitServerHello(hello, session)
+        return ClientWaitServerHello(hello, session, offer13)
+
+
+def _legacy_offer(config: TLSConfig) -> tuple[list[int], list[Extension] | None, Session | None, ProtocolVersion]:
+    """The TLS 1.0-1.2 part of the ClientHello: suites, extensions (None in SSL 3.0), the session to resume and
+    the highest version (RFC 5246 §7.4.1.2, RFC 5077 §3.4, RFC 5746 §3.3)."""
+    low, high = config.legacy_version_range()
+    suites = [s for s in config.effective_suites() if s.min_version <= high and s.max_version >= low]
+    if not suites:
+        raise ConfigurationError("no configured cipher suite is valid for the enabled versions")
+    session = _session_to_offer(config, suites, low, high)
+    if session is not None and session.ticket:  # RFC 5077 §3.4: a fresh session ID shows acceptance
+        session = dataclasses.replace(session, session_id=os.urandom(32))
+    suite_ids = [s.id for s in suites]
+    extensions: list[Extension] | None = None
+    if high >= ProtocolVersion.TLS1_0:
+        extensions = hello_extensions(config, suites, high)
+        if not config.tls13_enabled:
+            extensions += _record_extensions(config)
+        if config.session_tickets:  # RFC 5077 §3.2: our ticket, or empty to ask for one
+            extensions.append(ext.build_session_ticket(session.ticket if session is not None else b""))
+    else:
+        suite_ids.append(TLS_EMPTY_RENEGOTIATION_INFO_SCSV)  # SSL 3.0: no extensions (RFC 5746 §3.3)
+    return suite_ids, extensions, session, high
+
+
+def _record_extensions(config: TLSConfig) -> list[Extension]:
+    """record_size_limit (RFC 8449 §4; in TLS 1.3 counting the inner content type) and max_fragment_length
+    (RFC 6066 §4), when configured."""
+    out: list[Extension] = []
+    if config.record_size_limit is not None:
+        out.append(ext.build_record_size_limit(config.record_size_limit + (1 if config.tls13_enabled else 0)))
+    if config.max_fragment_length is not None:
+        code = {512: 1, 1024: 2, 2048: 3, 4096: 4}[config.max_fragment_length]
+        out.append(ext.build_max_fragment_length(code))
+    return out
 
 
 def session_key(config: TLSConfig) -> str | None:
     """Under which name the session store keeps this server's session."""
-    return config.session_key or config.server_name
+    return config.session_store_key()
 
 
 def _session_to_offer(config: TLSConfig, suites: list[CipherSuite], low: int, high: int) -> Session | None:
@@ -174,12 +209,20 @@ class ClientWaitServerHello(State):
 
     hello: ClientHello
     offered_session: Session | None
+    #: What the hello offered for TLS 1.3 (RFC 9846 §4.1.2), None when it did not offer TLS 1.3.
+    offer13: ClientOffer13 | None = None
 
     def handle(self, ctx: Context, msg: HandshakeMessage) -> State:
         """RFC 5246 §7.4.1.3, Appendix E.1: the server's choices, checked against what we offered; a full
-        handshake, or the abbreviated one when it echoes the session we offered (§7.3 Figure 2)."""
+        handshake, or the abbreviated one when it echoes the session we offered (§7.3 Figure 2). A ServerHello
+        selecting TLS 1.3 goes to :func:`tlsstate.handshake.tls13.client.read_server_hello`; one selecting an older
+        version after we offered TLS 1.3 must not carry the downgrade sentinel (RFC 9846 §4.1.3)."""
         assert isinstance(msg, ServerHello)
         config = ctx.config
+        if self.offer13 is not None and tls13_client.selects_tls13(msg):
+            return tls13_client.read_server_hello(ctx, self.hello, self.offer13, msg)
+        check_downgrade(msg.random, msg.version, offered_tls13=self.offer13 is not None,
+                        offered_high=config.version_range()[1])
         version, suite = _read_version_and_suite(config, self.hello, msg)
         answer = _read_server_hello_extensions(config, msg, self.hello, suite, version)
         n = Negotiated(
@@ -209,7 +252,7 @@ def _read_version_and_suite(
     config: TLSConfig, hello: ClientHello, msg: ServerHello
 ) -> tuple[ProtocolVersion, CipherSuite]:
     """The version (RFC 5246 Appendix E.1), suite and compression (§7.4.1.3) the server chose: ones we offered."""
-    low, high = config.version_range()
+    low, high = config.legacy_version_range()
     if not (low <= msg.version <= hello.version) or msg.version > high:
         raise ProtocolVersionError(f"server chose version 0x{msg.version:04x}, which was not offered")
     version = ProtocolVersion(msg.version)

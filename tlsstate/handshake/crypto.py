@@ -12,13 +12,13 @@ from collections.abc import Sequence
 
 from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
-from tlsstate.crypto import certs, dh, signatures
+from tlsstate.crypto import certs, dh, signatures, signatures13
 from tlsstate.wire.constants import AlertDescription, ProtocolVersion
 from tlsstate.wire.errors import ConfigurationError, HandshakeFailure, ProtocolError
 
-PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
+PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey
 EcdheKeyPair = dh.EcdheKeyPair
 
 #: Groups tlsstate offers and accepts for ECDHE in TLS 1.0-1.2 (RFC 8422 §5.1.1): x25519, x448 and the
@@ -121,6 +121,16 @@ def load_peer_certificates(
     bad exponent: RFC 8017 §3.1, :func:`tlsstate.crypto.certs.check_peer_public_key`) is bad_certificate, in
     both roles, before the key is used.
     """
+    certificates, key = load_peer_certificates13(chain)
+    if not isinstance(key, rsa.RSAPublicKey | ec.EllipticCurvePublicKey):
+        raise ProtocolError(
+            f"certificate key type {type(key).__name__} is not supported", AlertDescription.UNSUPPORTED_CERTIFICATE
+        )
+    return certificates, key
+
+
+def load_peer_certificates13(chain: tuple[bytes, ...]) -> tuple[list[x509.Certificate], signatures13.PublicKey]:
+    """:func:`load_peer_certificates` for TLS 1.3 (RFC 9846 §4.4.2), where Ed25519 keys sign too."""
     try:
         certificates = [x509.load_der_x509_certificate(der) for der in chain]
         key = certificates[0].public_key()
@@ -128,7 +138,7 @@ def load_peer_certificates(
         raise ProtocolError(f"undecodable certificate: {exc}", AlertDescription.BAD_CERTIFICATE) from None
     except UnsupportedAlgorithm as exc:
         raise ProtocolError(f"unsupported certificate key: {exc}", AlertDescription.UNSUPPORTED_CERTIFICATE) from None
-    if not isinstance(key, rsa.RSAPublicKey | ec.EllipticCurvePublicKey):
+    if not isinstance(key, rsa.RSAPublicKey | ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey):
         raise ProtocolError(
             f"certificate key type {type(key).__name__} is not supported", AlertDescription.UNSUPPORTED_CERTIFICATE
         )

@@ -41,6 +41,10 @@ class ClientHelloExtensions:
     record_size_limit: int | None = None  # RFC 8449 §4
     max_fragment_length: int | None = None  # RFC 6066 §4 code 1..4
     early_data: bool = False  # RFC 8446 §4.2.10
+    supported_versions: list[int] | None = None  # RFC 9846 §4.2.1
+    key_shares: list[ext.KeyShareEntry] | None = None  # RFC 9846 §4.2.8
+    cookie: bytes | None = None  # RFC 9846 §4.2.2
+    psk_key_exchange_modes: list[int] | None = None  # RFC 9846 §4.2.9
 
 
 _Read = TypeVar("_Read", bound="ClientHelloExtensions")
@@ -76,6 +80,9 @@ _CLIENT_TYPES = frozenset(int(t) for t in (
     ExtensionType.SIGNATURE_ALGORITHMS, ExtensionType.SIGNATURE_ALGORITHMS_CERT,
     ExtensionType.APPLICATION_LAYER_PROTOCOL_NEGOTIATION, ExtensionType.EXTENDED_MASTER_SECRET,
     ExtensionType.ENCRYPT_THEN_MAC, ExtensionType.RENEGOTIATION_INFO, ExtensionType.EARLY_DATA,
+    # TLS 1.3 (RFC 9846 §4.2), read by _read_client_extension13
+    ExtensionType.SUPPORTED_VERSIONS, ExtensionType.KEY_SHARE, ExtensionType.COOKIE,
+    ExtensionType.PSK_KEY_EXCHANGE_MODES,
 ))
 
 
@@ -111,6 +118,21 @@ def _read_client_extension(offer: ClientHelloExtensions, e: Extension) -> None:
         offer.renegotiation_info = ext.parse_renegotiation_info(e.data)
     elif t == ExtensionType.EARLY_DATA:
         offer.early_data = True
+    else:
+        _read_client_extension13(offer, e)
+
+
+def _read_client_extension13(offer: ClientHelloExtensions, e: Extension) -> None:
+    """The ClientHello extensions only TLS 1.3 reads (RFC 9846 §4.2)."""
+    t = e.type
+    if t == ExtensionType.SUPPORTED_VERSIONS:
+        offer.supported_versions = ext.parse_supported_versions_client(e.data)
+    elif t == ExtensionType.KEY_SHARE:
+        offer.key_shares = ext.parse_key_share_client(e.data)
+    elif t == ExtensionType.COOKIE:
+        offer.cookie = ext.parse_cookie(e.data)
+    elif t == ExtensionType.PSK_KEY_EXCHANGE_MODES:
+        offer.psk_key_exchange_modes = ext.parse_psk_key_exchange_modes(e.data)
 
 
 @dataclass

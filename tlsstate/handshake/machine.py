@@ -16,12 +16,17 @@ from typing import TYPE_CHECKING
 from tlsstate.handshake.common import Context, State
 from tlsstate.handshake.outputs import Output
 from tlsstate.handshake.states import CCS, check_input, check_next
+from tlsstate.handshake.tls13 import post_auth
+from tlsstate.handshake.tls13.keyupdate import Connected13
 from tlsstate.handshake.transcript import Transcript
-from tlsstate.wire.constants import HandshakeType
+from tlsstate.wire.constants import HandshakeType, ProtocolVersion
+from tlsstate.wire.errors import ConfigurationError
 from tlsstate.wire.messages import RawHandshake, parse_message
 
 if TYPE_CHECKING:
     from tlsstate.config import TLSConfig
+
+_TLS13 = ProtocolVersion.TLS1_3
 
 #: What a received message signs or MACs: the transcript before it (RFC 5246 §7.4.8 CertificateVerify: the
 #: messages; §7.4.9 Finished: their hash, or the messages themselves in SSL 3.0, RFC 6101 §5.6.9).
@@ -52,8 +57,8 @@ class Handshake:
         msg = parse_message(raw, ctx.parse_context)
         if not state.connected:  # after the handshake nothing more is hashed (a refused renegotiation)
             covers = _COVERED_BY.get(raw.msg_type)
-            if covers is not None:
-                ctx.covered = covers(ctx.transcript)
+            if covers is not None:  # TLS 1.3 signs and MACs Transcript-Hash (RFC 9846 §4.4.3, §4.4.4)
+                ctx.covered = ctx.transcript.digest() if ctx.parse_context.version >= _TLS13 else covers(ctx.transcript)
             ctx.transcript.add(raw.raw)
         self._enter(raw.msg_type, state.handle(ctx, msg))
         return self.take_outputs()
@@ -63,6 +68,24 @@ class Handshake:
         state = self.state
         check_input(type(state), CCS)
         self._enter(CCS, state.handle_change_cipher_spec(self.context))
+        return self.take_outputs()
+
+    def key_update(self, *, request_peer: bool) -> list[Output]:
+        """Send a TLS 1.3 KeyUpdate and move our direction to its next traffic secret (RFC 9846 §4.6.3); with
+        ``request_peer`` the peer is asked to do the same. Only once a TLS 1.3 handshake is done."""
+        state = self.state
+        if not isinstance(state, Connected13):
+            raise ConfigurationError("KeyUpdate needs an established TLS 1.3 connection (RFC 9846 §4.6.3)")
+        self.state = state.key_update(self.context, request_peer=request_peer)
+        return self.take_outputs()
+
+    def request_client_certificate(self) -> list[Output]:
+        """TLS 1.3 server: a post-handshake CertificateRequest (RFC 9846 §4.6.2)."""
+        state = self.state
+        if not isinstance(state, Connected13) or state.me != "server" or not state.post_handshake_auth:
+            raise ConfigurationError("post-handshake authentication needs an established TLS 1.3 server connection "
+                                     "whose client offered post_handshake_auth (RFC 9846 §4.2.6)")
+        self.state = post_auth.request(self.context, state, state.post_handshake_exchange)
         return self.take_outputs()
 
     def take_outputs(self) -> list[Output]:

@@ -5,7 +5,9 @@ A step is :meth:`~tlsstate.handshake.machine.Handshake.start`, ``handle_message`
 ``handle_change_cipher_spec``; each returns a list of these outputs, which
 :class:`~tlsstate.connection.Connection` carries out one after the other. Keys leave the handshake only through
 :class:`InstallPendingKeys` (RFC 5246 §6.3); the connection turns them into record protections with
-:func:`tlsstate.record.keying.protections_for`.
+:func:`tlsstate.record.keying.protections_for`. TLS 1.3 (RFC 9846 §7.3) changes one direction at a time:
+:class:`InstallTrafficKeys` carries one traffic secret for one writer and the next epoch, which the connection turns
+into a protection with :func:`tlsstate.record.keying.traffic_protection`.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from cryptography import x509
 
 from tlsstate.crypto.keys import ConnectionKeys
 from tlsstate.crypto.negotiated import Negotiated
+from tlsstate.crypto.suites import CipherSuite
 from tlsstate.wire.constants import AlertDescription
 
 
@@ -30,6 +33,36 @@ class HandshakeResult:
     keys: ConnectionKeys
     #: The peer's chain, leaf first (RFC 5246 §7.4.2, §7.4.6); on a resumed session the original handshake's.
     peer_certificates: list[x509.Certificate]
+
+
+@dataclass
+class Tls13Secrets:
+    """Every secret of one TLS 1.3 key schedule (RFC 9846 §7.1), for ``--show-keys`` and the exporter; filled as
+    the handshake reaches each stage (None = not reached, or not in this handshake)."""
+
+    hash_name: str
+    early_secret: bytes = field(repr=False)
+    shared_secret: bytes | None = field(default=None, repr=False)  # the (EC)DHE / KEM input (§7.4)
+    handshake_secret: bytes | None = field(default=None, repr=False)
+    client_handshake_traffic_secret: bytes | None = field(default=None, repr=False)
+    server_handshake_traffic_secret: bytes | None = field(default=None, repr=False)
+    master_secret: bytes | None = field(default=None, repr=False)
+    client_application_traffic_secret_0: bytes | None = field(default=None, repr=False)
+    server_application_traffic_secret_0: bytes | None = field(default=None, repr=False)
+    exporter_master_secret: bytes | None = field(default=None, repr=False)
+    resumption_master_secret: bytes | None = field(default=None, repr=False)
+
+
+@dataclass
+class Tls13Result:
+    """What a TLS 1.3 handshake agreed (RFC 9846 §4): handed to the connection by :class:`HandshakeDone`."""
+
+    negotiated: Negotiated
+    secrets: Tls13Secrets
+    #: The peer's chain, leaf first (RFC 9846 §4.4.2).
+    peer_certificates: list[x509.Certificate]
+    #: The server answered the first ClientHello with a HelloRetryRequest (§4.1.4).
+    hello_retry: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +114,42 @@ class ActivateReadKeys:
 
 
 @dataclass(frozen=True, slots=True)
+class InstallTrafficKeys:
+    """TLS 1.3 (RFC 9846 §7.3, §5.3): ``writer``'s records ("client" or "server") are protected from now on with
+    the key and IV of ``secret``, a new epoch with sequence number 0. Ours: the handshake queued so far is sent
+    under the old keys first; the peer's: its next record is opened with them (a handshake message may not span
+    the change, §5.1)."""
+
+    writer: str
+    suite: CipherSuite
+    secret: bytes = field(repr=False)
+    #: Which secret, for the record layer's key label (e.g. ``server handshake traffic secret``).
+    label: str
+
+
+@dataclass(frozen=True, slots=True)
+class SendCompatChangeCipherSpec:
+    """The one unprotected ChangeCipherSpec of TLS 1.3 middlebox compatibility mode (RFC 9846 Appendix D.4),
+    sent after the handshake records queued before it."""
+
+
+@dataclass(frozen=True, slots=True)
+class LogSecret:
+    """A secret for the key log, under its NSS label (``CLIENT_HANDSHAKE_TRAFFIC_SECRET`` ..., the NSS key log format)."""
+
+    label: str
+    client_random: bytes
+    secret: bytes = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class PeerAuthenticated:
+    """TLS 1.3 post-handshake authentication succeeded (RFC 9846 §4.6.2): the client's verified chain."""
+
+    certificates: list[x509.Certificate] = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True)
 class SendWarning:
     """A warning alert that does not end the connection (no_renegotiation, RFC 5746 §4; no_certificate, RFC 6101
     §5.6.6), sent after the handshake records queued before it."""
@@ -90,31 +159,39 @@ class SendWarning:
 
 @dataclass(frozen=True, slots=True)
 class HandshakeDone:
-    """Both Finished messages verified (RFC 5246 §7.4.9): what the connection publishes."""
+    """Both Finished messages verified (RFC 5246 §7.4.9, RFC 9846 §4.4.4): what the connection publishes."""
 
-    result: HandshakeResult
+    result: HandshakeResult | Tls13Result
 
 
 Output = (
     SendHandshake | RecordVersion | RecordLimits | InstallPendingKeys | ActivateWriteKeys | ActivateReadKeys
-    | SendWarning | HandshakeDone
+    | SendWarning | HandshakeDone | InstallTrafficKeys | SendCompatChangeCipherSpec | LogSecret | PeerAuthenticated
 )
 
 #: The two outputs without data, one instance each.
 ACTIVATE_WRITE_KEYS = ActivateWriteKeys()
 ACTIVATE_READ_KEYS = ActivateReadKeys()
+SEND_COMPAT_CHANGE_CIPHER_SPEC = SendCompatChangeCipherSpec()
 
 __all__ = [
     "ACTIVATE_READ_KEYS",
     "ACTIVATE_WRITE_KEYS",
+    "SEND_COMPAT_CHANGE_CIPHER_SPEC",
     "ActivateReadKeys",
     "ActivateWriteKeys",
     "HandshakeDone",
     "HandshakeResult",
     "InstallPendingKeys",
+    "InstallTrafficKeys",
+    "LogSecret",
     "Output",
+    "PeerAuthenticated",
     "RecordLimits",
     "RecordVersion",
+    "SendCompatChangeCipherSpec",
     "SendHandshake",
     "SendWarning",
+    "Tls13Result",
+    "Tls13Secrets",
 ]

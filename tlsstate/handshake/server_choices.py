@@ -60,7 +60,7 @@ def read_client_hello(config: TLSConfig, msg: ClientHello) -> tuple[ProtocolVers
     RFC 7507 §3), null compression (§7.4.1.2), and the extensions with the rules a server applies to them on the
     initial handshake (:func:`~tlsstate.handshake.hellos.read_client_hello_extensions`; RFC 8422 §5.1.2,
     RFC 5746 §3.6, RFC 7627 §5.2)."""
-    low, high = config.version_range()
+    low, high = config.legacy_version_range()
     if msg.version < low:
         raise ProtocolVersionError(f"client offers at most 0x{msg.version:04x}; we need {low.label} or later")
     version = ProtocolVersion(min(msg.version, int(high)))

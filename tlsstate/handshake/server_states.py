@@ -49,6 +49,8 @@ from tlsstate.handshake.server_choices import (
     session_to_resume,
     unrecognized_name_warning,
 )
+from tlsstate.handshake.tls13 import server as tls13_server
+from tlsstate.handshake.tls13.common import server_random
 from tlsstate.sessions.cache import Session
 from tlsstate.wire.constants import AlertDescription, ProtocolVersion
 from tlsstate.wire.errors import HandshakeFailure
@@ -77,8 +79,13 @@ class ServerWaitClientHello(State):
     """Nothing received yet."""
 
     def handle(self, ctx: Context, msg: HandshakeMessage) -> State:
-        """Negotiate version (Appendix E.1), suite, group, extensions; resume when we can (§7.3)."""
+        """Negotiate version (Appendix E.1), suite, group, extensions; resume when we can (§7.3). A ClientHello
+        offering TLS 1.3 that we accept goes to :func:`tlsstate.handshake.tls13.server.answer_client_hello`."""
         assert isinstance(msg, ClientHello)
+        if tls13_server.negotiates_tls13(ctx.config, msg):
+            return tls13_server.answer_client_hello(ctx, msg)
+        if ctx.config.private_key is None:  # a TLS 1.3 PSK-only server
+            raise HandshakeFailure("TLS 1.0-1.2 need a server certificate; this server has only a TLS 1.3 PSK")
         version, offer = read_client_hello(ctx.config, msg)
         resumed = _resume(ctx, msg, version, offer)
         if resumed is not None:
@@ -95,7 +102,7 @@ def _full_handshake(ctx: Context, msg: ClientHello, version: ProtocolVersion, of
         version=version,
         suite=suite,
         client_random=msg.random,
-        server_random=os.urandom(32),
+        server_random=server_random(ctx.config, version),
         session_id=os.urandom(32) if config.session_cache is not None else b"",
         client_version=msg.version,
         extended_master_secret=(  # RFC 7627 is defined for TLS only
@@ -164,7 +171,7 @@ def _resume(ctx: Context, msg: ClientHello, version: ProtocolVersion, offer: Off
         version=version,
         suite=suite,
         client_random=msg.random,
-        server_random=os.urandom(32),
+        server_random=server_random(ctx.config, version),
         session_id=session.session_id,
         client_version=msg.version,
         extended_master_secret=session.extended_master_secret,

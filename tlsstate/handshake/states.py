@@ -1,11 +1,15 @@
-"""The transition table of the TLS 1.0-1.2 handshakes, in one place (RFC 5246 §7.3, Figures 1 and 2).
+"""The transition table of the handshakes, in one place: TLS 1.0-1.2 (RFC 5246 §7.3, Figures 1 and 2) and TLS 1.3
+(RFC 9846 §2 Figure 1, §4), which branches off at the hellos.
 
 Each row: state class -> {input it accepts -> the states it may lead to}. An input is a handshake message type,
 :data:`CCS` (a ChangeCipherSpec record, RFC 5246 §7.1) or :data:`START` (the client's ``start_handshake()``).
 Anything else in that state is ``unexpected_message`` naming what was expected and what arrived
 (:func:`check_input`); a handler moving off its row is a bug (:func:`check_next`). The state classes in
-:mod:`~tlsstate.handshake.client_states` and :mod:`~tlsstate.handshake.server_states` hold the data valid in
-each state and handle its inputs. ``docs/handshake-states.md`` is drawn from this table by
+:mod:`~tlsstate.handshake.client_states` and :mod:`~tlsstate.handshake.server_states` (TLS 1.3:
+:mod:`~tlsstate.handshake.tls13.client`, :mod:`~tlsstate.handshake.tls13.server`) hold the data valid in
+each state and handle its inputs. In TLS 1.3 a :data:`CCS` row is middlebox compatibility mode's unprotected
+ChangeCipherSpec, dropped where RFC 9846 §5 allows it (after the first ClientHello, before the peer's Finished).
+``docs/handshake-states.md`` is drawn from this table by
 ``tools/make_state_diagrams.py``.
 """
 
@@ -33,6 +37,26 @@ from tlsstate.handshake.server_states import (
     ServerWaitClientKeyExchange,
     ServerWaitFinished,
 )
+from tlsstate.handshake.tls13.client import (
+    ClientConnected13,
+    ClientWaitCertificate13,
+    ClientWaitCertificateVerify13,
+    ClientWaitEncryptedExtensions,
+    ClientWaitFinished13,
+    ClientWaitServerHelloAfterRetry,
+)
+from tlsstate.handshake.tls13.post_auth import (
+    ServerWaitPostHandshakeCertificate,
+    ServerWaitPostHandshakeCertificateVerify,
+    ServerWaitPostHandshakeFinished,
+)
+from tlsstate.handshake.tls13.server import (
+    ServerConnected13,
+    ServerWaitClientCertificate13,
+    ServerWaitClientCertificateVerify13,
+    ServerWaitFinished13,
+    ServerWaitSecondClientHello,
+)
 from tlsstate.wire.constants import HandshakeType
 from tlsstate.wire.errors import InternalError, UnexpectedMessage
 
@@ -49,7 +73,12 @@ H = HandshakeType
 TRANSITIONS: Final[dict[type[State], dict[Input, tuple[type[State], ...]]]] = {
     # ---- client (RFC 5246 §7.3 Figure 1 and Figure 2) ----
     ClientStart: {START: (ClientWaitServerHello,)},
-    ClientWaitServerHello: {H.SERVER_HELLO: (ClientWaitCertificate, ClientWaitChangeCipherSpec)},  # full / resumed
+    ClientWaitServerHello: {  # TLS 1.2 full / resumed, TLS 1.3
+        H.SERVER_HELLO: (
+            ClientWaitCertificate, ClientWaitChangeCipherSpec, ClientWaitEncryptedExtensions,
+            ClientWaitServerHelloAfterRetry,                      # TLS 1.3 HelloRetryRequest
+        ),
+    },
     ClientWaitCertificate: {H.CERTIFICATE: (ClientWaitServerKeyExchange, ClientWaitServerHelloDone)},  # (EC)DHE / RSA
     ClientWaitServerKeyExchange: {H.SERVER_KEY_EXCHANGE: (ClientWaitServerHelloDone,)},
     ClientWaitServerHelloDone: {
@@ -62,9 +91,31 @@ TRANSITIONS: Final[dict[type[State], dict[Input, tuple[type[State], ...]]]] = {
     },
     ClientWaitFinished: {H.FINISHED: (ClientConnected,)},
     ClientConnected: {H.HELLO_REQUEST: (ClientConnected,)},          # answered with no_renegotiation
+    # ---- TLS 1.3 client (RFC 9846 §2 Figure 1) ----
+    ClientWaitServerHelloAfterRetry: {
+        H.SERVER_HELLO: (ClientWaitEncryptedExtensions,), CCS: (ClientWaitServerHelloAfterRetry,),
+    },
+    ClientWaitEncryptedExtensions: {  # resumed with a PSK: no Certificate (RFC 9846 §2.2)
+        H.ENCRYPTED_EXTENSIONS: (ClientWaitCertificate13, ClientWaitFinished13), CCS: (ClientWaitEncryptedExtensions,),
+    },
+    ClientWaitCertificate13: {
+        H.CERTIFICATE_REQUEST: (ClientWaitCertificate13,),
+        H.CERTIFICATE: (ClientWaitCertificateVerify13,),
+        CCS: (ClientWaitCertificate13,),
+    },
+    ClientWaitCertificateVerify13: {H.CERTIFICATE_VERIFY: (ClientWaitFinished13,), CCS: (ClientWaitCertificateVerify13,)},
+    ClientWaitFinished13: {H.FINISHED: (ClientConnected13,), CCS: (ClientWaitFinished13,)},
+    ClientConnected13: {  # RFC 9846 §4.6: tickets, KeyUpdate, post-handshake CertificateRequest
+        H.NEW_SESSION_TICKET: (ClientConnected13,), H.KEY_UPDATE: (ClientConnected13,),
+        H.CERTIFICATE_REQUEST: (ClientConnected13,),
+    },
     # ---- server ----
     ServerWaitClientHello: {
-        H.CLIENT_HELLO: (ServerWaitClientKeyExchange, ServerWaitClientCertificate, ServerWaitChangeCipherSpec),
+        H.CLIENT_HELLO: (
+            ServerWaitClientKeyExchange, ServerWaitClientCertificate, ServerWaitChangeCipherSpec, ServerWaitFinished13,
+            ServerWaitSecondClientHello,                          # TLS 1.3 HelloRetryRequest
+            ServerWaitClientCertificate13,                        # TLS 1.3 CertificateRequest
+        ),
     },
     ServerWaitClientCertificate: {  # after a CertificateRequest; SSL 3.0 clients may skip it (no_certificate)
         H.CERTIFICATE: (ServerWaitClientKeyExchange,),
@@ -77,6 +128,24 @@ TRANSITIONS: Final[dict[type[State], dict[Input, tuple[type[State], ...]]]] = {
     ServerWaitChangeCipherSpec: {CCS: (ServerWaitFinished,)},
     ServerWaitFinished: {H.FINISHED: (ServerConnected,)},
     ServerConnected: {H.CLIENT_HELLO: (ServerConnected,)},           # answered with no_renegotiation
+    # ---- TLS 1.3 server (RFC 9846 §2 Figure 1) ----
+    ServerWaitSecondClientHello: {
+        H.CLIENT_HELLO: (ServerWaitFinished13, ServerWaitClientCertificate13), CCS: (ServerWaitSecondClientHello,),
+    },
+    ServerWaitClientCertificate13: {  # after our CertificateRequest (RFC 9846 §4.3.2)
+        H.CERTIFICATE: (ServerWaitFinished13, ServerWaitClientCertificateVerify13), CCS: (ServerWaitClientCertificate13,),
+    },
+    ServerWaitClientCertificateVerify13: {
+        H.CERTIFICATE_VERIFY: (ServerWaitFinished13,), CCS: (ServerWaitClientCertificateVerify13,),
+    },
+    ServerWaitFinished13: {H.FINISHED: (ServerConnected13,), CCS: (ServerWaitFinished13,)},
+    ServerConnected13: {H.KEY_UPDATE: (ServerConnected13,)},
+    # ---- TLS 1.3 post-handshake authentication (RFC 9846 §4.6.2), after request_client_certificate() ----
+    ServerWaitPostHandshakeCertificate: {
+        H.CERTIFICATE: (ServerWaitPostHandshakeCertificateVerify, ServerWaitPostHandshakeFinished),
+    },
+    ServerWaitPostHandshakeCertificateVerify: {H.CERTIFICATE_VERIFY: (ServerWaitPostHandshakeFinished,)},
+    ServerWaitPostHandshakeFinished: {H.FINISHED: (ServerConnected13,)},
 }
 # fmt: on
 

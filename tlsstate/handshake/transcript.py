@@ -12,6 +12,7 @@ import hashlib
 from typing import Any
 
 from tlsstate.wire.constants import ProtocolVersion
+from tlsstate.wire.messages13 import message_hash
 
 
 class Transcript:
@@ -41,6 +42,14 @@ class Transcript:
             return
         names = ("md5", "sha1") if version < ProtocolVersion.TLS1_2 else (prf_hash,)
         self._hashes = [hashlib.new(name, self._data) for name in names]
+
+    def restart_with_message_hash(self, first_length: int, hash_name: str) -> None:
+        """After a HelloRetryRequest (RFC 9846 §4.4.1): the first ``first_length`` bytes (ClientHello1) become
+        ``message_hash`` = 254 || 00 00 Hash.length || Hash(ClientHello1); what followed stays; the running hash
+        starts over with ``hash_name`` (the suite's)."""
+        first = hashlib.new(hash_name, self._data[:first_length]).digest()
+        self._data = bytearray(message_hash(first)) + self._data[first_length:]
+        self._hashes = [hashlib.new(hash_name, self._data)]
 
     def digest(self) -> bytes:
         """Hash(handshake_messages) so far (RFC 5246 §7.4.9, RFC 7627 §3); the running hash continues."""

@@ -8,7 +8,7 @@
         tls.sendall(b"GET / HTTP/1.0\\r\\n\\r\\n")
         tls.version(), tls.cipher(), tls.getpeercert(binary_form=True)
 
-Versions are TLS 1.0-1.2 (SSL 3.0 with ``enable_ssl3``), RFC 5246 / RFC 6101; ``minimum_version`` and
+Versions are TLS 1.0-1.3 (SSL 3.0 with ``enable_ssl3``), RFC 5246 / RFC 9846 / RFC 6101; ``minimum_version`` and
 ``maximum_version`` take :class:`ssl.TLSVersion` or :class:`~tlsstate.wire.constants.ProtocolVersion`
 (same wire numbers). ``verify_mode``/``check_hostname`` use the :mod:`ssl` constants; on a server,
 CERT_OPTIONAL/CERT_REQUIRED ask for a client certificate checked against ``load_verify_locations``;
@@ -42,6 +42,7 @@ VERSION_NAMES = {
     ProtocolVersion.TLS1_0: "TLSv1",
     ProtocolVersion.TLS1_1: "TLSv1.1",
     ProtocolVersion.TLS1_2: "TLSv1.2",
+    ProtocolVersion.TLS1_3: "TLSv1.3",
 }
 
 
@@ -52,7 +53,7 @@ def _version(value: int) -> ProtocolVersion:
     if value == ssl.TLSVersion.MINIMUM_SUPPORTED:
         return ProtocolVersion.SSL3
     if value == ssl.TLSVersion.MAXIMUM_SUPPORTED:
-        return ProtocolVersion.TLS1_2
+        return ProtocolVersion.TLS1_3
     try:
         return ProtocolVersion(int(value))
     except ValueError:
@@ -70,7 +71,7 @@ class TLSContext:
         self.server_side = server_side
         self.enable_ssl3 = enable_ssl3
         self.minimum_version: ProtocolVersion | ssl.TLSVersion = ProtocolVersion.TLS1_0
-        self.maximum_version: ProtocolVersion | ssl.TLSVersion = ProtocolVersion.TLS1_2
+        self.maximum_version: ProtocolVersion | ssl.TLSVersion = ProtocolVersion.TLS1_3
         self.verify_mode: ssl.VerifyMode = ssl.CERT_NONE if server_side else ssl.CERT_REQUIRED
         self.check_hostname: bool = not server_side
         #: Socket timeout of wrapped sockets (seconds), like ``socket.settimeout``.

@@ -205,6 +205,17 @@ class TLSSocket:
                 self.sock.settimeout(self.timeout)
         return self.handshake
 
+    def request_client_certificate(self) -> None:
+        """TLS 1.3 server: post-handshake authentication (RFC 9846 §4.6.2); the client's chain arrives in
+        ``connection.peer_certificates`` once its answer has been read."""
+        self.connection.request_client_certificate()
+        self._flush()
+
+    def key_update(self, *, request_peer: bool = True) -> None:
+        """TLS 1.3: send a KeyUpdate now (RFC 9846 §4.6.3); see :meth:`Connection.key_update`."""
+        self.connection.key_update(request_peer=request_peer)
+        self._flush()
+
     def sendall(self, data: bytes) -> None:
         """Protect and send all of ``data`` (fragmented into records, RFC 5246 §6.2.1)."""
         if self.handshake is None:

@@ -13,6 +13,7 @@ from typing import NamedTuple
 
 from tlsstate.crypto.keys import ConnectionKeys
 from tlsstate.crypto.negotiated import Negotiated
+from tlsstate.crypto.schedule13 import traffic_key_and_iv
 from tlsstate.crypto.suites import CipherSuite
 from tlsstate.record.protection import RecordProtection, make_protection, make_tls13_protection
 
@@ -53,4 +54,11 @@ def tls13_protection_for(
     return make_tls13_protection(suite, key, iv, header_is_additional_data=header_is_additional_data, name=name)
 
 
-__all__ = ["DirectionProtections", "protections_for", "tls13_protection_for"]
+def traffic_protection(suite: CipherSuite, traffic_secret: bytes) -> RecordProtection:
+    """One direction and epoch of a live TLS 1.3 connection from its traffic secret (RFC 9846 §7.3): the key and
+    IV of :func:`~tlsstate.crypto.schedule13.traffic_key_and_iv`, then :func:`tls13_protection_for`."""
+    key, iv = traffic_key_and_iv(suite, traffic_secret)
+    return tls13_protection_for(suite, key, iv)
+
+
+__all__ = ["DirectionProtections", "protections_for", "tls13_protection_for", "traffic_protection"]

@@ -28,9 +28,13 @@ class Session:
     server_name: str | None = None
     alpn: str | None = None
     peer_certificates: tuple[bytes, ...] = field(default=(), repr=False)
-    #: Client: the server's RFC 5077 ticket for this session (offered in the SessionTicket extension).
+    #: Client: the server's RFC 5077 ticket for this session (offered in the SessionTicket extension); TLS 1.3: the
+    #: NewSessionTicket's ticket, offered as the PSK identity (RFC 9846 §4.6.1), ``master_secret`` then being the PSK.
     ticket: bytes = field(default=b"", repr=False)
     created: float = field(default_factory=time.monotonic)
+    #: TLS 1.3 client: ticket_lifetime (seconds) and ticket_age_add of the NewSessionTicket (RFC 9846 §4.6.1).
+    ticket_lifetime: int = 0
+    ticket_age_add: int = field(default=0, repr=False)
 
 
 class SessionCache:

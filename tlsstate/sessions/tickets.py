@@ -97,6 +97,10 @@ class TicketKeys:
     def _new_key() -> tuple[bytes, AESGCM]:
         return os.urandom(_KEY_NAME_LENGTH), AESGCM(AESGCM.generate_key(bit_length=256))
 
+    def now(self) -> float:
+        """The clock tickets are sealed and checked with (Unix seconds)."""
+        return self._clock()
+
     @property
     def lifetime_hint(self) -> int:
         """NewSessionTicket.ticket_lifetime_hint in seconds (RFC 5077 §3.3)."""
@@ -177,7 +181,8 @@ class TicketKeys:
     def _parse(self, state: bytes, current_key: bool) -> OpenedTicket | None:
         fmt, version, suite, ems, issued, created, master_length = _HEADER.unpack_from(state)
         offset = _HEADER.size
-        if fmt != _FORMAT or master_length != 48:
+        # the master secret, or in TLS 1.3 the resumption PSK of the suite's hash length (RFC 9846 §4.6.1)
+        if fmt != _FORMAT or master_length not in ((32, 48) if version >= 0x0304 else (48,)):
             return None
         now = self._clock()
         if issued > now + 60 or now - issued > self.lifetime or created > issued or now - created > self.max_session_age:
@@ -191,7 +196,7 @@ class TicketKeys:
         name = state[offset + 2 : offset + 2 + name_length].decode()
         offset += 2 + name_length
         certificates = _decode_certificates(state, offset)
-        if certificates is None or len(master) != 48:
+        if certificates is None or len(master) != master_length:
             return None
         session = Session(
             session_id=b"", version=version, cipher_suite=suite, master_secret=master,

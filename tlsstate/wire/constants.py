@@ -176,13 +176,14 @@ class ExtensionType(IntEnum):
     COOKIE = 44
     PSK_KEY_EXCHANGE_MODES = 45
     CERTIFICATE_AUTHORITIES = 47
+    POST_HANDSHAKE_AUTH = 49
     SIGNATURE_ALGORITHMS_CERT = 50
     KEY_SHARE = 51
     RENEGOTIATION_INFO = 0xFF01
 
 
 class NamedGroup(IntEnum):
-    """Supported groups (RFC 8422 §5.1.1, RFC 7919 §2, RFC 8446 §4.2.7)."""
+    """Supported groups (RFC 8422 §5.1.1, RFC 7919 §2, RFC 9846 §4.2.7, RFC 10024 hybrids)."""
 
     SECP256R1 = 23
     SECP384R1 = 24
@@ -194,6 +195,8 @@ class NamedGroup(IntEnum):
     FFDHE4096 = 258
     FFDHE6144 = 259
     FFDHE8192 = 260
+    SECP256R1MLKEM768 = 0x11EB  # RFC 10024: ECDH first, then ML-KEM-768
+    X25519MLKEM768 = 0x11EC  # RFC 10024: ML-KEM-768 first, then X25519
 
 
 #: IANA TLS Supported Groups registry names (RFC 8422 §5.1.1, RFC 7919 §2, RFC 8446 §4.2.7, RFC 8734, RFC 9370;

@@ -477,6 +477,11 @@ def parse_key_share_server(data: bytes) -> KeyShareEntry:
     return entry
 
 
+def build_key_share_hello_retry(group: int) -> Extension:
+    """``KeyShareHelloRetryRequest { NamedGroup selected_group; }`` (RFC 9846 §4.2.8)."""
+    return Extension(ExtensionType.KEY_SHARE, int(group).to_bytes(2, "big"))
+
+
 def parse_key_share_hello_retry(data: bytes) -> int:
     """``KeyShareHelloRetryRequest { NamedGroup selected_group; }`` (RFC 8446 §4.2.8)."""
     r = _reader(data, "key_share")
@@ -504,3 +509,103 @@ def parse_psk_key_exchange_modes(data: bytes) -> list[int]:
     modes = r.vec8(1)
     r.expect_end()
     return list(modes)
+
+
+# ---------------------------------------------------------------------------------------------
+# cookie, signature_algorithms_cert (RFC 9846 §4.2.2, §4.2.3)
+# ---------------------------------------------------------------------------------------------
+
+
+def build_cookie(cookie: bytes) -> Extension:
+    """``opaque cookie<1..2^16-1>`` (RFC 9846 §4.2.2)."""
+    if not cookie:
+        raise ValueError("a cookie must not be empty")
+    w = Writer()
+    w.vec16(cookie)
+    return Extension(ExtensionType.COOKIE, w.getvalue())
+
+
+def parse_cookie(data: bytes) -> bytes:
+    """The cookie (RFC 9846 §4.2.2)."""
+    r = _reader(data, "cookie")
+    cookie = r.vec16(1)
+    r.expect_end()
+    return cookie
+
+
+def build_signature_algorithms_cert(schemes: Sequence[int]) -> Extension:
+    """``signature_algorithms_cert``: the schemes we accept in certificates (RFC 9846 §4.2.3)."""
+    return _build_u16_list(ExtensionType.SIGNATURE_ALGORITHMS_CERT, schemes, "signature_algorithms_cert")
+
+
+def build_certificate_authorities(names: Sequence[bytes]) -> Extension:
+    """``DistinguishedName authorities<3..2^16-1>``, each ``opaque DistinguishedName<1..2^16-1>`` (DER), RFC 9846
+    §4.2.4."""
+    w = Writer()
+    with w.length_prefixed(2) as block:
+        for name in names:
+            block.vec16(name)
+    return Extension(ExtensionType.CERTIFICATE_AUTHORITIES, w.getvalue())
+
+
+
+# ---------------------------------------------------------------------------------------------
+# pre_shared_key (RFC 9846 §4.2.11)
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PskIdentity:
+    """``PskIdentity``: the identity (a ticket, or an external PSK's name) and the obfuscated ticket age."""
+
+    identity: bytes
+    obfuscated_ticket_age: int
+
+
+def build_pre_shared_key_client(identities: Sequence[PskIdentity], binders: Sequence[bytes]) -> Extension:
+    """``OfferedPsks { PskIdentity identities<7..2^16-1>; PskBinderEntry binders<33..2^16-1>; }``."""
+    w = Writer()
+    with w.length_prefixed(2) as block:
+        for psk in identities:
+            block.vec16(psk.identity)
+            block.u32(psk.obfuscated_ticket_age)
+    with w.length_prefixed(2) as block:
+        for binder in binders:
+            block.vec8(binder)
+    return Extension(ExtensionType.PRE_SHARED_KEY, w.getvalue())
+
+
+def parse_pre_shared_key_client(data: bytes) -> tuple[list[PskIdentity], list[bytes]]:
+    """The offered identities and binders; their numbers must match (illegal_parameter, RFC 9846 §4.2.11)."""
+    r = _reader(data, "pre_shared_key")
+    block = r.sub(2, "pre_shared_key identities", min_len=7)
+    identities = []
+    while not block.at_end():
+        identity = block.vec16(1)
+        identities.append(PskIdentity(identity, block.u32()))
+    block = r.sub(2, "pre_shared_key binders", min_len=33)
+    r.expect_end()
+    binders = []
+    while not block.at_end():
+        binders.append(block.vec8(32))
+    if len(binders) != len(identities):
+        raise IllegalParameter(f"pre_shared_key has {len(identities)} identities but {len(binders)} binders")
+    return identities, binders
+
+
+def binders_length(binder_lengths: Sequence[int]) -> int:
+    """Bytes the binders list takes at the end of a ClientHello (what the binder transcript leaves out)."""
+    return 2 + sum(1 + n for n in binder_lengths)
+
+
+def build_pre_shared_key_server(selected_identity: int) -> Extension:
+    """ServerHello form: ``uint16 selected_identity``."""
+    return Extension(ExtensionType.PRE_SHARED_KEY, int(selected_identity).to_bytes(2, "big"))
+
+
+def parse_pre_shared_key_server(data: bytes) -> int:
+    """The selected identity (RFC 9846 §4.2.11)."""
+    r = _reader(data, "pre_shared_key")
+    selected = r.u16()
+    r.expect_end()
+    return selected

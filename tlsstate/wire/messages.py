@@ -1,8 +1,8 @@
 """Handshake messages: one frozen dataclass per message, strict parse and serialize.
 
 RFC 5246 §7.4 (TLS 1.0-1.2), RFC 6101 §5.6 (SSL 3.0 differences), RFC 4279 (PSK), RFC 8422 (ECC),
-RFC 5489 (ECDHE_PSK), RFC 5077 (NewSessionTicket), RFC 8446 §4 (TLS 1.3 hellos as far as capture
-decryption needs them), RFC 5246 Appendix E.2 (SSLv2-format ClientHello).
+RFC 5489 (ECDHE_PSK), RFC 5077 (NewSessionTicket), RFC 8446 §4 (TLS 1.3 hellos; the messages only TLS 1.3 has
+are in :mod:`tlsstate.wire.messages13`, parsed here too), RFC 5246 Appendix E.2 (SSLv2-format ClientHello).
 
 CONTRACT (fields are fixed; implementation of parse/serialize lives in this module):
 - ``serialize()`` returns the message *body* (without the 4-byte handshake header);
@@ -19,7 +19,6 @@ Messages whose wire form depends on the negotiated version or key exchange take 
 
 from __future__ import annotations
 
-from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import ClassVar
@@ -32,6 +31,9 @@ from tlsstate.wire.errors import (
     ProtocolVersionError,
     UnexpectedMessage,
 )
+from tlsstate.wire.extension_block import Extension as Extension
+from tlsstate.wire.extension_block import parse_extension_block as _parse_extension_block
+from tlsstate.wire.extension_block import write_extension_block as _write_extension_block
 from tlsstate.wire.framing import (  # re-exported: the framing lived here
     DEFAULT_MAX_HANDSHAKE_MESSAGE_LENGTH as DEFAULT_MAX_HANDSHAKE_MESSAGE_LENGTH,
 )
@@ -40,7 +42,16 @@ from tlsstate.wire.framing import MAX_CLIENT_HELLO_LENGTH as MAX_CLIENT_HELLO_LE
 from tlsstate.wire.framing import SERVER_LIMITS as SERVER_LIMITS
 from tlsstate.wire.framing import HandshakeReassembler as HandshakeReassembler
 from tlsstate.wire.framing import RawHandshake as RawHandshake
-from tlsstate.wire.sequences import ExtensionBlock, U16Sequence
+from tlsstate.wire.messages13 import (
+    Certificate13,
+    CertificateRequest13,
+    EncryptedExtensions,
+    EndOfEarlyData,
+    KeyUpdate,
+    NewSessionTicket13,
+    Tls13Message,
+)
+from tlsstate.wire.sequences import U16Sequence
 
 RANDOM_LENGTH = 32
 MAX_SESSION_ID_LENGTH = 32
@@ -64,54 +75,9 @@ def _check_session_id(session_id: bytes) -> None:
         raise ValueError(f"session_id must be at most {MAX_SESSION_ID_LENGTH} bytes, not {len(session_id)}")
 
 
-def _parse_extension_block(reader: Reader, what: str) -> Sequence[Extension] | None:
-    """The optional ``Extension extensions<0..2^16-1>`` ending a hello (RFC 5246 §7.4.1.2, §7.4.1.4).
-
-    No block at all -> None. Two extensions of one type -> IllegalParameter (RFC 5246 §7.4.1.4). A block may hold
-    16,383 extensions: it is checked whole here (lengths; repeats with a bitmap of the 2^16 types, 8 KiB) and kept
-    as received (:class:`~tlsstate.wire.sequences.ExtensionBlock`), so its cost stays a few times its size.
-    """
-    if reader.at_end():
-        return None
-    block = reader.vector(2)
-    reader.expect_end()
-    starts = array("H")  # a block is at most 2^16 - 1 bytes
-    seen = bytearray(8192)
-    pos, end = 0, len(block)
-    while pos < end:
-        if end - pos < 4:
-            raise DecodeError(f"{what} extensions truncated: need 4 byte(s), {end - pos} left")
-        ext_type, length = block[pos] << 8 | block[pos + 1], block[pos + 2] << 8 | block[pos + 3]
-        if pos + 4 + length > end:
-            raise DecodeError(f"{what} extensions truncated: need {length} byte(s), {end - pos - 4} left")
-        if seen[ext_type >> 3] & (1 << (ext_type & 7)):
-            raise IllegalParameter(f"{what}: extension 0x{ext_type:04x} appears more than once")
-        seen[ext_type >> 3] |= 1 << (ext_type & 7)
-        starts.append(pos)
-        pos += 4 + length
-    return ExtensionBlock(block, starts, Extension)
-
-
-def _write_extension_block(writer: Writer, extensions: Sequence[Extension] | None) -> None:
-    if extensions is None:
-        return
-    with writer.length_prefixed(2) as block:
-        for ext in extensions:
-            block.u16(ext.type)
-            block.vec16(ext.data)
-
-
 def _expect_empty(body: bytes, what: str) -> None:
     if body:
         raise DecodeError(f"{what} must be empty, got {len(body)} byte(s)")
-
-
-@dataclass(frozen=True, slots=True)
-class Extension:
-    """A raw extension: type and opaque data (RFC 5246 §7.4.1.4)."""
-
-    type: int
-    data: bytes
 
 
 @dataclass(frozen=True, slots=True)
@@ -617,7 +583,7 @@ class HelloRequest:
 
 HandshakeMessage = (
     ClientHello | ServerHello | Certificate | ServerKeyExchange | CertificateRequest | ServerHelloDone
-    | ClientKeyExchange | CertificateVerify | Finished | NewSessionTicket | HelloRequest
+    | ClientKeyExchange | CertificateVerify | Finished | NewSessionTicket | HelloRequest | Tls13Message
 )
 
 
@@ -659,13 +625,13 @@ def parse_message(raw: RawHandshake, ctx: ParseContext) -> HandshakeMessage:
         return ServerHello.parse(body)
     if t == HandshakeType.CERTIFICATE:
         if ctx.version >= _TLS13:
-            raise UnexpectedMessage("TLS 1.3 Certificate messages are not parsed here")
+            return Certificate13.parse(body)
         return Certificate.parse(body)
     if t == HandshakeType.SERVER_KEY_EXCHANGE:
         return ServerKeyExchange.parse(body, ctx.version, _need_key_exchange(ctx, "ServerKeyExchange"))
     if t == HandshakeType.CERTIFICATE_REQUEST:
         if ctx.version >= _TLS13:
-            raise UnexpectedMessage("TLS 1.3 CertificateRequest messages are not parsed here")
+            return CertificateRequest13.parse(body)
         return CertificateRequest.parse(body, ctx.version)
     if t == HandshakeType.SERVER_HELLO_DONE:
         return ServerHelloDone.parse(body)
@@ -677,10 +643,17 @@ def parse_message(raw: RawHandshake, ctx: ParseContext) -> HandshakeMessage:
         return Finished.parse(body, ctx.version)
     if t == HandshakeType.NEW_SESSION_TICKET:
         if ctx.version >= _TLS13:
-            raise UnexpectedMessage("TLS 1.3 NewSessionTicket messages are not parsed here")
+            return NewSessionTicket13.parse(body)
         return NewSessionTicket.parse(body)
     if t == HandshakeType.HELLO_REQUEST:
         return HelloRequest.parse(body)
+    if ctx.version >= _TLS13:
+        if t == HandshakeType.ENCRYPTED_EXTENSIONS:
+            return EncryptedExtensions.parse(body)
+        if t == HandshakeType.KEY_UPDATE:
+            return KeyUpdate.parse(body)
+        if t == HandshakeType.END_OF_EARLY_DATA:
+            return EndOfEarlyData.parse(body)
     try:
         name = HandshakeType(t).name.lower()
     except ValueError:

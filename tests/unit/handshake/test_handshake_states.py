@@ -14,15 +14,19 @@ from tlsstate.connection import Connection
 from tlsstate.handshake import client_states, server_states
 from tlsstate.handshake.common import State
 from tlsstate.handshake.states import CCS, START, TRANSITIONS, check_input, check_next
+from tlsstate.handshake.tls13 import client as tls13_client
+from tlsstate.handshake.tls13 import post_auth as tls13_post_auth
+from tlsstate.handshake.tls13 import server as tls13_server
 from tlsstate.wire.constants import HandshakeType
 from tlsstate.wire.errors import InternalError, UnexpectedMessage
 
 
 def _state_classes() -> set[type[State]]:
     found: set[type[State]] = set()
-    for module in (client_states, server_states):
+    for module in (client_states, server_states, tls13_client, tls13_server, tls13_post_auth):
         for _, obj in inspect.getmembers(module, inspect.isclass):
-            if issubclass(obj, State) and obj is not State:
+            # the states a module defines (its private bases aside), not the bases it imports
+            if issubclass(obj, State) and obj.__module__ == module.__name__ and not obj.__name__.startswith("_"):
                 found.add(obj)
     return found
 
@@ -31,7 +35,7 @@ def test_every_state_has_a_row_and_every_row_a_state() -> None:
     classes = _state_classes()
     assert classes == set(TRANSITIONS)
     for cls in classes:
-        role = "Client" if cls.__module__ == client_states.__name__ else "Server"
+        role = "Client" if cls.__module__ in (client_states.__name__, tls13_client.__name__) else "Server"
         assert cls.__name__.startswith(role), cls
 
 
@@ -50,15 +54,26 @@ def test_every_row_has_its_handlers_and_targets_exist() -> None:
 
 
 def test_no_state_other_than_wait_ccs_accepts_change_cipher_spec() -> None:
+    """TLS 1.2: the two WaitChangeCipherSpec states. TLS 1.3: the states between the first ClientHello and the peer's
+    Finished, where middlebox compatibility mode's ChangeCipherSpec is dropped (RFC 9846 §5), and no other."""
     accepting = sorted(cls.__name__ for cls, row in TRANSITIONS.items() if CCS in row)
-    assert accepting == ["ClientWaitChangeCipherSpec", "ServerWaitChangeCipherSpec"]
+    assert accepting == [
+        "ClientWaitCertificate13", "ClientWaitCertificateVerify13", "ClientWaitChangeCipherSpec",
+        "ClientWaitEncryptedExtensions", "ClientWaitFinished13", "ClientWaitServerHelloAfterRetry",
+        "ServerWaitChangeCipherSpec", "ServerWaitClientCertificate13", "ServerWaitClientCertificateVerify13",
+        "ServerWaitFinished13", "ServerWaitSecondClientHello",
+    ]
     for cls in TRANSITIONS:
         if CCS not in TRANSITIONS[cls]:
             assert cls.handle_change_cipher_spec is State.handle_change_cipher_spec, cls
 
 
 def test_only_the_connected_states_say_so() -> None:
-    assert sorted(cls.__name__ for cls in TRANSITIONS if cls.connected) == ["ClientConnected", "ServerConnected"]
+    assert sorted(cls.__name__ for cls in TRANSITIONS if cls.connected) == [
+        "ClientConnected", "ClientConnected13", "ServerConnected", "ServerConnected13",
+        "ServerWaitPostHandshakeCertificate", "ServerWaitPostHandshakeCertificateVerify",
+        "ServerWaitPostHandshakeFinished",  # post-handshake authentication: the connection stays established
+    ]
 
 
 def _fields_hold_no_secret(cls: type, path: str) -> None:

@@ -55,16 +55,19 @@ class Tls13InnerPlaintext:
 
     def open(self, seq: int, content_type: int, version: int, fragment: Buffer) -> tuple[int, bytes]:
         """Decrypt (BadRecordMAC on any integrity failure), strip the zero padding: ``(real content type, content)``;
-        a TLSInnerPlaintext of zeros only is unexpected_message (RFC 8446 §5.4)."""
+        a TLSInnerPlaintext of zeros only is unexpected_message (RFC 8446 §5.4), and so is a protected
+        change_cipher_spec (RFC 9846 §5)."""
         inner = self._open_protected(seq, content_type, version, fragment)
         end = len(inner)
-        if end and inner[end - 1]:
-            return inner[end - 1], inner[: end - 1]
-        stripped = inner.rstrip(b"\x00")
-        if not stripped:
-            raise UnexpectedMessage("TLS 1.3 record with no non-zero content type")
-        end = len(stripped) - 1
-        return stripped[end], stripped[:end]
+        if not (end and inner[end - 1]):
+            inner = inner.rstrip(b"\x00")
+            if not inner:
+                raise UnexpectedMessage("TLS 1.3 record with no non-zero content type")
+            end = len(inner)
+        real_type = inner[end - 1]
+        if real_type == _CHANGE_CIPHER_SPEC:  # RFC 9846 §5: a ChangeCipherSpec is never protected
+            raise UnexpectedMessage("protected ChangeCipherSpec record in TLS 1.3 (RFC 9846 §5)")
+        return real_type, inner[: end - 1]
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.protection!r}>"
