@@ -152,6 +152,12 @@ class TLSConfig:
     #: Client: the certificate chain (leaf first) and key sent when the server asks (RFC 5246 §7.4.6, §7.4.8).
     client_certificate_chain: list[x509.Certificate] = field(default_factory=list)
     client_private_key: PrivateKey | None = field(default=None, repr=False)
+    #: Server: accept a secure renegotiation the client starts (RFC 5746; ``openssl s_server -client_renegotiation``).
+    #: Off: the warning no_renegotiation. A renegotiation we ask for with a HelloRequest is always accepted.
+    client_renegotiation: bool = False
+    #: Client: answer a server's HelloRequest with a secure renegotiation (RFC 5746 §3.5). Off: no_renegotiation.
+    #: Legacy (insecure) renegotiation is refused in both roles whatever these say (RFC 5746 §4).
+    server_renegotiation: bool = False
 
     def effective_suites(self) -> list[CipherSuite]:
         """The configured suites the handshake can run, in preference order."""

@@ -81,6 +81,8 @@ class Connection:
     After the handshake, ``security`` holds the SecurityParameters (master secret, randoms, the six
     values in ``security.keys``), ``premaster_secret`` the premaster of a full handshake, and
     ``read_state`` / ``write_state`` are the live :class:`~tlsstate.record.HalfConnection` objects.
+    A secure renegotiation (RFC 5746; :meth:`renegotiate`) ends in a new epoch: ``security`` is then the new
+    handshake's, and ``epochs`` lists every handshake's SecurityParameters in order.
     """
 
     def __init__(self, config: TLSConfig, *, server_side: bool) -> None:
@@ -92,6 +94,8 @@ class Connection:
         self.read_state = HalfConnection(peer)
         self.handshake_complete = False
         self.security: SecurityParameters | None = None
+        #: The SecurityParameters of every completed handshake, the initial one first (RFC 5746 renegotiations).
+        self.epochs: list[SecurityParameters] = []
         self.premaster_secret: bytes | None = None
         self.peer_certificates: list[x509.Certificate] = []
         self.negotiated_version: int | None = None
@@ -120,6 +124,7 @@ class Connection:
         self._split_writes = False  # 1/n-1 record splitting (config.split_cbc_records, CBC in SSL 3.0 / TLS 1.0)
         self._warnings_in_a_row = 0  # warning alerts since the last progress (CVE-2016-8610)
         self._empty_in_a_row = 0  # empty application data records since the last progress
+        self._awaiting_finished = False  # the peer's ChangeCipherSpec arrived, its Finished not yet (RFC 5246 §7.1)
 
     def __repr__(self) -> str:
         role = "server" if self.server_side else "client"
@@ -172,7 +177,8 @@ class Connection:
     def send_data(self, data: bytes) -> None:
         """Queue application data (RFC 5246 §10), split into records of at most 2^14 bytes.
 
-        Before the handshake completes the data is held and sent right after it.
+        Before the handshake completes the data is held and sent right after it; so it is while a renegotiation
+        runs (RFC 5246 lets data interleave with it, but OpenSSL and GnuTLS take none after their hello).
         """
         if self._error is not None:
             raise self._error
@@ -180,10 +186,30 @@ class Connection:
             raise errors.ConnectionClosedError(clean=True)
         if not data:
             return
-        if not self.handshake_complete:
+        if not self.handshake_complete or self.renegotiating:
             self._early_data.append(bytes(data))
             return
         self._guard(self._seal_application_data, data)
+
+    def renegotiate(self) -> None:
+        """Start a secure renegotiation (RFC 5746) after the handshake: a client sends a new ClientHello, a server
+        a HelloRequest (RFC 5246 §7.4.1.1). The new handshake runs under the current keys; when it completes,
+        another HandshakeComplete event comes and the connection is in a new epoch (new master secret, keys and
+        sequence numbers). A peer without RFC 5746 support is never asked (ConfigurationError)."""
+        self._check_error()
+        if not self.handshake_complete or self.renegotiating:
+            raise errors.ConfigurationError("renegotiate() needs a completed handshake and none in progress")
+        if self._close_sent or self._peer_closed:
+            raise errors.ConnectionClosedError(clean=True)
+        handshake = self._handshake
+        step = handshake.request_renegotiation if isinstance(handshake, ServerHandshake) else handshake.renegotiate
+        self._guard(self._handshake_step, step)
+        self._flush_handshake()
+
+    @property
+    def renegotiating(self) -> bool:
+        """True while a handshake after the first runs (RFC 5746); application data still flows."""
+        return self.handshake_complete and not self._handshake.state.connected
 
     def close(self) -> None:
         """Queue a close_notify alert (RFC 5246 §7.2.1); later send_data calls raise."""
@@ -250,6 +276,8 @@ class Connection:
         if content_type == ContentType.APPLICATION_DATA:
             if not self.handshake_complete:
                 raise UnexpectedMessage("application data before the handshake finished (RFC 5246 §7.4.9)")
+            if self._awaiting_finished:  # renegotiation: Finished must follow ChangeCipherSpec (RFC 5246 §7.4.9)
+                raise UnexpectedMessage("application data between the peer's ChangeCipherSpec and Finished")
             if not plaintext:
                 self._count_no_progress(empty_record=True)
                 return True
@@ -321,6 +349,21 @@ class Connection:
                 raise errors.AlertReceived(desc, level)
             self._count_no_progress(empty_record=False)
             self._events.append(AlertEvent(level, description))
+            if description == AlertDescription.NO_RENEGOTIATION and self.renegotiating:
+                self._renegotiation_refused()
+
+    def _renegotiation_refused(self) -> None:
+        """The peer answered our renegotiating ClientHello with the warning no_renegotiation: the client carries on
+        in the current epoch (RFC 5746 §4.2 leaves the choice to it), and held data goes out."""
+        handshake = self._handshake
+        if isinstance(handshake, ClientHandshake):
+            self._handshake_step(handshake.renegotiation_refused)
+            self._send_held_data()
+
+    def _send_held_data(self) -> None:
+        for data in self._early_data:
+            self._seal_application_data(data)
+        self._early_data.clear()
 
     # ================================================================ records out
 
@@ -401,6 +444,7 @@ class Connection:
     def _activate_read_pending(self) -> None:
         """The peer's ChangeCipherSpec: its next record uses the new keys (RFC 5246 §7.1)."""
         self.read_state.activate_pending()
+        self._awaiting_finished = True
         if self._pending_limits is not None:
             self.read_state.max_plaintext_length = self._pending_limits[1]
 
@@ -436,13 +480,17 @@ class Connection:
         self._send_alert(AlertLevel.WARNING, description)
 
     def _handshake_finished(self, result: HandshakeResult) -> None:
-        """Both Finished verified: publish the security parameters, key log, event, held data."""
+        """Both Finished verified: publish the security parameters (a new epoch after a renegotiation, RFC 5746),
+        key log line (one per handshake), event, held data."""
         n = result.negotiated
+        renegotiation = self.handshake_complete
         self.handshake_complete = True
+        self._awaiting_finished = False
         self.premaster_secret = result.premaster_secret
         if result.peer_certificates:
             self.peer_certificates = result.peer_certificates
         self.security = _security_parameters(result)
+        self.epochs.append(self.security)
         keylog = self.config.keylog or _default_keylog()
         if keylog is not None:
             keylog.client_random(n.client_random, result.master_secret)
@@ -456,13 +504,12 @@ class Connection:
             encrypt_then_mac=n.encrypt_then_mac,
             key_exchange_group=n.key_exchange_group,
             peer_certificates=tuple(result.peer_certificates),
+            renegotiation=renegotiation,
         )
         self._events.append(self.handshake_info)
         self._split_writes = self.config.split_cbc_records and record_splitting_applies(n.suite, n.version)
         self._flush_handshake()
-        for data in self._early_data:
-            self._seal_application_data(data)
-        self._early_data.clear()
+        self._send_held_data()
 
 
 def _security_parameters(result: HandshakeResult) -> SecurityParameters:

@@ -31,6 +31,8 @@ class HandshakeComplete:
     #: Empty when the peer sent none (and for PSK/anonymous suites). Not part of ``==``: the two ends of one
     #: connection agree on every other field but each sees the other's chain.
     peer_certificates: tuple[x509.Certificate, ...] = field(default=(), repr=False, compare=False)
+    #: True for a handshake after the first on the same connection (a secure renegotiation, RFC 5746).
+    renegotiation: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -42,6 +42,8 @@ class Negotiated:
     receive_limit: int = 16384
     #: True for record_size_limit (protected records only, RFC 8449 §4); False for max_fragment_length (all records).
     limits_protected_only: bool = False
+    #: RFC 5746: both hellos showed secure renegotiation (renegotiation_info or the SCSV, and the server's answer).
+    secure_renegotiation: bool = False
 
 
 def encrypt_then_mac_applies(suite: CipherSuite, version: int) -> bool:

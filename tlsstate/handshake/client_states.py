@@ -39,6 +39,7 @@ from tlsstate.handshake.outputs import (
     RecordVersion,
     SendWarning,
 )
+from tlsstate.handshake.renegotiation import Renegotiation, check_renegotiating_server_hello, renegotiation_after
 from tlsstate.sessions.cache import Session
 from tlsstate.wire import extensions as ext
 from tlsstate.wire.constants import (
@@ -91,8 +92,11 @@ class ClientStart(State):
             session = dataclasses.replace(session, session_id=os.urandom(32))
         suite_ids = [s.id for s in suites]
         extensions: list[Extension] | None = None
+        previous = ctx.renegotiation
         if high >= ProtocolVersion.TLS1_0:
-            extensions = hello_extensions(config, suites, high)
+            # RFC 5746 §3.5: renegotiating, renegotiation_info carries our previous verify_data
+            renegotiated = previous.client_renegotiated_connection if previous is not None else b""
+            extensions = hello_extensions(config, suites, high, renegotiated_connection=renegotiated)
             if config.record_size_limit is not None:  # RFC 8449 §4
                 extensions.append(ext.build_record_size_limit(config.record_size_limit))
             if config.max_fragment_length is not None:  # RFC 6066 §4
@@ -110,7 +114,8 @@ class ClientStart(State):
             compression_methods=bytes([CompressionMethod.NULL]),
             extensions=tuple(extensions) if extensions is not None else None,
         )
-        ctx.emit(RecordVersion(min(int(high), int(ProtocolVersion.TLS1_0)), fixed=False))
+        if previous is None:  # a renegotiation keeps the connection's record version
+            ctx.emit(RecordVersion(min(int(high), int(ProtocolVersion.TLS1_0)), fixed=False))
         ctx.send(hello)
         return ClientWaitServerHello(hello, session)
 
@@ -137,9 +142,12 @@ def _session_to_offer(config: TLSConfig, suites: list[CipherSuite], low: int, hi
     return session
 
 
-def hello_extensions(config: TLSConfig, suites: list[CipherSuite], high: int) -> list[Extension]:
+def hello_extensions(
+    config: TLSConfig, suites: list[CipherSuite], high: int, *, renegotiated_connection: bytes = b""
+) -> list[Extension]:
     """The ClientHello extensions before the record-size ones (RFC 6066 §3, RFC 8422 §5.1, RFC 7919 §3,
-    RFC 5246 §7.4.1.4.1, RFC 7301, RFC 7627, RFC 7366, RFC 5746)."""
+    RFC 5246 §7.4.1.4.1, RFC 7301, RFC 7627, RFC 7366, RFC 5746: ``renegotiated_connection`` is empty initially,
+    our previous verify_data in a renegotiation, §3.5)."""
     out: list[Extension] = []
     name = config.server_name
     if name and not ext.is_ip_address(name):  # RFC 6066 §3: literal IP addresses are not sent
@@ -161,7 +169,7 @@ def hello_extensions(config: TLSConfig, suites: list[CipherSuite], high: int) ->
         out.append(ext.build_extended_master_secret())
     if config.encrypt_then_mac and any(encrypt_then_mac_applies(s, high) for s in suites):
         out.append(ext.build_encrypt_then_mac())
-    out.append(ext.build_renegotiation_info(b""))
+    out.append(ext.build_renegotiation_info(renegotiated_connection))
     return out
 
 
@@ -181,7 +189,11 @@ class ClientWaitServerHello(State):
         assert isinstance(msg, ServerHello)
         config = ctx.config
         version, suite = _read_version_and_suite(config, self.hello, msg)
-        answer = _read_server_hello_extensions(config, msg, self.hello, suite, version)
+        answer = _read_server_hello_extensions(config, msg, self.hello, suite, version, ctx.renegotiation is not None)
+        if ctx.renegotiation is not None:  # RFC 5746 §3.5
+            check_renegotiating_server_hello(
+                ctx.renegotiation, answer.renegotiation_info, answer.extended_master_secret, version
+            )
         n = Negotiated(
             version=version,
             suite=suite,
@@ -194,6 +206,7 @@ class ClientWaitServerHello(State):
             alpn=answer.alpn.decode("ascii", "replace") if answer.alpn is not None else None,
             server_name=config.server_name,
             session_ticket=answer.session_ticket,
+            secure_renegotiation=answer.renegotiation_info is not None,
         )
         ctx.set_negotiated(n)
         _agree_record_limits(ctx, n, answer)
@@ -229,7 +242,12 @@ def _read_version_and_suite(
 
 
 def _read_server_hello_extensions(
-    config: TLSConfig, msg: ServerHello, hello: ClientHello, suite: CipherSuite, version: ProtocolVersion
+    config: TLSConfig,
+    msg: ServerHello,
+    hello: ClientHello,
+    suite: CipherSuite,
+    version: ProtocolVersion,
+    renegotiating: bool,
 ) -> ServerHelloExtensions:
     """:func:`~tlsstate.handshake.hellos.read_server_hello_extensions`, then what a client requires of the answer:
     only what we offered (RFC 5246 §7.4.1.4), each extension allowed for this version and suite, the value we asked
@@ -243,7 +261,7 @@ def _read_server_hello_extensions(
             _UNSUPPORTED_EXTENSION,
         )
     answer = read_server_hello_extensions(msg)
-    if answer.renegotiation_info:  # RFC 5746 §3.4: on the initial handshake renegotiated_connection is empty
+    if answer.renegotiation_info and not renegotiating:  # RFC 5746 §3.4: empty on the initial handshake
         raise HandshakeFailure("renegotiation_info is not empty on the initial handshake")
     if answer.extended_master_secret:
         require(version > ProtocolVersion.SSL3, "extended_master_secret in SSL 3.0", AlertDescription.ILLEGAL_PARAMETER)
@@ -498,24 +516,42 @@ class ClientWaitFinished(State):
         result = self.result
         n = result.negotiated
         check_finished(verify_data(n, result.master_secret, ctx.covered, from_client=False), msg.verify_data, "server")
+        result.server_verify_data = msg.verify_data  # for a renegotiation (RFC 5746 §3.1)
         if n.resumed:
             send_finished(ctx, result, from_client=True)
         if not n.resumed or self.new_ticket is not None:
             _store_session(ctx.config, result, self.new_ticket)
         ctx.emit(HandshakeDone(result))
-        return ClientConnected()
+        return ClientConnected(renegotiation_after(result))
 
 
 @dataclass(frozen=True)
 class ClientConnected(State):
-    """Handshake done; only a HelloRequest may arrive (refused with no_renegotiation)."""
+    """Handshake done; only a HelloRequest may arrive (RFC 5246 §7.4.1.1), or we start a renegotiation."""
 
     connected: ClassVar[bool] = True
 
+    #: What a secure renegotiation carries over (RFC 5746 §3.1); None when the server showed no RFC 5746 support.
+    renegotiation: Renegotiation | None = None
+
     def handle(self, ctx: Context, msg: HandshakeMessage) -> State:
-        """RFC 5746 §4.2 / RFC 5246 §7.4.1.1: we never renegotiate; refuse with a warning and carry on."""
+        """A HelloRequest: with ``server_renegotiation`` and a server that supports secure renegotiation, a new
+        ClientHello (RFC 5746 §3.5); otherwise the warning no_renegotiation (RFC 5746 §4.2, RFC 5246 §7.4.1.1) and
+        the connection carries on. Legacy renegotiation is always refused."""
+        if ctx.config.server_renegotiation and self.renegotiation is not None:
+            return self.renegotiate(ctx)
         ctx.emit(SendWarning(AlertDescription.NO_RENEGOTIATION))
         return self
+
+    def renegotiate(self, ctx: Context) -> ClientWaitServerHello:
+        """Start a secure renegotiation (RFC 5746 §3.5): a fresh transcript, a ClientHello under the current keys."""
+        previous = self.renegotiation
+        if previous is None:
+            raise ConfigurationError("the server does not support secure renegotiation (RFC 5746): not renegotiating")
+        if previous.version == ProtocolVersion.SSL3:
+            raise ConfigurationError("renegotiation in SSL 3.0 is not supported (our SSL 3.0 hello has no extensions)")
+        ctx.restart(previous)
+        return ClientStart().start(ctx)
 
 
 def _store_session(config: TLSConfig, result: HandshakeResult, new_ticket: NewSessionTicket | None) -> None:

@@ -50,7 +50,12 @@ class Handshake:
         state, ctx = self.state, self.context
         check_input(type(state), raw.msg_type)
         msg = parse_message(raw, ctx.parse_context)
-        if not state.connected:  # after the handshake nothing more is hashed (a refused renegotiation)
+        if state.connected:  # a renegotiation starts a fresh transcript; a refused one is not hashed at all
+            renegotiation = state.renegotiation_starts(ctx, raw.msg_type)
+            if renegotiation is not None:
+                ctx.restart(renegotiation)
+                ctx.transcript.add(raw.raw)
+        else:
             covers = _COVERED_BY.get(raw.msg_type)
             if covers is not None:
                 ctx.covered = covers(ctx.transcript)

@@ -38,8 +38,15 @@ from tlsstate.wire.errors import InternalError, UnexpectedMessage
 
 #: The ChangeCipherSpec "input" (a record type, not a handshake message; RFC 5246 §7.1).
 CCS: Final = "ChangeCipherSpec"
-#: The client's own first step (no message arrives: it sends the ClientHello, RFC 5246 §7.4.1.2).
+#: The client's own first step (no message arrives: it sends the ClientHello, RFC 5246 §7.4.1.2); also its
+#: renegotiation (``renegotiate()``, RFC 5746 §3.5).
 START: Final = "start_handshake()"
+#: The server's own step asking for a renegotiation: it sends a HelloRequest (RFC 5246 §7.4.1.1).
+REQUEST: Final = "request_renegotiation()"
+#: A warning no_renegotiation answering our renegotiating ClientHello (RFC 5746 §4.2): the client carries on.
+REFUSED: Final = "warning no_renegotiation"
+#: The inputs that are our own steps, not something the peer sends.
+OWN_STEPS: Final = (START, REQUEST, REFUSED)
 
 Input = HandshakeType | str
 
@@ -49,7 +56,10 @@ H = HandshakeType
 TRANSITIONS: Final[dict[type[State], dict[Input, tuple[type[State], ...]]]] = {
     # ---- client (RFC 5246 §7.3 Figure 1 and Figure 2) ----
     ClientStart: {START: (ClientWaitServerHello,)},
-    ClientWaitServerHello: {H.SERVER_HELLO: (ClientWaitCertificate, ClientWaitChangeCipherSpec)},  # full / resumed
+    ClientWaitServerHello: {
+        H.SERVER_HELLO: (ClientWaitCertificate, ClientWaitChangeCipherSpec),  # full / resumed
+        REFUSED: (ClientConnected,),  # a renegotiation refused
+    },
     ClientWaitCertificate: {H.CERTIFICATE: (ClientWaitServerKeyExchange, ClientWaitServerHelloDone)},  # (EC)DHE / RSA
     ClientWaitServerKeyExchange: {H.SERVER_KEY_EXCHANGE: (ClientWaitServerHelloDone,)},
     ClientWaitServerHelloDone: {
@@ -61,7 +71,10 @@ TRANSITIONS: Final[dict[type[State], dict[Input, tuple[type[State], ...]]]] = {
         CCS: (ClientWaitFinished,),
     },
     ClientWaitFinished: {H.FINISHED: (ClientConnected,)},
-    ClientConnected: {H.HELLO_REQUEST: (ClientConnected,)},          # answered with no_renegotiation
+    ClientConnected: {  # RFC 5746: a secure renegotiation, or no_renegotiation
+        H.HELLO_REQUEST: (ClientConnected, ClientWaitServerHello),
+        START: (ClientWaitServerHello,),
+    },
     # ---- server ----
     ServerWaitClientHello: {
         H.CLIENT_HELLO: (ServerWaitClientKeyExchange, ServerWaitClientCertificate, ServerWaitChangeCipherSpec),
@@ -76,7 +89,12 @@ TRANSITIONS: Final[dict[type[State], dict[Input, tuple[type[State], ...]]]] = {
     ServerWaitCertificateVerify: {H.CERTIFICATE_VERIFY: (ServerWaitChangeCipherSpec,)},  # §7.4.8
     ServerWaitChangeCipherSpec: {CCS: (ServerWaitFinished,)},
     ServerWaitFinished: {H.FINISHED: (ServerConnected,)},
-    ServerConnected: {H.CLIENT_HELLO: (ServerConnected,)},           # answered with no_renegotiation
+    ServerConnected: {  # RFC 5746: a secure renegotiation, or no_renegotiation
+        H.CLIENT_HELLO: (
+            ServerConnected, ServerWaitClientKeyExchange, ServerWaitClientCertificate, ServerWaitChangeCipherSpec,
+        ),
+        REQUEST: (ServerConnected,),
+    },
 }
 # fmt: on
 
@@ -102,7 +120,7 @@ def check_input(state: type[State], received: int | str) -> None:
     if received in accepted:
         return
     got = received if isinstance(received, str) else _name_of_type(received)
-    expected = " or ".join(input_name(i) for i in accepted if i != START)
+    expected = " or ".join(input_name(i) for i in accepted if i not in OWN_STEPS)
     raise UnexpectedMessage(f"{state.__name__}: expected {expected}, received {got}")
 
 
@@ -113,4 +131,6 @@ def check_next(state: type[State], received: int | str, next_state: type[State])
         raise InternalError(f"transition {state.__name__} --{received}--> {next_state.__name__} is not in the table")
 
 
-__all__ = ["CCS", "START", "TRANSITIONS", "Input", "check_input", "check_next", "input_name"]
+__all__ = [
+    "CCS", "OWN_STEPS", "REFUSED", "REQUEST", "START", "TRANSITIONS", "Input", "check_input", "check_next", "input_name",
+]
