@@ -4,7 +4,8 @@ Prints the negotiated version, cipher suite, the server's certificate chain (sub
 validity, SPKI SHA-256; from the HandshakeComplete event) and the EMS (RFC 7627),
 EtM (RFC 7366) and resumption flags; with ``--show-keys`` the connection state (master secret and the
 six key-block values, RFC 5246 §6.3). Then sends stdin and prints what comes back until the peer's
-close_notify, EOF, or ``--wait`` idle seconds. Status lines go to stderr, application data to stdout.
+close_notify, EOF, or ``--wait`` idle seconds. Status lines go to stderr, application data to stdout. A stdin
+line that is only ``R`` renegotiates (RFC 5746, as in s_client); each new epoch is printed like the first.
 
 The options and parsers it shares with ``tlsstate serve`` are in :mod:`tlsstate.cli.options`.
 """
@@ -96,8 +97,29 @@ def _print_summary(console: Console, tls: TLSSocket, show_keys: bool) -> None:
     console.print("---")
 
 
-def _exchange(tls: TLSSocket, wait: float) -> tuple[int, bool]:
-    """Send stdin, print what arrives; returns (bytes received, peer closed cleanly)."""
+RENEGOTIATE_LINE = b"R"
+
+
+def _send_input(tls: TLSSocket, console: Console, show_keys: bool, data: bytes) -> None:
+    """Send ``data`` from stdin; a line that is only ``R`` renegotiates instead (RFC 5746), as in s_client."""
+    pending = b""
+    for line in data.splitlines(keepends=True):
+        if line.rstrip(b"\r\n") == RENEGOTIATE_LINE and line.endswith(b"\n"):
+            if pending:
+                tls.sendall(pending)
+                pending = b""
+            console.print("RENEGOTIATING", highlight=False)
+            tls.renegotiate()
+            _print_summary(console, tls, show_keys)
+        else:
+            pending += line
+    if pending:
+        tls.sendall(pending)
+
+
+def _exchange(tls: TLSSocket, wait: float, console: Console, show_keys: bool) -> tuple[int, bool]:
+    """Send stdin (an ``R`` line renegotiates), print what arrives and each renegotiation the server asks for;
+    returns (bytes received, peer closed cleanly)."""
     stdin_fd: int | None = None
     if sys.stdin is not None and not sys.stdin.closed:
         try:
@@ -105,8 +127,9 @@ def _exchange(tls: TLSSocket, wait: float) -> tuple[int, bool]:
         except (OSError, ValueError):  # not a real file (e.g. click's test runner): send it all at once
             data = sys.stdin.buffer.read() if hasattr(sys.stdin, "buffer") else sys.stdin.read().encode()
             if data:
-                tls.sendall(data)
+                _send_input(tls, console, show_keys, data)
     received = 0
+    epochs = len(tls.connection.epochs)
     stdout = sys.stdout.buffer
     tls.settimeout(max(wait, 0.05))
     while True:
@@ -114,6 +137,10 @@ def _exchange(tls: TLSSocket, wait: float) -> tuple[int, bool]:
             stdout.write(chunk)
             stdout.flush()
             received += len(chunk)
+        if len(tls.connection.epochs) != epochs:  # the server asked and we renegotiated
+            epochs = len(tls.connection.epochs)
+            console.print("RENEGOTIATED (the server asked)", highlight=False)
+            _print_summary(console, tls, show_keys)
         if tls.peer_closed:
             return received, not tls.truncated
         watch: list[int] = [tls.sock.fileno()]
@@ -125,7 +152,8 @@ def _exchange(tls: TLSSocket, wait: float) -> tuple[int, bool]:
         if stdin_fd is not None and stdin_fd in readable:
             data = os.read(stdin_fd, 16384)
             if data:
-                tls.sendall(data)
+                _send_input(tls, console, show_keys, data)
+                epochs = len(tls.connection.epochs)
             else:
                 stdin_fd = None
         if tls.sock.fileno() in readable:
@@ -159,13 +187,16 @@ def _exchange(tls: TLSSocket, wait: float) -> tuple[int, bool]:
               help="Ask for max_fragment_length (RFC 6066 §4).")
 @click.option("--cert", type=click.Path(exists=True, dir_okay=False), help="Client certificate chain (PEM, leaf first).")
 @click.option("--key", type=click.Path(exists=True, dir_okay=False), help="Client private key (PEM; default: --cert file).")
+@click.option("--server-renegotiation", is_flag=True,
+              help="Answer a server's HelloRequest with a secure renegotiation (RFC 5746); default: the warning "
+                   "no_renegotiation. A stdin line that is only R renegotiates (as in s_client).")
 def connect(
     target: str, servername: str | None, alpn: str | None, versions: str | None, ciphers: str | None,
     groups: str | None, cafile: str | None, insecure: bool, show_keys: bool, keylog: str | None,
     reconnect: bool, no_ems: bool, no_etm: bool, timeout: float, wait: float, quiet: bool,
     dhe_groups: str | None = None, ssl3: bool = False, cert: str | None = None, key: str | None = None,
     tickets: bool = True, record_size_limit: int | None = None, max_fragment_length: str | None = None,
-    no_record_splitting: bool = False,
+    no_record_splitting: bool = False, server_renegotiation: bool = False,
 ) -> None:
     """Handshake (twice with --reconnect), print what was agreed, then exchange stdin and the replies."""
     from tlsstate.sessions.cache import SessionStore
@@ -185,6 +216,7 @@ def connect(
     config.split_cbc_records = not no_record_splitting
     config.record_size_limit = record_size_limit
     config.max_fragment_length = int(max_fragment_length) if max_fragment_length else None
+    config.server_renegotiation = server_renegotiation
     if key and not cert:
         raise click.UsageError("--key needs --cert")
     if cert:
@@ -201,7 +233,7 @@ def connect(
             with TLSSocket.connect(host, port, config, timeout=timeout) as tls:
                 _print_summary(console, tls, show_keys)
                 if attempt == 0:
-                    received, clean = _exchange(tls, wait)
+                    received, clean = _exchange(tls, wait, console, show_keys)
                     console.print(
                         f"--- {received} bytes received; "
                         + ("peer sent close_notify" if clean else

@@ -83,6 +83,11 @@ def load_server_identity(cert: str | None, key: str | None) -> tuple[list[x509.C
 @click.option("--verify-client", type=click.Choice(["none", "optional", "required"]), default="none", show_default=True,
               help="Ask for a client certificate (RFC 5246 §7.4.4); needs --client-ca.")
 @click.option("--client-ca", type=click.Path(exists=True, dir_okay=False), help="CAs for client certificates (PEM).")
+@click.option("--client-renegotiation", is_flag=True,
+              help="Accept secure renegotiation the client starts (RFC 5746; s_server -client_renegotiation). "
+                   "Default: the warning no_renegotiation. Legacy renegotiation is always refused.")
+@click.option("--request-renegotiation", is_flag=True,
+              help="Echo: after echoing the client's first data, ask it to renegotiate (HelloRequest, RFC 5746).")
 def serve(
     host: str, port: int, cert: str | None, key: str | None, versions: str | None, ciphers: str | None,
     groups: str | None, alpn: str | None, www: bool, keylog: str | None, no_ems: bool, no_etm: bool,
@@ -90,7 +95,7 @@ def serve(
     dhe_groups: str | None = None, ssl3: bool = False, verify_client: str = "none", client_ca: str | None = None,
     tickets: bool = True, record_size_limit: int | None = None, ticket_lifetime: float = 7200.0,
     ticket_key_rotation: float | None = None, session_cache_size: int = 1024, server_cipher_order: bool = False,
-    no_record_splitting: bool = False,
+    no_record_splitting: bool = False, client_renegotiation: bool = False, request_renegotiation: bool = False,
 ) -> None:
     """Listen, then handle connections (each in its own thread) until --count/--once or Ctrl-C."""
     from tlsstate.sessions.cache import SessionCache
@@ -110,6 +115,7 @@ def serve(
         raise click.UsageError("--verify-client needs --client-ca")
     config.verify_client, config.client_cafile = verify_client, client_ca
     config.record_size_limit = record_size_limit
+    config.client_renegotiation = client_renegotiation
     if tickets:
         from tlsstate.sessions.tickets import TicketKeys
 
@@ -118,7 +124,8 @@ def serve(
     bound_host, bound_port = listener.address
     click.echo(f"ACCEPT {bound_host}:{bound_port}" + (" (www)" if www else " (echo)"), err=True)
     sys.stderr.flush()
-    server = Server(listener, ServerOptions(www=www, idle_timeout=timeout), max_connections)
+    options = ServerOptions(www=www, idle_timeout=timeout, request_renegotiation=request_renegotiation)
+    server = Server(listener, options, max_connections)
     try:
         server.serve(1 if once else count)
         server.join(timeout + 5)
