@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers.env import free_port, require_binary
-from tests.helpers.peers import TIMEOUT, make_cli_pki, serve
+from tests.helpers.peers import TIMEOUT, make_cli_pki, run_connect, serve
 from tlsstate.config import TLSConfig
 from tlsstate.io.sockets import TLSSocket
 from tlsstate.wire.errors import TLSError
@@ -149,6 +149,27 @@ def _read_quietly(tls: TLSSocket) -> bool:
     with suppress(TLSTimeout):
         tls.read_some()
     return True
+
+
+def test_connect_R_line_renegotiates_with_s_server(cli_pki: dict[str, Path], tmp_path: Path) -> None:
+    """``tlsstate connect``: a stdin line that is only R renegotiates (as in s_client); --show-keys shows both
+    epochs, which are the two lines of s_server's key log. connect keeps its session, so the renegotiation resumes
+    it (RFC 5246 §7.3 Figure 2 under the first epoch's keys): the same master secret, new randoms and key block."""
+    with s_server(cli_pki, tmp_path, ["-client_renegotiation", "-rev"]) as (port, _, keylog):
+        done = run_connect([f"127.0.0.1:{port}", "--insecure", "--show-keys", "--wait", "1"], b"before\nR\nafter\n")
+    err = done.stderr.decode()
+    assert done.returncode == 0, err
+    assert done.stdout == b"erofeb\nretfa\n"
+    assert "RENEGOTIATING" in err
+    def shown(title: str) -> list[str]:
+        return [line.split(":", 1)[1].strip() for line in err.splitlines() if line.startswith(title)]
+
+    logged = [line.split()[1:] for line in keylog_lines(keylog)]
+    assert [list(pair) for pair in zip(shown("client random"), shown("master secret"), strict=True)] == logged
+    assert len(logged) == 2 and logged[0][0] != logged[1][0]
+    assert shown("Session") == ["New", "Reused"]
+    client_keys = shown("client write key")
+    assert len(client_keys) == 2 and client_keys[0] != client_keys[1]
 
 
 def test_s_server_refuses_our_renegotiation_and_we_carry_on(cli_pki: dict[str, Path], tmp_path: Path) -> None:
