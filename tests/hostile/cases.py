@@ -246,8 +246,8 @@ CLIENT_TABLE: list[tuple[str, str, str]] = [
      "(RFC 7301 §3.2)", "illegal_parameter"),
     ("server-hello-request-not-enabled", "HelloRequest without server_renegotiation (connect "
      "--server-renegotiation): warning no_renegotiation, the connection carries on", ACCEPTED),
-    ("server-hello-request-legacy", "HelloRequest from a server whose ServerHello had no renegotiation_info: "
-     "warning no_renegotiation even with server_renegotiation (RFC 5746 §4.2)", ACCEPTED),
+    ("server-hello-request-legacy", "HelloRequest from a server whose ServerHello had no renegotiation_info, or on "
+     "an SSL 3.0 connection: warning no_renegotiation even with server_renegotiation (RFC 5746 §4.2)", ACCEPTED),
     ("server-renegotiation-refused", "warning no_renegotiation answering our renegotiating ClientHello: we carry on "
      "in the current epoch, held data goes out (RFC 5746 §4.2)", ACCEPTED),
 ]

@@ -388,3 +388,21 @@ def test_server_refuses_our_renegotiation() -> None:
     assert AlertEvent(AlertLevel.WARNING, AlertDescription.NO_RENEGOTIATION) in client_events
     assert not client.renegotiating and client.handshake_state == "ClientConnected"
     assert received(server_events) == b"held"
+
+
+def test_hello_request_in_ssl3_is_refused() -> None:
+    """"server-hello-request-legacy", SSL 3.0: our SSL 3.0 hello has no extensions for renegotiation_info, so even
+    with server_renegotiation a HelloRequest gets no_renegotiation (not an error) and the connection carries on."""
+    from tlsstate.wire.constants import ProtocolVersion
+
+    ssl3 = {"min_version": ProtocolVersion.SSL3, "max_version": ProtocolVersion.SSL3, "enable_ssl3": True,
+            "cipher_suites": [by_name("TLS_RSA_WITH_AES_128_CBC_SHA")]}
+    client, server = connected(client_config(server_renegotiation=True, **ssl3), server_config(**ssl3))
+    assert client.negotiated_version == ProtocolVersion.SSL3
+    server.renegotiate()
+    client_events, server_events = pump(client, server)
+    assert AlertEvent(AlertLevel.WARNING, AlertDescription.NO_RENEGOTIATION) in server_events
+    client.send_data(b"still here")
+    assert received(pump(client, server)[1]) == b"still here"
+    with pytest.raises(errors.ConfigurationError, match="SSL 3.0"):
+        client.renegotiate()

@@ -537,8 +537,10 @@ class ClientConnected(State):
     def handle(self, ctx: Context, msg: HandshakeMessage) -> State:
         """A HelloRequest: with ``server_renegotiation`` and a server that supports secure renegotiation, a new
         ClientHello (RFC 5746 §3.5); otherwise the warning no_renegotiation (RFC 5746 §4.2, RFC 5246 §7.4.1.1) and
-        the connection carries on. Legacy renegotiation is always refused."""
-        if ctx.config.server_renegotiation and self.renegotiation is not None:
+        the connection carries on. Legacy renegotiation is always refused, and so is one in SSL 3.0 (our SSL 3.0
+        hello has no extensions to carry renegotiation_info)."""
+        previous = self.renegotiation
+        if ctx.config.server_renegotiation and previous is not None and previous.version != ProtocolVersion.SSL3:
             return self.renegotiate(ctx)
         ctx.emit(SendWarning(AlertDescription.NO_RENEGOTIATION))
         return self
