@@ -71,6 +71,9 @@ _CCS_PAYLOAD = b"\x01"
 #: (a handshake record, a ChangeCipherSpec, application data with bytes in it) starts both counts again.
 MAX_WARNING_ALERTS_IN_A_ROW = 4
 MAX_EMPTY_RECORDS_IN_A_ROW = 32
+#: ``Connection.epochs`` keeps the first epoch and the latest ones, at most this many in all: a peer renegotiating
+#: without end (RFC 5746) must not grow memory without bound; ``handshakes`` still counts every one.
+MAX_EPOCHS_KEPT = 64
 P = ParamSpec("P")
 T = TypeVar("T")
 
@@ -94,8 +97,10 @@ class Connection:
         self.read_state = HalfConnection(peer)
         self.handshake_complete = False
         self.security: SecurityParameters | None = None
-        #: The SecurityParameters of every completed handshake, the initial one first (RFC 5746 renegotiations).
+        #: The SecurityParameters of the completed handshakes, the initial one first (RFC 5746 renegotiations); at
+        #: most :data:`MAX_EPOCHS_KEPT` (the first and the latest). ``handshakes`` counts all of them.
         self.epochs: list[SecurityParameters] = []
+        self.handshakes = 0
         self.premaster_secret: bytes | None = None
         self.peer_certificates: list[x509.Certificate] = []
         self.negotiated_version: int | None = None
@@ -491,6 +496,9 @@ class Connection:
             self.peer_certificates = result.peer_certificates
         self.security = _security_parameters(result)
         self.epochs.append(self.security)
+        self.handshakes += 1
+        if len(self.epochs) > MAX_EPOCHS_KEPT:
+            del self.epochs[1]
         keylog = self.config.keylog or _default_keylog()
         if keylog is not None:
             keylog.client_random(n.client_random, result.master_secret)
@@ -543,4 +551,4 @@ def _default_keylog() -> KeyLogWriter | None:
         return _KEYLOGS[path]
 
 
-__all__ = ["MAX_EMPTY_RECORDS_IN_A_ROW", "MAX_WARNING_ALERTS_IN_A_ROW", "Connection", "HandshakeType"]
+__all__ = ["MAX_EMPTY_RECORDS_IN_A_ROW", "MAX_EPOCHS_KEPT", "MAX_WARNING_ALERTS_IN_A_ROW", "Connection", "HandshakeType"]

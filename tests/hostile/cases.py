@@ -179,6 +179,10 @@ SERVER_CASES: list[tuple[str, str, str]] = [
      "protocol_version"),
     ("renegotiation-alpn-no-overlap", "renegotiating ClientHello offering ALPN h3 to a server of http/1.1 only "
      "(RFC 7301 §3.2)", "no_application_protocol"),
+    ("renegotiation-signature-algorithms", "renegotiating ClientHello with only ECDHE_RSA suites and only ECDSA "
+     "signature schemes, to an RSA server (RFC 5246 §7.4.1.4.1 applies to the new handshake)", "handshake_failure"),
+    ("renegotiation-many", "70 renegotiations in a row: each counted, the first and latest 63 epochs kept (memory "
+     "bounded), data still flows", ACCEPTED),
     ("renegotiation-etm-renegotiated", "CBC connection with EtM renegotiating without it: the new epoch is "
      "MAC-then-encrypt (RFC 7366 applies to the new handshake)", ACCEPTED),
     ("renegotiation-appdata-interleaved", "application data between the renegotiating ClientHello and the "

@@ -19,8 +19,8 @@ import pytest
 
 from tests.helpers.connections import client_config, completes, pump, received, server_config
 from tests.hostile.test_connection_hostile import fails_with, peer_sees_alert
-from tlsstate.connection import Connection
-from tlsstate.crypto.suites import by_name
+from tlsstate.connection import MAX_EPOCHS_KEPT, Connection
+from tlsstate.crypto.suites import CipherSuite, KeyExchange, by_name
 from tlsstate.events import AlertEvent, HandshakeComplete
 from tlsstate.handshake import client_states, server_states
 from tlsstate.handshake.common import Context
@@ -65,10 +65,11 @@ def forged_hello(
     extra: tuple[Extension, ...] = (),
     extra_suites: tuple[int, ...] = (),
     version: int = 0x0303,
+    suites: list[CipherSuite] | None = None,
 ) -> bytes:
     """A renegotiating ClientHello from ``client`` (RFC 5246 §7.4.1.2 layout), sealed with its write keys."""
     config = client.config
-    suites = config.effective_suites()
+    suites = suites or config.effective_suites()
     info = previous(client).client_verify_data if renegotiation_info == "right" else renegotiation_info
     extensions = [e for e in client_states.hello_extensions(config, suites, version) if e.type != drop]
     extensions = [e for e in extensions if e.type != ExtensionType.RENEGOTIATION_INFO]
@@ -168,6 +169,31 @@ def test_renegotiation_alpn_rules_apply() -> None:
     client, server = connected(server_cfg=server_config(client_renegotiation=True, alpn_protocols=["http/1.1"]))
     record = forged_hello(client, extra=(ext.build_alpn(["h3"]),))
     server_fails(server, record, errors.ProtocolError, AlertDescription.NO_APPLICATION_PROTOCOL, client)
+
+
+def test_renegotiation_signature_algorithms_rules_apply() -> None:
+    """"renegotiation-signature-algorithms": RFC 5246 §7.4.1.4.1 holds for the new handshake: a renegotiating
+    hello offering only ECDHE_RSA suites and only ECDSA signature schemes leaves our RSA key nothing to sign with."""
+    client, server = connected()
+    ecdhe_rsa = [s for s in client.config.effective_suites() if s.key_exchange is KeyExchange.ECDHE_RSA]
+    record = forged_hello(client, suites=ecdhe_rsa, drop=ExtensionType.SIGNATURE_ALGORITHMS,
+                          extra=(ext.build_signature_algorithms([0x0403, 0x0503]),))
+    server_fails(server, record, errors.HandshakeFailure, AlertDescription.HANDSHAKE_FAILURE, client)
+
+
+def test_many_renegotiations_keep_memory_bounded() -> None:
+    """"renegotiation-many": a peer renegotiating again and again: every handshake counts, but only the first
+    and the latest epochs are kept (MAX_EPOCHS_KEPT), and the connection still works."""
+    client, server = connected()
+    first = client.security
+    for _ in range(MAX_EPOCHS_KEPT + 6):
+        client.renegotiate()
+        assert completes(pump(client, server)[1]).renegotiation
+    assert client.handshakes == server.handshakes == MAX_EPOCHS_KEPT + 7
+    assert len(client.epochs) == len(server.epochs) == MAX_EPOCHS_KEPT
+    assert client.epochs[0] is first and client.epochs[-1] is client.security
+    client.send_data(b"after many")
+    assert received(pump(client, server)[1]) == b"after many"
 
 
 def test_renegotiation_etm_rules_apply() -> None:

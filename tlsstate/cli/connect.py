@@ -129,7 +129,7 @@ def _exchange(tls: TLSSocket, wait: float, console: Console, show_keys: bool) ->
             if data:
                 _send_input(tls, console, show_keys, data)
     received = 0
-    epochs = len(tls.connection.epochs)
+    handshakes = tls.connection.handshakes
     stdout = sys.stdout.buffer
     tls.settimeout(max(wait, 0.05))
     while True:
@@ -137,8 +137,8 @@ def _exchange(tls: TLSSocket, wait: float, console: Console, show_keys: bool) ->
             stdout.write(chunk)
             stdout.flush()
             received += len(chunk)
-        if len(tls.connection.epochs) != epochs:  # the server asked and we renegotiated
-            epochs = len(tls.connection.epochs)
+        if tls.connection.handshakes != handshakes:  # the server asked and we renegotiated
+            handshakes = tls.connection.handshakes
             console.print("RENEGOTIATED (the server asked)", highlight=False)
             _print_summary(console, tls, show_keys)
         if tls.peer_closed:
@@ -153,7 +153,7 @@ def _exchange(tls: TLSSocket, wait: float, console: Console, show_keys: bool) ->
             data = os.read(stdin_fd, 16384)
             if data:
                 _send_input(tls, console, show_keys, data)
-                epochs = len(tls.connection.epochs)
+                handshakes = tls.connection.handshakes
             else:
                 stdin_fd = None
         if tls.sock.fileno() in readable:

@@ -161,7 +161,7 @@ def handle_connection(tls: TLSSocket, peer: tuple[str, int], options: ServerOpti
         tls.close()
     hs = tls.handshake
     params = f"{version_name(hs.version)} {hs.cipher_suite.name}" + (" resumed" if hs.resumed else "") if hs else "-"
-    renegotiations = len(tls.connection.epochs) - 1
+    renegotiations = tls.connection.handshakes - 1
     if renegotiations > 0:  # RFC 5746: the suite shown is the last epoch's
         params += f" renegotiated={renegotiations}"
     line = (

@@ -214,13 +214,13 @@ class TLSSocket:
         ``handshake_timeout``."""
         if self.handshake is None:
             self.do_handshake()
-        epochs, refusals = len(self.connection.epochs), self._refusals()
+        handshakes, refusals = self.connection.handshakes, self._refusals()
         self.connection.renegotiate()
         self._flush()
         if not wait:
             return None
         deadline = None if self.handshake_timeout is None else time.monotonic() + self.handshake_timeout
-        while len(self.connection.epochs) == epochs:
+        while self.connection.handshakes == handshakes:
             if self._refusals() > refusals:
                 raise TLSError("the peer refused to renegotiate (warning no_renegotiation)")
             if self._eof:
