@@ -85,7 +85,8 @@ class Connection:
     values in ``security.keys``), ``premaster_secret`` the premaster of a full handshake, and
     ``read_state`` / ``write_state`` are the live :class:`~tlsstate.record.HalfConnection` objects.
     A secure renegotiation (RFC 5746; :meth:`renegotiate`) ends in a new epoch: ``security`` is then the new
-    handshake's, and ``epochs`` lists every handshake's SecurityParameters in order.
+    handshake's, ``epochs`` lists the handshakes' SecurityParameters in order (the first and the latest) and
+    ``handshakes`` counts them all.
     """
 
     def __init__(self, config: TLSConfig, *, server_side: bool) -> None:
