@@ -432,3 +432,35 @@ def test_hello_request_in_ssl3_is_refused() -> None:
     assert received(pump(client, server)[1]) == b"still here"
     with pytest.raises(errors.ConfigurationError, match=r"SSL 3\.0"):
         client.renegotiate()
+
+
+# ------------------------------------------------------------------------------------------ over loopback
+
+
+@pytest.mark.parametrize("case", ["renegotiation-drops-ems", "renegotiation-info-wrong", "renegotiation-accepted"])
+def test_serve_process_renegotiation_rules(case: str) -> None:
+    """The same rules from ``tlsstate serve --client-renegotiation`` over a real loopback socket: the hostile
+    hello (sealed with the live client keys) gets the fatal alert and serve logs it; a correct one renegotiates."""
+    from tests.helpers.peers import TIMEOUT, serve
+    from tlsstate.io.sockets import TLSSocket
+
+    with serve(["--client-renegotiation", "--once"]) as server:
+        with TLSSocket.connect("127.0.0.1", server.port, client_config(), timeout=TIMEOUT) as tls:
+            tls.sendall(b"ping")
+            assert tls.recv() == b"ping"
+            if case == "renegotiation-accepted":
+                assert tls.renegotiate() is not None
+                tls.sendall(b"pong")
+                assert tls.recv() == b"pong"
+            else:
+                good = previous(tls.connection).client_verify_data
+                hostile = (forged_hello(tls.connection, drop=ExtensionType.EXTENDED_MASTER_SECRET)
+                           if case == "renegotiation-drops-ems"
+                           else forged_hello(tls.connection, renegotiation_info=bytes([good[0] ^ 0x80]) + good[1:]))
+                tls.sock.sendall(hostile)
+                with pytest.raises(errors.AlertReceived) as info:
+                    tls.recv()
+                assert info.value.description == AlertDescription.HANDSHAKE_FAILURE
+        server.finish()
+    expected = "renegotiated=1 ok" if case == "renegotiation-accepted" else "sent alert handshake_failure"
+    assert any(expected in line for line in server.lines), server.lines
