@@ -201,12 +201,16 @@ class Connection:
         """Start a secure renegotiation (RFC 5746) after the handshake: a client sends a new ClientHello, a server
         a HelloRequest (RFC 5246 §7.4.1.1). The new handshake runs under the current keys; when it completes,
         another HandshakeComplete event comes and the connection is in a new epoch (new master secret, keys and
-        sequence numbers). A peer without RFC 5746 support is never asked (ConfigurationError)."""
+        sequence numbers). A peer without RFC 5746 support is never asked: ConfigurationError, and the connection
+        carries on."""
         self._check_error()
-        if not self.handshake_complete or self.renegotiating:
-            raise errors.ConfigurationError("renegotiate() needs a completed handshake and none in progress")
+        if not self.handshake_complete:
+            raise errors.ConfigurationError("renegotiate() needs a completed handshake")
         if self._close_sent or self._peer_closed:
             raise errors.ConnectionClosedError(clean=True)
+        refusal = self._handshake.state.renegotiation_refusal()
+        if refusal is not None:  # checked outside _guard: a refusal is no connection failure
+            raise errors.ConfigurationError(refusal)
         handshake = self._handshake
         step = handshake.request_renegotiation if isinstance(handshake, ServerHandshake) else handshake.renegotiate
         self._guard(self._handshake_step, step)
@@ -214,7 +218,7 @@ class Connection:
 
     @property
     def renegotiating(self) -> bool:
-        """True while a handshake after the first runs (RFC 5746); application data still flows."""
+        """True while a handshake after the first runs (RFC 5746); data received still flows, data sent is held."""
         return self.handshake_complete and not self._handshake.state.connected
 
     def close(self) -> None:

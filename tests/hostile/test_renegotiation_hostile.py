@@ -286,8 +286,10 @@ def test_legacy_renegotiation_is_always_refused(monkeypatch: pytest.MonkeyPatch)
     client.receive_bytes(server.bytes_to_send())
     assert client.next_event() == AlertEvent(AlertLevel.WARNING, AlertDescription.NO_RENEGOTIATION)
     with pytest.raises(errors.ConfigurationError, match="secure renegotiation"):
-        server.renegotiate()  # and we never ask such a client
-    assert len(server.epochs) == 1
+        server.renegotiate()  # and we never ask such a client; the refusal does not end the connection
+    assert len(server.epochs) == 1 and server.error is None
+    server.send_data(b"carry on")
+    assert received(pump(client, server)[0]) == b"carry on"
 
 
 def test_server_initiated_renegotiation() -> None:
@@ -391,6 +393,18 @@ def test_hello_request_from_legacy_server(monkeypatch: pytest.MonkeyPatch) -> No
     assert server.next_event() == AlertEvent(AlertLevel.WARNING, AlertDescription.NO_RENEGOTIATION)
     with pytest.raises(errors.ConfigurationError, match="secure renegotiation"):
         client.renegotiate()
+    assert client.error is None
+    client.send_data(b"carry on")
+    assert received(pump(client, server)[1]) == b"carry on"
+
+
+def test_renegotiate_while_one_runs_is_refused() -> None:
+    """"renegotiation-accepted": renegotiate() during a renegotiation is a ConfigurationError, not a failure."""
+    client, server = connected()
+    client.renegotiate()
+    with pytest.raises(errors.ConfigurationError, match="in progress"):
+        client.renegotiate()
+    assert client.error is None and completes(pump(client, server)[0]).renegotiation
 
 
 def test_hello_request_not_enabled() -> None:
@@ -432,6 +446,7 @@ def test_hello_request_in_ssl3_is_refused() -> None:
     assert received(pump(client, server)[1]) == b"still here"
     with pytest.raises(errors.ConfigurationError, match=r"SSL 3\.0"):
         client.renegotiate()
+    assert client.error is None
 
 
 # ------------------------------------------------------------------------------------------ over loopback

@@ -539,20 +539,26 @@ class ClientConnected(State):
         ClientHello (RFC 5746 §3.5); otherwise the warning no_renegotiation (RFC 5746 §4.2, RFC 5246 §7.4.1.1) and
         the connection carries on. Legacy renegotiation is always refused, and so is one in SSL 3.0 (our SSL 3.0
         hello has no extensions to carry renegotiation_info)."""
-        previous = self.renegotiation
-        if ctx.config.server_renegotiation and previous is not None and previous.version != ProtocolVersion.SSL3:
+        if ctx.config.server_renegotiation and self.renegotiation_refusal() is None:
             return self.renegotiate(ctx)
         ctx.emit(SendWarning(AlertDescription.NO_RENEGOTIATION))
         return self
 
-    def renegotiate(self, ctx: Context) -> ClientWaitServerHello:
-        """Start a secure renegotiation (RFC 5746 §3.5): a fresh transcript, a ClientHello under the current keys."""
+    def renegotiation_refusal(self) -> str | None:
+        """None when the server showed RFC 5746 support and the version is not SSL 3.0."""
         previous = self.renegotiation
         if previous is None:
-            raise ConfigurationError("the server does not support secure renegotiation (RFC 5746): not renegotiating")
+            return "the server does not support secure renegotiation (RFC 5746): not renegotiating"
         if previous.version == ProtocolVersion.SSL3:
-            raise ConfigurationError("renegotiation in SSL 3.0 is not supported (our SSL 3.0 hello has no extensions)")
-        ctx.restart(previous)
+            return "renegotiation in SSL 3.0 is not supported (our SSL 3.0 hello has no extensions)"
+        return None
+
+    def renegotiate(self, ctx: Context) -> ClientWaitServerHello:
+        """Start a secure renegotiation (RFC 5746 §3.5): a fresh transcript, a ClientHello under the current keys."""
+        refusal = self.renegotiation_refusal()
+        if refusal is not None or self.renegotiation is None:
+            raise ConfigurationError(refusal or "no secure renegotiation")
+        ctx.restart(self.renegotiation)
         return ClientStart().start(ctx)
 
 

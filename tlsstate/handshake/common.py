@@ -55,6 +55,10 @@ class State:
         """The next state after the peer's ChangeCipherSpec (RFC 5246 §7.1)."""
         raise InternalError(f"{type(self).__name__} has no ChangeCipherSpec handler")
 
+    def renegotiation_refusal(self) -> str | None:
+        """Why we cannot start a renegotiation in this state (RFC 5746), or None when we can."""
+        return "a handshake is in progress"
+
     def renegotiation_starts(self, ctx: Context, msg_type: int) -> Renegotiation | None:
         """In a connected state: what the previous handshake leaves (RFC 5746 §3.1) when a message of
         ``msg_type`` starts a new handshake that is hashed from that message on; None otherwise."""

@@ -345,11 +345,18 @@ class ServerConnected(State):
         ctx.emit(SendWarning(AlertDescription.NO_RENEGOTIATION))
         return ServerConnected(self.renegotiation)
 
+    def renegotiation_refusal(self) -> str | None:
+        """None when the client showed RFC 5746 support (a legacy client is never asked)."""
+        if self.renegotiation is None:
+            return "the client does not support secure renegotiation (RFC 5746): not asking"
+        return None
+
     def request(self, ctx: Context) -> ServerConnected:
         """Ask the client to renegotiate: a HelloRequest, never hashed (RFC 5246 §7.4.1.1). Only a client that
         supports secure renegotiation is asked (RFC 5746 §4.4)."""
-        if self.renegotiation is None:
-            raise ConfigurationError("the client does not support secure renegotiation (RFC 5746): not asking")
+        refusal = self.renegotiation_refusal()
+        if refusal is not None:
+            raise ConfigurationError(refusal)
         ctx.send_unhashed(HelloRequest())
         return ServerConnected(self.renegotiation, requested=True)
 
