@@ -4,8 +4,10 @@
   without ``-client_renegotiation`` OpenSSL refuses and our connection carries on;
 - ``openssl s_client``'s ``R`` renegotiates with ``tlsstate serve --client-renegotiation``; ``serve
   --request-renegotiation`` asks s_client; plain ``serve`` refuses with no_renegotiation;
-- ``gnutls-cli --rehandshake`` against ``serve --client-renegotiation``; our client against ``gnutls-serv --echo``,
-  renegotiating itself and answering its ``**REHANDSHAKE**``.
+- ``gnutls-cli --rehandshake`` against ``serve --client-renegotiation``, gnutls-cli answering ``serve
+  --request-renegotiation``; our client against ``gnutls-serv --echo``, renegotiating itself and answering its
+  ``**REHANDSHAKE**``;
+- ``tlsstate connect``'s ``R`` line against ``s_server -client_renegotiation`` (a resumed renegotiation).
 
 Each checks the data across the renegotiation and that there are two epochs; where the peer writes a key log, its
 two CLIENT_RANDOM lines are ours byte for byte (the new master secret agrees with OpenSSL's).
@@ -275,6 +277,35 @@ def test_gnutls_cli_rehandshake_with_serve(tmp_path: Path) -> None:
     text = out.decode(errors="replace")
     assert "ReHandshake was completed" in text or "Rehandshake was completed" in text, text
     assert "across" in text.splitlines(), text
+    assert len(keylog_lines(keylog)) == 2
+    assert any("renegotiated=1 ok" in line for line in server.lines), server.lines
+
+
+def test_serve_requests_renegotiation_from_gnutls_cli(tmp_path: Path) -> None:
+    """serve --request-renegotiation: gnutls-cli answers our HelloRequest ("Rehandshake was performed")."""
+    cli = require_binary("gnutls-cli")
+    keylog = tmp_path / "serve.keys"
+    with serve(["--request-renegotiation", "--once", "--keylog", str(keylog)]) as server:
+        proc = subprocess.Popen(
+            [cli, "--insecure", "--priority", "NORMAL:-VERS-ALL:+VERS-TLS1.2", "-p", str(server.port), "127.0.0.1"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        )
+        try:
+            assert proc.stdin is not None
+            for line in (b"first\n", b"second\n"):
+                time.sleep(0.9)
+                proc.stdin.write(line)
+                proc.stdin.flush()
+            time.sleep(0.8)
+            out, _ = proc.communicate(timeout=TIMEOUT)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait(5)
+        server.finish()
+    lines = out.decode(errors="replace").splitlines()
+    assert "first" in lines and "second" in lines and "*** Rehandshake was performed." in lines, lines
+    assert lines.index("first") < lines.index("*** Rehandshake was performed.") < lines.index("second")
     assert len(keylog_lines(keylog)) == 2
     assert any("renegotiated=1 ok" in line for line in server.lines), server.lines
 
