@@ -1,7 +1,8 @@
 """A renegotiated session of ours, captured live on loopback (dumpcap), decrypted by ``tlsstate decrypt`` and by
 tshark: three handshakes on one TCP connection (the first in clear, the second, client-initiated, under the
-first epoch's keys, the third, server-initiated, under the second's), data in every epoch. Both decryptions must
-give exactly the bytes the two ends exchanged; the key log holds one CLIENT_RANDOM line per handshake."""
+first epoch's keys, the third, server-initiated, under the second's), data in every epoch; full handshakes, and
+once with both renegotiations resuming the session (same master secret, new randoms). Both decryptions must give
+exactly the bytes the two ends exchanged; the key log holds one CLIENT_RANDOM line per handshake."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ from tlsstate.wire.keylog import KeyLogWriter
 pytestmark = pytest.mark.interop
 
 SUITES = ["TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA384"]  # AEAD; CBC with EtM
+CASES = [(suite, False) for suite in SUITES] + [(SUITES[0], True)]  # True: the renegotiations resume the session
 
 
 def _read(tls: TLSSocket, length: int) -> bytes:
@@ -37,13 +39,17 @@ def _read(tls: TLSSocket, length: int) -> bytes:
     return got
 
 
-def _run(port: int, suite: str, keylog: Path, pieces: list[bytes]) -> tuple[bytes, bytes, int]:
-    """Our server (echo of each piece, then a reply) and our client renegotiating twice; returns what each side
-    sent and the number of epochs."""
+def _run(port: int, suite: str, keylog: Path, pieces: list[bytes], resume: bool) -> tuple[bytes, bytes, int, int]:
+    """Our server (echo of each piece, then a reply) and our client renegotiating twice (resuming its session when
+    ``resume``); returns what each side sent, the number of epochs and of resumed handshakes."""
+    from tlsstate.sessions.cache import SessionCache, SessionStore
+
     writer = KeyLogWriter(keylog)
     found = by_name(suite)
     assert found is not None
-    listener = TLSListener("127.0.0.1", port, server_config(client_renegotiation=True, keylog=writer), timeout=TIMEOUT)
+    cache = SessionCache() if resume else None
+    listener = TLSListener("127.0.0.1", port, server_config(client_renegotiation=True, keylog=writer,
+                                                            session_cache=cache), timeout=TIMEOUT)
     server_sent: list[bytes] = []
     failures: list[BaseException] = []
 
@@ -64,35 +70,39 @@ def _run(port: int, suite: str, keylog: Path, pieces: list[bytes]) -> tuple[byte
     thread = threading.Thread(target=serve, daemon=True)
     thread.start()
     try:
-        config = client_config(cipher_suites=[found], server_renegotiation=True)
+        config = client_config(cipher_suites=[found], server_renegotiation=True,
+                               session_store=SessionStore() if resume else None)
+        resumed = 0
         with TLSSocket.connect("127.0.0.1", port, config, timeout=TIMEOUT) as tls:
             for index, piece in enumerate(pieces):
                 tls.sendall(piece)
                 reply = b"|reply %d|" % index
                 assert _read(tls, len(piece) + len(reply)) == piece + reply
                 if index == 0:
-                    tls.renegotiate()  # the second handshake: the client asks
+                    done = tls.renegotiate()  # the second handshake: the client asks
+                    resumed += bool(done and done.resumed)
             while tls.connection.renegotiating:  # the server's HelloRequest may have come with the last reply
                 tls.read_some()
             epochs = len(tls.connection.epochs)
+            resumed += bool(tls.handshake and tls.handshake.resumed)
         thread.join(TIMEOUT)
         assert not failures, failures
     finally:
         listener.close()
         writer.close()
-    return b"".join(pieces), b"".join(server_sent), epochs
+    return b"".join(pieces), b"".join(server_sent), epochs, resumed
 
 
-@pytest.mark.parametrize("suite", SUITES)
-def test_renegotiated_session_decrypts_with_tlsstate_and_tshark(tmp_path: Path, suite: str) -> None:
+@pytest.mark.parametrize(("suite", "resume"), CASES)
+def test_renegotiated_session_decrypts_with_tlsstate_and_tshark(tmp_path: Path, suite: str, resume: bool) -> None:
     tshark = require_binary("tshark")
     port = free_port()
     keylog = tmp_path / "keys.log"
     capture = tmp_path / "renegotiation.pcapng"
     pieces = [os.urandom(3000).hex().encode() for _ in range(3)]
     with loopback_capture(capture, [port]):
-        client_sent, server_sent, epochs = _run(port, suite, keylog, pieces)
-    assert epochs == 3
+        client_sent, server_sent, epochs, resumed = _run(port, suite, keylog, pieces, resume)
+    assert epochs == 3 and resumed == (2 if resume else 0)
     lines = keylog.read_text().splitlines()
     assert len(lines) == len(set(lines)) == 3  # the server's key log: one line per handshake
 
