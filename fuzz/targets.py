@@ -311,8 +311,10 @@ def established_pair(case: int) -> tuple[Connection, Connection]:
     server_cfg = server_configs()[server_index]()
     server_cfg.cipher_suites = [suite]
     server_cfg.min_version = server_cfg.max_version = version
+    server_cfg.client_renegotiation = True  # a hostile renegotiating ClientHello reaches the RFC 5746 checks
     client_cfg = TLSConfig(verify=False, cipher_suites=[suite], min_version=version, max_version=version,
-                           enable_ssl3=version == ProtocolVersion.SSL3, encrypt_then_mac=False)
+                           enable_ssl3=version == ProtocolVersion.SSL3, encrypt_then_mac=False,
+                           server_renegotiation=True)  # and a HelloRequest a new ClientHello
     client = Connection(client_cfg, server_side=False)
     server = Connection(server_cfg, server_side=True)
     client.start_handshake()

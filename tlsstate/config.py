@@ -187,6 +187,13 @@ class TLSConfig:
     #: TLS 1.3: send KeyUpdate after this many records under one key (None: the AEAD's limit, RFC 9846 §5.5).
     key_update_after: int | None = None
 
+    #: Server: accept a secure renegotiation the client starts (RFC 5746; ``openssl s_server -client_renegotiation``).
+    #: Off: the warning no_renegotiation. A renegotiation we ask for with a HelloRequest is always accepted.
+    client_renegotiation: bool = False
+    #: Client: answer a server's HelloRequest with a secure renegotiation (RFC 5746 §3.5). Off: no_renegotiation.
+    #: Legacy (insecure) renegotiation is refused in both roles whatever these say (RFC 5746 §4).
+    server_renegotiation: bool = False
+
     def session_store_key(self) -> str | None:
         """Client: under which name ``session_store`` keeps this server's session (``session_key``, else the SNI)."""
         return self.session_key or self.server_name

@@ -81,6 +81,9 @@ _CCS_PAYLOAD = b"\x01"
 #: (a handshake record, a ChangeCipherSpec, application data with bytes in it) starts both counts again.
 MAX_WARNING_ALERTS_IN_A_ROW = 4
 MAX_EMPTY_RECORDS_IN_A_ROW = 32
+#: ``Connection.epochs`` keeps the first epoch and the latest ones, at most this many in all: a peer renegotiating
+#: without end (RFC 5746) must not grow memory without bound; ``handshakes`` still counts every one.
+MAX_EPOCHS_KEPT = 64
 P = ParamSpec("P")
 T = TypeVar("T")
 
@@ -91,6 +94,9 @@ class Connection:
     After the handshake, ``security`` holds the SecurityParameters (master secret, randoms, the six
     values in ``security.keys``), ``premaster_secret`` the premaster of a full handshake, and
     ``read_state`` / ``write_state`` are the live :class:`~tlsstate.record.HalfConnection` objects.
+    A secure renegotiation (RFC 5746; :meth:`renegotiate`) ends in a new epoch: ``security`` is then the new
+    handshake's, ``epochs`` lists the handshakes' SecurityParameters in order (the first and the latest) and
+    ``handshakes`` counts them all.
     """
 
     def __init__(self, config: TLSConfig, *, server_side: bool) -> None:
@@ -104,6 +110,10 @@ class Connection:
         self.security: SecurityParameters | None = None
         #: TLS 1.3: every secret of the key schedule (RFC 9846 §7.1) once the handshake is done; None in TLS 1.2.
         self.tls13_secrets: Tls13Secrets | None = None
+        #: The SecurityParameters of the completed handshakes, the initial one first (RFC 5746 renegotiations); at
+        #: most :data:`MAX_EPOCHS_KEPT` (the first and the latest). ``handshakes`` counts all of them.
+        self.epochs: list[SecurityParameters] = []
+        self.handshakes = 0
         self.premaster_secret: bytes | None = None
         self.peer_certificates: list[x509.Certificate] = []
         self.negotiated_version: int | None = None
@@ -138,6 +148,7 @@ class Connection:
         self._key_update_at = 1 << 64
         #: TLS 1.3: pad application data records to a multiple of this (0: no padding; RFC 9846 §5.4)
         self._padding_block = 0
+        self._awaiting_finished = False  # the peer's ChangeCipherSpec arrived, its Finished not yet (RFC 5246 §7.1)
 
     def __repr__(self) -> str:
         role = "server" if self.server_side else "client"
@@ -196,7 +207,8 @@ class Connection:
     def send_data(self, data: bytes) -> None:
         """Queue application data (RFC 5246 §10), split into records of at most 2^14 bytes.
 
-        Before the handshake completes the data is held and sent right after it.
+        Before the handshake completes the data is held and sent right after it; so it is while a renegotiation
+        runs (RFC 5246 lets data interleave with it, but OpenSSL and GnuTLS take none after their hello).
         """
         if self._error is not None:
             raise self._error
@@ -204,7 +216,7 @@ class Connection:
             raise errors.ConnectionClosedError(clean=True)
         if not data:
             return
-        if not self.handshake_complete:
+        if not self.handshake_complete or self.renegotiating:
             self._early_data.append(bytes(data))
             return
         try:
@@ -229,6 +241,30 @@ class Connection:
         self._check_error()
         self._handshake_step(self._handshake.request_client_certificate)
         self._flush_handshake()
+
+    def renegotiate(self) -> None:
+        """Start a secure renegotiation (RFC 5746) after the handshake: a client sends a new ClientHello, a server
+        a HelloRequest (RFC 5246 §7.4.1.1). The new handshake runs under the current keys; when it completes,
+        another HandshakeComplete event comes and the connection is in a new epoch (new master secret, keys and
+        sequence numbers). A peer without RFC 5746 support is never asked: ConfigurationError, and the connection
+        carries on."""
+        self._check_error()
+        if not self.handshake_complete:
+            raise errors.ConfigurationError("renegotiate() needs a completed handshake")
+        if self._close_sent or self._peer_closed:
+            raise errors.ConnectionClosedError(clean=True)
+        refusal = self._handshake.state.renegotiation_refusal()
+        if refusal is not None:  # checked outside _guard: a refusal is no connection failure
+            raise errors.ConfigurationError(refusal)
+        handshake = self._handshake
+        step = handshake.request_renegotiation if isinstance(handshake, ServerHandshake) else handshake.renegotiate
+        self._guard(self._handshake_step, step)
+        self._flush_handshake()
+
+    @property
+    def renegotiating(self) -> bool:
+        """True while a handshake after the first runs (RFC 5746); data received still flows, data sent is held."""
+        return self.handshake_complete and not self._handshake.state.connected
 
     def close(self) -> None:
         """Queue a close_notify alert (RFC 5246 §7.2.1); later send_data calls raise."""
@@ -311,6 +347,8 @@ class Connection:
         if content_type == ContentType.APPLICATION_DATA:
             if not self.handshake_complete:
                 raise UnexpectedMessage("application data before the handshake finished (RFC 5246 §7.4.9)")
+            if self._awaiting_finished:  # renegotiation: Finished must follow ChangeCipherSpec (RFC 5246 §7.4.9)
+                raise UnexpectedMessage("application data between the peer's ChangeCipherSpec and Finished")
             if not plaintext:
                 self._count_no_progress(empty_record=True)
                 return True
@@ -387,6 +425,21 @@ class Connection:
                 raise errors.AlertReceived(desc, level)
             self._count_no_progress(empty_record=False)
             self._events.append(AlertEvent(level, description))
+            if description == AlertDescription.NO_RENEGOTIATION and self.renegotiating:
+                self._renegotiation_refused()
+
+    def _renegotiation_refused(self) -> None:
+        """The peer answered our renegotiating ClientHello with the warning no_renegotiation: the client carries on
+        in the current epoch (RFC 5746 §4.2 leaves the choice to it), and held data goes out."""
+        handshake = self._handshake
+        if isinstance(handshake, ClientHandshake):
+            self._handshake_step(handshake.renegotiation_refused)
+            self._send_held_data()
+
+    def _send_held_data(self) -> None:
+        for data in self._early_data:
+            self._seal_application_data(data)
+        self._early_data.clear()
 
     # ================================================================ records out
 
@@ -510,6 +563,7 @@ class Connection:
     def _activate_read_pending(self, _: ActivateReadKeys | None = None) -> None:
         """The peer's ChangeCipherSpec: its next record uses the new keys (RFC 5246 §7.1)."""
         self.read_state.activate_pending()
+        self._awaiting_finished = True
         if self._pending_limits is not None:
             self.read_state.max_plaintext_length = self._pending_limits[1]
 
@@ -557,14 +611,21 @@ class Connection:
         self._send_alert(AlertLevel.WARNING, description)
 
     def _handshake_finished(self, result: HandshakeResult) -> None:
-        """Both Finished verified: publish the security parameters, key log, event, held data."""
+        """Both Finished verified: publish the security parameters (a new epoch after a renegotiation, RFC 5746),
+        key log line (one per handshake), event, held data."""
         n = result.negotiated
+        renegotiation = self.handshake_complete
         self.handshake_complete = True
+        self._awaiting_finished = False
         self.premaster_secret = result.premaster_secret
         if result.peer_certificates:
             self.peer_certificates = result.peer_certificates
         self.security = _security_parameters(result)
         self._exporter = exporter_for(self.security)
+        self.epochs.append(self.security)
+        self.handshakes += 1
+        if len(self.epochs) > MAX_EPOCHS_KEPT:
+            del self.epochs[1]
         keylog = self.config.keylog or _default_keylog()
         if keylog is not None:
             keylog.client_random(n.client_random, result.master_secret)
@@ -578,13 +639,12 @@ class Connection:
             encrypt_then_mac=n.encrypt_then_mac,
             key_exchange_group=n.key_exchange_group,
             peer_certificates=tuple(result.peer_certificates),
+            renegotiation=renegotiation,
         )
         self._events.append(self.handshake_info)
         self._split_writes = self.config.split_cbc_records and record_splitting_applies(n.suite, n.version)
         self._flush_handshake()
-        for data in self._early_data:
-            self._seal_application_data(data)
-        self._early_data.clear()
+        self._send_held_data()
 
 
     def _handshake_finished13(self, result: Tls13Result) -> None:
@@ -665,4 +725,4 @@ _CARRY_OUT: dict[type, Callable[[Connection, Any], None]] = {
     LogSecret: Connection._carry_log_secret,
 }
 
-__all__ = ["MAX_EMPTY_RECORDS_IN_A_ROW", "MAX_WARNING_ALERTS_IN_A_ROW", "Connection", "HandshakeType"]
+__all__ = ["MAX_EMPTY_RECORDS_IN_A_ROW", "MAX_EPOCHS_KEPT", "MAX_WARNING_ALERTS_IN_A_ROW", "Connection", "HandshakeType"]

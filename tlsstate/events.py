@@ -33,6 +33,8 @@ class HandshakeComplete:
     peer_certificates: tuple[x509.Certificate, ...] = field(default=(), repr=False, compare=False)
     #: TLS 1.3: the server answered the first ClientHello with a HelloRetryRequest (RFC 9846 §4.1.4).
     hello_retry: bool = False
+    #: True for a handshake after the first on the same connection (a secure renegotiation, RFC 5746).
+    renegotiation: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,7 +22,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from tlsstate.handshake.common import State  # noqa: E402
-from tlsstate.handshake.states import CCS, START, TRANSITIONS, Input, input_name  # noqa: E402
+from tlsstate.handshake.states import CCS, REFUSED, REQUEST, START, TRANSITIONS, Input, input_name  # noqa: E402
 
 _ROLES = ("Client", "Server")
 
@@ -72,8 +72,10 @@ def render() -> str:
         "The TLS 1.0-1.2 handshakes (RFC 5246 §7.3, Figures 1 and 2: full and abbreviated) as the transition table",
         "`tlsstate.handshake.states.TRANSITIONS` defines them.",
         "A state accepts only the inputs on its row; anything else is `unexpected_message` naming what was",
-        f"expected and what arrived. `{START}` is the client's own first step; a ChangeCipherSpec record",
-        "(RFC 5246 §7.1) is an input like a handshake message. `Connection.handshake_state` returns these names.",
+        f"expected and what arrived. `{START}` is the client's own first step (and its renegotiation),",
+        f"`{REQUEST}` the server's HelloRequest, `{REFUSED}` a refused renegotiation (RFC 5746); a",
+        "ChangeCipherSpec record (RFC 5246 §7.1) is an input like a handshake message. `Connection.handshake_state`",
+        "returns these names.",
     ]
     for role in _ROLES:
         out += ["", f"## {role}", "", *_mermaid(role), "", *_table(role)]

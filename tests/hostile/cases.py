@@ -162,6 +162,38 @@ SERVER_CASES: list[tuple[str, str, str]] = [
      "unexpected_message"),
     ("flood-below-limits", "four warnings and 32 empty records, then application data, three times over", ACCEPTED),
     ("truncated-record", "EOF inside a record, every prefix length of the ClientHello record", CLOSED),
+    ("renegotiation-accepted", "secure renegotiation (RFC 5746) with client_renegotiation (serve "
+     "--client-renegotiation): resumed, then full; a new epoch each time (new randoms and key block, new master "
+     "secret when full, sequence numbers from 0); data held meanwhile flows after", ACCEPTED),
+    ("renegotiation-hello-request", "our HelloRequest (serve --request-renegotiation) answered by the client: a new "
+     "epoch, data flows while it is pending", ACCEPTED),
+    ("renegotiation-drops-ems", "renegotiating ClientHello without extended_master_secret after an EMS handshake "
+     "(RFC 7627)", "handshake_failure"),
+    ("renegotiation-scsv-and-info", "renegotiating ClientHello with TLS_EMPTY_RENEGOTIATION_INFO_SCSV and a correct "
+     "renegotiation_info (RFC 5746 §3.7)", "handshake_failure"),
+    ("renegotiation-info-wrong", "renegotiation_info with the client's verify_data flipped, truncated, empty, or "
+     "both verify_data (RFC 5746 §3.7)", "handshake_failure"),
+    ("renegotiation-info-missing", "renegotiating ClientHello without renegotiation_info, with or without the SCSV "
+     "(RFC 5746 §3.7)", "handshake_failure"),
+    ("renegotiation-lower-version", "renegotiating ClientHello offering TLS 1.1 on a TLS 1.2 connection",
+     "protocol_version"),
+    ("renegotiation-alpn-no-overlap", "renegotiating ClientHello offering ALPN h3 to a server of http/1.1 only "
+     "(RFC 7301 §3.2)", "no_application_protocol"),
+    ("renegotiation-signature-algorithms", "renegotiating ClientHello with only ECDHE_RSA suites and only ECDSA "
+     "signature schemes, to an RSA server (RFC 5246 §7.4.1.4.1 applies to the new handshake)", "handshake_failure"),
+    ("renegotiation-many", "70 renegotiations in a row: each counted, the first and latest 63 epochs kept (memory "
+     "bounded), data still flows", ACCEPTED),
+    ("renegotiation-etm-renegotiated", "CBC connection with EtM renegotiating without it: the new epoch is "
+     "MAC-then-encrypt (RFC 7366 applies to the new handshake)", ACCEPTED),
+    ("renegotiation-appdata-interleaved", "application data between the renegotiating ClientHello and the "
+     "ClientKeyExchange (RFC 5246 allows it): delivered, the handshake completes", ACCEPTED),
+    ("renegotiation-appdata-before-finished", "application data under the new keys between the renegotiation's "
+     "ChangeCipherSpec and Finished", "unexpected_message"),
+    ("renegotiation-not-enabled", "correct renegotiating ClientHello without client_renegotiation: warning "
+     "no_renegotiation, the connection carries on (RFC 5746 §4.4)", ACCEPTED),
+    ("renegotiation-legacy", "renegotiating ClientHello on a connection whose first hello had neither "
+     "renegotiation_info nor the SCSV: warning no_renegotiation even with client_renegotiation (RFC 5746 §4.4)",
+     ACCEPTED),
 ]
 
 #: Our client (tlsstate.io.TLSSocket) against a scripted hostile server (test_client_hostile.py).
@@ -206,6 +238,22 @@ CLIENT_TABLE: list[tuple[str, str, str]] = [
     ("server-empty-record-flood", "33 empty application data records in a row (CVE-2016-8610)", "unexpected_message"),
     ("server-flood-below-limits", "four warnings and 32 empty records, then data: the data is read", ACCEPTED),
     ("server-truncation", "server closes TCP after data without close_notify: ConnectionClosedError(clean=False)", CLOSED),
+    ("server-renegotiation-info-wrong", "renegotiation ServerHello whose renegotiation_info has a bit flipped, only "
+     "the client's verify_data, or nothing (RFC 5746 §3.5)", "handshake_failure"),
+    ("server-renegotiation-info-missing", "renegotiation ServerHello without renegotiation_info (RFC 5746 §3.5)",
+     "handshake_failure"),
+    ("server-renegotiation-drops-ems", "renegotiation ServerHello without extended_master_secret after an EMS "
+     "handshake (RFC 7627)", "handshake_failure"),
+    ("server-renegotiation-other-version", "renegotiation ServerHello choosing TLS 1.1 on a TLS 1.2 connection",
+     "protocol_version"),
+    ("server-renegotiation-alpn-not-offered", "renegotiation ServerHello selecting ALPN h3 when we offered h2 "
+     "(RFC 7301 §3.2)", "illegal_parameter"),
+    ("server-hello-request-not-enabled", "HelloRequest without server_renegotiation (connect "
+     "--server-renegotiation): warning no_renegotiation, the connection carries on", ACCEPTED),
+    ("server-hello-request-legacy", "HelloRequest from a server whose ServerHello had no renegotiation_info, or on "
+     "an SSL 3.0 connection: warning no_renegotiation even with server_renegotiation (RFC 5746 §4.2)", ACCEPTED),
+    ("server-renegotiation-refused", "warning no_renegotiation answering our renegotiating ClientHello: we carry on "
+     "in the current epoch, held data goes out (RFC 5746 §4.2)", ACCEPTED),
 ]
 
 

@@ -273,8 +273,8 @@ def test_invalid_rsa_premaster_ends_like_a_wrong_key(kind: str, monkeypatch: pyt
 def _add_client_extensions(monkeypatch: pytest.MonkeyPatch, extra: list[Extension], drop: int | None = None) -> None:
     real = client_states.hello_extensions
 
-    def patched(config: object, suites: list[object], high: int) -> list[Extension]:
-        out = [e for e in real(config, suites, high) if e.type != drop]  # type: ignore[arg-type]
+    def patched(config: object, suites: list[object], high: int, **kwargs: bytes) -> list[Extension]:
+        out = [e for e in real(config, suites, high, **kwargs) if e.type != drop]  # type: ignore[arg-type]
         return out + extra
 
     monkeypatch.setattr(client_states, "hello_extensions", patched)

@@ -4,7 +4,8 @@ Prints the negotiated version, cipher suite, the server's certificate chain (sub
 validity, SPKI SHA-256; from the HandshakeComplete event) and the EMS (RFC 7627),
 EtM (RFC 7366) and resumption flags; with ``--show-keys`` the connection state (master secret and the
 six key-block values, RFC 5246 §6.3). Then sends stdin and prints what comes back until the peer's
-close_notify, EOF, or ``--wait`` idle seconds. Status lines go to stderr, application data to stdout.
+close_notify, EOF, or ``--wait`` idle seconds. Status lines go to stderr, application data to stdout. A stdin
+line that is only ``R`` renegotiates (RFC 5746, as in s_client); each new epoch is printed like the first.
 
 The options and parsers it shares with ``tlsstate serve`` are in :mod:`tlsstate.cli.options`.
 """
@@ -140,8 +141,29 @@ def _send_key_update(console: Console, tls: TLSSocket) -> None:
     console.print(f"KeyUpdate sent (update_requested): {tls.connection.write_state.key_label}", highlight=False)
 
 
-def _exchange(tls: TLSSocket, wait: float) -> tuple[int, bool]:
-    """Send stdin, print what arrives; returns (bytes received, peer closed cleanly)."""
+RENEGOTIATE_LINE = b"R"
+
+
+def _send_input(tls: TLSSocket, console: Console, show_keys: bool, data: bytes) -> None:
+    """Send ``data`` from stdin; a line that is only ``R`` renegotiates instead (RFC 5746), as in s_client."""
+    pending = b""
+    for line in data.splitlines(keepends=True):
+        if line.rstrip(b"\r\n") == RENEGOTIATE_LINE and line.endswith(b"\n"):
+            if pending:
+                tls.sendall(pending)
+                pending = b""
+            console.print("RENEGOTIATING", highlight=False)
+            tls.renegotiate()
+            _print_summary(console, tls, show_keys)
+        else:
+            pending += line
+    if pending:
+        tls.sendall(pending)
+
+
+def _exchange(tls: TLSSocket, wait: float, console: Console, show_keys: bool) -> tuple[int, bool]:
+    """Send stdin (an ``R`` line renegotiates), print what arrives and each renegotiation the server asks for;
+    returns (bytes received, peer closed cleanly)."""
     stdin_fd: int | None = None
     if sys.stdin is not None and not sys.stdin.closed:
         try:
@@ -149,8 +171,9 @@ def _exchange(tls: TLSSocket, wait: float) -> tuple[int, bool]:
         except (OSError, ValueError):  # not a real file (e.g. click's test runner): send it all at once
             data = sys.stdin.buffer.read() if hasattr(sys.stdin, "buffer") else sys.stdin.read().encode()
             if data:
-                tls.sendall(data)
+                _send_input(tls, console, show_keys, data)
     received = 0
+    handshakes = tls.connection.handshakes
     stdout = sys.stdout.buffer
     tls.settimeout(max(wait, 0.05))
     while True:
@@ -158,6 +181,10 @@ def _exchange(tls: TLSSocket, wait: float) -> tuple[int, bool]:
             stdout.write(chunk)
             stdout.flush()
             received += len(chunk)
+        if tls.connection.handshakes != handshakes:  # the server asked and we renegotiated
+            handshakes = tls.connection.handshakes
+            console.print("RENEGOTIATED (the server asked)", highlight=False)
+            _print_summary(console, tls, show_keys)
         if tls.peer_closed:
             return received, not tls.truncated
         watch: list[int] = [tls.sock.fileno()]
@@ -169,7 +196,8 @@ def _exchange(tls: TLSSocket, wait: float) -> tuple[int, bool]:
         if stdin_fd is not None and stdin_fd in readable:
             data = os.read(stdin_fd, 16384)
             if data:
-                tls.sendall(data)
+                _send_input(tls, console, show_keys, data)
+                handshakes = tls.connection.handshakes
             else:
                 stdin_fd = None
         if tls.sock.fileno() in readable:
@@ -250,6 +278,9 @@ def _client_config(
 @click.option("--record-padding", type=click.IntRange(1, 16385), metavar="N",
               help="TLS 1.3: pad each application data record to a multiple of N bytes (RFC 9846 §5.4).")
 @psk_option
+@click.option("--server-renegotiation", is_flag=True,
+              help="Answer a server's HelloRequest with a secure renegotiation (RFC 5746); default: the warning "
+                   "no_renegotiation. A stdin line that is only R renegotiates (as in s_client).")
 def connect(
     target: str, servername: str | None, alpn: str | None, versions: str | None, ciphers: str | None,
     groups: str | None, cafile: str | None, insecure: bool, show_keys: bool, keylog: str | None,
@@ -260,6 +291,7 @@ def connect(
     keymatexportlen: int = DEFAULT_EXPORT_LENGTH, keymatexport_context: str | None = None,
     key_update: bool = False, key_update_after: int | None = None, record_padding: int | None = None,
     psk_identity: str | None = None, psk_hex: str | None = None,
+    server_renegotiation: bool = False,
 ) -> None:
     """Handshake (twice with --reconnect), print what was agreed, then exchange stdin and the replies."""
     if cafile and insecure:
@@ -274,6 +306,7 @@ def connect(
         record_padding=record_padding, psk_identity=psk_identity, psk_hex=psk_hex,
         max_fragment_length=max_fragment_length, cert=cert, key=key, keylog=keylog,
     )
+    config.server_renegotiation = server_renegotiation
     console = Console(stderr=True, quiet=quiet, soft_wrap=True)
     page = None
     if html:
@@ -292,7 +325,7 @@ def connect(
                 if key_update and attempt == 0:
                     _send_key_update(console, tls)
                 if attempt == 0:
-                    received, clean = _exchange(tls, wait)
+                    received, clean = _exchange(tls, wait, console, show_keys)
                     console.print(
                         f"--- {received} bytes received; "
                         + ("peer sent close_notify" if clean else

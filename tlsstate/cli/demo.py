@@ -32,7 +32,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from tlsstate.cli.demo_model import Proof, RecordRow, Run
+from tlsstate.cli.demo_model import Epoch, Proof, RecordRow, Run
 from tlsstate.cli.describe import VALUE_TITLES, version_name
 from tlsstate.cli.serving import Server, ServerOptions
 from tlsstate.config import PrivateKey, TLSConfig
@@ -85,6 +85,14 @@ def why(attack: str, aead: bool, encrypt_then_mac: bool) -> str:
             "moved on, so an old record no longer verifies.")
 
 
+def _epochs(client: DemoClient) -> list[Epoch]:
+    return [
+        Epoch(number, bytes(sec.client_random), bytes(sec.server_random), bytes(sec.master_secret),
+              {attr: bytes(getattr(sec.keys, attr)) for attr in VALUE_TITLES})
+        for number, sec in enumerate(client.conn.epochs, 1)
+    ]
+
+
 # ---------------------------------------------------------------------------------------------- server
 
 
@@ -98,6 +106,7 @@ class DemoServer:
             certificate_chain=cert_chain, private_key=private_key,
             cipher_suites=None, groups=[NamedGroup.X25519, NamedGroup.SECP256R1],
             split_cbc_records=False,  # one record per message, so the records table shows each echo as one row
+            client_renegotiation=True,  # the client renegotiates once: a second epoch (RFC 5746)
         )
         self.listener = TLSListener("127.0.0.1", 0, config, timeout=TIMEOUT)
         self.server = Server(self.listener, ServerOptions(log=self._add_log), max_connections=8)
@@ -383,6 +392,9 @@ def run_suite(server: DemoServer, suite_name: str, version: ProtocolVersion, caf
     try:
         run = _describe_connection(client, version)
         run.records = _echo_records(client)
+        client.tls.renegotiate()  # RFC 5746: a second handshake under the first epoch's keys, then a new epoch
+        run.records += _echo_records(client)
+        run.epochs = _epochs(client)
     finally:
         client.close()
     protection = (lookup(suite_name).is_aead, run.encrypt_then_mac)
@@ -445,6 +457,10 @@ def runs_to_json(runs: list[Run], log: list[str]) -> dict[str, Any]:
             "key_block": {name: _value(run.keys[attr]) for name, attr, _ in SIX_NAMES},
             "records": [_public(r) for r in run.records],
             "proofs": [_public(p) for p in run.proofs],
+            "epochs": [{"epoch": e.number, "client_random": e.client_random.hex(),
+                        "server_random": e.server_random.hex(), "master_secret": e.master_secret.hex(),
+                        "key_block": {name: _value(e.keys[attr]) for name, attr, _ in SIX_NAMES}}
+                       for e in run.epochs],
         })
     ok = all(p.rejected for run in runs for p in run.proofs) and all(len(run.proofs) == 3 for run in runs)
     return {"runs": out, "server_log": log, "all_rejected_with_bad_record_mac": ok}
@@ -523,12 +539,25 @@ def _six_values_table(run: Run) -> Table:
 def _records_table(run: Run) -> Table:
     """The application records and the key and sequence number that protected each."""
     records = Table(title="application records on the wire", expand=True, caption=(
-        "seq 0 of each direction was its Finished message, the first record under the new keys"))
+        "seq 0 of each direction was its Finished message, the first record under the new keys; after the "
+        "secure renegotiation (RFC 5746) the new epoch's keys protect the records and the numbers start again"))
     for col in ("direction", "seq", "protected with", "plaintext", "on the wire"):
         records.add_column(col)
     for r in run.records:
         records.add_row(r.direction, str(r.seq), r.key_label, f"{r.plaintext_length} B", f"{r.wire_length} B")
     return records
+
+
+def _epochs_table(run: Run) -> Table:
+    """Every epoch of the connection: the renegotiation made new randoms, master secret and six values."""
+    table = Table(title="epochs: the handshake, then a secure renegotiation (RFC 5746) on the same connection",
+                  expand=True)
+    for col in ("epoch", "client random", "master secret", "client write key", "server write key"):
+        table.add_column(col, overflow="fold")
+    for e in run.epochs:
+        table.add_row(str(e.number), e.client_random.hex(), e.master_secret.hex(), e.keys["client_write_key"].hex(),
+                      e.keys["server_write_key"].hex())
+    return table
 
 
 def _proofs_grid(run: Run) -> Table:
@@ -553,7 +582,8 @@ def _run_panel(index: int, run: Run) -> Panel:
         ("\ntampering with live connection states\n", "bold underline"),
         ("Each proof uses its own connection, because a failed record kills the connection state "
          "(the peer gets a fatal alert).", "italic"))
-    body = Group(_parameters_grid(run), _six_values_table(run), _records_table(run), proofs_head, _proofs_grid(run))
+    body = Group(_parameters_grid(run), _six_values_table(run), _records_table(run), _epochs_table(run), proofs_head,
+                 _proofs_grid(run))
     return Panel(body, title=f"{index}. {run.suite}", border_style="green")
 
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from tlsstate.crypto.keys import SecurityParameters
 
-__all__ = ["Proof", "RecordRow", "Run"]
+__all__ = ["Epoch", "Proof", "RecordRow", "Run"]
 
 
 @dataclass
@@ -43,6 +43,18 @@ class Proof:
 
 
 @dataclass
+class Epoch:
+    """One handshake's connection state on the demo connection: the first, then the secure renegotiation's
+    (RFC 5746): new randoms, master secret and six values; the sequence numbers start again at 0."""
+
+    number: int
+    client_random: bytes
+    server_random: bytes
+    master_secret: bytes
+    keys: dict[str, bytes]
+
+
+@dataclass
 class Run:
     """Everything the demo shows for one suite."""
 
@@ -66,5 +78,6 @@ class Run:
     keys_recomputed: bool | None = None
     records: list[RecordRow] = field(default_factory=list)
     proofs: list[Proof] = field(default_factory=list)
+    epochs: list[Epoch] = field(default_factory=list)  # the handshake, then the secure renegotiation's
     security: SecurityParameters | None = field(default=None, repr=False)  # what the connection installed
     wire: list[tuple[bool, bytes]] = field(default_factory=list, repr=False)  # the handshake bytes, in order

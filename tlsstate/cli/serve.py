@@ -94,6 +94,11 @@ def load_server_identity(cert: str | None, key: str | None) -> tuple[list[x509.C
 @click.option("--record-padding", type=click.IntRange(1, 16385), metavar="N",
               help="TLS 1.3: pad each application data record to a multiple of N bytes (RFC 9846 §5.4).")
 @psk_option
+@click.option("--client-renegotiation", is_flag=True,
+              help="Accept secure renegotiation the client starts (RFC 5746; s_server -client_renegotiation). "
+                   "Default: the warning no_renegotiation. Legacy renegotiation is always refused.")
+@click.option("--request-renegotiation", is_flag=True,
+              help="Echo: after echoing the client's first data, ask it to renegotiate (HelloRequest, RFC 5746).")
 def serve(
     host: str, port: int, cert: str | None, key: str | None, versions: str | None, ciphers: str | None,
     groups: str | None, alpn: str | None, www: bool, keylog: str | None, no_ems: bool, no_etm: bool,
@@ -105,6 +110,7 @@ def serve(
     keymatexport_context: str | None = None, key_update_after: int | None = None,
     record_padding: int | None = None, ticket_count: int = 2, psk_identity: str | None = None,
     psk_hex: str | None = None,
+    client_renegotiation: bool = False, request_renegotiation: bool = False,
 ) -> None:
     """Listen, then handle connections (each in its own thread) until --count/--once or Ctrl-C."""
     from tlsstate.sessions.cache import SessionCache
@@ -129,6 +135,7 @@ def serve(
     config.record_padding = record_padding
     config.ticket_count = ticket_count
     config.external_psk = parse_external_psk(psk_identity, psk_hex)
+    config.client_renegotiation = client_renegotiation
     if tickets:
         from tlsstate.sessions.tickets import TicketKeys
 
@@ -137,7 +144,8 @@ def serve(
     bound_host, bound_port = listener.address
     click.echo(f"ACCEPT {bound_host}:{bound_port}" + (" (www)" if www else " (echo)"), err=True)
     sys.stderr.flush()
-    server = Server(listener, ServerOptions(www=www, idle_timeout=timeout, export=export), max_connections)
+    options = ServerOptions(www=www, idle_timeout=timeout, export=export, request_renegotiation=request_renegotiation)
+    server = Server(listener, options, max_connections)
     try:
         server.serve(1 if once else count)
         server.join(timeout + 5)

@@ -9,6 +9,7 @@ One log line per connection: peer, version, suite, outcome or alert (RFC 5246 §
 
 from __future__ import annotations
 
+import contextlib
 import html
 import sys
 import threading
@@ -20,7 +21,14 @@ from tlsstate.cli.describe import certificate_identity, openssl_version_name, pe
 from tlsstate.cli.exporting import ExportRequest, keying_material_lines
 from tlsstate.crypto.dh import group_name
 from tlsstate.io.sockets import TLSListener, TLSSocket
-from tlsstate.wire.errors import AlertReceived, ConnectionClosedError, ProtocolError, TLSError, TLSTimeout
+from tlsstate.wire.errors import (
+    AlertReceived,
+    ConfigurationError,
+    ConnectionClosedError,
+    ProtocolError,
+    TLSError,
+    TLSTimeout,
+)
 
 MAX_HTTP_REQUEST = 64 * 1024
 
@@ -43,6 +51,8 @@ class ServerOptions:
     idle_timeout: float = 30.0
     #: ``--keymatexport``: after the handshake, log the exported keying material (openssl s_server's block).
     export: ExportRequest | None = None
+    #: Echo: after echoing the client's first data, ask it to renegotiate (a HelloRequest, RFC 5746).
+    request_renegotiation: bool = False
     log: Callable[[str], None] = field(default=lambda line: log_line(line))
 
 
@@ -117,12 +127,17 @@ def _serve_www(tls: TLSSocket, traffic: Traffic) -> None:
     traffic.sent += len(answer)
 
 
-def _serve_echo(tls: TLSSocket, traffic: Traffic) -> None:
-    """Send back every byte received until the client closes."""
+def _serve_echo(tls: TLSSocket, traffic: Traffic, request_renegotiation: bool = False) -> None:
+    """Send back every byte received until the client closes; with ``request_renegotiation``, after the first echo
+    ask the client to renegotiate (RFC 5746: a HelloRequest; the echo goes on while it runs, held data follows)."""
     while chunk := tls.recv():
         traffic.received += len(chunk)
         tls.sendall(chunk)
         traffic.sent += len(chunk)
+        if request_renegotiation:
+            request_renegotiation = False
+            with contextlib.suppress(ConfigurationError):  # a client without RFC 5746 support is not asked
+                tls.renegotiate(wait=False)
 
 
 def handle_connection(tls: TLSSocket, peer: tuple[str, int], options: ServerOptions) -> str:
@@ -134,7 +149,10 @@ def handle_connection(tls: TLSSocket, peer: tuple[str, int], options: ServerOpti
         tls.do_handshake()
         if options.export is not None:
             options.log("\n".join(keying_material_lines(tls.connection, options.export)))
-        (_serve_www if options.www else _serve_echo)(tls, traffic)
+        if options.www:
+            _serve_www(tls, traffic)
+        else:
+            _serve_echo(tls, traffic, options.request_renegotiation)
     except AlertReceived as exc:
         outcome = f"peer alert {exc.description.label if hasattr(exc.description, 'label') else exc.description}"
     except ProtocolError as exc:
@@ -155,6 +173,9 @@ def handle_connection(tls: TLSSocket, peer: tuple[str, int], options: ServerOpti
         group = f" {group_name(hs.key_exchange_group)}" if hs.key_exchange_group is not None else ""
         params = (f"{version_name(hs.version)} {hs.cipher_suite.name}{group}" + (" HRR" if hs.hello_retry else "")
                   + (" resumed" if hs.resumed else ""))
+    renegotiations = tls.connection.handshakes - 1
+    if renegotiations > 0:  # RFC 5746: the suite shown is the last epoch's
+        params += f" renegotiated={renegotiations}"
     line = (
         f"{peer[0]}:{peer[1]} {params} {outcome} in={traffic.received} out={traffic.sent} "
         f"{(time.monotonic() - started) * 1000:.0f}ms"

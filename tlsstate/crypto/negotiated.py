@@ -44,6 +44,8 @@ class Negotiated:
     limits_protected_only: bool = False
     #: ServerHello.compression_method (RFC 5246 §7.4.1.3): 0 null, 1 DEFLATE (RFC 3749); captures only.
     compression_method: int = 0
+    #: RFC 5746: both hellos showed secure renegotiation (renegotiation_info or the SCSV, and the server's answer).
+    secure_renegotiation: bool = False
 
 
 def encrypt_then_mac_applies(suite: CipherSuite, version: int) -> bool:

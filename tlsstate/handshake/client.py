@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from tlsstate.handshake.client_states import ClientStart, session_key
+from tlsstate.handshake.client_states import ClientConnected, ClientStart, ClientWaitServerHello, session_key
 from tlsstate.handshake.machine import Handshake
 from tlsstate.handshake.outputs import Output
-from tlsstate.handshake.states import START
+from tlsstate.handshake.states import REFUSED, START
 from tlsstate.wire.constants import HandshakeType
+from tlsstate.wire.errors import ConfigurationError
 from tlsstate.wire.messages import RawHandshake
 
 if TYPE_CHECKING:
@@ -29,6 +30,22 @@ class ClientHandshake(Handshake):
         state = self.state
         assert isinstance(state, ClientStart)
         self._enter(START, state.start(self.context))
+        return self.take_outputs()
+
+    def renegotiate(self) -> list[Output]:
+        """Start a secure renegotiation (RFC 5746 §3.5) from :class:`ClientConnected`."""
+        state = self.state
+        if not isinstance(state, ClientConnected):
+            raise ConfigurationError(f"cannot renegotiate in {self.state_name}: a handshake is in progress")
+        self._enter(START, state.renegotiate(self.context))
+        return self.take_outputs()
+
+    def renegotiation_refused(self) -> list[Output]:
+        """The server answered our renegotiating ClientHello with the warning no_renegotiation (RFC 5746 §4.2): we
+        carry on in the current epoch."""
+        state, previous = self.state, self.context.renegotiation
+        if isinstance(state, ClientWaitServerHello) and previous is not None:
+            self._enter(REFUSED, ClientConnected(previous))
         return self.take_outputs()
 
     def handle_message(self, raw: RawHandshake) -> list[Output]:

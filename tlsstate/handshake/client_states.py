@@ -39,6 +39,7 @@ from tlsstate.handshake.outputs import (
     RecordVersion,
     SendWarning,
 )
+from tlsstate.handshake.renegotiation import Renegotiation, check_renegotiating_server_hello, renegotiation_after
 from tlsstate.handshake.tls13 import client as tls13_client
 from tlsstate.handshake.tls13 import offer as tls13_offer
 from tlsstate.handshake.tls13.common import check_downgrade
@@ -87,17 +88,20 @@ class ClientStart(State):
         """Send the ClientHello (RFC 5246 §7.4.1.2); its record version is at most TLS 1.0 (Appendix E.1). With TLS
         1.3 enabled the hello offers it too (RFC 9846 §4.1.2, :func:`tlsstate.handshake.tls13.offer.client_hello`)."""
         config = ctx.config
+        previous = ctx.renegotiation
         suite_ids: list[int] = []
         extensions: list[Extension] | None = []
         session: Session | None = None
         high = ProtocolVersion.TLS1_2
         if config.legacy_enabled:
-            suite_ids, extensions, session, high = _legacy_offer(config)
+            # RFC 5746 §3.5: renegotiating, renegotiation_info carries our previous verify_data
+            renegotiated = previous.client_renegotiated_connection if previous is not None else None
+            suite_ids, extensions, session, high = _legacy_offer(config, renegotiated)
         offer13: ClientOffer13 | None = None
-        if config.tls13_enabled:
+        if config.tls13_enabled and previous is None:  # a renegotiation stays in TLS <= 1.2 (TLS 1.3 has none)
             session_id = session.session_id if session else b""
             hello, offer13 = tls13_offer.client_hello(
-                config, suite_ids, extensions or [], session_id, _record_extensions(config)
+                config, suite_ids, extensions or [], session_id, _record_extensions(config, tls13=True)
             )
         else:
             if not config.legacy_enabled:
@@ -110,14 +114,18 @@ class ClientStart(State):
                 compression_methods=bytes([CompressionMethod.NULL]),
                 extensions=tuple(extensions) if extensions is not None else None,
             )
-        ctx.emit(RecordVersion(min(int(high), int(ProtocolVersion.TLS1_0)), fixed=False))
+        if previous is None:  # a renegotiation keeps the connection's record version
+            ctx.emit(RecordVersion(min(int(high), int(ProtocolVersion.TLS1_0)), fixed=False))
         ctx.send(hello)
         return ClientWaitServerHello(hello, session, offer13)
 
 
-def _legacy_offer(config: TLSConfig) -> tuple[list[int], list[Extension] | None, Session | None, ProtocolVersion]:
+def _legacy_offer(
+    config: TLSConfig, renegotiated: bytes | None = None
+) -> tuple[list[int], list[Extension] | None, Session | None, ProtocolVersion]:
     """The TLS 1.0-1.2 part of the ClientHello: suites, extensions (None in SSL 3.0), the session to resume and
-    the highest version (RFC 5246 §7.4.1.2, RFC 5077 §3.4, RFC 5746 §3.3)."""
+    the highest version (RFC 5246 §7.4.1.2, RFC 5077 §3.4, RFC 5746 §3.3). ``renegotiated``: our previous verify_data
+    when this hello renegotiates (RFC 5746 §3.5), which then offers TLS 1.2 and older only."""
     low, high = config.legacy_version_range()
     suites = [s for s in config.effective_suites() if s.min_version <= high and s.max_version >= low]
     if not suites:
@@ -128,9 +136,9 @@ def _legacy_offer(config: TLSConfig) -> tuple[list[int], list[Extension] | None,
     suite_ids = [s.id for s in suites]
     extensions: list[Extension] | None = None
     if high >= ProtocolVersion.TLS1_0:
-        extensions = hello_extensions(config, suites, high)
-        if not config.tls13_enabled:
-            extensions += _record_extensions(config)
+        extensions = hello_extensions(config, suites, high, renegotiated_connection=renegotiated or b"")
+        if not config.tls13_enabled or renegotiated is not None:
+            extensions += _record_extensions(config, tls13=False)
         if config.session_tickets:  # RFC 5077 §3.2: our ticket, or empty to ask for one
             extensions.append(ext.build_session_ticket(session.ticket if session is not None else b""))
     else:
@@ -138,12 +146,12 @@ def _legacy_offer(config: TLSConfig) -> tuple[list[int], list[Extension] | None,
     return suite_ids, extensions, session, high
 
 
-def _record_extensions(config: TLSConfig) -> list[Extension]:
-    """record_size_limit (RFC 8449 §4; in TLS 1.3 counting the inner content type) and max_fragment_length
-    (RFC 6066 §4), when configured."""
+def _record_extensions(config: TLSConfig, *, tls13: bool) -> list[Extension]:
+    """record_size_limit (RFC 8449 §4; in a hello offering TLS 1.3, counting the inner content type) and
+    max_fragment_length (RFC 6066 §4), when configured."""
     out: list[Extension] = []
     if config.record_size_limit is not None:
-        out.append(ext.build_record_size_limit(config.record_size_limit + (1 if config.tls13_enabled else 0)))
+        out.append(ext.build_record_size_limit(config.record_size_limit + (1 if tls13 else 0)))
     if config.max_fragment_length is not None:
         code = {512: 1, 1024: 2, 2048: 3, 4096: 4}[config.max_fragment_length]
         out.append(ext.build_max_fragment_length(code))
@@ -172,9 +180,12 @@ def _session_to_offer(config: TLSConfig, suites: list[CipherSuite], low: int, hi
     return session
 
 
-def hello_extensions(config: TLSConfig, suites: list[CipherSuite], high: int) -> list[Extension]:
+def hello_extensions(
+    config: TLSConfig, suites: list[CipherSuite], high: int, *, renegotiated_connection: bytes = b""
+) -> list[Extension]:
     """The ClientHello extensions before the record-size ones (RFC 6066 §3, RFC 8422 §5.1, RFC 7919 §3,
-    RFC 5246 §7.4.1.4.1, RFC 7301, RFC 7627, RFC 7366, RFC 5746)."""
+    RFC 5246 §7.4.1.4.1, RFC 7301, RFC 7627, RFC 7366, RFC 5746: ``renegotiated_connection`` is empty initially,
+    our previous verify_data in a renegotiation, §3.5)."""
     out: list[Extension] = []
     name = config.server_name
     if name and not ext.is_ip_address(name):  # RFC 6066 §3: literal IP addresses are not sent
@@ -196,7 +207,7 @@ def hello_extensions(config: TLSConfig, suites: list[CipherSuite], high: int) ->
         out.append(ext.build_extended_master_secret())
     if config.encrypt_then_mac and any(encrypt_then_mac_applies(s, high) for s in suites):
         out.append(ext.build_encrypt_then_mac())
-    out.append(ext.build_renegotiation_info(b""))
+    out.append(ext.build_renegotiation_info(renegotiated_connection))
     return out
 
 
@@ -224,7 +235,11 @@ class ClientWaitServerHello(State):
         check_downgrade(msg.random, msg.version, offered_tls13=self.offer13 is not None,
                         offered_high=config.version_range()[1])
         version, suite = _read_version_and_suite(config, self.hello, msg)
-        answer = _read_server_hello_extensions(config, msg, self.hello, suite, version)
+        answer = _read_server_hello_extensions(config, msg, self.hello, suite, version, ctx.renegotiation is not None)
+        if ctx.renegotiation is not None:  # RFC 5746 §3.5
+            check_renegotiating_server_hello(
+                ctx.renegotiation, answer.renegotiation_info, answer.extended_master_secret, version
+            )
         n = Negotiated(
             version=version,
             suite=suite,
@@ -237,6 +252,7 @@ class ClientWaitServerHello(State):
             alpn=answer.alpn.decode("ascii", "replace") if answer.alpn is not None else None,
             server_name=config.server_name,
             session_ticket=answer.session_ticket,
+            secure_renegotiation=answer.renegotiation_info is not None,
         )
         ctx.set_negotiated(n)
         _agree_record_limits(ctx, n, answer)
@@ -272,7 +288,12 @@ def _read_version_and_suite(
 
 
 def _read_server_hello_extensions(
-    config: TLSConfig, msg: ServerHello, hello: ClientHello, suite: CipherSuite, version: ProtocolVersion
+    config: TLSConfig,
+    msg: ServerHello,
+    hello: ClientHello,
+    suite: CipherSuite,
+    version: ProtocolVersion,
+    renegotiating: bool,
 ) -> ServerHelloExtensions:
     """:func:`~tlsstate.handshake.hellos.read_server_hello_extensions`, then what a client requires of the answer:
     only what we offered (RFC 5246 §7.4.1.4), each extension allowed for this version and suite, the value we asked
@@ -286,7 +307,7 @@ def _read_server_hello_extensions(
             _UNSUPPORTED_EXTENSION,
         )
     answer = read_server_hello_extensions(msg)
-    if answer.renegotiation_info:  # RFC 5746 §3.4: on the initial handshake renegotiated_connection is empty
+    if answer.renegotiation_info and not renegotiating:  # RFC 5746 §3.4: empty on the initial handshake
         raise HandshakeFailure("renegotiation_info is not empty on the initial handshake")
     if answer.extended_master_secret:
         require(version > ProtocolVersion.SSL3, "extended_master_secret in SSL 3.0", AlertDescription.ILLEGAL_PARAMETER)
@@ -541,24 +562,50 @@ class ClientWaitFinished(State):
         result = self.result
         n = result.negotiated
         check_finished(verify_data(n, result.master_secret, ctx.covered, from_client=False), msg.verify_data, "server")
+        result.server_verify_data = msg.verify_data  # for a renegotiation (RFC 5746 §3.1)
         if n.resumed:
             send_finished(ctx, result, from_client=True)
         if not n.resumed or self.new_ticket is not None:
             _store_session(ctx.config, result, self.new_ticket)
         ctx.emit(HandshakeDone(result))
-        return ClientConnected()
+        return ClientConnected(renegotiation_after(result))
 
 
 @dataclass(frozen=True)
 class ClientConnected(State):
-    """Handshake done; only a HelloRequest may arrive (refused with no_renegotiation)."""
+    """Handshake done; only a HelloRequest may arrive (RFC 5246 §7.4.1.1), or we start a renegotiation."""
 
     connected: ClassVar[bool] = True
 
+    #: What a secure renegotiation carries over (RFC 5746 §3.1); None when the server showed no RFC 5746 support.
+    renegotiation: Renegotiation | None = None
+
     def handle(self, ctx: Context, msg: HandshakeMessage) -> State:
-        """RFC 5746 §4.2 / RFC 5246 §7.4.1.1: we never renegotiate; refuse with a warning and carry on."""
+        """A HelloRequest: with ``server_renegotiation`` and a server that supports secure renegotiation, a new
+        ClientHello (RFC 5746 §3.5); otherwise the warning no_renegotiation (RFC 5746 §4.2, RFC 5246 §7.4.1.1) and
+        the connection carries on. Legacy renegotiation is always refused, and so is one in SSL 3.0 (our SSL 3.0
+        hello has no extensions to carry renegotiation_info)."""
+        if ctx.config.server_renegotiation and self.renegotiation_refusal() is None:
+            return self.renegotiate(ctx)
         ctx.emit(SendWarning(AlertDescription.NO_RENEGOTIATION))
         return self
+
+    def renegotiation_refusal(self) -> str | None:
+        """None when the server showed RFC 5746 support and the version is not SSL 3.0."""
+        previous = self.renegotiation
+        if previous is None:
+            return "the server does not support secure renegotiation (RFC 5746): not renegotiating"
+        if previous.version == ProtocolVersion.SSL3:
+            return "renegotiation in SSL 3.0 is not supported (our SSL 3.0 hello has no extensions)"
+        return None
+
+    def renegotiate(self, ctx: Context) -> ClientWaitServerHello:
+        """Start a secure renegotiation (RFC 5746 §3.5): a fresh transcript, a ClientHello under the current keys."""
+        refusal = self.renegotiation_refusal()
+        if refusal is not None or self.renegotiation is None:
+            raise ConfigurationError(refusal or "no secure renegotiation")
+        ctx.restart(self.renegotiation)
+        return ClientStart().start(ctx)
 
 
 def _store_session(config: TLSConfig, result: HandshakeResult, new_ticket: NewSessionTicket | None) -> None:

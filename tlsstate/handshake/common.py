@@ -32,6 +32,7 @@ from tlsstate.wire.messages import Finished, HandshakeMessage, ParseContext, enc
 
 if TYPE_CHECKING:
     from tlsstate.config import TLSConfig
+    from tlsstate.handshake.renegotiation import Renegotiation
 
 
 FINISHED_LENGTH = 12  # verify_data_length in TLS 1.0-1.2 (RFC 5246 §7.4.9)
@@ -54,28 +55,47 @@ class State:
         """The next state after the peer's ChangeCipherSpec (RFC 5246 §7.1)."""
         raise InternalError(f"{type(self).__name__} has no ChangeCipherSpec handler")
 
+    def renegotiation_refusal(self) -> str | None:
+        """Why we cannot start a renegotiation in this state (RFC 5746), or None when we can."""
+        return "a handshake is in progress"
+
+    def renegotiation_starts(self, ctx: Context, msg_type: int) -> Renegotiation | None:
+        """In a connected state: what the previous handshake leaves (RFC 5746 §3.1) when a message of
+        ``msg_type`` starts a new handshake that is hashed from that message on; None otherwise."""
+        return None
+
 
 class Context:
     """What a handler works with: the configuration, the transcript, the parameters the hellos agreed, and the
     outputs of the step in progress (appended in order, returned by the step)."""
 
-    __slots__ = ("config", "covered", "negotiated", "outputs", "parse_context", "transcript")
+    __slots__ = ("config", "covered", "negotiated", "outputs", "parse_context", "renegotiation", "transcript")
 
     def __init__(self, config: TLSConfig) -> None:
         self.config = config
+        self.outputs: list[Output] = []
+        self.restart(None)
+
+    def restart(self, renegotiation: Renegotiation | None) -> None:
+        """A new handshake: an empty transcript, nothing agreed. ``renegotiation``: what the previous handshake on
+        this connection left (RFC 5746 §3.1), None for the initial handshake."""
         self.transcript = Transcript()
         self.negotiated: Negotiated | None = None
-        self.parse_context = ParseContext(int(config.version_range()[1]))
-        self.outputs: list[Output] = []
+        self.parse_context = ParseContext(int(self.config.version_range()[1]))
         #: What the received message being handled signs or MACs: the transcript before it (RFC 5246 §7.4.8,
         #: §7.4.9); set for CertificateVerify and Finished only.
         self.covered = b""
+        self.renegotiation = renegotiation
 
     def send(self, msg: HandshakeMessage) -> None:
         """Encode ``msg``, add it to the transcript and queue it (RFC 5246 §7.4)."""
         data = encode_handshake(msg, version=self.negotiated.version if self.negotiated else None)
         self.transcript.add(data)
         self.outputs.append(SendHandshake(data))
+
+    def send_unhashed(self, msg: HandshakeMessage) -> None:
+        """Queue ``msg`` without adding it to the transcript: a HelloRequest (RFC 5246 §7.4.1.1)."""
+        self.outputs.append(SendHandshake(encode_handshake(msg)))
 
     def emit(self, output: Output) -> None:
         """Queue something else for the connection to do (keys, limits, a warning, the result)."""
@@ -107,16 +127,26 @@ def verify_data(n: Negotiated, master: bytes, basis: bytes, from_client: bool) -
 
 
 def send_finished(ctx: Context, result: HandshakeResult, *, from_client: bool) -> None:
-    """Our ChangeCipherSpec, then our Finished over the transcript so far (RFC 5246 §7.1, §7.4.9)."""
+    """Our ChangeCipherSpec, then our Finished over the transcript so far (RFC 5246 §7.1, §7.4.9); its verify_data
+    is kept in ``result`` (RFC 5746 §3.1)."""
     ctx.emit(ACTIVATE_WRITE_KEYS)
     basis = ctx.transcript.finished_basis()
-    ctx.send(Finished(verify_data(result.negotiated, result.master_secret, basis, from_client=from_client)))
+    data = verify_data(result.negotiated, result.master_secret, basis, from_client=from_client)
+    _keep_verify_data(result, data, from_client=from_client)
+    ctx.send(Finished(data))
 
 
 def check_finished(expected: bytes, received: bytes, sender: str) -> None:
     """Compare verify_data in constant time; a mismatch is decrypt_error (RFC 5246 §7.4.9)."""
     if not hmac.compare_digest(expected, received):
         raise DecryptError(f"{sender} Finished verify_data does not match the handshake")
+
+
+def _keep_verify_data(result: HandshakeResult, data: bytes, *, from_client: bool) -> None:
+    if from_client:
+        result.client_verify_data = data
+    else:
+        result.server_verify_data = data
 
 
 _ERROR_FOR_ALERT: dict[AlertDescription, type[ProtocolError]] = {

@@ -55,7 +55,12 @@ class Handshake:
         state, ctx = self.state, self.context
         check_input(type(state), raw.msg_type)
         msg = parse_message(raw, ctx.parse_context)
-        if not state.connected:  # after the handshake nothing more is hashed (a refused renegotiation)
+        if state.connected:  # a renegotiation starts a fresh transcript; a refused one is not hashed at all
+            renegotiation = state.renegotiation_starts(ctx, raw.msg_type)
+            if renegotiation is not None:
+                ctx.restart(renegotiation)
+                ctx.transcript.add(raw.raw)
+        else:
             covers = _COVERED_BY.get(raw.msg_type)
             if covers is not None:  # TLS 1.3 signs and MACs Transcript-Hash (RFC 9846 §4.4.3, §4.4.4)
                 ctx.covered = ctx.transcript.digest() if ctx.parse_context.version >= _TLS13 else covers(ctx.transcript)

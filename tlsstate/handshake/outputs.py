@@ -33,6 +33,10 @@ class HandshakeResult:
     keys: ConnectionKeys
     #: The peer's chain, leaf first (RFC 5246 §7.4.2, §7.4.6); on a resumed session the original handshake's.
     peer_certificates: list[x509.Certificate]
+    #: Both Finished verify_data (RFC 5246 §7.4.9), filled in as they are sent and checked: what a secure
+    #: renegotiation's renegotiation_info carries (RFC 5746 §3.1).
+    client_verify_data: bytes = field(default=b"", repr=False)
+    server_verify_data: bytes = field(default=b"", repr=False)
 
 
 @dataclass

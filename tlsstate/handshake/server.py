@@ -7,9 +7,10 @@ from typing import TYPE_CHECKING
 
 from tlsstate.handshake.machine import Handshake
 from tlsstate.handshake.outputs import Output
-from tlsstate.handshake.server_states import ServerWaitClientHello
-from tlsstate.handshake.states import check_input
+from tlsstate.handshake.server_states import ServerConnected, ServerWaitClientHello
+from tlsstate.handshake.states import REQUEST, check_input
 from tlsstate.wire.constants import HandshakeType
+from tlsstate.wire.errors import ConfigurationError
 from tlsstate.wire.messages import parse_sslv2_client_hello
 
 if TYPE_CHECKING:
@@ -34,6 +35,14 @@ class ServerHandshake(Handshake):
         msg = parse_sslv2_client_hello(record)
         ctx.transcript.add(record[2:])
         self._enter(HandshakeType.CLIENT_HELLO, state.handle(ctx, msg))
+        return self.take_outputs()
+
+    def request_renegotiation(self) -> list[Output]:
+        """Ask the client for a secure renegotiation with a HelloRequest (RFC 5246 §7.4.1.1, RFC 5746 §4.4)."""
+        state = self.state
+        if not isinstance(state, ServerConnected):
+            raise ConfigurationError(f"cannot ask for renegotiation in {self.state_name}: a handshake is in progress")
+        self._enter(REQUEST, state.request(self.context))
         return self.take_outputs()
 
     def forget_session(self) -> None:

@@ -51,15 +51,21 @@ class Offer(ClientHelloExtensions):
 
     #: RFC 5746 §3.6: renegotiation_info, or the TLS_EMPTY_RENEGOTIATION_INFO_SCSV in the cipher suites.
     secure_renegotiation: bool = False
+    #: What our renegotiation_info answers (RFC 5746 §3.6-§3.7): empty initially, both previous verify_data when
+    #: renegotiating.
+    renegotiated_connection: bytes = b""
     #: RFC 6066 §3: our certificate names the client's server_name (then the ServerHello acknowledges it).
     server_name_known: bool = False
 
 
-def read_client_hello(config: TLSConfig, msg: ClientHello) -> tuple[ProtocolVersion, Offer]:
+def read_client_hello(
+    config: TLSConfig, msg: ClientHello, *, renegotiating: bool = False
+) -> tuple[ProtocolVersion, Offer]:
     """The version we answer with (RFC 5246 Appendix E.1; a fallback SCSV below our best is inappropriate_fallback,
     RFC 7507 §3), null compression (§7.4.1.2), and the extensions with the rules a server applies to them on the
     initial handshake (:func:`~tlsstate.handshake.hellos.read_client_hello_extensions`; RFC 8422 §5.1.2,
-    RFC 5746 §3.6, RFC 7627 §5.2)."""
+    RFC 5746 §3.6, RFC 7627 §5.2). ``renegotiating``: renegotiation_info may carry data (RFC 5746 §3.7, checked by
+    :mod:`~tlsstate.handshake.renegotiation`)."""
     low, high = config.legacy_version_range()
     if msg.version < low:
         raise ProtocolVersionError(f"client offers at most 0x{msg.version:04x}; we need {low.label} or later")
@@ -77,7 +83,7 @@ def read_client_hello(config: TLSConfig, msg: ClientHello) -> tuple[ProtocolVers
         "ec_point_formats lacks uncompressed (RFC 8422 §5.1.2)",
         AlertDescription.ILLEGAL_PARAMETER,
     )
-    if offer.renegotiation_info:  # RFC 5746 §3.6: must be empty initially
+    if offer.renegotiation_info and not renegotiating:  # RFC 5746 §3.6: must be empty initially
         raise HandshakeFailure("renegotiation_info is not empty on the initial handshake")
     offer.secure_renegotiation = (
         offer.renegotiation_info is not None or TLS_EMPTY_RENEGOTIATION_INFO_SCSV in msg.cipher_suites
@@ -218,7 +224,7 @@ def server_hello(ctx: Context, n: Negotiated, offer: Offer, *, ecc: bool) -> Ser
     """ServerHello with responses only to extensions the client sent (RFC 5246 §7.4.1.4)."""
     out: list[Extension] = _record_limits(ctx, n, offer) if n.version > ProtocolVersion.SSL3 else []
     if offer.secure_renegotiation:
-        out.append(ext.build_renegotiation_info(b""))
+        out.append(ext.build_renegotiation_info(offer.renegotiated_connection))
     if n.extended_master_secret:
         out.append(ext.build_extended_master_secret())
     if n.encrypt_then_mac:

@@ -38,6 +38,7 @@ from tlsstate.handshake.outputs import (
     InstallPendingKeys,
     SendWarning,
 )
+from tlsstate.handshake.renegotiation import Renegotiation, check_renegotiating_client_hello, renegotiation_after
 from tlsstate.handshake.server_choices import (
     ECDHE,
     Offer,
@@ -52,8 +53,8 @@ from tlsstate.handshake.server_choices import (
 from tlsstate.handshake.tls13 import server as tls13_server
 from tlsstate.handshake.tls13.common import server_random
 from tlsstate.sessions.cache import Session
-from tlsstate.wire.constants import AlertDescription, ProtocolVersion
-from tlsstate.wire.errors import HandshakeFailure
+from tlsstate.wire.constants import AlertDescription, HandshakeType, ProtocolVersion
+from tlsstate.wire.errors import ConfigurationError, HandshakeFailure
 from tlsstate.wire.messages import (
     Certificate,
     CertificateRequest,
@@ -62,6 +63,7 @@ from tlsstate.wire.messages import (
     ClientKeyExchange,
     Finished,
     HandshakeMessage,
+    HelloRequest,
     NewSessionTicket,
     ServerHelloDone,
     ServerKeyExchange,
@@ -82,11 +84,17 @@ class ServerWaitClientHello(State):
         """Negotiate version (Appendix E.1), suite, group, extensions; resume when we can (§7.3). A ClientHello
         offering TLS 1.3 that we accept goes to :func:`tlsstate.handshake.tls13.server.answer_client_hello`."""
         assert isinstance(msg, ClientHello)
-        if tls13_server.negotiates_tls13(ctx.config, msg):
+        previous = ctx.renegotiation
+        if previous is None and tls13_server.negotiates_tls13(ctx.config, msg):  # a renegotiation stays in <= 1.2
             return tls13_server.answer_client_hello(ctx, msg)
         if ctx.config.private_key is None:  # a TLS 1.3 PSK-only server
             raise HandshakeFailure("TLS 1.0-1.2 need a server certificate; this server has only a TLS 1.3 PSK")
-        version, offer = read_client_hello(ctx.config, msg)
+        version, offer = read_client_hello(ctx.config, msg, renegotiating=previous is not None)
+        if previous is not None:  # RFC 5746 §3.7
+            version = check_renegotiating_client_hello(
+                previous, msg.cipher_suites, offer.renegotiation_info, offer.extended_master_secret, msg.version
+            )
+            offer.renegotiated_connection = previous.server_renegotiated_connection
         resumed = _resume(ctx, msg, version, offer)
         if resumed is not None:
             return resumed
@@ -115,6 +123,7 @@ def _full_handshake(ctx: Context, msg: ClientHello, version: ProtocolVersion, of
             offer.session_ticket is not None and config.ticket_keys is not None and version > ProtocolVersion.SSL3
         ),
         key_exchange_group=group if suite.key_exchange is not KeyExchange.RSA else None,
+        secure_renegotiation=offer.secure_renegotiation,
     )
     ctx.set_negotiated(n)
     if unrecognized_name_warning(offer, version):  # before the ServerHello, as OpenSSL sends it
@@ -180,6 +189,7 @@ def _resume(ctx: Context, msg: ClientHello, version: ProtocolVersion, offer: Off
         server_name=offer.server_name,
         resumed=True,
         session_ticket=renew is not None,  # RFC 5077 §3.3: the empty extension announces the new ticket
+        secure_renegotiation=offer.secure_renegotiation,
     )
     ctx.set_negotiated(n)
     ctx.send(server_hello(ctx, n, offer, ecc=False))
@@ -303,6 +313,7 @@ class ServerWaitFinished(State):
         result, config = self.result, ctx.config
         n = result.negotiated
         check_finished(verify_data(n, result.master_secret, ctx.covered, from_client=True), msg.verify_data, "client")
+        result.client_verify_data = msg.verify_data  # for a renegotiation (RFC 5746 §3.1)
         if not n.resumed:
             if n.session_ticket and config.ticket_keys is not None:  # RFC 5077 §3.3: before our CCS
                 ticket_keys = config.ticket_keys
@@ -311,19 +322,50 @@ class ServerWaitFinished(State):
             if config.session_cache is not None and n.session_id:
                 config.session_cache.store(_session(result))
         ctx.emit(HandshakeDone(result))
-        return ServerConnected()
+        return ServerConnected(renegotiation_after(result))
 
 
 @dataclass(frozen=True)
 class ServerConnected(State):
-    """Handshake done; only a renegotiating ClientHello may arrive (refused with no_renegotiation)."""
+    """Handshake done; only a renegotiating ClientHello may arrive (RFC 5246 §7.4.1.2)."""
 
     connected: ClassVar[bool] = True
 
+    #: What a secure renegotiation carries over (RFC 5746 §3.1); None when the client showed no RFC 5746 support.
+    renegotiation: Renegotiation | None = None
+    #: We sent a HelloRequest (RFC 5246 §7.4.1.1): the client's answer is accepted without client_renegotiation.
+    requested: bool = False
+
+    def renegotiation_starts(self, ctx: Context, msg_type: int) -> Renegotiation | None:
+        """A ClientHello starts a new handshake when the client supports secure renegotiation and either we asked
+        for it or ``client_renegotiation`` allows it (as ``openssl s_server -client_renegotiation``)."""
+        if msg_type != HandshakeType.CLIENT_HELLO or not (self.requested or ctx.config.client_renegotiation):
+            return None
+        return self.renegotiation
+
     def handle(self, ctx: Context, msg: HandshakeMessage) -> State:
-        """RFC 5746 §4.4 / RFC 5246 §7.4.1.2: we never renegotiate; refuse with a warning and carry on."""
+        """A renegotiating ClientHello: the new handshake when :meth:`renegotiation_starts` allows it (the machine
+        started a fresh transcript with it), else refused with the warning no_renegotiation (RFC 5746 §4.4, RFC
+        5246 §7.2.2) and the connection carries on; legacy renegotiation is always refused."""
+        if self.renegotiation_starts(ctx, HandshakeType.CLIENT_HELLO) is not None:
+            return ServerWaitClientHello().handle(ctx, msg)
         ctx.emit(SendWarning(AlertDescription.NO_RENEGOTIATION))
-        return self
+        return ServerConnected(self.renegotiation)
+
+    def renegotiation_refusal(self) -> str | None:
+        """None when the client showed RFC 5746 support (a legacy client is never asked)."""
+        if self.renegotiation is None:
+            return "the client does not support secure renegotiation (RFC 5746): not asking"
+        return None
+
+    def request(self, ctx: Context) -> ServerConnected:
+        """Ask the client to renegotiate: a HelloRequest, never hashed (RFC 5246 §7.4.1.1). Only a client that
+        supports secure renegotiation is asked (RFC 5746 §4.4)."""
+        refusal = self.renegotiation_refusal()
+        if refusal is not None:
+            raise ConfigurationError(refusal)
+        ctx.send_unhashed(HelloRequest())
+        return ServerConnected(self.renegotiation, requested=True)
 
 
 def _session(result: HandshakeResult) -> Session:

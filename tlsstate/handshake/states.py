@@ -62,8 +62,15 @@ from tlsstate.wire.errors import InternalError, UnexpectedMessage
 
 #: The ChangeCipherSpec "input" (a record type, not a handshake message; RFC 5246 §7.1).
 CCS: Final = "ChangeCipherSpec"
-#: The client's own first step (no message arrives: it sends the ClientHello, RFC 5246 §7.4.1.2).
+#: The client's own first step (no message arrives: it sends the ClientHello, RFC 5246 §7.4.1.2); also its
+#: renegotiation (``renegotiate()``, RFC 5746 §3.5).
 START: Final = "start_handshake()"
+#: The server's own step asking for a renegotiation: it sends a HelloRequest (RFC 5246 §7.4.1.1).
+REQUEST: Final = "request_renegotiation()"
+#: A warning no_renegotiation answering our renegotiating ClientHello (RFC 5746 §4.2): the client carries on.
+REFUSED: Final = "warning no_renegotiation"
+#: The inputs that are our own steps, not something the peer sends.
+OWN_STEPS: Final = (START, REQUEST, REFUSED)
 
 Input = HandshakeType | str
 
@@ -78,6 +85,7 @@ TRANSITIONS: Final[dict[type[State], dict[Input, tuple[type[State], ...]]]] = {
             ClientWaitCertificate, ClientWaitChangeCipherSpec, ClientWaitEncryptedExtensions,
             ClientWaitServerHelloAfterRetry,                      # TLS 1.3 HelloRetryRequest
         ),
+        REFUSED: (ClientConnected,),  # a renegotiation refused
     },
     ClientWaitCertificate: {H.CERTIFICATE: (ClientWaitServerKeyExchange, ClientWaitServerHelloDone)},  # (EC)DHE / RSA
     ClientWaitServerKeyExchange: {H.SERVER_KEY_EXCHANGE: (ClientWaitServerHelloDone,)},
@@ -90,7 +98,10 @@ TRANSITIONS: Final[dict[type[State], dict[Input, tuple[type[State], ...]]]] = {
         CCS: (ClientWaitFinished,),
     },
     ClientWaitFinished: {H.FINISHED: (ClientConnected,)},
-    ClientConnected: {H.HELLO_REQUEST: (ClientConnected,)},          # answered with no_renegotiation
+    ClientConnected: {  # RFC 5746: a secure renegotiation, or no_renegotiation
+        H.HELLO_REQUEST: (ClientConnected, ClientWaitServerHello),
+        START: (ClientWaitServerHello,),
+    },
     # ---- TLS 1.3 client (RFC 9846 §2 Figure 1) ----
     ClientWaitServerHelloAfterRetry: {
         H.SERVER_HELLO: (ClientWaitEncryptedExtensions,), CCS: (ClientWaitServerHelloAfterRetry,),
@@ -127,7 +138,12 @@ TRANSITIONS: Final[dict[type[State], dict[Input, tuple[type[State], ...]]]] = {
     ServerWaitCertificateVerify: {H.CERTIFICATE_VERIFY: (ServerWaitChangeCipherSpec,)},  # §7.4.8
     ServerWaitChangeCipherSpec: {CCS: (ServerWaitFinished,)},
     ServerWaitFinished: {H.FINISHED: (ServerConnected,)},
-    ServerConnected: {H.CLIENT_HELLO: (ServerConnected,)},           # answered with no_renegotiation
+    ServerConnected: {  # RFC 5746: a secure renegotiation, or no_renegotiation
+        H.CLIENT_HELLO: (
+            ServerConnected, ServerWaitClientKeyExchange, ServerWaitClientCertificate, ServerWaitChangeCipherSpec,
+        ),
+        REQUEST: (ServerConnected,),
+    },
     # ---- TLS 1.3 server (RFC 9846 §2 Figure 1) ----
     ServerWaitSecondClientHello: {
         H.CLIENT_HELLO: (ServerWaitFinished13, ServerWaitClientCertificate13), CCS: (ServerWaitSecondClientHello,),
@@ -171,7 +187,7 @@ def check_input(state: type[State], received: int | str) -> None:
     if received in accepted:
         return
     got = received if isinstance(received, str) else _name_of_type(received)
-    expected = " or ".join(input_name(i) for i in accepted if i != START)
+    expected = " or ".join(input_name(i) for i in accepted if i not in OWN_STEPS)
     raise UnexpectedMessage(f"{state.__name__}: expected {expected}, received {got}")
 
 
@@ -182,4 +198,6 @@ def check_next(state: type[State], received: int | str, next_state: type[State])
         raise InternalError(f"transition {state.__name__} --{received}--> {next_state.__name__} is not in the table")
 
 
-__all__ = ["CCS", "START", "TRANSITIONS", "Input", "check_input", "check_next", "input_name"]
+__all__ = [
+    "CCS", "OWN_STEPS", "REFUSED", "REQUEST", "START", "TRANSITIONS", "Input", "check_input", "check_next", "input_name",
+]

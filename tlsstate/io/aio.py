@@ -23,6 +23,7 @@ from tlsstate.config import TLSConfig
 from tlsstate.connection import Connection
 from tlsstate.events import AlertEvent, ApplicationData, HandshakeComplete
 from tlsstate.events import ConnectionClosed as ClosedEvent
+from tlsstate.wire.constants import AlertDescription
 from tlsstate.wire.errors import ConnectionClosedError, ProtocolError, TLSError
 
 _READ_SIZE = 65536
@@ -100,6 +101,10 @@ class _TLSChannel:
             await self.read_transport()
         await self.raw_writer.drain()
         return self.handshake
+
+
+def _refusals(warnings: list[AlertEvent]) -> int:
+    return sum(1 for w in warnings if w.description == AlertDescription.NO_RENEGOTIATION)
 
 
 class TLSStreamReader:
@@ -225,6 +230,26 @@ class TLSStreamWriter:
     async def drain(self) -> None:
         """Wait until the transport's write buffer is below its high-water mark (backpressure)."""
         await self._channel.raw_writer.drain()
+
+    async def renegotiate(self) -> HandshakeComplete:
+        """A secure renegotiation (RFC 5746; :meth:`Connection.renegotiate`): a client sends a ClientHello, a server
+        a HelloRequest; returns the new handshake's parameters once it completes (data that arrives meanwhile is
+        kept for the reader). A peer that refuses with no_renegotiation raises TLSError."""
+        channel = self._channel
+        connection = channel.connection
+        handshakes, refusals = connection.handshakes, _refusals(channel.warnings)
+        connection.renegotiate()
+        channel.flush()
+        while connection.handshakes == handshakes:
+            if _refusals(channel.warnings) > refusals:
+                raise TLSError("the peer refused to renegotiate (warning no_renegotiation)")
+            if channel.eof:
+                raise ConnectionClosedError(clean=not channel.truncated)
+            await channel.raw_writer.drain()
+            await channel.read_transport()
+        await channel.raw_writer.drain()
+        assert channel.handshake is not None
+        return channel.handshake
 
     def can_write_eof(self) -> bool:
         """TLS half-close is close_notify: use ``close``."""

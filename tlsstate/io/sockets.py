@@ -30,6 +30,7 @@ from tlsstate.config import TLSConfig
 from tlsstate.connection import Connection
 from tlsstate.events import AlertEvent, ApplicationData, HandshakeComplete
 from tlsstate.events import ConnectionClosed as ClosedEvent
+from tlsstate.wire.constants import AlertDescription
 from tlsstate.wire.errors import ConnectionClosedError, ProtocolError, TLSError, TLSTimeout
 
 DEFAULT_TIMEOUT = 30.0
@@ -215,6 +216,40 @@ class TLSSocket:
         """TLS 1.3: send a KeyUpdate now (RFC 9846 §4.6.3); see :meth:`Connection.key_update`."""
         self.connection.key_update(request_peer=request_peer)
         self._flush()
+
+    def renegotiate(self, *, wait: bool = True) -> HandshakeComplete | None:
+        """Start a secure renegotiation (RFC 5746; :meth:`Connection.renegotiate`): a client sends a ClientHello, a
+        server a HelloRequest. With ``wait``, read until the new handshake completes (application data that
+        arrives meanwhile is kept for :meth:`recv`) and return its HandshakeComplete; a peer that refuses with
+        no_renegotiation (see ``warnings``) or closes raises ConnectionClosedError / TLSError. Bounded by
+        ``handshake_timeout``."""
+        if self.handshake is None:
+            self.do_handshake()
+        handshakes, refusals = self.connection.handshakes, self._refusals()
+        self.connection.renegotiate()
+        self._flush()
+        if not wait:
+            return None
+        deadline = None if self.handshake_timeout is None else time.monotonic() + self.handshake_timeout
+        while self.connection.handshakes == handshakes:
+            if self._refusals() > refusals:
+                raise TLSError("the peer refused to renegotiate (warning no_renegotiation)")
+            if self._eof:
+                raise ConnectionClosedError(clean=not self._truncated)
+            if deadline is not None:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise TLSTimeout(f"renegotiation not finished within {self.handshake_timeout:g} s")
+                self.sock.settimeout(remaining if self.timeout is None else min(self.timeout, remaining))
+            try:
+                self._read_transport()
+            finally:
+                self.sock.settimeout(self.timeout)
+            self._pump_events()
+        return self.handshake
+
+    def _refusals(self) -> int:
+        return sum(1 for w in self.warnings if w.description == AlertDescription.NO_RENEGOTIATION)
 
     def sendall(self, data: bytes) -> None:
         """Protect and send all of ``data`` (fragmented into records, RFC 5246 §6.2.1)."""

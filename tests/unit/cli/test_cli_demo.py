@@ -101,8 +101,21 @@ def test_demo_json_matches_independent_prf() -> None:
             assert proof["rejected"] and proof["alert"] == "bad_record_mac"
             assert "bad_record_mac" in proof["server_saw"]  # the server got the client's fatal alert
         records = run["records"]
-        assert [r["seq"] for r in records] == [1, 1, 2, 2]  # seq 0 was each side's Finished
+        # seq 0 was each side's Finished; the renegotiation (RFC 5746) starts a new epoch at 0 again
+        assert [r["seq"] for r in records] == [1, 1, 2, 2, 1, 1, 2, 2]
         assert records[0]["key_label"].startswith("client write") and records[1]["key_label"].startswith("server write")
+        assert [r["key_label"].endswith("(epoch 1)") for r in records] == [True] * 4 + [False] * 4
+        assert all(r["key_label"].endswith("(epoch 2)") for r in records[4:])
+        first, second = run["epochs"]
+        assert first["master_secret"] == run["master_secret"] and first["key_block"] == run["key_block"]
+        assert second["master_secret"] != first["master_secret"] and second["client_random"] != first["client_random"]
+        master2 = bytes.fromhex(second["master_secret"])  # the new epoch's six values, by the independent PRF
+        seed2 = b"key expansion" + bytes.fromhex(second["server_random"]) + bytes.fromhex(second["client_random"])
+        block2, pos, expected2 = prf(master2, seed2, 2 * (mac + key + iv)), 0, []
+        for size in (mac, mac, key, key, iv, iv):
+            expected2.append(block2[pos:pos + size].hex() or "not used by this suite")
+            pos += size
+        assert [second["key_block"][name] for name in SIX] == expected2
 
 
 def test_demo_as_a_process_exits_quickly() -> None:

@@ -13,7 +13,7 @@ from tests.helpers.connections import client_config, server_config
 from tlsstate.connection import Connection
 from tlsstate.handshake import client_states, server_states
 from tlsstate.handshake.common import State
-from tlsstate.handshake.states import CCS, START, TRANSITIONS, check_input, check_next
+from tlsstate.handshake.states import CCS, OWN_STEPS, REFUSED, REQUEST, START, TRANSITIONS, check_input, check_next
 from tlsstate.handshake.tls13 import client as tls13_client
 from tlsstate.handshake.tls13 import post_auth as tls13_post_auth
 from tlsstate.handshake.tls13 import server as tls13_server
@@ -39,17 +39,21 @@ def test_every_state_has_a_row_and_every_row_a_state() -> None:
         assert cls.__name__.startswith(role), cls
 
 
+OWN_STEP_HANDLERS = {START: ("start", "renegotiate"), REQUEST: ("request",), REFUSED: ()}
+
+
 def test_every_row_has_its_handlers_and_targets_exist() -> None:
     for cls, row in TRANSITIONS.items():
         for received, targets in row.items():
-            if received == START:
-                assert callable(getattr(cls, "start", None)), cls
+            if received in OWN_STEP_HANDLERS:  # our own steps: a method of the state, or of the driver (REFUSED)
+                names = OWN_STEP_HANDLERS[received]
+                assert not names or any(callable(getattr(cls, name, None)) for name in names), (cls, received)
             else:
                 handler = "handle_change_cipher_spec" if received == CCS else "handle"
                 assert getattr(cls, handler) is not getattr(State, handler), (cls, handler)
             for target in targets:
                 assert target in TRANSITIONS, target
-        if not any(received not in (CCS, START) for received in row):
+        if not any(received not in (CCS, *OWN_STEPS) for received in row):
             assert cls.handle is State.handle, cls  # no handler for messages the table never lets in
 
 
@@ -92,7 +96,9 @@ def test_states_hold_no_secret_in_their_repr() -> None:
         if dataclasses.is_dataclass(cls):
             _fields_hold_no_secret(cls, cls.__name__)
     payload = dataclasses.fields(client_states.HandshakeResult)
-    assert {f.name for f in payload if not f.repr} == {"master_secret", "premaster_secret"}
+    assert {f.name for f in payload if not f.repr} == {
+        "master_secret", "premaster_secret", "client_verify_data", "server_verify_data"
+    }
 
 
 def test_check_input_names_expected_and_received() -> None:

@@ -18,7 +18,7 @@ import pytest
 from tests.helpers.connections import HOST, client_config, server_config, write_pem
 from tlsstate.io import aio
 from tlsstate.wire.constants import ProtocolVersion
-from tlsstate.wire.errors import AlertReceived, ProtocolError
+from tlsstate.wire.errors import AlertReceived, ProtocolError, TLSError
 
 pytestmark = pytest.mark.timeout(60)
 MIB = 1 << 20
@@ -261,5 +261,30 @@ def test_cancelled_read_loses_nothing() -> None:
             assert await reader.read() == b"first;second"
             assert reader.at_eof()
             writer.close()
+
+    run(main())
+
+
+def test_renegotiate_over_asyncio_streams() -> None:
+    """RFC 5746: the asyncio client renegotiates with the asyncio server (client_renegotiation); the echo goes on
+    in the new epoch; without client_renegotiation the refusal raises and the connection carries on."""
+    async def main() -> None:
+        for allowed in (True, False):
+            server, port = await serving(echo, client_renegotiation=allowed)
+            async with server:
+                reader, writer = await aio.open_connection("127.0.0.1", port, client_config())
+                writer.write(b"before\n")
+                assert await reader.readline() == b"before\n"
+                if allowed:
+                    done = await writer.renegotiate()
+                    assert done.renegotiation and writer.connection.handshakes == 2
+                else:
+                    with pytest.raises(TLSError, match="refused"):
+                        await writer.renegotiate()
+                    assert writer.connection.handshakes == 1
+                writer.write(b"after\n")
+                assert await reader.readline() == b"after\n"
+                writer.close()
+                await writer.wait_closed()
 
     run(main())
