@@ -211,7 +211,7 @@ def _all_seeds() -> dict[str, tuple[bytes, ...]]:
     out: dict[str, list[bytes]] = {name: [] for name in
                                    ("deframer", "message", "extension", "sslv2", "client", "server", "established",
                                     "keylog", "capture", "key_exchange", "hello_sequences", "compression", "starttls",
-                                    "capture_tools")}
+                                    "capture_tools", "large_hello")}
     n_clients, n_servers = len(client_configs()), len(server_configs())
     # captures
     for path in sorted(CAPTURES.iterdir()):
@@ -375,7 +375,8 @@ def _key_exchange_seeds(messages_by_context: list[tuple[int, KeyExchange, bytes]
 
 
 def add_todays_seeds(out: dict[str, list[bytes]]) -> None:
-    """Seeds of the key_exchange, hello_sequences, compression, starttls and capture_tools targets."""
+    """Seeds of the key_exchange, hello_sequences, compression, starttls, capture_tools and large_hello targets, SSLv2-format
+    hellos offering TLS 1.0 / 1.2 for ``server``, DEFLATE / anon / export / STARTTLS captures for ``capture``."""
     contexts: list[tuple[int, KeyExchange, bytes]] = []
     for version, kx, _index, c2s, s2c, _line in live_handshakes():
         contexts += [(version, kx, m) for m in plaintext_handshake_messages(c2s) + plaintext_handshake_messages(s2c)]
@@ -399,6 +400,17 @@ def add_todays_seeds(out: dict[str, list[bytes]]) -> None:
         key_bytes = keylog.encode()[:0xFFFF]
         for tool in range(3):
             out["capture_tools"].append(bytes([tool]) + len(key_bytes).to_bytes(2, "big") + key_bytes + capture)
+    out["large_hello"] += [  # the shapes of tests/hostile's LARGE_HELLOS, as fuzz/targets.large_client_hello layouts
+        bytes([0, 0x40, 0, 0, 0xFF, 0xFF, 0xFF, 0xFF, 255, 0]),  # 32,767 suites, 16,383 empty extensions, 9 records
+        bytes([1, 3, 0xE8, 4 | 2, 0xFF, 0xFF, 0, 4, 255, 0]),  # 32,760 schemes, a session ID, 1000-byte records
+        bytes([2, 0, 0, 0, 0xFF, 0xFF, 0x10, 0, 255, 3]) + b"abc",  # SSL 3.0-capable server
+        bytes([0, 0, 0, 1, 0, 0, 0xFF, 0xFF, 1, 0]),  # repeated extension type
+        bytes([0, 0x40, 0, 0x90, 0xFF, 0xFF, 0, 1, 2, 0xFF]) + bytes(255),  # handshake length one more than sent
+    ]
+    for record in out["sslv2"]:  # the captured SSLv2-format hello offering TLS 1.0 and 1.2 (RFC 5246 Appendix E.2)
+        for version in (b"\x03\x01", b"\x03\x03"):
+            for config in (0, 1):
+                out["server"].append(bytes([config, 0]) + record[:3] + version + record[5:])
     for capture, _line in list(synthetic_sessions()) + _live_captures()[1::2]:
         out["capture"].append(capture)  # DEFLATE, anon, export, STARTTLS: shapes the suite's captures lack
 

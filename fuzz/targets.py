@@ -27,6 +27,13 @@ Input layouts (what the seed corpus in ``fuzz/corpus.py`` writes):
   ``type(1) length(2) plaintext`` that the other side seals with its real write keys.
 * ``keylog``: key log file bytes (decoded the way ``load_keylog`` does, UTF-8 with replacement).
 * ``capture``: a pcap / pcapng (optionally gzip) file.
+* ``key_exchange``: byte 0 = version, byte 1 = key exchange, then a ServerKeyExchange / ClientKeyExchange body.
+* ``hello_sequences``: byte 0 bit 0 = ClientHello (0) or ServerHello (1), then the hello's body.
+* ``compression``: one direction's DEFLATE records as ``length(2) fragment`` items.
+* ``starttls``: byte 0 = direction (bit 0) and start offset, byte 1 = where the client's prelude ends, then bytes.
+* ``capture_tools``: byte 0 = tool (keylog check, --write-pcap, --inject-secrets), 2-byte key log length, the key log,
+  then a capture file.
+* ``large_hello``: a compact description of a ClientHello up to 131,396 bytes (see :func:`large_client_hello`).
 """
 
 from __future__ import annotations
@@ -59,7 +66,7 @@ from tlsstate.wire import extensions as ext
 from tlsstate.wire import messages
 from tlsstate.wire.constants import MAX_COMPRESSED_LENGTH, MAX_PLAINTEXT_LENGTH, AlertDescription, ProtocolVersion
 from tlsstate.wire.errors import DecompressionFailure, InternalError, ProtocolError, TLSError
-from tlsstate.wire.keylog import parse_keylog
+from tlsstate.wire.keylog import parse_keylog, scan_keylog
 
 ROOT = Path(__file__).resolve().parents[1]
 VECTORS = Path(os.environ.get("TLSSTATE_VECTORS", ROOT.parent / "shared" / "vectors"))
@@ -368,13 +375,21 @@ def fuzz_established(data: bytes) -> None:
 
 
 def fuzz_keylog(data: bytes) -> None:
-    """NSS key log text: malformed lines are warnings, never exceptions."""
-    keylog, warnings = parse_keylog(data.decode("utf-8", errors="replace"))
+    """NSS key log text: malformed lines are warnings, never exceptions; ``keylog check``'s line scan
+    (:func:`scan_keylog`) finds the same malformed lines and an entry for every other non-comment line."""
+    text = data.decode("utf-8", errors="replace")
+    keylog, warnings = parse_keylog(text)
     for warning in warnings:
         if not isinstance(warning, str):
             raise FuzzBug(f"warning {warning!r} is not text")
     repr(keylog)
     len(keylog)
+    entries, malformed = scan_keylog(text)
+    if len(malformed) != len(warnings):
+        raise FuzzBug(f"scan_keylog finds {len(malformed)} malformed lines, parse_keylog {len(warnings)}")
+    for entry in entries:
+        if keylog.line_of(entry.label, entry.key) is None and not entry.label.endswith("_N"):
+            raise FuzzBug(f"line {entry.line} ({entry.label}) is an entry of the scan but not of the key log")
 
 
 # ------------------------------------------------------------------------------------------ capture
@@ -658,6 +673,57 @@ def fuzz_capture_tools(data: bytes) -> None:
         (_write_pcap_of if tool % 3 == 1 else _inject_secrets_of)(capture_path, keys, directory)
 
 
+# ------------------------------------------------------------------------------------------ large ClientHello
+
+
+def large_client_hello(data: bytes) -> tuple[int, bytes] | None:
+    """The ``large_hello`` layout expanded: byte 0 = server config, bytes 1-2 = record size (1..2^14, 0 = 2^14),
+    byte 3 = flags (bit 0: extensions of one type, a repeat; bit 1: a session ID of 32 bytes; bit 2: a
+    signature_algorithms extension as large as the count allows; bits 4-7: a signed change of the handshake length),
+    bytes 4-5 / 6-7 = how many cipher suites / extensions, byte 8 = compression methods, then a u8-length extension
+    body repeated in every extension, the rest appended to the extensions block. Lengths are computed (RFC 5246
+    §7.4.1.2) so a small input reaches a 131,396-byte ClientHello; the record stream goes to a server Connection."""
+    if len(data) < 10:
+        return None
+    record_size = int.from_bytes(data[1:3], "big") % (1 << 14) or 1 << 14
+    flags, n_suites, n_extensions = data[3], int.from_bytes(data[4:6], "big") >> 1, int.from_bytes(data[6:8], "big") >> 2
+    unit_length = data[9]
+    unit, extra = data[10 : 10 + unit_length], data[10 + unit_length :]
+    suites = (b"".join((0x8000 + i).to_bytes(2, "big") for i in range(n_suites)) + b"\xc0\x2f\x00\x2f\xc0\x2b")[-65534:]
+    extensions = bytearray(b"\x00\x0a\x00\x04\x00\x02\x00\x17")  # supported_groups: secp256r1
+    if flags & 4:
+        schemes = b"\x08\x09" * 32757 + b"\x04\x01\x04\x03\x08\x04"
+        extensions += b"\x00\x0d" + (len(schemes) + 2).to_bytes(2, "big") + len(schemes).to_bytes(2, "big") + schemes
+    for i in range(n_extensions):  # whole extensions while they fit in the block (extension_data<0..2^16-1>)
+        if len(extensions) + 4 + len(unit) > 0xFFFF:
+            break
+        ext_type = 0x8000 if flags & 1 else 0x8000 + i
+        extensions += ext_type.to_bytes(2, "big") + len(unit).to_bytes(2, "big") + unit
+    extensions = (extensions + extra)[:0xFFFF]
+    session_id = bytes(range(32)) if flags & 2 else b""
+    compression = bytes(range(1, data[8])) + b"\x00"
+    body = (b"\x03\x03" + bytes(32) + bytes([len(session_id)]) + session_id + len(suites).to_bytes(2, "big") + suites
+            + bytes([len(compression)]) + compression + len(extensions).to_bytes(2, "big") + extensions)
+    declared = max(0, len(body) + ((flags >> 4) - 8 if flags >> 4 else 0))
+    message = b"\x01" + declared.to_bytes(3, "big") + body
+    stream = b"".join(b"\x16\x03\x01" + len(message[i : i + record_size]).to_bytes(2, "big") + message[i : i + record_size]
+                      for i in range(0, len(message), record_size))
+    return data[0], stream
+
+
+def fuzz_large_hello(data: bytes) -> None:
+    """A server Connection fed ClientHellos up to what their length fields allow (131,396 bytes, RFC 5246 §7.4.1.2) in
+    records of any size: the path above max_handshake_message_length, the compact suite and extension sequences and
+    the repeat bitmap. Typed alerts only, within the per-input time and memory limits."""
+    expanded = large_client_hello(data)
+    if expanded is None:
+        return
+    config_index, stream = expanded
+    config = server_configs()[config_index % len(server_configs())]()
+    conn = Connection(config, server_side=True)
+    _drive(conn, stream, len(stream))
+
+
 # Bugs already reported to their owners (see docs/fuzzing.md and the strict xfail tests). With
 # TLSSTATE_FUZZ_IGNORE_KNOWN=1 (fuzz/run.py --ignore-known) a longer run skips them to look for new ones;
 # by default they fail the run like any other bug.
@@ -700,6 +766,7 @@ TARGETS: dict[str, Callable[[bytes], None]] = {
         "compression": fuzz_compression,
         "starttls": fuzz_starttls,
         "capture_tools": fuzz_capture_tools,
+        "large_hello": fuzz_large_hello,
     }.items()
 }
 
