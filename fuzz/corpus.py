@@ -387,6 +387,16 @@ def add_todays_seeds(out: dict[str, list[bytes]]) -> None:
     for _version, _kx, message in contexts:
         if message[0] in (1, 2):
             out["hello_sequences"].append(bytes([message[0] - 1]) + message[4:])
+    def extension(ext_type: int, data: bytes) -> bytes:
+        return ext_type.to_bytes(2, "big") + len(data).to_bytes(2, "big") + data
+
+    retry = extension(0x2B, b"\x03\x04") + extension(0x33, b"\x11\xec")  # RFC 8446 §4.1.4: X25519MLKEM768
+    out["hello_sequences"].append(b"\x01\x03\x03" + messages.HELLO_RETRY_REQUEST_RANDOM + b"\x00\x13\x01\x00"
+                                  + len(retry).to_bytes(2, "big") + retry)
+    shares = b"\x11\xec\x04\xc0" + bytes(1216) + b"\x00\x1d\x00\x20" + bytes(32)  # hybrid (1,216 bytes) and x25519
+    offer = extension(0x2B, b"\x02\x03\x04") + extension(0x33, len(shares).to_bytes(2, "big") + shares)
+    out["hello_sequences"].append(b"\x00\x03\x03" + bytes(32) + b"\x00\x00\x02\x13\x01\x01\x00"
+                                  + len(offer).to_bytes(2, "big") + offer)
     texts = [stream[:3000] for stream in capture_streams()[:4]] + [b"GET / HTTP/1.1\r\n" * 40, bytes(16384)]
     out["compression"] += [_compressed_records(texts), _compressed_records(texts, split=7),
                            _compressed_records([bytes(1 << 20)]), _compressed_records([b"x" * 16385]),

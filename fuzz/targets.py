@@ -49,7 +49,7 @@ from pathlib import Path
 
 from tlsstate.capture.decrypt import Decryption, DecryptOptions, decrypt_capture
 from tlsstate.capture.export import PlaintextCapture, inject_secrets, used_keylog_lines
-from tlsstate.capture.groups import certificate_group, server_key_exchange_group
+from tlsstate.capture.groups import KeyExchangeGroup, certificate_group, server_key_exchange_group
 from tlsstate.capture.keycheck import check_keylogs
 from tlsstate.capture.keysource import KeySource, RsaKey, load_rsa_key
 from tlsstate.capture.pcap import CaptureError, open_capture
@@ -501,9 +501,24 @@ def _check_sequence(name: str, lazy: Sequence[object], eager: tuple[object, ...]
         raise FuzzBug(f"{name} equals a shorter tuple")
 
 
+def _key_shares_of(hello: messages.ClientHello | messages.ServerHello) -> None:
+    """The capture report's key share reading (capture/groups.py KeyExchangeGroup) of one hello."""
+    group = KeyExchangeGroup()
+    try:
+        if isinstance(hello, messages.ClientHello):
+            group.client_hello(hello)
+        else:
+            group.server_hello(hello, hello.is_hello_retry_request)
+    except ProtocolError as exc:
+        _check_alert(exc)
+    json.dumps(group.to_json())
+    group.describe()
+
+
 def fuzz_hello_sequences(data: bytes) -> None:
     """The lazily built sequences of a parsed hello (wire/sequences.py): U16Sequence cipher suites and the
-    ExtensionBlock, compared with a reading by hand. Byte 0 bit 0: ClientHello or ServerHello; then the body."""
+    ExtensionBlock, compared with a reading by hand; and the capture report's key shares of it (capture/groups.py).
+    Byte 0 bit 0: ClientHello or ServerHello; then the body."""
     if not data:
         return
     message_class = messages.ServerHello if data[0] & 1 else messages.ClientHello
@@ -523,6 +538,7 @@ def fuzz_hello_sequences(data: bytes) -> None:
         for value in (*values[:3], -1, 0x10000, 0, 0xFFFF, "x"):
             if (value in hello.cipher_suites) != (value in values):
                 raise FuzzBug(f"{value!r} in cipher_suites is wrong")
+    _key_shares_of(hello)
     if hello.extensions is None:
         return
     block_length = sum(4 + len(e.data) for e in hello.extensions)
