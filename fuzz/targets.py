@@ -634,21 +634,23 @@ def split_capture_tools_input(data: bytes) -> tuple[int, bytes, bytes]:
 
 def _write_pcap_of(capture: str, keys: KeySource, directory: str) -> None:
     """``decrypt --write-pcap`` (capture/export.py PlaintextCapture) wired the way cli/decrypt.py wires it; the file
-    written must read back as a capture."""
+    written must read back as a capture carrying as many TCP payload bytes as were decrypted."""
     out_path = os.path.join(directory, "plain.pcap")
     with open(out_path, "wb") as out:
         pcap = PlaintextCapture(out)
         options = DecryptOptions(sink_factory=pcap.sink, max_buffer=1 << 20)
         options.on_time, options.on_start, options.on_done = pcap.clock, pcap.started, pcap.done
         try:
-            decrypt_capture(capture, keys, options)
-        except CaptureError:
+            result = decrypt_capture(capture, keys, options)
+        except CaptureError:  # not a capture, or CaptureWriteFailed (a time pcap cannot hold)
             return
         finally:
             pcap.close()
+    decrypted = sum(c.session.client.app_bytes + c.session.server.app_bytes for c in result.connections)
     with open_capture(out_path) as reader:
-        for _ in reader.segments():
-            pass
+        written = sum(len(segment.payload) for segment in reader.segments())
+    if written != decrypted:
+        raise FuzzBug(f"--write-pcap wrote {written} bytes of TCP payload for {decrypted} bytes decrypted")
 
 
 def _inject_secrets_of(capture: str, keys: KeySource, directory: str) -> None:
