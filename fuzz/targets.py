@@ -47,7 +47,7 @@ import zlib
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from tlsstate.capture.decrypt import Decryption, DecryptOptions, decrypt_capture
+from tlsstate.capture.decrypt import ConnectionResult, Decryption, DecryptOptions, decrypt_capture
 from tlsstate.capture.export import PlaintextCapture, inject_secrets, used_keylog_lines
 from tlsstate.capture.groups import KeyExchangeGroup, certificate_group, server_key_exchange_group
 from tlsstate.capture.keycheck import check_keylogs
@@ -420,6 +420,15 @@ def _scratch_dir() -> str:
     return shm if os.path.isdir(shm) and os.access(shm, os.W_OK) else tempfile.gettempdir()
 
 
+def check_no_hidden_error(connections: Sequence[ConnectionResult]) -> None:
+    """The capture reader turns an exception while processing a record into a note and an ``internal_error`` cause
+    (capture/stream.py: a capture must never end in a traceback), like Connection._guard; it is still a bug."""
+    for connection in connections:
+        hidden = [note for note in connection.session.notes if ": cannot process (" in note]
+        if hidden or any(u["cause"] == "internal_error" for u in connection.undecryptable()):
+            raise FuzzBug(f"connection {connection.number}: the capture reader hid an exception: {hidden}")
+
+
 def fuzz_capture(data: bytes) -> None:
     """The whole decrypt pipeline (pcap/pcapng/gzip framing, TCP, sessions, records) on a hostile file."""
     keys = KeySource(rsa_keys=list(_rsa_keys()))
@@ -434,6 +443,7 @@ def fuzz_capture(data: bytes) -> None:
             return
         for connection in result.connections:
             connection.to_json()
+        check_no_hidden_error(result.connections)
     finally:
         os.unlink(name)
 
@@ -646,6 +656,7 @@ def _write_pcap_of(capture: str, keys: KeySource, directory: str) -> None:
             return
         finally:
             pcap.close()
+    check_no_hidden_error(result.connections)
     decrypted = sum(c.session.client.app_bytes + c.session.server.app_bytes for c in result.connections)
     with open_capture(out_path) as reader:
         written = sum(len(segment.payload) for segment in reader.segments())
@@ -659,6 +670,7 @@ def _inject_secrets_of(capture: str, keys: KeySource, directory: str) -> None:
         result = decrypt_capture(capture, keys, DecryptOptions(max_buffer=1 << 20))
     except CaptureError:
         return
+    check_no_hidden_error(result.connections)
     lines = used_keylog_lines(keys.keylog, result.connections)
     out_path = Path(directory) / "secrets.pcapng"
     packets = inject_secrets(capture, out_path, lines)  # cli/decrypt.py catches OSError only
