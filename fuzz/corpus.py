@@ -18,21 +18,27 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import tempfile
+import zlib
 from collections.abc import Iterable
 from pathlib import Path
 
 from fuzz.targets import (
     ESTABLISHED_CASES,
     EXTENSION_PARSERS,
+    MESSAGE_VERSIONS,
     WIRESHARK,
     _credentials,
+    _keylog_text,
     client_configs,
     context_index,
     server_configs,
 )
 from tlsstate.capture.pcap import CaptureError, open_capture
+from tlsstate.capture.writer import write_tcp_capture
 from tlsstate.config import TLSConfig
 from tlsstate.connection import Connection
+from tlsstate.crypto.dh import FFDHE_PRIMES
 from tlsstate.crypto.suites import KeyExchange, by_name
 from tlsstate.wire import extensions as ext
 from tlsstate.wire import messages
@@ -204,7 +210,8 @@ _CONTEXTS_FOR_CAPTURES = [
 def _all_seeds() -> dict[str, tuple[bytes, ...]]:
     out: dict[str, list[bytes]] = {name: [] for name in
                                    ("deframer", "message", "extension", "sslv2", "client", "server", "established",
-                                    "keylog", "capture")}
+                                    "keylog", "capture", "key_exchange", "hello_sequences", "compression", "starttls",
+                                    "capture_tools", "large_hello")}
     n_clients, n_servers = len(client_configs()), len(server_configs())
     # captures
     for path in sorted(CAPTURES.iterdir()):
@@ -262,7 +269,160 @@ def _all_seeds() -> dict[str, tuple[bytes, ...]]:
     out["keylog"].append("\n".join(line for *_, line in live_handshakes()).encode())
     out["keylog"].append(b"# comment\nRSA 0011223344556677 " + b"03" * 48 + b"\nCLIENT_HANDSHAKE_TRAFFIC_SECRET "
                          + b"ab" * 32 + b" " + b"cd" * 32 + b"\nRSA Session-ID:" + b"11" * 32 + b" Master-Key:" + b"22" * 48)
+    add_todays_seeds(out)
     return {name: tuple(dict.fromkeys(values)) for name, values in out.items()}  # dedupe, keep order
+
+
+# ------------------------------------------------------------------------------------------ today's parsers
+
+STARTTLS_PRELUDES = [  # (client, server) plaintext before the TLS hello, as the protocols' RFCs spell them
+    (b"EHLO client.example\r\nSTARTTLS\r\n", b"220 mx.example ESMTP\r\n250-mx.example\r\n250 STARTTLS\r\n220 Go ahead\r\n"),
+    (b"a1 CAPABILITY\r\na2 STARTTLS\r\n", b"* OK IMAP4rev1 ready\r\n* CAPABILITY IMAP4rev1 STARTTLS\r\na2 OK go\r\n"),
+    (b"CAPA\r\nSTLS\r\n", b"+OK POP3 ready\r\n+OK Begin TLS\r\n"),
+    (b"AUTH TLS\r\n", b"220 FTP ready\r\n234 AUTH TLS OK\r\n"),
+    (bytes.fromhex("0000000804d2162f"), b"S"),
+    (bytes.fromhex("301d02010177188016") + b"1.3.6.1.4.1.1466.20037", bytes.fromhex("300c02010178070a010004000400")),
+    (b"CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n", b"HTTP/1.1 200 Connection established\r\n\r\n"),
+    (b"<?xml version='1.0'?><stream:stream to='x'><starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>",
+     b"<stream:stream><proceed xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>"),
+]
+
+
+def _capture_bytes(chunks: list[tuple[bool, bytes]], fmt: str = "pcap") -> bytes:
+    with tempfile.TemporaryDirectory() as directory:
+        path = Path(directory) / "seed"
+        write_tcp_capture(path, chunks, segment_size=1448, fmt=fmt)  # type: ignore[arg-type]
+        return path.read_bytes()
+
+
+@functools.cache
+def synthetic_sessions() -> tuple[tuple[bytes, str], ...]:
+    """(capture, key log line) of sessions built byte by byte from the RFCs by tests/helpers/synthetic_tls.py (DEFLATE
+    records, a decompression bomb, DH_anon, an export suite), when the tests are importable (not in an sdist)."""
+    try:
+        from tests.helpers.synthetic_tls import TLS10, Params, build_session
+    except ImportError:
+        return ()
+    prime = FFDHE_PRIMES[0x0100].to_bytes(256, "big")
+    anon_dh = b"".join(len(v).to_bytes(2, "big") + v for v in (prime, b"\x02", prime[:255] + b"\x05"))
+    cases = [
+        (Params(0x002F, TLS10, "AES", 16, "sha1", 16, compression=1), [b"GET / HTTP/1.1\r\n" * 40, b"x" * 16000]),
+        (Params(0x002F, TLS10, "AES", 16, "sha1", 16, compression=1), [b"GET /\r\n", bytes(1 << 20)]),
+        (Params(0x0034, TLS10, "AES", 16, "sha1", 16, kx="dh", server_key_exchange=anon_dh), [b"anonymous"]),
+        (Params(0x0003, TLS10, "RC4", 5, "md5", export_material=5), [b"forty bits"]),
+    ]
+    out = []
+    for params, client_data in cases:
+        session = build_session(params, client_data, [b"HTTP/1.1 200 OK\r\n\r\nhello"])
+        out.append((_capture_bytes(session.chunks), session.keylog_line))
+    return tuple(out)
+
+
+def _live_captures() -> list[tuple[bytes, str]]:
+    """Each live handshake as a capture, bare and after a STARTTLS prelude (pcap and pcapng), with its key log line."""
+    out = []
+    for index, (*_, c2s, s2c, line) in enumerate(live_handshakes()):
+        client_prelude, server_prelude = STARTTLS_PRELUDES[index % len(STARTTLS_PRELUDES)]
+        out.append((_capture_bytes([(True, c2s), (False, s2c)]), line))
+        out.append((_capture_bytes([(False, server_prelude), (True, client_prelude), (True, c2s), (False, s2c)],
+                                   "pcapng" if index % 2 else "pcap"), line))
+    return out
+
+
+def _compressed_records(plaintexts: list[bytes], split: int = 0) -> bytes:
+    """``compression`` input: one DEFLATE stream with a sync flush per record (RFC 3749 §2); ``split`` > 0 cuts every
+    record's compressed bytes after that many bytes into two records (a stream split over records)."""
+    stream = zlib.compressobj()
+    fragments = [stream.compress(p) + stream.flush(zlib.Z_SYNC_FLUSH) for p in plaintexts]
+    if split:
+        fragments = [piece for f in fragments for piece in (f[:split], f[split:])]
+    return b"".join(len(f).to_bytes(2, "big") + f for f in fragments)
+
+
+def _key_exchange_seeds(messages_by_context: list[tuple[int, KeyExchange, bytes]]) -> list[bytes]:
+    """``key_exchange`` inputs: captured and live ServerKeyExchange / ClientKeyExchange bodies under their context and
+    every other key exchange, and the anon / export / SRP forms written out from their RFC layouts."""
+    kinds = list(KeyExchange)
+    versions = list(MESSAGE_VERSIONS)
+    out = []
+    for version, _kx, message in messages_by_context:
+        if message[0] in (12, 16):
+            for other in kinds:
+                out.append(bytes([versions.index(version), kinds.index(other)]) + message[4:])
+    prime = FFDHE_PRIMES[0x0100].to_bytes(256, "big")
+
+    def vec(n: int, value: bytes) -> bytes:
+        return len(value).to_bytes(n, "big") + value
+
+    dh_params = vec(2, prime) + vec(2, b"\x02") + vec(2, prime[:255] + b"\x07")
+    ec_params = b"\x03\x00\x17" + vec(1, b"\x04" + bytes(range(64)))
+    rsa_params = vec(2, b"\xc3" + bytes(63)) + vec(2, b"\x01\x00\x01")  # RFC 2246 §7.4.3 ServerRSAParams, 512-bit
+    srp_params = vec(2, prime[:128]) + vec(2, b"\x02") + vec(1, bytes(16)) + vec(2, prime[:128])  # RFC 5054 §2.8.2
+    signature = vec(2, bytes(64))
+    for kx, body, signed in (  # ServerKeyExchange forms, then ClientKeyExchange forms
+        (KeyExchange.DH_ANON, dh_params, False), (KeyExchange.DH_ANON_EXPORT, dh_params, False),
+        (KeyExchange.ECDH_ANON, ec_params, False), (KeyExchange.RSA_EXPORT, rsa_params, True),
+        (KeyExchange.SRP_SHA, srp_params, False), (KeyExchange.SRP_SHA_RSA, srp_params, True),
+        (KeyExchange.DHE_DSS_EXPORT, dh_params, True),
+        (KeyExchange.SRP_SHA, vec(2, prime[:128]), False), (KeyExchange.DH_RSA, b"", False),
+        (KeyExchange.ECDH_ECDSA, b"", False), (KeyExchange.ECDH_RSA, vec(1, b"\x04" + bytes(64)), False),
+        (KeyExchange.DH_DSS, vec(2, prime), False), (KeyExchange.RSA_EXPORT, vec(2, bytes(64)), False),
+    ):
+        for index, version in enumerate(versions):
+            tail = (b"\x04\x01" if version >= 0x0303 else b"") + signature if signed else b""
+            out.append(bytes([index, kinds.index(kx)]) + body + tail)
+    return out
+
+
+def add_todays_seeds(out: dict[str, list[bytes]]) -> None:
+    """Seeds of the key_exchange, hello_sequences, compression, starttls, capture_tools and large_hello targets, SSLv2-format
+    hellos offering TLS 1.0 / 1.2 for ``server``, DEFLATE / anon / export / STARTTLS captures for ``capture``."""
+    contexts: list[tuple[int, KeyExchange, bytes]] = []
+    for version, kx, _index, c2s, s2c, _line in live_handshakes():
+        contexts += [(version, kx, m) for m in plaintext_handshake_messages(c2s) + plaintext_handshake_messages(s2c)]
+    for stream in capture_streams():
+        for message in plaintext_handshake_messages(stream):
+            contexts += [(version, kx, message) for version, kx in _CONTEXTS_FOR_CAPTURES]
+    out["key_exchange"] += _key_exchange_seeds(contexts)
+    for _version, _kx, message in contexts:
+        if message[0] in (1, 2):
+            out["hello_sequences"].append(bytes([message[0] - 1]) + message[4:])
+    def extension(ext_type: int, data: bytes) -> bytes:
+        return ext_type.to_bytes(2, "big") + len(data).to_bytes(2, "big") + data
+
+    retry = extension(0x2B, b"\x03\x04") + extension(0x33, b"\x11\xec")  # RFC 8446 §4.1.4: X25519MLKEM768
+    out["hello_sequences"].append(b"\x01\x03\x03" + messages.HELLO_RETRY_REQUEST_RANDOM + b"\x00\x13\x01\x00"
+                                  + len(retry).to_bytes(2, "big") + retry)
+    shares = b"\x11\xec\x04\xc0" + bytes(1216) + b"\x00\x1d\x00\x20" + bytes(32)  # hybrid (1,216 bytes) and x25519
+    offer = extension(0x2B, b"\x02\x03\x04") + extension(0x33, len(shares).to_bytes(2, "big") + shares)
+    out["hello_sequences"].append(b"\x00\x03\x03" + bytes(32) + b"\x00\x00\x02\x13\x01\x01\x00"
+                                  + len(offer).to_bytes(2, "big") + offer)
+    texts = [stream[:3000] for stream in capture_streams()[:4]] + [b"GET / HTTP/1.1\r\n" * 40, bytes(16384)]
+    out["compression"] += [_compressed_records(texts), _compressed_records(texts, split=7),
+                           _compressed_records([bytes(1 << 20)]), _compressed_records([b"x" * 16385]),
+                           _compressed_records([b"one"])[:-4], (9).to_bytes(2, "big") + zlib.compress(b"a")]
+    for (client, server), (*_, c2s, s2c, _line) in zip(STARTTLS_PRELUDES, live_handshakes() * 2, strict=False):
+        out["starttls"] += [bytes([1, 128]) + client + c2s[:600], bytes([0, 128]) + server + s2c[:600],
+                            bytes([1 | 40, 64]) + client + server + c2s[:100]]
+    captures = [(path.read_bytes(), _keylog_text()) for path in sorted(CAPTURES.iterdir())]
+    captures += _live_captures() + list(synthetic_sessions())
+    for capture, keylog in captures:
+        key_bytes = keylog.encode()[:0xFFFF]
+        for tool in range(3):
+            out["capture_tools"].append(bytes([tool]) + len(key_bytes).to_bytes(2, "big") + key_bytes + capture)
+    out["large_hello"] += [  # the shapes of tests/hostile's LARGE_HELLOS, as fuzz/targets.large_client_hello layouts
+        bytes([0, 0x40, 0, 0, 0xFF, 0xFF, 0xFF, 0xFF, 255, 0]),  # 32,767 suites, 16,383 empty extensions, 9 records
+        bytes([1, 3, 0xE8, 4 | 2, 0xFF, 0xFF, 0, 4, 255, 0]),  # 32,760 schemes, a session ID, 1000-byte records
+        bytes([2, 0, 0, 0, 0xFF, 0xFF, 0x10, 0, 255, 3]) + b"abc",  # SSL 3.0-capable server
+        bytes([0, 0, 0, 1, 0, 0, 0xFF, 0xFF, 1, 0]),  # repeated extension type
+        bytes([0, 0x40, 0, 0x90, 0xFF, 0xFF, 0, 1, 2, 0xFF]) + bytes(255),  # handshake length one more than sent
+    ]
+    for record in out["sslv2"]:  # the captured SSLv2-format hello offering TLS 1.0 and 1.2 (RFC 5246 Appendix E.2)
+        for version in (b"\x03\x01", b"\x03\x03"):
+            for config in (0, 1):
+                out["server"].append(bytes([config, 0]) + record[:3] + version + record[5:])
+    for capture, _line in list(synthetic_sessions()) + _live_captures()[1::2]:
+        out["capture"].append(capture)  # DEFLATE, anon, export, STARTTLS: shapes the suite's captures lack
 
 
 def seeds(target: str) -> tuple[bytes, ...]:

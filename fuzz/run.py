@@ -39,7 +39,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-ALL_TARGETS = ("deframer", "message", "extension", "sslv2", "client", "server", "established", "keylog", "capture")
+ALL_TARGETS = ("deframer", "message", "extension", "sslv2", "client", "server", "established", "keylog", "capture",
+               "key_exchange", "hello_sequences", "compression", "starttls", "capture_tools", "large_hello")
 DEFAULT_SECONDS = 20
 INPUT_TIMEOUT = 10  # seconds for one input: longer is a hang
 RSS_LIMIT_MB = 1024

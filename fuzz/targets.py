@@ -27,31 +27,46 @@ Input layouts (what the seed corpus in ``fuzz/corpus.py`` writes):
   ``type(1) length(2) plaintext`` that the other side seals with its real write keys.
 * ``keylog``: key log file bytes (decoded the way ``load_keylog`` does, UTF-8 with replacement).
 * ``capture``: a pcap / pcapng (optionally gzip) file.
+* ``key_exchange``: byte 0 = version, byte 1 = key exchange, then a ServerKeyExchange / ClientKeyExchange body.
+* ``hello_sequences``: byte 0 bit 0 = ClientHello (0) or ServerHello (1), then the hello's body.
+* ``compression``: one direction's DEFLATE records as ``length(2) fragment`` items.
+* ``starttls``: byte 0 = direction (bit 0) and start offset, byte 1 = where the client's prelude ends, then bytes.
+* ``capture_tools``: byte 0 = tool (keylog check, --write-pcap, --inject-secrets), 2-byte key log length, the key log,
+  then a capture file.
+* ``large_hello``: a compact description of a ClientHello up to 131,396 bytes (see :func:`large_client_hello`).
 """
 
 from __future__ import annotations
 
 import functools
 import inspect
+import json
 import os
 import tempfile
-from collections.abc import Callable
+import zlib
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from tlsstate.capture.decrypt import DecryptOptions, decrypt_capture
+from tlsstate.capture.decrypt import ConnectionResult, Decryption, DecryptOptions, decrypt_capture
+from tlsstate.capture.export import PlaintextCapture, inject_secrets, used_keylog_lines
+from tlsstate.capture.groups import KeyExchangeGroup, certificate_group, server_key_exchange_group
+from tlsstate.capture.keycheck import check_keylogs
 from tlsstate.capture.keysource import KeySource, RsaKey, load_rsa_key
-from tlsstate.capture.pcap import CaptureError
+from tlsstate.capture.pcap import CaptureError, open_capture
+from tlsstate.capture.starttls import HEAD_KEPT, find_hello, identify
+from tlsstate.cli.keylog import render as render_keylog_check
 from tlsstate.config import TLSConfig
 from tlsstate.connection import Connection
 from tlsstate.crypto.certs import generate_self_signed
 from tlsstate.crypto.suites import KeyExchange, by_name
 from tlsstate.record import Deframer
+from tlsstate.record.compression import Decompressor
 from tlsstate.sessions.cache import SessionCache
 from tlsstate.wire import extensions as ext
 from tlsstate.wire import messages
-from tlsstate.wire.constants import AlertDescription, ProtocolVersion
-from tlsstate.wire.errors import InternalError, ProtocolError, TLSError
-from tlsstate.wire.keylog import parse_keylog
+from tlsstate.wire.constants import MAX_COMPRESSED_LENGTH, MAX_PLAINTEXT_LENGTH, AlertDescription, ProtocolVersion
+from tlsstate.wire.errors import DecompressionFailure, InternalError, ProtocolError, TLSError
+from tlsstate.wire.keylog import parse_keylog, scan_keylog
 
 ROOT = Path(__file__).resolve().parents[1]
 VECTORS = Path(os.environ.get("TLSSTATE_VECTORS", ROOT.parent / "shared" / "vectors"))
@@ -362,13 +377,21 @@ def fuzz_established(data: bytes) -> None:
 
 
 def fuzz_keylog(data: bytes) -> None:
-    """NSS key log text: malformed lines are warnings, never exceptions."""
-    keylog, warnings = parse_keylog(data.decode("utf-8", errors="replace"))
+    """NSS key log text: malformed lines are warnings, never exceptions; ``keylog check``'s line scan
+    (:func:`scan_keylog`) finds the same malformed lines and an entry for every other non-comment line."""
+    text = data.decode("utf-8", errors="replace")
+    keylog, warnings = parse_keylog(text)
     for warning in warnings:
         if not isinstance(warning, str):
             raise FuzzBug(f"warning {warning!r} is not text")
     repr(keylog)
     len(keylog)
+    entries, malformed = scan_keylog(text)
+    if len(malformed) != len(warnings):
+        raise FuzzBug(f"scan_keylog finds {len(malformed)} malformed lines, parse_keylog {len(warnings)}")
+    for entry in entries:
+        if keylog.line_of(entry.label, entry.key) is None and not entry.label.endswith("_N"):
+            raise FuzzBug(f"line {entry.line} ({entry.label}) is an entry of the scan but not of the key log")
 
 
 # ------------------------------------------------------------------------------------------ capture
@@ -399,6 +422,15 @@ def _scratch_dir() -> str:
     return shm if os.path.isdir(shm) and os.access(shm, os.W_OK) else tempfile.gettempdir()
 
 
+def check_no_hidden_error(connections: Sequence[ConnectionResult]) -> None:
+    """The capture reader turns an exception while processing a record into a note and an ``internal_error`` cause
+    (capture/stream.py: a capture must never end in a traceback), like Connection._guard; it is still a bug."""
+    for connection in connections:
+        hidden = [note for note in connection.session.notes if ": cannot process (" in note]
+        if hidden or any(u["cause"] == "internal_error" for u in connection.undecryptable()):
+            raise FuzzBug(f"connection {connection.number}: the capture reader hid an exception: {hidden}")
+
+
 def fuzz_capture(data: bytes) -> None:
     """The whole decrypt pipeline (pcap/pcapng/gzip framing, TCP, sessions, records) on a hostile file."""
     keys = KeySource(rsa_keys=list(_rsa_keys()))
@@ -413,8 +445,306 @@ def fuzz_capture(data: bytes) -> None:
             return
         for connection in result.connections:
             connection.to_json()
+        check_no_hidden_error(result.connections)
     finally:
         os.unlink(name)
+
+
+# ------------------------------------------------------------------------------------------ key exchange messages
+
+
+def fuzz_key_exchange(data: bytes) -> None:
+    """ServerKeyExchange and ClientKeyExchange under every version and key exchange, including the anonymous
+    (DH_anon, ECDH_anon), RSA_EXPORT, SRP and static (EC)DH forms (RFC 5246 §7.4.3/§7.4.7, RFC 4492 §2.5/§5.7,
+    RFC 2246 §7.4.3, RFC 5054 §2.8); what parses must serialize back to the same body (no silently wrong view),
+    and the capture report's group naming (capture/groups.py) on it gives a name or None.
+    Byte 0: version, byte 1: key exchange, the rest: the message body."""
+    if len(data) < 2:
+        return
+    version = MESSAGE_VERSIONS[data[0] % len(MESSAGE_VERSIONS)]
+    key_exchange = list(KeyExchange)[data[1] % len(KeyExchange)]
+    body = data[2:]
+    for message_class in (messages.ServerKeyExchange, messages.ClientKeyExchange):
+        try:
+            parsed = message_class.parse(body, version, key_exchange)
+        except ProtocolError as exc:
+            _check_alert(exc)
+            continue
+        again = parsed.serialize(version) if isinstance(parsed, messages.ClientKeyExchange) else parsed.serialize()
+        if again != body:
+            raise FuzzBug(f"{message_class.__name__} ({key_exchange.value}, 0x{version:04x}) serializes to other "
+                          f"bytes than it was parsed from: {body.hex()} -> {again.hex()}")
+    try:
+        server_key_exchange_group(body, version, key_exchange)
+    except ProtocolError as exc:
+        _check_alert(exc)
+    certificate_group(body)
+
+
+# ------------------------------------------------------------------------------------------ hello sequences
+
+
+def _extensions_by_hand(block: bytes) -> list[tuple[int, bytes]]:
+    """The reference reading of an extensions block (RFC 5246 §7.4.1.4), for comparison with ExtensionBlock."""
+    out, pos = [], 0
+    while pos + 4 <= len(block):
+        length = int.from_bytes(block[pos + 2 : pos + 4], "big")
+        out.append((int.from_bytes(block[pos : pos + 2], "big"), block[pos + 4 : pos + 4 + length]))
+        pos += 4 + length
+    return out
+
+
+def _check_sequence(name: str, lazy: Sequence[object], eager: tuple[object, ...]) -> None:
+    """A compact sequence behaves as the tuple of its items: length, items, slices, equality, hash, repr."""
+    if len(lazy) != len(eager) or tuple(lazy) != eager or lazy != eager or not lazy == list(eager):
+        raise FuzzBug(f"{name} differs from the tuple of its items")
+    if hash(lazy) != hash(eager) or repr(lazy) != repr(eager):
+        raise FuzzBug(f"{name}: hash or repr differs from the tuple's")
+    if eager and any(lazy[index] != eager[index] for index in (0, -1, len(eager) // 2)):
+        raise FuzzBug(f"{name}: an item differs")
+    for part in (slice(1, None), slice(None, None, -1), slice(len(eager) // 3, None, 2)):
+        if tuple(lazy[part]) != eager[part] or lazy[part] != eager[part]:
+            raise FuzzBug(f"{name}[{part}] differs")
+    if len(eager) > 1 and lazy == eager[:-1]:
+        raise FuzzBug(f"{name} equals a shorter tuple")
+
+
+def _key_shares_of(hello: messages.ClientHello | messages.ServerHello) -> None:
+    """The capture report's key share reading (capture/groups.py KeyExchangeGroup) of one hello."""
+    group = KeyExchangeGroup()
+    try:
+        if isinstance(hello, messages.ClientHello):
+            group.client_hello(hello)
+        else:
+            group.server_hello(hello, hello.is_hello_retry_request)
+    except ProtocolError as exc:
+        _check_alert(exc)
+    json.dumps(group.to_json())
+    group.describe()
+
+
+def fuzz_hello_sequences(data: bytes) -> None:
+    """The lazily built sequences of a parsed hello (wire/sequences.py): U16Sequence cipher suites and the
+    ExtensionBlock, compared with a reading by hand; and the capture report's key shares of it (capture/groups.py).
+    Byte 0 bit 0: ClientHello or ServerHello; then the body."""
+    if not data:
+        return
+    message_class = messages.ServerHello if data[0] & 1 else messages.ClientHello
+    body = data[1:]
+    try:
+        hello = message_class.parse(body)
+    except ProtocolError as exc:
+        _check_alert(exc)
+        return
+    if isinstance(hello, messages.ClientHello):
+        session_length = body[34]
+        suites_at = 35 + session_length
+        suites_length = int.from_bytes(body[suites_at : suites_at + 2], "big")
+        raw = body[suites_at + 2 : suites_at + 2 + suites_length]
+        values = tuple(int.from_bytes(raw[i : i + 2], "big") for i in range(0, len(raw), 2))
+        _check_sequence("cipher_suites", hello.cipher_suites, values)
+        for value in (*values[:3], -1, 0x10000, 0, 0xFFFF, "x"):
+            if (value in hello.cipher_suites) != (value in values):
+                raise FuzzBug(f"{value!r} in cipher_suites is wrong")
+    _key_shares_of(hello)
+    if hello.extensions is None:
+        return
+    block_length = sum(4 + len(e.data) for e in hello.extensions)
+    reference = tuple(messages.Extension(t, d) for t, d in _extensions_by_hand(body[len(body) - block_length :]))
+    _check_sequence("extensions", hello.extensions, reference)
+    if hello.serialize() != body:
+        raise FuzzBug(f"{message_class.__name__} serializes to other bytes than it was parsed from")
+
+
+# ------------------------------------------------------------------------------------------ DEFLATE records
+
+
+def compression_records(data: bytes) -> list[bytes]:
+    """``length(2) fragment`` items (the last one may be short), each fragment at most 2^14 + 1024 bytes."""
+    items, pos = [], 0
+    while pos + 2 <= len(data):
+        length = min(int.from_bytes(data[pos : pos + 2], "big"), MAX_COMPRESSED_LENGTH)
+        items.append(data[pos + 2 : pos + 2 + length])
+        pos += 2 + length
+    return items
+
+
+def fuzz_compression(data: bytes) -> None:
+    """One direction's DEFLATE records (RFC 3749 §2, RFC 5246 §6.2.2): bombs, garbage, a stream split over
+    records at any point. Typed DecompressionFailure only, at most 2^14 bytes out per record, and what every
+    record gave, joined, is what one unbounded zlib stream gives for the joined fragments (no lost or invented
+    bytes). Input: ``length(2) fragment`` items."""
+    records = compression_records(data)
+    decompressor = Decompressor()
+    out = bytearray()
+    for fragment in records:
+        try:
+            plaintext = decompressor.decompress(fragment)
+        except DecompressionFailure as exc:
+            _check_alert(exc)
+            return
+        if len(plaintext) > MAX_PLAINTEXT_LENGTH:
+            raise FuzzBug(f"a record decompressed to {len(plaintext)} bytes (> 2^14)")
+        out += plaintext
+    reference = zlib.decompressobj()
+    try:
+        expected = reference.decompress(b"".join(records), len(out) + 1)
+    except zlib.error:
+        return  # e.g. a stream that ended and a new one began: the pieces were read as separate streams
+    if reference.eof:
+        return  # a finished stream followed by another one: compared piece by piece above
+    if bytes(out) != expected:
+        raise FuzzBug(f"records decompressed to {len(out)} bytes, the joined stream to {len(expected)} different ones")
+
+
+# ------------------------------------------------------------------------------------------ STARTTLS prelude
+
+
+def _find_hello_by_hand(data: bytes, from_client: bool, start: int) -> int:
+    """The reference: the first offset >= start whose 11 bytes are a plausible hello record (starttls.find_hello)."""
+    for pos in range(start, len(data) - 10):
+        length, body = data[pos + 3] << 8 | data[pos + 4], int.from_bytes(data[pos + 6 : pos + 9], "big")
+        if (data[pos] == 22 and data[pos + 1] == 3 and data[pos + 2] <= 4 and 4 <= length <= 16384 + 2048
+                and data[pos + 5] == 2 - from_client and body >= 38 and data[pos + 9] == 3 and data[pos + 10] <= 4):
+            return pos
+    return -1
+
+
+def fuzz_starttls(data: bytes) -> None:
+    """The plaintext-prelude finder and the protocol namer (capture/starttls.py). Byte 0: bit 0 = the client's
+    direction, the rest a start offset; byte 1: where the client's prelude ends and the server's begins."""
+    if len(data) < 2:
+        return
+    from_client, start, rest = bool(data[0] & 1), data[0] >> 1, data[2:]
+    found = find_hello(rest, from_client, start)
+    if found != _find_hello_by_hand(rest, from_client, start):
+        raise FuzzBug(f"find_hello gives {found}, the reference {_find_hello_by_hand(rest, from_client, start)}")
+    if find_hello(bytearray(rest), from_client, start) != found:
+        raise FuzzBug("find_hello differs on a bytearray")
+    split = data[1] * len(rest) // 255
+    if not isinstance(name := identify(rest[:split][:HEAD_KEPT], rest[split:][:HEAD_KEPT]), str | None):
+        raise FuzzBug(f"identify gave {name!r}")
+
+
+# ------------------------------------------------------------------------------------------ capture tools
+
+
+def split_capture_tools_input(data: bytes) -> tuple[int, bytes, bytes]:
+    """``capture_tools`` input: byte 0 = tool, 2-byte key log length, the key log, then the capture file."""
+    length = int.from_bytes(data[1:3], "big") if len(data) >= 3 else 0
+    return (data[0], data[3 : 3 + length], data[3 + length :]) if len(data) >= 3 else (0, b"", b"")
+
+
+def _write_pcap_of(capture: str, keys: KeySource, directory: str) -> None:
+    """``decrypt --write-pcap`` (capture/export.py PlaintextCapture) wired the way cli/decrypt.py wires it; the file
+    written must read back as a capture carrying as many TCP payload bytes as were decrypted."""
+    out_path = os.path.join(directory, "plain.pcap")
+    with open(out_path, "wb") as out:
+        pcap = PlaintextCapture(out)
+        options = DecryptOptions(sink_factory=pcap.sink, max_buffer=1 << 20)
+        options.on_time, options.on_start, options.on_done = pcap.clock, pcap.started, pcap.done
+        try:
+            result = decrypt_capture(capture, keys, options)
+        except CaptureError:  # not a capture, or CaptureWriteFailed (a time pcap cannot hold)
+            return
+        finally:
+            pcap.close()
+    check_no_hidden_error(result.connections)
+    decrypted = sum(c.session.client.app_bytes + c.session.server.app_bytes for c in result.connections)
+    with open_capture(out_path) as reader:
+        written = sum(len(segment.payload) for segment in reader.segments())
+    if written != decrypted:
+        raise FuzzBug(f"--write-pcap wrote {written} bytes of TCP payload for {decrypted} bytes decrypted")
+
+
+def _inject_secrets_of(capture: str, keys: KeySource, directory: str) -> None:
+    """``decrypt --inject-secrets``: the pcapng written must read back with its packets and its key log block."""
+    try:
+        result = decrypt_capture(capture, keys, DecryptOptions(max_buffer=1 << 20))
+    except CaptureError:
+        return
+    check_no_hidden_error(result.connections)
+    lines = used_keylog_lines(keys.keylog, result.connections)
+    out_path = Path(directory) / "secrets.pcapng"
+    packets = inject_secrets(capture, out_path, lines)  # cli/decrypt.py catches OSError only
+    again = Decryption(out_path, KeySource())
+    list(again)
+    if again.packets != packets or (lines and not again.keylog_text):
+        raise FuzzBug(f"the injected capture reads back as {again.packets} packets (wrote {packets}), "
+                      f"{len(again.keylog_text)} key log blocks")
+
+
+def fuzz_capture_tools(data: bytes) -> None:
+    """``tlsstate keylog check`` (capture/keycheck.py with wire/keylog.py scan_keylog), ``decrypt --write-pcap`` and
+    ``decrypt --inject-secrets`` (capture/export.py) on a hostile capture with a hostile key log. Input: see
+    :func:`split_capture_tools_input` (tool 0 = keylog check, 1 = write-pcap, 2 = inject-secrets)."""
+    tool, keylog, capture = split_capture_tools_input(data)
+    with tempfile.TemporaryDirectory(dir=_scratch_dir()) as directory:
+        capture_path, keylog_path = os.path.join(directory, "in.pcap"), os.path.join(directory, "in.keys")
+        Path(capture_path).write_bytes(capture)
+        Path(keylog_path).write_bytes(keylog)
+        if tool % 3 == 0:
+            try:
+                report = check_keylogs(capture_path, [Path(keylog_path)])
+            except CaptureError:
+                return
+            json.dumps(report.to_json())
+            render_keylog_check(report)
+            return
+        keys = KeySource()
+        keys.add_keylog_text(keylog.decode("utf-8", errors="replace"), "fuzz keys")
+        (_write_pcap_of if tool % 3 == 1 else _inject_secrets_of)(capture_path, keys, directory)
+
+
+# ------------------------------------------------------------------------------------------ large ClientHello
+
+
+def large_client_hello(data: bytes) -> tuple[int, bytes] | None:
+    """The ``large_hello`` layout expanded: byte 0 = server config, bytes 1-2 = record size (1..2^14, 0 = 2^14),
+    byte 3 = flags (bit 0: extensions of one type, a repeat; bit 1: a session ID of 32 bytes; bit 2: a
+    signature_algorithms extension as large as the count allows; bits 4-7: a signed change of the handshake length),
+    bytes 4-5 / 6-7 = how many cipher suites / extensions, byte 8 = compression methods, then a u8-length extension
+    body repeated in every extension, the rest appended to the extensions block. Lengths are computed (RFC 5246
+    §7.4.1.2) so a small input reaches a 131,396-byte ClientHello; the record stream goes to a server Connection."""
+    if len(data) < 10:
+        return None
+    record_size = int.from_bytes(data[1:3], "big") % (1 << 14) or 1 << 14
+    flags, n_suites, n_extensions = data[3], int.from_bytes(data[4:6], "big") >> 1, int.from_bytes(data[6:8], "big") >> 2
+    unit_length = data[9]
+    unit, extra = data[10 : 10 + unit_length], data[10 + unit_length :]
+    suites = (b"".join((0x8000 + i).to_bytes(2, "big") for i in range(n_suites)) + b"\xc0\x2f\x00\x2f\xc0\x2b")[-65534:]
+    extensions = bytearray(b"\x00\x0a\x00\x04\x00\x02\x00\x17")  # supported_groups: secp256r1
+    if flags & 4:
+        schemes = b"\x08\x09" * 32757 + b"\x04\x01\x04\x03\x08\x04"
+        extensions += b"\x00\x0d" + (len(schemes) + 2).to_bytes(2, "big") + len(schemes).to_bytes(2, "big") + schemes
+    for i in range(n_extensions):  # whole extensions while they fit in the block (extension_data<0..2^16-1>)
+        if len(extensions) + 4 + len(unit) > 0xFFFF:
+            break
+        ext_type = 0x8000 if flags & 1 else 0x8000 + i
+        extensions += ext_type.to_bytes(2, "big") + len(unit).to_bytes(2, "big") + unit
+    extensions = (extensions + extra)[:0xFFFF]
+    session_id = bytes(range(32)) if flags & 2 else b""
+    compression = bytes(range(1, data[8])) + b"\x00"
+    body = (b"\x03\x03" + bytes(32) + bytes([len(session_id)]) + session_id + len(suites).to_bytes(2, "big") + suites
+            + bytes([len(compression)]) + compression + len(extensions).to_bytes(2, "big") + extensions)
+    declared = max(0, len(body) + ((flags >> 4) - 8 if flags >> 4 else 0))
+    message = b"\x01" + declared.to_bytes(3, "big") + body
+    stream = b"".join(b"\x16\x03\x01" + len(message[i : i + record_size]).to_bytes(2, "big") + message[i : i + record_size]
+                      for i in range(0, len(message), record_size))
+    return data[0], stream
+
+
+def fuzz_large_hello(data: bytes) -> None:
+    """A server Connection fed ClientHellos up to what their length fields allow (131,396 bytes, RFC 5246 §7.4.1.2) in
+    records of any size: the path above max_handshake_message_length, the compact suite and extension sequences and
+    the repeat bitmap. Typed alerts only, within the per-input time and memory limits."""
+    expanded = large_client_hello(data)
+    if expanded is None:
+        return
+    config_index, stream = expanded
+    config = server_configs()[config_index % len(server_configs())]()
+    conn = Connection(config, server_side=True)
+    _drive(conn, stream, len(stream))
 
 
 # Bugs already reported to their owners (see docs/fuzzing.md and the strict xfail tests). With
@@ -454,6 +784,12 @@ TARGETS: dict[str, Callable[[bytes], None]] = {
         "keylog": fuzz_keylog,
         "capture": fuzz_capture,
         "established": fuzz_established,
+        "key_exchange": fuzz_key_exchange,
+        "hello_sequences": fuzz_hello_sequences,
+        "compression": fuzz_compression,
+        "starttls": fuzz_starttls,
+        "capture_tools": fuzz_capture_tools,
+        "large_hello": fuzz_large_hello,
     }.items()
 }
 

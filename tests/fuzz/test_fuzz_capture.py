@@ -18,7 +18,9 @@ from hypothesis import HealthCheck, given, settings
 
 from fuzz import corpus, targets
 from fuzz.strategies import mutated
-from tlsstate.capture.decrypt import decrypt_capture
+from tests.helpers.synthetic_tls import TLS10, Params, build_session, write_session
+from tlsstate.capture.decrypt import DecryptOptions, decrypt_capture
+from tlsstate.capture.keycheck import check_keylogs
 from tlsstate.capture.keysource import KeySource
 from tlsstate.capture.pcap import CaptureError
 
@@ -145,3 +147,24 @@ def test_gzip_capture_memory_is_bounded(kind: str) -> None:
                             timeout=120, check=True)
     grown_mib = int(result.stdout.strip())
     assert grown_mib < 32, f"peak RSS grew by {grown_mib} MiB for a ~100 KB capture"
+
+
+def test_a_record_that_does_not_inflate_is_its_own_cause_not_a_hidden_error(tmp_path: Path) -> None:
+    """Found when the capture targets learned to see exceptions the capture reader turns into notes
+    (``targets.check_no_hidden_error``): a DEFLATE session (built from the RFC layouts) whose client sends a record that
+    inflates to 1 MiB. The reader passed a string where a Cause belongs (AttributeError, noted as "cannot process"),
+    so the bomb and the two client records after it were counted as "missing_secret" and ``keylog check`` called a
+    complete key log incomplete. Now: cause ``decompression_failure`` for those 3 records, and the keys are covered."""
+    session = build_session(Params(0x002F, TLS10, "AES", 16, "sha1", 16, compression=1),
+                            [b"GET / HTTP/1.1\r\n" * 10, bytes(1 << 20), b"after the bomb"], [b"HTTP/1.1 200 OK\r\n\r\nhi"])
+    capture, keylog = write_session(session, tmp_path, "bomb")
+    keys = KeySource()
+    keys.add_keylog_file(keylog)
+    [conn] = decrypt_capture(capture, keys, DecryptOptions(keep_records=True)).connections
+    targets.check_no_hidden_error([conn])
+    [entry] = conn.undecryptable()
+    assert (entry["direction"], entry["records"], entry["cause"]) == ("client_to_server", 3, "decompression_failure")
+    assert "client record 3 decompresses to more than 16384 bytes" in entry["message"]
+    assert conn.session.client.app_bytes == len(b"GET / HTTP/1.1\r\n" * 10)
+    report = check_keylogs(capture, [keylog])
+    assert report.covered and report.connections[0].problems == []

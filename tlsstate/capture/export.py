@@ -35,6 +35,7 @@ from tlsstate.capture.pcap import (
 )
 from tlsstate.capture.tcp import TcpConnection
 from tlsstate.capture.writer import SNAPLEN, FrameWriter
+from tlsstate.wire.errors import CaptureWriteFailed
 from tlsstate.wire.keylog import KeyLog
 
 __all__ = ["PlaintextCapture", "inject_secrets", "used_keylog_lines"]
@@ -43,8 +44,19 @@ MSS = 65000  # payload bytes per written segment (IPv4 total length is 16 bits)
 CLIENT_ISN, SERVER_ISN = 1000, 5000000
 TH_FIN, TH_SYN, TH_PSH, TH_ACK = 0x01, 0x02, 0x08, 0x10
 CLIENT_MAC, SERVER_MAC = b"\x02\x00\x00\x00\x00\x01", b"\x02\x00\x00\x00\x00\x02"
+PCAP_SECONDS_LIMIT = 1 << 32  # a pcap record header's ts_sec is a 32-bit count of seconds
+PCAPNG_TICKS_LIMIT = 1 << 64  # an EPB's timestamp is 64 bits of (here) microseconds (pcapng §4.3)
 TLS13_USED = ("CLIENT_EARLY_TRAFFIC_SECRET", "CLIENT_HANDSHAKE_TRAFFIC_SECRET", "SERVER_HANDSHAKE_TRAFFIC_SECRET",
               "CLIENT_TRAFFIC_SECRET_0", "SERVER_TRAFFIC_SECRET_0")
+
+
+def _microseconds(time: float, limit_us: int, what: str) -> int:
+    """``time`` (seconds since the epoch, as read from the capture) in whole microseconds, or CaptureWriteFailed when
+    the output's timestamp cannot hold it (a hostile pcapng may claim 2^64 ticks of a second each, if_tsresol 0)."""
+    microseconds = round(time * 1_000_000)
+    if not 0 <= microseconds < limit_us:
+        raise CaptureWriteFailed(f"a packet time of {time:.6g} s since 1970 is outside what {what} can hold")
+    return microseconds
 
 
 class _Stream:
@@ -68,6 +80,7 @@ class PlaintextCapture:
         self.frames = FrameWriter(out, "pcap")
         self.time = 0.0
         self.packets = 0
+        self.failed = False  # a segment could not be written: close() then writes no more
         self._streams: dict[int, _Stream] = {}  # TCP connections not yet handed out
 
     def clock(self, time: float) -> None:
@@ -128,14 +141,20 @@ class PlaintextCapture:
             ethertype = dpkt.ethernet.ETH_TYPE_IP
         macs = (SERVER_MAC, CLIENT_MAC) if from_client else (CLIENT_MAC, SERVER_MAC)  # destination first
         frame = dpkt.ethernet.Ethernet(dst=macs[0], src=macs[1], type=ethertype, data=ip)
-        self.frames.write(bytes(frame), round(self.time * 1_000_000))
+        try:
+            ts = _microseconds(self.time, PCAP_SECONDS_LIMIT * 1_000_000, "a pcap timestamp")
+        except CaptureWriteFailed:
+            self.failed = True
+            raise
+        self.frames.write(bytes(frame), ts)
         self.packets += 1
         stream.seq[from_client] += len(payload) + (1 if flags & (TH_SYN | TH_FIN) else 0)
 
     def close(self) -> None:
-        """Close the streams that carried data and were not handed out (FIN each way), flush the file."""
+        """Close the streams that carried data and were not handed out (FIN each way), flush the file; after a
+        CaptureWriteFailed only flush (the FINs would fail the same way)."""
         for stream in self._streams.values():
-            if stream.opened:
+            if stream.opened and not self.failed:
                 self._finish(stream)
         self._streams.clear()
         self.out.flush()
@@ -178,7 +197,8 @@ def _block(block_type: int, body: bytes) -> bytes:
 
 def inject_secrets(capture: str | Path, out_path: Path, keylog_lines: list[str]) -> int:
     """Write ``capture``'s packets to ``out_path`` as pcapng with a Decryption Secrets Block of ``keylog_lines``;
-    returns the number of packets written. Raises OSError when a file cannot be read or written."""
+    returns the number of packets written. Raises OSError when a file cannot be read or written, CaptureWriteFailed
+    for a packet time a pcapng timestamp cannot hold."""
     secrets = "".join(f"{line}\n" for line in keylog_lines).encode("ascii")
     interfaces: dict[int, int] = {}  # link type -> interface id
     packets = 0
@@ -190,7 +210,7 @@ def inject_secrets(capture: str | Path, out_path: Path, keylog_lines: list[str])
             if interface is None:
                 interface = interfaces[linktype] = len(interfaces)
                 out.write(_block(BLOCK_IDB, struct.pack("<HHI", linktype, 0, SNAPLEN)))
-            ts = round(time * 1_000_000)
+            ts = _microseconds(time, PCAPNG_TICKS_LIMIT, "a pcapng timestamp in microseconds")
             out.write(_block(BLOCK_EPB, struct.pack("<IIIII", interface, ts >> 32, ts & 0xFFFFFFFF, len(frame),
                                                      len(frame)) + frame))
             packets += 1

@@ -165,7 +165,7 @@ class CaptureReader:
         endian = "<" if struct.unpack_from("<I", header)[0] in (PCAP_MAGIC_US, PCAP_MAGIC_NS) else ">"
         magic_value, _maj, _min, _tz, _sig, _snap, linktype = struct.unpack(endian + "IHHiIII", header)
         divisor = 1e9 if magic_value == PCAP_MAGIC_NS else 1e6
-        linktype &= 0x0FFFFFFF
+        linktype &= 0xFFFF  # the LinkType is the low 16 bits; FCS length and reserved bits above (draft-ietf-opsawg-pcap §4)
         record = struct.Struct(endian + "IIII")
         read = self._read
         pos = 24

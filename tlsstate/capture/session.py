@@ -285,12 +285,12 @@ class TlsSession:
             content_type, plaintext = half.open(record)
             if direction.decompressor is not None:
                 plaintext = direction.decompressor.decompress(plaintext)  # RFC 5246 §6.2.2, RFC 3749
-        except DecompressionFailure as exc:
+        except DecompressionFailure as exc:  # the direction's zlib stream cannot go on: its later records fail too
             direction.records_failed += 1
-            cause = Cause("decompression_failure", f"decompression failed: {exc.message}")
+            cause = Cause("decompression_failure", f"{direction.writer} {exc.message}")
             self.log_record(direction, record.content_type, seq, len(record.fragment), "decompression_failure",
                             direction.key_label, cause=cause)
-            self.note(f"{direction.writer} {exc.message}")
+            self.note(cause.message)
             direction.lost_state(cause)
             return
         except (BadRecordMAC, ProtocolError) as exc:

@@ -40,7 +40,7 @@ class Cause:
 #: first record or the Finished check; a record failing its integrity check later; a TCP gap; a capture that
 #: starts after the handshake; keys that need something else (RSA key, PSK, a resumed session not in the capture);
 #: a version / suite / compression this build cannot decrypt; a malformed record; the capture ending in a record; a
-#: compressed record that does not inflate (or inflates past 2^14 bytes, RFC 5246 §6.2.2).
+#: record that does not inflate (RFC 5246 §6.2.2: not DEFLATE data, or over 2^14 bytes), and the direction's later ones.
 CAUSE_KINDS = ("missing_secret", "wrong_key", "bad_record_mac", "tcp_gap", "mid_stream", "missing_key_material",
                "unsupported", "record_error", "truncated", "internal_error", "decompression_failure")
 

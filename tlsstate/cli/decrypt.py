@@ -165,6 +165,7 @@ def _decrypt(
     from tlsstate.capture.decrypt import DecryptOptions, decrypt_capture
     from tlsstate.capture.export import PlaintextCapture
     from tlsstate.capture.pcap import CaptureError
+    from tlsstate.wire.errors import CaptureWriteFailed
 
     pcap: PlaintextCapture | None = None
     if write_pcap is not None:
@@ -185,6 +186,8 @@ def _decrypt(
         options.progress = report_progress
         try:
             return decrypt_capture(capture, keys, options)
+        except CaptureWriteFailed as exc:
+            _fail(f"cannot write {write_pcap}: {exc}")
         except CaptureError as exc:
             _fail(str(exc))
         except OSError as exc:
@@ -200,11 +203,14 @@ def _decrypt(
 def _inject(capture: Path, out: Path, keys: KeySource, result: CaptureResult) -> None:
     """``--inject-secrets``: the capture as pcapng with the key log lines its connections use."""
     from tlsstate.capture.export import inject_secrets, used_keylog_lines
+    from tlsstate.wire.errors import CaptureWriteFailed
 
     try:
         inject_secrets(capture, out, used_keylog_lines(keys.keylog, result.connections))
     except OSError as exc:
         _fail(f"cannot write {out}: {exc.strerror}")
+    except CaptureWriteFailed as exc:
+        _fail(f"cannot write {out}: {exc}")
 
 
 def _pick(connections: list[ConnectionResult], number: int | None, option: str) -> ConnectionResult:

@@ -185,6 +185,11 @@ class CaptureReadFailed(CaptureError):
     """Decompression failed part-way (corrupt or truncated gzip): the message says why (internal to the reader)."""
 
 
+class CaptureWriteFailed(CaptureError):
+    """A packet of the capture cannot be written to ``decrypt --write-pcap`` / ``--inject-secrets`` output: its time
+    is outside what the output format's timestamp holds (pcap: 32-bit seconds; pcapng: 64-bit microseconds)."""
+
+
 def __getattr__(name: str) -> object:
     """``errors.ConnectionClosed`` was the old name of :class:`ConnectionClosedError` (it clashed with the event)."""
     if name == "ConnectionClosed":
