@@ -260,3 +260,16 @@ def tshark_tcp(tshark: str, capture: Path) -> list[TsharkFrame]:
         flags = {name for name, cell in zip(ANALYSIS, cells[5:], strict=True) if cell}
         frames.append(TsharkFrame(int(cells[0]), float(cells[1]), int(cells[2]), int(cells[3]), int(cells[4]), flags))
     return frames
+
+
+def tshark_record_frames(tshark: str, capture: Path, keylog: Path) -> list[int]:
+    """The frame number of every TLS record tshark dissects (a record is shown in the frame that completes it;
+    one entry per record, in capture order)."""
+    out = subprocess.run([tshark, "-r", str(capture), "-o", f"tls.keylog_file:{keylog}", "-Y", "tls", "-T", "fields",
+                          "-e", "frame.number", "-e", "tls.record.content_type"],
+                         check=True, capture_output=True, text=True, timeout=120).stdout
+    frames: list[int] = []
+    for line in out.splitlines():
+        number, _, types = line.partition("\t")
+        frames += [int(number)] * len([t for t in types.split(",") if t])
+    return frames
