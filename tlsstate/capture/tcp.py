@@ -182,20 +182,22 @@ class StreamReassembler:
         if event.length:
             self._report(event)
         self._drain()
-        while self.pending and (self.pending_bytes > self.max_buffer or self._pending_order[0] <= self._acked):
+        while self.pending and (self.pending_bytes > self.max_buffer or self._pending_order[0] < self._acked):
             self._skip_to_first_pending()
 
     def acked(self, ack: int) -> None:
-        """The receiver acknowledged up to ``ack`` (RFC 9293 §3.4: the next sequence number it expects). Bytes it
-        acknowledged that the capture never showed will not be sent again: a hole below it is a gap now, not at
-        the end of the capture (tshark: ``tcp.analysis.ack_lost_segment``)."""
+        """The receiver acknowledged up to ``ack`` (RFC 9293 §3.4: the next sequence number it expects). When that
+        covers a hole and bytes held after it, the hole's bytes reached the receiver without the capture seeing
+        them and will not be sent again: it is a gap now, not at the end of the capture (tshark:
+        ``tcp.analysis.ack_lost_segment``). An acknowledgment that ends exactly at the hole's end is not enough:
+        a capture whose frames were reordered around it (merged captures) may still bring the hole's segment."""
         if self.isn is None:
             return
         delta = (ack - self.last_seq32) % MOD
         if delta >= HALF:
             return  # an old acknowledgment: nothing new
         self._acked = max(self._acked, self._last_offset + delta)
-        while self.pending and self._pending_order[0] <= self._acked:
+        while self.pending and self._pending_order[0] < self._acked:
             self._skip_to_first_pending()
 
     def _hold(self, event: Retransmission, offset: int, payload: bytes | memoryview) -> int | None:
