@@ -67,6 +67,7 @@ class Retransmission:
 # delivered bytes kept (references to the pieces, no copies) to compare retransmitted copies against: about a
 # window in flight; more keeps large frames alive and costs the allocator (measured: +6% CPU at 64 KiB segments)
 RECENT_BYTES = 128 * 1024
+RECENT_PIECES = 512  # and at most this many pieces (a capture of tiny segments must not make each comparison long)
 
 
 class StreamReassembler:
@@ -275,6 +276,8 @@ class StreamReassembler:
 
     def _emit(self, data: bytes | memoryview) -> None:
         recent = self._recent
+        if len(recent) >= RECENT_PIECES:
+            self._recent_bytes -= len(recent.popleft()[1])
         recent.append((self.next_offset, data))
         self._recent_bytes += len(data)
         while self._recent_bytes > RECENT_BYTES and len(recent) > 1:

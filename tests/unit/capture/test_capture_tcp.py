@@ -6,7 +6,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tlsstate.capture.tcp import Gap, Retransmission, StreamReassembler
+from tlsstate.capture.tcp import RECENT_BYTES, RECENT_PIECES, Gap, Retransmission, StreamReassembler
 
 
 def _reassembler(max_buffer: int = 1 << 20) -> tuple[StreamReassembler, bytearray, list[Gap]]:
@@ -132,3 +132,17 @@ def test_a_hole_the_receiver_acknowledged_is_a_gap_at_once() -> None:
     assert gaps == [Gap(10, 10, 3)] and bytes(out) == b"a" * 10 + b"c" * 10
     r.segment(1010, b"b" * 10, frame=4)  # a late copy after all: delivered bytes again, not data
     assert r.retransmitted_bytes == 10 and bytes(out) == b"a" * 10 + b"c" * 10
+
+
+def test_the_copies_kept_for_comparison_are_bounded() -> None:
+    """Tiny segments must not make every retransmission's comparison long, nor large ones keep many frames alive:
+    what is kept of the delivered stream is bounded in pieces and bytes; older repeats are counted, unchecked."""
+    r, out, _gaps, events = _counting()
+    for i in range(5000):
+        r.segment(1000 + i, bytes([i & 0xFF]), frame=i + 1)
+    assert len(r._recent) <= RECENT_PIECES
+    r.segment(1000, b"\x00\x01", frame=6000)  # the first two bytes again: long gone from what is kept
+    assert events[-1].length == 2 and events[-1].unchecked == 2 and events[-1].differing == 0
+    for i in range(4):
+        r.segment(1000 + 5000 + i * 65536, bytes(65536), frame=7000 + i)
+    assert r._recent_bytes <= RECENT_BYTES + 65536 and len(out) == 5000 + 4 * 65536
