@@ -215,6 +215,23 @@ class Damage:
 
         return _rebuilt(frame, edit)
 
+    def zero_window_probe(self, index: int) -> None:
+        """The receiver's last segment before data frame ``index`` advertises a zero window, and the sender probes
+        it (RFC 9293 §3.8.6.1) with the first byte of frame ``index``, 100 µs before sending that frame."""
+        found = _tcp(self.frames[index][1])
+        assert found is not None
+        sender = found[1].sport
+        last = max(i for i in range(index) if (t := _tcp(self.frames[i][1])) is not None and t[1].sport != sender)
+
+        def closed(tcp: dpkt.tcp.TCP) -> None:
+            tcp.win = 0
+
+        def probe(tcp: dpkt.tcp.TCP) -> None:
+            tcp.data = tcp.data[:1]
+
+        self.frames[last] = (self.frames[last][0], _rebuilt(self.frames[last][1], closed))
+        self.frames.insert(index, (self.frames[index][0] - 1e-4, _rebuilt(self.frames[index][1], probe)))
+
     def keep_alive(self, index: int) -> None:
         """After data frame ``index`` (the sender's latest so far): a keep-alive, one garbage byte at the sequence
         number just before the next one (RFC 9293 §3.8.4), with ACK only."""
@@ -244,7 +261,7 @@ class TsharkFrame:
 
 
 ANALYSIS = ("retransmission", "fast_retransmission", "spurious_retransmission", "out_of_order", "lost_segment",
-            "keep_alive", "zero_window_probe", "duplicate_ack")
+            "keep_alive", "zero_window_probe", "duplicate_ack", "zero_window")
 
 
 def tshark_tcp(tshark: str, capture: Path) -> list[TsharkFrame]:

@@ -131,6 +131,26 @@ def test_counts_per_direction_match_tsharks_analysis(live: Live, tmp_path: Path)
     assert any("differ from the first copy; the first copy was used" in note for note in document["notes"])
 
 
+def test_a_zero_window_probe_is_not_data(live: Live, tmp_path: Path) -> None:
+    """RFC 9293 §3.8.6.1 / §3.10.7.4: a receiver with a zero window does not accept the probe's byte, so the segment
+    that carries that byte afterwards is not a retransmission: tshark flags only the probe, and so do we."""
+    d = Damage(list(live.frames))
+    d.zero_window_probe(d.data_frames(live.port)[10])
+    damaged = tmp_path / "zwp.pcap"
+    write_frames(damaged, d.frames, live.linktype)
+    analysis = tshark_tcp(require_binary("tshark"), damaged)
+    probes = [f for f in analysis if "zero_window_probe" in f.flags]
+    assert [f.sport for f in probes] == [live.port]
+    assert not [f for f in analysis if f.flags & set(RETRANSMITTED)]
+    conn = _decrypt(damaged, live.keylog)
+    document = conn.to_json()
+    assert document["server_to_client_zero_window_probes"] == 1 and conn.tcp.server_stream.retransmissions == []
+    assert document["server_to_client_retransmitted_bytes"] == 0 and document["records_failed"] == 0
+    _, server_plain = tshark_follow(require_binary("tshark"), damaged, live.keylog)
+    assert server_plain == RESPONSE
+    assert document["server_to_client_sha256"] == hashlib.sha256(server_plain).hexdigest()
+
+
 @pytest.mark.parametrize("altered", ["first", "later"])
 def test_the_first_copy_is_used_as_tshark_does(live: Live, tmp_path: Path, altered: str) -> None:
     """One segment arrives twice with different bytes: tshark decrypts from the first copy; so do we (the same

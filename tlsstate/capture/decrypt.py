@@ -193,6 +193,8 @@ class ConnectionResult:
             "server_to_client_differing_bytes": self.tcp.server_stream.differing_bytes,
             "client_to_server_keep_alives": self.tcp.client_stream.keep_alives,
             "server_to_client_keep_alives": self.tcp.server_stream.keep_alives,
+            "client_to_server_zero_window_probes": self.tcp.client_stream.zero_window_probes,
+            "server_to_client_zero_window_probes": self.tcp.server_stream.zero_window_probes,
             "retransmissions": self.retransmissions(),
             "prelude": self.prelude.to_json() if self.prelude is not None else None,
             "undecryptable": self.undecryptable(),

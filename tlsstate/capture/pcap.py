@@ -55,7 +55,7 @@ VIEW_FROM = 4096  # frames larger than this are decoded over a memoryview (copie
 @dataclass(slots=True)
 class Segment:
     """One TCP segment: addresses as text, ports, 32-bit seq, flags, payload, capture index (1-based frame number)
-    and time, and the 32-bit acknowledgment number (meaningful when ACK is set)."""
+    and time, the 32-bit acknowledgment number (meaningful when ACK is set) and the window field (unscaled)."""
 
     index: int
     time: float
@@ -67,6 +67,7 @@ class Segment:
     flags: int
     payload: bytes | memoryview  # a view into the packet read from the file
     ack: int = 0
+    window: int = 65535
 
 
 def _ip_text(packed: bytes) -> str:
@@ -272,7 +273,7 @@ class CaptureReader:
                 continue
             payload = tcp.data if isinstance(tcp.data, bytes | memoryview) else bytes(tcp.data)
             yield Segment(index, ts, _ip_text(ip.src), tcp.sport, _ip_text(ip.dst), tcp.dport, tcp.seq, tcp.flags, payload,
-                          tcp.ack)
+                          tcp.ack, tcp.win)
 
     def _network_layer(self, linktype: int, frame: bytes | memoryview) -> dpkt.ip.IP | dpkt.ip6.IP6 | None:
         if linktype == LINKTYPE_ETHERNET:

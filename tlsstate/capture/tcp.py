@@ -111,6 +111,8 @@ class StreamReassembler:
         self.retransmitted_segments = 0
         self.differing_bytes = 0  # repeated bytes whose value differed from the copy kept (an overlap conflict)
         self.keep_alives = 0
+        self.zero_window_probes = 0
+        self.receiver_window = 1  # the window the receiver last advertised (only whether it is 0 matters)
         self.out_of_order_segments = 0
         self.out_of_order: list[int] = []  # frames of the first MAX_EVENTS out-of-order segments
         self.saw_syn = False
@@ -160,6 +162,11 @@ class StreamReassembler:
             self.fin = True
             self.fin_offset = end
         if not payload:
+            return
+        if self.receiver_window == 0 and len(payload) == 1 and offset == self._highest() and not fin:
+            # a zero-window probe (RFC 9293 §3.8.6.1): the receiver, whose window is 0, does not accept its byte
+            # (§3.10.7.4), so the segment that carries it later is no retransmission (tshark agrees)
+            self.zero_window_probes += 1
             return
         if offset == self.next_offset and not self.pending:  # the common case: the next bytes, nothing held
             self._emit(payload)
@@ -390,6 +397,7 @@ class TcpTracker:
         from_client = a == conn.client
         stream, peer = (conn.client_stream, conn.server_stream) if from_client else (conn.server_stream,
                                                                                       conn.client_stream)
+        peer.receiver_window = seg.window  # what this side can receive: the other direction's window
         if peer.pending and flags & ACK:  # an acknowledgment matters only to a stream holding data after a hole
             peer.acked(seg.ack)
         if is_syn:

@@ -41,7 +41,8 @@ NOT_FACTS = frozenset({"connection", "notes", "gaps", "retransmissions", "record
                        "records_undecryptable", "records_truncated"})
 #: the TCP counters of --json, shown only when something happened
 TCP_COUNTERS = frozenset(f"{way}_{what}" for way in ("client_to_server", "server_to_client")
-                         for what in ("retransmitted_bytes", "retransmitted_segments", "differing_bytes", "keep_alives"))
+                         for what in ("retransmitted_bytes", "retransmitted_segments", "differing_bytes", "keep_alives",
+                                      "zero_window_probes"))
 FACT_LIMIT = 400  # characters of one fact (a first line of hostile data can be long)
 
 

@@ -146,3 +146,16 @@ def test_the_copies_kept_for_comparison_are_bounded() -> None:
     for i in range(4):
         r.segment(1000 + 5000 + i * 65536, bytes(65536), frame=7000 + i)
     assert r._recent_bytes <= RECENT_BYTES + 65536 and len(out) == 5000 + 4 * 65536
+
+
+def test_a_zero_window_probe_is_not_accepted() -> None:
+    """RFC 9293 §3.8.6.1: with the receiver's window at 0 the sender probes with one new byte, which the receiver
+    does not accept (§3.10.7.4); the segment that brings it when the window opens is new data, not a repeat."""
+    r, out, _gaps, events = _counting()
+    r.segment(1000, b"abc", frame=1)
+    r.receiver_window = 0
+    r.segment(1003, b"d", frame=2)  # the probe
+    assert r.zero_window_probes == 1 and bytes(out) == b"abc"
+    r.receiver_window = 65535
+    r.segment(1003, b"defg", frame=3)
+    assert bytes(out) == b"abcdefg" and events == [] and r.retransmitted_bytes == 0
