@@ -3,11 +3,14 @@
 One :class:`StreamReassembler` per direction turns segments — in any order, retransmitted, overlapping —
 into the byte stream the receiver saw, delivered in order through a callback. Out-of-order data waits in
 a buffer bounded by ``max_buffer`` bytes (a TCP window is at most 1 GiB with scaling; the default 32 MiB
-covers real windows); when the buffer overflows, or at end of capture / FIN with data still missing, the
-hole is declared a *gap*: it is reported (offset and length) and delivery continues after it, so the TLS
+covers real windows); when the receiver acknowledges bytes past the hole (it got what the capture missed), the
+buffer overflows, or the capture ends with data still missing, the
+hole is declared a *gap*: it is reported (offset, length, frame) and delivery continues after it, so the TLS
 layer can resynchronise on a record boundary instead of stopping. Overlapping data keeps the first copy
 received (as Wireshark does); every repeated byte is counted, per segment, with its stream offset and capture
 frame (:class:`Retransmission`), and repeated bytes that differ from the copy kept are counted as such.
+Keep-alives (RFC 9293 §3.8.4) and zero-window probes (§3.8.6.1) are counted apart and carry no data. What counts
+as what was checked frame by frame against tshark 4.0's ``tcp.analysis`` flags (tests/interop).
 
 :class:`TcpTracker` maps segments to connections (the 4-tuple, with the SYN sender as client when seen)
 and starts a new connection when a SYN reuses a finished 4-tuple. A connection whose two streams are complete (each
