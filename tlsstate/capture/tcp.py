@@ -172,7 +172,14 @@ class StreamReassembler:
             self.zero_window_probes += 1
             return
         if offset == self.next_offset and not self.pending:  # the common case: the next bytes, nothing held
-            self._emit(payload)
+            recent = self._recent  # _emit, inlined for the common case
+            recent.append((offset, payload))
+            self._recent_bytes += len(payload)
+            if self._recent_bytes > RECENT_BYTES or len(recent) > RECENT_PIECES:
+                self._trim_recent()
+            self.next_offset = end
+            self.bytes_delivered += len(payload)
+            self.deliver(payload)
             return
         if len(payload) == 1 and end == self._highest():
             self.keep_alives += 1  # RFC 9293 §3.8.4: one byte already acknowledged, only to provoke an ACK
@@ -286,15 +293,19 @@ class StreamReassembler:
 
     def _emit(self, data: bytes | memoryview) -> None:
         recent = self._recent
-        if len(recent) >= RECENT_PIECES:
-            self._recent_bytes -= len(recent.popleft()[1])
         recent.append((self.next_offset, data))
         self._recent_bytes += len(data)
-        while self._recent_bytes > RECENT_BYTES and len(recent) > 1:
-            self._recent_bytes -= len(recent.popleft()[1])
+        if self._recent_bytes > RECENT_BYTES or len(recent) > RECENT_PIECES:
+            self._trim_recent()
         self.next_offset += len(data)
         self.bytes_delivered += len(data)
         self.deliver(data)
+
+    def _trim_recent(self) -> None:
+        """Forget the oldest delivered pieces beyond RECENT_BYTES / RECENT_PIECES (always keep the latest)."""
+        recent = self._recent
+        while len(recent) > 1 and (self._recent_bytes > RECENT_BYTES or len(recent) > RECENT_PIECES):
+            self._recent_bytes -= len(recent.popleft()[1])
 
     def _drain(self) -> None:
         pending, order = self.pending, self._pending_order
@@ -398,8 +409,10 @@ class TcpTracker:
             self.connections[key] = conn
             self.all.append(conn)
         from_client = a == conn.client
-        stream, peer = (conn.client_stream, conn.server_stream) if from_client else (conn.server_stream,
-                                                                                      conn.client_stream)
+        if from_client:
+            stream, peer = conn.client_stream, conn.server_stream
+        else:
+            stream, peer = conn.server_stream, conn.client_stream
         peer.receiver_window = seg.window  # what this side can receive: the other direction's window
         if peer.pending and flags & ACK:  # an acknowledgment matters only to a stream holding data after a hole
             peer.acked(seg.ack)
