@@ -24,14 +24,12 @@ from tests.helpers.browser import launch_chromium, open_page
 from tests.helpers.capture import loopback_capture, stop_process
 from tests.helpers.env import VECTORS, free_port, require_binary
 from tests.helpers.peers import TLSSTATE, make_cli_pki, run_connect, s_server_www
+from tests.helpers.tcp_damage import Damage, live_tls_capture, tshark_record_frames, tshark_tcp
 from tlsstate.bench.captures import ssl_capture
 from tlsstate.capture.writer import (
     CLIENT,
-    SERVER,
     drop_segment,
     read_frames,
-    reorder_and_retransmit,
-    tcp_payload_length,
     write_frames,
 )
 
@@ -66,6 +64,11 @@ DOM = """() => Array.from(document.querySelectorAll(".conn")).map(s => ({
   gaps: Array.from(s.querySelectorAll(".timeline tbody tr.gap")).map(r => ({
     text: r.textContent.trim(), next: r.nextElementSibling ? r.nextElementSibling.id : null})),
   retransmissions: Array.from(s.querySelectorAll(".timeline tbody tr.retx")).map(r => r.textContent.trim()),
+  marks: (all => all.flatMap((r, i) => !r.classList.contains("mark") ? [] : [{
+    kind: r.classList.contains("gap") ? "gap" : "retx", text: r.textContent.trim(), frame: +r.dataset.frame,
+    offset: +r.dataset.offset, length: +r.dataset.length, conflict: r.classList.contains("conflict"),
+    before: all.slice(0, i).filter(p => !p.classList.contains("mark")).length}])
+  )(Array.from(s.querySelectorAll(".timeline tbody tr"))),
   rows: Array.from(s.querySelectorAll(".timeline tbody tr:not(.mark)")).map(r => ({
     id: r.id, type: r.cells[1].textContent, seq: r.cells[2].textContent, length: r.cells[3].textContent,
     key: r.cells[5].textContent,
@@ -392,7 +395,10 @@ def test_a_tcp_gap_is_marked_where_it_falls(chromium: Any, tmp_path: Path) -> No
     opened, sections = dom(chromium, out)
     check_against_json(sections, args)
     (gap,) = sections[0]["gaps"]
-    assert gap["text"] == f"⚠ TCP gap: {lost} bytes missing client → server here"
+    (after_hole,) = [f for f in tshark_tcp(require_binary("tshark"), damaged) if "lost_segment" in f.flags]
+    assert after_hole.sport == CLIENT[1]  # tshark: "previous segment not captured" on the frame after the hole
+    assert gap["text"] == (f"⚠ TCP gap: {lost} bytes missing client → server here (frame {after_hole.number}, "
+                           f"stream offset {after_hole.seq - 1 - lost})")
     rows = sections[0]["rows"]
     after = next(i for i, row in enumerate(rows) if row["id"] == gap["next"])
     client = [(i, int(row["seq"])) for i, row in enumerate(rows) if row["key"] == "client write key (epoch 1)"]
@@ -469,34 +475,56 @@ def test_tls13_key_update_is_a_new_branch(chromium: Any, tmp_path: Path) -> None
     opened.page.context.close()
 
 
-def test_tcp_retransmissions_are_marked(chromium: Any, tmp_path: Path) -> None:
-    made = ssl_capture(tmp_path, connections=1, records=30, payload=bytes(range(256)) * 8)
-    _, frames = read_frames(made.capture)
-    damaged_frames = reorder_and_retransmit(frames)
+def test_tcp_retransmissions_are_marked_where_tshark_sees_them(chromium: Any, tmp_path: Path) -> None:
+    """A real loopback capture with segments sent again (at once, much later, straddling two segments, with other
+    bytes): one mark per retransmitted frame, with tshark's frame number, the bytes repeated (from tshark's relative
+    sequence numbers) and the stream offset, placed after exactly the records tshark completes in earlier frames."""
+    tshark = require_binary("tshark")
+    capture, keylog, port = live_tls_capture(tmp_path, bytes(range(256)) * 400, bytes(range(255, -1, -1)) * 1000)
+    linktype, frames = read_frames(capture)
+    d = Damage(list(frames))
+    server, client = d.data_frames(port), d.data_frames(dpkt_sport(frames[0][1]) or 0)
+    assert len(server) > 16 and len(client) > 6, (len(server), len(client))
+    d.altered_copy(server[14], server[15])
+    d.overlap(server[10], server[11], server[12])
+    d.duplicate(server[5], server[8])
+    d.duplicate(server[3])
+    d.duplicate(client[4])
     damaged = tmp_path / "retx.pcap"
-    write_frames(damaged, damaged_frames)
+    write_frames(damaged, d.frames, linktype)
+    flagged = {f.number: f for f in tshark_tcp(tshark, damaged)
+               if f.flags & {"retransmission", "spurious_retransmission", "fast_retransmission"}}
+    assert len(flagged) == 5
+    highest: dict[int, int] = {}  # per sender: just past the highest relative sequence number tshark had seen
+    repeated: dict[int, int] = {}
+    for f in tshark_tcp(tshark, damaged):
+        top = highest.get(f.sport, 1)
+        if f.number in flagged:
+            repeated[f.number] = min(f.seq + f.length, top) - f.seq
+        highest[f.sport] = max(top, f.seq + f.length)
+    record_frames = tshark_record_frames(tshark, damaged, keylog)
 
-    def sent(frames_: list[Any], port: int) -> int:  # TCP payload bytes from ``port``, as dpkt reads them
-        return sum(tcp_payload_length(f) for _, f in frames_ if dpkt_sport(f) == port)
-
-    again = {lane: sent(damaged_frames, port) - sent(frames, port) for lane, port in (("client", CLIENT[1]),
-                                                                                       ("server", SERVER[1]))}
     out = tmp_path / "retx.html"
-    args: list[str | Path] = [damaged, "--keylog", made.keylog]
+    args: list[str | Path] = [damaged, "--keylog", keylog]
     assert cli("decrypt", *args, "--html", out, "-q").returncode == 0
     opened, sections = dom(chromium, out)
     check_against_json(sections, args)
-    marked = {"client": 0, "server": 0}
-    for text in sections[0]["retransmissions"]:
-        match = re.fullmatch(r"↻ TCP retransmission: (\d+) bytes again (client|server) → (?:client|server) here", text)
-        assert match, text
-        marked[match.group(2)] += int(match.group(1))
-    # every byte TCP counted again is on the timeline; the reassembler counts no more than the frames repeated
-    # (exact duplicates of a segment may be dropped before it)
+    assert len(sections[0]["rows"]) == len(record_frames)  # one row per record, as tshark dissects them
+    marks = [m for m in sections[0]["marks"] if m["kind"] == "retx"]
+    assert [m["frame"] for m in marks] == sorted(flagged)
+    for mark in marks:
+        f = flagged[mark["frame"]]
+        assert mark["length"] == repeated[f.number] > 0
+        assert mark["offset"] == f.seq - 1  # tshark's relative seq 1 is stream offset 0
+        lane = "server → client" if f.sport == port else "client → server"
+        assert mark["text"].startswith(f"↻ TCP retransmission: {mark['length']} bytes again {lane} here "
+                                       f"(frame {f.number}, stream offset {mark['offset']})")
+        assert mark["before"] == sum(1 for frame in record_frames if frame < f.number)  # placed where it happened
+    (conflict,) = [m for m in marks if m["conflict"]]
+    assert conflict["text"].endswith(": 8 bytes differ from the first copy, which was used")
     facts = dict(re.findall(r"(\w+_retransmitted_bytes)(\d+)", sections[0]["facts"]))
-    assert marked == {"client": int(facts.get("client_to_server_retransmitted_bytes", 0)),
-                      "server": int(facts.get("server_to_client_retransmitted_bytes", 0))}
-    assert 0 < marked["client"] <= again["client"] and marked["server"] <= again["server"]
+    assert int(facts["server_to_client_retransmitted_bytes"]) == sum(
+        n for number, n in repeated.items() if flagged[number].sport == port)
     opened.page.context.close()
 
 

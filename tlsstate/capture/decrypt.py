@@ -125,7 +125,17 @@ class ConnectionResult:
         """TCP gaps per direction."""
         out: list[dict[str, int | str]] = []
         for name, stream in (("client_to_server", self.tcp.client_stream), ("server_to_client", self.tcp.server_stream)):
-            out.extend({"direction": name, "offset": g.offset, "length": g.length} for g in stream.gaps)
+            out.extend({"direction": name, "offset": g.offset, "length": g.length, "frame": g.frame}
+                       for g in stream.gaps)
+        return out
+
+    def retransmissions(self) -> list[dict[str, int | str]]:
+        """TCP segments that repeated bytes, per direction (the first ``tcp.MAX_EVENTS`` of each): ``frame``, stream
+        ``offset``, ``length`` repeated, ``differing`` (bytes unlike the first copy, which was used), ``control``."""
+        out: list[dict[str, int | str]] = []
+        for name, stream in (("client_to_server", self.tcp.client_stream), ("server_to_client", self.tcp.server_stream)):
+            out.extend({"direction": name, "frame": r.frame, "offset": r.offset, "length": r.length,
+                        "differing": r.differing, "control": r.control} for r in stream.retransmissions)
         return out
 
     def undecryptable(self) -> list[dict[str, Any]]:
@@ -175,6 +185,17 @@ class ConnectionResult:
             "finished_verified": (all(ok for _w, ok in s.finished_checks) if s.finished_checks else None),
             "reason": s.reason() or None,
             "gaps": self.gaps(),
+            "client_to_server_retransmitted_bytes": self.tcp.client_stream.retransmitted_bytes,
+            "server_to_client_retransmitted_bytes": self.tcp.server_stream.retransmitted_bytes,
+            "client_to_server_retransmitted_segments": self.tcp.client_stream.retransmitted_segments,
+            "server_to_client_retransmitted_segments": self.tcp.server_stream.retransmitted_segments,
+            "client_to_server_differing_bytes": self.tcp.client_stream.differing_bytes,
+            "server_to_client_differing_bytes": self.tcp.server_stream.differing_bytes,
+            "client_to_server_keep_alives": self.tcp.client_stream.keep_alives,
+            "server_to_client_keep_alives": self.tcp.server_stream.keep_alives,
+            "client_to_server_zero_window_probes": self.tcp.client_stream.zero_window_probes,
+            "server_to_client_zero_window_probes": self.tcp.server_stream.zero_window_probes,
+            "retransmissions": self.retransmissions(),
             "prelude": self.prelude.to_json() if self.prelude is not None else None,
             "undecryptable": self.undecryptable(),
             "notes": s.notes,
@@ -331,9 +352,9 @@ class _Followers:
 
         def reassembler(which: str) -> StreamReassembler:
             return StreamReassembler(lambda data: direction(which).feed(data),
-                                     lambda gap: direction(which).gap(gap.length, gap.offset),
-                                     options.max_buffer, on_retransmit=(lambda n: session.log_retransmission(
-                                         direction(which), n)) if options.keep_records else None)
+                                     lambda gap: direction(which).gap(gap.length, gap.offset, gap.frame),
+                                     options.max_buffer, on_retransmit=lambda event: session.log_retransmission(
+                                         direction(which), event))
 
         conn = TcpConnection(number, client, server, first, reassembler("client"), reassembler("server"), known)
         if options.on_start is not None:

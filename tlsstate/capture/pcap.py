@@ -54,7 +54,8 @@ VIEW_FROM = 4096  # frames larger than this are decoded over a memoryview (copie
 
 @dataclass(slots=True)
 class Segment:
-    """One TCP segment: addresses as text, ports, 32-bit seq, flags, payload, capture index and time."""
+    """One TCP segment: addresses as text, ports, 32-bit seq, flags, payload, capture index (1-based frame number)
+    and time, the 32-bit acknowledgment number (meaningful when ACK is set) and the window field (unscaled)."""
 
     index: int
     time: float
@@ -65,6 +66,8 @@ class Segment:
     seq: int
     flags: int
     payload: bytes | memoryview  # a view into the packet read from the file
+    ack: int = 0
+    window: int = 65535
 
 
 def _ip_text(packed: bytes) -> str:
@@ -269,7 +272,8 @@ class CaptureReader:
             if isinstance(ip, dpkt.ip.IP) and (ip.mf or ip.offset):  # IP fragments are not reassembled
                 continue
             payload = tcp.data if isinstance(tcp.data, bytes | memoryview) else bytes(tcp.data)
-            yield Segment(index, ts, _ip_text(ip.src), tcp.sport, _ip_text(ip.dst), tcp.dport, tcp.seq, tcp.flags, payload)
+            yield Segment(index, ts, _ip_text(ip.src), tcp.sport, _ip_text(ip.dst), tcp.dport, tcp.seq, tcp.flags, payload,
+                          tcp.ack, tcp.win)
 
     def _network_layer(self, linktype: int, frame: bytes | memoryview) -> dpkt.ip.IP | dpkt.ip6.IP6 | None:
         if linktype == LINKTYPE_ETHERNET:

@@ -20,8 +20,18 @@ from tlsstate.capture import tls12, tls13
 from tlsstate.capture.groups import KeyExchangeGroup
 from tlsstate.capture.keysource import KeySource
 from tlsstate.capture.stream import HANDSHAKE_BUFFER, DirectionState
+from tlsstate.capture.tcp import MAX_EVENTS, Retransmission
 from tlsstate.capture.tls12 import CapturedSessions, Tls12Keys
-from tlsstate.capture.trace import DETAIL_RECORDS, SSLV2_CLIENT_HELLO, Cause, Derivation, KeyIds, RecordBytes, RecordInfo
+from tlsstate.capture.trace import (
+    DETAIL_RECORDS,
+    SSLV2_CLIENT_HELLO,
+    Cause,
+    Derivation,
+    KeyIds,
+    RecordBytes,
+    RecordInfo,
+    TcpEvent,
+)
 from tlsstate.crypto.negotiated import Negotiated
 from tlsstate.crypto.suites import CipherSuite, KeyExchange, by_id
 from tlsstate.handshake.hellos import (
@@ -86,8 +96,8 @@ class TlsSession:
         self.roles_swapped = False  # the TCP layer guessed the client wrong (no SYN seen); fixed by the ClientHello
         self.finished_checks: list[tuple[str, bool]] = []  # (writer, verify_data matched) per Finished
         self.key_ids = KeyIds()  # what the key log lines of this connection are keyed by
-        self.gaps_at: list[tuple[int, str, int]] = []  # (records kept before it, "c>s"/"s>c", bytes): TCP gaps
-        self.retransmissions_at: list[tuple[int, str, int]] = []  # the same for TCP retransmissions
+        self.gaps_at: list[TcpEvent] = []  # TCP gaps, where they fall among the kept records
+        self.retransmissions_at: list[TcpEvent] = []  # the same for TCP retransmissions
         self.record_bytes: dict[int, RecordBytes] = {}  # record index -> its bytes, for the page (DETAIL_RECORDS)
         self._reset_handshake()
         self.seen_tls = False
@@ -157,15 +167,20 @@ class TlsSession:
             self.record_bytes[len(self.records) - 1] = RecordBytes.of(record.content_type, record.version,
                                                                       record.fragment, plaintext)
 
-    def log_gap(self, direction: DirectionState, length: int) -> None:
+    def log_gap(self, direction: DirectionState, length: int, offset: int = 0, frame: int = 0) -> None:
         """A TCP gap in ``direction`` before its next record: where it falls among the kept records (the page)."""
         if self.keep_records:
-            self.gaps_at.append((len(self.records), direction.arrow, length))
+            self.gaps_at.append(TcpEvent(len(self.records), direction.arrow, length, offset, frame))
 
-    def log_retransmission(self, direction: DirectionState, length: int) -> None:
-        """TCP bytes of ``direction`` that arrived again, after the records kept so far (the page; bounded)."""
-        if self.keep_records and len(self.retransmissions_at) < 10_000:
-            self.retransmissions_at.append((len(self.records), direction.arrow, length))
+    def log_retransmission(self, direction: DirectionState, event: Retransmission) -> None:
+        """A TCP segment of ``direction`` that repeated bytes, after the records kept so far (the page; bounded).
+        Repeated bytes that differ from the first copy (which was used) are noted."""
+        if event.differing:
+            self.note(f"{direction.writer} stream: frame {event.frame} repeats {event.length} bytes at stream offset "
+                      f"{event.offset} of which {event.differing} differ from the first copy; the first copy was used")
+        if self.keep_records and len(self.retransmissions_at) < MAX_EVENTS:
+            self.retransmissions_at.append(TcpEvent(len(self.records), direction.arrow, event.length, event.offset,
+                                                    event.frame, event.differing, event.control))
 
     def record_finished(self, writer: str, matched: bool) -> None:
         """The result of checking a Finished message's verify_data against the rebuilt transcript."""

@@ -53,7 +53,7 @@ class StreamOwner(Protocol):
     def note(self, text: str) -> None:
         """A remark for the report."""
 
-    def log_gap(self, direction: DirectionState, length: int) -> None:
+    def log_gap(self, direction: DirectionState, length: int, offset: int = 0, frame: int = 0) -> None:
         """A TCP gap before ``direction``'s next bytes (placed on the page's timeline)."""
 
     def mark_not_tls(self, reason: str) -> None:
@@ -348,10 +348,10 @@ class DirectionState:
         """One more record not decrypted for ``cause``."""
         self.causes[cause] = self.causes.get(cause, 0) + 1
 
-    def gap(self, length: int, offset: int = 0) -> None:
-        """The TCP layer reports ``length`` bytes missing at stream ``offset``, before the next data."""
+    def gap(self, length: int, offset: int = 0, frame: int = 0) -> None:
+        """The TCP layer reports ``length`` bytes missing at stream ``offset``, before the data of ``frame``."""
         self.owner.note(f"{self.writer} stream: {length} bytes missing (TCP gap)")
-        self.owner.log_gap(self, length)
+        self.owner.log_gap(self, length, offset, frame)
         self.last_gap = (offset, length)
         self.gap_pending = True
         self.owner.gap_bytes += length

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from tlsstate.wire.constants import SSLV2_CLIENT_HELLO  # the type a --records line shows for an SSLv2 ClientHello
 
 __all__ = ["CAUSE_KINDS", "DETAIL_RECORDS", "SSLV2_CLIENT_HELLO", "Cause", "Derivation", "KeyIds", "RecordBytes",
-           "RecordInfo"]
+           "RecordInfo", "TcpEvent"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +62,22 @@ class RecordInfo:
 #: Records per connection whose bytes are kept for the page's record details (memory and page size stay bounded).
 DETAIL_RECORDS = 1000
 FRAGMENT_HEAD, FRAGMENT_TAIL, PLAINTEXT_HEAD = 32, 48, 64  # enough for an explicit nonce / IV and a tag / outer MAC
+
+
+@dataclass(slots=True)
+class TcpEvent:
+    """A TCP gap or retransmission where it falls among the records kept: ``before`` records were logged when the
+    capture reached it. ``arrow`` is ``c>s`` or ``s>c``; ``length`` the bytes missing or repeated at stream
+    ``offset``; ``frame`` the capture frame (1-based, as tshark numbers them); ``differing`` the repeated bytes
+    whose value was not the first copy's; ``control`` ``syn`` / ``fin`` for a repeated flag without data."""
+
+    before: int
+    arrow: str
+    length: int
+    offset: int = 0
+    frame: int = 0
+    differing: int = 0
+    control: str = ""
 
 
 @dataclass(slots=True)

@@ -37,8 +37,12 @@ __all__ = ["capture_connection", "capture_index", "capture_page"]
 TRAFFIC_GENERATION = re.compile(r"(CLIENT|SERVER)_TRAFFIC_SECRET_(\d+)")
 PUBLIC = frozenset({"client_random", "server_random", "encrypted_premaster", "session_hash"})
 #: --json keys the page shows elsewhere (the counters in the legend, gaps and notes in their own lists)
-NOT_FACTS = frozenset({"connection", "notes", "gaps", "records", "records_ok", "records_failed",
+NOT_FACTS = frozenset({"connection", "notes", "gaps", "retransmissions", "records", "records_ok", "records_failed",
                        "records_undecryptable", "records_truncated"})
+#: the TCP counters of --json, shown only when something happened
+TCP_COUNTERS = frozenset(f"{way}_{what}" for way in ("client_to_server", "server_to_client")
+                         for what in ("retransmitted_bytes", "retransmitted_segments", "differing_bytes", "keep_alives",
+                                      "zero_window_probes"))
 FACT_LIMIT = 400  # characters of one fact (a first line of hostile data can be long)
 
 
@@ -88,17 +92,13 @@ def _previous_generation(branch: TreeNode, name: str) -> TreeNode | None:
 
 
 def _tcp_marks(session: Any) -> list[TcpMark]:
-    """Where TCP gaps and retransmissions fall among the records (kept by the follower; read defensively)."""
-    marks: list[TcpMark] = [TcpMark(before, arrow == "c>s", length)
-                            for before, arrow, length in getattr(session, "gaps_at", [])]
-    for before, arrow, length in getattr(session, "retransmissions_at", []):
-        last = marks[-1] if marks else None
-        if last is not None and last.kind == "retransmission" and (last.before, last.from_client) == (before,
-                                                                                                     arrow == "c>s"):
-            last.length += length
-        else:
-            marks.append(TcpMark(before, arrow == "c>s", length, "retransmission"))
-    return sorted(marks, key=lambda mark: mark.before)
+    """Where TCP gaps and retransmissions fall among the records (kept by the follower; read defensively), one mark
+    per gap and per retransmitted segment, in capture order."""
+    marks = [TcpMark(e.before, e.arrow == "c>s", e.length, "gap", e.offset, e.frame)
+             for e in getattr(session, "gaps_at", [])]
+    marks += [TcpMark(e.before, e.arrow == "c>s", e.length, "retransmission", e.offset, e.frame, e.differing,
+                      e.control) for e in getattr(session, "retransmissions_at", [])]
+    return sorted(marks, key=lambda mark: (mark.before, mark.frame))
 
 
 def _fact_text(value: Any) -> str:
@@ -115,14 +115,9 @@ def _fact_text(value: Any) -> str:
 
 
 def _facts(document: dict[str, Any], conn: ConnectionResult) -> list[Fact]:
-    """Every --json key of the connection that has a value, in --json order, then what TCP retransmitted."""
-    facts = [Fact(key, _fact_text(value)) for key, value in document.items()
-             if key not in NOT_FACTS and value is not None and value != ""]
-    for name, stream in (("client_to_server", conn.tcp.client_stream), ("server_to_client", conn.tcp.server_stream)):
-        again = getattr(stream, "retransmitted_bytes", 0)
-        if again:
-            facts.append(Fact(f"{name}_retransmitted_bytes", str(again)))
-    return facts
+    """Every --json key of the connection that has a value, in --json order (TCP counters only when not 0)."""
+    return [Fact(key, _fact_text(value)) for key, value in document.items()
+            if key not in NOT_FACTS and value is not None and value != "" and not (key in TCP_COUNTERS and value == 0)]
 
 
 def _reason(record: object) -> str:

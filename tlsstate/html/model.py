@@ -103,12 +103,18 @@ class RecordView:
 @dataclass
 class TcpMark:
     """What TCP did to one direction's stream, shown before the record at ``before`` (a timeline index): bytes
-    missing (``gap``) or bytes that arrived again (``retransmission``, consecutive ones summed)."""
+    missing (``gap``) or bytes that one segment repeated (``retransmission``), at stream ``offset``, in capture
+    ``frame`` (0 when unknown); ``differing``: repeated bytes unlike the first copy (which was used); ``control``:
+    ``syn`` / ``fin`` for a flag sent again without data."""
 
     before: int
     from_client: bool
     length: int
     kind: str = "gap"
+    offset: int = 0
+    frame: int = 0
+    differing: int = 0
+    control: str = ""
 
 
 @dataclass
