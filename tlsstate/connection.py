@@ -216,7 +216,7 @@ class Connection:
             raise errors.ConnectionClosedError(clean=True)
         if not data:
             return
-        if not self.handshake_complete or self.renegotiating:
+        if not (self.handshake_complete and self._handshake.state.connected):  # not yet, or renegotiating
             self._early_data.append(bytes(data))
             return
         try:
