@@ -629,23 +629,9 @@ class Connection:
         keylog = self.config.keylog or _default_keylog()
         if keylog is not None:
             keylog.client_random(n.client_random, result.master_secret)
-        self.handshake_info = HandshakeComplete(
-            version=int(n.version),
-            cipher_suite=n.suite,
-            alpn=n.alpn,
-            server_name=n.server_name,
-            resumed=n.resumed,
-            extended_master_secret=n.extended_master_secret,
-            encrypt_then_mac=n.encrypt_then_mac,
-            key_exchange_group=n.key_exchange_group,
-            peer_certificates=tuple(result.peer_certificates),
-            renegotiation=renegotiation,
-        )
-        self._events.append(self.handshake_info)
         self._split_writes = self.config.split_cbc_records and record_splitting_applies(n.suite, n.version)
-        self._flush_handshake()
-        self._send_held_data()
-
+        self._publish(n, result.peer_certificates, extended_master_secret=n.extended_master_secret,
+                      encrypt_then_mac=n.encrypt_then_mac, renegotiation=renegotiation)
 
     def _handshake_finished13(self, result: Tls13Result) -> None:
         """TLS 1.3 Finished verified (RFC 9846 §4.4.4): publish the secrets, the event, the held data."""
@@ -659,23 +645,30 @@ class Connection:
             self._exporter = Tls13Exporter(n.suite.prf_hash, result.secrets.exporter_master_secret)
         self._key_update_at = self.config.key_update_after or key_update_limit(n.suite)
         self._padding_block = self.config.record_padding or 0
+        self._publish(n, result.peer_certificates, extended_master_secret=False, encrypt_then_mac=False,
+                      hello_retry=result.hello_retry)
+
+    def _publish(
+        self, n: Negotiated, peer_certificates: list[x509.Certificate], *, extended_master_secret: bool,
+        encrypt_then_mac: bool, renegotiation: bool = False, hello_retry: bool = False,
+    ) -> None:
+        """The end of every handshake: the HandshakeComplete event, the last flight, the data held meanwhile."""
         self.handshake_info = HandshakeComplete(
             version=int(n.version),
             cipher_suite=n.suite,
             alpn=n.alpn,
             server_name=n.server_name,
             resumed=n.resumed,
-            extended_master_secret=False,
-            encrypt_then_mac=False,
+            extended_master_secret=extended_master_secret,
+            encrypt_then_mac=encrypt_then_mac,
             key_exchange_group=n.key_exchange_group,
-            peer_certificates=tuple(result.peer_certificates),
-            hello_retry=result.hello_retry,
+            peer_certificates=tuple(peer_certificates),
+            renegotiation=renegotiation,
+            hello_retry=hello_retry,
         )
         self._events.append(self.handshake_info)
         self._flush_handshake()
-        for data in self._early_data:
-            self._seal_application_data(data)
-        self._early_data.clear()
+        self._send_held_data()
 
 
 def _security_parameters(result: HandshakeResult) -> SecurityParameters:
