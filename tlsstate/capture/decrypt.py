@@ -22,7 +22,7 @@ from tlsstate.capture.starttls import identify
 from tlsstate.capture.stream import DirectionState
 from tlsstate.capture.tcp import StreamReassembler, TcpConnection, TcpTracker
 from tlsstate.capture.tls12 import CapturedSessions
-from tlsstate.capture.trace import RecordInfo
+from tlsstate.capture.trace import PLAINTEXT_HEAD, RecordInfo
 from tlsstate.record.compression import compression_name
 from tlsstate.wire.constants import ProtocolVersion
 
@@ -39,6 +39,8 @@ class DecryptOptions:
     """What to keep besides the counters: record lines, plaintext sinks, progress callback."""
 
     keep_records: bool = False
+    #: bytes of each record's plaintext kept with its details (the --html pages; first DETAIL_RECORDS records)
+    detail_plaintext: int = PLAINTEXT_HEAD
     sink_factory: SinkFactory | None = None  # (connection number, "client"/"server") -> sink or None
     progress: Callable[[int, int], None] | None = None  # (bytes read, total bytes)
     max_buffer: int = 32 * 1024 * 1024
@@ -345,7 +347,8 @@ class _Followers:
                    known: bool) -> TcpConnection:
         """The TcpTracker's factory: a new TCP connection and the session following it."""
         options = self.options
-        session = TlsSession(self.keys, self.captured, keep_records=options.keep_records, mid_stream=not known)
+        session = TlsSession(self.keys, self.captured, keep_records=options.keep_records, mid_stream=not known,
+                             detail_plaintext=options.detail_plaintext)
 
         def direction(which: str) -> DirectionState:  # the TCP side's guess, corrected by the ClientHello
             return session.client if (which == "client") != session.roles_swapped else session.server

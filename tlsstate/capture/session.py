@@ -24,6 +24,7 @@ from tlsstate.capture.tcp import MAX_EVENTS, Retransmission
 from tlsstate.capture.tls12 import CapturedSessions, Tls12Keys
 from tlsstate.capture.trace import (
     DETAIL_RECORDS,
+    PLAINTEXT_HEAD,
     SSLV2_CLIENT_HELLO,
     Cause,
     Derivation,
@@ -66,11 +67,14 @@ class TlsSession:
     """A TLS connection: both directions, the handshake(s) seen and the results."""
 
     def __init__(
-        self, keys: KeySource, captured: CapturedSessions, *, keep_records: bool = False, mid_stream: bool = False
+        self, keys: KeySource, captured: CapturedSessions, *, keep_records: bool = False, mid_stream: bool = False,
+        detail_plaintext: int = PLAINTEXT_HEAD,
     ) -> None:
         self.keys = keys
         self.captured = captured
         self.keep_records = keep_records
+        #: bytes of each record's plaintext kept for the page's details (``decrypt --html-plaintext``)
+        self.detail_plaintext = detail_plaintext
         self.mid_stream = mid_stream
         self.client = DirectionState(self, "client")
         self.server = DirectionState(self, "server")
@@ -165,7 +169,7 @@ class TlsSession:
         """The bytes of the record just logged, for the page's record details (the first DETAIL_RECORDS only)."""
         if self.keep_records and self.records and len(self.record_bytes) < DETAIL_RECORDS:
             self.record_bytes[len(self.records) - 1] = RecordBytes.of(record.content_type, record.version,
-                                                                      record.fragment, plaintext)
+                                                                      record.fragment, plaintext, self.detail_plaintext)
 
     def log_gap(self, direction: DirectionState, length: int, offset: int = 0, frame: int = 0) -> None:
         """A TCP gap in ``direction`` before its next record: where it falls among the kept records (the page)."""

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 
 from tlsstate.wire.constants import SSLV2_CLIENT_HELLO  # the type a --records line shows for an SSLv2 ClientHello
 
-__all__ = ["CAUSE_KINDS", "DETAIL_RECORDS", "SSLV2_CLIENT_HELLO", "Cause", "Derivation", "KeyIds", "RecordBytes",
-           "RecordInfo", "TcpEvent"]
+__all__ = ["CAUSE_KINDS", "DETAIL_RECORDS", "PLAINTEXT_HEAD", "SSLV2_CLIENT_HELLO", "Cause", "Derivation", "KeyIds",
+           "RecordBytes", "RecordInfo", "TcpEvent"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,17 +86,21 @@ class RecordBytes:
 
     header: bytes
     fragment_edges: bytes  # the whole fragment when short, else its first FRAGMENT_HEAD + last FRAGMENT_TAIL bytes
-    plaintext: bytes  # at most PLAINTEXT_HEAD bytes; b"" when the record was not opened
+    plaintext: bytes  # its head (PLAINTEXT_HEAD bytes unless asked for more); b"" when the record was not opened
     plaintext_length: int
 
     @classmethod
-    def of(cls, content_type: int, version: int, fragment: bytes | memoryview, plaintext: bytes | None) -> RecordBytes:
-        """Cut what is kept from one record (RFC 5246 §6.2.1 header: type, version, length)."""
+    def of(
+        cls, content_type: int, version: int, fragment: bytes | memoryview, plaintext: bytes | None,
+        plaintext_head: int = PLAINTEXT_HEAD,
+    ) -> RecordBytes:
+        """Cut what is kept from one record (RFC 5246 §6.2.1 header: type, version, length); ``plaintext_head``
+        bytes of its plaintext (``decrypt --html-plaintext``)."""
         n = len(fragment)
         header = bytes((content_type,)) + version.to_bytes(2, "big") + n.to_bytes(2, "big")
         edges = bytes(fragment) if n <= FRAGMENT_HEAD + FRAGMENT_TAIL else bytes(fragment[:FRAGMENT_HEAD]) + bytes(
             fragment[n - FRAGMENT_TAIL:])
-        kept = bytes(plaintext[:PLAINTEXT_HEAD]) if plaintext is not None else b""
+        kept = bytes(plaintext[:plaintext_head]) if plaintext is not None else b""
         return cls(header, edges, kept, len(plaintext) if plaintext is not None else 0)
 
 

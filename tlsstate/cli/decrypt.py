@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, NoReturn
 
 import click
 
+from tlsstate.capture.trace import PLAINTEXT_HEAD
 from tlsstate.cli.decrypt_output import (
     DirectionFiles,
     FollowSpool,
@@ -77,11 +78,15 @@ Exit status:
               help="Also write one self-contained HTML page of the capture: derivation trees, record timelines.")
 @click.option("--html-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Also write one HTML page per connection (connNNNN.html) and index.html into this directory.")
+@click.option("--html-plaintext", type=click.IntRange(0, 16384), default=PLAINTEXT_HEAD, show_default=True,
+              metavar="N", help="Bytes of each record's plaintext the HTML pages keep (first 1,000 records of a "
+              "connection; raise it to see more of each record, the page grows with it).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar or warnings on stderr.")
 def decrypt(capture: Path, keylogs: tuple[Path, ...], rsa_keys: tuple[Path, ...], rsa_key_password: str | None,
             psk: str | None, as_json: bool, show_records: bool, follow: int | None, raw_output: bool,
             write_dir: Path | None, explain: int | None, show_secrets: bool, write_pcap: Path | None,
-            inject_secrets: Path | None, quiet: bool, html: Path | None = None, html_dir: Path | None = None) -> None:
+            inject_secrets: Path | None, quiet: bool, html: Path | None = None, html_dir: Path | None = None,
+            html_plaintext: int = PLAINTEXT_HEAD) -> None:
     """Decrypt the TLS connections in CAPTURE (pcap or pcapng, optionally gzip'd)."""
     keys = _key_source(keylogs, rsa_keys, rsa_key_password, psk)
     if not quiet:
@@ -91,7 +96,7 @@ def decrypt(capture: Path, keylogs: tuple[Path, ...], rsa_keys: tuple[Path, ...]
     spool = FollowSpool(follow) if follow is not None else None
     keep_records = show_records or explain is not None or html is not None or html_dir is not None
     result = _decrypt(capture, keys, files, spool, keep_records=keep_records,
-                      progress=not quiet and sys.stderr.isatty(), write_pcap=write_pcap)
+                      progress=not quiet and sys.stderr.isatty(), write_pcap=write_pcap, detail_plaintext=html_plaintext)
     if inject_secrets is not None:
         _inject(capture, inject_secrets, keys, result)
     if not quiet:
@@ -158,7 +163,7 @@ def _key_source(
 
 def _decrypt(
     capture: Path, keys: KeySource, files: DirectionFiles | None, spool: FollowSpool | None, *,
-    keep_records: bool, progress: bool, write_pcap: Path | None = None,
+    keep_records: bool, progress: bool, write_pcap: Path | None = None, detail_plaintext: int = PLAINTEXT_HEAD,
 ) -> CaptureResult:
     """The single decryption pass, plaintext going to ``files``, ``spool`` and the ``--write-pcap`` file;
     unreadable input exits with 2."""
@@ -173,7 +178,7 @@ def _decrypt(
             pcap = PlaintextCapture(write_pcap.open("wb"))
         except OSError as exc:
             _fail(f"cannot write {write_pcap}: {exc.strerror}")
-    options = DecryptOptions(keep_records=keep_records,
+    options = DecryptOptions(keep_records=keep_records, detail_plaintext=detail_plaintext,
                              sink_factory=sink_factory(files, spool, pcap.sink if pcap is not None else None))
     if pcap is not None:
         options.on_time, options.on_start, options.on_done = pcap.clock, pcap.started, pcap.done

@@ -47,3 +47,22 @@ def test_demo_unwritable_page_is_a_one_line_error(tmp_path: Path) -> None:
     run = CliRunner().invoke(demo, ["--json", "--html", str(tmp_path / "missing" / "demo.html")])
     assert run.exit_code == 1 and "Traceback" not in run.output
     assert run.output.strip().splitlines()[-1].startswith("Error: cannot write")
+
+
+def test_decrypt_html_plaintext_keeps_more_of_each_record(vectors: Path, tmp_path: Path) -> None:
+    """The page keeps 64 bytes of each record's plaintext by default and says how to keep all of it;
+    ``--html-plaintext N`` keeps N (issue 14: "truncated with a way to see more")."""
+    runner = CliRunner()
+    document = json.loads(runner.invoke(decrypt, [*_args(vectors), "--json", "--records"]).output)
+    lengths = [r["plaintext_length"] for conn in document for r in conn["records"]
+               if r.get("verdict") == "ok" and r.get("plaintext_length")]
+    longest = max(lengths)
+    assert longest > 256  # a record longer than the page's preview, so both cuts show
+    short, full = tmp_path / "short.html", tmp_path / "full.html"
+    assert runner.invoke(decrypt, [*_args(vectors), "-q", "--html", str(short)]).exit_code == 0
+    assert runner.invoke(decrypt, [*_args(vectors), "-q", "--html", str(full), "--html-plaintext", "16384"]).exit_code == 0
+    default_page, full_page = short.read_text(), full.read_text()
+    assert f"{longest} bytes, the first 64 kept (<code>tlsstate decrypt --html-plaintext {longest}</code>" in default_page
+    assert f"show all {longest} bytes kept" in full_page and "--html-plaintext" not in full_page
+    bad = runner.invoke(decrypt, [*_args(vectors), "-q", "--html", str(full), "--html-plaintext", "16385"])
+    assert bad.exit_code == 2 and "Traceback" not in bad.output
