@@ -227,6 +227,38 @@ def test_connect_page_against_openssl_s_server(chromium: Any, pki: dict[str, Pat
     opened.page.context.close()
 
 
+@pytest.mark.parametrize("suite", ["TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384"])
+def test_connect_page_tls13_schedule_against_openssl_s_server(chromium: Any, pki: dict[str, Path], tmp_path: Path,
+                                                               suite: str) -> None:
+    """A live TLS 1.3 connection's page: the HKDF schedule (RFC 9846 §7.1) with OpenSSL's own key log values for
+    the four traffic secrets, each with its key and IV (RFC 9846 §7.3: 16 or 32 bytes, 12), and every record opened
+    under the secret OpenSSL says protected that direction at that point."""
+    keylog, out = tmp_path / "openssl.keys", tmp_path / "connect13.html"
+    with s_server_www(pki, ["-tls1_3", "-ciphersuites", suite], keylog=keylog) as port:
+        run = run_connect([f"127.0.0.1:{port}", "--cafile", str(pki["ca"]), "--servername", "localhost",
+                           "--versions", "tls1.3", "--show-keys", "--html", str(out)])
+    assert run.returncode == 0, run.stderr
+    opened, (section,) = dom(chromium, out)
+    theirs = {line.split()[0]: line.split()[2] for line in keylog.read_text().splitlines() if line.strip()}
+    key_length = 16 if "128" in suite else 32
+    for label in ("CLIENT_HANDSHAKE_TRAFFIC_SECRET", "SERVER_HANDSHAKE_TRAFFIC_SECRET", "CLIENT_TRAFFIC_SECRET_0",
+                  "SERVER_TRAFFIC_SECRET_0"):
+        assert nodes_named(section, label)[0]["value"] == theirs[label], label
+        assert nodes_named(section, f"{label} key")[0]["length"] == key_length
+        assert nodes_named(section, f"{label} iv")[0]["length"] == 12
+    assert nodes_named(section, "exporter_master_secret")[0]["value"] == theirs["EXPORTER_SECRET"]
+    rows = section["rows"]
+    assert rows and not any(row["bad"] for row in rows)
+    for label in ("SERVER_HANDSHAKE_TRAFFIC_SECRET", "CLIENT_HANDSHAKE_TRAFFIC_SECRET", "CLIENT_TRAFFIC_SECRET_0",
+                  "SERVER_TRAFFIC_SECRET_0"):
+        protected = [row for row in rows if row["key"] == label]
+        assert protected and [int(row["seq"]) for row in protected] == list(range(len(protected))), label
+    answer = next(r for r in rows if r["type"] == "application_data" and r["key"] == "SERVER_TRAFFIC_SECRET_0")
+    shown = select(opened, answer["id"])
+    assert "SERVER_TRAFFIC_SECRET_0 key" in shown["highlighted"] or "SERVER_TRAFFIC_SECRET_0" in shown["highlighted"]
+    opened.page.context.close()
+
+
 # ----------------------------------------------------------------------------------------------------- decrypt
 
 

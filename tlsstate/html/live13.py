@@ -1,0 +1,157 @@
+"""Page data for a live TLS 1.3 connection (``tlsstate connect`` against a TLS 1.3 server).
+
+The derivation tree is the connection's own HKDF schedule (RFC 9846 §7.1, the
+:class:`~tlsstate.handshake.outputs.Tls13Secrets` it derived): early secret -> handshake secret -> the handshake
+traffic secrets; master secret -> the application traffic secrets 0, the exporter and resumption master secrets;
+each traffic secret with the key and IV it gives (§7.3). The timeline comes from the bytes a
+:class:`~tlsstate.html.live.WireTap` saw, cut into records by the library's Deframer and opened again through
+``record/keying.py``: plaintext until a direction's first protected record, then its handshake traffic key, then
+its application traffic key (a record that does not open under the current key is tried under the next one, so
+the switch needs no knowledge of the handshake's states; RFC 9846 §5.1: keys change only at message boundaries).
+A KeyUpdate's later generations are not in ``Tls13Secrets``: their records are shown as not opened.
+"""
+
+from __future__ import annotations
+
+from tlsstate.crypto.schedule13 import traffic_key_and_iv
+from tlsstate.crypto.suites import CipherSuite
+from tlsstate.handshake.outputs import Tls13Secrets
+from tlsstate.html import formulas
+from tlsstate.html.live import LiveInputs, _detail, _node, content_type_name
+from tlsstate.html.model import ConnectionView, RecordView, TreeNode, link_keys
+from tlsstate.record import Deframer, HalfConnection, Record
+from tlsstate.record.keying import traffic_protection
+from tlsstate.wire.constants import ContentType
+from tlsstate.wire.errors import BadRecordMAC, ProtocolError, TLSError
+
+__all__ = ["live_connection13", "tls13_branch"]
+
+_SECTION = "RFC 9846 §7.1"
+#: (page name = NSS key log label, derived from, Derive-Secret label, transcript) per traffic secret
+_TRAFFIC = (
+    ("CLIENT_HANDSHAKE_TRAFFIC_SECRET", "client_handshake_traffic_secret", "c hs traffic", "ClientHello..ServerHello"),
+    ("SERVER_HANDSHAKE_TRAFFIC_SECRET", "server_handshake_traffic_secret", "s hs traffic", "ClientHello..ServerHello"),
+    ("CLIENT_TRAFFIC_SECRET_0", "client_application_traffic_secret_0", "c ap traffic", "ClientHello..server Finished"),
+    ("SERVER_TRAFFIC_SECRET_0", "server_application_traffic_secret_0", "s ap traffic", "ClientHello..server Finished"),
+)
+
+
+def _traffic_node(prefix: str, name: str, secret: bytes | None, formula: str, suite: CipherSuite,
+                  reveal: bool) -> TreeNode:
+    """A traffic secret with the write key and IV it gives (RFC 9846 §7.3)."""
+    node = _node(f"{prefix}{name}", name, secret, formula, secret=True, reveal=reveal)
+    if secret:
+        key, iv = traffic_key_and_iv(suite, secret)
+        node.children.append(_node(f"{prefix}{name}k", f"{name} key", key,
+                                   'HKDF-Expand-Label(secret, "key", "", key_length) (RFC 9846 §7.3)', secret=True,
+                                   reveal=reveal))
+        node.children.append(_node(f"{prefix}{name}i", f"{name} iv", iv,
+                                   'HKDF-Expand-Label(secret, "iv", "", iv_length) (RFC 9846 §7.3)', secret=True,
+                                   reveal=reveal))
+    return node
+
+
+def tls13_branch(prefix: str, secrets: Tls13Secrets, suite: CipherSuite, inputs: LiveInputs) -> TreeNode:
+    """The key schedule of one TLS 1.3 handshake as far as it went (RFC 9846 §7.1)."""
+    reveal = inputs.reveal
+    branch = TreeNode(f"{prefix}h1", "handshake 1", "", None, f"TLS 1.3, {suite.name}, HKDF-{secrets.hash_name.upper()}")
+    if secrets.shared_secret is not None:
+        branch.children.append(_node(f"{prefix}ss", "shared_secret", secrets.shared_secret,
+                                     "(EC)DHE or hybrid KEM shared secret (RFC 9846 §7.4)", secret=True, reveal=reveal))
+    early = _node(f"{prefix}es", "early_secret", secrets.early_secret, f"HKDF-Extract(0, PSK or zeros) ({_SECTION})",
+                  secret=True, reveal=reveal)
+    handshake = _node(f"{prefix}hs", "handshake_secret", secrets.handshake_secret,
+                      f'HKDF-Extract(Derive-Secret(early_secret, "derived", ""), shared_secret) ({_SECTION})',
+                      secret=True, reveal=reveal)
+    master = _node(f"{prefix}ms", "master_secret", secrets.master_secret,
+                   f'HKDF-Extract(Derive-Secret(handshake_secret, "derived", ""), 0) ({_SECTION})', secret=True,
+                   reveal=reveal)
+    for name, attribute, label, transcript in _TRAFFIC:
+        parent = handshake if "HANDSHAKE" in name else master
+        formula = f'Derive-Secret({parent.name}, "{label}", {transcript}) ({_SECTION})'
+        parent.children.append(_traffic_node(prefix, name, getattr(secrets, attribute), formula, suite, reveal))
+    master.children.append(_node(f"{prefix}xs", "exporter_master_secret", secrets.exporter_master_secret,
+                                 f'Derive-Secret(master_secret, "exp master", ClientHello..server Finished) ({_SECTION})',
+                                 secret=True, reveal=reveal))
+    master.children.append(_node(f"{prefix}rs", "resumption_master_secret", secrets.resumption_master_secret,
+                                 f'Derive-Secret(master_secret, "res master", ClientHello..client Finished) ({_SECTION})',
+                                 secret=True, reveal=reveal))
+    handshake.children.append(master)
+    early.children.append(handshake)
+    branch.children.append(early)
+    return branch
+
+
+class _Direction:
+    """One direction's record layer for the page: plaintext, then each traffic secret in turn (tried on failure)."""
+
+    def __init__(self, writer: str, suite: CipherSuite, secrets: list[tuple[str, bytes | None]]) -> None:
+        self.half = HalfConnection(writer)
+        self.suite = suite
+        self.next = [(label, secret) for label, secret in secrets if secret]
+        self.label = f"{writer} write: none (plaintext)"
+
+    def advance(self) -> bool:
+        """Switch to the next traffic secret (sequence number 0, RFC 9846 §5.3); False when none is left."""
+        if not self.next:
+            return False
+        label, secret = self.next.pop(0)
+        self.half.activate_tls13(traffic_protection(self.suite, secret), label=label)
+        self.label = label
+        return True
+
+
+def _open(direction: _Direction, record: Record) -> tuple[int, bytes | None, int | None, str]:
+    """(content type, plaintext or None, sequence number, the verdict): under the current key, else the next ones."""
+    protected = record.content_type == ContentType.APPLICATION_DATA
+    if protected and not direction.half.tls13 and not direction.advance():
+        return record.content_type, None, None, "no_keys"
+    while True:
+        seq = direction.half.seq if protected else None
+        trial = HalfConnection(direction.half.writer)  # try on a copy: a failed open would kill the state
+        trial.activate_tls13(direction.half.protection, label=direction.label)
+        trial.seq = direction.half.seq
+        try:
+            content_type, plaintext = trial.open(record)
+        except BadRecordMAC:
+            if protected and direction.advance():
+                continue
+            return record.content_type, None, seq, "bad_record_mac"
+        except ProtocolError as exc:
+            return record.content_type, None, seq, exc.alert.label
+        direction.half.seq = trial.seq
+        return content_type, plaintext, seq, "ok"
+
+
+def live_connection13(number: int, secrets: Tls13Secrets, suite: CipherSuite, chunks: list[tuple[bool, bytes]],
+                      inputs: LiveInputs) -> ConnectionView:
+    """A live TLS 1.3 connection's page data: its HKDF tree and its timeline from the tapped ``chunks``."""
+    view = ConnectionView(number, inputs.title, list(inputs.facts), [tls13_branch(f"c{number}-", secrets, suite, inputs)],
+                          [], [], nonce_rule=formulas.nonce_rule(suite, 0x0304, False), notes=list(inputs.notes))
+    directions = {
+        True: _Direction("client", suite, [(n, getattr(secrets, a)) for n, a, _, _ in _TRAFFIC if n.startswith("CLIENT")]),
+        False: _Direction("server", suite, [(n, getattr(secrets, a)) for n, a, _, _ in _TRAFFIC if n.startswith("SERVER")]),
+    }
+    deframers = {True: Deframer(), False: Deframer()}
+    for from_client, data in chunks:
+        try:
+            deframers[from_client].feed(data)
+            records = list(deframers[from_client])
+        except TLSError as exc:
+            view.notes.append(f"{'client' if from_client else 'server'} bytes stop being records: {exc}")
+            deframers[from_client] = Deframer()
+            continue
+        for record in records:
+            direction = directions[from_client]
+            content_type, plaintext, seq, verdict = _open(direction, record)
+            fragment = bytes(record.fragment)
+            layout = formulas.record_layout(suite, 0x0304, False, fragment) if seq is not None else (b"", b"")
+            label = direction.label if seq is not None else f"{direction.half.writer} write: none (plaintext)"
+            view.add_record(RecordView(
+                len(view.records), from_client, content_type_name(content_type), seq, len(fragment),
+                None if plaintext is None else len(plaintext), verdict, view.key_index(label),
+                reason="" if verdict == "ok" else verdict,
+                detail=_detail(record.to_bytes()[:5], fragment, plaintext, layout),
+            ))
+    link_keys(view)
+    return view
