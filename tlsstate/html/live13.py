@@ -116,7 +116,9 @@ def _open(direction: _Direction, record: Record) -> tuple[int, bytes | None, int
         except BadRecordMAC:
             if protected and direction.advance():
                 continue
-            return record.content_type, None, seq, "bad_record_mac"
+            # the connection accepted these bytes: what fails here is a key the page lacks (a KeyUpdate's later
+            # generation, RFC 9846 §4.6.3), not the record
+            return record.content_type, None, seq, "no_keys"
         except ProtocolError as exc:
             return record.content_type, None, seq, exc.alert.label
         direction.half.seq = trial.seq
