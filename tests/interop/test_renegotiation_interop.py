@@ -15,6 +15,7 @@ two CLIENT_RANDOM lines are ours byte for byte (the new master secret agrees wit
 
 from __future__ import annotations
 
+import re
 import subprocess
 import time
 from collections.abc import Iterator
@@ -356,3 +357,21 @@ def test_our_client_answers_gnutls_serv_rehandshake(cli_pki: dict[str, Path]) ->
         tls.sendall(b"after\n")
         assert read_until(tls, b"after\n").endswith(b"after\n")
         assert tls.handshake is not None and tls.handshake.renegotiation
+
+
+def test_connect_html_draws_both_epochs_of_a_renegotiation(cli_pki: dict[str, Path], tmp_path: Path) -> None:
+    """``connect --html`` of a renegotiated connection (issue 14: "Renegotiation adds a new branch"): one tree branch
+    per handshake with s_server's key log values, and every tapped record opens under its epoch's keys (the second
+    handshake under the first epoch's, RFC 5746), none red."""
+    page = tmp_path / "reneg.html"
+    with s_server(cli_pki, tmp_path, ["-client_renegotiation", "-rev"]) as (port, _, keylog):
+        done = run_connect([f"127.0.0.1:{port}", "--insecure", "--show-keys", "--wait", "1", "--html", str(page)],
+                           b"before\nR\nafter\n")
+    assert done.returncode == 0, done.stderr.decode()
+    markup = page.read_text()
+    assert "handshake 1" in markup and "handshake 2" in markup
+    for client_random, master_secret in (line.split()[1:] for line in keylog_lines(keylog)):
+        assert client_random in markup and master_secret in markup  # both epochs, in full (--show-keys)
+    rows = re.findall(r'<tr id="c0r\d+" class="([^"]*)"', markup)
+    assert len(rows) > 10 and not [c for c in rows if "bad" in c.split()]
+    assert "client write key (epoch 2)" in markup and "server write key (epoch 2)" in markup

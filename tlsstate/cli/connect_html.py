@@ -58,7 +58,8 @@ class ConnectPage:
                                                                                  if hs.hello_retry else "")))
             self.views.append(live_connection13(number, secrets13, hs.cipher_suite, tap.chunks, inputs))
         elif sec is not None:
-            self.views.append(live_connection(number, sec, tap.chunks, inputs))
+            epochs = list(tls.connection.epochs) if tls.connection.handshakes == len(tls.connection.epochs) else None
+            self.views.append(live_connection(number, sec, tap.chunks, inputs, epochs))
 
     def write(self, path: str) -> None:
         """Write the page (OSError when the file cannot be written)."""

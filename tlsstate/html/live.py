@@ -28,6 +28,7 @@ from tlsstate.html.model import (
 )
 from tlsstate.record import Deframer, HalfConnection, Record
 from tlsstate.record.keying import protections_for
+from tlsstate.record.protection import RecordProtection
 from tlsstate.wire.constants import ContentType, ProtocolVersion
 from tlsstate.wire.errors import ProtocolError, TLSError
 
@@ -73,10 +74,14 @@ def _node(node_id: str, name: str, value: bytes | None, formula: str, *, secret:
     return TreeNode(node_id, name, shown(value, secret, reveal), len(value), formula, secret)
 
 
-def tls12_branch(prefix: str, sec: SecurityParameters, inputs: LiveInputs) -> TreeNode:
-    """randoms -> premaster -> master secret -> key block -> the six values (RFC 5246 §8.1, §6.3)."""
+def tls12_branch(prefix: str, sec: SecurityParameters, inputs: LiveInputs, handshake: int = 1) -> TreeNode:
+    """randoms -> premaster -> master secret -> key block -> the six values (RFC 5246 §8.1, §6.3); ``handshake`` > 1:
+    a secure renegotiation's new epoch (RFC 5746)."""
     version, suite, reveal = int(sec.version), sec.suite, inputs.reveal
-    branch = TreeNode(f"{prefix}h1", "handshake 1", "", None, f"{ProtocolVersion(version).label}, {suite.name}")
+    prefix = prefix if handshake == 1 else f"{prefix}h{handshake}-"
+    branch = TreeNode(f"{prefix}h{handshake}", f"handshake {handshake}", "", None,
+                      f"{ProtocolVersion(version).label}, {suite.name}" + (" (a renegotiation, RFC 5746)" if handshake > 1
+                                                                          else ""))
     branch.children.append(_node(f"{prefix}cr", "client_random", sec.client_random, "ClientHello.random (RFC 5246 §7.4.1.2)",
                                  secret=False, reveal=reveal))
     branch.children.append(_node(f"{prefix}sr", "server_random", sec.server_random, "ServerHello.random (RFC 5246 §7.4.1.3)",
@@ -112,22 +117,41 @@ def _detail(header: bytes, fragment: bytes, plaintext: bytes | None, layout: tup
     return RecordDetail(header.hex(), nonce.hex(), tag.hex(), kept, len(plaintext) if plaintext is not None else 0)
 
 
-def _halves(sec: SecurityParameters) -> dict[bool, HalfConnection]:
-    """A read-only copy of both directions' record layers, keyed as the connection was (record/keying.py): the tapped
-    records are opened again with them to show their plaintext."""
+def _protections(sec: SecurityParameters) -> dict[bool, RecordProtection]:
+    """Both directions' protections of one epoch, keyed as the connection keyed them (record/keying.py)."""
     version = ProtocolVersion(int(sec.version))
     negotiated = Negotiated(version, sec.suite, sec.client_random, sec.server_random, sec.session_id, version,
                             extended_master_secret=sec.extended_master_secret, encrypt_then_mac=sec.encrypt_then_mac)
     protections = protections_for(negotiated, sec.keys)
-    halves = {True: HalfConnection("client"), False: HalfConnection("server")}
-    halves[True].set_pending(protections.client)
-    halves[False].set_pending(protections.server)
-    return halves
+    return {True: protections.client, False: protections.server}
 
 
-def _tapped_record(view: ConnectionView, sec: SecurityParameters, half: HalfConnection, from_client: bool,
+class _Halves:
+    """A read-only copy of both directions' record layers: the tapped records are opened again with them to show their
+    plaintext. Each ChangeCipherSpec activates the next epoch's keys for its direction (RFC 5246 §7.1; a secure
+    renegotiation's handshake runs under the current keys and ends in a new epoch, RFC 5746)."""
+
+    def __init__(self, epochs: list[SecurityParameters]) -> None:
+        self.half = {True: HalfConnection("client"), False: HalfConnection("server")}
+        self.queue = {True: [_protections(sec)[True] for sec in epochs], False: [_protections(sec)[False] for sec in epochs]}
+        for from_client in (True, False):
+            self._load(from_client)
+
+    def _load(self, from_client: bool) -> None:
+        if self.queue[from_client]:
+            self.half[from_client].set_pending(self.queue[from_client].pop(0))
+
+    def change_cipher_spec(self, from_client: bool) -> None:
+        half = self.half[from_client]
+        if half.pending is not None:
+            half.activate_pending()
+            self._load(from_client)
+
+
+def _tapped_record(view: ConnectionView, sec: SecurityParameters, halves: _Halves, from_client: bool,
                    record: Record) -> None:
     """One tapped record on the timeline: opened with its direction's current keys (plaintext before its CCS)."""
+    half = halves.half[from_client]
     fragment = bytes(record.fragment)
     header = record.to_bytes()[:5]
     protected = half.protection.protects
@@ -142,14 +166,15 @@ def _tapped_record(view: ConnectionView, sec: SecurityParameters, half: HalfConn
     view.add_record(RecordView(len(view.records), from_client, content_type_name(content_type), seq, len(fragment),
                                None if plaintext is None else len(plaintext), verdict, view.key_index(label),
                                reason=reason, detail=_detail(header, fragment, plaintext, layout)))
-    if record.content_type == ContentType.CHANGE_CIPHER_SPEC and half.pending is not None:
-        half.activate_pending()
+    if record.content_type == ContentType.CHANGE_CIPHER_SPEC:
+        halves.change_cipher_spec(from_client)
 
 
-def _tapped_records(view: ConnectionView, sec: SecurityParameters, chunks: list[tuple[bool, bytes]]) -> None:
+def _tapped_records(view: ConnectionView, epochs: list[SecurityParameters], chunks: list[tuple[bool, bytes]]) -> None:
     """Cut the tapped bytes into records and add them to the timeline, in the order they crossed the socket."""
     deframers = {True: Deframer(), False: Deframer()}
-    halves = _halves(sec)
+    halves = _Halves(epochs)
+    sec = epochs[-1]
     for from_client, data in chunks:
         deframer = deframers[from_client]
         try:
@@ -160,15 +185,18 @@ def _tapped_records(view: ConnectionView, sec: SecurityParameters, chunks: list[
             deframers[from_client] = Deframer()
             continue
         for record in records:
-            _tapped_record(view, sec, halves[from_client], from_client, record)
+            _tapped_record(view, sec, halves, from_client, record)
 
 
 def live_connection(number: int, sec: SecurityParameters, chunks: list[tuple[bool, bytes]],
-                    inputs: LiveInputs) -> ConnectionView:
-    """A live connection's page data: its tree from ``sec``, its timeline from the tapped ``chunks``."""
-    view = ConnectionView(number, inputs.title, list(inputs.facts), [tls12_branch(f"c{number}-", sec, inputs)], [], [],
+                    inputs: LiveInputs, epochs: list[SecurityParameters] | None = None) -> ConnectionView:
+    """A live connection's page data: its tree from ``sec`` (or one branch per epoch of ``epochs``, the connection's
+    handshakes in order, when it renegotiated), its timeline from the tapped ``chunks``."""
+    epochs = epochs or [sec]
+    tree = [tls12_branch(f"c{number}-", epoch, inputs, n) for n, epoch in enumerate(epochs, 1)]
+    view = ConnectionView(number, inputs.title, list(inputs.facts), tree, [], [],
                           nonce_rule=formulas.nonce_rule(sec.suite, int(sec.version), sec.encrypt_then_mac),
                           notes=list(inputs.notes))
-    _tapped_records(view, sec, chunks)
+    _tapped_records(view, epochs, chunks)
     link_keys(view)
     return view
