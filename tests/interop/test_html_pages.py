@@ -565,3 +565,23 @@ def dpkt_sport(frame: bytes) -> int | None:
 
     ip = dpkt.ethernet.Ethernet(frame).data
     return ip.data.sport if isinstance(ip, dpkt.ip.IP) and isinstance(ip.data, dpkt.tcp.TCP) else None
+
+
+def test_connect_page_tls13_key_update_adds_a_generation(chromium: Any, pki: dict[str, Path], tmp_path: Path) -> None:
+    """``connect --key-update --html`` against s_server -tls1_3: the KeyUpdate's generation 1 of both directions
+    hangs under generation 0 with the value RFC 8446 §7.2 gives from OpenSSL's logged generation 0 (computed here
+    with pyca's HKDF-Expand), and every record opens (none red, none without keys)."""
+    keylog, out = tmp_path / "openssl.keys", tmp_path / "update.html"
+    with s_server_www(pki, ["-tls1_3", "-ciphersuites", "TLS_AES_128_GCM_SHA256"], keylog=keylog) as port:
+        run = run_connect([f"127.0.0.1:{port}", "--cafile", str(pki["ca"]), "--servername", "localhost",
+                           "--versions", "tls1.3", "--key-update", "--show-keys", "--html", str(out)])
+    assert run.returncode == 0, run.stderr
+    opened, (section,) = dom(chromium, out)
+    theirs = {fields[0]: bytes.fromhex(fields[2]) for fields in map(str.split, keylog.read_text().splitlines())
+              if len(fields) == 3 and not fields[0].startswith("#")}
+    client_next = nodes_named(section, "CLIENT_TRAFFIC_SECRET_1")
+    assert client_next and client_next[0]["value"] == next_secret(theirs["CLIENT_TRAFFIC_SECRET_0"]).hex()
+    rows = section["rows"]
+    assert any(row["key"] == "CLIENT_TRAFFIC_SECRET_1" for row in rows)
+    assert all(row["verdict"] == "ok" for row in rows), [(r["key"], r["verdict"]) for r in rows]
+    opened.page.context.close()

@@ -8,12 +8,15 @@ each traffic secret with the key and IV it gives (§7.3). The timeline comes fro
 ``record/keying.py``: plaintext until a direction's first protected record, then its handshake traffic key, then
 its application traffic key (a record that does not open under the current key is tried under the next one, so
 the switch needs no knowledge of the handshake's states; RFC 9846 §5.1: keys change only at message boundaries).
-A KeyUpdate's later generations are not in ``Tls13Secrets``: their records are shown as not opened.
+A KeyUpdate's later generations are derived as RFC 9846 §7.2 says when a record needs them, and added to the tree
+under the generation before.
 """
 
 from __future__ import annotations
 
-from tlsstate.crypto.schedule13 import traffic_key_and_iv
+from collections.abc import Callable
+
+from tlsstate.crypto.schedule13 import next_traffic_secret, traffic_key_and_iv
 from tlsstate.crypto.suites import CipherSuite
 from tlsstate.handshake.outputs import Tls13Secrets
 from tlsstate.html import formulas
@@ -21,6 +24,7 @@ from tlsstate.html.live import LiveInputs, _detail, _node, content_type_name
 from tlsstate.html.model import ConnectionView, RecordView, TreeNode, link_keys
 from tlsstate.record import Deframer, HalfConnection, Record
 from tlsstate.record.keying import traffic_protection
+from tlsstate.record.protection import RecordProtection
 from tlsstate.wire.constants import ContentType
 from tlsstate.wire.errors import BadRecordMAC, ProtocolError, TLSError
 
@@ -83,41 +87,72 @@ def tls13_branch(prefix: str, secrets: Tls13Secrets, suite: CipherSuite, inputs:
 
 
 class _Direction:
-    """One direction's record layer for the page: plaintext, then each traffic secret in turn (tried on failure)."""
+    """One direction's record layer for the page: plaintext, then each traffic secret in turn (tried on failure), then
+    the generations a KeyUpdate derives from the application traffic secret (RFC 9846 §7.2)."""
 
     def __init__(self, writer: str, suite: CipherSuite, secrets: list[tuple[str, bytes | None]]) -> None:
         self.half = HalfConnection(writer)
         self.suite = suite
         self.next = [(label, secret) for label, secret in secrets if secret]
         self.label = f"{writer} write: none (plaintext)"
+        self.secret = b""
 
     def advance(self) -> bool:
         """Switch to the next traffic secret (sequence number 0, RFC 9846 §5.3); False when none is left."""
         if not self.next:
             return False
-        label, secret = self.next.pop(0)
-        self.half.activate_tls13(traffic_protection(self.suite, secret), label=label)
-        self.label = label
+        self.install(*self.next.pop(0))
         return True
 
+    def install(self, label: str, secret: bytes) -> None:
+        self.half.activate_tls13(traffic_protection(self.suite, secret), label=label)
+        self.label, self.secret = label, secret
 
-def _open(direction: _Direction, record: Record) -> tuple[int, bytes | None, int | None, str]:
+    def updated(self) -> tuple[str, bytes] | None:
+        """The next generation of the application traffic secret (a KeyUpdate, RFC 9846 §7.2), or None."""
+        base, _, generation = self.label.rpartition("_")
+        if not base.endswith("TRAFFIC_SECRET") or "HANDSHAKE" in base or not generation.isdigit():
+            return None
+        return f"{base}_{int(generation) + 1}", next_traffic_secret(self.suite.prf_hash, self.secret)
+
+
+def _trial(direction: _Direction, protection: RecordProtection, label: str, seq: int,
+           record: Record) -> tuple[int, bytes, HalfConnection]:
+    """Open ``record`` on a copy of the direction's state (a failed open would kill the real one)."""
+    trial = HalfConnection(direction.half.writer)
+    trial.activate_tls13(protection, label=label)
+    trial.seq = seq
+    content_type, plaintext = trial.open(record)
+    return content_type, plaintext, trial
+
+
+def _open(direction: _Direction, record: Record,
+          on_update: Callable[[str, str, bytes], None]) -> tuple[int, bytes | None, int | None, str]:
     """(content type, plaintext or None, sequence number, the verdict): under the current key, else the next ones."""
     protected = record.content_type == ContentType.APPLICATION_DATA
     if protected and not direction.half.tls13 and not direction.advance():
         return record.content_type, None, None, "no_keys"
     while True:
         seq = direction.half.seq if protected else None
-        trial = HalfConnection(direction.half.writer)  # try on a copy: a failed open would kill the state
-        trial.activate_tls13(direction.half.protection, label=direction.label)
-        trial.seq = direction.half.seq
         try:
-            content_type, plaintext = trial.open(record)
+            content_type, plaintext, trial = _trial(direction, direction.half.protection, direction.label,
+                                                    direction.half.seq, record)
         except BadRecordMAC:
             if protected and direction.advance():
                 continue
-            # the connection accepted these bytes: what fails here is a key the page lacks (a KeyUpdate's later
-            # generation, RFC 9846 §4.6.3), not the record
+            update = direction.updated() if protected else None
+            if update is not None:
+                try:
+                    content_type, plaintext, trial = _trial(
+                        direction, traffic_protection(direction.suite, update[1]), update[0], 0, record)
+                except BadRecordMAC:
+                    pass
+                else:
+                    on_update(direction.label, *update)
+                    direction.install(*update)
+                    direction.half.seq = trial.seq
+                    return content_type, plaintext, 0, "ok"
+            # the connection accepted these bytes: what fails here is a key the page lacks, not the record
             return record.content_type, None, seq, "no_keys"
         except ProtocolError as exc:
             return record.content_type, None, seq, exc.alert.label
@@ -135,6 +170,13 @@ def live_connection13(number: int, secrets: Tls13Secrets, suite: CipherSuite, ch
         False: _Direction("server", suite, [(n, getattr(secrets, a)) for n, a, _, _ in _TRAFFIC if n.startswith("SERVER")]),
     }
     deframers = {True: Deframer(), False: Deframer()}
+    branch = view.tree[0]
+
+    def on_update(previous: str, label: str, secret: bytes) -> None:  # a KeyUpdate: the new generation's branch
+        parent = next((node for node in branch.walk() if node.name == previous), branch)
+        formula = f'HKDF-Expand-Label({previous}, "traffic upd", "", Hash.length) (RFC 9846 §7.2)'
+        parent.children.append(_traffic_node(f"c{number}-", label, secret, formula, suite, inputs.reveal))
+
     for from_client, data in chunks:
         try:
             deframers[from_client].feed(data)
@@ -145,7 +187,7 @@ def live_connection13(number: int, secrets: Tls13Secrets, suite: CipherSuite, ch
             continue
         for record in records:
             direction = directions[from_client]
-            content_type, plaintext, seq, verdict = _open(direction, record)
+            content_type, plaintext, seq, verdict = _open(direction, record, on_update)
             fragment = bytes(record.fragment)
             layout = formulas.record_layout(suite, 0x0304, False, fragment) if seq is not None else (b"", b"")
             label = direction.label if seq is not None else f"{direction.half.writer} write: none (plaintext)"
