@@ -273,6 +273,12 @@ def _master_secret(
 @click.option("--premaster", metavar="HEX", help="Pre-master secret (48 bytes for RSA key exchange).")
 @click.option("--master-secret", metavar="HEX", help="Master secret (48 bytes) instead of --premaster.")
 @click.option("--session-hash", metavar="HEX", help="With --premaster: derive the extended master secret (RFC 7627).")
+@click.option("--shared-secret", metavar="HEX", help="TLS 1.3: the (EC)DHE or hybrid KEM shared secret (RFC 9846 §7.4).")
+@click.option("--psk", metavar="HEX", help="TLS 1.3: the pre-shared key (resumption or external).")
+@click.option("--hello-hash", metavar="HEX", help="TLS 1.3: transcript hash of ClientHello..ServerHello.")
+@click.option("--finished-hash", metavar="HEX", help="TLS 1.3: transcript hash of ClientHello..server Finished.")
+@click.option("--client-finished-hash", metavar="HEX",
+              help="TLS 1.3: transcript hash of ClientHello..client Finished (the resumption master secret).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of the explained layout.")
 def keys(
     version_text: str | None,
@@ -283,11 +289,32 @@ def keys(
     master_secret: str | None,
     session_hash: str | None,
     as_json: bool,
+    shared_secret: str | None = None,
+    psk: str | None = None,
+    hello_hash: str | None = None,
+    finished_hash: str | None = None,
+    client_finished_hash: str | None = None,
 ) -> None:
-    """Derive and explain a connection state from a premaster or master secret.
+    """Derive and explain a connection state from a premaster or master secret (SSL 3.0 - TLS 1.2), or a TLS 1.3 key
+    schedule from its shared secret / PSK and transcript hashes (``--version tls1.3``).
 
     With no arguments, derives a built-in example session from a Wireshark test capture.
     """
+    tls13_inputs = (shared_secret, psk, hello_hash, finished_hash, client_finished_hash)
+    if version_text is not None and parse_version_option(version_text) is ProtocolVersion.TLS1_3:
+        for option, value in (("--client-random", client_random), ("--server-random", server_random),
+                              ("--premaster", premaster), ("--master-secret", master_secret),
+                              ("--session-hash", session_hash)):
+            if value is not None:
+                raise click.UsageError(f"{option} is TLS 1.0-1.2 only: TLS 1.3 has no key block (RFC 9846 §7)")
+        from tlsstate.cli.keys13 import print_tls13_schedule, tls13_schedule
+
+        rows = tls13_schedule(suite_text, *tls13_inputs)
+        assert suite_text is not None
+        print_tls13_schedule(rows, suite_text, as_json)
+        return
+    if any(value is not None for value in tls13_inputs):
+        raise click.UsageError("--shared-secret, --psk and the transcript hashes are TLS 1.3 only (--version tls1.3)")
     source = None
     given = (version_text, suite_text, client_random, server_random, premaster, master_secret, session_hash)
     if all(value is None for value in given):
