@@ -404,7 +404,8 @@ class Connection:
         self._handshake_step(self._handshake.handle_change_cipher_spec)
 
     def _process_alert(self, payload: bytes) -> None:
-        """RFC 5246 §7.2: close_notify ends cleanly, fatal alerts end with AlertReceived, warnings are events."""
+        """RFC 5246 §7.2: close_notify ends cleanly, fatal alerts end with AlertReceived, warnings are events (in TLS 1.3
+        only user_canceled is: RFC 9846 §6)."""
         if not payload or len(payload) % 2:
             raise DecodeError(f"alert record of {len(payload)} bytes")
         for i in range(0, len(payload), 2):
@@ -421,7 +422,10 @@ class Connection:
                 if not self._close_sent and self._error is None:  # answer in kind (RFC 5246 §7.2.1)
                     self.close()
                 return
-            if level == AlertLevel.FATAL:
+            negotiated = self._handshake.context.negotiated
+            tls13 = negotiated is not None and negotiated.version >= ProtocolVersion.TLS1_3
+            if level == AlertLevel.FATAL or (tls13 and description != AlertDescription.USER_CANCELED):
+                # RFC 9846 §6: in TLS 1.3 every alert but the closure ones is an error, whatever its level says
                 raise errors.AlertReceived(desc, level)
             self._count_no_progress(empty_record=False)
             self._events.append(AlertEvent(level, description))

@@ -345,3 +345,26 @@ def test_tls_client_downgraded_to_ssl3_gets_no_ems_or_etm() -> None:
     done = completes(client_events)
     assert done.version == ProtocolVersion.SSL3 and not done.extended_master_secret and not done.encrypt_then_mac
     assert completes(server_events) == done
+
+
+@pytest.mark.parametrize(("description", "fatal"), [
+    (AlertDescription.UNRECOGNIZED_NAME, True), (AlertDescription.NO_RENEGOTIATION, True),
+    (AlertDescription.USER_CANCELED, False),
+])
+def test_tls13_warning_alerts_are_errors_but_user_canceled(description: AlertDescription, fatal: bool) -> None:
+    """RFC 9846 §6: in TLS 1.3 every alert but the closure alerts is an error alert whatever its level; a TLS 1.2
+    peer's warning stays an event (RFC 5246 §7.2)."""
+    from tlsstate.events import AlertEvent
+    from tlsstate.wire.constants import AlertLevel
+
+    for version in (ProtocolVersion.TLS1_3, ProtocolVersion.TLS1_2):
+        client, server, _, _ = handshake(client_config(max_version=version), server_config(max_version=version))
+        assert client.negotiated_version == version
+        server._send_alert(AlertLevel.WARNING, description)  # a warning, sealed with the server's keys
+        client.receive_bytes(server.bytes_to_send())
+        if fatal and version == ProtocolVersion.TLS1_3:
+            with pytest.raises(AlertReceived):
+                client.next_event()
+        else:
+            event = client.next_event()
+            assert isinstance(event, AlertEvent) and event.description == description
