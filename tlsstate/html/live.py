@@ -10,6 +10,7 @@ with sequence numbers from 0 (RFC 5246 §6.1, §7.1); the labels are the HalfCon
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from tlsstate.crypto.keys import SecurityParameters
@@ -32,7 +33,7 @@ from tlsstate.record.protection import RecordProtection
 from tlsstate.wire.constants import ContentType, ProtocolVersion
 from tlsstate.wire.errors import ProtocolError, TLSError
 
-__all__ = ["LiveInputs", "WireTap", "content_type_name", "live_connection", "tls12_branch"]
+__all__ = ["LiveInputs", "WireTap", "content_type_name", "live_connection", "tapped_records", "tls12_branch"]
 
 
 def content_type_name(value: int) -> str:
@@ -170,22 +171,27 @@ def _tapped_record(view: ConnectionView, sec: SecurityParameters, halves: _Halve
         halves.change_cipher_spec(from_client)
 
 
-def _tapped_records(view: ConnectionView, epochs: list[SecurityParameters], chunks: list[tuple[bool, bytes]]) -> None:
-    """Cut the tapped bytes into records and add them to the timeline, in the order they crossed the socket."""
+def tapped_records(view: ConnectionView, chunks: list[tuple[bool, bytes]]) -> Iterator[tuple[bool, Record]]:
+    """The tapped bytes cut into records, ``(from_client, record)`` in the order they crossed the socket; bytes that
+    stop being records are a note on ``view`` and that direction starts again."""
     deframers = {True: Deframer(), False: Deframer()}
-    halves = _Halves(epochs)
-    sec = epochs[-1]
     for from_client, data in chunks:
-        deframer = deframers[from_client]
         try:
-            deframer.feed(data)
-            records = list(deframer)
+            deframers[from_client].feed(data)
+            records = list(deframers[from_client])
         except TLSError as exc:
             view.notes.append(f"{'client' if from_client else 'server'} bytes stop being records: {exc}")
             deframers[from_client] = Deframer()
             continue
         for record in records:
-            _tapped_record(view, sec, halves, from_client, record)
+            yield from_client, record
+
+
+def _tapped_records(view: ConnectionView, epochs: list[SecurityParameters], chunks: list[tuple[bool, bytes]]) -> None:
+    """The tapped records on the timeline, each opened with its direction's keys of its epoch."""
+    halves = _Halves(epochs)
+    for from_client, record in tapped_records(view, chunks):
+        _tapped_record(view, epochs[-1], halves, from_client, record)
 
 
 def live_connection(number: int, sec: SecurityParameters, chunks: list[tuple[bool, bytes]],

@@ -20,13 +20,13 @@ from tlsstate.crypto.schedule13 import next_traffic_secret, traffic_key_and_iv
 from tlsstate.crypto.suites import CipherSuite
 from tlsstate.handshake.outputs import Tls13Secrets
 from tlsstate.html import formulas
-from tlsstate.html.live import LiveInputs, _detail, _node, content_type_name
+from tlsstate.html.live import LiveInputs, _detail, _node, content_type_name, tapped_records
 from tlsstate.html.model import ConnectionView, RecordView, TreeNode, link_keys
-from tlsstate.record import Deframer, HalfConnection, Record
+from tlsstate.record import HalfConnection, Record
 from tlsstate.record.keying import traffic_protection
 from tlsstate.record.protection import RecordProtection
 from tlsstate.wire.constants import ContentType
-from tlsstate.wire.errors import BadRecordMAC, ProtocolError, TLSError
+from tlsstate.wire.errors import BadRecordMAC, ProtocolError
 
 __all__ = ["live_connection13", "tls13_branch"]
 
@@ -169,7 +169,6 @@ def live_connection13(number: int, secrets: Tls13Secrets, suite: CipherSuite, ch
         True: _Direction("client", suite, [(n, getattr(secrets, a)) for n, a, _, _ in _TRAFFIC if n.startswith("CLIENT")]),
         False: _Direction("server", suite, [(n, getattr(secrets, a)) for n, a, _, _ in _TRAFFIC if n.startswith("SERVER")]),
     }
-    deframers = {True: Deframer(), False: Deframer()}
     branch = view.tree[0]
 
     def on_update(previous: str, label: str, secret: bytes) -> None:  # a KeyUpdate: the new generation's branch
@@ -177,25 +176,17 @@ def live_connection13(number: int, secrets: Tls13Secrets, suite: CipherSuite, ch
         formula = f'HKDF-Expand-Label({previous}, "traffic upd", "", Hash.length) (RFC 9846 §7.2)'
         parent.children.append(_traffic_node(f"c{number}-", label, secret, formula, suite, inputs.reveal))
 
-    for from_client, data in chunks:
-        try:
-            deframers[from_client].feed(data)
-            records = list(deframers[from_client])
-        except TLSError as exc:
-            view.notes.append(f"{'client' if from_client else 'server'} bytes stop being records: {exc}")
-            deframers[from_client] = Deframer()
-            continue
-        for record in records:
-            direction = directions[from_client]
-            content_type, plaintext, seq, verdict = _open(direction, record, on_update)
-            fragment = bytes(record.fragment)
-            layout = formulas.record_layout(suite, 0x0304, False, fragment) if seq is not None else (b"", b"")
-            label = direction.label if seq is not None else f"{direction.half.writer} write: none (plaintext)"
-            view.add_record(RecordView(
-                len(view.records), from_client, content_type_name(content_type), seq, len(fragment),
-                None if plaintext is None else len(plaintext), verdict, view.key_index(label),
-                reason="" if verdict == "ok" else verdict,
-                detail=_detail(record.to_bytes()[:5], fragment, plaintext, layout),
-            ))
+    for from_client, record in tapped_records(view, chunks):
+        direction = directions[from_client]
+        content_type, plaintext, seq, verdict = _open(direction, record, on_update)
+        fragment = bytes(record.fragment)
+        layout = formulas.record_layout(suite, 0x0304, False, fragment) if seq is not None else (b"", b"")
+        label = direction.label if seq is not None else f"{direction.half.writer} write: none (plaintext)"
+        view.add_record(RecordView(
+            len(view.records), from_client, content_type_name(content_type), seq, len(fragment),
+            None if plaintext is None else len(plaintext), verdict, view.key_index(label),
+            reason="" if verdict == "ok" else verdict,
+            detail=_detail(record.to_bytes()[:5], fragment, plaintext, layout),
+        ))
     link_keys(view)
     return view
