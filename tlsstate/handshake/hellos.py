@@ -203,12 +203,10 @@ def _check_no_duplicates(msg: ClientHello, what: str, problems: list[str] | None
         problems.append(str(exc))
 
 
-def _each(extensions: Sequence[Extension] | None, read: Callable[[Extension], None], problems: list[str] | None) -> None:
-    """``read`` every extension; strict (``problems`` is None) or noting and skipping a bad one."""
+def _each(extensions: Sequence[Extension] | None, read: Callable[[Extension], None], problems: list[str]) -> None:
+    """``read`` every extension leniently (a capture): a bad one is noted in ``problems`` and skipped (the strict
+    readers loop themselves: the first bad extension raises)."""
     for e in extensions or ():
-        if problems is None:
-            read(e)
-            continue
         try:
             read(e)
         except TLSError as exc:
