@@ -35,6 +35,12 @@ def explicit_prefix_nonce(salt: bytes, owner: str, scratch: bytearray | None = N
     return buffer, buffer[4:]
 
 
+def _check_iv(iv: bytes, owner: str) -> None:
+    """Both XOR-nonce forms need a 12-byte IV (RFC 8446 §5.3); ``owner`` names the protection in the error."""
+    if len(iv) != NONCE_LENGTH:
+        raise ConfigurationError(f"{owner} needs a {NONCE_LENGTH}-byte IV, got {len(iv)}")
+
+
 def xor_nonce_mask(iv: bytes, owner: str, scratch: bytearray | None = None) -> tuple[memoryview, int]:
     """The XOR nonce as a buffer the caller fills (RFC 7905 §2, RFC 8446 §5.3), as ``(nonce, mask)``.
 
@@ -42,8 +48,7 @@ def xor_nonce_mask(iv: bytes, owner: str, scratch: bytearray | None = None) -> t
     (a new buffer when None) whose first 4 hold iv[0:4]; per record the caller writes ``mask ^ seq`` big-endian
     into nonce[4:12], in the same ``struct.pack_into`` that writes the record's AAD (no call per record), where
     ``mask`` = iv[4:12] as an integer. :func:`xor_nonce` is the same rule as a function."""
-    if len(iv) != NONCE_LENGTH:
-        raise ConfigurationError(f"{owner} needs a {NONCE_LENGTH}-byte IV, got {len(iv)}")
+    _check_iv(iv, owner)
     buffer = memoryview(bytearray(NONCE_LENGTH) if scratch is None else scratch)[:NONCE_LENGTH]
     buffer[0:4] = iv[0:4]
     return buffer, int.from_bytes(iv[4:NONCE_LENGTH], "big")
@@ -52,8 +57,7 @@ def xor_nonce_mask(iv: bytes, owner: str, scratch: bytearray | None = None) -> t
 def xor_nonce(iv: bytes, owner: str) -> Callable[[int], bytes]:
     """``nonce(seq)`` = iv XOR seq_num, seq_num left-padded to 12 bytes (RFC 7905 §2, RFC 8446 §5.3). ``owner``
     names the protection in the error for an IV of the wrong length."""
-    if len(iv) != NONCE_LENGTH:
-        raise ConfigurationError(f"{owner} needs a {NONCE_LENGTH}-byte IV, got {len(iv)}")
+    _check_iv(iv, owner)
     mask = int.from_bytes(iv, "big")
 
     def nonce(seq: int) -> bytes:
