@@ -18,12 +18,10 @@ from rich.console import Console
 from tlsstate.cli.options import parse_hex
 from tlsstate.crypto.schedule13 import KeySchedule13, hash_length, traffic_key_and_iv
 from tlsstate.crypto.suites import CipherSuite, lookup
+from tlsstate.html.formulas import TLS13_IV, TLS13_KEY, TLS13_SCHEDULE
 from tlsstate.wire.errors import ConfigurationError
 
 __all__ = ["tls13_schedule"]
-
-_SECTION = "RFC 9846 §7.1"
-
 
 def _suite(text: str | None) -> CipherSuite:
     if text is None:
@@ -63,33 +61,26 @@ def tls13_schedule(suite_text: str | None, shared_secret: str | None, psk: str |
     to_client_finished = _hash("--client-finished-hash", client_finished_hash, size, False)
     assert to_server_hello is not None and to_server_finished is not None
     schedule = KeySchedule13(hash_name, key)
-    rows: list[tuple[str, bytes, str]] = [
-        ("early_secret", schedule.early_secret, f"HKDF-Extract(0, PSK or zeros) ({_SECTION})"),
-        ("handshake_secret", schedule.enter_handshake(dhe),
-         f'HKDF-Extract(Derive-Secret(early_secret, "derived", ""), shared secret or zeros) ({_SECTION})'),
-    ]
-
-    def traffic(name: str, secret: bytes, formula: str) -> None:
-        rows.append((name, secret, formula))
-        write_key, iv = traffic_key_and_iv(suite, secret)
-        rows.append((f"{name} key", write_key, 'HKDF-Expand-Label(secret, "key", "", key_length) (RFC 9846 §7.3)'))
-        rows.append((f"{name} iv", iv, 'HKDF-Expand-Label(secret, "iv", "", iv_length) (RFC 9846 §7.3)'))
-
-    traffic("client_handshake_traffic_secret", schedule.client_handshake_traffic_secret(to_server_hello),
-            f'Derive-Secret(handshake_secret, "c hs traffic", ClientHello..ServerHello) ({_SECTION})')
-    traffic("server_handshake_traffic_secret", schedule.server_handshake_traffic_secret(to_server_hello),
-            f'Derive-Secret(handshake_secret, "s hs traffic", ClientHello..ServerHello) ({_SECTION})')
-    rows.append(("master_secret", schedule.enter_master(),
-                 f'HKDF-Extract(Derive-Secret(handshake_secret, "derived", ""), 0) ({_SECTION})'))
-    traffic("client_application_traffic_secret_0", schedule.client_application_traffic_secret(to_server_finished),
-            f'Derive-Secret(master_secret, "c ap traffic", ClientHello..server Finished) ({_SECTION})')
-    traffic("server_application_traffic_secret_0", schedule.server_application_traffic_secret(to_server_finished),
-            f'Derive-Secret(master_secret, "s ap traffic", ClientHello..server Finished) ({_SECTION})')
-    rows.append(("exporter_master_secret", schedule.exporter_master_secret(to_server_finished),
-                 f'Derive-Secret(master_secret, "exp master", ClientHello..server Finished) ({_SECTION})'))
+    values: list[tuple[str, bytes]] = [("early_secret", schedule.early_secret),
+                                       ("handshake_secret", schedule.enter_handshake(dhe)),
+                                       ("client_handshake_traffic_secret",
+                                        schedule.client_handshake_traffic_secret(to_server_hello)),
+                                       ("server_handshake_traffic_secret",
+                                        schedule.server_handshake_traffic_secret(to_server_hello)),
+                                       ("master_secret", schedule.enter_master()),
+                                       ("client_application_traffic_secret_0",
+                                        schedule.client_application_traffic_secret(to_server_finished)),
+                                       ("server_application_traffic_secret_0",
+                                        schedule.server_application_traffic_secret(to_server_finished)),
+                                       ("exporter_master_secret", schedule.exporter_master_secret(to_server_finished))]
     if to_client_finished is not None:
-        rows.append(("resumption_master_secret", schedule.resumption_master_secret(to_client_finished),
-                     f'Derive-Secret(master_secret, "res master", ClientHello..client Finished) ({_SECTION})'))
+        values.append(("resumption_master_secret", schedule.resumption_master_secret(to_client_finished)))
+    rows: list[tuple[str, bytes, str]] = []
+    for name, value in values:
+        rows.append((name, value, TLS13_SCHEDULE[name]))
+        if "traffic_secret" in name:  # its write key and IV (RFC 9846 §7.3)
+            write_key, iv = traffic_key_and_iv(suite, value)
+            rows += [(f"{name} key", write_key, TLS13_KEY), (f"{name} iv", iv, TLS13_IV)]
     return rows
 
 

@@ -94,3 +94,26 @@ def record_layout(suite: CipherSuite, version: int, encrypt_then_mac: bool, frag
         mac_length = suite.mac.length
         return iv, fragment[-mac_length:] if encrypt_then_mac and mac_length else b""
     return b"", b""
+
+
+#: The TLS 1.3 key schedule (RFC 9846 §7.1), one formula per secret, keyed by its Tls13Secrets name: what the
+#: ``--html`` pages and ``keys --version tls1.3`` print beside each value.
+TLS13_SCHEDULE: dict[str, str] = {
+    "early_secret": "HKDF-Extract(0, PSK or zeros) (RFC 9846 §7.1)",
+    "handshake_secret": 'HKDF-Extract(Derive-Secret(early_secret, "derived", ""), shared secret or zeros) (RFC 9846 §7.1)',
+    "client_handshake_traffic_secret":
+        'Derive-Secret(handshake_secret, "c hs traffic", ClientHello..ServerHello) (RFC 9846 §7.1)',
+    "server_handshake_traffic_secret":
+        'Derive-Secret(handshake_secret, "s hs traffic", ClientHello..ServerHello) (RFC 9846 §7.1)',
+    "master_secret": 'HKDF-Extract(Derive-Secret(handshake_secret, "derived", ""), 0) (RFC 9846 §7.1)',
+    "client_application_traffic_secret_0":
+        'Derive-Secret(master_secret, "c ap traffic", ClientHello..server Finished) (RFC 9846 §7.1)',
+    "server_application_traffic_secret_0":
+        'Derive-Secret(master_secret, "s ap traffic", ClientHello..server Finished) (RFC 9846 §7.1)',
+    "exporter_master_secret": 'Derive-Secret(master_secret, "exp master", ClientHello..server Finished) (RFC 9846 §7.1)',
+    "resumption_master_secret":
+        'Derive-Secret(master_secret, "res master", ClientHello..client Finished) (RFC 9846 §7.1)',
+}
+#: A traffic secret's write key and IV (RFC 9846 §7.3).
+TLS13_KEY = 'HKDF-Expand-Label(secret, "key", "", key_length) (RFC 9846 §7.3)'
+TLS13_IV = 'HKDF-Expand-Label(secret, "iv", "", iv_length) (RFC 9846 §7.3)'

@@ -30,13 +30,12 @@ from tlsstate.wire.errors import BadRecordMAC, ProtocolError
 
 __all__ = ["live_connection13", "tls13_branch"]
 
-_SECTION = "RFC 9846 §7.1"
-#: (page name = NSS key log label, derived from, Derive-Secret label, transcript) per traffic secret
+#: (page name = NSS key log label, Tls13Secrets name) per traffic secret; formulas: html/formulas.TLS13_SCHEDULE
 _TRAFFIC = (
-    ("CLIENT_HANDSHAKE_TRAFFIC_SECRET", "client_handshake_traffic_secret", "c hs traffic", "ClientHello..ServerHello"),
-    ("SERVER_HANDSHAKE_TRAFFIC_SECRET", "server_handshake_traffic_secret", "s hs traffic", "ClientHello..ServerHello"),
-    ("CLIENT_TRAFFIC_SECRET_0", "client_application_traffic_secret_0", "c ap traffic", "ClientHello..server Finished"),
-    ("SERVER_TRAFFIC_SECRET_0", "server_application_traffic_secret_0", "s ap traffic", "ClientHello..server Finished"),
+    ("CLIENT_HANDSHAKE_TRAFFIC_SECRET", "client_handshake_traffic_secret"),
+    ("SERVER_HANDSHAKE_TRAFFIC_SECRET", "server_handshake_traffic_secret"),
+    ("CLIENT_TRAFFIC_SECRET_0", "client_application_traffic_secret_0"),
+    ("SERVER_TRAFFIC_SECRET_0", "server_application_traffic_secret_0"),
 )
 
 
@@ -46,12 +45,8 @@ def _traffic_node(prefix: str, name: str, secret: bytes | None, formula: str, su
     node = _node(f"{prefix}{name}", name, secret, formula, secret=True, reveal=reveal)
     if secret:
         key, iv = traffic_key_and_iv(suite, secret)
-        node.children.append(_node(f"{prefix}{name}k", f"{name} key", key,
-                                   'HKDF-Expand-Label(secret, "key", "", key_length) (RFC 9846 §7.3)', secret=True,
-                                   reveal=reveal))
-        node.children.append(_node(f"{prefix}{name}i", f"{name} iv", iv,
-                                   'HKDF-Expand-Label(secret, "iv", "", iv_length) (RFC 9846 §7.3)', secret=True,
-                                   reveal=reveal))
+        node.children.append(_node(f"{prefix}{name}k", f"{name} key", key, formulas.TLS13_KEY, secret=True, reveal=reveal))
+        node.children.append(_node(f"{prefix}{name}i", f"{name} iv", iv, formulas.TLS13_IV, secret=True, reveal=reveal))
     return node
 
 
@@ -62,23 +57,24 @@ def tls13_branch(prefix: str, secrets: Tls13Secrets, suite: CipherSuite, inputs:
     if secrets.shared_secret is not None:
         branch.children.append(_node(f"{prefix}ss", "shared_secret", secrets.shared_secret,
                                      "(EC)DHE or hybrid KEM shared secret (RFC 9846 §7.4)", secret=True, reveal=reveal))
-    early = _node(f"{prefix}es", "early_secret", secrets.early_secret, f"HKDF-Extract(0, PSK or zeros) ({_SECTION})",
-                  secret=True, reveal=reveal)
+    schedule = formulas.TLS13_SCHEDULE
+    early = _node(f"{prefix}es", "early_secret", secrets.early_secret, schedule["early_secret"], secret=True,
+                  reveal=reveal)
     handshake = _node(f"{prefix}hs", "handshake_secret", secrets.handshake_secret,
-                      f'HKDF-Extract(Derive-Secret(early_secret, "derived", ""), shared_secret) ({_SECTION})',
+                      schedule["handshake_secret"],
                       secret=True, reveal=reveal)
     master = _node(f"{prefix}ms", "master_secret", secrets.master_secret,
-                   f'HKDF-Extract(Derive-Secret(handshake_secret, "derived", ""), 0) ({_SECTION})', secret=True,
+                   schedule["master_secret"], secret=True,
                    reveal=reveal)
-    for name, attribute, label, transcript in _TRAFFIC:
+    for name, attribute in _TRAFFIC:
         parent = handshake if "HANDSHAKE" in name else master
-        formula = f'Derive-Secret({parent.name}, "{label}", {transcript}) ({_SECTION})'
-        parent.children.append(_traffic_node(prefix, name, getattr(secrets, attribute), formula, suite, reveal))
+        parent.children.append(_traffic_node(prefix, name, getattr(secrets, attribute), schedule[attribute], suite,
+                                             reveal))
     master.children.append(_node(f"{prefix}xs", "exporter_master_secret", secrets.exporter_master_secret,
-                                 f'Derive-Secret(master_secret, "exp master", ClientHello..server Finished) ({_SECTION})',
+                                 schedule["exporter_master_secret"],
                                  secret=True, reveal=reveal))
     master.children.append(_node(f"{prefix}rs", "resumption_master_secret", secrets.resumption_master_secret,
-                                 f'Derive-Secret(master_secret, "res master", ClientHello..client Finished) ({_SECTION})',
+                                 schedule["resumption_master_secret"],
                                  secret=True, reveal=reveal))
     handshake.children.append(master)
     early.children.append(handshake)
@@ -166,8 +162,8 @@ def live_connection13(number: int, secrets: Tls13Secrets, suite: CipherSuite, ch
     view = ConnectionView(number, inputs.title, list(inputs.facts), [tls13_branch(f"c{number}-", secrets, suite, inputs)],
                           [], [], nonce_rule=formulas.nonce_rule(suite, 0x0304, False), notes=list(inputs.notes))
     directions = {
-        True: _Direction("client", suite, [(n, getattr(secrets, a)) for n, a, _, _ in _TRAFFIC if n.startswith("CLIENT")]),
-        False: _Direction("server", suite, [(n, getattr(secrets, a)) for n, a, _, _ in _TRAFFIC if n.startswith("SERVER")]),
+        True: _Direction("client", suite, [(n, getattr(secrets, a)) for n, a in _TRAFFIC if n.startswith("CLIENT")]),
+        False: _Direction("server", suite, [(n, getattr(secrets, a)) for n, a in _TRAFFIC if n.startswith("SERVER")]),
     }
     branch = view.tree[0]
 
