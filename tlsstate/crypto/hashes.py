@@ -23,10 +23,21 @@ HASH_ALGORITHMS: Final[dict[str, type[hashes.HashAlgorithm]]] = {
 }
 
 
+#: name as given -> pyca hash object, filled on first use. pyca's hash algorithm objects hold no state (the
+#: digest state is in ``hashes.Hash``), so one instance per name serves every caller; a handshake asks dozens of times.
+_INSTANCES: dict[str, hashes.HashAlgorithm] = {}
+
+
 def hash_algorithm(hash_name: str) -> hashes.HashAlgorithm:
     """The pyca hash object for ``md5``, ``sha1``, ``sha224``, ``sha256``, ``sha384`` or ``sha512``
     (case and dashes ignored: ``SHA-256`` works too)."""
+    algorithm = _INSTANCES.get(hash_name)
+    if algorithm is not None:
+        return algorithm
     try:
-        return HASH_ALGORITHMS[hash_name.lower().replace("-", "")]()
+        algorithm = HASH_ALGORITHMS[hash_name.lower().replace("-", "")]()
     except KeyError:
         raise ConfigurationError(f"unsupported hash {hash_name!r} (use one of {', '.join(HASH_ALGORITHMS)})") from None
+    if len(_INSTANCES) < 64:  # bounded: callers pass a handful of spellings
+        _INSTANCES[hash_name] = algorithm
+    return algorithm
