@@ -54,17 +54,30 @@ def hkdf_expand(hash_name: str, prk: bytes, info: bytes, length: int) -> bytes:
     return HKDFExpand(algorithm, length, info).derive(prk)
 
 
-def hkdf_label(label: bytes, context: bytes, length: int) -> bytes:
-    """The HkdfLabel structure (RFC 8446 §7.1): uint16 length, opaque label<7..255> = "tls13 " + label,
-    opaque context<0..255>."""
+#: (label, length) -> the HkdfLabel bytes before the context: uint16 length, the "tls13 "-prefixed label vector.
+#: A handshake derives some forty labels from a dozen fixed (label, length) pairs.
+_LABEL_HEADS: dict[tuple[bytes, int], bytes] = {}
+
+
+def _label_head(label: bytes, length: int) -> bytes:
     full_label = LABEL_PREFIX + label
     if len(full_label) > 255:
         raise ConfigurationError(f"HKDF label too long ({len(full_label)} bytes, at most 255)")
-    if len(context) > 255:
-        raise ConfigurationError(f"HKDF context too long ({len(context)} bytes, at most 255)")
     if not 0 <= length <= 0xFFFF:
         raise ConfigurationError(f"HKDF-Expand-Label length {length} out of range")
-    return length.to_bytes(2, "big") + bytes([len(full_label)]) + full_label + bytes([len(context)]) + context
+    head = length.to_bytes(2, "big") + bytes([len(full_label)]) + full_label
+    if len(_LABEL_HEADS) < 256:  # bounded: exporter labels come from callers
+        _LABEL_HEADS[label, length] = head
+    return head
+
+
+def hkdf_label(label: bytes, context: bytes, length: int) -> bytes:
+    """The HkdfLabel structure (RFC 9846 §7.1): uint16 length, opaque label<7..255> = "tls13 " + label,
+    opaque context<0..255>."""
+    head = _LABEL_HEADS.get((label, length)) or _label_head(label, length)
+    if len(context) > 255:
+        raise ConfigurationError(f"HKDF context too long ({len(context)} bytes, at most 255)")
+    return head + bytes((len(context),)) + context
 
 
 def hkdf_expand_label(hash_name: str, secret: bytes, label: bytes, context: bytes, length: int) -> bytes:
@@ -72,7 +85,11 @@ def hkdf_expand_label(hash_name: str, secret: bytes, label: bytes, context: byte
 
     ``label`` is given without the "tls13 " prefix, which is added here.
     """
-    return hkdf_expand(hash_name, secret, hkdf_label(label, context, length), length)
+    info = hkdf_label(label, context, length)
+    algorithm = hash_algorithm(hash_name)  # hkdf_expand's checks, without its call
+    if not 0 < length <= 255 * algorithm.digest_size:
+        raise ConfigurationError(f"HKDF-Expand length {length} out of range 1..{255 * algorithm.digest_size}")
+    return HKDFExpand(algorithm, length, info).derive(secret)
 
 
 def derive_secret(hash_name: str, secret: bytes, label: bytes, transcript_hash: bytes) -> bytes:
