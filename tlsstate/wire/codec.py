@@ -52,11 +52,20 @@ class Reader:
         return out
 
     def _uint(self, n: int) -> int:
-        return int.from_bytes(self.read(n), "big")
+        pos = self._pos
+        end = pos + n
+        if end > self._end:  # (n is never negative here: callers pass 1..8)
+            raise DecodeError(f"{self.what} truncated: need {n} byte(s), {self.remaining} left")
+        self._pos = end
+        return int.from_bytes(self._data[pos:end], "big")
 
     def u8(self) -> int:
         """uint8."""
-        return self._uint(1)
+        pos = self._pos
+        if pos >= self._end:
+            raise DecodeError(f"{self.what} truncated: need 1 byte(s), {self.remaining} left")
+        self._pos = pos + 1
+        return self._data[pos]
 
     def u16(self) -> int:
         """uint16."""
@@ -80,7 +89,12 @@ class Reader:
         if n < min_len or (max_len is not None and n > max_len):
             bound = f"{min_len}..{max_len}" if max_len is not None else f">= {min_len}"
             raise DecodeError(f"{self.what}: vector length {n} outside {bound}")
-        return self.read(n)
+        pos = self._pos
+        end = pos + n
+        if end > self._end:  # read(n), inline
+            raise DecodeError(f"{self.what} truncated: need {n} byte(s), {self.remaining} left")
+        self._pos = end
+        return self._data[pos:end]
 
     def vec8(self, min_len: int = 0, max_len: int | None = None) -> bytes:
         """opaque x<min..2^8-1>."""
