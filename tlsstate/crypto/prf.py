@@ -100,7 +100,14 @@ def ssl3_expand(secret: bytes, seed: bytes, length: int) -> bytes:
     return bytes(out[:length])
 
 
+#: wire value -> member: a dict lookup instead of an enum call (the PRF runs several times per handshake)
+_VERSIONS: dict[int, ProtocolVersion] = {int(v): v for v in ProtocolVersion}
+
+
 def _version(version: ProtocolVersion | int) -> ProtocolVersion:
+    known = _VERSIONS.get(version)
+    if known is not None:
+        return known
     try:
         return ProtocolVersion(int(version))
     except ValueError:
