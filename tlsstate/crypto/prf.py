@@ -18,7 +18,7 @@ import hashlib
 from cryptography.hazmat.primitives import hmac
 
 from tlsstate.crypto.hashes import hash_algorithm
-from tlsstate.wire.constants import ProtocolVersion
+from tlsstate.wire.constants import PROTOCOL_VERSIONS, ProtocolVersion
 from tlsstate.wire.errors import ConfigurationError
 
 MASTER_SECRET_LENGTH = 48  # RFC 5246 §8.1
@@ -100,12 +100,8 @@ def ssl3_expand(secret: bytes, seed: bytes, length: int) -> bytes:
     return bytes(out[:length])
 
 
-#: wire value -> member: a dict lookup instead of an enum call (the PRF runs several times per handshake)
-_VERSIONS: dict[int, ProtocolVersion] = {int(v): v for v in ProtocolVersion}
-
-
 def _version(version: ProtocolVersion | int) -> ProtocolVersion:
-    known = _VERSIONS.get(version)
+    known = PROTOCOL_VERSIONS.get(version)  # (not an enum call: the PRF runs several times per handshake)
     if known is not None:
         return known
     try:

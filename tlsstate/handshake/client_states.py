@@ -47,6 +47,7 @@ from tlsstate.handshake.tls13.offer import ClientOffer13
 from tlsstate.sessions.cache import Session
 from tlsstate.wire import extensions as ext
 from tlsstate.wire.constants import (
+    PROTOCOL_VERSIONS,
     TLS_EMPTY_RENEGOTIATION_INFO_SCSV,
     AlertDescription,
     CompressionMethod,
@@ -271,19 +272,14 @@ def _read_version_and_suite(
     low, high = config.legacy_version_range()
     if not (low <= msg.version <= hello.version) or msg.version > high:
         raise ProtocolVersionError(f"server chose version 0x{msg.version:04x}, which was not offered")
-    version = ProtocolVersion(msg.version)
+    version = PROTOCOL_VERSIONS.get(msg.version) or ProtocolVersion(msg.version)
     suite = by_id(msg.cipher_suite)
-    require(
-        suite is not None and msg.cipher_suite in hello.cipher_suites and suite.valid_for(version),
-        f"server chose cipher suite 0x{msg.cipher_suite:04x}, which was not offered for {version.label}",
-        AlertDescription.ILLEGAL_PARAMETER,
-    )
+    if suite is None or msg.cipher_suite not in hello.cipher_suites or not suite.valid_for(version):
+        require(False, f"server chose cipher suite 0x{msg.cipher_suite:04x}, which was not offered for "
+                f"{version.label}", AlertDescription.ILLEGAL_PARAMETER)  # (messages are built on failure only)
     assert suite is not None
-    require(
-        msg.compression_method == CompressionMethod.NULL,
-        f"server chose compression method {msg.compression_method}",
-        AlertDescription.ILLEGAL_PARAMETER,
-    )
+    if msg.compression_method != CompressionMethod.NULL:
+        require(False, f"server chose compression method {msg.compression_method}", AlertDescription.ILLEGAL_PARAMETER)
     return version, suite
 
 
@@ -301,11 +297,9 @@ def _read_server_hello_extensions(
     # RFC 5746 §3.4: the SCSV (SSL 3.0) solicits renegotiation_info as much as the extension does.
     offered = {e.type for e in hello.extensions or ()} | {ExtensionType.RENEGOTIATION_INFO}
     for e in msg.extensions or ():
-        require(
-            e.type in offered,
-            f"server sent extension {ext.extension_name(e.type)} that was not offered",
-            _UNSUPPORTED_EXTENSION,
-        )
+        if e.type not in offered:  # (the message, with its enum lookup, only on failure)
+            require(False, f"server sent extension {ext.extension_name(e.type)} that was not offered",
+                    _UNSUPPORTED_EXTENSION)
     answer = read_server_hello_extensions(msg)
     if answer.renegotiation_info and not renegotiating:  # RFC 5746 §3.4: empty on the initial handshake
         raise HandshakeFailure("renegotiation_info is not empty on the initial handshake")
@@ -408,17 +402,12 @@ class ClientWaitServerKeyExchange(State):
         n, config = self.negotiated, ctx.config
         if n.suite.key_exchange is not KeyExchange.DHE_RSA:
             groups = [g for g in config.effective_groups() if g in crypto.ECDHE_GROUPS]
-            require(
-                msg.named_group in groups,
-                f"server chose named group {msg.named_group}, which was not offered",
-                AlertDescription.ILLEGAL_PARAMETER,
-            )
-        if n.version >= ProtocolVersion.TLS1_2:
-            require(
-                msg.signature_scheme in config.effective_signature_schemes(),
-                f"server signed with scheme {msg.signature_scheme}, which was not offered",
-                AlertDescription.ILLEGAL_PARAMETER,
-            )
+            if msg.named_group not in groups:  # (messages are built on failure only)
+                require(False, f"server chose named group {msg.named_group}, which was not offered",
+                        AlertDescription.ILLEGAL_PARAMETER)
+        if n.version >= ProtocolVersion.TLS1_2 and msg.signature_scheme not in config.effective_signature_schemes():
+            require(False, f"server signed with scheme {msg.signature_scheme}, which was not offered",
+                    AlertDescription.ILLEGAL_PARAMETER)
         key = self.peer_certificates[0].public_key()
         assert isinstance(key, rsa.RSAPublicKey | ec.EllipticCurvePublicKey)
         signed = n.client_random + n.server_random + msg.params

@@ -27,6 +27,7 @@ from tlsstate.sessions.cache import Session
 from tlsstate.sessions.tickets import OpenedTicket
 from tlsstate.wire import extensions as ext
 from tlsstate.wire.constants import (
+    PROTOCOL_VERSIONS,
     TLS_EMPTY_RENEGOTIATION_INFO_SCSV,
     TLS_FALLBACK_SCSV,
     AlertDescription,
@@ -69,7 +70,8 @@ def read_client_hello(
     low, high = config.legacy_version_range()
     if msg.version < low:
         raise ProtocolVersionError(f"client offers at most 0x{msg.version:04x}; we need {low.label} or later")
-    version = ProtocolVersion(min(msg.version, int(high)))
+    answer = min(msg.version, int(high))
+    version = PROTOCOL_VERSIONS.get(answer) or ProtocolVersion(answer)  # (a dict lookup, not an enum call)
     if TLS_FALLBACK_SCSV in msg.cipher_suites and version < high:
         raise ProtocolError("fallback SCSV with a lower version (RFC 7507 §3)", AlertDescription.INAPPROPRIATE_FALLBACK)
     require(

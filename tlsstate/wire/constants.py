@@ -110,6 +110,9 @@ class ProtocolVersion(IntEnum):
         return _VERSION_CLI[self]
 
 
+#: ProtocolVersion members by wire value: a dict lookup costs far less than an enum call (handshake hot paths).
+PROTOCOL_VERSIONS: dict[int, ProtocolVersion] = {int(v): v for v in ProtocolVersion}
+
 _VERSION_LABELS = {
     ProtocolVersion.SSL3: "SSL 3.0",
     ProtocolVersion.TLS1_0: "TLS 1.0",
