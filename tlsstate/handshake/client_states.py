@@ -181,12 +181,38 @@ def _session_to_offer(config: TLSConfig, suites: list[CipherSuite], low: int, hi
     return session
 
 
+#: hello_extensions' answers by everything they depend on (a value key, so a changed config gets new ones).
+_HELLO_EXTENSIONS: dict[tuple[object, ...], tuple[Extension, ...]] = {}
+
+
 def hello_extensions(
     config: TLSConfig, suites: list[CipherSuite], high: int, *, renegotiated_connection: bytes = b""
 ) -> list[Extension]:
     """The ClientHello extensions before the record-size ones (RFC 6066 §3, RFC 8422 §5.1, RFC 7919 §3,
     RFC 5246 §7.4.1.4.1, RFC 7301, RFC 7627, RFC 7366, RFC 5746: ``renegotiated_connection`` is empty initially,
-    our previous verify_data in a renegotiation, §3.5)."""
+    our previous verify_data in a renegotiation, §3.5).
+
+    Built once per configuration (the extensions are immutable; the list is new each time): the key holds every
+    field they are built from, compared by value, so changing the config builds them again.
+    """
+    groups, dhe_groups, schemes = config.groups, config.dhe_groups, config.signature_schemes
+    key = (
+        config.server_name, tuple([s.id for s in suites]), high, None if groups is None else tuple(groups),
+        None if dhe_groups is None else tuple(dhe_groups), None if schemes is None else tuple(schemes),
+        tuple(config.alpn_protocols), config.extended_master_secret, config.encrypt_then_mac, renegotiated_connection,
+    )
+    built = _HELLO_EXTENSIONS.get(key)
+    if built is None:
+        built = tuple(_build_hello_extensions(config, suites, high, renegotiated_connection))
+        if len(_HELLO_EXTENSIONS) >= 64:  # bounded (renegotiations key on their verify_data)
+            _HELLO_EXTENSIONS.clear()
+        _HELLO_EXTENSIONS[key] = built
+    return list(built)
+
+
+def _build_hello_extensions(
+    config: TLSConfig, suites: list[CipherSuite], high: int, renegotiated_connection: bytes
+) -> list[Extension]:
     out: list[Extension] = []
     name = config.server_name
     if name and not ext.is_ip_address(name):  # RFC 6066 §3: literal IP addresses are not sent
