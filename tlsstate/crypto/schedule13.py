@@ -28,9 +28,13 @@ LABEL_PREFIX = b"tls13 "
 TLS13_IV_LENGTH = 12  # RFC 8446 §5.3: iv_length = max(8, N_MIN) = 12 for every defined AEAD
 
 
+#: The two TLS 1.3 suite hashes' lengths (RFC 9846 §B.4), read without a hash object; others are looked up.
+_HASH_LENGTHS = {"sha256": 32, "sha384": 48}
+
+
 def hash_length(hash_name: str) -> int:
     """Output length of the suite hash (32 for SHA-256, 48 for SHA-384)."""
-    return hash_algorithm(hash_name).digest_size
+    return _HASH_LENGTHS.get(hash_name) or hash_algorithm(hash_name).digest_size
 
 
 def transcript_hash(hash_name: str, messages: bytes) -> bytes:
