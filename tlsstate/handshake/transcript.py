@@ -57,7 +57,8 @@ class Transcript:
         if hashes is None:
             raise RuntimeError("transcript hash used before the version and PRF hash were chosen")
         if len(hashes) == 1:  # TLS 1.2 and 1.3: one hash, no join (a TLS 1.3 handshake asks ten times a side)
-            return hashes[0].copy().digest()
+            digest: bytes = hashes[0].copy().digest()
+            return digest
         return b"".join(running.copy().digest() for running in hashes)
 
     def finished_basis(self) -> bytes:
