@@ -149,6 +149,9 @@ class Connection:
         #: TLS 1.3: pad application data records to a multiple of this (0: no padding; RFC 9846 §5.4)
         self._padding_block = 0
         self._awaiting_finished = False  # the peer's ChangeCipherSpec arrived, its Finished not yet (RFC 5246 §7.1)
+        #: The SSLKEYLOGFILE writer (when config.keylog is None), looked up at the first secret: a TLS 1.3 handshake
+        #: logs ten and reading the environment each time cost more than the rest of the step. False: not yet.
+        self._env_keylog: KeyLogWriter | bool | None = False
 
     def __repr__(self) -> str:
         role = "server" if self.server_side else "client"
@@ -552,9 +555,19 @@ class Connection:
         self._events.append(PeerCertificates(tuple(output.certificates)))
 
     def _carry_log_secret(self, output: LogSecret) -> None:
-        keylog = self.config.keylog or _default_keylog()
+        keylog = self._keylog_writer()
         if keylog is not None:
             keylog.tls13(output.label, output.client_random, output.secret)
+
+    def _keylog_writer(self) -> KeyLogWriter | None:
+        """config.keylog, else the SSLKEYLOGFILE writer (the environment is read once per connection)."""
+        if self.config.keylog is not None:
+            return self.config.keylog
+        keylog = self._env_keylog
+        if keylog is False:
+            keylog = self._env_keylog = _default_keylog()
+        assert keylog is not True
+        return keylog
 
     def _send_change_cipher_spec(self, _: ActivateWriteKeys | None = None) -> None:
         """Flush the handshake, send ChangeCipherSpec, switch the write state (RFC 5246 §7.1)."""
@@ -630,7 +643,7 @@ class Connection:
         self.handshakes += 1
         if len(self.epochs) > MAX_EPOCHS_KEPT:
             del self.epochs[1]
-        keylog = self.config.keylog or _default_keylog()
+        keylog = self._keylog_writer()
         if keylog is not None:
             keylog.client_random(n.client_random, result.master_secret)
         self._split_writes = self.config.split_cbc_records and record_splitting_applies(n.suite, n.version)
