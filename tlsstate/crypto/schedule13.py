@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 
 from cryptography.hazmat.primitives import hmac
+from cryptography.hazmat.primitives.hashes import HashAlgorithm
 from cryptography.hazmat.primitives.kdf.hkdf import HKDFExpand
 
 from tlsstate.crypto.hashes import hash_algorithm
@@ -58,42 +59,50 @@ def hkdf_expand(hash_name: str, prk: bytes, info: bytes, length: int) -> bytes:
     return HKDFExpand(algorithm, length, info).derive(prk)
 
 
-#: (label, length) -> the HkdfLabel bytes before the context: uint16 length, the "tls13 "-prefixed label vector.
-#: A handshake derives some forty labels from a dozen fixed (label, length) pairs.
-_LABEL_HEADS: dict[tuple[bytes, int], bytes] = {}
+#: (hash, label, length) -> (pyca hash, the HkdfLabel bytes before the context), once checked: a handshake derives some
+#: forty labels from a dozen (hash, label, length) triples. Bounded: exporter labels come from callers.
+_EXPANSIONS: dict[tuple[str, bytes, int], tuple[HashAlgorithm, bytes]] = {}
+_LENGTH_BYTES = tuple(bytes((n,)) for n in range(256))
 
 
-def _label_head(label: bytes, length: int) -> bytes:
+def _label_head(label: bytes, context: bytes, length: int) -> bytes:
+    """HkdfLabel up to its context, after checking the three fields (RFC 9846 §7.1)."""
     full_label = LABEL_PREFIX + label
     if len(full_label) > 255:
         raise ConfigurationError(f"HKDF label too long ({len(full_label)} bytes, at most 255)")
+    if len(context) > 255:
+        raise ConfigurationError(f"HKDF context too long ({len(context)} bytes, at most 255)")
     if not 0 <= length <= 0xFFFF:
         raise ConfigurationError(f"HKDF-Expand-Label length {length} out of range")
-    head = length.to_bytes(2, "big") + bytes([len(full_label)]) + full_label
-    if len(_LABEL_HEADS) < 256:  # bounded: exporter labels come from callers
-        _LABEL_HEADS[label, length] = head
-    return head
+    return length.to_bytes(2, "big") + bytes([len(full_label)]) + full_label
 
 
 def hkdf_label(label: bytes, context: bytes, length: int) -> bytes:
     """The HkdfLabel structure (RFC 9846 §7.1): uint16 length, opaque label<7..255> = "tls13 " + label,
     opaque context<0..255>."""
-    head = _LABEL_HEADS.get((label, length)) or _label_head(label, length)
-    if len(context) > 255:
-        raise ConfigurationError(f"HKDF context too long ({len(context)} bytes, at most 255)")
-    return head + bytes((len(context),)) + context
+    return _label_head(label, context, length) + _LENGTH_BYTES[len(context)] + context
+
+
+def _expansion(hash_name: str, label: bytes, context: bytes, length: int) -> tuple[HashAlgorithm, bytes]:
+    """Check an HKDF-Expand-Label (HkdfLabel's fields, then HKDF-Expand's length, RFC 5869 §2.3) and keep it."""
+    head = _label_head(label, context, length)
+    algorithm = hash_algorithm(hash_name)
+    if not 0 < length <= 255 * algorithm.digest_size:
+        raise ConfigurationError(f"HKDF-Expand length {length} out of range 1..{255 * algorithm.digest_size}")
+    if len(_EXPANSIONS) < 256:
+        _EXPANSIONS[hash_name, label, length] = (algorithm, head)
+    return algorithm, head
 
 
 def hkdf_expand_label(hash_name: str, secret: bytes, label: bytes, context: bytes, length: int) -> bytes:
-    """HKDF-Expand-Label(Secret, Label, Context, Length) = HKDF-Expand(Secret, HkdfLabel, Length) (RFC 8446 §7.1).
+    """HKDF-Expand-Label(Secret, Label, Context, Length) = HKDF-Expand(Secret, HkdfLabel, Length) (RFC 9846 §7.1).
 
     ``label`` is given without the "tls13 " prefix, which is added here.
     """
-    info = hkdf_label(label, context, length)
-    algorithm = hash_algorithm(hash_name)  # hkdf_expand's checks, without its call
-    if not 0 < length <= 255 * algorithm.digest_size:
-        raise ConfigurationError(f"HKDF-Expand length {length} out of range 1..{255 * algorithm.digest_size}")
-    return HKDFExpand(algorithm, length, info).derive(secret)
+    known = _EXPANSIONS.get((hash_name, label, length))
+    if known is None or len(context) > 255:
+        known = _expansion(hash_name, label, context, length)  # the checks, in their order; raises when one fails
+    return HKDFExpand(known[0], length, known[1] + _LENGTH_BYTES[len(context)] + context).derive(secret)
 
 
 def derive_secret(hash_name: str, secret: bytes, label: bytes, transcript_hash: bytes) -> bytes:
