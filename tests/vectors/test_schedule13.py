@@ -353,6 +353,13 @@ def test_label_and_length_limits() -> None:
         s13.hkdf_expand("sha256", bytes(32), b"", 255 * 32 + 1)
     with pytest.raises(ConfigurationError):
         s13.traffic_key_and_iv(lookup("0x002f"), bytes(32))
+    s13.hkdf_expand_label("sha256", bytes(32), b"iv", b"", 12)  # a checked (hash, label, length) is kept: then a
+    with pytest.raises(ConfigurationError, match="context too long"):  # context too long is still refused
+        s13.hkdf_expand_label("sha256", bytes(32), b"iv", bytes(256), 12)
+    with pytest.raises(ConfigurationError, match=r"out of range 1\.\.8160"):  # and a failed check is not kept
+        s13.hkdf_expand_label("sha256", bytes(32), b"iv", b"", 8161)
+    with pytest.raises(ConfigurationError, match=r"out of range 1\.\.8160"):
+        s13.hkdf_expand_label("sha256", bytes(32), b"iv", b"", 8161)
     # HkdfLabel layout (RFC 8446 §7.1): u16 length, u8 + "tls13 key", u8 + context
     assert s13.hkdf_label(b"key", b"", 16) == bytes.fromhex("0010") + b"\x09tls13 key" + b"\x00"
 
