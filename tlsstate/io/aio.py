@@ -23,6 +23,7 @@ from tlsstate.config import TLSConfig
 from tlsstate.connection import Connection
 from tlsstate.events import AlertEvent, ApplicationData, HandshakeComplete
 from tlsstate.events import ConnectionClosed as ClosedEvent
+from tlsstate.io.sockets import DRAIN_BYTES, DRAIN_SECONDS
 from tlsstate.wire.constants import AlertDescription
 from tlsstate.wire.errors import ConnectionClosedError, ProtocolError, TLSError
 
@@ -297,6 +298,23 @@ class TLSStreamWriter:
             await self._channel.raw_writer.wait_closed()
 
 
+async def _drain_after_alert(raw_reader: asyncio.StreamReader, raw_writer: asyncio.StreamWriter) -> None:
+    """After a fatal handshake alert: send it and FIN, then read and drop what the peer still sends until it closes,
+    at most DRAIN_SECONDS and DRAIN_BYTES (as :meth:`tlsstate.io.sockets.TLSSocket.close`): closing with unread
+    bytes makes TCP send a reset that can overtake the alert (RFC 2525 §2.17)."""
+    drained = 0
+    with contextlib.suppress(ConnectionError, OSError, TimeoutError):
+        async with asyncio.timeout(DRAIN_SECONDS):
+            await raw_writer.drain()
+            if raw_writer.can_write_eof():
+                raw_writer.write_eof()
+            while drained < DRAIN_BYTES:
+                chunk = await raw_reader.read(_READ_SIZE)
+                if not chunk:
+                    return
+                drained += len(chunk)
+
+
 async def _wrap(
     raw_reader: asyncio.StreamReader, raw_writer: asyncio.StreamWriter, config: TLSConfig, *, server_side: bool,
     handshake_timeout: float | None,
@@ -305,6 +323,10 @@ async def _wrap(
     try:
         async with asyncio.timeout(handshake_timeout):
             await channel.handshake_done(server_side)
+    except ProtocolError:
+        await _drain_after_alert(raw_reader, raw_writer)
+        raw_writer.close()
+        raise
     except BaseException:
         raw_writer.close()
         raise

@@ -37,6 +37,10 @@ DEFAULT_TIMEOUT = 30.0
 _READ_SIZE = 65536
 #: Default bound on decrypted, not yet read application data per TLSSocket (bytes).
 DEFAULT_MAX_BUFFERED = 256 * 1024
+#: After a fatal alert: how long (seconds) and how much (bytes) close() reads and discards what the peer still sends,
+#: so that the socket is not closed with unread data, which makes the stack send a reset that can overtake the alert.
+DRAIN_SECONDS = 1.0
+DRAIN_BYTES = 4 * 1024 * 1024
 
 
 #: Observer of the raw TCP bytes: called with ("out", bytes sent) and ("in", bytes received).
@@ -351,9 +355,35 @@ class TLSSocket:
         except (TLSError, OSError):
             pass
         finally:
+            if self.connection.error is not None:
+                self._drain_after_alert()
             with contextlib.suppress(OSError):
                 self.sock.shutdown(socket.SHUT_RDWR)
             self.sock.close()
+
+    def _drain_after_alert(self) -> None:
+        """After a fatal alert: send FIN, then read and drop what the peer sends until it closes (bounded).
+
+        A socket closed with bytes still unread makes TCP send a reset (RFC 2525 §2.17), which can reach the peer
+        before it has read our alert (its send then fails with EPIPE/ECONNRESET and the alert is never seen). Reading
+        until the peer's FIN, at most DRAIN_SECONDS and DRAIN_BYTES, lets the alert arrive; a peer that never
+        stops sending is cut off at the bound.
+        """
+        deadline = time.monotonic() + DRAIN_SECONDS
+        drained = 0
+        try:
+            self.sock.shutdown(socket.SHUT_WR)
+            while drained < DRAIN_BYTES:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return
+                self.sock.settimeout(remaining)
+                chunk = self.sock.recv(_READ_SIZE)
+                if not chunk:
+                    return
+                drained += len(chunk)
+        except OSError:  # includes the timeout: the bound was reached, or the peer reset first
+            return
 
     def __enter__(self) -> TLSSocket:
         return self
