@@ -163,6 +163,9 @@ def _listen(
     """Open the key log into ``config`` and bind the listening socket; one-line click errors when either fails."""
     try:
         config.keylog = open_keylog(keylog)
+    except OSError as exc:
+        raise click.ClickException(f"cannot open key log {keylog or '$SSLKEYLOGFILE'}: {exc.strerror or exc}") from None
+    try:
         return TLSListener(host, port, config, timeout=timeout, handshake_timeout=handshake_timeout)
     except TLSError as exc:
         raise click.ClickException(str(exc)) from None
