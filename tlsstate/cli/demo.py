@@ -20,7 +20,6 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -33,27 +32,23 @@ from rich.table import Table
 from rich.text import Text
 
 from tlsstate.cli.demo_model import Epoch, Proof, RecordRow, Run
+from tlsstate.cli.demo_peers import DemoClient, DemoServer, client_port, expect_rejection, flip
 from tlsstate.cli.describe import VALUE_TITLES, version_name
-from tlsstate.cli.serving import Server, ServerOptions
 from tlsstate.config import PrivateKey, TLSConfig
 from tlsstate.crypto import prf
 from tlsstate.crypto.certs import self_signed_localhost
 from tlsstate.crypto.keys import SecurityParameters
 from tlsstate.crypto.negotiated import Negotiated, connection_keys_for, master_secret_for
 from tlsstate.crypto.suites import lookup
-from tlsstate.events import ApplicationData
-from tlsstate.html.live import WireTap
-from tlsstate.io.sockets import TLSListener, TLSSocket
 from tlsstate.record import Deframer
 from tlsstate.wire.constants import ContentType, NamedGroup, ProtocolVersion
-from tlsstate.wire.errors import AlertReceived, ProtocolError, TLSError
+from tlsstate.wire.errors import TLSError
 
 # (suite, protocol version): TLS 1.0 CBC shows all six values, TLS 1.2 GCM the modern AEAD shape.
 DEMO_SUITES = (
     ("TLS_RSA_WITH_AES_128_CBC_SHA", ProtocolVersion.TLS1_0),
     ("TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", ProtocolVersion.TLS1_2),
 )
-TIMEOUT = 10.0
 #: What each of the six values does, in key-block order (RFC 5246 §6.3).
 JOBS = {
     "client_write_mac_key": "MAC, client → server",
@@ -93,57 +88,26 @@ def _epochs(client: DemoClient) -> list[Epoch]:
     ]
 
 
-# ---------------------------------------------------------------------------------------------- server
+# ---------------------------------------------------------------------------------------------- peers
 
 
-class DemoServer:
-    """A tlsstate echo server in a thread on a free loopback port; collects its one-line connection logs."""
-
-    def __init__(self, cert_chain: list[x509.Certificate], private_key: PrivateKey) -> None:
-        self.log: list[str] = []
-        self._log_lock = threading.Lock()
-        config = TLSConfig(
-            certificate_chain=cert_chain, private_key=private_key,
-            cipher_suites=None, groups=[NamedGroup.X25519, NamedGroup.SECP256R1],
-            split_cbc_records=False,  # one record per message, so the records table shows each echo as one row
-            client_renegotiation=True,  # the client renegotiates once: a second epoch (RFC 5746)
-        )
-        self.listener = TLSListener("127.0.0.1", 0, config, timeout=TIMEOUT)
-        self.server = Server(self.listener, ServerOptions(log=self._add_log), max_connections=8)
-        self.thread = threading.Thread(target=self.server.serve, name="demo-server", daemon=True)
-
-    def _add_log(self, line: str) -> None:
-        with self._log_lock:
-            self.log.append(line)
-
-    @property
-    def port(self) -> int:
-        """The loopback port the server listens on."""
-        return self.listener.address[1]
-
-    def __enter__(self) -> DemoServer:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.stop.set()
-        self.thread.join(TIMEOUT)
-        self.server.join(TIMEOUT)
-        self.listener.close()
-
-    def wait_log(self, count: int, timeout: float = TIMEOUT) -> list[str]:
-        """Wait (bounded) until ``count`` connection lines were logged."""
-        deadline = threading.Event()
-        for _ in range(int(timeout / 0.02)):
-            with self._log_lock:
-                if len(self.log) >= count:
-                    return list(self.log)
-            deadline.wait(0.02)
-        with self._log_lock:
-            return list(self.log)
+def _server_config(cert_chain: list[x509.Certificate], private_key: PrivateKey) -> TLSConfig:
+    """The TLS 1.0-1.2 echo server: every suite, X25519 or P-256, and the client may renegotiate (RFC 5746)."""
+    return TLSConfig(
+        certificate_chain=cert_chain, private_key=private_key,
+        cipher_suites=None, groups=[NamedGroup.X25519, NamedGroup.SECP256R1],
+        split_cbc_records=False,  # one record per message, so the records table shows each echo as one row
+        client_renegotiation=True,  # the client renegotiates once: a second epoch (RFC 5746)
+    )
 
 
-# ---------------------------------------------------------------------------------------------- client
+def _client(port: int, suite_name: str, cafile: str, version: ProtocolVersion) -> DemoClient:
+    """A client offering exactly one suite and one version."""
+    return DemoClient(port, TLSConfig(
+        min_version=version, max_version=version,
+        cipher_suites=[lookup(suite_name)], groups=[NamedGroup.X25519],
+        cafile=cafile, server_name="localhost", split_cbc_records=False,  # one record per message (as above)
+    ))
 
 
 def _handshake_before_ccs(stream: bytes) -> bytes:
@@ -159,111 +123,15 @@ def _handshake_before_ccs(stream: bytes) -> bytes:
     return out
 
 
-class DemoClient:
-    """A client TLSSocket whose records the demo inspects one by one."""
+def _ems_transcript(client: DemoClient) -> bytes:
+    """The handshake messages up to ClientKeyExchange, in order, from the plaintext records on the wire.
 
-    def __init__(self, port: int, suite_name: str, cafile: str, version: ProtocolVersion) -> None:
-        config = TLSConfig(
-            min_version=version, max_version=version,
-            cipher_suites=[lookup(suite_name)], groups=[NamedGroup.X25519],
-            cafile=cafile, server_name="localhost", split_cbc_records=False,  # one record per message (as above)
-        )
-        self.wire: dict[str, bytearray] = {"out": bytearray(), "in": bytearray()}
-        self.tap = WireTap()  # the same bytes in the order they crossed the socket (for --html)
-        self.tls = TLSSocket.connect("127.0.0.1", port, config, timeout=TIMEOUT, on_wire=self._tap)
-        self.tls.on_wire = None  # after the handshake the demo reads and writes records itself
-        self.conn = self.tls.connection
-        self._deframer = Deframer()  # records the demo reads off the socket before the connection sees them
-        self.tried: tuple[str, int, bytes] = ("", 0, b"")  # the last tampered record's key, expected seq, bytes
-
-    def _tap(self, direction: str, data: bytes) -> None:
-        self.wire[direction] += data
-        self.tap(direction, data)
-
-    def handshake_transcript(self) -> bytes:
-        """The handshake messages up to ClientKeyExchange, in order, from the plaintext records on the wire.
-
-        Client sends ClientHello, (server flight), ClientKeyExchange before its ChangeCipherSpec; RFC 7627 §3
-        hashes exactly these for the extended master secret.
-        """
-        client, server = _handshake_before_ccs(bytes(self.wire["out"])), _handshake_before_ccs(bytes(self.wire["in"]))
-        hello_length = 4 + int.from_bytes(client[1:4], "big")
-        return client[:hello_length] + server + client[hello_length:]
-
-    def seal(self, data: bytes) -> tuple[RecordRow, bytes]:
-        """Protect ``data`` as one record with the client's write state; returns (row, wire bytes)."""
-        state = self.conn.write_state
-        seq, label = state.seq, state.key_label
-        self.conn.send_data(data)
-        wire = self.conn.bytes_to_send()
-        return RecordRow("client → server", seq, label, len(data), len(wire), wire=wire, plaintext=data), wire
-
-    def send(self, data: bytes) -> RecordRow:
-        """Seal ``data`` as one record and send it to the server."""
-        row, wire = self.seal(data)
-        self.tls.sock.sendall(wire)
-        return row
-
-    def read_record(self) -> bytes:
-        """The next whole record from the socket, not yet given to the connection."""
-        while (record := self._deframer.next_record()) is None:
-            chunk = self.tls.sock.recv(65536)
-            if not chunk:
-                raise TLSError("server closed the connection unexpectedly")
-            self._deframer.feed(chunk)
-        return record.to_bytes()
-
-    def open(self, wire: bytes) -> tuple[RecordRow, bytes]:
-        """Give one record to the client's read state; returns (row, plaintext). Raises on tampering."""
-        state = self.conn.read_state
-        seq, label = state.seq, state.key_label
-        self.conn.receive_bytes(wire)
-        plaintext = b""
-        while (event := self.conn.next_event()) is not None:
-            if isinstance(event, ApplicationData):
-                plaintext += event.data
-        row = RecordRow("server → client", seq, label, len(plaintext), len(wire), wire=wire, plaintext=plaintext)
-        return row, plaintext
-
-    def send_queued_alert(self) -> None:
-        """Forward the fatal alert the failed connection queued (the server logs it)."""
-        try:
-            data = self.conn.bytes_to_send()
-        except TLSError:
-            return
-        try:
-            if data:
-                self.tls.sock.sendall(data)
-        except OSError:
-            pass
-
-    def close(self) -> None:
-        """Close the client's socket (the server logs the connection's outcome)."""
-        self.tls.close()
-
-
-def _client_port(client: DemoClient) -> int:
-    """The client's local port: how its line in the server log is found."""
-    return int(client.tls.sock.getsockname()[1])
-
-
-def _expect_rejection(client: DemoClient, wire: bytes) -> tuple[bool, str, str]:
-    """Feed a tampered record; (rejected with bad_record_mac?, error text, alert name)."""
-    client.tried = (client.conn.read_state.key_label, client.conn.read_state.seq, wire)
-    try:
-        client.open(wire)
-    except ProtocolError as exc:
-        client.send_queued_alert()
-        return exc.alert.label == "bad_record_mac", f"{type(exc).__name__}: {exc.message}", exc.alert.label
-    except AlertReceived as exc:
-        return False, str(exc), "-"
-    return False, "record was ACCEPTED", "-"
-
-
-def _flip(wire: bytes) -> bytes:
-    """Flip one bit in the middle of the record's fragment (the header stays valid)."""
-    index = 5 + (len(wire) - 5) // 2
-    return wire[:index] + bytes([wire[index] ^ 0x01]) + wire[index + 1:]
+    Client sends ClientHello, (server flight), ClientKeyExchange before its ChangeCipherSpec; RFC 7627 §3
+    hashes exactly these for the extended master secret.
+    """
+    mine, theirs = _handshake_before_ccs(bytes(client.wire["out"])), _handshake_before_ccs(bytes(client.wire["in"]))
+    hello_length = 4 + int.from_bytes(mine[1:4], "big")
+    return mine[:hello_length] + theirs + mine[hello_length:]
 
 
 def _session_hash_name(version: int, prf_hash: str) -> str:
@@ -315,7 +183,7 @@ def _describe_connection(client: DemoClient, version: ProtocolVersion) -> Run:
         raise TLSError("handshake finished without security parameters")
     suite = sec.suite
     premaster = bytes(sec.premaster_secret or b"")
-    transcript = client.handshake_transcript()
+    transcript = _ems_transcript(client)
     session_hash = prf.session_hash(sec.version, suite.prf_hash, transcript)
     negotiated = _negotiated(sec)
     return Run(
@@ -352,7 +220,7 @@ Protection = tuple[bool, bool]  # (AEAD suite?, encrypt-then-MAC?): what ``why``
 def _prove_flipped(client: DemoClient, protection: Protection) -> Proof:
     """(a) a flipped byte in the server's echo record."""
     client.send(b"flip me")
-    ok, error, alert = _expect_rejection(client, _flip(client.read_record()))
+    ok, error, alert = expect_rejection(client, flip(client.read_record()))
     return Proof("flipped byte", "flipped one bit in the middle of the server's echo record",
                  ok, error, alert, "", why("flipped byte", *protection))
 
@@ -362,7 +230,7 @@ def _prove_reflected(client: DemoClient, protection: Protection) -> Proof:
     seq_w, seq_r = client.conn.write_state.seq, client.conn.read_state.seq
     _, own_record = client.seal(b"reflect me")
     client.tls.sock.sendall(own_record)  # the server gets it; an attacker also bounces a copy back
-    ok, error, alert = _expect_rejection(client, own_record)
+    ok, error, alert = expect_rejection(client, own_record)
     return Proof(
         "reflected record",
         f"sent a record (client write key, seq {seq_w}) and fed a copy back to the client's read side "
@@ -375,7 +243,7 @@ def _prove_replayed(client: DemoClient, protection: Protection) -> Proof:
     client.send(b"replay me")
     original = client.read_record()
     row, _ = client.open(original)
-    ok, error, alert = _expect_rejection(client, original)
+    ok, error, alert = expect_rejection(client, original)
     return Proof(
         "replayed record",
         f"accepted the server's record (seq {row.seq}) once, then fed the same bytes again "
@@ -388,7 +256,7 @@ PROOFS: tuple[Callable[[DemoClient, Protection], Proof], ...] = (_prove_flipped,
 def run_suite(server: DemoServer, suite_name: str, version: ProtocolVersion, cafile: str) -> Run:
     """One full handshake + records + the three proofs (each proof on its own connection)."""
     logs_before = len(server.log)
-    client = DemoClient(server.port, suite_name, cafile, version)
+    client = _client(server.port, suite_name, cafile, version)
     try:
         run = _describe_connection(client, version)
         run.records = _echo_records(client)
@@ -400,8 +268,8 @@ def run_suite(server: DemoServer, suite_name: str, version: ProtocolVersion, caf
     protection = (lookup(suite_name).is_aead, run.encrypt_then_mac)
     ports: list[int] = []
     for prove in PROOFS:
-        client = DemoClient(server.port, suite_name, cafile, version)
-        ports.append(_client_port(client))
+        client = _client(server.port, suite_name, cafile, version)
+        ports.append(client_port(client))
         try:
             proof = prove(client, protection)
             proof.key_tried, proof.seq_expected, proof.wire = client.tried
@@ -421,7 +289,7 @@ def run_demo() -> tuple[list[Run], list[str]]:
         cafile = os.path.join(tmp, "localhost.pem")
         with open(cafile, "wb") as f:
             f.write(chain[0].public_bytes(Encoding.PEM))
-        with DemoServer(chain, key) as server:
+        with DemoServer(_server_config(chain, key)) as server:
             runs = [run_suite(server, name, version, cafile) for name, version in DEMO_SUITES]
             log = server.wait_log(8)
     return runs, log
