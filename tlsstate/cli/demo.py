@@ -20,7 +20,6 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Callable
 from typing import Any
 
 import click
@@ -32,7 +31,7 @@ from rich.table import Table
 from rich.text import Text
 
 from tlsstate.cli.demo_model import Epoch, Proof, RecordRow, Run
-from tlsstate.cli.demo_peers import DemoClient, DemoServer, client_port, expect_rejection, flip
+from tlsstate.cli.demo_peers import DemoClient, DemoServer, run_proofs
 from tlsstate.cli.describe import VALUE_TITLES, version_name
 from tlsstate.config import PrivateKey, TLSConfig
 from tlsstate.crypto import prf
@@ -214,48 +213,8 @@ def _echo_records(client: DemoClient) -> list[RecordRow]:
     return rows
 
 
-Protection = tuple[bool, bool]  # (AEAD suite?, encrypt-then-MAC?): what ``why`` explains
-
-
-def _prove_flipped(client: DemoClient, protection: Protection) -> Proof:
-    """(a) a flipped byte in the server's echo record."""
-    client.send(b"flip me")
-    ok, error, alert = expect_rejection(client, flip(client.read_record()))
-    return Proof("flipped byte", "flipped one bit in the middle of the server's echo record",
-                 ok, error, alert, "", why("flipped byte", *protection))
-
-
-def _prove_reflected(client: DemoClient, protection: Protection) -> Proof:
-    """(b) a record reflected back to its sender."""
-    seq_w, seq_r = client.conn.write_state.seq, client.conn.read_state.seq
-    _, own_record = client.seal(b"reflect me")
-    client.tls.sock.sendall(own_record)  # the server gets it; an attacker also bounces a copy back
-    ok, error, alert = expect_rejection(client, own_record)
-    return Proof(
-        "reflected record",
-        f"sent a record (client write key, seq {seq_w}) and fed a copy back to the client's read side "
-        f"(server write key, expecting seq {seq_r}: same number, other key)",
-        ok, error, alert, "", why("reflected record", *protection))
-
-
-def _prove_replayed(client: DemoClient, protection: Protection) -> Proof:
-    """(c) a record replayed after it was accepted once."""
-    client.send(b"replay me")
-    original = client.read_record()
-    row, _ = client.open(original)
-    ok, error, alert = expect_rejection(client, original)
-    return Proof(
-        "replayed record",
-        f"accepted the server's record (seq {row.seq}) once, then fed the same bytes again "
-        f"(the read state now expects seq {row.seq + 1})", ok, error, alert, "", why("replayed record", *protection))
-
-
-PROOFS: tuple[Callable[[DemoClient, Protection], Proof], ...] = (_prove_flipped, _prove_reflected, _prove_replayed)
-
-
 def run_suite(server: DemoServer, suite_name: str, version: ProtocolVersion, cafile: str) -> Run:
     """One full handshake + records + the three proofs (each proof on its own connection)."""
-    logs_before = len(server.log)
     client = _client(server.port, suite_name, cafile, version)
     try:
         run = _describe_connection(client, version)
@@ -265,20 +224,9 @@ def run_suite(server: DemoServer, suite_name: str, version: ProtocolVersion, caf
         run.epochs = _epochs(client)
     finally:
         client.close()
-    protection = (lookup(suite_name).is_aead, run.encrypt_then_mac)
-    ports: list[int] = []
-    for prove in PROOFS:
-        client = _client(server.port, suite_name, cafile, version)
-        ports.append(client_port(client))
-        try:
-            proof = prove(client, protection)
-            proof.key_tried, proof.seq_expected, proof.wire = client.tried
-            run.proofs.append(proof)
-        finally:
-            client.close()
-    lines = server.wait_log(logs_before + 4)[logs_before:]
-    for proof, port in zip(run.proofs, ports, strict=True):
-        proof.server_saw = next((ln for ln in lines if ln.startswith(f"127.0.0.1:{port} ")), "")
+    aead, encrypt_then_mac = lookup(suite_name).is_aead, run.encrypt_then_mac
+    run.proofs = run_proofs(server, lambda: _client(server.port, suite_name, cafile, version),
+                            lambda attack: why(attack, aead, encrypt_then_mac))
     return run
 
 

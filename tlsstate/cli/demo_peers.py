@@ -8,17 +8,19 @@ socket has a timeout; the server thread is stopped and joined on exit: the demo 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 
-from tlsstate.cli.demo_model import RecordRow
+from tlsstate.cli.demo_model import Proof, RecordRow
 from tlsstate.cli.serving import Server, ServerOptions
 from tlsstate.config import TLSConfig
 from tlsstate.events import ApplicationData
 from tlsstate.html.live import WireTap
+from tlsstate.html.model import key_base
 from tlsstate.io.sockets import TLSListener, TLSSocket
 from tlsstate.record import Deframer
 from tlsstate.wire.errors import AlertReceived, ProtocolError, TLSError
 
-__all__ = ["TIMEOUT", "DemoClient", "DemoServer", "client_port", "expect_rejection", "flip"]
+__all__ = ["TIMEOUT", "DemoClient", "DemoServer", "run_proofs"]
 
 TIMEOUT = 10.0
 
@@ -62,6 +64,17 @@ class DemoServer:
             deadline.wait(0.02)
         with self._log_lock:
             return list(self.log)
+
+    def line_of(self, port: int, timeout: float = TIMEOUT) -> str:
+        """The log line of the connection from local ``port`` (waits, bounded, until it is written; "" if never)."""
+        prefix = f"127.0.0.1:{port} "
+        for _ in range(int(timeout / 0.02)):
+            with self._log_lock:
+                line = next((ln for ln in self.log if ln.startswith(prefix)), None)
+            if line is not None:
+                return line
+            threading.Event().wait(0.02)
+        return ""
 
 
 class DemoClient:
@@ -154,3 +167,68 @@ def flip(wire: bytes) -> bytes:
     """Flip one bit in the middle of the record's fragment (the header stays valid)."""
     index = 5 + (len(wire) - 5) // 2
     return wire[:index] + bytes([wire[index] ^ 0x01]) + wire[index + 1:]
+
+
+# ---------------------------------------------------------------------------------------------- the three proofs
+
+#: One sentence per attack saying why it fails under the run's protection (the caller's: TLS 1.0-1.2 or TLS 1.3).
+Explain = Callable[[str], str]
+
+
+def _prove_flipped(client: DemoClient, explain: Explain) -> Proof:
+    """(a) a flipped byte in the server's echo record."""
+    client.send(b"flip me")
+    ok, error, alert = expect_rejection(client, flip(client.read_record()))
+    return Proof("flipped byte", "flipped one bit in the middle of the server's echo record",
+                 ok, error, alert, "", explain("flipped byte"))
+
+
+def _prove_reflected(client: DemoClient, explain: Explain) -> Proof:
+    """(b) a record reflected back to its sender."""
+    write, read = client.conn.write_state, client.conn.read_state
+    seq_w, seq_r, key_w, key_r = write.seq, read.seq, key_base(write.key_label), key_base(read.key_label)
+    _, own_record = client.seal(b"reflect me")
+    client.tls.sock.sendall(own_record)  # the server gets it; an attacker also bounces a copy back
+    ok, error, alert = expect_rejection(client, own_record)
+    return Proof(
+        "reflected record",
+        f"sent a record ({key_w}, seq {seq_w}) and fed a copy back to the client's read side "
+        f"({key_r}, expecting seq {seq_r}: same number, other key)",
+        ok, error, alert, "", explain("reflected record"))
+
+
+def _prove_replayed(client: DemoClient, explain: Explain) -> Proof:
+    """(c) a record replayed after it was accepted once."""
+    client.send(b"replay me")
+    original = client.read_record()
+    row, _ = client.open(original)
+    ok, error, alert = expect_rejection(client, original)
+    return Proof(
+        "replayed record",
+        f"accepted the server's record (seq {row.seq}) once, then fed the same bytes again "
+        f"(the read state now expects seq {row.seq + 1})", ok, error, alert, "", explain("replayed record"))
+
+
+PROOFS: tuple[Callable[[DemoClient, Explain], Proof], ...] = (_prove_flipped, _prove_reflected, _prove_replayed)
+
+
+def run_proofs(server: DemoServer, connect: Callable[[], DemoClient], explain: Explain,
+               annotate: Callable[[DemoClient, Proof], None] | None = None) -> list[Proof]:
+    """The three proofs, each on a connection of its own (a failed record kills the connection state), with what
+    the server logged for it; ``annotate`` adds to a proof what only its live connection knows."""
+    proofs: list[Proof] = []
+    ports: list[int] = []
+    for prove in PROOFS:
+        client = connect()
+        ports.append(client_port(client))
+        try:
+            proof = prove(client, explain)
+            proof.key_tried, proof.seq_expected, proof.wire = client.tried
+            if annotate is not None:
+                annotate(client, proof)
+            proofs.append(proof)
+        finally:
+            client.close()
+    for proof, port in zip(proofs, ports, strict=True):
+        proof.server_saw = server.line_of(port)
+    return proofs
