@@ -8,7 +8,10 @@ TLS 1.2. For each it shows the premaster secret, the master secret and
 how it was derived (RFC 5246 §8.1, RFC 7627 §4), the key block cut into the six values
 (RFC 5246 §6.3), the application records with the key and sequence number that protected each, and
 then proves on live connection states that a flipped byte, a reflected record and a replayed record
-are each rejected with ``bad_record_mac`` (RFC 5246 §6.2.3, §7.2.2).
+are each rejected with ``bad_record_mac`` (RFC 5246 §6.2.3, §7.2.2). A third part
+(:mod:`tlsstate.cli.demo13`) does the same in TLS 1.3 with X25519MLKEM768 and TLS_AES_128_GCM_SHA256: the HKDF
+tree from the shared secret to each direction's traffic secrets, key and IV, where the six values went, a live
+KeyUpdate, and the three proofs (RFC 9846).
 
 The master secret and the six values are recomputed through the one road from negotiation to keys
 (:mod:`tlsstate.crypto.negotiated`) and compared with what the connection installed. Every socket has a timeout,
@@ -30,7 +33,9 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from tlsstate.cli.demo_model import Epoch, Proof, RecordRow, Run
+from tlsstate.cli.demo13 import run_tls13
+from tlsstate.cli.demo13_output import panel13, run13_to_json, tried
+from tlsstate.cli.demo_model import Epoch, Proof, RecordRow, Run, Run13
 from tlsstate.cli.demo_peers import DemoClient, DemoServer, run_proofs
 from tlsstate.cli.describe import VALUE_TITLES, version_name
 from tlsstate.config import PrivateKey, TLSConfig
@@ -230,8 +235,9 @@ def run_suite(server: DemoServer, suite_name: str, version: ProtocolVersion, caf
     return run
 
 
-def run_demo() -> tuple[list[Run], list[str]]:
-    """Run both suites against a fresh server; returns the runs and the server's connection log."""
+def run_demo() -> tuple[list[Run], list[str], Run13]:
+    """Run both TLS 1.0/1.2 suites against a fresh server, then the TLS 1.3 part against one of its own; returns
+    the runs, the first server's connection log and the TLS 1.3 part."""
     chain, key = self_signed_localhost()
     with tempfile.TemporaryDirectory(prefix="tlsstate-demo-") as tmp:
         cafile = os.path.join(tmp, "localhost.pem")
@@ -240,7 +246,8 @@ def run_demo() -> tuple[list[Run], list[str]]:
         with DemoServer(_server_config(chain, key)) as server:
             runs = [run_suite(server, name, version, cafile) for name, version in DEMO_SUITES]
             log = server.wait_log(8)
-    return runs, log
+        run13 = run_tls13(chain, key, cafile, tmp)
+    return runs, log, run13
 
 
 # ---------------------------------------------------------------------------------------------- output
@@ -256,8 +263,8 @@ def _public(row: RecordRow | Proof) -> dict[str, Any]:
     return {name: value for name, value in vars(row).items() if not isinstance(value, bytes)}
 
 
-def runs_to_json(runs: list[Run], log: list[str]) -> dict[str, Any]:
-    """The --json document."""
+def runs_to_json(runs: list[Run], log: list[str], run13: Run13 | None = None) -> dict[str, Any]:
+    """The --json document; the TLS 1.3 part is its ``tls13`` object."""
     out: list[dict[str, Any]] = []
     for run in runs:
         out.append({
@@ -278,8 +285,12 @@ def runs_to_json(runs: list[Run], log: list[str]) -> dict[str, Any]:
                         "key_block": {name: _value(e.keys[attr]) for name, attr, _ in SIX_NAMES}}
                        for e in run.epochs],
         })
-    ok = all(p.rejected for run in runs for p in run.proofs) and all(len(run.proofs) == 3 for run in runs)
-    return {"runs": out, "server_log": log, "all_rejected_with_bad_record_mac": ok}
+    parts: list[Run | Run13] = [*runs, *([run13] if run13 else [])]
+    ok = all(p.rejected for run in parts for p in run.proofs) and all(len(run.proofs) == 3 for run in parts)
+    document: dict[str, Any] = {"runs": out, "server_log": log, "all_rejected_with_bad_record_mac": ok}
+    if run13 is not None:
+        document["tls13"] = run13_to_json(run13)
+    return document
 
 
 def _key_block_note(run: Run) -> str:
@@ -307,7 +318,8 @@ INTRO = (
     "server_random + client_random), cut in order into six values (RFC 5246 §6.3):\n"
     "a MAC key, a cipher key and an IV for records the client writes, and the same three for records "
     "the server writes.\nTwo directions × three jobs = six values. Below: two real handshakes over "
-    "loopback TCP between a tlsstate client and a tlsstate server thread."
+    "loopback TCP between a tlsstate client and a tlsstate server thread,\nthen a TLS 1.3 one (X25519MLKEM768), "
+    "where an HKDF tree gives each direction one key and one IV per epoch instead (RFC 9846 §7)."
 )
 
 
@@ -376,20 +388,22 @@ def _epochs_table(run: Run) -> Table:
     return table
 
 
-def _proofs_grid(run: Run) -> Table:
+def _proofs_grid(proofs: list[Proof]) -> Table:
     """The three tampering experiments: verdict, what was done, why it fails, what the server logged."""
-    proofs = Table.grid(padding=(0, 1))
-    proofs.add_column(no_wrap=True)
-    proofs.add_column(overflow="fold")
-    for p in run.proofs:
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(no_wrap=True)
+    grid.add_column(overflow="fold")
+    for p in proofs:
         result = Text(f"rejected with {p.alert}", style="bold green") if p.rejected else Text(
             f"NOT rejected as expected: {p.error}", style="bold red")
-        proofs.add_row(Text(p.attack, style="bold"), result)
-        proofs.add_row("  what we did", p.action)
-        proofs.add_row("  why", p.why)
+        grid.add_row(Text(p.attack, style="bold"), result)
+        grid.add_row("  what we did", p.action)
+        grid.add_row("  why", p.why)
+        if p.key:  # TLS 1.3: the key and nonce the receiver tried (RFC 9846 §5.3)
+            grid.add_row("  tried", tried(p.key_tried, p.key, p.nonce, p.seq_expected))
         if p.server_saw:
-            proofs.add_row("  server log", Text(p.server_saw, style="dim"))
-    return proofs
+            grid.add_row("  server log", Text(p.server_saw, style="dim"))
+    return grid
 
 
 def _run_panel(index: int, run: Run) -> Panel:
@@ -399,11 +413,11 @@ def _run_panel(index: int, run: Run) -> Panel:
         ("Each proof uses its own connection, because a failed record kills the connection state "
          "(the peer gets a fatal alert).", "italic"))
     body = Group(_parameters_grid(run), _six_values_table(run), _records_table(run), _epochs_table(run), proofs_head,
-                 _proofs_grid(run))
+                 _proofs_grid(run.proofs))
     return Panel(body, title=f"{index}. {run.suite}", border_style="green")
 
 
-def render(runs: list[Run], log: list[str]) -> None:
+def render(runs: list[Run], log: list[str], run13: Run13 | None = None) -> None:
     """The rich screen."""
     console = Console()
     if not console.is_terminal:  # piped or captured: room for a 48-byte secret in hex on one line
@@ -412,9 +426,11 @@ def render(runs: list[Run], log: list[str]) -> None:
                         border_style="cyan"))
     for index, run in enumerate(runs, 1):
         console.print(_run_panel(index, run))
+    if run13 is not None:
+        console.print(panel13(len(runs) + 1, run13, _proofs_grid(run13.proofs)))
     table = Table(title="server log (one line per connection, never secrets)", expand=True)
     table.add_column("connection")
-    for line in log:
+    for line in log + (run13.server_log if run13 else []):
         table.add_row(line)
     console.print(table)
 
@@ -426,23 +442,23 @@ def render(runs: list[Run], log: list[str]) -> None:
 def demo(as_json: bool, html: str | None = None) -> None:
     """Run the two handshakes and the six proofs; exit status 1 unless every tampered record was rejected."""
     try:
-        runs, log = run_demo()
+        runs, log, run13 = run_demo()
     except (TLSError, OSError) as exc:
         raise click.ClickException(f"demo failed: {type(exc).__name__}: {exc}") from None
     except Exception as exc:  # a bug: still one line, never a traceback
         raise click.ClickException(f"demo failed (internal error): {type(exc).__name__}: {exc}") from None
-    document = runs_to_json(runs, log)
+    document = runs_to_json(runs, log, run13)
     if html is not None:
         from tlsstate.cli.demo_html import demo_page
         from tlsstate.html.render import write_page
 
         try:
-            write_page(html, demo_page(runs, INTRO))
+            write_page(html, demo_page(runs, INTRO, run13))
         except OSError as exc:
             raise click.ClickException(f"cannot write {html}: {exc.strerror or exc}") from None
     if as_json:
         click.echo(json.dumps(document, indent=2))
     else:
-        render(runs, log)
+        render(runs, log, run13)
     if not document["all_rejected_with_bad_record_mac"]:
         raise SystemExit(1)
