@@ -220,14 +220,17 @@ def _key_update(client: DemoClient, suite: CipherSuite, secret_0: bytes) -> tupl
 # ---------------------------------------------------------------------------------------------- the run
 
 
-def _annotate(suite: CipherSuite) -> Callable[[DemoClient, Proof], None]:
-    """A proof's key and nonce: the read state's write key and write_iv XOR the sequence number it expected."""
+def _annotate(suite: CipherSuite, keylog_path: str, keylogs: list[list[str]]) -> Callable[[DemoClient, Proof], None]:
+    """A proof's key and nonce (the read state's write key, and write_iv XOR the sequence number it expected), and
+    its connection's key log lines (into ``keylogs``), so a reader can check both."""
     def annotate(client: DemoClient, proof: Proof) -> None:
         secret = _secrets(client).server_application_traffic_secret_0
         assert secret is not None
         proof.key, iv = traffic_key_and_iv(suite, secret)
         seq = (proof.seq_expected or 0).to_bytes(len(iv), "big")
         proof.nonce = bytes(a ^ b for a, b in zip(iv, seq, strict=True))
+        client_random = bytes(client.wire["out"][11:43])  # record header (5), ClientHello header (4), version (2)
+        keylogs.append(_keylog_lines(keylog_path, client_random))
     return annotate
 
 
@@ -265,7 +268,7 @@ def run_tls13(cert_chain: list[x509.Certificate], private_key: PrivateKey, cafil
             client.close()
         run.wire += [(row.direction.startswith("client"), row.wire) for row in run.records]
         run.proofs = run_proofs(server, lambda: _client(server.port, cafile, keylog), why13,
-                                _annotate(lookup(SUITE_NAME)))
+                                _annotate(lookup(SUITE_NAME), keylog_path, run.proof_keylogs))
         run.server_log = server.wait_log(4)
     return run
 

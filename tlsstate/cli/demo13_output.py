@@ -146,7 +146,8 @@ def run13_to_json(run: Run13) -> dict[str, Any]:
         "proofs": [{"attack": p.attack, "action": p.action, "rejected": p.rejected, "error": p.error,
                     "alert": p.alert, "server_saw": p.server_saw, "why": p.why, "key_tried": p.key_tried,
                     "seq_expected": p.seq_expected, "key": p.key.hex(), "nonce": p.nonce.hex(),
-                    "tried": tried(p.key_tried, p.key, p.nonce, p.seq_expected)} for p in run.proofs],
+                    "tried": tried(p.key_tried, p.key, p.nonce, p.seq_expected), "wire": p.wire.hex(),
+                    "keylog": keylog} for p, keylog in zip(run.proofs, run.proof_keylogs, strict=True)],
         "server_log": run.server_log,
     }
 

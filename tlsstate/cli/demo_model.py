@@ -126,5 +126,6 @@ class Run13:
     key_update: KeyUpdate13 | None = None
     proofs: list[Proof] = field(default_factory=list)
     server_log: list[str] = field(default_factory=list)
+    proof_keylogs: list[list[str]] = field(default_factory=list, repr=False)  # each proof connection's key log
     secrets: Tls13Secrets | None = field(default=None, repr=False)  # what the connection derived (for --html)
     wire: list[tuple[bool, bytes]] = field(default_factory=list, repr=False)  # handshake then records, in order
