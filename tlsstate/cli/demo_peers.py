@@ -7,6 +7,8 @@ socket has a timeout; the server thread is stopped and joined on exit: the demo 
 
 from __future__ import annotations
 
+import contextlib
+import socket
 import threading
 from collections.abc import Callable
 
@@ -50,6 +52,8 @@ class DemoServer:
 
     def __exit__(self, *exc: object) -> None:
         self.server.stop.set()
+        with contextlib.suppress(OSError):  # wakes the accept loop now (Linux: accept fails) instead of at its timeout
+            self.listener.sock.shutdown(socket.SHUT_RDWR)
         self.thread.join(TIMEOUT)
         self.server.join(TIMEOUT)
         self.listener.close()
