@@ -435,12 +435,13 @@ def render(runs: list[Run], log: list[str], run13: Run13 | None = None) -> None:
     console.print(table)
 
 
-@click.command(help="Real handshake on loopback: show the six values and prove tampering, reflection, replay fail.")
+@click.command(help="Real handshakes on loopback (TLS 1.0, 1.2, 1.3): show the six values and the TLS 1.3 key "
+                    "schedule, and prove tampering, reflection, replay fail.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document instead of the screen.")
 @click.option("--html", "html", type=click.Path(dir_okay=False), default=None,
-              help="Also write the two connections as one self-contained HTML page (tree, timeline, proofs).")
+              help="Also write the three connections as one self-contained HTML page (tree, timeline, proofs).")
 def demo(as_json: bool, html: str | None = None) -> None:
-    """Run the two handshakes and the six proofs; exit status 1 unless every tampered record was rejected."""
+    """Run the three parts and their nine proofs; exit status 1 unless every tampered record was rejected."""
     try:
         runs, log, run13 = run_demo()
     except (TLSError, OSError) as exc:

@@ -149,6 +149,9 @@ def test_records_open_under_their_epochs_key_and_the_key_update(tls13: dict[str,
     assert update["iv"] == expand_label(secret_1, b"iv", b"", 12).hex()
     assert (update["old_label"], update["new_label"]) == ("client application traffic secret 0",
                                                           "client application traffic secret 1")
+    epochs = {r["key_label"].split(" (epoch")[0]: r["key_label"].rpartition(" ")[2] for r in tls13["records"]}
+    assert epochs == {"client application traffic secret 0": "2)", "client application traffic secret 1": "3)",
+                      "server application traffic secret 0": "2)"}  # the KeyUpdate: the client's direction only
     seen: dict[str, list[int]] = {}
     contents: list[tuple[str, int, bytes]] = []
     for record in tls13["records"]:
@@ -205,3 +208,16 @@ def test_three_proofs_rejected_with_bad_record_mac(tls13: dict[str, Any]) -> Non
     assert len(tls13["server_log"]) == 4 and all("X25519MLKEM768" in line for line in tls13["server_log"])
     assert [row["tls12"] for row in tls13["where_the_six_values_went"]][:2] == ["client write MAC key",
                                                                                 "server write MAC key"]
+
+
+def test_screen_shows_the_tls13_part() -> None:
+    result = CliRunner(env={"COLUMNS": "220"}).invoke(cli, ["demo"])
+    assert result.exit_code == 0, result.output
+    text = result.output
+    part = text[text.index("3. TLS_AES_128_GCM_SHA256 (TLS 1.3, X25519MLKEM768)"):]
+    for shown in ("ML-KEM-768 shared secret (32 B) || X25519 shared secret (32 B)", "where the six values went",
+                  "client_application_traffic_secret_0 key", "(RFC 9846 §7.3)", "KeyUpdate(update_not_requested)",
+                  "client application traffic secret 1 (epoch 3)", "derived again from the shared secret"):
+        assert shown in part, shown
+    assert part.count("matches") == 3 and "MISMATCH" not in part
+    assert part.count("rejected with bad_record_mac") == 3 and part.count("write_iv XOR seq") == 3
