@@ -29,6 +29,7 @@ from tlsstate.crypto.key_share import MLKEM768_CIPHERTEXT, MLKEM768_ENCAPSULATIO
 from tlsstate.crypto.schedule13 import KeySchedule13, next_traffic_secret, traffic_key_and_iv, transcript_hash
 from tlsstate.crypto.suites import CipherSuite, lookup
 from tlsstate.handshake.outputs import Tls13Secrets
+from tlsstate.html.formulas import tls13_update_formula
 from tlsstate.html.model import key_base
 from tlsstate.record import Deframer, HalfConnection
 from tlsstate.record.keying import traffic_protection
@@ -212,7 +213,7 @@ def _key_update(client: DemoClient, suite: CipherSuite, secret_0: bytes) -> tupl
     first = after[0]
     update = KeyUpdate13(
         "client → server", label, seq, key_base(label), key_base(new_label), secret, key, iv,
-        f'HKDF-Expand-Label({key_base(label)}, "traffic upd", "", Hash.length) (RFC 9846 §7.2)', first.seq,
+        tls13_update_formula(key_base(label)), first.seq,
         _opens(suite, secret, 0, first.wire) == AFTER_UPDATE[0])
     return rows + after, update
 
