@@ -46,6 +46,9 @@ MESSAGES = (b"Hello over TLS 1.3: which traffic secret protects this record?",
             b"Two traffic secrets per epoch, each with one key and one IV.")
 AFTER_UPDATE = (b"After my KeyUpdate: client application traffic secret 1, seq 0.",
                 b"The server's direction did not move: its secret 0, seq 2 and 3.")
+#: The key share sizes of X25519MLKEM768 (RFC 10024 §3; FIPS 203 §8): ML-KEM first, then X25519.
+SHARE_SIZES = (f"client share = ML-KEM-768 encapsulation key ({MLKEM768_ENCAPSULATION_KEY} B) || X25519 public key "
+               f"(32 B); server share = ML-KEM-768 ciphertext ({MLKEM768_CIPHERTEXT} B) || X25519 public key (32 B)")
 #: NSS key log label of each secret the client logs (RFC 9846 §7.1 names as in Tls13Secrets)
 KEYLOG_LABELS = {
     "client_handshake_traffic_secret": "CLIENT_HANDSHAKE_TRAFFIC_SECRET",
@@ -204,7 +207,7 @@ def _key_update(client: DemoClient, suite: CipherSuite, secret_0: bytes) -> tupl
     client.conn.key_update(request_peer=False)
     wire = client.conn.bytes_to_send()
     client.tls.sock.sendall(wire)
-    message = bytes([24, 0, 0, 1, 0])  # KeyUpdate(update_not_requested), RFC 9846 §4.6.3
+    message = _opens(suite, secret_0, seq, wire) or b""  # 24, length 1, update_not_requested (0)
     rows = [RecordRow("client → server", seq, label, len(message), len(wire), "handshake (KeyUpdate)", wire, message)]
     new_label = client.conn.write_state.key_label
     after = _echo(client, AFTER_UPDATE)
@@ -272,8 +275,3 @@ def run_tls13(cert_chain: list[x509.Certificate], private_key: PrivateKey, cafil
                                 _annotate(lookup(SUITE_NAME), keylog_path, run.proof_keylogs))
         run.server_log = server.wait_log(4)
     return run
-
-
-#: The key share sizes of X25519MLKEM768 (RFC 10024 §3; FIPS 203 §8): ML-KEM first, then X25519.
-SHARE_SIZES = (f"client share = ML-KEM-768 encapsulation key ({MLKEM768_ENCAPSULATION_KEY} B) || X25519 public key "
-               f"(32 B); server share = ML-KEM-768 ciphertext ({MLKEM768_CIPHERTEXT} B) || X25519 public key (32 B)")
