@@ -9,7 +9,8 @@ from __future__ import annotations
 from tlsstate.crypto.suites import CipherFamily, CipherSuite, NonceStyle
 from tlsstate.wire.constants import KeyExchange, ProtocolVersion
 
-__all__ = ["key_block_formula", "master_formula", "nonce_rule", "premaster_formula", "record_layout"]
+__all__ = ["key_block_formula", "master_formula", "nonce_rule", "premaster_formula", "record_layout",
+           "tls13_update_formula"]
 
 
 def _prf(version: int, suite: CipherSuite) -> str:
@@ -117,3 +118,8 @@ TLS13_SCHEDULE: dict[str, str] = {
 #: A traffic secret's write key and IV (RFC 9846 §7.3).
 TLS13_KEY = 'HKDF-Expand-Label(secret, "key", "", key_length) (RFC 9846 §7.3)'
 TLS13_IV = 'HKDF-Expand-Label(secret, "iv", "", iv_length) (RFC 9846 §7.3)'
+
+
+def tls13_update_formula(previous: str) -> str:
+    """A KeyUpdate's next traffic secret from the one named ``previous`` (RFC 9846 §7.2)."""
+    return f'HKDF-Expand-Label({previous}, "traffic upd", "", Hash.length) (RFC 9846 §7.2)'

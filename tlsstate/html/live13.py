@@ -169,7 +169,7 @@ def live_connection13(number: int, secrets: Tls13Secrets, suite: CipherSuite, ch
 
     def on_update(previous: str, label: str, secret: bytes) -> None:  # a KeyUpdate: the new generation's branch
         parent = next((node for node in branch.walk() if node.name == previous), branch)
-        formula = f'HKDF-Expand-Label({previous}, "traffic upd", "", Hash.length) (RFC 9846 §7.2)'
+        formula = formulas.tls13_update_formula(previous)
         parent.children.append(_traffic_node(f"c{number}-", label, secret, formula, suite, inputs.reveal))
 
     for from_client, record in tapped_records(view, chunks):
