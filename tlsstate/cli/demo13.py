@@ -35,7 +35,7 @@ from tlsstate.record import Deframer, HalfConnection
 from tlsstate.record.keying import traffic_protection
 from tlsstate.wire.constants import ContentType, NamedGroup, ProtocolVersion
 from tlsstate.wire.errors import ProtocolError, TLSError
-from tlsstate.wire.keylog import KeyLogWriter, parse_keylog
+from tlsstate.wire.keylog import TLS13_SECRET_LABELS, KeyLogWriter, parse_keylog
 
 __all__ = ["SIX_TO_13", "run_tls13", "server_config", "why13"]
 
@@ -49,14 +49,6 @@ AFTER_UPDATE = (b"After my KeyUpdate: client application traffic secret 1, seq 0
 #: The key share sizes of X25519MLKEM768 (RFC 10024 §3; FIPS 203 §8): ML-KEM first, then X25519.
 SHARE_SIZES = (f"client share = ML-KEM-768 encapsulation key ({MLKEM768_ENCAPSULATION_KEY} B) || X25519 public key "
                f"(32 B); server share = ML-KEM-768 ciphertext ({MLKEM768_CIPHERTEXT} B) || X25519 public key (32 B)")
-#: NSS key log label of each secret the client logs (RFC 9846 §7.1 names as in Tls13Secrets)
-KEYLOG_LABELS = {
-    "client_handshake_traffic_secret": "CLIENT_HANDSHAKE_TRAFFIC_SECRET",
-    "server_handshake_traffic_secret": "SERVER_HANDSHAKE_TRAFFIC_SECRET",
-    "client_application_traffic_secret_0": "CLIENT_TRAFFIC_SECRET_0",
-    "server_application_traffic_secret_0": "SERVER_TRAFFIC_SECRET_0",
-    "exporter_master_secret": "EXPORTER_SECRET",
-}
 #: Where TLS 1.2's six values went in TLS 1.3 (RFC 5246 §6.3 -> RFC 9846 §7.3, §5.2, §5.3).
 SIX_TO_13 = (
     ("client write MAC key", "none: the AEAD tag authenticates every record (RFC 9846 §5.2)"),
@@ -166,7 +158,7 @@ def _keylog_lines(path: str, client_random: bytes) -> list[str]:
 def _keylog_matches(lines: list[str], secrets: Tls13Secrets, client_random: bytes) -> bool:
     keylog, warnings = parse_keylog("\n".join(lines))
     return not warnings and all(keylog.tls13_secret(client_random, label) == getattr(secrets, name)
-                                for name, label in KEYLOG_LABELS.items())
+                                for name, label in TLS13_SECRET_LABELS.items())
 
 
 # ---------------------------------------------------------------------------------------------- records, KeyUpdate

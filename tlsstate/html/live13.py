@@ -27,16 +27,12 @@ from tlsstate.record.keying import traffic_protection
 from tlsstate.record.protection import RecordProtection
 from tlsstate.wire.constants import ContentType
 from tlsstate.wire.errors import BadRecordMAC, ProtocolError
+from tlsstate.wire.keylog import TLS13_SECRET_LABELS
 
 __all__ = ["live_connection13", "tls13_branch"]
 
 #: (page name = NSS key log label, Tls13Secrets name) per traffic secret; formulas: html/formulas.TLS13_SCHEDULE
-_TRAFFIC = (
-    ("CLIENT_HANDSHAKE_TRAFFIC_SECRET", "client_handshake_traffic_secret"),
-    ("SERVER_HANDSHAKE_TRAFFIC_SECRET", "server_handshake_traffic_secret"),
-    ("CLIENT_TRAFFIC_SECRET_0", "client_application_traffic_secret_0"),
-    ("SERVER_TRAFFIC_SECRET_0", "server_application_traffic_secret_0"),
-)
+_TRAFFIC = tuple((label, name) for name, label in TLS13_SECRET_LABELS.items() if "traffic" in name)
 
 
 def _traffic_node(prefix: str, name: str, secret: bytes | None, formula: str, suite: CipherSuite,

@@ -45,6 +45,16 @@ TLS13_LABELS = frozenset(
         "EXPORTER_SECRET",
     }
 )
+#: The NSS key log label of each TLS 1.3 secret a connection logs, by its RFC 9846 §7.1 name (as in
+#: ``Tls13Secrets``), in the order a handshake derives them. The one copy: the live handshake, the pages and the
+#: demo name secrets through it.
+TLS13_SECRET_LABELS: dict[str, str] = {
+    "client_handshake_traffic_secret": "CLIENT_HANDSHAKE_TRAFFIC_SECRET",
+    "server_handshake_traffic_secret": "SERVER_HANDSHAKE_TRAFFIC_SECRET",
+    "client_application_traffic_secret_0": "CLIENT_TRAFFIC_SECRET_0",
+    "server_application_traffic_secret_0": "SERVER_TRAFFIC_SECRET_0",
+    "exporter_master_secret": "EXPORTER_SECRET",
+}
 _TRAFFIC_N = re.compile(r"^(CLIENT|SERVER)_TRAFFIC_SECRET_(\d+)$")
 _TRAFFIC_NEXT = {"CLIENT_TRAFFIC_SECRET_N": "CLIENT", "SERVER_TRAFFIC_SECRET_N": "SERVER"}
 _SESSION_LINE = re.compile(r"^RSA\s+Session-ID:([0-9A-Fa-f]*)\s+Master-Key:([0-9A-Fa-f]+)\s*$")
