@@ -24,6 +24,7 @@ from typing import Protocol
 
 import dpkt
 
+from tlsstate.capture.frames import VIEW_FROM, fast_segment_fields
 from tlsstate.wire.errors import CaptureError, CaptureReadFailed
 
 __all__ = ["CaptureError", "CaptureReader", "Segment", "open_capture"]
@@ -49,7 +50,6 @@ SHB_BYTES = struct.pack("<I", PCAPNG_SHB)
 MAX_BLOCK = 16 * 1024 * 1024
 MAX_PACKET = 1024 * 1024
 READ_BUFFER = 1 << 20
-VIEW_FROM = 4096  # frames larger than this are decoded over a memoryview (copies cost more than views' overhead)
 
 
 @dataclass(slots=True)
@@ -249,12 +249,18 @@ class CaptureReader:
             head = read(12)
 
     # ----------------------------------------------------------------- packets
-    def segments(self) -> Iterator[Segment]:
-        """Every TCP segment of the capture, in file order."""
+    def segments(self, fast: bool = True) -> Iterator[Segment]:
+        """Every TCP segment of the capture, in file order. The common frame layouts are decoded by
+        :func:`~tlsstate.capture.frames.fast_segment_fields`, every other frame by dpkt (``fast=False``: all by dpkt;
+        the results are the same)."""
         index = 0
         for linktype, ts, frame in self.frames():
             index += 1
             self.packets = index
+            fields = fast_segment_fields(linktype, frame) if fast else None
+            if fields is not None:
+                yield Segment(index, ts, *fields)
+                continue
             try:
                 try:
                     # dpkt slices each layer out of its parent: over a memoryview the slices are views, so the TCP
