@@ -223,17 +223,22 @@ class CaptureReader:
             block_at = pos
             pos += block_len
             self.position = pos
+            if block_type == BLOCK_EPB:  # the common block, read without joining head and rest: the body (between
+                # the length and the trailing length copy) is head[8:12] (interface id) + rest[:-4], as long as rest
+                if len(rest) >= 20:
+                    if_id = struct.unpack_from(endian + "I", head, 8)[0]
+                    ts_hi, ts_lo, caplen, _orig = struct.unpack_from(endian + "IIII", rest)
+                    if if_id >= len(interfaces) or 20 + caplen > len(rest):
+                        self.warnings.append(f"{self.name}: malformed packet block at byte {block_at}")
+                    else:
+                        linktype, ticks = interfaces[if_id]
+                        yield linktype, ((ts_hi << 32) | ts_lo) / ticks, rest[16 : 16 + caplen]
+                head = read(12)
+                continue
             body = memoryview(head[8:] + rest)[:-4]  # between the length and the trailing length copy
             if block_type == BLOCK_IDB and len(body) >= 8:
                 linktype = struct.unpack_from(endian + "H", body)[0]
                 interfaces.append((linktype, _if_tsresol(bytes(body[8:]), endian)))
-            elif block_type == BLOCK_EPB and len(body) >= 20:
-                if_id, ts_hi, ts_lo, caplen, _orig = struct.unpack_from(endian + "IIIII", body)
-                if if_id >= len(interfaces) or 20 + caplen > len(body):
-                    self.warnings.append(f"{self.name}: malformed packet block at byte {block_at}")
-                else:
-                    linktype, ticks = interfaces[if_id]
-                    yield linktype, ((ts_hi << 32) | ts_lo) / ticks, bytes(body[20 : 20 + caplen])
             elif block_type == BLOCK_PB and len(body) >= 20:
                 if_id, _drops, ts_hi, ts_lo, caplen = struct.unpack_from(endian + "HHIII", body)
                 if if_id < len(interfaces) and 24 + caplen <= len(body) + 4:
