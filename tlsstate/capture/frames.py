@@ -1,8 +1,9 @@
 """The common frame layouts decoded with ``struct``: Ethernet II / raw IP / BSD loopback, IPv4 or IPv6, TCP.
 
 Decoding a frame through dpkt builds three objects (link, IP, TCP) and sets every header field as an attribute;
-with 1448-byte segments that was half of a capture's decryption time. :func:`fast_segment` reads only the fields a
-:class:`~tlsstate.capture.pcap.Segment` carries straight from the frame, for the layouts nearly every capture has:
+with 1448-byte segments that was half of a capture's decryption time. :func:`fast_segment_fields` reads only the
+fields a :class:`~tlsstate.capture.pcap.Segment` carries straight from the frame, for the layouts nearly every
+capture has:
 
 * link: Ethernet II with EtherType 0x0800 / 0x86DD (no 802.1Q tag), raw IP (by the version nibble), BSD / OpenBSD
   loopback (a 4-byte family word, then IP by the version nibble);
