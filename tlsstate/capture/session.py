@@ -66,6 +66,20 @@ HOLD_LIMIT = 4 * 1024 * 1024  # bytes a direction may hold back waiting for the 
 TLS13 = tls13.TLS13
 
 
+class _RecordSource:
+    """The record :meth:`TlsSession.open_record` opens, as the one-record source :meth:`HalfConnection.open_next`
+    takes (one object per session, reused: no source built per record)."""
+
+    __slots__ = ("parts",)
+
+    def __init__(self) -> None:
+        self.parts: tuple[int, int, bytes] | None = None
+
+    def take_record_view(self) -> tuple[int, int, bytes] | None:
+        parts, self.parts = self.parts, None
+        return parts
+
+
 class TlsSession:
     """A TLS connection: both directions, the handshake(s) seen and the results."""
 
@@ -83,6 +97,7 @@ class TlsSession:
         self.server = DirectionState(self, "server")
         self.client.pair(self.server)
         self.records: list[RecordInfo] = []
+        self._source = _RecordSource()
         self.notes: list[str] = []
         self.not_tls = False
         self.not_tls_reason = ""
@@ -305,7 +320,11 @@ class TlsSession:
         clear_ccs = record.content_type == CHANGE_CIPHER_SPEC and half.tls13  # not protected (§5)
         seq = half.seq if half.protection.protects and not clear_ccs else None
         try:
-            content_type, plaintext = half.open_fragment(record.content_type, record.version, record.fragment)
+            source = self._source
+            source.parts = (record.content_type, record.version, record.fragment)
+            opened = half.open_next(source)
+            assert opened is not None  # the source always has its record
+            content_type, plaintext = opened[0], opened[2]
             if direction.decompressor is not None:
                 plaintext = direction.decompressor.decompress(plaintext)  # RFC 5246 §6.2.2, RFC 3749
         except DecompressionFailure as exc:  # the direction's zlib stream cannot go on: its later records fail too
