@@ -354,7 +354,9 @@ class _Followers:
             return session.client if (which == "client") != session.roles_swapped else session.server
 
         def reassembler(which: str) -> StreamReassembler:
-            return StreamReassembler(lambda data: direction(which).feed(data),
+            guessed_client = which == "client"  # direction() inlined where it runs once per segment
+            return StreamReassembler(lambda data: (session.client if guessed_client != session.roles_swapped
+                                                   else session.server).feed(data),
                                      lambda gap: direction(which).gap(gap.length, gap.offset, gap.frame),
                                      options.max_buffer, on_retransmit=lambda event: session.log_retransmission(
                                          direction(which), event))
