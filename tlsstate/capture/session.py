@@ -110,7 +110,9 @@ class TlsSession:
         self.sni: str | None = None
         self.alpn: str | None = None
         self.handshakes = 0
-        self.resumed = False
+        self.resumed = False  # any handshake of the connection resumed a session
+        #: per handshake (first, then each renegotiation), whether it resumed a session
+        self.resumed_handshakes: list[bool] = []
         self.unsupported: str | None = None
         self.draft: int | None = None  # TLS 1.3 draft number when a draft version was negotiated (tls13.DRAFTS)
         self.hello_retry = False
@@ -462,6 +464,7 @@ class TlsSession:
             return
         self._reset_handshake()
         self.handshakes += 1
+        self.resumed_handshakes.append(False)
         if renegotiation:
             self.note(f"renegotiation: handshake {self.handshakes}")
         self.client_hello = hello
@@ -527,7 +530,7 @@ class TlsSession:
         if answer.alpn is not None:
             self.select_alpn(answer.alpn)
         if answer.pre_shared_key:
-            self.resumed = True  # TLS 1.3 PSK resumption (RFC 8446 §4.2.11)
+            self._mark_resumed()  # TLS 1.3 PSK resumption (RFC 8446 §4.2.11)
         draft = tls13.draft_number(version)
         if draft is not None:
             self.draft = draft  # decrypted as TLS 1.3 with the draft's differences (tls13.DRAFTS)
@@ -603,8 +606,14 @@ class TlsSession:
         """The current handshake's master secret (:mod:`tlsstate.capture.tls12`); a resumption is reported."""
         master = self.tls12.master_secret(self.negotiated, self.derivation)
         if self.negotiated is not None and self.negotiated.resumed:
-            self.resumed = True
+            self._mark_resumed()
         return master
+
+    def _mark_resumed(self) -> None:
+        """The current handshake resumed a session (RFC 5246 §7.3, RFC 8446 §2.2)."""
+        self.resumed = True
+        if self.resumed_handshakes:
+            self.resumed_handshakes[-1] = True
 
     def _change_cipher_spec(self, direction: DirectionState) -> None:
         """ChangeCipherSpec (RFC 5246 §7.1): this direction switches to the new keys."""
