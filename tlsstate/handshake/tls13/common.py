@@ -120,9 +120,20 @@ class Schedule:
         tree = KeySchedule13(suite.prf_hash, psk)
         return cls(suite, client_random, tree, Tls13Secrets(suite.prf_hash, tree.early_secret))
 
-    def enter_handshake(self, ctx: Context, shared_secret: bytes) -> tuple[bytes, bytes]:
-        """Handshake Secret from the (EC)DHE input; the two handshake traffic secrets over ClientHello..ServerHello,
-        logged. Returns (client, server) handshake traffic secrets."""
+    def enter_early(self, ctx: Context, client_hello_hash: bytes, *, log: bool = True) -> bytes:
+        """0-RTT (RFC 9846 §7.1): client_early_traffic_secret and early_exporter_master_secret over the ClientHello,
+        logged (CLIENT_EARLY_TRAFFIC_SECRET, EARLY_EXPORTER_SECRET) unless ``log`` is off. Returns the first."""
+        s = self.secrets
+        s.client_early_traffic_secret = self.tree.client_early_traffic_secret(client_hello_hash)
+        s.early_exporter_master_secret = self.tree.early_exporter_master_secret(client_hello_hash)
+        if log:
+            self.log(ctx, "CLIENT_EARLY_TRAFFIC_SECRET", s.client_early_traffic_secret)
+            self.log(ctx, "EARLY_EXPORTER_SECRET", s.early_exporter_master_secret)
+        return s.client_early_traffic_secret
+
+    def enter_handshake(self, ctx: Context, shared_secret: bytes | None) -> tuple[bytes, bytes]:
+        """Handshake Secret from the (EC)DHE input (None for psk_ke: zeros, §7.1); the two handshake traffic secrets
+        over ClientHello..ServerHello, logged. Returns (client, server) handshake traffic secrets."""
         s = self.secrets
         s.shared_secret = shared_secret
         s.handshake_secret = self.tree.enter_handshake(shared_secret)
