@@ -29,10 +29,11 @@ from tlsstate.handshake.outputs import (
     SEND_COMPAT_CHANGE_CIPHER_SPEC,
     EndEarlyData,
     InstallTrafficKeys,
+    RecordVersion,
     SkipEarlyData,
     StartEarlyData,
 )
-from tlsstate.handshake.tls13.common import Schedule, Tls13State
+from tlsstate.handshake.tls13.common import LEGACY_VERSION, Schedule, Tls13State
 from tlsstate.handshake.tls13.psk import PskChoice, PskOffer
 from tlsstate.sessions.anti_replay import FRESHNESS_WINDOW
 from tlsstate.wire import extensions as ext
@@ -65,6 +66,7 @@ def start(ctx: Context, hello: ClientHello, resumption: PskOffer) -> None:
     suite = resumption.suite
     schedule = Schedule.start(suite, hello.random, resumption.psk)
     secret = schedule.enter_early(ctx, schedule13.transcript_hash(suite.prf_hash, encode_handshake(hello)))
+    ctx.emit(RecordVersion(LEGACY_VERSION, fixed=False))  # every record after the first ClientHello (§5.1)
     if hello.session_id and ctx.config.middlebox_compat:
         ctx.emit(SEND_COMPAT_CHANGE_CIPHER_SPEC)
     ctx.emit(StartEarlyData(suite, secret))
