@@ -40,6 +40,7 @@ from tlsstate.crypto.suites import CipherSuite
 from tlsstate.events import AlertEvent, ApplicationData, ConnectionClosed, Event, HandshakeComplete, PeerCertificates
 from tlsstate.handshake.client import ClientHandshake
 from tlsstate.handshake.outputs import (
+    SEND_COMPAT_CHANGE_CIPHER_SPEC,
     ActivateReadKeys,
     ActivateWriteKeys,
     EndEarlyData,
@@ -602,6 +603,9 @@ class Connection:
     def _carry_start_early_data(self, output: StartEarlyData) -> None:
         """The queued 0-RTT data under the client early traffic key, by a writer of its own (RFC 9846 §2.3)."""
         self._flush_handshake()
+        self._set_record_version(0x0303, fixed=False)  # RFC 9846 §5.1: every record after the first ClientHello
+        if output.compat_change_cipher_spec:
+            self._carry_compat_change_cipher_spec(SEND_COMPAT_CHANGE_CIPHER_SPEC)
         writer = HalfConnection("client")
         writer.activate_tls13(traffic_protection(output.suite, output.secret), label="client early traffic secret")
         for data in self._zero_rtt:

@@ -166,13 +166,15 @@ class SendWarning:
 
 @dataclass(frozen=True, slots=True)
 class StartEarlyData:
-    """TLS 1.3 client (RFC 9846 §2.3, §4.2.10): after the ClientHello (and the compatibility ChangeCipherSpec), the
-    data queued with ``send_early_data`` goes out as application data records under the key and IV of the client
-    early traffic ``secret``, by a writer of its own: the handshake records stay unprotected until the server answers
-    (a HelloRetryRequest is answered in the clear)."""
+    """TLS 1.3 client (RFC 9846 §2.3, §4.2.10): after the ClientHello (and, with ``compat_change_cipher_spec``, the
+    compatibility ChangeCipherSpec, Appendix D.4), the data queued with ``send_early_data`` goes out as application
+    data records under the key and IV of the client early traffic ``secret``, by a writer of its own: the handshake
+    records stay unprotected until the server answers (a HelloRetryRequest is answered in the clear). Every record
+    from here on has legacy_record_version 0x0303 (§5.1)."""
 
     suite: CipherSuite
     secret: bytes = field(repr=False)
+    compat_change_cipher_spec: bool = False
 
 
 @dataclass(frozen=True, slots=True)

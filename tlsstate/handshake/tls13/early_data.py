@@ -26,14 +26,12 @@ from tlsstate.crypto import schedule13
 from tlsstate.crypto.suites import CipherSuite
 from tlsstate.handshake.common import Context, State
 from tlsstate.handshake.outputs import (
-    SEND_COMPAT_CHANGE_CIPHER_SPEC,
     EndEarlyData,
     InstallTrafficKeys,
-    RecordVersion,
     SkipEarlyData,
     StartEarlyData,
 )
-from tlsstate.handshake.tls13.common import LEGACY_VERSION, Schedule, Tls13State
+from tlsstate.handshake.tls13.common import Schedule, Tls13State
 from tlsstate.handshake.tls13.psk import PskChoice, PskOffer
 from tlsstate.sessions.anti_replay import FRESHNESS_WINDOW
 from tlsstate.wire import extensions as ext
@@ -60,16 +58,13 @@ def offers_early_data(resumption: PskOffer | None, size: int) -> bool:
 
 
 def start(ctx: Context, hello: ClientHello, resumption: PskOffer) -> None:
-    """Client, the ClientHello just queued: derive and log the early secrets (§7.1), send the compatibility
-    ChangeCipherSpec now (Appendix D.4: right after the first ClientHello when offering early data), then the early
-    data under the client early traffic secret."""
+    """Client, the ClientHello just queued: derive and log the early secrets (§7.1); the compatibility
+    ChangeCipherSpec goes right after the ClientHello when offering early data (Appendix D.4), then the early data
+    under the client early traffic secret."""
     suite = resumption.suite
     schedule = Schedule.start(suite, hello.random, resumption.psk)
     secret = schedule.enter_early(ctx, schedule13.transcript_hash(suite.prf_hash, encode_handshake(hello)))
-    ctx.emit(RecordVersion(LEGACY_VERSION, fixed=False))  # every record after the first ClientHello (§5.1)
-    if hello.session_id and ctx.config.middlebox_compat:
-        ctx.emit(SEND_COMPAT_CHANGE_CIPHER_SPEC)
-    ctx.emit(StartEarlyData(suite, secret))
+    ctx.emit(StartEarlyData(suite, secret, bool(hello.session_id) and ctx.config.middlebox_compat))
 
 
 def finish(ctx: Context, *, accepted: bool) -> None:

@@ -270,11 +270,11 @@ def _choose_share(config: TLSConfig, offer: ClientHelloExtensions) -> tuple[int,
 
 
 def _server_hello(n: Negotiated, share: ext.KeyShareEntry | None) -> ServerHello:
-    """RFC 9846 §4.1.3: legacy_version 0x0303, the session ID echoed, key_share (none with psk_ke, §4.2.9),
-    [pre_shared_key: identity 0 when resuming, §4.2.11], supported_versions."""
-    extensions = [ext.build_key_share_server(share)] if share is not None else []
-    if n.resumed:
-        extensions.append(ext.build_pre_shared_key_server(0))
+    """RFC 9846 §4.1.3: legacy_version 0x0303, the session ID echoed, [pre_shared_key: identity 0 when resuming,
+    §4.2.11], key_share (none with psk_ke, §4.2.9), supported_versions; in RFC 8448 §4's order."""
+    extensions = [ext.build_pre_shared_key_server(0)] if n.resumed else []
+    if share is not None:
+        extensions.append(ext.build_key_share_server(share))
     extensions.append(ext.build_supported_versions_server(TLS13))
     return ServerHello(
         version=LEGACY_VERSION,
@@ -289,15 +289,15 @@ def _server_hello(n: Negotiated, share: ext.KeyShareEntry | None) -> ServerHello
 def _encrypted_extensions(ctx: Context, n: Negotiated, offer: ClientHelloExtensions) -> list[Extension]:
     """RFC 9846 §4.3.1: the answers that need no key exchange: our supported_groups (§4.2.7: what the client may
     use next time), record_size_limit (RFC 8449 §4: counting the inner content type, so ours + 1), server_name
-    (empty, RFC 6066 §3; not when resuming, as RFC 8448 §4's server), ALPN (RFC 7301 §3.2), early_data when we accept
-    0-RTT (§4.2.10); in the order RFC 8448's server sends them."""
+    (empty, RFC 6066 §3; also when resuming, as RFC 8448 §4's server), ALPN (RFC 7301 §3.2), early_data when we
+    accept 0-RTT (§4.2.10); in the order RFC 8448's server sends them."""
     out = [ext.build_supported_groups(ctx.config.effective_tls13_groups())]
     if offer.record_size_limit is not None:
         ours = ctx.config.record_size_limit or 16384
         n.send_limit, n.receive_limit = min(offer.record_size_limit - 1, 16384), ours
         ctx.emit(RecordLimits(n.send_limit, n.receive_limit, protected_only=False))
         out.append(ext.build_record_size_limit(ours + 1))
-    if offer.server_name is not None and not n.resumed:
+    if offer.server_name is not None:
         out.append(ext.build_empty(ExtensionType.SERVER_NAME))
     if n.alpn is not None:
         out.append(ext.build_alpn([n.alpn]))
