@@ -126,7 +126,8 @@ def _print_tls13_schedule(console: Console, secrets: Tls13Secrets, suite: Cipher
     console.print("--- TLS 1.3 key schedule (secret: shown because --show-keys)", highlight=False)
     for title, value in tls13_schedule_rows(secrets):
         console.print(f"{title:<37}: {value.hex() if value else '(not in this handshake)'}", highlight=False)
-    for title, secret in (("client handshake", secrets.client_handshake_traffic_secret),
+    for title, secret in (("client early", secrets.client_early_traffic_secret),
+                          ("client handshake", secrets.client_handshake_traffic_secret),
                           ("server handshake", secrets.server_handshake_traffic_secret),
                           ("client application 0", secrets.client_application_traffic_secret_0),
                           ("server application 0", secrets.server_application_traffic_secret_0)):
