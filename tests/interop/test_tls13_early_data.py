@@ -187,8 +187,10 @@ def test_connect_external_psk_ke_with_s_server() -> None:
 
 
 def test_tshark_and_decrypt_open_our_early_data(tmp_path: Path) -> None:
-    """Our client resumes with 0-RTT against our server on loopback while dumpcap captures; with the client's key
-    log (CLIENT_EARLY_TRAFFIC_SECRET among the lines) tshark and ``tlsstate decrypt`` read the early data too."""
+    """Our client resumes with 0-RTT against our server on loopback while dumpcap captures (a full handshake, 0-RTT
+    accepted, 0-RTT rejected); with the client's key log (CLIENT_EARLY_TRAFFIC_SECRET among the lines) tshark and
+    ``tlsstate decrypt`` read the early data too. Both show the client's stream as sent: the rejected early data,
+    which our server skipped (it received ``later`` alone), is in it."""
     tshark = require_binary("tshark")
     from tests.helpers.connections import credentials
 
@@ -204,7 +206,7 @@ def test_tshark_and_decrypt_open_our_early_data(tmp_path: Path) -> None:
         received: list[bytes] = []
 
         def serve() -> None:
-            for _ in range(2):
+            for _ in range(3):
                 tls, _ = listener.accept(timeout=TIMEOUT)
                 with tls:
                     got = b""
@@ -215,27 +217,34 @@ def test_tshark_and_decrypt_open_our_early_data(tmp_path: Path) -> None:
 
         thread = threading.Thread(target=serve, daemon=True)
         thread.start()
-        for attempt in range(2):
+        for status in ("not sent", "accepted", "rejected"):
+            if status == "rejected":
+                server_cfg.max_early_data = 0  # the third connection's early data is rejected and skipped
             with TLSSocket.connect("127.0.0.1", port, client_cfg, timeout=TIMEOUT, handshake=False) as tls:
-                if attempt:
+                if status != "not sent":
                     tls.connection.send_early_data(early)
                 tls.do_handshake()
                 tls.sendall(later)
                 got = b""
                 while len(got) < len(reply):
                     got += tls.recv()
-                assert tls.connection.early_data_status == ("accepted" if attempt else "not sent")
+                assert tls.connection.early_data_status == status
         thread.join(TIMEOUT)
-    assert received == [later, early + later]
+    assert received == [later, early + later, later]
     assert "CLIENT_EARLY_TRAFFIC_SECRET " in keylog_path.read_text()
     follow = subprocess.run([tshark, "-r", str(capture), "-o", f"tls.keylog_file:{keylog_path}", "-q", "-z",
                              "follow,tls,ascii,1"], capture_output=True, text=True, timeout=60)
     assert follow.returncode == 0, follow.stderr
     assert "early data: replayable" in follow.stdout, follow.stdout[-2000:]
+    rejected = subprocess.run([tshark, "-r", str(capture), "-o", f"tls.keylog_file:{keylog_path}", "-q", "-z",
+                               "follow,tls,ascii,2"], capture_output=True, text=True, timeout=60)
+    assert "early data: replayable" in rejected.stdout  # tshark shows what the client sent, taken or not
     ours = subprocess.run([sys.executable, "-m", "tlsstate", "decrypt", str(capture), "--keylog", str(keylog_path),
                            "--json"], capture_output=True, text=True, timeout=120)
     assert ours.returncode == 0, ours.stderr
     found = [c for c in json.loads(ours.stdout) if c["server"].endswith(f":{port}")]
+    # as tshark: the client's stream as sent, the rejected early data included (the server skipped it, see above)
     assert [c["client_to_server_sha256"] for c in found] == [
-        hashlib.sha256(later).hexdigest(), hashlib.sha256(early + later).hexdigest()]
-    assert all(c["records_failed"] == 0 for c in found)
+        hashlib.sha256(later).hexdigest(), hashlib.sha256(early + later).hexdigest(),
+        hashlib.sha256(early + later).hexdigest()]
+    assert all(c["records_failed"] == 0 for c in found), found
