@@ -50,7 +50,7 @@ class ApplicationData:
     early_data: bool = False
 
     def __repr__(self) -> str:
-        return f"ApplicationData(<{len(self.data)} bytes>)"
+        return f"ApplicationData(<{len(self.data)} bytes>{', early data' if self.early_data else ''})"
 
 
 @dataclass(frozen=True, slots=True)
