@@ -408,6 +408,8 @@ class Connection:
                                     f"{self.config.max_early_data} (RFC 9846 §4.2.10)")
         if plaintext:
             self._events.append(ApplicationData(bytes(plaintext), early_data=True))
+        else:
+            self._count_no_progress(empty_record=True)
         return True
 
     def _count_no_progress(self, *, empty_record: bool) -> None:
@@ -623,9 +625,6 @@ class Connection:
             self._flush_handshake()
             self._out.append(writer.seal(ContentType.HANDSHAKE, self._record_version, output.message))
 
-    def _carry_skip_early_data(self, output: SkipEarlyData) -> None:
-        self.read_state.skip_failing_records(output.limit)
-
     def _send_change_cipher_spec(self, _: ActivateWriteKeys | None = None) -> None:
         """Flush the handshake, send ChangeCipherSpec, switch the write state (RFC 5246 §7.1)."""
         self._flush_handshake()
@@ -794,7 +793,7 @@ _CARRY_OUT: dict[type, Callable[[Connection, Any], None]] = {
     LogSecret: Connection._carry_log_secret,
     StartEarlyData: Connection._carry_start_early_data,
     EndEarlyData: Connection._carry_end_early_data,
-    SkipEarlyData: Connection._carry_skip_early_data,
+    SkipEarlyData: lambda conn, output: conn.read_state.skip_failing_records(output.limit),
 }
 
 __all__ = ["MAX_EMPTY_RECORDS_IN_A_ROW", "MAX_EPOCHS_KEPT", "MAX_WARNING_ALERTS_IN_A_ROW", "Connection", "HandshakeType"]

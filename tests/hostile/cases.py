@@ -303,6 +303,9 @@ TLS13_SERVER_CASES: list[tuple[str, str, str]] = [
     ("tls13-0rtt-over-limit", "accepted early data one byte over max_early_data_size (§4.2.10)", "unexpected_message"),
     ("tls13-0rtt-rejected-over-limit", "rejected early data of 16385 bytes, more than is skipped (§4.2.10)",
      "unexpected_message"),
+    ("tls13-0rtt-empty-records", "33 empty early data records in a row (accepted 0-RTT)", "unexpected_message"),
+    ("tls13-0rtt-rejected-empty-records", "16385 undecryptable 17-byte records while skipping rejected early data: "
+     "each counts one byte at least", "unexpected_message"),
     ("tls13-0rtt-finished-without-eoed", "early data accepted, then Finished under the early key: no EndOfEarlyData "
      "(§4.5)", "unexpected_message"),
     ("tls13-0rtt-eoed-not-empty", "EndOfEarlyData with a one-byte body (§4.5)", "decode_error"),

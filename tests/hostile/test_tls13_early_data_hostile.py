@@ -102,6 +102,22 @@ def test_server_stops_skipping_rejected_early_data_past_the_limit() -> None:
     ends_with(Connection(server_cfg, server_side=True), client.bytes_to_send(), SERVER["tls13-0rtt-rejected-over-limit"])
 
 
+def test_server_bounds_empty_early_records() -> None:
+    """Empty records cost a decryption each and deliver nothing: accepted, the 33rd empty early record in a row is
+    unexpected_message (as any empty records); rejected, each skipped record counts at least one byte."""
+    client_cfg, server_cfg, log = _ticketed()
+    client = _early_client(client_cfg)
+    secret = log.secrets["CLIENT_EARLY_TRAFFIC_SECRET"]
+    empties = b"".join(_sealed(secret, ContentType.APPLICATION_DATA, b"", seq=i) for i in range(1, 34))
+    ends_with(Connection(server_cfg, server_side=True), client.bytes_to_send() + empties,
+              SERVER["tls13-0rtt-empty-records"])
+    server_cfg.max_early_data = 0  # rejected from now on: skipped, 16384 records at most
+    client = _early_client(client_cfg, b"x")
+    garbage = record(ContentType.APPLICATION_DATA, bytes(17)) * 16385
+    ends_with(Connection(server_cfg, server_side=True), client.bytes_to_send() + garbage,
+              SERVER["tls13-0rtt-rejected-empty-records"])
+
+
 def test_server_refuses_finished_without_end_of_early_data() -> None:
     """Early data accepted, then a Finished under the early traffic key where EndOfEarlyData belongs (§4.5)."""
     client_cfg, server_cfg, log = _ticketed()

@@ -317,7 +317,7 @@ class HalfConnection:
             if opened is not None:
                 self.__dict__.pop("open_next", None)
                 return opened
-            self._skip_left -= max(len(fragment) - self._expansion, 0)
+            self._skip_left -= max(len(fragment) - self._expansion, 1)  # empty records count too: no endless trials
             if self._skip_left < 0:
                 raise UnexpectedMessage("more rejected early data than max_early_data_size (RFC 9846 §4.2.10)")
 
