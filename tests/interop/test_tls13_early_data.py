@@ -248,3 +248,18 @@ def test_tshark_and_decrypt_open_our_early_data(tmp_path: Path) -> None:
         hashlib.sha256(later).hexdigest(), hashlib.sha256(early + later).hexdigest(),
         hashlib.sha256(early + later).hexdigest()]
     assert all(c["records_failed"] == 0 for c in found), found
+
+
+def test_s_client_external_psk_ke_to_serve() -> None:
+    """serve --psk-identity --psk --psk-mode psk_ke, s_client -psk -allow_no_dhe_kex: no certificate, no key share."""
+    key = bytes(range(32))
+    with tlsstate_serve(["--www", "--count", "1", "--psk-identity", "id", "--psk", key.hex(), "--psk-mode",
+                         "psk_ke"]) as server:
+        openssl = require_binary("openssl")
+        out = subprocess.run([openssl, "s_client", "-connect", f"127.0.0.1:{server.port}", "-tls1_3", "-psk", key.hex(),
+                              "-psk_identity", "id", "-allow_no_dhe_kex", "-ign_eof"],
+                             input=EARLY, capture_output=True, timeout=TIMEOUT)
+        assert server.finish() == 0
+    text = out.stdout.decode("latin-1")
+    assert "Reused, TLSv1.3" in text and "<tr><th>Group</th><td>(none)</td></tr>" in text, text[-1500:]
+    assert "Server Temp Key" not in text
