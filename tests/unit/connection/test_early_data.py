@@ -197,3 +197,16 @@ def test_psk_modes_checked() -> None:
     for modes in ((), (2,), (1, 1)):
         with pytest.raises(ConfigurationError):
             server_config(max_version=T13, psk_key_exchange_modes=modes).check(server_side=True)
+
+
+def test_psk_ke_after_hello_retry_request() -> None:
+    """The server asks for P-256 (HelloRetryRequest), then resumes with psk_ke: no key_share in the ServerHello."""
+    from tlsstate.wire.constants import NamedGroup
+
+    client_cfg, server_cfg = _configs(psk_key_exchange_modes=(ext.PSK_KE,),
+                                      groups=[NamedGroup.X25519, NamedGroup.SECP256R1])
+    server_cfg.psk_key_exchange_modes, server_cfg.groups = (ext.PSK_KE,), [NamedGroup.SECP256R1]
+    client, _, client_events, server_events, _ = _resume(client_cfg, server_cfg, b"early")
+    done = completes(client_events)
+    assert done.hello_retry and done.resumed and done.key_exchange_group is None and not done.early_data_accepted
+    assert client.early_data_status == "rejected" and not received(server_events)
