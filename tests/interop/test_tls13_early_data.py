@@ -263,3 +263,20 @@ def test_s_client_external_psk_ke_to_serve() -> None:
     text = out.stdout.decode("latin-1")
     assert "Reused, TLSv1.3" in text and "<tr><th>Group</th><td>(none)</td></tr>" in text, text[-1500:]
     assert "Server Temp Key" not in text
+
+
+def test_connect_html_opens_the_early_data_record(tmp_path: Path) -> None:
+    """connect --html: the early traffic secret hangs under the early secret (with its key, IV and the early
+    exporter master secret) and the early data record opens under it; no record lacks its key."""
+    early, page = tmp_path / "early.txt", tmp_path / "page.html"
+    early.write_bytes(b"EARLY-ON-THE-PAGE")
+    with tlsstate_serve(["--count", "2", "--timeout", "3", "--early-data", "100"]) as server:
+        out = run_connect([f"127.0.0.1:{server.port}", "--insecure", "--reconnect", "--early-data", str(early),
+                           "--wait", "1", "--html", str(page)], stdin=b"x\n")
+        server.finish()
+    assert out.returncode == 0, out.stderr.decode()
+    text = page.read_text()
+    assert "Early data: accepted (17 bytes)" in out.stderr.decode()
+    assert 'Derive-Secret(early_secret, &#34;c e traffic&#34;, ClientHello)' in text or \
+        'Derive-Secret(early_secret, "c e traffic", ClientHello)' in text
+    assert "early_exporter_master_secret" in text and "EARLY-ON-THE-PAGE" in text and "no_keys" not in text
