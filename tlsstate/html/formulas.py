@@ -101,6 +101,8 @@ def record_layout(suite: CipherSuite, version: int, encrypt_then_mac: bool, frag
 #: ``--html`` pages and ``keys --version tls1.3`` print beside each value.
 TLS13_SCHEDULE: dict[str, str] = {
     "early_secret": "HKDF-Extract(0, PSK or zeros) (RFC 9846 §7.1)",
+    "client_early_traffic_secret": 'Derive-Secret(early_secret, "c e traffic", ClientHello) (RFC 9846 §7.1)',
+    "early_exporter_master_secret": 'Derive-Secret(early_secret, "e exp master", ClientHello) (RFC 9846 §7.1)',
     "handshake_secret": 'HKDF-Extract(Derive-Secret(early_secret, "derived", ""), shared secret or zeros) (RFC 9846 §7.1)',
     "client_handshake_traffic_secret":
         'Derive-Secret(handshake_secret, "c hs traffic", ClientHello..ServerHello) (RFC 9846 §7.1)',

@@ -32,7 +32,7 @@ from tlsstate.wire.keylog import TLS13_SECRET_LABELS
 __all__ = ["live_connection13", "tls13_branch"]
 
 #: (page name = NSS key log label, Tls13Secrets name) per traffic secret; formulas: html/formulas.TLS13_SCHEDULE
-_TRAFFIC = tuple((label, name) for name, label in TLS13_SECRET_LABELS.items() if "traffic" in name)
+_TRAFFIC = tuple((label, name) for name, label in TLS13_SECRET_LABELS.items() if "traffic" in name)  # early: 0-RTT
 
 
 def _traffic_node(prefix: str, name: str, secret: bytes | None, formula: str, suite: CipherSuite,
@@ -63,9 +63,14 @@ def tls13_branch(prefix: str, secrets: Tls13Secrets, suite: CipherSuite, inputs:
                    schedule["master_secret"], secret=True,
                    reveal=reveal)
     for name, attribute in _TRAFFIC:
-        parent = handshake if "HANDSHAKE" in name else master
+        if getattr(secrets, attribute) is None and "EARLY" in name:
+            continue  # no early data in this handshake
+        parent = early if "EARLY" in name else handshake if "HANDSHAKE" in name else master
         parent.children.append(_traffic_node(prefix, name, getattr(secrets, attribute), schedule[attribute], suite,
                                              reveal))
+    if secrets.early_exporter_master_secret is not None:
+        early.children.append(_node(f"{prefix}ex", "early_exporter_master_secret", secrets.early_exporter_master_secret,
+                                    schedule["early_exporter_master_secret"], secret=True, reveal=reveal))
     master.children.append(_node(f"{prefix}xs", "exporter_master_secret", secrets.exporter_master_secret,
                                  schedule["exporter_master_secret"],
                                  secret=True, reveal=reveal))

@@ -77,6 +77,8 @@ class TLSSocket:
         #: Decrypted application data not yet read above which no more is read from TCP.
         self.max_buffered = max_buffered
         self._buffered = 0  # bytes in self._plaintext
+        #: TLS 1.3 server: bytes of accepted 0-RTT data among what was received (RFC 9846 §4.2.10).
+        self.early_data_received = 0
         self._eof = False  # the peer's close_notify (or a transport EOF) has been seen
         self._truncated = False  # the transport ended without close_notify
         self._closed = False
@@ -169,6 +171,8 @@ class TLSSocket:
                     if event.data:
                         self._plaintext.append(event.data)
                         self._buffered += len(event.data)
+                        if event.early_data:  # TLS 1.3 0-RTT, replayable (RFC 9846 §8)
+                            self.early_data_received += len(event.data)
                 elif isinstance(event, HandshakeComplete):
                     self.handshake = event
                 elif isinstance(event, AlertEvent):

@@ -49,6 +49,8 @@ TLS13_LABELS = frozenset(
 #: ``Tls13Secrets``), in the order a handshake derives them. The one copy: the live handshake, the pages and the
 #: demo name secrets through it.
 TLS13_SECRET_LABELS: dict[str, str] = {
+    "client_early_traffic_secret": "CLIENT_EARLY_TRAFFIC_SECRET",  # 0-RTT only (RFC 9846 §2.3)
+    "early_exporter_master_secret": "EARLY_EXPORTER_SECRET",  # 0-RTT only
     "client_handshake_traffic_secret": "CLIENT_HANDSHAKE_TRAFFIC_SECRET",
     "server_handshake_traffic_secret": "SERVER_HANDSHAKE_TRAFFIC_SECRET",
     "client_application_traffic_secret_0": "CLIENT_TRAFFIC_SECRET_0",
