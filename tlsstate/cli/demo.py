@@ -36,7 +36,7 @@ from rich.text import Text
 from tlsstate.cli.demo13 import run_tls13
 from tlsstate.cli.demo13_output import panel13, run13_to_json, tried
 from tlsstate.cli.demo_model import Epoch, Proof, RecordRow, Run, Run13
-from tlsstate.cli.demo_peers import DemoClient, DemoServer, run_proofs
+from tlsstate.cli.demo_peers import DemoClient, DemoServer, echo, run_proofs
 from tlsstate.cli.describe import VALUE_TITLES, version_name
 from tlsstate.config import PrivateKey, TLSConfig
 from tlsstate.crypto import prf
@@ -206,26 +206,14 @@ def _describe_connection(client: DemoClient, version: ProtocolVersion) -> Run:
     )
 
 
-def _echo_records(client: DemoClient) -> list[RecordRow]:
-    """Send each of MESSAGES and read its echo: the rows of the four application records."""
-    rows = []
-    for message in MESSAGES:
-        rows.append(client.send(message))
-        row, echoed = client.open(client.read_record())
-        if echoed != message:
-            raise TLSError("the echo server returned different bytes")
-        rows.append(row)
-    return rows
-
-
 def run_suite(server: DemoServer, suite_name: str, version: ProtocolVersion, cafile: str) -> Run:
     """One full handshake + records + the three proofs (each proof on its own connection)."""
     client = _client(server.port, suite_name, cafile, version)
     try:
         run = _describe_connection(client, version)
-        run.records = _echo_records(client)
+        run.records = echo(client, MESSAGES)
         client.tls.renegotiate()  # RFC 5746: a second handshake under the first epoch's keys, then a new epoch
-        run.records += _echo_records(client)
+        run.records += echo(client, MESSAGES)
         run.epochs = _epochs(client)
     finally:
         client.close()

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from cryptography import x509
 
 from tlsstate.cli.demo_model import KeyUpdate13, Proof, RecordRow, Run13
-from tlsstate.cli.demo_peers import DemoClient, DemoServer, run_proofs
+from tlsstate.cli.demo_peers import DemoClient, DemoServer, echo, run_proofs
 from tlsstate.cli.keys13 import tls13_schedule
 from tlsstate.config import PrivateKey, TLSConfig
 from tlsstate.crypto.key_share import MLKEM768_CIPHERTEXT, MLKEM768_ENCAPSULATION_KEY
@@ -164,18 +164,6 @@ def _keylog_matches(lines: list[str], secrets: Tls13Secrets, client_random: byte
 # ---------------------------------------------------------------------------------------------- records, KeyUpdate
 
 
-def _echo(client: DemoClient, messages: tuple[bytes, ...]) -> list[RecordRow]:
-    """Send each message as one record and read its echo: two rows per message."""
-    rows = []
-    for message in messages:
-        rows.append(client.send(message))
-        row, echoed = client.open(client.read_record())
-        if echoed != message:
-            raise TLSError("the echo server returned different bytes")
-        rows.append(row)
-    return rows
-
-
 def _opens(suite: CipherSuite, secret: bytes, seq: int, wire: bytes) -> bytes | None:
     """The plaintext of one record under ``secret`` at ``seq`` (None if it does not open): a check, apart from the
     connection's own state."""
@@ -202,7 +190,7 @@ def _key_update(client: DemoClient, suite: CipherSuite, secret_0: bytes) -> tupl
     message = _opens(suite, secret_0, seq, wire) or b""  # 24, length 1, update_not_requested (0)
     rows = [RecordRow("client → server", seq, label, len(message), len(wire), "handshake (KeyUpdate)", wire, message)]
     new_label = client.conn.write_state.key_label
-    after = _echo(client, AFTER_UPDATE)
+    after = echo(client, AFTER_UPDATE)
     secret = next_traffic_secret(suite.prf_hash, secret_0)
     key, iv = traffic_key_and_iv(suite, secret)
     first = after[0]
@@ -257,7 +245,7 @@ def run_tls13(cert_chain: list[x509.Certificate], private_key: PrivateKey, cafil
             run = _describe(client, keylog_path)
             secret_0 = _secrets(client).client_application_traffic_secret_0
             assert secret_0 is not None
-            run.records = _echo(client, MESSAGES)
+            run.records = echo(client, MESSAGES)
             updated, run.key_update = _key_update(client, lookup(SUITE_NAME), secret_0)
             run.records += updated
         finally:

@@ -149,6 +149,18 @@ class DemoClient:
         self.tls.close()
 
 
+def echo(client: DemoClient, messages: tuple[bytes, ...]) -> list[RecordRow]:
+    """Send each message as one record and read its echo: two rows per message."""
+    rows = []
+    for message in messages:
+        rows.append(client.send(message))
+        row, echoed = client.open(client.read_record())
+        if echoed != message:
+            raise TLSError("the echo server returned different bytes")
+        rows.append(row)
+    return rows
+
+
 def client_port(client: DemoClient) -> int:
     """The client's local port: how its line in the server log is found."""
     return int(client.tls.sock.getsockname()[1])
