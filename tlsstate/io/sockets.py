@@ -89,11 +89,14 @@ class TLSSocket:
     @classmethod
     def connect(
         cls, host: str, port: int, config: TLSConfig, *, timeout: float | None = DEFAULT_TIMEOUT, handshake: bool = True,
-        on_wire: WireTap | None = None, max_buffered: int = DEFAULT_MAX_BUFFERED,
+        on_wire: WireTap | None = None, max_buffered: int = DEFAULT_MAX_BUFFERED, early_data: bytes | None = None,
     ) -> TLSSocket:
         """Open a TCP connection to ``host:port`` and (by default) run the client handshake.
 
-        ``on_wire`` sees every raw byte sent and received (for tools like ``tlsstate demo``).
+        ``on_wire`` sees every raw byte sent and received (for tools like ``tlsstate demo``). ``early_data``: TLS 1.3
+        0-RTT data sent right after the ClientHello when the stored ticket allows it
+        (:meth:`~tlsstate.connection.Connection.send_early_data`: it may be replayed, RFC 9846 §8);
+        :attr:`early_data_status` then says whether the server took it.
         """
         try:
             sock = socket.create_connection((host, port), timeout=timeout)
@@ -103,6 +106,8 @@ class TLSSocket:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             tls = cls(sock, Connection(config, server_side=False), timeout=timeout, on_wire=on_wire,
                       max_buffered=max_buffered)
+            if early_data:
+                tls.connection.send_early_data(early_data)
             if handshake:
                 tls.do_handshake()
         except BaseException:
@@ -331,6 +336,11 @@ class TLSSocket:
         return self.connection.export_keying_material(
             label, context, length, allow_legacy_master_secret=allow_legacy_master_secret
         )
+
+    @property
+    def early_data_status(self) -> str:
+        """TLS 1.3 0-RTT: "not sent", "pending", "accepted" or "rejected" (data not accepted was not delivered)."""
+        return self.connection.early_data_status
 
     @property
     def buffered(self) -> int:
