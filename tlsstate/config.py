@@ -17,6 +17,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from tlsstate.crypto.key_share import TLS13_GROUPS, is_hybrid
 from tlsstate.crypto.signatures13 import TLS13_SIGNATURE_SCHEMES
 from tlsstate.crypto.suites import CipherSuite, KeyExchange, by_name
+from tlsstate.sessions.anti_replay import SingleUseTickets
 from tlsstate.sessions.cache import SessionCache, SessionStore
 from tlsstate.sessions.tickets import TicketKeys
 from tlsstate.wire import extensions as ext
@@ -189,6 +190,17 @@ class TLSConfig:
     record_padding: int | None = None
     #: TLS 1.3: send KeyUpdate after this many records under one key (None: the AEAD's limit, RFC 9846 §5.5).
     key_update_after: int | None = None
+    #: TLS 1.3 PSK key exchange modes (RFC 9846 §4.2.9), in preference order: what a client offers beside a PSK and
+    #: what a server resumes with. psk_dhe_ke (1, an (EC)DHE exchange too) by default; psk_ke (0: the PSK alone, no
+    #: forward secrecy, the ServerHello carries no key_share) only when listed.
+    psk_key_exchange_modes: tuple[int, ...] = (ext.PSK_DHE_KE,)
+    #: TLS 1.3 0-RTT (RFC 9846 §4.2.10). Server: the max_early_data_size its NewSessionTickets announce and the most
+    #: early data it accepts on one connection (0: tickets allow none; early data a client sends anyway is skipped, up
+    #: to 16384 bytes). A client sends what ``Connection.send_early_data`` queued when its ticket allows that much.
+    max_early_data: int = 0
+    #: TLS 1.3 server: the single-use ticket store of 0-RTT anti-replay (RFC 9846 §8.1), shared by the connections of
+    #: this configuration.
+    early_data_replay: SingleUseTickets = field(default_factory=SingleUseTickets, repr=False)
 
     #: Server: accept a secure renegotiation the client starts (RFC 5746; ``openssl s_server -client_renegotiation``).
     #: Off: the warning no_renegotiation. A renegotiation we ask for with a HelloRequest is always accepted.
@@ -307,6 +319,11 @@ class TLSConfig:
             raise ConfigurationError("max_fragment_length must be 512, 1024, 2048 or 4096 (RFC 6066 §4)")
         if self.min_dh_bits < 512:
             raise ConfigurationError("min_dh_bits must be at least 512")
+        if not self.psk_key_exchange_modes or not set(self.psk_key_exchange_modes) <= {ext.PSK_KE, ext.PSK_DHE_KE} \
+                or len(set(self.psk_key_exchange_modes)) != len(self.psk_key_exchange_modes):
+            raise ConfigurationError("psk_key_exchange_modes: psk_ke (0) and/or psk_dhe_ke (1), each once (RFC 9846 §4.2.9)")
+        if not 0 <= self.max_early_data <= 0xFFFFFFFF:
+            raise ConfigurationError("max_early_data must be 0..2^32-1 bytes (RFC 9846 §4.2.10)")
         if not 0 <= self.ticket_count <= 16:
             raise ConfigurationError("ticket_count must be 0..16")
         if self.record_padding is not None and not 1 <= self.record_padding <= 16385:

@@ -23,8 +23,6 @@ RFC 5246 §6 (record layer), §7.1 (ChangeCipherSpec), §7.2 (alerts), §7.3-§7
 from __future__ import annotations
 
 import contextlib
-import os
-import threading
 from collections import deque
 from collections.abc import Callable
 from typing import Any, NoReturn, ParamSpec, TypeVar
@@ -40,8 +38,10 @@ from tlsstate.crypto.suites import CipherSuite
 from tlsstate.events import AlertEvent, ApplicationData, ConnectionClosed, Event, HandshakeComplete, PeerCertificates
 from tlsstate.handshake.client import ClientHandshake
 from tlsstate.handshake.outputs import (
+    SEND_COMPAT_CHANGE_CIPHER_SPEC,
     ActivateReadKeys,
     ActivateWriteKeys,
+    EndEarlyData,
     HandshakeDone,
     HandshakeResult,
     InstallPendingKeys,
@@ -54,6 +54,8 @@ from tlsstate.handshake.outputs import (
     SendCompatChangeCipherSpec,
     SendHandshake,
     SendWarning,
+    SkipEarlyData,
+    StartEarlyData,
     Tls13Result,
     Tls13Secrets,
 )
@@ -72,7 +74,7 @@ from tlsstate.wire.constants import (
 )
 from tlsstate.wire.errors import DecodeError, InternalError, ProtocolError, TLSError, UnexpectedMessage
 from tlsstate.wire.framing import SERVER_LIMITS, HandshakeReassembler
-from tlsstate.wire.keylog import KeyLogWriter, open_default_keylog
+from tlsstate.wire.keylog import KeyLogWriter, shared_default_keylog
 
 _CCS_PAYLOAD = b"\x01"
 #: CVE-2016-8610 ("SSL Death Alert"): records that make no progress cost us work and the peer almost nothing, so
@@ -134,6 +136,12 @@ class Connection:
         self._out: list[bytes] = []  # sealed records waiting for bytes_to_send (joined once there)
         self._handshake_out = bytearray()
         self._early_data: list[bytes] = []
+        #: TLS 1.3 0-RTT (RFC 9846 §2.3): a client's queued data and writer; a server's bytes received so far
+        self._zero_rtt: list[bytes] = []
+        self._early_writer: HalfConnection | None = None
+        self._early_received = 0
+        #: TLS 1.3 client: bytes sent as 0-RTT data (0: none was sent).
+        self.early_data_sent = 0
         self._error: TLSError | None = None
         self._eof = False
         self._peer_closed = False  # close_notify or EOF reported
@@ -226,6 +234,27 @@ class Connection:
             self._seal_application_data(data)
         except Exception as exc:
             self._failed(exc)
+
+    def send_early_data(self, data: bytes) -> None:
+        """TLS 1.3 client, before :meth:`start_handshake`: queue 0-RTT data (RFC 9846 §2.3, §4.2.10), sent after the
+        ClientHello if the resumed ticket allows this much in all (else not offered, nothing sent). It may be replayed
+        (§8): send only what is safe twice. :attr:`early_data_status` says if the server took it; if not, it was not
+        delivered (:meth:`send_data` may send it again)."""
+        self._check_error()
+        if self.server_side or not isinstance(self._handshake, ClientHandshake) or self._started:
+            raise errors.ConfigurationError("send_early_data is for a TLS 1.3 client, before start_handshake()")
+        self._zero_rtt.append(bytes(data))
+        self._handshake.offer_early_data(sum(map(len, self._zero_rtt)))
+
+    @property
+    def early_data_status(self) -> str:
+        """TLS 1.3 0-RTT (RFC 9846 §4.2.10): "not sent" (none sent or received), "pending", "accepted", "rejected"."""
+        info = self.handshake_info
+        if info is not None and info.early_data_accepted:
+            return "accepted"
+        if self.server_side or not self.early_data_sent:
+            return "not sent"
+        return "rejected" if info is not None else "pending"
 
     def key_update(self, *, request_peer: bool = True) -> None:
         """TLS 1.3: queue a KeyUpdate and seal from now on with our next application traffic secret (RFC 9846
@@ -349,7 +378,7 @@ class Connection:
             return True
         if content_type == ContentType.APPLICATION_DATA:
             if not self.handshake_complete:
-                raise UnexpectedMessage("application data before the handshake finished (RFC 5246 §7.4.9)")
+                return self._receive_early_data(plaintext)
             if self._awaiting_finished:  # renegotiation: Finished must follow ChangeCipherSpec (RFC 5246 §7.4.9)
                 raise UnexpectedMessage("application data between the peer's ChangeCipherSpec and Finished")
             if not plaintext:
@@ -367,6 +396,21 @@ class Connection:
             raise UnexpectedMessage(f"record type {content_type} was not negotiated")
         if self._warnings_in_a_row or self._empty_in_a_row:  # progress
             self._warnings_in_a_row = self._empty_in_a_row = 0
+        return True
+
+    def _receive_early_data(self, plaintext: bytes) -> bool:
+        """Application data before the handshake is done: only accepted 0-RTT data at a TLS 1.3 server, at most
+        ``max_early_data`` bytes (RFC 9846 §4.2.10), marked as early (it may be a replay, §8)."""
+        if not self._handshake.state.reads_early_data:
+            raise UnexpectedMessage("application data before the handshake finished (RFC 5246 §7.4.9)")
+        self._early_received += len(plaintext)
+        if self._early_received > self.config.max_early_data:
+            raise UnexpectedMessage(f"{self._early_received} bytes of early data, more than max_early_data_size "
+                                    f"{self.config.max_early_data} (RFC 9846 §4.2.10)")
+        if plaintext:
+            self._events.append(ApplicationData(bytes(plaintext), early_data=True))
+        else:
+            self._count_no_progress(empty_record=True)
         return True
 
     def _count_no_progress(self, *, empty_record: bool) -> None:
@@ -565,9 +609,32 @@ class Connection:
             return self.config.keylog
         keylog = self._env_keylog
         if keylog is False:
-            keylog = self._env_keylog = _default_keylog()
+            keylog = self._env_keylog = shared_default_keylog()
         assert keylog is not True
         return keylog
+
+    def _carry_start_early_data(self, output: StartEarlyData) -> None:
+        """The queued 0-RTT data under the client early traffic key, by a writer of its own (RFC 9846 §2.3)."""
+        self._flush_handshake()
+        self._set_record_version(0x0303, fixed=False)  # RFC 9846 §5.1: every record after the first ClientHello
+        if output.compat_change_cipher_spec:
+            self._carry_compat_change_cipher_spec(SEND_COMPAT_CHANGE_CIPHER_SPEC)
+        writer = HalfConnection("client")
+        writer.activate_tls13(traffic_protection(output.suite, output.secret), label="client early traffic secret")
+        for data in self._zero_rtt:
+            for start in range(0, len(data), MAX_PLAINTEXT_LENGTH):
+                chunk = data[start : start + MAX_PLAINTEXT_LENGTH]
+                self._out.append(writer.seal(ContentType.APPLICATION_DATA, self._record_version, chunk))
+                self.early_data_sent += len(chunk)
+        self._zero_rtt.clear()
+        self._early_writer = writer
+
+    def _carry_end_early_data(self, output: EndEarlyData) -> None:
+        """EndOfEarlyData under the early key (RFC 9846 §4.5), if any; the early writer is done."""
+        writer, self._early_writer = self._early_writer, None
+        if output.message and writer is not None:
+            self._flush_handshake()
+            self._out.append(writer.seal(ContentType.HANDSHAKE, self._record_version, output.message))
 
     def _send_change_cipher_spec(self, _: ActivateWriteKeys | None = None) -> None:
         """Flush the handshake, send ChangeCipherSpec, switch the write state (RFC 5246 §7.1)."""
@@ -663,11 +730,12 @@ class Connection:
         self._key_update_at = self.config.key_update_after or key_update_limit(n.suite)
         self._padding_block = self.config.record_padding or 0
         self._publish(n, result.peer_certificates, extended_master_secret=False, encrypt_then_mac=False,
-                      hello_retry=result.hello_retry)
+                      hello_retry=result.hello_retry, early_data_accepted=n.early_data_accepted)
 
     def _publish(
         self, n: Negotiated, peer_certificates: list[x509.Certificate], *, extended_master_secret: bool,
         encrypt_then_mac: bool, renegotiation: bool = False, hello_retry: bool = False,
+        early_data_accepted: bool = False,
     ) -> None:
         """The end of every handshake: the HandshakeComplete event, the last flight, the data held meanwhile."""
         self.handshake_info = HandshakeComplete(
@@ -682,6 +750,7 @@ class Connection:
             peer_certificates=tuple(peer_certificates),
             renegotiation=renegotiation,
             hello_retry=hello_retry,
+            early_data_accepted=early_data_accepted,
         )
         self._events.append(self.handshake_info)
         self._flush_handshake()
@@ -704,21 +773,6 @@ def _security_parameters(result: HandshakeResult) -> SecurityParameters:
     )
 
 
-_KEYLOG_LOCK = threading.Lock()
-_KEYLOGS: dict[str, KeyLogWriter | None] = {}
-
-
-def _default_keylog() -> KeyLogWriter | None:
-    """One shared writer per SSLKEYLOGFILE path (as browsers and curl do)."""
-    path = os.environ.get("SSLKEYLOGFILE")
-    if not path:
-        return None
-    with _KEYLOG_LOCK:
-        if path not in _KEYLOGS:
-            _KEYLOGS[path] = open_default_keylog()
-        return _KEYLOGS[path]
-
-
 #: What Connection does with each output a handshake step returns (handshake/outputs.py), by its type.
 _CARRY_OUT: dict[type, Callable[[Connection, Any], None]] = {
     SendHandshake: Connection._carry_send_handshake,
@@ -733,6 +787,9 @@ _CARRY_OUT: dict[type, Callable[[Connection, Any], None]] = {
     SendCompatChangeCipherSpec: Connection._carry_compat_change_cipher_spec,
     PeerAuthenticated: Connection._carry_peer_authenticated,
     LogSecret: Connection._carry_log_secret,
+    StartEarlyData: Connection._carry_start_early_data,
+    EndEarlyData: Connection._carry_end_early_data,
+    SkipEarlyData: lambda conn, output: conn.read_state.skip_failing_records(output.limit),
 }
 
 __all__ = ["MAX_EMPTY_RECORDS_IN_A_ROW", "MAX_EPOCHS_KEPT", "MAX_WARNING_ALERTS_IN_A_ROW", "Connection", "HandshakeType"]

@@ -35,6 +35,9 @@ class HandshakeComplete:
     hello_retry: bool = False
     #: True for a handshake after the first on the same connection (a secure renegotiation, RFC 5746).
     renegotiation: bool = False
+    #: TLS 1.3: the server accepted the client's 0-RTT data (RFC 9846 §4.2.10). A client that sent early data and
+    #: sees False: it was not delivered.
+    early_data_accepted: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,9 +45,12 @@ class ApplicationData:
     """Decrypted application data from one record (RFC 5246 §10)."""
 
     data: bytes
+    #: TLS 1.3 server: 0-RTT data, sent before the handshake completed. It is not forward secret and may be a replay
+    #: (RFC 9846 §8, Appendix E.5): act on it only if doing so twice is harmless.
+    early_data: bool = False
 
     def __repr__(self) -> str:
-        return f"ApplicationData(<{len(self.data)} bytes>)"
+        return f"ApplicationData(<{len(self.data)} bytes>{', early data' if self.early_data else ''})"
 
 
 @dataclass(frozen=True, slots=True)

@@ -100,3 +100,54 @@ def test_both_survive_a_damaged_hello_retry_exchange(edits: list[tuple[int, int]
     client.receive_bytes(retry)
     _drain(client)
     _outcome(server, _mutate(client.bytes_to_send(), edits, cut))
+
+
+# ---- 0-RTT (RFC 9846 §4.2.10): one ticket for every example, a fresh single-use store each time (so the early
+# data is accepted), the resumed ClientHello with its early data, the server's answer, EndOfEarlyData + Finished
+
+_TICKETED: list[tuple[TLSConfig, TLSConfig]] = []
+
+
+def _early_pair() -> tuple[Connection, Connection]:
+    import dataclasses
+
+    from tlsstate.sessions.anti_replay import SingleUseTickets
+    from tlsstate.sessions.cache import SessionStore
+    from tlsstate.sessions.tickets import TicketKeys
+
+    if not _TICKETED:
+        chain, key = credentials("rsa")
+        client_cfg = TLSConfig(max_version=TLS13, verify=False, server_name="localhost", session_store=SessionStore())
+        server_cfg = TLSConfig(max_version=TLS13, certificate_chain=[chain[0]], private_key=key,
+                               ticket_keys=TicketKeys(), max_early_data=1000)
+        client, server = Connection(client_cfg, server_side=False), Connection(server_cfg, server_side=True)
+        client.start_handshake()
+        for _ in range(3):
+            server.receive_bytes(client.bytes_to_send())
+            _drain(server)
+            client.receive_bytes(server.bytes_to_send())
+            _drain(client)
+        _TICKETED.append((client_cfg, server_cfg))
+    client_cfg, server_cfg = _TICKETED[0]
+    client = Connection(client_cfg, server_side=False)
+    client.send_early_data(b"early data " * 20)
+    client.start_handshake()
+    return client, Connection(dataclasses.replace(server_cfg, early_data_replay=SingleUseTickets()), server_side=True)
+
+
+@SLOW
+@given(edits=EDITS, cut=CUTS, which=st.sampled_from(["client-hello", "server-flight", "end-of-early-data"]))
+def test_both_survive_a_damaged_0rtt_exchange(edits: list[tuple[int, int]], cut: int | None, which: str) -> None:
+    client, server = _early_pair()
+    first = client.bytes_to_send()
+    if which == "client-hello":
+        _outcome(server, _mutate(first, edits, cut))
+        return
+    server.receive_bytes(first)
+    _drain(server)
+    if which == "server-flight":
+        _outcome(client, _mutate(server.bytes_to_send(), edits, cut))
+        return
+    client.receive_bytes(server.bytes_to_send())
+    _drain(client)
+    _outcome(server, _mutate(client.bytes_to_send(), edits, cut))

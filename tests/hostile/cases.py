@@ -300,6 +300,27 @@ TLS13_SERVER_CASES: list[tuple[str, str, str]] = [
     ("tls13-psk-without-modes", "pre_shared_key without psk_key_exchange_modes (§4.2.9)", "missing_extension"),
     ("tls13-post-handshake-finished-wrong", "the Finished of a post-handshake authentication, all zeros (§4.6.2)",
      "decrypt_error"),
+    ("tls13-0rtt-over-limit", "accepted early data one byte over max_early_data_size (§4.2.10)", "unexpected_message"),
+    ("tls13-0rtt-rejected-over-limit", "rejected early data of 16385 bytes, more than is skipped (§4.2.10)",
+     "unexpected_message"),
+    ("tls13-0rtt-empty-records", "33 empty early data records in a row (accepted 0-RTT)", "unexpected_message"),
+    ("tls13-0rtt-rejected-empty-records", "16385 undecryptable 17-byte records while skipping rejected early data: "
+     "each counts one byte at least", "unexpected_message"),
+    ("tls13-0rtt-finished-without-eoed", "early data accepted, then Finished under the early key: no EndOfEarlyData "
+     "(§4.5)", "unexpected_message"),
+    ("tls13-0rtt-eoed-not-empty", "EndOfEarlyData with a one-byte body (§4.5)", "decode_error"),
+    ("tls13-0rtt-eoed-not-accepted", "EndOfEarlyData under the handshake key when the early data was rejected",
+     "unexpected_message"),
+    ("tls13-ch-early-data-not-empty", "early_data in the ClientHello with a body (§4.2.10: empty)", "decode_error"),
+    ("tls13-ch2-early-data", "early_data in the ClientHello after a HelloRetryRequest (§4.1.2)", "illegal_parameter"),
+    ("tls13-0rtt-ticket-reused", "a ticket's second use for early data: rejected (single-use tickets, §8.1), "
+     "skipped; the handshake completes and the client is told", ACCEPTED),
+    ("tls13-0rtt-replayed-client-hello", "a recorded ClientHello with early data replayed: no early data delivered, "
+     "the handshake goes on (§8)", ACCEPTED),
+    ("tls13-0rtt-hello-retry", "early data answered by a HelloRetryRequest: the early records skipped, the "
+     "handshake completes on ClientHello2 (§4.2.10)", ACCEPTED),
+    ("tls13-psk-ke-not-allowed", "a client offering psk_ke only to a psk_dhe_ke server: a full handshake (§4.2.9)",
+     ACCEPTED),
 ]
 
 #: TLS 1.3: hostile servers against our client (test_tls13_hostile.py, in memory).
@@ -335,6 +356,15 @@ TLS13_CLIENT_TABLE: list[tuple[str, str, str]] = [
      "illegal_parameter"),
     ("tls13-unsolicited-certificate-request", "post-handshake CertificateRequest without our post_handshake_auth "
      "(§4.6.2)", "unexpected_message"),
+    ("tls13-ee-early-data-not-offered", "early_data in EncryptedExtensions when we offered none", "unsupported_extension"),
+    ("tls13-ee-early-data-without-psk", "early_data accepted in a handshake that resumes no PSK (§4.2.10)",
+     "illegal_parameter"),
+    ("tls13-sh-early-data", "early_data (offered) in the ServerHello: not allowed there (§4.2)", "illegal_parameter"),
+    ("tls13-sh-psk-ke-not-offered", "resumed ServerHello without key_share (psk_ke) when we offered psk_dhe_ke only "
+     "(§4.2.9)", "missing_extension"),
+    ("tls13-end-of-early-data-from-server", "EndOfEarlyData from the server", "unexpected_message"),
+    ("tls13-nst-early-data-bad-length", "NewSessionTicket early_data of 2 bytes (uint32 max_early_data_size)",
+     "decode_error"),
 ]
 
 

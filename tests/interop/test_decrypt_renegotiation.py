@@ -115,6 +115,9 @@ def test_renegotiated_session_decrypts_with_tlsstate_and_tshark(tmp_path: Path, 
     assert conn["client_to_server_sha256"] == hashlib.sha256(client_sent).hexdigest()
     assert conn["server_to_client_sha256"] == hashlib.sha256(server_sent).hexdigest()
     assert conn["records_failed"] == 0 and conn["records_undecryptable"] == 0, conn
+    # the live client's count above: the first handshake is full, both renegotiations resumed its session
+    assert conn["handshakes"] == 3 and conn["resumed_handshakes"] == [False, resume, resume]
+    assert conn["resumed"] == resume
 
     client_endpoint = conn["client"]
     tshark_client, tshark_server = _tshark_follow(tshark, capture, keylog, 0, client_endpoint)

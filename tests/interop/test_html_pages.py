@@ -139,8 +139,9 @@ def test_demo_page_six_values_and_three_red_proofs(chromium: Any, demo_page: tup
     opened, sections = dom(chromium, path)
     # RFC 5246 Appendix C / RFC 2246 §6.3: AES_128_CBC_SHA = MAC 20, key 16, IV 16 (TLS 1.0 cuts the IV);
     # RFC 5288 §3: AES_128_GCM = no MAC key, key 16, 4-byte salt
-    assert [six_lengths(s) for s in sections] == [[20, 20, 16, 16, 16, 16], [0, 0, 16, 16, 4, 4]]
-    for section, run in zip(sections, document["runs"], strict=True):
+    assert len(sections) == 3  # the two TLS 1.0/1.2 runs, then the TLS 1.3 part
+    assert [six_lengths(s) for s in sections[:2]] == [[20, 20, 16, 16, 16, 16], [0, 0, 16, 16, 4, 4]]
+    for section, run in zip(sections[:2], document["runs"], strict=True):
         bad = [row for row in section["rows"] if row["bad"]]
         assert len(bad) == 3
         assert all("bad_record_mac" in row["verdict"] and is_red(row["background"]) for row in bad)
@@ -157,6 +158,18 @@ def test_demo_page_six_values_and_three_red_proofs(chromium: Any, demo_page: tup
     shown = select(opened, bad[1]["id"])
     assert shown["visible"] and shown["seq"] == bad[1]["seq"] and shown["key"] == "server write key (epoch 1)"
     assert sorted(shown["highlighted"]) == ["server_write_iv", "server_write_key"]  # GCM: no MAC key
+    tls13, part = sections[2], document["tls13"]  # RFC 9846 §7.3: one key and IV per traffic secret, no MAC key
+    bad13 = [row for row in tls13["rows"] if row["bad"]]
+    assert [row["key"] for row in bad13] == ["SERVER_TRAFFIC_SECRET_0"] * 3
+    assert all("bad_record_mac" in row["verdict"] and is_red(row["background"]) for row in bad13)
+    assert [int(row["seq"]) for row in bad13] == [proof["seq_expected"] for proof in part["proofs"]]
+    assert not [row for row in tls13["rows"] if not row["bad"] and row["verdict"] != "ok"]
+    assert Counter(row["key"] for row in tls13["rows"] if row["key"].endswith(("_0", "_1")) and not row["bad"]) == {
+        "CLIENT_TRAFFIC_SECRET_0": 3, "CLIENT_TRAFFIC_SECRET_1": 2, "SERVER_TRAFFIC_SECRET_0": 4}
+    secret_1 = nodes_named(tls13, "CLIENT_TRAFFIC_SECRET_1")  # the KeyUpdate's generation, under secret 0
+    assert len(secret_1) == 1 and secret_1[0]["value"] == part["key_update"]["secret"]
+    assert nodes_named(tls13, "CLIENT_TRAFFIC_SECRET_1 key")[0]["value"] == part["key_update"]["key"]
+    assert nodes_named(tls13, "shared_secret")[0]["value"] == part["shared_secret"]
     opened.page.context.close()
 
 

@@ -3,7 +3,8 @@
 OpenSSL 4 is the one bundled in pyca/cryptography's wheel, driven through pyOpenSSL from PyPI over memory BIOs: its
 default TLS 1.3 ClientHello carries shares for X25519MLKEM768 and X25519 and its server prefers the hybrid, so
 ``SSL_get0_group_name`` (``Connection.get_group_name()``) on OpenSSL's side says which group was used, never our
-own report. 1 MiB each way, compared by SHA-256. HelloRetryRequest: our server accepting only secp256r1 makes
+own report. SecP256r1MLKEM768, in neither side's default list, is set on OpenSSL's side with its own group-list call.
+1 MiB each way, compared by SHA-256. HelloRetryRequest: our server accepting only secp256r1 makes
 OpenSSL send a second ClientHello; our client offering a share OpenSSL's server does not take gets one from it.
 """
 
@@ -28,10 +29,12 @@ TLS13 = ProtocolVersion.TLS1_3
 MIB = 1 << 20
 
 
-def _openssl_context(server_side: bool, tmp: Path) -> object:
+def _openssl_context(server_side: bool, tmp: Path, groups: bytes | None = None) -> object:
     cert, key, ca = write_pem(tmp, "rsa")
     ctx = SSL.Context(SSL.TLS_METHOD)
     ctx.set_min_proto_version(SSL.TLS1_3_VERSION)
+    if groups is not None:
+        _set_groups(ctx, groups)
     if server_side:
         ctx.use_certificate_file(cert)
         ctx.use_privatekey_file(key)
@@ -41,8 +44,19 @@ def _openssl_context(server_side: bool, tmp: Path) -> object:
     return ctx
 
 
-def _peer(server_side: bool, tmp: Path) -> object:
-    peer = SSL.Connection(_openssl_context(server_side, tmp), None)
+def _set_groups(ctx: object, groups: bytes) -> None:
+    """OpenSSL's own group list (``SSL_CTX_set1_groups_list``, spelled ``set1_curves_list`` in pyca's bindings).
+
+    pyOpenSSL has no setter for TLS 1.3 groups; the binding's function is OpenSSL's, called on pyOpenSSL's SSL_CTX.
+    """
+    from cryptography.hazmat.bindings.openssl.binding import Binding
+
+    if Binding.lib.SSL_CTX_set1_curves_list(ctx._context, groups) != 1:  # type: ignore[attr-defined]
+        pytest.skip(f"this OpenSSL does not know the groups {groups.decode()}")
+
+
+def _peer(server_side: bool, tmp: Path, groups: bytes | None = None) -> object:
+    peer = SSL.Connection(_openssl_context(server_side, tmp, groups), None)
     if server_side:
         peer.set_accept_state()
     else:
@@ -149,4 +163,35 @@ def test_openssl4_asks_our_client_for_another_share(tmp_path: Path) -> None:
     hs = _pump(conn, peer)
     assert peer.get_group_name() == "X25519MLKEM768"
     assert hs.key_exchange_group == NamedGroup.X25519MLKEM768 and hs.hello_retry
+    _transfer(conn, peer)
+
+
+def test_openssl4_negotiates_secp256r1mlkem768_with_our_server(tmp_path: Path) -> None:
+    """OpenSSL 4 told to offer only SecP256r1MLKEM768 (RFC 10024: ECDH share first, then the ML-KEM key).
+
+    Not in either side's default list (as in OpenSSL's), so our server is configured to take it.
+    """
+    chain, key = credentials("rsa")
+    config = TLSConfig(max_version=TLS13, certificate_chain=[chain[0]], private_key=key,
+                       groups=[NamedGroup.X25519MLKEM768, NamedGroup.SECP256R1MLKEM768, NamedGroup.X25519])
+    conn = Connection(config, server_side=True)
+    peer = _peer(False, tmp_path, b"SecP256r1MLKEM768")
+    hs = _pump(conn, peer)
+    assert peer.get_group_name() == "SecP256r1MLKEM768"
+    assert hs.key_exchange_group == NamedGroup.SECP256R1MLKEM768 and not hs.hello_retry
+    _transfer(conn, peer)
+
+
+def test_our_client_negotiates_secp256r1mlkem768_with_openssl4(tmp_path: Path) -> None:
+    """Our client offers only SecP256r1MLKEM768; OpenSSL 4's server takes it (its own report names the group)."""
+    ca = write_pem(tmp_path, "rsa")[2]
+    config = TLSConfig(max_version=TLS13, cafile=ca, server_name=HOST, groups=[NamedGroup.SECP256R1MLKEM768],
+                       key_share_groups=[NamedGroup.SECP256R1MLKEM768])
+    conn = Connection(config, server_side=False)
+    conn.start_handshake()
+    peer = _peer(True, tmp_path, b"SecP256r1MLKEM768:X25519MLKEM768")
+    peer.bio_write(conn.bytes_to_send())
+    hs = _pump(conn, peer)
+    assert peer.get_group_name() == "SecP256r1MLKEM768"
+    assert hs.key_exchange_group == NamedGroup.SECP256R1MLKEM768 and not hs.hello_retry
     _transfer(conn, peer)

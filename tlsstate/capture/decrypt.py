@@ -177,6 +177,7 @@ class ConnectionResult:
             "alpn": s.alpn,
             "handshakes": s.handshakes,
             "resumed": s.resumed,
+            "resumed_handshakes": list(s.resumed_handshakes),
             "client_to_server_bytes": s.client.app_bytes,
             "client_to_server_sha256": s.client.app_hash.hexdigest(),
             "server_to_client_bytes": s.server.app_bytes,
@@ -354,7 +355,9 @@ class _Followers:
             return session.client if (which == "client") != session.roles_swapped else session.server
 
         def reassembler(which: str) -> StreamReassembler:
-            return StreamReassembler(lambda data: direction(which).feed(data),
+            guessed_client = which == "client"  # direction() inlined where it runs once per segment
+            return StreamReassembler(lambda data: (session.client if guessed_client != session.roles_swapped
+                                                   else session.server).feed(data),
                                      lambda gap: direction(which).gap(gap.length, gap.offset, gap.frame),
                                      options.max_buffer, on_retransmit=lambda event: session.log_retransmission(
                                          direction(which), event))

@@ -99,6 +99,6 @@ def certificate_group(der: bytes) -> str | None:
     """Static ECDH (RFC 4492 §2.1-§2.2): the curve of the server certificate's public key, or None."""
     try:
         key = x509.load_der_x509_certificate(der).public_key()
-    except (ValueError, UnsupportedAlgorithm):  # damaged, or a key type pyca does not know: no group to report
+    except (ValueError, x509.InvalidVersion, UnsupportedAlgorithm):  # damaged, or a key type pyca does not know
         return None
     return key.curve.name if isinstance(key, ec.EllipticCurvePublicKey) else None

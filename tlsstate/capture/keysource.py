@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.serialization import load_der_private_key, load_pem_private_key, pkcs12
 
@@ -112,7 +113,7 @@ class KeySource:
             return self.rsa_keys[0] if len(self.rsa_keys) == 1 else None
         try:
             public = x509.load_der_x509_certificate(certificate_der).public_key()
-        except ValueError:
+        except (ValueError, x509.InvalidVersion, UnsupportedAlgorithm):  # damaged, or a key type pyca does not know
             return None
         if not isinstance(public, rsa.RSAPublicKey):
             return None

@@ -24,6 +24,7 @@ from typing import Protocol
 
 import dpkt
 
+from tlsstate.capture.frames import VIEW_FROM, fast_segment_fields
 from tlsstate.wire.errors import CaptureError, CaptureReadFailed
 
 __all__ = ["CaptureError", "CaptureReader", "Segment", "open_capture"]
@@ -49,7 +50,6 @@ SHB_BYTES = struct.pack("<I", PCAPNG_SHB)
 MAX_BLOCK = 16 * 1024 * 1024
 MAX_PACKET = 1024 * 1024
 READ_BUFFER = 1 << 20
-VIEW_FROM = 4096  # frames larger than this are decoded over a memoryview (copies cost more than views' overhead)
 
 
 @dataclass(slots=True)
@@ -223,17 +223,22 @@ class CaptureReader:
             block_at = pos
             pos += block_len
             self.position = pos
+            if block_type == BLOCK_EPB:  # the common block, read without joining head and rest: the body (between
+                # the length and the trailing length copy) is head[8:12] (interface id) + rest[:-4], as long as rest
+                if len(rest) >= 20:
+                    if_id = struct.unpack_from(endian + "I", head, 8)[0]
+                    ts_hi, ts_lo, caplen, _orig = struct.unpack_from(endian + "IIII", rest)
+                    if if_id >= len(interfaces) or 20 + caplen > len(rest):
+                        self.warnings.append(f"{self.name}: malformed packet block at byte {block_at}")
+                    else:
+                        linktype, ticks = interfaces[if_id]
+                        yield linktype, ((ts_hi << 32) | ts_lo) / ticks, rest[16 : 16 + caplen]
+                head = read(12)
+                continue
             body = memoryview(head[8:] + rest)[:-4]  # between the length and the trailing length copy
             if block_type == BLOCK_IDB and len(body) >= 8:
                 linktype = struct.unpack_from(endian + "H", body)[0]
                 interfaces.append((linktype, _if_tsresol(bytes(body[8:]), endian)))
-            elif block_type == BLOCK_EPB and len(body) >= 20:
-                if_id, ts_hi, ts_lo, caplen, _orig = struct.unpack_from(endian + "IIIII", body)
-                if if_id >= len(interfaces) or 20 + caplen > len(body):
-                    self.warnings.append(f"{self.name}: malformed packet block at byte {block_at}")
-                else:
-                    linktype, ticks = interfaces[if_id]
-                    yield linktype, ((ts_hi << 32) | ts_lo) / ticks, bytes(body[20 : 20 + caplen])
             elif block_type == BLOCK_PB and len(body) >= 20:
                 if_id, _drops, ts_hi, ts_lo, caplen = struct.unpack_from(endian + "HHIII", body)
                 if if_id < len(interfaces) and 24 + caplen <= len(body) + 4:
@@ -249,12 +254,18 @@ class CaptureReader:
             head = read(12)
 
     # ----------------------------------------------------------------- packets
-    def segments(self) -> Iterator[Segment]:
-        """Every TCP segment of the capture, in file order."""
+    def segments(self, fast: bool = True) -> Iterator[Segment]:
+        """Every TCP segment of the capture, in file order. The common frame layouts are decoded by
+        :func:`~tlsstate.capture.frames.fast_segment_fields`, every other frame by dpkt (``fast=False``: all by dpkt;
+        the results are the same)."""
         index = 0
         for linktype, ts, frame in self.frames():
             index += 1
             self.packets = index
+            fields = fast_segment_fields(linktype, frame) if fast else None
+            if fields is not None:
+                yield Segment(index, ts, *fields)
+                continue
             try:
                 try:
                     # dpkt slices each layer out of its parent: over a memoryview the slices are views, so the TCP

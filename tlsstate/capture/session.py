@@ -59,8 +59,25 @@ from tlsstate.wire.messages import (
 
 __all__ = ["CapturedSessions", "Derivation", "DirectionState", "RecordInfo", "TlsSession"]
 
+# the content types as plain ints: an IntEnum member lookup costs a few times a comparison on the per-record path
+CHANGE_CIPHER_SPEC, HANDSHAKE, APPLICATION_DATA = (int(t) for t in (ContentType.CHANGE_CIPHER_SPEC, ContentType.HANDSHAKE,
+                                                                   ContentType.APPLICATION_DATA))
 HOLD_LIMIT = 4 * 1024 * 1024  # bytes a direction may hold back waiting for the other one
 TLS13 = tls13.TLS13
+
+
+class _RecordSource:
+    """The record :meth:`TlsSession.open_record` opens, as the one-record source :meth:`HalfConnection.open_next`
+    takes (one object per session, reused: no source built per record)."""
+
+    __slots__ = ("parts",)
+
+    def __init__(self) -> None:
+        self.parts: tuple[int, int, bytes] | None = None
+
+    def take_record_view(self) -> tuple[int, int, bytes] | None:
+        parts, self.parts = self.parts, None
+        return parts
 
 
 class TlsSession:
@@ -80,6 +97,7 @@ class TlsSession:
         self.server = DirectionState(self, "server")
         self.client.pair(self.server)
         self.records: list[RecordInfo] = []
+        self._source = _RecordSource()
         self.notes: list[str] = []
         self.not_tls = False
         self.not_tls_reason = ""
@@ -92,7 +110,9 @@ class TlsSession:
         self.sni: str | None = None
         self.alpn: str | None = None
         self.handshakes = 0
-        self.resumed = False
+        self.resumed = False  # any handshake of the connection resumed a session
+        #: per handshake (first, then each renegotiation), whether it resumed a session
+        self.resumed_handshakes: list[bool] = []
         self.unsupported: str | None = None
         self.draft: int | None = None  # TLS 1.3 draft number when a draft version was negotiated (tls13.DRAFTS)
         self.hello_retry = False
@@ -230,9 +250,11 @@ class TlsSession:
     def on_record(self, direction: DirectionState, record: Record) -> None:
         """One whole record from ``direction``."""
         self.seen_tls = True
+        content_type = record.content_type
+        from_client = direction is self.client
         if (
-            direction is self.client and direction.tls13_phase in ("plain", "early")
-            and record.content_type in (ContentType.HANDSHAKE, ContentType.CHANGE_CIPHER_SPEC)
+            from_client and direction.tls13_phase in ("plain", "early")
+            and content_type in (HANDSHAKE, CHANGE_CIPHER_SPEC)
             and (self.version == TLS13 or self.early_data_offered)
         ):
             # TLS 1.3 before the client's handshake keys: a second ClientHello (after HelloRetryRequest) and the
@@ -247,19 +269,18 @@ class TlsSession:
         if direction.no_keys and direction.recover_attempts and direction.recover(record):
             self.on_record(direction, record)
             return
-        early = direction is self.client and direction.tls13_phase == "early"
+        early = from_client and direction.tls13_phase == "early"
         if direction.no_keys and not early:
             direction.records_no_keys += 1
             verdict = "unsupported" if self.unsupported else "no_keys"  # unknown suite / compression: not the keys
             self.log_record(direction, record.content_type, None, len(record.fragment), verdict,
                             direction.no_keys_reason or direction.key_label, cause=direction.no_keys_cause)
             return
-        if direction is self.client and (early or (direction.half.tls13 and direction.tls13_phase == "handshake")):
+        if from_client and (early or (direction.half.tls13 and direction.tls13_phase == "handshake")):
             tls13.open_client_record(self, record)
             return
         if (
-            direction is self.client and direction.tls13_phase == "plain"
-            and record.content_type == ContentType.APPLICATION_DATA
+            from_client and direction.tls13_phase == "plain" and content_type == APPLICATION_DATA
             and (self.version == TLS13 or (self.version is None and self.early_data_offered))
         ):
             tls13.start_client(self)  # the client's first protected record (0-RTT, even before the ServerHello)
@@ -268,7 +289,7 @@ class TlsSession:
                 return
             tls13.open_client_record(self, record)
             return
-        if record.content_type == ContentType.APPLICATION_DATA and not direction.half.protection.protects:
+        if content_type == APPLICATION_DATA and not direction.half.protection.protects:
             # application data is never sent before a key change (RFC 5246 §7.4.9, RFC 8446 §2): its keys were set up
             # by a handshake the capture lacks; it is not plaintext
             direction.lost_state(self._unkeyed_cause())
@@ -298,10 +319,14 @@ class TlsSession:
     def open_record(self, direction: DirectionState, record: Record) -> None:
         """Open ``record`` with the direction's current protection (RFC 5246 §6.2.3, RFC 8446 §5.2), then dispatch."""
         half = direction.half
-        clear_ccs = half.tls13 and record.content_type == ContentType.CHANGE_CIPHER_SPEC  # not protected (§5)
+        clear_ccs = record.content_type == CHANGE_CIPHER_SPEC and half.tls13  # not protected (§5)
         seq = half.seq if half.protection.protects and not clear_ccs else None
         try:
-            content_type, plaintext = half.open(record)
+            source = self._source
+            source.parts = (record.content_type, record.version, record.fragment)
+            opened = half.open_next(source)
+            assert opened is not None  # the source always has its record
+            content_type, plaintext = opened[0], opened[2]
             if direction.decompressor is not None:
                 plaintext = direction.decompressor.decompress(plaintext)  # RFC 5246 §6.2.2, RFC 3749
         except DecompressionFailure as exc:  # the direction's zlib stream cannot go on: its later records fail too
@@ -325,9 +350,16 @@ class TlsSession:
                                            cause.label, cause.client_random, cause.keylog_line))
             return
         direction.records_ok += 1
-        self.log_record(direction, content_type, seq, len(record.fragment), "ok", direction.key_label, len(plaintext))
-        self.keep_bytes(record, plaintext)
-        self._dispatch(direction, content_type, plaintext)
+        if self.keep_records:
+            self.log_record(direction, content_type, seq, len(record.fragment), "ok", direction.key_label,
+                            len(plaintext))
+            self.keep_bytes(record, plaintext)
+        else:
+            direction.record_index += 1  # all log_record does with an "ok" record when no record lines are kept
+        if content_type == APPLICATION_DATA:
+            direction.application_data(plaintext)
+        else:
+            self._dispatch(direction, content_type, plaintext)
 
     def _failed_record_cause(self, direction: DirectionState, seq: int | None, exc: Exception) -> Cause:
         """Why a record failed: the first record under a key that came from a key log line means that line is wrong
@@ -432,6 +464,7 @@ class TlsSession:
             return
         self._reset_handshake()
         self.handshakes += 1
+        self.resumed_handshakes.append(False)
         if renegotiation:
             self.note(f"renegotiation: handshake {self.handshakes}")
         self.client_hello = hello
@@ -497,7 +530,7 @@ class TlsSession:
         if answer.alpn is not None:
             self.select_alpn(answer.alpn)
         if answer.pre_shared_key:
-            self.resumed = True  # TLS 1.3 PSK resumption (RFC 8446 §4.2.11)
+            self._mark_resumed()  # TLS 1.3 PSK resumption (RFC 8446 §4.2.11)
         draft = tls13.draft_number(version)
         if draft is not None:
             self.draft = draft  # decrypted as TLS 1.3 with the draft's differences (tls13.DRAFTS)
@@ -573,8 +606,14 @@ class TlsSession:
         """The current handshake's master secret (:mod:`tlsstate.capture.tls12`); a resumption is reported."""
         master = self.tls12.master_secret(self.negotiated, self.derivation)
         if self.negotiated is not None and self.negotiated.resumed:
-            self.resumed = True
+            self._mark_resumed()
         return master
+
+    def _mark_resumed(self) -> None:
+        """The current handshake resumed a session (RFC 5246 §7.3, RFC 8446 §2.2)."""
+        self.resumed = True
+        if self.resumed_handshakes:
+            self.resumed_handshakes[-1] = True
 
     def _change_cipher_spec(self, direction: DirectionState) -> None:
         """ChangeCipherSpec (RFC 5246 §7.1): this direction switches to the new keys."""

@@ -135,10 +135,13 @@ class DirectionState:
         if self.owner.not_tls:
             return
         buf = self.buffer
-        if buf and self.synced and not self.waiting and len(buf) >= 5 and len(data) > 5:
-            # a record started in an earlier segment: complete it through the buffer, the rest goes direct
+        if buf and self.synced and not self.waiting and len(buf) >= 5:
+            # a record started in an earlier segment (the loop below checked its header when it came)
             need = 5 + HEADER.unpack_from(buf, 0)[2] - len(buf)
-            if 0 < need < len(data):
+            if len(data) < need:  # it goes on in later segments: nothing to frame yet
+                buf += data
+                return
+            if 0 < need < len(data) and len(data) > 5:  # complete it through the buffer, the rest goes direct
                 view = memoryview(data)
                 self.feed(view[:need])
                 data = view[need:]

@@ -172,13 +172,14 @@ class StreamReassembler:
             self.zero_window_probes += 1
             return
         if offset == self.next_offset and not self.pending:  # the common case: the next bytes, nothing held
-            recent = self._recent  # _emit, inlined for the common case
+            recent = self._recent  # _emit and _trim_recent, inlined for the common case
             recent.append((offset, payload))
-            self._recent_bytes += len(payload)
-            if self._recent_bytes > RECENT_BYTES or len(recent) > RECENT_PIECES:
-                self._trim_recent()
+            kept = self._recent_bytes + len(payload)
+            while (kept > RECENT_BYTES or len(recent) > RECENT_PIECES) and len(recent) > 1:
+                kept -= len(recent.popleft()[1])
+            self._recent_bytes = kept
             self.next_offset = end
-            self.bytes_delivered += len(payload)
+            self.bytes_delivered += end - offset
             self.deliver(payload)
             return
         if len(payload) == 1 and end == self._highest():

@@ -80,6 +80,8 @@ class Tls12Keys:
         d.add("client_random", n.client_random, "ClientHello")
         d.add("server_random", n.server_random, "ServerHello")
         master = self._logged_master(n, d)
+        if master is not None and self.client_key_exchange is None:
+            n.resumed = True  # keys change with no ClientKeyExchange: an abbreviated handshake (RFC 5246 §7.3)
         if master is None:
             master = self._resumed_master(n, d) if self.client_key_exchange is None else self._derived_master(n, d)
         self.master = master

@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import select
 import sys
+from pathlib import Path
 
 import click
 from rich.console import Console
@@ -29,6 +30,7 @@ from tlsstate.cli.describe import (
 )
 from tlsstate.cli.exporting import DEFAULT_EXPORT_LENGTH, export_request, exporter_options, keying_material_lines
 from tlsstate.cli.options import (
+    PSK_MODES,
     apply_protocol_options,
     extension_switches,
     legacy_options,
@@ -39,6 +41,7 @@ from tlsstate.cli.options import (
     parse_suites,
     parse_versions,
     protocol_options,
+    psk_mode_option,
     psk_option,
     record_splitting_switch,
     split_list,
@@ -123,7 +126,8 @@ def _print_tls13_schedule(console: Console, secrets: Tls13Secrets, suite: Cipher
     console.print("--- TLS 1.3 key schedule (secret: shown because --show-keys)", highlight=False)
     for title, value in tls13_schedule_rows(secrets):
         console.print(f"{title:<37}: {value.hex() if value else '(not in this handshake)'}", highlight=False)
-    for title, secret in (("client handshake", secrets.client_handshake_traffic_secret),
+    for title, secret in (("client early", secrets.client_early_traffic_secret),
+                          ("client handshake", secrets.client_handshake_traffic_secret),
                           ("server handshake", secrets.server_handshake_traffic_secret),
                           ("client application 0", secrets.client_application_traffic_secret_0),
                           ("server application 0", secrets.server_application_traffic_secret_0)):
@@ -207,6 +211,21 @@ def _exchange(tls: TLSSocket, wait: float, console: Console, show_keys: bool) ->
                 return received, False
 
 
+def _report_early_data(console: Console, tls: TLSSocket, data: bytes) -> None:
+    """--early-data: whether the server took the 0-RTT data (RFC 9846 §4.2.10); what it did not take was not
+    delivered and is sent now, after the handshake."""
+    status = tls.connection.early_data_status
+    sent = tls.connection.early_data_sent
+    if status == "accepted":
+        console.print(f"Early data: accepted ({sent} bytes)", highlight=False)
+        return
+    if status == "rejected":
+        console.print(f"Early data: rejected ({sent} bytes not delivered; sending them now)", highlight=False)
+    else:
+        console.print("Early data: not sent (no ticket allowing that much; sending it now)", highlight=False)
+    tls.sendall(data)
+
+
 def _client_config(
     *, server_name: str, port: int, versions: str | None, ciphers: str | None, groups: str | None, insecure: bool,
     cafile: str | None, alpn: str | None, no_ems: bool, no_etm: bool, dhe_groups: str | None, ssl3: bool,
@@ -278,6 +297,11 @@ def _client_config(
 @click.option("--record-padding", type=click.IntRange(1, 16385), metavar="N",
               help="TLS 1.3: pad each application data record to a multiple of N bytes (RFC 9846 §5.4).")
 @psk_option
+@psk_mode_option
+@click.option("--early-data", "early_data_file", type=click.Path(exists=True, dir_okay=False), metavar="FILE",
+              help="TLS 1.3 0-RTT, with --reconnect: the second connection sends FILE as early data right after its "
+                   "ClientHello when the first one's ticket allows that much (RFC 9846 §4.2.10), and says whether the "
+                   "server accepted it; data not accepted is sent after the handshake. Early data can be replayed (§8).")
 @click.option("--server-renegotiation", is_flag=True,
               help="Answer a server's HelloRequest with a secure renegotiation (RFC 5746); default: the warning "
                    "no_renegotiation. A stdin line that is only R renegotiates (as in s_client).")
@@ -290,8 +314,8 @@ def connect(
     no_record_splitting: bool = False, html: str | None = None, keymatexport: str | None = None,
     keymatexportlen: int = DEFAULT_EXPORT_LENGTH, keymatexport_context: str | None = None,
     key_update: bool = False, key_update_after: int | None = None, record_padding: int | None = None,
-    psk_identity: str | None = None, psk_hex: str | None = None,
-    server_renegotiation: bool = False,
+    psk_identity: str | None = None, psk_hex: str | None = None, psk_mode: str = "psk_dhe_ke",
+    early_data_file: str | None = None, server_renegotiation: bool = False,
 ) -> None:
     """Handshake (twice with --reconnect), print what was agreed, then exchange stdin and the replies."""
     if cafile and insecure:
@@ -307,6 +331,10 @@ def connect(
         max_fragment_length=max_fragment_length, cert=cert, key=key, keylog=keylog,
     )
     config.server_renegotiation = server_renegotiation
+    config.psk_key_exchange_modes = PSK_MODES[psk_mode]
+    if early_data_file and not reconnect:
+        raise click.UsageError("--early-data needs --reconnect (the first connection's ticket allows early data)")
+    early = Path(early_data_file).read_bytes() if early_data_file else b""
     console = Console(stderr=True, quiet=quiet, soft_wrap=True)
     page = None
     if html:
@@ -318,13 +346,18 @@ def connect(
         for attempt in range(2 if reconnect else 1):
             console.print(f"CONNECTED to {host}:{port}" + (" (reconnect)" if attempt else ""), highlight=False)
             tap = page.tap() if page is not None else None
-            with TLSSocket.connect(host, port, config, timeout=timeout, on_wire=tap) as tls:
+            with TLSSocket.connect(host, port, config, timeout=timeout, on_wire=tap, handshake=False) as tls:
+                if attempt == 1 and early:
+                    tls.connection.send_early_data(early)
+                tls.do_handshake()
                 _print_summary(console, tls, show_keys)
                 for line in keying_material_lines(tls.connection, export) if export else ():
                     console.print(line, highlight=False, markup=False)
                 if key_update and attempt == 0:
                     _send_key_update(console, tls)
-                if attempt == 0:
+                if attempt == 1 and early:
+                    _report_early_data(console, tls, early)
+                if attempt == 0 or early:
                     received, clean = _exchange(tls, wait, console, show_keys)
                     console.print(
                         f"--- {received} bytes received; "

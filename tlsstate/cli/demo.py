@@ -8,7 +8,10 @@ TLS 1.2. For each it shows the premaster secret, the master secret and
 how it was derived (RFC 5246 §8.1, RFC 7627 §4), the key block cut into the six values
 (RFC 5246 §6.3), the application records with the key and sequence number that protected each, and
 then proves on live connection states that a flipped byte, a reflected record and a replayed record
-are each rejected with ``bad_record_mac`` (RFC 5246 §6.2.3, §7.2.2).
+are each rejected with ``bad_record_mac`` (RFC 5246 §6.2.3, §7.2.2). A third part
+(:mod:`tlsstate.cli.demo13`) does the same in TLS 1.3 with X25519MLKEM768 and TLS_AES_128_GCM_SHA256: the HKDF
+tree from the shared secret to each direction's traffic secrets, key and IV, where the six values went, a live
+KeyUpdate, and the three proofs (RFC 9846).
 
 The master secret and the six values are recomputed through the one road from negotiation to keys
 (:mod:`tlsstate.crypto.negotiated`) and compared with what the connection installed. Every socket has a timeout,
@@ -20,8 +23,6 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-import threading
-from collections.abc import Callable
 from typing import Any
 
 import click
@@ -32,28 +33,26 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from tlsstate.cli.demo_model import Epoch, Proof, RecordRow, Run
+from tlsstate.cli.demo13 import run_tls13
+from tlsstate.cli.demo13_output import panel13, run13_to_json, tried
+from tlsstate.cli.demo_model import Epoch, Proof, RecordRow, Run, Run13
+from tlsstate.cli.demo_peers import DemoClient, DemoServer, echo, run_proofs
 from tlsstate.cli.describe import VALUE_TITLES, version_name
-from tlsstate.cli.serving import Server, ServerOptions
 from tlsstate.config import PrivateKey, TLSConfig
 from tlsstate.crypto import prf
 from tlsstate.crypto.certs import self_signed_localhost
 from tlsstate.crypto.keys import SecurityParameters
 from tlsstate.crypto.negotiated import Negotiated, connection_keys_for, master_secret_for
 from tlsstate.crypto.suites import lookup
-from tlsstate.events import ApplicationData
-from tlsstate.html.live import WireTap
-from tlsstate.io.sockets import TLSListener, TLSSocket
 from tlsstate.record import Deframer
 from tlsstate.wire.constants import ContentType, NamedGroup, ProtocolVersion
-from tlsstate.wire.errors import AlertReceived, ProtocolError, TLSError
+from tlsstate.wire.errors import TLSError
 
 # (suite, protocol version): TLS 1.0 CBC shows all six values, TLS 1.2 GCM the modern AEAD shape.
 DEMO_SUITES = (
     ("TLS_RSA_WITH_AES_128_CBC_SHA", ProtocolVersion.TLS1_0),
     ("TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", ProtocolVersion.TLS1_2),
 )
-TIMEOUT = 10.0
 #: What each of the six values does, in key-block order (RFC 5246 §6.3).
 JOBS = {
     "client_write_mac_key": "MAC, client → server",
@@ -93,57 +92,26 @@ def _epochs(client: DemoClient) -> list[Epoch]:
     ]
 
 
-# ---------------------------------------------------------------------------------------------- server
+# ---------------------------------------------------------------------------------------------- peers
 
 
-class DemoServer:
-    """A tlsstate echo server in a thread on a free loopback port; collects its one-line connection logs."""
-
-    def __init__(self, cert_chain: list[x509.Certificate], private_key: PrivateKey) -> None:
-        self.log: list[str] = []
-        self._log_lock = threading.Lock()
-        config = TLSConfig(
-            certificate_chain=cert_chain, private_key=private_key,
-            cipher_suites=None, groups=[NamedGroup.X25519, NamedGroup.SECP256R1],
-            split_cbc_records=False,  # one record per message, so the records table shows each echo as one row
-            client_renegotiation=True,  # the client renegotiates once: a second epoch (RFC 5746)
-        )
-        self.listener = TLSListener("127.0.0.1", 0, config, timeout=TIMEOUT)
-        self.server = Server(self.listener, ServerOptions(log=self._add_log), max_connections=8)
-        self.thread = threading.Thread(target=self.server.serve, name="demo-server", daemon=True)
-
-    def _add_log(self, line: str) -> None:
-        with self._log_lock:
-            self.log.append(line)
-
-    @property
-    def port(self) -> int:
-        """The loopback port the server listens on."""
-        return self.listener.address[1]
-
-    def __enter__(self) -> DemoServer:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.stop.set()
-        self.thread.join(TIMEOUT)
-        self.server.join(TIMEOUT)
-        self.listener.close()
-
-    def wait_log(self, count: int, timeout: float = TIMEOUT) -> list[str]:
-        """Wait (bounded) until ``count`` connection lines were logged."""
-        deadline = threading.Event()
-        for _ in range(int(timeout / 0.02)):
-            with self._log_lock:
-                if len(self.log) >= count:
-                    return list(self.log)
-            deadline.wait(0.02)
-        with self._log_lock:
-            return list(self.log)
+def _server_config(cert_chain: list[x509.Certificate], private_key: PrivateKey) -> TLSConfig:
+    """The TLS 1.0-1.2 echo server: every suite, X25519 or P-256, and the client may renegotiate (RFC 5746)."""
+    return TLSConfig(
+        certificate_chain=cert_chain, private_key=private_key,
+        cipher_suites=None, groups=[NamedGroup.X25519, NamedGroup.SECP256R1],
+        split_cbc_records=False,  # one record per message, so the records table shows each echo as one row
+        client_renegotiation=True,  # the client renegotiates once: a second epoch (RFC 5746)
+    )
 
 
-# ---------------------------------------------------------------------------------------------- client
+def _client(port: int, suite_name: str, cafile: str, version: ProtocolVersion) -> DemoClient:
+    """A client offering exactly one suite and one version."""
+    return DemoClient(port, TLSConfig(
+        min_version=version, max_version=version,
+        cipher_suites=[lookup(suite_name)], groups=[NamedGroup.X25519],
+        cafile=cafile, server_name="localhost", split_cbc_records=False,  # one record per message (as above)
+    ))
 
 
 def _handshake_before_ccs(stream: bytes) -> bytes:
@@ -159,111 +127,15 @@ def _handshake_before_ccs(stream: bytes) -> bytes:
     return out
 
 
-class DemoClient:
-    """A client TLSSocket whose records the demo inspects one by one."""
+def _ems_transcript(client: DemoClient) -> bytes:
+    """The handshake messages up to ClientKeyExchange, in order, from the plaintext records on the wire.
 
-    def __init__(self, port: int, suite_name: str, cafile: str, version: ProtocolVersion) -> None:
-        config = TLSConfig(
-            min_version=version, max_version=version,
-            cipher_suites=[lookup(suite_name)], groups=[NamedGroup.X25519],
-            cafile=cafile, server_name="localhost", split_cbc_records=False,  # one record per message (as above)
-        )
-        self.wire: dict[str, bytearray] = {"out": bytearray(), "in": bytearray()}
-        self.tap = WireTap()  # the same bytes in the order they crossed the socket (for --html)
-        self.tls = TLSSocket.connect("127.0.0.1", port, config, timeout=TIMEOUT, on_wire=self._tap)
-        self.tls.on_wire = None  # after the handshake the demo reads and writes records itself
-        self.conn = self.tls.connection
-        self._deframer = Deframer()  # records the demo reads off the socket before the connection sees them
-        self.tried: tuple[str, int, bytes] = ("", 0, b"")  # the last tampered record's key, expected seq, bytes
-
-    def _tap(self, direction: str, data: bytes) -> None:
-        self.wire[direction] += data
-        self.tap(direction, data)
-
-    def handshake_transcript(self) -> bytes:
-        """The handshake messages up to ClientKeyExchange, in order, from the plaintext records on the wire.
-
-        Client sends ClientHello, (server flight), ClientKeyExchange before its ChangeCipherSpec; RFC 7627 §3
-        hashes exactly these for the extended master secret.
-        """
-        client, server = _handshake_before_ccs(bytes(self.wire["out"])), _handshake_before_ccs(bytes(self.wire["in"]))
-        hello_length = 4 + int.from_bytes(client[1:4], "big")
-        return client[:hello_length] + server + client[hello_length:]
-
-    def seal(self, data: bytes) -> tuple[RecordRow, bytes]:
-        """Protect ``data`` as one record with the client's write state; returns (row, wire bytes)."""
-        state = self.conn.write_state
-        seq, label = state.seq, state.key_label
-        self.conn.send_data(data)
-        wire = self.conn.bytes_to_send()
-        return RecordRow("client → server", seq, label, len(data), len(wire), wire=wire, plaintext=data), wire
-
-    def send(self, data: bytes) -> RecordRow:
-        """Seal ``data`` as one record and send it to the server."""
-        row, wire = self.seal(data)
-        self.tls.sock.sendall(wire)
-        return row
-
-    def read_record(self) -> bytes:
-        """The next whole record from the socket, not yet given to the connection."""
-        while (record := self._deframer.next_record()) is None:
-            chunk = self.tls.sock.recv(65536)
-            if not chunk:
-                raise TLSError("server closed the connection unexpectedly")
-            self._deframer.feed(chunk)
-        return record.to_bytes()
-
-    def open(self, wire: bytes) -> tuple[RecordRow, bytes]:
-        """Give one record to the client's read state; returns (row, plaintext). Raises on tampering."""
-        state = self.conn.read_state
-        seq, label = state.seq, state.key_label
-        self.conn.receive_bytes(wire)
-        plaintext = b""
-        while (event := self.conn.next_event()) is not None:
-            if isinstance(event, ApplicationData):
-                plaintext += event.data
-        row = RecordRow("server → client", seq, label, len(plaintext), len(wire), wire=wire, plaintext=plaintext)
-        return row, plaintext
-
-    def send_queued_alert(self) -> None:
-        """Forward the fatal alert the failed connection queued (the server logs it)."""
-        try:
-            data = self.conn.bytes_to_send()
-        except TLSError:
-            return
-        try:
-            if data:
-                self.tls.sock.sendall(data)
-        except OSError:
-            pass
-
-    def close(self) -> None:
-        """Close the client's socket (the server logs the connection's outcome)."""
-        self.tls.close()
-
-
-def _client_port(client: DemoClient) -> int:
-    """The client's local port: how its line in the server log is found."""
-    return int(client.tls.sock.getsockname()[1])
-
-
-def _expect_rejection(client: DemoClient, wire: bytes) -> tuple[bool, str, str]:
-    """Feed a tampered record; (rejected with bad_record_mac?, error text, alert name)."""
-    client.tried = (client.conn.read_state.key_label, client.conn.read_state.seq, wire)
-    try:
-        client.open(wire)
-    except ProtocolError as exc:
-        client.send_queued_alert()
-        return exc.alert.label == "bad_record_mac", f"{type(exc).__name__}: {exc.message}", exc.alert.label
-    except AlertReceived as exc:
-        return False, str(exc), "-"
-    return False, "record was ACCEPTED", "-"
-
-
-def _flip(wire: bytes) -> bytes:
-    """Flip one bit in the middle of the record's fragment (the header stays valid)."""
-    index = 5 + (len(wire) - 5) // 2
-    return wire[:index] + bytes([wire[index] ^ 0x01]) + wire[index + 1:]
+    Client sends ClientHello, (server flight), ClientKeyExchange before its ChangeCipherSpec; RFC 7627 §3
+    hashes exactly these for the extended master secret.
+    """
+    mine, theirs = _handshake_before_ccs(bytes(client.wire["out"])), _handshake_before_ccs(bytes(client.wire["in"]))
+    hello_length = 4 + int.from_bytes(mine[1:4], "big")
+    return mine[:hello_length] + theirs + mine[hello_length:]
 
 
 def _session_hash_name(version: int, prf_hash: str) -> str:
@@ -315,7 +187,7 @@ def _describe_connection(client: DemoClient, version: ProtocolVersion) -> Run:
         raise TLSError("handshake finished without security parameters")
     suite = sec.suite
     premaster = bytes(sec.premaster_secret or b"")
-    transcript = client.handshake_transcript()
+    transcript = _ems_transcript(client)
     session_hash = prf.session_hash(sec.version, suite.prf_hash, transcript)
     negotiated = _negotiated(sec)
     return Run(
@@ -334,97 +206,36 @@ def _describe_connection(client: DemoClient, version: ProtocolVersion) -> Run:
     )
 
 
-def _echo_records(client: DemoClient) -> list[RecordRow]:
-    """Send each of MESSAGES and read its echo: the rows of the four application records."""
-    rows = []
-    for message in MESSAGES:
-        rows.append(client.send(message))
-        row, echoed = client.open(client.read_record())
-        if echoed != message:
-            raise TLSError("the echo server returned different bytes")
-        rows.append(row)
-    return rows
-
-
-Protection = tuple[bool, bool]  # (AEAD suite?, encrypt-then-MAC?): what ``why`` explains
-
-
-def _prove_flipped(client: DemoClient, protection: Protection) -> Proof:
-    """(a) a flipped byte in the server's echo record."""
-    client.send(b"flip me")
-    ok, error, alert = _expect_rejection(client, _flip(client.read_record()))
-    return Proof("flipped byte", "flipped one bit in the middle of the server's echo record",
-                 ok, error, alert, "", why("flipped byte", *protection))
-
-
-def _prove_reflected(client: DemoClient, protection: Protection) -> Proof:
-    """(b) a record reflected back to its sender."""
-    seq_w, seq_r = client.conn.write_state.seq, client.conn.read_state.seq
-    _, own_record = client.seal(b"reflect me")
-    client.tls.sock.sendall(own_record)  # the server gets it; an attacker also bounces a copy back
-    ok, error, alert = _expect_rejection(client, own_record)
-    return Proof(
-        "reflected record",
-        f"sent a record (client write key, seq {seq_w}) and fed a copy back to the client's read side "
-        f"(server write key, expecting seq {seq_r}: same number, other key)",
-        ok, error, alert, "", why("reflected record", *protection))
-
-
-def _prove_replayed(client: DemoClient, protection: Protection) -> Proof:
-    """(c) a record replayed after it was accepted once."""
-    client.send(b"replay me")
-    original = client.read_record()
-    row, _ = client.open(original)
-    ok, error, alert = _expect_rejection(client, original)
-    return Proof(
-        "replayed record",
-        f"accepted the server's record (seq {row.seq}) once, then fed the same bytes again "
-        f"(the read state now expects seq {row.seq + 1})", ok, error, alert, "", why("replayed record", *protection))
-
-
-PROOFS: tuple[Callable[[DemoClient, Protection], Proof], ...] = (_prove_flipped, _prove_reflected, _prove_replayed)
-
-
 def run_suite(server: DemoServer, suite_name: str, version: ProtocolVersion, cafile: str) -> Run:
     """One full handshake + records + the three proofs (each proof on its own connection)."""
-    logs_before = len(server.log)
-    client = DemoClient(server.port, suite_name, cafile, version)
+    client = _client(server.port, suite_name, cafile, version)
     try:
         run = _describe_connection(client, version)
-        run.records = _echo_records(client)
+        run.records = echo(client, MESSAGES)
         client.tls.renegotiate()  # RFC 5746: a second handshake under the first epoch's keys, then a new epoch
-        run.records += _echo_records(client)
+        run.records += echo(client, MESSAGES)
         run.epochs = _epochs(client)
     finally:
         client.close()
-    protection = (lookup(suite_name).is_aead, run.encrypt_then_mac)
-    ports: list[int] = []
-    for prove in PROOFS:
-        client = DemoClient(server.port, suite_name, cafile, version)
-        ports.append(_client_port(client))
-        try:
-            proof = prove(client, protection)
-            proof.key_tried, proof.seq_expected, proof.wire = client.tried
-            run.proofs.append(proof)
-        finally:
-            client.close()
-    lines = server.wait_log(logs_before + 4)[logs_before:]
-    for proof, port in zip(run.proofs, ports, strict=True):
-        proof.server_saw = next((ln for ln in lines if ln.startswith(f"127.0.0.1:{port} ")), "")
+    aead, encrypt_then_mac = lookup(suite_name).is_aead, run.encrypt_then_mac
+    run.proofs = run_proofs(server, lambda: _client(server.port, suite_name, cafile, version),
+                            lambda attack: why(attack, aead, encrypt_then_mac))
     return run
 
 
-def run_demo() -> tuple[list[Run], list[str]]:
-    """Run both suites against a fresh server; returns the runs and the server's connection log."""
+def run_demo() -> tuple[list[Run], list[str], Run13]:
+    """Run both TLS 1.0/1.2 suites against a fresh server, then the TLS 1.3 part against one of its own; returns
+    the runs, the first server's connection log and the TLS 1.3 part."""
     chain, key = self_signed_localhost()
     with tempfile.TemporaryDirectory(prefix="tlsstate-demo-") as tmp:
         cafile = os.path.join(tmp, "localhost.pem")
         with open(cafile, "wb") as f:
             f.write(chain[0].public_bytes(Encoding.PEM))
-        with DemoServer(chain, key) as server:
+        with DemoServer(_server_config(chain, key)) as server:
             runs = [run_suite(server, name, version, cafile) for name, version in DEMO_SUITES]
             log = server.wait_log(8)
-    return runs, log
+        run13 = run_tls13(chain, key, cafile, tmp)
+    return runs, log, run13
 
 
 # ---------------------------------------------------------------------------------------------- output
@@ -440,8 +251,8 @@ def _public(row: RecordRow | Proof) -> dict[str, Any]:
     return {name: value for name, value in vars(row).items() if not isinstance(value, bytes)}
 
 
-def runs_to_json(runs: list[Run], log: list[str]) -> dict[str, Any]:
-    """The --json document."""
+def runs_to_json(runs: list[Run], log: list[str], run13: Run13 | None = None) -> dict[str, Any]:
+    """The --json document; the TLS 1.3 part is its ``tls13`` object."""
     out: list[dict[str, Any]] = []
     for run in runs:
         out.append({
@@ -462,8 +273,12 @@ def runs_to_json(runs: list[Run], log: list[str]) -> dict[str, Any]:
                         "key_block": {name: _value(e.keys[attr]) for name, attr, _ in SIX_NAMES}}
                        for e in run.epochs],
         })
-    ok = all(p.rejected for run in runs for p in run.proofs) and all(len(run.proofs) == 3 for run in runs)
-    return {"runs": out, "server_log": log, "all_rejected_with_bad_record_mac": ok}
+    parts: list[Run | Run13] = [*runs, *([run13] if run13 else [])]
+    ok = all(p.rejected for run in parts for p in run.proofs) and all(len(run.proofs) == 3 for run in parts)
+    document: dict[str, Any] = {"runs": out, "server_log": log, "all_rejected_with_bad_record_mac": ok}
+    if run13 is not None:
+        document["tls13"] = run13_to_json(run13)
+    return document
 
 
 def _key_block_note(run: Run) -> str:
@@ -491,7 +306,8 @@ INTRO = (
     "server_random + client_random), cut in order into six values (RFC 5246 §6.3):\n"
     "a MAC key, a cipher key and an IV for records the client writes, and the same three for records "
     "the server writes.\nTwo directions × three jobs = six values. Below: two real handshakes over "
-    "loopback TCP between a tlsstate client and a tlsstate server thread."
+    "loopback TCP between a tlsstate client and a tlsstate server thread,\nthen a TLS 1.3 one (X25519MLKEM768), "
+    "where an HKDF tree gives each direction one key and one IV per epoch instead (RFC 9846 §7)."
 )
 
 
@@ -560,20 +376,22 @@ def _epochs_table(run: Run) -> Table:
     return table
 
 
-def _proofs_grid(run: Run) -> Table:
+def _proofs_grid(proofs: list[Proof]) -> Table:
     """The three tampering experiments: verdict, what was done, why it fails, what the server logged."""
-    proofs = Table.grid(padding=(0, 1))
-    proofs.add_column(no_wrap=True)
-    proofs.add_column(overflow="fold")
-    for p in run.proofs:
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(no_wrap=True)
+    grid.add_column(overflow="fold")
+    for p in proofs:
         result = Text(f"rejected with {p.alert}", style="bold green") if p.rejected else Text(
             f"NOT rejected as expected: {p.error}", style="bold red")
-        proofs.add_row(Text(p.attack, style="bold"), result)
-        proofs.add_row("  what we did", p.action)
-        proofs.add_row("  why", p.why)
+        grid.add_row(Text(p.attack, style="bold"), result)
+        grid.add_row("  what we did", p.action)
+        grid.add_row("  why", p.why)
+        if p.key:  # TLS 1.3: the key and nonce the receiver tried (RFC 9846 §5.3)
+            grid.add_row("  tried", tried(p.key_tried, p.key, p.nonce, p.seq_expected))
         if p.server_saw:
-            proofs.add_row("  server log", Text(p.server_saw, style="dim"))
-    return proofs
+            grid.add_row("  server log", Text(p.server_saw, style="dim"))
+    return grid
 
 
 def _run_panel(index: int, run: Run) -> Panel:
@@ -583,11 +401,11 @@ def _run_panel(index: int, run: Run) -> Panel:
         ("Each proof uses its own connection, because a failed record kills the connection state "
          "(the peer gets a fatal alert).", "italic"))
     body = Group(_parameters_grid(run), _six_values_table(run), _records_table(run), _epochs_table(run), proofs_head,
-                 _proofs_grid(run))
+                 _proofs_grid(run.proofs))
     return Panel(body, title=f"{index}. {run.suite}", border_style="green")
 
 
-def render(runs: list[Run], log: list[str]) -> None:
+def render(runs: list[Run], log: list[str], run13: Run13 | None = None) -> None:
     """The rich screen."""
     console = Console()
     if not console.is_terminal:  # piped or captured: room for a 48-byte secret in hex on one line
@@ -596,37 +414,40 @@ def render(runs: list[Run], log: list[str]) -> None:
                         border_style="cyan"))
     for index, run in enumerate(runs, 1):
         console.print(_run_panel(index, run))
+    if run13 is not None:
+        console.print(panel13(len(runs) + 1, run13, _proofs_grid(run13.proofs)))
     table = Table(title="server log (one line per connection, never secrets)", expand=True)
     table.add_column("connection")
-    for line in log:
+    for line in log + (run13.server_log if run13 else []):
         table.add_row(line)
     console.print(table)
 
 
-@click.command(help="Real handshake on loopback: show the six values and prove tampering, reflection, replay fail.")
+@click.command(help="Real handshakes on loopback (TLS 1.0, 1.2, 1.3): show the six values and the TLS 1.3 key "
+                    "schedule, and prove tampering, reflection, replay fail.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document instead of the screen.")
 @click.option("--html", "html", type=click.Path(dir_okay=False), default=None,
-              help="Also write the two connections as one self-contained HTML page (tree, timeline, proofs).")
+              help="Also write the three connections as one self-contained HTML page (tree, timeline, proofs).")
 def demo(as_json: bool, html: str | None = None) -> None:
-    """Run the two handshakes and the six proofs; exit status 1 unless every tampered record was rejected."""
+    """Run the three parts and their nine proofs; exit status 1 unless every tampered record was rejected."""
     try:
-        runs, log = run_demo()
+        runs, log, run13 = run_demo()
     except (TLSError, OSError) as exc:
         raise click.ClickException(f"demo failed: {type(exc).__name__}: {exc}") from None
     except Exception as exc:  # a bug: still one line, never a traceback
         raise click.ClickException(f"demo failed (internal error): {type(exc).__name__}: {exc}") from None
-    document = runs_to_json(runs, log)
+    document = runs_to_json(runs, log, run13)
     if html is not None:
         from tlsstate.cli.demo_html import demo_page
         from tlsstate.html.render import write_page
 
         try:
-            write_page(html, demo_page(runs, INTRO))
+            write_page(html, demo_page(runs, INTRO, run13))
         except OSError as exc:
             raise click.ClickException(f"cannot write {html}: {exc.strerror or exc}") from None
     if as_json:
         click.echo(json.dumps(document, indent=2))
     else:
-        render(runs, log)
+        render(runs, log, run13)
     if not document["all_rejected_with_bad_record_mac"]:
         raise SystemExit(1)

@@ -85,10 +85,16 @@ def peer_chain(tls: TLSSocket) -> list[x509.Certificate]:
 
 
 def tls13_schedule_rows(secrets: Tls13Secrets) -> list[tuple[str, bytes | None]]:
-    """The secrets of a TLS 1.3 key schedule in RFC 9846 §7.1 order, with the titles the commands print."""
+    """The secrets of a TLS 1.3 key schedule in RFC 9846 §7.1 order, with the titles the commands print (the 0-RTT
+    ones only when the handshake had early data)."""
+    early: list[tuple[str, bytes | None]] = [
+        ("client early traffic secret", secrets.client_early_traffic_secret),
+        ("early exporter master secret", secrets.early_exporter_master_secret),
+    ] if secrets.client_early_traffic_secret is not None else []
     return [
         ("(EC)DHE shared secret", secrets.shared_secret),
         ("early secret", secrets.early_secret),
+        *early,
         ("handshake secret", secrets.handshake_secret),
         ("client handshake traffic secret", secrets.client_handshake_traffic_secret),
         ("server handshake traffic secret", secrets.server_handshake_traffic_secret),

@@ -224,6 +224,19 @@ def psk_option(function: F) -> F:
     )(function)
 
 
+#: ``--psk-mode`` values: the TLS 1.3 PSK key exchange modes offered (client) or accepted (server), preferred first.
+PSK_MODES: dict[str, tuple[int, ...]] = {"psk_dhe_ke": (1,), "psk_ke": (0,), "both": (1, 0)}
+
+
+def psk_mode_option(function: F) -> F:
+    """``--psk-mode psk_dhe_ke|psk_ke|both``: RFC 9846 §4.2.9, for connect and serve."""
+    return click.option(
+        "--psk-mode", type=click.Choice(list(PSK_MODES)), default="psk_dhe_ke", show_default=True,
+        help="TLS 1.3 PSK key exchange modes (tickets and --psk; RFC 9846 §4.2.9): psk_dhe_ke (an (EC)DHE exchange "
+             "too), psk_ke (the PSK alone: no forward secrecy, no key_share) or both (psk_dhe_ke preferred).",
+    )(function)
+
+
 def parse_external_psk(identity: str | None, key_hex: str | None) -> tuple[bytes, bytes] | None:
     """(identity, key) from ``--psk-identity`` / ``--psk``, which go together; None when neither is given."""
     if identity is None and key_hex is None:

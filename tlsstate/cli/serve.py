@@ -20,6 +20,7 @@ from cryptography import x509
 
 from tlsstate.cli.exporting import DEFAULT_EXPORT_LENGTH, export_request, exporter_options
 from tlsstate.cli.options import (
+    PSK_MODES,
     apply_protocol_options,
     extension_switches,
     legacy_options,
@@ -30,6 +31,7 @@ from tlsstate.cli.options import (
     parse_suites,
     parse_versions,
     protocol_options,
+    psk_mode_option,
     psk_option,
     record_splitting_switch,
     split_list,
@@ -94,6 +96,11 @@ def load_server_identity(cert: str | None, key: str | None) -> tuple[list[x509.C
 @click.option("--record-padding", type=click.IntRange(1, 16385), metavar="N",
               help="TLS 1.3: pad each application data record to a multiple of N bytes (RFC 9846 §5.4).")
 @psk_option
+@psk_mode_option
+@click.option("--early-data", type=click.IntRange(0, 0xFFFFFFFF), default=0, metavar="N",
+              help="TLS 1.3 0-RTT: tickets allow N bytes of early data (max_early_data_size), and up to N bytes are "
+                   "accepted from a resuming client, once per ticket and while its age is fresh (RFC 9846 §4.2.10, "
+                   "§8). Default 0: early data is rejected (and skipped).")
 @click.option("--client-renegotiation", is_flag=True,
               help="Accept secure renegotiation the client starts (RFC 5746; s_server -client_renegotiation). "
                    "Default: the warning no_renegotiation. Legacy renegotiation is always refused.")
@@ -109,7 +116,7 @@ def serve(
     no_record_splitting: bool = False, keymatexport: str | None = None, keymatexportlen: int = DEFAULT_EXPORT_LENGTH,
     keymatexport_context: str | None = None, key_update_after: int | None = None,
     record_padding: int | None = None, ticket_count: int = 2, psk_identity: str | None = None,
-    psk_hex: str | None = None,
+    psk_hex: str | None = None, psk_mode: str = "psk_dhe_ke", early_data: int = 0,
     client_renegotiation: bool = False, request_renegotiation: bool = False,
 ) -> None:
     """Listen, then handle connections (each in its own thread) until --count/--once or Ctrl-C."""
@@ -135,6 +142,8 @@ def serve(
     config.record_padding = record_padding
     config.ticket_count = ticket_count
     config.external_psk = parse_external_psk(psk_identity, psk_hex)
+    config.psk_key_exchange_modes = PSK_MODES[psk_mode]
+    config.max_early_data = early_data
     config.client_renegotiation = client_renegotiation
     if tickets:
         from tlsstate.sessions.tickets import TicketKeys
@@ -163,6 +172,9 @@ def _listen(
     """Open the key log into ``config`` and bind the listening socket; one-line click errors when either fails."""
     try:
         config.keylog = open_keylog(keylog)
+    except OSError as exc:
+        raise click.ClickException(f"cannot open key log {keylog or '$SSLKEYLOGFILE'}: {exc.strerror or exc}") from None
+    try:
         return TLSListener(host, port, config, timeout=timeout, handshake_timeout=handshake_timeout)
     except TLSError as exc:
         raise click.ClickException(str(exc)) from None

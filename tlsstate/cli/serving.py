@@ -77,6 +77,7 @@ def www_page(tls: TLSSocket) -> bytes:
         ("Extended master secret", "yes" if hs.extended_master_secret else "no"),
         ("Encrypt-then-MAC", "yes" if hs.encrypt_then_mac else "no"),
         ("Session", session),
+        ("Early data (0-RTT)", "accepted" if hs.early_data_accepted else "no"),
         ("Server name (SNI)", hs.server_name or "(none)"),
         ("ALPN", hs.alpn or "(none)"),
     ]
@@ -172,7 +173,8 @@ def handle_connection(tls: TLSSocket, peer: tuple[str, int], options: ServerOpti
     if hs is not None:
         group = f" {group_name(hs.key_exchange_group)}" if hs.key_exchange_group is not None else ""
         params = (f"{version_name(hs.version)} {hs.cipher_suite.name}{group}" + (" HRR" if hs.hello_retry else "")
-                  + (" resumed" if hs.resumed else ""))
+                  + (" resumed" if hs.resumed else "")
+                  + (f" 0-RTT={tls.early_data_received}" if hs.early_data_accepted else ""))
     renegotiations = tls.connection.handshakes - 1
     if renegotiations > 0:  # RFC 5746: the suite shown is the last epoch's
         params += f" renegotiated={renegotiations}"

@@ -46,6 +46,8 @@ class Negotiated:
     compression_method: int = 0
     #: RFC 5746: both hellos showed secure renegotiation (renegotiation_info or the SCSV, and the server's answer).
     secure_renegotiation: bool = False
+    #: TLS 1.3: the server accepted the client's 0-RTT data (early_data in EncryptedExtensions, RFC 9846 §4.2.10).
+    early_data_accepted: bool = False
 
 
 def encrypt_then_mac_applies(suite: CipherSuite, version: int) -> bool:

@@ -32,6 +32,13 @@ class ClientHandshake(Handshake):
         self._enter(START, state.start(self.context))
         return self.take_outputs()
 
+    def offer_early_data(self, size: int) -> None:
+        """Before :meth:`start`: the application queued ``size`` bytes of 0-RTT data in all (RFC 9846 §4.2.10); the
+        ClientHello offers early_data when the resumed ticket allows that much."""
+        if not isinstance(self.state, ClientStart):
+            raise ConfigurationError("early data must be queued before the handshake starts (RFC 9846 §4.2.10)")
+        self.context.early_data_size = size
+
     def renegotiate(self) -> list[Output]:
         """Start a secure renegotiation (RFC 5746 §3.5) from :class:`ClientConnected`."""
         state = self.state

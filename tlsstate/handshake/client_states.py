@@ -41,6 +41,7 @@ from tlsstate.handshake.outputs import (
 )
 from tlsstate.handshake.renegotiation import Renegotiation, check_renegotiating_server_hello, renegotiation_after
 from tlsstate.handshake.tls13 import client as tls13_client
+from tlsstate.handshake.tls13 import early_data as tls13_early_data
 from tlsstate.handshake.tls13 import offer as tls13_offer
 from tlsstate.handshake.tls13.common import check_downgrade
 from tlsstate.handshake.tls13.offer import ClientOffer13
@@ -102,7 +103,8 @@ class ClientStart(State):
         if config.tls13_enabled and previous is None:  # a renegotiation stays in TLS <= 1.2 (TLS 1.3 has none)
             session_id = session.session_id if session else b""
             hello, offer13 = tls13_offer.client_hello(
-                config, suite_ids, extensions or [], session_id, _record_extensions(config, tls13=True)
+                config, suite_ids, extensions or [], session_id, _record_extensions(config, tls13=True),
+                ctx.early_data_size,
             )
         else:
             if not config.legacy_enabled:
@@ -118,6 +120,8 @@ class ClientStart(State):
         if previous is None:  # a renegotiation keeps the connection's record version
             ctx.emit(RecordVersion(min(int(high), int(ProtocolVersion.TLS1_0)), fixed=False))
         ctx.send(hello)
+        if offer13 is not None and offer13.early_data and offer13.psk is not None:  # RFC 9846 §4.2.10
+            tls13_early_data.start(ctx, hello, offer13.psk)
         return ClientWaitServerHello(hello, session, offer13)
 
 

@@ -46,6 +46,8 @@ class State:
 
     #: True for the state after both Finished messages (the connection is established).
     connected: ClassVar[bool] = False
+    #: TLS 1.3 server: application data now is the client's accepted 0-RTT data (RFC 9846 §4.2.10).
+    reads_early_data: ClassVar[bool] = False
 
     def handle(self, ctx: Context, msg: HandshakeMessage) -> State:
         """The next state after ``msg`` (one the table accepts in this state)."""
@@ -69,11 +71,14 @@ class Context:
     """What a handler works with: the configuration, the transcript, the parameters the hellos agreed, and the
     outputs of the step in progress (appended in order, returned by the step)."""
 
-    __slots__ = ("config", "covered", "negotiated", "outputs", "parse_context", "renegotiation", "transcript")
+    __slots__ = ("config", "covered", "early_data_size", "negotiated", "outputs", "parse_context", "renegotiation",
+                 "transcript")
 
     def __init__(self, config: TLSConfig) -> None:
         self.config = config
         self.outputs: list[Output] = []
+        #: TLS 1.3 client: bytes of 0-RTT data the application queued before the ClientHello (RFC 9846 §4.2.10).
+        self.early_data_size = 0
         self.restart(None)
 
     def restart(self, renegotiation: Renegotiation | None) -> None:

@@ -46,6 +46,9 @@ class Tls13Secrets:
 
     hash_name: str
     early_secret: bytes = field(repr=False)
+    #: 0-RTT (RFC 9846 §7.1): the client's early traffic secret and the early exporter master secret.
+    client_early_traffic_secret: bytes | None = field(default=None, repr=False)
+    early_exporter_master_secret: bytes | None = field(default=None, repr=False)
     shared_secret: bytes | None = field(default=None, repr=False)  # the (EC)DHE / KEM input (§7.4)
     handshake_secret: bytes | None = field(default=None, repr=False)
     client_handshake_traffic_secret: bytes | None = field(default=None, repr=False)
@@ -162,6 +165,37 @@ class SendWarning:
 
 
 @dataclass(frozen=True, slots=True)
+class StartEarlyData:
+    """TLS 1.3 client (RFC 9846 §2.3, §4.2.10): after the ClientHello (and, with ``compat_change_cipher_spec``, the
+    compatibility ChangeCipherSpec, Appendix D.4), the data queued with ``send_early_data`` goes out as application
+    data records under the key and IV of the client early traffic ``secret``, by a writer of its own: the handshake
+    records stay unprotected until the server answers (a HelloRetryRequest is answered in the clear). Every record
+    from here on has legacy_record_version 0x0303 (§5.1)."""
+
+    suite: CipherSuite
+    secret: bytes = field(repr=False)
+    compat_change_cipher_spec: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class EndEarlyData:
+    """TLS 1.3 client: the early data writer's last record, EndOfEarlyData (``message``, already in the transcript)
+    when the server accepted the early data (RFC 9846 §4.5); empty when it did not: nothing more is sent under the
+    early key."""
+
+    message: bytes = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class SkipEarlyData:
+    """TLS 1.3 server, early data offered and rejected (RFC 9846 §4.2.10): records the client's handshake traffic key
+    does not open (or, after a HelloRetryRequest, every protected record) are dropped, up to ``limit`` bytes, until
+    one opens."""
+
+    limit: int
+
+
+@dataclass(frozen=True, slots=True)
 class HandshakeDone:
     """Both Finished messages verified (RFC 5246 §7.4.9, RFC 9846 §4.4.4): what the connection publishes."""
 
@@ -171,6 +205,7 @@ class HandshakeDone:
 Output = (
     SendHandshake | RecordVersion | RecordLimits | InstallPendingKeys | ActivateWriteKeys | ActivateReadKeys
     | SendWarning | HandshakeDone | InstallTrafficKeys | SendCompatChangeCipherSpec | LogSecret | PeerAuthenticated
+    | StartEarlyData | EndEarlyData | SkipEarlyData
 )
 
 #: The two outputs without data, one instance each.
@@ -184,6 +219,7 @@ __all__ = [
     "SEND_COMPAT_CHANGE_CIPHER_SPEC",
     "ActivateReadKeys",
     "ActivateWriteKeys",
+    "EndEarlyData",
     "HandshakeDone",
     "HandshakeResult",
     "InstallPendingKeys",
@@ -196,6 +232,8 @@ __all__ = [
     "SendCompatChangeCipherSpec",
     "SendHandshake",
     "SendWarning",
+    "SkipEarlyData",
+    "StartEarlyData",
     "Tls13Result",
     "Tls13Secrets",
 ]

@@ -45,6 +45,7 @@ from tlsstate.handshake.tls13.client import (
     ClientWaitFinished13,
     ClientWaitServerHelloAfterRetry,
 )
+from tlsstate.handshake.tls13.early_data import ServerWaitEndOfEarlyData
 from tlsstate.handshake.tls13.post_auth import (
     ServerWaitPostHandshakeCertificate,
     ServerWaitPostHandshakeCertificateVerify,
@@ -126,6 +127,7 @@ TRANSITIONS: Final[dict[type[State], dict[Input, tuple[type[State], ...]]]] = {
             ServerWaitClientKeyExchange, ServerWaitClientCertificate, ServerWaitChangeCipherSpec, ServerWaitFinished13,
             ServerWaitSecondClientHello,                          # TLS 1.3 HelloRetryRequest
             ServerWaitClientCertificate13,                        # TLS 1.3 CertificateRequest
+            ServerWaitEndOfEarlyData,                             # TLS 1.3 0-RTT accepted
         ),
     },
     ServerWaitClientCertificate: {  # after a CertificateRequest; SSL 3.0 clients may skip it (no_certificate)
@@ -153,6 +155,9 @@ TRANSITIONS: Final[dict[type[State], dict[Input, tuple[type[State], ...]]]] = {
     },
     ServerWaitClientCertificateVerify13: {
         H.CERTIFICATE_VERIFY: (ServerWaitFinished13,), CCS: (ServerWaitClientCertificateVerify13,),
+    },
+    ServerWaitEndOfEarlyData: {  # 0-RTT data accepted (RFC 9846 §4.2.10, §4.5)
+        H.END_OF_EARLY_DATA: (ServerWaitFinished13,), CCS: (ServerWaitEndOfEarlyData,),
     },
     ServerWaitFinished13: {H.FINISHED: (ServerConnected13,), CCS: (ServerWaitFinished13,)},
     ServerConnected13: {H.KEY_UPDATE: (ServerConnected13,)},

@@ -9,7 +9,8 @@ from __future__ import annotations
 from tlsstate.crypto.suites import CipherFamily, CipherSuite, NonceStyle
 from tlsstate.wire.constants import KeyExchange, ProtocolVersion
 
-__all__ = ["key_block_formula", "master_formula", "nonce_rule", "premaster_formula", "record_layout"]
+__all__ = ["key_block_formula", "master_formula", "nonce_rule", "premaster_formula", "record_layout",
+           "tls13_update_formula"]
 
 
 def _prf(version: int, suite: CipherSuite) -> str:
@@ -100,6 +101,8 @@ def record_layout(suite: CipherSuite, version: int, encrypt_then_mac: bool, frag
 #: ``--html`` pages and ``keys --version tls1.3`` print beside each value.
 TLS13_SCHEDULE: dict[str, str] = {
     "early_secret": "HKDF-Extract(0, PSK or zeros) (RFC 9846 §7.1)",
+    "client_early_traffic_secret": 'Derive-Secret(early_secret, "c e traffic", ClientHello) (RFC 9846 §7.1)',
+    "early_exporter_master_secret": 'Derive-Secret(early_secret, "e exp master", ClientHello) (RFC 9846 §7.1)',
     "handshake_secret": 'HKDF-Extract(Derive-Secret(early_secret, "derived", ""), shared secret or zeros) (RFC 9846 §7.1)',
     "client_handshake_traffic_secret":
         'Derive-Secret(handshake_secret, "c hs traffic", ClientHello..ServerHello) (RFC 9846 §7.1)',
@@ -117,3 +120,8 @@ TLS13_SCHEDULE: dict[str, str] = {
 #: A traffic secret's write key and IV (RFC 9846 §7.3).
 TLS13_KEY = 'HKDF-Expand-Label(secret, "key", "", key_length) (RFC 9846 §7.3)'
 TLS13_IV = 'HKDF-Expand-Label(secret, "iv", "", iv_length) (RFC 9846 §7.3)'
+
+
+def tls13_update_formula(previous: str) -> str:
+    """A KeyUpdate's next traffic secret from the one named ``previous`` (RFC 9846 §7.2)."""
+    return f'HKDF-Expand-Label({previous}, "traffic upd", "", Hash.length) (RFC 9846 §7.2)'

@@ -27,16 +27,12 @@ from tlsstate.record.keying import traffic_protection
 from tlsstate.record.protection import RecordProtection
 from tlsstate.wire.constants import ContentType
 from tlsstate.wire.errors import BadRecordMAC, ProtocolError
+from tlsstate.wire.keylog import TLS13_SECRET_LABELS
 
 __all__ = ["live_connection13", "tls13_branch"]
 
 #: (page name = NSS key log label, Tls13Secrets name) per traffic secret; formulas: html/formulas.TLS13_SCHEDULE
-_TRAFFIC = (
-    ("CLIENT_HANDSHAKE_TRAFFIC_SECRET", "client_handshake_traffic_secret"),
-    ("SERVER_HANDSHAKE_TRAFFIC_SECRET", "server_handshake_traffic_secret"),
-    ("CLIENT_TRAFFIC_SECRET_0", "client_application_traffic_secret_0"),
-    ("SERVER_TRAFFIC_SECRET_0", "server_application_traffic_secret_0"),
-)
+_TRAFFIC = tuple((label, name) for name, label in TLS13_SECRET_LABELS.items() if "traffic" in name)  # early: 0-RTT
 
 
 def _traffic_node(prefix: str, name: str, secret: bytes | None, formula: str, suite: CipherSuite,
@@ -67,9 +63,14 @@ def tls13_branch(prefix: str, secrets: Tls13Secrets, suite: CipherSuite, inputs:
                    schedule["master_secret"], secret=True,
                    reveal=reveal)
     for name, attribute in _TRAFFIC:
-        parent = handshake if "HANDSHAKE" in name else master
+        if getattr(secrets, attribute) is None and "EARLY" in name:
+            continue  # no early data in this handshake
+        parent = early if "EARLY" in name else handshake if "HANDSHAKE" in name else master
         parent.children.append(_traffic_node(prefix, name, getattr(secrets, attribute), schedule[attribute], suite,
                                              reveal))
+    if secrets.early_exporter_master_secret is not None:
+        early.children.append(_node(f"{prefix}ex", "early_exporter_master_secret", secrets.early_exporter_master_secret,
+                                    schedule["early_exporter_master_secret"], secret=True, reveal=reveal))
     master.children.append(_node(f"{prefix}xs", "exporter_master_secret", secrets.exporter_master_secret,
                                  schedule["exporter_master_secret"],
                                  secret=True, reveal=reveal))
@@ -169,7 +170,7 @@ def live_connection13(number: int, secrets: Tls13Secrets, suite: CipherSuite, ch
 
     def on_update(previous: str, label: str, secret: bytes) -> None:  # a KeyUpdate: the new generation's branch
         parent = next((node for node in branch.walk() if node.name == previous), branch)
-        formula = f'HKDF-Expand-Label({previous}, "traffic upd", "", Hash.length) (RFC 9846 §7.2)'
+        formula = formulas.tls13_update_formula(previous)
         parent.children.append(_traffic_node(f"c{number}-", label, secret, formula, suite, inputs.reveal))
 
     for from_client, record in tapped_records(view, chunks):

@@ -23,6 +23,7 @@ from tlsstate.config import TLSConfig
 from tlsstate.connection import Connection
 from tlsstate.events import AlertEvent, ApplicationData, HandshakeComplete
 from tlsstate.events import ConnectionClosed as ClosedEvent
+from tlsstate.io.sockets import DRAIN_BYTES, DRAIN_SECONDS
 from tlsstate.wire.constants import AlertDescription
 from tlsstate.wire.errors import ConnectionClosedError, ProtocolError, TLSError
 
@@ -257,7 +258,8 @@ class TLSStreamWriter:
 
     def get_extra_info(self, name: str, default: Any = None) -> Any:
         """Like asyncio: ``peername``/``sockname``/``socket`` from TCP, plus ``tls_version``, ``cipher``, ``alpn``,
-        ``peercert`` (DER of the peer's leaf certificate)."""
+        ``peercert`` (DER of the peer's leaf certificate), ``early_data_status`` (TLS 1.3 0-RTT: "not sent",
+        "accepted", "rejected")."""
         channel = self._channel
         handshake = channel.handshake
         if name == "tls_version":
@@ -266,6 +268,8 @@ class TLSStreamWriter:
             return handshake.cipher_suite.name if handshake else default
         if name == "alpn":
             return handshake.alpn if handshake else default
+        if name == "early_data_status":
+            return channel.connection.early_data_status
         if name == "peercert":
             certs = channel.connection.peer_certificates
             if not certs:
@@ -297,14 +301,37 @@ class TLSStreamWriter:
             await self._channel.raw_writer.wait_closed()
 
 
+async def _drain_after_alert(raw_reader: asyncio.StreamReader, raw_writer: asyncio.StreamWriter) -> None:
+    """After a fatal handshake alert: send it and FIN, then read and drop what the peer still sends until it closes,
+    at most DRAIN_SECONDS and DRAIN_BYTES (as :meth:`tlsstate.io.sockets.TLSSocket.close`): closing with unread
+    bytes makes TCP send a reset that can overtake the alert (RFC 2525 §2.17)."""
+    drained = 0
+    with contextlib.suppress(ConnectionError, OSError, TimeoutError):
+        async with asyncio.timeout(DRAIN_SECONDS):
+            await raw_writer.drain()
+            if raw_writer.can_write_eof():
+                raw_writer.write_eof()
+            while drained < DRAIN_BYTES:
+                chunk = await raw_reader.read(_READ_SIZE)
+                if not chunk:
+                    return
+                drained += len(chunk)
+
+
 async def _wrap(
     raw_reader: asyncio.StreamReader, raw_writer: asyncio.StreamWriter, config: TLSConfig, *, server_side: bool,
-    handshake_timeout: float | None,
+    handshake_timeout: float | None, early_data: bytes | None = None,
 ) -> tuple[TLSStreamReader, TLSStreamWriter]:
     channel = _TLSChannel(Connection(config, server_side=server_side), raw_reader, raw_writer)
     try:
+        if early_data:
+            channel.connection.send_early_data(early_data)
         async with asyncio.timeout(handshake_timeout):
             await channel.handshake_done(server_side)
+    except ProtocolError:
+        await _drain_after_alert(raw_reader, raw_writer)
+        raw_writer.close()
+        raise
     except BaseException:
         raw_writer.close()
         raise
@@ -313,14 +340,17 @@ async def _wrap(
 
 async def open_connection(
     host: str, port: int, config: TLSConfig, *, handshake_timeout: float | None = DEFAULT_HANDSHAKE_TIMEOUT,
-    limit: int = 1 << 18, **kwargs: Any,
+    limit: int = 1 << 18, early_data: bytes | None = None, **kwargs: Any,
 ) -> tuple[TLSStreamReader, TLSStreamWriter]:
     """Connect to ``host:port``, run the client handshake and return the (reader, writer) pair.
 
+    ``early_data``: TLS 1.3 0-RTT data sent right after the ClientHello when the stored ticket allows it (it may be
+    replayed, RFC 9846 §8); ``writer.get_extra_info("early_data_status")`` then says whether the server took it.
     ``kwargs`` go to :func:`asyncio.open_connection` (e.g. ``local_addr``); never ``ssl``.
     """
     raw_reader, raw_writer = await asyncio.open_connection(host, port, limit=limit, **kwargs)
-    return await _wrap(raw_reader, raw_writer, config, server_side=False, handshake_timeout=handshake_timeout)
+    return await _wrap(raw_reader, raw_writer, config, server_side=False, handshake_timeout=handshake_timeout,
+                       early_data=early_data)
 
 
 async def start_server(

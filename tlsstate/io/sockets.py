@@ -37,6 +37,10 @@ DEFAULT_TIMEOUT = 30.0
 _READ_SIZE = 65536
 #: Default bound on decrypted, not yet read application data per TLSSocket (bytes).
 DEFAULT_MAX_BUFFERED = 256 * 1024
+#: After a fatal alert: how long (seconds) and how much (bytes) close() reads and discards what the peer still sends,
+#: so that the socket is not closed with unread data, which makes the stack send a reset that can overtake the alert.
+DRAIN_SECONDS = 1.0
+DRAIN_BYTES = 4 * 1024 * 1024
 
 
 #: Observer of the raw TCP bytes: called with ("out", bytes sent) and ("in", bytes received).
@@ -73,6 +77,8 @@ class TLSSocket:
         #: Decrypted application data not yet read above which no more is read from TCP.
         self.max_buffered = max_buffered
         self._buffered = 0  # bytes in self._plaintext
+        #: TLS 1.3 server: bytes of accepted 0-RTT data among what was received (RFC 9846 §4.2.10).
+        self.early_data_received = 0
         self._eof = False  # the peer's close_notify (or a transport EOF) has been seen
         self._truncated = False  # the transport ended without close_notify
         self._closed = False
@@ -83,11 +89,14 @@ class TLSSocket:
     @classmethod
     def connect(
         cls, host: str, port: int, config: TLSConfig, *, timeout: float | None = DEFAULT_TIMEOUT, handshake: bool = True,
-        on_wire: WireTap | None = None, max_buffered: int = DEFAULT_MAX_BUFFERED,
+        on_wire: WireTap | None = None, max_buffered: int = DEFAULT_MAX_BUFFERED, early_data: bytes | None = None,
     ) -> TLSSocket:
         """Open a TCP connection to ``host:port`` and (by default) run the client handshake.
 
-        ``on_wire`` sees every raw byte sent and received (for tools like ``tlsstate demo``).
+        ``on_wire`` sees every raw byte sent and received (for tools like ``tlsstate demo``). ``early_data``: TLS 1.3
+        0-RTT data sent right after the ClientHello when the stored ticket allows it
+        (:meth:`~tlsstate.connection.Connection.send_early_data`: it may be replayed, RFC 9846 §8);
+        :attr:`early_data_status` then says whether the server took it.
         """
         try:
             sock = socket.create_connection((host, port), timeout=timeout)
@@ -97,6 +106,8 @@ class TLSSocket:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             tls = cls(sock, Connection(config, server_side=False), timeout=timeout, on_wire=on_wire,
                       max_buffered=max_buffered)
+            if early_data:
+                tls.connection.send_early_data(early_data)
             if handshake:
                 tls.do_handshake()
         except BaseException:
@@ -165,6 +176,8 @@ class TLSSocket:
                     if event.data:
                         self._plaintext.append(event.data)
                         self._buffered += len(event.data)
+                        if event.early_data:  # TLS 1.3 0-RTT, replayable (RFC 9846 §8)
+                            self.early_data_received += len(event.data)
                 elif isinstance(event, HandshakeComplete):
                     self.handshake = event
                 elif isinstance(event, AlertEvent):
@@ -325,6 +338,11 @@ class TLSSocket:
         )
 
     @property
+    def early_data_status(self) -> str:
+        """TLS 1.3 0-RTT: "not sent", "pending", "accepted" or "rejected" (data not accepted was not delivered)."""
+        return self.connection.early_data_status
+
+    @property
     def buffered(self) -> int:
         """Bytes of decrypted application data received and not yet read."""
         return self._buffered
@@ -351,9 +369,35 @@ class TLSSocket:
         except (TLSError, OSError):
             pass
         finally:
+            if self.connection.error is not None:
+                self._drain_after_alert()
             with contextlib.suppress(OSError):
                 self.sock.shutdown(socket.SHUT_RDWR)
             self.sock.close()
+
+    def _drain_after_alert(self) -> None:
+        """After a fatal alert: send FIN, then read and drop what the peer sends until it closes (bounded).
+
+        A socket closed with bytes still unread makes TCP send a reset (RFC 2525 §2.17), which can reach the peer
+        before it has read our alert (its send then fails with EPIPE/ECONNRESET and the alert is never seen). Reading
+        until the peer's FIN, at most DRAIN_SECONDS and DRAIN_BYTES, lets the alert arrive; a peer that never
+        stops sending is cut off at the bound.
+        """
+        deadline = time.monotonic() + DRAIN_SECONDS
+        drained = 0
+        try:
+            self.sock.shutdown(socket.SHUT_WR)
+            while drained < DRAIN_BYTES:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return
+                self.sock.settimeout(remaining)
+                chunk = self.sock.recv(_READ_SIZE)
+                if not chunk:
+                    return
+                drained += len(chunk)
+        except OSError:  # includes the timeout: the bound was reached, or the peer reset first
+            return
 
     def __enter__(self) -> TLSSocket:
         return self

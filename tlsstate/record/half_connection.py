@@ -14,7 +14,13 @@ from typing import Protocol, overload
 
 from tlsstate.record.deframer import Record
 from tlsstate.record.protection import Buffer, NullProtection, RecordProtection, Tls13InnerPlaintext
-from tlsstate.wire.constants import MAX_PLAINTEXT_LENGTH, MAX_SEQUENCE_NUMBER, RECORD_HEADER_LENGTH, SSLV2_CLIENT_HELLO
+from tlsstate.wire.constants import (
+    MAX_PLAINTEXT_LENGTH,
+    MAX_SEQUENCE_NUMBER,
+    RECORD_HEADER_LENGTH,
+    SSLV2_CLIENT_HELLO,
+    ContentType,
+)
 from tlsstate.wire.errors import (
     BadRecordMAC,
     ConfigurationError,
@@ -83,6 +89,7 @@ class HalfConnection:
         #: per record covers both refusals)
         self._last_seq = MAX_SEQUENCE_NUMBER
         self._tls13 = False
+        self._skip_left = 0  # rejected early data still to skip (skip_failing_records)
         self._install(NullProtection())
 
     def _install(self, protection: RecordProtection) -> None:
@@ -280,6 +287,39 @@ class HalfConnection:
     #: ``decrypt_into``, RFC 5116 §2.2); on an integrity failure the bytes written are wiped. Same checks, same
     #: errors and the same sticky failure as :meth:`open_next`.
     open_next_into = _open
+
+    def skip_failing_records(self, limit: int) -> None:
+        """TLS 1.3 server, 0-RTT data rejected (RFC 9846 §4.2.10): from now on :meth:`open_next` drops protected
+        records that do not open (unprotected application data records while no keys are in use, after a
+        HelloRetryRequest), up to ``limit`` bytes in all, beyond which it raises unexpected_message; the first record
+        that opens ends the skipping (a ChangeCipherSpec in the clear does not). Nothing changes on the hot path:
+        the skipping reader stands in for :meth:`open_next` on this instance while it lasts."""
+        self._skip_left = limit
+        self.__dict__["open_next"] = self._open_skipping
+
+    def _open_skipping(self, records: RecordSource, out: None = None) -> tuple[int, int, bytes] | None:
+        """:meth:`open_next` while skipping rejected early data (:meth:`skip_failing_records`)."""
+        while True:
+            taken = records.take_record_view()
+            if taken is None:
+                return None
+            content_type, version, fragment = taken
+            seq, protects, ccs = self.seq, self._protection.protects, content_type == ContentType.CHANGE_CIPHER_SPEC
+            if (not protects and content_type != ContentType.APPLICATION_DATA) or ccs:
+                if not ccs:
+                    self.__dict__.pop("open_next", None)
+                return self._open(_OneRecord(content_type, version, fragment))
+            try:
+                opened = self._open(_OneRecord(content_type, version, fragment)) if protects else None
+            except BadRecordMAC:
+                self._failure, self._last_seq, self.seq = None, MAX_SEQUENCE_NUMBER, seq  # not a failure: skipped
+                opened = None
+            if opened is not None:
+                self.__dict__.pop("open_next", None)
+                return opened
+            self._skip_left -= max(len(fragment) - self._expansion, 1)  # empty records count too: no endless trials
+            if self._skip_left < 0:
+                raise UnexpectedMessage("more rejected early data than max_early_data_size (RFC 9846 §4.2.10)")
 
     def _fail(self, failure: BadRecordMAC) -> None:
         """An integrity failure kills this direction: every later call raises the same error (RFC 5246 §7.2.2)."""

@@ -35,6 +35,9 @@ class Session:
     #: TLS 1.3 client: ticket_lifetime (seconds) and ticket_age_add of the NewSessionTicket (RFC 9846 §4.6.1).
     ticket_lifetime: int = 0
     ticket_age_add: int = field(default=0, repr=False)
+    #: TLS 1.3: the ticket's max_early_data_size (RFC 9846 §4.6.1 early_data extension): how much 0-RTT data may be
+    #: sent when resuming it (0: none).
+    max_early_data: int = 0
 
 
 class SessionCache:

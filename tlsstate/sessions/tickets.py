@@ -34,9 +34,9 @@ from tlsstate.sessions.cache import Session
 _KEY_NAME_LENGTH = 16
 _NONCE_LENGTH = 12
 _TAG_LENGTH = 16
-_FORMAT = 2
-# format, version, suite, EMS, issued (unix s), session created (unix s), master secret length
-_HEADER = struct.Struct("!BHHBQQB")
+_FORMAT = 3
+# format, version, suite, EMS, issued (unix s), session created (unix s), max_early_data (TLS 1.3), master secret length
+_HEADER = struct.Struct("!BHHBQQIB")
 #: RFC 5077 §3.3: ``opaque ticket<0..2^16-1>``.
 MAX_TICKET_LENGTH = 0xFFFF
 
@@ -140,7 +140,7 @@ class TicketKeys:
         state = (
             _HEADER.pack(
                 _FORMAT, session.version, session.cipher_suite, int(session.extended_master_secret),
-                now, int(now if created is None else created), len(session.master_secret),
+                now, int(now if created is None else created), session.max_early_data, len(session.master_secret),
             )
             + body
             + certificates
@@ -179,7 +179,7 @@ class TicketKeys:
         return not opened.current_key or self._clock() - opened.issued >= self.renew_after
 
     def _parse(self, state: bytes, current_key: bool) -> OpenedTicket | None:
-        fmt, version, suite, ems, issued, created, master_length = _HEADER.unpack_from(state)
+        fmt, version, suite, ems, issued, created, max_early_data, master_length = _HEADER.unpack_from(state)
         offset = _HEADER.size
         # the master secret, or in TLS 1.3 the resumption PSK of the suite's hash length (RFC 9846 §4.6.1)
         if fmt != _FORMAT or master_length not in ((32, 48) if version >= 0x0304 else (48,)):
@@ -201,7 +201,7 @@ class TicketKeys:
         session = Session(
             session_id=b"", version=version, cipher_suite=suite, master_secret=master,
             extended_master_secret=bool(ems), server_name=name or None, alpn=alpn or None,
-            peer_certificates=certificates,
+            peer_certificates=certificates, max_early_data=max_early_data,
         )
         return OpenedTicket(session, issued, created, current_key)
 

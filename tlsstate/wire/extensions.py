@@ -511,6 +511,20 @@ def parse_psk_key_exchange_modes(data: bytes) -> list[int]:
     return list(modes)
 
 
+def build_early_data_ticket(max_early_data_size: int) -> Extension:
+    """early_data in a NewSessionTicket: ``uint32 max_early_data_size`` (RFC 9846 §4.2.10); in a ClientHello and
+    EncryptedExtensions it is empty (:func:`build_empty`)."""
+    return Extension(ExtensionType.EARLY_DATA, max_early_data_size.to_bytes(4, "big"))
+
+
+def parse_early_data_ticket(data: bytes) -> int:
+    """max_early_data_size of a NewSessionTicket's early_data (RFC 9846 §4.2.10)."""
+    r = _reader(data, "early_data")
+    size = r.u32()
+    r.expect_end()
+    return size
+
+
 # ---------------------------------------------------------------------------------------------
 # cookie, signature_algorithms_cert (RFC 9846 §4.2.2, §4.2.3)
 # ---------------------------------------------------------------------------------------------

@@ -33,6 +33,7 @@ __all__ = [
     "open_default_keylog",
     "parse_keylog",
     "scan_keylog",
+    "shared_default_keylog",
 ]
 
 #: TLS 1.3 labels whose value is keyed by client random (RFC 8446 §7.1 names in NSS spelling).
@@ -45,6 +46,18 @@ TLS13_LABELS = frozenset(
         "EXPORTER_SECRET",
     }
 )
+#: The NSS key log label of each TLS 1.3 secret a connection logs, by its RFC 9846 §7.1 name (as in
+#: ``Tls13Secrets``), in the order a handshake derives them. The one copy: the live handshake, the pages and the
+#: demo name secrets through it.
+TLS13_SECRET_LABELS: dict[str, str] = {
+    "client_early_traffic_secret": "CLIENT_EARLY_TRAFFIC_SECRET",  # 0-RTT only (RFC 9846 §2.3)
+    "early_exporter_master_secret": "EARLY_EXPORTER_SECRET",  # 0-RTT only
+    "client_handshake_traffic_secret": "CLIENT_HANDSHAKE_TRAFFIC_SECRET",
+    "server_handshake_traffic_secret": "SERVER_HANDSHAKE_TRAFFIC_SECRET",
+    "client_application_traffic_secret_0": "CLIENT_TRAFFIC_SECRET_0",
+    "server_application_traffic_secret_0": "SERVER_TRAFFIC_SECRET_0",
+    "exporter_master_secret": "EXPORTER_SECRET",
+}
 _TRAFFIC_N = re.compile(r"^(CLIENT|SERVER)_TRAFFIC_SECRET_(\d+)$")
 _TRAFFIC_NEXT = {"CLIENT_TRAFFIC_SECRET_N": "CLIENT", "SERVER_TRAFFIC_SECRET_N": "SERVER"}
 _SESSION_LINE = re.compile(r"^RSA\s+Session-ID:([0-9A-Fa-f]*)\s+Master-Key:([0-9A-Fa-f]+)\s*$")
@@ -303,3 +316,19 @@ def open_default_keylog() -> KeyLogWriter | None:
         return KeyLogWriter(path)
     except OSError:
         return None
+
+
+_SHARED_LOCK = threading.Lock()
+_SHARED: dict[str, KeyLogWriter | None] = {}
+
+
+def shared_default_keylog() -> KeyLogWriter | None:
+    """One shared writer per SSLKEYLOGFILE path (as browsers and curl do): what a Connection without
+    ``config.keylog`` writes its secrets to."""
+    path = os.environ.get("SSLKEYLOGFILE")
+    if not path:
+        return None
+    with _SHARED_LOCK:
+        if path not in _SHARED:
+            _SHARED[path] = open_default_keylog()
+        return _SHARED[path]

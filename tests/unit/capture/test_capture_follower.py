@@ -1,7 +1,7 @@
 """The capture follower's structure and its TLS ≤ 1.2 key path.
 
-- Inside ``tlsstate.capture`` imports point down one order (pcap → tcp → stream/trace → tls12/tls13 → session →
-  decrypt → report): lower modules get a protocol or a callback from the follower, never import it.
+- Inside ``tlsstate.capture`` imports point down one order (frames → pcap → tcp → stream/trace → tls12/tls13 →
+  session → decrypt → report): lower modules get a protocol or a callback from the follower, never import it.
 - :class:`Tls12Keys` finds the master secret in the key log, by resumption (session ID, ticket) from earlier in
   the capture, and reports why not; its protections are the ones the library's one road
   (``connection_keys_for`` + ``protections_for``) gives, so what one side seals the other opens.
@@ -24,8 +24,8 @@ from tlsstate.wire.constants import ContentType, ProtocolVersion
 
 CAPTURE = Path(__file__).resolve().parents[3] / "tlsstate" / "capture"
 #: bottom up; a module may import only the ones before it
-ORDER = ["pcap", "tcp", "starttls", "keysource", "trace", "groups", "stream", "tls12", "tls13", "session", "decrypt",
-         "keycheck", "report", "writer", "export"]
+ORDER = ["frames", "pcap", "tcp", "starttls", "keysource", "trace", "groups", "stream", "tls12", "tls13", "session",
+         "decrypt", "keycheck", "report", "writer", "export"]
 
 CLIENT_RANDOM, SERVER_RANDOM = bytes(range(32)), bytes(range(32, 64))
 MASTER = bytes(range(100, 148))

@@ -160,3 +160,45 @@ def test_duplicate_key_share_is_a_note(tmp_path: Path) -> None:
     assert got["group"] == "x25519"
     notes = got["notes"]
     assert isinstance(notes, list) and any("key exchange group not read" in note for note in notes), notes
+
+
+def _mutated_certificates() -> list[bytes]:
+    """A certificate as the capture fuzz target damaged it (2026-12-02): version 22 (pyca raises x509.InvalidVersion,
+    not a ValueError) and an unknown public key algorithm (UnsupportedAlgorithm when the key is read)."""
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.x509.oid import NameOID
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=1024)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "fuzz")])
+    now = datetime.datetime(2026, 12, 2, tzinfo=datetime.UTC)
+    der = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+           .serial_number(1).not_valid_before(now).not_valid_after(now + datetime.timedelta(days=1))
+           .sign(key, hashes.SHA256()).public_bytes(serialization.Encoding.DER))
+    version, rsa_oid = bytes.fromhex("a003020102"), bytes.fromhex("06092a864886f70d0101010500")
+    assert der.count(version) == 1 and der.count(rsa_oid) == 1
+    return [der.replace(version, version[:-1] + b"\x16"), der.replace(rsa_oid, rsa_oid[:-3] + b"\x7f\x05\x00")]
+
+
+def test_certificates_pyca_refuses_give_no_group_and_no_rsa_key() -> None:
+    from cryptography import x509
+    from cryptography.exceptions import UnsupportedAlgorithm
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    from tlsstate.capture.groups import certificate_group
+    from tlsstate.capture.keysource import KeySource, RsaKey
+
+    bad_version, unknown_key = _mutated_certificates()
+    with pytest.raises(x509.InvalidVersion):
+        x509.load_der_x509_certificate(bad_version)
+    with pytest.raises(UnsupportedAlgorithm):
+        x509.load_der_x509_certificate(unknown_key).public_key()
+
+    keys = KeySource()
+    keys.rsa_keys.append(RsaKey(rsa.generate_private_key(public_exponent=65537, key_size=1024), "test key"))
+    for der in (bad_version, unknown_key):
+        assert certificate_group(der) is None
+        assert keys.rsa_key_for(der) is None

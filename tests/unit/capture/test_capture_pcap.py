@@ -257,3 +257,38 @@ def test_corrupted_captures_never_raise(vectors: Path, tmp_path: Path, name: str
             continue
         for conn in result.connections:
             conn.to_json()
+
+
+def _pcapng_block(block_type: int, body: bytes) -> bytes:
+    """A pcapng block (draft-ietf-opsawg-pcapng §3.1): type, total length, body padded to 32 bits, length again."""
+    body += bytes(-len(body) % 4)
+    return struct.pack("<II", block_type, len(body) + 12) + body + struct.pack("<I", len(body) + 12)
+
+
+def _epb(if_id: int, ticks: int, frame: bytes, caplen: int | None = None) -> bytes:
+    """An Enhanced Packet Block (§4.3): interface id, timestamp high and low, captured and original length, data."""
+    length = len(frame) if caplen is None else caplen
+    return _pcapng_block(6, struct.pack("<IIIII", if_id, ticks >> 32, ticks & 0xFFFFFFFF, length, len(frame)) + frame)
+
+
+def test_pcapng_enhanced_packet_blocks(vectors: Path, tmp_path: Path) -> None:
+    """Every frame of a shared capture in EPBs of odd lengths (padding), as dpkt's pcapng reader reads them too;
+    damaged EPBs (an interface that does not exist, a captured length past the data, even into the trailing length)
+    are warnings and skipped, a block too short to be an EPB is skipped."""
+    _linktype, frames = read_frames(vectors / WS / "captures" / "tls12-chacha20poly1305.pcap")
+    shb = _pcapng_block(0x0A0D0D0A, struct.pack("<IHHq", 0x1A2B3C4D, 1, 0, -1))
+    idb = _pcapng_block(1, struct.pack("<HHI", 1, 0, 0))
+    blocks = [_epb(0, round(ts * 1e6), frame) for ts, frame in frames]
+    path = tmp_path / "epb.pcapng"
+    path.write_bytes(shb + idb + b"".join(blocks))
+    with path.open("rb") as handle:
+        expected = [(round(ts, 6), bytes(frame)) for ts, frame in dpkt.pcapng.Reader(handle)]
+    assert expected and any(len(frame) % 4 for _ts, frame in expected)
+    damaged = [blocks[0], _epb(1, 0, b"no interface 1"), _epb(0, 0, b"short", caplen=100),
+               _epb(0, 0, b"abcd", caplen=8), _pcapng_block(6, bytes(12)), *blocks[1:]]
+    path.write_bytes(shb + idb + b"".join(damaged))
+    with open_capture(path) as reader:
+        got = [(round(ts, 6), frame) for _linktype, ts, frame in reader.frames()]
+    assert got == expected
+    assert reader.error is None
+    assert len(reader.warnings) == 3 and all("malformed packet block" in w for w in reader.warnings)

@@ -53,7 +53,7 @@ def test_demo_screen() -> None:
         assert name in text
     assert "not used by this suite" in text  # GCM has no MAC keys
     assert "TLS 1.0" in text and "TLS 1.2" in text
-    assert text.count("rejected with bad_record_mac") == 6  # three proofs × two suites
+    assert text.count("rejected with bad_record_mac") == 9  # three proofs × (two suites + the TLS 1.3 part)
     assert "TLS_RSA_WITH_AES_128_CBC_SHA" in text and "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256" in text
     assert "premaster secret" in text and "master secret" in text
     assert "its own connection" in text

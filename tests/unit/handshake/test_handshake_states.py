@@ -15,6 +15,7 @@ from tlsstate.handshake import client_states, server_states
 from tlsstate.handshake.common import State
 from tlsstate.handshake.states import CCS, OWN_STEPS, REFUSED, REQUEST, START, TRANSITIONS, check_input, check_next
 from tlsstate.handshake.tls13 import client as tls13_client
+from tlsstate.handshake.tls13 import early_data as tls13_early_data
 from tlsstate.handshake.tls13 import post_auth as tls13_post_auth
 from tlsstate.handshake.tls13 import server as tls13_server
 from tlsstate.wire.constants import HandshakeType
@@ -23,7 +24,7 @@ from tlsstate.wire.errors import InternalError, UnexpectedMessage
 
 def _state_classes() -> set[type[State]]:
     found: set[type[State]] = set()
-    for module in (client_states, server_states, tls13_client, tls13_server, tls13_post_auth):
+    for module in (client_states, server_states, tls13_client, tls13_server, tls13_post_auth, tls13_early_data):
         for _, obj in inspect.getmembers(module, inspect.isclass):
             # the states a module defines (its private bases aside), not the bases it imports
             if issubclass(obj, State) and obj.__module__ == module.__name__ and not obj.__name__.startswith("_"):
@@ -65,7 +66,7 @@ def test_no_state_other_than_wait_ccs_accepts_change_cipher_spec() -> None:
         "ClientWaitCertificate13", "ClientWaitCertificateVerify13", "ClientWaitChangeCipherSpec",
         "ClientWaitEncryptedExtensions", "ClientWaitFinished13", "ClientWaitServerHelloAfterRetry",
         "ServerWaitChangeCipherSpec", "ServerWaitClientCertificate13", "ServerWaitClientCertificateVerify13",
-        "ServerWaitFinished13", "ServerWaitSecondClientHello",
+        "ServerWaitEndOfEarlyData", "ServerWaitFinished13", "ServerWaitSecondClientHello",
     ]
     for cls in TRANSITIONS:
         if CCS not in TRANSITIONS[cls]:

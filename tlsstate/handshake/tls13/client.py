@@ -16,12 +16,13 @@ from typing import ClassVar
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from tlsstate.crypto import key_share, signatures13
+from tlsstate.crypto import key_share, schedule13, signatures13
 from tlsstate.crypto.negotiated import Negotiated
 from tlsstate.crypto.suites import CipherSuite, by_id
 from tlsstate.handshake import crypto
 from tlsstate.handshake.common import Context, State, require
 from tlsstate.handshake.outputs import SEND_COMPAT_CHANGE_CIPHER_SPEC, HandshakeDone, RecordLimits, Tls13Result
+from tlsstate.handshake.tls13 import early_data
 from tlsstate.handshake.tls13.common import (
     ENCRYPTED_EXTENSIONS_ALLOWED,
     HELLO_RETRY_ALLOWED,
@@ -36,7 +37,7 @@ from tlsstate.handshake.tls13.common import (
 )
 from tlsstate.handshake.tls13.keyupdate import Connected13
 from tlsstate.handshake.tls13.offer import ClientOffer13
-from tlsstate.handshake.tls13.psk import PskOffer, with_pre_shared_key
+from tlsstate.handshake.tls13.psk import PSK_KE, PskOffer, with_pre_shared_key
 from tlsstate.sessions.cache import Session
 from tlsstate.wire import extensions as ext
 from tlsstate.wire.constants import AlertDescription, ExtensionType
@@ -78,16 +79,16 @@ def _accept_server_hello(
     retry: ClientWaitServerHelloAfterRetry | None,
 ) -> State:
     suite = _check_server_hello(hello, offer, msg, SERVER_HELLO_ALLOWED, _offered_types(hello))
-    entry = _server_share(msg)
+    resumed = _accepted_psk(offer, msg, suite)
+    entry = _server_share(msg, resumed)
     if retry is not None:  # RFC 9846 §4.1.4: the same suite, and the group the HelloRetryRequest named
         require(msg.cipher_suite == retry.cipher_suite, "ServerHello suite differs from the HelloRetryRequest's",
                 _ILLEGAL)
-        require(retry.group is None or entry.group == retry.group,
+        require(retry.group is None or entry is None or entry.group == retry.group,
                 "ServerHello key share is not for the group the HelloRetryRequest named", _ILLEGAL)
-    share = offer.share_for(entry.group)
-    require(share is not None, f"server chose key share group 0x{entry.group:04x}, for which we sent no share", _ILLEGAL)
-    assert share is not None
-    resumed = _accepted_psk(offer, msg, suite)
+    share = offer.share_for(entry.group) if entry is not None else None
+    require(entry is None or share is not None,
+            f"server chose key share group 0x{entry.group if entry else 0:04x}, for which we sent no share", _ILLEGAL)
     n = Negotiated(
         version=TLS13,
         suite=suite,
@@ -96,12 +97,15 @@ def _accept_server_hello(
         session_id=msg.session_id,
         client_version=hello.version,
         server_name=ctx.config.server_name,
-        key_exchange_group=entry.group,
+        key_exchange_group=entry.group if entry is not None else None,
         resumed=resumed is not None,
     )
     enter_tls13(ctx, n)
     schedule = Schedule.start(suite, hello.random, resumed.psk if resumed is not None else None)
-    _, server_secret = schedule.enter_handshake(ctx, share.shared_secret(entry.key_exchange))
+    if offer.early_data and resumed is not None and retry is None:  # for --show-keys; logged when it was sent
+        schedule.enter_early(ctx, schedule13.transcript_hash(suite.prf_hash, encode_handshake(hello)), log=False)
+    dhe = share.shared_secret(entry.key_exchange) if share is not None and entry is not None else None
+    _, server_secret = schedule.enter_handshake(ctx, dhe)
     schedule.install(ctx, "server", server_secret, "server handshake traffic secret")
     return ClientWaitEncryptedExtensions(
         n, schedule, offer, compat, retry is not None, _offered_types(hello)
@@ -152,10 +156,12 @@ def _answer_hello_retry(ctx: Context, hello: ClientHello, offer: ClientOffer13, 
     second = dataclasses.replace(hello, extensions=tuple(extensions))
     if resumption is not None:  # RFC 9846 §4.1.2: the binder again, over message_hash, the HRR and ClientHello2
         second = with_pre_shared_key(second, resumption, prefix=ctx.transcript.data)
-    if hello.session_id and ctx.config.middlebox_compat:
+    if offer.early_data:  # rejected (RFC 9846 §4.2.10); its ChangeCipherSpec went after ClientHello1 (Appendix D.4)
+        early_data.finish(ctx, accepted=False)
+    elif hello.session_id and ctx.config.middlebox_compat:
         ctx.emit(SEND_COMPAT_CHANGE_CIPHER_SPEC)
     ctx.send(second)
-    offer = dataclasses.replace(offer, shares=shares, psk=resumption)
+    offer = dataclasses.replace(offer, shares=shares, psk=resumption, early_data=False)
     return ClientWaitServerHelloAfterRetry(second, offer, suite.id, group)
 
 
@@ -198,9 +204,14 @@ def _check_server_hello(
     return suite
 
 
-def _server_share(msg: ServerHello) -> ext.KeyShareEntry:
-    """The ServerHello key_share; without one (and without a PSK) missing_extension (RFC 9846 §4.2.8, §9.2)."""
+def _server_share(msg: ServerHello, resumed: PskOffer | None) -> ext.KeyShareEntry | None:
+    """The ServerHello key_share; without one missing_extension (RFC 9846 §4.2.8, §9.2), unless the server resumes
+    our PSK with psk_ke, which we offered (§4.2.9; None then)."""
     found = ext.find_extension(msg.extensions, ExtensionType.KEY_SHARE)
+    if found is None and resumed is not None:
+        require(PSK_KE in resumed.modes, "ServerHello without key_share: psk_ke, which we did not offer (RFC 9846 "
+                "§4.2.9)", AlertDescription.MISSING_EXTENSION)
+        return None
     require(found is not None, "TLS 1.3 ServerHello without key_share", AlertDescription.MISSING_EXTENSION)
     assert found is not None
     return ext.parse_key_share_server(found.data)
@@ -244,6 +255,10 @@ class ClientWaitEncryptedExtensions(_Handshaking):
                 ctx.emit(RecordLimits(n.send_limit, n.receive_limit, protected_only=False))
             elif e.type == ExtensionType.SERVER_NAME and e.data:
                 raise DecodeError("server_name in EncryptedExtensions must be empty")
+            elif e.type == ExtensionType.EARLY_DATA:  # RFC 9846 §4.2.10: only for our first PSK (we offer one)
+                ext.parse_empty(e.data, "early_data in EncryptedExtensions")
+                require(n.resumed, "early_data accepted in a handshake that resumes no PSK", _ILLEGAL)
+                n.early_data_accepted = True
         if n.resumed and self.offer.psk is not None:  # RFC 9846 §2.2: the PSK authenticates the server
             peers = [x509.load_der_x509_certificate(der) for der in self.offer.psk.session.peer_certificates]
             return ClientWaitFinished13(n, self.schedule, self.offer, self.compat, self.hello_retry, None, peers)
@@ -320,7 +335,9 @@ class ClientWaitFinished13(_Handshaking):
         check_finished(schedule.finished(server_hs, ctx.covered), msg.verify_data, "server")
         client_ap, server_ap = schedule.enter_master(ctx)
         schedule.install(ctx, "server", server_ap, "server application traffic secret 0")
-        if self.compat:
+        if self.offer.early_data:  # EndOfEarlyData, or the early writer closed (RFC 9846 §4.5)
+            early_data.finish(ctx, accepted=self.negotiated.early_data_accepted)
+        if self.compat and not self.offer.early_data:  # with early data it followed the ClientHello (Appendix D.4)
             ctx.emit(SEND_COMPAT_CHANGE_CIPHER_SPEC)
         schedule.install(ctx, "client", client_hs, "client handshake traffic secret")
         if self.certificate_request is not None:

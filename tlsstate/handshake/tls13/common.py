@@ -24,6 +24,7 @@ from tlsstate.handshake.outputs import InstallTrafficKeys, LogSecret, RecordVers
 from tlsstate.wire import extensions as ext
 from tlsstate.wire.constants import AlertDescription, ExtensionType, ProtocolVersion
 from tlsstate.wire.errors import DecryptError, ProtocolError
+from tlsstate.wire.keylog import TLS13_SECRET_LABELS
 from tlsstate.wire.messages import Extension, ParseContext
 
 if TYPE_CHECKING:
@@ -120,17 +121,28 @@ class Schedule:
         tree = KeySchedule13(suite.prf_hash, psk)
         return cls(suite, client_random, tree, Tls13Secrets(suite.prf_hash, tree.early_secret))
 
-    def enter_handshake(self, ctx: Context, shared_secret: bytes) -> tuple[bytes, bytes]:
-        """Handshake Secret from the (EC)DHE input; the two handshake traffic secrets over ClientHello..ServerHello,
-        logged. Returns (client, server) handshake traffic secrets."""
+    def enter_early(self, ctx: Context, client_hello_hash: bytes, *, log: bool = True) -> bytes:
+        """0-RTT (RFC 9846 §7.1): client_early_traffic_secret and early_exporter_master_secret over the ClientHello,
+        logged (CLIENT_EARLY_TRAFFIC_SECRET, EARLY_EXPORTER_SECRET) unless ``log`` is off. Returns the first."""
+        s = self.secrets
+        s.client_early_traffic_secret = self.tree.client_early_traffic_secret(client_hello_hash)
+        s.early_exporter_master_secret = self.tree.early_exporter_master_secret(client_hello_hash)
+        if log:
+            self.log(ctx, "client_early_traffic_secret", s.client_early_traffic_secret)
+            self.log(ctx, "early_exporter_master_secret", s.early_exporter_master_secret)
+        return s.client_early_traffic_secret
+
+    def enter_handshake(self, ctx: Context, shared_secret: bytes | None) -> tuple[bytes, bytes]:
+        """Handshake Secret from the (EC)DHE input (None for psk_ke: zeros, §7.1); the two handshake traffic secrets
+        over ClientHello..ServerHello, logged. Returns (client, server) handshake traffic secrets."""
         s = self.secrets
         s.shared_secret = shared_secret
         s.handshake_secret = self.tree.enter_handshake(shared_secret)
         transcript = ctx.transcript.digest()
         s.client_handshake_traffic_secret = self.tree.client_handshake_traffic_secret(transcript)
         s.server_handshake_traffic_secret = self.tree.server_handshake_traffic_secret(transcript)
-        self.log(ctx, "CLIENT_HANDSHAKE_TRAFFIC_SECRET", s.client_handshake_traffic_secret)
-        self.log(ctx, "SERVER_HANDSHAKE_TRAFFIC_SECRET", s.server_handshake_traffic_secret)
+        self.log(ctx, "client_handshake_traffic_secret", s.client_handshake_traffic_secret)
+        self.log(ctx, "server_handshake_traffic_secret", s.server_handshake_traffic_secret)
         return s.client_handshake_traffic_secret, s.server_handshake_traffic_secret
 
     def enter_master(self, ctx: Context) -> tuple[bytes, bytes]:
@@ -142,18 +154,18 @@ class Schedule:
         s.client_application_traffic_secret_0 = self.tree.client_application_traffic_secret(transcript)
         s.server_application_traffic_secret_0 = self.tree.server_application_traffic_secret(transcript)
         s.exporter_master_secret = self.tree.exporter_master_secret(transcript)
-        self.log(ctx, "CLIENT_TRAFFIC_SECRET_0", s.client_application_traffic_secret_0)
-        self.log(ctx, "SERVER_TRAFFIC_SECRET_0", s.server_application_traffic_secret_0)
-        self.log(ctx, "EXPORTER_SECRET", s.exporter_master_secret)
+        self.log(ctx, "client_application_traffic_secret_0", s.client_application_traffic_secret_0)
+        self.log(ctx, "server_application_traffic_secret_0", s.server_application_traffic_secret_0)
+        self.log(ctx, "exporter_master_secret", s.exporter_master_secret)
         return s.client_application_traffic_secret_0, s.server_application_traffic_secret_0
 
     def finish(self, ctx: Context) -> None:
         """resumption_master_secret over ClientHello..client Finished (RFC 9846 §7.1)."""
         self.secrets.resumption_master_secret = self.tree.resumption_master_secret(ctx.transcript.digest())
 
-    def log(self, ctx: Context, label: str, secret: bytes) -> None:
-        """Hand ``secret`` to the key log under its NSS ``label``."""
-        ctx.emit(LogSecret(label, self.client_random, secret))
+    def log(self, ctx: Context, name: str, secret: bytes) -> None:
+        """Hand the secret called ``name`` (RFC 9846 §7.1) to the key log under its NSS label."""
+        ctx.emit(LogSecret(TLS13_SECRET_LABELS[name], self.client_random, secret))
 
     def install(self, ctx: Context, writer: str, secret: bytes, label: str) -> None:
         """``writer``'s records are protected with ``secret`` from now on (RFC 9846 §7.3)."""

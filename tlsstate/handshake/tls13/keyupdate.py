@@ -20,7 +20,8 @@ from tlsstate.handshake.common import Context, State, require
 from tlsstate.handshake.outputs import InstallTrafficKeys
 from tlsstate.handshake.tls13 import post_auth
 from tlsstate.sessions.cache import Session
-from tlsstate.wire.constants import AlertDescription
+from tlsstate.wire import extensions as ext
+from tlsstate.wire.constants import AlertDescription, ExtensionType
 from tlsstate.wire.messages import HandshakeMessage
 from tlsstate.wire.messages13 import (
     UPDATE_NOT_REQUESTED,
@@ -85,13 +86,17 @@ class Connected13(State):
 
     def _store_ticket(self, ctx: Context, msg: NewSessionTicket13) -> None:
         """Keep the ticket and its PSK = HKDF-Expand-Label(resumption_master_secret, "resumption", nonce) in the
-        session store for the next connection (RFC 9846 §4.6.1); a ticket of lifetime 0 is not kept."""
+        session store for the next connection (RFC 9846 §4.6.1), with the 0-RTT data it allows (early_data); a ticket
+        of lifetime 0 is not kept."""
         store, key = ctx.config.session_store, ctx.config.session_store_key()
         if store is None or key is None or self.session is None or not msg.ticket_lifetime:
             return
         psk = resumption_psk(self.suite.prf_hash, self.resumption_master_secret, msg.ticket_nonce)
+        found = ext.find_extension(msg.extensions, ExtensionType.EARLY_DATA)  # max_early_data_size (§4.2.10)
+        early = ext.parse_early_data_ticket(found.data) if found is not None else 0
         store.store(key, dataclasses.replace(self.session, master_secret=psk, ticket=msg.ticket, created=time.monotonic(),
-                                             ticket_lifetime=msg.ticket_lifetime, ticket_age_add=msg.ticket_age_add))
+                                             ticket_lifetime=msg.ticket_lifetime, ticket_age_add=msg.ticket_age_add,
+                                             max_early_data=early))
 
     def key_update(self, ctx: Context, *, request_peer: bool) -> Connected13:
         """Send KeyUpdate under the current key, then move our direction to the next secret (RFC 9846 §4.6.3)."""

@@ -9,12 +9,14 @@ builder; this module merges the two into one hello and remembers what a TLS 1.3 
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from tlsstate.crypto import key_share
 from tlsstate.crypto.key_share import ClientShare
+from tlsstate.handshake.tls13 import early_data
 from tlsstate.handshake.tls13.common import LEGACY_VERSION, random_bytes
 from tlsstate.handshake.tls13.psk import PskOffer, ticket_to_offer, with_pre_shared_key
 from tlsstate.wire import extensions as ext
@@ -35,6 +37,8 @@ class ClientOffer13:
     signature_schemes: tuple[int, ...]
     #: The stored ticket offered as PSK identity 0 (RFC 9846 §4.2.11), if any.
     psk: PskOffer | None = None
+    #: early_data was offered: 0-RTT data follows the ClientHello (RFC 9846 §4.2.10).
+    early_data: bool = False
 
     def share_for(self, group: int) -> ClientShare | None:
         """Our share for ``group``, if we sent one."""
@@ -73,13 +77,14 @@ def _tls13_only_extensions(config: TLSConfig) -> list[Extension]:
 
 def client_hello(
     config: TLSConfig, legacy_suites: list[int], legacy_extensions: list[Extension], legacy_session_id: bytes,
-    leading: list[Extension] | None = None,
+    leading: list[Extension] | None = None, early_data_size: int = 0,
 ) -> tuple[ClientHello, ClientOffer13]:
     """The ClientHello offering TLS 1.3 (and what ``legacy_*`` adds for TLS 1.2 when enabled) and what it offered.
 
     ``legacy_session_id``: a TLS 1.2 session we offer to resume, else empty (compatibility mode then draws 32
     random bytes, RFC 9846 Appendix D.4). ``leading``: extensions put first (the record size ones). A stored TLS 1.3
-    ticket is offered last, in pre_shared_key with its binder (RFC 9846 §4.2.11).
+    ticket is offered last, in pre_shared_key with its binder (RFC 9846 §4.2.11); with early_data before it when
+    ``early_data_size`` bytes of 0-RTT data are queued and the ticket allows them (§4.2.10).
     """
     suites = [s.id for s in config.effective_tls13_suites()]
     groups13 = config.effective_tls13_groups()
@@ -111,9 +116,12 @@ def client_hello(
         extensions=tuple(extensions),
     )
     resumption = ticket_to_offer(config, suites)
+    early = early_data.offers_early_data(resumption, early_data_size)
+    if early:
+        hello = dataclasses.replace(hello, extensions=(*extensions, ext.build_empty(ExtensionType.EARLY_DATA)))
     if resumption is not None:
         hello = with_pre_shared_key(hello, resumption)
-    return hello, ClientOffer13(tuple(suites), tuple(groups13), shares, tuple(schemes13), resumption)
+    return hello, ClientOffer13(tuple(suites), tuple(groups13), shares, tuple(schemes13), resumption, early)
 
 
 __all__ = ["ClientOffer13", "client_hello"]

@@ -6,7 +6,8 @@ what the client keeps and offers back, the PSK binder of both roles, and the ser
   ticket_age_add is derived from that PSK (so it needs no room in the ticket and no state) and the ticket's seal
   time gives the server's view of its age.
 - Client: a ticket is kept as a :class:`~tlsstate.sessions.cache.Session` in the session store, with its PSK,
-  lifetime and ticket_age_add, and offered as the one PSK identity (psk_dhe_ke) of the next ClientHello.
+  lifetime, ticket_age_add and max_early_data_size, and offered as the one PSK identity of the next ClientHello, with
+  the configured key exchange modes (§4.2.9: psk_dhe_ke by default, psk_ke when configured).
 - Binder (§4.2.11.2): HMAC with the finished key of ``binder_key`` (res binder) over the transcript hash of the
   ClientHello up to the binders list (after a HelloRetryRequest, with message_hash and the HRR before it).
 """
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
 
 TLS13 = 0x0304
 PSK_DHE_KE = ext.PSK_DHE_KE
+PSK_KE = ext.PSK_KE
 MAX_TICKET_LIFETIME = 604800  # seven days (RFC 9846 §4.6.1)
 #: The hash of an external PSK that names none (RFC 9846 §4.2.11).
 EXTERNAL_PSK_HASH = "sha256"
@@ -65,6 +67,8 @@ class PskOffer:
     session: Session = field(repr=False)
     suite: CipherSuite
     external: bool = False
+    #: psk_key_exchange_modes offered with it (RFC 9846 §4.2.9), in our preference order.
+    modes: tuple[int, ...] = (PSK_DHE_KE,)
 
     @property
     def psk(self) -> bytes:
@@ -83,7 +87,7 @@ def ticket_to_offer(config: TLSConfig, suites: list[int]) -> PskOffer | None:
         suite = next((s for s in map(by_id, suites) if s is not None and s.prf_hash == EXTERNAL_PSK_HASH), None)
         if suite is None:
             return None
-        return PskOffer(external_session(*config.external_psk, suite), suite, external=True)
+        return PskOffer(external_session(*config.external_psk, suite), suite, True, config.psk_key_exchange_modes)
     store, key = config.session_store, config.session_store_key()
     if store is None or key is None:
         return None
@@ -93,11 +97,11 @@ def ticket_to_offer(config: TLSConfig, suites: list[int]) -> PskOffer | None:
     if time.monotonic() - session.created > min(session.ticket_lifetime, MAX_TICKET_LIFETIME):
         return None
     suite = by_id(session.cipher_suite)
-    return PskOffer(session, suite) if suite is not None else None
+    return PskOffer(session, suite, False, config.psk_key_exchange_modes) if suite is not None else None
 
 
 def with_pre_shared_key(hello: ClientHello, offer: PskOffer, prefix: bytes = b"") -> ClientHello:
-    """``hello`` with psk_key_exchange_modes (psk_dhe_ke) and, last, pre_shared_key offering the ticket with its
+    """``hello`` with psk_key_exchange_modes (the offer's) and, last, pre_shared_key offering the ticket with its
     binder (RFC 9846 §4.2.9, §4.2.11); ``prefix``: the transcript before this hello (after a HelloRetryRequest)."""
     session, hash_name = offer.session, offer.suite.prf_hash
     age_ms = int((time.monotonic() - session.created) * 1000)
@@ -106,7 +110,7 @@ def with_pre_shared_key(hello: ClientHello, offer: PskOffer, prefix: bytes = b""
     length = schedule13.hash_length(hash_name)
     kept = [e for e in hello.extensions or () if e.type not in (ExtensionType.PRE_SHARED_KEY,
                                                                ExtensionType.PSK_KEY_EXCHANGE_MODES)]
-    kept.append(ext.build_psk_key_exchange_modes([PSK_DHE_KE]))
+    kept.append(ext.build_psk_key_exchange_modes(offer.modes))
     draft = ClientHello(hello.version, hello.random, hello.session_id, hello.cipher_suites, hello.compression_methods,
                         (*kept, ext.build_pre_shared_key_client([identity], [bytes(length)])))
     value = binder(hash_name, offer.psk, _truncated_hash(hash_name, prefix, draft, [length]), external=offer.external)
@@ -114,10 +118,34 @@ def with_pre_shared_key(hello: ClientHello, offer: PskOffer, prefix: bytes = b""
                        (*kept, ext.build_pre_shared_key_client([identity], [value])))
 
 
-def choose_psk(config: TLSConfig, hello: ClientHello, transcript: bytes, suite: CipherSuite) -> Session | None:
-    """Server (RFC 9846 §4.2.11): the session of the first offered ticket we can open, for a suite with the hash
-    of ``suite`` and a client age close to ours, whose binder is right (a wrong binder is decrypt_error); None for a
-    full handshake. pre_shared_key must be the last extension (illegal_parameter) and psk_dhe_ke offered.
+@dataclass(frozen=True)
+class PskChoice:
+    """The server's choice of a PSK (RFC 9846 §4.2.11): the session it resumes, identity 0 of the ClientHello, and
+    the key exchange mode (§4.2.9: ``dhe`` for psk_dhe_ke, else psk_ke)."""
+
+    session: Session = field(repr=False)
+    dhe: bool
+    identity: bytes = field(repr=False)
+    external: bool
+    #: Seconds between the client's view of the ticket's age and ours (§8.3); 0 for an external PSK.
+    age_error: float = 0.0
+
+
+def _chosen_mode(config: TLSConfig, hello: ClientHello) -> int | None:
+    """Our first psk_key_exchange_modes entry the client offers (RFC 9846 §4.2.9); None: no PSK can be used.
+    pre_shared_key without psk_key_exchange_modes is missing_extension."""
+    modes = ext.find_extension(hello.extensions, ExtensionType.PSK_KEY_EXCHANGE_MODES)
+    require(modes is not None, "pre_shared_key without psk_key_exchange_modes (RFC 9846 §4.2.9)",
+            AlertDescription.MISSING_EXTENSION)
+    assert modes is not None
+    offered = ext.parse_psk_key_exchange_modes(modes.data)
+    return next((m for m in config.psk_key_exchange_modes if m in offered), None)
+
+
+def choose_psk(config: TLSConfig, hello: ClientHello, transcript: bytes, suite: CipherSuite) -> PskChoice | None:
+    """Server (RFC 9846 §4.2.11): the first offered ticket if we can open it, for a suite with the hash of ``suite``
+    and a client age close to ours, whose binder is right (a wrong binder is decrypt_error), with a key exchange mode
+    we both allow; None for a full handshake. pre_shared_key must be the last extension (illegal_parameter).
     ``transcript``: the handshake messages received so far, this ClientHello last (its binders end them)."""
     found = ext.find_extension(hello.extensions, ExtensionType.PRE_SHARED_KEY)
     keys = config.ticket_keys
@@ -125,22 +153,20 @@ def choose_psk(config: TLSConfig, hello: ClientHello, transcript: bytes, suite: 
         return None
     require(hello.extensions is not None and hello.extensions[-1].type == ExtensionType.PRE_SHARED_KEY,
             "pre_shared_key is not the last ClientHello extension (RFC 9846 §4.2.11)", AlertDescription.ILLEGAL_PARAMETER)
-    modes = ext.find_extension(hello.extensions, ExtensionType.PSK_KEY_EXCHANGE_MODES)
-    require(modes is not None, "pre_shared_key without psk_key_exchange_modes (RFC 9846 §4.2.9)",
-            AlertDescription.MISSING_EXTENSION)
-    assert modes is not None
+    mode = _chosen_mode(config, hello)
     identities, binders = ext.parse_pre_shared_key_client(found.data)
-    if PSK_DHE_KE not in ext.parse_psk_key_exchange_modes(modes.data):
+    if mode is None:
         return None
+    first = identities[0].identity
     covered = transcript[: len(transcript) - ext.binders_length([len(b) for b in binders])]
-    if config.external_psk is not None and identities[0].identity == config.external_psk[0]:
+    if config.external_psk is not None and first == config.external_psk[0]:
         if suite.prf_hash != EXTERNAL_PSK_HASH:
             return None
         _check_binder(suite, config.external_psk[1], covered, binders[0], external=True)
-        return external_session(*config.external_psk, suite)
+        return PskChoice(external_session(*config.external_psk, suite), mode == PSK_DHE_KE, first, True)
     if keys is None:
         return None
-    opened = keys.open_ticket(identities[0].identity)
+    opened = keys.open_ticket(first)
     if opened is None or opened.session.version != TLS13:
         return None
     session = opened.session
@@ -148,10 +174,11 @@ def choose_psk(config: TLSConfig, hello: ClientHello, transcript: bytes, suite: 
     if chosen is None or chosen.prf_hash != suite.prf_hash:
         return None
     client_age = ((identities[0].obfuscated_ticket_age - ticket_age_add(session.master_secret)) % (1 << 32)) / 1000
-    if abs(client_age - (keys.now() - opened.issued)) > AGE_TOLERANCE + 1:  # the seal time has whole seconds
+    age_error = abs(client_age - (keys.now() - opened.issued))
+    if age_error > AGE_TOLERANCE + 1:  # the seal time has whole seconds
         return None
     _check_binder(suite, session.master_secret, covered, binders[0], external=False)
-    return session
+    return PskChoice(session, mode == PSK_DHE_KE, first, False, age_error)
 
 
 def _check_binder(suite: CipherSuite, psk: bytes, covered: bytes, received: bytes, *, external: bool) -> None:
@@ -163,6 +190,7 @@ def _check_binder(suite: CipherSuite, psk: bytes, covered: bytes, received: byte
 
 __all__ = [
     "MAX_TICKET_LIFETIME",
+    "PskChoice",
     "PskOffer",
     "binder",
     "choose_psk",

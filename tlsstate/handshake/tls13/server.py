@@ -25,7 +25,7 @@ from tlsstate.handshake.common import Context, State, require
 from tlsstate.handshake.hellos import ClientHelloExtensions, read_client_hello_extensions
 from tlsstate.handshake.outputs import SEND_COMPAT_CHANGE_CIPHER_SPEC, HandshakeDone, RecordLimits, Tls13Result
 from tlsstate.handshake.server_choices import Offer, choose_alpn
-from tlsstate.handshake.tls13 import psk
+from tlsstate.handshake.tls13 import early_data, psk
 from tlsstate.handshake.tls13.common import (
     LEGACY_VERSION,
     TLS13,
@@ -86,21 +86,24 @@ def answer_client_hello(ctx: Context, msg: ClientHello) -> State:
     choice = _choose_share(config, offer)
     if isinstance(choice, int):
         return _hello_retry(ctx, msg, suite, choice)
-    resumed = psk.choose_psk(config, msg, ctx.transcript.data, suite)
-    scheme = _choose_scheme(config, offer) if resumed is None else None
-    return _first_flight(ctx, msg, offer, suite, scheme, choice, hello_retry=False, resumed=resumed)
+    chosen = psk.choose_psk(config, msg, ctx.transcript.data, suite)
+    scheme = _choose_scheme(config, offer) if chosen is None else None
+    return _first_flight(ctx, msg, offer, suite, scheme, choice, hello_retry=False, chosen=chosen)
 
 
 def _first_flight(
     ctx: Context, msg: ClientHello, offer: Offer, suite: CipherSuite, scheme: int | None, share: tuple[int, bytes],
-    *, hello_retry: bool, resumed: Session | None,
+    *, hello_retry: bool, chosen: psk.PskChoice | None,
 ) -> State:
-    """ServerHello, both directions to the handshake traffic keys, EncryptedExtensions, Certificate,
-    CertificateVerify (not when resuming with a PSK, §2.2), Finished, and our direction to the application traffic
-    key (RFC 9846 §4.1.3-§4.4)."""
+    """ServerHello, both directions to the handshake traffic keys (the client's to its early traffic key when we
+    accept 0-RTT, §4.2.10), EncryptedExtensions, Certificate, CertificateVerify (not when resuming with a PSK, §2.2),
+    Finished, and our direction to the application traffic key (RFC 9846 §4.1.3-§4.4). With psk_ke (§4.2.9) no
+    (EC)DHE: the ServerHello carries no key_share."""
     config = ctx.config
+    resumed = chosen.session if chosen is not None else None
     group, client_public = share
-    server_public, shared_secret = key_share.server_share(group, client_public)
+    dhe = chosen is None or chosen.dhe
+    server_public, shared_secret = key_share.server_share(group, client_public) if dhe else (b"", None)
     n = Negotiated(
         version=TLS13,
         suite=suite,
@@ -110,17 +113,20 @@ def _first_flight(
         client_version=msg.version,
         alpn=choose_alpn(config, offer),
         server_name=offer.server_name,
-        key_exchange_group=group,
+        key_exchange_group=group if dhe else None,
         resumed=resumed is not None,
     )
+    n.early_data_accepted = not hello_retry and early_data.server_accepts(config, msg, chosen, suite, n.alpn)
     enter_tls13(ctx, n)
-    ctx.send(_server_hello(n, ext.KeyShareEntry(group, server_public)))
+    hello_hash = ctx.transcript.digest() if n.early_data_accepted else b""  # the early secrets' ClientHello (§7.1)
+    ctx.send(_server_hello(n, ext.KeyShareEntry(group, server_public) if dhe else None))
     schedule = Schedule.start(suite, msg.random, resumed.master_secret if resumed is not None else None)
     client_hs, server_hs = schedule.enter_handshake(ctx, shared_secret)
     if msg.session_id and config.middlebox_compat and not hello_retry:  # RFC 9846 Appendix D.4: one, after HRR there
         ctx.emit(SEND_COMPAT_CHANGE_CIPHER_SPEC)
     schedule.install(ctx, "server", server_hs, "server handshake traffic secret")
-    schedule.install(ctx, "client", client_hs, "client handshake traffic secret")
+    early_data.server_read_key(ctx, schedule, hello_hash, accepted=n.early_data_accepted,
+                               client_handshake_secret=client_hs, hello=msg)
     ctx.send(EncryptedExtensions(tuple(_encrypted_extensions(ctx, n, offer))))
     authenticate_client = config.verify_client != "none" and resumed is None
     if authenticate_client:  # RFC 9846 §4.3.2
@@ -133,6 +139,8 @@ def _first_flight(
     peers = [x509.load_der_x509_certificate(der) for der in resumed.peer_certificates] if resumed is not None else []
     post_handshake_auth = ext.find_extension(msg.extensions, ExtensionType.POST_HANDSHAKE_AUTH) is not None
     waiting = ServerWaitFinished13(n, schedule, client_ap, server_ap, hello_retry, peers, post_handshake_auth)
+    if n.early_data_accepted:
+        return early_data.ServerWaitEndOfEarlyData(waiting, client_hs, suite)
     if authenticate_client:
         return ServerWaitClientCertificate13(waiting)
     return waiting
@@ -167,6 +175,7 @@ def _hello_retry(ctx: Context, msg: ClientHello, suite: CipherSuite, group: int)
     ))
     if msg.session_id and ctx.config.middlebox_compat:
         ctx.emit(SEND_COMPAT_CHANGE_CIPHER_SPEC)
+    early_data.skip_after_hello_retry(ctx, msg)
     return ServerWaitSecondClientHello(msg, suite, group, cookie)
 
 
@@ -214,10 +223,10 @@ class ServerWaitSecondClientHello(Tls13State):
         assert isinstance(msg, ClientHello)
         public = check_second_client_hello(self.first, msg, self.group, self.cookie)
         offer = Offer(**vars(read_client_hello_extensions(msg)))
-        resumed = psk.choose_psk(ctx.config, msg, ctx.transcript.data, self.suite)
-        scheme = _choose_scheme(ctx.config, offer) if resumed is None else None
+        chosen = psk.choose_psk(ctx.config, msg, ctx.transcript.data, self.suite)
+        scheme = _choose_scheme(ctx.config, offer) if chosen is None else None
         return _first_flight(ctx, msg, offer, self.suite, scheme, (self.group, public), hello_retry=True,
-                             resumed=resumed)
+                             chosen=chosen)
 
 
 def _choose_suite(config: TLSConfig, msg: ClientHello) -> CipherSuite:
@@ -260,12 +269,12 @@ def _choose_share(config: TLSConfig, offer: ClientHelloExtensions) -> tuple[int,
     return (shared, shares[shared]) if shared is not None else common[0]
 
 
-def _server_hello(n: Negotiated, share: ext.KeyShareEntry) -> ServerHello:
-    """RFC 9846 §4.1.3: legacy_version 0x0303, the session ID echoed, key_share, [pre_shared_key: identity 0 when
-    resuming, §4.2.11], supported_versions."""
-    extensions = [ext.build_key_share_server(share)]
-    if n.resumed:
-        extensions.append(ext.build_pre_shared_key_server(0))
+def _server_hello(n: Negotiated, share: ext.KeyShareEntry | None) -> ServerHello:
+    """RFC 9846 §4.1.3: legacy_version 0x0303, the session ID echoed, [pre_shared_key: identity 0 when resuming,
+    §4.2.11], key_share (none with psk_ke, §4.2.9), supported_versions; in RFC 8448 §4's order."""
+    extensions = [ext.build_pre_shared_key_server(0)] if n.resumed else []
+    if share is not None:
+        extensions.append(ext.build_key_share_server(share))
     extensions.append(ext.build_supported_versions_server(TLS13))
     return ServerHello(
         version=LEGACY_VERSION,
@@ -280,7 +289,8 @@ def _server_hello(n: Negotiated, share: ext.KeyShareEntry) -> ServerHello:
 def _encrypted_extensions(ctx: Context, n: Negotiated, offer: ClientHelloExtensions) -> list[Extension]:
     """RFC 9846 §4.3.1: the answers that need no key exchange: our supported_groups (§4.2.7: what the client may
     use next time), record_size_limit (RFC 8449 §4: counting the inner content type, so ours + 1), server_name
-    (empty, RFC 6066 §3), ALPN (RFC 7301 §3.2); in the order RFC 8448's server sends them."""
+    (empty, RFC 6066 §3; also when resuming, as RFC 8448 §4's server), ALPN (RFC 7301 §3.2), early_data when we
+    accept 0-RTT (§4.2.10); in the order RFC 8448's server sends them."""
     out = [ext.build_supported_groups(ctx.config.effective_tls13_groups())]
     if offer.record_size_limit is not None:
         ours = ctx.config.record_size_limit or 16384
@@ -291,6 +301,8 @@ def _encrypted_extensions(ctx: Context, n: Negotiated, offer: ClientHelloExtensi
         out.append(ext.build_empty(ExtensionType.SERVER_NAME))
     if n.alpn is not None:
         out.append(ext.build_alpn([n.alpn]))
+    if n.early_data_accepted:
+        out.append(ext.build_empty(ExtensionType.EARLY_DATA))
     return out
 
 
@@ -341,16 +353,19 @@ class ServerWaitFinished13(Tls13State):
 
 def _send_tickets(ctx: Context, n: Negotiated, schedule: Schedule, peers: list[x509.Certificate]) -> None:
     """RFC 9846 §4.6.1: ``ticket_count`` NewSessionTickets, each the session with its own resumption PSK (nonce i)
-    sealed with our ticket keys; its ticket_age_add comes from that PSK (:func:`psk.ticket_age_add`)."""
-    keys, secret = ctx.config.ticket_keys, schedule.secrets.resumption_master_secret
+    sealed with our ticket keys; its ticket_age_add comes from that PSK (:func:`psk.ticket_age_add`). With
+    ``max_early_data`` each allows that much 0-RTT data (the early_data extension, §4.2.10)."""
+    keys, secret, max_early = ctx.config.ticket_keys, schedule.secrets.resumption_master_secret, ctx.config.max_early_data
     if keys is None or secret is None:
         return
     lifetime = min(keys.lifetime_hint, psk.MAX_TICKET_LIFETIME)
+    extensions = (ext.build_early_data_ticket(max_early),) if max_early else ()
     for i in range(ctx.config.ticket_count):
         nonce = i.to_bytes(1, "big")
         key = resumption_psk(n.suite.prf_hash, secret, nonce)
-        session = Session(b"", int(TLS13), n.suite.id, key, False, n.server_name, n.alpn, tuple(_der(c) for c in peers))
-        ctx.send(NewSessionTicket13(lifetime, psk.ticket_age_add(key), nonce, keys.seal(session), ()))
+        session = Session(b"", int(TLS13), n.suite.id, key, False, n.server_name, n.alpn, tuple(_der(c) for c in peers),
+                          max_early_data=max_early)
+        ctx.send(NewSessionTicket13(lifetime, psk.ticket_age_add(key), nonce, keys.seal(session), extensions))
 
 
 @dataclass(frozen=True)
