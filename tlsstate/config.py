@@ -21,7 +21,7 @@ from tlsstate.sessions.anti_replay import SingleUseTickets
 from tlsstate.sessions.cache import SessionCache, SessionStore
 from tlsstate.sessions.tickets import TicketKeys
 from tlsstate.wire import extensions as ext
-from tlsstate.wire.constants import NamedGroup, ProtocolVersion, SignatureScheme
+from tlsstate.wire.constants import PROTOCOL_VERSIONS, NamedGroup, ProtocolVersion, SignatureScheme
 from tlsstate.wire.errors import ConfigurationError, ProtocolVersionError
 
 if TYPE_CHECKING:
@@ -77,9 +77,6 @@ def _default_suites() -> list[CipherSuite]:
     suites = [by_name(n) for n in _DEFAULT_SUITE_NAMES]
     return [s for s in suites if s is not None]
 
-
-#: ProtocolVersion members by value (a dict lookup instead of an enum call in version_range)
-_VERSIONS: dict[int, ProtocolVersion] = {int(v): v for v in ProtocolVersion}
 
 #: (EC)DHE groups in preference order. X25519MLKEM768 (RFC 10024) is TLS 1.3 only; TLS 1.0-1.2 use the curves;
 #: secp521r1 and x448 last (as in OpenSSL's default list, which has them too).
@@ -280,8 +277,8 @@ class TLSConfig:
 
     def version_range(self) -> tuple[ProtocolVersion, ProtocolVersion]:
         """(lowest, highest) enabled version; SSL 3.0 only with ``enable_ssl3`` (RFC 7568)."""
-        low = _VERSIONS.get(self.min_version) or ProtocolVersion(self.min_version)  # (an enum call per handshake
-        high = _VERSIONS.get(self.max_version) or ProtocolVersion(self.max_version)  # step costs: look them up)
+        low = PROTOCOL_VERSIONS.get(self.min_version) or ProtocolVersion(self.min_version)  # (an enum call per handshake
+        high = PROTOCOL_VERSIONS.get(self.max_version) or ProtocolVersion(self.max_version)  # step costs: look them up)
         if low == ProtocolVersion.SSL3 and not self.enable_ssl3:
             low = ProtocolVersion.TLS1_0
         if high > ProtocolVersion.TLS1_3:
