@@ -31,16 +31,14 @@ its ticket_age_add by the value that makes the ClientHello's ticket age exact: t
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
-from cryptography.hazmat.primitives.asymmetric import x25519
 
 from tests.helpers.env import VECTORS
 from tests.helpers.vectorfiles import botan_sections
+from tests.vectors.test_rfc8448_handshake import _drain, _x25519_pair
 from tlsstate.config import TLSConfig
 from tlsstate.connection import Connection
-from tlsstate.crypto import dh, key_share, signatures13
+from tlsstate.crypto import key_share, signatures13
 from tlsstate.crypto.key_share import ClientShare
 from tlsstate.crypto.suites import by_name
 from tlsstate.events import ApplicationData, ConnectionClosed, HandshakeComplete
@@ -84,17 +82,6 @@ def _psk(trace: dict[str, bytes]) -> bytes:
 
 def _session(trace: dict[str, bytes]) -> Session:
     return Session(b"", 0x0304, 0x1301, _psk(trace), False, ticket=trace["SessionTicket"], max_early_data=MAX_EARLY_DATA)
-
-
-def _x25519_pair(private: bytes) -> dh.EcdheKeyPair:
-    return dh.EcdheKeyPair(NamedGroup.X25519, x25519.X25519PrivateKey.from_private_bytes(private))
-
-
-def _drain(conn: Connection) -> list[Any]:
-    events = []
-    while (event := conn.next_event()) is not None:
-        events.append(event)
-    return events
 
 
 def test_psk_is_rfc8448s() -> None:
