@@ -17,6 +17,7 @@ rest of the file is still used. Secrets are never part of a repr.
 
 from __future__ import annotations
 
+import atexit
 import os
 import re
 import threading
@@ -332,3 +333,16 @@ def shared_default_keylog() -> KeyLogWriter | None:
         if path not in _SHARED:
             _SHARED[path] = open_default_keylog()
         return _SHARED[path]
+
+
+def close_shared_keylogs() -> None:
+    """Close the shared SSLKEYLOGFILE writers; run at interpreter exit (``atexit``), so the process ends with its
+    key log flushed and closed rather than with an unclosed file. A Connection made later opens a new writer."""
+    with _SHARED_LOCK:
+        writers = [writer for writer in _SHARED.values() if writer is not None]
+        _SHARED.clear()
+    for writer in writers:
+        writer.close()
+
+
+atexit.register(close_shared_keylogs)

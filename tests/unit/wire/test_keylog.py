@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -100,3 +102,19 @@ def test_writer_output_is_read_back_and_private(tmp_path: Path, monkeypatch: pyt
     assert open_default_keylog() is None
     with KeyLogWriter(tmp_path / "other.log") as w:
         assert "other.log" in repr(w)
+
+
+def test_shared_sslkeylogfile_writer_is_closed_at_exit(tmp_path: Path) -> None:
+    """The process-wide SSLKEYLOGFILE writer a Connection uses is closed at interpreter exit: the line is in the
+    file and Python reports no unclosed file (it did, as a ResourceWarning, before the atexit hook)."""
+    keylog = tmp_path / "keys.log"
+    script = (
+        "from tlsstate.wire.keylog import shared_default_keylog\n"
+        "shared_default_keylog().client_random(bytes(32), bytes(48))\n"
+    )
+    env = {**os.environ, "SSLKEYLOGFILE": str(keylog), "PYTHONPATH": os.pathsep.join(sys.path)}
+    done = subprocess.run([sys.executable, "-W", "error::ResourceWarning", "-c", script], env=env,
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    assert "ResourceWarning" not in done.stderr
+    assert keylog.read_text() == f"CLIENT_RANDOM {'00' * 32} {'00' * 48}\n"
