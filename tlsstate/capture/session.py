@@ -453,7 +453,7 @@ class TlsSession:
             state.writer = writer
             state.arrow = "c>s" if writer == "client" else "s>c"
             state.half.writer = writer
-        self.roles_swapped = True
+        self.roles_swapped = not self.roles_swapped  # a toggle: each swap exchanges the two again
 
     def _client_hello(self, hello: ClientHello, raw: bytes) -> None:
         """A ClientHello (RFC 5246 §7.4.1.2, RFC 8446 §4.1.2): a new handshake, and what its extensions offer."""
