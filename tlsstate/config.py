@@ -329,9 +329,9 @@ class TLSConfig:
             raise ConfigurationError("key_update_after must be at least 1 record")
         if self.max_handshake_message_length < 1024:
             raise ConfigurationError("max_handshake_message_length must be at least 1024")
-        if not server_side and self.server_name and not ext.is_ip_address(self.server_name.strip("[]")):
+        if not server_side and (sni := ext.sni_host_name(self.server_name)) is not None:
             try:  # RFC 6066 §3: what we send must be a HostName a server accepts
-                ext.build_server_name(self.server_name)
+                ext.build_server_name(sni)
             except ValueError as exc:
                 raise ConfigurationError(f"server_name: {exc}") from None
         for proto in self.alpn_protocols:

@@ -20,6 +20,8 @@ class HandshakeComplete:
     version: int
     cipher_suite: CipherSuite
     alpn: str | None
+    #: The host name in the client's server_name extension (RFC 6066 §3), as both ends saw it: None when the client
+    #: sent none (no ``server_name`` configured, or an IP address, which server_name cannot carry).
     server_name: str | None
     resumed: bool
     extended_master_secret: bool

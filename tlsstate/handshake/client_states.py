@@ -218,8 +218,8 @@ def _build_hello_extensions(
     config: TLSConfig, suites: list[CipherSuite], high: int, renegotiated_connection: bytes
 ) -> list[Extension]:
     out: list[Extension] = []
-    name = config.server_name
-    if name and not ext.is_ip_address(name):  # RFC 6066 §3: literal IP addresses are not sent
+    name = ext.sni_host_name(config.server_name)  # RFC 6066 §3: literal IP addresses are not sent
+    if name is not None:
         out.append(ext.build_server_name(name))
     ecdhe = any(s.key_exchange in _ECDHE for s in suites)
     dhe = any(s.key_exchange is KeyExchange.DHE_RSA for s in suites)
@@ -281,7 +281,7 @@ class ClientWaitServerHello(State):
             extended_master_secret=answer.extended_master_secret,
             encrypt_then_mac=answer.encrypt_then_mac,
             alpn=answer.alpn.decode("ascii", "replace") if answer.alpn is not None else None,
-            server_name=config.server_name,
+            server_name=ext.sni_host_name(config.server_name),
             session_ticket=answer.session_ticket,
             secure_renegotiation=answer.renegotiation_info is not None,
         )

@@ -122,6 +122,14 @@ def _host_name_problem(value: bytes) -> str | None:
     return None
 
 
+def sni_host_name(server_name: str | None) -> str | None:
+    """The host name a client sends in server_name for ``server_name`` (a host name, an IP literal, or an IPv6
+    literal in brackets): None for none and for IP literals, which RFC 6066 §3 does not let server_name carry."""
+    if not server_name or is_ip_address(server_name.strip("[]")):
+        return None
+    return server_name
+
+
 def build_server_name(host_name: str) -> Extension:
     """``ServerNameList`` with one host_name entry (RFC 6066 §3), IDNA-encoded to A-labels, no trailing dot.
 

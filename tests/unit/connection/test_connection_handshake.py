@@ -18,9 +18,10 @@ from tlsstate.connection import Connection
 from tlsstate.crypto.suites import CipherFamily, KeyExchange, by_name
 from tlsstate.events import ApplicationData, ConnectionClosed, HandshakeComplete
 from tlsstate.sessions.cache import Session, SessionCache, SessionStore
-from tlsstate.wire.constants import AlertDescription, NamedGroup, ProtocolVersion
+from tlsstate.wire.constants import AlertDescription, ExtensionType, NamedGroup, ProtocolVersion
 from tlsstate.wire.errors import AlertReceived, ProtocolVersionError
 from tlsstate.wire.keylog import parse_keylog
+from tlsstate.wire.messages import ClientHello
 
 VERSIONS = [ProtocolVersion.TLS1_0, ProtocolVersion.TLS1_1, ProtocolVersion.TLS1_2]
 SUITE_NAMES = [
@@ -187,6 +188,25 @@ def test_alpn_and_sni() -> None:
     )
     assert completes(client_events).alpn == "http/1.1" == completes(server_events).alpn
     assert completes(server_events).server_name == "localhost"
+
+
+@pytest.mark.parametrize("version", [ProtocolVersion.TLS1_2, ProtocolVersion.TLS1_3])
+@pytest.mark.parametrize("address", ["127.0.0.1", "::1", "[::1]"])
+def test_an_ip_address_is_not_sent_as_sni_and_both_ends_report_none(version: ProtocolVersion, address: str) -> None:
+    """RFC 6066 §3: server_name cannot carry an IP literal, so none is sent (an IPv6 literal in brackets, as in a
+    URL, was sent and failed the handshake with internal_error); each end's HandshakeComplete says no name."""
+    client = Connection(client_config(server_name=address, min_version=version, max_version=version),
+                        server_side=False)
+    client.start_handshake()
+    hello = client.bytes_to_send()
+    assert hello[0] == 22 and hello[5] == 1  # one handshake record holding the ClientHello
+    extensions = ClientHello.parse(hello[9:]).extensions
+    assert extensions is not None and ExtensionType.SERVER_NAME not in [e.type for e in extensions]
+    server = Connection(server_config(min_version=version, max_version=version), server_side=True)
+    server.receive_bytes(hello)
+    client_events, server_events = pump(client, server)
+    assert completes(client_events).server_name is None and completes(server_events).server_name is None
+    assert completes(client_events).version == version
 
 
 def test_data_queued_before_handshake_is_sent_after() -> None:

@@ -96,7 +96,7 @@ def _accept_server_hello(
         server_random=msg.random,
         session_id=msg.session_id,
         client_version=hello.version,
-        server_name=ctx.config.server_name,
+        server_name=ext.sni_host_name(ctx.config.server_name),
         key_exchange_group=entry.group if entry is not None else None,
         resumed=resumed is not None,
     )

@@ -67,8 +67,8 @@ def _replace(extensions: list[Extension], new: Extension) -> None:
 def _tls13_only_extensions(config: TLSConfig) -> list[Extension]:
     """The extensions before the TLS 1.3 ones when no older version is offered: server_name (RFC 6066 §3), ALPN."""
     out: list[Extension] = []
-    name = config.server_name
-    if name and not ext.is_ip_address(name):
+    name = ext.sni_host_name(config.server_name)
+    if name is not None:
         out.append(ext.build_server_name(name))
     if config.alpn_protocols:
         out.append(ext.build_alpn(config.alpn_protocols))
