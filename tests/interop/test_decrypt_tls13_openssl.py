@@ -31,6 +31,7 @@ class Run:
     capture: Path
     keylog: Path
     early_accepted: bool
+    early_rejected: bool  # the third connection's (the same session again: OpenSSL's tickets are single-use)
 
 
 @pytest.fixture(scope="module")
@@ -77,11 +78,18 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
                  "-keylogfile", str(keylog), "-sess_in", str(session), "-early_data", str(tmp / "early.txt")],
                 stdin=subprocess.DEVNULL, capture_output=True, timeout=10)
             early_accepted = b"Early data was accepted" in resumed.stdout
+            # 3: the same session once more: OpenSSL's server rejects the early data (single-use tickets, RFC 9846
+            # §8.1)
+            again = subprocess.run(
+                [openssl, "s_client", "-connect", f"127.0.0.1:{port}", "-tls1_3", "-groups", "P-256",
+                 "-keylogfile", str(keylog), "-sess_in", str(session), "-early_data", str(tmp / "early.txt")],
+                stdin=subprocess.DEVNULL, capture_output=True, timeout=10)
+            early_rejected = b"Early data was rejected" in again.stdout
         finally:
             for proc in (client, server):
                 if proc is not None:
                     stop_process(proc)
-    yield Run(capture, keylog, early_accepted)
+    yield Run(capture, keylog, early_accepted, early_rejected)
 
 
 def _decrypt(run: Run) -> CaptureResult:
@@ -93,7 +101,7 @@ def _decrypt(run: Run) -> CaptureResult:
 
 def test_hello_retry_request_and_key_update(run: Run) -> None:
     result = _decrypt(run)
-    assert len(result.connections) == 2
+    assert len(result.connections) == 3
     conn = result.connections[0]
     got = conn.to_json()
     assert got["version"] == "TLS 1.3" and got["records_failed"] == 0 and got["records_undecryptable"] == 0
@@ -116,6 +124,26 @@ def test_resumption_with_early_data(run: Run) -> None:
     assert got["client_to_server_sha256"] == hashlib.sha256(EARLY_DATA).hexdigest()
     early = [r for r in conn.session.records if r.key.startswith("CLIENT_EARLY_TRAFFIC_SECRET")]
     assert early and all(r.verdict == "ok" for r in early)
+
+
+def test_accepted_and_rejected_early_data_are_told_apart(run: Run) -> None:
+    """``early_data`` in --json and the text notes say what OpenSSL's server did with the 0-RTT data (its s_client
+    printed "Early data was accepted" / "rejected"): the rejected copy is in the client's stream as sent, marked."""
+    if not (run.early_accepted and run.early_rejected):
+        pytest.skip("this OpenSSL did not accept and then reject the early data")
+    from tlsstate.capture.report import render_explain
+
+    result = _decrypt(run)
+    full, accepted, rejected = (conn.to_json() for conn in result.connections)
+    assert full["early_data"] is None
+    assert accepted["early_data"] == {"accepted": True, "records": 1, "bytes": len(EARLY_DATA)}
+    assert rejected["early_data"] == {"accepted": False, "records": 1, "bytes": len(EARLY_DATA)}
+    assert rejected["records_failed"] == 0 and rejected["finished_verified"] is True
+    # the stream as sent (as tshark shows it, test_tshark_agrees): the rejected 0-RTT data is in it, hence the marker
+    assert rejected["client_to_server_sha256"] == hashlib.sha256(EARLY_DATA).hexdigest()
+    text = render_explain(result.connections[2])
+    assert f"0-RTT data decrypted: {len(EARLY_DATA)} bytes, REJECTED by the server" in text
+    assert f"0-RTT data decrypted: {len(EARLY_DATA)} bytes, accepted" in render_explain(result.connections[1])
 
 
 def test_tshark_agrees(run: Run) -> None:

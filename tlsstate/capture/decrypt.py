@@ -178,6 +178,7 @@ class ConnectionResult:
             "handshakes": s.handshakes,
             "resumed": s.resumed,
             "resumed_handshakes": list(s.resumed_handshakes),
+            "early_data": s.early_data_json(),
             "client_to_server_bytes": s.client.app_bytes,
             "client_to_server_sha256": s.client.app_hash.hexdigest(),
             "server_to_client_bytes": s.server.app_bytes,

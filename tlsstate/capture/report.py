@@ -45,13 +45,27 @@ def _notes(conn: ConnectionResult) -> str:
     updates = sum(1 for n in s.notes if "KeyUpdate" in n)
     if updates:
         flags.append(f"{updates} KeyUpdate(s)")
-    if any(step == "CLIENT_EARLY_TRAFFIC_SECRET" for d in s.derivations for step, _v, _s in d.steps):
-        flags.append("0-RTT data decrypted")
+    early = _early_data(conn)
+    if early:
+        flags.append(early)
     if s.finished_checks:
         flags.append("Finished verified" if all(ok for _w, ok in s.finished_checks) else "Finished MISMATCH")
     if conn.gaps():
         flags.append(f"{len(conn.gaps())} TCP gap(s)")
     return "; ".join(flags)
+
+
+#: What the server's EncryptedExtensions said of the 0-RTT data (RFC 8446 §4.2.10), by ``early_data.accepted``.
+_EARLY_ANSWERS = {True: "accepted", False: "REJECTED by the server (it skipped them: never delivered)",
+                  None: "the server's answer not read"}
+
+
+def _early_data(conn: ConnectionResult) -> str:
+    """``0-RTT data decrypted: 20 bytes, accepted`` (or rejected), empty when none was decrypted."""
+    early = conn.session.early_data_json()
+    if early is None or not early["records"]:
+        return ""
+    return f"0-RTT data decrypted: {early['bytes']:,} bytes, {_EARLY_ANSWERS[early['accepted']]}"
 
 
 def _suite(conn: ConnectionResult) -> str:
@@ -167,6 +181,8 @@ def render_explain(conn: ConnectionResult, *, show_secrets: bool = False) -> str
                 f"{compression}")
     if s.key_exchange.group or s.hello_retry:
         root.add(f"key exchange group: {s.key_exchange.describe()}")
+    if early := _early_data(conn):
+        root.add(early)
     if not s.derivations:
         root.add(f"no key derivation: {s.reason() or 'no handshake seen'}")
     public = {"client_random", "server_random", "encrypted_premaster", "session_hash"}

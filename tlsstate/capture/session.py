@@ -137,7 +137,11 @@ class TlsSession:
         self.transcript = bytearray()
         self._first_hello = b""
         self.early_data_offered = False
-        self.early_accepted = False
+        #: The server's EncryptedExtensions answered the offered 0-RTT (RFC 8446 §4.2.10): True with early_data, False
+        #: without (rejected: the server skipped it), None before one was read.
+        self.early_accepted: bool | None = None
+        self.early_data_records = 0  # the client's 0-RTT application data records opened, and their plaintext bytes
+        self.early_data_bytes = 0
         self.derivation: Derivation | None = None
         self.key_exchange = KeyExchangeGroup()  # the group and TLS 1.3 key shares of this handshake
 
@@ -357,6 +361,9 @@ class TlsSession:
         else:
             direction.record_index += 1  # all log_record does with an "ok" record when no record lines are kept
         if content_type == APPLICATION_DATA:
+            if direction.tls13_phase == "early":  # the client's 0-RTT data (only the client's direction has this phase)
+                self.early_data_records += 1
+                self.early_data_bytes += len(plaintext)
             direction.application_data(plaintext)
         else:
             self._dispatch(direction, content_type, plaintext)
@@ -653,6 +660,14 @@ class TlsSession:
         if self.tls12.failure and (self.client.records_no_keys or self.server.records_no_keys):
             return self.tls12.failure
         return ""
+
+    def early_data_json(self) -> dict[str, Any] | None:
+        """The ``early_data`` JSON object: None when the ClientHello offered no 0-RTT data; else whether the server
+        accepted it (None: its EncryptedExtensions was not read) and the records and bytes decrypted. Rejected early
+        data is in the client's stream as sent (tshark shows it too) but the server skipped it (RFC 8446 §4.2.10)."""
+        if not self.early_data_offered:
+            return None
+        return {"accepted": self.early_accepted, "records": self.early_data_records, "bytes": self.early_data_bytes}
 
     def summary(self) -> dict[str, Any]:
         """Counters for the report."""

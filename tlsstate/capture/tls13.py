@@ -65,7 +65,7 @@ def draft_unsupported(version: int) -> str:
 class Tls13Host(Protocol):
     """What the TLS 1.3 functions read and write of the connection follower."""
 
-    early_accepted: bool  # the server's EncryptedExtensions accepted 0-RTT (RFC 8446 §4.2.10)
+    early_accepted: bool | None  # the server's EncryptedExtensions accepted 0-RTT (RFC 8446 §4.2.10); None: not read
     transcript: bytearray  # handshake messages so far (RFC 8446 §4.4.1)
 
     @property
@@ -292,6 +292,7 @@ def check_finished(session: Tls13Host, direction: DirectionState, raw: RawHandsh
 def encrypted_extensions(session: Tls13Host, body: bytes) -> None:
     """The EncryptedExtensions the follower reports (RFC 8446 §4.3.1): ALPN, and early_data (0-RTT accepted);
     read leniently, a truncated list ends the reading."""
+    session.early_accepted = False  # unless the early_data extension is there
     if len(body) < 2:
         return
     pos, end = 2, 2 + int.from_bytes(body[:2], "big")
