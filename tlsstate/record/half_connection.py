@@ -17,6 +17,7 @@ from tlsstate.record.protection import Buffer, NullProtection, RecordProtection,
 from tlsstate.wire.constants import (
     MAX_PLAINTEXT_LENGTH,
     MAX_SEQUENCE_NUMBER,
+    MAX_TLS13_CIPHERTEXT_LENGTH,
     RECORD_HEADER_LENGTH,
     SSLV2_CLIENT_HELLO,
     ContentType,
@@ -30,6 +31,7 @@ from tlsstate.wire.errors import (
     UnexpectedMessage,
 )
 
+_APPLICATION_DATA = int(ContentType.APPLICATION_DATA)
 _EXHAUSTED = "sequence number exhausted: the connection must be renegotiated or closed"
 
 
@@ -206,6 +208,14 @@ class HalfConnection:
         the sequence number is exhausted (RFC 5246 §6.1: it never wraps)."""
         return self._failure if self._failure is not None else InternalError(_EXHAUSTED)
 
+    @property
+    def open_buffer_length(self) -> int:
+        """The ``out`` size with which :meth:`open_next_into` decrypts every record straight into ``out``:
+        ``max_plaintext_length``, plus 256 once TLS 1.3 keys are active, for the TLSInnerPlaintext's content type and
+        padding (RFC 8446 §5.2: up to 2^14 + 256 bytes of ciphertext). A smaller ``out`` works, with one copy for
+        the records whose inner plaintext does not fit."""
+        return self.max_plaintext_length + (256 if self._inner is not None else 0)
+
     def sealed_size_bound(self, plaintext_length: int, *, padding: int = 0) -> int:
         """The most bytes :meth:`seal` can produce for a fragment of this length: header + fragment +
         :attr:`RecordProtection.expansion` (+ inner content type and padding in TLS 1.3)."""
@@ -253,15 +263,20 @@ class HalfConnection:
         if seq > self._last_seq:
             raise self._refusal()
         inner = self._inner
-        if inner is not None and inner.passes_in_clear(content_type, fragment):
+        if inner is not None and (content_type != _APPLICATION_DATA or len(fragment) > MAX_TLS13_CIPHERTEXT_LENGTH) and \
+                inner.passes_in_clear(content_type, fragment):  # the check's common answer (False) without a call
             plaintext = bytes(fragment)
             return content_type, version, (plaintext if out is None else _copy_into(plaintext, _view(out)))
         self.seq = seq + 1
         try:
             if inner is not None:
-                content_type, plaintext = inner.open(seq, content_type, version, fragment)
-                size = len(plaintext)
-                opened: bytes | int = plaintext if out is None else _copy_into(plaintext, _view(out))
+                if out is None:
+                    content_type, plaintext = inner.open(seq, content_type, version, fragment)
+                    opened: bytes | int = plaintext
+                    size = len(plaintext)
+                else:
+                    content_type, size = inner.open_into(seq, content_type, version, fragment, _view(out))
+                    opened = size
             elif out is None:  # the hot path
                 opened = plaintext = self._unprotect(seq, content_type, version, fragment)
                 size = len(plaintext)
@@ -282,10 +297,10 @@ class HalfConnection:
 
     #: :meth:`open_next` with the plaintext written to the start of ``out`` (``open_next_into(deframer, out)``):
     #: returns ``(content_type, version, plaintext_length)`` or None when more bytes are needed. ``out`` must hold
-    #: at least ``max_plaintext_length`` bytes (TLS 1.3: the inner plaintext before the content type and padding are
-    #: stripped, up to 2^14 + 256 bytes), else ConfigurationError. The AEADs decrypt straight into it (pyca
-    #: ``decrypt_into``, RFC 5116 §2.2); on an integrity failure the bytes written are wiped. Same checks, same
-    #: errors and the same sticky failure as :meth:`open_next`.
+    #: at least ``max_plaintext_length`` bytes, else ConfigurationError; with :attr:`open_buffer_length` bytes (TLS
+    #: 1.3: room for the inner content type and padding before they are stripped) no record needs a copy. The AEADs
+    #: decrypt straight into it (pyca ``decrypt_into``, RFC 5116 §2.2); on an integrity failure the bytes written are
+    #: wiped. Same checks, same errors and the same sticky failure as :meth:`open_next`.
     open_next_into = _open
 
     def skip_failing_records(self, limit: int) -> None:

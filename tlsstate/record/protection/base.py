@@ -35,6 +35,9 @@ class RecordProtection:
     name: str = "NULL"
     #: False only for the null state (no keys): lets HalfConnection / demo tell protected from clear.
     protects: bool = False
+    #: True for a TLS 1.3 AEAD that seals and opens TLSInnerPlaintext itself (``seal_inner`` / ``open_inner``, see
+    #: :class:`.inner.InnerPlaintextAead`); the others are wrapped by :class:`.inner.Tls13InnerPlaintext`.
+    handles_inner_plaintext: bool = False
     #: The most a mode adds to a fragment (explicit IV or nonce, MAC, padding, tag): a buffer of
     #: 5 + len(plaintext) + expansion bytes always holds the sealed record (see :meth:`seal_record_into`).
     expansion: int = 0
