@@ -17,6 +17,12 @@ the other", single-threaded:
 * ``ssl`` — two CPython ``ssl.SSLObject`` over ``MemoryBIO`` pairs negotiated to the same suite in
   TLS 1.2: ``write`` on the client, move the bytes, ``read`` on the server.
 
+The ``TLS13-*`` suites do the same in TLS 1.3 (RFC 9846 §5.2: TLSInnerPlaintext with its content type, the
+5-byte header as additional data, per-record nonce from the traffic IV). CPython ``ssl`` cannot choose a TLS 1.3
+suite (OpenSSL's default order gives TLS_AES_256_GCM_SHA384); when it negotiates another suite than the row's,
+``ssl_suite`` says which and ``ratio_vs_ssl`` is None. OpenSSL's configuration chooses them for the whole process:
+``OPENSSL_CONF=benchmarks/openssl-tls13-aes128.cnf tlsstate speed --suite TLS13-AES-128-GCM`` (docs/performance.md).
+
 Measurements are interleaved: within each measurement the contenders alternate in short batches
 (about a millisecond each), every repetition covers every suite and size, and the median over ``repeat``
 repetitions is reported in MB/s (10^6 bytes of application data per second). Many short
@@ -46,12 +52,14 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM, ChaCha20Poly1305
 from cryptography.x509.oid import NameOID
 
 from tlsstate.crypto import suites
+from tlsstate.crypto.schedule13 import TLS13_IV_LENGTH
 from tlsstate.record import Deframer, HalfConnection
+from tlsstate.record.keying import tls13_protection_for
 from tlsstate.record.protection import make_protection, xor_nonce
 from tlsstate.wire.constants import ProtocolVersion
 
 OP_NO_ENCRYPT_THEN_MAC = 0x00080000  # SSL_OP_NO_ENCRYPT_THEN_MAC (OpenSSL 1.1.1 / 3.x)
-TLS12 = ProtocolVersion.TLS1_2
+TLS12, TLS13 = ProtocolVersion.TLS1_2, ProtocolVersion.TLS1_3
 DEFAULT_SIZES = (16384, 1024, 64)
 
 Step = Callable[[], None]
@@ -65,6 +73,14 @@ class BenchSuite:
     suite_id: int  # ECDHE-ECDSA suite: same record protection as the RSA ones, cheaper test certificate
     openssl_name: str
     encrypt_then_mac: bool = False
+    version: ProtocolVersion = TLS12
+
+    @property
+    def suite(self) -> suites.CipherSuite:
+        """The cipher suite record protection is made for."""
+        found = suites.by_id(self.suite_id)
+        assert found is not None
+        return found
 
 
 BENCH_SUITES: tuple[BenchSuite, ...] = (
@@ -73,6 +89,9 @@ BENCH_SUITES: tuple[BenchSuite, ...] = (
     BenchSuite("CHACHA20-POLY1305", 0xCCA9, "ECDHE-ECDSA-CHACHA20-POLY1305"),
     BenchSuite("AES-128-CBC-SHA", 0xC009, "ECDHE-ECDSA-AES128-SHA"),
     BenchSuite("AES-128-CBC-SHA-EtM", 0xC009, "ECDHE-ECDSA-AES128-SHA", encrypt_then_mac=True),
+    BenchSuite("TLS13-AES-128-GCM", 0x1301, "TLS_AES_128_GCM_SHA256", version=TLS13),
+    BenchSuite("TLS13-AES-256-GCM", 0x1302, "TLS_AES_256_GCM_SHA384", version=TLS13),
+    BenchSuite("TLS13-CHACHA20-POLY1305", 0x1303, "TLS_CHACHA20_POLY1305_SHA256", version=TLS13),
 )
 
 
@@ -85,13 +104,18 @@ def suite_labels() -> list[str]:
 
 
 def _tlsstate_states(bench: BenchSuite) -> tuple[HalfConnection, HalfConnection]:
-    """A writer and a reader sharing one direction's keys (the client's), as the two ends of a connection."""
-    suite = suites.by_id(bench.suite_id)
-    assert suite is not None
-    mac_key = os.urandom(suite.mac_key_length())
+    """A writer and a reader sharing one direction's keys (the client's), as the two ends of a connection: TLS 1.2
+    keys as a key block gives them, TLS 1.3 as a traffic secret does (RFC 9846 §7.3: a key and a 12-byte IV)."""
+    suite = bench.suite
     key = os.urandom(suite.cipher.key_length)
-    iv = os.urandom(suite.iv_length(TLS12))
     writer, reader = HalfConnection("client"), HalfConnection("client")
+    if bench.version == TLS13:
+        iv = os.urandom(TLS13_IV_LENGTH)
+        for state in (writer, reader):
+            state.activate_tls13(tls13_protection_for(suite, key, iv))
+        return writer, reader
+    mac_key = os.urandom(suite.mac_key_length())
+    iv = os.urandom(suite.iv_length(TLS12))
     for state in (writer, reader):
         state.set_pending(make_protection(suite, TLS12, mac_key, key, iv, encrypt_then_mac=bench.encrypt_then_mac))
         state.activate_pending()
@@ -119,7 +143,7 @@ def tlsstate_into_step(bench: BenchSuite, data: bytes) -> Step:
     """The zero-copy API: seal into the reading Deframer's receive buffer, open into a reused buffer."""
     writer, reader = _tlsstate_states(bench)
     deframer = Deframer()
-    out = bytearray(reader.max_plaintext_length)
+    out = bytearray(reader.open_buffer_length)
     bound = writer.sealed_size_bound(len(data))
     seal_into, receive_buffer, received, open_next_into = (
         writer.seal_into, deframer.receive_buffer, deframer.received, reader.open_next_into
@@ -137,7 +161,7 @@ def tlsstate_into_step(bench: BenchSuite, data: bytes) -> Step:
 
 
 def connection_step(bench: BenchSuite, data: bytes, certificate: tuple[str, str]) -> Step:
-    """The whole sans-I/O connection, handshaken in memory to the same suite (ECDHE, TLS 1.2): client
+    """The whole sans-I/O connection, handshaken in memory to the same suite (ECDHE, TLS 1.2 or 1.3): client
     ``send_data`` → ``bytes_to_send`` → server ``receive_bytes`` → ``next_event`` until the data is back.
     This is what TLSSocket and the asyncio streams run per record; the same shape as the ssl contender."""
     from tlsstate.config import TLSConfig
@@ -145,9 +169,8 @@ def connection_step(bench: BenchSuite, data: bytes, certificate: tuple[str, str]
     from tlsstate.crypto.certs import load_certificates, load_private_key
     from tlsstate.events import ApplicationData
 
-    suite = suites.by_id(bench.suite_id)
-    assert suite is not None
-    versions = {"min_version": ProtocolVersion.TLS1_2, "max_version": ProtocolVersion.TLS1_2}
+    suite = bench.suite
+    versions = {"min_version": bench.version, "max_version": bench.version}
     client = Connection(TLSConfig(verify=False, cipher_suites=[suite], encrypt_then_mac=bench.encrypt_then_mac,
                                   **versions), server_side=False)  # type: ignore[arg-type]
     key = load_private_key(Path(certificate[1]))
@@ -189,11 +212,13 @@ def connection_step(bench: BenchSuite, data: bytes, certificate: tuple[str, str]
 def raw_step(bench: BenchSuite, data: bytes) -> Step:
     """The same cryptographic work with the pyca primitive only."""
     if "GCM" in bench.label or "CHACHA" in bench.label:
-        key_length = 16 if bench.label == "AES-128-GCM" else 32
+        key_length = bench.suite.cipher.key_length
         aead: AESGCM | ChaCha20Poly1305 = (
             ChaCha20Poly1305(os.urandom(32)) if "CHACHA" in bench.label else AESGCM(os.urandom(key_length))
         )
-        aad = os.urandom(13)
+        aad = os.urandom(5 if bench.version == TLS13 else 13)  # the record header; TLS 1.2: seq + header
+        if bench.version == TLS13:
+            data = data + b"\x17"  # TLSInnerPlaintext: the content type after the data (RFC 9846 §5.2)
         encrypt, decrypt = aead.encrypt, aead.decrypt
         nonce_for, counter = xor_nonce(os.urandom(12), "raw contender"), itertools.count()
 
@@ -237,7 +262,8 @@ def raw_step(bench: BenchSuite, data: bytes) -> Step:
 
 
 class SslPair:
-    """A CPython ssl client/server pair over MemoryBIOs, handshaken to one TLS 1.2 suite."""
+    """A CPython ssl client/server pair over MemoryBIOs, handshaken to one TLS 1.2 suite, or to TLS 1.3 with the
+    suite OpenSSL's configuration gives (``suite``: what was negotiated)."""
 
     def __init__(self, bench: BenchSuite, certificate: tuple[str, str]) -> None:
         client_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
@@ -245,8 +271,11 @@ class SslPair:
         client_ctx.verify_mode = ssl.CERT_NONE
         server_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         server_ctx.load_cert_chain(*certificate)
+        tls13 = bench.version == TLS13
         for ctx in (client_ctx, server_ctx):
-            ctx.minimum_version = ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+            ctx.minimum_version = ctx.maximum_version = ssl.TLSVersion.TLSv1_3 if tls13 else ssl.TLSVersion.TLSv1_2
+            if tls13:
+                continue  # no API for TLS 1.3 suites (OpenSSL's configuration decides)
             ctx.set_ciphers(bench.openssl_name)
             if not bench.encrypt_then_mac:
                 ctx.options |= OP_NO_ENCRYPT_THEN_MAC
@@ -262,8 +291,10 @@ class SslPair:
         if not all(done):
             raise RuntimeError(f"ssl handshake for {bench.openssl_name} did not complete")
         cipher = self.client.cipher()
-        if cipher is None or cipher[0] != bench.openssl_name:
+        if cipher is None or (cipher[0] != bench.openssl_name and not tls13) or self.client.version() != (
+                "TLSv1.3" if tls13 else "TLSv1.2"):
             raise RuntimeError(f"ssl negotiated {cipher}, not {bench.openssl_name}")
+        self.suite: str = cipher[0]
 
     @staticmethod
     def _try(action: Callable[[], object]) -> bool:
@@ -346,11 +377,13 @@ def run_record_bench(
     """Run the interleaved benchmark; one dict per (suite, size) with medians and ratios."""
     chosen = [s for s in BENCH_SUITES if suite_names is None or s.label in suite_names]
     samples: dict[tuple[str, int], dict[str, list[float]]] = {}
+    ssl_suites: dict[str, str] = {}
     with tempfile.TemporaryDirectory() as folder:
         certificate = make_certificate(folder)
         steps: dict[tuple[str, int], dict[str, Step]] = {}
         for bench in chosen:
             pair = SslPair(bench, certificate)
+            ssl_suites[bench.label] = pair.suite
             for size in sizes:
                 data = os.urandom(size)
                 steps[(bench.label, size)] = {
@@ -368,10 +401,12 @@ def run_record_bench(
                 for name, rate in measure_interleaved(contenders, key[1], seconds).items():
                     samples[key][name].append(rate)
     results: list[dict[str, Any]] = []
+    names = {s.label: s.openssl_name for s in BENCH_SUITES}
     for (label, size), by_name in samples.items():
         ours, zero_copy, connection, theirs, raw = (
             statistics.median(by_name[n]) for n in ("tlsstate", "tlsstate_into", "connection", "ssl", "raw")
         )
+        same_suite = ssl_suites[label] == names[label]
         results.append({
             "benchmark": "records",
             "suite": label,
@@ -381,7 +416,8 @@ def run_record_bench(
             "tlsstate_connection_mb_s": round(connection, 1),
             "ssl_mb_s": round(theirs, 1),
             "raw_mb_s": round(raw, 1),
-            "ratio_vs_ssl": round(ours / theirs, 3) if theirs else None,
+            "ratio_vs_ssl": round(ours / theirs, 3) if theirs and same_suite else None,
+            "ssl_suite": ssl_suites[label],
             "ratio_vs_raw": round(ours / raw, 3) if raw else None,
             "repeat": repeat,
             "seconds": seconds,

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -18,12 +22,36 @@ def test_speed_json_has_every_suite_and_size() -> None:
     rows = json.loads(result.output)
     assert {(row["suite"], row["record_size"]) for row in rows} == {
         (suite, size)
-        for suite in ("AES-128-GCM", "AES-256-GCM", "CHACHA20-POLY1305", "AES-128-CBC-SHA", "AES-128-CBC-SHA-EtM")
+        for suite in ("AES-128-GCM", "AES-256-GCM", "CHACHA20-POLY1305", "AES-128-CBC-SHA", "AES-128-CBC-SHA-EtM",
+                      "TLS13-AES-128-GCM", "TLS13-AES-256-GCM", "TLS13-CHACHA20-POLY1305")
         for size in (16384, 1024, 64)
     }
+    names = {"TLS13-AES-128-GCM": "TLS_AES_128_GCM_SHA256", "TLS13-AES-256-GCM": "TLS_AES_256_GCM_SHA384",
+             "TLS13-CHACHA20-POLY1305": "TLS_CHACHA20_POLY1305_SHA256"}
     for row in rows:
         assert set(row) >= KEYS
         assert all(row[k] > 0 for k in KEYS - {"suite", "record_size"})
+        # a ratio only against the same suite: CPython ssl picks its TLS 1.3 suite from OpenSSL's configuration
+        same = row["suite"] not in names or row["ssl_suite"] == names[row["suite"]]
+        assert (row["ratio_vs_ssl"] is not None) == same, row
+
+
+def test_tls13_aes128_against_ssl_with_the_shipped_openssl_configuration() -> None:
+    """benchmarks/openssl-tls13-aes128.cnf (as docs/performance.md says) makes CPython ssl negotiate
+    TLS_AES_128_GCM_SHA256, so the TLS13-AES-128-GCM row gets a ratio; without it, OpenSSL 3.0's default
+    (TLS_AES_256_GCM_SHA384) and none."""
+    config = Path(__file__).parents[3] / "benchmarks" / "openssl-tls13-aes128.cnf"
+    command = [sys.executable, "-m", "tlsstate", "speed", "--json", "--suite", "TLS13-AES-128-GCM", "--size", "1024",
+               "--repeat", "1", "--seconds", "0.001"]
+    for env, suite in (({"OPENSSL_CONF": str(config)}, "TLS_AES_128_GCM_SHA256"), ({}, None)):
+        environment = {k: v for k, v in os.environ.items() if k != "OPENSSL_CONF"} | env
+        done = subprocess.run(command, env=environment, capture_output=True, text=True, timeout=120, check=False)
+        assert done.returncode == 0, done.stderr
+        (row,) = json.loads(done.stdout)
+        if suite is not None:
+            assert row["ssl_suite"] == suite and row["ratio_vs_ssl"] > 0
+        else:
+            assert row["ssl_suite"] != "TLS_AES_128_GCM_SHA256" and row["ratio_vs_ssl"] is None
 
 
 def test_speed_table_with_filters() -> None:
