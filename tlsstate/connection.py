@@ -30,7 +30,7 @@ from typing import Any, NoReturn, ParamSpec, TypeVar
 from cryptography import x509
 
 from tlsstate.config import TLSConfig
-from tlsstate.crypto.exporter import NOT_YET, Exporter, Tls13Exporter, exporter_for
+from tlsstate.crypto.exporter import NO_EARLY_EXPORTER, NOT_YET, Exporter, Tls13Exporter, exporter_for
 from tlsstate.crypto.keys import ConnectionKeys, SecurityParameters
 from tlsstate.crypto.negotiated import Negotiated, record_splitting_applies
 from tlsstate.crypto.schedule13 import key_update_limit
@@ -41,6 +41,7 @@ from tlsstate.handshake.outputs import (
     SEND_COMPAT_CHANGE_CIPHER_SPEC,
     ActivateReadKeys,
     ActivateWriteKeys,
+    EarlyExporter,
     EndEarlyData,
     HandshakeDone,
     HandshakeResult,
@@ -121,6 +122,7 @@ class Connection:
         self.negotiated_version: int | None = None
         #: Set when the handshake completes, by version (crypto/exporter.py): RFC 5705 for TLS 1.0-1.2.
         self._exporter: Exporter = NOT_YET
+        self._early_exporter: Exporter = NO_EARLY_EXPORTER  # RFC 9846 §7.5: set with 0-RTT data sent or accepted
         #: The HandshakeComplete event, kept after it was handed out (version, suite, ALPN, SNI, flags).
         self.handshake_info: HandshakeComplete | None = None
         self._deframer = Deframer(first_client_hello=server_side)  # RFC 5246 Appendix E.1-E.2
@@ -312,15 +314,19 @@ class Connection:
         return self._error
 
     def export_keying_material(
-        self, label: str | bytes, context: bytes | None, length: int, *, allow_legacy_master_secret: bool = False
+        self, label: str | bytes, context: bytes | None, length: int, *, allow_legacy_master_secret: bool = False,
+        early: bool = False,
     ) -> bytes:
         """``length`` bytes of keying material for ``label`` and ``context`` (None: no context, which RFC 5705 §4
         distinguishes from an empty one), from the completed handshake: RFC 5705 for TLS 1.0-1.2, RFC 9846 §7.5 for
         TLS 1.3. Before the handshake completes, in SSL 3.0, or (TLS <= 1.2) without the extended master secret
         unless ``allow_legacy_master_secret`` (RFC 7627 §5.4): ExporterUnavailable. A bad label or length:
-        ConfigurationError. After a fatal error: that error."""
+        ConfigurationError. After a fatal error: that error. ``early``: from the early_exporter_master_secret (TLS 1.3
+        0-RTT, §7.5; as OpenSSL's SSL_export_keying_material_early) once a client sent early data or a server
+        accepted it, else ExporterUnavailable."""
         self._check_error()
-        return self._exporter.export(label, context, length, allow_legacy_master_secret=allow_legacy_master_secret)
+        exporter = self._early_exporter if early else self._exporter
+        return exporter.export(label, context, length, allow_legacy_master_secret=allow_legacy_master_secret)
 
     @property
     def handshake_state(self) -> str:
@@ -704,7 +710,7 @@ class Connection:
         self.premaster_secret = result.premaster_secret
         if result.peer_certificates:
             self.peer_certificates = result.peer_certificates
-        self.security = _security_parameters(result)
+        self.security = result.security_parameters()
         self._exporter = exporter_for(self.security)
         self.epochs.append(self.security)
         self.handshakes += 1
@@ -757,22 +763,6 @@ class Connection:
         self._send_held_data()
 
 
-def _security_parameters(result: HandshakeResult) -> SecurityParameters:
-    n = result.negotiated
-    return SecurityParameters(
-        version=n.version,
-        suite=n.suite,
-        client_random=n.client_random,
-        server_random=n.server_random,
-        premaster_secret=result.premaster_secret,
-        master_secret=result.master_secret,
-        extended_master_secret=n.extended_master_secret,
-        encrypt_then_mac=n.encrypt_then_mac,
-        keys=result.keys,
-        session_id=n.session_id,
-    )
-
-
 #: What Connection does with each output a handshake step returns (handshake/outputs.py), by its type.
 _CARRY_OUT: dict[type, Callable[[Connection, Any], None]] = {
     SendHandshake: Connection._carry_send_handshake,
@@ -790,6 +780,7 @@ _CARRY_OUT: dict[type, Callable[[Connection, Any], None]] = {
     StartEarlyData: Connection._carry_start_early_data,
     EndEarlyData: Connection._carry_end_early_data,
     SkipEarlyData: lambda conn, output: conn.read_state.skip_failing_records(output.limit),
+    EarlyExporter: lambda conn, output: setattr(conn, "_early_exporter", Tls13Exporter(output.hash_name, output.secret)),
 }
 
 __all__ = ["MAX_EMPTY_RECORDS_IN_A_ROW", "MAX_EPOCHS_KEPT", "MAX_WARNING_ALERTS_IN_A_ROW", "Connection", "HandshakeType"]

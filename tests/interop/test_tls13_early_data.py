@@ -280,3 +280,62 @@ def test_connect_html_opens_the_early_data_record(tmp_path: Path) -> None:
     assert 'Derive-Secret(early_secret, &#34;c e traffic&#34;, ClientHello)' in text or \
         'Derive-Secret(early_secret, "c e traffic", ClientHello)' in text
     assert "early_exporter_master_secret" in text and "EARLY-ON-THE-PAGE" in text and "no_keys" not in text
+
+
+def test_early_exporter_matches_s_servers_early_exporter_secret(pki: dict[str, Path], tmp_path: Path) -> None:
+    """Our client resumes with 0-RTT against ``s_server -early_data -keylogfile``; its early export (RFC 9846 §7.5)
+    equals the exporter computed in the test from the EARLY_EXPORTER_SECRET that OpenSSL logged, and its regular
+    export the one from OpenSSL's EXPORTER_SECRET."""
+    from tests.helpers.exporters import tls13_export
+    from tlsstate.wire.keylog import parse_keylog
+
+    keylog = tmp_path / "openssl.keys"
+    peer, port = _s_server(pki, "-early_data", "-naccept", "2", "-keylogfile", str(keylog))
+    config = TLSConfig(max_version=TLS13, cafile=str(pki["ca"]), server_name="localhost", session_store=SessionStore())
+    try:
+        with TLSSocket.connect("127.0.0.1", port, config, timeout=TIMEOUT) as tls:
+            tls.sendall(b"first\n")
+            tls.read_some()  # s_server's NewSessionTickets come with its flight
+        with TLSSocket.connect("127.0.0.1", port, config, timeout=TIMEOUT, early_data=EARLY) as tls:
+            assert tls.early_data_status == "accepted"
+            early = tls.export_keying_material("EXPORTER-tlsstate", b"ctx", 48, early=True)
+            regular = tls.export_keying_material("EXPORTER-tlsstate", b"ctx", 48)
+            assert tls.connection.tls13_secrets is not None
+            hash_name = tls.connection.tls13_secrets.hash_name
+        peer.wait_for("End of early data", timeout=10)
+    finally:
+        peer.stop()
+    keys, _ = parse_keylog(keylog.read_text())
+    (secrets,) = [s for s in keys.tls13.values() if "EARLY_EXPORTER_SECRET" in s]
+    assert early == tls13_export(hash_name, secrets["EARLY_EXPORTER_SECRET"], b"EXPORTER-tlsstate", b"ctx", 48)
+    assert regular == tls13_export(hash_name, secrets["EXPORTER_SECRET"], b"EXPORTER-tlsstate", b"ctx", 48)
+    assert early != regular
+
+
+def test_connect_keymatexport_early_against_s_server(pki: dict[str, Path], tmp_path: Path) -> None:
+    """``connect --reconnect --early-data FILE --keymatexport L --keymatexport-early``: the first connection (no 0-RTT)
+    says the early exporter is unavailable; the second prints the material of RFC 9846 §7.5 from the
+    EARLY_EXPORTER_SECRET that s_server logged (computed in the test)."""
+    from tests.helpers.exporters import tls13_export
+    from tlsstate.wire.keylog import parse_keylog
+
+    early, keylog = tmp_path / "early.txt", tmp_path / "openssl.keys"
+    early.write_bytes(EARLY)
+    peer, port = _s_server(pki, "-early_data", "-naccept", "2", "-keylogfile", str(keylog))
+    try:
+        out = run_connect([f"localhost:{port}", "--cafile", str(pki["ca"]), "--reconnect", "--early-data", str(early),
+                           "--keymatexport", "EXPORTER-tlsstate", "--keymatexportlen", "24", "--keymatexport-early",
+                           "--wait", "1"], stdin=b"first\n")
+        peer.wait_for("End of early data", timeout=10)
+    finally:
+        peer.stop()
+    text = out.stdout.decode() + out.stderr.decode()
+    assert out.returncode == 0, text
+    blocks = text.split("Early keying material exporter:")[1:]
+    assert len(blocks) == 2, text
+    assert "Error: the early exporter needs TLS 1.3 0-RTT data" in blocks[0]
+    keys, _ = parse_keylog(keylog.read_text())
+    (secrets,) = [s for s in keys.tls13.values() if "EARLY_EXPORTER_SECRET" in s]
+    hash_name = "sha384" if len(secrets["EARLY_EXPORTER_SECRET"]) == 48 else "sha256"
+    expected = tls13_export(hash_name, secrets["EARLY_EXPORTER_SECRET"], b"EXPORTER-tlsstate", b"", 24)
+    assert f"Keying material: {expected.hex().upper()}" in blocks[1], blocks[1][:400]

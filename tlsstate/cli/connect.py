@@ -313,6 +313,7 @@ def connect(
     tickets: bool = True, record_size_limit: int | None = None, max_fragment_length: str | None = None,
     no_record_splitting: bool = False, html: str | None = None, keymatexport: str | None = None,
     keymatexportlen: int = DEFAULT_EXPORT_LENGTH, keymatexport_context: str | None = None,
+    keymatexport_early: bool = False,
     key_update: bool = False, key_update_after: int | None = None, record_padding: int | None = None,
     psk_identity: str | None = None, psk_hex: str | None = None, psk_mode: str = "psk_dhe_ke",
     early_data_file: str | None = None, server_renegotiation: bool = False,
@@ -321,7 +322,7 @@ def connect(
     if cafile and insecure:
         raise click.UsageError("--cafile and --insecure exclude each other")
     host, port = split_host_port(target)
-    export = export_request(keymatexport, keymatexportlen, keymatexport_context)
+    export = export_request(keymatexport, keymatexportlen, keymatexport_context, keymatexport_early)
     server_name = servername or host  # an IP address is verified against the IP SANs, never sent (RFC 6066 §3)
     config = _client_config(
         server_name=server_name, port=port, versions=versions, ciphers=ciphers, groups=groups, insecure=insecure,

@@ -7,9 +7,11 @@ printed as ``openssl s_client``/``s_server -keymatexport`` print it, so the two 
         Keying material: 1F0E...
 
 ``--keymatexport-context HEX`` (ours; OpenSSL's tools export without a context) adds a context value, shown as a
-``Context:`` line. The material is a secret derived from the master secret: it is printed only because the flag asks
-for it. Without the extended master secret (TLS <= 1.2) it is printed like OpenSSL does, with a line saying that
-RFC 7627 §5.4 forbids using it to authenticate.
+``Context:`` line. ``--keymatexport-early`` adds a second block from the TLS 1.3 early exporter (RFC 9846 §7.5: a
+client that sent 0-RTT data, a server that accepted it; as OpenSSL's SSL_export_keying_material_early). The material
+is a secret derived from the master secret: it is printed only because the flag asks for it. Without the extended
+master secret (TLS <= 1.2) it is printed like OpenSSL does, with a line saying that RFC 7627 §5.4 forbids using it
+to authenticate.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ class ExportRequest:
     label: str
     length: int = DEFAULT_EXPORT_LENGTH
     context: bytes | None = None
+    early: bool = False  # also the TLS 1.3 early exporter's block
 
 
 def exporter_options(func: F) -> F:
@@ -48,17 +51,21 @@ def exporter_options(func: F) -> F:
                      default=DEFAULT_EXPORT_LENGTH, show_default=True, help="Bytes of keying material to export."),
         click.option("--keymatexport-context", "keymatexport_context", metavar="HEX",
                      help="Context value for the exporter, in hex ('' = an empty context; default: no context)."),
+        click.option("--keymatexport-early", "keymatexport_early", is_flag=True,
+                     help="Also export with the TLS 1.3 early exporter (RFC 9846 §7.5; 0-RTT data sent or accepted)."),
     ]
     for option in reversed(options):
         func = option(func)
     return func
 
 
-def export_request(label: str | None, length: int, context_hex: str | None) -> ExportRequest | None:
+def export_request(label: str | None, length: int, context_hex: str | None, early: bool = False) -> ExportRequest | None:
     """The request the options describe (None without ``--keymatexport``); a bad label or context is a usage error."""
     if label is None:
         if context_hex is not None:
             raise click.UsageError("--keymatexport-context needs --keymatexport")
+        if early:
+            raise click.UsageError("--keymatexport-early needs --keymatexport")
         return None
     try:
         exporter_label(label)
@@ -70,7 +77,7 @@ def export_request(label: str | None, length: int, context_hex: str | None) -> E
             context = bytes.fromhex(context_hex)
         except ValueError:
             raise click.BadParameter("not hex", param_hint="--keymatexport-context") from None
-    return ExportRequest(label, length, context)
+    return ExportRequest(label, length, context, early)
 
 
 def keying_material_lines(connection: Connection, request: ExportRequest) -> list[str]:
@@ -90,6 +97,18 @@ def keying_material_lines(connection: Connection, request: ExportRequest) -> lis
             )
             note = "    (no extended master secret: not for authentication or channel binding, RFC 7627 §5.4)"
     except (ExporterUnavailable, ConfigurationError) as exc:
-        return [*lines, f"    Error: {exc}"]
+        return [*lines, f"    Error: {exc}", *_early_lines(connection, request)]
     lines.append(f"    Keying material: {material.hex().upper()}")
-    return [*lines, note] if note else lines
+    return [*lines, *([note] if note else []), *_early_lines(connection, request)]
+
+
+def _early_lines(connection: Connection, request: ExportRequest) -> list[str]:
+    """The early exporter's block (RFC 9846 §7.5) when ``--keymatexport-early`` asked for it."""
+    if not request.early:
+        return []
+    lines = ["Early keying material exporter:", f"    Label: '{request.label}'", f"    Length: {request.length} bytes"]
+    try:
+        material = connection.export_keying_material(request.label, request.context, request.length, early=True)
+    except (ExporterUnavailable, ConfigurationError) as exc:
+        return [*lines, f"    Error: {exc}"]
+    return [*lines, f"    Keying material: {material.hex().upper()}"]

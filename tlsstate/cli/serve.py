@@ -114,7 +114,7 @@ def serve(
     tickets: bool = True, record_size_limit: int | None = None, ticket_lifetime: float = 7200.0,
     ticket_key_rotation: float | None = None, session_cache_size: int = 1024, server_cipher_order: bool = False,
     no_record_splitting: bool = False, keymatexport: str | None = None, keymatexportlen: int = DEFAULT_EXPORT_LENGTH,
-    keymatexport_context: str | None = None, key_update_after: int | None = None,
+    keymatexport_context: str | None = None, keymatexport_early: bool = False, key_update_after: int | None = None,
     record_padding: int | None = None, ticket_count: int = 2, psk_identity: str | None = None,
     psk_hex: str | None = None, psk_mode: str = "psk_dhe_ke", early_data: int = 0,
     client_renegotiation: bool = False, request_renegotiation: bool = False,
@@ -124,7 +124,7 @@ def serve(
 
     if key and not cert:
         raise click.UsageError("--key needs --cert")
-    export = export_request(keymatexport, keymatexportlen, keymatexport_context)
+    export = export_request(keymatexport, keymatexportlen, keymatexport_context, keymatexport_early)
     chain, private_key = load_server_identity(cert, key)
     config = TLSConfig(
         cipher_suites=parse_suites(ciphers), groups=parse_groups(groups),

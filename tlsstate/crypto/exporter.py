@@ -126,6 +126,10 @@ class NoExporter:
 
 #: Before the handshake completes there is no master secret (RFC 5705 §4 exports from a completed handshake).
 NOT_YET = NoExporter("keying material can be exported only after the handshake has completed")
+#: RFC 9846 §7.5: the early exporter exists for 0-RTT data (OpenSSL's SSL_export_keying_material_early: a client that
+#: sent early data, a server that accepted it).
+NO_EARLY_EXPORTER = NoExporter("the early exporter needs TLS 1.3 0-RTT data: sent by this client or accepted by this "
+                               "server (RFC 9846 §7.5)")
 
 
 def exporter_for(security: SecurityParameters) -> Exporter:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from cryptography import x509
 
-from tlsstate.crypto.keys import ConnectionKeys
+from tlsstate.crypto.keys import ConnectionKeys, SecurityParameters
 from tlsstate.crypto.negotiated import Negotiated
 from tlsstate.crypto.suites import CipherSuite
 from tlsstate.wire.constants import AlertDescription
@@ -37,6 +37,16 @@ class HandshakeResult:
     #: renegotiation's renegotiation_info carries (RFC 5746 §3.1).
     client_verify_data: bytes = field(default=b"", repr=False)
     server_verify_data: bytes = field(default=b"", repr=False)
+
+    def security_parameters(self) -> SecurityParameters:
+        """The connection state this handshake established (RFC 5246 §6.1, Appendix A.6)."""
+        n = self.negotiated
+        return SecurityParameters(
+            version=n.version, suite=n.suite, client_random=n.client_random, server_random=n.server_random,
+            premaster_secret=self.premaster_secret, master_secret=self.master_secret,
+            extended_master_secret=n.extended_master_secret, encrypt_then_mac=n.encrypt_then_mac, keys=self.keys,
+            session_id=n.session_id,
+        )
 
 
 @dataclass
@@ -165,6 +175,15 @@ class SendWarning:
 
 
 @dataclass(frozen=True, slots=True)
+class EarlyExporter:
+    """TLS 1.3 (RFC 9846 §7.5): the early_exporter_master_secret of a client sending 0-RTT data, or of a server that
+    accepted it, for :meth:`Connection.export_keying_material` with ``early=True``."""
+
+    hash_name: str
+    secret: bytes = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True)
 class StartEarlyData:
     """TLS 1.3 client (RFC 9846 §2.3, §4.2.10): after the ClientHello (and, with ``compat_change_cipher_spec``, the
     compatibility ChangeCipherSpec, Appendix D.4), the data queued with ``send_early_data`` goes out as application
@@ -205,7 +224,7 @@ class HandshakeDone:
 Output = (
     SendHandshake | RecordVersion | RecordLimits | InstallPendingKeys | ActivateWriteKeys | ActivateReadKeys
     | SendWarning | HandshakeDone | InstallTrafficKeys | SendCompatChangeCipherSpec | LogSecret | PeerAuthenticated
-    | StartEarlyData | EndEarlyData | SkipEarlyData
+    | StartEarlyData | EndEarlyData | SkipEarlyData | EarlyExporter
 )
 
 #: The two outputs without data, one instance each.
@@ -219,6 +238,7 @@ __all__ = [
     "SEND_COMPAT_CHANGE_CIPHER_SPEC",
     "ActivateReadKeys",
     "ActivateWriteKeys",
+    "EarlyExporter",
     "EndEarlyData",
     "HandshakeDone",
     "HandshakeResult",

@@ -208,12 +208,13 @@ class TLSStreamWriter:
         return self._channel.raw_writer.transport
 
     def export_keying_material(
-        self, label: str | bytes, context: bytes | None, length: int, *, allow_legacy_master_secret: bool = False
+        self, label: str | bytes, context: bytes | None, length: int, *, allow_legacy_master_secret: bool = False,
+        early: bool = False,
     ) -> bytes:
-        """Keying material from the completed handshake (RFC 5705; RFC 9846 §7.5): see
+        """Keying material from the completed handshake (RFC 5705; RFC 9846 §7.5; ``early``: the 0-RTT exporter): see
         :meth:`tlsstate.connection.Connection.export_keying_material`."""
         return self._channel.connection.export_keying_material(
-            label, context, length, allow_legacy_master_secret=allow_legacy_master_secret
+            label, context, length, allow_legacy_master_secret=allow_legacy_master_secret, early=early
         )
 
     def write(self, data: bytes | bytearray | memoryview) -> None:

@@ -329,12 +329,13 @@ class TLSSocket:
         return chunks
 
     def export_keying_material(
-        self, label: str | bytes, context: bytes | None, length: int, *, allow_legacy_master_secret: bool = False
+        self, label: str | bytes, context: bytes | None, length: int, *, allow_legacy_master_secret: bool = False,
+        early: bool = False,
     ) -> bytes:
-        """Keying material from the completed handshake (RFC 5705; RFC 9846 §7.5): see
+        """Keying material from the completed handshake (RFC 5705; RFC 9846 §7.5; ``early``: the 0-RTT exporter): see
         :meth:`tlsstate.connection.Connection.export_keying_material` (``ssl.SSLSocket`` has no such method)."""
         return self.connection.export_keying_material(
-            label, context, length, allow_legacy_master_secret=allow_legacy_master_secret
+            label, context, length, allow_legacy_master_secret=allow_legacy_master_secret, early=early
         )
 
     @property

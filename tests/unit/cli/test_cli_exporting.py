@@ -14,6 +14,7 @@ from tlsstate.cli.main import cli
     (["--keymatexport", "caf\u00e9"], "ASCII"),
     (["--keymatexport", "EXPERIMENTAL-x", "--keymatexport-context", "zz"], "not hex"),
     (["--keymatexport-context", "00"], "needs --keymatexport"),
+    (["--keymatexport-early"], "--keymatexport-early needs --keymatexport"),
     (["--keymatexport", "EXPERIMENTAL-x", "--keymatexportlen", "0"], "1<=x<=12240"),
 ])
 def test_bad_exporter_options_are_usage_errors(command: list[str], args: list[str], message: str) -> None:

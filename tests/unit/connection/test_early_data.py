@@ -7,6 +7,8 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+import pytest
+
 from tests.helpers.connections import client_config, completes, pump, received, server_config
 from tlsstate.config import TLSConfig
 from tlsstate.connection import Connection
@@ -210,3 +212,38 @@ def test_psk_ke_after_hello_retry_request() -> None:
     done = completes(client_events)
     assert done.hello_retry and done.resumed and done.key_exchange_group is None and not done.early_data_accepted
     assert client.early_data_status == "rejected" and not received(server_events)
+
+
+def test_early_exporter_when_0rtt_is_sent_and_accepted() -> None:
+    """RFC 9846 §7.5, as OpenSSL's SSL_export_keying_material_early: the early exporter is there for a client that
+    sent 0-RTT data (before the server answers too) and a server that accepted it; both get the same bytes, not the
+    regular exporter's. Without 0-RTT, or on a server that rejected it: ExporterUnavailable."""
+    from tlsstate.wire.errors import ExporterUnavailable
+
+    client_cfg, server_cfg = _configs()
+    full_client, full_server = Connection(client_config(max_version=T13), server_side=False), \
+        Connection(server_config(max_version=T13), server_side=True)
+    full_client.start_handshake()
+    pump(full_client, full_server)
+    for conn in (full_client, full_server):
+        with pytest.raises(ExporterUnavailable, match=r"early exporter needs TLS 1\.3 0-RTT data"):
+            conn.export_keying_material("EXPORTER-test", b"", 16, early=True)
+
+    client = Connection(client_cfg, server_side=False)
+    client.send_early_data(b"early")
+    client.start_handshake()
+    before = client.export_keying_material("EXPORTER-test", b"ctx", 16, early=True)  # the server has not answered
+    server = Connection(server_cfg, server_side=True)
+    server.receive_bytes(client.bytes_to_send())
+    pump(client, server)
+    assert client.early_data_status == "accepted"
+    assert server.export_keying_material("EXPORTER-test", b"ctx", 16, early=True) == before
+    assert client.export_keying_material("EXPORTER-test", b"ctx", 16, early=True) == before
+    assert client.export_keying_material("EXPORTER-test", b"ctx", 16) != before
+
+    server_cfg.max_early_data = 0  # the next connection's early data is rejected
+    client, server, _, _, _ = _resume(client_cfg, server_cfg, b"early")
+    assert client.early_data_status == "rejected"
+    assert len(client.export_keying_material("EXPORTER-test", b"ctx", 16, early=True)) == 16  # it was sent
+    with pytest.raises(ExporterUnavailable):
+        server.export_keying_material("EXPORTER-test", b"ctx", 16, early=True)

@@ -20,7 +20,7 @@ from tlsstate.crypto.negotiated import Negotiated
 from tlsstate.crypto.schedule13 import KeySchedule13
 from tlsstate.crypto.suites import CipherSuite
 from tlsstate.handshake.common import Context, State
-from tlsstate.handshake.outputs import InstallTrafficKeys, LogSecret, RecordVersion, Tls13Secrets
+from tlsstate.handshake.outputs import EarlyExporter, InstallTrafficKeys, LogSecret, RecordVersion, Tls13Secrets
 from tlsstate.wire import extensions as ext
 from tlsstate.wire.constants import AlertDescription, ExtensionType, ProtocolVersion
 from tlsstate.wire.errors import DecryptError, ProtocolError
@@ -123,13 +123,15 @@ class Schedule:
 
     def enter_early(self, ctx: Context, client_hello_hash: bytes, *, log: bool = True) -> bytes:
         """0-RTT (RFC 9846 §7.1): client_early_traffic_secret and early_exporter_master_secret over the ClientHello,
-        logged (CLIENT_EARLY_TRAFFIC_SECRET, EARLY_EXPORTER_SECRET) unless ``log`` is off. Returns the first."""
+        logged (CLIENT_EARLY_TRAFFIC_SECRET, EARLY_EXPORTER_SECRET) and the early exporter handed to the connection,
+        unless ``log`` is off (a client that did not send early data). Returns the first."""
         s = self.secrets
         s.client_early_traffic_secret = self.tree.client_early_traffic_secret(client_hello_hash)
         s.early_exporter_master_secret = self.tree.early_exporter_master_secret(client_hello_hash)
-        if log:
+        if log:  # early data sent or accepted: the early exporter is there too (§7.5)
             self.log(ctx, "client_early_traffic_secret", s.client_early_traffic_secret)
             self.log(ctx, "early_exporter_master_secret", s.early_exporter_master_secret)
+            ctx.emit(EarlyExporter(self.suite.prf_hash, s.early_exporter_master_secret))
         return s.client_early_traffic_secret
 
     def enter_handshake(self, ctx: Context, shared_secret: bytes | None) -> tuple[bytes, bytes]:
